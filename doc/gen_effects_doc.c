@@ -1,0 +1,8 @@
+/* Prints doc/effects.md from the effect registry. */
+#include "describe.h"
+
+int main(void)
+{
+	fx_describe_markdown(stdout);
+	return ferror(stdout) ? 1 : 0;
+}

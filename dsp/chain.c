@@ -1,0 +1,161 @@
+/* Chain setup and queries: runs off the realtime path. */
+#include "chain_impl.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+FxChainConfig fx_chain_config_default(void)
+{
+	return (FxChainConfig){48000.0, 2, 1024, 20.0, 10.0};
+}
+
+static FxStatus check_config(const FxChainConfig *cfg)
+{
+	if (!(cfg->sample_rate >= 1000.0 && cfg->sample_rate <= 768000.0))
+		return FX_ERR_RANGE;
+	if (cfg->channels < 1 || cfg->channels > FX_MAX_CHANNELS)
+		return FX_ERR_RANGE;
+	if (cfg->max_block < 1 || cfg->max_block > 65536)
+		return FX_ERR_RANGE;
+	if (!(cfg->glide_ms >= 0.0 && cfg->glide_ms <= 10000.0))
+		return FX_ERR_RANGE;
+	if (!(cfg->bypass_ms >= 0.0 && cfg->bypass_ms <= 10000.0))
+		return FX_ERR_RANGE;
+	return FX_OK;
+}
+
+static FxStatus init_slot(Slot *s, const FxSlotSpec *spec,
+                          const FxChainConfig *cfg)
+{
+	const FxEffectClass *cls = spec->cls;
+	if (!cls || cls->n_params > FX_MAX_PARAMS)
+		return FX_ERR_INVALID;
+	s->cls = cls;
+	memcpy(s->label, spec->label, sizeof s->label);
+	s->label[FX_LABEL_MAX - 1] = '\0';
+	for (int i = 0; i < cls->n_params; i++)
+		s->values[i] = s->targets[i] =
+			fx_param_clamp(&cls->params[i], spec->values[i]);
+	s->bypass = spec->bypass != 0;
+	s->wet = s->bypass ? 0.0f : 1.0f;
+	s->state = calloc(1, cls->state_size ? cls->state_size : 1);
+	if (!s->state)
+		return FX_ERR_NOMEM;
+	FxEffectSetup setup = {cls, cfg->sample_rate, cfg->channels,
+	                       cfg->max_block, s->values};
+	FxStatus st = cls->init(s->state, &setup);
+	s->ready = st == FX_OK;
+	return st;
+}
+
+FxChain *fx_chain_new(const FxChainSpec *spec, const FxChainConfig *cfg,
+                      FxStatus *st)
+{
+	FxStatus dummy;
+	if (!st)
+		st = &dummy;
+	if (!spec || !cfg || spec->n_slots < 0 || spec->n_slots > FX_MAX_SLOTS) {
+		*st = FX_ERR_INVALID;
+		return NULL;
+	}
+	if ((*st = check_config(cfg)) != FX_OK)
+		return NULL;
+	FxChain *c = calloc(1, sizeof *c);
+	if (!c) {
+		*st = FX_ERR_NOMEM;
+		return NULL;
+	}
+	c->cfg = *cfg;
+	c->dry_mem = calloc((size_t)cfg->channels * cfg->max_block,
+	                    sizeof *c->dry_mem);
+	if (!c->dry_mem) {
+		fx_chain_free(c);
+		*st = FX_ERR_NOMEM;
+		return NULL;
+	}
+	for (int ch = 0; ch < cfg->channels; ch++)
+		c->dry[ch] = c->dry_mem + (size_t)ch * cfg->max_block;
+	fx_chain_set_glide_ms(c, cfg->glide_ms);
+	double fade = cfg->bypass_ms * 1e-3 * cfg->sample_rate;
+	c->bypass_step = fade >= 1.0 ? (float)(1.0 / fade) : 1.0f;
+	for (int i = 0; i < spec->n_slots; i++) {
+		c->n_slots = i + 1;
+		*st = init_slot(&c->slots[i], &spec->slots[i], cfg);
+		if (*st != FX_OK) {
+			fx_chain_free(c);
+			return NULL;
+		}
+	}
+	*st = FX_OK;
+	return c;
+}
+
+void fx_chain_free(FxChain *c)
+{
+	if (!c)
+		return;
+	for (int i = 0; i < c->n_slots; i++) {
+		Slot *s = &c->slots[i];
+		if (s->ready && s->cls->cleanup)
+			s->cls->cleanup(s->state);
+		free(s->state);
+	}
+	free(c->dry_mem);
+	free(c);
+}
+
+int fx_chain_slots(const FxChain *c)
+{
+	return c->n_slots;
+}
+
+const FxEffectClass *fx_chain_slot_class(const FxChain *c, int slot)
+{
+	return slot >= 0 && slot < c->n_slots ? c->slots[slot].cls : NULL;
+}
+
+int fx_chain_find_slot(const FxChain *c, const char *name)
+{
+	char *end;
+	long i = strtol(name, &end, 10);
+	if (*name >= '0' && *name <= '9' && !*end)
+		return i < c->n_slots ? (int)i : -1;
+	for (int s = 0; s < c->n_slots; s++)
+		if (!strcmp(c->slots[s].label, name))
+			return s;
+	return -1;
+}
+
+void fx_chain_get_spec(const FxChain *c, FxChainSpec *spec)
+{
+	memset(spec, 0, sizeof *spec);
+	spec->n_slots = c->n_slots;
+	for (int i = 0; i < c->n_slots; i++) {
+		const Slot *s = &c->slots[i];
+		FxSlotSpec *out = &spec->slots[i];
+		out->cls = s->cls;
+		memcpy(out->label, s->label, sizeof out->label);
+		memcpy(out->values, s->targets, sizeof out->values);
+		out->bypass = s->bypass;
+	}
+}
+
+FxChainConfig fx_chain_config(const FxChain *c)
+{
+	return c->cfg;
+}
+
+int fx_chain_latency(const FxChain *c)
+{
+	int total = 0;
+	for (int i = 0; i < c->n_slots; i++)
+		if (c->slots[i].cls->latency)
+			total += c->slots[i].cls->latency(c->slots[i].state);
+	return total;
+}
+
+uint64_t fx_chain_nonfinite_count(const FxChain *c)
+{
+	return atomic_load_explicit(&c->nonfinite, memory_order_relaxed);
+}

@@ -1,0 +1,89 @@
+/* fxd — an ordered chain of effect instances.
+ *
+ * fx_chain_new allocates everything for any block of up to max_block frames.
+ * After that, every function marked "realtime" allocates nothing, takes no
+ * lock and makes no system call: the worker calls them per chunk.
+ */
+#ifndef FX_CHAIN_H
+#define FX_CHAIN_H
+
+#include <stdint.h>
+#include "spec.h"
+
+typedef struct FxChainImpl FxChain;
+
+enum {
+	FX_SUBBLOCK = 32, ///< frames between coefficient updates while gliding
+};
+
+/** How a chain is built. */
+typedef struct {
+	double sample_rate; ///< Hz
+	int channels;       ///< 1..64
+	int max_block;      ///< largest frames per fx_chain_process call
+	double glide_ms;    ///< time a parameter takes to reach a new value
+	double bypass_ms;   ///< bypass crossfade time
+} FxChainConfig;
+
+/** Defaults: 48 kHz, 2 channels, 1024 frames, 20 ms glide, 10 ms bypass. */
+FxChainConfig fx_chain_config_default(void);
+
+/** Builds a chain from @p spec. Returns NULL and sets @p st on failure,
+ *  having released everything it took. */
+FxChain *fx_chain_new(const FxChainSpec *spec, const FxChainConfig *cfg,
+                      FxStatus *st);
+
+/** Frees @p chain; NULL is a no-op. Not realtime. */
+void fx_chain_free(FxChain *chain);
+
+/** Processes @p frames frames of planar audio in place (in blocks of at
+ *  most max_block).
+ *  Output is always finite: a chunk with NaN or infinity is muted, the
+ *  state of every effect is reset and the non-finite counter moves.
+ *  Realtime. */
+void fx_chain_process(FxChain *chain, float *const *buf, int frames);
+
+/** Sets a parameter's target; it glides there if smoothed. The value is
+ *  clamped into range and the clamped value is returned in @p applied
+ *  (may be NULL). FX_ERR_STRUCTURAL if it needs a rebuild. Realtime. */
+FxStatus fx_chain_set_param(FxChain *chain, int slot, int param, double value,
+                            double *applied);
+
+/** The target value of a parameter. Realtime. */
+double fx_chain_get_param(const FxChain *chain, int slot, int param);
+
+/** Starts a crossfade into (1) or out of (0) bypass. Realtime. */
+FxStatus fx_chain_set_bypass(FxChain *chain, int slot, int bypass);
+
+/** Whether the slot is (heading to) bypassed. */
+int fx_chain_get_bypass(const FxChain *chain, int slot);
+
+/** Clears the audio state of every effect; parameters stay. Realtime. */
+void fx_chain_reset(FxChain *chain);
+
+/** Sets the glide time for later parameter changes. Realtime. */
+void fx_chain_set_glide_ms(FxChain *chain, double ms);
+
+/** Latency in frames added by the chain (the sum of its effects'). */
+int fx_chain_latency(const FxChain *chain);
+
+/** Number of chunks muted because they were not finite. */
+uint64_t fx_chain_nonfinite_count(const FxChain *chain);
+
+/** Number of slots. */
+int fx_chain_slots(const FxChain *chain);
+
+/** The class of a slot. */
+const FxEffectClass *fx_chain_slot_class(const FxChain *chain, int slot);
+
+/** Slot index by label or decimal index, or -1. */
+int fx_chain_find_slot(const FxChain *chain, const char *name);
+
+/** The chain's current description (targets, labels, bypass), for saving
+ *  or for a rebuild with a structural change. */
+void fx_chain_get_spec(const FxChain *chain, FxChainSpec *spec);
+
+/** The configuration the chain was built with. */
+FxChainConfig fx_chain_config(const FxChain *chain);
+
+#endif

@@ -1,0 +1,44 @@
+/* fxd — the chain's private layout, shared by its setup and realtime files.
+ * Everything here is owned by the thread that processes the chain, except
+ * the non-finite counter, which any thread may read. */
+#ifndef FX_CHAIN_IMPL_H
+#define FX_CHAIN_IMPL_H
+
+#include <stdatomic.h>
+#include "chain.h"
+
+enum { FX_MAX_CHANNELS = 64 };
+
+/** A parameter on its way to a target, in its glide domain (log(value)
+ *  for log-scaled parameters, the value itself otherwise). */
+typedef struct {
+	double pos, goal, step;
+	int remaining; ///< frames left
+} Glide;
+
+typedef struct {
+	const FxEffectClass *cls;
+	void *state;
+	int ready;                     ///< init succeeded, cleanup is due
+	char label[FX_LABEL_MAX];
+	double values[FX_MAX_PARAMS];  ///< what the effect has now
+	double targets[FX_MAX_PARAMS]; ///< where values are heading
+	Glide glides[FX_MAX_PARAMS];
+	unsigned gliding;              ///< bit per parameter in a glide
+	int dirty;                     ///< values changed: update before next block
+	int bypass;                    ///< target: 1 bypassed, 0 active
+	float wet;                     ///< 1 effect fully in, 0 fully bypassed
+} Slot;
+
+struct FxChainImpl {
+	FxChainConfig cfg;
+	int glide_frames;
+	float bypass_step;    ///< wet change per frame during a bypass fade
+	int n_slots;
+	Slot slots[FX_MAX_SLOTS];
+	float *dry_mem;       ///< channels * max_block, for bypass fades
+	float *dry[FX_MAX_CHANNELS];
+	_Atomic uint64_t nonfinite; ///< written by the processing thread
+};
+
+#endif

@@ -1,0 +1,214 @@
+/* The chain's realtime path: no allocation, locks or system calls. */
+#include "chain_impl.h"
+
+#include <math.h>
+#include <string.h>
+
+static int is_log(const FxParamInfo *p)
+{
+	return p->scale == FX_SCALE_LOG && p->min > 0.0;
+}
+
+static double to_glide(const FxParamInfo *p, double v)
+{
+	return is_log(p) ? log(v) : v;
+}
+
+static double from_glide(const FxParamInfo *p, double g)
+{
+	return is_log(p) ? exp(g) : g;
+}
+
+void fx_chain_set_glide_ms(FxChain *c, double ms)
+{
+	if (!(ms >= 0.0))
+		ms = 0.0;
+	double frames = ms * 1e-3 * c->cfg.sample_rate;
+	c->cfg.glide_ms = ms;
+	c->glide_frames = frames > 1e7 ? 10000000 : (int)frames;
+}
+
+FxStatus fx_chain_set_param(FxChain *c, int slot, int param, double value,
+                            double *applied)
+{
+	if (slot < 0 || slot >= c->n_slots)
+		return FX_ERR_RANGE;
+	Slot *s = &c->slots[slot];
+	if (param < 0 || param >= s->cls->n_params)
+		return FX_ERR_UNKNOWN_PARAM;
+	const FxParamInfo *p = &s->cls->params[param];
+	if (!isfinite(value))
+		return FX_ERR_NONFINITE;
+	value = fx_param_clamp(p, value);
+	if (applied)
+		*applied = value;
+	if (p->flags & FX_PARAM_STRUCTURAL)
+		return value == s->targets[param] ? FX_OK : FX_ERR_STRUCTURAL;
+	s->targets[param] = value;
+	unsigned bit = 1u << param;
+	if (!(p->flags & FX_PARAM_SMOOTHED) || c->glide_frames < 1) {
+		s->values[param] = value;
+		s->gliding &= ~bit;
+		s->dirty = 1;
+		return FX_OK;
+	}
+	/* A glide always takes the configured time from where it is now. */
+	Glide *g = &s->glides[param];
+	g->pos = to_glide(p, s->values[param]);
+	g->goal = to_glide(p, value);
+	g->step = (g->goal - g->pos) / c->glide_frames;
+	g->remaining = c->glide_frames;
+	s->gliding |= bit;
+	return FX_OK;
+}
+
+double fx_chain_get_param(const FxChain *c, int slot, int param)
+{
+	if (slot < 0 || slot >= c->n_slots || param < 0 ||
+	    param >= c->slots[slot].cls->n_params)
+		return NAN;
+	return c->slots[slot].targets[param];
+}
+
+FxStatus fx_chain_set_bypass(FxChain *c, int slot, int bypass)
+{
+	if (slot < 0 || slot >= c->n_slots)
+		return FX_ERR_RANGE;
+	c->slots[slot].bypass = bypass != 0;
+	return FX_OK;
+}
+
+int fx_chain_get_bypass(const FxChain *c, int slot)
+{
+	return slot >= 0 && slot < c->n_slots ? c->slots[slot].bypass : 0;
+}
+
+void fx_chain_reset(FxChain *c)
+{
+	for (int i = 0; i < c->n_slots; i++)
+		c->slots[i].cls->reset(c->slots[i].state);
+}
+
+static void advance_glides(Slot *s, int frames)
+{
+	for (unsigned bits = s->gliding; bits; bits &= bits - 1) {
+		int i = __builtin_ctz(bits);
+		Glide *g = &s->glides[i];
+		const FxParamInfo *p = &s->cls->params[i];
+		if (g->remaining <= frames) {
+			s->values[i] = s->targets[i];
+			s->gliding &= ~(1u << i);
+		} else {
+			g->pos += g->step * frames;
+			g->remaining -= frames;
+			s->values[i] = from_glide(p, g->pos);
+		}
+	}
+}
+
+/* Jumps every glide to its end, for a slot that is not being heard. */
+static void finish_glides(Slot *s)
+{
+	if (s->gliding) {
+		memcpy(s->values, s->targets, sizeof s->values);
+		s->gliding = 0;
+		s->dirty = 1;
+	}
+}
+
+static void run_effect(Slot *s, float *const *buf, int channels, int frames)
+{
+	if (!s->gliding) {
+		if (s->dirty)
+			s->cls->update(s->state, s->values);
+		s->dirty = 0;
+		s->cls->process(s->state, buf, frames);
+		return;
+	}
+	/* Coefficients follow a glide in short sub-blocks. */
+	float *sub[FX_MAX_CHANNELS];
+	for (int off = 0; off < frames; off += FX_SUBBLOCK) {
+		int n = frames - off < FX_SUBBLOCK ? frames - off : FX_SUBBLOCK;
+		advance_glides(s, n);
+		s->cls->update(s->state, s->values);
+		for (int ch = 0; ch < channels; ch++)
+			sub[ch] = buf[ch] + off;
+		s->cls->process(s->state, sub, n);
+	}
+	s->dirty = 0;
+}
+
+static void run_slot(FxChain *c, Slot *s, float *const *buf, int frames)
+{
+	int channels = c->cfg.channels;
+	float goal = s->bypass ? 0.0f : 1.0f;
+	if (s->wet == goal) {
+		if (s->bypass)
+			finish_glides(s);
+		else
+			run_effect(s, buf, channels, frames);
+		return;
+	}
+	/* An effect coming back from full bypass starts from silence rather
+	 * than from the state it was left with. */
+	if (s->wet == 0.0f) {
+		finish_glides(s);
+		s->cls->reset(s->state);
+	}
+	for (int ch = 0; ch < channels; ch++)
+		memcpy(c->dry[ch], buf[ch], (size_t)frames * sizeof(float));
+	run_effect(s, buf, channels, frames);
+	float step = s->bypass ? -c->bypass_step : c->bypass_step;
+	float w0 = s->wet, w = w0;
+	for (int ch = 0; ch < channels; ch++) {
+		const float *restrict dry = c->dry[ch];
+		float *restrict out = buf[ch];
+		for (int i = 0; i < frames; i++) {
+			w = w0 + (float)(i + 1) * step;
+			w = w < 0.0f ? 0.0f : w > 1.0f ? 1.0f : w;
+			out[i] = dry[i] + w * (out[i] - dry[i]);
+		}
+	}
+	s->wet = w;
+}
+
+/* 1 if any sample is NaN or infinite: its exponent bits are all ones. */
+static int has_nonfinite(float *const *buf, int channels, int frames)
+{
+	uint32_t worst = 0;
+	for (int ch = 0; ch < channels; ch++) {
+		const float *x = buf[ch];
+		for (int i = 0; i < frames; i++) {
+			uint32_t bits;
+			memcpy(&bits, &x[i], sizeof bits);
+			bits &= 0x7fffffffu;
+			worst = bits > worst ? bits : worst;
+		}
+	}
+	return worst >= 0x7f800000u;
+}
+
+static void process_block(FxChain *c, float *const *buf, int frames)
+{
+	for (int i = 0; i < c->n_slots; i++)
+		run_slot(c, &c->slots[i], buf, frames);
+	if (has_nonfinite(buf, c->cfg.channels, frames)) {
+		for (int ch = 0; ch < c->cfg.channels; ch++)
+			memset(buf[ch], 0, (size_t)frames * sizeof(float));
+		fx_chain_reset(c);
+		atomic_fetch_add_explicit(&c->nonfinite, 1, memory_order_relaxed);
+	}
+}
+
+void fx_chain_process(FxChain *c, float *const *buf, int frames)
+{
+	float *part[FX_MAX_CHANNELS];
+	for (int off = 0; off < frames; off += c->cfg.max_block) {
+		int n = frames - off;
+		if (n > c->cfg.max_block)
+			n = c->cfg.max_block;
+		for (int ch = 0; ch < c->cfg.channels; ch++)
+			part[ch] = buf[ch] + off;
+		process_block(c, part, n);
+	}
+}

@@ -1,0 +1,13 @@
+/* fxd — human-readable descriptions of the effect registry. */
+#ifndef FX_DESCRIBE_H
+#define FX_DESCRIBE_H
+
+#include <stdio.h>
+
+/** Writes doc/effects.md: every effect and its parameter table. */
+void fx_describe_markdown(FILE *out);
+
+/** Writes the plain-text listing shown by --list-effects. */
+void fx_describe_text(FILE *out);
+
+#endif

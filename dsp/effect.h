@@ -1,0 +1,120 @@
+/* fxd — effect classes and their parameter tables.
+ *
+ * An effect is a vtable plus one parameter table. The chain, the spec parser,
+ * OSC, --list-effects and the generated docs all read the same table, so an
+ * effect is added by writing its file and one line in the registry
+ * (dsp/registry.c).
+ */
+#ifndef FX_EFFECT_H
+#define FX_EFFECT_H
+
+#include <stddef.h>
+#include "status.h"
+
+enum {
+	FX_MAX_PARAMS = 16, ///< parameters per effect
+};
+
+/** How a parameter's value maps to a knob (and how it glides). */
+typedef enum {
+	FX_SCALE_LIN,  ///< linear
+	FX_SCALE_LOG,  ///< logarithmic (frequencies, Q); min > 0
+	FX_SCALE_DB,   ///< decibels, linear in dB
+	FX_SCALE_ENUM, ///< integer index into labels
+	FX_SCALE_COUNT
+} FxScale;
+
+/** Parameter flags. */
+enum {
+	FX_PARAM_SMOOTHED = 1u << 0,   ///< glides to a new value
+	FX_PARAM_STRUCTURAL = 1u << 1, ///< changes only through a chain rebuild
+	FX_PARAM_INTEGER = 1u << 2,    ///< whole numbers only
+};
+
+/** One row of an effect's parameter table. */
+typedef struct {
+	const char *name;           ///< OSC and spec name, e.g. "cutoff"
+	const char *unit;           ///< "Hz", "dB", "" ...
+	double min, max, def;       ///< range and default, in real units
+	FxScale scale;
+	unsigned flags;             ///< FX_PARAM_*
+	const char *const *labels;  ///< FX_SCALE_ENUM: NULL-terminated names
+	const char *doc;            ///< one line for docs and --list-effects
+} FxParamInfo;
+
+typedef struct FxEffectClass FxEffectClass;
+
+/** What an effect instance is built for. */
+typedef struct {
+	const FxEffectClass *cls;
+	double sample_rate;
+	int channels;
+	int max_block;
+	const double *values; ///< one initial value per parameter
+} FxEffectSetup;
+
+/** An effect's vtable. Only init and cleanup may allocate or block. */
+struct FxEffectClass {
+	const char *name;
+	const char *doc;
+	const FxParamInfo *params;
+	int n_params;
+	size_t state_size; ///< zeroed bytes handed to init
+	FxStatus (*init)(void *state, const FxEffectSetup *setup);
+	void (*cleanup)(void *state);
+	/** Clears audio state (filter memories, delay lines). Realtime. */
+	void (*reset)(void *state);
+	/** New parameter values, taking effect over the next process call.
+	 *  Called at most once per sub-block while gliding. Realtime. */
+	void (*update)(void *state, const double *values);
+	/** Processes planar channels in place. Realtime. */
+	void (*process)(void *state, float *const *buf, int frames);
+	/** Latency in frames that the effect adds; NULL means none. */
+	int (*latency)(const void *state);
+	const void *priv; ///< class constants for shared implementations
+};
+
+/** NULL-terminated list of every effect class. */
+extern const FxEffectClass *const fx_effects[];
+
+/** The class named @p name, or NULL. */
+const FxEffectClass *fx_effect_find(const char *name);
+
+/** Index of parameter @p name in @p cls, or -1. */
+int fx_param_find(const FxEffectClass *cls, const char *name);
+
+/** Clamps @p v into the parameter's range (rounding integers and enums).
+ *  NaN maps to the default. */
+double fx_param_clamp(const FxParamInfo *p, double v);
+
+/** Maps a value to 0..1 through the parameter's scale. */
+double fx_param_to_norm(const FxParamInfo *p, double v);
+
+/** Maps 0..1 to a value through the parameter's scale (clamped). */
+double fx_param_from_norm(const FxParamInfo *p, double norm);
+
+/** Parses @p text as a value for @p p: a number, or an enum label.
+ *  Does not clamp; fails with FX_ERR_SYNTAX or FX_ERR_NONFINITE. */
+FxStatus fx_param_parse(const FxParamInfo *p, const char *text, double *value);
+
+/** Formats @p v for @p p into @p buf (enum label or shortest exact number). */
+void fx_param_format(const FxParamInfo *p, double v, char *buf, size_t size);
+
+/** Name of a scale ("lin", "log", "dB", "enum"). */
+const char *fx_scale_name(FxScale scale);
+
+/** Finds the closest candidate to a mistyped word, for "did you mean". */
+typedef struct {
+	const char *word; ///< the mistyped word
+	const char *best; ///< closest candidate so far, or NULL
+	int distance;     ///< its edit distance
+} FxSuggest;
+
+/** Starts a search for names close to @p word. */
+FxSuggest fx_suggest_start(const char *word);
+
+/** Offers @p candidate; it is kept if it is the closest so far and close
+ *  enough to be a plausible typo. */
+void fx_suggest_offer(FxSuggest *s, const char *candidate);
+
+#endif

@@ -1,0 +1,158 @@
+/* Butterworth and RBJ filter effects. They share one implementation: a
+ * FilterKind says which parameters exist and how to design the sections. */
+#include "effect.h"
+#include "svf.h"
+
+#include <math.h>
+#include <string.h>
+
+typedef struct FilterKind FilterKind;
+
+struct FilterKind {
+	FxStatus (*design)(const FilterKind *k, const double *v, double fs,
+	                   FxSvfSection *sec, int *n);
+	int type;                   ///< FxButterType or FxRbjType
+	int cutoff, q, gain, order; ///< parameter indices, -1 if absent
+};
+
+typedef struct {
+	const FilterKind *kind;
+	double fs;
+	FxFilter *filter;
+} Filter;
+
+/* Keeps glides and low sample rates inside what the design accepts. */
+static double safe_freq(double f, double fs)
+{
+	double top = 0.49 * fs;
+	return f < 1.0 ? 1.0 : f > top ? top : f;
+}
+
+static FxStatus design_butter(const FilterKind *k, const double *v, double fs,
+                              FxSvfSection *sec, int *n)
+{
+	int order = (int)v[k->order];
+	double fc = safe_freq(v[k->cutoff], fs);
+	if (k->q < 0)
+		return fx_svf_butter(k->type, order, fc, 0.0, fs, sec, n);
+	/* Band edges: geometric centre fc, width fc/q. */
+	double q = v[k->q], h = 1.0 / (2.0 * q);
+	double lo = fc * (sqrt(1.0 + h * h) - h);
+	double hi = safe_freq(lo + fc / q, fs);
+	return fx_svf_butter(k->type, order, lo, hi, fs, sec, n);
+}
+
+static FxStatus design_rbj(const FilterKind *k, const double *v, double fs,
+                           FxSvfSection *sec, int *n)
+{
+	*n = 1;
+	return fx_svf_rbj(k->type, safe_freq(v[k->cutoff], fs), v[k->q],
+	                     k->gain >= 0 ? v[k->gain] : 0.0, fs, sec);
+}
+
+static void update(void *state, const double *values)
+{
+	Filter *f = state;
+	FxSvfSection sec[FX_MAX_SECTIONS];
+	int n;
+	/* A failed design keeps the previous, stable coefficients. */
+	if (f->kind->design(f->kind, values, f->fs, sec, &n) == FX_OK)
+		fx_filter_set(f->filter, sec, n);
+}
+
+static FxStatus init(void *state, const FxEffectSetup *setup)
+{
+	Filter *f = state;
+	f->kind = setup->cls->priv;
+	f->fs = setup->sample_rate;
+	FxSvfSection sec[FX_MAX_SECTIONS];
+	int n;
+	FxStatus st = f->kind->design(f->kind, setup->values, f->fs, sec, &n);
+	if (st != FX_OK)
+		return st;
+	f->filter = fx_filter_new(setup->channels, n, &st);
+	if (!f->filter)
+		return st;
+	return fx_filter_set(f->filter, sec, n);
+}
+
+static void cleanup(void *state)
+{
+	Filter *f = state;
+	fx_filter_free(f->filter);
+}
+
+static void reset(void *state)
+{
+	Filter *f = state;
+	fx_filter_reset(f->filter);
+}
+
+static void process(void *state, float *const *buf, int frames)
+{
+	Filter *f = state;
+	fx_filter_process(f->filter, (const float *const *)buf, buf, frames);
+}
+
+#define CUTOFF(def)                                                          \
+	{"cutoff", "Hz", 20, 20000, def, FX_SCALE_LOG, FX_PARAM_SMOOTHED, NULL, \
+	 "corner or centre frequency"}
+#define Q(def)                                                               \
+	{"q", "", 0.1, 20, def, FX_SCALE_LOG, FX_PARAM_SMOOTHED, NULL,          \
+	 "quality: centre frequency over bandwidth"}
+#define GAIN                                                                 \
+	{"gain", "dB", -24, 24, 0, FX_SCALE_DB, FX_PARAM_SMOOTHED, NULL,        \
+	 "boost or cut"}
+#define ORDER(def)                                                           \
+	{"order", "", 1, FX_MAX_ORDER, def, FX_SCALE_LIN,                        \
+	 FX_PARAM_STRUCTURAL | FX_PARAM_INTEGER, NULL,                           \
+	 "Butterworth prototype order (band filters have twice the poles)"}
+
+static const FxParamInfo lowpass_params[] = {CUTOFF(12000), ORDER(2)};
+static const FxParamInfo highpass_params[] = {CUTOFF(80), ORDER(2)};
+static const FxParamInfo band_params[] = {CUTOFF(1000), Q(0.7071), ORDER(2)};
+static const FxParamInfo peaking_params[] = {CUTOFF(1000), Q(0.7071), GAIN};
+static const FxParamInfo lowshelf_params[] = {CUTOFF(200), Q(0.7071), GAIN};
+static const FxParamInfo highshelf_params[] = {CUTOFF(5000), Q(0.7071), GAIN};
+static const FxParamInfo notch_params[] = {CUTOFF(1000), Q(4)};
+static const FxParamInfo allpass_params[] = {CUTOFF(1000), Q(0.7071)};
+
+#define BUTTER_PASS(t) {design_butter, t, 0, -1, -1, 1}
+#define BUTTER_BAND(t) {design_butter, t, 0, 1, -1, 2}
+#define RBJ(t, g) {design_rbj, t, 0, 1, g, -1}
+
+static const FilterKind kinds[] = {
+	BUTTER_PASS(FX_BUTTER_LOWPASS), BUTTER_PASS(FX_BUTTER_HIGHPASS),
+	BUTTER_BAND(FX_BUTTER_BANDPASS), BUTTER_BAND(FX_BUTTER_BANDSTOP),
+	RBJ(FX_RBJ_PEAKING, 2), RBJ(FX_RBJ_LOWSHELF, 2),
+	RBJ(FX_RBJ_HIGHSHELF, 2), RBJ(FX_RBJ_NOTCH, -1),
+	RBJ(FX_RBJ_ALLPASS, -1),
+};
+
+#define FILTER(id, doc_, table, kind)                                        \
+	const FxEffectClass fx_effect_##id = {                               \
+		.name = #id,                                                 \
+		.doc = doc_,                                                 \
+		.params = table,                                             \
+		.n_params = sizeof table / sizeof table[0],                  \
+		.state_size = sizeof(Filter),                                \
+		.init = init,                                                \
+		.cleanup = cleanup,                                          \
+		.reset = reset,                                              \
+		.update = update,                                            \
+		.process = process,                                          \
+		.priv = &kinds[kind],                                        \
+	}
+
+FILTER(lowpass, "Butterworth lowpass.", lowpass_params, 0);
+FILTER(highpass, "Butterworth highpass.", highpass_params, 1);
+FILTER(bandpass, "Butterworth bandpass around cutoff, width cutoff/q.",
+       band_params, 2);
+FILTER(bandstop, "Butterworth bandstop around cutoff, width cutoff/q.",
+       band_params, 3);
+FILTER(peaking, "RBJ peaking EQ.", peaking_params, 4);
+FILTER(lowshelf, "RBJ low shelf.", lowshelf_params, 5);
+FILTER(highshelf, "RBJ high shelf.", highshelf_params, 6);
+FILTER(notch, "RBJ notch.", notch_params, 7);
+FILTER(allpass, "RBJ all-pass: flat magnitude, -180 degrees at cutoff.",
+       allpass_params, 8);

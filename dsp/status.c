@@ -1,0 +1,24 @@
+#include "status.h"
+
+static const char *const messages[FX_STATUS_COUNT] = {
+	[FX_OK] = "success",
+	[FX_ERR_NOMEM] = "out of memory",
+	[FX_ERR_RANGE] = "value out of range",
+	[FX_ERR_NONFINITE] = "value is not finite",
+	[FX_ERR_NYQUIST] = "frequency must be above 0 and below Nyquist",
+	[FX_ERR_ORDER] = "filter order out of range",
+	[FX_ERR_UNKNOWN_EFFECT] = "unknown effect",
+	[FX_ERR_UNKNOWN_PARAM] = "unknown parameter",
+	[FX_ERR_SYNTAX] = "syntax error",
+	[FX_ERR_STRUCTURAL] = "parameter is structural: the chain must be rebuilt",
+	[FX_ERR_FULL] = "no room left",
+	[FX_ERR_INVALID] = "invalid argument",
+	[FX_ERR_IO] = "input/output error",
+};
+
+const char *fx_strerror(FxStatus st)
+{
+	if ((unsigned)st >= FX_STATUS_COUNT || !messages[st])
+		return "unknown error";
+	return messages[st];
+}
