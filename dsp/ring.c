@@ -116,7 +116,8 @@ static size_t first_run(const FxRing *ring, size_t pos, size_t n)
 	return n < room ? n : room;
 }
 
-size_t fx_ring_write(FxRing *ring, const float *const *src, size_t frames)
+/* Producer side of write and write_silence: src NULL writes zeros. */
+static size_t put(FxRing *ring, const float *const *src, size_t frames)
 {
 	size_t head = atomic_load_explicit(&ring->head, memory_order_relaxed);
 	size_t tail = atomic_load_explicit(&ring->tail, memory_order_acquire);
@@ -126,31 +127,27 @@ size_t fx_ring_write(FxRing *ring, const float *const *src, size_t frames)
 	size_t n1 = first_run(ring, pos, frames);
 	for (int c = 0; c < ring->channels; c++) {
 		float *p = plane(ring, c);
-		memcpy(p + pos, src[c], n1 * sizeof(float));
-		if (frames > n1)
+		if (src) {
+			memcpy(p + pos, src[c], n1 * sizeof(float));
 			memcpy(p, src[c] + n1, (frames - n1) * sizeof(float));
+		} else {
+			memset(p + pos, 0, n1 * sizeof(float));
+			memset(p, 0, (frames - n1) * sizeof(float));
+		}
 	}
 	/* Release: the frames copied above are visible before the new head. */
 	atomic_store_explicit(&ring->head, head + frames, memory_order_release);
 	return frames;
 }
 
+size_t fx_ring_write(FxRing *ring, const float *const *src, size_t frames)
+{
+	return src ? put(ring, src, frames) : 0;
+}
+
 size_t fx_ring_write_silence(FxRing *ring, size_t frames)
 {
-	size_t head = atomic_load_explicit(&ring->head, memory_order_relaxed);
-	size_t tail = atomic_load_explicit(&ring->tail, memory_order_acquire);
-	if (frames == 0 || frames > ring->capacity - (head - tail))
-		return 0;
-	size_t pos = head & ring->mask;
-	size_t n1 = first_run(ring, pos, frames);
-	for (int c = 0; c < ring->channels; c++) {
-		float *p = plane(ring, c);
-		memset(p + pos, 0, n1 * sizeof(float));
-		if (frames > n1)
-			memset(p, 0, (frames - n1) * sizeof(float));
-	}
-	atomic_store_explicit(&ring->head, head + frames, memory_order_release);
-	return frames;
+	return put(ring, NULL, frames);
 }
 
 /* Copies @p frames frames at @p tail out; the caller has checked they are

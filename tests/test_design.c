@@ -133,6 +133,30 @@ static void *load_le(const char *name, size_t elem, size_t count)
 	return raw;
 }
 
+/* The input, the reference output and room for ours, for a signal case. */
+static void load_signal(const Case *c, float **x, double **ref, float **y)
+{
+	size_t frames = (size_t)c->frames;
+	char out_name[96];
+	snprintf(out_name, sizeof out_name, "%s.out.f64", c->name);
+	*x = load_le(c->input, 4, frames);
+	*ref = load_le(out_name, 8, frames);
+	*y = malloc(frames * sizeof **y);
+	ck_assert_ptr_nonnull(*y);
+}
+
+/* rms(y - ref) / rms(ref) */
+static double rel_rms(const float *y, const double *ref, size_t frames)
+{
+	double e2 = 0, r2 = 0;
+	for (size_t i = 0; i < frames; i++) {
+		e2 += (y[i] - ref[i]) * (y[i] - ref[i]);
+		r2 += ref[i] * ref[i];
+	}
+	ck_assert(r2 > 0);
+	return sqrt(e2 / r2);
+}
+
 static FxStatus design_case(const Case *c, FxSection *sos, int *n)
 {
 	if (!strcmp(c->family, "butter")) {
@@ -476,12 +500,9 @@ START_TEST(test_filtered_output)
 	ck_assert_msg(d <= 1e-9, "%s: sections differ by %g", c->name, d);
 
 	size_t frames = (size_t)c->frames;
-	float *x = load_le(c->input, 4, frames);
-	char out_name[96];
-	snprintf(out_name, sizeof out_name, "%s.out.f64", c->name);
-	double *ref = load_le(out_name, 8, frames);
-	float *y = malloc(frames * sizeof *y);
-	ck_assert_ptr_nonnull(y);
+	float *x, *y;
+	double *ref;
+	load_signal(c, &x, &ref, &y);
 
 	FxSos *f = fx_sos_new(1, FX_MAX_SECTIONS, &st);
 	ck_assert_ptr_nonnull(f);
@@ -490,13 +511,8 @@ START_TEST(test_filtered_output)
 	float *out[1] = {y};
 	fx_sos_process(f, in, out, (int)frames);
 
-	double e2 = 0, r2 = 0;
-	for (size_t i = 0; i < frames; i++) {
-		e2 += (y[i] - ref[i]) * (y[i] - ref[i]);
-		r2 += ref[i] * ref[i];
-	}
-	double rel = sqrt(e2 / r2);
-	ck_assert_msg(r2 > 0 && rel <= 1e-5, "%s: relative RMS error %g",
+	double rel = rel_rms(y, ref, frames);
+	ck_assert_msg(rel <= 1e-5, "%s: relative RMS error %g",
 	              c->name, rel);
 
 	fx_sos_free(f);
@@ -625,12 +641,9 @@ static double filter_error(const Case *c, int every)
 	int n;
 	ck_assert_int_eq(svf_case(c, svf, &n), FX_OK);
 	size_t frames = (size_t)c->frames;
-	float *x = load_le(c->input, 4, frames);
-	char out_name[96];
-	snprintf(out_name, sizeof out_name, "%s.out.f64", c->name);
-	double *ref = load_le(out_name, 8, frames);
-	float *y = malloc(frames * sizeof *y);
-	ck_assert_ptr_nonnull(y);
+	float *x, *y;
+	double *ref;
+	load_signal(c, &x, &ref, &y);
 	FxStatus st;
 	FxFilter *f = fx_filter_new(1, n, &st);
 	ck_assert_ptr_nonnull(f);
@@ -641,16 +654,12 @@ static double filter_error(const Case *c, int every)
 		fx_filter_process(f, (const float *const[]){x + i},
 		                  (float *const[]){y + i}, 256);
 	}
-	double e2 = 0, r2 = 0;
-	for (size_t i = 0; i < frames; i++) {
-		e2 += (y[i] - ref[i]) * (y[i] - ref[i]);
-		r2 += ref[i] * ref[i];
-	}
+	double rel = rel_rms(y, ref, frames);
 	fx_filter_free(f);
 	free(x);
 	free(ref);
 	free(y);
-	return sqrt(e2 / r2);
+	return rel;
 }
 
 START_TEST(test_filter_output)
