@@ -416,7 +416,7 @@ FxStatus fx_design_rbj(FxRbjType type, double f0, double q, double gain_db,
 	double alpha = sn / (2 * q);
 	double A = pow(10, gain_db / 40);
 	double sa = 2 * sqrt(A) * alpha;
-	double b[3], a[3];
+	double b[3] = {0}, a[3] = {1, 0, 0};
 	switch (type) {
 	case FX_RBJ_LOWPASS:
 		b[0] = omc / 2, b[1] = omc, b[2] = omc / 2;

@@ -1,0 +1,106 @@
+/* fxd — the engine's private layout, shared by its setup, control and
+ * realtime files. Each field says which thread writes it. */
+#ifndef FX_ENGINE_IMPL_H
+#define FX_ENGINE_IMPL_H
+
+#include <semaphore.h>
+#include <stdalign.h>
+#include <stdatomic.h>
+
+#include "engine.h"
+#include "queue.h"
+#include "ring.h"
+#include "safety.h"
+
+enum {
+	FX_ENGINE_MAX_PORTS = 64,
+	/* Staging entries: every parameter of every slot, plus bypass. */
+	FX_STAGE_PER_SLOT = FX_MAX_PARAMS + 1,
+	FX_STAGE_ENTRIES = FX_MAX_SLOTS * FX_STAGE_PER_SLOT,
+	FX_STAGE_WORDS = (FX_STAGE_ENTRIES + 63) / 64,
+	FX_SWAP_QUEUE = 8,
+};
+
+/** One staged value. A per-entry sequence count (a seqlock) keeps the
+ *  value and its chain generation together. */
+typedef struct {
+	_Atomic uint32_t seq;  ///< odd while the control thread writes
+	_Atomic uint32_t gen;  ///< chain generation the value is for
+	_Atomic uint64_t bits; ///< the double value
+} Staged;
+
+/** Chains travel as messages: to the worker to swap in, back to retire. */
+typedef struct {
+	FxChain *chain;
+	uint32_t gen;
+} ChainMsg;
+
+/** A ring of timings in ns, written by one thread, read by the control. */
+typedef struct {
+	_Atomic uint32_t *ns;      ///< [size]
+	_Atomic uint64_t written;  ///< entries ever written
+	uint64_t baseline;         ///< control: `written` at the last reset
+} TimeLog;
+
+struct FxEngineImpl {
+	FxEngineConfig cfg;
+
+	/* Written by the control thread only. */
+	FxChainSpec spec;          ///< targets of the newest chain
+	uint32_t gen;              ///< generation of the newest chain
+	int chain_latency;         ///< frames, of the newest chain
+	uint32_t *scratch_ns;      ///< for sorting statistics
+	uint64_t base[8];          ///< counters at the last metrics reset
+	int worker_running;
+
+	/* Shared through rings, queues, atomics and semaphores. */
+	FxRing *in_ring;           ///< driver -> worker, inputs + 1 channels
+	FxRing *out_ring;          ///< worker -> driver, outputs + 1 channels
+	FxQueue *swaps;            ///< control -> worker
+	FxQueue *retired;          ///< worker -> control
+	Staged stage[FX_STAGE_ENTRIES];
+	_Atomic uint64_t dirty[FX_STAGE_WORDS]; ///< set by control, taken by worker
+	sem_t work_sem;            ///< posted by the driver each period
+	sem_t chunk_sem;           ///< posted by the worker each chunk (freewheel)
+	sem_t paused_sem, resume_sem; ///< period-change handshake with the worker
+	alignas(64) _Atomic int paused;  ///< control: driver and worker stand still
+	_Atomic int driver_busy;   ///< driver: inside fx_engine_process
+	_Atomic int freewheel;     ///< driver's freewheel callback
+	_Atomic int stop;          ///< control: worker thread returns
+	_Atomic int pause_worker;  ///< control: worker parks on resume_sem
+	_Atomic int want_reset;    ///< control: clear chain state next chunk
+	_Atomic int fade_out;      ///< control: 1 fade to silence, 0 fade in
+	_Atomic int faded_out;     ///< worker: silent after a fade out
+
+	/* Written by the driver thread. */
+	alignas(64) uint32_t seq;  ///< period number of the next callback
+	float *meta_in;            ///< [period]
+	float *meta_out;           ///< [period]
+	_Atomic uint64_t callbacks, overflows, underflows, late, xruns;
+	TimeLog cb_log;
+
+	/* Written by the worker thread. */
+	alignas(64) FxChain *chain;   ///< the chain being heard
+	FxChain *old_chain;        ///< fading out after a swap, or NULL
+	uint32_t chain_gen;        ///< generation of `chain`
+	int xfade_pos, fade_frames;
+	float fade_gain;
+	uint64_t chain_nonfinite;  ///< `chain`'s count already added
+	FxSafety *safety;
+	float *in_mem, *ch_mem, *old_mem, *out_mem;
+	float *in_buf[FX_ENGINE_MAX_PORTS + 1];
+	float *ch_buf[FX_ENGINE_MAX_PORTS];
+	float *old_buf[FX_ENGINE_MAX_PORTS];
+	float *out_buf[FX_ENGINE_MAX_PORTS + 1];
+	_Atomic uint64_t chunks, nonfinite;
+	TimeLog work_log;
+};
+
+/** Monotonic time in ns (a vDSO call: it does not block). */
+uint64_t fx_engine_now_ns(void);
+
+/** Sizes rings and buffers for cfg.period, primes the output ring. Control
+ *  thread, with driver and worker standing still. */
+FxStatus fx_engine_plan(FxEngine *e);
+
+#endif

@@ -1,0 +1,341 @@
+/* The engine's realtime paths: the driver's period and the worker's chunks.
+ * No allocation, locks, logging or blocking calls here, except where
+ * freewheeling waits for the worker (realtime rules are off then). */
+#include "engine_impl.h"
+
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include "denormal.h"
+
+uint64_t fx_engine_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void log_time(TimeLog *log, int size, uint64_t ns)
+{
+	uint64_t i = atomic_load_explicit(&log->written, memory_order_relaxed);
+	atomic_store_explicit(&log->ns[i % (uint64_t)size],
+	                      ns > UINT32_MAX ? UINT32_MAX : (uint32_t)ns,
+	                      memory_order_relaxed);
+	atomic_store_explicit(&log->written, i + 1, memory_order_release);
+}
+
+static void bump(_Atomic uint64_t *counter)
+{
+	atomic_fetch_add_explicit(counter, 1, memory_order_relaxed);
+}
+
+/* The period number rides in sample 0 of the extra ring channel. */
+static uint32_t meta_seq(const float *meta)
+{
+	uint32_t seq;
+	memcpy(&seq, meta, sizeof seq);
+	return seq;
+}
+
+static void set_meta_seq(float *meta, uint32_t seq)
+{
+	memcpy(meta, &seq, sizeof seq);
+}
+
+static void silence(float *const *out, int n, int frames)
+{
+	for (int c = 0; c < n; c++)
+		memset(out[c], 0, (size_t)frames * sizeof(float));
+}
+
+/* Freewheeling: wait until the due chunk is there (bounded by a timeout so
+ * a dead worker cannot hang the server). */
+static void wait_for_chunk(FxEngine *e, size_t frames)
+{
+	while (fx_ring_available_read(e->out_ring) < frames) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 1;
+		if (sem_timedwait(&e->chunk_sem, &ts) != 0 && errno == ETIMEDOUT)
+			return;
+	}
+}
+
+/* Reads the chunk due now into out, dropping any that came too late.
+ * Returns 0 (an underflow) if it is not there. */
+static int take_due_chunk(FxEngine *e, float *const *out, int frames,
+                          uint32_t due)
+{
+	int outs = e->cfg.outputs;
+	float *dst[FX_ENGINE_MAX_PORTS + 1];
+	memcpy(dst, out, (size_t)outs * sizeof *dst);
+	dst[outs] = e->meta_out;
+	/* Bounded: each pass drops one whole chunk from a finite ring. */
+	for (int tries = 0; tries <= e->cfg.latency_periods + e->cfg.ring_periods;
+	     tries++) {
+		if (fx_ring_available_read(e->out_ring) < (size_t)frames)
+			return 0;
+		float first[FX_ENGINE_MAX_PORTS + 1];
+		float *peek[FX_ENGINE_MAX_PORTS + 1];
+		for (int c = 0; c <= outs; c++)
+			peek[c] = &first[c];
+		fx_ring_peek(e->out_ring, peek, 1);
+		int32_t age = (int32_t)(due - meta_seq(&first[outs]));
+		if (age == 0)
+			return fx_ring_read(e->out_ring, dst, (size_t)frames) != 0;
+		if (age < 0)
+			return 0; /* the due chunk never made it in */
+		fx_ring_advance(e->out_ring, (size_t)frames);
+		bump(&e->late);
+	}
+	return 0;
+}
+
+void fx_engine_process(FxEngine *e, const float *const *in, float *const *out,
+                       int frames)
+{
+	uint64_t t0 = fx_engine_now_ns();
+	/* Dekker-style handshake with fx_engine_set_period: announce, then
+	 * look; both sides use sequentially consistent order. */
+	atomic_store(&e->driver_busy, 1);
+	if (atomic_load(&e->paused) || frames != e->cfg.period) {
+		atomic_store(&e->driver_busy, 0);
+		silence(out, e->cfg.outputs, frames);
+		return;
+	}
+	uint32_t seq = e->seq++;
+	const float *src[FX_ENGINE_MAX_PORTS + 1];
+	memcpy(src, in, (size_t)e->cfg.inputs * sizeof *src);
+	set_meta_seq(e->meta_in, seq);
+	src[e->cfg.inputs] = e->meta_in;
+	if (!fx_ring_write(e->in_ring, src, (size_t)frames))
+		bump(&e->overflows);
+	sem_post(&e->work_sem);
+
+	uint32_t due = seq - (uint32_t)e->cfg.latency_periods;
+	if (atomic_load_explicit(&e->freewheel, memory_order_relaxed))
+		wait_for_chunk(e, (size_t)frames);
+	if (!take_due_chunk(e, out, frames, due)) {
+		silence(out, e->cfg.outputs, frames);
+		bump(&e->underflows);
+	}
+	bump(&e->callbacks);
+	log_time(&e->cb_log, e->cfg.latency_log, fx_engine_now_ns() - t0);
+	atomic_store(&e->driver_busy, 0);
+}
+
+void fx_engine_count_xrun(FxEngine *e)
+{
+	bump(&e->xruns);
+}
+
+void fx_engine_set_freewheel(FxEngine *e, int on)
+{
+	atomic_store(&e->freewheel, on != 0);
+}
+
+/* ---- worker ------------------------------------------------------------ */
+
+/* Maps n_src planar buffers onto n_dst: with fewer sources each one feeds
+ * every destination d with d % n_src == s (a mono input feeds every chain
+ * channel); with more, sources s with s % n_dst == d are summed into d. */
+static void route(float *const *src, int n_src, float *const *dst, int n_dst,
+                  int frames)
+{
+	size_t bytes = (size_t)frames * sizeof(float);
+	if (n_src <= n_dst) {
+		for (int d = 0; d < n_dst; d++)
+			memcpy(dst[d], src[d % n_src], bytes);
+		return;
+	}
+	for (int d = 0; d < n_dst; d++) {
+		memcpy(dst[d], src[d], bytes);
+		for (int s = d + n_dst; s < n_src; s += n_dst)
+			for (int i = 0; i < frames; i++)
+				dst[d][i] += src[s][i];
+	}
+}
+
+static void retire(FxEngine *e, FxChain *chain)
+{
+	ChainMsg msg = {chain, 0};
+	/* The retired queue is as deep as the swap queue, so this fits. */
+	fx_queue_push(e->retired, &msg);
+}
+
+static void take_swaps(FxEngine *e)
+{
+	ChainMsg msg;
+	while (fx_queue_pop(e->swaps, &msg)) {
+		if (e->old_chain) /* a swap during a swap: cut the oldest */
+			retire(e, e->old_chain);
+		e->old_chain = e->chain;
+		e->chain = msg.chain;
+		e->chain_gen = msg.gen;
+		e->chain_nonfinite = 0;
+		e->xfade_pos = 0;
+	}
+}
+
+/* Applies what the control thread staged for the chain now running. */
+static void drain_staging(FxEngine *e)
+{
+	for (int w = 0; w < FX_STAGE_WORDS; w++) {
+		uint64_t bits = atomic_exchange_explicit(&e->dirty[w], 0,
+		                                         memory_order_acquire);
+		for (; bits; bits &= bits - 1) {
+			int idx = w * 64 + __builtin_ctzll(bits);
+			Staged *s = &e->stage[idx];
+			uint32_t q0 = atomic_load_explicit(&s->seq, memory_order_acquire);
+			uint32_t gen = atomic_load_explicit(&s->gen, memory_order_relaxed);
+			uint64_t raw = atomic_load_explicit(&s->bits, memory_order_relaxed);
+			atomic_thread_fence(memory_order_acquire);
+			uint32_t q1 = atomic_load_explicit(&s->seq, memory_order_relaxed);
+			int32_t age = (int32_t)(e->chain_gen - gen);
+			if ((q0 & 1) || q0 != q1 || age < 0) {
+				/* Mid-write, or for a chain not swapped in yet:
+				 * look again next chunk. */
+				atomic_fetch_or_explicit(&e->dirty[w],
+				                         1ull << (idx % 64),
+				                         memory_order_relaxed);
+				continue;
+			}
+			if (age > 0)
+				continue; /* staged for a chain already gone */
+			double v;
+			memcpy(&v, &raw, sizeof v);
+			int slot = idx / FX_STAGE_PER_SLOT, p = idx % FX_STAGE_PER_SLOT;
+			if (p == FX_MAX_PARAMS)
+				fx_chain_set_bypass(e->chain, slot, v != 0.0);
+			else
+				fx_chain_set_param(e->chain, slot, p, v, NULL);
+		}
+	}
+}
+
+static void crossfade(FxEngine *e, int frames)
+{
+	int len = e->fade_frames > 0 ? e->fade_frames : 1;
+	int pos = e->xfade_pos;
+	for (int c = 0; c < e->cfg.channels; c++) {
+		float *restrict now = e->ch_buf[c];
+		const float *restrict old = e->old_buf[c];
+		for (int i = 0; i < frames; i++) {
+			float w = pos + i + 1 >= len ? 1.0f
+			                             : (float)(pos + i + 1) / (float)len;
+			now[i] = old[i] + w * (now[i] - old[i]);
+		}
+	}
+	e->xfade_pos += frames;
+	if (e->xfade_pos >= len) {
+		retire(e, e->old_chain);
+		e->old_chain = NULL;
+	}
+}
+
+static void apply_fade(FxEngine *e, int frames)
+{
+	float target = atomic_load_explicit(&e->fade_out, memory_order_relaxed)
+	                       ? 0.0f
+	                       : 1.0f;
+	float g0 = e->fade_gain;
+	if (g0 == target) {
+		if (target == 0.0f) {
+			for (int c = 0; c < e->cfg.channels; c++)
+				memset(e->ch_buf[c], 0, (size_t)frames * sizeof(float));
+			atomic_store_explicit(&e->faded_out, 1, memory_order_release);
+		}
+		return;
+	}
+	float step = 1.0f / (float)(e->fade_frames > 0 ? e->fade_frames : 1);
+	if (target < g0)
+		step = -step;
+	float g = g0;
+	for (int c = 0; c < e->cfg.channels; c++) {
+		float *x = e->ch_buf[c];
+		for (int i = 0; i < frames; i++) {
+			g = g0 + step * (float)(i + 1);
+			g = g < 0.0f ? 0.0f : g > 1.0f ? 1.0f : g;
+			x[i] *= g;
+		}
+	}
+	e->fade_gain = g;
+	if (g == 0.0f && target == 0.0f)
+		atomic_store_explicit(&e->faded_out, 1, memory_order_release);
+	if (target == 1.0f)
+		atomic_store_explicit(&e->faded_out, 0, memory_order_relaxed);
+}
+
+static void run_chunk(FxEngine *e)
+{
+	int frames = e->cfg.period, ins = e->cfg.inputs;
+	uint64_t t0 = fx_engine_now_ns();
+	fx_ring_read(e->in_ring, e->in_buf, (size_t)frames);
+	uint32_t seq = meta_seq(e->in_buf[ins]);
+
+	take_swaps(e);
+	drain_staging(e);
+	if (atomic_exchange_explicit(&e->want_reset, 0, memory_order_relaxed)) {
+		fx_chain_reset(e->chain);
+		fx_safety_reset(e->safety);
+	}
+	route(e->in_buf, ins, e->ch_buf, e->cfg.channels, frames);
+	if (e->old_chain) {
+		for (int c = 0; c < e->cfg.channels; c++)
+			memcpy(e->old_buf[c], e->ch_buf[c],
+			       (size_t)frames * sizeof(float));
+		fx_chain_process(e->old_chain, e->old_buf, frames);
+	}
+	fx_chain_process(e->chain, e->ch_buf, frames);
+	if (e->old_chain)
+		crossfade(e, frames);
+	uint64_t nf = fx_chain_nonfinite_count(e->chain);
+	if (nf != e->chain_nonfinite) {
+		atomic_fetch_add_explicit(&e->nonfinite, nf - e->chain_nonfinite,
+		                          memory_order_relaxed);
+		e->chain_nonfinite = nf;
+	}
+	if (e->safety)
+		fx_safety_process(e->safety, e->ch_buf, frames);
+	apply_fade(e, frames);
+
+	int outs = e->cfg.outputs;
+	route(e->ch_buf, e->cfg.channels, e->out_buf, outs, frames);
+	set_meta_seq(e->out_buf[outs], seq);
+	fx_ring_write(e->out_ring, (const float *const *)e->out_buf,
+	              (size_t)frames);
+	bump(&e->chunks);
+	sem_post(&e->chunk_sem);
+	log_time(&e->work_log, e->cfg.latency_log, fx_engine_now_ns() - t0);
+}
+
+int fx_engine_work(FxEngine *e)
+{
+	int done = 0;
+	size_t frames = (size_t)e->cfg.period;
+	/* Bounded by what the input ring can hold. */
+	int most = e->cfg.latency_periods + e->cfg.ring_periods;
+	while (done < most && fx_ring_available_read(e->in_ring) >= frames &&
+	       fx_ring_available_write(e->out_ring) >= frames) {
+		run_chunk(e);
+		done++;
+	}
+	return done;
+}
+
+void *fx_engine_worker_main(void *engine)
+{
+	FxEngine *e = engine;
+	fx_denormals_off();
+	while (!atomic_load(&e->stop)) {
+		sem_wait(&e->work_sem);
+		if (atomic_load(&e->pause_worker)) {
+			sem_post(&e->paused_sem);
+			sem_wait(&e->resume_sem);
+			continue;
+		}
+		fx_engine_work(e);
+	}
+	return NULL;
+}

@@ -1,0 +1,601 @@
+/* The engine driven without JACK: a fake driver calls fx_engine_process
+ * per period and runs the worker's step itself (or a real worker thread). */
+#include "fxtest.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <sched.h>
+#include <string.h>
+
+#include "engine.h"
+
+enum { MAXP = 1024, MAXCH = 4 };
+
+typedef struct {
+	FxEngine *e;
+	FxEngineConfig cfg;
+	float in[MAXCH][MAXP], out[MAXCH][MAXP];
+	const float *inp[MAXCH];
+	float *outp[MAXCH];
+	long period_no; ///< next period index
+} Rig;
+
+static FxEngineConfig plain_config(int period)
+{
+	FxEngineConfig c = fx_engine_config_default();
+	c.period = period;
+	c.safety = 0;
+	c.fade_ms = 0;
+	c.glide_ms = 0;
+	return c;
+}
+
+static Rig *rig_new(FxEngineConfig cfg, const char *chain)
+{
+	Rig *r = calloc(1, sizeof *r);
+	ck_assert_ptr_nonnull(r);
+	FxChainSpec spec;
+	FxSpecError err;
+	ck_assert_msg(fx_spec_parse(chain, "test", &spec, &err) == FX_OK, "%s",
+	              err.message);
+	FxStatus st;
+	r->cfg = cfg;
+	r->e = fx_engine_new(&cfg, &spec, &st);
+	ck_assert_msg(r->e, "fx_engine_new: %s", fx_strerror(st));
+	for (int c = 0; c < MAXCH; c++) {
+		r->inp[c] = r->in[c];
+		r->outp[c] = r->out[c];
+	}
+	return r;
+}
+
+static void rig_free(Rig *r)
+{
+	fx_engine_free(r->e);
+	free(r);
+}
+
+/* Input sample for period p, frame i, input channel c: distinct values. */
+static float signal_at(long p, int i, int c, int period)
+{
+	long n = p * period + i;
+	return (float)(0.25 * sin(0.01 * n + c) + 0.001 * c);
+}
+
+static void fill(Rig *r, long p)
+{
+	for (int c = 0; c < r->cfg.inputs; c++)
+		for (int i = 0; i < r->cfg.period; i++)
+			r->in[c][i] = signal_at(p, i, c, r->cfg.period);
+}
+
+/* One period through the driver side. */
+static void period(Rig *r)
+{
+	fill(r, r->period_no++);
+	fx_engine_process(r->e, r->inp, r->outp, r->cfg.period);
+}
+
+static int out_equals_input_of(Rig *r, long p)
+{
+	for (int c = 0; c < r->cfg.outputs; c++)
+		for (int i = 0; i < r->cfg.period; i++)
+			if (r->out[c][i] != signal_at(p, i, c, r->cfg.period))
+				return 0;
+	return 1;
+}
+
+static int out_silent(Rig *r)
+{
+	for (int c = 0; c < r->cfg.outputs; c++)
+		for (int i = 0; i < r->cfg.period; i++)
+			if (r->out[c][i] != 0.0f)
+				return 0;
+	return 1;
+}
+
+START_TEST(output_is_input_delayed_by_the_latency)
+{
+	static const int latencies[] = {1, 2, 3};
+	FxEngineConfig cfg = plain_config(64);
+	cfg.latency_periods = latencies[_i];
+	Rig *r = rig_new(cfg, "");
+	ck_assert_int_eq(fx_engine_latency(r->e), 64 * latencies[_i]);
+	for (long p = 0; p < 200; p++) {
+		period(r);
+		ck_assert_int_eq(fx_engine_work(r->e), 1);
+		if (p < latencies[_i])
+			ck_assert(out_silent(r));
+		else
+			ck_assert_msg(out_equals_input_of(r, p - latencies[_i]),
+			              "period %ld", p);
+	}
+	FxEngineMetrics m;
+	fx_engine_metrics(r->e, &m);
+	ck_assert_uint_eq(m.callbacks, 200);
+	ck_assert_uint_eq(m.chunks, 200);
+	ck_assert_uint_eq(m.underflows, 0);
+	ck_assert_uint_eq(m.late_dropped, 0);
+	rig_free(r);
+}
+END_TEST
+
+START_TEST(output_equals_the_offline_chain)
+{
+	const char *text = "hpf:highpass cutoff=80 order=2 | eq:peaking "
+	                   "cutoff=1000 q=0.7 gain=6 | lpf:lowpass cutoff=5000 "
+	                   "order=4 | vol:gain db=-3";
+	FxEngineConfig cfg = plain_config(256);
+	Rig *r = rig_new(cfg, text);
+	FxChainSpec spec;
+	fx_spec_parse(text, "t", &spec, NULL);
+	FxChainConfig cc = fx_chain_config_default();
+	FxStatus st;
+	FxChain *ref = fx_chain_new(&spec, &cc, &st);
+	float a[256], b[256];
+	float *bufs[2] = {a, b};
+	for (long p = 0; p < 100; p++) {
+		period(r);
+		fx_engine_work(r->e);
+		if (p == 0)
+			continue;
+		for (int i = 0; i < 256; i++) {
+			a[i] = signal_at(p - 1, i, 0, 256);
+			b[i] = signal_at(p - 1, i, 1, 256);
+		}
+		fx_chain_process(ref, bufs, 256);
+		ck_assert_msg(!memcmp(a, r->out[0], sizeof a) &&
+		                      !memcmp(b, r->out[1], sizeof b),
+		              "period %ld differs", p);
+	}
+	fx_chain_free(ref);
+	rig_free(r);
+}
+END_TEST
+
+START_TEST(late_chunks_become_silence_and_are_dropped)
+{
+	Rig *r = rig_new(plain_config(64), "");
+	for (int p = 0; p < 10; p++) {
+		period(r);
+		fx_engine_work(r->e);
+	}
+	/* The worker stalls for two periods. */
+	period(r); /* period 10 plays chunk 9: still made in time */
+	ck_assert(out_equals_input_of(r, 9));
+	period(r); /* period 11 wants chunk 10: not made */
+	ck_assert(out_silent(r));
+	period(r); /* period 12 wants chunk 11: not made */
+	ck_assert(out_silent(r));
+	ck_assert_int_eq(fx_engine_work(r->e), 3); /* chunks 10, 11, 12 late */
+	period(r); /* period 13: 10 and 11 are dropped, 12 plays */
+	ck_assert(out_equals_input_of(r, 12));
+	for (int p = 14; p < 40; p++) {
+		fx_engine_work(r->e);
+		period(r);
+		ck_assert_msg(out_equals_input_of(r, p - 1), "period %d", p);
+	}
+	FxEngineMetrics m;
+	fx_engine_metrics(r->e, &m);
+	ck_assert_uint_eq(m.underflows, 2);
+	ck_assert_uint_eq(m.late_dropped, 2);
+	rig_free(r);
+}
+END_TEST
+
+START_TEST(input_overflow_keeps_alignment)
+{
+	FxEngineConfig cfg = plain_config(64);
+	cfg.ring_periods = 3;
+	Rig *r = rig_new(cfg, "");
+	/* The worker is gone for 12 periods: the input ring (4 periods) fills. */
+	for (int p = 0; p < 12; p++)
+		period(r);
+	FxEngineMetrics m;
+	fx_engine_metrics(r->e, &m);
+	ck_assert_uint_eq(m.input_overflows, 8);
+	fx_engine_work(r->e);
+	int aligned = 0;
+	for (int p = 12; p < 60; p++) {
+		period(r);
+		fx_engine_work(r->e);
+		if (out_silent(r))
+			continue;
+		ck_assert_msg(out_equals_input_of(r, p - 1), "period %d", p);
+		aligned++;
+	}
+	ck_assert_int_ge(aligned, 40);
+	rig_free(r);
+}
+END_TEST
+
+/* Level of channel 0 in the last output period, relative to the input. */
+static double gain_of_last(Rig *r, long p)
+{
+	double num = 0, den = 0;
+	for (int i = 0; i < r->cfg.period; i++) {
+		double x = signal_at(p, i, 0, r->cfg.period);
+		num += r->out[0][i] * x;
+		den += x * x;
+	}
+	return num / den;
+}
+
+START_TEST(staged_values_apply_at_chunk_start_latest_wins)
+{
+	Rig *r = rig_new(plain_config(64), "vol:gain db=0");
+	double applied;
+	for (int k = 0; k < 10; k++)
+		ck_assert_int_eq(fx_engine_set_param(r->e, 0, 0, -k, &applied), FX_OK);
+	ck_assert_int_eq(fx_engine_set_param(r->e, 0, 0, -500, &applied), FX_OK);
+	ck_assert(applied == -96);
+	ck_assert_int_eq(fx_engine_set_param(r->e, 0, 0, -12, &applied), FX_OK);
+	ck_assert(fx_engine_get_param(r->e, 0, 0) == -12);
+	ck_assert_int_eq(fx_engine_set_param(r->e, 0, 0, NAN, NULL),
+	                 FX_ERR_NONFINITE);
+	ck_assert_int_eq(fx_engine_set_param(r->e, 3, 0, 0, NULL), FX_ERR_RANGE);
+	period(r);
+	fx_engine_work(r->e);
+	period(r);
+	fx_engine_work(r->e);
+	/* Glide 0: the first chunk ramps within its block, the second is flat. */
+	period(r);
+	ck_assert_double_eq_tol(gain_of_last(r, 1), pow(10, -12 / 20.0), 1e-6);
+	rig_free(r);
+}
+END_TEST
+
+START_TEST(values_staged_for_an_old_chain_never_land_on_a_new_one)
+{
+	Rig *r = rig_new(plain_config(64), "a:gain db=0");
+	ck_assert_int_eq(fx_engine_set_param(r->e, 0, 0, -20, NULL), FX_OK);
+	FxChainSpec next;
+	fx_spec_parse("b:gain db=0", "t", &next, NULL);
+	ck_assert_int_eq(fx_engine_swap(r->e, &next), FX_OK);
+	/* And one staged for the new chain, which must land. */
+	ck_assert_int_eq(fx_engine_set_param(r->e, 0, 0, -6, NULL), FX_OK);
+	for (int p = 0; p < 4; p++) {
+		period(r);
+		fx_engine_work(r->e);
+	}
+	period(r);
+	ck_assert_double_eq_tol(gain_of_last(r, 3), pow(10, -6 / 20.0), 1e-6);
+	FxChainSpec now;
+	fx_engine_get_spec(r->e, &now);
+	ck_assert_str_eq(now.slots[0].label, "b");
+	fx_engine_collect(r->e);
+	rig_free(r);
+}
+END_TEST
+
+START_TEST(swaps_crossfade)
+{
+	FxEngineConfig cfg = plain_config(64);
+	cfg.fade_ms = 10; /* 480 frames */
+	Rig *r = rig_new(cfg, "gain db=0");
+	for (int p = 0; p < 20; p++) { /* past the start-up fade in */
+		period(r);
+		fx_engine_work(r->e);
+	}
+	FxChainSpec next;
+	fx_spec_parse("gain db=-6.0206", "t", &next, NULL);
+	ck_assert_int_eq(fx_engine_swap(r->e, &next), FX_OK);
+	/* The output is the input times a gain that must fall from 1 to 0.5
+	 * by at most 0.5/480 per frame: read it sample by sample. */
+	double prev = 1.0;
+	long prev_n = 19 * 64 - 1;
+	for (int p = 20; p < 40; p++) {
+		period(r);
+		fx_engine_work(r->e);
+		for (int i = 0; i < 64; i++) {
+			double x = signal_at(p - 1, i, 0, 64);
+			if (fabs(x) < 0.05)
+				continue;
+			long n = (p - 1) * 64L + i;
+			double g = r->out[0][i] / x;
+			ck_assert_msg(g <= prev + 1e-5, "gain rose at %ld", n);
+			ck_assert_msg(prev - g <= 0.5 / 480 * (n - prev_n) + 1e-5,
+			              "jump at %ld: %g", n, prev - g);
+			prev = g;
+			prev_n = n;
+		}
+	}
+	ck_assert_double_eq_tol(prev, 0.5, 1e-5);
+	fx_engine_collect(r->e);
+	rig_free(r);
+}
+END_TEST
+
+START_TEST(structural_change_rebuilds_through_a_swap)
+{
+	Rig *r = rig_new(plain_config(64), "lpf:lowpass cutoff=1000 order=2");
+	double applied;
+	ck_assert_int_eq(fx_engine_set_param(r->e, 0, 1, 6.4, &applied), FX_OK);
+	ck_assert(applied == 6);
+	ck_assert(fx_engine_get_param(r->e, 0, 1) == 6);
+	for (int p = 0; p < 10; p++) {
+		period(r);
+		fx_engine_work(r->e);
+	}
+	fx_engine_collect(r->e);
+	FxEngineMetrics m;
+	fx_engine_metrics(r->e, &m);
+	ck_assert_uint_eq(m.underflows, 0);
+	rig_free(r);
+}
+END_TEST
+
+START_TEST(nonfinite_input_is_muted_and_counted)
+{
+	Rig *r = rig_new(plain_config(64), "lowpass cutoff=1000");
+	period(r);
+	fx_engine_work(r->e);
+	fill(r, 1);
+	r->in[1][10] = INFINITY;
+	r->period_no++;
+	fx_engine_process(r->e, r->inp, r->outp, 64);
+	fx_engine_work(r->e);
+	period(r);
+	ck_assert(out_silent(r));
+	FxEngineMetrics m;
+	fx_engine_metrics(r->e, &m);
+	ck_assert_uint_eq(m.nonfinite, 1);
+	fx_engine_reset_metrics(r->e);
+	fx_engine_metrics(r->e, &m);
+	ck_assert_uint_eq(m.nonfinite, 0);
+	ck_assert_uint_eq(m.callbacks, 0);
+	ck_assert_uint_eq(m.callback.count, 0);
+	rig_free(r);
+}
+END_TEST
+
+START_TEST(safety_ceiling_and_dc_blocker)
+{
+	FxEngineConfig cfg = plain_config(256);
+	cfg.safety = 1;
+	cfg.ceiling_db = -0.1;
+	Rig *r = rig_new(cfg, "gain db=24");
+	double ceiling = pow(10, -0.1 / 20), peak = 0;
+	for (int p = 0; p < 50; p++) {
+		period(r);
+		fx_engine_work(r->e);
+		for (int i = 0; i < 256; i++)
+			peak = fmax(peak, fabs(r->out[0][i]));
+	}
+	ck_assert_msg(peak <= ceiling, "peak %g", peak);
+	ck_assert(peak > 0.9 * ceiling);
+	rig_free(r);
+
+	r = rig_new(cfg, "");
+	for (int p = 0; p < 400; p++) { /* DC: 0.3 for ~2 s */
+		for (int c = 0; c < 2; c++)
+			for (int i = 0; i < 256; i++)
+				r->in[c][i] = 0.3f;
+		fx_engine_process(r->e, r->inp, r->outp, 256);
+		fx_engine_work(r->e);
+	}
+	ck_assert_msg(fabs(r->out[0][255]) < 1e-3, "DC left: %g", r->out[0][255]);
+	rig_free(r);
+}
+END_TEST
+
+/* A 1 kHz tone through a 1 kHz order-2 Butterworth lowpass is -3.01 dB at
+ * every sample rate: the engine designs for the rate it is given. */
+START_TEST(sample_rate_is_honoured)
+{
+	static const double rates[] = {44100, 48000, 96000};
+	FxEngineConfig cfg = plain_config(256);
+	cfg.sample_rate = rates[_i];
+	Rig *r = rig_new(cfg, "lowpass cutoff=1000 order=2");
+	double num = 0, den = 0;
+	for (long p = 0; p < 400; p++) {
+		for (int c = 0; c < 2; c++)
+			for (int i = 0; i < 256; i++)
+				r->in[c][i] = (float)sin(2 * M_PI * 1000 * (p * 256 + i) /
+				                         rates[_i]);
+		fx_engine_process(r->e, r->inp, r->outp, 256);
+		fx_engine_work(r->e);
+		if (p < 200)
+			continue;
+		for (int i = 0; i < 256; i++) {
+			num += r->out[0][i] * r->out[0][i];
+			den += r->in[0][i] * r->in[0][i];
+		}
+	}
+	ck_assert_double_eq_tol(10 * log10(num / den), -3.0103, 0.01);
+	rig_free(r);
+}
+END_TEST
+
+START_TEST(period_change_replans)
+{
+	Rig *r = rig_new(plain_config(64), "");
+	for (int p = 0; p < 5; p++) {
+		period(r);
+		fx_engine_work(r->e);
+	}
+	ck_assert_int_eq(fx_engine_set_period(r->e, 128), FX_OK);
+	ck_assert_int_eq(fx_engine_latency(r->e), 128);
+	r->cfg.period = 128;
+	r->period_no = 0;
+	/* A callback with the old size while the server switches: silence. */
+	fx_engine_process(r->e, r->inp, r->outp, 64);
+	for (long p = 0; p < 20; p++) {
+		period(r);
+		fx_engine_work(r->e);
+		if (p > 0)
+			ck_assert_msg(out_equals_input_of(r, p - 1), "period %ld", p);
+	}
+	ck_assert_int_eq(fx_engine_set_period(r->e, 0), FX_ERR_RANGE);
+	rig_free(r);
+}
+END_TEST
+
+START_TEST(routing_mono_in_and_folded_out)
+{
+	FxEngineConfig cfg = plain_config(64);
+	cfg.inputs = 1;
+	cfg.channels = 2;
+	cfg.outputs = 2;
+	Rig *r = rig_new(cfg, "b:gain db=0");
+	ck_assert_int_eq(fx_engine_set_param(r->e, 0, 0, -6.0206, NULL), FX_OK);
+	for (int p = 0; p < 3; p++) {
+		period(r);
+		fx_engine_work(r->e);
+	}
+	for (int i = 0; i < 64; i++)
+		ck_assert(r->out[0][i] == r->out[1][i] && r->out[0][i] != 0);
+	rig_free(r);
+
+	cfg.inputs = 2;
+	cfg.channels = 1;
+	cfg.outputs = 2;
+	r = rig_new(cfg, "");
+	period(r);
+	fx_engine_work(r->e);
+	period(r);
+	for (int i = 0; i < 64; i++) {
+		float sum = signal_at(0, i, 0, 64) + signal_at(0, i, 1, 64);
+		ck_assert(r->out[0][i] == sum && r->out[1][i] == sum);
+	}
+	rig_free(r);
+}
+END_TEST
+
+START_TEST(fade_out_and_back_in)
+{
+	FxEngineConfig cfg = plain_config(64);
+	cfg.fade_ms = 4; /* 192 frames: 3 periods */
+	Rig *r = rig_new(cfg, "");
+	for (int p = 0; p < 6; p++) {
+		period(r);
+		fx_engine_work(r->e);
+	}
+	ck_assert(out_equals_input_of(r, 4));
+	fx_engine_fade(r->e, 1);
+	ck_assert_int_eq(fx_engine_faded_out(r->e), 0);
+	for (int p = 6; p < 12; p++) {
+		period(r);
+		fx_engine_work(r->e);
+	}
+	ck_assert_int_eq(fx_engine_faded_out(r->e), 1);
+	ck_assert(out_silent(r));
+	fx_engine_fade(r->e, 0);
+	for (int p = 12; p < 18; p++) {
+		period(r);
+		fx_engine_work(r->e);
+	}
+	ck_assert(out_equals_input_of(r, 16));
+	rig_free(r);
+}
+END_TEST
+
+/* ---- with a real worker thread ------------------------------------------ */
+
+static void wait_chunks(FxEngine *e, uint64_t n)
+{
+	FxEngineMetrics m;
+	for (long spins = 0; spins < 200000000; spins++) {
+		fx_engine_metrics(e, &m);
+		if (m.chunks >= n)
+			return;
+		sched_yield();
+	}
+	ck_abort_msg("worker never processed chunk %lu", (unsigned long)n);
+}
+
+START_TEST(worker_thread_keeps_alignment_and_period_change)
+{
+	Rig *r = rig_new(plain_config(128), "vol:gain db=0");
+	pthread_t tid;
+	fx_engine_set_worker_running(r->e, 1);
+	pthread_create(&tid, NULL, fx_engine_worker_main, r->e);
+	for (long p = 0; p < 500; p++) {
+		period(r);
+		wait_chunks(r->e, (uint64_t)p + 1);
+		if (p > 0)
+			ck_assert_msg(out_equals_input_of(r, p - 1), "period %ld", p);
+		if (p == 250) {
+			ck_assert_int_eq(fx_engine_set_period(r->e, 256), FX_OK);
+			fx_engine_reset_metrics(r->e);
+			r->cfg.period = 256;
+			r->period_no = 0;
+			period(r);
+			wait_chunks(r->e, 1);
+			p = 0;
+			break;
+		}
+	}
+	for (long p = 1; p < 200; p++) {
+		period(r);
+		wait_chunks(r->e, (uint64_t)p + 1);
+		ck_assert_msg(out_equals_input_of(r, p - 1), "period %ld", p);
+	}
+	FxEngineMetrics m;
+	fx_engine_metrics(r->e, &m);
+	ck_assert_uint_eq(m.underflows, 0);
+	ck_assert(m.callback.min <= m.callback.median &&
+	          m.callback.median <= m.callback.p95 &&
+	          m.callback.p95 <= m.callback.p99 &&
+	          m.callback.p99 <= m.callback.max);
+	ck_assert_uint_eq(m.worker.count, 200);
+	ck_assert(m.dsp_load > 0 && m.dsp_load < 100);
+	fx_engine_stop_worker(r->e);
+	pthread_join(tid, NULL);
+	fx_engine_set_worker_running(r->e, 0);
+	rig_free(r);
+}
+END_TEST
+
+START_TEST(freewheel_never_drops)
+{
+	Rig *r = rig_new(plain_config(64), "lowpass cutoff=2000 order=8");
+	pthread_t tid;
+	fx_engine_set_worker_running(r->e, 1);
+	pthread_create(&tid, NULL, fx_engine_worker_main, r->e);
+	fx_engine_set_freewheel(r->e, 1);
+	for (long p = 0; p < 3000; p++)
+		period(r); /* as fast as the test can call it */
+	FxEngineMetrics m;
+	fx_engine_metrics(r->e, &m);
+	ck_assert_uint_eq(m.underflows, 0);
+	ck_assert_uint_eq(m.late_dropped, 0);
+	fx_engine_set_freewheel(r->e, 0);
+	fx_engine_stop_worker(r->e);
+	pthread_join(tid, NULL);
+	rig_free(r);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("engine");
+	TCase *t = tcase_create("fake driver");
+	tcase_set_timeout(t, 60);
+	tcase_add_loop_test(t, output_is_input_delayed_by_the_latency, 0, 3);
+	tcase_add_test(t, output_equals_the_offline_chain);
+	tcase_add_test(t, late_chunks_become_silence_and_are_dropped);
+	tcase_add_test(t, input_overflow_keeps_alignment);
+	tcase_add_test(t, staged_values_apply_at_chunk_start_latest_wins);
+	tcase_add_test(t, values_staged_for_an_old_chain_never_land_on_a_new_one);
+	tcase_add_test(t, swaps_crossfade);
+	tcase_add_test(t, structural_change_rebuilds_through_a_swap);
+	tcase_add_test(t, nonfinite_input_is_muted_and_counted);
+	tcase_add_test(t, safety_ceiling_and_dc_blocker);
+	tcase_add_loop_test(t, sample_rate_is_honoured, 0, 3);
+	tcase_add_test(t, period_change_replans);
+	tcase_add_test(t, routing_mono_in_and_folded_out);
+	tcase_add_test(t, fade_out_and_back_in);
+	suite_add_tcase(s, t);
+	t = tcase_create("worker thread");
+	tcase_set_timeout(t, 120);
+	tcase_add_test(t, worker_thread_keeps_alignment_and_period_change);
+	tcase_add_test(t, freewheel_never_drops);
+	suite_add_tcase(s, t);
+	return s;
+}
+
+int main(void)
+{
+	return fx_test_run(suite());
+}
