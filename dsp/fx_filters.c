@@ -13,6 +13,7 @@ struct FilterKind {
 	                   FxSvfSection *sec, int *n);
 	int type;                   ///< FxButterType or FxRbjType
 	int cutoff, q, gain, order; ///< parameter indices, -1 if absent
+	int band;                   ///< q sets the bandwidth, not resonance
 };
 
 typedef struct {
@@ -33,8 +34,18 @@ static FxStatus design_butter(const FilterKind *k, const double *v, double fs,
 {
 	int order = (int)v[k->order];
 	double fc = safe_freq(v[k->cutoff], fs);
-	if (k->q < 0)
-		return fx_svf_butter(k->type, order, fc, 0.0, fs, sec, n);
+	if (!k->band) {
+		FxStatus st = fx_svf_butter(k->type, order, fc, 0.0, fs, sec, n);
+		/* q scales every section's Q: 0.7071 is Butterworth, more is
+		 * a resonant peak at the corner (for order 2, RBJ's LPF/HPF). */
+		double damp = 0.7071 / v[k->q];
+		for (int i = 0; st == FX_OK && i < *n; i++)
+			if (sec[i].order == 2) {
+				sec[i].m1 *= damp; /* highpass mixes -k * band */
+				sec[i].k *= damp;
+			}
+		return st;
+	}
 	/* Band edges: geometric centre fc, width fc/q. */
 	double q = v[k->q], h = 1.0 / (2.0 * q);
 	double lo = fc * (sqrt(1.0 + h * h) - h);
@@ -108,8 +119,14 @@ static void process(void *state, float *const *buf, int frames)
 	 FX_PARAM_STRUCTURAL | FX_PARAM_INTEGER, NULL,                           \
 	 "Butterworth prototype order (band filters have twice the poles)"}
 
-static const FxParamInfo lowpass_params[] = {CUTOFF(12000), ORDER(2)};
-static const FxParamInfo highpass_params[] = {CUTOFF(80), ORDER(2)};
+#define RESONANCE                                                            \
+	{"q", "", 0.1, 20, 0.7071, FX_SCALE_LOG, FX_PARAM_SMOOTHED, NULL,       \
+	 "resonance: 0.7071 is Butterworth, more peaks at the corner"}
+
+static const FxParamInfo lowpass_params[] = {CUTOFF(12000), RESONANCE,
+                                             ORDER(2)};
+static const FxParamInfo highpass_params[] = {CUTOFF(80), RESONANCE,
+                                              ORDER(2)};
 static const FxParamInfo band_params[] = {CUTOFF(1000), Q(0.7071), ORDER(2)};
 static const FxParamInfo peaking_params[] = {CUTOFF(1000), Q(0.7071), GAIN};
 static const FxParamInfo lowshelf_params[] = {CUTOFF(200), Q(0.7071), GAIN};
@@ -117,9 +134,9 @@ static const FxParamInfo highshelf_params[] = {CUTOFF(5000), Q(0.7071), GAIN};
 static const FxParamInfo notch_params[] = {CUTOFF(1000), Q(4)};
 static const FxParamInfo allpass_params[] = {CUTOFF(1000), Q(0.7071)};
 
-#define BUTTER_PASS(t) {design_butter, t, 0, -1, -1, 1}
-#define BUTTER_BAND(t) {design_butter, t, 0, 1, -1, 2}
-#define RBJ(t, g) {design_rbj, t, 0, 1, g, -1}
+#define BUTTER_PASS(t) {design_butter, t, 0, 1, -1, 2, 0}
+#define BUTTER_BAND(t) {design_butter, t, 0, 1, -1, 2, 1}
+#define RBJ(t, g) {design_rbj, t, 0, 1, g, -1, 0}
 
 static const FilterKind kinds[] = {
 	BUTTER_PASS(FX_BUTTER_LOWPASS), BUTTER_PASS(FX_BUTTER_HIGHPASS),

@@ -310,9 +310,9 @@ START_TEST(structural_change_rebuilds_through_a_swap)
 {
 	Rig *r = rig_new(plain_config(64), "lpf:lowpass cutoff=1000 order=2");
 	double applied;
-	ck_assert_int_eq(fx_engine_set_param(r->e, 0, 1, 6.4, &applied), FX_OK);
+	ck_assert_int_eq(fx_engine_set_param(r->e, 0, 2, 6.4, &applied), FX_OK);
 	ck_assert(applied == 6);
-	ck_assert(fx_engine_get_param(r->e, 0, 1) == 6);
+	ck_assert(fx_engine_get_param(r->e, 0, 2) == 6);
 	for (int p = 0; p < 10; p++) {
 		period(r);
 		fx_engine_work(r->e);
