@@ -111,16 +111,20 @@ void fx_engine_process(FxEngine *e, const float *const *in, float *const *out,
 	src[e->cfg.inputs] = e->meta_in;
 	if (!fx_ring_write(e->in_ring, src, (size_t)frames))
 		bump(&e->overflows);
-	sem_post(&e->work_sem);
 
 	uint32_t due = seq - (uint32_t)e->cfg.latency_periods;
-	if (atomic_load_explicit(&e->freewheel, memory_order_relaxed))
+	if (atomic_load_explicit(&e->freewheel, memory_order_relaxed)) {
+		sem_post(&e->work_sem);
 		wait_for_chunk(e, (size_t)frames);
+	}
 	if (!take_due_chunk(e, out, frames, due)) {
 		silence(out, e->cfg.outputs, frames);
 		bump(&e->underflows);
 	}
 	bump(&e->callbacks);
+	/* Wake the worker last: without realtime priorities it may take the
+	 * CPU at once, and the copies above are done by then. */
+	sem_post(&e->work_sem);
 	log_time(&e->cb_log, e->cfg.latency_log, fx_engine_now_ns() - t0);
 	atomic_store(&e->driver_busy, 0);
 }

@@ -1,0 +1,798 @@
+#include "jack_driver.h"
+
+#include <errno.h>
+#include <jack/jack.h>
+#include <jack/metadata.h>
+#include <jack/thread.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+
+enum {
+	MAX_PORTS = 64,
+	NAME_SIZE = 256,        ///< full port names
+	CLIENT_SIZE = 128,      ///< client names (JACK allows 63 bytes)
+};
+
+/* After a reconnect, lost connections are retried this long, so peers
+ * that come back a little later are patched again. */
+static const double RESTORE_WINDOW_S = 10.0;
+/* A connection whose peer port vanished is kept this long before it is
+ * forgotten: a dying server removes ports before fxd hears it is gone. */
+static const double DORMANT_KEEP_S = 5.0;
+
+/* One connection of one of fxd's ports, remembered across reconnects. */
+typedef struct {
+	int output;           ///< 0: our in_(index+1), 1: our out_(index+1)
+	int index;
+	char *peer;           ///< the other port's full name
+	int seen;             ///< in the latest snapshot
+	double dormant_since; ///< when the peer vanished; 0 while it exists
+	int pending;          ///< restore wanted (after a reconnect)
+} Link;
+
+struct FxJackImpl {
+	/* Options, copied. */
+	char *want_name;
+	int allow_rename, inputs, outputs, auto_connect;
+	char **connect_in, **connect_out;
+	int n_connect_in, n_connect_out;
+
+	/* Main thread. */
+	jack_client_t *client;     ///< NULL when closed
+	char name[CLIENT_SIZE];    ///< the client's real name
+	jack_port_t *in[MAX_PORTS], *out[MAX_PORTS];
+	double rate;
+	int known_period;          ///< the period last reported by tick
+	int active;
+	pthread_t worker;
+	int worker_started;
+	int warned_not_rt;         ///< the one "no realtime worker" warning
+	int starts;                ///< fx_jack_start calls that succeeded
+	Link *links;
+	int n_links, cap_links;
+	double restore_until;      ///< CLOCK_MONOTONIC seconds
+	unsigned published_latency;
+
+	/* Shared with JACK's threads. */
+	_Atomic(FxEngine *) engine;  ///< main: set while inactive
+	_Atomic int lost;            ///< notification thread: server gone
+	_Atomic int latency_dirty;   ///< notification thread / main
+	_Atomic int period;          ///< notification thread: server period
+	_Atomic unsigned latency;    ///< frames added, read by the callback
+	_Atomic int bufsize_error;   ///< notification thread: FxStatus
+	char lost_reason[256];       ///< notification thread, before `lost`
+	pthread_mutex_t lock;        ///< engine control vs. the bufsize callback
+
+	/* Process thread only. */
+	float *in_buf[MAX_PORTS], *out_buf[MAX_PORTS];
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* ---- callbacks: JACK's threads ------------------------------------------ */
+
+static int on_process(jack_nframes_t n, void *arg)
+{
+	FxJack *j = arg;
+	FxEngine *e = atomic_load_explicit(&j->engine, memory_order_acquire);
+	for (int i = 0; i < j->inputs; i++)
+		j->in_buf[i] = jack_port_get_buffer(j->in[i], n);
+	for (int i = 0; i < j->outputs; i++)
+		j->out_buf[i] = jack_port_get_buffer(j->out[i], n);
+	if (e)
+		fx_engine_process(e, (const float *const *)j->in_buf, j->out_buf,
+		                  (int)n);
+	else
+		for (int i = 0; i < j->outputs; i++)
+			memset(j->out_buf[i], 0, n * sizeof(float));
+	return 0;
+}
+
+/* JACK stops the process thread around this call, so the engine can be
+ * re-planned here; the main thread republishes the latency. */
+static int on_buffer_size(jack_nframes_t n, void *arg)
+{
+	FxJack *j = arg;
+	atomic_store(&j->period, (int)n);
+	FxEngine *e = atomic_load(&j->engine);
+	if (e) {
+		pthread_mutex_lock(&j->lock);
+		FxStatus st = FX_OK;
+		if (fx_engine_config(e).period != (int)n)
+			st = fx_engine_set_period(e, (int)n);
+		atomic_store(&j->latency, (unsigned)fx_engine_latency(e));
+		pthread_mutex_unlock(&j->lock);
+		if (st != FX_OK)
+			atomic_store(&j->bufsize_error, (int)st);
+	}
+	atomic_store(&j->latency_dirty, 1);
+	return 0;
+}
+
+static int on_xrun(void *arg)
+{
+	FxJack *j = arg;
+	FxEngine *e = atomic_load(&j->engine);
+	if (e)
+		fx_engine_count_xrun(e);
+	return 0;
+}
+
+static void on_freewheel(int starting, void *arg)
+{
+	FxJack *j = arg;
+	FxEngine *e = atomic_load(&j->engine);
+	if (e)
+		fx_engine_set_freewheel(e, starting);
+}
+
+/* The pattern from JACK's latency documentation for a client that delays
+ * its inputs: what arrives at the inputs leaves the outputs `latency`
+ * frames later, in both directions. */
+static void on_latency(jack_latency_callback_mode_t mode, void *arg)
+{
+	FxJack *j = arg;
+	unsigned add = atomic_load(&j->latency);
+	int capture = mode == JackCaptureLatency;
+	jack_port_t **from = capture ? j->in : j->out;
+	jack_port_t **to = capture ? j->out : j->in;
+	int n_from = capture ? j->inputs : j->outputs;
+	int n_to = capture ? j->outputs : j->inputs;
+	jack_latency_range_t all = {UINT32_MAX, 0};
+	for (int i = 0; i < n_from; i++) {
+		jack_latency_range_t r;
+		jack_port_get_latency_range(from[i], mode, &r);
+		if (r.min < all.min)
+			all.min = r.min;
+		if (r.max > all.max)
+			all.max = r.max;
+	}
+	if (all.min > all.max)
+		all.min = all.max = 0;
+	all.min += add;
+	all.max += add;
+	for (int i = 0; i < n_to; i++)
+		jack_port_set_latency_range(to[i], mode, &all);
+}
+
+/* Only a flag: the main thread notices within one tick. */
+static void on_shutdown(jack_status_t code, const char *reason, void *arg)
+{
+	FxJack *j = arg;
+	snprintf(j->lost_reason, sizeof j->lost_reason, "%s (status 0x%x)",
+	         reason ? reason : "", (unsigned)code);
+	atomic_store(&j->lost, 1);
+}
+
+/* libjack's own messages: debug lines, so a missing server reads as one
+ * clear error from fxd. The level is checked before anything else, so
+ * without -v this costs nothing even on JACK's threads. */
+static void on_jack_error(const char *msg)
+{
+	if (fx_log_enabled(LOG_DEBUG))
+		fx_log(LOG_DEBUG, "libjack: %s", msg);
+}
+
+static void on_jack_info(const char *msg)
+{
+	if (fx_log_enabled(LOG_DEBUG))
+		fx_log(LOG_DEBUG, "libjack: %s", msg);
+}
+
+/* ---- setup ------------------------------------------------------------- */
+
+static char **copy_list(const char *const *src, int n)
+{
+	char **dst = calloc((size_t)n + 1, sizeof *dst);
+	for (int i = 0; dst && i < n; i++)
+		if (!(dst[i] = strdup(src[i]))) {
+			for (int k = 0; k < i; k++)
+				free(dst[k]);
+			free(dst);
+			return NULL;
+		}
+	return dst;
+}
+
+static void free_list(char **list, int n)
+{
+	for (int i = 0; list && i < n; i++)
+		free(list[i]);
+	free(list);
+}
+
+FxJack *fx_jack_new(const FxJackOptions *o)
+{
+	if (o->inputs < 1 || o->inputs > MAX_PORTS || o->outputs < 1 ||
+	    o->outputs > MAX_PORTS)
+		return NULL;
+	FxJack *j = calloc(1, sizeof *j);
+	if (!j)
+		return NULL;
+	j->want_name = strdup(o->name);
+	j->allow_rename = o->allow_rename;
+	j->inputs = o->inputs;
+	j->outputs = o->outputs;
+	j->auto_connect = o->auto_connect;
+	j->connect_in = copy_list(o->connect_in, o->n_connect_in);
+	j->n_connect_in = o->n_connect_in;
+	j->connect_out = copy_list(o->connect_out, o->n_connect_out);
+	j->n_connect_out = o->n_connect_out;
+	pthread_mutex_init(&j->lock, NULL);
+	if (!j->want_name || !j->connect_in || !j->connect_out) {
+		fx_jack_free(j);
+		return NULL;
+	}
+	jack_set_error_function(on_jack_error);
+	jack_set_info_function(on_jack_info);
+	return j;
+}
+
+static void forget_links(FxJack *j)
+{
+	for (int i = 0; i < j->n_links; i++)
+		free(j->links[i].peer);
+	free(j->links);
+	j->links = NULL;
+	j->n_links = j->cap_links = 0;
+}
+
+void fx_jack_free(FxJack *j)
+{
+	if (!j)
+		return;
+	if (j->client && !atomic_load(&j->lost))
+		fx_jack_close(j, 5.0);
+	forget_links(j);
+	free(j->want_name);
+	free_list(j->connect_in, j->n_connect_in);
+	free_list(j->connect_out, j->n_connect_out);
+	pthread_mutex_destroy(&j->lock);
+	free(j);
+}
+
+/* Whether a client called @p name is connected to the server, asked
+ * through a throwaway client: JACK reports a taken exact name only as a
+ * generic failure. */
+static int name_in_use(const char *name)
+{
+	jack_status_t st;
+	jack_client_t *probe =
+		jack_client_open("fxd-probe", JackNoStartServer, &st);
+	if (!probe)
+		return 0;
+	char *uuid = jack_get_uuid_for_client_name(probe, name);
+	int used = uuid != NULL;
+	jack_free(uuid);
+	jack_client_close(probe);
+	return used;
+}
+
+static int register_ports(FxJack *j)
+{
+	for (int out = 0; out < 2; out++) {
+		int n = out ? j->outputs : j->inputs;
+		jack_port_t **ports = out ? j->out : j->in;
+		for (int i = 0; i < n; i++) {
+			char short_name[32], pretty[NAME_SIZE];
+			snprintf(short_name, sizeof short_name, "%s_%d",
+			         out ? "out" : "in", i + 1);
+			ports[i] = jack_port_register(
+				j->client, short_name, JACK_DEFAULT_AUDIO_TYPE,
+				out ? JackPortIsOutput : JackPortIsInput, 0);
+			if (!ports[i]) {
+				fx_log(LOG_ERR, "cannot register JACK port '%s'",
+				       short_name);
+				return 0;
+			}
+			/* Shown by qjackctl, Carla and friends. */
+			snprintf(pretty, sizeof pretty, "%s %s %d", j->name,
+			         out ? "out" : "in", i + 1);
+			if (jack_set_property(j->client, jack_port_uuid(ports[i]),
+			                      JACK_METADATA_PRETTY_NAME, pretty,
+			                      NULL) != 0)
+				fx_log(LOG_DEBUG, "cannot set the pretty name of "
+				                  "'%s'", short_name);
+		}
+	}
+	return 1;
+}
+
+FxJackResult fx_jack_open(FxJack *j)
+{
+	jack_status_t st = 0;
+	jack_options_t opt = JackNoStartServer;
+	if (!j->allow_rename)
+		opt |= JackUseExactName;
+	atomic_store(&j->lost, 0);
+	j->client = jack_client_open(j->want_name, opt, &st);
+	if (!j->client) {
+		if (st & JackServerFailed)
+			return FX_JACK_NO_SERVER;
+		if (!j->allow_rename && name_in_use(j->want_name))
+			return FX_JACK_NAME_TAKEN;
+		fx_log(LOG_DEBUG, "the JACK server refused client '%s' "
+		                  "(status 0x%x)", j->want_name, (unsigned)st);
+		return FX_JACK_REFUSED;
+	}
+	snprintf(j->name, sizeof j->name, "%s", jack_get_client_name(j->client));
+	if (strcmp(j->name, j->want_name))
+		fx_log(LOG_NOTICE, "client name '%s' is taken; JACK named fxd "
+		                   "'%s'", j->want_name, j->name);
+	j->rate = jack_get_sample_rate(j->client);
+	j->known_period = (int)jack_get_buffer_size(j->client);
+	atomic_store(&j->period, j->known_period);
+	atomic_store(&j->latency_dirty, 0);
+	atomic_store(&j->bufsize_error, 0);
+	if (jack_set_process_callback(j->client, on_process, j) ||
+	    jack_set_buffer_size_callback(j->client, on_buffer_size, j) ||
+	    jack_set_xrun_callback(j->client, on_xrun, j) ||
+	    jack_set_freewheel_callback(j->client, on_freewheel, j) ||
+	    jack_set_latency_callback(j->client, on_latency, j)) {
+		fx_log(LOG_ERR, "cannot set JACK callbacks");
+		fx_jack_close(j, 5.0);
+		return FX_JACK_FAILED;
+	}
+	jack_on_info_shutdown(j->client, on_shutdown, j);
+	if (!register_ports(j)) {
+		fx_jack_close(j, 5.0);
+		return FX_JACK_FAILED;
+	}
+	return FX_JACK_OK;
+}
+
+const char *fx_jack_name(const FxJack *j)
+{
+	return j->name;
+}
+
+double fx_jack_sample_rate(const FxJack *j)
+{
+	return j->rate;
+}
+
+int fx_jack_period(const FxJack *j)
+{
+	return atomic_load((_Atomic int *)&j->period);
+}
+
+/* ---- the worker -------------------------------------------------------- */
+
+static int start_worker(FxJack *j, FxEngine *e)
+{
+	int prio = jack_client_real_time_priority(j->client);
+	pthread_t tid;
+	memset(&tid, 0, sizeof tid);
+	static const pthread_t none;
+	fx_engine_set_worker_running(e, 1);
+	/* Below JACK's own threads, so a busy worker never delays the
+	 * callback. prio is -1 when the server is not realtime. */
+	if (prio > 1) {
+		int rc = jack_client_create_thread(j->client, &tid, prio - 1, 1,
+		                                   fx_engine_worker_main, e);
+		if (rc == 0) {
+			fx_log(LOG_DEBUG, "worker thread at realtime priority %d",
+			       prio - 1);
+			j->worker = tid;
+			return 1;
+		}
+		/* libjack creates the thread, then raises its priority:
+		 * a failure can leave a (normal) thread running. */
+		if (memcmp(&tid, &none, sizeof tid)) {
+			if (!j->warned_not_rt++)
+				fx_log(LOG_WARNING, "cannot give the worker "
+				                    "realtime priority %d; it runs "
+				                    "as a normal thread", prio - 1);
+			j->worker = tid;
+			return 1;
+		}
+	}
+	if (!j->warned_not_rt++)
+		fx_log(LOG_WARNING, prio > 1 ? "cannot create a realtime worker; "
+		                               "it runs as a normal thread"
+		                             : "JACK is not running realtime; "
+		                               "the worker runs as a normal "
+		                               "thread");
+	if (jack_client_create_thread(j->client, &tid, 0, 0,
+	                              fx_engine_worker_main, e) != 0) {
+		fx_engine_set_worker_running(e, 0);
+		fx_log(LOG_ERR, "cannot create the worker thread");
+		return 0;
+	}
+	j->worker = tid;
+	return 1;
+}
+
+static void stop_worker(FxJack *j)
+{
+	FxEngine *e = atomic_load(&j->engine);
+	if (!j->worker_started || !e)
+		return;
+	fx_engine_stop_worker(e);
+	pthread_join(j->worker, NULL);
+	fx_engine_set_worker_running(e, 0);
+	j->worker_started = 0;
+}
+
+/* ---- connections -------------------------------------------------------- */
+
+static jack_port_t *our_port(FxJack *j, int output, int index)
+{
+	return output ? j->out[index] : j->in[index];
+}
+
+/* Connects our port and @p peer the right way round. Returns 0 on
+ * success, EEXIST if they were connected already, else non-zero. */
+static int connect_peer(FxJack *j, int output, int index, const char *peer)
+{
+	jack_port_t *port = our_port(j, output, index);
+	if (!port)
+		return -1;
+	const char *ours = jack_port_name(port);
+	return output ? jack_connect(j->client, ours, peer)
+	              : jack_connect(j->client, peer, ours);
+}
+
+static int is_ours(FxJack *j, const char *port)
+{
+	jack_port_t *p = jack_port_by_name(j->client, port);
+	return p && jack_port_is_mine(j->client, p);
+}
+
+/* Pairs the ports matching @p patterns (or the physical ones), in order,
+ * with our inputs (output = 0) or outputs (1). */
+static void connect_matching(FxJack *j, int output, char **patterns, int n,
+                             int physical)
+{
+	int ours = output ? j->outputs : j->inputs, next = 0;
+	unsigned long flags = output ? JackPortIsInput : JackPortIsOutput;
+	if (physical)
+		flags |= JackPortIsPhysical;
+	for (int p = 0; p < (physical ? 1 : n) && next < ours; p++) {
+		const char *pattern = physical ? NULL : patterns[p];
+		const char **found = jack_get_ports(j->client, pattern,
+		                                    JACK_DEFAULT_AUDIO_TYPE,
+		                                    flags);
+		int matched = 0;
+		for (int k = 0; found && found[k] && next < ours; k++) {
+			if (is_ours(j, found[k]))
+				continue;
+			matched++;
+			int rc = connect_peer(j, output, next, found[k]);
+			if (rc == EEXIST)
+				; /* restored after a reconnect */
+			else if (rc)
+				fx_log(LOG_WARNING, "cannot connect %s_%d %s %s",
+				       output ? "out" : "in", next + 1,
+				       output ? "to" : "from", found[k]);
+			else if (output)
+				fx_log(LOG_INFO, "connected %s:out_%d -> %s",
+				       j->name, next + 1, found[k]);
+			else
+				fx_log(LOG_INFO, "connected %s -> %s:in_%d",
+				       found[k], j->name, next + 1);
+			next++;
+		}
+		jack_free(found);
+		if (!matched)
+			fx_log(LOG_WARNING, "no %s%s port matches '%s'",
+			       physical ? "physical " : "",
+			       output ? "playback" : "capture",
+			       pattern ? pattern : "*");
+	}
+}
+
+static Link *find_link(FxJack *j, int output, int index, const char *peer)
+{
+	for (int i = 0; i < j->n_links; i++) {
+		Link *l = &j->links[i];
+		if (l->output == output && l->index == index &&
+		    !strcmp(l->peer, peer))
+			return l;
+	}
+	return NULL;
+}
+
+static Link *add_link(FxJack *j, int output, int index, const char *peer)
+{
+	if (j->n_links == j->cap_links) {
+		int cap = j->cap_links ? 2 * j->cap_links : 16;
+		Link *links = realloc(j->links, (size_t)cap * sizeof *links);
+		if (!links)
+			return NULL;
+		j->links = links;
+		j->cap_links = cap;
+	}
+	char *copy = strdup(peer);
+	if (!copy)
+		return NULL;
+	Link *l = &j->links[j->n_links++];
+	*l = (Link){output, index, copy, 0, 0, 0};
+	return l;
+}
+
+static void drop_link(FxJack *j, int i)
+{
+	free(j->links[i].peer);
+	j->links[i] = j->links[--j->n_links];
+}
+
+/* Remembers what fxd's ports are connected to now. A link that went away
+ * while its peer still exists was disconnected on purpose and is
+ * forgotten, unless a restore is pending; one whose peer vanished is kept
+ * a while (the server may be going down) and retried after a reconnect. */
+static void track_links(FxJack *j)
+{
+	double now = now_s();
+	for (int i = 0; i < j->n_links; i++)
+		j->links[i].seen = 0;
+	for (int output = 0; output < 2; output++) {
+		int n = output ? j->outputs : j->inputs;
+		for (int i = 0; i < n; i++) {
+			const char **peers = jack_port_get_all_connections(
+				j->client, our_port(j, output, i));
+			for (int k = 0; peers && peers[k]; k++) {
+				Link *l = find_link(j, output, i, peers[k]);
+				if (!l)
+					l = add_link(j, output, i, peers[k]);
+				if (l) {
+					l->seen = 1;
+					l->dormant_since = 0;
+					l->pending = 0;
+				}
+			}
+			jack_free(peers);
+		}
+	}
+	int restoring = now < j->restore_until;
+	for (int i = 0; i < j->n_links;) {
+		Link *l = &j->links[i];
+		if (!restoring)
+			l->pending = 0;
+		if (l->seen) {
+			i++;
+			continue;
+		}
+		if (jack_port_by_name(j->client, l->peer)) {
+			l->dormant_since = 0;
+			if (!l->pending) {
+				fx_log(LOG_DEBUG, "forgetting %s_%d %s %s",
+				       l->output ? "out" : "in", l->index + 1,
+				       l->output ? "->" : "<-", l->peer);
+				drop_link(j, i);
+				continue;
+			}
+			int rc = connect_peer(j, l->output, l->index, l->peer);
+			if (rc == 0 || rc == EEXIST)
+				fx_log(LOG_INFO, "restored %s:%s_%d %s %s",
+				       j->name, l->output ? "out" : "in",
+				       l->index + 1, l->output ? "->" : "<-",
+				       l->peer);
+		} else {
+			if (!l->dormant_since)
+				l->dormant_since = now;
+			if (!l->pending &&
+			    now - l->dormant_since > DORMANT_KEEP_S) {
+				drop_link(j, i);
+				continue;
+			}
+		}
+		i++;
+	}
+}
+
+/* After a reconnect: every remembered link is wanted back. */
+static void restore_links(FxJack *j)
+{
+	int done = 0;
+	j->restore_until = now_s() + RESTORE_WINDOW_S;
+	for (int i = 0; i < j->n_links; i++) {
+		Link *l = &j->links[i];
+		l->pending = 1;
+		l->dormant_since = 0;
+		if (l->index >= (l->output ? j->outputs : j->inputs))
+			continue;
+		if (!jack_port_by_name(j->client, l->peer))
+			continue;
+		int rc = connect_peer(j, l->output, l->index, l->peer);
+		if (rc == 0 || rc == EEXIST)
+			done++;
+	}
+	if (j->n_links)
+		fx_log(LOG_INFO, "restored %d of %d connections", done,
+		       j->n_links);
+}
+
+/* ---- running ----------------------------------------------------------- */
+
+FxJackResult fx_jack_start(FxJack *j, FxEngine *e)
+{
+	/* From here the buffer-size callback re-plans the engine; a change
+	 * that came before is caught up with here. */
+	fx_jack_lock(j);
+	atomic_store(&j->engine, e);
+	int period = atomic_load(&j->period);
+	FxStatus st = FX_OK;
+	if (fx_engine_config(e).period != period)
+		st = fx_engine_set_period(e, period);
+	atomic_store(&j->latency, (unsigned)fx_engine_latency(e));
+	fx_jack_unlock(j);
+	if (st != FX_OK) {
+		fx_log(LOG_ERR, "cannot plan the engine for a period of %d "
+		                "frames: %s", period, fx_strerror(st));
+		atomic_store(&j->engine, NULL);
+		return FX_JACK_FAILED;
+	}
+	j->published_latency = atomic_load(&j->latency);
+	if (!start_worker(j, e)) {
+		atomic_store(&j->engine, NULL);
+		return FX_JACK_FAILED;
+	}
+	j->worker_started = 1;
+	if (jack_activate(j->client)) {
+		fx_log(LOG_ERR, "cannot activate the JACK client");
+		stop_worker(j);
+		atomic_store(&j->engine, NULL);
+		return FX_JACK_FAILED;
+	}
+	j->active = 1;
+	if (j->starts++ > 0)
+		restore_links(j);
+	connect_matching(j, 0, j->connect_in, j->n_connect_in, 0);
+	connect_matching(j, 1, j->connect_out, j->n_connect_out, 0);
+	if (j->auto_connect) {
+		connect_matching(j, 0, NULL, 0, 1);
+		connect_matching(j, 1, NULL, 0, 1);
+	}
+	jack_recompute_total_latencies(j->client);
+	track_links(j);
+	return FX_JACK_OK;
+}
+
+int fx_jack_tick(FxJack *j)
+{
+	if (!j->client || !j->active || atomic_load(&j->lost))
+		return 0;
+	int st = atomic_exchange(&j->bufsize_error, 0);
+	if (st)
+		fx_log(LOG_ERR, "cannot re-plan the engine for a period of %d "
+		                "frames: %s", atomic_load(&j->period),
+		       fx_strerror((FxStatus)st));
+	if (atomic_exchange(&j->latency_dirty, 0) ||
+	    atomic_load(&j->latency) != j->published_latency) {
+		j->published_latency = atomic_load(&j->latency);
+		jack_recompute_total_latencies(j->client);
+	}
+	track_links(j);
+	int period = atomic_load(&j->period);
+	if (period != j->known_period) {
+		j->known_period = period;
+		return 1;
+	}
+	return 0;
+}
+
+void fx_jack_latency_changed(FxJack *j)
+{
+	FxEngine *e = atomic_load(&j->engine);
+	if (!e)
+		return;
+	fx_jack_lock(j);
+	atomic_store(&j->latency, (unsigned)fx_engine_latency(e));
+	fx_jack_unlock(j);
+	/* fx_jack_tick publishes it, from the main thread. */
+}
+
+int fx_jack_server_lost(const FxJack *j)
+{
+	return atomic_load((_Atomic int *)&j->lost);
+}
+
+const char *fx_jack_lost_reason(const FxJack *j)
+{
+	return fx_jack_server_lost(j) ? j->lost_reason : "";
+}
+
+void fx_jack_stop(FxJack *j)
+{
+	if (j->active && j->client && !atomic_load(&j->lost))
+		jack_deactivate(j->client);
+	j->active = 0;
+	stop_worker(j);
+	atomic_store(&j->engine, NULL);
+}
+
+typedef struct {
+	jack_client_t *client;
+	sem_t done;
+	_Atomic int refs; ///< the caller and the helper; the last frees
+} CloseJob;
+
+static void release_job(CloseJob *job)
+{
+	if (atomic_fetch_sub(&job->refs, 1) == 1) {
+		sem_destroy(&job->done);
+		free(job);
+	}
+}
+
+static void *close_thread(void *arg)
+{
+	CloseJob *job = arg;
+	jack_client_close(job->client);
+	sem_post(&job->done);
+	release_job(job);
+	return NULL;
+}
+
+int fx_jack_close(FxJack *j, double timeout_s)
+{
+	if (!j->client)
+		return 0;
+	jack_client_t *client = j->client;
+	int alive = !atomic_load(&j->lost);
+	if (alive) {
+		/* The metadata store outlives the server: leave no stale
+		 * pretty names behind. */
+		for (int output = 0; output < 2; output++)
+			for (int i = 0; i < MAX_PORTS; i++) {
+				jack_port_t *p = our_port(j, output, i);
+				if (p)
+					jack_remove_properties(client,
+					                       jack_port_uuid(p));
+			}
+	}
+	j->client = NULL;
+	j->active = 0;
+	memset(j->in, 0, sizeof j->in);
+	memset(j->out, 0, sizeof j->out);
+	if (alive) {
+		jack_client_close(client);
+		return 0;
+	}
+	CloseJob *job = calloc(1, sizeof *job);
+	if (!job)
+		return -1;
+	job->client = client;
+	sem_init(&job->done, 0, 0);
+	atomic_store(&job->refs, 2);
+	pthread_t tid;
+	if (pthread_create(&tid, NULL, close_thread, job) != 0) {
+		sem_destroy(&job->done);
+		free(job);
+		return -1;
+	}
+	pthread_detach(tid);
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	long long ns = ts.tv_nsec + (long long)(timeout_s * 1e9);
+	ts.tv_sec += ns / 1000000000;
+	ts.tv_nsec = ns % 1000000000;
+	int rc;
+	while ((rc = sem_timedwait(&job->done, &ts)) != 0 && errno == EINTR)
+		;
+	release_job(job);
+	return rc == 0 ? 0 : -1;
+}
+
+void fx_jack_lock(FxJack *j)
+{
+	pthread_mutex_lock(&j->lock);
+}
+
+void fx_jack_unlock(FxJack *j)
+{
+	pthread_mutex_unlock(&j->lock);
+}

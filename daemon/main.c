@@ -1,0 +1,584 @@
+/* fxd — the daemon: options, the JACK client, the main loop.
+ *
+ * The main thread owns everything that is not realtime. It blocks SIGINT,
+ * SIGTERM and SIGHUP before any thread exists and takes them with
+ * sigtimedwait in its loop, so no signal handler runs until shutdown has
+ * begun (then a second SIGINT exits at once). About every 100 ms it frees
+ * retired chains, republishes latency, remembers connections, reports
+ * stats and status, and pings the watchdog while audio flows.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "describe.h"
+#include "engine.h"
+#include "jack_driver.h"
+#include "log.h"
+#include "notify.h"
+#include "options.h"
+#include "realtime.h"
+
+/* Fast enough for the shutdown flag and JACK's going away to feel
+ * immediate; slow enough to cost nothing. */
+static const int TICK_MS = 100;
+/* The fade out before stopping is 20 ms; allow for scheduling noise. */
+static const double FADE_WAIT_S = 0.2;
+/* Retry period while waiting for a server at start-up. */
+static const int WAIT_RETRY_MS = 250;
+/* Reconnect backoff: 250 ms doubling up to 2 s. */
+static const int BACKOFF_MIN_MS = 250, BACKOFF_MAX_MS = 2000;
+/* How often STATUS= is refreshed. */
+static const double STATUS_INTERVAL_S = 2.0;
+
+typedef struct {
+	int argc;
+	char **argv;
+	FxOptions opts;
+	FxJack *jack;
+	FxEngine *engine;
+	sigset_t signals;
+	int stop;            ///< the signal that asked to stop, or 0
+	int reload;          ///< SIGHUP seen
+	uint64_t wd_usec;    ///< watchdog interval, 0 off
+	double wd_last;      ///< last check
+	uint64_t wd_chunks;  ///< chunk count at the last check
+	double next_stats, next_status;
+} Daemon;
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static const char *server_name(void)
+{
+	const char *s = getenv("JACK_DEFAULT_SERVER");
+	return s && *s ? s : "default";
+}
+
+/* ---- signals ------------------------------------------------------------ */
+
+static void exit_now(int sig)
+{
+	(void)sig;
+	_exit(FX_EXIT_INTERRUPT);
+}
+
+/* Once shutdown has begun, a second SIGINT ends fxd at once, even inside a
+ * JACK call that hangs. The handler only calls _exit. */
+static void arm_second_sigint(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = exit_now;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+}
+
+/* Sleeps up to @p ms, returning early when a signal arrives. */
+static void wait_signals(Daemon *d, int ms)
+{
+	double deadline = now_s() + ms * 1e-3;
+	for (;;) {
+		double left = deadline - now_s();
+		if (left <= 0)
+			return;
+		struct timespec ts = {(time_t)left,
+		                      (long)((left - (time_t)left) * 1e9)};
+		int sig = sigtimedwait(&d->signals, NULL, &ts);
+		if (sig == SIGHUP) {
+			d->reload = 1;
+			return;
+		}
+		if (sig == SIGINT || sig == SIGTERM) {
+			d->stop = sig;
+			return;
+		}
+		if (sig < 0 && errno != EINTR)
+			return;
+	}
+}
+
+/* ---- reporting ---------------------------------------------------------- */
+
+static void metrics(Daemon *d, FxEngineMetrics *m)
+{
+	fx_jack_lock(d->jack);
+	fx_engine_metrics(d->engine, m);
+	fx_jack_unlock(d->jack);
+}
+
+static void log_stats(Daemon *d, const char *what)
+{
+	FxEngineMetrics m;
+	metrics(d, &m);
+	fx_log(LOG_INFO,
+	       "%s: callbacks %llu, chunks %llu, dsp load %.1f%%, callback "
+	       "p99 %.3f ms, worker p99 %.3f ms, worker max %.3f ms, xruns "
+	       "%llu, underflows %llu, overflows %llu, late %llu, nonfinite "
+	       "%llu",
+	       what, (unsigned long long)m.callbacks,
+	       (unsigned long long)m.chunks, m.dsp_load, m.callback.p99,
+	       m.worker.p99, m.worker.max, (unsigned long long)m.xruns,
+	       (unsigned long long)m.underflows,
+	       (unsigned long long)m.input_overflows,
+	       (unsigned long long)m.late_dropped,
+	       (unsigned long long)m.nonfinite);
+}
+
+static int engine_latency(Daemon *d)
+{
+	fx_jack_lock(d->jack);
+	int latency = fx_engine_latency(d->engine);
+	fx_jack_unlock(d->jack);
+	return latency;
+}
+
+static void update_status(Daemon *d)
+{
+	FxEngineMetrics m;
+	metrics(d, &m);
+	char line[256];
+	snprintf(line, sizeof line,
+	         "client '%s': %d in, %d out, %.0f Hz, period %d, latency %d "
+	         "frames, load %.1f%%, xruns %llu, underflows %llu",
+	         fx_jack_name(d->jack), d->opts.inputs, d->opts.outputs,
+	         fx_jack_sample_rate(d->jack), fx_jack_period(d->jack),
+	         engine_latency(d), m.dsp_load, (unsigned long long)m.xruns,
+	         (unsigned long long)m.underflows);
+	fx_notify_status(line);
+}
+
+/* WATCHDOG=1 only while the worker makes progress (or while fxd is
+ * healthy but has no server to run on: @p idle). */
+static void watchdog(Daemon *d, int idle)
+{
+	if (!d->wd_usec)
+		return;
+	double now = now_s();
+	if (now - d->wd_last < d->wd_usec * 1e-6 / 3)
+		return;
+	d->wd_last = now;
+	if (idle) {
+		fx_notify_watchdog();
+		return;
+	}
+	FxEngineMetrics m;
+	metrics(d, &m);
+	if (m.chunks != d->wd_chunks)
+		fx_notify_watchdog();
+	d->wd_chunks = m.chunks;
+}
+
+static void log_ready(Daemon *d)
+{
+	fx_log(LOG_NOTICE, "ready: client '%s', %d in, %d out, latency %d "
+	                   "frames",
+	       fx_jack_name(d->jack), d->opts.inputs, d->opts.outputs,
+	       engine_latency(d));
+}
+
+static void log_chain(const FxChainSpec *spec, const char *origin)
+{
+	if (!fx_log_enabled(LOG_INFO))
+		return;
+	char text[4096];
+	fx_spec_format(spec, text, sizeof text);
+	fx_log(LOG_INFO, "chain (from %s): %s", origin,
+	       spec->n_slots ? text : "(empty: audio passes through)");
+}
+
+/* ---- JACK ---------------------------------------------------------------- */
+
+static FxEngineConfig engine_config(const FxOptions *o, double rate,
+                                    int period)
+{
+	FxEngineConfig c = fx_engine_config_default();
+	c.inputs = o->inputs;
+	c.outputs = o->outputs;
+	c.channels = o->channels;
+	c.sample_rate = rate;
+	c.period = period;
+	c.latency_periods = o->latency_periods;
+	c.latency_log = o->latency_log;
+	c.glide_ms = o->glide_ms;
+	c.safety = !o->no_safety;
+	c.ceiling_db = o->ceiling_db;
+	return c;
+}
+
+/* A chain that parsed but cannot run at this rate (a cutoff above
+ * Nyquist) is a configuration error. */
+static int chain_exit_code(FxStatus st)
+{
+	return st == FX_ERR_NOMEM ? FX_EXIT_FAILURE : FX_EXIT_USAGE;
+}
+
+/* Opens a client, retrying every 250 ms for @p wait_s seconds. Returns an
+ * exit code, or -1 on success. */
+static int open_jack(Daemon *d, double wait_s)
+{
+	double deadline = now_s() + wait_s;
+	int said = 0;
+	for (;;) {
+		FxJackResult r = fx_jack_open(d->jack);
+		if (r == FX_JACK_OK)
+			return -1;
+		if (r == FX_JACK_NAME_TAKEN) {
+			fx_log(LOG_ERR, "a JACK client named '%s' is already "
+			                "running (use --name or --allow-rename)",
+			       d->opts.name);
+			return FX_EXIT_NAME_TAKEN;
+		}
+		if (r == FX_JACK_FAILED)
+			return FX_EXIT_FAILURE;
+		if (r == FX_JACK_REFUSED && now_s() >= deadline) {
+			fx_log(LOG_ERR, "the JACK server '%s' refused the client "
+			                "'%s' (-v shows why)",
+			       server_name(), d->opts.name);
+			return FX_EXIT_FAILURE;
+		}
+		if (now_s() >= deadline) {
+			fx_log(LOG_ERR, "cannot connect to the JACK server '%s'%s",
+			       server_name(),
+			       wait_s > 0 ? " (gave up waiting)"
+			                  : " (is jackd running? --wait-for-jack "
+			                    "SECONDS waits for it)");
+			return FX_EXIT_NO_JACK;
+		}
+		if (!said++)
+			fx_log(LOG_NOTICE, "waiting up to %g s for the JACK "
+			                   "server '%s'", wait_s, server_name());
+		watchdog(d, 1);
+		wait_signals(d, WAIT_RETRY_MS);
+		if (d->stop)
+			return FX_EXIT_OK;
+	}
+}
+
+static void log_server(Daemon *d)
+{
+	fx_log(LOG_INFO, "JACK server '%s': %.0f Hz, period %d frames",
+	       server_name(), fx_jack_sample_rate(d->jack),
+	       fx_jack_period(d->jack));
+}
+
+/* The server went away. Returns an exit code, or -1 once running again. */
+static int server_lost(Daemon *d)
+{
+	fx_log(d->opts.reconnect ? LOG_WARNING : LOG_ERR,
+	       "the JACK server went away: %s", fx_jack_lost_reason(d->jack));
+	fx_jack_stop(d->jack);
+	if (fx_jack_close(d->jack, 2.0) != 0) {
+		/* libjack holds its open lock in the stuck close: no new
+		 * client can be made in this process. */
+		fx_log(LOG_ERR, "jack_client_close hangs after the server went "
+		                "away (jack2 issue #395); exiting so fxd can be "
+		                "restarted");
+		_exit(FX_EXIT_JACK_GONE);
+	}
+	if (!d->opts.reconnect)
+		return FX_EXIT_JACK_GONE;
+	fx_notify_status("waiting for the JACK server to come back");
+	int backoff = BACKOFF_MIN_MS, said_taken = 0, said_failed = 0;
+	for (;;) {
+		FxJackResult r = fx_jack_open(d->jack);
+		if (r == FX_JACK_OK)
+			break;
+		if (r == FX_JACK_NAME_TAKEN && !said_taken++)
+			fx_log(LOG_WARNING, "a JACK client named '%s' is already "
+			                    "running; retrying", d->opts.name);
+		if ((r == FX_JACK_FAILED || r == FX_JACK_REFUSED) &&
+		    !said_failed++)
+			fx_log(LOG_WARNING, "cannot open a JACK client; retrying");
+		double until = now_s() + backoff * 1e-3;
+		while (!d->stop && now_s() < until) {
+			watchdog(d, 1);
+			wait_signals(d, (int)((until - now_s()) * 1e3) + 1);
+		}
+		if (d->stop)
+			return FX_EXIT_OK;
+		backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS
+		                                       : backoff * 2;
+	}
+	log_server(d);
+	double rate = fx_jack_sample_rate(d->jack);
+	int period = fx_jack_period(d->jack);
+	FxEngineConfig cfg = fx_engine_config(d->engine);
+	/* The worker is stopped: re-plan in place for the new period, or
+	 * rebuild from the running spec when the rate changed. */
+	FxStatus st = FX_ERR_RANGE;
+	if (cfg.sample_rate == rate)
+		st = fx_engine_set_period(d->engine, period);
+	if (st == FX_OK) {
+		fx_engine_reset_state(d->engine);
+	} else {
+		FxChainSpec spec;
+		fx_engine_get_spec(d->engine, &spec);
+		cfg.sample_rate = rate;
+		cfg.period = period;
+		FxEngine *e = fx_engine_new(&cfg, &spec, &st);
+		if (!e) {
+			fx_log(LOG_ERR, "cannot run the chain at %.0f Hz: %s",
+			       rate, fx_strerror(st));
+			return chain_exit_code(st);
+		}
+		fx_engine_free(d->engine);
+		d->engine = e;
+	}
+	if (fx_jack_start(d->jack, d->engine) != FX_JACK_OK)
+		return FX_EXIT_FAILURE;
+	log_ready(d);
+	update_status(d);
+	return -1;
+}
+
+/* ---- SIGHUP ------------------------------------------------------------- */
+
+static int same_list(const FxStrList *a, const FxStrList *b)
+{
+	if (a->n != b->n)
+		return 0;
+	for (int i = 0; i < a->n; i++)
+		if (strcmp(a->items[i], b->items[i]))
+			return 0;
+	return 1;
+}
+
+/* Options a reload cannot change without a restart. */
+static void warn_restart_needed(const FxOptions *a, const FxOptions *b)
+{
+	static const struct {
+		const char *name;
+		size_t offset;
+	} ints[] = {
+		{"channels", offsetof(FxOptions, channels)},
+		{"inputs", offsetof(FxOptions, inputs)},
+		{"outputs", offsetof(FxOptions, outputs)},
+		{"latency-periods", offsetof(FxOptions, latency_periods)},
+		{"latency-log", offsetof(FxOptions, latency_log)},
+		{"no-safety", offsetof(FxOptions, no_safety)},
+		{"reconnect", offsetof(FxOptions, reconnect)},
+		{"auto-connect", offsetof(FxOptions, auto_connect)},
+	};
+	for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
+		if (*(const int *)((const char *)a + ints[i].offset) !=
+		    *(const int *)((const char *)b + ints[i].offset))
+			fx_log(LOG_WARNING, "reload: '%s' changes only on restart",
+			       ints[i].name);
+	if (!same_list(&a->connect_in, &b->connect_in) ||
+	    !same_list(&a->connect_out, &b->connect_out))
+		fx_log(LOG_WARNING, "reload: 'connect-in' and 'connect-out' "
+		                    "change only on restart");
+	if (strcmp(a->name, b->name))
+		fx_log(LOG_WARNING, "reload: 'name' changes only on restart");
+	if (a->glide_ms != b->glide_ms || a->ceiling_db != b->ceiling_db)
+		fx_log(LOG_WARNING, "reload: 'glide-ms' and 'ceiling' change "
+		                    "only on restart");
+}
+
+static void reload(Daemon *d)
+{
+	d->reload = 0;
+	if (!d->opts.config) {
+		fx_log(LOG_NOTICE, "SIGHUP: no config file to reload");
+		return;
+	}
+	fx_notify_reloading();
+	FxOptions fresh;
+	char err[768];
+	if (fx_options_load(&fresh, d->argc, d->argv, err, sizeof err) !=
+	    FX_EXIT_OK) {
+		fx_log(LOG_ERR, "%s", err);
+		fx_log(LOG_WARNING, "reload failed; the running chain is kept");
+		fx_options_free(&fresh);
+		fx_notify_ready();
+		return;
+	}
+	warn_restart_needed(&d->opts, &fresh);
+	fx_jack_lock(d->jack);
+	FxStatus st = fx_engine_swap(d->engine, &fresh.spec);
+	fx_jack_unlock(d->jack);
+	if (st != FX_OK) {
+		fx_log(LOG_ERR, "reload: cannot run the new chain: %s",
+		       fx_strerror(st));
+		fx_log(LOG_WARNING, "reload failed; the running chain is kept");
+	} else {
+		fx_log(LOG_NOTICE, "reloaded %s: chain swapped", d->opts.config);
+		log_chain(&fresh.spec, fresh.chain_origin);
+		fx_jack_latency_changed(d->jack);
+		d->opts.spec = fresh.spec;
+		memcpy(d->opts.chain_origin, fresh.chain_origin,
+		       sizeof d->opts.chain_origin);
+	}
+	/* What can change live. */
+	d->opts.verbose = fresh.verbose;
+	fx_log_set_level(fresh.verbose ? LOG_DEBUG : LOG_INFO);
+	if (fresh.stats_interval != d->opts.stats_interval) {
+		d->opts.stats_interval = fresh.stats_interval;
+		d->next_stats = now_s() + fresh.stats_interval;
+	}
+	fx_options_free(&fresh);
+	fx_notify_ready();
+}
+
+/* ---- the daemon --------------------------------------------------------- */
+
+static int run(Daemon *d)
+{
+	const FxOptions *o = &d->opts;
+	FxJackOptions jo = {
+		.name = o->name,
+		.allow_rename = o->allow_rename,
+		.inputs = o->inputs,
+		.outputs = o->outputs,
+		.connect_in = (const char *const *)o->connect_in.items,
+		.n_connect_in = o->connect_in.n,
+		.connect_out = (const char *const *)o->connect_out.items,
+		.n_connect_out = o->connect_out.n,
+		.auto_connect = o->auto_connect,
+	};
+	if (!(d->jack = fx_jack_new(&jo))) {
+		fx_log(LOG_ERR, "out of memory");
+		return FX_EXIT_FAILURE;
+	}
+	int rc = open_jack(d, o->wait_for_jack);
+	if (rc >= 0)
+		return rc;
+	log_server(d);
+	FxEngineConfig cfg = engine_config(o, fx_jack_sample_rate(d->jack),
+	                                   fx_jack_period(d->jack));
+	FxStatus st;
+	if (!(d->engine = fx_engine_new(&cfg, &o->spec, &st))) {
+		fx_log(LOG_ERR, "cannot run the chain at %.0f Hz: %s",
+		       cfg.sample_rate, fx_strerror(st));
+		fx_jack_close(d->jack, 2.0);
+		return chain_exit_code(st);
+	}
+	log_chain(&o->spec, o->chain_origin);
+	if (fx_jack_start(d->jack, d->engine) != FX_JACK_OK) {
+		fx_jack_close(d->jack, 2.0);
+		return FX_EXIT_FAILURE;
+	}
+	/* READY only now that JACK is active (the OSC bind goes before it). */
+	log_ready(d);
+	fx_notify_ready();
+	update_status(d);
+	double now = now_s();
+	d->next_status = now + STATUS_INTERVAL_S;
+	d->next_stats = now + o->stats_interval;
+	while (!d->stop) {
+		wait_signals(d, TICK_MS);
+		if (d->stop)
+			break;
+		if (d->reload)
+			reload(d);
+		if (fx_jack_server_lost(d->jack)) {
+			if ((rc = server_lost(d)) >= 0)
+				return rc;
+			continue;
+		}
+		fx_jack_lock(d->jack);
+		fx_engine_collect(d->engine);
+		fx_jack_unlock(d->jack);
+		if (fx_jack_tick(d->jack))
+			fx_log(LOG_NOTICE, "period is now %d frames, latency %d "
+			                   "frames",
+			       fx_jack_period(d->jack), engine_latency(d));
+		now = now_s();
+		if (o->stats_interval > 0 && now >= d->next_stats) {
+			log_stats(d, "stats");
+			d->next_stats = now + o->stats_interval;
+		}
+		if (now >= d->next_status) {
+			update_status(d);
+			d->next_status = now + STATUS_INTERVAL_S;
+		}
+		watchdog(d, 0);
+	}
+
+	arm_second_sigint();
+	fx_log(LOG_NOTICE, "stopping (%s)", strsignal(d->stop));
+	fx_notify_stopping();
+	if (!fx_jack_server_lost(d->jack)) {
+		fx_engine_fade(d->engine, 1);
+		double until = now_s() + FADE_WAIT_S;
+		while (!fx_engine_faded_out(d->engine) && now_s() < until) {
+			struct timespec ts = {0, 5000000};
+			nanosleep(&ts, NULL);
+		}
+	}
+	log_stats(d, "stats at exit");
+	fx_jack_stop(d->jack);
+	if (fx_jack_close(d->jack, 2.0) != 0)
+		fx_log(LOG_WARNING, "jack_client_close did not return");
+	return FX_EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	fx_log_init("fxd");
+	Daemon d;
+	memset(&d, 0, sizeof d);
+	d.argc = argc;
+	d.argv = argv;
+	char err[768];
+	int rc = fx_options_load(&d.opts, argc, argv, err, sizeof err);
+	if (rc != FX_EXIT_OK) {
+		fx_log(LOG_ERR, "%s", err);
+		fx_options_free(&d.opts);
+		return rc;
+	}
+	if (d.opts.help || d.opts.version || d.opts.list_effects) {
+		if (d.opts.help)
+			fx_options_usage(stdout);
+		else if (d.opts.version)
+			printf("%s %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+		else
+			fx_describe_text(stdout);
+		fx_options_free(&d.opts);
+		return fflush(stdout) == 0 ? FX_EXIT_OK : FX_EXIT_FAILURE;
+	}
+	if (d.opts.verbose)
+		fx_log_set_level(LOG_DEBUG);
+	fx_log_set_timestamps(1);
+
+	/* Before any thread exists, so every thread inherits the mask and
+	 * only sigtimedwait in the main loop sees these. */
+	sigemptyset(&d.signals);
+	sigaddset(&d.signals, SIGINT);
+	sigaddset(&d.signals, SIGTERM);
+	sigaddset(&d.signals, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &d.signals, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (!d.opts.no_mlock)
+		fx_realtime_lock_memory();
+	d.wd_usec = fx_notify_watchdog_usec();
+	if (d.wd_usec)
+		fx_log(LOG_DEBUG, "watchdog every %.1f s",
+		       d.wd_usec * 1e-6);
+
+	rc = run(&d);
+	if (d.jack && d.engine)
+		fx_jack_stop(d.jack);
+	fx_engine_free(d.engine);
+	fx_jack_free(d.jack);
+	fx_options_free(&d.opts);
+	if (rc == FX_EXIT_OK)
+		fx_log(LOG_NOTICE, "stopped");
+	return rc;
+}

@@ -1,0 +1,76 @@
+/* fxd — the command line and the config file, merged into one struct.
+ *
+ * One table drives both: every long option is also a config-file key with
+ * the same name and the same checks, and --help is printed from it. Values
+ * are layered: defaults, then the file (-f), then the command line. SIGHUP
+ * reloads by calling fx_options_load again with the same arguments.
+ */
+#ifndef FX_OPTIONS_H
+#define FX_OPTIONS_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "spec.h"
+
+/** Default chain when neither the command line nor the file gives one. */
+#define FX_DEFAULT_CHAIN                                                     \
+	"hpf:highpass cutoff=80 order=2 | eq:peaking cutoff=1000 q=0.7 "     \
+	"gain=0 | lpf:lowpass cutoff=12000 order=2 | vol:gain db=0"
+
+/** Exit codes, documented in fxd(1). */
+enum {
+	FX_EXIT_OK = 0,
+	FX_EXIT_FAILURE = 1,   ///< a runtime failure
+	FX_EXIT_USAGE = 2,     ///< bad command line, config file or chain
+	FX_EXIT_NO_JACK = 3,   ///< cannot connect to the JACK server
+	FX_EXIT_NAME_TAKEN = 4,///< the JACK client name is in use
+	FX_EXIT_JACK_GONE = 5, ///< the JACK server went away (no --reconnect)
+	FX_EXIT_INTERRUPT = 130, ///< a second SIGINT during shutdown
+};
+
+/** A list of strings given by a repeatable option. */
+typedef struct {
+	char **items;
+	int n;
+} FxStrList;
+
+/** Everything fxd is told. */
+typedef struct {
+	char *name;              ///< JACK client name
+	int channels;            ///< chain channels
+	int inputs, outputs;     ///< ports (default: channels)
+	FxStrList connect_in;    ///< port patterns for in_1.. in order
+	FxStrList connect_out;   ///< port patterns for out_1.. in order
+	int auto_connect;        ///< physical capture -> in, out -> playback
+	double wait_for_jack;    ///< seconds to retry at start-up
+	int reconnect;           ///< survive the server going away
+	int allow_rename;        ///< accept a name JACK makes unique
+	int latency_periods;     ///< periods of added latency
+	int latency_log;         ///< entries kept for timing statistics
+	double glide_ms;         ///< parameter glide time
+	double ceiling_db;       ///< output soft-clip ceiling
+	int no_safety;           ///< no DC blocker and ceiling
+	double stats_interval;   ///< seconds between stats lines; 0 off
+	int no_mlock;            ///< do not lock memory
+	int verbose;             ///< debug logging
+	char *config;            ///< -f FILE, or NULL
+	FxChainSpec spec;        ///< the parsed chain
+	char chain_origin[256];  ///< "command line", the file, or "default"
+	int help, version, list_effects; ///< print and exit
+} FxOptions;
+
+/** Parses @p argv (and the file it names) into @p o, which it initialises.
+ *  Returns FX_EXIT_OK, or FX_EXIT_USAGE with a one-line reason in @p err
+ *  ("unknown option '--x'", "FILE:LINE: reason", a chain spec error). When
+ *  help, version or list_effects is set the file is not read. */
+int fx_options_load(FxOptions *o, int argc, char *const argv[], char *err,
+                    size_t err_size);
+
+/** Frees what fx_options_load allocated; @p o may be half-filled. */
+void fx_options_free(FxOptions *o);
+
+/** Prints --help, generated from the option table. */
+void fx_options_usage(FILE *out);
+
+#endif

@@ -1,0 +1,169 @@
+#!/bin/sh
+# fxd's command line, config files and error paths, with no JACK server
+# (TAP). Every error is one line on stderr and a documented exit status.
+set -u
+fxd=${FXD:-daemon/fxd}
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/fxd-cli.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT INT TERM
+# No server can be found, and none is started.
+JACK_NO_START_SERVER=1
+JACK_DEFAULT_SERVER=fxd-cli-none-$$
+export JACK_NO_START_SERVER JACK_DEFAULT_SERVER
+
+n=0
+bad=0
+pass() { n=$((n + 1)); echo "ok $n - $1"; }
+fail() {
+	n=$((n + 1)); echo "not ok $n - $1"; bad=1
+	echo "# exit status $rc"
+	sed 's/^/# stdout: /' "$tmp/out"
+	sed 's/^/# stderr: /' "$tmp/err"
+}
+
+# Runs a command; its stderr without journal "<N>" prefixes is in $tmp/msg.
+run() {
+	"$@" >"$tmp/out" 2>"$tmp/err" </dev/null
+	rc=$?
+	sed 's/^<[0-7]>//' "$tmp/err" >"$tmp/msg"
+}
+
+# expect DESCRIPTION STATUS LINE COMMAND...: the command exits with
+# STATUS and prints exactly LINE on stderr.
+expect() {
+	desc=$1 status=$2 line=$3
+	shift 3
+	run "$@"
+	if [ "$rc" -eq "$status" ] && [ "$(cat "$tmp/msg")" = "$line" ]; then
+		pass "$desc"
+	else
+		echo "# expected status $status and: $line"
+		fail "$desc"
+	fi
+}
+
+echo "1..29"
+
+run "$fxd" --help
+if [ $rc -eq 0 ] && [ "$(head -n 1 "$tmp/out")" = "Usage: fxd [OPTIONS] [CHAIN]" ] &&
+	grep -q -- '--connect-in PATTERN' "$tmp/out" &&
+	grep -q 'a mono input feeds every channel' "$tmp/out" && [ ! -s "$tmp/err" ]; then
+	pass "--help prints usage, the routing rule, exits 0"
+else
+	fail "--help prints usage, the routing rule, exits 0"
+fi
+
+run "$fxd" --version
+if [ $rc -eq 0 ] && grep -q '^fxd [0-9][0-9.]*$' "$tmp/out" && [ ! -s "$tmp/err" ]; then
+	pass "--version"
+else
+	fail "--version"
+fi
+
+run "$fxd" --list-effects
+if [ $rc -eq 0 ] && grep -q '^lowpass: ' "$tmp/out" &&
+	grep -q '^  cutoff ' "$tmp/out" && [ ! -s "$tmp/err" ]; then
+	pass "--list-effects lists effects and parameters"
+else
+	fail "--list-effects lists effects and parameters"
+fi
+
+run "$fxd" -h --config /nonexistent/fxd.conf
+if [ $rc -eq 0 ] && [ ! -s "$tmp/err" ]; then
+	pass "-h does not read the config file"
+else
+	fail "-h does not read the config file"
+fi
+
+# ---- command line ----------------------------------------------------------
+expect "unknown option" 2 "fxd: unknown option '--bogus' (fxd --help lists them)" \
+	"$fxd" --bogus
+expect "unknown option with a suggestion" 2 \
+	"fxd: unknown option '--chanels' (did you mean '--channels'?)" \
+	"$fxd" --chanels 3
+expect "unknown short option" 2 "fxd: unknown option '-x' (fxd --help lists them)" \
+	"$fxd" -x
+expect "missing value" 2 "fxd: option '--name' needs a value" "$fxd" --name
+expect "flag given a value" 2 "fxd: option '--reconnect' takes no value" \
+	"$fxd" --reconnect=yes
+expect "channels out of range" 2 "fxd: --channels: 65 is out of range 1..64" \
+	"$fxd" -c 65
+expect "channels not a number" 2 "fxd: --channels: '2x' is not a whole number" \
+	"$fxd" --channels=2x
+expect "seconds not a number" 2 "fxd: --wait-for-jack: 'soon' is not a number" \
+	"$fxd" --wait-for-jack soon
+expect "name with a colon" 2 "fxd: --name: 'a:b' must not contain ':'" \
+	"$fxd" -n a:b
+run "$fxd" --connect-in '(system'
+if [ $rc -eq 2 ] && grep -q "^fxd: --connect-in: '(system' is not a valid regular expression" "$tmp/msg" &&
+	[ "$(wc -l <"$tmp/msg")" -eq 1 ]; then
+	pass "bad --connect-in pattern"
+else
+	fail "bad --connect-in pattern"
+fi
+expect "bad chain names its position" 2 \
+	"fxd: chain:1:13: lowpass: unknown parameter 'cutof' (did you mean 'cutoff'?)" \
+	"$fxd" 'lpf:lowpass cutof=100'
+expect "chain given twice" 2 "fxd: the chain is given twice (--chain and an argument)" \
+	"$fxd" --chain 'vol:gain' 'vol:gain'
+
+# ---- config files ------------------------------------------------------------
+cfg=$tmp/fxd.conf
+expect "missing config file" 2 \
+	"fxd: cannot read config file '$tmp/none.conf': No such file or directory" \
+	"$fxd" -f "$tmp/none.conf"
+
+printf '# fxd\nname = fx1\nchanels = 3\n' >"$cfg"
+expect "unknown key with a suggestion" 2 \
+	"fxd: $cfg:3: unknown key 'chanels' (did you mean 'channels'?)" "$fxd" -f "$cfg"
+
+printf '[fxd]\nchannels = 0   ; none\n' >"$cfg"
+expect "config value out of range" 2 "fxd: $cfg:2: channels: 0 is out of range 1..64" \
+	"$fxd" --config "$cfg"
+
+printf 'name = fx1\nstereo\n' >"$cfg"
+expect "line without '='" 2 "fxd: $cfg:2: expected 'key = value', found 'stereo'" \
+	"$fxd" -f "$cfg"
+
+printf '[chan]\n' >"$cfg"
+expect "unknown section" 2 "fxd: $cfg:1: unknown section '[chan]' (did you mean '[chain]'?)" \
+	"$fxd" -f "$cfg"
+
+printf 'config = other.conf\n' >"$cfg"
+expect "command-line-only key" 2 "fxd: $cfg:1: 'config' cannot be set in a config file" \
+	"$fxd" -f "$cfg"
+
+printf 'reconnect = maybe\n' >"$cfg"
+expect "flag value" 2 "fxd: $cfg:1: reconnect: 'maybe' is not yes or no" "$fxd" -f "$cfg"
+
+printf 'name = fx1\n\n[chain]\n# comment\nlpf:lowpass cutoff=5000\n| vol:gain dbb=-3\n' >"$cfg"
+expect "[chain] error at the file's line and column" 2 \
+	"fxd: $cfg:6:12: gain: unknown parameter 'dbb' (did you mean 'db'?)" "$fxd" -f "$cfg"
+
+printf 'name = fx1\n  chain =  vol:gain db=99\n' >"$cfg"
+expect "chain key error at the file's line and column" 2 \
+	"fxd: $cfg:2:21: gain: db=99 is out of range -96..24 dB" "$fxd" -f "$cfg"
+
+printf 'chain = vol:gain\n[chain]\nvol:gain\n' >"$cfg"
+expect "chain given twice in a file" 2 "fxd: $cfg:2: the chain is given twice (see line 1)" \
+	"$fxd" -f "$cfg"
+
+# ---- no JACK server ---------------------------------------------------------------
+nojack="fxd: cannot connect to the JACK server '$JACK_DEFAULT_SERVER' (is jackd running? --wait-for-jack SECONDS waits for it)"
+expect "no JACK server: exit 3, one clear line" 3 "$nojack" "$fxd" --no-mlock
+
+# The command line wins over the file: its good chain replaces the bad one.
+printf 'channels = 1\n[chain]\nvol:gain db=99\n' >"$cfg"
+expect "command line overrides the file" 3 "$nojack" \
+	"$fxd" --no-mlock -f "$cfg" --chain 'vol:gain db=-3'
+
+start=$(date +%s)
+run "$fxd" --no-mlock --wait-for-jack 1
+end=$(date +%s)
+if [ $rc -eq 3 ] && [ $((end - start)) -ge 1 ] &&
+	[ "$(tail -n 1 "$tmp/msg")" = "fxd: cannot connect to the JACK server '$JACK_DEFAULT_SERVER' (gave up waiting)" ]; then
+	pass "--wait-for-jack retries, then exit 3"
+else
+	fail "--wait-for-jack retries, then exit 3"
+fi
+
+exit $bad
