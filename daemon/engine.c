@@ -54,11 +54,9 @@ static float *plan_buffers(float *mem, float **bufs, int n, int frames)
 	return mem;
 }
 
-FxStatus fx_engine_plan(FxEngine *e)
+/* What fx_engine_plan sizes for the period. */
+static void free_plan(FxEngine *e)
 {
-	const FxEngineConfig *c = &e->cfg;
-	int frames = c->period;
-	size_t room = (size_t)frames * (size_t)(c->latency_periods + c->ring_periods);
 	fx_ring_free(e->in_ring);
 	fx_ring_free(e->out_ring);
 	free(e->in_mem);
@@ -67,6 +65,14 @@ FxStatus fx_engine_plan(FxEngine *e)
 	free(e->out_mem);
 	free(e->meta_in);
 	free(e->meta_out);
+}
+
+FxStatus fx_engine_plan(FxEngine *e)
+{
+	const FxEngineConfig *c = &e->cfg;
+	int frames = c->period;
+	size_t room = (size_t)frames * (size_t)(c->latency_periods + c->ring_periods);
+	free_plan(e);
 	FxStatus st = FX_OK;
 	e->in_ring = fx_ring_new(c->inputs + 1, room, &st);
 	e->out_ring = e->in_ring ? fx_ring_new(c->outputs + 1, room, &st) : NULL;
@@ -170,14 +176,7 @@ void fx_engine_free(FxEngine *e)
 	fx_queue_free(e->swaps);
 	fx_queue_free(e->retired);
 	fx_safety_free(e->safety);
-	fx_ring_free(e->in_ring);
-	fx_ring_free(e->out_ring);
-	free(e->in_mem);
-	free(e->ch_mem);
-	free(e->old_mem);
-	free(e->out_mem);
-	free(e->meta_in);
-	free(e->meta_out);
+	free_plan(e);
 	free(e->cb_log.ns);
 	free(e->work_log.ns);
 	free(e->scratch_ns);
