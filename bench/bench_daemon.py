@@ -70,9 +70,11 @@ def run_one(args, period, chain, tmp):
     flog_path = os.path.join(tmp, "fxd-%d.log" % period)
     fxd = probe = None
     try:
+        # JACK_DEFAULT_SERVER, not -s: jack_lsp 1.9.21 -s NAME overruns a
+        # buffer for some name lengths.
         wait_for(lambda: subprocess.run(
-            ["jack_lsp", "-s", server], capture_output=True,
-            env=env).returncode == 0, 10, "jackd")
+            ["jack_lsp"], capture_output=True, env=env).returncode == 0,
+            10, "jackd")
         cmd = [args.fxd, "-n", "fxd", "-v"] + ([chain] if chain else [])
         with open(flog_path, "w") as flog:
             fxd = subprocess.Popen(cmd, stderr=flog, env=env)
