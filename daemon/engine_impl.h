@@ -21,6 +21,9 @@ enum {
 	FX_SWAP_QUEUE = 8,
 };
 
+/** Where the worker thread is, for the driver's decision to post. */
+enum { FX_WORKER_AWAKE, FX_WORKER_ASLEEP };
+
 /** One staged value. A per-entry sequence count (a seqlock) keeps the
  *  value and its chain generation together. */
 typedef struct {
@@ -68,6 +71,8 @@ struct FxEngineImpl {
 	_Atomic int freewheel;     ///< driver's freewheel callback
 	_Atomic int stop;          ///< control: worker thread returns
 	_Atomic int pause_worker;  ///< control: worker parks on resume_sem
+	_Atomic int worker_state;  ///< worker: FX_WORKER_*
+	_Atomic uint64_t last_callback_ns; ///< driver: start of the last period
 	_Atomic int want_reset;    ///< control: clear chain state next chunk
 	_Atomic int fade_out;      ///< control: 1 fade to silence, 0 fade in
 	_Atomic int faded_out;     ///< worker: silent after a fade out

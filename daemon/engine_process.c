@@ -1,6 +1,8 @@
 /* The engine's realtime paths: the driver's period and the worker's chunks.
  * No allocation, locks, logging or blocking calls here, except where
  * freewheeling waits for the worker (realtime rules are off then). */
+/* sem_clockwait */
+#define _GNU_SOURCE
 #include "engine_impl.h"
 
 #include <errno.h>
@@ -122,9 +124,14 @@ void fx_engine_process(FxEngine *e, const float *const *in, float *const *out,
 		bump(&e->underflows);
 	}
 	bump(&e->callbacks);
-	/* Wake the worker last: without realtime priorities it may take the
-	 * CPU at once, and the copies above are done by then. */
-	sem_post(&e->work_sem);
+	atomic_store_explicit(&e->last_callback_ns, t0, memory_order_relaxed);
+	/* Waking a sleeping thread costs microseconds (a futex and, in a VM,
+	 * an IPI), so the worker naps on a timer until shortly before each
+	 * period and then polls; the semaphore is posted only when it sleeps
+	 * on it. Sequentially consistent on both sides (Dekker): either it
+	 * sees the frames written above or this load sees it asleep. */
+	if (atomic_load(&e->worker_state) == FX_WORKER_ASLEEP)
+		sem_post(&e->work_sem);
 	log_time(&e->cb_log, e->cfg.latency_log, fx_engine_now_ns() - t0);
 	atomic_store(&e->driver_busy, 0);
 }
@@ -328,18 +335,64 @@ int fx_engine_work(FxEngine *e)
 	return done;
 }
 
+static int chunk_waiting(FxEngine *e)
+{
+	return fx_ring_available_read(e->in_ring) >= (size_t)e->cfg.period ||
+	       atomic_load(&e->stop) || atomic_load(&e->pause_worker);
+}
+
+/* Announces sleep, looks once more, then sleeps on the semaphore until
+ * @p until_ns (CLOCK_MONOTONIC), or for good when it is 0. */
+static void sleep_on_semaphore(FxEngine *e, uint64_t until_ns)
+{
+	atomic_store(&e->worker_state, FX_WORKER_ASLEEP);
+	if (!chunk_waiting(e)) {
+		if (until_ns) {
+			struct timespec ts = {(time_t)(until_ns / 1000000000u),
+			                      (long)(until_ns % 1000000000u)};
+			sem_clockwait(&e->work_sem, CLOCK_MONOTONIC, &ts);
+		} else {
+			sem_wait(&e->work_sem);
+		}
+	}
+	atomic_store(&e->worker_state, FX_WORKER_AWAKE);
+}
+
+/* Between chunks: nap until a quarter period before the next callback is
+ * due, then poll every 50 us for at most a period and a half; past that
+ * (the server stopped, or freewheels) sleep until posted. */
+static void wait_for_period(FxEngine *e)
+{
+	uint64_t period_ns = (uint64_t)(1e9 * e->cfg.period / e->cfg.sample_rate);
+	uint64_t due = atomic_load_explicit(&e->last_callback_ns,
+	                                    memory_order_relaxed) + period_ns;
+	uint64_t margin = period_ns / 4 > 200000 ? period_ns / 4 : 200000;
+	uint64_t now = fx_engine_now_ns();
+	if (due > now + margin)
+		sleep_on_semaphore(e, due - margin);
+	uint64_t give_up = fx_engine_now_ns() + period_ns * 3 / 2;
+	while (!chunk_waiting(e)) {
+		if (fx_engine_now_ns() > give_up) {
+			sleep_on_semaphore(e, 0);
+			return;
+		}
+		struct timespec nap = {0, 50000};
+		nanosleep(&nap, NULL);
+	}
+}
+
 void *fx_engine_worker_main(void *engine)
 {
 	FxEngine *e = engine;
 	fx_denormals_off();
 	while (!atomic_load(&e->stop)) {
-		sem_wait(&e->work_sem);
 		if (atomic_load(&e->pause_worker)) {
 			sem_post(&e->paused_sem);
 			sem_wait(&e->resume_sem);
 			continue;
 		}
-		fx_engine_work(e);
+		if (!fx_engine_work(e))
+			wait_for_period(e);
 	}
 	return NULL;
 }

@@ -127,7 +127,7 @@ static void log_stats(Daemon *d, const char *what)
 	metrics(d, &m);
 	fx_log(LOG_INFO,
 	       "%s: callbacks %llu, chunks %llu, dsp load %.1f%%, callback "
-	       "p99 %.3f ms, worker p99 %.3f ms, worker max %.3f ms, xruns "
+	       "p99 %.4f ms, worker p99 %.4f ms, worker max %.4f ms, xruns "
 	       "%llu, underflows %llu, overflows %llu, late %llu, nonfinite "
 	       "%llu",
 	       what, (unsigned long long)m.callbacks,
