@@ -7,8 +7,8 @@ with fxd-probe, stops fxd and reads the statistics fxd logs at exit: callback
 p99, worker p99, DSP load, JACK xruns, underflows and late chunks. Prints a
 table and JSON (--json FILE, or - for stdout with the table on stderr).
 
-Usage: bench_daemon.py [--seconds N] [--quick] [--json FILE]
-                       [--fxd PATH] [--probe PATH]
+Usage: bench_daemon.py [--seconds N] [--quick] [--periods 64,128,256]
+                       [--json FILE] [--fxd PATH] [--probe PATH]
 """
 import argparse
 import json
@@ -29,7 +29,6 @@ CHAINS = {
         + ["highpass cutoff=80 order=2"]),
     "default chain": "",
 }
-PERIODS = (64, 128, 256)
 
 STATS = re.compile(
     r"stats at exit: callbacks (\d+), chunks (\d+), dsp load ([\d.]+)%, "
@@ -116,6 +115,8 @@ def main():
     ap.add_argument("--quick", action="store_true",
                     help="3 s per case instead of 60")
     ap.add_argument("--json", default=None)
+    ap.add_argument("--periods", default="64,128,256",
+                    help="comma-separated periods (default 64,128,256)")
     ap.add_argument("--realtime", type=int, default=int(os.geteuid() == 0),
                     help="1: jackd with realtime scheduling (default as root)")
     ap.add_argument("--fxd", default=os.path.join(HERE, "..", "daemon", "fxd"))
@@ -128,7 +129,7 @@ def main():
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for name, chain in CHAINS.items():
-            for period in PERIODS:
+            for period in [int(p) for p in args.periods.split(",")]:
                 r = run_one(args, period, chain, tmp)
                 r["chain"] = name
                 results.append(r)

@@ -52,8 +52,8 @@ void fx_engine_free(FxEngine *e);
 /* ---- driver side (realtime) ------------------------------------------- */
 
 /** One period: copies @p in (inputs buffers) into the input ring, the due
- *  chunk from the output ring into @p out (outputs buffers), wakes the
- *  worker and times itself. @p frames must equal the configured period,
+ *  chunk from the output ring into @p out (outputs buffers), posts the
+ *  worker's semaphore if the worker sleeps on it, and times itself. @p frames must equal the configured period,
  *  otherwise the outputs are silent. Realtime, except while freewheeling,
  *  when it waits for the due chunk so none is dropped. */
 void fx_engine_process(FxEngine *e, const float *const *in, float *const *out,
@@ -73,8 +73,12 @@ void fx_engine_set_freewheel(FxEngine *e, int on);
  *  is the worker's per-chunk path: no allocation, locks or logging. */
 int fx_engine_work(FxEngine *e);
 
-/** The worker thread's body: FTZ/DAZ on, then wait for periods and call
- *  fx_engine_work until fx_engine_stop_worker. @p engine is an FxEngine. */
+/** The worker thread's body: FTZ/DAZ on, then call fx_engine_work for each
+ *  period until fx_engine_stop_worker. Between periods it naps on a timer
+ *  until a quarter period before the next callback is due and then polls
+ *  every 50 us, so the driver rarely pays for waking it; it sleeps on the
+ *  semaphore (posted by the driver) when periods stop coming. @p engine is
+ *  an FxEngine. */
 void *fx_engine_worker_main(void *engine);
 
 /** Tells the engine whether a worker thread runs fx_engine_worker_main

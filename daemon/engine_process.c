@@ -128,8 +128,10 @@ void fx_engine_process(FxEngine *e, const float *const *in, float *const *out,
 	/* Waking a sleeping thread costs microseconds (a futex and, in a VM,
 	 * an IPI), so the worker naps on a timer until shortly before each
 	 * period and then polls; the semaphore is posted only when it sleeps
-	 * on it. Sequentially consistent on both sides (Dekker): either it
-	 * sees the frames written above or this load sees it asleep. */
+	 * on it. Dekker on both sides: the fence orders the ring's head store
+	 * before this load, so either the worker sees the frames written
+	 * above or this load sees it asleep. */
+	atomic_thread_fence(memory_order_seq_cst);
 	if (atomic_load(&e->worker_state) == FX_WORKER_ASLEEP)
 		sem_post(&e->work_sem);
 	log_time(&e->cb_log, e->cfg.latency_log, fx_engine_now_ns() - t0);
