@@ -63,8 +63,8 @@ static void free_plan(FxEngine *e)
 	free(e->ch_mem);
 	free(e->old_mem);
 	free(e->out_mem);
-	free(e->meta_in);
-	free(e->meta_out);
+	fx_queue_free(e->in_seq);
+	fx_queue_free(e->out_seq);
 }
 
 FxStatus fx_engine_plan(FxEngine *e)
@@ -74,23 +74,25 @@ FxStatus fx_engine_plan(FxEngine *e)
 	size_t room = (size_t)frames * (size_t)(c->latency_periods + c->ring_periods);
 	free_plan(e);
 	FxStatus st = FX_OK;
-	e->in_ring = fx_ring_new(c->inputs + 1, room, &st);
-	e->out_ring = e->in_ring ? fx_ring_new(c->outputs + 1, room, &st) : NULL;
-	e->in_mem = calloc((size_t)(c->inputs + 1) * frames, sizeof(float));
+	e->in_ring = fx_ring_new(c->inputs, room, &st);
+	e->out_ring = e->in_ring ? fx_ring_new(c->outputs, room, &st) : NULL;
+	/* As many numbers as whole periods fit in a ring. */
+	size_t periods = e->out_ring ? fx_ring_capacity(e->out_ring) / frames + 1
+	                             : 1;
+	e->in_seq = fx_queue_new(sizeof(uint32_t), periods, &st);
+	e->out_seq = fx_queue_new(sizeof(uint32_t), periods, &st);
+	e->in_mem = calloc((size_t)c->inputs * frames, sizeof(float));
 	e->ch_mem = calloc((size_t)c->channels * frames, sizeof(float));
 	e->old_mem = calloc((size_t)c->channels * frames, sizeof(float));
-	e->out_mem = calloc((size_t)(c->outputs + 1) * frames, sizeof(float));
-	e->meta_in = calloc((size_t)frames, sizeof(float));
-	e->meta_out = calloc((size_t)frames, sizeof(float));
-	if (!e->out_ring)
-		return st;
-	if (!e->in_mem || !e->ch_mem || !e->old_mem || !e->out_mem ||
-	    !e->meta_in || !e->meta_out)
+	e->out_mem = calloc((size_t)c->outputs * frames, sizeof(float));
+	if (!e->out_ring || !e->in_seq || !e->out_seq)
+		return st == FX_OK ? FX_ERR_NOMEM : st;
+	if (!e->in_mem || !e->ch_mem || !e->old_mem || !e->out_mem)
 		return FX_ERR_NOMEM;
-	plan_buffers(e->in_mem, e->in_buf, c->inputs + 1, frames);
+	plan_buffers(e->in_mem, e->in_buf, c->inputs, frames);
 	plan_buffers(e->ch_mem, e->ch_buf, c->channels, frames);
 	plan_buffers(e->old_mem, e->old_buf, c->channels, frames);
-	plan_buffers(e->out_mem, e->out_buf, c->outputs + 1, frames);
+	plan_buffers(e->out_mem, e->out_buf, c->outputs, frames);
 	/* Prime with latency_periods of silence numbered as the periods before
 	 * the first, so period n plays chunk n - latency_periods. */
 	e->seq = 0;
@@ -98,7 +100,7 @@ FxStatus fx_engine_plan(FxEngine *e)
 		for (int ch = 0; ch < c->outputs; ch++)
 			memset(e->out_buf[ch], 0, (size_t)frames * sizeof(float));
 		uint32_t s = (uint32_t)(k - c->latency_periods);
-		memcpy(e->out_buf[c->outputs], &s, sizeof s);
+		fx_queue_push(e->out_seq, &s);
 		fx_ring_write(e->out_ring, (const float *const *)e->out_buf,
 		              (size_t)frames);
 	}

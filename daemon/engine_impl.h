@@ -57,8 +57,11 @@ struct FxEngineImpl {
 	int worker_running;
 
 	/* Shared through rings, queues, atomics and semaphores. */
-	FxRing *in_ring;           ///< driver -> worker, inputs + 1 channels
-	FxRing *out_ring;          ///< worker -> driver, outputs + 1 channels
+	FxRing *in_ring;           ///< driver -> worker, inputs channels
+	FxRing *out_ring;          ///< worker -> driver, outputs channels
+	/* Each period's number travels beside its audio: pushed before the
+	 * ring write, so a consumer that sees the frames sees the number. */
+	FxQueue *in_seq, *out_seq; ///< uint32_t, one per period in the rings
 	FxQueue *swaps;            ///< control -> worker
 	FxQueue *retired;          ///< worker -> control
 	Staged stage[FX_STAGE_ENTRIES];
@@ -79,8 +82,6 @@ struct FxEngineImpl {
 
 	/* Written by the driver thread. */
 	alignas(64) uint32_t seq;  ///< period number of the next callback
-	float *meta_in;            ///< [period]
-	float *meta_out;           ///< [period]
 	_Atomic uint64_t callbacks, overflows, underflows, late, xruns;
 	TimeLog cb_log;
 
@@ -93,10 +94,10 @@ struct FxEngineImpl {
 	uint64_t chain_nonfinite;  ///< `chain`'s count already added
 	FxSafety *safety;
 	float *in_mem, *ch_mem, *old_mem, *out_mem;
-	float *in_buf[FX_ENGINE_MAX_PORTS + 1];
+	float *in_buf[FX_ENGINE_MAX_PORTS];
 	float *ch_buf[FX_ENGINE_MAX_PORTS];
 	float *old_buf[FX_ENGINE_MAX_PORTS];
-	float *out_buf[FX_ENGINE_MAX_PORTS + 1];
+	float *out_buf[FX_ENGINE_MAX_PORTS];
 	_Atomic uint64_t chunks, nonfinite;
 	TimeLog work_log;
 };

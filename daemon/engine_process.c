@@ -32,19 +32,6 @@ static void bump(_Atomic uint64_t *counter)
 	atomic_fetch_add_explicit(counter, 1, memory_order_relaxed);
 }
 
-/* The period number rides in sample 0 of the extra ring channel. */
-static uint32_t meta_seq(const float *meta)
-{
-	uint32_t seq;
-	memcpy(&seq, meta, sizeof seq);
-	return seq;
-}
-
-static void set_meta_seq(float *meta, uint32_t seq)
-{
-	memcpy(meta, &seq, sizeof seq);
-}
-
 static void silence(float *const *out, int n, int frames)
 {
 	for (int c = 0; c < n; c++)
@@ -69,25 +56,19 @@ static void wait_for_chunk(FxEngine *e, size_t frames)
 static int take_due_chunk(FxEngine *e, float *const *out, int frames,
                           uint32_t due)
 {
-	int outs = e->cfg.outputs;
-	float *dst[FX_ENGINE_MAX_PORTS + 1];
-	memcpy(dst, out, (size_t)outs * sizeof *dst);
-	dst[outs] = e->meta_out;
 	/* Bounded: each pass drops one whole chunk from a finite ring. */
 	for (int tries = 0; tries <= e->cfg.latency_periods + e->cfg.ring_periods;
 	     tries++) {
-		if (fx_ring_available_read(e->out_ring) < (size_t)frames)
+		uint32_t seq;
+		if (fx_ring_available_read(e->out_ring) < (size_t)frames ||
+		    !fx_queue_peek(e->out_seq, &seq))
 			return 0;
-		float first[FX_ENGINE_MAX_PORTS + 1];
-		float *peek[FX_ENGINE_MAX_PORTS + 1];
-		for (int c = 0; c <= outs; c++)
-			peek[c] = &first[c];
-		fx_ring_peek(e->out_ring, peek, 1);
-		int32_t age = (int32_t)(due - meta_seq(&first[outs]));
-		if (age == 0)
-			return fx_ring_read(e->out_ring, dst, (size_t)frames) != 0;
+		int32_t age = (int32_t)(due - seq);
 		if (age < 0)
 			return 0; /* the due chunk never made it in */
+		fx_queue_pop(e->out_seq, &seq);
+		if (age == 0)
+			return fx_ring_read(e->out_ring, out, (size_t)frames) != 0;
 		fx_ring_advance(e->out_ring, (size_t)frames);
 		bump(&e->late);
 	}
@@ -106,12 +87,15 @@ void fx_engine_process(FxEngine *e, const float *const *in, float *const *out,
 		silence(out, e->cfg.outputs, frames);
 		return;
 	}
+	/* The due chunk was written on the worker's core: start pulling it
+	 * over while the input is copied. */
+	fx_ring_prefetch(e->out_ring, (size_t)frames);
 	uint32_t seq = e->seq++;
-	const float *src[FX_ENGINE_MAX_PORTS + 1];
-	memcpy(src, in, (size_t)e->cfg.inputs * sizeof *src);
-	set_meta_seq(e->meta_in, seq);
-	src[e->cfg.inputs] = e->meta_in;
-	if (!fx_ring_write(e->in_ring, src, (size_t)frames))
+	/* Room checked first, so the number and the frames go in together. */
+	if (fx_ring_available_write(e->in_ring) >= (size_t)frames &&
+	    fx_queue_push(e->in_seq, &seq))
+		fx_ring_write(e->in_ring, in, (size_t)frames);
+	else
 		bump(&e->overflows);
 
 	uint32_t due = seq - (uint32_t)e->cfg.latency_periods;
@@ -284,8 +268,9 @@ static void run_chunk(FxEngine *e)
 {
 	int frames = e->cfg.period, ins = e->cfg.inputs;
 	uint64_t t0 = fx_engine_now_ns();
+	uint32_t seq = 0;
 	fx_ring_read(e->in_ring, e->in_buf, (size_t)frames);
-	uint32_t seq = meta_seq(e->in_buf[ins]);
+	fx_queue_pop(e->in_seq, &seq);
 
 	take_swaps(e);
 	drain_staging(e);
@@ -315,7 +300,7 @@ static void run_chunk(FxEngine *e)
 
 	int outs = e->cfg.outputs;
 	route(e->ch_buf, e->cfg.channels, e->out_buf, outs, frames);
-	set_meta_seq(e->out_buf[outs], seq);
+	fx_queue_push(e->out_seq, &seq);
 	fx_ring_write(e->out_ring, (const float *const *)e->out_buf,
 	              (size_t)frames);
 	bump(&e->chunks);

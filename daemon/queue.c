@@ -58,6 +58,16 @@ int fx_queue_push(FxQueue *q, const void *msg)
 	return 1;
 }
 
+int fx_queue_peek(const FxQueue *q, void *msg)
+{
+	size_t tail = atomic_load_explicit(&q->tail, memory_order_relaxed);
+	size_t head = atomic_load_explicit(&q->head, memory_order_acquire);
+	if (head == tail)
+		return 0;
+	memcpy(msg, q->data + (tail & q->mask) * q->size, q->size);
+	return 1;
+}
+
 int fx_queue_pop(FxQueue *q, void *msg)
 {
 	size_t tail = atomic_load_explicit(&q->tail, memory_order_relaxed);

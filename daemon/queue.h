@@ -22,6 +22,10 @@ void fx_queue_free(FxQueue *q);
 /** Producer: copies one message in. Returns 1, or 0 if the queue is full. */
 int fx_queue_push(FxQueue *q, const void *msg);
 
+/** Consumer: copies the oldest message out without taking it. Returns 1,
+ *  or 0 if empty. */
+int fx_queue_peek(const FxQueue *q, void *msg);
+
 /** Consumer: copies the oldest message out. Returns 1, or 0 if empty. */
 int fx_queue_pop(FxQueue *q, void *msg);
 

@@ -200,6 +200,19 @@ size_t fx_ring_advance(FxRing *ring, size_t frames)
 	return frames;
 }
 
+void fx_ring_prefetch(const FxRing *ring, size_t frames)
+{
+	size_t tail = atomic_load_explicit(&ring->tail, memory_order_relaxed);
+	if (frames > ring->capacity)
+		frames = ring->capacity;
+	/* One hint per cache line of 16 floats. */
+	for (int c = 0; c < ring->channels; c++) {
+		const float *p = plane(ring, c);
+		for (size_t i = 0; i < frames; i += 16)
+			__builtin_prefetch(p + ((tail + i) & ring->mask), 0, 3);
+	}
+}
+
 void fx_ring_clear(FxRing *ring)
 {
 	/* Quiescent by contract: whatever starts the threads again (thread

@@ -51,6 +51,11 @@ size_t fx_ring_peek(const FxRing *ring, float *const *dst, size_t frames);
  *  available (nothing is dropped). */
 size_t fx_ring_advance(FxRing *ring, size_t frames);
 
+/** Consumer: asks the CPU to start fetching the next @p frames frames,
+ *  which another core wrote, so that later reads overlap other work.
+ *  Touches no index and copies nothing. */
+void fx_ring_prefetch(const FxRing *ring, size_t frames);
+
 /** Empties the ring. Only while neither side is running. */
 void fx_ring_clear(FxRing *ring);
 
