@@ -1,4 +1,6 @@
 /* Engine setup, control and metrics: never on a realtime path. */
+/* sem_clockwait */
+#define _GNU_SOURCE
 #include "engine_impl.h"
 
 #include <math.h>
@@ -191,8 +193,8 @@ void fx_engine_free(FxEngine *e)
 
 void fx_engine_set_worker_running(FxEngine *e, int running)
 {
-	e->worker_running = running != 0;
 	atomic_store(&e->stop, 0);
+	atomic_store(&e->worker_running, running != 0);
 }
 
 void fx_engine_stop_worker(FxEngine *e)
@@ -307,24 +309,43 @@ FxStatus fx_engine_set_period(FxEngine *e, int period)
 	if (period < 1 || period > 16384)
 		return FX_ERR_RANGE;
 	atomic_store(&e->paused, 1);
-	if (!wait_flag_clear(&e->driver_busy))
+	if (!wait_flag_clear(&e->driver_busy)) {
+		atomic_store(&e->paused, 0);
 		return FX_ERR_IO;
-	if (e->worker_running) {
+	}
+	int parked = atomic_load(&e->worker_running);
+	if (parked) {
 		atomic_store(&e->pause_worker, 1);
 		sem_post(&e->work_sem);
-		sem_wait(&e->paused_sem);
+		/* The worker parks, or (told to stop meanwhile) says so on its
+		 * way out; never wait on a thread that is gone. */
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_sec += 5;
+		if (sem_clockwait(&e->paused_sem, CLOCK_MONOTONIC, &ts) != 0) {
+			atomic_store(&e->pause_worker, 0);
+			atomic_store(&e->paused, 0);
+			return FX_ERR_IO;
+		}
 	}
+	int old_period = e->cfg.period;
 	e->cfg.period = period;
 	FxStatus st = fx_engine_plan(e);
+	if (st != FX_OK) {
+		/* Keep running at the old period rather than not at all; if
+		 * even that fails, stay paused and parked (silent, not broken). */
+		e->cfg.period = old_period;
+		if (fx_engine_plan(e) != FX_OK)
+			return st;
+	}
 	/* Drop wake-ups counted for the old period. */
 	while (sem_trywait(&e->work_sem) == 0)
 		;
-	if (e->worker_running) {
+	if (parked) {
 		atomic_store(&e->pause_worker, 0);
 		sem_post(&e->resume_sem);
 	}
-	if (st == FX_OK)
-		atomic_store(&e->paused, 0);
+	atomic_store(&e->paused, 0);
 	return st;
 }
 

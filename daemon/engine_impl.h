@@ -54,7 +54,7 @@ struct FxEngineImpl {
 	int chain_latency;         ///< frames, of the newest chain
 	uint32_t *scratch_ns;      ///< for sorting statistics
 	uint64_t base[8];          ///< counters at the last metrics reset
-	int worker_running;
+	_Atomic int worker_running; ///< control: a thread runs worker_main
 
 	/* Shared through rings, queues, atomics and semaphores. */
 	FxRing *in_ring;           ///< driver -> worker, inputs channels

@@ -164,9 +164,8 @@ static void retire(FxEngine *e, FxChain *chain)
 static void take_swaps(FxEngine *e)
 {
 	ChainMsg msg;
-	while (fx_queue_pop(e->swaps, &msg)) {
-		if (e->old_chain) /* a swap during a swap: cut the oldest */
-			retire(e, e->old_chain);
+	/* One crossfade at a time: a swap queued during one waits for it. */
+	if (!e->old_chain && fx_queue_pop(e->swaps, &msg)) {
 		e->old_chain = e->chain;
 		e->chain = msg.chain;
 		e->chain_gen = msg.gen;
@@ -297,6 +296,16 @@ static void run_chunk(FxEngine *e)
 	if (e->safety)
 		fx_safety_process(e->safety, e->ch_buf, frames);
 	apply_fade(e, frames);
+	/* Huge finite input can still overflow the crossfade or, without
+	 * safety, leave the chain: nothing non-finite reaches the output. */
+	if (!fx_audio_is_finite(e->ch_buf, e->cfg.channels, frames)) {
+		for (int c = 0; c < e->cfg.channels; c++)
+			memset(e->ch_buf[c], 0, (size_t)frames * sizeof(float));
+		fx_chain_reset(e->chain);
+		if (e->safety)
+			fx_safety_reset(e->safety);
+		atomic_fetch_add_explicit(&e->nonfinite, 1, memory_order_relaxed);
+	}
 
 	int outs = e->cfg.outputs;
 	route(e->ch_buf, e->cfg.channels, e->out_buf, outs, frames);
@@ -304,7 +313,8 @@ static void run_chunk(FxEngine *e)
 	fx_ring_write(e->out_ring, (const float *const *)e->out_buf,
 	              (size_t)frames);
 	bump(&e->chunks);
-	sem_post(&e->chunk_sem);
+	if (atomic_load_explicit(&e->freewheel, memory_order_relaxed))
+		sem_post(&e->chunk_sem);
 	log_time(&e->work_log, e->cfg.latency_log, fx_engine_now_ns() - t0);
 }
 
@@ -333,6 +343,7 @@ static int chunk_waiting(FxEngine *e)
 static void sleep_on_semaphore(FxEngine *e, uint64_t until_ns)
 {
 	atomic_store(&e->worker_state, FX_WORKER_ASLEEP);
+	atomic_thread_fence(memory_order_seq_cst); /* the driver's Dekker twin */
 	if (!chunk_waiting(e)) {
 		if (until_ns) {
 			struct timespec ts = {(time_t)(until_ns / 1000000000u),
@@ -381,5 +392,8 @@ void *fx_engine_worker_main(void *engine)
 		if (!fx_engine_work(e))
 			wait_for_period(e);
 	}
+	/* A period change may be waiting for this thread to park. */
+	if (atomic_load(&e->pause_worker))
+		sem_post(&e->paused_sem);
 	return NULL;
 }

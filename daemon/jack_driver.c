@@ -106,17 +106,19 @@ static int on_buffer_size(jack_nframes_t n, void *arg)
 {
 	FxJack *j = arg;
 	atomic_store(&j->period, (int)n);
+	/* The engine is read under the lock: fx_jack_stop unpublishes it
+	 * under the same lock before stopping and freeing it. */
+	pthread_mutex_lock(&j->lock);
 	FxEngine *e = atomic_load(&j->engine);
+	FxStatus st = FX_OK;
 	if (e) {
-		pthread_mutex_lock(&j->lock);
-		FxStatus st = FX_OK;
 		if (fx_engine_config(e).period != (int)n)
 			st = fx_engine_set_period(e, (int)n);
 		atomic_store(&j->latency, (unsigned)fx_engine_latency(e));
-		pthread_mutex_unlock(&j->lock);
-		if (st != FX_OK)
-			atomic_store(&j->bufsize_error, (int)st);
 	}
+	pthread_mutex_unlock(&j->lock);
+	if (st != FX_OK)
+		atomic_store(&j->bufsize_error, (int)st);
 	atomic_store(&j->latency_dirty, 1);
 	return 0;
 }
@@ -415,9 +417,8 @@ static int start_worker(FxJack *j, FxEngine *e)
 	return 1;
 }
 
-static void stop_worker(FxJack *j)
+static void stop_worker(FxJack *j, FxEngine *e)
 {
-	FxEngine *e = atomic_load(&j->engine);
 	if (!j->worker_started || !e)
 		return;
 	fx_engine_stop_worker(e);
@@ -619,6 +620,11 @@ static void restore_links(FxJack *j)
 
 FxJackResult fx_jack_start(FxJack *j, FxEngine *e)
 {
+	/* The worker runs before the engine is published, so a buffer-size
+	 * change from here on always finds it and parks it while re-planning. */
+	if (!start_worker(j, e))
+		return FX_JACK_FAILED;
+	j->worker_started = 1;
 	/* From here the buffer-size callback re-plans the engine; a change
 	 * that came before is caught up with here. */
 	fx_jack_lock(j);
@@ -632,18 +638,14 @@ FxJackResult fx_jack_start(FxJack *j, FxEngine *e)
 	if (st != FX_OK) {
 		fx_log(LOG_ERR, "cannot plan the engine for a period of %d "
 		                "frames: %s", period, fx_strerror(st));
+		stop_worker(j, e);
 		atomic_store(&j->engine, NULL);
 		return FX_JACK_FAILED;
 	}
 	j->published_latency = atomic_load(&j->latency);
-	if (!start_worker(j, e)) {
-		atomic_store(&j->engine, NULL);
-		return FX_JACK_FAILED;
-	}
-	j->worker_started = 1;
 	if (jack_activate(j->client)) {
 		fx_log(LOG_ERR, "cannot activate the JACK client");
-		stop_worker(j);
+		stop_worker(j, e);
 		atomic_store(&j->engine, NULL);
 		return FX_JACK_FAILED;
 	}
@@ -710,8 +712,12 @@ void fx_jack_stop(FxJack *j)
 	if (j->active && j->client && !atomic_load(&j->lost))
 		jack_deactivate(j->client);
 	j->active = 0;
-	stop_worker(j);
-	atomic_store(&j->engine, NULL);
+	/* Unpublished under the lock first: a buffer-size callback running
+	 * now finishes its re-plan before the worker is told to stop. */
+	fx_jack_lock(j);
+	FxEngine *e = atomic_exchange(&j->engine, NULL);
+	fx_jack_unlock(j);
+	stop_worker(j, e);
 }
 
 typedef struct {

@@ -70,6 +70,9 @@ int fx_chain_latency(const FxChain *chain);
 /** Number of chunks muted because they were not finite. */
 uint64_t fx_chain_nonfinite_count(const FxChain *chain);
 
+/** 1 if every sample of @p channels planar buffers is finite. Realtime. */
+int fx_audio_is_finite(float *const *buf, int channels, int frames);
+
 /** Number of slots. */
 int fx_chain_slots(const FxChain *chain);
 

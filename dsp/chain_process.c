@@ -172,8 +172,8 @@ static void run_slot(FxChain *c, Slot *s, float *const *buf, int frames)
 	s->wet = w;
 }
 
-/* 1 if any sample is NaN or infinite: its exponent bits are all ones. */
-static int has_nonfinite(float *const *buf, int channels, int frames)
+/* A sample is NaN or infinite when its exponent bits are all ones. */
+int fx_audio_is_finite(float *const *buf, int channels, int frames)
 {
 	uint32_t worst = 0;
 	for (int ch = 0; ch < channels; ch++) {
@@ -185,14 +185,14 @@ static int has_nonfinite(float *const *buf, int channels, int frames)
 			worst = bits > worst ? bits : worst;
 		}
 	}
-	return worst >= 0x7f800000u;
+	return worst < 0x7f800000u;
 }
 
 static void process_block(FxChain *c, float *const *buf, int frames)
 {
 	for (int i = 0; i < c->n_slots; i++)
 		run_slot(c, &c->slots[i], buf, frames);
-	if (has_nonfinite(buf, c->cfg.channels, frames)) {
+	if (!fx_audio_is_finite(buf, c->cfg.channels, frames)) {
 		for (int ch = 0; ch < c->cfg.channels; ch++)
 			memset(buf[ch], 0, (size_t)frames * sizeof(float));
 		fx_chain_reset(c);

@@ -63,6 +63,8 @@ float fx_safety_clip(const FxSafety *s, float x)
 	float a = fabsf(x);
 	if (a <= s->knee)
 		return x;
+	if (!(a < INFINITY)) /* NaN is silenced, infinity pinned */
+		return isnan(x) ? 0.0f : copysignf(s->ceiling, x);
 	float room = s->ceiling - s->knee;
 	float y = s->knee + room * tanhf((a - s->knee) / room);
 	if (y > s->ceiling)
@@ -77,8 +79,14 @@ void fx_safety_process(FxSafety *s, float *const *buf, int frames)
 		float x1 = s->x1[c], y1 = s->y1[c];
 		for (int i = 0; i < frames; i++) {
 			float y = x[i] - x1 + s->pole * y1;
-			x1 = x[i];
-			y1 = y;
+			/* Huge finite steps can overflow the blocker: restart it
+			 * rather than let inf - inf poison every later sample. */
+			if (!isfinite(y))
+				x1 = y1 = y = 0.0f;
+			else {
+				x1 = x[i];
+				y1 = y;
+			}
 			x[i] = fx_safety_clip(s, y);
 		}
 		s->x1[c] = x1;

@@ -379,6 +379,30 @@ START_TEST(safety_ceiling_and_dc_blocker)
 }
 END_TEST
 
+/* Finite but huge samples (a misbehaving JACK peer) must not overflow the
+ * DC blocker into inf - inf = NaN that sticks: the output stays finite. */
+START_TEST(huge_finite_input_never_turns_into_nan)
+{
+	FxEngineConfig cfg = plain_config(64);
+	cfg.safety = 1;
+	Rig *r = rig_new(cfg, "");
+	for (int p = 0; p < 6; p++) {
+		for (int c = 0; c < 2; c++)
+			for (int i = 0; i < 64; i++)
+				r->in[c][i] = p < 3 ? ((i & 1) ? -3e38f : 3e38f) : 0.1f;
+		fx_engine_process(r->e, r->inp, r->outp, 64);
+		fx_engine_work(r->e);
+		for (int c = 0; c < 2; c++)
+			for (int i = 0; i < 64; i++)
+				ck_assert_msg(isfinite(r->out[c][i]) &&
+				                      fabsf(r->out[c][i]) < 1.0f,
+				              "period %d: %g", p, r->out[c][i]);
+	}
+	ck_assert(r->out[0][63] != 0.0f); /* and it recovered */
+	rig_free(r);
+}
+END_TEST
+
 /* A 1 kHz tone through a 1 kHz order-2 Butterworth lowpass is -3.01 dB at
  * every sample rate: the engine designs for the rate it is given. */
 START_TEST(sample_rate_is_honoured)
@@ -582,6 +606,7 @@ static Suite *suite(void)
 	tcase_add_test(t, structural_change_rebuilds_through_a_swap);
 	tcase_add_test(t, nonfinite_input_is_muted_and_counted);
 	tcase_add_test(t, safety_ceiling_and_dc_blocker);
+	tcase_add_test(t, huge_finite_input_never_turns_into_nan);
 	tcase_add_loop_test(t, sample_rate_is_honoured, 0, 3);
 	tcase_add_test(t, period_change_replans);
 	tcase_add_test(t, routing_mono_in_and_folded_out);
