@@ -115,18 +115,6 @@ const FxEffectClass *fx_chain_slot_class(const FxChain *c, int slot)
 	return slot >= 0 && slot < c->n_slots ? c->slots[slot].cls : NULL;
 }
 
-int fx_chain_find_slot(const FxChain *c, const char *name)
-{
-	char *end;
-	long i = strtol(name, &end, 10);
-	if (*name >= '0' && *name <= '9' && !*end)
-		return i < c->n_slots ? (int)i : -1;
-	for (int s = 0; s < c->n_slots; s++)
-		if (!strcmp(c->slots[s].label, name))
-			return s;
-	return -1;
-}
-
 void fx_chain_get_spec(const FxChain *c, FxChainSpec *spec)
 {
 	memset(spec, 0, sizeof *spec);

@@ -79,9 +79,6 @@ int fx_chain_slots(const FxChain *chain);
 /** The class of a slot. */
 const FxEffectClass *fx_chain_slot_class(const FxChain *chain, int slot);
 
-/** Slot index by label or decimal index, or -1. */
-int fx_chain_find_slot(const FxChain *chain, const char *name);
-
 /** The chain's current description (targets, labels, bypass), for saving
  *  or for a rebuild with a structural change. */
 void fx_chain_get_spec(const FxChain *chain, FxChainSpec *spec);

@@ -377,10 +377,13 @@ START_TEST(params_clamp_and_structural_needs_rebuild)
 	ck_assert_int_eq(fx_chain_set_param(c, 1, 0, 1, NULL), FX_ERR_RANGE);
 	ck_assert_int_eq(fx_chain_set_param(c, 0, 9, 1, NULL),
 	                 FX_ERR_UNKNOWN_PARAM);
-	ck_assert_int_eq(fx_chain_find_slot(c, "lpf"), 0);
-	ck_assert_int_eq(fx_chain_find_slot(c, "0"), 0);
-	ck_assert_int_eq(fx_chain_find_slot(c, "1"), -1);
-	ck_assert_int_eq(fx_chain_find_slot(c, "nope"), -1);
+	/* Slots are found by label or index through the chain's spec. */
+	FxChainSpec now;
+	fx_chain_get_spec(c, &now);
+	ck_assert_int_eq(fx_spec_find_slot(&now, "lpf"), 0);
+	ck_assert_int_eq(fx_spec_find_slot(&now, "0"), 0);
+	ck_assert_int_eq(fx_spec_find_slot(&now, "1"), -1);
+	ck_assert_int_eq(fx_spec_find_slot(&now, "nope"), -1);
 	/* The rebuild path: take the spec, change the structure, build anew. */
 	FxChainSpec spec;
 	fx_chain_get_spec(c, &spec);
