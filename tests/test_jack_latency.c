@@ -258,7 +258,7 @@ START_TEST(bufsize_change_keeps_audio_and_moves_latency)
 	 * periods at the switch may be silent (the re-primed ring). */
 	long n = fx_test_recorder_periods(rc);
 	long old_ok = 0, new_ok = 0, new_seen = 0, bad = 0, silent = 0;
-	long excused = 0, first_new = -1;
+	long excused = 0, first_new = -1, gaps = 0;
 	for (long k = 0; k < n; k++) {
 		int frames = fx_test_recorder_period_frames(rc, k);
 		if (frames == size && first_new < 0)
@@ -283,6 +283,13 @@ START_TEST(bufsize_change_keeps_audio_and_moves_latency)
 			excused++;
 			continue;
 		}
+		/* A silent period elsewhere: an underflow under load (a
+		 * sanitizer build, parallel tests), checked against fxd's count
+		 * below. */
+		if (m == 0) {
+			gaps++;
+			continue;
+		}
 		if (bad++ < 5)
 			fprintf(stderr, "# period %ld (%d frames at %u): %s\n", k, frames,
 			        fx_test_recorder_period_time(rc, k),
@@ -291,11 +298,11 @@ START_TEST(bufsize_change_keeps_audio_and_moves_latency)
 	}
 	fprintf(stderr, "# bufsize 256 -> %d: %ld periods of 256 exact, %ld of "
 	        "%ld at %d exact, %ld silent at the switch, %ld near JACK xruns, "
-	        "%ld bad\n",
-	        size, old_ok, new_ok, new_seen, size, silent, excused, bad);
+	        "%ld silent later, %ld bad\n",
+	        size, old_ok, new_ok, new_seen, size, silent, excused, gaps, bad);
 	ck_assert_int_eq(bad, 0);
-	ck_assert_int_ge(old_ok, RATE / 2 / 256 - 2 - excused);
-	ck_assert_int_ge(new_ok, RATE / size - 4 - excused);
+	ck_assert_int_ge(old_ok, RATE / 2 / 256 - 2 - excused - gaps);
+	ck_assert_int_ge(new_ok, RATE / size - 4 - excused - gaps);
 
 	ck_assert_int_eq(fx_test_daemon_signal(fxd, SIGTERM), 0);
 	ck_assert_int_eq(fx_test_daemon_wait_exit(fxd, 10), 0);
@@ -305,6 +312,9 @@ START_TEST(bufsize_change_keeps_audio_and_moves_latency)
 	free(log);
 	ck_assert_msg(!excused || stats.xruns > 0,
 	              "%ld periods off, but fxd counted no JACK xrun", excused);
+	ck_assert_msg(gaps <= stats.underflows,
+	              "%ld silent periods, but fxd counted %lld underflows", gaps,
+	              stats.underflows);
 	fx_test_player_free(pl);
 	fx_test_recorder_free(rc);
 	free(sig[0]);
