@@ -74,7 +74,7 @@ def run_one(args, period, chain, tmp):
         wait_for(lambda: subprocess.run(
             ["jack_lsp"], capture_output=True, env=env).returncode == 0,
             10, "jackd")
-        cmd = [args.fxd, "-n", "fxd", "-v"] + ([chain] if chain else [])
+        cmd = [args.fxd, "-n", "fxd", "-v", "--osc-port", "0"] + ([chain] if chain else [])
         with open(flog_path, "w") as flog:
             fxd = subprocess.Popen(cmd, stderr=flog, env=env)
         wait_for(lambda: "ready:" in open(flog_path).read(), 10, "fxd")

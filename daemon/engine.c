@@ -142,6 +142,10 @@ FxEngine *fx_engine_new(const FxEngineConfig *cfg, const FxChainSpec *spec,
 	    (*st = init_log(&e->work_log, cfg->latency_log)) == FX_OK) {
 		e->scratch_ns = calloc((size_t)cfg->latency_log, sizeof(uint32_t));
 		e->swaps = fx_queue_new(sizeof(ChainMsg), FX_SWAP_QUEUE, st);
+		e->applies = fx_queue_new(sizeof(ApplyEvent), FX_APPLY_QUEUE,
+		                          st);
+		if (!e->applies || init_log(&e->knob_log, cfg->latency_log))
+			*st = FX_ERR_NOMEM;
 		e->retired = e->swaps ? fx_queue_new(sizeof(ChainMsg),
 		                                     2 * FX_SWAP_QUEUE, st)
 		                      : NULL;
@@ -150,7 +154,8 @@ FxEngine *fx_engine_new(const FxEngineConfig *cfg, const FxChainSpec *spec,
 			                          cfg->ceiling_db, st);
 		if (!e->scratch_ns)
 			*st = FX_ERR_NOMEM;
-		if (e->scratch_ns && e->retired && (!cfg->safety || e->safety))
+		if (e->scratch_ns && e->retired && e->applies &&
+		    e->knob_log.ns && (!cfg->safety || e->safety))
 			return e;
 	}
 	fx_engine_free(e);
@@ -177,6 +182,8 @@ void fx_engine_free(FxEngine *e)
 	fx_chain_free(e->old_chain);
 	fx_queue_free(e->swaps);
 	fx_queue_free(e->retired);
+	fx_queue_free(e->applies);
+	free(e->knob_log.ns);
 	fx_safety_free(e->safety);
 	free_plan(e);
 	free(e->cb_log.ns);
@@ -216,6 +223,7 @@ static void stage(FxEngine *e, int idx, double v)
 	atomic_store_explicit(&s->seq, q + 2, memory_order_release);
 	atomic_fetch_or_explicit(&e->dirty[idx / 64], 1ull << (idx % 64),
 	                         memory_order_release);
+	atomic_fetch_add_explicit(&e->staged_seq, 1, memory_order_release);
 }
 
 FxStatus fx_engine_set_param(FxEngine *e, int slot, int param, double value,
@@ -276,6 +284,7 @@ FxStatus fx_engine_swap(FxEngine *e, const FxChainSpec *spec)
 		return FX_ERR_FULL;
 	}
 	e->gen++;
+	atomic_fetch_add_explicit(&e->staged_seq, 1, memory_order_release);
 	e->chain_latency = latency;
 	e->spec = *spec;
 	return FX_OK;
@@ -338,6 +347,8 @@ FxStatus fx_engine_set_period(FxEngine *e, int period)
 		if (fx_engine_plan(e) != FX_OK)
 			return st;
 	}
+	/* Period numbers start again: changes being timed are forgotten. */
+	e->n_marks = 0;
 	/* Drop wake-ups counted for the old period. */
 	while (sem_trywait(&e->work_sem) == 0)
 		;
@@ -364,6 +375,107 @@ int fx_engine_faded_out(const FxEngine *e)
 void fx_engine_reset_state(FxEngine *e)
 {
 	atomic_store(&e->want_reset, 1);
+}
+
+void fx_engine_panic(FxEngine *e)
+{
+	atomic_store(&e->want_panic, 1);
+}
+
+uint32_t fx_engine_staged_seq(const FxEngine *e)
+{
+	return atomic_load((_Atomic uint32_t *)&e->staged_seq);
+}
+
+int fx_engine_applied(const FxEngine *e, uint32_t seq)
+{
+	uint32_t done = atomic_load((_Atomic uint32_t *)&e->applied_seq);
+	return (int32_t)(done - seq) >= 0;
+}
+
+int fx_engine_meters(FxEngine *e, float *peak, float *rms, int max)
+{
+	Meters *m = &e->meters;
+	int n = e->cfg.outputs < max ? e->cfg.outputs : max;
+	uint32_t epoch = atomic_load_explicit(&m->epoch, memory_order_relaxed);
+	uint64_t frames = 0;
+	/* A reader that keeps losing to the writer gives up and reports
+	 * silence for this interval rather than wait. */
+	for (int tries = 0; tries < 16; tries++) {
+		uint32_t q0 = atomic_load_explicit(&m->seq, memory_order_acquire);
+		if (q0 & 1)
+			continue;
+		frames = atomic_load_explicit(&m->frames, memory_order_relaxed);
+		uint32_t pub = atomic_load_explicit(&m->pub_epoch,
+		                                    memory_order_relaxed);
+		for (int c = 0; c < n; c++) {
+			peak[c] = atomic_load_explicit(&m->peak[c],
+			                               memory_order_relaxed);
+			double s = atomic_load_explicit(&m->sumsq[c],
+			                                memory_order_relaxed);
+			rms[c] = frames ? (float)sqrt(s / (double)frames) : 0.0f;
+		}
+		atomic_thread_fence(memory_order_acquire);
+		if (atomic_load_explicit(&m->seq, memory_order_relaxed) != q0)
+			continue;
+		if (pub == epoch && frames)
+			break;
+		frames = 0;
+		break;
+	}
+	if (!frames)
+		for (int c = 0; c < n; c++)
+			peak[c] = rms[c] = 0.0f;
+	atomic_fetch_add_explicit(&m->epoch, 1, memory_order_release);
+	return n;
+}
+
+void fx_engine_mark_knob(FxEngine *e, uint64_t rx_ns)
+{
+	if (e->n_marks == FX_KNOB_MARKS)
+		return; /* enough in flight: this one goes untimed */
+	e->marks[e->n_marks++] = (KnobMark){
+		.seq = atomic_load_explicit(&e->staged_seq, memory_order_relaxed),
+		.rx_ns = rx_ns,
+	};
+}
+
+void fx_engine_poll(FxEngine *e)
+{
+	ApplyEvent ev;
+	while (fx_queue_pop(e->applies, &ev))
+		for (int i = 0; i < e->n_marks; i++) {
+			KnobMark *k = &e->marks[i];
+			if (!k->applied && (int32_t)(ev.seq - k->seq) >= 0) {
+				k->applied = 1;
+				k->chunk = ev.chunk;
+			}
+		}
+	uint32_t last = atomic_load_explicit(&e->out_seq_last,
+	                                     memory_order_acquire);
+	uint64_t now = fx_engine_now_ns();
+	int kept = 0;
+	for (int i = 0; i < e->n_marks; i++) {
+		KnobMark *k = &e->marks[i];
+		int32_t age = (int32_t)(last - k->chunk);
+		if (!k->applied || age < 0) {
+			/* Not heard yet; a change no audio plays is dropped. */
+			if (now - k->rx_ns < 2000000000u)
+				e->marks[kept++] = *k;
+			continue;
+		}
+		if (age < FX_OUT_TIMES / 2) {
+			uint64_t t = atomic_load_explicit(
+				&e->out_ns[k->chunk % FX_OUT_TIMES],
+				memory_order_relaxed);
+			uint32_t again = atomic_load_explicit(
+				&e->out_seq_last, memory_order_acquire);
+			if ((int32_t)(again - k->chunk) < FX_OUT_TIMES)
+				fx_engine_log_time(&e->knob_log, e->cfg.latency_log,
+				            t > k->rx_ns ? t - k->rx_ns : 0);
+		}
+	}
+	e->n_marks = kept;
 }
 
 FxEngineConfig fx_engine_config(const FxEngine *e)
@@ -425,6 +537,17 @@ static void read_counters(FxEngine *e, uint64_t v[8])
 
 void fx_engine_metrics(FxEngine *e, FxEngineMetrics *m)
 {
+	fx_engine_counters(e, m);
+	stats(e, &e->cb_log, &m->callback);
+	stats(e, &e->work_log, &m->worker);
+	stats(e, &e->knob_log, &m->knob);
+	double period_ms = 1e3 * e->cfg.period / e->cfg.sample_rate;
+	m->dsp_load = m->worker.count ? 100.0 * m->worker.mean / period_ms : 0;
+}
+
+void fx_engine_counters(FxEngine *e, FxEngineMetrics *m)
+{
+	memset(m, 0, sizeof *m);
 	uint64_t v[8];
 	read_counters(e, v);
 	m->callbacks = v[M_CALLBACKS] - e->base[M_CALLBACKS];
@@ -434,10 +557,6 @@ void fx_engine_metrics(FxEngine *e, FxEngineMetrics *m)
 	m->late_dropped = v[M_LATE] - e->base[M_LATE];
 	m->xruns = v[M_XRUNS] - e->base[M_XRUNS];
 	m->nonfinite = v[M_NONFINITE] - e->base[M_NONFINITE];
-	stats(e, &e->cb_log, &m->callback);
-	stats(e, &e->work_log, &m->worker);
-	double period_ms = 1e3 * e->cfg.period / e->cfg.sample_rate;
-	m->dsp_load = m->worker.count ? 100.0 * m->worker.mean / period_ms : 0;
 }
 
 void fx_engine_reset_metrics(FxEngine *e)
@@ -445,4 +564,5 @@ void fx_engine_reset_metrics(FxEngine *e)
 	read_counters(e, e->base);
 	e->cb_log.baseline = atomic_load(&e->cb_log.written);
 	e->work_log.baseline = atomic_load(&e->work_log.written);
+	e->knob_log.baseline = atomic_load(&e->knob_log.written);
 }

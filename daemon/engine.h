@@ -135,6 +135,29 @@ int fx_engine_faded_out(const FxEngine *e);
 /** Asks the worker to clear the chain's audio state at its next chunk. */
 void fx_engine_reset_state(FxEngine *e);
 
+/** Mutes, clears every effect's state and unmutes, within one chunk and a
+ *  fade in. */
+void fx_engine_panic(FxEngine *e);
+
+/** A count of the changes staged and chains swapped so far. */
+uint32_t fx_engine_staged_seq(const FxEngine *e);
+
+/** 1 once the worker has applied every change counted in @p seq (a value
+ *  of fx_engine_staged_seq). */
+int fx_engine_applied(const FxEngine *e, uint32_t seq);
+
+/** Peak and RMS (linear) of each output port since the last call, at most
+ *  @p max ports. Returns the ports filled. */
+int fx_engine_meters(FxEngine *e, float *peak, float *rms, int max);
+
+/** Starts timing the change just staged, from @p rx_ns (CLOCK_MONOTONIC,
+ *  when its message arrived) to the period that plays it. */
+void fx_engine_mark_knob(FxEngine *e, uint64_t rx_ns);
+
+/** Settles the changes being timed (call often, from the control thread):
+ *  those heard go into the knob-to-ear statistics. */
+void fx_engine_poll(FxEngine *e);
+
 /** Latency statistics in milliseconds over the last latency_log entries. */
 typedef struct {
 	uint64_t count;
@@ -152,11 +175,15 @@ typedef struct {
 	uint64_t nonfinite;        ///< chunks muted for NaN/Inf
 	FxLatencyStats callback;   ///< driver callback durations
 	FxLatencyStats worker;     ///< worker chunk durations
+	FxLatencyStats knob;       ///< message arrival to the change heard
 	double dsp_load;           ///< mean worker time as % of the period
 } FxEngineMetrics;
 
 /** Fills @p m; reads atomics only, never blocks the other threads. */
 void fx_engine_metrics(FxEngine *e, FxEngineMetrics *m);
+
+/** Fills only the counters of @p m (cheap: no statistics). */
+void fx_engine_counters(FxEngine *e, FxEngineMetrics *m);
 
 /** Zeroes counters and statistics as seen by fx_engine_metrics. */
 void fx_engine_reset_metrics(FxEngine *e);

@@ -19,7 +19,39 @@ enum {
 	FX_STAGE_ENTRIES = FX_MAX_SLOTS * FX_STAGE_PER_SLOT,
 	FX_STAGE_WORDS = (FX_STAGE_ENTRIES + 63) / 64,
 	FX_SWAP_QUEUE = 8,
+	/* Output periods whose start time the driver remembers, for the
+	 * knob-to-ear measurement: a power of two. */
+	FX_OUT_TIMES = 64,
+	FX_APPLY_QUEUE = 64,  ///< apply events, worker -> control
+	FX_KNOB_MARKS = 64,   ///< changes being timed at once
 };
+
+/** The worker applied every change staged up to @c seq at the start of
+ *  chunk @c chunk, at time @c ns. */
+typedef struct {
+	uint32_t seq, chunk;
+	uint64_t ns;
+} ApplyEvent;
+
+/** A change being timed from its arrival to the period that plays it. */
+typedef struct {
+	uint32_t seq;     ///< staged_seq once it was staged
+	uint32_t chunk;   ///< the chunk that applied it (when applied)
+	int applied;
+	uint64_t rx_ns;   ///< when its packet arrived
+} KnobMark;
+
+/** Peak and energy per output port since the control thread last read
+ *  them, behind a sequence count (worker writes, control reads). */
+typedef struct {
+	_Atomic uint32_t seq;      ///< odd while the worker writes
+	_Atomic uint32_t epoch;    ///< control: bumped to restart the sums
+	uint32_t seen_epoch;       ///< worker: the epoch of its sums
+	_Atomic uint32_t pub_epoch; ///< worker: the epoch of what is published
+	_Atomic uint64_t frames;
+	_Atomic float peak[FX_ENGINE_MAX_PORTS];
+	_Atomic double sumsq[FX_ENGINE_MAX_PORTS];
+} Meters;
 
 /** Where the worker thread is, for the driver's decision to post. */
 enum { FX_WORKER_AWAKE, FX_WORKER_ASLEEP };
@@ -54,6 +86,9 @@ struct FxEngineImpl {
 	int chain_latency;         ///< frames, of the newest chain
 	uint32_t *scratch_ns;      ///< for sorting statistics
 	uint64_t base[8];          ///< counters at the last metrics reset
+	KnobMark marks[FX_KNOB_MARKS];
+	int n_marks;
+	TimeLog knob_log;          ///< knob-to-ear times (written by control)
 	_Atomic int worker_running; ///< control: a thread runs worker_main
 
 	/* Shared through rings, queues, atomics and semaphores. */
@@ -79,6 +114,13 @@ struct FxEngineImpl {
 	_Atomic int want_reset;    ///< control: clear chain state next chunk
 	_Atomic int fade_out;      ///< control: 1 fade to silence, 0 fade in
 	_Atomic int faded_out;     ///< worker: silent after a fade out
+	_Atomic int want_panic;    ///< control: mute, reset, unmute
+	_Atomic uint32_t staged_seq;  ///< control: changes staged or swapped
+	_Atomic uint32_t applied_seq; ///< worker: staged_seq it has applied
+	FxQueue *applies;          ///< ApplyEvent, worker -> control
+	_Atomic uint32_t out_seq_last; ///< driver: last period output
+	_Atomic uint64_t out_ns[FX_OUT_TIMES]; ///< driver: their start times
+	Meters meters;
 
 	/* Written by the driver thread. */
 	alignas(64) uint32_t seq;  ///< period number of the next callback
@@ -100,10 +142,17 @@ struct FxEngineImpl {
 	float *out_buf[FX_ENGINE_MAX_PORTS];
 	_Atomic uint64_t chunks, nonfinite;
 	TimeLog work_log;
+	uint32_t applied;          ///< applied_seq's value, kept locally
+	uint64_t meter_frames;     ///< sums since the meters' epoch
+	float meter_peak[FX_ENGINE_MAX_PORTS];
+	double meter_sumsq[FX_ENGINE_MAX_PORTS];
 };
 
 /** Monotonic time in ns (a vDSO call: it does not block). */
 uint64_t fx_engine_now_ns(void);
+
+/** Appends @p ns to @p log (one writer per log). Realtime. */
+void fx_engine_log_time(TimeLog *log, int size, uint64_t ns);
 
 /** Sizes rings and buffers for cfg.period, primes the output ring. Control
  *  thread, with driver and worker standing still. */

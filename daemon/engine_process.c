@@ -6,6 +6,7 @@
 #include "engine_impl.h"
 
 #include <errno.h>
+#include <math.h>
 #include <string.h>
 #include <time.h>
 
@@ -18,7 +19,7 @@ uint64_t fx_engine_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static void log_time(TimeLog *log, int size, uint64_t ns)
+void fx_engine_log_time(TimeLog *log, int size, uint64_t ns)
 {
 	uint64_t i = atomic_load_explicit(&log->written, memory_order_relaxed);
 	atomic_store_explicit(&log->ns[i % (uint64_t)size],
@@ -107,6 +108,10 @@ void fx_engine_process(FxEngine *e, const float *const *in, float *const *out,
 		silence(out, e->cfg.outputs, frames);
 		bump(&e->underflows);
 	}
+	/* When chunk `due` left, for the knob-to-ear measurement. */
+	atomic_store_explicit(&e->out_ns[due % FX_OUT_TIMES], t0,
+	                      memory_order_relaxed);
+	atomic_store_explicit(&e->out_seq_last, due, memory_order_release);
 	bump(&e->callbacks);
 	atomic_store_explicit(&e->last_callback_ns, t0, memory_order_relaxed);
 	/* Waking a sleeping thread costs microseconds (a futex and, in a VM,
@@ -118,7 +123,7 @@ void fx_engine_process(FxEngine *e, const float *const *in, float *const *out,
 	atomic_thread_fence(memory_order_seq_cst);
 	if (atomic_load(&e->worker_state) == FX_WORKER_ASLEEP)
 		sem_post(&e->work_sem);
-	log_time(&e->cb_log, e->cfg.latency_log, fx_engine_now_ns() - t0);
+	fx_engine_log_time(&e->cb_log, e->cfg.latency_log, fx_engine_now_ns() - t0);
 	atomic_store(&e->driver_busy, 0);
 }
 
@@ -174,9 +179,11 @@ static void take_swaps(FxEngine *e)
 	}
 }
 
-/* Applies what the control thread staged for the chain now running. */
-static void drain_staging(FxEngine *e)
+/* Applies what the control thread staged for the chain now running.
+ * Returns how many entries must wait for a later chunk. */
+static int drain_staging(FxEngine *e)
 {
+	int deferred = 0;
 	for (int w = 0; w < FX_STAGE_WORDS; w++) {
 		uint64_t bits = atomic_exchange_explicit(&e->dirty[w], 0,
 		                                         memory_order_acquire);
@@ -195,6 +202,7 @@ static void drain_staging(FxEngine *e)
 				atomic_fetch_or_explicit(&e->dirty[w],
 				                         1ull << (idx % 64),
 				                         memory_order_relaxed);
+				deferred++;
 				continue;
 			}
 			if (age > 0)
@@ -208,6 +216,78 @@ static void drain_staging(FxEngine *e)
 				fx_chain_set_param(e->chain, slot, p, v, NULL);
 		}
 	}
+	return deferred;
+}
+
+/* Publishes that every change staged up to @p staged is in force from
+ * chunk @p chunk on, unless some still wait (a swap, a deferred entry). */
+static void publish_applied(FxEngine *e, uint32_t staged, int deferred,
+                            uint32_t chunk, uint64_t t0)
+{
+	ChainMsg pending;
+	if (staged == e->applied || deferred ||
+	    fx_queue_peek(e->swaps, &pending))
+		return;
+	e->applied = staged;
+	atomic_store_explicit(&e->applied_seq, staged, memory_order_release);
+	ApplyEvent ev = {staged, chunk, t0};
+	fx_queue_push(e->applies, &ev); /* refused when nobody reads: fine */
+}
+
+/* Ramps the chunk to silence and clears every effect's state; the fade
+ * brings the sound back from the next chunk on. */
+static void panic(FxEngine *e, int frames)
+{
+	for (int c = 0; c < e->cfg.channels; c++) {
+		float *x = e->ch_buf[c];
+		for (int i = 0; i < frames; i++)
+			x[i] *= 1.0f - (float)(i + 1) / (float)frames;
+	}
+	fx_chain_reset(e->chain);
+	if (e->old_chain)
+		fx_chain_reset(e->old_chain);
+	if (e->safety)
+		fx_safety_reset(e->safety);
+	e->fade_gain = 0.0f;
+}
+
+/* Adds this chunk to the meters and publishes them (a seqlock write). */
+static void meter(FxEngine *e, int frames)
+{
+	Meters *m = &e->meters;
+	int outs = e->cfg.outputs;
+	uint32_t epoch = atomic_load_explicit(&m->epoch, memory_order_acquire);
+	if (epoch != m->seen_epoch) {
+		m->seen_epoch = epoch;
+		e->meter_frames = 0;
+		memset(e->meter_peak, 0, sizeof e->meter_peak);
+		memset(e->meter_sumsq, 0, sizeof e->meter_sumsq);
+	}
+	for (int c = 0; c < outs; c++) {
+		const float *x = e->out_buf[c];
+		float peak = e->meter_peak[c];
+		double sum = 0;
+		for (int i = 0; i < frames; i++) {
+			float a = fabsf(x[i]);
+			peak = a > peak ? a : peak;
+			sum += (double)x[i] * x[i];
+		}
+		e->meter_peak[c] = peak;
+		e->meter_sumsq[c] += sum;
+	}
+	e->meter_frames += (uint64_t)frames;
+	uint32_t q = atomic_load_explicit(&m->seq, memory_order_relaxed);
+	atomic_store_explicit(&m->seq, q + 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+	for (int c = 0; c < outs; c++) {
+		atomic_store_explicit(&m->peak[c], e->meter_peak[c],
+		                      memory_order_relaxed);
+		atomic_store_explicit(&m->sumsq[c], e->meter_sumsq[c],
+		                      memory_order_relaxed);
+	}
+	atomic_store_explicit(&m->frames, e->meter_frames, memory_order_relaxed);
+	atomic_store_explicit(&m->pub_epoch, epoch, memory_order_relaxed);
+	atomic_store_explicit(&m->seq, q + 2, memory_order_release);
 }
 
 static void crossfade(FxEngine *e, int frames)
@@ -271,8 +351,11 @@ static void run_chunk(FxEngine *e)
 	fx_ring_read(e->in_ring, e->in_buf, (size_t)frames);
 	fx_queue_pop(e->in_seq, &seq);
 
+	/* Read before draining: every change counted in it is visible. */
+	uint32_t staged = atomic_load_explicit(&e->staged_seq,
+	                                       memory_order_acquire);
 	take_swaps(e);
-	drain_staging(e);
+	publish_applied(e, staged, drain_staging(e), seq, t0);
 	if (atomic_exchange_explicit(&e->want_reset, 0, memory_order_relaxed)) {
 		fx_chain_reset(e->chain);
 		fx_safety_reset(e->safety);
@@ -296,6 +379,8 @@ static void run_chunk(FxEngine *e)
 	if (e->safety)
 		fx_safety_process(e->safety, e->ch_buf, frames);
 	apply_fade(e, frames);
+	if (atomic_exchange_explicit(&e->want_panic, 0, memory_order_relaxed))
+		panic(e, frames);
 	/* Huge finite input can still overflow the crossfade or, without
 	 * safety, leave the chain: nothing non-finite reaches the output. */
 	if (!fx_audio_is_finite(e->ch_buf, e->cfg.channels, frames)) {
@@ -309,13 +394,14 @@ static void run_chunk(FxEngine *e)
 
 	int outs = e->cfg.outputs;
 	route(e->ch_buf, e->cfg.channels, e->out_buf, outs, frames);
+	meter(e, frames);
 	fx_queue_push(e->out_seq, &seq);
 	fx_ring_write(e->out_ring, (const float *const *)e->out_buf,
 	              (size_t)frames);
 	bump(&e->chunks);
 	if (atomic_load_explicit(&e->freewheel, memory_order_relaxed))
 		sem_post(&e->chunk_sem);
-	log_time(&e->work_log, e->cfg.latency_log, fx_engine_now_ns() - t0);
+	fx_engine_log_time(&e->work_log, e->cfg.latency_log, fx_engine_now_ns() - t0);
 }
 
 int fx_engine_work(FxEngine *e)

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <jack/jack.h>
 #include <jack/metadata.h>
+#include <jack/transport.h>
 #include <jack/thread.h>
 #include <pthread.h>
 #include <semaphore.h>
@@ -791,6 +792,17 @@ int fx_jack_close(FxJack *j, double timeout_s)
 		;
 	release_job(job);
 	return rc == 0 ? 0 : -1;
+}
+
+double fx_jack_transport_bpm(FxJack *j)
+{
+	if (!j->client)
+		return 0;
+	jack_position_t pos;
+	if (jack_transport_query(j->client, &pos) != JackTransportRolling ||
+	    !(pos.valid & JackPositionBBT) || !(pos.beats_per_minute > 0))
+		return 0;
+	return pos.beats_per_minute;
 }
 
 void fx_jack_lock(FxJack *j)

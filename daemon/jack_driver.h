@@ -95,6 +95,10 @@ int fx_jack_close(FxJack *j, double timeout_s);
  *  the buffer-size callback, which re-plans the engine from JACK's
  *  notification thread. Hold it around fx_engine_* control calls only,
  *  never around JACK calls. */
+/** The tempo while JACK transport rolls with BBT information, else 0.
+ *  Main thread. */
+double fx_jack_transport_bpm(FxJack *j);
+
 void fx_jack_lock(FxJack *j);
 void fx_jack_unlock(FxJack *j);
 

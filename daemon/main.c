@@ -17,12 +17,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "control.h"
 #include "describe.h"
 #include "engine.h"
 #include "jack_driver.h"
 #include "log.h"
 #include "notify.h"
 #include "options.h"
+#include "osc.h"
 #include "realtime.h"
 
 /* Fast enough for the shutdown flag and JACK's going away to feel
@@ -43,6 +45,9 @@ typedef struct {
 	FxOptions opts;
 	FxJack *jack;
 	FxEngine *engine;
+	FxControl *control;
+	FxOsc *osc;
+	int state_failing;   ///< the last state save failed (said once)
 	sigset_t signals;
 	int stop;            ///< the signal that asked to stop, or 0
 	int reload;          ///< SIGHUP seen
@@ -186,9 +191,106 @@ static void watchdog(Daemon *d, int idle)
 static void log_ready(Daemon *d)
 {
 	fx_log(LOG_NOTICE, "ready: client '%s', %d in, %d out, latency %d "
-	                   "frames",
+	                   "frames, osc %s",
 	       fx_jack_name(d->jack), d->opts.inputs, d->opts.outputs,
-	       engine_latency(d));
+	       engine_latency(d), d->osc ? fx_osc_describe(d->osc) : "off");
+}
+
+/* ---- control and OSC ---------------------------------------------------- */
+
+static void jack_lock(void *jack)
+{
+	fx_jack_lock(jack);
+}
+
+static void jack_unlock(void *jack)
+{
+	fx_jack_unlock(jack);
+}
+
+static void jack_latency(void *jack)
+{
+	fx_jack_latency_changed(jack);
+}
+
+/* Replaces the configured chain with the state file's, when there is
+ * one. A damaged file is reported and the configured chain kept. */
+static void restore_state(Daemon *d, double *bpm)
+{
+	const char *path = d->opts.state_file;
+	if (!path)
+		return;
+	char err[512] = "";
+	FxChainSpec spec;
+	FxStatus st = fx_state_read(path, &spec, bpm, err, sizeof err);
+	if (st == FX_ERR_IO && !*err) {
+		fx_log(LOG_INFO, "no state in %s yet: starting from the "
+		                 "configured chain", path);
+		return;
+	}
+	if (st != FX_OK) {
+		fx_log(LOG_WARNING, "cannot restore the state: %s; starting "
+		                    "from the configured chain", err);
+		return;
+	}
+	d->opts.spec = spec;
+	snprintf(d->opts.chain_origin, sizeof d->opts.chain_origin, "%s",
+	         path);
+}
+
+static int start_control(Daemon *d, double bpm)
+{
+	const FxOptions *o = &d->opts;
+	FxControlConfig cc = {
+		.preset_dir = o->preset_dir, .state_file = o->state_file,
+		.lock = jack_lock, .unlock = jack_unlock,
+		.latency_changed = jack_latency, .user = d->jack,
+	};
+	if (!(d->control = fx_control_new(d->engine, &cc))) {
+		fx_log(LOG_ERR, "out of memory");
+		return FX_EXIT_FAILURE;
+	}
+	fx_control_set_bpm(d->control, bpm);
+	if (o->no_osc)
+		return -1;
+	FxOscConfig oc = fx_osc_config_default();
+	oc.bind = o->osc_bind;
+	oc.port = o->osc_port;
+	oc.tcp = o->osc_tcp;
+	oc.allow = o->osc_allow;
+	oc.targets = (const char *const *)o->osc_target.items;
+	oc.n_targets = o->osc_target.n;
+	oc.aliases = (const char *const *)o->alias.items;
+	oc.n_aliases = o->alias.n;
+	oc.rate_hz = o->osc_rate;
+	char err[512];
+	if (!(d->osc = fx_osc_new(&oc, d->control, err, sizeof err))) {
+		fx_log(LOG_ERR, "%s", err);
+		return FX_EXIT_FAILURE;
+	}
+	return -1;
+}
+
+static void save_state(Daemon *d, int force)
+{
+	char err[512];
+	if (!d->control)
+		return;
+	if (fx_control_save_state(d->control, force, err, sizeof err) == 0) {
+		if (d->state_failing)
+			fx_log(LOG_NOTICE, "the state file is written again");
+		d->state_failing = 0;
+	} else if (!d->state_failing++) {
+		fx_log(LOG_ERR, "cannot save the state: %s", err);
+	}
+}
+
+/* Follows JACK transport's tempo while it rolls with BBT. */
+static void follow_transport(Daemon *d)
+{
+	double bpm = fx_jack_transport_bpm(d->jack);
+	if (bpm > 0 && bpm != fx_control_bpm(d->control))
+		fx_control_set_bpm(d->control, bpm);
 }
 
 static void log_chain(const FxChainSpec *spec, const char *origin)
@@ -336,6 +438,7 @@ static int server_lost(Daemon *d)
 			       rate, fx_strerror(st));
 			return chain_exit_code(st);
 		}
+		fx_control_set_engine(d->control, e);
 		fx_engine_free(d->engine);
 		d->engine = e;
 	}
@@ -409,9 +512,7 @@ static void reload(Daemon *d)
 		return;
 	}
 	warn_restart_needed(&d->opts, &fresh);
-	fx_jack_lock(d->jack);
-	FxStatus st = fx_engine_swap(d->engine, &fresh.spec);
-	fx_jack_unlock(d->jack);
+	FxStatus st = fx_control_swap(d->control, &fresh.spec);
 	if (st != FX_OK) {
 		fx_log(LOG_ERR, "reload: cannot run the new chain: %s",
 		       fx_strerror(st));
@@ -419,7 +520,6 @@ static void reload(Daemon *d)
 	} else {
 		fx_log(LOG_NOTICE, "reloaded %s: chain swapped", d->opts.config);
 		log_chain(&fresh.spec, fresh.chain_origin);
-		fx_jack_latency_changed(d->jack);
 		d->opts.spec = fresh.spec;
 		memcpy(d->opts.chain_origin, fresh.chain_origin,
 		       sizeof d->opts.chain_origin);
@@ -459,6 +559,8 @@ static int run(Daemon *d)
 	if (rc >= 0)
 		return rc;
 	log_server(d);
+	double bpm = 120;
+	restore_state(d, &bpm);
 	FxEngineConfig cfg = engine_config(o, fx_jack_sample_rate(d->jack),
 	                                   fx_jack_period(d->jack));
 	FxStatus st;
@@ -469,11 +571,21 @@ static int run(Daemon *d)
 		return chain_exit_code(st);
 	}
 	log_chain(&o->spec, o->chain_origin);
+	if ((rc = start_control(d, bpm)) >= 0) {
+		fx_jack_close(d->jack, 2.0);
+		return rc;
+	}
 	if (fx_jack_start(d->jack, d->engine) != FX_JACK_OK) {
 		fx_jack_close(d->jack, 2.0);
 		return FX_EXIT_FAILURE;
 	}
-	/* READY only now that JACK is active (the OSC bind goes before it). */
+	if (d->osc && fx_osc_start(d->osc) != 0) {
+		fx_log(LOG_ERR, "cannot start the OSC thread");
+		fx_jack_stop(d->jack);
+		fx_jack_close(d->jack, 2.0);
+		return FX_EXIT_FAILURE;
+	}
+	/* READY only now that JACK is active and the OSC port bound. */
 	log_ready(d);
 	fx_notify_ready();
 	update_status(d);
@@ -494,6 +606,8 @@ static int run(Daemon *d)
 		fx_jack_lock(d->jack);
 		fx_engine_collect(d->engine);
 		fx_jack_unlock(d->jack);
+		follow_transport(d);
+		save_state(d, 0);
 		if (fx_jack_tick(d->jack))
 			fx_log(LOG_NOTICE, "period is now %d frames, latency %d "
 			                   "frames",
@@ -513,6 +627,10 @@ static int run(Daemon *d)
 	arm_second_sigint();
 	fx_log(LOG_NOTICE, "stopping (%s)", strsignal(d->stop));
 	fx_notify_stopping();
+	/* No more changes from the network while fading out. */
+	fx_osc_free(d->osc);
+	d->osc = NULL;
+	save_state(d, 1);
 	if (!fx_jack_server_lost(d->jack)) {
 		fx_engine_fade(d->engine, 1);
 		double until = now_s() + FADE_WAIT_S;
@@ -573,8 +691,11 @@ int main(int argc, char **argv)
 		       d.wd_usec * 1e-6);
 
 	rc = run(&d);
+	fx_osc_free(d.osc);
+	save_state(&d, 1);
 	if (d.jack && d.engine)
 		fx_jack_stop(d.jack);
+	fx_control_free(d.control);
 	fx_engine_free(d.engine);
 	fx_jack_free(d.jack);
 	fx_options_free(&d.opts);

@@ -1,5 +1,6 @@
 #include "options.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
 #include <regex.h>
@@ -9,6 +10,7 @@
 #include <strings.h>
 
 #include "effect.h"
+#include "osc.h"
 
 typedef enum {
 	OPT_FLAG,   ///< no value on the command line; yes/no in a file
@@ -66,6 +68,16 @@ static const char *check_regex(const char *v, char *buf, size_t size)
 	return buf;
 }
 
+static const char *check_ipv4(const char *v, char *buf, size_t size)
+{
+	struct in_addr a;
+	(void)buf;
+	(void)size;
+	return inet_pton(AF_INET, v, &a) == 1 ? NULL
+	                                       : "is not a numeric IPv4 "
+	                                         "address";
+}
+
 #define F(field) offsetof(FxOptions, field)
 static const OptionInfo options[] = {
 	{"name", 'n', OPT_STRING, F(name), 0, 0, 0, check_name, "NAME",
@@ -107,6 +119,31 @@ static const OptionInfo options[] = {
 	 "output soft-clip ceiling in dBFS (default -0.1)", NULL},
 	{"no-safety", 0, OPT_FLAG, F(no_safety), 0, 0, 0, NULL, NULL,
 	 "no DC blocker and ceiling after the chain", NULL},
+
+	{"osc-port", 0, OPT_INT, F(osc_port), 0, 65535, 0, NULL, "PORT",
+	 "OSC port, UDP (default 8000; 0 picks a free one)", "OSC"},
+	{"osc-bind", 0, OPT_STRING, F(osc_bind), 0, 0, 0, check_ipv4, "ADDR",
+	 "numeric IPv4 address to listen on (default 127.0.0.1; 0.0.0.0 for "
+	 "every interface)", NULL},
+	{"osc-allow", 0, OPT_STRING, F(osc_allow), 0, 0, 0,
+	 fx_osc_check_cidrs, "CIDRS", "accept OSC only from these networks, "
+	 "e.g. 192.168.1.0/24,127.0.0.1", NULL},
+	{"osc-tcp", 0, OPT_FLAG, F(osc_tcp), 0, 0, 0, NULL, NULL,
+	 "also listen for OSC on TCP, same address and port", NULL},
+	{"osc-target", 0, OPT_LIST, F(osc_target), 0, 0, 0,
+	 fx_osc_check_target, "HOST:PORT", "send feedback, meters and stats "
+	 "there (repeatable)", NULL},
+	{"osc-rate", 0, OPT_DOUBLE, F(osc_rate), 1, 1000, 0, NULL, "HZ",
+	 "parameter feedback rate limit (default 30)", NULL},
+	{"alias", 0, OPT_LIST, F(alias), 0, 0, 0, fx_osc_check_alias,
+	 "FROM=TO", "handle OSC address FROM as TO (repeatable; in a file: "
+	 "alias FROM = TO)", NULL},
+	{"no-osc", 0, OPT_FLAG, F(no_osc), 0, 0, 0, NULL, NULL,
+	 "no OSC server", NULL},
+	{"preset-dir", 0, OPT_STRING, F(preset_dir), 0, 0, 0, NULL, "DIR",
+	 "presets live here (default $XDG_DATA_HOME/fxd/presets)", NULL},
+	{"state-file", 0, OPT_STRING, F(state_file), 0, 0, 0, NULL, "FILE",
+	 "save the live state here after changes; restore it at start", NULL},
 
 	{"config", 'f', OPT_STRING, F(config), 0, 0, CLI_ONLY, NULL, "FILE",
 	 "read options and the chain from FILE (the command line wins)",
@@ -565,6 +602,15 @@ static int load_file(FxOptions *o, const char *path, ChainText *chain,
 		}
 		*eq = '\0';
 		char *key = trim(s), *value = trim(eq + 1);
+		/* "alias FROM = TO": the key holds FROM. */
+		if (!strncmp(key, "alias", 5) && (key[5] == ' ' ||
+		                                  key[5] == '\t')) {
+			char pair[1024];
+			snprintf(pair, sizeof pair, "%s=%s", trim(key + 6),
+			         value);
+			rc = apply(o, find_long("alias", 5), pair, e);
+			continue;
+		}
 		const OptionInfo *info = find_long(key, strlen(key));
 		if (!info || (info->flags & CLI_ONLY)) {
 			const char *best = suggest_option(key, 1);
@@ -624,22 +670,30 @@ static void set_defaults(FxOptions *o)
 	o->latency_log = 4096;
 	o->glide_ms = 20;
 	o->ceiling_db = -0.1;
+	o->osc_port = 8000;
+	o->osc_bind = strdup("127.0.0.1");
+	o->osc_rate = 30;
 }
 
 static int apply_cli(FxOptions *o, const Cli *cli, Err *e)
 {
-	int cleared_in = 0, cleared_out = 0;
+	const OptionInfo *cleared[N_OPTIONS];
+	int n_cleared = 0;
 	for (int i = 0; i < cli->n; i++) {
 		const OptionInfo *info = cli->values[i].info;
 		if (is_chain(info) || !strcmp(info->name, "config"))
 			continue;
 		/* A list on the command line replaces the file's. */
-		if (info->offset == offsetof(FxOptions, connect_in) &&
-		    !cleared_in++)
-			list_clear(&o->connect_in);
-		if (info->offset == offsetof(FxOptions, connect_out) &&
-		    !cleared_out++)
-			list_clear(&o->connect_out);
+		if (info->type == OPT_LIST) {
+			int seen = 0;
+			for (int k = 0; k < n_cleared; k++)
+				seen |= cleared[k] == info;
+			if (!seen) {
+				cleared[n_cleared++] = info;
+				list_clear((FxStrList *)((char *)o +
+				                         info->offset));
+			}
+		}
 		int rc = apply(o, info, cli->values[i].value, e);
 		if (rc != FX_EXIT_OK)
 			return rc;
@@ -713,7 +767,7 @@ int fx_options_load(FxOptions *o, int argc, char *const argv[], char *err,
 	Err e = {err, err_size, NULL, 0};
 	if (err_size)
 		err[0] = '\0';
-	if (!o->name)
+	if (!o->name || !o->osc_bind)
 		return fail(&e, "out of memory");
 	Cli cli = {0};
 	ChainText chain = {0};
@@ -731,7 +785,14 @@ void fx_options_free(FxOptions *o)
 	free(o->config);
 	list_clear(&o->connect_in);
 	list_clear(&o->connect_out);
-	o->name = o->config = NULL;
+	list_clear(&o->osc_target);
+	list_clear(&o->alias);
+	free(o->osc_bind);
+	free(o->osc_allow);
+	free(o->preset_dir);
+	free(o->state_file);
+	o->name = o->config = o->osc_bind = o->osc_allow = NULL;
+	o->preset_dir = o->state_file = NULL;
 }
 
 /* Prints @p text from column @p col, wrapped before column 80. */

@@ -54,6 +54,16 @@ typedef struct {
 	double stats_interval;   ///< seconds between stats lines; 0 off
 	int no_mlock;            ///< do not lock memory
 	int verbose;             ///< debug logging
+	int no_osc;              ///< no OSC server
+	int osc_port;            ///< UDP (and TCP) port; 0 picks one
+	char *osc_bind;          ///< numeric IPv4 address to listen on
+	char *osc_allow;         ///< "CIDR[,CIDR...]" or NULL
+	int osc_tcp;             ///< also listen on TCP
+	FxStrList osc_target;    ///< static subscribers, HOST:PORT
+	double osc_rate;         ///< feedback rate limit, Hz
+	FxStrList alias;         ///< FROM=TO address aliases
+	char *preset_dir;        ///< NULL: the XDG default
+	char *state_file;        ///< NULL: none
 	char *config;            ///< -f FILE, or NULL
 	FxChainSpec spec;        ///< the parsed chain
 	char chain_origin[256];  ///< "command line", the file, or "default"

@@ -1,0 +1,702 @@
+/* The control surface: engine calls under the driver's lock, change
+ * tracking for feedback, presets and the state file. Never realtime. */
+#include "control.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* A save follows the last change by this much, so a knob being turned is
+ * written once it rests... */
+static const double SAVE_QUIET_S = 0.25;
+/* ...but never later than this after the first unsaved change. */
+static const double SAVE_MAX_S = 0.5;
+static const char PRESET_EXT[] = ".fxchain";
+static const char STATE_MAGIC[] = "fxd-state 1";
+
+struct FxControlImpl {
+	FxControlConfig cfg;
+	pthread_mutex_t own;      ///< the lock when the config has none
+	FxEngine *engine;
+	FxChanges changes;        ///< since the last take
+	int muted;
+	double bpm;
+	char *preset_dir, *state_file;
+	int unsaved;              ///< changes not in the state file yet
+	double first_unsaved, last_change;
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void lock(FxControl *c)
+{
+	if (c->cfg.lock)
+		c->cfg.lock(c->cfg.user);
+	else
+		pthread_mutex_lock(&c->own);
+}
+
+static void unlock(FxControl *c)
+{
+	if (c->cfg.unlock)
+		c->cfg.unlock(c->cfg.user);
+	else
+		pthread_mutex_unlock(&c->own);
+}
+
+static int say(char *err, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int say(char *err, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	if (err && size)
+		vsnprintf(err, size, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static char *default_preset_dir(void)
+{
+	const char *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+	char buf[4096];
+	if (xdg && *xdg == '/')
+		snprintf(buf, sizeof buf, "%s/fxd/presets", xdg);
+	else
+		snprintf(buf, sizeof buf, "%s/.local/share/fxd/presets",
+		         home && *home ? home : ".");
+	return strdup(buf);
+}
+
+FxControl *fx_control_new(FxEngine *engine, const FxControlConfig *cfg)
+{
+	FxControl *c = calloc(1, sizeof *c);
+	if (!c)
+		return NULL;
+	pthread_mutex_init(&c->own, NULL);
+	if (cfg)
+		c->cfg = *cfg;
+	c->engine = engine;
+	c->bpm = 120;
+	c->preset_dir = cfg && cfg->preset_dir ? strdup(cfg->preset_dir)
+	                                       : default_preset_dir();
+	c->state_file = cfg && cfg->state_file ? strdup(cfg->state_file) : NULL;
+	if (!c->preset_dir || (cfg && cfg->state_file && !c->state_file)) {
+		fx_control_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void fx_control_free(FxControl *c)
+{
+	if (!c)
+		return;
+	pthread_mutex_destroy(&c->own);
+	free(c->preset_dir);
+	free(c->state_file);
+	free(c);
+}
+
+void fx_control_set_engine(FxControl *c, FxEngine *engine)
+{
+	lock(c);
+	c->engine = engine;
+	c->changes.chain = 1;
+	unlock(c);
+}
+
+/* Under the lock: remember a change for feedback and the state file. */
+static void changed(FxControl *c, int entry)
+{
+	if (entry >= 0)
+		c->changes.entries[entry / 64] |= 1ull << (entry % 64);
+	double now = now_s();
+	if (!c->unsaved)
+		c->first_unsaved = now;
+	c->unsaved = 1;
+	c->last_change = now;
+}
+
+void fx_control_get_spec(FxControl *c, FxChainSpec *spec)
+{
+	lock(c);
+	fx_engine_get_spec(c->engine, spec);
+	unlock(c);
+}
+
+FxStatus fx_control_set_param(FxControl *c, int slot, int param, double value,
+                              double *applied, uint64_t rx_ns)
+{
+	lock(c);
+	double before = fx_engine_get_param(c->engine, slot, param);
+	FxStatus st = fx_engine_set_param(c->engine, slot, param, value,
+	                                  applied);
+	if (st == FX_OK) {
+		double now = fx_engine_get_param(c->engine, slot, param);
+		if (now != before) {
+			if (rx_ns)
+				fx_engine_mark_knob(c->engine, rx_ns);
+			changed(c, slot * FX_CONTROL_PER_SLOT + param);
+		}
+	}
+	unlock(c);
+	return st;
+}
+
+FxStatus fx_control_set_bypass(FxControl *c, int slot, int on, uint64_t rx_ns)
+{
+	lock(c);
+	FxChainSpec spec;
+	fx_engine_get_spec(c->engine, &spec);
+	FxStatus st = FX_ERR_RANGE;
+	if (slot >= 0 && slot < spec.n_slots) {
+		st = FX_OK;
+		if (spec.slots[slot].bypass != (on != 0)) {
+			st = fx_engine_set_bypass(c->engine, slot, on);
+			if (st == FX_OK && rx_ns)
+				fx_engine_mark_knob(c->engine, rx_ns);
+			changed(c, slot * FX_CONTROL_PER_SLOT + FX_MAX_PARAMS);
+		}
+	}
+	unlock(c);
+	return st;
+}
+
+static FxStatus swap_locked(FxControl *c, const FxChainSpec *spec)
+{
+	FxStatus st = fx_engine_swap(c->engine, spec);
+	if (st == FX_OK) {
+		c->changes.chain = 1;
+		changed(c, -1);
+	}
+	return st;
+}
+
+/* After a swap, outside the lock: the driver takes it to re-read the
+ * latency. */
+static void swapped(FxControl *c)
+{
+	if (c->cfg.latency_changed)
+		c->cfg.latency_changed(c->cfg.user);
+}
+
+FxStatus fx_control_swap(FxControl *c, const FxChainSpec *spec)
+{
+	lock(c);
+	FxStatus st = swap_locked(c, spec);
+	unlock(c);
+	if (st == FX_OK)
+		swapped(c);
+	return st;
+}
+
+/* Same effects, labels and structure: values can glide there. */
+static int same_shape(const FxChainSpec *a, const FxChainSpec *b)
+{
+	if (a->n_slots != b->n_slots)
+		return 0;
+	for (int s = 0; s < a->n_slots; s++) {
+		const FxSlotSpec *x = &a->slots[s], *y = &b->slots[s];
+		if (x->cls != y->cls || strcmp(x->label, y->label))
+			return 0;
+		for (int p = 0; p < x->cls->n_params; p++)
+			if ((x->cls->params[p].flags & FX_PARAM_STRUCTURAL) &&
+			    x->values[p] != y->values[p])
+				return 0;
+	}
+	return 1;
+}
+
+FxStatus fx_control_apply(FxControl *c, const FxChainSpec *spec)
+{
+	lock(c);
+	FxChainSpec now;
+	fx_engine_get_spec(c->engine, &now);
+	FxStatus st = FX_OK;
+	if (!same_shape(&now, spec)) {
+		st = swap_locked(c, spec);
+		unlock(c);
+		if (st == FX_OK)
+			swapped(c);
+		return st;
+	}
+	for (int s = 0; s < spec->n_slots && st == FX_OK; s++) {
+		const FxSlotSpec *want = &spec->slots[s];
+		for (int p = 0; p < want->cls->n_params && st == FX_OK; p++) {
+			if (want->values[p] == now.slots[s].values[p])
+				continue;
+			st = fx_engine_set_param(c->engine, s, p, want->values[p],
+			                         NULL);
+			changed(c, s * FX_CONTROL_PER_SLOT + p);
+		}
+		if (st == FX_OK && want->bypass != now.slots[s].bypass) {
+			st = fx_engine_set_bypass(c->engine, s, want->bypass);
+			changed(c, s * FX_CONTROL_PER_SLOT + FX_MAX_PARAMS);
+		}
+	}
+	unlock(c);
+	return st;
+}
+
+void fx_control_mute(FxControl *c, int on)
+{
+	lock(c);
+	if (c->muted != (on != 0)) {
+		c->muted = on != 0;
+		fx_engine_fade(c->engine, c->muted);
+		c->changes.mute = 1;
+	}
+	unlock(c);
+}
+
+int fx_control_muted(FxControl *c)
+{
+	lock(c);
+	int m = c->muted;
+	unlock(c);
+	return m;
+}
+
+void fx_control_panic(FxControl *c)
+{
+	lock(c);
+	fx_engine_panic(c->engine);
+	unlock(c);
+}
+
+void fx_control_reset_state(FxControl *c)
+{
+	lock(c);
+	fx_engine_reset_state(c->engine);
+	unlock(c);
+}
+
+void fx_control_reset_metrics(FxControl *c)
+{
+	lock(c);
+	fx_engine_reset_metrics(c->engine);
+	unlock(c);
+}
+
+void fx_control_metrics(FxControl *c, FxEngineMetrics *m)
+{
+	lock(c);
+	fx_engine_metrics(c->engine, m);
+	unlock(c);
+}
+
+void fx_control_counters(FxControl *c, FxEngineMetrics *m)
+{
+	lock(c);
+	fx_engine_counters(c->engine, m);
+	unlock(c);
+}
+
+FxEngineConfig fx_control_engine_config(FxControl *c)
+{
+	lock(c);
+	FxEngineConfig cfg = fx_engine_config(c->engine);
+	unlock(c);
+	return cfg;
+}
+
+int fx_control_latency(FxControl *c)
+{
+	lock(c);
+	int l = fx_engine_latency(c->engine);
+	unlock(c);
+	return l;
+}
+
+FxStatus fx_control_set_bpm(FxControl *c, double bpm)
+{
+	if (!isfinite(bpm))
+		return FX_ERR_NONFINITE;
+	bpm = bpm < 20 ? 20 : bpm > 999 ? 999 : bpm;
+	lock(c);
+	if (c->bpm != bpm) {
+		c->bpm = bpm;
+		c->changes.bpm = 1;
+		changed(c, -1);
+	}
+	unlock(c);
+	return FX_OK;
+}
+
+double fx_control_bpm(FxControl *c)
+{
+	lock(c);
+	double b = c->bpm;
+	unlock(c);
+	return b;
+}
+
+int fx_control_meters(FxControl *c, float *peak, float *rms, int max)
+{
+	lock(c);
+	int n = fx_engine_meters(c->engine, peak, rms, max);
+	unlock(c);
+	return n;
+}
+
+uint32_t fx_control_sync_point(FxControl *c)
+{
+	lock(c);
+	uint32_t s = fx_engine_staged_seq(c->engine);
+	unlock(c);
+	return s;
+}
+
+int fx_control_synced(FxControl *c, uint32_t point)
+{
+	lock(c);
+	int done = fx_engine_applied(c->engine, point);
+	unlock(c);
+	return done;
+}
+
+void fx_control_poll(FxControl *c)
+{
+	lock(c);
+	fx_engine_poll(c->engine);
+	unlock(c);
+}
+
+void fx_control_take_changes(FxControl *c, FxChanges *out)
+{
+	lock(c);
+	*out = c->changes;
+	memset(&c->changes, 0, sizeof c->changes);
+	unlock(c);
+}
+
+/* ---- files ---------------------------------------------------------------- */
+
+int fx_preset_name_ok(const char *name)
+{
+	size_t n = strlen(name);
+	if (n < 1 || n > FX_PRESET_NAME_MAX || name[0] == '.')
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char ch = name[i];
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '_' || ch == '-' ||
+		      ch == '.'))
+			return 0;
+	}
+	return 1;
+}
+
+/* mkdir -p */
+static int make_dirs(const char *path)
+{
+	char buf[4096];
+	if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
+		return -1;
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	return mkdir(buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* Temp file, fsync, rename, fsync of the directory: after a power cut the
+ * file is the old one or the new one, never a torn one. */
+static int write_atomically(const char *path, const char *text, char *err,
+                            size_t err_size)
+{
+	char tmp[4200];
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return say(err, err_size, "%s: %s", tmp, strerror(errno));
+	size_t len = strlen(text), done = 0;
+	while (done < len) {
+		ssize_t w = write(fd, text + done, len - done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			int e = errno;
+			close(fd);
+			unlink(tmp);
+			return say(err, err_size, "%s: %s", tmp, strerror(e));
+		}
+		done += (size_t)w;
+	}
+	if (fsync(fd) != 0 || close(fd) != 0) {
+		unlink(tmp);
+		return say(err, err_size, "%s: %s", tmp, strerror(errno));
+	}
+	if (rename(tmp, path) != 0) {
+		int e = errno;
+		unlink(tmp);
+		return say(err, err_size, "%s: %s", path, strerror(e));
+	}
+	char dir[4200];
+	snprintf(dir, sizeof dir, "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	int dfd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	return 0;
+}
+
+static char *read_text(const char *path, char *err, size_t err_size)
+{
+	FILE *f = fopen(path, "re");
+	if (!f) {
+		say(err, err_size, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	size_t cap = 4096, len = 0;
+	char *buf = malloc(cap);
+	while (buf) {
+		size_t r = fread(buf + len, 1, cap - len - 1, f);
+		len += r;
+		if (len + 1 < cap)
+			break;
+		if (cap >= (1u << 20)) {
+			say(err, err_size, "%s: too large", path);
+			free(buf);
+			buf = NULL;
+			break;
+		}
+		char *more = realloc(buf, cap *= 2);
+		if (!more) {
+			free(buf);
+			buf = NULL;
+		}
+		buf = more;
+	}
+	if (buf)
+		buf[len] = '\0';
+	else if (err && !*err)
+		say(err, err_size, "out of memory");
+	fclose(f);
+	return buf;
+}
+
+static char *preset_path(FxControl *c, const char *name)
+{
+	size_t n = strlen(c->preset_dir) + strlen(name) + sizeof PRESET_EXT + 2;
+	char *p = malloc(n);
+	if (p)
+		snprintf(p, n, "%s/%s%s", c->preset_dir, name, PRESET_EXT);
+	return p;
+}
+
+FxStatus fx_control_preset_save(FxControl *c, const char *name, char *err,
+                                size_t err_size)
+{
+	if (!fx_preset_name_ok(name)) {
+		say(err, err_size, "bad preset name '%.80s' (1-64 of A-Z a-z "
+		                   "0-9 _ - ., not starting with '.')", name);
+		return FX_ERR_RANGE;
+	}
+	FxChainSpec spec;
+	fx_control_get_spec(c, &spec);
+	char text[8192];
+	fx_spec_format(&spec, text, sizeof text - 1);
+	strcat(text, "\n");
+	if (make_dirs(c->preset_dir) != 0) {
+		say(err, err_size, "cannot create %s: %s", c->preset_dir,
+		    strerror(errno));
+		return FX_ERR_IO;
+	}
+	char *path = preset_path(c, name);
+	if (!path)
+		return FX_ERR_NOMEM;
+	int rc = write_atomically(path, text, err, err_size);
+	free(path);
+	return rc ? FX_ERR_IO : FX_OK;
+}
+
+FxStatus fx_control_preset_load(FxControl *c, const char *name, char *err,
+                                size_t err_size)
+{
+	if (!fx_preset_name_ok(name)) {
+		say(err, err_size, "bad preset name '%.80s'", name);
+		return FX_ERR_RANGE;
+	}
+	char *path = preset_path(c, name);
+	if (!path)
+		return FX_ERR_NOMEM;
+	char *text = read_text(path, err, err_size);
+	free(path);
+	if (!text) {
+		say(err, err_size, "no preset '%s'", name);
+		return FX_ERR_IO;
+	}
+	FxChainSpec spec;
+	FxSpecError e;
+	FxStatus st = fx_spec_parse(text, name, &spec, &e);
+	free(text);
+	if (st != FX_OK) {
+		say(err, err_size, "%s", e.message);
+		return st;
+	}
+	st = fx_control_apply(c, &spec);
+	if (st != FX_OK)
+		say(err, err_size, "%s", fx_strerror(st));
+	return st;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void fx_control_free_list(char **names, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+int fx_control_preset_list(FxControl *c, char ***names, char *err,
+                           size_t err_size)
+{
+	*names = NULL;
+	DIR *d = opendir(c->preset_dir);
+	if (!d)
+		return errno == ENOENT ? 0
+		                       : say(err, err_size, "%s: %s",
+		                             c->preset_dir, strerror(errno));
+	int n = 0, cap = 0;
+	char **list = NULL;
+	for (struct dirent *de; (de = readdir(d));) {
+		size_t len = strlen(de->d_name), ext = sizeof PRESET_EXT - 1;
+		if (len <= ext || strcmp(de->d_name + len - ext, PRESET_EXT))
+			continue;
+		char *name = strndup(de->d_name, len - ext);
+		if (name && !fx_preset_name_ok(name)) {
+			free(name);
+			continue;
+		}
+		if (n == cap) {
+			cap = cap ? 2 * cap : 16;
+			char **more = name ? realloc(list, cap * sizeof *list)
+			                   : NULL;
+			if (!more) {
+				free(name);
+				closedir(d);
+				fx_control_free_list(list, n);
+				return say(err, err_size, "out of memory");
+			}
+			list = more;
+		}
+		list[n++] = name;
+	}
+	closedir(d);
+	if (n)
+		qsort(list, (size_t)n, sizeof *list, cmp_str);
+	*names = list;
+	return n;
+}
+
+/* The state file:
+ *   fxd-state 1
+ *   bpm 120
+ *   chain hpf:highpass cutoff=80 ... | vol:gain db=0
+ */
+FxStatus fx_state_read(const char *path, FxChainSpec *spec, double *bpm,
+                       char *err, size_t err_size)
+{
+	if (access(path, F_OK) != 0 && errno == ENOENT)
+		return FX_ERR_IO;
+	char *text = read_text(path, err, err_size);
+	if (!text)
+		return FX_ERR_SYNTAX;
+	FxStatus st = FX_ERR_SYNTAX;
+	int have_chain = 0;
+	char *save = NULL;
+	char *line = strtok_r(text, "\n", &save);
+	if (!line || strcmp(line, STATE_MAGIC)) {
+		say(err, err_size, "%s: not an fxd state file", path);
+		goto out;
+	}
+	while ((line = strtok_r(NULL, "\n", &save))) {
+		if (!strncmp(line, "bpm ", 4)) {
+			char *end;
+			double v = strtod(line + 4, &end);
+			if (end == line + 4 || *end || !isfinite(v)) {
+				say(err, err_size, "%s: bad bpm line", path);
+				goto out;
+			}
+			*bpm = v;
+		} else if (!strncmp(line, "chain ", 6)) {
+			FxSpecError e;
+			if (fx_spec_parse(line + 6, path, spec, &e) != FX_OK) {
+				say(err, err_size, "%s", e.message);
+				goto out;
+			}
+			have_chain = 1;
+		}
+	}
+	if (have_chain)
+		st = FX_OK;
+	else
+		say(err, err_size, "%s: no chain line", path);
+out:
+	free(text);
+	return st;
+}
+
+int fx_control_save_state(FxControl *c, int force, char *err,
+                          size_t err_size)
+{
+	if (!c->state_file)
+		return 0;
+	lock(c);
+	double now = now_s();
+	int due = c->unsaved &&
+	          (force || now - c->last_change >= SAVE_QUIET_S ||
+	           now - c->first_unsaved >= SAVE_MAX_S);
+	FxChainSpec spec;
+	double bpm = c->bpm;
+	if (due) {
+		fx_engine_get_spec(c->engine, &spec);
+		c->unsaved = 0;
+	}
+	unlock(c);
+	if (!due)
+		return 0;
+	char text[8300];
+	int n = snprintf(text, sizeof text, "%s\nbpm %.17g\nchain ",
+	                 STATE_MAGIC, bpm);
+	fx_spec_format(&spec, text + n, sizeof text - (size_t)n - 1);
+	strcat(text, "\n");
+	if (write_atomically(c->state_file, text, err, err_size) != 0) {
+		lock(c);
+		if (!c->unsaved)
+			c->first_unsaved = now;
+		c->unsaved = 1; /* try again at the next tick */
+		unlock(c);
+		return -1;
+	}
+	return 0;
+}

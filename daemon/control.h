@@ -1,0 +1,121 @@
+/* fxd — the control surface over the engine: every change from OSC, a
+ * preset, a reload or a restored state goes through here, so it is staged
+ * once, remembered for feedback and saved to the state file.
+ *
+ * All calls take the lock the driver's buffer-size callback takes
+ * (fx_jack_lock in fxd), so any non-realtime thread may call them. File I/O runs
+ * outside the lock.
+ */
+#ifndef FX_CONTROL_H
+#define FX_CONTROL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine.h"
+
+typedef struct FxControlImpl FxControl;
+
+enum {
+	/* Change bits: every parameter of every slot, then bypass. */
+	FX_CONTROL_PER_SLOT = FX_MAX_PARAMS + 1,
+	FX_CONTROL_ENTRIES = FX_MAX_SLOTS * FX_CONTROL_PER_SLOT,
+	FX_PRESET_NAME_MAX = 64,
+};
+
+/** What changed since the last fx_control_take_changes. */
+typedef struct {
+	uint64_t entries[(FX_CONTROL_ENTRIES + 63) / 64]; ///< slot * PER_SLOT + param
+	int chain;   ///< the chain was swapped (everything may differ)
+	int mute, bpm;
+} FxChanges;
+
+typedef struct {
+	const char *preset_dir; ///< NULL: $XDG_DATA_HOME/fxd/presets
+	const char *state_file; ///< NULL: none
+	/* The lock shared with the driver (NULL: one of its own), and what
+	 * to call when a swap changed the latency. */
+	void (*lock)(void *user);
+	void (*unlock)(void *user);
+	void (*latency_changed)(void *user);
+	void *user;
+} FxControlConfig;
+
+/** A control surface over @p engine. NULL when out of memory. */
+FxControl *fx_control_new(FxEngine *engine, const FxControlConfig *cfg);
+void fx_control_free(FxControl *c);
+
+/** Replaces the engine (after a sample-rate change rebuilt it). */
+void fx_control_set_engine(FxControl *c, FxEngine *engine);
+
+/** The running spec, with current targets. */
+void fx_control_get_spec(FxControl *c, FxChainSpec *spec);
+
+/** Sets a parameter (clamped; *applied gets the value used). @p rx_ns is
+ *  when the request arrived (CLOCK_MONOTONIC), 0 if unknown, for the
+ *  knob-to-ear statistics. */
+FxStatus fx_control_set_param(FxControl *c, int slot, int param, double value,
+                              double *applied, uint64_t rx_ns);
+FxStatus fx_control_set_bypass(FxControl *c, int slot, int on, uint64_t rx_ns);
+
+/** Swaps in @p spec with a crossfade. */
+FxStatus fx_control_swap(FxControl *c, const FxChainSpec *spec);
+
+/** Applies @p spec: when its effects, labels and structural parameters
+ *  match the running chain, every value glides there; otherwise a swap. */
+FxStatus fx_control_apply(FxControl *c, const FxChainSpec *spec);
+
+void fx_control_mute(FxControl *c, int on);
+int fx_control_muted(FxControl *c);
+void fx_control_panic(FxControl *c);
+void fx_control_reset_state(FxControl *c);
+void fx_control_reset_metrics(FxControl *c);
+void fx_control_metrics(FxControl *c, FxEngineMetrics *m);
+/** Counters only (see fx_engine_counters). */
+void fx_control_counters(FxControl *c, FxEngineMetrics *m);
+FxEngineConfig fx_control_engine_config(FxControl *c);
+int fx_control_latency(FxControl *c);
+
+/** Tempo in BPM for synced effects (default 120). */
+FxStatus fx_control_set_bpm(FxControl *c, double bpm);
+double fx_control_bpm(FxControl *c);
+
+/** Meters (see fx_engine_meters). */
+int fx_control_meters(FxControl *c, float *peak, float *rms, int max);
+
+/** Barrier: fx_control_sync_point now, fx_control_synced later. */
+uint32_t fx_control_sync_point(FxControl *c);
+int fx_control_synced(FxControl *c, uint32_t point);
+
+/** Settles knob-to-ear timings (call every few ms). */
+void fx_control_poll(FxControl *c);
+
+/** Takes (and clears) what changed. */
+void fx_control_take_changes(FxControl *c, FxChanges *out);
+
+/** 1 if @p name is a valid preset name: 1..64 of [A-Za-z0-9_.-], not
+ *  starting with '.'. */
+int fx_preset_name_ok(const char *name);
+
+/** Preset files. On failure @p err gets a one-line reason. */
+FxStatus fx_control_preset_save(FxControl *c, const char *name, char *err,
+                                size_t err_size);
+FxStatus fx_control_preset_load(FxControl *c, const char *name, char *err,
+                                size_t err_size);
+/** Sorted names (malloc'd array of malloc'd strings) or -1 and @p err. */
+int fx_control_preset_list(FxControl *c, char ***names, char *err,
+                           size_t err_size);
+void fx_control_free_list(char **names, int n);
+
+/** Reads a state file into @p spec and @p bpm. Returns FX_OK, FX_ERR_IO
+ *  when there is none, or another error with @p err set. */
+FxStatus fx_state_read(const char *path, FxChainSpec *spec, double *bpm,
+                       char *err, size_t err_size);
+
+/** Writes the state file when a change is due for saving (0.25 s after
+ *  the last change, at most 0.5 s after the first), or now with @p force.
+ *  Returns 0, or -1 with @p err set when writing failed. */
+int fx_control_save_state(FxControl *c, int force, char *err,
+                          size_t err_size);
+
+#endif

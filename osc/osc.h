@@ -1,0 +1,69 @@
+/* fxd — the OSC control plane: one thread that owns fxd's UDP (and
+ * optionally TCP) sockets, dispatches packets through liblo into the
+ * control surface, answers queries and keeps subscribers up to date.
+ *
+ * liblo 0.31 cannot bind one address, so fxd binds its own sockets and
+ * hands the bytes to a liblo server used only as a parser and dispatch
+ * table. Nothing here runs on a realtime thread.
+ */
+#ifndef FX_OSC_H
+#define FX_OSC_H
+
+#include <stddef.h>
+
+#include "control.h"
+
+typedef struct FxOscImpl FxOsc;
+
+typedef struct {
+	const char *bind;     ///< numeric IPv4 address, "127.0.0.1"
+	int port;             ///< 0 picks a free port
+	int tcp;              ///< also listen on TCP
+	const char *allow;    ///< "CIDR[,CIDR...]", NULL: anyone
+	const char *const *targets; ///< static subscribers, "HOST:PORT"
+	int n_targets;
+	const char *const *aliases; ///< "FROM=TO"
+	int n_aliases;
+	double rate_hz;       ///< parameter feedback rate limit
+} FxOscConfig;
+
+/** Defaults: 127.0.0.1:8000, UDP only, no allowlist, 30 Hz. */
+FxOscConfig fx_osc_config_default(void);
+
+/** Checks one option value; NULL if good, else why not (static text or
+ *  @p buf). For the option parser. */
+const char *fx_osc_check_cidrs(const char *value, char *buf, size_t size);
+const char *fx_osc_check_target(const char *value, char *buf, size_t size);
+const char *fx_osc_check_alias(const char *value, char *buf, size_t size);
+
+/** Binds the sockets. NULL with a one-line reason in @p err on failure. */
+FxOsc *fx_osc_new(const FxOscConfig *cfg, FxControl *control, char *err,
+                  size_t err_size);
+
+/** The port bound (useful after asking for 0). */
+int fx_osc_port(const FxOsc *o);
+
+/** "udp 127.0.0.1:8000" or "udp+tcp 127.0.0.1:8000". */
+const char *fx_osc_describe(const FxOsc *o);
+
+/** Starts the server thread. Returns 0 on success. */
+int fx_osc_start(FxOsc *o);
+
+/** Stops the thread (if started), closes the sockets, frees. NULL is a
+ *  no-op. */
+void fx_osc_free(FxOsc *o);
+
+/** Dispatches one packet as if it came from 127.0.0.1:@p port over UDP,
+ *  replies included, on the calling thread: for the fuzz test, with the
+ *  server thread not started. */
+void fx_osc_inject(FxOsc *o, const void *data, size_t len, int port);
+
+/** Counters for tests and stats. */
+typedef struct {
+	unsigned long long received, rejected, dropped, kernel_drops,
+		send_errors;
+	int subscribers;
+} FxOscCounters;
+void fx_osc_counters(FxOsc *o, FxOscCounters *out);
+
+#endif

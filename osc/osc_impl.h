@@ -1,0 +1,126 @@
+/* fxd — the OSC server's private layout, shared by its transport
+ * (osc/server.c) and its namespace (osc/namespace.c). Everything here
+ * belongs to the OSC thread, except the counters, read by others. */
+#ifndef FX_OSC_IMPL_H
+#define FX_OSC_IMPL_H
+
+#include <lo/lo.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "osc.h"
+
+enum {
+	FX_OSC_MAX_SUBSCRIBERS = 16,
+	FX_OSC_MAX_TCP = 8,
+	FX_OSC_MAX_SYNCS = 64,
+	FX_OSC_MAX_CIDRS = 16,
+	FX_OSC_MAX_PACKET = 65536,
+	FX_OSC_MAX_PORTS = 64,
+	FX_OSC_JSON_PART = 1024,
+};
+
+/** Where a message came from and where its replies go. */
+typedef struct {
+	struct sockaddr_in addr;
+	int tcp;                  ///< index of the TCP connection, or -1: UDP
+} FxPeer;
+
+typedef struct {
+	struct sockaddr_in addr;
+	int interval_ms;
+	int is_static;            ///< from --osc-target: never unsubscribed
+	double next_meter, next_stats;
+	float peak[FX_OSC_MAX_PORTS];
+	double rms2[FX_OSC_MAX_PORTS];
+	int reads;                ///< meter reads summed in rms2
+} FxSubscriber;
+
+typedef struct {
+	int32_t id;
+	uint32_t point;           ///< fx_control_sync_point when asked
+	FxPeer peer;
+	double deadline;
+} FxPendingSync;
+
+typedef struct {
+	char *from, *to;
+} FxAlias;
+
+typedef struct {
+	uint32_t net, mask;       ///< host byte order
+} FxCidr;
+
+typedef struct {
+	int fd;                   ///< -1 when free
+	struct sockaddr_in addr;
+	uint8_t *buf;             ///< FX_OSC_MAX_PACKET + 4
+	size_t len;
+} FxTcpConn;
+
+struct FxOscImpl {
+	FxOscConfig cfg;
+	FxControl *control;
+	int udp, tcp_listen;
+	int wake[2];              ///< a pipe: stop the thread's poll
+	FxTcpConn tcp[FX_OSC_MAX_TCP];
+	lo_server lo;             ///< parser and dispatch table only
+	char lo_path[128];        ///< its private socket path
+	FxCidr allow[FX_OSC_MAX_CIDRS];
+	int n_allow;
+	FxAlias *aliases;
+	int n_aliases;
+	FxSubscriber subs[FX_OSC_MAX_SUBSCRIBERS];
+	int n_subs;
+	FxPendingSync syncs[FX_OSC_MAX_SYNCS];
+	int n_syncs;
+	FxPeer from;              ///< sender of the packet being dispatched
+	uint64_t rx_ns;           ///< when it arrived
+	int port;
+	char describe[64];
+	uint8_t *rx;              ///< FX_OSC_MAX_PACKET
+	double next_feedback, next_meter_read;
+	uint64_t last_counters[5];
+	pthread_t thread;
+	int started;
+	_Atomic int stop;
+	_Atomic unsigned long long received, rejected, dropped, kernel_drops,
+		send_errors;
+	_Atomic int n_subs_seen;
+};
+
+/** Monotonic seconds. */
+double fx_osc_now(void);
+
+/** Sends @p m to @p peer at @p path (counted when it fails). */
+void fx_osc_send(FxOsc *o, const FxPeer *peer, const char *path, lo_message m);
+
+/** Sends a message built from @p types and the arguments that follow
+ *  (liblo's varargs; end with LO_ARGS_END) to the current sender. */
+void fx_osc_reply_internal(FxOsc *o, const char *path, const char *types,
+                           ...);
+#define fx_osc_reply(o, path, ...)                                           \
+	fx_osc_reply_internal(o, path, __VA_ARGS__, LO_ARGS_END)
+
+/** /fxd/fail <address> <reason> to the current sender, counted. */
+void fx_osc_fail(FxOsc *o, const char *address, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/** liblo's catch-all handler: the namespace. */
+int fx_osc_dispatch(const char *path, const char *types, lo_arg **argv,
+                    int argc, lo_message msg, void *user);
+
+/** Adds a subscriber (replying /fxd/subscribed and the full state).
+ *  Returns 0, or -1 when there is no room. */
+int fx_osc_subscribe(FxOsc *o, const struct sockaddr_in *addr,
+                     int interval_ms, int is_static);
+
+/** Periodic work: syncs, feedback, meters, stats. */
+void fx_osc_tick(FxOsc *o);
+
+/** The full state to one subscriber. */
+void fx_osc_send_state(FxOsc *o, const FxPeer *to);
+
+#endif
