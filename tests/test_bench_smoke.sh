@@ -1,12 +1,23 @@
 #!/bin/sh
-# bench_dsp runs and prints well-formed JSON (its speed is not judged here).
-echo "1..1"
+# The benchmarks run and print well-formed JSON (speed is not judged here).
+echo "1..2"
+bad=0
 if bench/bench_dsp --quick --json bench.$$.json >/dev/null 2>bench.$$.err &&
 	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["results"]' bench.$$.json 2>>bench.$$.err; then
 	echo "ok 1 - bench_dsp --quick prints JSON with results"
-	rm -f bench.$$.json bench.$$.err
 else
-	echo "not ok 1 - bench_dsp --quick failed"; sed 's/^/# /' bench.$$.err
-	rm -f bench.$$.json bench.$$.err
-	exit 1
+	echo "not ok 1 - bench_dsp --quick failed"; sed 's/^/# /' bench.$$.err; bad=1
 fi
+rm -f bench.$$.json bench.$$.err
+# bench_knob starts its own jackd and fxd: ten steps at one period.
+if ! command -v jackd >/dev/null 2>&1; then
+	echo "ok 2 # SKIP bench_knob: jackd is not installed"
+elif bench/bench_knob --quick --steps 10 --periods 256 --fxd daemon/fxd \
+		--json bench.$$.json >bench.$$.out 2>bench.$$.err &&
+	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); r=d["results"][0]; assert r["steps"] == 10, r' bench.$$.json 2>>bench.$$.err; then
+	echo "ok 2 - bench_knob measures ten knob steps through fxd and prints JSON"
+else
+	echo "not ok 2 - bench_knob failed"; sed 's/^/# /' bench.$$.out bench.$$.err; bad=1
+fi
+rm -f bench.$$.json bench.$$.out bench.$$.err
+exit $bad

@@ -41,7 +41,7 @@ expect() {
 	fi
 }
 
-echo "1..29"
+echo "1..36"
 
 run "$fxd" --help
 if [ $rc -eq 0 ] && [ "$(head -n 1 "$tmp/out")" = "Usage: fxd [OPTIONS] [CHAIN]" ] &&
@@ -165,5 +165,28 @@ if [ $rc -eq 3 ] && [ $((end - start)) -ge 1 ] &&
 else
 	fail "--wait-for-jack retries, then exit 3"
 fi
+
+# OSC options are checked before anything starts.
+expect "--osc-bind needs a numeric address" 2 \
+	"fxd: --osc-bind: 'localhost' is not a numeric IPv4 address" \
+	"$fxd" --osc-bind localhost
+expect "--osc-allow needs networks" 2 \
+	"fxd: --osc-allow: '10.0.0.0/33' is not a list of IPv4 networks like 192.168.1.0/24,10.0.0.5 (at most 16)" \
+	"$fxd" --osc-allow 10.0.0.0/33
+expect "--osc-target needs a numeric host" 2 \
+	"fxd: --osc-target: 'tablet:9000' is not HOST:PORT with a numeric IPv4 host (no DNS names)" \
+	"$fxd" --osc-target tablet:9000
+expect "--osc-port range" 2 "fxd: --osc-port: 70000 is out of range 0..65535" \
+	"$fxd" --osc-port 70000
+expect "--alias needs two addresses" 2 \
+	"fxd: --alias: '/1/fader1' is not FROM=TO with two OSC addresses" \
+	"$fxd" --alias /1/fader1
+printf 'alias /1/fader1 = fx/vol/db\n' >"$cfg"
+expect "alias in a file, checked at its line" 2 \
+	"fxd: $cfg:1: alias: '/1/fader1=fx/vol/db' is not FROM=TO with two OSC addresses" \
+	"$fxd" -f "$cfg"
+printf 'alias /1/fader1 = /fx/vol/db/norm\nosc-port = 9100\n' >"$cfg"
+expect "a good alias and port in a file: on to JACK" 3 "$nojack" \
+	"$fxd" -f "$cfg" --no-mlock
 
 exit $bad
