@@ -1,0 +1,1698 @@
+/* fxctl: the command-line OSC client of fxd (doc/osc.md, doc/fxctl.1).
+ *
+ * fxctl owns one UDP socket. Messages are built and read with liblo's
+ * low-level calls and travel through sendto/recvfrom, so no name is ever
+ * resolved and every datagram is checked against fxd's address and port.
+ * fxd answers in the order it receives, so a /fxd/ping sent after a request
+ * closes its replies: once the pong is in, every reply before it is too. */
+#ifdef HAVE_CONFIG_H
+#include <config.h>
+#endif
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <lo/lo.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifdef PACKAGE_VERSION
+#define FXCTL_VERSION "fxctl " PACKAGE_VERSION
+#else
+#define FXCTL_VERSION "fxctl"
+#endif
+
+enum {
+	RC_OK = 0,
+	RC_REFUSED = 1,   ///< fxd answered /fxd/fail
+	RC_USAGE = 2,
+	RC_NO_ANSWER = 3, ///< no answer, or no complete one, in time
+	RC_LOCAL = 4,     ///< socket or memory trouble here
+};
+
+enum { MAX_PAIRS = 256, MAX_METERS = 2 * 64 };
+
+static const double SYNC_GRACE = 2.0; ///< fxd fails a /fxd/sync after 2 s
+
+typedef struct {
+	int fd;
+	struct sockaddr_in to;
+	char where[32];          ///< "127.0.0.1:8000", for messages
+	double timeout;          ///< seconds, from --timeout
+	double deadline;         ///< CLOCK_MONOTONIC; receive() gives up here
+	double window;           ///< how long the current wait was given
+	int pings, pongs;        ///< a pong closes every reply sent before it
+	int heard;               ///< any datagram from fxd yet
+	int foreign;             ///< datagrams from other senders, ignored
+	int unreadable;          ///< datagrams from fxd that are no OSC message
+	const sigset_t *unblock; ///< signal mask while waiting (--watch)
+	unsigned char buf[65536];
+} Link;
+
+typedef struct {
+	char *path;
+	const char *types;
+	lo_arg **argv;
+	int argc;
+	lo_message msg;
+} Msg;
+
+static struct {
+	int json, watch, interval_ms;
+} opt;
+
+static volatile sig_atomic_t stop;
+static Link *subscribed;  ///< unsubscribed at exit
+static int cursor_hidden;
+
+/* ---- errors ------------------------------------------------------------- */
+
+static void die(int rc, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3), noreturn));
+
+static void die(int rc, const char *fmt, ...)
+{
+	va_list ap;
+	fflush(stdout);
+	fputs("fxctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(rc);
+}
+
+static void usage_error(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2), noreturn));
+
+static void usage_error(const char *fmt, ...)
+{
+	char why[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof why, fmt, ap);
+	va_end(ap);
+	die(RC_USAGE, "%s (see fxctl --help)", why);
+}
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* ---- text --------------------------------------------------------------- */
+
+/* The shortest text that reads back as @p v (as a float when @p single). */
+static const char *fmt_num(char *buf, size_t size, double v, int single)
+{
+	if (!isfinite(v)) {
+		snprintf(buf, size, "%s", isnan(v) ? "nan" : v < 0 ? "-inf" : "inf");
+		return buf;
+	}
+	/* %g would write a count of 1875000 as 1.875e+06. */
+	if (v == trunc(v) && fabs(v) < 1e15) {
+		snprintf(buf, size, "%.0f", v);
+		return buf;
+	}
+	for (int p = single ? 6 : 15; p < 17; p++) {
+		snprintf(buf, size, "%.*g", p, v);
+		if (single ? strtof(buf, NULL) == (float)v : strtod(buf, NULL) == v)
+			return buf;
+	}
+	snprintf(buf, size, "%.17g", v);
+	return buf;
+}
+
+static void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(f, "\\%c", *p);
+		else if (*p < 0x20 || *p == 0x7f)
+			fprintf(f, "\\u%04x", *p);
+		else
+			fputc(*p, f);
+	}
+	fputc('"', f);
+}
+
+static void json_num(FILE *f, double v, int single)
+{
+	char b[40];
+	fputs(isfinite(v) ? fmt_num(b, sizeof b, v, single) : "null", f);
+}
+
+static int parse_bool(const char *v, int *out)
+{
+	static const char *const words[][2] = {
+		{"off", "on"}, {"false", "true"}, {"no", "yes"}};
+	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+		for (int b = 0; b < 2; b++)
+			if (!strcasecmp(v, words[i][b])) {
+				*out = b;
+				return 1;
+			}
+	return 0;
+}
+
+static int parse_num(const char *s, double *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (end == s || *end || errno == ERANGE || !isfinite(v))
+		return 0;
+	*out = v;
+	return 1;
+}
+
+static int parse_long(const char *s, long min, long max, long *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (end == s || *end || errno == ERANGE || v < min || v > max)
+		return 0;
+	*out = v;
+	return 1;
+}
+
+/* "lpf/cutoff" and "fx/lpf/cutoff" mean /fx/lpf/cutoff; an address that
+ * starts with '/' (/fxd/..., an alias) is sent as it is. */
+static char *osc_path(const char *p)
+{
+	size_t len = strlen(p);
+	if (!len)
+		usage_error("empty path");
+	if (p[len - 1] == '/')
+		usage_error("'%s': a path must not end in '/'", p);
+	for (const char *c = p; *c; c++)
+		if ((unsigned char)*c <= ' ' || *c == '#' || *c == ',' ||
+		    *c == 0x7f)
+			usage_error("'%s' is not an OSC address", p);
+	const char *prefix = p[0] == '/' ? ""
+	                     : !strncmp(p, "fx/", 3) || !strncmp(p, "fxd/", 4)
+	                         ? "/"
+	                         : "/fx/";
+	char *s = malloc(strlen(prefix) + len + 1);
+	if (!s)
+		die(RC_LOCAL, "out of memory");
+	strcpy(s, prefix);
+	strcat(s, p);
+	return s;
+}
+
+static int is_pattern(const char *path)
+{
+	return strpbrk(path, "*?[]{}") != NULL;
+}
+
+/* ---- messages ----------------------------------------------------------- */
+
+static int is(const Msg *m, const char *path)
+{
+	return !strcmp(m->path, path);
+}
+
+static int arg_num(const Msg *m, int i, double *v)
+{
+	if (i >= m->argc)
+		return 0;
+	lo_type t = (lo_type)m->types[i];
+	if (t == LO_TRUE || t == LO_FALSE) {
+		*v = t == LO_TRUE;
+		return 1;
+	}
+	if (!lo_is_numerical_type(t))
+		return 0;
+	/* argv points into the packet, 4-byte aligned: a double there cannot
+	 * be read through lo_arg in place. */
+	lo_arg a;
+	size_t size = lo_arg_size(t, m->argv[i]);
+	if (size > sizeof a)
+		return 0;
+	memcpy(&a, m->argv[i], size);
+	*v = (double)lo_hires_val(t, &a);
+	return 1;
+}
+
+static const char *arg_str(const Msg *m, int i)
+{
+	if (i >= m->argc || (m->types[i] != LO_STRING && m->types[i] != LO_SYMBOL))
+		return NULL;
+	return (const char *)m->argv[i];
+}
+
+/* One argument as text, or as a JSON value. */
+static void put_arg(FILE *f, const Msg *m, int i, int json)
+{
+	char b[40];
+	double v;
+	const char *s = arg_str(m, i);
+	if (s) {
+		if (json)
+			json_str(f, s);
+		else
+			fputs(s, f);
+	} else if (m->types[i] == LO_TRUE || m->types[i] == LO_FALSE) {
+		fputs(m->types[i] == LO_TRUE ? "true" : "false", f);
+	} else if (arg_num(m, i, &v)) {
+		if (json)
+			json_num(f, v, m->types[i] == LO_FLOAT);
+		else
+			fputs(fmt_num(b, sizeof b, v, m->types[i] == LO_FLOAT), f);
+	} else {
+		fputs(json ? "null" : "?", f);
+	}
+}
+
+static void msg_free(Msg *m)
+{
+	lo_message_free(m->msg);
+	free(m->path);
+}
+
+static lo_message new_msg(void)
+{
+	lo_message m = lo_message_new();
+	if (!m)
+		die(RC_LOCAL, "out of memory");
+	return m;
+}
+
+static lo_message msg_s(const char *s)
+{
+	lo_message m = new_msg();
+	if (lo_message_add_string(m, s))
+		die(RC_LOCAL, "out of memory");
+	return m;
+}
+
+static lo_message msg_i(int32_t i)
+{
+	lo_message m = new_msg();
+	if (lo_message_add_int32(m, i))
+		die(RC_LOCAL, "out of memory");
+	return m;
+}
+
+static lo_message msg_d(double d)
+{
+	lo_message m = new_msg();
+	if (lo_message_add_double(m, d))
+		die(RC_LOCAL, "out of memory");
+	return m;
+}
+
+/* ---- transport ---------------------------------------------------------- */
+
+static void link_open(Link *l, struct in_addr host, int port, double timeout)
+{
+	l->to.sin_family = AF_INET;
+	l->to.sin_addr = host;
+	l->to.sin_port = htons((uint16_t)port);
+	char ip[INET_ADDRSTRLEN];
+	inet_ntop(AF_INET, &host, ip, sizeof ip);
+	snprintf(l->where, sizeof l->where, "%s:%d", ip, port);
+	l->timeout = timeout;
+	l->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (l->fd < 0)
+		die(RC_LOCAL, "cannot open a UDP socket: %s", strerror(errno));
+	struct sockaddr_in any = {.sin_family = AF_INET,
+	                          .sin_addr.s_addr = htonl(INADDR_ANY)};
+	if (bind(l->fd, (struct sockaddr *)&any, sizeof any))
+		die(RC_LOCAL, "cannot bind a UDP socket: %s", strerror(errno));
+	/* /fxd/list answers in a burst; a bigger queue loses less of it. */
+	int rcvbuf = 1 << 20;
+	setsockopt(l->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+}
+
+/* Sends @p path with the arguments of @p args (none when NULL) and frees
+ * them. Returns 0, or -1 with errno set. */
+static int send_quiet(Link *l, const char *path, lo_message args)
+{
+	lo_message m = args ? args : lo_message_new();
+	if (!m)
+		return -1;
+	size_t size;
+	void *data = lo_message_serialise(m, path, NULL, &size);
+	lo_message_free(m);
+	if (!data) {
+		errno = EINVAL;
+		return -1;
+	}
+	ssize_t n = sendto(l->fd, data, size, 0, (struct sockaddr *)&l->to,
+	                   sizeof l->to);
+	int err = errno;
+	free(data);
+	errno = err;
+	if (n < 0)
+		return -1;
+	if (!strcmp(path, "/fxd/ping"))
+		l->pings++;
+	return 0;
+}
+
+static void send_msg(Link *l, const char *path, lo_message args)
+{
+	if (send_quiet(l, path, args))
+		die(RC_LOCAL, "cannot send %s to %s: %s", path, l->where,
+		    strerror(errno));
+}
+
+static void set_window(Link *l, double seconds)
+{
+	l->window = seconds;
+	l->deadline = now() + seconds;
+}
+
+static int decode(Link *l, size_t size, Msg *m)
+{
+	l->heard = 1;
+	const char *path = lo_get_path(l->buf, (ssize_t)size);
+	int res = 0;
+	lo_message msg = path ? lo_message_deserialise(l->buf, size, &res) : NULL;
+	if (!msg) {
+		l->unreadable++; /* a bundle, or garbage */
+		return 0;
+	}
+	*m = (Msg){.path = strdup(path), .msg = msg,
+	           .types = lo_message_get_types(msg),
+	           .argv = lo_message_get_argv(msg),
+	           .argc = lo_message_get_argc(msg)};
+	if (!m->path)
+		die(RC_LOCAL, "out of memory");
+	if (!m->types)
+		m->types = "";
+	if ((int)strlen(m->types) < m->argc)
+		m->argc = (int)strlen(m->types);
+	return 1;
+}
+
+/* Waits until l->deadline for the next message from fxd. Returns 1 with
+ * *m filled (msg_free it), 0 at the deadline, -1 when a signal came. */
+static int receive(Link *l, Msg *m)
+{
+	for (;;) {
+		if (stop)
+			return -1;
+		double left = l->deadline - now();
+		if (left <= 0)
+			return 0;
+		fd_set rd;
+		FD_ZERO(&rd);
+		FD_SET(l->fd, &rd);
+		struct timespec ts = {(time_t)left,
+		                      (long)((left - floor(left)) * 1e9)};
+		/* Signals are blocked outside the wait, so none slips in
+		 * between the check of stop and the wait. */
+		int n = pselect(l->fd + 1, &rd, NULL, NULL, &ts, l->unblock);
+		if (n < 0 && errno != EINTR)
+			die(RC_LOCAL, "cannot wait for replies: %s", strerror(errno));
+		if (n <= 0)
+			continue;
+		struct sockaddr_in from;
+		socklen_t len = sizeof from;
+		ssize_t got = recvfrom(l->fd, l->buf, sizeof l->buf, 0,
+		                       (struct sockaddr *)&from, &len);
+		if (got < 0) {
+			if (errno == EINTR || errno == EAGAIN || errno == ECONNREFUSED)
+				continue;
+			die(RC_LOCAL, "cannot receive: %s", strerror(errno));
+		}
+		if (from.sin_addr.s_addr != l->to.sin_addr.s_addr ||
+		    from.sin_port != l->to.sin_port) {
+			l->foreign++;
+			continue;
+		}
+		if (decode(l, (size_t)got, m))
+			return 1;
+	}
+}
+
+static void no_answer(const Link *l, const char *what)
+{
+	char extra[160] = "";
+	int len = 0;
+	if (l->foreign)
+		len += snprintf(extra, sizeof extra, "; ignored %d datagram%s from "
+		                "other addresses", l->foreign,
+		                l->foreign == 1 ? "" : "s");
+	if (l->unreadable)
+		snprintf(extra + len, sizeof extra - (size_t)len, "; ignored %d "
+		         "datagram%s that are no OSC message", l->unreadable,
+		         l->unreadable == 1 ? "" : "s");
+	if (!l->heard)
+		die(RC_NO_ANSWER, "no answer from fxd at %s within %g s (is fxd "
+		    "running with OSC on that port?)%s", l->where, l->window, extra);
+	die(RC_NO_ANSWER, "fxd at %s sent no %s within %g s%s", l->where, what,
+	    l->window, extra);
+}
+
+static void refused(const Msg *m)
+{
+	const char *addr = arg_str(m, 0), *why = arg_str(m, 1);
+	die(RC_REFUSED, "%s: %s", addr ? addr : "fxd",
+	    why ? why : "refused (no reason given)");
+}
+
+/* Takes each message while waiting; returns 1 when the wait is over. */
+typedef int (*Accept)(Link *l, const Msg *m, void *ctx);
+
+/* Receives for @p window seconds until @p accept takes a message. A
+ * /fxd/fail ends fxctl with status 1, the deadline with status 3 (@p what
+ * names the reply waited for). Returns 0 only when a signal came. */
+static int await(Link *l, double window, const char *what, Accept accept,
+                 void *ctx)
+{
+	set_window(l, window);
+	for (;;) {
+		Msg m;
+		int r = receive(l, &m);
+		if (r < 0)
+			return 0;
+		if (r == 0)
+			no_answer(l, what);
+		if (is(&m, "/fxd/fail"))
+			refused(&m);
+		if (is(&m, "/fxd/pong"))
+			l->pongs++;
+		int done = accept(l, &m, ctx);
+		msg_free(&m);
+		if (done)
+			return 1;
+	}
+}
+
+static int accept_barrier(Link *l, const Msg *m, void *ctx)
+{
+	(void)ctx;
+	return is(m, "/fxd/pong") && l->pongs == l->pings;
+}
+
+/* Sends @p path, then waits until fxd has handled it (or refused it). */
+static void send_checked(Link *l, const char *path, lo_message args)
+{
+	send_msg(l, path, args);
+	send_msg(l, "/fxd/ping", NULL);
+	await(l, l->timeout, "/fxd/pong", accept_barrier, NULL);
+}
+
+/* ---- commands ----------------------------------------------------------- */
+
+typedef struct Command Command;
+typedef int (*CommandFn)(Link *l, const Command *c, char **args, int n);
+
+enum {
+	Q_BARE = 1 << 0, ///< values only, one per line; JSON {key: value}
+	Q_LIST = 1 << 1, ///< the JSON value is always an array
+};
+
+struct Command {
+	const char *name, *sub;
+	int min_args, max_args; ///< max -1: any number, joined with spaces
+	CommandFn run;
+	const char *address;    ///< what the generic runners send
+	unsigned flags;         ///< Q_*
+	const char *json_key;   ///< with Q_BARE
+	const char *args;       ///< for --help
+	const char *help;
+};
+
+typedef struct {
+	const char *path;
+	unsigned flags;
+	FILE *out;
+	char *text;
+	size_t size;
+	int n;
+} Query;
+
+static void put_values(FILE *f, const Msg *m, int json, int array)
+{
+	if (json && (array || m->argc != 1))
+		fputc('[', f);
+	for (int i = 0; i < m->argc; i++) {
+		if (i)
+			fputs(json ? "," : " ", f);
+		put_arg(f, m, i, json);
+	}
+	if (json && (array || m->argc != 1))
+		fputc(']', f);
+}
+
+static int accept_query(Link *l, const Msg *m, void *ctx)
+{
+	Query *q = ctx;
+	if (is(m, "/fxd/pong"))
+		return l->pongs == l->pings;
+	/* Replies come on the canonical path, which is not always the one
+	 * asked for (an index, a pattern); only fxd's own addresses are
+	 * something else. */
+	if (strcmp(m->path, q->path) && !strncmp(m->path, "/fxd/", 5))
+		return 0;
+	if (q->n++ && opt.json)
+		fputc(',', q->out);
+	if (opt.json && q->flags & Q_BARE) {
+		put_values(q->out, m, 1, q->flags & Q_LIST);
+	} else if (opt.json) {
+		fputs("{\"path\":", q->out);
+		json_str(q->out, m->path);
+		fputs(",\"value\":", q->out);
+		put_values(q->out, m, 1, 0);
+		fputc('}', q->out);
+	} else if (q->flags & Q_BARE) {
+		for (int i = 0; i < m->argc; i++) {
+			put_arg(q->out, m, i, 0);
+			fputc('\n', q->out);
+		}
+	} else {
+		fprintf(q->out, "%s ", m->path);
+		put_values(q->out, m, 0, 0);
+		fputc('\n', q->out);
+	}
+	return 0;
+}
+
+/* Asks @p path for its value and prints every reply. */
+static int query(Link *l, const char *path, unsigned flags, const char *key)
+{
+	Query q = {.path = path, .flags = flags};
+	if (!(q.out = open_memstream(&q.text, &q.size)))
+		die(RC_LOCAL, "out of memory");
+	send_msg(l, path, NULL);
+	send_msg(l, "/fxd/ping", NULL);
+	await(l, l->timeout, path, accept_query, &q);
+	fclose(q.out);
+	if (!q.n)
+		die(RC_REFUSED, "%s: fxd sent no value", path);
+	if (opt.json && flags & Q_BARE) {
+		fputc('{', stdout);
+		json_str(stdout, key);
+		printf(":%s}\n", q.text);
+	} else if (opt.json && (q.n > 1 || is_pattern(path))) {
+		printf("[%s]\n", q.text);
+	} else {
+		fputs(q.text, stdout);
+		if (opt.json)
+			fputc('\n', stdout);
+	}
+	free(q.text);
+	return RC_OK;
+}
+
+static int accept_synced(Link *l, const Msg *m, void *ctx)
+{
+	double id;
+	/* Alive: give fxd the time it takes to fail a sync itself. */
+	if (is(m, "/fxd/pong") && l->pongs == l->pings)
+		set_window(l, l->timeout + SYNC_GRACE);
+	return is(m, "/fxd/synced") && arg_num(m, 0, &id) &&
+	       (int32_t)id == *(int32_t *)ctx;
+}
+
+/* Returns once the audio worker has applied everything sent before. The
+ * ping tells a live fxd (which answers a sync within 2 s) from none. */
+static void sync_audio(Link *l)
+{
+	int32_t id = (int32_t)((uint32_t)getpid() * 2654435761u ^
+	                       (uint32_t)(now() * 1e6)) & 0x7fffffff;
+	send_msg(l, "/fxd/ping", NULL);
+	send_msg(l, "/fxd/sync", msg_i(id));
+	await(l, l->timeout, "/fxd/synced", accept_synced, &id);
+}
+
+static int cmd_get(Link *l, const Command *c, char **args, int n)
+{
+	(void)n;
+	char *path = c->address ? NULL : osc_path(args[0]);
+	int rc = query(l, path ? path : c->address, c->flags, c->json_key);
+	free(path);
+	return rc;
+}
+
+static int cmd_set(Link *l, const Command *c, char **args, int n)
+{
+	(void)c;
+	(void)n;
+	char *path = osc_path(args[0]);
+	double v;
+	int b;
+	if (parse_bool(args[1], &b))
+		send_msg(l, path, msg_i(b));
+	else if (parse_num(args[1], &v))
+		send_msg(l, path, msg_d(v));
+	else
+		usage_error("set: '%s' is not a number (nor on/off)", args[1]);
+	sync_audio(l);
+	int rc = query(l, path, 0, NULL);
+	free(path);
+	return rc;
+}
+
+static int cmd_bpm(Link *l, const Command *c, char **args, int n)
+{
+	double v;
+	if (n) {
+		if (!parse_num(args[0], &v) || v <= 0)
+			usage_error("bpm: '%s' is not a tempo", args[0]);
+		send_msg(l, c->address, msg_d(v));
+	}
+	return query(l, c->address, c->flags, c->json_key);
+}
+
+static int cmd_mute(Link *l, const Command *c, char **args, int n)
+{
+	int on = strcmp(c->name, "unmute") != 0;
+	if (n && !parse_bool(args[0], &on))
+		usage_error("mute: '%s' is not on or off", args[0]);
+	send_checked(l, c->address, msg_i(on));
+	return RC_OK;
+}
+
+static int cmd_sync(Link *l, const Command *c, char **args, int n)
+{
+	(void)c;
+	(void)args;
+	(void)n;
+	sync_audio(l);
+	return RC_OK;
+}
+
+static int cmd_ping(Link *l, const Command *c, char **args, int n)
+{
+	(void)c;
+	(void)args;
+	(void)n;
+	double t0 = now();
+	send_msg(l, "/fxd/ping", NULL);
+	await(l, l->timeout, "/fxd/pong", accept_barrier, NULL);
+	double ms = (now() - t0) * 1e3;
+	if (opt.json) {
+		fputs("{\"address\":", stdout);
+		json_str(stdout, l->where);
+		printf(",\"ms\":%.3f}\n", ms);
+	} else {
+		printf("pong from fxd at %s in %.3f ms\n", l->where, ms);
+	}
+	return RC_OK;
+}
+
+static int accept_done(Link *l, const Msg *m, void *ctx)
+{
+	(void)l;
+	const char *what = arg_str(m, 0);
+	return is(m, "/fxd/done") && what && !strcmp(what, ctx);
+}
+
+/* Sends c->address (with the arguments as one string, if any) and waits
+ * for its /fxd/done. */
+static int cmd_done(Link *l, const Command *c, char **args, int n)
+{
+	lo_message m = NULL;
+	if (n) {
+		size_t len = 1;
+		for (int i = 0; i < n; i++)
+			len += strlen(args[i]) + 1;
+		char *s = malloc(len);
+		if (!s)
+			die(RC_LOCAL, "out of memory");
+		*s = 0;
+		for (int i = 0; i < n; i++)
+			strcat(strcat(s, i ? " " : ""), args[i]);
+		m = msg_s(s);
+		free(s);
+	}
+	send_msg(l, c->address, m);
+	await(l, l->timeout, "/fxd/done", accept_done, (void *)c->address);
+	return RC_OK;
+}
+
+/* ---- parameters --------------------------------------------------------- */
+
+enum { P_PATH, P_EFFECT, P_VALUE, P_MIN, P_MAX, P_DEFAULT, P_UNIT, P_SCALE,
+       P_COLS };
+
+/* /fxd/param ,ssffffss in argument order. */
+static const struct {
+	const char *title;
+	int numeric;
+} param_cols[P_COLS] = {
+	{"path", 0}, {"effect", 0}, {"value", 1}, {"min", 1},
+	{"max", 1},  {"default", 1}, {"unit", 0}, {"scale", 0},
+};
+
+typedef struct {
+	char *text[P_COLS];
+	double v[P_COLS];
+} Param;
+
+static int param_parse(const Msg *m, Param *p)
+{
+	memset(p, 0, sizeof *p);
+	for (int i = 0; i < P_COLS; i++) {
+		char b[40];
+		const char *s = arg_str(m, i);
+		if (param_cols[i].numeric) {
+			if (!arg_num(m, i, &p->v[i]))
+				return 0;
+			s = fmt_num(b, sizeof b, p->v[i], m->types[i] == LO_FLOAT);
+		}
+		if (!s || !(p->text[i] = strdup(s)))
+			return 0;
+	}
+	return 1;
+}
+
+static void param_free(Param *p)
+{
+	for (int i = 0; i < P_COLS; i++)
+		free(p->text[i]);
+}
+
+static void param_json(const Param *p)
+{
+	for (int i = 0; i < P_COLS; i++) {
+		fputs(i ? "," : "{", stdout);
+		json_str(stdout, param_cols[i].title);
+		fputc(':', stdout);
+		if (param_cols[i].numeric) /* the text is float-shortest */
+			fputs(isfinite(p->v[i]) ? p->text[i] : "null", stdout);
+		else
+			json_str(stdout, p->text[i]);
+	}
+	fputc('}', stdout);
+}
+
+typedef struct {
+	Param *p;
+	int n, cap;
+	int expected;   ///< from /fxd/list/done
+	int unreadable; ///< /fxd/param messages of other types
+} ParamList;
+
+static int accept_list(Link *l, const Msg *m, void *ctx)
+{
+	(void)l;
+	ParamList *pl = ctx;
+	double count;
+	if (is(m, "/fxd/list/done") && arg_num(m, 0, &count)) {
+		pl->expected = (int)count;
+		return 1;
+	}
+	if (!is(m, "/fxd/param"))
+		return 0;
+	if (pl->n == pl->cap) {
+		pl->cap = pl->cap ? 2 * pl->cap : 64;
+		if (!(pl->p = realloc(pl->p, (size_t)pl->cap * sizeof *pl->p)))
+			die(RC_LOCAL, "out of memory");
+	}
+	if (param_parse(m, &pl->p[pl->n]))
+		pl->n++;
+	else
+		pl->unreadable++, param_free(&pl->p[pl->n]);
+	return 0;
+}
+
+static void list_clear(ParamList *pl)
+{
+	for (int i = 0; i < pl->n; i++)
+		param_free(&pl->p[i]);
+	pl->n = pl->expected = pl->unreadable = 0;
+}
+
+static void print_table(const ParamList *pl)
+{
+	int width[P_COLS];
+	for (int c = 0; c < P_COLS; c++) {
+		width[c] = (int)strlen(param_cols[c].title);
+		for (int i = 0; i < pl->n; i++)
+			if ((int)strlen(pl->p[i].text[c]) > width[c])
+				width[c] = (int)strlen(pl->p[i].text[c]);
+	}
+	for (int i = -1; i < pl->n; i++) {
+		for (int c = 0; c < P_COLS; c++) {
+			const char *s = i < 0 ? param_cols[c].title : pl->p[i].text[c];
+			/* Numbers line up on the right; no blanks end a line. */
+			if (c == P_COLS - 1)
+				printf("%s\n", s);
+			else
+				printf(param_cols[c].numeric ? "%*s  " : "%-*s  ",
+				       width[c], s);
+		}
+	}
+}
+
+static int cmd_list(Link *l, const Command *c, char **args, int n)
+{
+	(void)c;
+	(void)args;
+	(void)n;
+	ParamList pl = {0};
+	/* UDP may drop part of a burst; one retry usually gets it whole. */
+	for (int attempt = 0;; attempt++) {
+		send_msg(l, "/fxd/list", NULL);
+		await(l, l->timeout, "/fxd/list/done", accept_list, &pl);
+		if (pl.n == pl.expected && !pl.unreadable)
+			break;
+		if (attempt) {
+			if (pl.unreadable)
+				die(RC_NO_ANSWER, "fxd sent %d /fxd/param message%s "
+				    "fxctl cannot read", pl.unreadable,
+				    pl.unreadable == 1 ? "" : "s");
+			die(RC_NO_ANSWER, "fxd at %s announced %d parameters but %d "
+			    "arrived (datagrams lost); try again", l->where,
+			    pl.expected, pl.n);
+		}
+		list_clear(&pl);
+	}
+	if (opt.json) {
+		fputc('[', stdout);
+		for (int i = 0; i < pl.n; i++) {
+			if (i)
+				fputc(',', stdout);
+			param_json(&pl.p[i]);
+		}
+		fputs("]\n", stdout);
+	} else {
+		print_table(&pl);
+	}
+	list_clear(&pl);
+	free(pl.p);
+	return RC_OK;
+}
+
+static int accept_param(Link *l, const Msg *m, void *ctx)
+{
+	(void)l;
+	if (!is(m, "/fxd/param"))
+		return 0;
+	if (!param_parse(m, ctx))
+		die(RC_NO_ANSWER, "fxd sent /fxd/param ,%s, which fxctl cannot "
+		    "read", m->types);
+	return 1;
+}
+
+static int cmd_info(Link *l, const Command *c, char **args, int n)
+{
+	(void)n;
+	char *path = osc_path(args[0]);
+	Param p;
+	send_msg(l, c->address, msg_s(path));
+	await(l, l->timeout, "/fxd/param", accept_param, &p);
+	if (opt.json) {
+		param_json(&p);
+		fputc('\n', stdout);
+	} else {
+		for (int i = 0; i < P_COLS; i++)
+			if (i != P_UNIT) /* it follows each number */
+				printf("%-8s %s%s%s\n", param_cols[i].title, p.text[i],
+				       param_cols[i].numeric && *p.text[P_UNIT] ? " " : "",
+				       param_cols[i].numeric ? p.text[P_UNIT] : "");
+	}
+	param_free(&p);
+	free(path);
+	return RC_OK;
+}
+
+/* ---- statistics --------------------------------------------------------- */
+
+typedef struct {
+	char name[64];
+	double v;
+} Pair;
+
+typedef struct {
+	Pair p[MAX_PAIRS];
+	int n;
+} Stats;
+
+static const char *const lat_rows[] = {"callback", "worker", "knob"};
+static const char *const lat_cols[] = {"count", "min", "median", "mean",
+                                       "p95",   "p99", "max"};
+
+/* The other names, grouped; "name:unit". */
+static const struct {
+	const char *title, *keys;
+} stat_groups[] = {
+	{"dsp", "load:%"},
+	{"jack", "rate:Hz period:frames latency:frames"},
+	{"counters", "callbacks chunks underflows late xruns nonfinite overflows"},
+	{"osc", "osc.received osc.rejected osc.dropped osc.kernel_drops "
+	        "osc.send_errors subscribers"},
+};
+
+enum { N_LAT_ROWS = 3, N_LAT_COLS = 7,
+       N_GROUPS = sizeof stat_groups / sizeof stat_groups[0] };
+
+/* Name/value pairs (,sdsd...) replace or join the ones in @p s. */
+static void stats_take(Stats *s, const Msg *m)
+{
+	for (int i = 0; i + 1 < m->argc; i += 2) {
+		const char *name = arg_str(m, i);
+		double v;
+		if (!name || !arg_num(m, i + 1, &v))
+			continue;
+		int k = 0;
+		while (k < s->n && strcmp(s->p[k].name, name))
+			k++;
+		if (k == MAX_PAIRS)
+			continue;
+		if (k == s->n)
+			snprintf(s->p[s->n++].name, sizeof s->p[0].name, "%s", name);
+		s->p[k].v = v;
+	}
+}
+
+static const double *stat(const Stats *s, const char *name)
+{
+	for (int k = 0; k < s->n; k++)
+		if (!strcmp(s->p[k].name, name))
+			return &s->p[k].v;
+	return NULL;
+}
+
+/* Calls @p fn on each "name:unit" word of @p keys, split. */
+static int each_key(const char *keys, int (*fn)(const char *name,
+                    const char *unit, void *ctx), void *ctx)
+{
+	char buf[256];
+	snprintf(buf, sizeof buf, "%s", keys);
+	for (char *save, *w = strtok_r(buf, " ", &save); w;
+	     w = strtok_r(NULL, " ", &save)) {
+		char *unit = strchr(w, ':');
+		if (unit)
+			*unit++ = 0;
+		if (fn(w, unit ? unit : "", ctx))
+			return 1;
+	}
+	return 0;
+}
+
+static int same_name(const char *name, const char *unit, void *ctx)
+{
+	(void)unit;
+	return !strcmp(name, ctx);
+}
+
+static int known_stat(const char *name)
+{
+	char b[64];
+	for (int r = 0; r < N_LAT_ROWS; r++)
+		for (int c = 0; c < N_LAT_COLS; c++)
+			if (snprintf(b, sizeof b, "%s.%s", lat_rows[r], lat_cols[c]),
+			    !strcmp(b, name))
+				return 1;
+	for (int g = 0; g < N_GROUPS; g++)
+		if (each_key(stat_groups[g].keys, same_name, (void *)name))
+			return 1;
+	return 0;
+}
+
+typedef struct {
+	FILE *f;
+	const Stats *s;
+	int col; ///< 0 before a group's first item
+} GroupOut;
+
+static void group_item(GroupOut *g, const char *label, double v,
+                       const char *unit)
+{
+	char num[40], item[160];
+	if (v == trunc(v) || !isfinite(v))
+		fmt_num(num, sizeof num, v, 0);
+	else
+		snprintf(num, sizeof num, "%.4g", v);
+	snprintf(item, sizeof item, "%s %s%s%s", label, num, *unit ? " " : "",
+	         unit);
+	int len = (int)strlen(item);
+	if (g->col && g->col + 2 + len > 78) {
+		fprintf(g->f, "\n%-12s", "");
+		g->col = 12;
+	} else if (g->col > 12) {
+		fputs("  ", g->f);
+		g->col += 2;
+	}
+	fputs(item, g->f);
+	g->col += len;
+}
+
+static int group_key(const char *name, const char *unit, void *ctx)
+{
+	GroupOut *g = ctx;
+	const double *v = stat(g->s, name);
+	const char *dot = strrchr(name, '.');
+	if (v)
+		group_item(g, dot ? dot + 1 : name, *v, unit);
+	return 0;
+}
+
+static void print_stats(FILE *f, const Stats *s)
+{
+	char b[64];
+	int header = 0;
+	for (int r = 0; r < N_LAT_ROWS; r++) {
+		int any = 0;
+		for (int c = 0; c < N_LAT_COLS; c++)
+			snprintf(b, sizeof b, "%s.%s", lat_rows[r], lat_cols[c]),
+			    any |= stat(s, b) != NULL;
+		if (!any)
+			continue;
+		if (!header++) {
+			fprintf(f, "%-12s", "latency ms");
+			for (int c = 0; c < N_LAT_COLS; c++)
+				fprintf(f, "%9s", lat_cols[c]);
+			fputc('\n', f);
+		}
+		fprintf(f, "%-12s", lat_rows[r]);
+		int empty = 0; /* no samples: the other columns mean nothing */
+		for (int c = 0; c < N_LAT_COLS; c++) {
+			snprintf(b, sizeof b, "%s.%s", lat_rows[r], lat_cols[c]);
+			const double *v = stat(s, b);
+			if (!v || !isfinite(*v) || (c && empty))
+				fprintf(f, "%9s", "-");
+			else
+				fprintf(f, c ? "%9.4f" : "%9.0f", *v);
+			empty |= !c && v && *v == 0;
+		}
+		fputc('\n', f);
+	}
+	if (header)
+		fputc('\n', f);
+	for (int g = 0; g < N_GROUPS; g++) {
+		GroupOut out = {f, s, 0};
+		fprintf(f, "%-12s", stat_groups[g].title);
+		out.col = 12;
+		each_key(stat_groups[g].keys, group_key, &out);
+		fputc('\n', f);
+	}
+	GroupOut other = {f, s, 12};
+	int any_other = 0;
+	for (int k = 0; k < s->n; k++) {
+		if (known_stat(s->p[k].name))
+			continue;
+		if (!any_other++)
+			fprintf(f, "%-12s", "other");
+		group_item(&other, s->p[k].name, s->p[k].v, "");
+	}
+	if (any_other)
+		fputc('\n', f);
+}
+
+static void stats_json(FILE *f, const Stats *s)
+{
+	fputc('{', f);
+	for (int k = 0; k < s->n; k++) {
+		if (k)
+			fputc(',', f);
+		json_str(f, s->p[k].name);
+		fputc(':', f);
+		json_num(f, s->p[k].v, 0);
+	}
+	fputc('}', f);
+}
+
+static int accept_stats(Link *l, const Msg *m, void *ctx)
+{
+	(void)l;
+	if (!is(m, "/fxd/stats"))
+		return 0;
+	stats_take(ctx, m);
+	return 1;
+}
+
+/* ---- stats --watch ------------------------------------------------------ */
+
+typedef struct {
+	Stats stats;
+	double meter[MAX_METERS]; ///< peak, RMS per output port, linear
+	int meters;
+	int have_stats;
+	int interval_ms;
+	const char *where;
+} View;
+
+static void take_stats(View *v, const Msg *m)
+{
+	stats_take(&v->stats, m);
+	v->have_stats = 1;
+}
+
+static void take_meters(View *v, const Msg *m)
+{
+	v->meters = 0;
+	for (int i = 0; i < m->argc && i < MAX_METERS; i++)
+		if (arg_num(m, i, &v->meter[v->meters]))
+			v->meters++;
+	v->meters &= ~1;
+}
+
+static const struct {
+	const char *path;
+	void (*take)(View *v, const Msg *m);
+	int line; ///< prints a line when stdout is no terminal
+} feeds[] = {
+	{"/fxd/stats", take_stats, 1},
+	{"/fxd/meters", take_meters, 0},
+	{"/fxd/counters", take_stats, 0},
+};
+
+static double dbfs(double x)
+{
+	return x > 1e-10 ? 20 * log10(x) : -INFINITY;
+}
+
+static const char *fmt_db(char *b, size_t size, double db)
+{
+	if (isfinite(db))
+		snprintf(b, size, "%.1f", db);
+	else
+		snprintf(b, size, "-inf");
+	return b;
+}
+
+enum { BAR = 40, BAR_FLOOR_DB = -60 };
+
+/* RMS as '#', up to the peak '=' and '|' at the peak; -60..0 dBFS. */
+static void meter_bar(char *bar, double peak_db, double rms_db)
+{
+	int r = (int)lround((fmax(rms_db, BAR_FLOOR_DB) - BAR_FLOOR_DB) /
+	                    -BAR_FLOOR_DB * BAR);
+	int p = (int)lround((fmax(peak_db, BAR_FLOOR_DB) - BAR_FLOOR_DB) /
+	                    -BAR_FLOOR_DB * BAR);
+	r = r < 0 ? 0 : r > BAR ? BAR : r;
+	p = p < 0 ? 0 : p > BAR ? BAR : p;
+	for (int i = 0; i < BAR; i++)
+		bar[i] = i < r ? '#' : i < p ? '=' : ' ';
+	if (p > 0)
+		bar[p - 1] = '|';
+	bar[BAR] = 0;
+}
+
+static void clock_text(char *b, size_t size)
+{
+	time_t t = time(NULL);
+	struct tm tm;
+	localtime_r(&t, &tm);
+	strftime(b, size, "%H:%M:%S", &tm);
+}
+
+static void draw(const View *v)
+{
+	char *text = NULL, clk[16], pk[16], rm[16], bar[BAR + 1];
+	size_t size = 0;
+	FILE *f = open_memstream(&text, &size);
+	if (!f)
+		die(RC_LOCAL, "out of memory");
+	clock_text(clk, sizeof clk);
+	fprintf(f, "fxd at %s, every %d ms, %s    (Ctrl-C quits)\n\n", v->where,
+	        v->interval_ms, clk);
+	if (v->have_stats)
+		print_stats(f, &v->stats);
+	else
+		fputs("waiting for /fxd/stats...\n", f);
+	if (v->meters) {
+		fprintf(f, "\n%-12s%9s%9s  %-*s0\n", "dBFS", "peak", "rms",
+		        BAR + 1, " -60");
+		for (int i = 0; i < v->meters / 2; i++) {
+			double p = dbfs(v->meter[2 * i]), r = dbfs(v->meter[2 * i + 1]);
+			meter_bar(bar, p, r);
+			fprintf(f, "out_%-8d%9s%9s  [%s]\n", i + 1,
+			        fmt_db(pk, sizeof pk, p), fmt_db(rm, sizeof rm, r), bar);
+		}
+	}
+	fclose(f);
+	/* Home, each line cleared to its end, the rest of the screen too: no
+	 * flicker from clearing it all. */
+	fputs("\033[H", stdout);
+	for (char *line = text, *nl; (nl = strchr(line, '\n')); line = nl + 1)
+		printf("%.*s\033[K\n", (int)(nl - line), line);
+	fputs("\033[J", stdout);
+	free(text);
+}
+
+static const char *const line_keys[] = {
+	"load", "callback.p99", "worker.p99", "knob.p99", "underflows", "late",
+	"xruns", "nonfinite", "overflows"};
+
+static void print_line(const View *v)
+{
+	char clk[16], b[40];
+	if (opt.json) {
+		fputs("{\"time\":", stdout);
+		clock_text(clk, sizeof clk);
+		json_str(stdout, clk);
+		fputs(",\"stats\":", stdout);
+		stats_json(stdout, &v->stats);
+		fputs(",\"meters\":[", stdout);
+		for (int i = 0; i < v->meters / 2; i++) {
+			printf("%s{\"peak\":", i ? "," : "");
+			json_num(stdout, v->meter[2 * i], 0);
+			fputs(",\"rms\":", stdout);
+			json_num(stdout, v->meter[2 * i + 1], 0);
+			fputc('}', stdout);
+		}
+		fputs("]}\n", stdout);
+		return;
+	}
+	clock_text(clk, sizeof clk);
+	fputs(clk, stdout);
+	for (size_t i = 0; i < sizeof line_keys / sizeof line_keys[0]; i++) {
+		const double *x = stat(&v->stats, line_keys[i]);
+		if (x)
+			printf(" %s=%.4g", line_keys[i], *x);
+	}
+	for (int i = 0; i < v->meters / 2; i++)
+		printf("%s%s", i ? "," : " peak_dbfs=",
+		       fmt_db(b, sizeof b, dbfs(v->meter[2 * i])));
+	fputc('\n', stdout);
+}
+
+static int accept_subscribed(Link *l, const Msg *m, void *ctx)
+{
+	(void)l;
+	double ms;
+	if (!is(m, "/fxd/subscribed"))
+		return 0;
+	if (arg_num(m, 2, &ms) && ms > 0)
+		*(int *)ctx = (int)ms;
+	return 1;
+}
+
+static int accept_unsubscribed(Link *l, const Msg *m, void *ctx)
+{
+	(void)l;
+	(void)ctx;
+	return is(m, "/fxd/unsubscribed");
+}
+
+/* Sends /fxd/unsubscribe; with @p wait, gives fxd a moment to confirm. */
+static void unsubscribe(Link *l, int wait)
+{
+	if (!subscribed)
+		return;
+	subscribed = NULL;
+	if (send_quiet(l, "/fxd/unsubscribe", NULL) || !wait)
+		return;
+	stop = 0;
+	l->unblock = NULL; /* a second Ctrl-C waits for this short wait */
+	set_window(l, fmin(l->timeout, 1.0));
+	for (;;) {
+		Msg m;
+		if (receive(l, &m) <= 0)
+			return;
+		int done = accept_unsubscribed(l, &m, NULL);
+		msg_free(&m);
+		if (done)
+			return;
+	}
+}
+
+static void at_exit(void)
+{
+	if (cursor_hidden)
+		fputs("\033[?25h", stdout);
+	fflush(stdout);
+	if (subscribed)
+		unsubscribe(subscribed, 0);
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static int watch(Link *l)
+{
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+	sigset_t block, old;
+	sigemptyset(&block);
+	struct sigaction sa = {.sa_handler = on_signal};
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+		sigaddset(&block, sigs[i]);
+		sigaction(sigs[i], &sa, NULL);
+	}
+	sigprocmask(SIG_BLOCK, &block, &old);
+	l->unblock = &old;
+	/* A closed pipe shows up as a write error: unsubscribe, then go. */
+	signal(SIGPIPE, SIG_IGN);
+
+	static View v;
+	v.where = l->where;
+	v.interval_ms = opt.interval_ms ? opt.interval_ms : 100;
+	send_msg(l, "/fxd/subscribe",
+	         opt.interval_ms ? msg_i(opt.interval_ms) : NULL);
+	subscribed = l;
+	if (!await(l, l->timeout, "/fxd/subscribed", accept_subscribed,
+	           &v.interval_ms)) {
+		unsubscribe(l, 1);
+		return RC_OK;
+	}
+	/* /fxd/stats comes at least once a second. */
+	double stall = l->timeout + 2 * fmax(v.interval_ms, 1000) / 1e3;
+	int tty = isatty(STDOUT_FILENO) && !opt.json;
+	if (tty) {
+		fputs("\033[?25l\033[H\033[2J", stdout);
+		cursor_hidden = 1;
+		draw(&v);
+	}
+	for (;;) {
+		Msg m;
+		set_window(l, stall);
+		int r = receive(l, &m);
+		if (r < 0)
+			break;
+		if (r == 0) {
+			unsubscribe(l, 0);
+			die(RC_NO_ANSWER, "fxd at %s stopped sending (nothing for %g s)",
+			    l->where, stall);
+		}
+		if (is(&m, "/fxd/fail"))
+			refused(&m);
+		for (size_t i = 0; i < sizeof feeds / sizeof feeds[0]; i++) {
+			if (!is(&m, feeds[i].path))
+				continue;
+			feeds[i].take(&v, &m);
+			if (tty)
+				draw(&v);
+			else if (feeds[i].line)
+				print_line(&v);
+			if (fflush(stdout) == EOF) {
+				int err = errno;
+				unsubscribe(l, 0);
+				if (err == EPIPE) /* | head: the reader has enough */
+					exit(RC_OK);
+				die(RC_LOCAL, "cannot write the output: %s", strerror(err));
+			}
+		}
+		msg_free(&m);
+	}
+	unsubscribe(l, 1);
+	return RC_OK;
+}
+
+static int cmd_stats(Link *l, const Command *c, char **args, int n)
+{
+	(void)args;
+	(void)n;
+	if (opt.watch)
+		return watch(l);
+	static Stats s;
+	send_msg(l, c->address, NULL);
+	await(l, l->timeout, "/fxd/stats", accept_stats, &s);
+	if (opt.json) {
+		stats_json(stdout, &s);
+		fputc('\n', stdout);
+	} else {
+		print_stats(stdout, &s);
+	}
+	return RC_OK;
+}
+
+static const Command commands[] = {
+	{"set", NULL, 2, 2, cmd_set, NULL, 0, NULL, "PATH VALUE",
+	 "set a value (or on/off), print the value applied"},
+	{"get", NULL, 1, 1, cmd_get, NULL, 0, NULL, "PATH", "print a value"},
+	{"list", NULL, 0, 0, cmd_list, NULL, 0, NULL, "",
+	 "list every parameter with its value, range and unit"},
+	{"info", NULL, 1, 1, cmd_info, "/fxd/info", 0, NULL, "PATH",
+	 "describe one parameter"},
+	{"chain", NULL, 0, 0, cmd_get, "/fxd/chain", Q_BARE, "chain", "",
+	 "print the running chain"},
+	{"load", NULL, 1, -1, cmd_done, "/fxd/chain/load", 0, NULL, "SPEC...",
+	 "crossfade to a new chain"},
+	{"preset", "save", 1, 1, cmd_done, "/fxd/preset/save", 0, NULL, "NAME",
+	 "save the running chain and values"},
+	{"preset", "load", 1, 1, cmd_done, "/fxd/preset/load", 0, NULL, "NAME",
+	 "load a preset"},
+	{"preset", "list", 0, 0, cmd_get, "/fxd/preset/list", Q_BARE | Q_LIST,
+	 "presets", "", "list the presets"},
+	{"mute", NULL, 0, 1, cmd_mute, "/fxd/mute", 0, NULL, "[on|off]",
+	 "fade the output out (on, the default) or back in"},
+	{"unmute", NULL, 0, 0, cmd_mute, "/fxd/mute", 0, NULL, "",
+	 "same as mute off"},
+	{"panic", NULL, 0, 0, cmd_done, "/fxd/panic", 0, NULL, "",
+	 "mute, reset every effect's state, unmute"},
+	{"ping", NULL, 0, 0, cmd_ping, NULL, 0, NULL, "",
+	 "print the round-trip time"},
+	{"sync", NULL, 0, 0, cmd_sync, NULL, 0, NULL, "",
+	 "wait until the audio has every change sent before"},
+	{"bpm", NULL, 0, 1, cmd_bpm, "/fxd/bpm", Q_BARE, "bpm", "[VALUE]",
+	 "print or set the tempo"},
+	{"reset-metrics", NULL, 0, 0, cmd_done, "/fxd/reset_metrics", 0, NULL,
+	 "", "clear the latency statistics and counters"},
+	{"reset-state", NULL, 0, 0, cmd_done, "/fxd/reset_state", 0, NULL, "",
+	 "reset every effect's state (filter memories)"},
+	{"stats", NULL, 0, 0, cmd_stats, "/fxd/stats", 0, NULL,
+	 "[--watch [--interval MS]]",
+	 "latency, DSP load, counters; --watch: live, with meters"},
+};
+
+enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
+
+/* ---- command line ------------------------------------------------------- */
+
+typedef struct {
+	const char *host, *port, *timeout, *interval;
+	int json, watch, help, version;
+} Cli;
+
+typedef struct {
+	const char *name;
+	char short_name;
+	const char *arg; ///< value name; NULL for a flag
+	size_t offset;   ///< a const char * for a value, an int for a flag
+	const char *help;
+} OptionInfo;
+
+#define F(field) offsetof(Cli, field)
+static const OptionInfo options[] = {
+	{"host", 0, "ADDR", F(host),
+	 "fxd's IPv4 address ($FXD_OSC_HOST, else 127.0.0.1)"},
+	{"port", 0, "N", F(port),
+	 "fxd's OSC port ($FXD_OSC_PORT, else 8000)"},
+	{"timeout", 0, "SEC", F(timeout),
+	 "how long to wait for an answer (default 2)"},
+	{"json", 0, NULL, F(json), "print JSON"},
+	{"watch", 0, NULL, F(watch), "stats: a live view until Ctrl-C"},
+	{"interval", 0, "MS", F(interval),
+	 "stats --watch: update every MS, 20..10000 (default 100)"},
+	{"version", 0, NULL, F(version), "print the version, then exit"},
+	{"help", 'h', NULL, F(help), "print this help, then exit"},
+};
+#undef F
+
+enum { N_OPTIONS = sizeof options / sizeof options[0] };
+
+static void help(void)
+{
+	char left[64];
+	printf("usage: fxctl [OPTIONS] COMMAND [ARGS]\n"
+	       "Controls a running fxd over OSC (UDP).\n\nCommands:\n");
+	for (int i = 0; i < N_COMMANDS; i++) {
+		const Command *c = &commands[i];
+		snprintf(left, sizeof left, "%s%s%s%s%s", c->name,
+		         c->sub ? " " : "", c->sub ? c->sub : "",
+		         *c->args ? " " : "", c->args);
+		printf(strlen(left) > 20 ? "  %s\n%24s%s\n" : "  %-20s  %s%s\n",
+		       left, "", c->help);
+	}
+	printf("\nOptions:\n");
+	for (int i = 0; i < N_OPTIONS; i++) {
+		const OptionInfo *o = &options[i];
+		char shrt[8] = "    ";
+		if (o->short_name)
+			snprintf(shrt, sizeof shrt, "-%c, ", o->short_name);
+		snprintf(left, sizeof left, "%s--%s%s%s", shrt, o->name,
+		         o->arg ? " " : "", o->arg ? o->arg : "");
+		printf("  %-20s  %s\n", left, o->help);
+	}
+	printf("\nPATH is /fx/SLOT/PARAM, fx/SLOT/PARAM or SLOT/PARAM (also .../norm);\n"
+	       "an address that starts with / is sent as it is (/fxd/mute, an "
+	       "alias).\n\n"
+	       "Exit status: 0 ok, 1 fxd refused (/fxd/fail), 2 usage error,\n"
+	       "3 no (complete) answer in time, 4 local error (socket).\n");
+}
+
+/* A negative number is a value, not an option: set vol/db -6. */
+static int is_number(const char *s)
+{
+	double v;
+	return parse_num(s, &v);
+}
+
+static const OptionInfo *find_option(const char *name, size_t len, char c)
+{
+	for (int i = 0; i < N_OPTIONS; i++)
+		if (c ? options[i].short_name == c
+		      : strlen(options[i].name) == len &&
+		            !strncmp(options[i].name, name, len))
+			return &options[i];
+	return NULL;
+}
+
+/* Sorts argv into @p cli and the words left, in order; returns their
+ * number. */
+static int parse_cli(Cli *cli, int argc, char **argv, char **words)
+{
+	int n = 0, dashdash = 0;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!dashdash && !strcmp(a, "--")) {
+			dashdash = 1;
+			continue;
+		}
+		if (dashdash || a[0] != '-' || !a[1] || is_number(a)) {
+			words[n++] = argv[i];
+			continue;
+		}
+		const char *name = a + 2, *eq = NULL;
+		const OptionInfo *o;
+		if (a[1] != '-') {
+			if (a[2] || !(o = find_option(NULL, 0, a[1])))
+				usage_error("unknown option '%s'", a);
+		} else {
+			eq = strchr(name, '=');
+			size_t len = eq ? (size_t)(eq - name) : strlen(name);
+			if (!(o = find_option(name, len, 0)))
+				usage_error("unknown option '--%.*s'", (int)len, name);
+		}
+		char *field = (char *)cli + o->offset;
+		if (!o->arg) {
+			if (eq)
+				usage_error("option '--%s' takes no value", o->name);
+			*(int *)field = 1;
+			continue;
+		}
+		if (!eq && i + 1 >= argc)
+			usage_error("option '--%s' needs a value", o->name);
+		*(const char **)field = eq ? eq + 1 : argv[++i];
+	}
+	return n;
+}
+
+/* The value of an option: the command line, else @p env, else @p dflt;
+ * @p source names where it came from, for messages. */
+static const char *setting(const char *given, const char *opt_name,
+                           const char *env, const char *dflt,
+                           char *source, size_t size)
+{
+	const char *e = env ? getenv(env) : NULL;
+	if (given) {
+		snprintf(source, size, "--%s", opt_name);
+		return given;
+	}
+	if (e && *e) {
+		snprintf(source, size, "%s", env);
+		return e;
+	}
+	snprintf(source, size, "--%s", opt_name);
+	return dflt;
+}
+
+static const Command *find_command(char **words, int n, int *used)
+{
+	for (int i = 0; i < N_COMMANDS; i++) {
+		const Command *c = &commands[i];
+		if (strcmp(c->name, words[0]))
+			continue;
+		if (!c->sub) {
+			*used = 1;
+			return c;
+		}
+		if (n < 2)
+			usage_error("%s: needs save, load or list", c->name);
+		if (!strcmp(c->sub, words[1])) {
+			*used = 2;
+			return c;
+		}
+	}
+	if (n > 1 && !strcmp(words[0], "preset"))
+		usage_error("preset: '%s' is not save, load or list",
+		            words[1]);
+	usage_error("unknown command '%s'", words[0]);
+}
+
+int main(int argc, char **argv)
+{
+	Cli cli = {0};
+	char **words = calloc((size_t)argc + 1, sizeof *words);
+	if (!words)
+		die(RC_LOCAL, "out of memory");
+	int n = parse_cli(&cli, argc, argv, words);
+	if (cli.help) {
+		help();
+		return RC_OK;
+	}
+	if (cli.version) {
+		puts(FXCTL_VERSION);
+		return RC_OK;
+	}
+	if (!n)
+		usage_error("no command given");
+
+	char src[32];
+	const char *host = setting(cli.host, "host", "FXD_OSC_HOST", "127.0.0.1",
+	                           src, sizeof src);
+	struct in_addr addr;
+	if (inet_pton(AF_INET, host, &addr) != 1)
+		usage_error("%s: '%s' is not a numeric IPv4 address (fxctl looks "
+		            "up no names; try 127.0.0.1)", src, host);
+	if (addr.s_addr == htonl(INADDR_ANY))
+		usage_error("%s: 0.0.0.0 is no address to send to; try 127.0.0.1",
+		            src);
+	long port, interval = 0;
+	const char *p = setting(cli.port, "port", "FXD_OSC_PORT", "8000", src,
+	                        sizeof src);
+	if (!parse_long(p, 1, 65535, &port))
+		usage_error("%s: '%s' is not a port number (1..65535)", src, p);
+	double timeout = 2;
+	if (cli.timeout && (!parse_num(cli.timeout, &timeout) || timeout <= 0 ||
+	                    timeout > 3600))
+		usage_error("--timeout: '%s' is not a number of seconds "
+		            "(above 0, up to 3600)", cli.timeout);
+	if (cli.interval && !parse_long(cli.interval, 20, 10000, &interval))
+		usage_error("--interval: '%s' is not a number of milliseconds "
+		            "(20..10000)", cli.interval);
+
+	int used;
+	const Command *c = find_command(words, n, &used);
+	int nargs = n - used;
+	if (nargs < c->min_args || (c->max_args >= 0 && nargs > c->max_args))
+		usage_error("%s%s%s: %s%s", c->name, c->sub ? " " : "",
+		            c->sub ? c->sub : "", *c->args ? "expects " : "takes no "
+		            "arguments", c->args);
+	if (cli.watch && c->run != cmd_stats)
+		usage_error("--watch is for the stats command");
+	if (cli.interval && !cli.watch)
+		usage_error("--interval needs --watch");
+	opt.json = cli.json;
+	opt.watch = cli.watch;
+	opt.interval_ms = (int)interval;
+
+	static Link link;
+	atexit(at_exit);
+	link_open(&link, addr, (int)port, timeout);
+	int rc = c->run(&link, c, words + used, nargs);
+	if (fflush(stdout) == EOF || ferror(stdout))
+		die(RC_LOCAL, "cannot write the output: %s", strerror(errno));
+	close(link.fd);
+	free(words);
+	return rc;
+}
