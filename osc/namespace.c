@@ -167,6 +167,17 @@ static void send_aliases(FxOsc *o, const FxPeer *peer,
 	}
 }
 
+/* A daemon-wide value (/fxd/mute, /fxd/bpm), and to its aliases. */
+static void send_daemon_value(FxOsc *o, const FxPeer *peer, const char *path,
+                              double v, int is_int)
+{
+	send_to(o, peer, path, is_int ? msg_int((int)v) : msg_float(v));
+	for (int a = 0; a < o->n_aliases; a++)
+		if (!strcmp(o->aliases[a].to, path))
+			send_to(o, peer, o->aliases[a].from,
+			        is_int ? msg_int((int)v) : msg_float(v));
+}
+
 static void feedback_one(FxOsc *o, const FxChainSpec *spec, int slot,
                          int param)
 {
@@ -564,11 +575,15 @@ static void m_mute(FxOsc *o, const char *path, const char *types,
 		fx_control_mute(o->control, v >= 0.5);
 }
 
+/* A button on a tablet sends 1 when pressed and 0 when released: only
+ * the press (or a message with no argument) panics. */
 static void m_panic(FxOsc *o, const char *path, const char *types,
                     lo_arg **argv, int argc)
 {
-	(void)types, (void)argv;
-	if (!no_args(o, path, argc))
+	double v = 1;
+	if (argc && !one_number(o, path, types, argv, argc, &v))
+		return;
+	if (v < 0.5)
 		return;
 	fx_control_panic(o->control);
 	done(o, path);
@@ -909,8 +924,8 @@ void fx_osc_send_state(FxOsc *o, const FxPeer *to)
 			send_value(o, to, &spec, s, p, 3);
 			send_aliases(o, to, &spec, s, p);
 		}
-	send_to(o, to, "/fxd/mute", msg_int(fx_control_muted(o->control)));
-	send_to(o, to, "/fxd/bpm", msg_float(fx_control_bpm(o->control)));
+	send_daemon_value(o, to, "/fxd/mute", fx_control_muted(o->control), 1);
+	send_daemon_value(o, to, "/fxd/bpm", fx_control_bpm(o->control), 0);
 }
 
 static void flush_feedback(FxOsc *o)
@@ -947,11 +962,11 @@ static void flush_feedback(FxOsc *o)
 	for (int i = 0; i < o->n_subs; i++) {
 		FxPeer peer = {o->subs[i].addr, -1};
 		if (ch.mute)
-			send_to(o, &peer, "/fxd/mute",
-			        msg_int(fx_control_muted(o->control)));
+			send_daemon_value(o, &peer, "/fxd/mute",
+			                  fx_control_muted(o->control), 1);
 		if (ch.bpm)
-			send_to(o, &peer, "/fxd/bpm",
-			        msg_float(fx_control_bpm(o->control)));
+			send_daemon_value(o, &peer, "/fxd/bpm",
+			                  fx_control_bpm(o->control), 0);
 	}
 }
 
