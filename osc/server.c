@@ -406,16 +406,20 @@ static uint32_t be32(const uint8_t *p)
 
 /* Checks what liblo would act on before it does: every message address in
  * the packet starts with '/', is terminated, and does not end in '/'
- * (liblo answers those itself, outside fxd's socket). Returns NULL or why
+ * (liblo answers those itself, outside fxd's socket). Bundles are made
+ * immediate: liblo would queue a future one where only its own receive
+ * loop, which fxd does not run, takes it out again. Returns NULL or why
  * not; *@p address points at the offending address when there is one. */
-static const char *check_packet(const uint8_t *p, size_t len, int depth,
+static const char *check_packet(uint8_t *p, size_t len, int depth,
                                 const char **address)
 {
+	static const uint8_t IMMEDIATE[8] = {0, 0, 0, 0, 0, 0, 0, 1};
 	if (len < 4 || len % 4)
 		return "truncated packet";
 	if (len >= 16 && !memcmp(p, "#bundle", 8)) {
 		if (depth > 4)
 			return "bundles nested too deep";
+		memcpy(p + 8, IMMEDIATE, sizeof IMMEDIATE);
 		for (size_t at = 16; at < len;) {
 			if (len - at < 4)
 				return "truncated bundle";
