@@ -291,7 +291,11 @@ static void fx_method(FxOsc *o, const char *path, const char *types,
 		return;
 	}
 	/* A pattern: each parameter it names is handled once, whether it
-	 * matched the label form or the index form. */
+	 * matched the label form or the index form; a bad value is refused
+	 * once, not once per match. */
+	double v;
+	if (argc && !one_number(o, path, types, argv, argc, &v))
+		return;
 	int matched = 0;
 	for (int s = 0; s < spec.n_slots; s++) {
 		const FxEffectClass *cls = spec.slots[s].cls;
@@ -802,6 +806,10 @@ static int subscriber_args(FxOsc *o, const char *path, const char *types,
 			return 0;
 		}
 		addr->sin_port = htons((uint16_t)v);
+		if (fx_osc_is_self(o, addr)) {
+			fx_osc_fail(o, path, "that is fxd's own OSC port");
+			return 0;
+		}
 		at = 2;
 	} else {
 		if (o->from.tcp >= 0) {
@@ -852,6 +860,11 @@ static void m_unsubscribe(FxOsc *o, const char *path, const char *types,
 		            ntohs(addr.sin_port));
 		return;
 	}
+	if (o->subs[i].is_static) {
+		fx_osc_fail(o, path, "%s:%d is an --osc-target; it stays",
+		            host, ntohs(addr.sin_port));
+		return;
+	}
 	o->subs[i] = o->subs[--o->n_subs];
 	atomic_store(&o->n_subs_seen, o->n_subs);
 	fx_osc_reply(o, "/fxd/unsubscribed", "si", host, ntohs(addr.sin_port));
@@ -883,11 +896,45 @@ static const struct {
 	{"/fxd/unsubscribe", m_unsubscribe},
 };
 
+/* What fxd itself sends as replies and feedback. Coming in, they are
+ * another fxd's (or a loop's) output: answering would start a storm. */
+static const char *const replies[] = {
+	"/fxd/fail", "/fxd/done", "/fxd/pong", "/fxd/subscribed",
+	"/fxd/unsubscribed", "/fxd/synced", "/fxd/param", "/fxd/list/done",
+	"/fxd/meters", "/fxd/counters", NULL,
+};
+/* Queries whose reply has the same address, with arguments. */
+static const char *const echoed[] = {
+	"/fxd/stats", "/fxd/chain", "/fxd/json", "/fxd/preset/list",
+	"/fxd/list", NULL,
+};
+
+static int is_reply(const char *path, int argc)
+{
+	for (int i = 0; replies[i]; i++)
+		if (!strcmp(path, replies[i]))
+			return 1;
+	for (int i = 0; argc && echoed[i]; i++)
+		if (!strcmp(path, echoed[i]))
+			return 1;
+	return 0;
+}
+
+static int segments(const char *path)
+{
+	int n = 0;
+	for (; *path; path++)
+		n += *path == '/';
+	return n;
+}
+
 int fx_osc_dispatch(const char *path, const char *types, lo_arg **argv,
                     int argc, lo_message msg, void *user)
 {
 	FxOsc *o = user;
 	(void)msg;
+	if (is_reply(path, argc))
+		return 0;
 	for (int a = 0; a < o->n_aliases; a++)
 		if (!strcmp(path, o->aliases[a].from)) {
 			path = o->aliases[a].to;
@@ -899,8 +946,10 @@ int fx_osc_dispatch(const char *path, const char *types, lo_arg **argv,
 	}
 	int hits = 0;
 	for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
+		/* liblo's '*' crosses '/'; OSC matches part by part. */
 		if (!strcmp(path, methods[i].path) ||
 		    (has_pattern(path) &&
+		     segments(path) == segments(methods[i].path) &&
 		     lo_pattern_match(methods[i].path, path))) {
 			methods[i].fn(o, methods[i].path, types, argv, argc);
 			hits++;
@@ -1064,7 +1113,8 @@ void fx_osc_tick(FxOsc *o)
 			fx_osc_fail(o, "/fxd/sync", "timed out: no audio is "
 			                            "being processed");
 		o->from = saved;
-		*s = o->syncs[--o->n_syncs];
+		/* Answered in the order asked. */
+		memmove(s, s + 1, (size_t)(--o->n_syncs - i) * sizeof *s);
 	}
 	if (now >= o->next_feedback) {
 		o->next_feedback = now + 1.0 / o->cfg.rate_hz;

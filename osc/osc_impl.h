@@ -31,7 +31,7 @@ typedef struct {
 typedef struct {
 	struct sockaddr_in addr;
 	int interval_ms;
-	int is_static;            ///< from --osc-target: never unsubscribed
+	int is_static;            ///< from --osc-target: not unsubscribed over OSC
 	double next_meter, next_stats;
 	float peak[FX_OSC_MAX_PORTS];
 	double rms2[FX_OSC_MAX_PORTS];
@@ -78,6 +78,7 @@ struct FxOscImpl {
 	int n_syncs;
 	FxPeer from;              ///< sender of the packet being dispatched
 	uint64_t rx_ns;           ///< when it arrived
+	int failed;               ///< the packet has been counted as rejected
 	int port;
 	char describe[64];
 	uint8_t *rx;              ///< FX_OSC_MAX_PACKET
@@ -111,6 +112,9 @@ void fx_osc_fail(FxOsc *o, const char *address, const char *fmt, ...)
 /** liblo's catch-all handler: the namespace. */
 int fx_osc_dispatch(const char *path, const char *types, lo_arg **argv,
                     int argc, lo_message msg, void *user);
+
+/** 1 if @p a is fxd's own socket: it must never talk to itself. */
+int fx_osc_is_self(const FxOsc *o, const struct sockaddr_in *a);
 
 /** Adds a subscriber (replying /fxd/subscribed and the full state).
  *  Returns 0, or -1 when there is no room. */

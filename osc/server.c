@@ -291,6 +291,19 @@ FxOsc *fx_osc_new(const FxOscConfig *cfg, FxControl *control, char *err,
 	return o;
 }
 
+int fx_osc_is_self(const FxOsc *o, const struct sockaddr_in *a)
+{
+	if (ntohs(a->sin_port) != o->port)
+		return 0;
+	struct in_addr bound;
+	inet_pton(AF_INET, o->cfg.bind, &bound);
+	uint32_t addr = ntohl(a->sin_addr.s_addr);
+	/* Bound to every interface: any local address may be this socket;
+	 * loopback and the bound address certainly are. */
+	return a->sin_addr.s_addr == bound.s_addr || (addr >> 24) == 127 ||
+	       (bound.s_addr == htonl(INADDR_ANY) && addr == INADDR_ANY);
+}
+
 int fx_osc_port(const FxOsc *o)
 {
 	return o->port;
@@ -375,7 +388,9 @@ void fx_osc_fail(FxOsc *o, const char *address, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof why, fmt, ap);
 	va_end(ap);
-	atomic_fetch_add(&o->rejected, 1);
+	/* One bad packet counts once, however many of its messages fail. */
+	if (!o->failed++)
+		atomic_fetch_add(&o->rejected, 1);
 	/* Keep garbage addresses printable and short. */
 	char addr[128];
 	size_t n = 0;
@@ -452,6 +467,7 @@ static void handle_packet(FxOsc *o, uint8_t *data, size_t len,
 	atomic_fetch_add(&o->received, 1);
 	o->from = *from;
 	o->rx_ns = rx_ns;
+	o->failed = 0;
 	const char *address = "";
 	const char *why = check_packet(data, len, 0, &address);
 	if (why) {
@@ -497,7 +513,7 @@ static void read_udp(FxOsc *o)
 				memcpy(&drops, CMSG_DATA(c), sizeof drops);
 				atomic_store(&o->kernel_drops, drops);
 			}
-		if (!allowed(o, &from)) {
+		if (!allowed(o, &from) || fx_osc_is_self(o, &from)) {
 			atomic_fetch_add(&o->dropped, 1);
 			continue;
 		}
@@ -505,6 +521,7 @@ static void read_udp(FxOsc *o)
 			atomic_fetch_add(&o->received, 1);
 			FxPeer p = {from, -1};
 			o->from = p;
+			o->failed = 0;
 			fx_osc_fail(o, "", "packet larger than %d bytes",
 			            FX_OSC_MAX_PACKET);
 			continue;
@@ -560,6 +577,7 @@ static void read_tcp(FxOsc *o, int i)
 		if (size > FX_OSC_MAX_PACKET) {
 			FxPeer p = {c->addr, i};
 			o->from = p;
+			o->failed = 0;
 			atomic_fetch_add(&o->received, 1);
 			fx_osc_fail(o, "", "packet larger than %d bytes",
 			            FX_OSC_MAX_PACKET);
