@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
@@ -1457,4 +1458,30 @@ int fx_test_recorded_vs_player(const FxTestRecorder *r, long k,
 	if (equal)
 		return 1;
 	return silent && expect_sound ? 0 : -1;
+}
+
+void fx_test_record(FxTestRecorder *r, double seconds)
+{
+	fx_test_recorder_start(r);
+	ck_assert(fx_test_recorder_wait_frames(r, (long)(seconds * 48000), 20));
+	fx_test_recorder_stop(r);
+	ck_assert(fx_test_recorder_wait_done(r, 5));
+}
+
+double fx_test_period_gain(const FxTestRecorder *r, const FxTestPlayer *p,
+                           long k, int cycles, int *glitch)
+{
+	long c = fx_test_player_period_of(r, p, k, glitch);
+	const float *y = fx_test_recorder_data(r, 0) +
+	                 fx_test_recorder_period_offset(r, k);
+	double num = 0, den = 0;
+	for (int i = 0; i < fx_test_recorder_period_frames(r, k); i++) {
+		float x;
+		if (c == FX_TEST_NO_PERIOD ||
+		    !fx_test_player_sample(p, c - cycles, 0, i, &x))
+			return NAN;
+		num += (double)y[i] * x;
+		den += (double)x * x;
+	}
+	return den > 0 ? num / den : NAN;
 }

@@ -294,4 +294,14 @@ int fx_test_player_sample(const FxTestPlayer *p, long period, int ch, int i,
 int fx_test_recorded_vs_player(const FxTestRecorder *r, long k,
                                const FxTestPlayer *p, int cycles, int *glitch);
 
+/** Records about @p seconds (whole periods) and waits until it stopped;
+ *  fails the test if it cannot. */
+void fx_test_record(FxTestRecorder *r, double seconds);
+
+/** The gain of recorded period @p k of channel 0 against what @p p played
+ *  @p cycles JACK cycles earlier (fxd's latency): <y, x> / <x, x>. NAN if
+ *  unknown. *@p glitch as for fx_test_player_period_of. */
+double fx_test_period_gain(const FxTestRecorder *r, const FxTestPlayer *p,
+                           long k, int cycles, int *glitch);
+
 #endif

@@ -530,33 +530,8 @@ static void play_tone(Rig *r)
 	ck_assert_int_ge(fx_test_player_periods(r->play), 8);
 }
 
-static void record(Rig *r, double seconds)
-{
-	fx_test_recorder_start(r->rec);
-	ck_assert(fx_test_recorder_wait_frames(r->rec, (long)(seconds * RATE), 20));
-	fx_test_recorder_stop(r->rec);
-	ck_assert(fx_test_recorder_wait_done(r->rec, 5));
-}
-
 /* Recorded period @p k of channel 0 against what the player played one
  * cycle earlier (fxd's latency): <y, x> / <x, x>. */
-static double period_gain(Rig *r, long k, int *glitch)
-{
-	long c = fx_test_player_period_of(r->rec, r->play, k, glitch);
-	const float *y = fx_test_recorder_data(r->rec, 0) +
-	                 fx_test_recorder_period_offset(r->rec, k);
-	double num = 0, den = 0;
-	for (int i = 0; i < fx_test_recorder_period_frames(r->rec, k); i++) {
-		float x;
-		if (c == FX_TEST_NO_PERIOD ||
-		    !fx_test_player_sample(r->play, c - 1, 0, i, &x))
-			return NAN;
-		num += (double)y[i] * x;
-		den += (double)x * x;
-	}
-	return den > 0 ? num / den : NAN;
-}
-
 /* Every recorded period from frame @p skip on has gain @p want (within
  * @p tol), except ones a JACK xrun disturbed (counted in r->excused) and
  * silent ones (r->gaps, checked against fxd's underflows at the end). */
@@ -568,7 +543,7 @@ static void assert_gain(Rig *r, double want, double tol, long skip,
 		if (fx_test_recorder_period_offset(r->rec, k) < skip)
 			continue;
 		int glitch;
-		double g = period_gain(r, k, &glitch);
+		double g = fx_test_period_gain(r->rec, r->play, k, 1, &glitch);
 		if (!(fabs(g - want) <= tol) && glitch) {
 			r->excused++;
 			continue;
@@ -777,7 +752,7 @@ START_TEST(gain_set_with_oscsend_is_heard_after_sync)
 	fxd_start(&r, args);
 	rig_audio(&r);
 	play_tone(&r);
-	record(&r, 0.2);
+	fx_test_record(r.rec, 0.2);
 	assert_gain(&r, 1.0, 2e-3, 0, "before the change");
 
 	char *out = NULL;
@@ -788,7 +763,7 @@ START_TEST(gain_set_with_oscsend_is_heard_after_sync)
 	sync_id(r.sock, r.port, 1);
 	/* The glide (20 ms) starts in the chunk the barrier saw; skip 30 ms
 	 * and the period of latency after it. */
-	record(&r, 0.35);
+	fx_test_record(r.rec, 0.35);
 	assert_gain(&r, 0.5, 2e-3, (long)(0.030 * RATE) + PERIOD,
 	            "after /fx/vol/db -6.0206");
 	ck_assert_double_eq_tol(get_float(r.sock, r.port, "/fx/vol/db"), -6.0206,

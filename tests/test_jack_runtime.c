@@ -97,34 +97,9 @@ static void rig_stop(Rig *r)
 }
 
 /* Records @p seconds from now. */
-static void record(Rig *r, double seconds)
-{
-	fx_test_recorder_start(r->rec);
-	ck_assert(fx_test_recorder_wait_frames(r->rec, (long)(seconds * RATE), 20));
-	fx_test_recorder_stop(r->rec);
-	ck_assert(fx_test_recorder_wait_done(r->rec, 5));
-}
-
 /* The gain of recorded period @p k of channel 0 against what the player
  * played one cycle earlier (fxd's latency): <y, x> / <x, x>. NAN if
  * unknown. *@p glitch: a JACK xrun disturbed the cycles around it. */
-static double period_gain(Rig *r, long k, int *glitch)
-{
-	long c = fx_test_player_period_of(r->rec, r->play, k, glitch);
-	const float *y = fx_test_recorder_data(r->rec, 0) +
-	                 fx_test_recorder_period_offset(r->rec, k);
-	double num = 0, den = 0;
-	for (int i = 0; i < fx_test_recorder_period_frames(r->rec, k); i++) {
-		float x;
-		if (c == FX_TEST_NO_PERIOD ||
-		    !fx_test_player_sample(r->play, c - 1, 0, i, &x))
-			return NAN;
-		num += (double)y[i] * x;
-		den += (double)x * x;
-	}
-	return den > 0 ? num / den : NAN;
-}
-
 /* Every recorded period's gain is @p want (within @p tol), except ones
  * a JACK xrun disturbed, which are counted in r->excused. */
 static void assert_gain(Rig *r, double want, double tol, const char *when)
@@ -133,7 +108,7 @@ static void assert_gain(Rig *r, double want, double tol, const char *when)
 	ck_assert_int_gt(n, 10);
 	for (long k = 0; k < n; k++) {
 		int glitch;
-		double g = period_gain(r, k, &glitch);
+		double g = fx_test_period_gain(r->rec, r->play, k, 1, &glitch);
 		if (!(fabs(g - want) <= tol) && glitch) {
 			r->excused++;
 			continue;
@@ -167,7 +142,7 @@ static void stop_with_fade(Rig *r, int sig, double level)
 	double prev = level;
 	for (long k = 0; k < n; k++) {
 		int glitch;
-		double g = period_gain(r, k, &glitch);
+		double g = fx_test_period_gain(r->rec, r->play, k, 1, &glitch);
 		if (isnan(g) || (g > prev + 2e-3 && glitch)) {
 			r->excused += !isnan(g);
 			continue;
@@ -215,7 +190,7 @@ START_TEST(sighup_reloads_a_good_file_and_keeps_the_chain_on_a_bad_one)
 	for (int i = 0; i < 4800; i++)
 		tone[i] = (float)(0.5 * sin(2 * M_PI * i / 48.0));
 	rig_play_loop(&r, tone, 4800);
-	record(&r, 0.3);
+	fx_test_record(r.rec, 0.3);
 	assert_gain(&r, 0.5, 2e-3, "from the file");
 
 	/* A bad file whose chain would be full level: an unknown key on
@@ -231,7 +206,7 @@ START_TEST(sighup_reloads_a_good_file_and_keeps_the_chain_on_a_bad_one)
 	ck_assert_msg(fx_test_daemon_wait_log(r.fxd, mark, where, 10),
 	              "no '%s' in the log %s", where,
 	              fx_test_daemon_log_path(r.fxd));
-	record(&r, 0.5);
+	fx_test_record(r.rec, 0.5);
 	assert_gain(&r, 0.5, 2e-3, "after the bad file");
 	ck_assert(fx_test_daemon_running(r.fxd));
 
@@ -255,7 +230,7 @@ START_TEST(sighup_reloads_a_good_file_and_keeps_the_chain_on_a_bad_one)
 	long rising = 0;
 	for (long k = 0; k < n; k++) {
 		int glitch;
-		double g = period_gain(&r, k, &glitch);
+		double g = fx_test_period_gain(r.rec, r.play, k, 1, &glitch);
 		int ok = g >= prev - 2e-3 && g <= 1 + 2e-3;
 		if (!ok && glitch) {
 			r.excused++;
@@ -273,7 +248,7 @@ START_TEST(sighup_reloads_a_good_file_and_keeps_the_chain_on_a_bad_one)
 	ck_assert_double_eq_tol(last, 1.0, 2e-3);
 	/* 20 ms at 48 kHz is about 4 periods of 256: not a switch. */
 	ck_assert_int_ge(rising, 2);
-	record(&r, 0.3);
+	fx_test_record(r.rec, 0.3);
 	assert_gain(&r, 1.0, 2e-3, "after the good file");
 
 	stop_with_fade(&r, SIGINT, 1.0);
@@ -371,7 +346,7 @@ START_TEST(freewheel_drops_nothing)
 	ck_assert_int_ge(after.callbacks - before.callbacks, n);
 
 	/* Back in realtime, the audio still flows and is exact. */
-	record(&r, 0.3);
+	fx_test_record(r.rec, 0.3);
 	n = fx_test_recorder_periods(r.rec);
 	for (long k = 0; k < n; k++) {
 		int glitch;
