@@ -117,6 +117,7 @@ void fx_control_set_engine(FxControl *c, FxEngine *engine)
 {
 	lock(c);
 	c->engine = engine;
+	fx_engine_set_tempo(engine, c->bpm);
 	c->changes.chain = 1;
 	unlock(c);
 }
@@ -332,6 +333,7 @@ FxStatus fx_control_set_bpm(FxControl *c, double bpm)
 	lock(c);
 	if (c->bpm != bpm) {
 		c->bpm = bpm;
+		fx_engine_set_tempo(c->engine, bpm);
 		c->changes.bpm = 1;
 		changed(c, -1);
 	}

@@ -133,6 +133,7 @@ FxEngine *fx_engine_new(const FxEngineConfig *cfg, const FxChainSpec *spec,
 	sem_init(&e->paused_sem, 0, 0);
 	sem_init(&e->resume_sem, 0, 0);
 	e->fade_frames = (int)(cfg->fade_ms * 1e-3 * cfg->sample_rate);
+	fx_engine_set_tempo(e, 120);
 	e->spec = *spec;
 	e->chain = build_chain(e, spec, st);
 	if (e->chain)
@@ -375,6 +376,13 @@ int fx_engine_faded_out(const FxEngine *e)
 void fx_engine_reset_state(FxEngine *e)
 {
 	atomic_store(&e->want_reset, 1);
+}
+
+void fx_engine_set_tempo(FxEngine *e, double bpm)
+{
+	uint64_t bits;
+	memcpy(&bits, &bpm, sizeof bits);
+	atomic_store_explicit(&e->tempo_bits, bits, memory_order_relaxed);
 }
 
 void fx_engine_panic(FxEngine *e)

@@ -135,6 +135,9 @@ int fx_engine_faded_out(const FxEngine *e);
 /** Asks the worker to clear the chain's audio state at its next chunk. */
 void fx_engine_reset_state(FxEngine *e);
 
+/** The rig's tempo for tempo-synced effects (120 until set). */
+void fx_engine_set_tempo(FxEngine *e, double bpm);
+
 /** Mutes, clears every effect's state and unmutes, within one chunk and a
  *  fade in. */
 void fx_engine_panic(FxEngine *e);

@@ -115,6 +115,7 @@ struct FxEngineImpl {
 	_Atomic int fade_out;      ///< control: 1 fade to silence, 0 fade in
 	_Atomic int faded_out;     ///< worker: silent after a fade out
 	_Atomic int want_panic;    ///< control: mute, reset, unmute
+	_Atomic uint64_t tempo_bits; ///< control: the tempo (a double), BPM
 	_Atomic uint32_t staged_seq;  ///< control: changes staged or swapped
 	_Atomic uint32_t applied_seq; ///< worker: staged_seq it has applied
 	FxQueue *applies;          ///< ApplyEvent, worker -> control
@@ -143,6 +144,8 @@ struct FxEngineImpl {
 	_Atomic uint64_t chunks, nonfinite;
 	TimeLog work_log;
 	uint32_t applied;          ///< applied_seq's value, kept locally
+	uint64_t told_tempo;       ///< tempo_bits `told_chain` has been given
+	FxChain *told_chain;
 	uint64_t meter_frames;     ///< sums since the meters' epoch
 	float meter_peak[FX_ENGINE_MAX_PORTS];
 	double meter_sumsq[FX_ENGINE_MAX_PORTS];

@@ -356,6 +356,15 @@ static void run_chunk(FxEngine *e)
 	                                       memory_order_acquire);
 	take_swaps(e);
 	publish_applied(e, staged, drain_staging(e), seq, t0);
+	uint64_t tempo = atomic_load_explicit(&e->tempo_bits,
+	                                      memory_order_relaxed);
+	if (tempo != e->told_tempo || e->chain != e->told_chain) {
+		double bpm;
+		memcpy(&bpm, &tempo, sizeof bpm);
+		fx_chain_set_tempo(e->chain, bpm);
+		e->told_tempo = tempo;
+		e->told_chain = e->chain;
+	}
 	if (atomic_exchange_explicit(&e->want_reset, 0, memory_order_relaxed)) {
 		fx_chain_reset(e->chain);
 		fx_safety_reset(e->safety);

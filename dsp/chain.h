@@ -64,6 +64,10 @@ void fx_chain_reset(FxChain *chain);
 /** Sets the glide time for later parameter changes. Realtime. */
 void fx_chain_set_glide_ms(FxChain *chain, double ms);
 
+/** Tells every effect the rig's tempo (see FxEffectClass.tempo).
+ *  Realtime. */
+void fx_chain_set_tempo(FxChain *chain, double bpm);
+
 /** Latency in frames added by the chain (the sum of its effects'). */
 int fx_chain_latency(const FxChain *chain);
 

@@ -89,6 +89,13 @@ void fx_chain_reset(FxChain *c)
 		c->slots[i].cls->reset(c->slots[i].state);
 }
 
+void fx_chain_set_tempo(FxChain *c, double bpm)
+{
+	for (int i = 0; i < c->n_slots; i++)
+		if (c->slots[i].cls->tempo)
+			c->slots[i].cls->tempo(c->slots[i].state, bpm);
+}
+
 static void advance_glides(Slot *s, int frames)
 {
 	for (unsigned bits = s->gliding; bits; bits &= bits - 1) {

@@ -71,6 +71,9 @@ struct FxEffectClass {
 	void (*process)(void *state, float *const *buf, int frames);
 	/** Latency in frames that the effect adds; NULL means none. */
 	int (*latency)(const void *state);
+	/** The rig's tempo in BPM changed (fxd's /fxd/bpm, or JACK
+	 *  transport). NULL: the effect has no use for it. Realtime. */
+	void (*tempo)(void *state, double bpm);
 	const void *priv; ///< class constants for shared implementations
 };
 

@@ -1698,6 +1698,110 @@ START_TEST(knob_to_ear_stats)
 }
 END_TEST
 
+/* ---- 10. tempo follows JACK transport ------------------------------------ */
+
+/* Timebase master: BBT at 140 bpm in 4/4, consistent with the frame. */
+static void timebase_140(jack_transport_state_t state, jack_nframes_t nframes,
+                         jack_position_t *pos, int new_pos, void *arg)
+{
+	(void)state;
+	(void)nframes;
+	(void)new_pos; /* every cycle is filled in full, new_pos or not */
+	(void)arg;
+	pos->valid = JackPositionBBT;
+	pos->beats_per_minute = 140;
+	pos->beats_per_bar = 4;
+	pos->beat_type = 4;
+	pos->ticks_per_beat = 1920;
+	double rate = pos->frame_rate ? pos->frame_rate : RATE;
+	long long ticks = (long long)(pos->frame / rate / 60 *
+	                              pos->beats_per_minute * pos->ticks_per_beat);
+	long long beats = ticks / 1920;
+	pos->bar = (int32_t)(beats / 4 + 1);
+	pos->beat = (int32_t)(beats % 4 + 1);
+	pos->tick = (int32_t)(ticks % 1920);
+	pos->bar_start_tick = (double)(pos->bar - 1) * 4 * 1920;
+}
+
+START_TEST(bpm_follows_jack_transport)
+{
+	Rig r;
+	rig_start(&r, "bpm");
+	const char *args[] = {"--chain", "vol:gain db=0", NULL};
+	fxd_start(&r, args);
+	/* r.sock subscribes and only listens: a /fxd/bpm on it is the state
+	 * dump or feedback, never a reply. Queries go from q. */
+	int q_port;
+	int q = udp_open("127.0.0.1", &q_port);
+	(void)q_port;
+	int p = r.port;
+	Msg m;
+	osend(r.sock, p, "/fxd/subscribe", "");
+	expect(r.sock, "/fxd/subscribed", "sii", &m, 5);
+	msg_free(&m);
+	ck_assert_double_eq_tol(get_float(q, p, "/fxd/bpm"), 120, 1e-4);
+
+	char name[64];
+	snprintf(name, sizeof name, "fxdtest-tb-%d", (int)getpid());
+	jack_client_t *c = fx_test_client_open(fx_test_server_name(r.srv), name);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_eq(jack_set_timebase_callback(c, 0, timebase_140, NULL), 0);
+	ck_assert_int_eq(jack_activate(c), 0);
+	jack_transport_start(c);
+
+	double t0 = fx_test_now(), bpm = 0;
+	while (fx_test_now() < t0 + 3) {
+		bpm = get_float(q, p, "/fxd/bpm");
+		if (fabs(bpm - 140) < 1e-4)
+			break;
+		fx_test_nap(0.02);
+	}
+	double followed = fx_test_now() - t0;
+	jack_position_t pos;
+	jack_transport_state_t ts = jack_transport_query(c, &pos);
+	fprintf(stderr, "# transport: fxd's bpm %.2f %.3f s after "
+	        "jack_transport_start (transport %d, valid 0x%x, bpm %.1f, "
+	        "%d|%d|%d)\n", bpm, followed, (int)ts, (unsigned)pos.valid,
+	        pos.beats_per_minute, pos.bar, pos.beat, pos.tick);
+	ck_assert_msg(fabs(bpm - 140) < 1e-4, "/fxd/bpm is %.3f, not 140, 3 s "
+	              "after the transport rolled at 140 bpm (state %d, valid "
+	              "0x%x, bpm %.1f)", bpm, (int)ts, (unsigned)pos.valid,
+	              pos.beats_per_minute);
+
+	/* Stopped: fxd's own tempo holds. Wait until the server has stopped
+	 * and one of fxd's 100 ms polls has passed before setting it. */
+	jack_transport_stop(c);
+	double end = fx_test_now() + 2;
+	while (jack_transport_query(c, NULL) != JackTransportStopped &&
+	       fx_test_now() < end)
+		fx_test_nap(0.01);
+	ck_assert_int_eq(jack_transport_query(c, NULL), JackTransportStopped);
+	fx_test_nap(0.25);
+	osend(q, p, "/fxd/bpm", "f", 100.0f);
+	ck_assert_double_eq_tol(get_float(q, p, "/fxd/bpm"), 100, 1e-4);
+	fx_test_nap(0.35); /* three polls */
+	ck_assert_double_eq_tol(get_float(q, p, "/fxd/bpm"), 100, 1e-4);
+	ck_assert_int_eq(fx_test_client_close(c, 5), 0);
+
+	/* The subscriber heard 140, then 100 (feedback). */
+	int fb_140 = 0, fb_100 = 0;
+	end = fx_test_now() + 2;
+	while (!fb_100 && fx_test_now() < end &&
+	       next_msg(r.sock, &m, end - fx_test_now())) {
+		if (!strcmp(m.path, "/fxd/bpm")) {
+			ck_assert_str_eq(m.types, "f");
+			fb_140 |= fabs(m.argv[0]->f - 140) < 1e-4;
+			fb_100 |= fb_140 && fabs(m.argv[0]->f - 100) < 1e-4;
+		}
+		msg_free(&m);
+	}
+	ck_assert_msg(fb_140, "the subscriber got no /fxd/bpm ,f 140");
+	ck_assert_msg(fb_100, "the subscriber got no /fxd/bpm ,f 100 after 140");
+	close(q);
+	rig_stop(&r);
+}
+END_TEST
+
 static void add(Suite *s, const char *name, const TTest *test,
                 double timeout)
 {
@@ -1720,6 +1824,7 @@ static Suite *suite(void)
 	add(s, "state file", state_file_survives_sigkill, 40);
 	add(s, "alias", alias_and_static_target, 40);
 	add(s, "knob", knob_to_ear_stats, 40);
+	add(s, "bpm", bpm_follows_jack_transport, 40);
 	return s;
 }
 
