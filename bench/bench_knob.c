@@ -624,7 +624,7 @@ static void osc_drain(Osc *o, OscTally *t)
 			lo_arg **argv = lo_message_get_argv(m);
 			if (types && !strncmp(types, "ss", 2))
 				snprintf(t->fail_reason, sizeof t->fail_reason, "%s: %s",
-				         &argv[0]->s, &argv[1]->s);
+				         (const char *)argv[0], (const char *)argv[1]);
 		}
 		lo_message_free(m);
 	}
@@ -653,13 +653,20 @@ static lo_message osc_query(Osc *o, OscTally *t, const char *path,
 	return NULL;
 }
 
+/* liblo's arguments are only 4-byte aligned: read them by copying. */
 static double arg_number(char type, const lo_arg *a)
 {
+	union {
+		double d;
+		float f;
+		int32_t i;
+		int64_t h;
+	} v;
 	switch (type) {
-	case 'd': return a->d;
-	case 'f': return a->f;
-	case 'i': return a->i;
-	case 'h': return (double)a->h;
+	case 'd': memcpy(&v.d, a, sizeof v.d); return v.d;
+	case 'f': memcpy(&v.f, a, sizeof v.f); return v.f;
+	case 'i': memcpy(&v.i, a, sizeof v.i); return v.i;
+	case 'h': memcpy(&v.h, a, sizeof v.h); return (double)v.h;
 	default: return NAN;
 	}
 }
@@ -985,7 +992,7 @@ static void fetch_fxd_stats(Osc *o, OscTally *t, Result *res)
 	for (int i = 0; i + 1 < argc; i += 2) {
 		if (types[i] != 's')
 			continue;
-		const char *key = &argv[i]->s;
+		const char *key = (const char *)argv[i];
 		double v = arg_number(types[i + 1], argv[i + 1]);
 		if (!strcmp(key, "knob.median"))
 			res->knob_median = v;

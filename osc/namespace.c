@@ -39,8 +39,11 @@ static int arg_number(const char *types, lo_arg **argv, int i, double *out)
 
 static const char *arg_string(const char *types, lo_arg **argv, int i)
 {
-	return types[i] == LO_STRING || types[i] == LO_SYMBOL ? &argv[i]->s
-	                                                      : NULL;
+	/* The address itself: liblo's arguments are only 4-byte aligned,
+	 * so no member of the lo_arg union is read. */
+	return types[i] == LO_STRING || types[i] == LO_SYMBOL
+	               ? (const char *)argv[i]
+	               : NULL;
 }
 
 /* One finite number, or a /fxd/fail and 0. */

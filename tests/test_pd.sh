@@ -134,10 +134,11 @@ export XDG_DATA_HOME
 fxd_pid=$!
 fxd_ready() {
 	kill -0 "$fxd_pid" 2>/dev/null || return 2
-	grep -q 'ready:.*osc udp[+a-z]* [0-9.]*:[0-9]' "$tmp/fxd.log"
+	grep -q 'ready:.*osc udp[+a-z]* [0-9.]*:[0-9]' "$tmp/fxd.log" 2>/dev/null
 }
 port=
-if poll 100 fxd_ready; then
+# Generous: a sanitizer build on a loaded 2-core machine starts slowly.
+if poll 300 fxd_ready; then
 	port=$(sed -n 's/.*ready:.*osc udp[+a-z]* [0-9.]*:\([0-9][0-9]*\).*/\1/p' \
 		"$tmp/fxd.log" | head -n 1)
 fi
