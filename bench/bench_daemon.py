@@ -27,6 +27,11 @@ CHAINS = {
     "b: depth-5 (HP2/LP4 x5)": " | ".join(
         ["highpass cutoff=80 order=2", "lowpass cutoff=8000 order=4"] * 2
         + ["highpass cutoff=80 order=2"]),
+    "d: live rig (HP, 3-band EQ, comp, delay, reverb, gain)": (
+        "hpf:highpass cutoff=80 order=2 | lo:lowshelf cutoff=200 gain=2 | "
+        "mid:peaking cutoff=1000 q=0.7 gain=-2 | hi:highshelf cutoff=6000 "
+        "gain=1 | comp:compressor threshold=-18 ratio=3 | dly:delay time=350 "
+        "feedback=0.3 mix=0.2 | verb:reverb room=0.4 mix=0.15 | vol:gain db=0"),
     "default chain": "",
 }
 

@@ -16,7 +16,9 @@
 /** Default chain when neither the command line nor the file gives one. */
 #define FX_DEFAULT_CHAIN                                                     \
 	"hpf:highpass cutoff=80 order=2 | eq:peaking cutoff=1000 q=0.7 "     \
-	"gain=0 | lpf:lowpass cutoff=12000 order=2 | vol:gain db=0"
+	"gain=0 | comp:compressor threshold=-18 ratio=3 | dly:delay "        \
+	"time=350 feedback=0.3 mix=0 | verb:reverb room=0.4 mix=0.15 | "     \
+	"vol:gain db=0"
 
 /** Exit codes, documented in fxd(1). */
 enum {

@@ -46,6 +46,9 @@ static FxStatus init_slot(Slot *s, const FxSlotSpec *spec,
 	                       cfg->max_block, s->values};
 	FxStatus st = cls->init(s->state, &setup);
 	s->ready = st == FX_OK;
+	if (st == FX_OK && cls->latency && (s->delay = cls->latency(s->state)) > 0 &&
+	    !(s->ring = calloc((size_t)cfg->channels * s->delay, sizeof(float))))
+		return FX_ERR_NOMEM;
 	return st;
 }
 
@@ -100,6 +103,7 @@ void fx_chain_free(FxChain *c)
 		if (s->ready && s->cls->cleanup)
 			s->cls->cleanup(s->state);
 		free(s->state);
+		free(s->ring);
 	}
 	free(c->dry_mem);
 	free(c);

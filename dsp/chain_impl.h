@@ -28,6 +28,13 @@ typedef struct {
 	int dirty;                     ///< values changed: update before next block
 	int bypass;                    ///< target: 1 bypassed, 0 active
 	float wet;                     ///< 1 effect fully in, 0 fully bypassed
+	/* An effect with latency keeps it when bypassed: its dry path runs
+	 * through a delay line as long as that latency, always fed, so the
+	 * chain's latency never moves and a bypass fade mixes aligned
+	 * signals. */
+	int delay;                     ///< the effect's latency in frames
+	float *ring;                   ///< channels * delay, or NULL
+	int ring_pos;
 } Slot;
 
 struct FxChainImpl {

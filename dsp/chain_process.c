@@ -85,8 +85,37 @@ int fx_chain_get_bypass(const FxChain *c, int slot)
 
 void fx_chain_reset(FxChain *c)
 {
-	for (int i = 0; i < c->n_slots; i++)
-		c->slots[i].cls->reset(c->slots[i].state);
+	for (int i = 0; i < c->n_slots; i++) {
+		Slot *s = &c->slots[i];
+		s->cls->reset(s->state);
+		if (s->ring)
+			memset(s->ring, 0, (size_t)c->cfg.channels * s->delay *
+			                   sizeof(float));
+	}
+}
+
+/* Pushes @p frames of @p in through the slot's dry delay line; what falls
+ * out goes to @p out (NULL: nowhere). @p in and @p out must differ. Whole
+ * segments are copied, never a modulo per sample. */
+static void dry_delay(const FxChain *c, Slot *s, float *const *in,
+                      float *const *out, int frames)
+{
+	int len = s->delay, pos = s->ring_pos;
+	for (int ch = 0; ch < c->cfg.channels; ch++) {
+		float *ring = s->ring + (size_t)ch * len;
+		const float *x = in[ch];
+		float *y = out ? out[ch] : NULL;
+		int p = pos;
+		for (int done = 0; done < frames;) {
+			int n = len - p < frames - done ? len - p : frames - done;
+			if (y)
+				memcpy(y + done, ring + p, (size_t)n * sizeof(float));
+			memcpy(ring + p, x + done, (size_t)n * sizeof(float));
+			done += n;
+			p = p + n == len ? 0 : p + n;
+		}
+	}
+	s->ring_pos = (int)((pos + (long)frames) % len);
 }
 
 void fx_chain_set_tempo(FxChain *c, double bpm)
@@ -150,20 +179,37 @@ static void run_slot(FxChain *c, Slot *s, float *const *buf, int frames)
 	int channels = c->cfg.channels;
 	float goal = s->bypass ? 0.0f : 1.0f;
 	if (s->wet == goal) {
-		if (s->bypass)
-			finish_glides(s);
-		else
+		if (!s->bypass) {
+			if (s->ring)
+				dry_delay(c, s, buf, NULL, frames);
 			run_effect(s, buf, channels, frames);
+		} else if (s->ring) {
+			/* Bypassed with latency: the effect keeps running
+			 * unheard, so it comes back without a gap, and the
+			 * delayed dry signal is what is heard. */
+			dry_delay(c, s, buf, c->dry, frames);
+			run_effect(s, buf, channels, frames);
+			for (int ch = 0; ch < channels; ch++)
+				memcpy(buf[ch], c->dry[ch],
+				       (size_t)frames * sizeof(float));
+		} else {
+			finish_glides(s);
+		}
 		return;
 	}
 	/* An effect coming back from full bypass starts from silence rather
-	 * than from the state it was left with. */
-	if (s->wet == 0.0f) {
+	 * than from the state it was left with (one with latency never
+	 * stopped). */
+	if (s->wet == 0.0f && !s->ring) {
 		finish_glides(s);
 		s->cls->reset(s->state);
 	}
-	for (int ch = 0; ch < channels; ch++)
-		memcpy(c->dry[ch], buf[ch], (size_t)frames * sizeof(float));
+	if (s->ring)
+		dry_delay(c, s, buf, c->dry, frames);
+	else
+		for (int ch = 0; ch < channels; ch++)
+			memcpy(c->dry[ch], buf[ch],
+			       (size_t)frames * sizeof(float));
 	run_effect(s, buf, channels, frames);
 	float step = s->bypass ? -c->bypass_step : c->bypass_step;
 	float w0 = s->wet, w = w0;

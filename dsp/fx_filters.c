@@ -1,39 +1,23 @@
 /* Butterworth and RBJ filter effects. They share one implementation: a
  * FilterKind says which parameters exist and how to design the sections. */
-#include "effect.h"
-#include "svf.h"
+#include "filter_effect.h"
 
 #include <math.h>
 #include <string.h>
 
-typedef struct FilterKind FilterKind;
-
-struct FilterKind {
-	FxStatus (*design)(const FilterKind *k, const double *v, double fs,
-	                   FxSvfSection *sec, int *n);
+typedef struct {
+	FxFilterDesign base;
 	int type;                   ///< FxButterType or FxRbjType
 	int cutoff, q, gain, order; ///< parameter indices, -1 if absent
 	int band;                   ///< q sets the bandwidth, not resonance
-};
+} FilterKind;
 
-typedef struct {
-	const FilterKind *kind;
-	double fs;
-	FxFilter *filter;
-} Filter;
-
-/* Keeps glides and low sample rates inside what the design accepts. */
-static double safe_freq(double f, double fs)
+static FxStatus design_butter(const FxFilterDesign *d, const double *v,
+                              double fs, FxSvfSection *sec, int *n)
 {
-	double top = 0.49 * fs;
-	return f < 1.0 ? 1.0 : f > top ? top : f;
-}
-
-static FxStatus design_butter(const FilterKind *k, const double *v, double fs,
-                              FxSvfSection *sec, int *n)
-{
+	const FilterKind *k = (const FilterKind *)d;
 	int order = (int)v[k->order];
-	double fc = safe_freq(v[k->cutoff], fs);
+	double fc = fx_filter_safe_freq(v[k->cutoff], fs);
 	if (!k->band) {
 		FxStatus st = fx_svf_butter(k->type, order, fc, 0.0, fs, sec, n);
 		/* q scales every section's Q: 0.7071 is Butterworth, more is
@@ -49,60 +33,17 @@ static FxStatus design_butter(const FilterKind *k, const double *v, double fs,
 	/* Band edges: geometric centre fc, width fc/q. */
 	double q = v[k->q], h = 1.0 / (2.0 * q);
 	double lo = fc * (sqrt(1.0 + h * h) - h);
-	double hi = safe_freq(lo + fc / q, fs);
+	double hi = fx_filter_safe_freq(lo + fc / q, fs);
 	return fx_svf_butter(k->type, order, lo, hi, fs, sec, n);
 }
 
-static FxStatus design_rbj(const FilterKind *k, const double *v, double fs,
-                           FxSvfSection *sec, int *n)
+static FxStatus design_rbj(const FxFilterDesign *d, const double *v,
+                           double fs, FxSvfSection *sec, int *n)
 {
+	const FilterKind *k = (const FilterKind *)d;
 	*n = 1;
-	return fx_svf_rbj(k->type, safe_freq(v[k->cutoff], fs), v[k->q],
+	return fx_svf_rbj(k->type, fx_filter_safe_freq(v[k->cutoff], fs), v[k->q],
 	                     k->gain >= 0 ? v[k->gain] : 0.0, fs, sec);
-}
-
-static void update(void *state, const double *values)
-{
-	Filter *f = state;
-	FxSvfSection sec[FX_MAX_SECTIONS];
-	int n;
-	/* A failed design keeps the previous, stable coefficients. */
-	if (f->kind->design(f->kind, values, f->fs, sec, &n) == FX_OK)
-		fx_filter_set(f->filter, sec, n);
-}
-
-static FxStatus init(void *state, const FxEffectSetup *setup)
-{
-	Filter *f = state;
-	f->kind = setup->cls->priv;
-	f->fs = setup->sample_rate;
-	FxSvfSection sec[FX_MAX_SECTIONS];
-	int n;
-	FxStatus st = f->kind->design(f->kind, setup->values, f->fs, sec, &n);
-	if (st != FX_OK)
-		return st;
-	f->filter = fx_filter_new(setup->channels, n, &st);
-	if (!f->filter)
-		return st;
-	return fx_filter_set(f->filter, sec, n);
-}
-
-static void cleanup(void *state)
-{
-	Filter *f = state;
-	fx_filter_free(f->filter);
-}
-
-static void reset(void *state)
-{
-	Filter *f = state;
-	fx_filter_reset(f->filter);
-}
-
-static void process(void *state, float *const *buf, int frames)
-{
-	Filter *f = state;
-	fx_filter_process(f->filter, (const float *const *)buf, buf, frames);
 }
 
 #define CUTOFF(def)                                                          \
@@ -134,9 +75,9 @@ static const FxParamInfo highshelf_params[] = {CUTOFF(5000), Q(0.7071), GAIN};
 static const FxParamInfo notch_params[] = {CUTOFF(1000), Q(4)};
 static const FxParamInfo allpass_params[] = {CUTOFF(1000), Q(0.7071)};
 
-#define BUTTER_PASS(t) {design_butter, t, 0, 1, -1, 2, 0}
-#define BUTTER_BAND(t) {design_butter, t, 0, 1, -1, 2, 1}
-#define RBJ(t, g) {design_rbj, t, 0, 1, g, -1, 0}
+#define BUTTER_PASS(t) {{design_butter, NULL}, t, 0, 1, -1, 2, 0}
+#define BUTTER_BAND(t) {{design_butter, NULL}, t, 0, 1, -1, 2, 1}
+#define RBJ(t, g) {{design_rbj, NULL}, t, 0, 1, g, -1, 0}
 
 static const FilterKind kinds[] = {
 	BUTTER_PASS(FX_BUTTER_LOWPASS), BUTTER_PASS(FX_BUTTER_HIGHPASS),
@@ -147,19 +88,7 @@ static const FilterKind kinds[] = {
 };
 
 #define FILTER(id, doc_, table, kind)                                        \
-	const FxEffectClass fx_effect_##id = {                               \
-		.name = #id,                                                 \
-		.doc = doc_,                                                 \
-		.params = table,                                             \
-		.n_params = sizeof table / sizeof table[0],                  \
-		.state_size = sizeof(Filter),                                \
-		.init = init,                                                \
-		.cleanup = cleanup,                                          \
-		.reset = reset,                                              \
-		.update = update,                                            \
-		.process = process,                                          \
-		.priv = &kinds[kind],                                        \
-	}
+	FX_FILTER_EFFECT(id, doc_, table, &kinds[kind].base)
 
 FILTER(lowpass, "Butterworth lowpass.", lowpass_params, 0);
 FILTER(highpass, "Butterworth highpass.", highpass_params, 1);

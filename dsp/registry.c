@@ -5,7 +5,9 @@
 extern const FxEffectClass fx_effect_gain, fx_effect_lowpass,
 	fx_effect_highpass, fx_effect_bandpass, fx_effect_bandstop,
 	fx_effect_peaking, fx_effect_lowshelf, fx_effect_highshelf,
-	fx_effect_notch, fx_effect_allpass, fx_effect_stall;
+	fx_effect_notch, fx_effect_allpass, fx_effect_stall, fx_effect_cheby1,
+	fx_effect_cheby2, fx_effect_lr, fx_effect_delay, fx_effect_reverb,
+	fx_effect_compressor, fx_effect_limiter;
 
 const FxEffectClass *const fx_effects[] = {
 	&fx_effect_gain,
@@ -18,6 +20,13 @@ const FxEffectClass *const fx_effects[] = {
 	&fx_effect_highshelf,
 	&fx_effect_notch,
 	&fx_effect_allpass,
+	&fx_effect_cheby1,
+	&fx_effect_cheby2,
+	&fx_effect_lr,
+	&fx_effect_delay,
+	&fx_effect_reverb,
+	&fx_effect_compressor,
+	&fx_effect_limiter,
 #ifdef FX_FAULT_INJECTION
 	&fx_effect_stall,
 #endif

@@ -27,6 +27,22 @@ tests/data/signals.txt -- filtered-signal cases, one a line:
     reference output is tests/data/<name>.out.f64, `frames` float64 samples
     equal to scipy.signal.sosfilt(c, input.astype(float64)).
 
+tests/data/cheby.txt -- scipy.signal.cheby1(order, rp, f, type, fs=fs,
+    output='sos') and scipy.signal.cheby2(order, rs, f, type, fs=fs,
+    output='sos'), one case a line (read by tests/test_cheby.c):
+        name family type order db f fs nsec c[0] ... c[6*nsec-1]
+    family is cheby1 (db = passband ripple rp) or cheby2 (db = stopband
+    attenuation rs; f is then the stopband edge); type is lowpass or
+    highpass.
+
+tests/data/cheby_signals.txt -- filtered-signal cases for the cheby1,
+    cheby2 and lr effects, in the signals.txt layout:
+        name input frames family type p1 p2 p3 p4 nsec c[0] ... c[6*nsec-1]
+    family cheby1/cheby2: p1..p4 = order db f fs (scipy's sections as in
+    cheby.txt); family lr (Linkwitz-Riley): p1..p4 = order 0 f fs and c is
+    scipy's butter(order/2, f, type, fs=fs, output='sos') twice over. The
+    reference outputs are <name>.out.f64 as for signals.txt.
+
 Binary files are raw little-endian arrays without a header. All cases share
 one input (seeded white noise plus sines), which keeps the data small.
 """
@@ -145,6 +161,63 @@ SIGNAL_CASES = [
 ]
 
 
+def cheby_cases():
+    """(name, family, type, order, db, f, fs), deterministic."""
+    cases = []
+    lp = [(50, 44100), (1000, 48000), (8000, 48000), (15000, 96000),
+          (20000, 44100), (200, 96000)]
+    hp = [(20, 96000), (80, 48000), (1000, 44100), (5000, 48000),
+          (18000, 44100), (30000, 96000)]
+    rps = [0.01, 0.1, 0.5, 1, 3, 12]
+    rss = [10, 20, 40, 60, 80, 120]
+    for n in range(1, 17):
+        for i in (n % 6, (n + 3) % 6):
+            for fam, dbs, tag in (("cheby1", rps, "c1"), ("cheby2", rss, "c2")):
+                db = dbs[(n + i) % 6]
+                for kind, (f, fs) in (("lowpass", lp[i]), ("highpass", hp[i])):
+                    cases.append(("%s%s%d_%g_%g_%g" % (tag, kind[0] + "p", n,
+                                                       db, f, fs),
+                                  fam, kind, n, db, f, fs))
+    cases += [
+        ("c1hp5_0.5_500_48000", "cheby1", "highpass", 5, 0.5, 500, 48000),
+        ("c1lp16_0.01_20_96000", "cheby1", "lowpass", 16, 0.01, 20, 96000),
+        ("c1lp16_12_20000_44100", "cheby1", "lowpass", 16, 12, 20000, 44100),
+        ("c1hp16_1_20_96000", "cheby1", "highpass", 16, 1, 20, 96000),
+        ("c1lp2_1_1000_48000", "cheby1", "lowpass", 2, 1, 1000, 48000),
+        ("c2lp16_120_20_96000", "cheby2", "lowpass", 16, 120, 20, 96000),
+        ("c2hp16_120_20000_44100", "cheby2", "highpass", 16, 120, 20000,
+         44100),
+        ("c2lp1_120_20_96000", "cheby2", "lowpass", 1, 120, 20, 96000),
+        ("c2lp4_40_1000_48000", "cheby2", "lowpass", 4, 40, 1000, 48000),
+        ("c2hp9_10_23000_48000", "cheby2", "highpass", 9, 10, 23000, 48000),
+    ]
+    names = [c[0] for c in cases]
+    return [c for i, c in enumerate(cases) if c[0] not in names[:i]]
+
+
+def cheby_sos(fam, kind, n, db, f, fs):
+    if fam == "cheby1":
+        return signal.cheby1(n, db, f, kind, fs=fs, output="sos")
+    if fam == "cheby2":
+        return signal.cheby2(n, db, f, kind, fs=fs, output="sos")
+    half = signal.butter(n // 2, f, kind, fs=fs, output="sos")
+    return np.vstack((half, half))
+
+
+# (name, family, type, p1, p2, p3, p4): cheby p = order db f fs,
+# lr p = order 0 f fs
+CHEBY_SIGNAL_CASES = [
+    ("c1hp5_0.5_500_48000", "cheby1", "highpass", 5, 0.5, 500, 48000),
+    ("c1lp8_1_2000_48000", "cheby1", "lowpass", 8, 1, 2000, 48000),
+    ("c1lp16_0.1_10000_44100", "cheby1", "lowpass", 16, 0.1, 10000, 44100),
+    ("c2lp6_60_4000_48000", "cheby2", "lowpass", 6, 60, 4000, 48000),
+    ("c2hp7_40_100_96000", "cheby2", "highpass", 7, 40, 100, 96000),
+    ("c2lp16_120_1000_48000", "cheby2", "lowpass", 16, 120, 1000, 48000),
+    ("lr_lp4_1000_48000", "lr", "lowpass", 4, 0, 1000, 48000),
+    ("lr_hp6_200_44100", "lr", "highpass", 6, 0, 200, 44100),
+]
+
+
 def fmt(v):
     return "%.17g" % v
 
@@ -210,6 +283,33 @@ def main():
                 " b0 b1 b2 a0 a1 a2 ...",
                 "butter: p1..p4 = order f1 f2 fs; rbj: p1..p4 = f0 q"
                 " gain_db fs"],
+               lines)
+
+    lines = []
+    for name, fam, kind, n, db, f, fs in cheby_cases():
+        sos = cheby_sos(fam, kind, n, db, f, fs)
+        lines.append([name, fam, kind, str(n), fmt(db), fmt(f), fmt(fs)] +
+                     sos_fields(sos))
+    write_text(os.path.join(DATA, "cheby.txt"),
+               ["scipy.signal.cheby1(order, rp, f, type, fs=fs, output='sos')"
+                " / cheby2(order, rs, ...) via tests/gen_refs.py (%s)" % ver,
+                "name family type order db f fs nsec b0 b1 b2 a0 a1 a2 ..."],
+               lines)
+
+    lines = []
+    for name, fam, kind, p1, p2, p3, p4 in CHEBY_SIGNAL_CASES:
+        sos = cheby_sos(fam, kind, p1, p2, p3, p4)
+        y = signal.sosfilt(sos, x.astype(np.float64))
+        y.astype("<f8").tofile(os.path.join(DATA, name + ".out.f64"))
+        lines.append([name, INPUT, str(FRAMES), fam, kind] +
+                     [fmt(v) for v in (p1, p2, p3, p4)] + sos_fields(sos))
+    write_text(os.path.join(DATA, "cheby_signals.txt"),
+               ["reference outputs: sosfilt(c, input.astype(float64)) via"
+                " tests/gen_refs.py (%s)" % ver,
+                "name input frames family type p1 p2 p3 p4 nsec"
+                " b0 b1 b2 a0 a1 a2 ...",
+                "cheby1/cheby2: p1..p4 = order db f fs; lr: p1..p4 = order"
+                " 0 f fs, c = butter(order/2) twice"],
                lines)
     return 0
 

@@ -74,7 +74,12 @@ START_TEST(chunk_path_allocates_nothing)
 		"hpf:highpass cutoff=80 order=2 | eq:peaking cutoff=1000 q=0.7 "
 		"gain=0 | bp:bandpass cutoff=700 q=2 order=8 | ls:lowshelf | "
 		"hs:highshelf | n:notch | ap:allpass | bs:bandstop | "
-		"lpf:lowpass cutoff=12000 order=16 | vol:gain db=0";
+		"lpf:lowpass cutoff=12000 order=16 | vol:gain db=0 | "
+		"c1:cheby1 order=8 | c2:cheby2 type=highpass cutoff=300 | "
+		"x:lr order=8 | comp:compressor detect=rms | "
+		"dly:delay time=300 pingpong=1 | "
+		"tdly:delay division=1/8d feedback=0.6 | verb:reverb room=0.9 | "
+		"lim:limiter lookahead=5";
 	FxChainSpec spec;
 	FxSpecError err;
 	ck_assert_msg(fx_spec_parse(text, "t", &spec, &err) == FX_OK, "%s",
@@ -101,6 +106,13 @@ START_TEST(chunk_path_allocates_nothing)
 			fx_chain_set_param(c, 9, 0, -20 + k % 30, NULL);
 		if (k % 50 == 0)
 			fx_chain_set_bypass(c, 1, (k / 50) & 1);
+		/* Time-based and latency effects: glides, tempo, bypass. */
+		if (k % 17 == 0)
+			fx_chain_set_param(c, 14, 0, 50 + (k * 7) % 900, NULL);
+		if (k % 100 == 0)
+			fx_chain_set_tempo(c, 60 + k % 120);
+		if (k % 60 == 0)
+			fx_chain_set_bypass(c, 17, (k / 60) & 1);
 		if (k == 3000)
 			l[5] = NAN; /* the non-finite guard's path too */
 		fx_chain_process(c, buf, (k % 3) ? 256 : 64 + k % 192);

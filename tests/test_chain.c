@@ -437,6 +437,41 @@ START_TEST(long_buffers_are_split_into_blocks)
 }
 END_TEST
 
+/* A bypassed effect with latency keeps it: the dry path is delayed to
+ * match, so the chain's latency never moves and the crossfade mixes
+ * aligned signals. Below its ceiling a limiter is an exact delay, so its
+ * output must stay the input 240 frames late, bit for bit, through bypass
+ * switches and their fades, in any chunk size. */
+START_TEST(bypassed_latency_is_kept_and_aligned)
+{
+	enum { LEN = 48000, LATENCY = 240 };
+	static float x[LEN], y[LEN];
+	sine(x, LEN, 440, 0.25, 0);
+	FxChain *c = chain_from("lim:limiter lookahead=5 ceiling=0", config(1, 0));
+	ck_assert_int_eq(fx_chain_latency(c), LATENCY);
+	memcpy(y, x, sizeof y);
+	const int chunks[] = {256, 7, 64, 1, 1000};
+	int off = 0, k = 0;
+	while (off < LEN) {
+		int n = chunks[k % 5];
+		n = n < LEN - off ? n : LEN - off;
+		/* Switch every few thousand frames, mid-fade included. */
+		if (k % 9 == 8)
+			fx_chain_set_bypass(c, 0, !fx_chain_get_bypass(c, 0));
+		float *p = y + off;
+		fx_chain_process(c, &p, n);
+		off += n;
+		k++;
+	}
+	ck_assert_int_eq(fx_chain_latency(c), LATENCY);
+	for (int i = 0; i < LEN; i++)
+		ck_assert_msg(y[i] == (i < LATENCY ? 0.0f : x[i - LATENCY]),
+		              "frame %d: %g, want %g", i, y[i],
+		              i < LATENCY ? 0.0 : x[i - LATENCY]);
+	fx_chain_free(c);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("chain");
@@ -456,6 +491,7 @@ static Suite *suite(void)
 	tcase_add_test(t, params_clamp_and_structural_needs_rebuild);
 	tcase_add_test(t, bad_config_is_refused);
 	tcase_add_test(t, long_buffers_are_split_into_blocks);
+	tcase_add_test(t, bypassed_latency_is_kept_and_aligned);
 	suite_add_tcase(s, t);
 	return s;
 }

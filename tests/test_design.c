@@ -3,6 +3,7 @@
  * defining properties of the RBJ cookbook filters. */
 #include "design.h"
 #include "fxtest.h"
+#include "refdata.h"
 #include "sos.h"
 #include "svf.h"
 
@@ -12,7 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define DATA FX_SRCDIR "/tests/data/"
+#define DATA FX_TEST_DATA
 
 enum { MAX_CASES = 256, MAX_LINE = 16384, N_FREQS = 200 };
 
@@ -108,53 +109,16 @@ static int load_manifest(const char *path, Case *out, bool signals)
 	return n;
 }
 
-/* Raw little-endian arrays, decoded bytewise so the host order is moot. */
-static void *load_le(const char *name, size_t elem, size_t count)
-{
-	char path[512];
-	snprintf(path, sizeof path, DATA "%s", name);
-	FILE *f = fopen(path, "rb");
-	ck_assert_msg(f, "cannot open %s", path);
-	unsigned char *raw = malloc(elem * count);
-	ck_assert_ptr_nonnull(raw);
-	ck_assert_uint_eq(fread(raw, elem, count, f), count);
-	fclose(f);
-	for (size_t i = 0; i < count; i++) {
-		uint64_t v = 0;
-		for (size_t b = 0; b < elem; b++)
-			v |= (uint64_t)raw[i * elem + b] << (8 * b);
-		if (elem == 4) {
-			uint32_t u = (uint32_t)v;
-			memcpy(raw + i * elem, &u, 4);
-		} else {
-			memcpy(raw + i * elem, &v, 8);
-		}
-	}
-	return raw;
-}
-
 /* The input, the reference output and room for ours, for a signal case. */
 static void load_signal(const Case *c, float **x, double **ref, float **y)
 {
 	size_t frames = (size_t)c->frames;
 	char out_name[96];
 	snprintf(out_name, sizeof out_name, "%s.out.f64", c->name);
-	*x = load_le(c->input, 4, frames);
-	*ref = load_le(out_name, 8, frames);
+	*x = fx_test_load_le(c->input, 4, frames);
+	*ref = fx_test_load_le(out_name, 8, frames);
 	*y = malloc(frames * sizeof **y);
 	ck_assert_ptr_nonnull(*y);
-}
-
-/* rms(y - ref) / rms(ref) */
-static double rel_rms(const float *y, const double *ref, size_t frames)
-{
-	double e2 = 0, r2 = 0;
-	for (size_t i = 0; i < frames; i++) {
-		e2 += (y[i] - ref[i]) * (y[i] - ref[i]);
-		r2 += ref[i] * ref[i];
-	}
-	ck_assert(r2 > 0);
-	return sqrt(e2 / r2);
 }
 
 static FxStatus design_case(const Case *c, FxSection *sos, int *n)
@@ -192,24 +156,6 @@ static double sos_diff(const FxSection *a, const FxSection *b, int n)
 
 /* Largest |dB difference| at N_FREQS log-spaced points from 1 Hz to just
  * below Nyquist, skipping points where both are below -200 dB. */
-static double mag_diff(const FxSection *a, int na, const FxSection *b, int nb,
-                       double fs)
-{
-	double worst = 0, lo = 1, hi = 0.49999 * fs;
-	for (int i = 0; i < N_FREQS; i++) {
-		double f = lo * pow(hi / lo, (double)i / (N_FREQS - 1));
-		double ma, mb;
-		fx_sos_response(a, na, f, fs, &ma, NULL);
-		fx_sos_response(b, nb, f, fs, &mb, NULL);
-		if (ma < -200 && mb < -200)
-			continue;
-		worst = fmax(worst, fabs(ma - mb));
-		if (isnan(ma) || isnan(mb))
-			worst = INFINITY;
-	}
-	return worst;
-}
-
 START_TEST(test_butter_matches_scipy)
 {
 	const Case *c = &butter[_i];
@@ -223,7 +169,7 @@ START_TEST(test_butter_matches_scipy)
 	if (d <= 1e-9)
 		return;
 	/* Pairing or order differs (near-tied pole radii): same filter? */
-	double m = mag_diff(sos, n, c->sos, c->nsec, c->p[3]);
+	double m = fx_test_mag_diff(sos, n, c->sos, c->nsec, c->p[3], N_FREQS);
 	fprintf(stderr, "%s: sections differ from scipy by %.3g, magnitude by "
 	                "%.3g dB\n", c->name, d, m);
 	ck_assert_msg(m <= 1e-6, "%s: sections differ by %g, magnitude by %g dB",
@@ -268,9 +214,11 @@ START_TEST(test_butter_fallback_check)
 	for (int i = 0; i < n; i++)
 		memcpy(rev[i], c->sos[n - 1 - i], sizeof rev[i]);
 	ck_assert_double_gt(sos_diff(rev, c->sos, n), 1e-9);
-	ck_assert_double_le(mag_diff(rev, n, c->sos, n, c->p[3]), 1e-6);
+	ck_assert_double_le(
+		fx_test_mag_diff(rev, n, c->sos, n, c->p[3], N_FREQS), 1e-6);
 	rev[1][4] += 1e-7;
-	ck_assert_double_gt(mag_diff(rev, n, c->sos, n, c->p[3]), 1e-6);
+	ck_assert_double_gt(
+		fx_test_mag_diff(rev, n, c->sos, n, c->p[3], N_FREQS), 1e-6);
 }
 END_TEST
 
@@ -511,7 +459,7 @@ START_TEST(test_filtered_output)
 	float *out[1] = {y};
 	fx_sos_process(f, in, out, (int)frames);
 
-	double rel = rel_rms(y, ref, frames);
+	double rel = fx_test_rel_rms(y, ref, frames);
 	ck_assert_msg(rel <= 1e-5, "%s: relative RMS error %g",
 	              c->name, rel);
 
@@ -528,7 +476,7 @@ START_TEST(test_chunking_bit_exact)
 	ck_assert_int_gt(n_sig, 0);
 	const Case *c = &sig[0];
 	size_t frames = (size_t)c->frames;
-	float *x = load_le(c->input, 4, frames);
+	float *x = fx_test_load_le(c->input, 4, frames);
 	float *whole = malloc(frames * sizeof *whole);
 	float *part = malloc(frames * sizeof *part);
 	ck_assert_ptr_nonnull(whole);
@@ -581,7 +529,7 @@ START_TEST(test_svf_butter_matches_scipy)
 	ck_assert_int_eq(n, c->nsec);
 	for (int k = 0; k < n; k++)
 		fx_svf_to_sos(&svf[k], sos[k]);
-	double d = mag_diff(sos, n, c->sos, c->nsec, c->p[3]);
+	double d = fx_test_mag_diff(sos, n, c->sos, c->nsec, c->p[3], N_FREQS);
 	ck_assert_msg(d <= 1e-6, "%s: magnitude differs by %g dB", c->name, d);
 }
 END_TEST
@@ -654,7 +602,7 @@ static double filter_error(const Case *c, int every)
 		fx_filter_process(f, (const float *const[]){x + i},
 		                  (float *const[]){y + i}, 256);
 	}
-	double rel = rel_rms(y, ref, frames);
+	double rel = fx_test_rel_rms(y, ref, frames);
 	fx_filter_free(f);
 	free(x);
 	free(ref);

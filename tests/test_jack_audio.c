@@ -18,12 +18,12 @@
 #include "denormal.h"
 #include "engine.h"
 #include "jack_harness.h"
+#include "options.h"
 
 enum { RATE = 48000, CH = 2 };
 
-#define DEFAULT_CHAIN                                                        \
-	"hpf:highpass cutoff=80 order=2 | eq:peaking cutoff=1000 q=0.7 "     \
-	"gain=0 | lpf:lowpass cutoff=12000 order=2 | vol:gain db=0"
+/* fxd's own default, whatever it is. */
+#define DEFAULT_CHAIN FX_DEFAULT_CHAIN
 #define DENSE_CHAIN                                                          \
 	"hpf:highpass cutoff=80 order=2 | eq:peaking cutoff=1000 q=0.7 "     \
 	"gain=6 | lpf:lowpass cutoff=5000 order=4 | vol:gain db=-3"

@@ -3,7 +3,8 @@
  * jack_iodelay measures a round trip through fxd; jack_lsp -l shows what
  * fxd's ports report; a buffer-size change while audio runs must keep fxd
  * running, keep the audio exact and move the reported latency to the new
- * period.
+ * period; an effect's own latency (the limiter's look-ahead) adds to what
+ * fxd reports and to what it does.
  */
 #include <check.h>
 #include <math.h>
@@ -46,15 +47,20 @@ static int lsp_latency(const char *lsp, const char *port, const char *mode,
 }
 
 /* jack_iodelay reads the delay from the phase of its test tones, so a
- * chain that shifts phase moves the figure: the default chain's 80 Hz
- * highpass and 12 kHz lowpass read about 0.63 frames more. A flat chain
- * without the safety stage reads the delay alone. */
+ * chain that shifts phase moves the figure: an 80 Hz highpass and a 12 kHz
+ * lowpass read about 0.63 frames more. A flat chain without the safety
+ * stage reads the delay alone. (Not the default chain: its reverb and
+ * delay would blur the phase.) */
+#define FILTERS                                                              \
+	"hpf:highpass cutoff=80 order=2 | eq:peaking cutoff=1000 q=0.7 "     \
+	"gain=0 | lpf:lowpass cutoff=12000 order=2 | vol:gain db=0"
 static const struct {
-	const char *chain; ///< NULL: the default chain, with safety
+	const char *chain; ///< the chain
+	int safety;        ///< with the safety stage
 	double tolerance;  ///< frames
 } round_trips[] = {
-	{NULL, 1.0},
-	{"vol:gain db=0", 0.01},
+	{FILTERS, 1, 1.0},
+	{"vol:gain db=0", 0, 0.01},
 };
 
 START_TEST(round_trip_is_one_period_plus_what_fxd_reports)
@@ -66,11 +72,10 @@ START_TEST(round_trip_is_one_period_plus_what_fxd_reports)
 	const char *sn = fx_test_server_name(srv);
 	char name[64];
 	snprintf(name, sizeof name, "fxd-rt-%d", (int)getpid());
-	const char *flat[] = {"-n", name, "--no-safety", "--chain",
-	                      round_trips[_i].chain, NULL};
-	const char *dflt[] = {"-n", name, NULL};
-	FxTestDaemon *fxd = fx_test_daemon_start(sn, dir,
-	                                         round_trips[_i].chain ? flat : dflt);
+	const char *args[] = {"-n", name, "--chain", round_trips[_i].chain,
+	                      round_trips[_i].safety ? NULL : "--no-safety",
+	                      NULL};
+	FxTestDaemon *fxd = fx_test_daemon_start(sn, dir, args);
 	ck_assert_msg(fx_test_daemon_wait_ready(fxd, 15), "fxd not ready; log %s",
 	              fx_test_daemon_log_path(fxd));
 
@@ -146,7 +151,7 @@ START_TEST(round_trip_is_one_period_plus_what_fxd_reports)
 	              bol);
 	fprintf(stderr, "# jack_iodelay: %.3f frames round trip through fxd "
 	        "on %s\n", frames,
-	        round_trips[_i].chain ? round_trips[_i].chain : "the default chain");
+	        round_trips[_i].chain);
 	ck_assert_msg(fabs(frames - 512) < round_trips[_i].tolerance,
 	              "round trip %.3f frames, want 512 +- %g", frames,
 	              round_trips[_i].tolerance);
@@ -326,6 +331,129 @@ START_TEST(bufsize_change_keeps_audio_and_moves_latency)
 }
 END_TEST
 
+/* fxd on `lim:limiter lookahead=5` at -p 256: its ports report one period
+ * plus the limiter's look-ahead, round(5 ms * 48000 / 1000) = 240 frames,
+ * and a pulse through it comes out exactly that much later (the pulse is
+ * under the ceiling: the limiter passes it untouched). */
+START_TEST(limiter_lookahead_adds_to_the_reported_latency)
+{
+	const int period = 256, want = 256 + 240;
+	double t0 = fx_test_now();
+	char *dir = fx_test_dir_new("limiter");
+	FxTestServer *srv = fx_test_server_start(dir, period);
+	ck_assert_msg(srv != NULL, "jackd did not start; logs in %s", dir);
+	const char *sn = fx_test_server_name(srv);
+	char name[64], play[64], rec[64];
+	snprintf(name, sizeof name, "fxd-lim-%d", (int)getpid());
+	snprintf(play, sizeof play, "fxdtest-play-%d", (int)getpid());
+	snprintf(rec, sizeof rec, "fxdtest-rec-%d", (int)getpid());
+	const char *args[] = {"-n", name, "--no-safety", "--chain",
+	                      "lim:limiter lookahead=5", NULL};
+	FxTestDaemon *fxd = fx_test_daemon_start(sn, dir, args);
+	ck_assert_msg(fx_test_daemon_wait_ready(fxd, 15), "fxd not ready; log %s",
+	              fx_test_daemon_log_path(fxd));
+	FxTestPlayer *pl = fx_test_player_new(sn, play, 2);
+	FxTestRecorder *rc = fx_test_recorder_new(sn, rec, 2, 2 * RATE);
+	ck_assert(pl && rc);
+	jack_client_t *ctl = fx_test_player_client(pl);
+	ck_assert_int_eq(fx_test_wire(ctl, play, name, rec, 2), 0);
+
+	/* JACK propagates latencies after each connection: wait for it. */
+	for (int k = 1; k <= 2; k++) {
+		char in[96], out[96];
+		snprintf(in, sizeof in, "%s:in_%d", name, k);
+		snprintf(out, sizeof out, "%s:out_%d", name, k);
+		double end = fx_test_now() + 5;
+		jack_latency_range_t ip, oc;
+		for (;;) {
+			ip = fx_test_port_latency(ctl, in, JackPlaybackLatency);
+			oc = fx_test_port_latency(ctl, out, JackCaptureLatency);
+			if ((ip.max == (jack_nframes_t)want &&
+			     oc.max == (jack_nframes_t)want) ||
+			    fx_test_now() > end)
+				break;
+			fx_test_nap(0.01);
+		}
+		ck_assert_msg(ip.min == (jack_nframes_t)want &&
+		                      ip.max == (jack_nframes_t)want,
+		              "%s playback [%u %u], want %d", in, ip.min, ip.max,
+		              want);
+		ck_assert_msg(oc.min == (jack_nframes_t)want &&
+		                      oc.max == (jack_nframes_t)want,
+		              "%s capture [%u %u], want %d", out, oc.min, oc.max,
+		              want);
+	}
+
+	/* One pulse per channel at frame AT of a single play, a quarter
+	 * second out (fxd's fade-in is long over). */
+	enum { LEN = 4 * 256, AT = 100 };
+	float *sig[2] = {calloc(LEN, sizeof(float)), calloc(LEN, sizeof(float))};
+	ck_assert(sig[0] && sig[1]);
+	sig[0][AT] = 0.5f;
+	sig[1][AT] = -0.25f;
+	fx_test_recorder_start(rc);
+	ck_assert_int_eq(fx_test_player_play(pl, (const float *const *)sig, LEN,
+	                                     jack_frame_time(ctl) + RATE / 4, 0),
+	                 0);
+	ck_assert(fx_test_player_wait_done(pl, 10));
+	/* The pulse's period and four more after its latency. */
+	double end = fx_test_now() + 10;
+	while (fx_test_player_periods(pl) < LEN / period + want / period + 6 &&
+	       fx_test_now() < end)
+		fx_test_nap(0.01);
+	ck_assert(fx_test_recorder_wait_frames(
+		rc, fx_test_recorder_frames(rc) + 4 * period, 10));
+	fx_test_recorder_stop(rc);
+	ck_assert(fx_test_recorder_wait_done(rc, 5));
+	fx_test_player_stop(pl);
+
+	/* Exactly one non-zero frame, the pulse unchanged on both channels. */
+	long frames = fx_test_recorder_frames(rc), at = -1;
+	const float *y0 = fx_test_recorder_data(rc, 0);
+	const float *y1 = fx_test_recorder_data(rc, 1);
+	for (long i = 0; i < frames; i++)
+		if (y0[i] != 0.0f || y1[i] != 0.0f) {
+			ck_assert_msg(at < 0, "more than one pulse: frames %ld and %ld",
+			              at, i);
+			at = i;
+		}
+	ck_assert_msg(at >= 0, "no pulse in %ld recorded frames", frames);
+	ck_assert(y0[at] == 0.5f && y1[at] == -0.25f);
+	/* Its delay, counted in JACK cycles through the player's log (the
+	 * player's period that ran in the recorder's cycle). */
+	long k = 0, n = fx_test_recorder_periods(rc);
+	while (k + 1 < n && fx_test_recorder_period_offset(rc, k + 1) <= at)
+		k++;
+	long off = at - fx_test_recorder_period_offset(rc, k);
+	int glitch;
+	long c = fx_test_player_period_of(rc, pl, k, &glitch);
+	ck_assert(c != FX_TEST_NO_PERIOD);
+	jack_nframes_t pt;
+	long pos;
+	int plen;
+	ck_assert(fx_test_player_period(pl, 0, &pt, &pos, &plen));
+	ck_assert_int_eq(pos, 0);
+	ck_assert_int_eq(plen, period);
+	long delay = c * period + off - AT;
+	fprintf(stderr, "# limiter lookahead=5: fxd reports %d frames, the pulse "
+	        "took %ld%s\n", want, delay,
+	        glitch ? " (near a JACK disturbance)" : "");
+	ck_assert_msg(delay == want, "pulse delayed %ld frames, want %d", delay,
+	              want);
+
+	free(sig[0]);
+	free(sig[1]);
+	ck_assert_int_eq(fx_test_daemon_signal(fxd, SIGTERM), 0);
+	ck_assert_int_eq(fx_test_daemon_wait_exit(fxd, 10), 0);
+	fx_test_player_free(pl);
+	fx_test_recorder_free(rc);
+	fx_test_daemon_free(fxd);
+	fx_test_server_free(srv);
+	fx_test_dir_remove(dir);
+	fprintf(stderr, "# limiter latency took %.1f s\n", fx_test_now() - t0);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("jack latency");
@@ -338,6 +466,10 @@ static Suite *suite(void)
 	tcase_set_timeout(t, 120);
 	tcase_add_loop_test(t, bufsize_change_keeps_audio_and_moves_latency, 0,
 	                    (int)(sizeof new_sizes / sizeof new_sizes[0]));
+	suite_add_tcase(s, t);
+	t = tcase_create("effect latency");
+	tcase_set_timeout(t, 120);
+	tcase_add_test(t, limiter_lookahead_adds_to_the_reported_latency);
 	suite_add_tcase(s, t);
 	return s;
 }

@@ -2,18 +2,17 @@
 # The Pure Data patch clients/pd/fxd-control.pd against the real fxd on a
 # private dummy JACK server (TAP). A driver patch loads the shipped patch as
 # an abstraction and drives its own controls through their receive names
-# (fxd-lpf-cutoff 2000 moves the slider, which sends /fx/lpf/cutoff), then
+# (fxd-dly-time 500 moves the slider, which sends /fx/dly/time), then
 # subscribes through the patch's subscribe button. The test then checks
 # that the patch showed fxd's feedback and meters, and, through a
 # subscription of its own (oscdump), that fxd applied what the patch sent.
+# fxd runs its default chain (no chain argument), whose labels the patch
+# uses: hpf | eq | comp | dly | verb | vol. FXD_BIN may name a wrapper.
 # Skips when pd, jackd or liblo-tools are missing.
 # shellcheck disable=SC2317 # functions run from trap and poll
 set -u
+. "${srcdir:-.}/tests/jack_lib.sh"
 
-skip() {
-	echo "1..0 # SKIP $1"
-	exit 0
-}
 for tool in pd jackd jack_lsp oscsend oscdump timeout; do
 	command -v "$tool" >/dev/null 2>&1 || skip "$tool not found"
 done
@@ -23,43 +22,23 @@ fxd=${FXD_BIN:-$builddir/daemon/fxd}
 patchdir=$(cd "${srcdir:-.}/clients/pd" 2>/dev/null && pwd) || patchdir=
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/fxd-pd.XXXXXX") || exit 1
 
-rand() { od -An -N2 -tu2 /dev/urandom | tr -d ' '; }
 server=fxdpd-$$-$(rand)
 jack_pid=
 fxd_pid=
 dump_pid=
 
-# stop PID SIGNAL TENTHS: signals PID and waits for it, at most TENTHS/10 s.
-stop() {
-	kill "-$2" "$1" 2>/dev/null || return 0
-	left=$3
-	while [ "$left" -gt 0 ] && kill -0 "$1" 2>/dev/null; do
-		sleep 0.1
-		left=$((left - 1))
-	done
-	! kill -0 "$1" 2>/dev/null
-}
 
 cleanup() {
 	[ -n "$dump_pid" ] && stop "$dump_pid" TERM 20
 	if [ -n "$fxd_pid" ]; then
 		stop "$fxd_pid" TERM 50 || stop "$fxd_pid" KILL 20
 	fi
-	if [ -n "$jack_pid" ] && ! stop "$jack_pid" TERM 50; then
-		stop "$jack_pid" KILL 20
-		# What a killed server leaves behind blocks its name.
-		rm -f "/dev/shm/jack_$server" "/dev/shm/jack_${server}_"* \
-			"/dev/shm/jack_sem."*"_${server}_"*
-	fi
+	stop_jackd "$jack_pid" "$server"
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
-n=0
-bad=0
-pass() { n=$((n + 1)); echo "ok $n - $1"; }
-fail() { n=$((n + 1)); echo "not ok $n - $1"; bad=1; }
 logs() {
 	for f in jackd fxd pd dump; do
 		[ -s "$tmp/$f.log" ] && sed "s/^/# $f: /" "$tmp/$f.log"
@@ -72,39 +51,9 @@ bail() {
 	exit 1
 }
 
-# poll TENTHS COMMAND...: runs COMMAND every 0.1 s until it succeeds, at
-# most TENTHS times; a status of 2 gives up at once.
-poll() {
-	tries=$1
-	shift
-	while [ "$tries" -gt 0 ]; do
-		"$@"
-		case $? in 0) return 0 ;; 2) return 1 ;; esac
-		sleep 0.1
-		tries=$((tries - 1))
-	done
-	return 1
-}
 
-# A UDP port nothing is bound to (it may be taken before we bind it; the
-# odds are small and the failure is loud).
-free_udp_port() {
-	i=0
-	while [ $i -lt 100 ]; do
-		p=$((20000 + $(rand) % 40000))
-		hex=$(printf '%04X' "$p")
-		if ! grep -q ":$hex " /proc/net/udp /proc/net/udp6 2>/dev/null
-		then
-			echo "$p"
-			return 0
-		fi
-		i=$((i + 1))
-	done
-	return 1
-}
-udp_bound() { grep -q ":$(printf '%04X' "$1") " /proc/net/udp /proc/net/udp6; }
 
-echo "1..9"
+echo "1..15"
 if [ -z "$patchdir" ] || [ ! -f "$patchdir/fxd-control.pd" ]; then
 	bail "clients/pd/fxd-control.pd not found (srcdir=${srcdir:-unset})"
 fi
@@ -130,7 +79,10 @@ fi
 
 XDG_DATA_HOME=$tmp
 export XDG_DATA_HOME
-"$fxd" -n fxdpd --osc-port 0 --no-mlock >"$tmp/fxd.log" 2>&1 </dev/null &
+# The log exists before the job starts (a poll must not find it missing),
+# and the client name is unique: JACK names client sockets by client.
+: >"$tmp/fxd.log"
+"$fxd" -n "fxdpd-$$-$(rand)" --osc-port 0 --no-mlock >>"$tmp/fxd.log" 2>&1 </dev/null &
 fxd_pid=$!
 fxd_ready() {
 	kill -0 "$fxd_pid" 2>/dev/null || return 2
@@ -154,6 +106,10 @@ fi
 # applied before anything Pd sends.
 oscsend 127.0.0.1 "$port" /fx/hpf/cutoff f 150 ||
 	bail "oscsend to fxd failed"
+oscsend 127.0.0.1 "$port" /fx/comp/makeup f 4 ||
+	bail "oscsend to fxd failed"
+oscsend 127.0.0.1 "$port" /fx/verb/width f 0.25 ||
+	bail "oscsend to fxd failed"
 
 # ---- Pd: the shipped patch, driven through its own controls ----------------
 pd_port=$(free_udp_port) || bail "no free UDP port"
@@ -167,7 +123,7 @@ cat >"$tmp/driver.pd" <<EOF
 #N canvas 0 0 600 400 10;
 #X obj 10 10 fxd-control;
 #X obj 10 40 loadbang;
-#X msg 10 70 \; fxd-listen listen $pd_port \; fxd-connect connect 127.0.0.1 $port \; fxd-lpf-cutoff 2000 \; fxd-vol-db -6 \; fxd-eq-bypass 1 \; fxd-mute 1 \; fxd-subscribe bang;
+#X msg 10 70 \; fxd-listen listen $pd_port \; fxd-connect connect 127.0.0.1 $port \; fxd-comp-threshold -24 \; fxd-comp-ratio 8 \; fxd-dly-time 500 \; fxd-dly-mix 0.5 \; fxd-verb-room 0.75 \; fxd-vol-db -6 \; fxd-eq-bypass 1 \; fxd-dly-bypass 1 \; fxd-mute 1 \; fxd-subscribe bang;
 #X obj 10 120 r fxd-hpf-cutoff-shown;
 #X obj 10 145 route set;
 #X obj 10 170 print fxd-test-hpf;
@@ -184,6 +140,12 @@ cat >"$tmp/driver.pd" <<EOF
 #X obj 300 220 f;
 #X obj 340 220 + 1;
 #X obj 300 245 sel 2;
+#X obj 10 300 r fxd-comp-makeup-shown;
+#X obj 10 325 route set;
+#X obj 10 350 print fxd-test-makeup;
+#X obj 200 300 r fxd-verb-width-shown;
+#X obj 200 325 route set;
+#X obj 200 350 print fxd-test-width;
 #X connect 1 0 2 0;
 #X connect 1 0 14 0;
 #X connect 3 0 4 0;
@@ -202,6 +164,10 @@ cat >"$tmp/driver.pd" <<EOF
 #X connect 18 0 13 0;
 #X connect 14 0 15 0;
 #X connect 14 0 13 0;
+#X connect 19 0 20 0;
+#X connect 20 0 21 0;
+#X connect 22 0 23 0;
+#X connect 23 0 24 0;
 EOF
 timeout -k 5 30 pd -noprefs -nogui -nosound -nomidi -stderr \
 	-path "$patchdir" "$tmp/driver.pd" >"$tmp/pd.log" 2>&1 </dev/null
@@ -218,6 +184,12 @@ if grep -q '^fxd-test-hpf: 150$' "$tmp/pd.log"; then
 else
 	fail "the patch shows fxd's feedback (/fx/hpf/cutoff 150)"
 fi
+if grep -q '^fxd-test-makeup: 4$' "$tmp/pd.log" &&
+	grep -q '^fxd-test-width: 0.25$' "$tmp/pd.log"; then
+	pass "the patch shows feedback for comp and verb (makeup 4, width 0.25)"
+else
+	fail "the patch shows feedback for comp and verb (makeup 4, width 0.25)"
+fi
 if grep -q '^fxd-test-meters: set [-0-9.e ]*$' "$tmp/pd.log"; then
 	pass "the patch shows /fxd/meters"
 else
@@ -226,7 +198,8 @@ fi
 
 # ---- what fxd applied: its full state, sent to a subscriber ---------------
 dump_port=$(free_udp_port) || bail "no free UDP port"
-oscdump -L "$dump_port" >"$tmp/dump.log" 2>&1 </dev/null &
+: >"$tmp/dump.log"
+oscdump -L "$dump_port" >>"$tmp/dump.log" 2>&1 </dev/null &
 dump_pid=$!
 dump_up() {
 	kill -0 "$dump_pid" 2>/dev/null || return 2
@@ -239,16 +212,27 @@ oscsend 127.0.0.1 "$port" /fxd/subscribe si 127.0.0.1 "$dump_port" ||
 poll 50 grep -q '/fxd/bpm ' "$tmp/dump.log" ||
 	bail "no state from fxd after /fxd/subscribe"
 
-# has ADDRESS TYPE VALUE: the state holds ADDRESS ,TYPE VALUE.
+# has ADDRESS TYPE VALUE: the state holds ADDRESS ,TYPE VALUE (compared
+# as numbers: oscdump prints floats as 0.500000).
 has() {
-	grep -Eq "(^|[[:space:]])$1 $2 $3(\.0+)?[[:space:]]*\$" "$tmp/dump.log"
+	awk -v a="$1" -v t="$2" -v v="$3" '
+		NF >= 3 && $(NF - 2) == a && $(NF - 1) == t && $NF + 0 == v + 0 {
+			found = 1
+		}
+		END { exit !found }' "$tmp/dump.log"
 }
 check() {
 	if has "$2" "$3" "$4"; then pass "$1"; else fail "$1"; fi
 }
-check "lpf cutoff slider: fxd has /fx/lpf/cutoff 2000" /fx/lpf/cutoff f 2000
+check "comp threshold slider: fxd has /fx/comp/threshold -24" \
+	/fx/comp/threshold f -24
+check "comp ratio slider (log): fxd has /fx/comp/ratio 8" /fx/comp/ratio f 8
+check "dly time slider (log): fxd has /fx/dly/time 500" /fx/dly/time f 500
+check "dly mix slider: fxd has /fx/dly/mix 0.5" /fx/dly/mix f 0.5
+check "verb room slider: fxd has /fx/verb/room 0.75" /fx/verb/room f 0.75
 check "vol db slider: fxd has /fx/vol/db -6" /fx/vol/db f -6
 check "eq bypass toggle: fxd has /fx/eq/bypass 1" /fx/eq/bypass i 1
+check "dly bypass toggle: fxd has /fx/dly/bypass 1" /fx/dly/bypass i 1
 check "mute toggle: fxd has /fxd/mute 1" /fxd/mute i 1
 
 [ $bad -eq 0 ] || logs

@@ -1,0 +1,370 @@
+#!/bin/sh
+# fxctl, the command-line OSC client (clients/fxctl.c, doc/fxctl.1), against
+# the real fxd on a private dummy JACK server (TAP): every command, its
+# output where it is deterministic (compared exactly), --json parsed by
+# python3, stats --watch on a pipe stopped by SIGINT (and fxd's subscriber
+# count after it), and the error paths with their exit statuses and
+# one-line messages. Skips when jackd or python3 is missing.
+# shellcheck disable=SC2317 # functions run from trap and poll
+set -u
+. "${srcdir:-.}/tests/jack_lib.sh"
+
+for tool in jackd jack_lsp python3 timeout; do
+	command -v "$tool" >/dev/null 2>&1 || skip "$tool not found"
+done
+
+builddir=${abs_top_builddir:-${top_builddir:-.}}
+fxd=${FXD_BIN:-$builddir/daemon/fxd}
+fxctl=${FXCTL_BIN:-$builddir/clients/fxctl}
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/fxd-fxctl.XXXXXX") || exit 1
+
+server=fxdctl-$$-$(rand)
+# JACK names a client's socket after the client and not the server
+# (/dev/shm/jack_<client>_<uid>_0, as the server's own is named after the
+# server): two copies of this test, each on its own server, must not both
+# call fxd the same, and no client may take a server's name.
+client=fxc-$$-$(rand)
+jack_pid=
+fxd_pid=
+watch_pid=
+
+
+cleanup() {
+	[ -n "$watch_pid" ] && { stop "$watch_pid" TERM 20 || stop "$watch_pid" KILL 20; }
+	if [ -n "$fxd_pid" ]; then
+		stop "$fxd_pid" TERM 50 || stop "$fxd_pid" KILL 20
+	fi
+	stop_jackd "$jack_pid" "$server"
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+logs() {
+	for f in jackd fxd watch watch.err; do
+		[ -s "$tmp/$f.log" ] && sed "s/^/# $f: /" "$tmp/$f.log"
+	done
+	return 0
+}
+bail() {
+	echo "Bail out! $1"
+	logs
+	exit 1
+}
+
+
+# run COMMAND...: runs it (killed after 15 s: fxctl bounds every wait by
+# --timeout, so a hang is a failure); $rc, $tmp/out and $tmp/err hold what
+# it did, $cmd what it was.
+run() {
+	cmd=$*
+	timeout -k 2 15 "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
+	rc=$?
+}
+# fx ARGS...: fxctl ARGS against our fxd.
+fx() { run "$fxctl" --port "$port" "$@"; }
+
+# show: the last command, its status and output, as TAP comments.
+show() {
+	echo "# command: $cmd"
+	echo "# exit status $rc"
+	sed 's/^/# stdout: /' "$tmp/out"
+	sed 's/^/# stderr: /' "$tmp/err"
+	[ -s "$tmp/py.err" ] && sed 's/^/# python3: /' "$tmp/py.err"
+	: >"$tmp/py.err"
+}
+verdict() {
+	if [ "$2" -eq 0 ]; then
+		pass "$1"
+	else
+		fail "$1"
+		show
+	fi
+}
+
+# expect DESC STATUS STDOUT STDERR ARGS...: fxctl ARGS exits STATUS and
+# prints exactly STDOUT and STDERR.
+expect() {
+	desc=$1 status=$2 want_out=$3 want_err=$4
+	shift 4
+	fx "$@"
+	[ "$rc" -eq "$status" ] && [ "$(cat "$tmp/out")" = "$want_out" ] &&
+		[ "$(cat "$tmp/err")" = "$want_err" ]
+	r=$?
+	verdict "$desc" $r
+	if [ $r -ne 0 ]; then
+		echo "# expected status $status"
+		printf '%s\n' "$want_out" | sed 's/^/# expected stdout: /'
+		printf '%s\n' "$want_err" | sed 's/^/# expected stderr: /'
+	fi
+	return 0
+}
+
+# json EXPR: the last command exited 0, printed nothing on stderr, and its
+# stdout is one JSON value d for which the Python expression EXPR holds.
+json() {
+	[ "$rc" -eq 0 ] && [ ! -s "$tmp/err" ] &&
+		python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+sys.exit(0 if eval("(" + sys.argv[2] + ")") else 1)' "$tmp/out" "$1" 2>>"$tmp/py.err"
+}
+
+# A UDP port nothing is bound to: the kernel picks it, we let it go.
+closed_udp_port() {
+	python3 -c 'import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+s.close()'
+}
+
+echo "1..43"
+[ -x "$fxd" ] || bail "$fxd not found (set FXD_BIN)"
+[ -x "$fxctl" ] || bail "$fxctl not found (set FXCTL_BIN)"
+: >"$tmp/py.err"
+
+# ---- a private JACK server and fxd on it -----------------------------------
+JACK_NO_START_SERVER=1
+JACK_DEFAULT_SERVER=$server
+export JACK_NO_START_SERVER JACK_DEFAULT_SERVER
+# Every log a background job writes exists before the job starts: a poll
+# that reads it must not race the job's redirections (grep's status 2 for
+# a missing file would end the poll).
+: >"$tmp/jackd.log"
+: >"$tmp/fxd.log"
+: >"$tmp/watch.log"
+: >"$tmp/watch.err.log"
+jackd -n "$server" --no-realtime -d dummy -r 48000 -p 256 \
+	>>"$tmp/jackd.log" 2>&1 </dev/null &
+jack_pid=$!
+jack_up() {
+	kill -0 "$jack_pid" 2>/dev/null || return 2
+	jack_lsp >/dev/null 2>&1
+}
+if poll 100 jack_up; then
+	pass "jackd -d dummy runs as $server"
+else
+	fail "jackd -d dummy runs as $server"
+	bail "no JACK server"
+fi
+
+# A chain of its own (the default chain may grow): hpf | eq | lpf | vol.
+# Presets go to $tmp/presets.
+chain='hpf:highpass cutoff=80 order=2 | eq:peaking cutoff=1000 q=0.7 gain=0 | lpf:lowpass cutoff=12000 order=2 | vol:gain db=0'
+XDG_DATA_HOME=$tmp
+export XDG_DATA_HOME
+"$fxd" -n "$client" --osc-port 0 --no-mlock --preset-dir "$tmp/presets" \
+	"$chain" >>"$tmp/fxd.log" 2>&1 </dev/null &
+fxd_pid=$!
+fxd_ready() {
+	kill -0 "$fxd_pid" 2>/dev/null || return 2
+	grep -q 'ready:.*osc udp[+a-z]* [0-9.]*:[0-9]' "$tmp/fxd.log"
+}
+port=
+if poll 100 fxd_ready; then
+	port=$(sed -n 's/.*ready:.*osc udp[+a-z]* [0-9.]*:\([0-9][0-9]*\).*/\1/p' \
+		"$tmp/fxd.log" | head -n 1)
+fi
+if [ -n "$port" ]; then
+	pass "fxd is ready, OSC on UDP port $port"
+else
+	fail "fxd is ready, OSC on UDP port $port"
+	bail "fxd did not print its ready line with an OSC port"
+fi
+
+fx ping
+[ $rc -eq 0 ] && [ ! -s "$tmp/err" ] &&
+	grep -Eq "^pong from fxd at 127\.0\.0\.1:$port in [0-9]+\.[0-9]{3} ms\$" \
+		"$tmp/out" && [ "$(wc -l <"$tmp/out")" -eq 1 ]
+verdict "ping exits 0 and prints the round trip" $?
+
+# ---- the parameters of the default chain, before anything changed ---------
+expect "list: every parameter of the default chain" 0 \
+"path            effect     value  min    max  default  unit  scale
+/fx/hpf/cutoff  highpass      80   20  20000       80  Hz    log
+/fx/hpf/q       highpass  0.7071  0.1     20   0.7071        log
+/fx/hpf/order   highpass       2    1     16        2        lin
+/fx/eq/cutoff   peaking     1000   20  20000     1000  Hz    log
+/fx/eq/q        peaking      0.7  0.1     20   0.7071        log
+/fx/eq/gain     peaking        0  -24     24        0  dB    dB
+/fx/lpf/cutoff  lowpass    12000   20  20000    12000  Hz    log
+/fx/lpf/q       lowpass   0.7071  0.1     20   0.7071        log
+/fx/lpf/order   lowpass        2    1     16        2        lin
+/fx/vol/db      gain           0  -96     24        0  dB    dB" "" list
+
+fx --json list
+json 'len(d) == 10 and [p["path"] for p in d] == ["/fx/hpf/cutoff",
+ "/fx/hpf/q", "/fx/hpf/order", "/fx/eq/cutoff", "/fx/eq/q", "/fx/eq/gain",
+ "/fx/lpf/cutoff", "/fx/lpf/q", "/fx/lpf/order", "/fx/vol/db"] and
+ d[6] == {"path": "/fx/lpf/cutoff", "effect": "lowpass", "value": 12000,
+ "min": 20, "max": 20000, "default": 12000, "unit": "Hz", "scale": "log"}'
+verdict "--json list parses: 10 parameters" $?
+
+expect "info /fx/lpf/cutoff: min 20, max 20000, Hz, log" 0 \
+"path     /fx/lpf/cutoff
+effect   lowpass
+value    12000 Hz
+min      20 Hz
+max      20000 Hz
+default  12000 Hz
+scale    log" "" info /fx/lpf/cutoff
+
+# ---- set and get ------------------------------------------------------------
+expect "set /fx/lpf/cutoff 2000 prints the value applied" 0 \
+	"/fx/lpf/cutoff 2000" "" set /fx/lpf/cutoff 2000
+expect "get /fx/lpf/cutoff" 0 "/fx/lpf/cutoff 2000" "" get /fx/lpf/cutoff
+fx --json get /fx/lpf/cutoff
+json 'd == {"path": "/fx/lpf/cutoff", "value": 2000}'
+verdict "--json get /fx/lpf/cutoff parses" $?
+expect "set lpf/cutoff 1e9 prints the clamped maximum" 0 \
+	"/fx/lpf/cutoff 20000" "" set lpf/cutoff 1e9
+# Slots count from 0: /fx/1 is eq, and replies name it by its label.
+expect "set /fx/1/cutoff 3000 (an index) prints the label's path" 0 \
+	"/fx/eq/cutoff 3000" "" set /fx/1/cutoff 3000
+expect "get /fx/eq/cutoff after setting it by index" 0 \
+	"/fx/eq/cutoff 3000" "" get /fx/eq/cutoff
+expect "set /fx/vol/db/norm 0.5" 0 "/fx/vol/db/norm 0.5" "" \
+	set /fx/vol/db/norm 0.5
+expect "get /fx/vol/db after norm 0.5: -36" 0 "/fx/vol/db -36" "" \
+	get /fx/vol/db
+expect "set /fx/vol/bypass on" 0 "/fx/vol/bypass 1" "" set /fx/vol/bypass on
+expect "get /fx/vol/bypass" 0 "/fx/vol/bypass 1" "" get /fx/vol/bypass
+
+# ---- chains -------------------------------------------------------------------
+expect "load 'vol:gain db=-6'" 0 "" "" load 'vol:gain db=-6'
+expect "chain prints the loaded chain" 0 "vol:gain db=-6" "" chain
+fx load 'vol:gainn'
+[ $rc -eq 1 ] && [ ! -s "$tmp/out" ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] &&
+	grep -q '^fxctl: /fxd/chain/load: chain:1:' "$tmp/err"
+verdict "load 'vol:gainn' exits 1 with fxd's chain:1: reason" $?
+expect "a refused load leaves the chain alone" 0 "vol:gain db=-6" "" chain
+
+# ---- presets ------------------------------------------------------------------
+fx preset save gig
+[ $rc -eq 0 ] && [ ! -s "$tmp/out" ] && [ ! -s "$tmp/err" ] &&
+	[ -f "$tmp/presets/gig.fxchain" ]
+verdict "preset save gig writes --preset-dir/gig.fxchain" $?
+expect "set vol/db -20 after saving" 0 "/fx/vol/db -20" "" set vol/db -20
+fx preset load gig
+if [ $rc -eq 0 ] && [ ! -s "$tmp/out" ] && [ ! -s "$tmp/err" ]; then
+	expect "preset load gig restores vol/db -6" 0 "/fx/vol/db -6" "" \
+		get vol/db
+else
+	fail "preset load gig restores vol/db -6"
+	show
+fi
+expect "preset list" 0 "gig" "" preset list
+expect "--json preset list" 0 '{"presets":["gig"]}' "" --json preset list
+fx preset save ../evil
+[ $rc -eq 1 ] && [ ! -s "$tmp/out" ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] &&
+	grep -q "^fxctl: /fxd/preset/save: .*'\.\./evil'" "$tmp/err" &&
+	[ -z "$(find "$tmp" -name '*evil*')" ]
+verdict "preset save ../evil exits 1 (fxd refuses), writes no file" $?
+
+# ---- the daemon -----------------------------------------------------------------
+fx mute
+if [ $rc -eq 0 ] && [ ! -s "$tmp/out" ] && [ ! -s "$tmp/err" ]; then
+	expect "mute, then get /fxd/mute: 1" 0 "/fxd/mute 1" "" get /fxd/mute
+else
+	fail "mute, then get /fxd/mute: 1"
+	show
+fi
+fx unmute
+if [ $rc -eq 0 ] && [ ! -s "$tmp/out" ] && [ ! -s "$tmp/err" ]; then
+	expect "unmute, then get /fxd/mute: 0" 0 "/fxd/mute 0" "" get /fxd/mute
+else
+	fail "unmute, then get /fxd/mute: 0"
+	show
+fi
+expect "panic" 0 "" "" panic
+expect "bpm 140 prints the tempo taken" 0 "140" "" bpm 140
+expect "bpm prints 140" 0 "140" "" bpm
+expect "reset-metrics" 0 "" "" reset-metrics
+expect "sync" 0 "" "" sync
+
+# ---- statistics -------------------------------------------------------------------
+# rows NAME...: the latency table has a row for each NAME: a count, then
+# six numbers in ms (or - when the count is 0).
+rows() {
+	for row in "$@"; do
+		grep -Eq "^$row +[0-9]+( +([0-9]+\.[0-9]{4}|-)){6}\$" "$tmp/out" ||
+			return 1
+	done
+}
+fx stats
+[ $rc -eq 0 ] && [ ! -s "$tmp/err" ] &&
+	grep -Eq '^latency ms +count +min +median +mean +p95 +p99 +max$' \
+		"$tmp/out" && rows callback worker knob
+verdict "stats prints the latency table: callback, worker, knob" $?
+fx --json stats
+json 'all(k in d for k in ("callback.p99", "knob.count", "osc.received",
+ "underflows")) and all(v is None or isinstance(v, (int, float))
+ for v in d.values())'
+verdict "--json stats parses, has callback.p99 knob.count osc.received underflows" $?
+
+# ---- stats --watch on a pipe, stopped by SIGINT -----------------------------
+# fxctl sets its own SIGINT handler, so the shell's ignoring SIGINT in
+# background jobs does not matter.
+"$fxctl" --port "$port" stats --watch --interval 100 \
+	>>"$tmp/watch.log" 2>>"$tmp/watch.err.log" </dev/null &
+watch_pid=$!
+two_lines() {
+	[ "$(wc -l <"$tmp/watch.log")" -ge 2 ] && return 0
+	kill -0 "$watch_pid" 2>/dev/null || return 2
+	return 1
+}
+subscribers() { fx --json stats && json "d['subscribers'] == $1"; }
+# /fxd/stats comes once a second at most: 2 lines take 1 to 2 s. The
+# whole output so far: plain lines of the documented form, no escapes.
+line='[0-9]{2}:[0-9]{2}:[0-9]{2} load=[^ ]+ callback\.p99=[^ ]+'
+line="$line worker\\.p99=[^ ]+ knob\\.p99=[^ ]+ underflows=[0-9]+ late=[0-9]+"
+line="$line xruns=[0-9]+ nonfinite=[0-9]+ overflows=[0-9]+"
+line="$line( peak_dbfs=(-?[0-9]+\\.[0-9]|-inf)(,(-?[0-9]+\\.[0-9]|-inf))*)?"
+if poll 60 two_lines && ! grep -q "$(printf '\033')" "$tmp/watch.log" &&
+	! grep -Evq "^$line\$" "$tmp/watch.log"; then
+	pass "stats --watch, not a TTY: one plain line per /fxd/stats"
+else
+	fail "stats --watch, not a TTY: one plain line per /fxd/stats"
+	echo "# (output in the watch log below)"
+fi
+subscribers 1
+verdict "fxd counts the watch as a subscriber" $?
+kill -INT "$watch_pid" 2>/dev/null
+watch_gone() { ! kill -0 "$watch_pid" 2>/dev/null; }
+poll 30 watch_gone
+if kill -0 "$watch_pid" 2>/dev/null; then
+	stop "$watch_pid" KILL 20
+	wait "$watch_pid"
+	watch_pid=
+	fail "stats --watch exits on SIGINT, status 0"
+	echo "# still running 3 s after SIGINT"
+else
+	wait "$watch_pid"
+	rc=$?
+	watch_pid=
+	cmd="stats --watch, SIGINT"
+	: >"$tmp/out"
+	cp "$tmp/watch.err.log" "$tmp/err"
+	[ $rc -eq 0 ] && [ ! -s "$tmp/err" ]
+	verdict "stats --watch exits on SIGINT, status 0" $?
+fi
+poll 30 subscribers 0
+verdict "fxd's subscribers back to 0 after the watch" $?
+
+# ---- errors -------------------------------------------------------------------------
+dead=$(closed_udp_port)
+run timeout -k 1 2 "$fxctl" --port "$dead" --timeout 0.5 ping
+[ $rc -eq 3 ] && [ ! -s "$tmp/out" ] &&
+	[ "$(cat "$tmp/err")" = "fxctl: no answer from fxd at 127.0.0.1:$dead within 0.5 s (is fxd running with OSC on that port?)" ]
+verdict "a closed port: status 3 and the one-line message, within 2 s" $?
+expect "an unknown command: status 2" 2 "" \
+	"fxctl: unknown command 'bogus' (see fxctl --help)" bogus
+expect "set /fx/nope/x 1: status 1 with fxd's reason" 1 "" \
+	"fxctl: /fx/nope/x: no slot 'nope' in the chain" set /fx/nope/x 1
+expect "--host localhost: status 2 (numeric addresses only)" 2 "" \
+	"fxctl: --host: 'localhost' is not a numeric IPv4 address (fxctl looks up no names; try 127.0.0.1) (see fxctl --help)" \
+	--host localhost ping
+
+[ $n -eq 43 ] || { echo "# ran $n tests, planned 43"; bad=1; }
+[ $bad -eq 0 ] || logs
+exit $bad
