@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,6 +21,8 @@
 static const int POLL_BUSY_MS = 2, POLL_IDLE_MS = 10;
 /* Datagrams taken per wake-up before the periodic work gets a turn. */
 static const int BATCH = 256;
+/* Nice value of the OSC thread (threads have their own on Linux). */
+static const int OSC_NICE = 5;
 
 double fx_osc_now(void)
 {
@@ -598,6 +601,11 @@ static void read_tcp(FxOsc *o, int i)
 static void *thread_main(void *arg)
 {
 	FxOsc *o = arg;
+	/* A flood of packets must not crowd out the audio worker when JACK
+	 * runs without realtime scheduling: this thread yields to it. */
+	if (setpriority(PRIO_PROCESS, (id_t)gettid(), OSC_NICE) != 0) {
+		/* not fatal: the worker is realtime whenever JACK is */
+	}
 	/* Static targets get the whole state first, like any subscriber. */
 	for (int i = 0; i < o->n_subs; i++) {
 		FxPeer peer = {o->subs[i].addr, -1};
