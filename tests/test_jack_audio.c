@@ -22,6 +22,12 @@
 
 enum { RATE = 48000, CH = 2 };
 
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+enum { SANITIZED = 1 };
+#else
+enum { SANITIZED = 0 };
+#endif
+
 /* fxd's own default, whatever it is. */
 #define DEFAULT_CHAIN FX_DEFAULT_CHAIN
 #define DENSE_CHAIN                                                          \
@@ -468,6 +474,10 @@ static const AudioCase fault_case = {
 static void run_case(const AudioCase *ac)
 {
 	const char *chain = ac->chain ? ac->chain : DEFAULT_CHAIN;
+	/* Under sanitizers the worker runs several times slower and without
+	 * realtime scheduling: a period it misses may come out silent, but it
+	 * must be one fxd counted, and every other period stays exact. */
+	int underflows_ok = ac->underflows_ok || SANITIZED;
 	char lp[16], what[64];
 	snprintf(lp, sizeof lp, "%d", ac->latency_periods);
 	snprintf(what, sizeof what, "-p %d, latency %d period(s)", ac->period,
@@ -492,7 +502,7 @@ static void run_case(const AudioCase *ac)
 		        "%lld overflows, %lld JACK xruns in %lld callbacks\n",
 		        what, st.underflows, st.late, st.overflows, st.xruns,
 		        st.callbacks);
-		long silent_bad = ac->underflows_ok
+		long silent_bad = underflows_ok
 		                          ? (cmp.silent > st.underflows
 		                                     ? cmp.silent - st.underflows
 		                                     : 0)
@@ -504,7 +514,7 @@ static void run_case(const AudioCase *ac)
 		int glitch = st.xruns > 0 && cmp.first_glitch >= 0 &&
 		             cmp.first_glitch <= first_bad + 2;
 		if (!bad) {
-			ck_assert_int_eq(cmp.exact + (ac->underflows_ok ? cmp.silent : 0),
+			ck_assert_int_eq(cmp.exact + (underflows_ok ? cmp.silent : 0),
 			                 cmp.signal);
 			if (ac->faults)
 				ck_assert_msg(st.underflows > 0 && st.late > 0 &&
