@@ -19,6 +19,14 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/** 1 in a sanitizer build, where the worker runs several times slower and,
+ *  with --no-realtime, unscheduled: realtime deadlines are not judged. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define FX_TEST_SANITIZED 1
+#else
+#define FX_TEST_SANITIZED 0
+#endif
+
 /** Path of the fxd binary under test: $FXD_BIN, else the build tree's. */
 const char *fx_test_fxd_bin(void);
 

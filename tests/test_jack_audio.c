@@ -22,11 +22,6 @@
 
 enum { RATE = 48000, CH = 2 };
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-enum { SANITIZED = 1 };
-#else
-enum { SANITIZED = 0 };
-#endif
 
 /* fxd's own default, whatever it is. */
 #define DEFAULT_CHAIN FX_DEFAULT_CHAIN
@@ -477,7 +472,7 @@ static void run_case(const AudioCase *ac)
 	/* Under sanitizers the worker runs several times slower and without
 	 * realtime scheduling: a period it misses may come out silent, but it
 	 * must be one fxd counted, and every other period stays exact. */
-	int underflows_ok = ac->underflows_ok || SANITIZED;
+	int underflows_ok = ac->underflows_ok || FX_TEST_SANITIZED;
 	char lp[16], what[64];
 	snprintf(lp, sizeof lp, "%d", ac->latency_periods);
 	snprintf(what, sizeof what, "-p %d, latency %d period(s)", ac->period,

@@ -341,10 +341,8 @@ static double stat_now(int fd, int port, const char *key)
  * its quarantine (up to 256 MB), so RSS says nothing there: the plain build
  * checks it. */
 #ifdef __SANITIZE_ADDRESS__
-enum { SANITIZED = 1 };
 static const long RSS_SLACK_KB = 1L << 30;
 #else
-enum { SANITIZED = 0 };
 static const long RSS_SLACK_KB = 2048;
 #endif
 
@@ -1555,7 +1553,7 @@ START_TEST(burst_of_100000_messages_is_accounted_for)
 	/* Audio keeps its deadlines while the OSC thread is flooded. Not
 	 * judged under sanitizers: there the worker itself runs several times
 	 * slower, unscheduled by JACK (--no-realtime), on a shared machine. */
-	if (!SANITIZED)
+	if (!FX_TEST_SANITIZED)
 		ck_assert_double_le(underflows, xruns);
 	ck_assert_msg(rss1 - rss0 < RSS_SLACK_KB, "VmRSS grew %ld kB",
 	              rss1 - rss0);
