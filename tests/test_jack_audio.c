@@ -508,6 +508,12 @@ static void run_case(const AudioCase *ac)
 		int bad = cmp.misaligned || cmp.wrong || silent_bad;
 		int glitch = st.xruns > 0 && cmp.first_glitch >= 0 &&
 		             cmp.first_glitch <= first_bad + 2;
+		/* An overloaded machine: the only fault is silence fxd counted
+		 * (its worker, unscheduled by JACK under --no-realtime, was not
+		 * run in time). Worth another run, not a verdict: one clean run
+		 * out of ac->attempts is still required. */
+		int overload = !cmp.misaligned && !cmp.wrong &&
+		               cmp.silent <= st.underflows;
 		if (!bad) {
 			ck_assert_int_eq(cmp.exact + (underflows_ok ? cmp.silent : 0),
 			                 cmp.signal);
@@ -521,7 +527,7 @@ static void run_case(const AudioCase *ac)
 			fprintf(stderr, "# %s took %.1f s\n", what, fx_test_now() - t0);
 			return;
 		}
-		ck_assert_msg(glitch && attempt < ac->attempts,
+		ck_assert_msg((glitch || overload) && attempt < ac->attempts,
 		              "%s: %ld misaligned, %ld silent (%lld underflows), "
 		              "%ld wrong periods (first wrong #%ld, off by %d "
 		              "periods); %lld JACK xruns, first late stamp or repeat "
@@ -529,8 +535,10 @@ static void run_case(const AudioCase *ac)
 		              what, cmp.misaligned, cmp.silent, st.underflows,
 		              cmp.wrong, cmp.first_wrong, cmp.shift, st.xruns,
 		              cmp.first_glitch, attempt, r.dir);
-		fprintf(stderr, "# %s: a JACK xrun at period %ld disturbed the "
-		        "graph; running again\n", what, cmp.first_glitch);
+		fprintf(stderr, "# %s: %s; running again\n", what,
+		        glitch ? "a JACK xrun disturbed the graph"
+		               : "only counted underflows: the machine is "
+		                 "overloaded");
 		rig_free(&r);
 	}
 }
