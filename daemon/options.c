@@ -505,7 +505,8 @@ static void strip_comment(char *s)
 		}
 }
 
-static const char *const sections[] = {"fxd", "chain", NULL};
+/* [fxfile] belongs to fxfile: one file can serve both programs. */
+static const char *const sections[] = {"fxd", "chain", "fxfile", NULL};
 
 /* Text whose line @p line, column @p col holds @p value, so a spec error's
  * position is the file's. */
@@ -533,7 +534,7 @@ static int load_file(FxOptions *o, const char *path, ChainText *chain,
 	e->file = path;
 	/* The [chain] section's lines at their own line numbers, others blank. */
 	char *chain_buf = calloc(strlen(text) + 2, 1), *chain_end = chain_buf;
-	int in_chain = 0, chain_section_line = 0;
+	int in_chain = 0, in_other = 0, chain_section_line = 0;
 	if (!chain_buf)
 		rc = fail(e, "out of memory");
 	char *line = text;
@@ -545,6 +546,10 @@ static int load_file(FxOptions *o, const char *path, ChainText *chain,
 		char *raw = line;
 		line = next;
 		char *s = trim(raw);
+		if (in_other && *s != '[') {
+			*chain_end++ = '\n';
+			continue;
+		}
 		if (in_chain && *s != '[') {
 			if (*s != ';') /* '#' is the spec's own comment */
 				chain_end = stpcpy(chain_end, raw);
@@ -578,11 +583,12 @@ static int load_file(FxOptions *o, const char *path, ChainText *chain,
 				                       "you mean '[%s]'?)", name,
 				                    sg.best)
 				             : fail(e, "unknown section '[%s]' "
-				                       "(known: [fxd], [chain])",
+				                       "(known: [fxd], [chain], [fxfile])",
 				                    name);
 				break;
 			}
 			in_chain = !strcmp(name, "chain");
+			in_other = !strcmp(name, "fxfile");
 			if (in_chain) {
 				if (chain->from_file) {
 					rc = fail(e, "the chain is given twice (see "

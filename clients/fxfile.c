@@ -1,0 +1,446 @@
+/* fxfile: runs an fxd effect chain over a sound file (doc/fxfile.1).
+ *
+ * The input is read in --chunk frames and gathered into blocks of
+ * FXFILE_BLOCK frames, cut at fixed positions from the start of the file;
+ * each block goes through the pipeline (fxfile_pipeline.h) and is written
+ * whole, so the output depends neither on the chunk size nor on how the
+ * input arrives. The chain's latency is compensated: the first `latency`
+ * frames out are dropped and as many silent frames are fed after the
+ * input (and --tail). With --normalize the input runs twice: once to
+ * measure the peak, once more, on a fresh pipeline, to write.
+ *
+ * Nothing is lost: OUT is written to a temporary file beside it, synced,
+ * and renamed into place; an error, or SIGINT, SIGTERM or SIGHUP (whose
+ * handlers only set a flag, read between chunks and blocks), removes it.
+ */
+#ifdef HAVE_CONFIG_H
+#include <config.h>
+#endif
+
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "denormal.h"
+#include "describe.h"
+#include "fxfile_device.h"
+#include "fxfile_io.h"
+#include "fxfile_options.h"
+#include "fxfile_pipeline.h"
+#include "fxfile_util.h"
+
+#ifdef PACKAGE_VERSION
+#define FXFILE_VERSION "fxfile " PACKAGE_VERSION
+#else
+#define FXFILE_VERSION "fxfile"
+#endif
+
+/** The progress bar on stderr: only on a terminal, never with -q. */
+typedef struct {
+	int on, shown;
+	double start, last; ///< CLOCK_MONOTONIC seconds
+	long long total;    ///< frames to run over every pass; 0: unknown
+	long long done;
+	double rate;        ///< Hz
+	const char *what;   ///< "measuring", "writing"
+} Progress;
+
+static FxFileOptions opt;
+static FxFileOutput out;
+static Progress progress;
+static volatile sig_atomic_t interrupted; ///< written by signal handlers
+
+/* ---- errors ------------------------------------------------------------- */
+
+static void progress_clear(void)
+{
+	if (progress.shown) {
+		fputs("\r\033[K", stderr);
+		progress.shown = 0;
+	}
+}
+
+static void vsay(const char *fmt, va_list ap)
+{
+	progress_clear();
+	fflush(stdout);
+	fputs("fxfile: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+void fxfile_die(int rc, const char *fmt, ...)
+{
+	va_list ap;
+	fxfile_output_discard(&out);
+	va_start(ap, fmt);
+	vsay(fmt, ap);
+	va_end(ap);
+	exit(rc);
+}
+
+void fxfile_error(const char *fmt, ...)
+{
+	va_list ap;
+	fxfile_output_discard(&out);
+	va_start(ap, fmt);
+	vsay(fmt, ap);
+	va_end(ap);
+	exit(FXFILE_USAGE);
+}
+
+void fxfile_usage_error(const char *fmt, ...)
+{
+	char why[768];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof why, fmt, ap);
+	va_end(ap);
+	fxfile_error("%s (see fxfile --help)", why);
+}
+
+void fxfile_note(const char *fmt, ...)
+{
+	if (opt.quiet)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsay(fmt, ap);
+	va_end(ap);
+}
+
+void *fxfile_calloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+	if (!p)
+		fxfile_die(FXFILE_FAILURE, "out of memory");
+	return p;
+}
+
+char *fxfile_strdup(const char *s)
+{
+	char *d = strdup(s);
+	if (!d)
+		fxfile_die(FXFILE_FAILURE, "out of memory");
+	return d;
+}
+
+/* ---- signals ------------------------------------------------------------ */
+
+static void on_signal(int sig)
+{
+	interrupted = sig;
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	/* A closed pipe and a file size limit become write errors. */
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGXFSZ, SIG_IGN);
+}
+
+void fxfile_check_interrupt(void)
+{
+	int sig = interrupted;
+	if (!sig)
+		return;
+	const char *name = sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM"
+	                                                             : "SIGHUP";
+	if (out.direct)
+		fxfile_die(128 + sig, "interrupted by %s; the output on %s is "
+		           "incomplete", name, out.label);
+	fxfile_die(128 + sig, "interrupted by %s; %s not written", name,
+	           out.label);
+}
+
+/* ---- progress ----------------------------------------------------------- */
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void clock_text(char *buf, size_t size, double s)
+{
+	long t = (long)(s + 0.5);
+	if (t >= 3600)
+		snprintf(buf, size, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60,
+		         t % 60);
+	else
+		snprintf(buf, size, "%ld:%02ld", t / 60, t % 60);
+}
+
+/* Counts @p frames done and redraws at most 10 times a second. */
+static void progress_update(Progress *p, long long frames)
+{
+	p->done += frames;
+	if (!p->on)
+		return;
+	double t = now_s();
+	if (t - p->last < 0.1)
+		return;
+	p->last = t;
+	double elapsed = t - p->start;
+	double speed = elapsed > 0 ? p->done / p->rate / elapsed : 0;
+	char line[160], clock[32];
+	if (p->total > 0) {
+		double f = (double)p->done / (double)p->total;
+		f = f > 1 ? 1 : f;
+		char bar[31];
+		int fill = (int)(f * 30);
+		memset(bar, '#', (size_t)fill);
+		memset(bar + fill, '.', (size_t)(30 - fill));
+		bar[30] = '\0';
+		double left = f > 0 ? elapsed * (1 - f) / f : 0;
+		clock_text(clock, sizeof clock, left);
+		snprintf(line, sizeof line, "%s %3d%% [%s] %6.1fx realtime  "
+		         "ETA %s", p->what, (int)(f * 100), bar, speed, clock);
+	} else {
+		clock_text(clock, sizeof clock, p->done / p->rate);
+		snprintf(line, sizeof line, "%s: %s of audio, %.1fx realtime",
+		         p->what, clock, speed);
+	}
+	fprintf(stderr, "\r%s\033[K", line);
+	fflush(stderr);
+	p->shown = 1;
+}
+
+/* ---- the passes --------------------------------------------------------- */
+
+typedef enum { PASS_MEASURE, PASS_WRITE } PassMode;
+
+typedef struct {
+	PassMode mode;
+	FxFilePipeline *pipeline;
+	int channels;
+	float **blk;       ///< channels planar buffers of FXFILE_BLOCK frames
+	long fill;         ///< frames in the block
+	long long skip;    ///< output frames still to drop (the latency)
+	float peak;        ///< PASS_MEASURE: the largest |sample| out
+	double gain;       ///< PASS_WRITE
+	long long muted;   ///< blocks muted as not finite
+} Pass;
+
+static void flush_block(Pass *ps)
+{
+	long frames = ps->fill;
+	ps->muted += fxfile_pipeline_process(ps->pipeline, ps->blk,
+	                                     (int)frames);
+	long off = ps->skip < frames ? (long)ps->skip : frames;
+	ps->skip -= off;
+	long n = frames - off;
+	if (n > 0 && ps->mode == PASS_MEASURE) {
+		float peak = ps->peak;
+		for (int c = 0; c < ps->channels; c++) {
+			const float *x = ps->blk[c] + off;
+			for (long i = 0; i < n; i++)
+				peak = fabsf(x[i]) > peak ? fabsf(x[i]) : peak;
+		}
+		ps->peak = peak;
+	} else if (n > 0) {
+		fxfile_output_write(&out, ps->blk, off, n, ps->gain);
+	}
+	progress_update(&progress, frames);
+	ps->fill = 0;
+	fxfile_check_interrupt();
+}
+
+/* Runs the whole input, then the tail and the latency's worth of
+ * silence, through the pipeline. */
+static void run_pass(Pass *ps, FxFileInput *in, float *rbuf, int chunk,
+                     long long tail, int latency)
+{
+	const int ch = ps->channels;
+	ps->fill = 0;
+	ps->skip = latency;
+	for (;;) {
+		long n = fxfile_input_read(in, rbuf, chunk);
+		fxfile_check_interrupt();
+		for (long i = 0; i < n;) {
+			long take = FXFILE_BLOCK - ps->fill;
+			take = take < n - i ? take : n - i;
+			for (int c = 0; c < ch; c++) {
+				float *d = ps->blk[c] + ps->fill;
+				const float *s = rbuf + i * ch + c;
+				for (long k = 0; k < take; k++)
+					d[k] = s[k * ch];
+			}
+			ps->fill += take;
+			i += take;
+			if (ps->fill == FXFILE_BLOCK)
+				flush_block(ps);
+		}
+		if (n < chunk)
+			break;
+	}
+	for (long long pad = tail + latency; pad > 0;) {
+		long take = FXFILE_BLOCK - ps->fill;
+		take = take < pad ? take : (long)pad;
+		for (int c = 0; c < ch; c++)
+			memset(ps->blk[c] + ps->fill, 0,
+			       (size_t)take * sizeof(float));
+		ps->fill += take;
+		pad -= take;
+		if (ps->fill == FXFILE_BLOCK)
+			flush_block(ps);
+	}
+	if (ps->fill)
+		flush_block(ps);
+}
+
+static FxFilePipeline *build_pipeline(const FxChainSpec *spec,
+                                      const FxFilePipelineConfig *cfg)
+{
+	char why[512];
+	FxStatus st;
+	/* Workers take no signals: the main thread sees them all. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	FxFilePipeline *p = fxfile_pipeline_new(spec, cfg, &st, why,
+	                                        sizeof why);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!p)
+		fxfile_die(st == FX_ERR_NOMEM ? FXFILE_FAILURE : FXFILE_USAGE,
+		           "%s: %s", opt.chain_source, why);
+	return p;
+}
+
+static int cores(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 1 ? 1 : n > 256 ? 256 : (int)n;
+}
+
+static void describe(const FxFileInput *in, const FxFilePipeline *pipeline,
+                     const FxFilePipelineConfig *cfg)
+{
+	char sub[64], stages[1024];
+	fxfile_note("%s: %s %s, %d channels, %d Hz%s", in->label,
+	            fxfile_format_name(in->info.format),
+	            fxfile_subtype_name(in->info.format, sub, sizeof sub),
+	            in->info.channels, in->info.samplerate,
+	            in->info.seekable ? "" : ", streamed");
+	fxfile_pipeline_describe(pipeline, stages, sizeof stages);
+	fxfile_note("stages: %s; latency %d frames, compensated; %d threads",
+	            stages, fxfile_pipeline_latency(pipeline), cfg->threads);
+	fxfile_note("%s: %s %s%s", out.label,
+	            fxfile_format_name(out.info.format),
+	            fxfile_subtype_name(out.info.format, sub, sizeof sub),
+	            out.dither ? ", TPDF dither" : "");
+}
+
+int main(int argc, char **argv)
+{
+	fxfile_options_load(&opt, argc, argv);
+	if (opt.help) {
+		fxfile_usage(stdout);
+		return FXFILE_OK;
+	}
+	if (opt.version) {
+		puts(FXFILE_VERSION);
+		return FXFILE_OK;
+	}
+	if (opt.list_effects) {
+		fx_describe_text(stdout);
+		return FXFILE_OK;
+	}
+	static FxChainSpec spec;
+	FxSpecError serr;
+	if (fx_spec_parse(opt.chain, opt.chain_source, &spec, &serr) != FX_OK)
+		fxfile_error("%s", serr.message);
+	char why[256];
+	int cuda = fxfile_cuda_available(why, sizeof why);
+	if (opt.device == FXFILE_DEVICE_CUDA && !cuda)
+		fxfile_error("--device cuda: %s", why);
+
+	install_signals();
+	/* As fxd's worker does; the pool's workers do it too, and this
+	 * thread runs its share of their jobs. */
+	fx_denormals_off();
+	static FxFileInput in;
+	fxfile_input_open(&in, opt.in, opt.raw_input);
+	fxfile_output_plan(&out, &opt, &in);
+	FxFilePipelineConfig cfg = {
+		.sample_rate = in.info.samplerate,
+		.channels = in.info.channels,
+		.threads = opt.threads ? opt.threads : cores(),
+		.bpm = opt.bpm,
+	};
+	FxFilePipeline *pipeline = build_pipeline(&spec, &cfg);
+	const int latency = fxfile_pipeline_latency(pipeline);
+	const long long tail = llround(opt.tail * in.info.samplerate);
+	const int normalize = !isnan(opt.normalize);
+	if (opt.device == FXFILE_DEVICE_AUTO && !cuda)
+		fxfile_note("--device auto: %s; running on the CPU", why);
+	if (opt.verbose)
+		describe(&in, pipeline, &cfg);
+
+	const int ch = in.info.channels;
+	float *rbuf = fxfile_calloc((size_t)opt.chunk * ch, sizeof(float));
+	float **blk = fxfile_calloc((size_t)ch, sizeof *blk);
+	for (int c = 0; c < ch; c++)
+		blk[c] = fxfile_calloc(FXFILE_BLOCK, sizeof(float));
+
+	progress.on = !opt.quiet && isatty(2);
+	progress.rate = in.info.samplerate;
+	progress.start = now_s(); /* last = 0: the first update draws */
+	if (in.info.seekable && in.info.frames > 0 &&
+	    in.info.frames < (sf_count_t)1 << 48)
+		progress.total = (in.info.frames + tail + latency) *
+		                 (normalize ? 2 : 1);
+
+	fxfile_output_open(&out);
+	double gain = 1.0;
+	if (normalize) {
+		fxfile_input_keep(&in);
+		progress.what = "measuring";
+		Pass m = {.mode = PASS_MEASURE, .pipeline = pipeline,
+		          .channels = ch, .blk = blk};
+		run_pass(&m, &in, rbuf, opt.chunk, tail, latency);
+		if (m.peak > 0.0f)
+			gain = pow(10.0, opt.normalize / 20.0) / m.peak;
+		else
+			fxfile_note("the output is silent; --normalize leaves "
+			            "it so");
+		if (!progress.total)
+			progress.total = 2 * progress.done;
+		/* Pass 2 starts from a fresh pipeline, as pass 1 did. */
+		fxfile_pipeline_free(pipeline);
+		pipeline = build_pipeline(&spec, &cfg);
+		fxfile_input_rewind(&in);
+	}
+	progress.what = "writing";
+	Pass w = {.mode = PASS_WRITE, .pipeline = pipeline, .channels = ch,
+	          .blk = blk, .gain = gain};
+	run_pass(&w, &in, rbuf, opt.chunk, tail, latency);
+	fxfile_output_finish(&out);
+	progress_clear();
+	if (w.muted)
+		fxfile_note("%lld blocks were not finite and came out silent",
+		            w.muted);
+
+	fxfile_pipeline_free(pipeline);
+	fxfile_input_close(&in);
+	for (int c = 0; c < ch; c++)
+		free(blk[c]);
+	free(blk);
+	free(rbuf);
+	fxfile_options_free(&opt);
+	return FXFILE_OK;
+}
