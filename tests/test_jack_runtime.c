@@ -237,6 +237,12 @@ START_TEST(sighup_reloads_a_good_file_and_keeps_the_chain_on_a_bad_one)
 			r.excused++;
 			continue;
 		}
+		if (!ok && g == 0.0) {
+			/* A silent period: an underflow under load, checked
+			 * against fxd's count in rig_stop. */
+			r.gaps++;
+			continue;
+		}
 		ck_assert_msg(ok, "period %ld: gain %.5f after %.5f (a gap or a jump)",
 		              k, g, prev);
 		if (isnan(g0))
