@@ -7,7 +7,9 @@
  * input arrives. The chain's latency is compensated: the first `latency`
  * frames out are dropped and as many silent frames are fed after the
  * input (and --tail). With --normalize the input runs twice: once to
- * measure the peak, once more, on a fresh pipeline, to write.
+ * measure the peak, once more, on a fresh pipeline, to write. --device
+ * cuda or auto opens a CUDA device once (cuda/accel.h); the pipeline runs
+ * its leading filter and gain slots there.
  *
  * Nothing is lost: OUT is written to a temporary file beside it, synced,
  * and renamed into place; an error, or SIGINT, SIGTERM or SIGHUP (whose
@@ -27,9 +29,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "accel.h"
 #include "denormal.h"
 #include "describe.h"
-#include "fxfile_device.h"
 #include "fxfile_io.h"
 #include "fxfile_options.h"
 #include "fxfile_pipeline.h"
@@ -53,6 +55,7 @@ typedef struct {
 
 static FxFileOptions opt;
 static FxFileOutput out;
+static FxAccel *accel; ///< NULL: everything on the CPU
 static Progress progress;
 static volatile sig_atomic_t interrupted; ///< written by signal handlers
 
@@ -239,8 +242,10 @@ typedef struct {
 static void flush_block(Pass *ps)
 {
 	long frames = ps->fill;
-	ps->muted += fxfile_pipeline_process(ps->pipeline, ps->blk,
-	                                     (int)frames);
+	int r = fxfile_pipeline_process(ps->pipeline, ps->blk, (int)frames);
+	if (r < 0)
+		fxfile_die(FXFILE_FAILURE, "CUDA: %s", fx_accel_error(accel));
+	ps->muted += r;
 	long off = ps->skip < frames ? (long)ps->skip : frames;
 	ps->skip -= off;
 	long n = frames - off;
@@ -339,6 +344,8 @@ static void describe(const FxFileInput *in, const FxFilePipeline *pipeline,
 	fxfile_pipeline_describe(pipeline, stages, sizeof stages);
 	fxfile_note("stages: %s; latency %d frames, compensated; %d threads",
 	            stages, fxfile_pipeline_latency(pipeline), cfg->threads);
+	if (accel)
+		fxfile_note("device: %s", fx_accel_device_name(accel));
 	fxfile_note("%s: %s %s%s", out.label,
 	            fxfile_format_name(out.info.format),
 	            fxfile_subtype_name(out.info.format, sub, sizeof sub),
@@ -364,10 +371,13 @@ int main(int argc, char **argv)
 	FxSpecError serr;
 	if (fx_spec_parse(opt.chain, opt.chain_source, &spec, &serr) != FX_OK)
 		fxfile_error("%s", serr.message);
-	char why[256];
-	int cuda = fxfile_cuda_available(why, sizeof why);
-	if (opt.device == FXFILE_DEVICE_CUDA && !cuda)
-		fxfile_error("--device cuda: %s", why);
+	char why[256] = "";
+	if (opt.device != FXFILE_DEVICE_CPU) {
+		FxStatus st;
+		accel = fx_accel_new(NULL, &st, why, sizeof why);
+		if (!accel && opt.device == FXFILE_DEVICE_CUDA)
+			fxfile_error("--device cuda: %s", why);
+	}
 
 	install_signals();
 	/* As fxd's worker does; the pool's workers do it too, and this
@@ -381,13 +391,14 @@ int main(int argc, char **argv)
 		.channels = in.info.channels,
 		.threads = opt.threads ? opt.threads : cores(),
 		.bpm = opt.bpm,
+		.accel = accel,
 	};
 	FxFilePipeline *pipeline = build_pipeline(&spec, &cfg);
 	const int latency = fxfile_pipeline_latency(pipeline);
 	const long long tail = llround(opt.tail * in.info.samplerate);
 	const int normalize = !isnan(opt.normalize);
-	if (opt.device == FXFILE_DEVICE_AUTO && !cuda)
-		fxfile_note("--device auto: %s; running on the CPU", why);
+	if (opt.device == FXFILE_DEVICE_AUTO && !accel)
+		fxfile_note("%s: using the CPU", why);
 	if (opt.verbose)
 		describe(&in, pipeline, &cfg);
 
@@ -436,6 +447,7 @@ int main(int argc, char **argv)
 		            w.muted);
 
 	fxfile_pipeline_free(pipeline);
+	fx_accel_free(accel);
 	fxfile_input_close(&in);
 	for (int c = 0; c < ch; c++)
 		free(blk[c]);

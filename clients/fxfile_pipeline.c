@@ -1,6 +1,7 @@
 /* The stages of fxfile's pipeline (fxfile_pipeline.h). */
 #include "fxfile_pipeline.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@ enum { GROUP = 64 };
 
 typedef struct {
 	FxPtFilter **parts; ///< [piece * groups + group], or NULL
+	FxAccelPlan **plans; ///< the same on the device, or NULL
 	int pieces, groups;
 	FxChain *chain;     ///< a run of other slots, or NULL
 	int slots[FX_MAX_SLOTS]; ///< the slots of the spec it runs
@@ -43,6 +45,18 @@ static int is_filter(const FxSlotSpec *s)
 	return s->cls->init == fx_filter_effect_init;
 }
 
+static int is_gain(const FxSlotSpec *s)
+{
+	return s->cls == fx_effect_find("gain");
+}
+
+/* The linear gain of a gain slot at rest, rounded as fx_gain.c does. */
+static double slot_gain(const FxSlotSpec *s)
+{
+	double db = fx_param_clamp(&s->cls->params[0], s->values[0]);
+	return (float)pow(10.0, db / 20.0);
+}
+
 /* A bypassed slot that adds no latency changes nothing at rest. */
 static int is_silent_bypass(const FxSlotSpec *s)
 {
@@ -64,26 +78,100 @@ static FxStatus design_slot(const FxSlotSpec *s, double fs, FxSection *out,
 	return st;
 }
 
-static FxStatus add_filter_stage(FxFilePipeline *p, const FxChainSpec *spec,
-                                 const int *slots, int n_slots, char *err,
-                                 size_t size)
+/* The sections of a run of filter and gain slots into @p sec, in order;
+ * the gains multiply the first section's numerator (one section of their
+ * own when the run has no filter). */
+static FxStatus design_run(const FxFilePipeline *p, const FxChainSpec *spec,
+                           const int *slots, int n_slots, FxSection *sec,
+                           int *total, char *err, size_t size)
 {
-	FxSection sec[FX_MAX_SLOTS * FX_MAX_SECTIONS];
-	int total = 0;
+	double scale = 1.0;
+	int has_gain = 0;
+	*total = 0;
 	for (int i = 0; i < n_slots; i++) {
 		const FxSlotSpec *s = &spec->slots[slots[i]];
+		if (is_gain(s)) {
+			scale *= slot_gain(s);
+			has_gain = 1;
+			continue;
+		}
 		int n = 0;
-		FxStatus st = design_slot(s, p->cfg.sample_rate, sec + total,
+		FxStatus st = design_slot(s, p->cfg.sample_rate, sec + *total,
 		                          &n);
 		if (st != FX_OK) {
 			snprintf(err, size, "slot %d (%s): %s", slots[i] + 1,
 			         slot_name(s), fx_strerror(st));
 			return st;
 		}
-		total += n;
+		*total += n;
 	}
+	if (!has_gain)
+		return FX_OK;
+	if (!*total) {
+		static const FxSection unity = {1, 0, 0, 1, 0, 0};
+		memcpy(sec[0], unity, sizeof unity);
+		*total = 1;
+	}
+	for (int k = 0; k < 3; k++)
+		sec[0][k] *= scale;
+	return FX_OK;
+}
+
+/* The leading run of filter and gain slots on the device. */
+static FxStatus add_accel_stage(FxFilePipeline *p, const FxChainSpec *spec,
+                                const int *slots, int n_slots, char *err,
+                                size_t size)
+{
+	FxSection sec[FX_MAX_SLOTS * FX_MAX_SECTIONS];
+	int total;
+	FxStatus st = design_run(p, spec, slots, n_slots, sec, &total, err,
+	                         size);
+	if (st != FX_OK)
+		return st;
 	Stage *stage = &p->stages[p->n_stages];
-	FxStatus st = FX_OK;
+	int channels = p->cfg.channels;
+	stage->pieces = (total + FX_ACCEL_MAX_SECTIONS - 1) /
+	                FX_ACCEL_MAX_SECTIONS;
+	stage->groups = (channels + GROUP - 1) / GROUP;
+	stage->plans = calloc((size_t)stage->pieces * stage->groups,
+	                      sizeof *stage->plans);
+	if (!stage->plans)
+		st = FX_ERR_NOMEM;
+	for (int k = 0; st == FX_OK && k < stage->pieces; k++) {
+		int n = total - k * FX_ACCEL_MAX_SECTIONS;
+		n = n < FX_ACCEL_MAX_SECTIONS ? n : FX_ACCEL_MAX_SECTIONS;
+		for (int g = 0; st == FX_OK && g < stage->groups; g++) {
+			int ch = channels - g * GROUP;
+			ch = ch < GROUP ? ch : GROUP;
+			stage->plans[k * stage->groups + g] = fx_accel_plan_new(
+				p->cfg.accel, sec + k * FX_ACCEL_MAX_SECTIONS, n,
+				ch, FXFILE_BLOCK, FX_ACCEL_F32,
+				FX_ACCEL_SCAN_DEFAULT, &st);
+		}
+	}
+	p->n_stages++;
+	if (st != FX_OK) {
+		snprintf(err, size, "CUDA: %s", stage->plans
+		         ? fx_accel_error(p->cfg.accel) : fx_strerror(st));
+		return st;
+	}
+	memcpy(stage->slots, slots, (size_t)n_slots * sizeof *slots);
+	stage->n_slots = n_slots;
+	stage->n_sections = total;
+	return FX_OK;
+}
+
+static FxStatus add_filter_stage(FxFilePipeline *p, const FxChainSpec *spec,
+                                 const int *slots, int n_slots, char *err,
+                                 size_t size)
+{
+	FxSection sec[FX_MAX_SLOTS * FX_MAX_SECTIONS];
+	int total;
+	FxStatus st = design_run(p, spec, slots, n_slots, sec, &total, err,
+	                         size);
+	if (st != FX_OK)
+		return st;
+	Stage *stage = &p->stages[p->n_stages];
 	if (!p->pool && !(p->pool = fx_pt_pool_new(p->cfg.threads, &st))) {
 		snprintf(err, size, "cannot start %d threads: %s",
 		         p->cfg.threads, fx_strerror(st));
@@ -181,9 +269,22 @@ FxFilePipeline *fxfile_pipeline_new(const FxChainSpec *spec,
 	for (int i = 0; i < spec->n_slots; i++)
 		snprintf(p->names[i], sizeof p->names[i], "%s",
 		         slot_name(&spec->slots[i]));
-	int run[FX_MAX_SLOTS], n_run = 0, run_filter = 0;
+	int run[FX_MAX_SLOTS], n_run = 0, run_filter = 0, i = 0;
 	*st = FX_OK;
-	for (int i = 0; i <= spec->n_slots && *st == FX_OK; i++) {
+	if (cfg->accel) {
+		for (; i < spec->n_slots; i++) {
+			const FxSlotSpec *s = &spec->slots[i];
+			if (is_silent_bypass(s))
+				continue;
+			if (s->bypass || !(is_filter(s) || is_gain(s)))
+				break;
+			run[n_run++] = i;
+		}
+		if (n_run)
+			*st = add_accel_stage(p, spec, run, n_run, err, size);
+		n_run = 0;
+	}
+	for (; i <= spec->n_slots && *st == FX_OK; i++) {
 		const FxSlotSpec *s = i < spec->n_slots ? &spec->slots[i]
 		                                        : NULL;
 		if (s && is_silent_bypass(s))
@@ -215,7 +316,10 @@ void fxfile_pipeline_free(FxFilePipeline *p)
 		Stage *s = &p->stages[i];
 		for (int k = 0; s->parts && k < s->pieces * s->groups; k++)
 			fx_pt_filter_free(s->parts[k]);
+		for (int k = 0; s->plans && k < s->pieces * s->groups; k++)
+			fx_accel_plan_free(s->plans[k]);
 		free(s->parts);
+		free(s->plans);
 		fx_chain_free(s->chain);
 	}
 	fx_pt_pool_free(p->pool);
@@ -226,8 +330,11 @@ static void reset_all(FxFilePipeline *p)
 {
 	for (int i = 0; i < p->n_stages; i++) {
 		Stage *s = &p->stages[i];
-		for (int k = 0; k < s->pieces * s->groups; k++)
+		for (int k = 0; s->parts && k < s->pieces * s->groups; k++)
 			fx_pt_filter_reset(s->parts[k]);
+		/* A failure here shows in the next forward. */
+		for (int k = 0; s->plans && k < s->pieces * s->groups; k++)
+			(void)fx_accel_plan_reset_state(s->plans[k]);
 		if (s->chain)
 			fx_chain_reset(s->chain);
 	}
@@ -239,7 +346,17 @@ int fxfile_pipeline_process(FxFilePipeline *p, float *const *buf,
 	int finite = 1;
 	for (int i = 0; i < p->n_stages && finite; i++) {
 		Stage *s = &p->stages[i];
-		if (s->parts) {
+		if (s->plans) {
+			FxAccelPlan **plan = s->plans;
+			for (int k = 0; k < s->pieces; k++)
+				for (int g = 0; g < s->groups; g++, plan++)
+					if (fx_accel_plan_forward(*plan,
+					                          buf + g * GROUP,
+					                          frames) != FX_OK)
+						return -1;
+			finite = fx_audio_is_finite(buf, p->cfg.channels,
+			                            frames);
+		} else if (s->parts) {
 			FxPtFilter **part = s->parts;
 			for (int k = 0; k < s->pieces; k++)
 				for (int g = 0; g < s->groups; g++, part++)
@@ -286,14 +403,17 @@ void fxfile_pipeline_describe(const FxFilePipeline *p, char *buf,
 		const Stage *s = &p->stages[i];
 		at += (size_t)snprintf(buf + at, size - at, "%s%s (",
 		                       i ? " | " : "",
-		                       s->parts ? "filter cascade" : "chain");
+		                       s->plans   ? "CUDA filter cascade"
+		                       : s->parts ? "filter cascade"
+		                                  : "chain");
 		for (int k = 0; k < s->n_slots && at < size; k++)
 			at += (size_t)snprintf(buf + at, size - at, "%s%s",
 			                       k ? ", " : "",
 			                       p->names[s->slots[k]]);
-		if (at < size && s->parts)
+		if (at < size && (s->parts || s->plans))
 			at += (size_t)snprintf(buf + at, size - at,
-			                       "; %d sections", s->n_sections);
+			                       "; %d section%s", s->n_sections,
+			                       s->n_sections == 1 ? "" : "s");
 		if (at < size)
 			at += (size_t)snprintf(buf + at, size - at, ")");
 	}

@@ -6,12 +6,19 @@
  * that part of the spec. Blocks are FXFILE_BLOCK frames, always cut at the
  * same positions from the start of the file, so the output never depends
  * on how the input was read.
+ *
+ * With a CUDA device (cfg.accel), the leading run of filter and gain slots
+ * becomes one cascade on the device (cuda/accel.h, float32, chunks of
+ * FXFILE_BLOCK, state carried): the gains fold into the first section's
+ * numerator, and a run of gains alone is one section {g, 0, 0, 1, 0, 0}.
+ * The stages after it stay on the CPU, in the chain's order.
  */
 #ifndef FXFILE_PIPELINE_H
 #define FXFILE_PIPELINE_H
 
 #include <stddef.h>
 
+#include "accel.h"
 #include "spec.h"
 
 typedef struct FxFilePipelineImpl FxFilePipeline;
@@ -27,10 +34,12 @@ typedef struct {
 	int channels;       ///< any number when every stage is a filter
 	int threads;        ///< workers for the filter cascades, >= 1
 	double bpm;         ///< the rig's tempo for effects that follow it
+	FxAccel *accel;     ///< NULL: all on the CPU; else the leading run of
+	                    ///< filter and gain slots runs on it
 } FxFilePipelineConfig;
 
 /** Builds the stages of @p spec. Returns NULL on failure with @p st set and
- *  a one-line reason in @p err ("slot 2 (lpf): cutoff ..."). */
+ *  a one-line reason in @p err ("slot 2 (lpf): cutoff ...", "CUDA: ..."). */
 FxFilePipeline *fxfile_pipeline_new(const FxChainSpec *spec,
                                     const FxFilePipelineConfig *cfg,
                                     FxStatus *st, char *err, size_t size);
@@ -40,15 +49,16 @@ void fxfile_pipeline_free(FxFilePipeline *p);
 
 /** Processes @p frames (1..FXFILE_BLOCK) planar frames in place. A block
  *  that comes out of any stage not finite is muted and every stage is
- *  reset, as FxChain does; returns 1 then, else 0. */
+ *  reset, as FxChain does; returns 1 then, else 0. Returns -1 if the
+ *  device failed (the reason is in fx_accel_error(cfg.accel)). */
 int fxfile_pipeline_process(FxFilePipeline *p, float *const *buf,
                             int frames);
 
 /** Latency in frames: the sum of the chain stages' latencies. */
 int fxfile_pipeline_latency(const FxFilePipeline *p);
 
-/** One line on what the stages are, e.g. "filters (3 slots, 7 sections) |
- *  chain (comp, dly) | filters (1 slot, 1 section)". */
+/** One line on what the stages are, e.g. "CUDA filter cascade (lpf, gain;
+ *  4 sections) | chain (comp, dly) | filter cascade (hpf; 1 section)". */
 void fxfile_pipeline_describe(const FxFilePipeline *p, char *buf,
                               size_t size);
 

@@ -7,7 +7,7 @@ echo "1..$#"
 for h in "$@"; do
 	n=$((n + 1))
 	if printf '#include "%s"\n' "$srcdir/$h" |
-		$CC $CFLAGS -Werror -I"$srcdir/dsp" -I"$srcdir/daemon" -I"$srcdir/osc" -x c -fsyntax-only - 2>err.$$; then
+		$CC $CFLAGS -Werror -I"$srcdir/dsp" -I"$srcdir/daemon" -I"$srcdir/osc" -I"$srcdir/cuda" -x c -fsyntax-only - 2>err.$$; then
 		echo "ok $n - $h compiles alone"
 	else
 		echo "not ok $n - $h compiles alone"; sed 's/^/# /' err.$$; bad=1
