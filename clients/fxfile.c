@@ -392,6 +392,8 @@ int main(int argc, char **argv)
 		.threads = opt.threads ? opt.threads : cores(),
 		.bpm = opt.bpm,
 		.accel = accel,
+		.scan_threshold = opt.scan_threshold < 0 ? FX_ACCEL_SCAN_DEFAULT
+		                                         : opt.scan_threshold,
 	};
 	FxFilePipeline *pipeline = build_pipeline(&spec, &cfg);
 	const int latency = fxfile_pipeline_latency(pipeline);

@@ -109,6 +109,9 @@ static const OptionInfo options[] = {
 	 "Processing"},
 	{"device", 0, OPT_STRING, F(device_name), 0, 0, 0, check_device, "DEV",
 	 "cpu, cuda or auto (default auto: a GPU if there is one)", NULL},
+	{"scan-threshold", 0, OPT_INT, F(scan_threshold), 0, 1 << 24, 0, NULL,
+	 "N", "GPU: chunks of N frames or more use the parallel scan (default "
+	 "2048 for float32; 0: always)", NULL},
 	{"quiet", 'q', OPT_FLAG, F(quiet), 0, 0, 0, NULL, NULL,
 	 "no progress bar and no notes; errors only", NULL},
 	{"verbose", 'v', OPT_FLAG, F(verbose), 0, 0, 0, NULL, NULL,
@@ -597,6 +600,7 @@ void fxfile_options_load(FxFileOptions *o, int argc, char *const argv[])
 	memset(o, 0, sizeof *o);
 	o->normalize = NAN;
 	o->chunk = 65536;
+	o->scan_threshold = -1;
 	o->device_name = fxfile_strdup("auto");
 	Cli cli = {0};
 	parse_cli(&cli, argc, argv);

@@ -33,6 +33,8 @@ typedef struct {
 	double bpm;         ///< the rig's tempo; 0: the effects' default
 	int chunk;          ///< frames per read
 	int threads;        ///< 0: the number of cores
+	int scan_threshold; ///< GPU: frames from which the scan kernel runs;
+	                    ///< -1: the default per sample type, 0: always
 	int no_dither, force, quiet, verbose;
 	int help, version, list_effects; ///< print and exit
 } FxFileOptions;

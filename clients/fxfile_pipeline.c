@@ -146,7 +146,7 @@ static FxStatus add_accel_stage(FxFilePipeline *p, const FxChainSpec *spec,
 			stage->plans[k * stage->groups + g] = fx_accel_plan_new(
 				p->cfg.accel, sec + k * FX_ACCEL_MAX_SECTIONS, n,
 				ch, FXFILE_BLOCK, FX_ACCEL_F32,
-				FX_ACCEL_SCAN_DEFAULT, &st);
+				p->cfg.scan_threshold, &st);
 		}
 	}
 	p->n_stages++;

@@ -36,6 +36,8 @@ typedef struct {
 	double bpm;         ///< the rig's tempo for effects that follow it
 	FxAccel *accel;     ///< NULL: all on the CPU; else the leading run of
 	                    ///< filter and gain slots runs on it
+	long scan_threshold; ///< for the GPU plans (FX_ACCEL_SCAN_DEFAULT: its
+	                     ///< default per sample type)
 } FxFilePipelineConfig;
 
 /** Builds the stages of @p spec. Returns NULL on failure with @p st set and
