@@ -39,6 +39,7 @@ CHAINS = {
         "hpf:highpass cutoff=80 order=2 | eq:peaking cutoff=1000 q=0.7 "
         "gain=0 | lpf:lowpass cutoff=12000 order=2 | vol:gain db=0"),
 }
+PROBED = CHAINS["filters (hpf, eq, lpf, vol)"]
 
 STATS = re.compile(
     r"stats at exit: callbacks (\d+), chunks (\d+), dsp load ([\d.]+)%, "
@@ -110,7 +111,7 @@ def run_one(args, period, chain, tmp):
             # Onsets are exact only where the chain passes a burst's first
             # sample (b0 != 0) and adds no echoes: the filters-only chain.
             "probe_latency_ok": (probe.returncode == 0)
-            if chain.startswith("hpf:") else None,
+            if chain == PROBED else None,
         }
     finally:
         if fxd:
