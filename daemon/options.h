@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "optable.h"
 #include "spec.h"
 
 /** Default chain when neither the command line nor the file gives one. */
@@ -30,12 +31,6 @@ enum {
 	FX_EXIT_JACK_GONE = 5, ///< the JACK server went away (no --reconnect)
 	FX_EXIT_INTERRUPT = 130, ///< a second SIGINT during shutdown
 };
-
-/** A list of strings given by a repeatable option. */
-typedef struct {
-	char **items;
-	int n;
-} FxStrList;
 
 /** Everything fxd is told. */
 typedef struct {
