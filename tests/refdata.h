@@ -15,18 +15,22 @@
 #define FX_TEST_DATA FX_SRCDIR "/tests/data/"
 
 /** @p count elements of @p elem bytes (4 or 8) from tests/data/@p name, raw
- *  little-endian, decoded bytewise so the host order is moot. Malloc'd. */
-static inline void *fx_test_load_le(const char *name, size_t elem,
+ *  little-endian, decoded bytewise so the host order is moot. Malloc'd, or
+ *  NULL if the file cannot be read whole. Usable outside a Check test. */
+static inline void *fx_test_read_le(const char *name, size_t elem,
                                     size_t count)
 {
 	char path[512];
 	snprintf(path, sizeof path, FX_TEST_DATA "%s", name);
 	FILE *f = fopen(path, "rb");
-	ck_assert_msg(f, "cannot open %s", path);
 	unsigned char *raw = malloc(elem * count);
-	ck_assert_ptr_nonnull(raw);
-	ck_assert_uint_eq(fread(raw, elem, count, f), count);
-	fclose(f);
+	size_t got = f && raw ? fread(raw, elem, count, f) : 0;
+	if (f)
+		fclose(f);
+	if (got != count) {
+		free(raw);
+		return NULL;
+	}
 	for (size_t i = 0; i < count; i++) {
 		uint64_t v = 0;
 		for (size_t b = 0; b < elem; b++)
@@ -39,6 +43,15 @@ static inline void *fx_test_load_le(const char *name, size_t elem,
 		}
 	}
 	return raw;
+}
+
+/** fx_test_read_le inside a Check test: a missing file fails the test. */
+static inline void *fx_test_load_le(const char *name, size_t elem,
+                                    size_t count)
+{
+	void *data = fx_test_read_le(name, elem, count);
+	ck_assert_msg(data, "cannot read %s%s", FX_TEST_DATA, name);
+	return data;
 }
 
 /** rms(y - ref) / rms(ref) */

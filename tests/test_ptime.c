@@ -90,31 +90,16 @@ static int load_filter(Filter *f, const char *name)
 	return found;
 }
 
-/* fx_test_load_le without Check's asserts (main runs outside a test):
- * @p count little-endian elements of 4 (float) or 8 (double) bytes. */
+/* Reference data, read before any test runs (outside Check). */
 static void *load_le(const char *name, size_t elem, size_t count)
 {
-	char path[512];
-	snprintf(path, sizeof path, DATA "%s", name);
-	FILE *fp = fopen(path, "rb");
-	unsigned char *raw = malloc(elem * count);
-	if (!fp || !raw || fread(raw, elem, count, fp) != count) {
-		fprintf(stderr, "test_ptime: cannot read %s\n", path);
+	void *data = fx_test_read_le(name, elem, count);
+	if (!data) {
+		fprintf(stderr, "test_ptime: cannot read %s%s\n", FX_TEST_DATA,
+		        name);
 		exit(EXIT_FAILURE);
 	}
-	fclose(fp);
-	for (size_t i = 0; i < count; i++) {
-		uint64_t v = 0;
-		for (size_t b = 0; b < elem; b++)
-			v |= (uint64_t)raw[i * elem + b] << (8 * b);
-		if (elem == 4) {
-			uint32_t u = (uint32_t)v;
-			memcpy(raw + i * elem, &u, 4);
-		} else {
-			memcpy(raw + i * elem, &v, 8);
-		}
-	}
-	return raw;
+	return data;
 }
 
 static float *fbuf[MAX_CH];
