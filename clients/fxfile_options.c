@@ -150,11 +150,6 @@ static const OptionInfo *find_long(const char *name, size_t len)
 	return fx_opt_find_long(options, N_OPTIONS, name, len);
 }
 
-static const OptionInfo *find_short(char c)
-{
-	return fx_opt_find_short(options, N_OPTIONS, c);
-}
-
 static const char *suggest_option(const char *word, int file_keys)
 {
 	return fx_opt_suggest(options, N_OPTIONS, word, file_keys);
@@ -190,67 +185,24 @@ static void cli_arg(Cli *cli, const char *a)
 	cli->args[cli->n_args++] = a;
 }
 
+static int on_option(void *ctx, const OptionInfo *info, const char *value)
+{
+	cli_push(ctx, info, value);
+	return 0;
+}
+
+static int on_word(void *ctx, const char *word)
+{
+	cli_arg(ctx, word);
+	return 0;
+}
+
 static void parse_cli(Cli *cli, int argc, char *const argv[])
 {
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (!strcmp(a, "--")) {
-			for (i++; i < argc; i++)
-				cli_arg(cli, argv[i]);
-			break;
-		}
-		if (a[0] != '-' || !a[1]) {
-			cli_arg(cli, a);
-			continue;
-		}
-		if (a[1] == '-') {
-			const char *name = a + 2, *eq = strchr(name, '=');
-			size_t len = eq ? (size_t)(eq - name) : strlen(name);
-			const OptionInfo *info = find_long(name, len);
-			if (!info) {
-				char word[128];
-				snprintf(word, sizeof word, "%.*s", (int)len, name);
-				const char *best = suggest_option(word, 0);
-				if (best)
-					fxfile_usage_error("unknown option '--%s' "
-					                   "(did you mean '--%s'?)",
-					                   word, best);
-				fxfile_usage_error("unknown option '--%s'", word);
-			}
-			const char *value = eq ? eq + 1 : NULL;
-			if (info->type == FX_OPT_FLAG || info->type == FX_OPT_ACTION) {
-				if (value)
-					fxfile_usage_error("option '--%s' takes no "
-					                   "value", info->name);
-			} else if (!value) {
-				if (i + 1 >= argc)
-					fxfile_usage_error("option '--%s' needs a "
-					                   "value", info->name);
-				value = argv[++i];
-			}
-			cli_push(cli, info, value);
-			continue;
-		}
-		/* A cluster of short options: -q, -qv, -c SPEC, -cSPEC. */
-		for (const char *c = a + 1; *c; c++) {
-			const OptionInfo *info = find_short(*c);
-			if (!info)
-				fxfile_usage_error("unknown option '-%c'", *c);
-			if (info->type == FX_OPT_FLAG || info->type == FX_OPT_ACTION) {
-				cli_push(cli, info, NULL);
-				continue;
-			}
-			const char *value = c[1] ? c + 1 : NULL;
-			if (!value) {
-				if (i + 1 >= argc)
-					fxfile_usage_error("option '-%c' needs a "
-					                   "value", *c);
-				value = argv[++i];
-			}
-			cli_push(cli, info, value);
-			break;
-		}
-	}
+	char why[600];
+	if (fx_opt_parse_argv(options, N_OPTIONS, argc, argv, on_option,
+	                      on_word, cli, "", why, sizeof why) != 0)
+		fxfile_usage_error("%s", why);
 }
 
 /* ---- the config file: fxd's format -------------------------------------- */

@@ -146,6 +146,80 @@ const char *fx_opt_suggest(const FxOptInfo *t, int n, const char *word,
 	return s.best;
 }
 
+static int takes_value(const FxOptInfo *info)
+{
+	return info->type != FX_OPT_FLAG && info->type != FX_OPT_ACTION;
+}
+
+int fx_opt_parse_argv(const FxOptInfo *t, int n, int argc,
+                      char *const argv[], FxOptOnOption on_option,
+                      FxOptOnWord on_word, void *ctx, const char *hint,
+                      char *why, size_t size)
+{
+	int rc = 0;
+	for (int i = 1; i < argc && !rc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--")) {
+			for (i++; i < argc && !rc; i++)
+				rc = on_word(ctx, argv[i]);
+			break;
+		}
+		if (a[0] != '-' || !a[1]) {
+			rc = on_word(ctx, a);
+			continue;
+		}
+		if (a[1] == '-') {
+			const char *name = a + 2, *eq = strchr(name, '=');
+			size_t len = eq ? (size_t)(eq - name) : strlen(name);
+			const FxOptInfo *info = fx_opt_find_long(t, n, name, len);
+			if (!info) {
+				char word[128];
+				snprintf(word, sizeof word, "%.*s", (int)len, name);
+				const char *best = fx_opt_suggest(t, n, word, 0);
+				if (best)
+					return refuse(why, size, "unknown option "
+					              "'--%s' (did you mean '--%s'?)",
+					              word, best);
+				return refuse(why, size, "unknown option '--%s'%s",
+				              word, hint);
+			}
+			const char *value = eq ? eq + 1 : NULL;
+			if (!takes_value(info) && value)
+				return refuse(why, size, "option '--%s' takes no "
+				              "value", info->name);
+			if (takes_value(info) && !value) {
+				if (i + 1 >= argc)
+					return refuse(why, size, "option '--%s' "
+					              "needs a value", info->name);
+				value = argv[++i];
+			}
+			rc = on_option(ctx, info, value);
+			continue;
+		}
+		/* A cluster of short options: -v, -vn NAME, -nNAME, -c4. */
+		for (const char *c = a + 1; *c && !rc; c++) {
+			const FxOptInfo *info = fx_opt_find_short(t, n, *c);
+			if (!info)
+				return refuse(why, size, "unknown option '-%c'%s",
+				              *c, hint);
+			if (!takes_value(info)) {
+				rc = on_option(ctx, info, NULL);
+				continue;
+			}
+			const char *value = c[1] ? c + 1 : NULL;
+			if (!value) {
+				if (i + 1 >= argc)
+					return refuse(why, size, "option '-%c' needs "
+					              "a value", *c);
+				value = argv[++i];
+			}
+			rc = on_option(ctx, info, value);
+			break;
+		}
+	}
+	return rc;
+}
+
 void fx_opt_print_wrapped(FILE *out, const char *text, int col)
 {
 	int at = col;

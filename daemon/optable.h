@@ -68,6 +68,23 @@ const FxOptInfo *fx_opt_find_short(const FxOptInfo *table, int n, char c);
 const char *fx_opt_suggest(const FxOptInfo *table, int n, const char *word,
                            int file_keys);
 
+/** What fx_opt_parse_argv hands on: an option with its value (NULL for a
+ *  flag), or a word that is not an option (every word after "--"). A
+ *  non-zero return stops the walk and is returned. */
+typedef int (*FxOptOnOption)(void *ctx, const FxOptInfo *info,
+                             const char *value);
+typedef int (*FxOptOnWord)(void *ctx, const char *word);
+
+/** Walks argv[1..]: --long, --long=value, --long value, clusters of short
+ *  options (-qv, -c SPEC, -cSPEC) and plain words. Returns 0; or the
+ *  callbacks' non-zero; or -1 with a one-line reason in @p why (an unknown
+ *  option, with a suggestion when one is close, else @p hint appended; a
+ *  missing or unexpected value). */
+int fx_opt_parse_argv(const FxOptInfo *table, int n, int argc,
+                      char *const argv[], FxOptOnOption on_option,
+                      FxOptOnWord on_word, void *ctx, const char *hint,
+                      char *why, size_t size);
+
 /** The options' part of --help, headings and wrapped help included. */
 void fx_opt_usage(FILE *out, const FxOptInfo *table, int n);
 

@@ -218,11 +218,6 @@ static const OptionInfo *find_long(const char *name, size_t len)
 	return fx_opt_find_long(options, N_OPTIONS, name, len);
 }
 
-static const OptionInfo *find_short(char c)
-{
-	return fx_opt_find_short(options, N_OPTIONS, c);
-}
-
 static const char *suggest_option(const char *word, int file_keys)
 {
 	return fx_opt_suggest(options, N_OPTIONS, word, file_keys);
@@ -252,70 +247,32 @@ static int add_chain_word(Cli *cli, const char *word, Err *e)
 	return FX_EXIT_OK;
 }
 
+/* The walk's callbacks: the Cli being filled and where errors go. */
+typedef struct {
+	Cli *cli;
+	Err *e;
+} Walk;
+
+static int on_option(void *ctx, const OptionInfo *info, const char *value)
+{
+	Walk *w = ctx;
+	return cli_push(w->cli, info, value, w->e);
+}
+
+static int on_word(void *ctx, const char *word)
+{
+	Walk *w = ctx;
+	return add_chain_word(w->cli, word, w->e);
+}
+
 static int parse_cli(Cli *cli, int argc, char *const argv[], Err *e)
 {
-	int rc = FX_EXIT_OK;
-	for (int i = 1; i < argc && rc == FX_EXIT_OK; i++) {
-		const char *a = argv[i];
-		if (!strcmp(a, "--")) {
-			for (i++; i < argc && rc == FX_EXIT_OK; i++)
-				rc = add_chain_word(cli, argv[i], e);
-			break;
-		}
-		if (a[0] != '-' || !a[1]) {
-			rc = add_chain_word(cli, a, e);
-			continue;
-		}
-		if (a[1] == '-') {
-			const char *name = a + 2, *eq = strchr(name, '=');
-			size_t len = eq ? (size_t)(eq - name) : strlen(name);
-			const OptionInfo *info = find_long(name, len);
-			if (!info) {
-				char word[128];
-				snprintf(word, sizeof word, "%.*s", (int)len, name);
-				const char *best = suggest_option(word, 0);
-				if (best)
-					return fail(e, "unknown option '--%s' (did you "
-					               "mean '--%s'?)", word, best);
-				return fail(e, "unknown option '--%s' (fxd --help "
-				               "lists them)", word);
-			}
-			const char *value = eq ? eq + 1 : NULL;
-			if (info->type == FX_OPT_FLAG || info->type == FX_OPT_ACTION) {
-				if (value)
-					return fail(e, "option '--%s' takes no "
-					               "value", info->name);
-			} else if (!value) {
-				if (i + 1 >= argc)
-					return fail(e, "option '--%s' needs a "
-					               "value", info->name);
-				value = argv[++i];
-			}
-			rc = cli_push(cli, info, value, e);
-			continue;
-		}
-		/* A cluster of short options: -v, -vn NAME, -nNAME, -c4. */
-		for (const char *c = a + 1; *c && rc == FX_EXIT_OK; c++) {
-			const OptionInfo *info = find_short(*c);
-			if (!info)
-				return fail(e, "unknown option '-%c' (fxd --help "
-				               "lists them)", *c);
-			if (info->type == FX_OPT_FLAG || info->type == FX_OPT_ACTION) {
-				rc = cli_push(cli, info, NULL, e);
-				continue;
-			}
-			const char *value = c[1] ? c + 1 : NULL;
-			if (!value) {
-				if (i + 1 >= argc)
-					return fail(e, "option '-%c' needs a value",
-					            *c);
-				value = argv[++i];
-			}
-			rc = cli_push(cli, info, value, e);
-			break;
-		}
-	}
-	return rc;
+	Walk w = {cli, e};
+	char why[600];
+	int rc = fx_opt_parse_argv(options, N_OPTIONS, argc, argv, on_option,
+	                           on_word, &w, " (fxd --help lists them)",
+	                           why, sizeof why);
+	return rc < 0 ? fail(e, "%s", why) : rc;
 }
 
 /* ---- config file -------------------------------------------------------- */
