@@ -591,6 +591,22 @@ START_TEST(freewheel_never_drops)
 }
 END_TEST
 
+/* /fxd/reset (and a period change) clear the chain's state; with the
+ * output safety off there is none to clear: the worker goes on. */
+START_TEST(reset_state_without_safety_keeps_running)
+{
+	Rig *r = rig_new(plain_config(64), "");
+	fx_engine_reset_state(r->e);
+	for (long p = 0; p < 4; p++) {
+		period(r);
+		ck_assert_int_eq(fx_engine_work(r->e), 1);
+		if (p > 0)
+			ck_assert(out_equals_input_of(r, p - 1));
+	}
+	rig_free(r);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("engine");
@@ -611,6 +627,7 @@ static Suite *suite(void)
 	tcase_add_test(t, period_change_replans);
 	tcase_add_test(t, routing_mono_in_and_folded_out);
 	tcase_add_test(t, fade_out_and_back_in);
+	tcase_add_test(t, reset_state_without_safety_keeps_running);
 	suite_add_tcase(s, t);
 	t = tcase_create("worker thread");
 	tcase_set_timeout(t, 120);
