@@ -179,12 +179,16 @@ FxStatus fx_control_set_bypass(FxControl *c, int slot, int on, uint64_t rx_ns)
 	return st;
 }
 
-static FxStatus swap_locked(FxControl *c, const FxChainSpec *spec)
+static FxStatus swap_locked(FxControl *c, const FxChainSpec *spec, char *err,
+                            size_t err_size)
 {
 	FxStatus st = fx_engine_swap(c->engine, spec);
 	if (st == FX_OK) {
 		c->changes.chain = 1;
 		changed(c, -1);
+	} else if (err && err_size) {
+		FxEngineConfig cfg = fx_engine_config(c->engine);
+		fx_engine_explain(&cfg, spec, st, err, err_size);
 	}
 	return st;
 }
@@ -197,10 +201,11 @@ static void swapped(FxControl *c)
 		c->cfg.latency_changed(c->cfg.user);
 }
 
-FxStatus fx_control_swap(FxControl *c, const FxChainSpec *spec)
+FxStatus fx_control_swap(FxControl *c, const FxChainSpec *spec, char *err,
+                         size_t err_size)
 {
 	lock(c);
-	FxStatus st = swap_locked(c, spec);
+	FxStatus st = swap_locked(c, spec, err, err_size);
 	unlock(c);
 	if (st == FX_OK)
 		swapped(c);
@@ -224,14 +229,15 @@ static int same_shape(const FxChainSpec *a, const FxChainSpec *b)
 	return 1;
 }
 
-FxStatus fx_control_apply(FxControl *c, const FxChainSpec *spec)
+FxStatus fx_control_apply(FxControl *c, const FxChainSpec *spec, char *err,
+                          size_t err_size)
 {
 	lock(c);
 	FxChainSpec now;
 	fx_engine_get_spec(c->engine, &now);
 	FxStatus st = FX_OK;
 	if (!same_shape(&now, spec)) {
-		st = swap_locked(c, spec);
+		st = swap_locked(c, spec, err, err_size);
 		unlock(c);
 		if (st == FX_OK)
 			swapped(c);
@@ -252,6 +258,8 @@ FxStatus fx_control_apply(FxControl *c, const FxChainSpec *spec)
 		}
 	}
 	unlock(c);
+	if (st != FX_OK)
+		say(err, err_size, "%s", fx_strerror(st));
 	return st;
 }
 
@@ -561,10 +569,7 @@ FxStatus fx_control_preset_load(FxControl *c, const char *name, char *err,
 		say(err, err_size, "%s", e.message);
 		return st;
 	}
-	st = fx_control_apply(c, &spec);
-	if (st != FX_OK)
-		say(err, err_size, "%s", fx_strerror(st));
-	return st;
+	return fx_control_apply(c, &spec, err, err_size);
 }
 
 static int cmp_str(const void *a, const void *b)

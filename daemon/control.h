@@ -58,12 +58,17 @@ FxStatus fx_control_set_param(FxControl *c, int slot, int param, double value,
                               double *applied, uint64_t rx_ns);
 FxStatus fx_control_set_bypass(FxControl *c, int slot, int on, uint64_t rx_ns);
 
-/** Swaps in @p spec with a crossfade. */
-FxStatus fx_control_swap(FxControl *c, const FxChainSpec *spec);
+/** Swaps in @p spec with a crossfade (see fx_engine_swap: swaps in a row
+ *  coalesce). On failure @p err (may be NULL) gets a one-line reason; a
+ *  chain over the memory budget is named with its cost. */
+FxStatus fx_control_swap(FxControl *c, const FxChainSpec *spec, char *err,
+                         size_t err_size);
 
 /** Applies @p spec: when its effects, labels and structural parameters
- *  match the running chain, every value glides there; otherwise a swap. */
-FxStatus fx_control_apply(FxControl *c, const FxChainSpec *spec);
+ *  match the running chain, every value glides there; otherwise a swap.
+ *  On failure @p err (may be NULL) gets a one-line reason. */
+FxStatus fx_control_apply(FxControl *c, const FxChainSpec *spec, char *err,
+                          size_t err_size);
 
 void fx_control_mute(FxControl *c, int on);
 int fx_control_muted(FxControl *c);

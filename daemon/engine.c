@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -14,6 +15,7 @@ FxEngineConfig fx_engine_config_default(void)
 		.sample_rate = 48000, .period = 256, .latency_periods = 1,
 		.ring_periods = 8, .latency_log = 4096, .glide_ms = 20,
 		.bypass_ms = 10, .fade_ms = 20, .safety = 1, .ceiling_db = -0.1,
+		.memory_budget = (size_t)FX_ENGINE_BUDGET_MB * 1000000,
 	};
 }
 
@@ -35,15 +37,49 @@ static FxStatus check_config(const FxEngineConfig *c)
 	return FX_OK;
 }
 
+static FxChainConfig chain_config(const FxEngineConfig *cfg)
+{
+	FxChainConfig cc = fx_chain_config_default();
+	cc.sample_rate = cfg->sample_rate;
+	cc.channels = cfg->channels;
+	cc.max_block = 1024; /* longer periods are split by the chain */
+	cc.glide_ms = cfg->glide_ms;
+	cc.bypass_ms = cfg->bypass_ms;
+	return cc;
+}
+
+/* What a chain of @p spec takes, and whether the budget allows it. */
+static FxStatus plan_chain(const FxEngineConfig *cfg, const FxChainSpec *spec,
+                           FxChainPlan *plan)
+{
+	FxChainConfig cc = chain_config(cfg);
+	FxStatus st = fx_chain_plan(spec, &cc, plan);
+	if (st == FX_OK && cfg->memory_budget && plan->bytes > cfg->memory_budget)
+		st = FX_ERR_BUDGET;
+	return st;
+}
+
+void fx_engine_explain(const FxEngineConfig *cfg, const FxChainSpec *spec,
+                       FxStatus st, char *why, size_t why_size)
+{
+	FxChainPlan plan;
+	if (st == FX_ERR_BUDGET && plan_chain(cfg, spec, &plan) == FX_ERR_BUDGET)
+		snprintf(why, why_size, "chain needs %.1f MB of buffers, over the "
+		                        "%g MB budget (--memory-budget)",
+		         (double)plan.bytes / 1e6,
+		         (double)cfg->memory_budget / 1e6);
+	else
+		snprintf(why, why_size, "%s", fx_strerror(st));
+}
+
+/* Checked against the budget before anything is allocated. */
 static FxChain *build_chain(const FxEngine *e, const FxChainSpec *spec,
                             FxStatus *st)
 {
-	FxChainConfig cc = fx_chain_config_default();
-	cc.sample_rate = e->cfg.sample_rate;
-	cc.channels = e->cfg.channels;
-	cc.max_block = 1024; /* longer periods are split by the chain */
-	cc.glide_ms = e->cfg.glide_ms;
-	cc.bypass_ms = e->cfg.bypass_ms;
+	FxChainPlan plan;
+	if ((*st = plan_chain(&e->cfg, spec, &plan)) != FX_OK)
+		return NULL;
+	FxChainConfig cc = chain_config(&e->cfg);
 	return fx_chain_new(spec, &cc, st);
 }
 
@@ -163,11 +199,81 @@ FxEngine *fx_engine_new(const FxEngineConfig *cfg, const FxChainSpec *spec,
 	return NULL;
 }
 
-void fx_engine_collect(FxEngine *e)
+/* Frees the chains the worker retired: each ends a swap in flight. */
+static void free_retired(FxEngine *e)
 {
 	ChainMsg msg;
-	while (fx_queue_pop(e->retired, &msg))
+	while (fx_queue_pop(e->retired, &msg)) {
 		fx_chain_free(msg.chain);
+		if (e->in_flight > 0)
+			e->in_flight--;
+	}
+}
+
+/* Builds @p spec's chain and queues it; nothing changes on failure. */
+static FxStatus queue_chain(FxEngine *e, const FxChainSpec *spec)
+{
+	FxStatus st;
+	FxChain *chain = build_chain(e, spec, &st);
+	if (!chain)
+		return st;
+	/* Read before handing over: the worker owns the chain after the push. */
+	int latency = fx_chain_latency(chain);
+	ChainMsg msg = {chain, e->gen + 1};
+	if (!fx_queue_push(e->swaps, &msg)) {
+		fx_chain_free(chain);
+		return FX_ERR_FULL;
+	}
+	e->gen++;
+	e->in_flight++;
+	e->chain_latency = latency;
+	if (spec != &e->spec)
+		e->spec = *spec;
+	e->wanted = 0;
+	atomic_fetch_add_explicit(&e->staged_seq, 1, memory_order_release);
+	atomic_store_explicit(&e->swap_held, 0, memory_order_release);
+	return FX_OK;
+}
+
+/* A swap asked for while one is in flight: it becomes the wanted spec. */
+static void want_later(FxEngine *e, const FxChainSpec *spec, int latency)
+{
+	if (!e->wanted) {
+		e->fallback = e->spec;
+		e->fallback_latency = e->chain_latency;
+		e->wanted = 1;
+		atomic_store_explicit(&e->swap_held, 1, memory_order_relaxed);
+	}
+	e->spec = *spec;
+	e->chain_latency = latency;
+	/* Counted now (a sync point covers it); the hold keeps the worker
+	 * from publishing it as applied before the chain runs. */
+	atomic_fetch_add_explicit(&e->staged_seq, 1, memory_order_release);
+}
+
+/* Frees what came back and queues the wanted chain once none is in flight. */
+static void collect(FxEngine *e)
+{
+	free_retired(e);
+	if (!e->wanted || e->in_flight)
+		return;
+	FxStatus st = queue_chain(e, &e->spec);
+	if (st != FX_OK) {
+		/* Out of memory: the chain running is wanted again. */
+		e->spec = e->fallback;
+		e->chain_latency = e->fallback_latency;
+		e->wanted = 0;
+		atomic_store_explicit(&e->swap_held, 0, memory_order_release);
+		e->build_error = st;
+	}
+}
+
+FxStatus fx_engine_collect(FxEngine *e)
+{
+	collect(e);
+	FxStatus st = e->build_error;
+	e->build_error = FX_OK;
+	return st;
 }
 
 void fx_engine_free(FxEngine *e)
@@ -175,7 +281,7 @@ void fx_engine_free(FxEngine *e)
 	if (!e)
 		return;
 	if (e->retired)
-		fx_engine_collect(e);
+		free_retired(e);
 	ChainMsg msg;
 	while (e->swaps && fx_queue_pop(e->swaps, &msg))
 		fx_chain_free(msg.chain);
@@ -227,6 +333,16 @@ static void stage(FxEngine *e, int idx, double v)
 	atomic_fetch_add_explicit(&e->staged_seq, 1, memory_order_release);
 }
 
+/* A value for the chain in `spec`: staged, or, while that chain is wanted
+ * and not built yet, only counted (it is built with the value). */
+static void stage_or_count(FxEngine *e, int idx, double v)
+{
+	if (e->wanted)
+		atomic_fetch_add_explicit(&e->staged_seq, 1, memory_order_release);
+	else
+		stage(e, idx, v);
+}
+
 FxStatus fx_engine_set_param(FxEngine *e, int slot, int param, double value,
                              double *applied)
 {
@@ -249,7 +365,7 @@ FxStatus fx_engine_set_param(FxEngine *e, int slot, int param, double value,
 		return fx_engine_swap(e, &next);
 	}
 	s->values[param] = value;
-	stage(e, slot * FX_STAGE_PER_SLOT + param, value);
+	stage_or_count(e, slot * FX_STAGE_PER_SLOT + param, value);
 	return FX_OK;
 }
 
@@ -266,28 +382,20 @@ FxStatus fx_engine_set_bypass(FxEngine *e, int slot, int bypass)
 	if (slot < 0 || slot >= e->spec.n_slots)
 		return FX_ERR_RANGE;
 	e->spec.slots[slot].bypass = bypass != 0;
-	stage(e, slot * FX_STAGE_PER_SLOT + FX_MAX_PARAMS, bypass != 0);
+	stage_or_count(e, slot * FX_STAGE_PER_SLOT + FX_MAX_PARAMS, bypass != 0);
 	return FX_OK;
 }
 
 FxStatus fx_engine_swap(FxEngine *e, const FxChainSpec *spec)
 {
-	fx_engine_collect(e);
-	FxStatus st;
-	FxChain *chain = build_chain(e, spec, &st);
-	if (!chain)
+	FxChainPlan plan;
+	FxStatus st = plan_chain(&e->cfg, spec, &plan);
+	if (st != FX_OK)
 		return st;
-	/* Read before handing over: the worker owns the chain after the push. */
-	int latency = fx_chain_latency(chain);
-	ChainMsg msg = {chain, e->gen + 1};
-	if (!fx_queue_push(e->swaps, &msg)) {
-		fx_chain_free(chain);
-		return FX_ERR_FULL;
-	}
-	e->gen++;
-	atomic_fetch_add_explicit(&e->staged_seq, 1, memory_order_release);
-	e->chain_latency = latency;
-	e->spec = *spec;
+	free_retired(e);
+	if (!e->in_flight)
+		return queue_chain(e, spec);
+	want_later(e, spec, plan.latency);
 	return FX_OK;
 }
 
@@ -450,6 +558,7 @@ void fx_engine_mark_knob(FxEngine *e, uint64_t rx_ns)
 
 void fx_engine_poll(FxEngine *e)
 {
+	collect(e);
 	ApplyEvent ev;
 	while (fx_queue_pop(e->applies, &ev))
 		for (int i = 0; i < e->n_marks; i++) {

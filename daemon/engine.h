@@ -14,6 +14,7 @@
 #ifndef FX_ENGINE_H
 #define FX_ENGINE_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include "chain.h"
 
@@ -34,15 +35,34 @@ typedef struct {
 	double fade_ms;      ///< fade in at start, out before stop, swap fade
 	int safety;          ///< 1: DC blocker and soft ceiling after the chain
 	double ceiling_db;   ///< soft-clip ceiling, dBFS (e.g. -0.1)
+	/** Bytes one chain may allocate (FxChainPlan.bytes); 0: no limit.
+	 *  While a chain replaces another both exist, so fxd may hold up to
+	 *  twice this for a moment. */
+	size_t memory_budget;
 } FxEngineConfig;
+
+enum {
+	/** The default memory budget in MB (10^6 bytes): a rig's reverb and
+	 *  a few 30 s delays at 8 channels fit, 32 such delays at 2 do not. */
+	FX_ENGINE_BUDGET_MB = 256,
+};
 
 /** Defaults: 2 in, 2 out, 2 channels, 48 kHz, 256 frames, 1 period of
  *  latency, 8 periods of ring room, a log of 4096, 20 ms glide, 10 ms
- *  bypass, 20 ms fades, safety on at -0.1 dBFS. */
+ *  bypass, 20 ms fades, safety on at -0.1 dBFS, a memory budget of
+ *  FX_ENGINE_BUDGET_MB. */
 FxEngineConfig fx_engine_config_default(void);
 
+/** Writes into @p why one line saying why a chain of @p spec failed with
+ *  @p st in an engine configured as @p cfg: for FX_ERR_BUDGET its cost
+ *  and the budget ("chain needs 368.7 MB of buffers, over the 256 MB
+ *  budget (--memory-budget)"), otherwise the status's text. */
+void fx_engine_explain(const FxEngineConfig *cfg, const FxChainSpec *spec,
+                       FxStatus st, char *why, size_t why_size);
+
 /** Builds an engine running @p spec. Returns NULL and sets @p st on
- *  failure. Not realtime. */
+ *  failure (FX_ERR_BUDGET, with nothing large allocated, for a chain over
+ *  cfg->memory_budget). Not realtime. */
 FxEngine *fx_engine_new(const FxEngineConfig *cfg, const FxChainSpec *spec,
                         FxStatus *st);
 
@@ -93,7 +113,8 @@ void fx_engine_stop_worker(FxEngine *e);
 
 /** Stages a parameter change for the worker's next chunk start. The value
  *  is clamped; @p applied (may be NULL) receives what will be used.
- *  Structural parameters rebuild the chain through fx_engine_swap. */
+ *  Structural parameters rebuild the chain through fx_engine_swap, and
+ *  coalesce like a swap. */
 FxStatus fx_engine_set_param(FxEngine *e, int slot, int param, double value,
                              double *applied);
 
@@ -103,18 +124,29 @@ double fx_engine_get_param(const FxEngine *e, int slot, int param);
 /** Stages bypass on or off for a slot. */
 FxStatus fx_engine_set_bypass(FxEngine *e, int slot, int bypass);
 
-/** Builds a chain for @p spec off the realtime path and queues it; the
- *  worker swaps it in between chunks with a crossfade, and the old chain is
- *  freed by fx_engine_collect. Values staged before the swap never land on
- *  the new chain. */
+/** Makes @p spec the chain to run. A chain is built off the realtime path
+ *  and queued; the worker swaps it in between chunks with a crossfade, and
+ *  the old chain is freed by fx_engine_collect. One swap is in flight at a
+ *  time (queued or crossfading): a swap asked for meanwhile only becomes
+ *  the wanted spec, replacing any wanted before it, and is built once the
+ *  one in flight is collected. So any number of swaps in a row end with
+ *  the last one running, and no more than two chains exist at once.
+ *  Refused, with nothing allocated, when the chain's buffers exceed
+ *  the memory budget (FX_ERR_BUDGET) or it cannot be built at all;
+ *  FX_ERR_NOMEM when a chain built now cannot be. Values staged
+ *  before the swap never land on the new chain. */
 FxStatus fx_engine_swap(FxEngine *e, const FxChainSpec *spec);
 
-/** The spec the engine is running (or about to run), with current targets. */
+/** The spec the engine is running or about to run (the wanted one), with
+ *  current targets. */
 void fx_engine_get_spec(const FxEngine *e, FxChainSpec *spec);
 
-/** Frees chains the worker has retired. Call from the control thread now
- *  and then (every API call that swaps does it too). */
-void fx_engine_collect(FxEngine *e);
+/** Frees chains the worker has retired and, once none is in flight, builds
+ *  and queues the wanted one. Call from the control thread now and then
+ *  (fx_engine_poll and every swap do it too). Returns FX_OK, or the error
+ *  of a wanted chain that could not be built since the last call (out of
+ *  memory); the engine then wants the chain it was running before. */
+FxStatus fx_engine_collect(FxEngine *e);
 
 /** Latency the engine adds, in frames: latency_periods * period plus the
  *  chain's own. */
@@ -158,7 +190,8 @@ int fx_engine_meters(FxEngine *e, float *peak, float *rms, int max);
 void fx_engine_mark_knob(FxEngine *e, uint64_t rx_ns);
 
 /** Settles the changes being timed (call often, from the control thread):
- *  those heard go into the knob-to-ear statistics. */
+ *  those heard go into the knob-to-ear statistics. Collects retired
+ *  chains too (fx_engine_collect, its error kept for that call). */
 void fx_engine_poll(FxEngine *e);
 
 /** Latency statistics in milliseconds over the last latency_log entries. */

@@ -81,9 +81,18 @@ struct FxEngineImpl {
 	FxEngineConfig cfg;
 
 	/* Written by the control thread only. */
-	FxChainSpec spec;          ///< targets of the newest chain
-	uint32_t gen;              ///< generation of the newest chain
+	FxChainSpec spec;          ///< targets of the newest chain (wanted or queued)
+	uint32_t gen;              ///< generation of the newest chain queued
 	int chain_latency;         ///< frames, of the newest chain
+	/* Swaps coalesce: one is in flight at a time, from its queueing
+	 * until the chain it replaced comes back retired and is collected;
+	 * meanwhile `spec` is wanted (built later) and `fallback` is what it
+	 * was before, kept for a build that fails. */
+	int in_flight;             ///< chains queued, their old chain not collected
+	int wanted;                ///< `spec` is not built yet
+	FxChainSpec fallback;      ///< `spec` when it became wanted
+	int fallback_latency;
+	FxStatus build_error;      ///< a wanted chain failed; for fx_engine_collect
 	uint32_t *scratch_ns;      ///< for sorting statistics
 	uint64_t base[8];          ///< counters at the last metrics reset
 	KnobMark marks[FX_KNOB_MARKS];
@@ -117,6 +126,11 @@ struct FxEngineImpl {
 	_Atomic int want_panic;    ///< control: mute, reset, unmute
 	_Atomic uint64_t tempo_bits; ///< control: the tempo (a double), BPM
 	_Atomic uint32_t staged_seq;  ///< control: changes staged or swapped
+	/* Set before the staged_seq count of a wanted chain, cleared (release)
+	 * after the chain is queued: the worker reads it (acquire) before it
+	 * looks at the swap queue, so a count is never published as applied
+	 * before its chain runs. */
+	_Atomic int swap_held;     ///< control: a wanted chain is not queued yet
 	_Atomic uint32_t applied_seq; ///< worker: staged_seq it has applied
 	FxQueue *applies;          ///< ApplyEvent, worker -> control
 	_Atomic uint32_t out_seq_last; ///< driver: last period output

@@ -225,7 +225,10 @@ static void publish_applied(FxEngine *e, uint32_t staged, int deferred,
                             uint32_t chunk, uint64_t t0)
 {
 	ChainMsg pending;
+	/* The hold before the queue: a chain queued as the hold is lifted is
+	 * seen there (engine_impl.h). */
 	if (staged == e->applied || deferred ||
+	    atomic_load_explicit(&e->swap_held, memory_order_acquire) ||
 	    fx_queue_peek(e->swaps, &pending))
 		return;
 	e->applied = staged;

@@ -319,6 +319,7 @@ static FxEngineConfig engine_config(const FxOptions *o, double rate,
 	c.glide_ms = o->glide_ms;
 	c.safety = !o->no_safety;
 	c.ceiling_db = o->ceiling_db;
+	c.memory_budget = (size_t)o->memory_budget_mb * 1000000;
 	return c;
 }
 
@@ -434,8 +435,10 @@ static int server_lost(Daemon *d)
 		cfg.period = period;
 		FxEngine *e = fx_engine_new(&cfg, &spec, &st);
 		if (!e) {
+			char why[256];
+			fx_engine_explain(&cfg, &spec, st, why, sizeof why);
 			fx_log(LOG_ERR, "cannot run the chain at %.0f Hz: %s",
-			       rate, fx_strerror(st));
+			       rate, why);
 			return chain_exit_code(st);
 		}
 		fx_control_set_engine(d->control, e);
@@ -474,6 +477,7 @@ static void warn_restart_needed(const FxOptions *a, const FxOptions *b)
 		{"latency-periods", offsetof(FxOptions, latency_periods)},
 		{"latency-log", offsetof(FxOptions, latency_log)},
 		{"no-safety", offsetof(FxOptions, no_safety)},
+		{"memory-budget", offsetof(FxOptions, memory_budget_mb)},
 		{"reconnect", offsetof(FxOptions, reconnect)},
 		{"auto-connect", offsetof(FxOptions, auto_connect)},
 	};
@@ -512,10 +516,8 @@ static void reload(Daemon *d)
 		return;
 	}
 	warn_restart_needed(&d->opts, &fresh);
-	FxStatus st = fx_control_swap(d->control, &fresh.spec);
-	if (st != FX_OK) {
-		fx_log(LOG_ERR, "reload: cannot run the new chain: %s",
-		       fx_strerror(st));
+	if (fx_control_swap(d->control, &fresh.spec, err, sizeof err) != FX_OK) {
+		fx_log(LOG_ERR, "reload: cannot run the new chain: %s", err);
 		fx_log(LOG_WARNING, "reload failed; the running chain is kept");
 	} else {
 		fx_log(LOG_NOTICE, "reloaded %s: chain swapped", d->opts.config);
@@ -565,8 +567,10 @@ static int run(Daemon *d)
 	                                   fx_jack_period(d->jack));
 	FxStatus st;
 	if (!(d->engine = fx_engine_new(&cfg, &o->spec, &st))) {
+		char why[256];
+		fx_engine_explain(&cfg, &o->spec, st, why, sizeof why);
 		fx_log(LOG_ERR, "cannot run the chain at %.0f Hz: %s",
-		       cfg.sample_rate, fx_strerror(st));
+		       cfg.sample_rate, why);
 		fx_jack_close(d->jack, 2.0);
 		return chain_exit_code(st);
 	}
@@ -604,8 +608,12 @@ static int run(Daemon *d)
 			continue;
 		}
 		fx_jack_lock(d->jack);
-		fx_engine_collect(d->engine);
+		FxStatus built = fx_engine_collect(d->engine);
 		fx_jack_unlock(d->jack);
+		if (built != FX_OK)
+			fx_log(LOG_ERR, "a chain change could not be built (%s); "
+			                "the running chain is kept",
+			       fx_strerror(built));
 		follow_transport(d);
 		save_state(d, 0);
 		if (fx_jack_tick(d->jack))

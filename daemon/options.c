@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "effect.h"
+#include "engine.h"
 #include "optable.h"
 #include "osc.h"
 
@@ -93,6 +94,9 @@ static const OptionInfo options[] = {
 	 "output soft-clip ceiling in dBFS (default -0.1)", NULL},
 	{"no-safety", 0, FX_OPT_FLAG, F(no_safety), 0, 0, 0, NULL, NULL,
 	 "no DC blocker and ceiling after the chain", NULL},
+	{"memory-budget", 0, FX_OPT_INT, F(memory_budget_mb), 1, 1000000, 0,
+	 NULL, "MB", "most memory one chain's buffers may take, in MB; a "
+	 "bigger chain is refused (default 256)", NULL},
 
 	{"osc-port", 0, FX_OPT_INT, F(osc_port), 0, 65535, 0, NULL, "PORT",
 	 "OSC port, UDP (default 8000; 0 picks a free one)", "OSC"},
@@ -441,6 +445,7 @@ static void set_defaults(FxOptions *o)
 	o->latency_log = 4096;
 	o->glide_ms = 20;
 	o->ceiling_db = -0.1;
+	o->memory_budget_mb = FX_ENGINE_BUDGET_MB;
 	o->osc_port = 8000;
 	o->osc_bind = strdup("127.0.0.1");
 	o->osc_rate = 30;

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pages.h"
+
 FxChainConfig fx_chain_config_default(void)
 {
 	return (FxChainConfig){48000.0, 2, 1024, 20.0, 10.0};
@@ -25,29 +27,77 @@ static FxStatus check_config(const FxChainConfig *cfg)
 	return FX_OK;
 }
 
+/* The setup a slot's effect is built with: its values clamped into
+ * @p values. */
+static FxEffectSetup slot_setup(const FxSlotSpec *spec,
+                                const FxChainConfig *cfg, double *values)
+{
+	const FxEffectClass *cls = spec->cls;
+	for (int i = 0; i < cls->n_params; i++)
+		values[i] = fx_param_clamp(&cls->params[i], spec->values[i]);
+	return (FxEffectSetup){cls, cfg->sample_rate, cfg->channels,
+	                       cfg->max_block, values};
+}
+
+static size_t state_bytes(const FxEffectClass *cls)
+{
+	return cls->state_size ? cls->state_size : 1;
+}
+
+/* The dry path of an effect with latency runs through a line as long. */
+static size_t ring_bytes(const FxChainConfig *cfg, int latency)
+{
+	return latency > 0 ? (size_t)cfg->channels * (size_t)latency * sizeof(float)
+	                   : 0;
+}
+
+FxStatus fx_chain_plan(const FxChainSpec *spec, const FxChainConfig *cfg,
+                       FxChainPlan *plan)
+{
+	if (!spec || !cfg || spec->n_slots < 0 || spec->n_slots > FX_MAX_SLOTS)
+		return FX_ERR_INVALID;
+	FxStatus st = check_config(cfg);
+	if (st != FX_OK)
+		return st;
+	/* The chain itself and its dry buffers for bypass fades. */
+	*plan = (FxChainPlan){sizeof(FxChain) + (size_t)cfg->channels *
+	                                                (size_t)cfg->max_block *
+	                                                sizeof(float),
+	                      0};
+	for (int i = 0; i < spec->n_slots; i++) {
+		const FxEffectClass *cls = spec->slots[i].cls;
+		if (!cls || cls->n_params > FX_MAX_PARAMS)
+			return FX_ERR_INVALID;
+		double values[FX_MAX_PARAMS];
+		FxEffectSetup setup = slot_setup(&spec->slots[i], cfg, values);
+		FxEffectPlan fx = {0, 0};
+		if (cls->plan && (st = cls->plan(&setup, &fx)) != FX_OK)
+			return st;
+		plan->bytes += state_bytes(cls) + fx.bytes +
+		               ring_bytes(cfg, fx.latency);
+		plan->latency += fx.latency;
+	}
+	return FX_OK;
+}
+
 static FxStatus init_slot(Slot *s, const FxSlotSpec *spec,
                           const FxChainConfig *cfg)
 {
 	const FxEffectClass *cls = spec->cls;
-	if (!cls || cls->n_params > FX_MAX_PARAMS)
-		return FX_ERR_INVALID;
 	s->cls = cls;
 	memcpy(s->label, spec->label, sizeof s->label);
 	s->label[FX_LABEL_MAX - 1] = '\0';
-	for (int i = 0; i < cls->n_params; i++)
-		s->values[i] = s->targets[i] =
-			fx_param_clamp(&cls->params[i], spec->values[i]);
+	FxEffectSetup setup = slot_setup(spec, cfg, s->values);
+	memcpy(s->targets, s->values, sizeof s->targets);
 	s->bypass = spec->bypass != 0;
 	s->wet = s->bypass ? 0.0f : 1.0f;
-	s->state = calloc(1, cls->state_size ? cls->state_size : 1);
+	s->state = calloc(1, state_bytes(cls));
 	if (!s->state)
 		return FX_ERR_NOMEM;
-	FxEffectSetup setup = {cls, cfg->sample_rate, cfg->channels,
-	                       cfg->max_block, s->values};
 	FxStatus st = cls->init(s->state, &setup);
 	s->ready = st == FX_OK;
 	if (st == FX_OK && cls->latency && (s->delay = cls->latency(s->state)) > 0 &&
-	    !(s->ring = calloc((size_t)cfg->channels * s->delay, sizeof(float))))
+	    !(s->ring = fx_pages_new(ring_bytes(cfg, s->delay))))
 		return FX_ERR_NOMEM;
 	return st;
 }
@@ -58,11 +108,9 @@ FxChain *fx_chain_new(const FxChainSpec *spec, const FxChainConfig *cfg,
 	FxStatus dummy;
 	if (!st)
 		st = &dummy;
-	if (!spec || !cfg || spec->n_slots < 0 || spec->n_slots > FX_MAX_SLOTS) {
-		*st = FX_ERR_INVALID;
-		return NULL;
-	}
-	if ((*st = check_config(cfg)) != FX_OK)
+	/* Checked whole before anything is allocated. */
+	FxChainPlan plan;
+	if ((*st = fx_chain_plan(spec, cfg, &plan)) != FX_OK)
 		return NULL;
 	FxChain *c = calloc(1, sizeof *c);
 	if (!c) {
@@ -103,7 +151,7 @@ void fx_chain_free(FxChain *c)
 		if (s->ready && s->cls->cleanup)
 			s->cls->cleanup(s->state);
 		free(s->state);
-		free(s->ring);
+		fx_pages_free(s->ring);
 	}
 	free(c->dry_mem);
 	free(c);

@@ -28,8 +28,22 @@ typedef struct {
 /** Defaults: 48 kHz, 2 channels, 1024 frames, 20 ms glide, 10 ms bypass. */
 FxChainConfig fx_chain_config_default(void);
 
+/** What a chain will take, known before it is built. */
+typedef struct {
+	size_t bytes; ///< every byte fx_chain_new allocates: the memory budget's measure
+	int latency;  ///< frames fx_chain_latency will report
+} FxChainPlan;
+
+/** Fills @p plan for a chain of @p spec under @p cfg without allocating
+ *  anything, or returns the error fx_chain_new would fail with (other
+ *  than running out of memory). */
+FxStatus fx_chain_plan(const FxChainSpec *spec, const FxChainConfig *cfg,
+                       FxChainPlan *plan);
+
 /** Builds a chain from @p spec. Returns NULL and sets @p st on failure,
- *  having released everything it took. */
+ *  having released everything it took. Delay lines and other large
+ *  buffers live in pages of their own (pages.h), so fx_chain_free gives
+ *  them back to the system. */
 FxChain *fx_chain_new(const FxChainSpec *spec, const FxChainConfig *cfg,
                       FxStatus *st);
 

@@ -53,6 +53,12 @@ typedef struct {
 	const double *values; ///< one initial value per parameter
 } FxEffectSetup;
 
+/** What an instance will take, known before init runs. */
+typedef struct {
+	size_t bytes; ///< heap bytes init allocates, beyond state_size
+	int latency;  ///< frames the latency hook will then report
+} FxEffectPlan;
+
 /** An effect's vtable. Only init and cleanup may allocate or block. */
 struct FxEffectClass {
 	const char *name;
@@ -61,6 +67,12 @@ struct FxEffectClass {
 	int n_params;
 	size_t state_size; ///< zeroed bytes handed to init
 	FxStatus (*init)(void *state, const FxEffectSetup *setup);
+	/** Fills @p plan for @p setup without allocating, or returns the error
+	 *  init would fail with (never FX_ERR_NOMEM). The memory budget is
+	 *  checked against it before anything is allocated, so it must match
+	 *  init exactly: tests/test_alloc holds every class to that. NULL:
+	 *  init allocates nothing and the effect adds no latency. */
+	FxStatus (*plan)(const FxEffectSetup *setup, FxEffectPlan *plan);
 	void (*cleanup)(void *state);
 	/** Clears audio state (filter memories, delay lines). Realtime. */
 	void (*reset)(void *state);

@@ -7,20 +7,38 @@ double fx_filter_safe_freq(double f, double fs)
 	return f < 1.0 ? 1.0 : f > top ? top : f;
 }
 
+/* The sections @p setup asks for, after the design's own checks. */
+static FxStatus design_setup(const FxEffectSetup *setup, FxSvfSection *sec,
+                             int *n)
+{
+	const FxFilterDesign *d = setup->cls->priv;
+	FxStatus st = d->check ? d->check(d, setup->values) : FX_OK;
+	if (st == FX_OK)
+		st = d->design(d, setup->values, setup->sample_rate, sec, n);
+	if (st == FX_OK && (*n < 1 || *n > FX_MAX_SECTIONS))
+		st = FX_ERR_INVALID;
+	return st;
+}
+
+FxStatus fx_filter_effect_plan(const FxEffectSetup *setup, FxEffectPlan *plan)
+{
+	FxSvfSection sec[FX_MAX_SECTIONS];
+	int n;
+	FxStatus st = design_setup(setup, sec, &n);
+	if (st == FX_OK)
+		*plan = (FxEffectPlan){fx_filter_bytes(setup->channels, n), 0};
+	return st;
+}
+
 FxStatus fx_filter_effect_init(void *state, const FxEffectSetup *setup)
 {
 	FxFilterEffectState *f = state;
 	f->design = setup->cls->priv;
 	f->fs = setup->sample_rate;
-	FxStatus st = f->design->check ? f->design->check(f->design,
-	                                                  setup->values)
-	                               : FX_OK;
-	if (st != FX_OK)
-		return st;
 	FxSvfSection sec[FX_MAX_SECTIONS];
 	int n;
-	if ((st = f->design->design(f->design, setup->values, f->fs, sec,
-	                            &n)) != FX_OK)
+	FxStatus st = design_setup(setup, sec, &n);
+	if (st != FX_OK)
 		return st;
 	if (!(f->filter = fx_filter_new(setup->channels, n, &st)))
 		return st;

@@ -22,6 +22,8 @@ struct FxFilterDesign {
 };
 
 FxStatus fx_filter_effect_init(void *state, const FxEffectSetup *setup);
+/** The plan hook: the design's checks and the filter's bytes. */
+FxStatus fx_filter_effect_plan(const FxEffectSetup *setup, FxEffectPlan *plan);
 void fx_filter_effect_cleanup(void *state);
 void fx_filter_effect_reset(void *state);
 void fx_filter_effect_update(void *state, const double *values);
@@ -41,6 +43,7 @@ double fx_filter_safe_freq(double f, double fs);
 		.n_params = sizeof table / sizeof table[0],                  \
 		.state_size = sizeof(FxFilterEffectState),                   \
 		.init = fx_filter_effect_init,                               \
+		.plan = fx_filter_effect_plan,                               \
 		.cleanup = fx_filter_effect_cleanup,                         \
 		.reset = fx_filter_effect_reset,                             \
 		.update = fx_filter_effect_update,                           \

@@ -12,8 +12,9 @@
 #include "effect.h"
 
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
+
+#include "pages.h"
 
 enum {
 	P_TIME,
@@ -142,18 +143,41 @@ static void set_values(Delay *s, const double *v)
 	retarget(s);
 }
 
+/* The longest delay in samples and the line it needs, per channel. */
+static double max_delay_of(const FxEffectSetup *setup)
+{
+	double max_delay = floor(setup->values[P_MAX] * setup->sample_rate);
+	return max_delay < MIN_DELAY ? MIN_DELAY : max_delay;
+}
+
+/* The oldest tap of a read at delay d is floor(d) + 2 samples back. */
+static int line_length(double max_delay)
+{
+	return (int)max_delay + 3;
+}
+
+static size_t lines_bytes(int channels, int len)
+{
+	return (size_t)channels * (size_t)(len + GUARD) * sizeof(float);
+}
+
+static FxStatus plan_lines(const FxEffectSetup *setup, FxEffectPlan *out)
+{
+	int len = line_length(max_delay_of(setup));
+	*out = (FxEffectPlan){lines_bytes(setup->channels, len), 0};
+	return FX_OK;
+}
+
 static FxStatus init(void *state, const FxEffectSetup *setup)
 {
 	Delay *s = state;
 	s->fs = setup->sample_rate;
 	s->channels = setup->channels;
 	s->rig_bpm = DEFAULT_BPM;
-	double max_delay = floor(setup->values[P_MAX] * s->fs);
-	s->max_delay = max_delay < MIN_DELAY ? MIN_DELAY : max_delay;
-	/* The oldest tap of a read at delay d is floor(d) + 2 samples back. */
-	s->len = (int)s->max_delay + 3;
+	s->max_delay = max_delay_of(setup);
+	s->len = line_length(s->max_delay);
 	s->stride = s->len + GUARD;
-	s->mem = calloc((size_t)s->channels * (size_t)s->stride, sizeof *s->mem);
+	s->mem = fx_pages_new(lines_bytes(s->channels, s->len));
 	if (!s->mem)
 		return FX_ERR_NOMEM;
 	double fade = PINGPONG_FADE_S * s->fs;
@@ -165,7 +189,7 @@ static FxStatus init(void *state, const FxEffectSetup *setup)
 static void cleanup(void *state)
 {
 	Delay *s = state;
-	free(s->mem);
+	fx_pages_free(s->mem);
 }
 
 static void reset(void *state)
@@ -494,6 +518,7 @@ const FxEffectClass fx_effect_delay = {
 	.n_params = N_PARAMS,
 	.state_size = sizeof(Delay),
 	.init = init,
+	.plan = plan_lines,
 	.cleanup = cleanup,
 	.reset = reset,
 	.update = update,

@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "pages.h"
+
 /* dB = DB_PER_LOG2 * log2(amplitude); amplitude = exp2(dB * LOG2_PER_DB). */
 #define DB_PER_LOG2 6.0205999132796239f
 #define LOG2_PER_DB 0.16609640474436813f
@@ -106,6 +108,14 @@ static void comp_cleanup(void *state)
 	Compressor *c = state;
 	free(c->ms);
 	free(c->gain);
+}
+
+static FxStatus comp_plan(const FxEffectSetup *setup, FxEffectPlan *plan)
+{
+	*plan = (FxEffectPlan){(size_t)setup->channels * sizeof(float) +
+	                               (size_t)setup->max_block * sizeof(float),
+	                       0};
+	return FX_OK;
 }
 
 static FxStatus comp_init(void *state, const FxEffectSetup *setup)
@@ -204,6 +214,7 @@ const FxEffectClass fx_effect_compressor = {
 	.n_params = sizeof comp_params / sizeof comp_params[0],
 	.state_size = sizeof(Compressor),
 	.init = comp_init,
+	.plan = comp_plan,
 	.cleanup = comp_cleanup,
 	.reset = comp_reset,
 	.update = comp_update,
@@ -281,11 +292,45 @@ static void lim_reset(void *state)
 static void lim_cleanup(void *state)
 {
 	Limiter *l = state;
-	free(l->delay);
+	fx_pages_free(l->delay);
 	free(l->dq_val);
 	free(l->dq_at);
 	free(l->box);
 	free(l->gain);
+}
+
+/* The look-ahead in frames, its window and the deque's capacity. */
+typedef struct {
+	int lookahead, window;
+	uint32_t cap;
+} LimSizes;
+
+static LimSizes lim_sizes(const FxEffectSetup *setup)
+{
+	long la = lround(setup->values[L_LOOKAHEAD] * setup->sample_rate / 1000.0);
+	LimSizes z = {la < 1 ? 1 : (int)la, 0, 1};
+	z.window = z.lookahead + 1;
+	/* The deque holds up to window + 1 entries between push and expiry. */
+	while (z.cap < (uint32_t)z.window + 2)
+		z.cap <<= 1;
+	return z;
+}
+
+static size_t lim_delay_bytes(int channels, int lookahead)
+{
+	return (size_t)channels * (size_t)lookahead * sizeof(float);
+}
+
+static FxStatus lim_plan(const FxEffectSetup *setup, FxEffectPlan *plan)
+{
+	LimSizes z = lim_sizes(setup);
+	*plan = (FxEffectPlan){
+		lim_delay_bytes(setup->channels, z.lookahead) +
+			z.cap * (sizeof(float) + sizeof(uint32_t)) +
+			(size_t)z.window * sizeof(int64_t) +
+			(size_t)setup->max_block * sizeof(float),
+		z.lookahead};
+	return FX_OK;
 }
 
 static FxStatus lim_init(void *state, const FxEffectSetup *setup)
@@ -294,17 +339,13 @@ static FxStatus lim_init(void *state, const FxEffectSetup *setup)
 	l->channels = setup->channels;
 	l->max_block = setup->max_block;
 	l->fs = setup->sample_rate;
-	long la = lround(setup->values[L_LOOKAHEAD] * l->fs / 1000.0);
-	l->lookahead = la < 1 ? 1 : (int)la;
-	l->window = l->lookahead + 1;
-	/* The deque holds up to window + 1 entries between push and expiry. */
-	uint32_t cap = 1;
-	while (cap < (uint32_t)l->window + 2)
-		cap <<= 1;
-	l->dq_mask = cap - 1;
-	l->delay = calloc((size_t)l->channels * l->lookahead, sizeof *l->delay);
-	l->dq_val = calloc(cap, sizeof *l->dq_val);
-	l->dq_at = calloc(cap, sizeof *l->dq_at);
+	LimSizes z = lim_sizes(setup);
+	l->lookahead = z.lookahead;
+	l->window = z.window;
+	l->dq_mask = z.cap - 1;
+	l->delay = fx_pages_new(lim_delay_bytes(l->channels, l->lookahead));
+	l->dq_val = calloc(z.cap, sizeof *l->dq_val);
+	l->dq_at = calloc(z.cap, sizeof *l->dq_at);
 	l->box = calloc((size_t)l->window, sizeof *l->box);
 	l->gain = calloc((size_t)l->max_block, sizeof *l->gain);
 	if (!l->delay || !l->dq_val || !l->dq_at || !l->box || !l->gain) {
@@ -418,6 +459,7 @@ const FxEffectClass fx_effect_limiter = {
 	.n_params = sizeof lim_params / sizeof lim_params[0],
 	.state_size = sizeof(Limiter),
 	.init = lim_init,
+	.plan = lim_plan,
 	.cleanup = lim_cleanup,
 	.reset = lim_reset,
 	.update = lim_update,

@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pages.h"
+
 enum { P_ROOM, P_DAMP, P_WIDTH, P_MIX, N_PARAMS };
 
 enum {
@@ -106,28 +108,46 @@ static int scaled(int tuning, int spread, double fs)
 	return n < 1 ? 1 : (int)n;
 }
 
+/* Sets every line's length in @p t, channel @p c's. Returns the floats
+ * they take. */
+static size_t tank_lengths(Tank *t, int c, double fs)
+{
+	/* The second of a pair is the right channel; a lone channel is a
+	 * left one. */
+	int spread = (c & 1) ? SPREAD : 0;
+	size_t total = 0;
+	for (int i = 0; i < N_COMBS; i++)
+		total += (size_t)(t->comb_len[i] = scaled(comb_tuning[i], spread, fs));
+	for (int i = 0; i < N_ALLPASSES; i++)
+		total += (size_t)(t->allpass_len[i] =
+		                          scaled(allpass_tuning[i], spread, fs));
+	return total;
+}
+
+static FxStatus plan(const FxEffectSetup *setup, FxEffectPlan *out)
+{
+	size_t floats = 0;
+	for (int c = 0; c < setup->channels; c++) {
+		Tank t;
+		floats += tank_lengths(&t, c, setup->sample_rate);
+	}
+	*out = (FxEffectPlan){(size_t)setup->channels * sizeof(Tank) +
+	                              floats * sizeof(float),
+	                      0};
+	return FX_OK;
+}
+
 static FxStatus init(void *state, const FxEffectSetup *setup)
 {
 	Reverb *r = state;
-	double fs = setup->sample_rate;
 	r->channels = setup->channels;
 	r->tanks = calloc((size_t)r->channels, sizeof *r->tanks);
 	if (!r->tanks)
 		return FX_ERR_NOMEM;
 	size_t total = 0;
-	for (int c = 0; c < r->channels; c++) {
-		/* The second of a pair is the right channel; a lone channel is
-		 * a left one. */
-		int spread = (c & 1) ? SPREAD : 0;
-		Tank *t = &r->tanks[c];
-		for (int i = 0; i < N_COMBS; i++)
-			total += (size_t)(t->comb_len[i] =
-			                          scaled(comb_tuning[i], spread, fs));
-		for (int i = 0; i < N_ALLPASSES; i++)
-			total += (size_t)(t->allpass_len[i] =
-			                          scaled(allpass_tuning[i], spread, fs));
-	}
-	r->mem = calloc(total, sizeof *r->mem);
+	for (int c = 0; c < r->channels; c++)
+		total += tank_lengths(&r->tanks[c], c, setup->sample_rate);
+	r->mem = fx_pages_new(total * sizeof *r->mem);
 	if (!r->mem) {
 		free(r->tanks);
 		r->tanks = NULL;
@@ -153,7 +173,7 @@ static FxStatus init(void *state, const FxEffectSetup *setup)
 static void cleanup(void *state)
 {
 	Reverb *r = state;
-	free(r->mem);
+	fx_pages_free(r->mem);
 	free(r->tanks);
 }
 
@@ -358,6 +378,7 @@ const FxEffectClass fx_effect_reverb = {
 	.n_params = N_PARAMS,
 	.state_size = sizeof(Reverb),
 	.init = init,
+	.plan = plan,
 	.cleanup = cleanup,
 	.reset = reset,
 	.update = update,

@@ -52,6 +52,8 @@ void fx_safety_free(FxSafety *s)
 
 void fx_safety_reset(FxSafety *s)
 {
+	if (!s)
+		return;
 	for (int c = 0; c < s->channels; c++)
 		s->x1[c] = s->y1[c] = 0.0f;
 }

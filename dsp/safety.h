@@ -16,7 +16,7 @@ FxSafety *fx_safety_new(int channels, double sample_rate, double ceiling_db,
 /** Frees @p s; NULL is a no-op. */
 void fx_safety_free(FxSafety *s);
 
-/** Clears the DC blocker. Realtime. */
+/** Clears the DC blocker; NULL (safety off) is a no-op. Realtime. */
 void fx_safety_reset(FxSafety *s);
 
 /** Processes planar channels in place. Realtime. */

@@ -402,6 +402,23 @@ static Kernel *const *pick_kernels(void)
 
 /* ---- API ------------------------------------------------------------ */
 
+/* The coefficient and state arrays' sizes: multiples of 32 bytes. */
+static size_t coef_bytes(void)
+{
+	return sizeof(double[NCOEF][4]) * MAXJ;
+}
+
+static size_t state_bytes(int channels, int max_sections)
+{
+	return sizeof(double[2][4]) * (size_t)((channels + 1) / 2) *
+	       (size_t)((max_sections + 1) / 2);
+}
+
+size_t fx_sos_bytes(int channels, int max_sections)
+{
+	return sizeof(FxSos) + coef_bytes() + state_bytes(channels, max_sections);
+}
+
 FxSos *fx_sos_new(int channels, int max_sections, FxStatus *st)
 {
 	if (channels < 1 || channels > 64 || max_sections < 1 ||
@@ -418,9 +435,9 @@ FxSos *fx_sos_new(int channels, int max_sections, FxStatus *st)
 	s->max_sections = max_sections;
 	s->pairs = (channels + 1) / 2;
 	s->maxj = (max_sections + 1) / 2;
-	/* 32-byte alignment for the AVX loads; sizes are multiples of 32. */
-	size_t csize = sizeof(*s->coef) * MAXJ;
-	size_t ssize = sizeof(*s->state) * (size_t)s->pairs * s->maxj;
+	/* 32-byte alignment for the AVX loads. */
+	size_t csize = coef_bytes();
+	size_t ssize = state_bytes(channels, max_sections);
 	s->coef = aligned_alloc(32, csize);
 	s->state = aligned_alloc(32, ssize);
 	if (!s->coef || !s->state) {

@@ -8,6 +8,8 @@
 #ifndef FX_SOS_H
 #define FX_SOS_H
 
+#include <stddef.h>
+
 #include "design.h"
 
 typedef struct FxSosImpl FxSos;
@@ -15,6 +17,9 @@ typedef struct FxSosImpl FxSos;
 /** A cascade for @p channels channels (1..64) with room for @p max_sections
  *  sections. Returns NULL and sets @p st on failure. */
 FxSos *fx_sos_new(int channels, int max_sections, FxStatus *st);
+
+/** Bytes fx_sos_new allocates for these arguments. */
+size_t fx_sos_bytes(int channels, int max_sections);
 
 /** Frees @p sos; NULL is a no-op. */
 void fx_sos_free(FxSos *sos);

@@ -14,6 +14,8 @@ static const char *const messages[FX_STATUS_COUNT] = {
 	[FX_ERR_FULL] = "no room left",
 	[FX_ERR_INVALID] = "invalid argument",
 	[FX_ERR_IO] = "input/output error",
+	[FX_ERR_BUDGET] = "the chain's buffers exceed the memory budget "
+	                  "(--memory-budget)",
 };
 
 const char *fx_strerror(FxStatus st)

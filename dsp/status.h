@@ -17,6 +17,7 @@ typedef enum {
 	FX_ERR_FULL,         ///< a fixed-size table or ring is full
 	FX_ERR_INVALID,      ///< an argument that makes no sense (NULL, 0 channels)
 	FX_ERR_IO,           ///< a file or socket operation failed
+	FX_ERR_BUDGET,       ///< a chain's buffers exceed the memory budget
 	FX_STATUS_COUNT
 } FxStatus;
 

@@ -221,6 +221,13 @@ struct FxFilterImpl {
 	double *state; ///< SVF state [channels][max_sections][2]
 };
 
+size_t fx_filter_bytes(int channels, int max_sections)
+{
+	return sizeof(FxFilter) +
+	       (size_t)channels * (size_t)max_sections * 2 * sizeof(double) +
+	       fx_sos_bytes(channels, max_sections);
+}
+
 FxFilter *fx_filter_new(int channels, int max_sections, FxStatus *st)
 {
 	if (channels < 1 || channels > 64 || max_sections < 1 ||

@@ -14,6 +14,8 @@
 #ifndef FX_SVF_H
 #define FX_SVF_H
 
+#include <stddef.h>
+
 #include "design.h"
 
 /** One analog section as an SVF: corner g = tan(pi*f/fs) (or omega/2fs for
@@ -42,6 +44,9 @@ typedef struct FxFilterImpl FxFilter;
 
 /** A filter of up to @p max_sections sections on @p channels channels. */
 FxFilter *fx_filter_new(int channels, int max_sections, FxStatus *st);
+
+/** Bytes fx_filter_new allocates for these arguments. */
+size_t fx_filter_bytes(int channels, int max_sections);
 
 /** Frees @p f; NULL is a no-op. */
 void fx_filter_free(FxFilter *f);

@@ -667,10 +667,9 @@ static void m_chain_load(FxOsc *o, const char *path, const char *types,
 		fx_osc_fail(o, path, "%s", e.message);
 		return;
 	}
-	FxStatus st = fx_control_swap(o->control, &spec);
-	if (st != FX_OK)
-		fx_osc_fail(o, path, "cannot run this chain: %s",
-		            fx_strerror(st));
+	char why[256];
+	if (fx_control_swap(o->control, &spec, why, sizeof why) != FX_OK)
+		fx_osc_fail(o, path, "cannot run this chain: %s", why);
 	else
 		done(o, path);
 }

@@ -5,9 +5,13 @@
 #include <math.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 
+#include "control.h"
 #include "engine.h"
+#include "pages.h"
 
 enum { MAXP = 1024, MAXCH = 4 };
 
@@ -591,6 +595,347 @@ START_TEST(freewheel_never_drops)
 }
 END_TEST
 
+/* ---- chain buffers: memory budget, memory given back, swaps coalescing */
+
+enum { TONE_HZ = 1300 }; /* a lowpass at 1 kHz: order 15 and 16 differ 30% */
+
+/* One period of a tone on every input, numbered like period(). */
+static void tone_period(Rig *r)
+{
+	long p = r->period_no++;
+	for (int c = 0; c < r->cfg.inputs; c++)
+		for (int i = 0; i < r->cfg.period; i++)
+			r->in[c][i] = (float)(0.5 * sin(2 * M_PI * TONE_HZ *
+			                                 (double)(p * r->cfg.period + i) /
+			                                 r->cfg.sample_rate));
+	fx_engine_process(r->e, r->inp, r->outp, r->cfg.period);
+}
+
+/* Peak of output 0 once the chain has settled on the tone. */
+static double settled_tone_peak(Rig *r)
+{
+	double peak = 0;
+	for (int p = 0; p < 150; p++) {
+		tone_period(r);
+		fx_engine_work(r->e);
+		for (int i = 0; p >= 100 && i < r->cfg.period; i++)
+			peak = fmax(peak, fabs(r->out[0][i]));
+	}
+	return peak;
+}
+
+/* The same through a chain of @p text built offline. */
+static double offline_tone_peak(const char *text)
+{
+	FxChainSpec spec;
+	ck_assert_int_eq(fx_spec_parse(text, "t", &spec, NULL), FX_OK);
+	FxChainConfig cc = fx_chain_config_default();
+	FxStatus st;
+	FxChain *c = fx_chain_new(&spec, &cc, &st);
+	ck_assert_ptr_nonnull(c);
+	static float x[2][64];
+	float *buf[2] = {x[0], x[1]};
+	double peak = 0;
+	for (long p = 0; p < 150; p++) {
+		for (int i = 0; i < 64; i++)
+			x[0][i] = x[1][i] = (float)(0.5 * sin(2 * M_PI * TONE_HZ *
+			                                      (double)(p * 64 + i) /
+			                                      48000.0));
+		fx_chain_process(c, buf, 64);
+		for (int i = 0; p >= 100 && i < 64; i++)
+			peak = fmax(peak, fabs(x[0][i]));
+	}
+	fx_chain_free(c);
+	return peak;
+}
+
+/* The chain heard is a 1 kHz lowpass of order 16, not 15. */
+static void assert_order_16_runs(Rig *r)
+{
+	double want = offline_tone_peak("lowpass cutoff=1000 order=16");
+	double other = offline_tone_peak("lowpass cutoff=1000 order=15");
+	ck_assert_msg(fabs(other / want - 1) > 0.2, "the tone tells 15 from 16");
+	double got = settled_tone_peak(r);
+	ck_assert_msg(fabs(got / want - 1) < 0.02,
+	              "peak %g: order 16 gives %g, order 15 %g", got, want, other);
+}
+
+/* Sixteen structural changes with no chunk in between: none is refused
+ * (the swap queue holds 8), and the last one is what runs. */
+START_TEST(structural_sweep_coalesces_to_the_last_value)
+{
+	Rig *r = rig_new(plain_config(64), "lpf:lowpass cutoff=1000 order=1");
+	for (int order = 1; order <= 16; order++)
+		ck_assert_int_eq(fx_engine_set_param(r->e, 0, 2, order, NULL), FX_OK);
+	ck_assert(fx_engine_get_param(r->e, 0, 2) == 16);
+	uint32_t sync = fx_engine_staged_seq(r->e);
+	tone_period(r);
+	fx_engine_work(r->e);
+	/* The first change runs now; the last one is not built yet. */
+	ck_assert(!fx_engine_applied(r->e, sync));
+	int periods = 1;
+	for (; !fx_engine_applied(r->e, sync) && periods < 50; periods++) {
+		ck_assert_int_eq(fx_engine_collect(r->e), FX_OK);
+		tone_period(r);
+		fx_engine_work(r->e);
+	}
+	ck_assert_msg(fx_engine_applied(r->e, sync), "not applied after %d "
+	              "periods", periods);
+	ck_assert_int_le(periods, 3); /* two swaps: the first and the last */
+	ck_assert_int_eq(fx_engine_collect(r->e), FX_OK);
+	assert_order_16_runs(r);
+	FxChainSpec spec;
+	fx_engine_get_spec(r->e, &spec);
+	ck_assert(spec.slots[0].values[2] == 16);
+	rig_free(r);
+}
+END_TEST
+
+/* The same through the control surface, whose poll builds the wanted
+ * chain; its sync point is reached only when the last chain runs. */
+START_TEST(structural_sweep_through_control_syncs_on_the_last_chain)
+{
+	Rig *r = rig_new(plain_config(64), "lpf:lowpass cutoff=1000 order=1");
+	FxControl *c = fx_control_new(r->e, NULL);
+	ck_assert_ptr_nonnull(c);
+	for (int order = 1; order <= 16; order++) {
+		double applied;
+		ck_assert_int_eq(fx_control_set_param(c, 0, 2, order, &applied, 0),
+		                 FX_OK);
+		ck_assert(applied == order);
+	}
+	/* A value set meanwhile rides along in the wanted chain. */
+	ck_assert_int_eq(fx_control_set_param(c, 0, 0, 1000, NULL, 0), FX_OK);
+	uint32_t point = fx_control_sync_point(c);
+	int periods = 0;
+	for (; !fx_control_synced(c, point) && periods < 50; periods++) {
+		tone_period(r);
+		fx_engine_work(r->e);
+		if (periods == 0) /* the order 2 chain runs, not the last */
+			ck_assert(!fx_control_synced(c, point));
+		fx_control_poll(c);
+		if (periods == 0) /* the last is queued, not running yet */
+			ck_assert(!fx_control_synced(c, point));
+	}
+	ck_assert_msg(fx_control_synced(c, point), "not synced after %d "
+	              "periods", periods);
+	assert_order_16_runs(r);
+	FxChainSpec spec;
+	fx_control_get_spec(c, &spec);
+	ck_assert(spec.slots[0].values[2] == 16);
+	fx_control_free(c);
+	rig_free(r);
+}
+END_TEST
+
+static FxChainSpec spec_of(const char *text)
+{
+	FxChainSpec spec;
+	FxSpecError err;
+	ck_assert_msg(fx_spec_parse(text, "t", &spec, &err) == FX_OK, "%s",
+	              err.message);
+	return spec;
+}
+
+/* Every way a chain arrives checks its cost first: refused with a reason
+ * that names it, with nothing allocated and nothing changed. */
+START_TEST(chains_over_the_memory_budget_are_refused_naming_their_cost)
+{
+	FxEngineConfig cfg = plain_config(64);
+	cfg.memory_budget = 20000000;
+	/* Two lines of 30 s at 48 kHz, 2 channels: 11.5 MB each. */
+	FxChainSpec big = spec_of("a:delay max=30 | b:delay max=30");
+	size_t pages = fx_pages_in_use();
+	FxStatus st;
+	ck_assert_ptr_null(fx_engine_new(&cfg, &big, &st));
+	ck_assert_int_eq(st, FX_ERR_BUDGET);
+	ck_assert_uint_eq(fx_pages_in_use(), pages);
+	char why[256];
+	fx_engine_explain(&cfg, &big, st, why, sizeof why);
+	ck_assert_str_eq(why, "chain needs 23.1 MB of buffers, over the 20 MB "
+	                      "budget (--memory-budget)");
+
+	Rig *r = rig_new(cfg, "a:delay max=1 | b:delay max=30");
+	pages = fx_pages_in_use();
+	ck_assert_int_eq(fx_engine_swap(r->e, &big), FX_ERR_BUDGET);
+	ck_assert_int_eq(fx_engine_set_param(r->e, 0, 6, 30, NULL),
+	                 FX_ERR_BUDGET);
+	ck_assert_uint_eq(fx_pages_in_use(), pages);
+	ck_assert(fx_engine_get_param(r->e, 0, 6) == 1);
+	FxChainSpec now;
+	fx_engine_get_spec(r->e, &now);
+	ck_assert(now.slots[1].values[6] == 30);
+	ck_assert_int_eq(fx_engine_set_param(r->e, 0, 6, 10, NULL), FX_OK);
+
+	FxControl *c = fx_control_new(r->e, NULL);
+	char err[256] = "";
+	ck_assert_int_eq(fx_control_swap(c, &big, err, sizeof err),
+	                 FX_ERR_BUDGET);
+	ck_assert_str_eq(err, why);
+	err[0] = '\0';
+	ck_assert_int_eq(fx_control_apply(c, &big, err, sizeof err),
+	                 FX_ERR_BUDGET);
+	ck_assert_str_eq(err, why);
+	FxChainSpec bad;
+	fx_engine_get_spec(r->e, &bad);
+	bad.slots[0].values[0] = NAN; /* time: no rebuild, a glide */
+	ck_assert_int_ne(fx_control_apply(c, &bad, err, sizeof err), FX_OK);
+	ck_assert_str_eq(err, fx_strerror(FX_ERR_NONFINITE));
+	fx_control_free(c);
+	rig_free(r);
+}
+END_TEST
+
+/* The default: a rig's reverb and delays at 8 channels (96 kHz too) fit;
+ * 32 delays of 30 s at 2 channels do not. */
+START_TEST(the_default_budget_fits_a_rig_not_32_long_delays)
+{
+	char text[1024] = "";
+	for (int i = 0; i < 32; i++)
+		strcat(text, i ? " | delay max=30" : "delay max=30");
+	FxChainSpec spec = spec_of(text);
+	FxEngineConfig cfg = fx_engine_config_default();
+	FxStatus st;
+	ck_assert_ptr_null(fx_engine_new(&cfg, &spec, &st));
+	ck_assert_int_eq(st, FX_ERR_BUDGET);
+	char why[256];
+	fx_engine_explain(&cfg, &spec, st, why, sizeof why);
+	ck_assert_str_eq(why, "chain needs 368.7 MB of buffers, over the 256 MB "
+	                      "budget (--memory-budget)");
+	spec = spec_of("comp:compressor | d1:delay max=30 | d2:delay max=30 | "
+	               "d3:delay max=10 | d4:delay | verb:reverb | "
+	               "lim:limiter lookahead=20");
+	cfg.inputs = cfg.outputs = cfg.channels = 8;
+	for (int k = 0; k < 2; k++) {
+		cfg.sample_rate = k ? 96000 : 48000;
+		FxEngine *e = fx_engine_new(&cfg, &spec, &st);
+		ck_assert_msg(e, "%g Hz: %s", cfg.sample_rate, fx_strerror(st));
+		fx_engine_free(e);
+	}
+}
+END_TEST
+
+/* A "Key:   N kB" line of /proc/self/status, in kB. */
+static double status_kb(const char *key)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	ck_assert_ptr_nonnull(f);
+	char line[256];
+	double kb = -1;
+	size_t n = strlen(key);
+	while (fgets(line, sizeof line, f))
+		if (!strncmp(line, key, n) && line[n] == ':' &&
+		    sscanf(line + n + 1, "%lf", &kb) == 1)
+			break;
+	fclose(f);
+	ck_assert_msg(kb >= 0, "no %s in /proc/self/status", key);
+	return kb;
+}
+
+static long rss_kb(void)
+{
+	return (long)status_kb("VmRSS");
+}
+
+/* Runs periods until every change staged so far is applied, then frees
+ * what the worker retired. */
+static void run_until_applied(Rig *r)
+{
+	uint32_t seq = fx_engine_staged_seq(r->e);
+	for (int p = 0; p < 50 && !fx_engine_applied(r->e, seq); p++) {
+		period(r);
+		fx_engine_work(r->e);
+		fx_engine_collect(r->e);
+	}
+	ck_assert(fx_engine_applied(r->e, seq));
+	period(r);
+	fx_engine_work(r->e);
+	ck_assert_int_eq(fx_engine_collect(r->e), FX_OK);
+}
+
+/* 46 MB of delay lines, touched (as mlockall would), then replaced by a
+ * small chain: the process's resident memory returns to where it was.
+ * Twice: after the first free, malloc would keep blocks this big. */
+START_TEST(a_replaced_chain_gives_its_memory_back)
+{
+	Rig *r = rig_new(plain_config(64), "g:gain");
+	FxChainSpec big = spec_of("a:delay max=30 | b:delay max=30 | "
+	                          "c:delay max=30 | d:delay max=30");
+	FxChainSpec small = spec_of("g:gain db=-1");
+	for (int round = 0; round < 2; round++) {
+		long before = rss_kb();
+		ck_assert_int_eq(fx_engine_swap(r->e, &big), FX_OK);
+		run_until_applied(r);
+		fx_engine_reset_state(r->e); /* clears, so touches, every line */
+		period(r);
+		fx_engine_work(r->e);
+		long loaded = rss_kb();
+		ck_assert_msg(loaded - before > 40000, "round %d: the lines took "
+		              "%ld kB", round, loaded - before);
+		ck_assert_int_eq(fx_engine_swap(r->e, &small), FX_OK);
+		run_until_applied(r);
+		long after = rss_kb();
+		ck_assert_msg(after - before < 12000, "round %d: %ld kB of %ld "
+		              "kept", round, after - before, loaded - before);
+	}
+	rig_free(r);
+}
+END_TEST
+
+/* A wanted chain that cannot be built when its turn comes (out of memory
+ * under an address-space limit) is dropped: the chain that runs is wanted
+ * again, nothing stays held, and fx_engine_collect says so once. */
+START_TEST(a_wanted_chain_that_cannot_be_built_is_dropped)
+{
+	Rig *r = rig_new(plain_config(64), "g:gain");
+	FxChainSpec half = spec_of("a:gain db=-6.0206");
+	FxChainSpec big = spec_of("d:delay max=30 | e:delay max=30");
+	ck_assert_int_eq(fx_engine_swap(r->e, &half), FX_OK);
+	ck_assert_int_eq(fx_engine_swap(r->e, &big), FX_OK); /* wanted */
+	uint32_t seq = fx_engine_staged_seq(r->e);
+	struct rlimit was, lim;
+	ck_assert_int_eq(getrlimit(RLIMIT_AS, &was), 0);
+	lim = was;
+	lim.rlim_cur = (rlim_t)(status_kb("VmSize") * 1024 + 4e6); /* 11.5 MB lines */
+	ck_assert_int_eq(setrlimit(RLIMIT_AS, &lim), 0);
+	FxStatus built = FX_OK;
+	for (int p = 0; p < 10 && built == FX_OK; p++) {
+		period(r);
+		fx_engine_work(r->e);
+		built = fx_engine_collect(r->e);
+	}
+	ck_assert_int_eq(setrlimit(RLIMIT_AS, &was), 0);
+	ck_assert_int_eq(built, FX_ERR_NOMEM);
+	ck_assert_int_eq(fx_engine_collect(r->e), FX_OK);
+	FxChainSpec now;
+	fx_engine_get_spec(r->e, &now);
+	ck_assert_str_eq(now.slots[0].label, "a");
+	for (int p = 0; p < 3; p++) {
+		period(r);
+		fx_engine_work(r->e);
+	}
+	ck_assert(fx_engine_applied(r->e, seq));
+	ck_assert_double_eq_tol(gain_of_last(r, r->period_no - 2), 0.5, 1e-4);
+	rig_free(r);
+}
+END_TEST
+
+/* /fxd/reset (and a period change) clear the chain's state; with the
+ * output safety off there is none to clear: the worker goes on. */
+START_TEST(reset_state_without_safety_keeps_running)
+{
+	Rig *r = rig_new(plain_config(64), "");
+	fx_engine_reset_state(r->e);
+	for (long p = 0; p < 4; p++) {
+		period(r);
+		ck_assert_int_eq(fx_engine_work(r->e), 1);
+		if (p > 0)
+			ck_assert(out_equals_input_of(r, p - 1));
+	}
+	rig_free(r);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("engine");
@@ -611,6 +956,13 @@ static Suite *suite(void)
 	tcase_add_test(t, period_change_replans);
 	tcase_add_test(t, routing_mono_in_and_folded_out);
 	tcase_add_test(t, fade_out_and_back_in);
+	tcase_add_test(t, structural_sweep_coalesces_to_the_last_value);
+	tcase_add_test(t, structural_sweep_through_control_syncs_on_the_last_chain);
+	tcase_add_test(t, chains_over_the_memory_budget_are_refused_naming_their_cost);
+	tcase_add_test(t, the_default_budget_fits_a_rig_not_32_long_delays);
+	tcase_add_test(t, a_replaced_chain_gives_its_memory_back);
+	tcase_add_test(t, reset_state_without_safety_keeps_running);
+	tcase_add_test(t, a_wanted_chain_that_cannot_be_built_is_dropped);
 	suite_add_tcase(s, t);
 	t = tcase_create("worker thread");
 	tcase_set_timeout(t, 120);

@@ -11,6 +11,7 @@
 #include "jack_harness.h"
 
 enum {
+	EXIT_USAGE = 2,      ///< fxd(1): a chain that cannot run, among others
 	EXIT_NO_JACK = 3,    ///< fxd(1): cannot connect to the JACK server
 	EXIT_NAME_TAKEN = 4, ///< fxd(1): the client name is in use
 };
@@ -255,6 +256,52 @@ START_TEST(no_server_is_the_documented_exit_code)
 }
 END_TEST
 
+/* --memory-budget: a chain over it is refused at start (status 2) and on
+ * SIGHUP (the running chain is kept), with its cost in the message. */
+START_TEST(memory_budget_refuses_a_chain_at_start_and_on_sighup)
+{
+	double t0 = fx_test_now();
+	char *dir = fx_test_dir_new("budget");
+	FxTestServer *srv = fx_test_server_start(dir, 256);
+	ck_assert_msg(srv != NULL, "jackd did not start; logs in %s", dir);
+	const char *sn = fx_test_server_name(srv);
+	/* A 30 s line at 48 kHz, 2 channels: 11.5 MB. */
+	const char *over = "chain needs 11.6 MB of buffers, over the 10 MB "
+	                   "budget (--memory-budget)";
+	const char *args[] = {"-n", "fxd-budget", "--memory-budget", "10",
+	                      "delay max=30", NULL};
+	FxTestDaemon *fxd = fx_test_daemon_start(sn, dir, args);
+	int code = fx_test_daemon_wait_exit(fxd, 15);
+	char *log = fx_test_daemon_log(fxd);
+	ck_assert_msg(code == EXIT_USAGE, "exit %d, log:\n%s", code, log);
+	ck_assert_msg(strstr(log, over), "unclear message:\n%s", log);
+	ck_assert_msg(!strstr(log, "ready:"), "fxd said ready:\n%s", log);
+	free(log);
+	fx_test_daemon_free(fxd);
+
+	char conf[512];
+	snprintf(conf, sizeof conf, "%s/fxd.conf", dir);
+	ck_assert_int_eq(fx_test_write_file(conf, "memory-budget = 10\n"
+	                                       "[chain]\ndly:delay max=2\n"), 0);
+	const char *conf_args[] = {"-n", "fxd-budget", "-f", conf, NULL};
+	fxd = start_ready(sn, dir, conf_args);
+	ck_assert_int_eq(fx_test_write_file(conf, "memory-budget = 10\n"
+	                                       "[chain]\ndly:delay max=30\n"), 0);
+	size_t mark = fx_test_daemon_log_size(fxd);
+	ck_assert_int_eq(fx_test_daemon_signal(fxd, SIGHUP), 0);
+	ck_assert_msg(fx_test_daemon_wait_log(fxd, mark, over, 10),
+	              "no '%s' in the log %s", over,
+	              fx_test_daemon_log_path(fxd));
+	ck_assert(fx_test_daemon_wait_log(fxd, mark, "running chain is kept",
+	                                  10));
+	ck_assert(fx_test_daemon_running(fxd));
+	stop_ok(fxd);
+	fx_test_server_free(srv);
+	fx_test_dir_remove(dir);
+	fprintf(stderr, "# memory budget took %.1f s\n", fx_test_now() - t0);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("jack cli");
@@ -270,6 +317,10 @@ static Suite *suite(void)
 	tcase_set_timeout(t, 120);
 	tcase_add_test(t, wait_for_jack_outlasts_a_late_server);
 	tcase_add_test(t, no_server_is_the_documented_exit_code);
+	suite_add_tcase(s, t);
+	t = tcase_create("budget");
+	tcase_set_timeout(t, 120);
+	tcase_add_test(t, memory_budget_refuses_a_chain_at_start_and_on_sighup);
 	suite_add_tcase(s, t);
 	return s;
 }

@@ -669,29 +669,19 @@ START_TEST(unknown_and_malformed_messages_fail)
 }
 END_TEST
 
-START_TEST(structural_changes_rebuild_until_the_queue_is_full)
+START_TEST(structural_changes_coalesce_to_the_last_value)
 {
 	Rig *r = rig_new();
 	SEND(r, "/fx/lpf/order", "f", 2.6); /* whole numbers only */
 	expect_nothing(&r->cl);
 	ck_assert_float_eq(get_f(r, "/fx/lpf/order"), 3.0f);
-	/* Each change is a rebuild with a crossfade; without audio they
-	 * queue up until there is no room, and then are refused. */
-	int ok = 1;
-	for (int i = 0; i < 32; i++) {
+	/* Each change is a rebuild with a crossfade; without audio none of
+	 * them can run, yet none is refused: they coalesce, and the last
+	 * one sent is the one that runs. */
+	for (int i = 0; i < 32; i++)
 		SEND(r, "/fx/lpf/order", "i", 4 + i % 2);
-		Reply rep;
-		if (next_reply(&r->cl, &rep, QUIET_MS)) {
-			ck_assert_str_eq(rep.path, "/fxd/fail");
-			ck_assert_ptr_nonnull(strstr(arg_s(rep.m, 1), "no room"));
-			reply_free(&rep);
-			break;
-		}
-		ok++;
-	}
-	ck_assert_int_ge(ok, 4);
-	ck_assert_int_le(ok, 16);
-	float order = get_f(r, "/fx/lpf/order");
+	expect_nothing(&r->cl);
+	ck_assert_float_eq(get_f(r, "/fx/lpf/order"), 5.0f);
 	SEND(r, "/fxd/sync", "i", 1);
 	expect_nothing(&r->cl);
 	for (int p = 0; p < 200; p++) {
@@ -701,10 +691,27 @@ START_TEST(structural_changes_rebuild_until_the_queue_is_full)
 	}
 	lo_message m = expect(&r->cl, "/fxd/synced", "i", WAIT_MS);
 	lo_message_free(m);
-	ck_assert_float_eq(get_f(r, "/fx/lpf/order"), order);
+	ck_assert_float_eq(get_f(r, "/fx/lpf/order"), 5.0f);
 	SEND(r, "/fx/lpf/order", "i", 6);
 	expect_nothing(&r->cl);
 	ck_assert_float_eq(get_f(r, "/fx/lpf/order"), 6.0f);
+	rig_free(r);
+}
+END_TEST
+
+/* A chain over the memory budget is refused before anything is built, and
+ * the reason names its cost; the running chain stays. */
+START_TEST(chain_over_the_memory_budget_fails_naming_its_cost)
+{
+	Rig *r = rig_new();
+	char big[1024] = "";
+	for (int i = 0; i < 32; i++)
+		strcat(big, i ? " | delay max=30" : "delay max=30");
+	SEND(r, "/fxd/chain/load", "s", big);
+	expect_fail(r, "/fxd/chain/load", "cannot run this chain: chain needs "
+	            "368.7 MB of buffers, over the 256 MB budget "
+	            "(--memory-budget)");
+	ck_assert_float_eq(get_f(r, "/fx/lpf/cutoff"), 12000.0f);
 	rig_free(r);
 }
 END_TEST
@@ -2535,7 +2542,8 @@ static Suite *osc_suite(void)
 	tcase_add_test(t, norm_round_trips_through_the_scale);
 	tcase_add_test(t, bad_values_fail_and_change_nothing);
 	tcase_add_test(t, unknown_and_malformed_messages_fail);
-	tcase_add_test(t, structural_changes_rebuild_until_the_queue_is_full);
+	tcase_add_test(t, structural_changes_coalesce_to_the_last_value);
+	tcase_add_test(t, chain_over_the_memory_budget_fails_naming_its_cost);
 	tcase_add_test(t, pattern_bypasses_every_slot_once);
 	tcase_add_test(t, patterns_over_unlabelled_slots);
 	tcase_add_test(t, pattern_with_a_bad_value_is_rejected_once);
