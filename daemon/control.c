@@ -28,6 +28,7 @@ struct FxControlImpl {
 	pthread_mutex_t own;      ///< the lock when the config has none
 	FxEngine *engine;
 	FxChanges changes;        ///< since the last take
+	uint32_t generation;      ///< bumped by every swap: slots may move
 	int muted;
 	double bpm;
 	char *preset_dir, *state_file;
@@ -119,6 +120,7 @@ void fx_control_set_engine(FxControl *c, FxEngine *engine)
 	c->engine = engine;
 	fx_engine_set_tempo(engine, c->bpm);
 	c->changes.chain = 1;
+	c->generation++;
 	unlock(c);
 }
 
@@ -141,13 +143,26 @@ void fx_control_get_spec(FxControl *c, FxChainSpec *spec)
 	unlock(c);
 }
 
-FxStatus fx_control_set_param(FxControl *c, int slot, int param, double value,
-                              double *applied, uint64_t rx_ns)
+uint32_t fx_control_get_spec_gen(FxControl *c, FxChainSpec *spec)
 {
 	lock(c);
+	fx_engine_get_spec(c->engine, spec);
+	uint32_t gen = c->generation;
+	unlock(c);
+	return gen;
+}
+
+/* Sets *@p latency_moved when a structural change moved the chain's
+ * latency: the caller tells the driver once the lock is released. */
+static FxStatus set_param_locked(FxControl *c, int slot, int param,
+                                 double value, double *applied,
+                                 uint64_t rx_ns, int *latency_moved)
+{
 	double before = fx_engine_get_param(c->engine, slot, param);
+	int latency = fx_engine_latency(c->engine);
 	FxStatus st = fx_engine_set_param(c->engine, slot, param, value,
 	                                  applied);
+	*latency_moved = fx_engine_latency(c->engine) != latency;
 	if (st == FX_OK) {
 		double now = fx_engine_get_param(c->engine, slot, param);
 		if (now != before) {
@@ -156,13 +171,12 @@ FxStatus fx_control_set_param(FxControl *c, int slot, int param, double value,
 			changed(c, slot * FX_CONTROL_PER_SLOT + param);
 		}
 	}
-	unlock(c);
 	return st;
 }
 
-FxStatus fx_control_set_bypass(FxControl *c, int slot, int on, uint64_t rx_ns)
+static FxStatus set_bypass_locked(FxControl *c, int slot, int on,
+                                  uint64_t rx_ns)
 {
-	lock(c);
 	FxChainSpec spec;
 	fx_engine_get_spec(c->engine, &spec);
 	FxStatus st = FX_ERR_RANGE;
@@ -175,6 +189,57 @@ FxStatus fx_control_set_bypass(FxControl *c, int slot, int on, uint64_t rx_ns)
 			changed(c, slot * FX_CONTROL_PER_SLOT + FX_MAX_PARAMS);
 		}
 	}
+	return st;
+}
+
+static void swapped(FxControl *c);
+
+FxStatus fx_control_set_param(FxControl *c, int slot, int param, double value,
+                              double *applied, uint64_t rx_ns)
+{
+	int moved;
+	lock(c);
+	FxStatus st = set_param_locked(c, slot, param, value, applied, rx_ns,
+	                               &moved);
+	unlock(c);
+	if (moved)
+		swapped(c);
+	return st;
+}
+
+FxStatus fx_control_set_bypass(FxControl *c, int slot, int on, uint64_t rx_ns)
+{
+	lock(c);
+	FxStatus st = set_bypass_locked(c, slot, on, rx_ns);
+	unlock(c);
+	return st;
+}
+
+FxStatus fx_control_set_param_at(FxControl *c, uint32_t gen, int slot,
+                                 int param, double value, uint64_t rx_ns,
+                                 int *stale)
+{
+	int moved = 0;
+	lock(c);
+	FxStatus st = FX_OK;
+	*stale = gen != c->generation;
+	if (!*stale)
+		st = set_param_locked(c, slot, param, value, NULL, rx_ns,
+		                      &moved);
+	unlock(c);
+	if (moved)
+		swapped(c);
+	return st;
+}
+
+FxStatus fx_control_set_bypass_at(FxControl *c, uint32_t gen, int slot,
+                                  int on, uint64_t rx_ns, int *stale)
+{
+	lock(c);
+	FxStatus st = FX_OK;
+	*stale = gen != c->generation;
+	if (!*stale)
+		st = set_bypass_locked(c, slot, on, rx_ns);
 	unlock(c);
 	return st;
 }
@@ -184,6 +249,7 @@ static FxStatus swap_locked(FxControl *c, const FxChainSpec *spec, char *err,
 {
 	FxStatus st = fx_engine_swap(c->engine, spec);
 	if (st == FX_OK) {
+		c->generation++;
 		c->changes.chain = 1;
 		changed(c, -1);
 	} else if (err && err_size) {

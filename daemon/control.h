@@ -58,6 +58,20 @@ FxStatus fx_control_set_param(FxControl *c, int slot, int param, double value,
                               double *applied, uint64_t rx_ns);
 FxStatus fx_control_set_bypass(FxControl *c, int slot, int on, uint64_t rx_ns);
 
+/** The running spec, as fx_control_get_spec, and its generation: a number
+ *  that changes with every swap, when slots may have moved. */
+uint32_t fx_control_get_spec_gen(FxControl *c, FxChainSpec *spec);
+
+/** fx_control_set_param and fx_control_set_bypass for a slot found in the
+ *  spec of generation @p gen. If a swap came in between, nothing is
+ *  written, *@p stale is set to 1 and FX_OK returned: look the slot up
+ *  again (a label may have moved to another index). */
+FxStatus fx_control_set_param_at(FxControl *c, uint32_t gen, int slot,
+                                 int param, double value, uint64_t rx_ns,
+                                 int *stale);
+FxStatus fx_control_set_bypass_at(FxControl *c, uint32_t gen, int slot,
+                                  int on, uint64_t rx_ns, int *stale);
+
 /** Swaps in @p spec with a crossfade (see fx_engine_swap: swaps in a row
  *  coalesce). On failure @p err (may be NULL) gets a one-line reason; a
  *  chain over the memory budget is named with its cost. */

@@ -263,6 +263,9 @@ static int start_control(Daemon *d, double bpm)
 	oc.aliases = (const char *const *)o->alias.items;
 	oc.n_aliases = o->alias.n;
 	oc.rate_hz = o->osc_rate;
+	oc.tcp_max = o->osc_tcp_max;
+	oc.tcp_idle_s = o->osc_tcp_idle;
+	oc.lease_s = o->osc_lease;
 	char err[512];
 	if (!(d->osc = fx_osc_new(&oc, d->control, err, sizeof err))) {
 		fx_log(LOG_ERR, "%s", err);

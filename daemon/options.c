@@ -113,6 +113,15 @@ static const OptionInfo options[] = {
 	 "there (repeatable)", NULL},
 	{"osc-rate", 0, FX_OPT_DOUBLE, F(osc_rate), 1, 1000, 0, NULL, "HZ",
 	 "parameter feedback rate limit (default 30)", NULL},
+	{"osc-tcp-max", 0, FX_OPT_INT, F(osc_tcp_max), 1, 1024, 0, NULL, "N",
+	 "TCP connections at once (default 8); when full, the one silent "
+	 "longest gives way", NULL},
+	{"osc-tcp-idle", 0, FX_OPT_DOUBLE, F(osc_tcp_idle), 0, 86400, 0, NULL,
+	 "SECONDS", "close a TCP connection silent this long (default 300; "
+	 "0: never)", NULL},
+	{"osc-lease", 0, FX_OPT_DOUBLE, F(osc_lease), 0, 86400, 0, NULL,
+	 "SECONDS", "a subscription ends this long after its last "
+	 "/fxd/subscribe (default 60; 0: never)", NULL},
 	{"alias", 0, FX_OPT_LIST, F(alias), 0, 0, 0, fx_osc_check_alias,
 	 "FROM=TO", "handle OSC address FROM as TO (repeatable; in a file: "
 	 "alias FROM = TO)", NULL},
@@ -449,6 +458,9 @@ static void set_defaults(FxOptions *o)
 	o->osc_port = 8000;
 	o->osc_bind = strdup("127.0.0.1");
 	o->osc_rate = 30;
+	o->osc_tcp_max = 8;
+	o->osc_tcp_idle = 300;
+	o->osc_lease = 60;
 }
 
 static int apply_cli(FxOptions *o, const Cli *cli, Err *e)

@@ -59,6 +59,9 @@ typedef struct {
 	int osc_tcp;             ///< also listen on TCP
 	FxStrList osc_target;    ///< static subscribers, HOST:PORT
 	double osc_rate;         ///< feedback rate limit, Hz
+	int osc_tcp_max;         ///< TCP connections at once
+	double osc_tcp_idle;     ///< close a silent TCP connection, s; 0 never
+	double osc_lease;        ///< subscription lease, s; 0 never ends
 	FxStrList alias;         ///< FROM=TO address aliases
 	char *preset_dir;        ///< NULL: the XDG default
 	char *state_file;        ///< NULL: none

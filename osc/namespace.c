@@ -17,11 +17,28 @@ static const double SYNC_TIMEOUT_S = 2.0;
 static const double METER_READ_S = 0.02;
 static const int INTERVAL_MIN_MS = 20, INTERVAL_MAX_MS = 10000,
                  INTERVAL_DEFAULT_MS = 100;
+/* Looking a slot up again after a swap moved it: more than a few swaps
+ * during one message is a chain being reloaded in a loop. */
+static const int STALE_RETRIES = 4;
 
 typedef void (*Method)(FxOsc *o, const char *path, const char *types,
                        lo_arg **argv, int argc);
 
 /* ---- arguments ------------------------------------------------------------ */
+
+/* The double a float argument stands for: the shortest decimal that reads
+ * back as the same float (0.3f is 0.3, not 0.30000001192092896), so the
+ * chain, presets and the state file show what the controller sent. */
+static double float_value(float f)
+{
+	char text[32];
+	for (int digits = 1; digits <= 9; digits++) {
+		snprintf(text, sizeof text, "%.*g", digits, (double)f);
+		if (strtof(text, NULL) == f)
+			return strtod(text, NULL);
+	}
+	return f; /* NaN */
+}
 
 /* A number from any numeric type or a boolean. 0 if there is none. */
 static int arg_number(const char *types, lo_arg **argv, int i, double *out)
@@ -31,7 +48,13 @@ static int arg_number(const char *types, lo_arg **argv, int i, double *out)
 		*out = t == LO_TRUE;
 		return 1;
 	}
-	if (t != LO_INT32 && t != LO_INT64 && t != LO_FLOAT && t != LO_DOUBLE)
+	if (t == LO_FLOAT) {
+		float f;
+		memcpy(&f, argv[i], sizeof f);
+		*out = float_value(f);
+		return 1;
+	}
+	if (t != LO_INT32 && t != LO_INT64 && t != LO_DOUBLE)
 		return 0;
 	*out = (double)lo_hires_val((lo_type)t, argv[i]);
 	return 1;
@@ -69,6 +92,12 @@ static void send_to(FxOsc *o, const FxPeer *peer, const char *path,
 {
 	fx_osc_send(o, peer, path, m);
 	lo_message_free(m);
+}
+
+/* Where a subscriber's messages go. */
+static FxPeer sub_peer(const FxSubscriber *s)
+{
+	return (FxPeer){.addr = s->addr, .tcp = -1};
 }
 
 static lo_message msg_float(double v)
@@ -185,7 +214,7 @@ static void feedback_one(FxOsc *o, const FxChainSpec *spec, int slot,
                          int param)
 {
 	for (int i = 0; i < o->n_subs; i++) {
-		FxPeer peer = {o->subs[i].addr, -1};
+		FxPeer peer = sub_peer(&o->subs[i]);
 		send_value(o, &peer, spec, slot, param, 3);
 		send_aliases(o, &peer, spec, slot, param);
 	}
@@ -198,33 +227,68 @@ static int find_param(const FxEffectClass *cls, const char *name)
 	return fx_param_find(cls, name);
 }
 
-/* Sets or gets one resolved parameter. */
-static void param_op(FxOsc *o, const char *path, const FxChainSpec *spec,
-                     int slot, int param, int norm, const char *types,
-                     lo_arg **argv, int argc)
+/* What a write carries: a number, or text that an enum parameter reads as
+ * one of its labels (each matched parameter reads it for itself). */
+typedef struct {
+	const char *text; ///< NULL: the number
+	char type;        ///< the argument's OSC type
+	double number;
+} Value;
+
+/* The one argument of a write, or a /fxd/fail and 0. */
+static int one_value(FxOsc *o, const char *path, const char *types,
+                     lo_arg **argv, int argc, Value *v)
 {
-	const FxSlotSpec *s = &spec->slots[slot];
-	int is_bypass = param == s->cls->n_params;
-	if (argc == 0) {
-		FxPeer peer = o->from;
-		send_value(o, &peer, spec, slot, param, norm ? 2 : 1);
-		return;
+	v->text = argc == 1 ? arg_string(types, argv, 0) : NULL;
+	v->type = argc == 1 ? types[0] : 0;
+	return v->text || one_number(o, path, types, argv, argc, &v->number);
+}
+
+/* @p v as a value of parameter @p param of @p s (n_params: bypass), in
+ * real units. NULL, or why not (in @p why). */
+static const char *value_of(const FxSlotSpec *s, int param, int norm,
+                            const Value *v, double *out, char *why,
+                            size_t size)
+{
+	const FxParamInfo *p =
+		param < s->cls->n_params ? &s->cls->params[param] : NULL;
+	if (!v->text) {
+		*out = norm ? fx_param_from_norm(p, v->number) : v->number;
+		return NULL;
 	}
-	double v;
-	if (!one_number(o, path, types, argv, argc, &v))
-		return;
+	if (norm || !p || !p->labels) {
+		snprintf(why, size, "expects a number, got type '%c'", v->type);
+		return why;
+	}
+	FxStatus st = fx_param_parse(p, v->text, out);
+	if (st == FX_OK && isfinite(*out))
+		return NULL;
+	size_t n = (size_t)snprintf(why, size, "'%.40s' is not a number or "
+	                            "one of %s's values:", v->text, p->name);
+	for (int i = 0; p->labels[i] && n < size; i++)
+		n += (size_t)snprintf(why + n, size - n, "%s %s", i ? "," : "",
+		                      p->labels[i]);
+	return why;
+}
+
+/* Writes one parameter (or bypass) found in the chain of generation
+ * @p gen, if it still runs. Returns 0 when a swap came first. */
+static int write_value(FxOsc *o, const char *path, uint32_t gen, int slot,
+                       int param, int is_bypass, double v)
+{
+	int stale;
 	FxStatus st;
-	if (is_bypass) {
-		st = fx_control_set_bypass(o->control, slot, v >= 0.5, o->rx_ns);
-	} else {
-		const FxParamInfo *p = &s->cls->params[param];
-		if (norm)
-			v = fx_param_from_norm(p, v);
-		st = fx_control_set_param(o->control, slot, param, v, NULL,
-		                          o->rx_ns);
-	}
+	if (is_bypass)
+		st = fx_control_set_bypass_at(o->control, gen, slot, v >= 0.5,
+		                              o->rx_ns, &stale);
+	else
+		st = fx_control_set_param_at(o->control, gen, slot, param, v,
+		                             o->rx_ns, &stale);
+	if (stale)
+		return 0;
 	if (st != FX_OK)
 		fx_osc_fail(o, path, "%s", fx_strerror(st));
+	return 1;
 }
 
 /* Splits "/fx/A/B[/norm]" into its parts. Returns 0 if it is not one. */
@@ -256,6 +320,96 @@ static int has_pattern(const char *s)
 	return strpbrk(s, "*?[]{}") != NULL;
 }
 
+/* One parameter by name, in @p spec (generation @p gen); @p v NULL is a
+ * query. Returns 0 when a swap came between looking up and writing. */
+static int fx_one(FxOsc *o, const char *path, const FxChainSpec *spec,
+                  uint32_t gen, const char *slot_s, const char *param_s,
+                  int norm, const Value *v)
+{
+	int slot = fx_spec_find_slot(spec, slot_s);
+	if (slot < 0) {
+		fx_osc_fail(o, path, "no slot '%s' in the chain", slot_s);
+		return 1;
+	}
+	const FxEffectClass *cls = spec->slots[slot].cls;
+	int param = find_param(cls, param_s);
+	if (param < 0 || (norm && param == cls->n_params)) {
+		FxSuggest sg = fx_suggest_start(param_s);
+		for (int p = 0; p < cls->n_params; p++)
+			fx_suggest_offer(&sg, cls->params[p].name);
+		fx_suggest_offer(&sg, BYPASS);
+		if (sg.best && strcmp(sg.best, param_s))
+			fx_osc_fail(o, path, "%s has no parameter '%s' "
+			            "(did you mean '%s'?)", cls->name, param_s,
+			            sg.best);
+		else
+			fx_osc_fail(o, path, "%s has no parameter '%s'",
+			            cls->name, param_s);
+		return 1;
+	}
+	if (!v) {
+		FxPeer peer = o->from;
+		send_value(o, &peer, spec, slot, param, norm ? 2 : 1);
+		return 1;
+	}
+	double x;
+	char why[512];
+	const char *bad = value_of(&spec->slots[slot], param, norm, v, &x, why,
+	                           sizeof why);
+	if (bad) {
+		fx_osc_fail(o, path, "%s", bad);
+		return 1;
+	}
+	return write_value(o, path, gen, slot, param, param == cls->n_params,
+	                   x);
+}
+
+/* A pattern: each parameter it names is handled once, whether it matched
+ * the label form or the index form; a bad value is refused once, not once
+ * per match. Returns 0 when a swap came before a write. */
+static int fx_pattern(FxOsc *o, const char *path, const FxChainSpec *spec,
+                      uint32_t gen, int norm, const Value *v)
+{
+	int matched = 0, bad = 0;
+	for (int s = 0; s < spec->n_slots; s++) {
+		const FxEffectClass *cls = spec->slots[s].cls;
+		for (int p = 0; p <= cls->n_params; p++) {
+			if (norm && p == cls->n_params)
+				continue;
+			char label_path[160], index_path[160];
+			canonical(spec, s, p, norm, label_path,
+			          sizeof label_path);
+			snprintf(index_path, sizeof index_path, "/fx/%d/%s%s", s,
+			         param_name(spec, s, p), norm ? "/norm" : "");
+			if (!lo_pattern_match(label_path, path) &&
+			    !lo_pattern_match(index_path, path))
+				continue;
+			matched++;
+			if (!v) {
+				FxPeer peer = o->from;
+				send_value(o, &peer, spec, s, p, norm ? 2 : 1);
+				continue;
+			}
+			double x;
+			char why[512];
+			if (value_of(&spec->slots[s], p, norm, v, &x, why,
+			             sizeof why)) {
+				bad++;
+				continue;
+			}
+			if (!write_value(o, path, gen, s, p, p == cls->n_params,
+			                 x))
+				return 0;
+		}
+	}
+	if (!matched)
+		fx_osc_fail(o, path, "the pattern matches no parameter");
+	else if (bad)
+		fx_osc_fail(o, path, "'%.40s' is not a value of %d of the %d "
+		            "parameters it matches", v->text, bad, matched);
+	return 1;
+}
+
 static void fx_method(FxOsc *o, const char *path, const char *types,
                       lo_arg **argv, int argc)
 {
@@ -266,63 +420,42 @@ static void fx_method(FxOsc *o, const char *path, const char *types,
 		                     "/fx/<slot>/<param>[/norm])");
 		return;
 	}
-	FxChainSpec spec;
-	fx_control_get_spec(o->control, &spec);
-	if (!has_pattern(path)) {
-		int slot = fx_spec_find_slot(&spec, slot_s);
-		if (slot < 0) {
-			fx_osc_fail(o, path, "no slot '%s' in the chain", slot_s);
-			return;
-		}
-		const FxEffectClass *cls = spec.slots[slot].cls;
-		int param = find_param(cls, param_s);
-		if (param < 0 || (norm && param == cls->n_params)) {
-			FxSuggest sg = fx_suggest_start(param_s);
-			for (int p = 0; p < cls->n_params; p++)
-				fx_suggest_offer(&sg, cls->params[p].name);
-			fx_suggest_offer(&sg, BYPASS);
-			if (sg.best && strcmp(sg.best, param_s))
-				fx_osc_fail(o, path, "%s has no parameter '%s' "
-				            "(did you mean '%s'?)", cls->name,
-				            param_s, sg.best);
-			else
-				fx_osc_fail(o, path, "%s has no parameter '%s'",
-				            cls->name, param_s);
-			return;
-		}
-		param_op(o, path, &spec, slot, param, norm, types, argv, argc);
+	Value v;
+	if (argc && !one_value(o, path, types, argv, argc, &v))
 		return;
+	/* The slot is looked up in one generation of the chain and written
+	 * only while that generation runs: a swap in between (SIGHUP,
+	 * /fxd/chain/load) may have moved the label to another index. */
+	for (int tries = 0; tries < STALE_RETRIES; tries++) {
+		FxChainSpec spec;
+		uint32_t gen = fx_control_get_spec_gen(o->control, &spec);
+		const Value *val = argc ? &v : NULL;
+		int done = has_pattern(path)
+		                   ? fx_pattern(o, path, &spec, gen, norm, val)
+		                   : fx_one(o, path, &spec, gen, slot_s,
+		                            param_s, norm, val);
+		if (done)
+			return;
 	}
-	/* A pattern: each parameter it names is handled once, whether it
-	 * matched the label form or the index form; a bad value is refused
-	 * once, not once per match. */
-	double v;
-	if (argc && !one_number(o, path, types, argv, argc, &v))
-		return;
-	int matched = 0;
-	for (int s = 0; s < spec.n_slots; s++) {
-		const FxEffectClass *cls = spec.slots[s].cls;
-		for (int p = 0; p <= cls->n_params; p++) {
-			if (norm && p == cls->n_params)
-				continue;
-			char label_path[160], index_path[160];
-			canonical(&spec, s, p, norm, label_path,
-			          sizeof label_path);
-			snprintf(index_path, sizeof index_path, "/fx/%d/%s%s", s,
-			         param_name(&spec, s, p), norm ? "/norm" : "");
-			if (!lo_pattern_match(label_path, path) &&
-			    !lo_pattern_match(index_path, path))
-				continue;
-			matched++;
-			param_op(o, path, &spec, s, p, norm, types, argv, argc);
-		}
-	}
-	if (!matched)
-		fx_osc_fail(o, path, "the pattern matches no parameter");
+	fx_osc_fail(o, path, "the chain was swapped %d times while this was "
+	            "being applied: not applied", STALE_RETRIES);
 }
 
 /* ---- introspection -------------------------------------------------------- */
 
+/* The label of an enum parameter's value, or NULL. */
+static const char *enum_label(const FxParamInfo *p, double v)
+{
+	if (!p->labels || v < 0 || v != floor(v))
+		return NULL;
+	for (int i = 0; p->labels[i]; i++)
+		if (i == (int)v)
+			return p->labels[i];
+	return NULL;
+}
+
+/* /fxd/param ,ssffffss; an enum parameter adds the label of its value and
+ * then every label, in index order. */
 static void send_param_info(FxOsc *o, const FxChainSpec *spec, int slot,
                             int param)
 {
@@ -330,9 +463,25 @@ static void send_param_info(FxOsc *o, const FxChainSpec *spec, int slot,
 	const FxParamInfo *p = &s->cls->params[param];
 	char path[160];
 	canonical(spec, slot, param, 0, path, sizeof path);
-	fx_osc_reply(o, "/fxd/param", "ssffffss", path, s->cls->name,
-	             s->values[param], p->min, p->max, p->def, p->unit,
-	             fx_scale_name(p->scale));
+	lo_message m = lo_message_new();
+	if (!m)
+		return;
+	lo_message_add_string(m, path);
+	lo_message_add_string(m, s->cls->name);
+	lo_message_add_float(m, (float)s->values[param]);
+	lo_message_add_float(m, (float)p->min);
+	lo_message_add_float(m, (float)p->max);
+	lo_message_add_float(m, (float)p->def);
+	lo_message_add_string(m, p->unit);
+	lo_message_add_string(m, fx_scale_name(p->scale));
+	if (p->labels) {
+		const char *label = enum_label(p, s->values[param]);
+		lo_message_add_string(m, label ? label : "");
+		for (int i = 0; p->labels[i]; i++)
+			lo_message_add_string(m, p->labels[i]);
+	}
+	FxPeer peer = o->from;
+	send_to(o, &peer, "/fxd/param", m);
 }
 
 static void m_list(FxOsc *o, const char *path, const char *types,
@@ -370,6 +519,17 @@ static void m_info(FxOsc *o, const char *path, const char *types,
 		return;
 	}
 	send_param_info(o, &spec, slot, param);
+}
+
+/* The chain's text, malloc'd (NULL when out of memory): 32 slots of 16
+ * parameters outgrow any buffer worth putting on the stack. */
+static char *chain_text(const FxChainSpec *spec)
+{
+	size_t n = fx_spec_format(spec, NULL, 0) + 1;
+	char *text = malloc(n);
+	if (text)
+		fx_spec_format(spec, text, n);
+	return text;
 }
 
 typedef struct {
@@ -420,20 +580,29 @@ static void put_json_string(Buf *b, const char *s)
 	put(b, "\"");
 }
 
-static void m_json(FxOsc *o, const char *path, const char *types,
-                   lo_arg **argv, int argc)
+/* A JSON number: the shortest text that reads back as the same double. */
+static void put_number(Buf *b, double v)
 {
-	(void)types, (void)argv, (void)argc;
-	FxChainSpec spec;
-	fx_control_get_spec(o->control, &spec);
+	char text[32];
+	for (int digits = 1; digits <= 17; digits++) {
+		snprintf(text, sizeof text, "%.*g", digits, v);
+		if (strtod(text, NULL) == v)
+			break;
+	}
+	put(b, "%s", text);
+}
+
+/* The namespace as JSON text (malloc'd), or NULL when out of memory. */
+static char *namespace_json(const FxChainSpec *spec, size_t *len)
+{
 	Buf b = {malloc(4096), 0, 4096};
-	char chain[8192];
-	fx_spec_format(&spec, chain, sizeof chain);
+	char *chain = chain_text(spec);
 	put(&b, "{\"chain\":");
-	put_json_string(&b, chain);
+	put_json_string(&b, chain ? chain : "");
+	free(chain);
 	put(&b, ",\"slots\":[");
-	for (int s = 0; s < spec.n_slots; s++) {
-		const FxSlotSpec *sl = &spec.slots[s];
+	for (int s = 0; s < spec->n_slots; s++) {
+		const FxSlotSpec *sl = &spec->slots[s];
 		put(&b, "%s{\"index\":%d,\"label\":", s ? "," : "", s);
 		put_json_string(&b, sl->label);
 		put(&b, ",\"effect\":");
@@ -442,42 +611,73 @@ static void m_json(FxOsc *o, const char *path, const char *types,
 		    sl->bypass ? "true" : "false");
 		for (int p = 0; p < sl->cls->n_params; p++) {
 			const FxParamInfo *pi = &sl->cls->params[p];
+			double v = sl->values[p];
 			char cpath[160];
-			canonical(&spec, s, p, 0, cpath, sizeof cpath);
+			canonical(spec, s, p, 0, cpath, sizeof cpath);
 			put(&b, "%s{\"path\":", p ? "," : "");
 			put_json_string(&b, cpath);
 			put(&b, ",\"name\":");
 			put_json_string(&b, pi->name);
-			put(&b, ",\"value\":%.17g,\"norm\":%.17g,\"min\":%.17g,"
-			        "\"max\":%.17g,\"default\":%.17g,\"unit\":",
-			    sl->values[p], fx_param_to_norm(pi, sl->values[p]),
-			    pi->min, pi->max, pi->def);
+			const double nums[] = {v, fx_param_to_norm(pi, v),
+			                       pi->min, pi->max, pi->def};
+			static const char *const keys[] = {
+				"value", "norm", "min", "max", "default"};
+			for (int k = 0; k < 5; k++) {
+				put(&b, ",\"%s\":", keys[k]);
+				put_number(&b, nums[k]);
+			}
+			put(&b, ",\"unit\":");
 			put_json_string(&b, pi->unit);
-			put(&b, ",\"scale\":\"%s\"}", fx_scale_name(pi->scale));
+			put(&b, ",\"scale\":\"%s\"", fx_scale_name(pi->scale));
+			if (pi->labels) {
+				const char *label = enum_label(pi, v);
+				put(&b, ",\"label\":");
+				put_json_string(&b, label ? label : "");
+				put(&b, ",\"labels\":[");
+				for (int i = 0; pi->labels[i]; i++) {
+					put(&b, "%s", i ? "," : "");
+					put_json_string(&b, pi->labels[i]);
+				}
+				put(&b, "]");
+			}
+			put(&b, "}");
 		}
 		put(&b, "]}");
 	}
 	put(&b, "]}");
-	if (!b.text) {
+	*len = b.len;
+	return b.text;
+}
+
+static void m_json(FxOsc *o, const char *path, const char *types,
+                   lo_arg **argv, int argc)
+{
+	(void)types, (void)argv, (void)argc;
+	FxChainSpec spec;
+	fx_control_get_spec(o->control, &spec);
+	size_t len;
+	char *text = namespace_json(&spec, &len);
+	/* Parts: small ones over UDP; over TCP one, unless it would be
+	 * larger than a packet (32 slots of 16 parameters can be). */
+	size_t part = o->from.tcp < 0          ? FX_OSC_JSON_PART
+	              : len < FX_OSC_TCP_PART ? len + 1
+	                                      : FX_OSC_TCP_PART;
+	char *piece = text ? malloc(part + 1) : NULL;
+	if (!piece) {
+		free(text);
 		fx_osc_fail(o, path, "out of memory");
 		return;
 	}
-	size_t part = o->from.tcp >= 0 ? b.len + 1 : FX_OSC_JSON_PART;
-	int parts = (int)((b.len + part - 1) / part);
-	if (parts < 1)
-		parts = 1;
+	int parts = len ? (int)((len + part - 1) / part) : 1;
 	for (int i = 0; i < parts; i++) {
 		size_t at = (size_t)i * part;
-		size_t n = b.len - at < part ? b.len - at : part;
-		char piece[FX_OSC_JSON_PART + 1];
-		char *text = o->from.tcp >= 0 ? b.text : piece;
-		if (text == piece) {
-			memcpy(piece, b.text + at, n);
-			piece[n] = '\0';
-		}
-		fx_osc_reply(o, "/fxd/json", "iis", i, parts, text);
+		size_t n = len - at < part ? len - at : part;
+		memcpy(piece, text + at, n);
+		piece[n] = '\0';
+		fx_osc_reply(o, "/fxd/json", "iis", i, parts, piece);
 	}
-	free(b.text);
+	free(piece);
+	free(text);
 }
 
 /* ---- stats ---------------------------------------------------------------- */
@@ -536,6 +736,14 @@ static lo_message stats_message(FxOsc *o)
 	add_kv(msg, "osc.dropped", (double)c.dropped);
 	add_kv(msg, "osc.kernel_drops", (double)c.kernel_drops);
 	add_kv(msg, "osc.send_errors", (double)c.send_errors);
+	add_kv(msg, "osc.subscribers_unreachable", (double)c.subs_unreachable);
+	add_kv(msg, "osc.subscribers_expired", (double)c.subs_expired);
+	add_kv(msg, "osc.subscribers_evicted", (double)c.subs_evicted);
+	add_kv(msg, "osc.tcp_timed_out", (double)c.tcp_timed_out);
+	add_kv(msg, "osc.tcp_evicted", (double)c.tcp_evicted);
+	add_kv(msg, "osc.fails_forwarded", (double)c.fails_forwarded);
+	add_kv(msg, "osc.fails_skipped", (double)c.fails_skipped);
+	add_kv(msg, "osc.lease", o->cfg.lease_s);
 	add_kv(msg, "subscribers", o->n_subs);
 	add_kv(msg, "rate", cfg.sample_rate);
 	add_kv(msg, "period", cfg.period);
@@ -637,7 +845,7 @@ static void m_sync(FxOsc *o, const char *path, const char *types,
 		return;
 	}
 	o->syncs[o->n_syncs++] = (FxPendingSync){
-		id, point, o->from, fx_osc_now() + SYNC_TIMEOUT_S};
+		id, point, o->from, fx_osc_clock(o) + SYNC_TIMEOUT_S};
 }
 
 static void m_chain(FxOsc *o, const char *path, const char *types,
@@ -648,9 +856,12 @@ static void m_chain(FxOsc *o, const char *path, const char *types,
 		return;
 	FxChainSpec spec;
 	fx_control_get_spec(o->control, &spec);
-	char text[8192];
-	fx_spec_format(&spec, text, sizeof text);
-	fx_osc_reply(o, "/fxd/chain", "s", text);
+	char *text = chain_text(&spec);
+	if (text)
+		fx_osc_reply(o, "/fxd/chain", "s", text);
+	else
+		fx_osc_fail(o, path, "out of memory");
+	free(text);
 }
 
 static void m_chain_load(FxOsc *o, const char *path, const char *types,
@@ -719,6 +930,13 @@ static void m_preset_load(FxOsc *o, const char *path, const char *types,
 		done(o, path);
 }
 
+/* The bytes a string argument takes in a message: its type tag and its
+ * text, NUL-terminated and padded to four. */
+static size_t name_cost(const char *name)
+{
+	return 1 + ((strlen(name) + 4) & ~(size_t)3);
+}
+
 static void m_preset_list(FxOsc *o, const char *path, const char *types,
                           lo_arg **argv, int argc)
 {
@@ -731,12 +949,37 @@ static void m_preset_list(FxOsc *o, const char *path, const char *types,
 		fx_osc_fail(o, path, "%s", err);
 		return;
 	}
-	lo_message m = lo_message_new();
-	for (int i = 0; i < n; i++)
-		lo_message_add_string(m, names[i]);
-	fx_control_free_list(names, n);
+	/* One message when the list fits one part, as clients before parts
+	 * expect; otherwise ,ii s... parts: the part, the number of parts,
+	 * then as many names as fit. */
+	size_t part = o->from.tcp < 0 ? FX_OSC_JSON_PART : FX_OSC_TCP_PART;
+	int parts = 1;
+	size_t used = 0;
+	for (int i = 0; i < n; i++) {
+		size_t cost = name_cost(names[i]);
+		if (used && used + cost > part) {
+			parts++;
+			used = 0;
+		}
+		used += cost;
+	}
 	FxPeer peer = o->from;
-	send_to(o, &peer, "/fxd/preset/list", m);
+	for (int p = 0, i = 0; p < parts; p++) {
+		lo_message m = lo_message_new();
+		if (parts > 1) {
+			lo_message_add_int32(m, p);
+			lo_message_add_int32(m, parts);
+		}
+		for (used = 0; i < n; i++) {
+			size_t cost = name_cost(names[i]);
+			if (used && used + cost > part)
+				break;
+			used += cost;
+			lo_message_add_string(m, names[i]);
+		}
+		send_to(o, &peer, "/fxd/preset/list", m);
+	}
+	fx_control_free_list(names, n);
 }
 
 /* ---- subscriptions -------------------------------------------------------- */
@@ -754,7 +997,7 @@ static void subscribed(FxOsc *o, const FxSubscriber *s)
 {
 	char host[INET_ADDRSTRLEN];
 	inet_ntop(AF_INET, &s->addr.sin_addr, host, sizeof host);
-	FxPeer peer = {s->addr, -1};
+	FxPeer peer = sub_peer(s);
 	lo_message m = lo_message_new();
 	lo_message_add_string(m, host);
 	lo_message_add_int32(m, ntohs(s->addr.sin_port));
@@ -763,13 +1006,49 @@ static void subscribed(FxOsc *o, const FxSubscriber *s)
 	fx_osc_send_state(o, &peer);
 }
 
+/* Removes subscriber @p i; with @p tell, it gets /fxd/unsubscribed (a
+ * live client whose lease ran out or that gave way learns it). */
+static void drop_sub(FxOsc *o, int i, int tell)
+{
+	if (tell) {
+		const struct sockaddr_in *a = &o->subs[i].addr;
+		char host[INET_ADDRSTRLEN];
+		inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
+		lo_message m = lo_message_new();
+		lo_message_add_string(m, host);
+		lo_message_add_int32(m, ntohs(a->sin_port));
+		FxPeer peer = sub_peer(&o->subs[i]);
+		send_to(o, &peer, "/fxd/unsubscribed", m);
+	}
+	o->subs[i] = o->subs[--o->n_subs];
+	atomic_store(&o->n_subs_seen, o->n_subs);
+}
+
+/* The subscriber that renewed longest ago and is not static, or -1. */
+static int stalest_sub(const FxOsc *o)
+{
+	int at = -1;
+	for (int i = 0; i < o->n_subs; i++)
+		if (!o->subs[i].is_static &&
+		    (at < 0 || o->subs[i].renewed < o->subs[at].renewed))
+			at = i;
+	return at;
+}
+
 int fx_osc_subscribe(FxOsc *o, const struct sockaddr_in *addr,
                      int interval_ms, int is_static)
 {
 	int i = find_sub(o, addr);
 	if (i < 0) {
-		if (o->n_subs == FX_OSC_MAX_SUBSCRIBERS)
-			return -1;
+		/* Clients that quit without a word must not lock new ones
+		 * out: the stalest gives way. */
+		if (o->n_subs == FX_OSC_MAX_SUBSCRIBERS) {
+			int stale = stalest_sub(o);
+			if (stale < 0)
+				return -1;
+			drop_sub(o, stale, 1);
+			atomic_fetch_add(&o->subs_evicted, 1);
+		}
 		i = o->n_subs++;
 		memset(&o->subs[i], 0, sizeof o->subs[i]);
 		o->subs[i].addr = *addr;
@@ -777,11 +1056,37 @@ int fx_osc_subscribe(FxOsc *o, const struct sockaddr_in *addr,
 	FxSubscriber *s = &o->subs[i];
 	s->interval_ms = interval_ms;
 	s->is_static |= is_static;
+	s->renewed = fx_osc_clock(o);
 	s->next_meter = s->next_stats = 0;
 	atomic_store(&o->n_subs_seen, o->n_subs);
 	if (!is_static)
 		subscribed(o, s);
 	return 0;
+}
+
+void fx_osc_unreachable(FxOsc *o, const struct sockaddr_in *addr)
+{
+	int i = find_sub(o, addr);
+	if (i < 0 || o->subs[i].is_static)
+		return;
+	drop_sub(o, i, 0);
+	atomic_fetch_add(&o->subs_unreachable, 1);
+}
+
+/* Subscriptions not renewed within --osc-lease end. */
+static void expire_subs(FxOsc *o, double now)
+{
+	if (o->cfg.lease_s <= 0)
+		return;
+	for (int i = 0; i < o->n_subs;) {
+		if (o->subs[i].is_static ||
+		    now - o->subs[i].renewed < o->cfg.lease_s) {
+			i++;
+			continue;
+		}
+		drop_sub(o, i, 1);
+		atomic_fetch_add(&o->subs_expired, 1);
+	}
 }
 
 /* [host port] [interval_ms] into an address and an interval. */
@@ -843,8 +1148,8 @@ static void m_subscribe(FxOsc *o, const char *path, const char *types,
 	if (!subscriber_args(o, path, types, argv, argc, 1, &addr, &interval))
 		return;
 	if (fx_osc_subscribe(o, &addr, interval, 0) != 0)
-		fx_osc_fail(o, path, "too many subscribers (at most %d)",
-		            FX_OSC_MAX_SUBSCRIBERS);
+		fx_osc_fail(o, path, "too many subscribers: all %d are "
+		            "--osc-targets", FX_OSC_MAX_SUBSCRIBERS);
 }
 
 static void m_unsubscribe(FxOsc *o, const char *path, const char *types,
@@ -867,8 +1172,7 @@ static void m_unsubscribe(FxOsc *o, const char *path, const char *types,
 		            host, ntohs(addr.sin_port));
 		return;
 	}
-	o->subs[i] = o->subs[--o->n_subs];
-	atomic_store(&o->n_subs_seen, o->n_subs);
+	drop_sub(o, i, 0);
 	fx_osc_reply(o, "/fxd/unsubscribed", "si", host, ntohs(addr.sin_port));
 }
 
@@ -967,9 +1271,10 @@ void fx_osc_send_state(FxOsc *o, const FxPeer *to)
 {
 	FxChainSpec spec;
 	fx_control_get_spec(o->control, &spec);
-	char text[8192];
-	fx_spec_format(&spec, text, sizeof text);
-	send_to(o, to, "/fxd/chain", msg_string(text));
+	char *text = chain_text(&spec);
+	if (text)
+		send_to(o, to, "/fxd/chain", msg_string(text));
+	free(text);
 	for (int s = 0; s < spec.n_slots; s++)
 		for (int p = 0; p <= spec.slots[s].cls->n_params; p++) {
 			send_value(o, to, &spec, s, p, 3);
@@ -987,7 +1292,7 @@ static void flush_feedback(FxOsc *o)
 		return;
 	if (ch.chain) {
 		for (int i = 0; i < o->n_subs; i++) {
-			FxPeer peer = {o->subs[i].addr, -1};
+			FxPeer peer = sub_peer(&o->subs[i]);
 			fx_osc_send_state(o, &peer);
 		}
 		return;
@@ -1010,8 +1315,13 @@ static void flush_feedback(FxOsc *o)
 				continue;
 			feedback_one(o, &spec, slot, p);
 		}
+	/* The chain's text holds every value: it follows them, once per
+	 * flush however many changed. */
+	char *text = have_spec ? chain_text(&spec) : NULL;
 	for (int i = 0; i < o->n_subs; i++) {
-		FxPeer peer = {o->subs[i].addr, -1};
+		FxPeer peer = sub_peer(&o->subs[i]);
+		if (text)
+			send_to(o, &peer, "/fxd/chain", msg_string(text));
 		if (ch.mute)
 			send_daemon_value(o, &peer, "/fxd/mute",
 			                  fx_control_muted(o->control), 1);
@@ -1019,6 +1329,72 @@ static void flush_feedback(FxOsc *o)
 			send_daemon_value(o, &peer, "/fxd/bpm",
 			                  fx_control_bpm(o->control), 0);
 	}
+	free(text);
+}
+
+/* /fxd/fail ,sssii <address> <reason> <sender> <count> <skipped>. */
+static void send_fail(FxOsc *o, FxSubscriber *s, const char *address,
+                      const char *why, const char *sender, int count)
+{
+	lo_message m = lo_message_new();
+	lo_message_add_string(m, address);
+	lo_message_add_string(m, why);
+	lo_message_add_string(m, sender);
+	lo_message_add_int32(m, count);
+	lo_message_add_int32(m, (int32_t)s->fails_skipped);
+	FxPeer peer = sub_peer(s);
+	send_to(o, &peer, "/fxd/fail", m);
+	s->fails_skipped = 0;
+	s->fails_in_window++;
+	atomic_fetch_add(&o->fails_forwarded, 1);
+}
+
+static int same_addr(const struct sockaddr_in *a, const struct sockaddr_in *b)
+{
+	return a->sin_addr.s_addr == b->sin_addr.s_addr &&
+	       a->sin_port == b->sin_port;
+}
+
+/* Failures since the last flush go to the subscribers too (but not back
+ * to the sender, which has its copy): at most FX_OSC_FAILS_PER_S a
+ * second each, repeats merged; what is held back is counted and said in
+ * the next one forwarded, or on its own once the second is over. */
+static void forward_fails(FxOsc *o, double now)
+{
+	for (int i = 0; i < o->n_subs; i++) {
+		FxSubscriber *s = &o->subs[i];
+		if (now >= s->fail_window) {
+			s->fail_window = now + 1;
+			s->fails_in_window = 0;
+		}
+		for (int f = 0; f < o->n_fails; f++) {
+			const FxPendingFail *pf = &o->fails[f];
+			int own = pf->peer.tcp < 0 &&
+			          same_addr(&pf->peer.addr, &s->addr);
+			if (own)
+				continue;
+			if (s->fails_in_window < FX_OSC_FAILS_PER_S) {
+				send_fail(o, s, pf->address, pf->why,
+				          pf->sender, 1 + (int)pf->repeats);
+				continue;
+			}
+			s->fails_skipped += 1 + pf->repeats;
+			atomic_fetch_add(&o->fails_skipped, 1 + pf->repeats);
+		}
+		/* More distinct failures than were kept: counted only. */
+		s->fails_skipped += o->fails_overflow;
+		atomic_fetch_add(&o->fails_skipped, o->fails_overflow);
+		int room = s->fails_in_window < FX_OSC_FAILS_PER_S;
+		if (s->fails_skipped && room) {
+			char why[96];
+			snprintf(why, sizeof why, "%u failures were not "
+			         "forwarded (at most %d a second)",
+			         s->fails_skipped, FX_OSC_FAILS_PER_S);
+			send_fail(o, s, "", why, "", 0);
+		}
+	}
+	o->n_fails = 0;
+	o->fails_overflow = 0;
 }
 
 static void publish(FxOsc *o, double now)
@@ -1053,7 +1429,7 @@ static void publish(FxOsc *o, double now)
 				s->rms2[c] = 0;
 			}
 			s->reads = 0;
-			FxPeer peer = {s->addr, -1};
+			FxPeer peer = sub_peer(s);
 			send_to(o, &peer, "/fxd/meters", m);
 		}
 	}
@@ -1067,7 +1443,7 @@ static void publish(FxOsc *o, double now)
 		s->next_stats = now + every;
 		if (!stats)
 			stats = stats_message(o);
-		FxPeer peer = {s->addr, -1};
+		FxPeer peer = sub_peer(s);
 		fx_osc_send(o, &peer, "/fxd/stats", stats);
 	}
 	if (stats)
@@ -1090,7 +1466,7 @@ static void publish_counters(FxOsc *o)
 	for (int k = 0; k < 5; k++)
 		add_kv(msg, names[k], (double)now[k]);
 	for (int i = 0; i < o->n_subs; i++) {
-		FxPeer peer = {o->subs[i].addr, -1};
+		FxPeer peer = sub_peer(&o->subs[i]);
 		fx_osc_send(o, &peer, "/fxd/counters", msg);
 	}
 	lo_message_free(msg);
@@ -1098,7 +1474,8 @@ static void publish_counters(FxOsc *o)
 
 void fx_osc_tick(FxOsc *o)
 {
-	double now = fx_osc_now();
+	double now = fx_osc_clock(o);
+	expire_subs(o, now);
 	fx_control_poll(o->control);
 	for (int i = 0; i < o->n_syncs;) {
 		FxPendingSync *s = &o->syncs[i];
@@ -1121,6 +1498,7 @@ void fx_osc_tick(FxOsc *o)
 	if (now >= o->next_feedback) {
 		o->next_feedback = now + 1.0 / o->cfg.rate_hz;
 		flush_feedback(o);
+		forward_fails(o, now);
 		if (o->n_subs)
 			publish_counters(o);
 	}

@@ -25,9 +25,16 @@ typedef struct {
 	const char *const *aliases; ///< "FROM=TO"
 	int n_aliases;
 	double rate_hz;       ///< parameter feedback rate limit
+	int tcp_max;          ///< TCP connections at once; when full, the
+	                      ///< least recently active one gives way
+	double tcp_idle_s;    ///< a TCP connection silent this long is
+	                      ///< closed; 0: never
+	double lease_s;       ///< a subscription ends this long after its
+	                      ///< last /fxd/subscribe; 0: never
 } FxOscConfig;
 
-/** Defaults: 127.0.0.1:8000, UDP only, no allowlist, 30 Hz. */
+/** Defaults: 127.0.0.1:8000, UDP only, no allowlist, 30 Hz, 8 TCP
+ *  connections closed after 300 s of silence, 60 s subscription leases. */
 FxOscConfig fx_osc_config_default(void);
 
 /** Checks one option value; NULL if good, else why not (static text or
@@ -63,6 +70,15 @@ typedef struct {
 	unsigned long long received, rejected, dropped, kernel_drops,
 		send_errors;
 	int subscribers;
+	/** Subscribers removed: the host said nothing listens on the port
+	 *  (ICMP port unreachable), the lease ran out, or a new one needed
+	 *  the room. */
+	unsigned long long subs_unreachable, subs_expired, subs_evicted;
+	/** TCP connections closed for silence, or to make room. */
+	unsigned long long tcp_timed_out, tcp_evicted;
+	/** /fxd/fail copies sent to subscribers, and those held back by
+	 *  the rate limit or merged as repeats. */
+	unsigned long long fails_forwarded, fails_skipped;
 } FxOscCounters;
 void fx_osc_counters(FxOsc *o, FxOscCounters *out);
 

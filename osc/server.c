@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/errqueue.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -31,6 +32,11 @@ double fx_osc_now(void)
 	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+double fx_osc_clock(const FxOsc *o)
+{
+	return fx_osc_now() + o->clock_offset;
+}
+
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -40,7 +46,8 @@ static uint64_t now_ns(void)
 
 FxOscConfig fx_osc_config_default(void)
 {
-	return (FxOscConfig){.bind = "127.0.0.1", .port = 8000, .rate_hz = 30};
+	return (FxOscConfig){.bind = "127.0.0.1", .port = 8000, .rate_hz = 30,
+	                     .tcp_max = 8, .tcp_idle_s = 300, .lease_s = 60};
 }
 
 /* ---- option checks -------------------------------------------------------- */
@@ -213,10 +220,17 @@ FxOsc *fx_osc_new(const FxOscConfig *cfg, FxControl *control, char *err,
 	o->cfg = *cfg;
 	o->control = control;
 	o->udp = o->tcp_listen = o->wake[0] = o->wake[1] = -1;
-	for (int i = 0; i < FX_OSC_MAX_TCP; i++)
-		o->tcp[i].fd = -1;
-	if (!(o->rx = malloc(FX_OSC_MAX_PACKET)))
+	if (cfg->tcp_max < 1 || cfg->tcp_max > FX_OSC_MAX_TCP)
+		return fail_new(o, err, err_size, "--osc-tcp-max: %d is not "
+		                "1..%d", cfg->tcp_max, FX_OSC_MAX_TCP);
+	o->tcp = calloc((size_t)cfg->tcp_max, sizeof *o->tcp);
+	o->fds = calloc(3 + (size_t)cfg->tcp_max, sizeof *o->fds);
+	o->tcp_at = calloc((size_t)cfg->tcp_max, sizeof *o->tcp_at);
+	if (!o->tcp || !o->fds || !o->tcp_at ||
+	    !(o->rx = malloc(FX_OSC_MAX_PACKET)))
 		return fail_new(o, err, err_size, "out of memory");
+	for (int i = 0; i < cfg->tcp_max; i++)
+		o->tcp[i].fd = -1;
 	if (cfg->allow &&
 	    (o->n_allow = parse_cidrs(cfg->allow, o->allow,
 	                              FX_OSC_MAX_CIDRS)) < 0)
@@ -248,6 +262,10 @@ FxOsc *fx_osc_new(const FxOscConfig *cfg, FxControl *control, char *err,
 	int one = 1;
 	/* The kernel counts datagrams it dropped for a full queue. */
 	setsockopt(o->udp, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof one);
+	/* ICMP errors for datagrams sent (port unreachable: a subscriber
+	 * that quit) come back on the error queue, naming the destination;
+	 * without this Linux drops them on an unconnected socket. */
+	setsockopt(o->udp, IPPROTO_IP, IP_RECVERR, &one, sizeof one);
 	int rcvbuf = 1 << 20;
 	setsockopt(o->udp, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
 	socklen_t alen = sizeof addr;
@@ -325,6 +343,13 @@ void fx_osc_counters(FxOsc *o, FxOscCounters *out)
 	out->kernel_drops = atomic_load(&o->kernel_drops);
 	out->send_errors = atomic_load(&o->send_errors);
 	out->subscribers = atomic_load(&o->n_subs_seen);
+	out->subs_unreachable = atomic_load(&o->subs_unreachable);
+	out->subs_expired = atomic_load(&o->subs_expired);
+	out->subs_evicted = atomic_load(&o->subs_evicted);
+	out->tcp_timed_out = atomic_load(&o->tcp_timed_out);
+	out->tcp_evicted = atomic_load(&o->tcp_evicted);
+	out->fails_forwarded = atomic_load(&o->fails_forwarded);
+	out->fails_skipped = atomic_load(&o->fails_skipped);
 }
 
 /* ---- sending -------------------------------------------------------------- */
@@ -337,12 +362,33 @@ static void close_tcp(FxOsc *o, int i)
 	o->tcp[i].len = 0;
 }
 
+/* A reply that no packet can carry is answered with why, not dropped
+ * without a word (the callers split what can grow; this is the net). */
+static void too_big(FxOsc *o, const FxPeer *peer, const char *path,
+                    size_t len)
+{
+	char why[160];
+	snprintf(why, sizeof why, "the reply (%zu bytes) is larger than %s "
+	         "can carry", len, peer->tcp < 0 ? "a UDP datagram" : "a "
+	         "packet");
+	lo_message m = lo_message_new();
+	if (!m)
+		return;
+	lo_message_add_string(m, path);
+	lo_message_add_string(m, why);
+	fx_osc_send(o, peer, "/fxd/fail", m);
+	lo_message_free(m);
+}
+
 void fx_osc_send(FxOsc *o, const FxPeer *peer, const char *path, lo_message m)
 {
 	uint8_t buf[FX_OSC_MAX_PACKET + 4];
 	size_t len = lo_message_length(m, path);
-	if (len == 0 || len > FX_OSC_MAX_PACKET) {
+	size_t max = peer->tcp < 0 ? FX_OSC_MAX_UDP : FX_OSC_MAX_PACKET;
+	if (len == 0 || len > max) {
 		atomic_fetch_add(&o->send_errors, 1);
+		if (len)
+			too_big(o, peer, path, len);
 		return;
 	}
 	lo_message_serialise(m, path, buf + 4, &len);
@@ -351,13 +397,19 @@ void fx_osc_send(FxOsc *o, const FxPeer *peer, const char *path, lo_message m)
 		sent = sendto(o->udp, buf + 4, len, MSG_DONTWAIT,
 		              (const struct sockaddr *)&peer->addr,
 		              sizeof peer->addr);
+		/* An ICMP error for an earlier datagram (IP_RECVERR) fails the
+		 * next send once, whatever its destination: send again. */
+		if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+			sent = sendto(o->udp, buf + 4, len, MSG_DONTWAIT,
+			              (const struct sockaddr *)&peer->addr,
+			              sizeof peer->addr);
 		if (sent != (ssize_t)len)
 			atomic_fetch_add(&o->send_errors, 1);
 		return;
 	}
 	FxTcpConn *c = &o->tcp[peer->tcp];
-	if (c->fd < 0)
-		return;
+	if (c->fd < 0 || c->serial != peer->tcp_serial)
+		return; /* that connection is gone; the slot may be another's */
 	uint32_t be = htonl((uint32_t)len);
 	memcpy(buf, &be, 4);
 	sent = send(c->fd, buf, len + 4, MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -384,6 +436,46 @@ void fx_osc_reply_internal(FxOsc *o, const char *path, const char *types,
 	lo_message_free(m);
 }
 
+/* Copies what fits of @p src; the reason may be longer than a forwarded
+ * copy keeps. */
+static void copy_text(char *dst, size_t size, const char *src)
+{
+	size_t n = strnlen(src, size - 1);
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+/* Keeps a failure for the subscribers, merged with the same one from the
+ * same sender: Pd's [netsend], TouchOSC and python-osc send from a socket
+ * they do not listen on, and see failures only this way. */
+static void queue_fail(FxOsc *o, const char *address, const char *why)
+{
+	char host[INET_ADDRSTRLEN], sender[40];
+	inet_ntop(AF_INET, &o->from.addr.sin_addr, host, sizeof host);
+	snprintf(sender, sizeof sender, "%s %s:%d",
+	         o->from.tcp < 0 ? "udp" : "tcp", host,
+	         ntohs(o->from.addr.sin_port));
+	for (int i = 0; i < o->n_fails; i++) {
+		FxPendingFail *f = &o->fails[i];
+		if (!strcmp(f->sender, sender) &&
+		    !strcmp(f->address, address) &&
+		    !strncmp(f->why, why, sizeof f->why - 1)) {
+			f->repeats++;
+			return;
+		}
+	}
+	if (o->n_fails == FX_OSC_PENDING_FAILS) {
+		o->fails_overflow++;
+		return;
+	}
+	FxPendingFail *f = &o->fails[o->n_fails++];
+	copy_text(f->address, sizeof f->address, address);
+	copy_text(f->why, sizeof f->why, why);
+	memcpy(f->sender, sender, sizeof sender);
+	f->peer = o->from;
+	f->repeats = 0;
+}
+
 void fx_osc_fail(FxOsc *o, const char *address, const char *fmt, ...)
 {
 	char why[512];
@@ -401,6 +493,7 @@ void fx_osc_fail(FxOsc *o, const char *address, const char *fmt, ...)
 		addr[n++] = (*p >= 32 && *p < 127) ? *p : '?';
 	addr[n] = '\0';
 	fx_osc_reply(o, "/fxd/fail", "ss", addr, why);
+	queue_fail(o, addr, why);
 }
 
 /* ---- receiving ------------------------------------------------------------ */
@@ -505,8 +598,10 @@ static void read_udp(FxOsc *o)
 			.msg_control = ctl, .msg_controllen = sizeof ctl,
 		};
 		ssize_t n = recvmsg(o->udp, &mh, MSG_DONTWAIT);
-		if (n < 0)
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return;
+		if (n < 0)
+			continue; /* an ICMP error reported here: taken */
 		uint64_t rx = now_ns();
 		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c;
 		     c = CMSG_NXTHDR(&mh, c))
@@ -522,16 +617,56 @@ static void read_udp(FxOsc *o)
 		}
 		if (mh.msg_flags & MSG_TRUNC) {
 			atomic_fetch_add(&o->received, 1);
-			FxPeer p = {from, -1};
+			FxPeer p = {from, -1, 0};
 			o->from = p;
 			o->failed = 0;
 			fx_osc_fail(o, "", "packet larger than %d bytes",
 			            FX_OSC_MAX_PACKET);
 			continue;
 		}
-		FxPeer peer = {from, -1};
+		FxPeer peer = {from, -1, 0};
 		handle_packet(o, o->rx, (size_t)n, &peer, rx);
 	}
+}
+
+/* The socket's error queue: each entry is a datagram fxd sent that came
+ * back undeliverable, named by its destination. */
+static void read_errors(FxOsc *o)
+{
+	for (int k = 0; k < BATCH; k++) {
+		struct sockaddr_in dest;
+		char ctl[512];
+		uint8_t byte;
+		struct iovec iov = {&byte, 1};
+		struct msghdr mh = {
+			.msg_name = &dest, .msg_namelen = sizeof dest,
+			.msg_iov = &iov, .msg_iovlen = 1,
+			.msg_control = ctl, .msg_controllen = sizeof ctl,
+		};
+		if (recvmsg(o->udp, &mh, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+			break;
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c;
+		     c = CMSG_NXTHDR(&mh, c)) {
+			if (c->cmsg_level != IPPROTO_IP ||
+			    c->cmsg_type != IP_RECVERR)
+				continue;
+			struct sock_extended_err e;
+			memcpy(&e, CMSG_DATA(c), sizeof e);
+			atomic_fetch_add(&o->send_errors, 1);
+			/* Only "nothing listens on that port" is final: a host
+			 * or network unreachable may be a Wi-Fi hiccup, which
+			 * the lease covers. */
+			if (e.ee_origin == SO_EE_ORIGIN_ICMP &&
+			    e.ee_errno == ECONNREFUSED &&
+			    mh.msg_namelen >= sizeof dest)
+				fx_osc_unreachable(o, &dest);
+		}
+	}
+	/* The same error is also pending on the socket; take it now rather
+	 * than have it fail the next send. */
+	int pending;
+	socklen_t len = sizeof pending;
+	getsockopt(o->udp, SOL_SOCKET, SO_ERROR, &pending, &len);
 }
 
 static void accept_tcp(FxOsc *o)
@@ -547,18 +682,45 @@ static void accept_tcp(FxOsc *o)
 		close(fd);
 		return;
 	}
-	for (int i = 0; i < FX_OSC_MAX_TCP; i++) {
-		FxTcpConn *c = &o->tcp[i];
-		if (c->fd >= 0)
-			continue;
-		if (!c->buf && !(c->buf = malloc(FX_OSC_MAX_PACKET + 4)))
+	/* A free place, or else the connection silent the longest gives way:
+	 * idle clients must not lock new ones out. */
+	int at = -1;
+	for (int i = 0; i < o->cfg.tcp_max; i++) {
+		if (o->tcp[i].fd < 0) {
+			at = i;
 			break;
-		c->fd = fd;
-		c->addr = from;
-		c->len = 0;
+		}
+		if (at < 0 || o->tcp[i].last_active < o->tcp[at].last_active)
+			at = i;
+	}
+	FxTcpConn *c = &o->tcp[at];
+	if (c->fd >= 0) {
+		close_tcp(o, at);
+		atomic_fetch_add(&o->tcp_evicted, 1);
+	}
+	if (!c->buf && !(c->buf = malloc(FX_OSC_MAX_PACKET + 4))) {
+		close(fd); /* out of memory: the client sees it close */
 		return;
 	}
-	close(fd); /* no room: the client sees the connection close */
+	c->fd = fd;
+	c->serial = ++o->tcp_serial;
+	c->addr = from;
+	c->len = 0;
+	c->last_active = fx_osc_clock(o);
+}
+
+/* Closes connections silent for longer than --osc-tcp-idle. */
+static void expire_tcp(FxOsc *o)
+{
+	if (o->cfg.tcp_idle_s <= 0)
+		return;
+	double now = fx_osc_clock(o);
+	for (int i = 0; i < o->cfg.tcp_max; i++)
+		if (o->tcp[i].fd >= 0 &&
+		    now - o->tcp[i].last_active >= o->cfg.tcp_idle_s) {
+			close_tcp(o, i);
+			atomic_fetch_add(&o->tcp_timed_out, 1);
+		}
 }
 
 /* Reads OSC 1.0 stream frames (a 32-bit big-endian length, then the
@@ -574,11 +736,12 @@ static void read_tcp(FxOsc *o, int i)
 		return;
 	}
 	c->len += (size_t)n;
+	c->last_active = fx_osc_clock(o);
 	uint64_t rx = now_ns();
 	while (c->fd >= 0 && c->len >= 4) {
 		uint32_t size = be32(c->buf);
 		if (size > FX_OSC_MAX_PACKET) {
-			FxPeer p = {c->addr, i};
+			FxPeer p = {c->addr, i, c->serial};
 			o->from = p;
 			o->failed = 0;
 			atomic_fetch_add(&o->received, 1);
@@ -589,7 +752,7 @@ static void read_tcp(FxOsc *o, int i)
 		}
 		if (c->len < 4 + size)
 			return;
-		FxPeer peer = {c->addr, i};
+		FxPeer peer = {c->addr, i, c->serial};
 		handle_packet(o, c->buf + 4, size, &peer, rx);
 		if (c->fd < 0)
 			return;
@@ -608,12 +771,13 @@ static void *thread_main(void *arg)
 	}
 	/* Static targets get the whole state first, like any subscriber. */
 	for (int i = 0; i < o->n_subs; i++) {
-		FxPeer peer = {o->subs[i].addr, -1};
+		FxPeer peer = {o->subs[i].addr, -1, 0};
 		fx_osc_send_state(o, &peer);
 	}
+	struct pollfd *fds = o->fds;
+	int *tcp_at = o->tcp_at;
 	while (!atomic_load(&o->stop)) {
-		struct pollfd fds[3 + FX_OSC_MAX_TCP];
-		int n = 0, tcp_at[FX_OSC_MAX_TCP];
+		int n = 0;
 		fds[n++] = (struct pollfd){o->wake[0], POLLIN, 0};
 		fds[n++] = (struct pollfd){o->udp, POLLIN, 0};
 		int listen_at = -1;
@@ -621,7 +785,7 @@ static void *thread_main(void *arg)
 			listen_at = n;
 			fds[n++] = (struct pollfd){o->tcp_listen, POLLIN, 0};
 		}
-		for (int i = 0; i < FX_OSC_MAX_TCP; i++) {
+		for (int i = 0; i < o->cfg.tcp_max; i++) {
 			tcp_at[i] = -1;
 			if (o->tcp[i].fd >= 0) {
 				tcp_at[i] = n;
@@ -630,13 +794,18 @@ static void *thread_main(void *arg)
 		}
 		int busy = o->n_syncs > 0;
 		poll(fds, (nfds_t)n, busy ? POLL_BUSY_MS : POLL_IDLE_MS);
+		if (fds[1].revents & POLLERR)
+			read_errors(o);
 		if (fds[1].revents & POLLIN)
 			read_udp(o);
-		if (listen_at >= 0 && (fds[listen_at].revents & POLLIN))
-			accept_tcp(o);
-		for (int i = 0; i < FX_OSC_MAX_TCP; i++)
+		for (int i = 0; i < o->cfg.tcp_max; i++)
 			if (tcp_at[i] >= 0 && fds[tcp_at[i]].revents)
 				read_tcp(o, i);
+		/* After reading: a connection that just spoke is not the one
+		 * that gives way to a newcomer. */
+		if (listen_at >= 0 && (fds[listen_at].revents & POLLIN))
+			accept_tcp(o);
+		expire_tcp(o);
 		fx_osc_tick(o);
 	}
 	return NULL;
@@ -661,10 +830,13 @@ void fx_osc_free(FxOsc *o)
 		}
 		pthread_join(o->thread, NULL);
 	}
-	for (int i = 0; i < FX_OSC_MAX_TCP; i++) {
+	for (int i = 0; o->tcp && i < o->cfg.tcp_max; i++) {
 		close_tcp(o, i);
 		free(o->tcp[i].buf);
 	}
+	free(o->tcp);
+	free(o->fds);
+	free(o->tcp_at);
 	if (o->udp >= 0)
 		close(o->udp);
 	if (o->tcp_listen >= 0)

@@ -10,6 +10,7 @@
 #include <math.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -29,6 +30,8 @@ static const char CHAIN[] =
 /* How long a reply may take, and how long silence must last to count as
  * "no reply" (loopback delivers within the sendto; these are margins). */
 enum { WAIT_MS = 1000, QUIET_MS = 30, PERIOD = 256, MAX_REPLIES = 512 };
+/* With the server's own thread: it is scheduled by a busy machine. */
+enum { THREAD_WAIT_MS = 5000 };
 
 /* ---- the client socket ---------------------------------------------------- */
 
@@ -235,6 +238,15 @@ typedef struct {
 	const char *const *targets;
 	int n_targets;
 	double rate_hz;
+	/* The OSC server's own thread runs, taking real packets: the test
+	 * sends with udp_send and must not inject. */
+	int threaded;
+	int tcp, tcp_max;          ///< 0: UDP only; 0: the default
+	double tcp_idle_s;         ///< 0: the default
+	/* The control surface's lock (NULL: its own). */
+	void (*lock)(void *user);
+	void (*unlock)(void *user);
+	void *lock_user;
 } RigOptions;
 
 static Rig *rig_open(RigOptions opt)
@@ -259,7 +271,10 @@ static Rig *rig_open(RigOptions opt)
 	fx_engine_set_worker_running(r->e, 0);
 
 	FxControlConfig cc = {.preset_dir = r->preset_dir,
-	                      .state_file = r->state_file};
+	                      .state_file = r->state_file,
+	                      .lock = opt.lock,
+	                      .unlock = opt.unlock,
+	                      .user = opt.lock_user};
 	r->c = fx_control_new(r->e, &cc);
 	ck_assert_ptr_nonnull(r->c);
 
@@ -270,6 +285,11 @@ static Rig *rig_open(RigOptions opt)
 	oc.targets = opt.targets;
 	oc.n_targets = opt.n_targets;
 	oc.rate_hz = opt.rate_hz > 0 ? opt.rate_hz : 1000;
+	oc.tcp = opt.tcp;
+	if (opt.tcp_max)
+		oc.tcp_max = opt.tcp_max;
+	if (opt.tcp_idle_s > 0)
+		oc.tcp_idle_s = opt.tcp_idle_s;
 	char why[256] = "";
 	r->o = fx_osc_new(&oc, r->c, why, sizeof why);
 	ck_assert_msg(r->o, "fx_osc_new: %s", why);
@@ -280,6 +300,8 @@ static Rig *rig_open(RigOptions opt)
 		r->inp[c] = r->in[c];
 		r->outp[c] = r->out[c];
 	}
+	if (opt.threaded)
+		ck_assert_int_eq(fx_osc_start(r->o), 0);
 	return r;
 }
 
@@ -327,6 +349,48 @@ static void send_raw(Rig *r, const void *data, size_t len)
 {
 	fx_osc_inject(r->o, data, len, r->cl.port);
 }
+
+/* A message as bytes (liblo varargs), malloc'd. */
+static void *build_va(const char *path, size_t *len, const char *types,
+                      va_list ap)
+{
+	lo_message m = lo_message_new();
+	ck_assert_int_eq(lo_message_add_varargs(m, types, ap), 0);
+	*len = 0;
+	void *data = lo_message_serialise(m, path, NULL, len);
+	ck_assert_ptr_nonnull(data);
+	lo_message_free(m);
+	return data;
+}
+
+/* Sends a real datagram from @p cl to the (threaded) server. */
+static void udp_send_internal(Rig *r, Client *cl, const char *path,
+                              const char *types, ...)
+{
+	va_list ap;
+	va_start(ap, types);
+	size_t len;
+	void *data = build_va(path, &len, types, ap);
+	va_end(ap);
+	struct sockaddr_in to = {.sin_family = AF_INET,
+	                         .sin_port = htons((uint16_t)fx_osc_port(r->o)),
+	                         .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	ck_assert_int_eq(sendto(cl->fd, data, len, 0, (struct sockaddr *)&to,
+	                        sizeof to),
+	                 (ssize_t)len);
+	free(data);
+}
+#define UDP_SEND(r, cl, path, ...)                                           \
+	udp_send_internal(r, cl, path, __VA_ARGS__, LO_ARGS_END)
+
+/* Waits until @p cond holds, up to @p seconds: 1 if it did. */
+#define AWAIT(cond, seconds)                                                 \
+	({                                                                   \
+		double until_ = fx_osc_now() + (seconds);                    \
+		while (!(cond) && fx_osc_now() < until_)                     \
+			nap_ms(5);                                           \
+		(cond) ? 1 : 0;                                              \
+	})
 
 /* Expects /fxd/fail for @p path whose reason contains @p why. */
 static void expect_fail_at(Rig *r, const char *path, const char *why,
@@ -1240,7 +1304,10 @@ START_TEST(stats_name_every_documented_value)
 		"load", "callbacks", "chunks", "underflows", "late", "xruns",
 		"nonfinite", "overflows", "osc.received", "osc.rejected",
 		"osc.dropped", "osc.kernel_drops", "osc.send_errors",
-		"subscribers", "rate", "period", "latency"};
+		"osc.subscribers_unreachable", "osc.subscribers_expired",
+		"osc.subscribers_evicted", "osc.tcp_timed_out",
+		"osc.tcp_evicted", "osc.fails_forwarded", "osc.fails_skipped",
+		"osc.lease", "subscribers", "rate", "period", "latency"};
 	Rig *r = rig_new();
 	play(r, 10);
 	lo_message m = get_stats(r);
@@ -1505,31 +1572,148 @@ START_TEST(subscribe_another_host_and_port)
 }
 END_TEST
 
-START_TEST(subscribers_are_capped_at_16)
+/* Clients that quit without unsubscribing must not lock new ones out:
+ * when all 16 places are taken, the one renewed longest ago gives way. */
+START_TEST(a_full_table_evicts_the_stalest_subscriber)
 {
 	Rig *r = rig_new();
 	subscribe(r);
 	for (int i = 1; i < FX_OSC_MAX_SUBSCRIBERS; i++) {
+		r->o->clock_offset += 1; /* each renewed a second later */
 		SEND(r, "/fxd/subscribe", "si", "127.0.0.2", 9000 + i);
 		expect_nothing(&r->cl);
 	}
 	ck_assert_int_eq(counters(r).subscribers, 16);
 	FxOscCounters before = counters(r);
+	r->o->clock_offset += 1;
 	SEND(r, "/fxd/subscribe", "si", "127.0.0.2", 9100);
-	expect_fail(r, "/fxd/subscribe", "too many subscribers");
-	ck_assert_uint_eq(counters(r).rejected - before.rejected, 1);
-	ck_assert_int_eq(counters(r).subscribers, 16);
-	/* One already there may subscribe again. */
-	subscribe(r);
-	/* One leaves: room again. */
-	SEND(r, "/fxd/unsubscribe", "si", "127.0.0.2", 9001);
+	/* The client, subscribed first, gave way and was told. */
 	lo_message m = expect(&r->cl, "/fxd/unsubscribed", "si", WAIT_MS);
-	ck_assert_str_eq(arg_s(m, 0), "127.0.0.2");
-	ck_assert_int_eq(arg_i(m, 1), 9001);
+	ck_assert_str_eq(arg_s(m, 0), "127.0.0.1");
+	ck_assert_int_eq(arg_i(m, 1), r->cl.port);
 	lo_message_free(m);
-	SEND(r, "/fxd/subscribe", "si", "127.0.0.2", 9100);
 	expect_nothing(&r->cl);
+	FxOscCounters after = counters(r);
+	ck_assert_int_eq(after.subscribers, 16);
+	ck_assert_uint_eq(after.subs_evicted - before.subs_evicted, 1);
+	ck_assert_uint_eq(after.rejected, before.rejected);
+	/* Renewing keeps a place: 127.0.0.2:9001 is now the stalest. */
+	r->o->clock_offset += 1;
+	SEND(r, "/fxd/subscribe", "si", "127.0.0.2", 9002);
+	r->o->clock_offset += 1;
+	subscribe(r);
+	SEND(r, "/fxd/unsubscribe", "si", "127.0.0.2", 9001);
+	expect_fail(r, "/fxd/unsubscribe", "127.0.0.2:9001 is not subscribed");
+	SEND(r, "/fxd/unsubscribe", "si", "127.0.0.2", 9002);
+	lo_message_free(expect(&r->cl, "/fxd/unsubscribed", "si", WAIT_MS));
+	ck_assert_uint_eq(counters(r).subs_evicted - before.subs_evicted, 2);
+	rig_free(r);
+}
+END_TEST
+
+/* --osc-targets never give way: with 16 of them a newcomer is refused. */
+START_TEST(sixteen_static_targets_refuse_a_newcomer)
+{
+	char text[FX_OSC_MAX_SUBSCRIBERS][32];
+	const char *targets[FX_OSC_MAX_SUBSCRIBERS];
+	for (int i = 0; i < FX_OSC_MAX_SUBSCRIBERS; i++) {
+		snprintf(text[i], sizeof text[i], "127.0.0.2:%d", 9000 + i);
+		targets[i] = text[i];
+	}
+	Rig *r = rig_open((RigOptions){.targets = targets,
+	                               .n_targets = FX_OSC_MAX_SUBSCRIBERS});
+	SEND(r, "/fxd/subscribe", "");
+	expect_fail(r, "/fxd/subscribe", "all 16 are --osc-targets");
 	ck_assert_int_eq(counters(r).subscribers, 16);
+	ck_assert_uint_eq(counters(r).subs_evicted, 0);
+	rig_free(r);
+}
+END_TEST
+
+/* A subscription lasts --osc-lease seconds after its last /fxd/subscribe;
+ * --osc-targets stay. The clock is moved, not waited for. */
+START_TEST(subscriptions_expire_unless_renewed)
+{
+	static const char *const targets[] = {"127.0.0.2:9"};
+	Rig *r = rig_open((RigOptions){.targets = targets, .n_targets = 1});
+	ck_assert_double_eq(r->o->cfg.lease_s, 60);
+	subscribe(r);
+	ck_assert_int_eq(counters(r).subscribers, 2);
+	r->o->clock_offset += 59;
+	tick(r);
+	drain(&r->cl);
+	ck_assert_int_eq(counters(r).subscribers, 2);
+	subscribe(r); /* renewed */
+	r->o->clock_offset += 59;
+	tick(r);
+	drain(&r->cl);
+	ck_assert_int_eq(counters(r).subscribers, 2);
+	r->o->clock_offset += 2;
+	fx_osc_tick(r->o);
+	lo_message m = expect(&r->cl, "/fxd/unsubscribed", "si", WAIT_MS);
+	ck_assert_int_eq(arg_i(m, 1), r->cl.port);
+	lo_message_free(m);
+	FxOscCounters c = counters(r);
+	ck_assert_int_eq(c.subscribers, 1);
+	ck_assert_uint_eq(c.subs_expired, 1);
+	/* No more feedback for it; the static target stays for good. */
+	SEND(r, "/fx/vol/db", "f", -12.0);
+	r->o->clock_offset += 100000;
+	tick(r);
+	expect_nothing(&r->cl);
+	ck_assert_int_eq(counters(r).subscribers, 1);
+	lo_message st = get_stats(r);
+	ck_assert_double_eq(stat_of(st, "osc.lease"), 60);
+	ck_assert_double_eq(stat_of(st, "osc.subscribers_expired"), 1);
+	lo_message_free(st);
+	rig_free(r);
+}
+END_TEST
+
+/* A subscriber whose socket is closed: the host answers fxd's datagrams
+ * with ICMP port unreachable, and fxd drops it (a static target stays),
+ * counts it, and goes on answering others. Real sockets, the server's
+ * own thread. */
+START_TEST(a_subscriber_whose_port_closed_is_dropped)
+{
+	Client gone, target_gone;
+	client_open(&gone, "127.0.0.2");
+	client_open(&target_gone, "127.0.0.3");
+	char target[32];
+	snprintf(target, sizeof target, "127.0.0.3:%d", target_gone.port);
+	const char *targets[] = {target};
+	client_close(&target_gone);
+	Rig *r = rig_open((RigOptions){.threaded = 1, .targets = targets,
+	                               .n_targets = 1});
+	UDP_SEND(r, &r->cl, "/fxd/subscribe", "");
+	lo_message_free(
+		expect(&r->cl, "/fxd/subscribed", "sii", THREAD_WAIT_MS));
+	drain(&r->cl);
+	UDP_SEND(r, &r->cl, "/fxd/subscribe", "sii", "127.0.0.2", gone.port,
+	         20);
+	ck_assert(AWAIT(counters(r).subscribers == 3, 10));
+	client_close(&gone); /* quits without unsubscribing */
+	ck_assert_msg(AWAIT(counters(r).subs_unreachable == 1 &&
+	                            counters(r).subscribers == 2,
+	                    10),
+	              "a subscriber whose port is closed stayed (%d "
+	              "subscribers, %llu unreachable, %llu send errors)",
+	              counters(r).subscribers, counters(r).subs_unreachable,
+	              counters(r).send_errors);
+	ck_assert_uint_gt(counters(r).send_errors, 0);
+	/* The error reported on the socket costs no reply to anyone else. */
+	drain(&r->cl);
+	for (int i = 0; i < 20; i++) {
+		UDP_SEND(r, &r->cl, "/fxd/ping", "");
+		Reply rep;
+		int pong = 0;
+		while (!pong && next_reply(&r->cl, &rep, THREAD_WAIT_MS)) {
+			pong = !strcmp(rep.path, "/fxd/pong");
+			reply_free(&rep);
+		}
+		ck_assert_msg(pong, "ping %d got no pong", i);
+	}
+	ck_assert_int_eq(counters(r).subscribers, 2);
 	rig_free(r);
 }
 END_TEST
@@ -1894,7 +2078,10 @@ START_TEST(presets_save_load_and_list)
 	ck_assert_float_eq(arg_f(m, 0), 2000.0f);
 	ck_assert_int_eq(count_path(&rs, "/fx/vol/bypass", &m), 1);
 	ck_assert_int_eq(arg_i(m, 0), 1);
-	ck_assert_int_eq(count_path(&rs, "/fxd/chain", NULL), 0);
+	/* No new chain, but its text follows the values: once. */
+	ck_assert_int_eq(count_path(&rs, "/fxd/chain", &m), 1);
+	ck_assert_ptr_nonnull(strstr(arg_s(m, 0), "cutoff=2000 "));
+	ck_assert_int_eq(count_path(&rs, "/fxd/subscribed", NULL), 0);
 	replies_free(&rs);
 	SEND(r, "/fxd/unsubscribe", "");
 	drain(&r->cl);
@@ -2026,6 +2213,52 @@ START_TEST(state_file_round_trips)
 	snprintf(tmp, sizeof tmp, "%s.tmp", r->state_file);
 	ck_assert_int_ne(access(tmp, F_OK), 0);
 	rig_free(r);
+}
+END_TEST
+
+static void count_latency_change(void *user)
+{
+	++*(int *)user;
+}
+
+/* A structural change that moves the chain's latency (the limiter's
+ * look-ahead) must reach the driver, which tells JACK. */
+START_TEST(structural_change_of_latency_tells_the_driver)
+{
+	FxChainSpec spec;
+	FxSpecError err;
+	ck_assert(fx_spec_parse("lim:limiter lookahead=5", "t", &spec, &err) ==
+	          FX_OK);
+	FxEngineConfig ec = fx_engine_config_default();
+	FxStatus st;
+	FxEngine *e = fx_engine_new(&ec, &spec, &st);
+	ck_assert_ptr_nonnull(e);
+	int told = 0;
+	FxControlConfig cc = {.latency_changed = count_latency_change,
+	                      .user = &told};
+	FxControl *c = fx_control_new(e, &cc);
+	ck_assert_ptr_nonnull(c);
+	int before = fx_control_latency(c);
+	int look = fx_param_find(spec.slots[0].cls, "lookahead");
+	ck_assert_int_ge(look, 0);
+	ck_assert_int_eq(fx_control_set_param(c, 0, look, 2, NULL, 0), FX_OK);
+	ck_assert_int_ne(fx_control_latency(c), before);
+	ck_assert_int_eq(told, 1);
+	/* Through the generation-checked path too. */
+	FxChainSpec now;
+	uint32_t gen = fx_control_get_spec_gen(c, &now);
+	int stale = 1;
+	ck_assert_int_eq(fx_control_set_param_at(c, gen, 0, look, 4, 0, &stale),
+	                 FX_OK);
+	ck_assert_int_eq(stale, 0);
+	ck_assert_int_eq(told, 2);
+	/* A value that moves no latency tells nothing. */
+	int rel = fx_param_find(spec.slots[0].cls, "release");
+	ck_assert_int_ge(rel, 0);
+	ck_assert_int_eq(fx_control_set_param(c, 0, rel, 120, NULL, 0), FX_OK);
+	ck_assert_int_eq(told, 2);
+	fx_control_free(c);
+	fx_engine_free(e);
 }
 END_TEST
 
@@ -2241,6 +2474,622 @@ START_TEST(bpm_set_get_and_reject)
 	ck_assert_float_eq(get_f(r, "/fxd/bpm"), 140.0f);
 	SEND(r, "/fxd/bpm", "i", 96);
 	ck_assert_float_eq(get_f(r, "/fxd/bpm"), 96.0f);
+	rig_free(r);
+}
+END_TEST
+
+/* ---- control-plane correctness ------------------------------------------- */
+
+/* Injects a message as if it came from 127.0.0.1:@p port. */
+static void send_from_internal(Rig *r, int port, const char *path,
+                               const char *types, ...)
+{
+	va_list ap;
+	va_start(ap, types);
+	size_t len;
+	void *data = build_va(path, &len, types, ap);
+	va_end(ap);
+	fx_osc_inject(r->o, data, len, port);
+	free(data);
+}
+#define SEND_FROM(r, port, path, ...)                                        \
+	send_from_internal(r, port, path, __VA_ARGS__, LO_ARGS_END)
+
+/* Pd's [netsend], TouchOSC Mk1 and python-osc's SimpleUDPClient send from a
+ * socket they do not listen on: they see their failures only through
+ * their subscription. Forwarded at the feedback rate, repeats merged, at
+ * most FX_OSC_FAILS_PER_S a second, the rest counted and then said. */
+/* The /fxd/fail messages among what reaches @p cl until it is quiet
+ * (meters and stats come too); the first in *@p first (free it). */
+static int forwarded_fails(Client *cl, lo_message *first)
+{
+	Replies rs;
+	collect(cl, &rs, QUIET_MS);
+	int n = 0;
+	if (first)
+		*first = NULL;
+	for (int i = 0; i < rs.n; i++) {
+		if (strcmp(rs.r[i].path, "/fxd/fail"))
+			continue;
+		ck_assert_str_eq(types_of(rs.r[i].m), "sssii");
+		if (!n++ && first) {
+			*first = rs.r[i].m;
+			rs.r[i].m = lo_message_new();
+		}
+	}
+	replies_free(&rs);
+	return n;
+}
+
+/* Pd's [netsend], TouchOSC Mk1 and python-osc's SimpleUDPClient send from a
+ * socket they do not listen on: they see their failures only through
+ * their subscription. Forwarded at the feedback rate, repeats merged, at
+ * most FX_OSC_FAILS_PER_S a second, the rest counted and then said. */
+START_TEST(failures_reach_subscribers)
+{
+	Rig *r = rig_new();
+	subscribe(r);
+	tick(r);
+	drain(&r->cl);
+	Client sender;
+	client_open(&sender, "127.0.0.1");
+	SEND_FROM(r, sender.port, "/fx/nope/db", "f", 1.0);
+	lo_message_free(expect(&sender, "/fxd/fail", "ss", WAIT_MS));
+	expect_nothing(&r->cl); /* it waits for the feedback tick */
+	tick(r);
+	lo_message m;
+	ck_assert_int_eq(forwarded_fails(&r->cl, &m), 1);
+	char from[40];
+	snprintf(from, sizeof from, "udp 127.0.0.1:%d", sender.port);
+	ck_assert_str_eq(arg_s(m, 0), "/fx/nope/db");
+	ck_assert_ptr_nonnull(strstr(arg_s(m, 1), "no slot 'nope'"));
+	ck_assert_str_eq(arg_s(m, 2), from);
+	ck_assert_int_eq(arg_i(m, 3), 1);
+	ck_assert_int_eq(arg_i(m, 4), 0);
+	lo_message_free(m);
+	expect_nothing(&sender);
+
+	/* A subscriber's own failure is not sent to it twice. */
+	SEND(r, "/fx/nope/db", "f", 1.0);
+	expect_fail(r, "/fx/nope/db", "no slot");
+	tick(r);
+	ck_assert_int_eq(forwarded_fails(&r->cl, NULL), 0);
+
+	/* The same failure again and again: one message that counts them. */
+	for (int i = 0; i < 10; i++)
+		SEND_FROM(r, sender.port, "/fx/nope/db", "f", 1.0);
+	drain(&sender);
+	tick(r);
+	ck_assert_int_eq(forwarded_fails(&r->cl, &m), 1);
+	ck_assert_int_eq(arg_i(m, 3), 10);
+	ck_assert_int_eq(arg_i(m, 4), 0);
+	lo_message_free(m);
+
+	/* Twenty different ones in a new second: five, then the count. */
+	r->o->clock_offset += 1.5;
+	for (int i = 0; i < 20; i++) {
+		char path[32];
+		snprintf(path, sizeof path, "/fx/nope%d/db", i);
+		SEND_FROM(r, sender.port, path, "f", 1.0);
+	}
+	drain(&sender);
+	tick(r);
+	ck_assert_int_eq(forwarded_fails(&r->cl, NULL), FX_OSC_FAILS_PER_S);
+	tick(r);
+	/* Still the same second: nothing more. */
+	ck_assert_int_eq(forwarded_fails(&r->cl, NULL), 0);
+	r->o->clock_offset += 1.5;
+	tick(r);
+	ck_assert_int_eq(forwarded_fails(&r->cl, &m), 1);
+	ck_assert_str_eq(arg_s(m, 0), "");
+	ck_assert_msg(strstr(arg_s(m, 1), "15 failures were not forwarded"),
+	              "%s", arg_s(m, 1));
+	ck_assert_int_eq(arg_i(m, 3), 0);
+	ck_assert_int_eq(arg_i(m, 4), 15);
+	lo_message_free(m);
+	FxOscCounters c = counters(r);
+	ck_assert_uint_eq(c.fails_forwarded, 1 + 1 + FX_OSC_FAILS_PER_S + 1);
+	ck_assert_uint_eq(c.fails_skipped, 15);
+	client_close(&sender);
+	rig_free(r);
+}
+END_TEST
+
+/* The chain's text holds every value: subscribers get it again when a
+ * value changes, once per feedback tick. */
+START_TEST(chain_text_follows_value_changes)
+{
+	Rig *r = rig_new();
+	subscribe(r);
+	tick(r);
+	drain(&r->cl);
+	SEND(r, "/fx/vol/db", "f", -6.0);
+	SEND(r, "/fx/lpf/cutoff", "f", 3000.0);
+	SEND(r, "/fx/hpf/bypass", "i", 1);
+	tick(r);
+	Replies rs;
+	collect(&r->cl, &rs, QUIET_MS);
+	lo_message m = NULL;
+	ck_assert_int_eq(count_path(&rs, "/fxd/chain", &m), 1);
+	FxChainSpec spec;
+	fx_control_get_spec(r->c, &spec);
+	char want[4096];
+	fx_spec_format(&spec, want, sizeof want);
+	ck_assert_str_eq(arg_s(m, 0), want);
+	ck_assert_ptr_nonnull(strstr(want, "cutoff=3000 "));
+	ck_assert_ptr_nonnull(strstr(want, "db=-6"));
+	ck_assert_ptr_nonnull(strstr(want, "bypass=1"));
+	replies_free(&rs);
+	tick(r);
+	collect(&r->cl, &rs, QUIET_MS);
+	ck_assert_int_eq(count_path(&rs, "/fxd/chain", NULL), 0);
+	replies_free(&rs);
+	rig_free(r);
+}
+END_TEST
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	ck_assert_msg(f, "cannot read %s", path);
+	static char text[16384];
+	size_t n = fread(text, 1, sizeof text - 1, f);
+	text[n] = '\0';
+	fclose(f);
+	return text;
+}
+
+/* An 'f' argument is the float nearest its decimal: 0.3 arrives as
+ * 0.300000011920928955078125, and is kept as the double 0.3, so the
+ * chain, presets and the state file say 0.3 (not 0.30000001192092896). */
+START_TEST(float_arguments_keep_their_shortest_decimal)
+{
+	Rig *r = rig_open((RigOptions){.chain = "verb:reverb | vol:gain"});
+	SEND(r, "/fx/verb/room", "f", 0.3);
+	SEND(r, "/fx/vol/db", "f", -4.1);
+	SEND(r, "/fx/verb/damp", "d", 0.1);
+	SEND(r, "/fxd/chain", "");
+	lo_message m = expect(&r->cl, "/fxd/chain", "s", WAIT_MS);
+	const char *text = arg_s(m, 0);
+	ck_assert_msg(strstr(text, "room=0.3 ") && strstr(text, "db=-4.1") &&
+	                      strstr(text, "damp=0.1 "),
+	              "%s", text);
+	lo_message_free(m);
+	/* A controller reads back the float it sent. */
+	ck_assert_float_eq(get_f(r, "/fx/verb/room"), 0.3f);
+	SEND(r, "/fxd/preset/save", "s", "p");
+	expect_done(r, "/fxd/preset/save");
+	char path[160];
+	snprintf(path, sizeof path, "%s/p.fxchain", r->preset_dir);
+	text = slurp(path);
+	ck_assert_msg(strstr(text, "room=0.3 ") && strstr(text, "db=-4.1"),
+	              "%s: %s", path, text);
+	char err[512] = "";
+	ck_assert_int_eq(fx_control_save_state(r->c, 1, err, sizeof err), 0);
+	text = slurp(r->state_file);
+	ck_assert_msg(strstr(text, "room=0.3 ") && strstr(text, "db=-4.1"),
+	              "state file: %s", text);
+	rig_free(r);
+}
+END_TEST
+
+/* Index of @p label among @p p's labels. */
+static int label_index(const FxParamInfo *p, const char *label)
+{
+	for (int i = 0; p->labels[i]; i++)
+		if (!strcmp(p->labels[i], label))
+			return i;
+	ck_abort_msg("no label %s", label);
+	return -1;
+}
+
+/* A string naming one of an enum parameter's labels sets it; a number
+ * still does; feedback and gets stay numeric for controllers. */
+START_TEST(enum_parameters_take_their_labels)
+{
+	Rig *r = rig_open((RigOptions){.chain = "dly:delay | vol:gain"});
+	const FxParamInfo *div = param_info("delay", "division");
+	int eighth = label_index(div, "1/8");
+	int sixteenth = label_index(div, "1/16");
+	subscribe(r);
+	tick(r);
+	drain(&r->cl);
+	SEND(r, "/fx/dly/division", "s", "1/8");
+	expect_nothing(&r->cl);
+	tick(r);
+	Replies rs;
+	collect(&r->cl, &rs, QUIET_MS);
+	lo_message m = NULL;
+	ck_assert_int_eq(count_path(&rs, "/fx/dly/division", &m), 1);
+	ck_assert_float_eq(arg_f(m, 0), (float)eighth);
+	ck_assert_int_eq(count_path(&rs, "/fxd/chain", &m), 1);
+	ck_assert_ptr_nonnull(strstr(arg_s(m, 0), "division=1/8 "));
+	replies_free(&rs);
+	SEND(r, "/fxd/unsubscribe", "");
+	drain(&r->cl);
+	ck_assert_float_eq(get_f(r, "/fx/dly/division"), (float)eighth);
+	SEND(r, "/fx/dly/division", "i", 2);
+	ck_assert_float_eq(get_f(r, "/fx/dly/division"), 2.0f);
+	SEND(r, "/fx/0/division", "S", "1/16"); /* a symbol, by index */
+	ck_assert_float_eq(get_f(r, "/fx/dly/division"), (float)sixteenth);
+	SEND(r, "/fx/*/division", "s", "1/8"); /* a pattern */
+	expect_nothing(&r->cl);
+	ck_assert_float_eq(get_f(r, "/fx/dly/division"), (float)eighth);
+	FxOscCounters before = counters(r);
+	SEND(r, "/fx/dly/division", "s", "1/7");
+	expect_fail(r, "/fx/dly/division",
+	            "'1/7' is not a number or one of division's values: off, "
+	            "1/1, 1/2");
+	SEND(r, "/fx/dly/time", "s", "1/8");
+	expect_fail(r, "/fx/dly/time", "expects a number");
+	SEND(r, "/fx/dly/division/norm", "s", "1/8");
+	expect_fail(r, "/fx/dly/division/norm", "expects a number");
+	SEND(r, "/fx/dly/bypass", "s", "1/8");
+	expect_fail(r, "/fx/dly/bypass", "expects a number");
+	SEND(r, "/fx/*/d*", "s", "1/4");
+	expect_fail(r, "/fx/*/d*", "not a value of 1 of the 2 parameters");
+	ck_assert_uint_eq(counters(r).rejected - before.rejected, 5);
+	/* The pattern set what it could. */
+	ck_assert_float_eq(get_f(r, "/fx/dly/division"),
+	                   (float)label_index(div, "1/4"));
+	rig_free(r);
+}
+END_TEST
+
+/* /fxd/json as one text, its parts joined (malloc'd). */
+static char *json_of(Rig *r)
+{
+	SEND(r, "/fxd/json", "");
+	Replies rs;
+	collect(&r->cl, &rs, QUIET_MS);
+	ck_assert_int_ge(rs.n, 1);
+	char *text = calloc(1, (size_t)rs.n * FX_OSC_JSON_PART + 1);
+	for (int i = 0; i < rs.n; i++) {
+		ck_assert_str_eq(rs.r[i].path, "/fxd/json");
+		strcat(text, arg_s(rs.r[i].m, 2));
+	}
+	replies_free(&rs);
+	ck_assert_msg(json_valid(text), "not JSON: %s", text);
+	return text;
+}
+
+/* /fxd/info, /fxd/list and /fxd/json name an enum's value and its labels,
+ * from the parameter table. */
+START_TEST(introspection_names_enum_values)
+{
+	Rig *r = rig_open((RigOptions){.chain = "dly:delay | vol:gain"});
+	const FxParamInfo *div = param_info("delay", "division");
+	int n_labels = 0;
+	while (div->labels[n_labels])
+		n_labels++;
+	char types[64] = "ssffffss";
+	memset(types + 8, 's', (size_t)n_labels + 1);
+	SEND(r, "/fx/dly/division", "s", "1/8");
+	SEND(r, "/fxd/info", "s", "/fx/dly/division");
+	lo_message m = expect(&r->cl, "/fxd/param", types, WAIT_MS);
+	ck_assert_str_eq(arg_s(m, 7), "enum");
+	ck_assert_float_eq(arg_f(m, 2), (float)label_index(div, "1/8"));
+	ck_assert_str_eq(arg_s(m, 8), "1/8");
+	for (int i = 0; i < n_labels; i++)
+		ck_assert_str_eq(arg_s(m, 9 + i), div->labels[i]);
+	lo_message_free(m);
+	/* Other parameters are as before. */
+	SEND(r, "/fxd/info", "s", "/fx/vol/db");
+	lo_message_free(expect(&r->cl, "/fxd/param", "ssffffss", WAIT_MS));
+	/* /fxd/list: the same message for each. */
+	SEND(r, "/fxd/list", "");
+	Replies rs;
+	collect(&r->cl, &rs, QUIET_MS);
+	int enums = 0;
+	for (int i = 0; i < rs.n; i++)
+		if (!strcmp(rs.r[i].path, "/fxd/param") &&
+		    !strcmp(arg_s(rs.r[i].m, 0), "/fx/dly/division")) {
+			enums++;
+			ck_assert_str_eq(types_of(rs.r[i].m), types);
+			ck_assert_str_eq(arg_s(rs.r[i].m, 8), "1/8");
+		}
+	ck_assert_int_eq(enums, 1);
+	replies_free(&rs);
+	/* /fxd/json: "label" and "labels"; numbers in their shortest form. */
+	SEND(r, "/fx/vol/db", "f", 0.3);
+	char *text = json_of(r);
+	ck_assert_msg(strstr(text, "\"scale\":\"enum\",\"label\":\"1/8\","
+	                           "\"labels\":[\"off\",\"1/1\","),
+	              "%s", text);
+	ck_assert_msg(strstr(text, "\"name\":\"db\",\"value\":0.3,"), "%s",
+	              text);
+	free(text);
+	rig_free(r);
+}
+END_TEST
+
+/* The control lock of a rig that swaps the chain just before lock call
+ * number swap_at: between the OSC thread looking a slot up and writing. */
+typedef struct {
+	pthread_mutex_t m;
+	FxControl *c;
+	int calls, swap_at;
+	FxChainSpec swap_to;
+} SwapHook;
+
+static void hook_lock(void *user)
+{
+	SwapHook *h = user;
+	if (++h->calls == h->swap_at) {
+		h->swap_at = 0;
+		ck_assert_int_eq(fx_control_swap(h->c, &h->swap_to, NULL, 0), FX_OK);
+	}
+	pthread_mutex_lock(&h->m);
+}
+
+static void hook_unlock(void *user)
+{
+	SwapHook *h = user;
+	pthread_mutex_unlock(&h->m);
+}
+
+/* A SIGHUP swap between looking a label up and writing: the write lands
+ * on the label in the new chain (or is refused), never on the old index. */
+START_TEST(a_swap_between_lookup_and_write_moves_the_write)
+{
+	SwapHook h = {.m = PTHREAD_MUTEX_INITIALIZER};
+	Rig *r = rig_open((RigOptions){.lock = hook_lock,
+	                               .unlock = hook_unlock,
+	                               .lock_user = &h});
+	h.c = r->c;
+	/* vol was slot 2; now slot 2 is another gain. */
+	ck_assert(fx_spec_parse("vol:gain db=0 | hpf:highpass cutoff=80 | "
+	                        "mon:gain db=0",
+	                        "t", &h.swap_to, NULL) == FX_OK);
+	h.calls = 0;
+	h.swap_at = 2; /* 1: the lookup, 2: the write */
+	SEND(r, "/fx/vol/db", "f", -12.0);
+	expect_nothing(&r->cl);
+	ck_assert_int_eq(h.swap_at, 0); /* it did swap in between */
+	FxChainSpec now;
+	fx_control_get_spec(r->c, &now);
+	ck_assert_str_eq(now.slots[0].label, "vol");
+	ck_assert_str_eq(now.slots[2].label, "mon");
+	ck_assert_msg(now.slots[2].values[0] == 0 &&
+	                      now.slots[0].values[0] == -12,
+	              "the write went to slot 2 (mon db=%g), not to vol "
+	              "(db=%g)",
+	              now.slots[2].values[0], now.slots[0].values[0]);
+	/* A label gone with the swap: refused, nothing else written. */
+	ck_assert(fx_spec_parse("mon:gain db=0 | x:gain db=0 | y:gain db=0",
+	                        "t", &h.swap_to, NULL) == FX_OK);
+	h.calls = 0;
+	h.swap_at = 2;
+	SEND(r, "/fx/vol/db", "f", -20.0);
+	expect_fail(r, "/fx/vol/db", "no slot 'vol'");
+	fx_control_get_spec(r->c, &now);
+	for (int s = 0; s < now.n_slots; s++)
+		ck_assert_double_eq(now.slots[s].values[0], 0);
+	/* By index, the index of the new chain. */
+	ck_assert(fx_spec_parse("a:gain db=0 | b:lowpass | c:gain db=0", "t",
+	                        &h.swap_to, NULL) == FX_OK);
+	h.calls = 0;
+	h.swap_at = 2;
+	SEND(r, "/fx/0/db", "f", -3.0);
+	expect_nothing(&r->cl);
+	fx_control_get_spec(r->c, &now);
+	ck_assert_str_eq(now.slots[0].label, "a");
+	ck_assert_double_eq(now.slots[0].values[0], -3);
+	rig_free(r);
+	pthread_mutex_destroy(&h.m);
+}
+END_TEST
+
+/* Preset names of 60 characters: 1,200 of them pass 64 kB. */
+#define PRESET_STEM "a_preset_with_a_name_long_enough_to_fill_sixty_bytes_"
+
+/* Writes @p n presets (PRESET_STEM and a number) into the rig's preset
+ * directory. */
+static void make_presets(Rig *r, int n)
+{
+	mkdir(r->preset_dir, 0755);
+	for (int i = 0; i < n; i++) {
+		char path[256];
+		snprintf(path, sizeof path, "%s/%s%05d.fxchain", r->preset_dir,
+		         PRESET_STEM, i);
+		write_file(path, "vol:gain\n", 9);
+	}
+}
+
+/* The preset names in the parts of a /fxd/preset/list reply, checked and
+ * counted; each part no larger than @p part bytes. */
+static int preset_parts(const Replies *rs, size_t part)
+{
+	int names = 0, parts = rs->n;
+	ck_assert_int_ge(parts, 2);
+	for (int i = 0; i < parts; i++) {
+		lo_message m = rs->r[i].m;
+		const char *t = types_of(m);
+		ck_assert_str_eq(rs->r[i].path, "/fxd/preset/list");
+		ck_assert(!strncmp(t, "ii", 2) &&
+		          strspn(t + 2, "s") == strlen(t + 2));
+		ck_assert_int_eq(arg_i(m, 0), i);
+		ck_assert_int_eq(arg_i(m, 1), parts);
+		ck_assert_uint_le(lo_message_length(m, "/fxd/preset/list"),
+		                  part + 64);
+		for (int k = 2; t[k]; k++, names++) {
+			char want[80];
+			snprintf(want, sizeof want, "%s%05d", PRESET_STEM,
+			         names);
+			ck_assert_str_eq(arg_s(m, k), want);
+		}
+	}
+	return names;
+}
+
+/* 1,200 presets are more than a datagram holds: the list comes in
+ * numbered parts, as /fxd/json does. */
+START_TEST(a_long_preset_list_comes_in_parts)
+{
+	Rig *r = rig_new();
+	make_presets(r, 1200);
+	SEND(r, "/fxd/preset/list", "");
+	Replies rs;
+	collect(&r->cl, &rs, QUIET_MS);
+	ck_assert_msg(rs.n > 0, "no answer to /fxd/preset/list (%llu send "
+	                        "errors)",
+	              counters(r).send_errors);
+	ck_assert_int_eq(preset_parts(&rs, FX_OSC_JSON_PART), 1200);
+	replies_free(&rs);
+	ck_assert_uint_eq(counters(r).send_errors, 0);
+	rig_free(r);
+}
+END_TEST
+
+/* ---- TCP ----------------------------------------------------------------- */
+
+static int tcp_connect(Rig *r)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(fd, 0);
+	struct sockaddr_in to = {.sin_family = AF_INET,
+	                         .sin_port = htons((uint16_t)fx_osc_port(r->o)),
+	                         .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&to, sizeof to), 0);
+	return fd;
+}
+
+static void tcp_send_internal(int fd, const char *path, const char *types,
+                              ...)
+{
+	va_list ap;
+	va_start(ap, types);
+	size_t len;
+	void *data = build_va(path, &len, types, ap);
+	va_end(ap);
+	uint32_t be = htonl((uint32_t)len);
+	ck_assert_int_eq(send(fd, &be, 4, MSG_NOSIGNAL), 4);
+	ck_assert_int_eq(send(fd, data, len, MSG_NOSIGNAL), (ssize_t)len);
+	free(data);
+}
+#define TCP_SEND(fd, path, ...)                                              \
+	tcp_send_internal(fd, path, __VA_ARGS__, LO_ARGS_END)
+
+/* Reads exactly @p n bytes: 1, 0 when the peer closed, -1 on timeout. */
+static int read_full(int fd, uint8_t *buf, size_t n, int timeout_ms)
+{
+	for (size_t got = 0; got < n;) {
+		struct pollfd p = {fd, POLLIN, 0};
+		if (poll(&p, 1, timeout_ms) != 1)
+			return -1;
+		ssize_t k = recv(fd, buf + got, n - got, 0);
+		if (k <= 0)
+			return 0;
+		got += (size_t)k;
+	}
+	return 1;
+}
+
+/* The next framed message: 1, 0 when the server closed, -1 on timeout. */
+static int tcp_next(int fd, Reply *out, int timeout_ms)
+{
+	static uint8_t buf[FX_OSC_MAX_PACKET];
+	uint8_t be[4];
+	int rc = read_full(fd, be, 4, timeout_ms);
+	if (rc != 1)
+		return rc;
+	uint32_t len = (uint32_t)be[0] << 24 | (uint32_t)be[1] << 16 |
+	               (uint32_t)be[2] << 8 | be[3];
+	ck_assert_uint_le(len, sizeof buf);
+	ck_assert_int_eq(read_full(fd, buf, len, THREAD_WAIT_MS), 1);
+	int res = 0;
+	out->m = lo_message_deserialise(buf, len, &res);
+	ck_assert_msg(out->m, "undecodable TCP reply to %s (%d)", buf, res);
+	out->path = strdup((const char *)buf);
+	return 1;
+}
+
+static void tcp_ping(int fd)
+{
+	TCP_SEND(fd, "/fxd/ping", "");
+	Reply rep;
+	ck_assert_int_eq(tcp_next(fd, &rep, THREAD_WAIT_MS), 1);
+	ck_assert_str_eq(rep.path, "/fxd/pong");
+	reply_free(&rep);
+}
+
+/* Idle TCP connections must not lock other clients out: when all
+ * --osc-tcp-max places are taken, the connection that spoke least
+ * recently is closed for the new one. */
+START_TEST(tcp_the_longest_silent_connection_gives_way)
+{
+	Rig *r = rig_open((RigOptions){.threaded = 1, .tcp = 1, .tcp_max = 2});
+	int a = tcp_connect(r), b = tcp_connect(r);
+	tcp_ping(a);
+	tcp_ping(b);
+	int c = tcp_connect(r);
+	tcp_ping(c);
+	Reply rep;
+	ck_assert_int_eq(tcp_next(a, &rep, 10 * WAIT_MS), 0);
+	tcp_ping(b);
+	tcp_ping(c);
+	ck_assert_uint_eq(counters(r).tcp_evicted, 1);
+	close(a);
+	close(b);
+	close(c);
+	rig_free(r);
+}
+END_TEST
+
+/* A TCP connection silent for --osc-tcp-idle seconds is closed. */
+START_TEST(tcp_idle_connections_time_out)
+{
+	Rig *r = rig_open((RigOptions){.threaded = 1, .tcp = 1,
+	                               .tcp_idle_s = 0.2});
+	int a = tcp_connect(r);
+	tcp_ping(a);
+	Reply rep;
+	ck_assert_msg(tcp_next(a, &rep, 20 * WAIT_MS) == 0,
+	              "an idle connection stayed open");
+	ck_assert(AWAIT(counters(r).tcp_timed_out == 1, 10));
+	close(a);
+	rig_free(r);
+}
+END_TEST
+
+/* Over TCP a reply is one message up to FX_OSC_TCP_PART bytes; what
+ * grows past a packet (1,200 preset names) comes in parts there too. */
+START_TEST(tcp_replies_larger_than_a_packet_come_in_parts)
+{
+	Rig *r = rig_open((RigOptions){.threaded = 1, .tcp = 1});
+	make_presets(r, 1200);
+	int fd = tcp_connect(r);
+	TCP_SEND(fd, "/fxd/preset/list", "");
+	Replies rs = {.n = 0};
+	for (int parts = 1; rs.n < parts; rs.n++) {
+		ck_assert_int_eq(tcp_next(fd, &rs.r[rs.n], THREAD_WAIT_MS), 1);
+		if (!strncmp(types_of(rs.r[rs.n].m), "ii", 2))
+			parts = arg_i(rs.r[rs.n].m, 1);
+	}
+	ck_assert_int_eq(preset_parts(&rs, FX_OSC_TCP_PART), 1200);
+	replies_free(&rs);
+
+	/* The largest namespace the effects make today (32 delays with long
+	 * labels) still fits one TCP message: one part. */
+	char chain[8192] = "";
+	for (int s = 0; s < FX_MAX_SLOTS; s++)
+		snprintf(chain + strlen(chain), sizeof chain - strlen(chain),
+		         "%sa_label_of_thirty_one_chars_%03d:delay",
+		         s ? " | " : "", s);
+	TCP_SEND(fd, "/fxd/chain/load", "s", chain);
+	ck_assert_int_eq(tcp_next(fd, &rs.r[0], THREAD_WAIT_MS), 1);
+	ck_assert_str_eq(rs.r[0].path, "/fxd/done");
+	reply_free(&rs.r[0]);
+	TCP_SEND(fd, "/fxd/json", "");
+	ck_assert_int_eq(tcp_next(fd, &rs.r[0], THREAD_WAIT_MS), 1);
+	ck_assert_str_eq(rs.r[0].path, "/fxd/json");
+	ck_assert_int_eq(arg_i(rs.r[0].m, 0), 0);
+	ck_assert_int_eq(arg_i(rs.r[0].m, 1), 1);
+	ck_assert_uint_gt(strlen(arg_s(rs.r[0].m, 2)), 40000);
+	ck_assert(json_valid(arg_s(rs.r[0].m, 2)));
+	reply_free(&rs.r[0]);
+	ck_assert_uint_eq(counters(r).send_errors, 0);
+	close(fd);
 	rig_free(r);
 }
 END_TEST
@@ -2560,7 +3409,10 @@ static Suite *osc_suite(void)
 	tcase_add_test(t, meters_report_peak_and_rms);
 	tcase_add_test(t, subscribe_sends_the_full_state);
 	tcase_add_test(t, subscribe_another_host_and_port);
-	tcase_add_test(t, subscribers_are_capped_at_16);
+	tcase_add_test(t, a_full_table_evicts_the_stalest_subscriber);
+	tcase_add_test(t, sixteen_static_targets_refuse_a_newcomer);
+	tcase_add_test(t, subscriptions_expire_unless_renewed);
+	tcase_add_test(t, a_subscriber_whose_port_closed_is_dropped);
 	tcase_add_test(t, unsubscribe_stops_feedback);
 	tcase_add_test(t, static_targets_stay_subscribed);
 	tcase_add_test(t, fxd_subscribed_to_itself_goes_quiet);
@@ -2580,6 +3432,17 @@ static Suite *osc_suite(void)
 	tcase_add_test(t, bpm_set_get_and_reject);
 	tcase_add_test(t, bundles_are_dispatched_now);
 	tcase_add_test(t, timed_bundles_are_answered);
+	tcase_add_test(t, failures_reach_subscribers);
+	tcase_add_test(t, chain_text_follows_value_changes);
+	tcase_add_test(t, float_arguments_keep_their_shortest_decimal);
+	tcase_add_test(t, enum_parameters_take_their_labels);
+	tcase_add_test(t, introspection_names_enum_values);
+	tcase_add_test(t, a_swap_between_lookup_and_write_moves_the_write);
+	tcase_add_test(t, a_long_preset_list_comes_in_parts);
+	tcase_add_test(t, tcp_the_longest_silent_connection_gives_way);
+	tcase_add_test(t, tcp_idle_connections_time_out);
+	tcase_add_test(t, tcp_replies_larger_than_a_packet_come_in_parts);
+	tcase_add_test(t, structural_change_of_latency_tells_the_driver);
 	suite_add_tcase(s, t);
 	TCase *f = tcase_create("fuzz");
 	tcase_set_timeout(f, 120);

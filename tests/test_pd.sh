@@ -53,7 +53,7 @@ bail() {
 
 
 
-echo "1..15"
+echo "1..17"
 if [ -z "$patchdir" ] || [ ! -f "$patchdir/fxd-control.pd" ]; then
 	bail "clients/pd/fxd-control.pd not found (srcdir=${srcdir:-unset})"
 fi
@@ -123,7 +123,7 @@ cat >"$tmp/driver.pd" <<EOF
 #N canvas 0 0 600 400 10;
 #X obj 10 10 fxd-control;
 #X obj 10 40 loadbang;
-#X msg 10 70 \; fxd-listen listen $pd_port \; fxd-connect connect 127.0.0.1 $port \; fxd-comp-threshold -24 \; fxd-comp-ratio 8 \; fxd-dly-time 500 \; fxd-dly-mix 0.5 \; fxd-verb-room 0.75 \; fxd-vol-db -6 \; fxd-eq-bypass 1 \; fxd-dly-bypass 1 \; fxd-mute 1 \; fxd-subscribe bang;
+#X msg 10 70 \; fxd-listen listen $pd_port \; fxd-connect connect 127.0.0.1 $port \; fxd-comp-threshold -24 \; fxd-comp-ratio 8 \; fxd-dly-time 500 \; fxd-dly-mix 0.5 \; fxd-verb-room 0.75 \; fxd-vol-db -6 \; fxd-eq-bypass 1 \; fxd-dly-bypass 1 \; fxd-mute 1 \; fxd-subscribe bang \; fxd-verb-damp 0.25 \; fxd-test-bad 1;
 #X obj 10 120 r fxd-hpf-cutoff-shown;
 #X obj 10 145 route set;
 #X obj 10 170 print fxd-test-hpf;
@@ -146,6 +146,11 @@ cat >"$tmp/driver.pd" <<EOF
 #X obj 200 300 r fxd-verb-width-shown;
 #X obj 200 325 route set;
 #X obj 200 350 print fxd-test-width;
+#X obj 400 300 r fxd-test-bad;
+#X obj 400 325 oscformat fx nope db;
+#X obj 400 350 s fxd-osc-packet;
+#X obj 400 120 r fxd-chain-shown;
+#X obj 400 145 print fxd-test-chain;
 #X connect 1 0 2 0;
 #X connect 1 0 14 0;
 #X connect 3 0 4 0;
@@ -168,6 +173,9 @@ cat >"$tmp/driver.pd" <<EOF
 #X connect 20 0 21 0;
 #X connect 22 0 23 0;
 #X connect 23 0 24 0;
+#X connect 25 0 26 0;
+#X connect 26 0 27 0;
+#X connect 28 0 29 0;
 EOF
 timeout -k 5 30 pd -noprefs -nogui -nosound -nomidi -stderr \
 	-path "$patchdir" "$tmp/driver.pd" >"$tmp/pd.log" 2>&1 </dev/null
@@ -194,6 +202,19 @@ if grep -q '^fxd-test-meters: set [-0-9.e ]*$' "$tmp/pd.log"; then
 	pass "the patch shows /fxd/meters"
 else
 	fail "the patch shows /fxd/meters"
+fi
+# Moved after subscribing: the chain box follows values, not only loads.
+if grep -q '^fxd-test-chain: .*verb:reverb.* damp=0\.25 ' "$tmp/pd.log"; then
+	pass "the running chain box follows a change (damp=0.25)"
+else
+	fail "the running chain box follows a change (damp=0.25)"
+fi
+# [netsend] sends from a port [netreceive] does not listen on: the failure
+# reaches the Pd window through the subscription.
+if grep -q '^fxd-fail: .*/fx/nope/db' "$tmp/pd.log"; then
+	pass "a failure of what the patch sent is printed in the Pd window"
+else
+	fail "a failure of what the patch sent is printed in the Pd window"
 fi
 
 # ---- what fxd applied: its full state, sent to a subscriber ---------------
