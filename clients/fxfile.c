@@ -162,6 +162,9 @@ void fxfile_check_interrupt(void)
 		return;
 	const char *name = sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM"
 	                                                             : "SIGHUP";
+	if (!out.label[0]) /* still opening the input */
+		fxfile_die(128 + sig, "interrupted by %s; nothing written",
+		           name);
 	if (out.direct)
 		fxfile_die(128 + sig, "interrupted by %s; the output on %s is "
 		           "incomplete", name, out.label);
@@ -384,7 +387,7 @@ int main(int argc, char **argv)
 	 * thread runs its share of their jobs. */
 	fx_denormals_off();
 	static FxFileInput in;
-	fxfile_input_open(&in, opt.in, opt.raw_input);
+	fxfile_input_open(&in, &opt);
 	fxfile_output_plan(&out, &opt, &in);
 	FxFilePipelineConfig cfg = {
 		.sample_rate = in.info.samplerate,

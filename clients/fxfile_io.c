@@ -1,10 +1,12 @@
 /* fxfile's sound files in and out (fxfile_io.h). */
-#define _GNU_SOURCE /* tee, mkostemp, renameat2 */
+#define _GNU_SOURCE /* tee, mkostemp */
 #include "fxfile_io.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -319,10 +321,162 @@ static int spool_all(int fd)
 	return out;
 }
 
-void fxfile_input_open(FxFileInput *in, const char *name, const char *raw)
+/* ---- truncated input ----------------------------------------------------- */
+
+/* libsndfile bounds the frame count a header gives by the file's length,
+ * and says nothing. To learn what the header says, the file is opened
+ * again through callbacks that report it longer than it is, twice, by two
+ * lengths: a count the header states comes out the same both times; one
+ * made from the length (a header written for streaming, W64) follows
+ * it. */
+typedef struct {
+	int fd;
+	sf_count_t pos, len;
+} Probe;
+
+static sf_count_t probe_length(void *user)
 {
+	return ((Probe *)user)->len;
+}
+
+static sf_count_t probe_seek(sf_count_t offset, int whence, void *user)
+{
+	Probe *p = user;
+	sf_count_t to = whence == SEEK_SET   ? offset
+	                : whence == SEEK_CUR ? p->pos + offset
+	                                     : p->len + offset;
+	if (to < 0)
+		return -1;
+	return p->pos = to;
+}
+
+static sf_count_t probe_read(void *ptr, sf_count_t count, void *user)
+{
+	Probe *p = user;
+	ssize_t n = pread(p->fd, ptr, (size_t)count, p->pos);
+	n = n < 0 ? 0 : n; /* past the end: nothing, as for a short file */
+	p->pos += n;
+	return n;
+}
+
+static sf_count_t probe_write(const void *ptr, sf_count_t count, void *user)
+{
+	(void)ptr, (void)count, (void)user;
+	return 0;
+}
+
+static sf_count_t probe_tell(void *user)
+{
+	return ((Probe *)user)->pos;
+}
+
+static sf_count_t probe_frames(int fd, sf_count_t len)
+{
+	SF_VIRTUAL_IO io = {probe_length, probe_seek, probe_read, probe_write,
+	                    probe_tell};
+	Probe p = {fd, 0, len};
+	SF_INFO info = {0};
+	SNDFILE *sf = sf_open_virtual(&io, SFM_READ, &info, &p);
+	if (!sf)
+		return -1;
+	sf_close(sf);
+	return info.frames;
+}
+
+/* The frames the header of the regular file @p fd gives; 0 if none
+ * (SF_COUNT_MAX is libsndfile's "unknown", as in a streamed FLAC). */
+static sf_count_t header_frames(int fd)
+{
+	struct stat st;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode))
+		return 0;
+	sf_count_t a = probe_frames(fd, st.st_size + ((sf_count_t)1 << 30));
+	sf_count_t b = probe_frames(fd, st.st_size + ((sf_count_t)1 << 31));
+	return a > 0 && a == b && a != SF_COUNT_MAX ? a : 0;
+}
+
+static int sample_bytes(int format)
+{
+	static const struct {
+		int subtype, bytes;
+	} sizes[] = {
+		{SF_FORMAT_PCM_S8, 1}, {SF_FORMAT_PCM_U8, 1}, {SF_FORMAT_ULAW, 1},
+		{SF_FORMAT_ALAW, 1},   {SF_FORMAT_PCM_16, 2}, {SF_FORMAT_PCM_24, 3},
+		{SF_FORMAT_PCM_32, 4}, {SF_FORMAT_FLOAT, 4},  {SF_FORMAT_DOUBLE, 8},
+	};
+	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
+		if (sizes[i].subtype == (format & SF_FORMAT_SUBMASK))
+			return sizes[i].bytes;
+	return 0;
+}
+
+/* On a pipe libsndfile takes the header's count as it stands. A header
+ * written for streaming holds a placeholder there, 2 GiB of data or more
+ * (sox 0x7ffff000, others 0xffffffff): that is not a claim. */
+static sf_count_t stream_frames(const SF_INFO *info)
+{
+	int bytes = sample_bytes(info->format);
+	if (!bytes || info->frames <= 0)
+		return 0;
+	return info->frames < 0x7ff00000 / ((sf_count_t)info->channels * bytes)
+	               ? info->frames
+	               : 0;
+}
+
+/* The input ended after @p have of the frames its header gives. */
+static void truncated(FxFileInput *in, sf_count_t have)
+{
+	const char *held = in->info.seekable ? "the file holds" : "it brought";
+	if (!in->accept_truncated)
+		fxfile_error("%s is truncated: its header gives %lld frames, "
+		             "%s %lld (--accept-truncated takes what is there)",
+		             in->label, (long long)in->claimed, held,
+		             (long long)have);
+	if (!in->said_truncated++)
+		fxfile_note("%s is truncated: its header gives %lld frames, %s "
+		            "%lld; going on with those", in->label,
+		            (long long)in->claimed, held, (long long)have);
+}
+
+/* ---- opening --------------------------------------------------------------- */
+
+/* Waits until the pipe or FIFO @p fd has something to read (or its
+ * writer is gone). Here SIGINT ends the wait: libsndfile would retry a
+ * read it interrupts. The signals are let in only inside ppoll, so one
+ * that comes before it is not lost. */
+static void wait_readable(int fd)
+{
+	sigset_t stop, old;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGHUP);
+	sigprocmask(SIG_BLOCK, &stop, &old);
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	for (;;) {
+		fxfile_check_interrupt();
+		if (ppoll(&p, 1, NULL, &old) >= 0 || errno != EINTR)
+			break; /* an error: the read will say */
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
+/* Opens IN without blocking: a FIFO with no writer yet is then waited for
+ * in wait_readable. */
+static int open_input(const char *name)
+{
+	int fd = open(name, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		fxfile_error("cannot open '%s': %s", name, strerror(errno));
+	return fd;
+}
+
+void fxfile_input_open(FxFileInput *in, const FxFileOptions *o)
+{
+	const char *name = o->in, *raw = o->raw_input;
 	memset(in, 0, sizeof *in);
 	in->spool_fd = -1;
+	in->accept_truncated = o->accept_truncated;
 	int is_stdin = !strcmp(name, "-");
 	if (is_stdin)
 		snprintf(in->label, sizeof in->label, "stdin");
@@ -330,13 +484,16 @@ void fxfile_input_open(FxFileInput *in, const char *name, const char *raw)
 		snprintf(in->label, sizeof in->label, "'%s'", name);
 	if (raw)
 		parse_raw(raw, &in->info);
-	int fd = 0;
-	if (!is_stdin && (fd = open(name, O_RDONLY | O_CLOEXEC)) < 0)
-		fxfile_error("cannot open '%s': %s", name, strerror(errno));
+	int fd = is_stdin ? 0 : open_input(name);
 	if (fstat(fd, &in->st))
 		fxfile_error("cannot read %s: %s", in->label, strerror(errno));
 	if (S_ISDIR(in->st.st_mode))
 		fxfile_error("%s is a directory", in->label);
+	if (S_ISFIFO(in->st.st_mode))
+		wait_readable(fd);
+	/* Reads block from here on, as libsndfile expects. */
+	if (!is_stdin && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK))
+		fxfile_error("cannot read %s: %s", in->label, strerror(errno));
 	if (is_stdin && !raw && lseek(fd, 0, SEEK_CUR) < 0 &&
 	    !(S_ISFIFO(in->st.st_mode) && pipe_streams(fd)))
 		fd = spool_all(fd);
@@ -355,6 +512,11 @@ void fxfile_input_open(FxFileInput *in, const char *name, const char *raw)
 	if (in->info.samplerate < 1000 || in->info.samplerate > 768000)
 		fxfile_error("%s: a sample rate of %d Hz is outside "
 		             "1000..768000", in->label, in->info.samplerate);
+	if (!raw)
+		in->claimed = in->info.seekable ? header_frames(fd)
+		                                : stream_frames(&in->info);
+	if (in->info.seekable && in->claimed > in->info.frames)
+		truncated(in, in->info.frames);
 }
 
 void fxfile_input_keep(FxFileInput *in)
@@ -390,6 +552,9 @@ long fxfile_input_read(FxFileInput *in, float *buf, long frames)
 		fxfile_error("cannot read %s: %s", in->label,
 		             sf_reason(in->sf, why, sizeof why));
 	}
+	in->got += n;
+	if (n < frames && in->got < in->claimed)
+		truncated(in, in->got);
 	if (n > 0 && in->spool_fd >= 0)
 		write_all(in->spool_fd, buf, (size_t)n * frame, "stdin");
 	return (long)n;
@@ -404,6 +569,7 @@ void fxfile_input_rewind(FxFileInput *in)
 		in->replay = 1;
 		return;
 	}
+	in->got = 0;
 	if (sf_seek(in->sf, 0, SEEK_SET) != 0)
 		fxfile_error("cannot seek in %s: %s", in->label,
 		             sf_strerror(in->sf));
@@ -510,9 +676,6 @@ void fxfile_output_plan(FxFileOutput *out, const FxFileOptions *o,
 		snprintf(out->path, sizeof out->path, "%s", real);
 		free(real);
 	}
-	mode_t mask = umask(0);
-	umask(mask);
-	out->mode = 0666 & ~mask;
 	if (stat(out->path, &st) != 0) {
 		if (errno != ENOENT)
 			fxfile_error("%s: %s", out->label, strerror(errno));
@@ -532,21 +695,6 @@ void fxfile_output_plan(FxFileOutput *out, const FxFileOptions *o,
 	if (!o->force)
 		fxfile_error("%s exists (--force replaces it)", out->label);
 	out->replace = 1;
-	out->mode = st.st_mode & 07777;
-}
-
-/* The directory of @p path in @p dir ("." for a bare name); returns the
- * last component. */
-static const char *dir_of(const char *path, char *dir, size_t size)
-{
-	const char *slash = strrchr(path, '/');
-	if (!slash) {
-		snprintf(dir, size, ".");
-		return path;
-	}
-	int len = slash == path ? 1 : (int)(slash - path);
-	snprintf(dir, size, "%.*s", len, path);
-	return slash + 1;
 }
 
 /* libsndfile 1.2.0 "seeks" on a pipe by doing nothing, so the STREAMINFO
@@ -617,22 +765,20 @@ void fxfile_output_open(FxFileOutput *out)
 	    (out->fd = open(out->path, O_WRONLY | O_CLOEXEC)) < 0)
 		fxfile_error("cannot open %s: %s", out->label, strerror(errno));
 	if (!out->direct) {
-		char dir[PATH_MAX];
-		const char *base = dir_of(out->path, dir, sizeof dir);
-		int n = snprintf(out->tmp, sizeof out->tmp,
-		                 "%s/.%s.fxfile-XXXXXX", dir, base);
-		if (n < 0 || (size_t)n >= sizeof out->tmp) {
-			out->tmp[0] = '\0';
-			fxfile_error("%s: name too long", out->label);
-		}
-		if ((out->fd = mkostemp(out->tmp, O_CLOEXEC)) < 0) {
-			out->tmp[0] = '\0';
-			fxfile_error("cannot create a file in '%s': %s",
-			             dir, strerror(errno));
-		}
-		if (fchmod(out->fd, out->mode))
-			fxfile_error("cannot set the mode of '%s': %s",
-			             out->tmp, strerror(errno));
+		/* Without --force the rename will not replace a file that
+		 * appears meanwhile. */
+		char why[PATH_MAX + 128];
+		FxStatus st;
+		out->file = fx_safe_file_new(out->path, "output", 0666,
+		                             out->replace ? 0 : FX_SAFE_NO_REPLACE,
+		                             &st, why, sizeof why);
+		if (!out->file && errno == EEXIST)
+			fxfile_error("%s appeared while fxfile ran (--force "
+			             "replaces it)", out->label);
+		if (!out->file)
+			fxfile_die(st == FX_ERR_NOMEM ? FXFILE_FAILURE
+			                              : FXFILE_USAGE, "%s", why);
+		out->fd = fx_safe_file_fd(out->file);
 	}
 	SF_INFO info = out->info;
 	out->via_sink = (out->info.format & SF_FORMAT_TYPEMASK) ==
@@ -771,32 +917,6 @@ static void unstamp_rf64(const FxFileOutput *out)
 	}
 }
 
-static void put_in_place(FxFileOutput *out)
-{
-	if (out->replace) {
-		if (rename(out->tmp, out->path))
-			fxfile_error("cannot replace %s: %s",
-			             out->label, strerror(errno));
-		return;
-	}
-	if (!renameat2(AT_FDCWD, out->tmp, AT_FDCWD, out->path,
-	               RENAME_NOREPLACE))
-		return;
-	int e = errno;
-	/* A filesystem without RENAME_NOREPLACE: link() does not replace
-	 * either. */
-	if ((e == EINVAL || e == ENOSYS) && !link(out->tmp, out->path)) {
-		unlink(out->tmp);
-		return;
-	}
-	if (e == EINVAL || e == ENOSYS)
-		e = errno;
-	if (e == EEXIST)
-		fxfile_error("%s appeared while fxfile ran (--force "
-		             "replaces it)", out->label);
-	fxfile_error("cannot create %s: %s", out->label, strerror(e));
-}
-
 void fxfile_output_finish(FxFileOutput *out)
 {
 	int err = sf_close(out->sf);
@@ -814,25 +934,24 @@ void fxfile_output_finish(FxFileOutput *out)
 			             strerror(errno));
 		return;
 	}
-	if (fsync(out->fd) || close(out->fd))
+	fxfile_check_interrupt();
+	char why[PATH_MAX + 128];
+	FxStatus st = fx_safe_file_commit(out->file, why, sizeof why);
+	if (st != FX_OK) {
+		if (errno == EEXIST)
+			fxfile_error("%s appeared while fxfile ran (--force "
+			             "replaces it)", out->label);
+		if (st == FX_ERR_INVALID) /* no longer a regular file */
+			fxfile_error("%s", why);
 		fxfile_error("cannot write %s: %s", out->label,
 		             strerror(errno));
-	fxfile_check_interrupt();
-	put_in_place(out);
-	out->tmp[0] = '\0';
-	/* The rename itself, on disk. */
-	char dir[PATH_MAX];
-	dir_of(out->path, dir, sizeof dir);
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
 	}
+	fx_safe_file_free(out->file);
+	out->file = NULL;
 }
 
 void fxfile_output_discard(FxFileOutput *out)
 {
-	if (out->tmp[0])
-		unlink(out->tmp);
-	out->tmp[0] = '\0';
+	fx_safe_file_free(out->file);
+	out->file = NULL;
 }

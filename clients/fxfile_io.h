@@ -3,8 +3,10 @@
  * Input: any file libsndfile reads, stdin included. libsndfile reads only
  * some formats correctly from a pipe (WAV, AIFF, AU, W64, Ogg; not FLAC,
  * CAF or RF64), so stdin in any other format is first copied to an
- * unlinked temporary file. Output: written to a temporary file beside OUT
- * and renamed into place by fxfile_output_finish; PCM is quantised here
+ * unlinked temporary file. An input whose header gives more frames than
+ * it holds is refused (or, with --accept-truncated, read with a note).
+ * Output: written to a temporary file beside OUT and renamed into place by
+ * fxfile_output_finish, through daemon/safefile.h; PCM is quantised here
  * (TPDF dither at 16 bits and below) so that PCM in, PCM out is exact.
  * Every failure exits through fxfile_die with one line.
  */
@@ -17,6 +19,7 @@
 #include <sys/stat.h>
 
 #include "fxfile_options.h"
+#include "safefile.h"
 
 /** The file read. */
 typedef struct {
@@ -26,6 +29,10 @@ typedef struct {
 	struct stat st;     ///< of what was opened, for the same-file check
 	int spool_fd;       ///< pass 1 copies a pipe's frames here, or -1
 	int replay;         ///< reads come from spool_fd
+	sf_count_t claimed; ///< frames the header gives; 0: it gives none
+	sf_count_t got;     ///< frames read in this pass
+	int accept_truncated; ///< read fewer than claimed, with a note
+	int said_truncated;
 } FxFileInput;
 
 /** The file written. */
@@ -34,11 +41,10 @@ typedef struct {
 	SF_INFO info;
 	char label[PATH_MAX + 2]; ///< "'NAME'" or "stdout"
 	char path[PATH_MAX];  ///< where it ends up (a symlink's target)
-	char tmp[PATH_MAX];   ///< the temporary file; "" if none
+	FxSafeFile *file;   ///< the temporary file until renamed; NULL if none
 	int fd;
 	int direct;         ///< stdout, a FIFO or a device: no rename
 	int replace;        ///< path exists and --force replaces it
-	mode_t mode;        ///< of the new file
 	int bits;           ///< 8, 16, 24 or 32 for PCM; 0: written as float
 	int dither;         ///< TPDF dither when quantising
 	uint64_t rng;       ///< the dither's state: one step per sample
@@ -50,11 +56,13 @@ typedef struct {
 	} sink;
 } FxFileOutput;
 
-/** Opens @p name ("-": stdin), headerless if @p raw
- *  ("RATE:CHANNELS:SUBTYPE") is not NULL. */
-void fxfile_input_open(FxFileInput *in, const char *name, const char *raw);
+/** Opens IN ("-": stdin), headerless with --raw-input. A pipe or FIFO is
+ *  waited for until it has data; SIGINT ends the wait. */
+void fxfile_input_open(FxFileInput *in, const FxFileOptions *o);
 
-/** Reads up to @p frames interleaved frames; fewer only at the end. */
+/** Reads up to @p frames interleaved frames; fewer only at the end. An
+ *  end before the frames the header gives is an error, unless
+ *  --accept-truncated. */
 long fxfile_input_read(FxFileInput *in, float *buf, long frames);
 
 /** From now on, reads are also copied to an unlinked temporary file, so

@@ -81,6 +81,10 @@ static const OptionInfo options[] = {
 	{"chunk", 0, FX_OPT_INT, F(chunk), 1, 1 << 20, 0, NULL, "N",
 	 "frames per read (default 65536); the output does not depend on it",
 	 NULL},
+	{"accept-truncated", 0, FX_OPT_FLAG, F(accept_truncated), 0, 0,
+	 FX_OPT_CLI_ONLY, NULL, NULL, "run over an input that holds fewer "
+	 "frames than its header gives, with a note (default: refuse it)",
+	 NULL},
 
 	{"threads", 0, FX_OPT_INT, F(threads), 1, 256, 0, NULL, "N",
 	 "threads for filter cascades (default: the number of cores)",

@@ -36,6 +36,7 @@ typedef struct {
 	int scan_threshold; ///< GPU: frames from which the scan kernel runs;
 	                    ///< -1: the default per sample type, 0: always
 	int no_dither, force, quiet, verbose;
+	int accept_truncated; ///< read an input shorter than its header says
 	int help, version, list_effects; ///< print and exit
 } FxFileOptions;
 

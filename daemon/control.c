@@ -4,7 +4,7 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
+#include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -13,7 +13,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
+
+#include "safefile.h"
 
 /* A save follows the last change by this much, so a knob being turned is
  * written once it rests... */
@@ -33,6 +34,7 @@ struct FxControlImpl {
 	double bpm;
 	char *preset_dir, *state_file;
 	int unsaved;              ///< changes not in the state file yet
+	uint64_t config_hash;     ///< of the configured chain, for the state file
 	double first_unsaved, last_change;
 };
 
@@ -61,6 +63,7 @@ static void unlock(FxControl *c)
 
 static int say(char *err, size_t size, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+static uint64_t chain_hash(const FxChainSpec *spec);
 
 static int say(char *err, size_t size, const char *fmt, ...)
 {
@@ -97,6 +100,11 @@ FxControl *fx_control_new(FxEngine *engine, const FxControlConfig *cfg)
 	c->preset_dir = cfg && cfg->preset_dir ? strdup(cfg->preset_dir)
 	                                       : default_preset_dir();
 	c->state_file = cfg && cfg->state_file ? strdup(cfg->state_file) : NULL;
+	/* Until told otherwise, the chain it starts with is the configured
+	 * one. */
+	FxChainSpec spec;
+	fx_engine_get_spec(engine, &spec);
+	c->config_hash = chain_hash(&spec);
 	if (!c->preset_dir || (cfg && cfg->state_file && !c->state_file)) {
 		fx_control_free(c);
 		return NULL;
@@ -464,6 +472,10 @@ void fx_control_take_changes(FxControl *c, FxChanges *out)
 
 /* ---- files ---------------------------------------------------------------- */
 
+/* Presets and the state file are a chain spec or two: anything larger is
+ * not one of them. */
+static const size_t TEXT_MAX = 1u << 20;
+
 int fx_preset_name_ok(const char *name)
 {
 	size_t n = strlen(name);
@@ -496,84 +508,35 @@ static int make_dirs(const char *path)
 	return mkdir(buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
 }
 
-/* Temp file, fsync, rename, fsync of the directory: after a power cut the
- * file is the old one or the new one, never a torn one. */
-static int write_atomically(const char *path, const char *text, char *err,
-                            size_t err_size)
+/* The canonical text of @p spec, however long, malloc'd. */
+static char *format_chain(const FxChainSpec *spec)
 {
-	char tmp[4200];
-	snprintf(tmp, sizeof tmp, "%s.tmp", path);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return say(err, err_size, "%s: %s", tmp, strerror(errno));
-	size_t len = strlen(text), done = 0;
-	while (done < len) {
-		ssize_t w = write(fd, text + done, len - done);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			int e = errno;
-			close(fd);
-			unlink(tmp);
-			return say(err, err_size, "%s: %s", tmp, strerror(e));
-		}
-		done += (size_t)w;
-	}
-	if (fsync(fd) != 0 || close(fd) != 0) {
-		unlink(tmp);
-		return say(err, err_size, "%s: %s", tmp, strerror(errno));
-	}
-	if (rename(tmp, path) != 0) {
-		int e = errno;
-		unlink(tmp);
-		return say(err, err_size, "%s: %s", path, strerror(e));
-	}
-	char dir[4200];
-	snprintf(dir, sizeof dir, "%s", path);
-	char *slash = strrchr(dir, '/');
-	if (slash)
-		*(slash == dir ? slash + 1 : slash) = '\0';
-	int dfd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
-	return 0;
+	size_t n = fx_spec_format(spec, NULL, 0) + 1;
+	char *text = malloc(n);
+	if (text)
+		fx_spec_format(spec, text, n);
+	return text;
 }
 
-static char *read_text(const char *path, char *err, size_t err_size)
+/* FNV-1a, 64 bits: a check against damage, not against someone who may
+ * write the file anyway. */
+static uint64_t fnv1a(const char *s, size_t n)
 {
-	FILE *f = fopen(path, "re");
-	if (!f) {
-		say(err, err_size, "%s: %s", path, strerror(errno));
-		return NULL;
+	uint64_t h = 0xcbf29ce484222325u;
+	for (size_t i = 0; i < n; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 0x100000001b3u;
 	}
-	size_t cap = 4096, len = 0;
-	char *buf = malloc(cap);
-	while (buf) {
-		size_t r = fread(buf + len, 1, cap - len - 1, f);
-		len += r;
-		if (len + 1 < cap)
-			break;
-		if (cap >= (1u << 20)) {
-			say(err, err_size, "%s: too large", path);
-			free(buf);
-			buf = NULL;
-			break;
-		}
-		char *more = realloc(buf, cap *= 2);
-		if (!more) {
-			free(buf);
-			buf = NULL;
-		}
-		buf = more;
-	}
-	if (buf)
-		buf[len] = '\0';
-	else if (err && !*err)
-		say(err, err_size, "out of memory");
-	fclose(f);
-	return buf;
+	return h;
+}
+
+/* The hash of a chain's canonical text; 0 when out of memory. */
+static uint64_t chain_hash(const FxChainSpec *spec)
+{
+	char *text = format_chain(spec);
+	uint64_t h = text ? fnv1a(text, strlen(text)) : 0;
+	free(text);
+	return h;
 }
 
 static char *preset_path(FxControl *c, const char *name)
@@ -595,20 +558,25 @@ FxStatus fx_control_preset_save(FxControl *c, const char *name, char *err,
 	}
 	FxChainSpec spec;
 	fx_control_get_spec(c, &spec);
-	char text[8192];
-	fx_spec_format(&spec, text, sizeof text - 1);
-	strcat(text, "\n");
 	if (make_dirs(c->preset_dir) != 0) {
 		say(err, err_size, "cannot create %s: %s", c->preset_dir,
 		    strerror(errno));
 		return FX_ERR_IO;
 	}
-	char *path = preset_path(c, name);
-	if (!path)
-		return FX_ERR_NOMEM;
-	int rc = write_atomically(path, text, err, err_size);
+	char *chain = format_chain(&spec), *path = preset_path(c, name);
+	char *text = chain ? malloc(strlen(chain) + 2) : NULL;
+	FxStatus st = FX_ERR_NOMEM;
+	if (text && path) {
+		strcat(strcpy(text, chain), "\n");
+		st = fx_safe_file_save(path, "preset", text, strlen(text), 0666,
+		                       err, err_size);
+	} else {
+		say(err, err_size, "out of memory");
+	}
+	free(text);
+	free(chain);
 	free(path);
-	return rc ? FX_ERR_IO : FX_OK;
+	return st;
 }
 
 FxStatus fx_control_preset_load(FxControl *c, const char *name, char *err,
@@ -618,18 +586,19 @@ FxStatus fx_control_preset_load(FxControl *c, const char *name, char *err,
 		say(err, err_size, "bad preset name '%.80s'", name);
 		return FX_ERR_RANGE;
 	}
-	char *path = preset_path(c, name);
+	char *path = preset_path(c, name), *text = NULL;
 	if (!path)
 		return FX_ERR_NOMEM;
-	char *text = read_text(path, err, err_size);
-	free(path);
-	if (!text) {
+	FxStatus st = fx_safe_read_text(path, "preset", TEXT_MAX, &text, NULL,
+	                                err, err_size);
+	if (st != FX_OK && errno == ENOENT)
 		say(err, err_size, "no preset '%s'", name);
-		return FX_ERR_IO;
-	}
+	free(path);
+	if (st != FX_OK)
+		return st;
 	FxChainSpec spec;
 	FxSpecError e;
-	FxStatus st = fx_spec_parse(text, name, &spec, &e);
+	st = fx_spec_parse(text, name, &spec, &e);
 	free(text);
 	if (st != FX_OK) {
 		say(err, err_size, "%s", e.message);
@@ -691,52 +660,206 @@ int fx_control_preset_list(FxControl *c, char ***names, char *err,
 	return n;
 }
 
-/* The state file:
+/* The state file, written whole (safefile.h):
  *   fxd-state 1
  *   bpm 120
+ *   config 5d1f0b0c8e7a2b11
  *   chain hpf:highpass cutoff=80 ... | vol:gain db=0
- */
-FxStatus fx_state_read(const char *path, FxChainSpec *spec, double *bpm,
-                       char *err, size_t err_size)
+ *   end 0f3a5c7e9b1d2f40
+ * "config" is the hash of the configured chain it was saved under, and
+ * "end" the FNV-1a hash of every byte before that line: a file cut short
+ * or damaged is told from a whole one. fxd before these two lines wrote
+ * neither (and ignores them): such a file is read, but not restored. The
+ * config line comes before the chain, so a file cut anywhere in the chain
+ * still has it and is seen to lack its end. */
+
+void fx_control_set_config_chain(FxControl *c, const FxChainSpec *configured)
 {
-	if (access(path, F_OK) != 0 && errno == ENOENT)
-		return FX_ERR_IO;
-	char *text = read_text(path, err, err_size);
-	if (!text)
-		return FX_ERR_SYNTAX;
-	FxStatus st = FX_ERR_SYNTAX;
-	int have_chain = 0;
-	char *save = NULL;
-	char *line = strtok_r(text, "\n", &save);
-	if (!line || strcmp(line, STATE_MAGIC)) {
-		say(err, err_size, "%s: not an fxd state file", path);
+	uint64_t h = chain_hash(configured);
+	lock(c);
+	c->config_hash = h;
+	changed(c, -1);
+	unlock(c);
+}
+
+/* Parses the chain on line @p no of @p path at its line and column, so that
+ * errors point into the file. */
+static FxStatus parse_chain_line(const char *chain, int no, int col,
+                                 const char *path, FxChainSpec *spec,
+                                 char *err, size_t err_size)
+{
+	size_t n = (size_t)(no - 1) + (size_t)(col - 1) + strlen(chain) + 1;
+	char *padded = malloc(n);
+	if (!padded) {
+		say(err, err_size, "out of memory");
+		return FX_ERR_NOMEM;
+	}
+	memset(padded, '\n', (size_t)(no - 1));
+	memset(padded + no - 1, ' ', (size_t)(col - 1));
+	strcpy(padded + no - 1 + col - 1, chain);
+	FxSpecError e;
+	FxStatus st = fx_spec_parse(padded, path, spec, &e);
+	free(padded);
+	if (st != FX_OK)
+		say(err, err_size, "%s", e.message);
+	return st;
+}
+
+/* Cuts the end line off @p text when there is one, after checking it.
+ * Returns 1 if there was a good one, 0 if none, -1 on a bad one. */
+static int take_end_line(char *text, size_t len)
+{
+	if (!len || text[len - 1] != '\n')
+		return 0;
+	char *start = text + len - 1;
+	while (start > text && start[-1] != '\n')
+		start--;
+	if (strncmp(start, "end ", 4))
+		return 0;
+	char *e;
+	errno = 0;
+	unsigned long long sum = strtoull(start + 4, &e, 16);
+	if (e != start + 4 + 16 || *e != '\n' || errno)
+		return -1;
+	if ((uint64_t)sum != fnv1a(text, (size_t)(start - text)))
+		return -1;
+	*start = '\0';
+	return 1;
+}
+
+FxStatus fx_state_load(const char *path, FxState *state, char *err,
+                       size_t err_size)
+{
+	memset(state, 0, sizeof *state);
+	state->bpm = 120;
+	char *text;
+	size_t len;
+	FxStatus st = fx_safe_read_text(path, "state file", TEXT_MAX, &text,
+	                                &len, err, err_size);
+	if (st != FX_OK) {
+		if (errno == ENOENT && err && err_size)
+			err[0] = '\0'; /* none: not an error */
+		return st;
+	}
+	st = FX_ERR_SYNTAX;
+	int ended = take_end_line(text, len), have_chain = 0;
+	if (ended < 0) {
+		say(err, err_size, "%s: damaged (its end line does not match "
+		                   "what comes before)", path);
 		goto out;
 	}
-	while ((line = strtok_r(NULL, "\n", &save))) {
-		if (!strncmp(line, "bpm ", 4)) {
-			char *end;
+	char *line = text, *next;
+	for (int no = 1; line; line = next, no++) {
+		if ((next = strchr(line, '\n')))
+			*next++ = '\0';
+		char *end;
+		if (no == 1) {
+			if (strcmp(line, STATE_MAGIC)) {
+				say(err, err_size, "%s: not an fxd state file",
+				    path);
+				goto out;
+			}
+		} else if (!strncmp(line, "bpm ", 4)) {
 			double v = strtod(line + 4, &end);
 			if (end == line + 4 || *end || !isfinite(v)) {
-				say(err, err_size, "%s: bad bpm line", path);
+				say(err, err_size, "%s:%d: bad bpm line", path, no);
 				goto out;
 			}
-			*bpm = v;
+			state->bpm = v;
+		} else if (!strncmp(line, "config ", 7)) {
+			errno = 0;
+			state->config_hash = strtoull(line + 7, &end, 16);
+			if (end != line + 7 + 16 || *end || errno) {
+				say(err, err_size, "%s:%d: bad config line", path,
+				    no);
+				goto out;
+			}
+			state->has_config = 1;
 		} else if (!strncmp(line, "chain ", 6)) {
-			FxSpecError e;
-			if (fx_spec_parse(line + 6, path, spec, &e) != FX_OK) {
-				say(err, err_size, "%s", e.message);
+			if (parse_chain_line(line + 6, no, 7, path, &state->spec,
+			                     err, err_size) != FX_OK)
 				goto out;
-			}
 			have_chain = 1;
 		}
 	}
-	if (have_chain)
-		st = FX_OK;
-	else
+	if (state->has_config && !ended)
+		say(err, err_size, "%s: cut short (no end line)", path);
+	else if (ended && !state->has_config)
+		say(err, err_size, "%s: no config line", path);
+	else if (!have_chain)
 		say(err, err_size, "%s: no chain line", path);
+	else
+		st = FX_OK;
 out:
 	free(text);
 	return st;
+}
+
+FxStatus fx_state_read(const char *path, FxChainSpec *spec, double *bpm,
+                       char *err, size_t err_size)
+{
+	FxState *state = malloc(sizeof *state);
+	if (!state) {
+		say(err, err_size, "out of memory");
+		return FX_ERR_NOMEM;
+	}
+	FxStatus st = fx_state_load(path, state, err, err_size);
+	if (st == FX_OK) {
+		*spec = state->spec;
+		*bpm = state->bpm;
+	}
+	free(state);
+	return st;
+}
+
+FxStateVerdict fx_state_restore_check(const char *path,
+                                      const FxChainSpec *configured,
+                                      FxState *state, char *why,
+                                      size_t why_size)
+{
+	char err[512] = "";
+	FxStatus st = fx_state_load(path, state, err, sizeof err);
+	if (st == FX_ERR_IO && !*err) {
+		say(why, why_size, "no state in %s yet: starting from the "
+		                   "configured chain", path);
+		return FX_STATE_MISSING;
+	}
+	if (st != FX_OK) {
+		say(why, why_size, "cannot restore the state: %s; starting from "
+		                   "the configured chain", err);
+		return FX_STATE_DAMAGED;
+	}
+	if (!state->has_config) {
+		say(why, why_size, "%s was written by an older fxd (no checksum, "
+		                   "no config hash): starting from the "
+		                   "configured chain", path);
+		return FX_STATE_UNVERIFIED;
+	}
+	if (state->config_hash != chain_hash(configured)) {
+		say(why, why_size, "the configured chain changed since %s was "
+		                   "saved: starting from the configured chain",
+		    path);
+		return FX_STATE_CONFIG_CHANGED;
+	}
+	return FX_STATE_RESTORE;
+}
+
+/* The state file's text, malloc'd. */
+static char *state_text(const FxChainSpec *spec, double bpm,
+                        uint64_t config_hash)
+{
+	char *chain = format_chain(spec);
+	size_t cap = chain ? strlen(chain) + 128 : 0;
+	char *text = chain ? malloc(cap) : NULL;
+	if (text) {
+		int n = snprintf(text, cap, "%s\nbpm %.17g\nconfig %016" PRIx64
+		                 "\nchain %s\n", STATE_MAGIC, bpm, config_hash,
+		                 chain);
+		snprintf(text + n, cap - (size_t)n, "end %016" PRIx64 "\n",
+		         fnv1a(text, (size_t)n));
+	}
+	free(chain);
+	return text;
 }
 
 int fx_control_save_state(FxControl *c, int force, char *err,
@@ -751,6 +874,7 @@ int fx_control_save_state(FxControl *c, int force, char *err,
 	           now - c->first_unsaved >= SAVE_MAX_S);
 	FxChainSpec spec;
 	double bpm = c->bpm;
+	uint64_t config_hash = c->config_hash;
 	if (due) {
 		fx_engine_get_spec(c->engine, &spec);
 		c->unsaved = 0;
@@ -758,12 +882,15 @@ int fx_control_save_state(FxControl *c, int force, char *err,
 	unlock(c);
 	if (!due)
 		return 0;
-	char text[8300];
-	int n = snprintf(text, sizeof text, "%s\nbpm %.17g\nchain ",
-	                 STATE_MAGIC, bpm);
-	fx_spec_format(&spec, text + n, sizeof text - (size_t)n - 1);
-	strcat(text, "\n");
-	if (write_atomically(c->state_file, text, err, err_size) != 0) {
+	char *text = state_text(&spec, bpm, config_hash);
+	FxStatus st = text ? fx_safe_file_save(c->state_file, "state file",
+	                                       text, strlen(text), 0666, err,
+	                                       err_size)
+	                   : FX_ERR_NOMEM;
+	if (!text)
+		say(err, err_size, "out of memory");
+	free(text);
+	if (st != FX_OK) {
 		lock(c);
 		if (!c->unsaved)
 			c->first_unsaved = now;

@@ -116,7 +116,9 @@ void fx_control_take_changes(FxControl *c, FxChanges *out);
  *  starting with '.'. */
 int fx_preset_name_ok(const char *name);
 
-/** Preset files. On failure @p err gets a one-line reason. */
+/** Preset files, written whole and read as text (safefile.h): a preset
+ *  that is not a regular file is refused. On failure @p err gets a
+ *  one-line reason. */
 FxStatus fx_control_preset_save(FxControl *c, const char *name, char *err,
                                 size_t err_size);
 FxStatus fx_control_preset_load(FxControl *c, const char *name, char *err,
@@ -126,10 +128,48 @@ int fx_control_preset_list(FxControl *c, char ***names, char *err,
                            size_t err_size);
 void fx_control_free_list(char **names, int n);
 
-/** Reads a state file into @p spec and @p bpm. Returns FX_OK, FX_ERR_IO
- *  when there is none, or another error with @p err set. */
+/** What a state file holds. */
+typedef struct {
+	FxChainSpec spec;
+	double bpm;           ///< 120 when the file gives none
+	int has_config;       ///< 0: written by an fxd before the config and end
+	                      ///< lines (no checksum either)
+	uint64_t config_hash; ///< of the configured chain it was saved under
+} FxState;
+
+/** Reads the state file @p path: an "end" line whose checksum matches is
+ *  required once there is a "config" line. Returns FX_OK; FX_ERR_IO with
+ *  @p err empty when there is no file; or another error (not a regular
+ *  file, a NUL byte, cut short, a bad checksum, a bad line) with @p err
+ *  set. */
+FxStatus fx_state_load(const char *path, FxState *state, char *err,
+                       size_t err_size);
+
+/** fx_state_load for the chain and the tempo only. */
 FxStatus fx_state_read(const char *path, FxChainSpec *spec, double *bpm,
                        char *err, size_t err_size);
+
+/** Whether fxd starts from a state file or from its configured chain. */
+typedef enum {
+	FX_STATE_RESTORE,        ///< saved under this configured chain: use it
+	FX_STATE_MISSING,        ///< no state file yet
+	FX_STATE_DAMAGED,        ///< unreadable, cut short or damaged
+	FX_STATE_UNVERIFIED,     ///< from an older fxd: no checksum, no config
+	FX_STATE_CONFIG_CHANGED, ///< saved under another configured chain
+} FxStateVerdict;
+
+/** Reads @p path into @p state and judges it against @p configured, the
+ *  chain the options give. Anything but FX_STATE_RESTORE comes with the
+ *  one line to log in @p why. */
+FxStateVerdict fx_state_restore_check(const char *path,
+                                      const FxChainSpec *configured,
+                                      FxState *state, char *why,
+                                      size_t why_size);
+
+/** The chain the options configure (until called: the engine's chain at
+ *  fx_control_new). The state file records its hash, and is written again
+ *  soon after this call. */
+void fx_control_set_config_chain(FxControl *c, const FxChainSpec *configured);
 
 /** Writes the state file when a change is due for saving (0.25 s after
  *  the last change, at most 0.5 s after the first), or now with @p force.

@@ -47,6 +47,7 @@ typedef struct {
 	FxEngine *engine;
 	FxControl *control;
 	FxOsc *osc;
+	FxChainSpec configured; ///< the options' chain, which the state records
 	int state_failing;   ///< the last state save failed (said once)
 	sigset_t signals;
 	int stop;            ///< the signal that asked to stop, or 0
@@ -213,27 +214,27 @@ static void jack_latency(void *jack)
 	fx_jack_latency_changed(jack);
 }
 
-/* Replaces the configured chain with the state file's, when there is
- * one. A damaged file is reported and the configured chain kept. */
+/* Starts from the state file instead of the configured chain when the
+ * state was saved under this same configured chain; otherwise (none yet,
+ * damaged, from an older fxd, the config changed) says so in one line and
+ * starts from the configured chain. */
 static void restore_state(Daemon *d, double *bpm)
 {
+	d->configured = d->opts.spec;
 	const char *path = d->opts.state_file;
 	if (!path)
 		return;
-	char err[512] = "";
-	FxChainSpec spec;
-	FxStatus st = fx_state_read(path, &spec, bpm, err, sizeof err);
-	if (st == FX_ERR_IO && !*err) {
-		fx_log(LOG_INFO, "no state in %s yet: starting from the "
-		                 "configured chain", path);
+	FxState state;
+	char why[768];
+	FxStateVerdict v = fx_state_restore_check(path, &d->opts.spec, &state,
+	                                          why, sizeof why);
+	if (v != FX_STATE_RESTORE) {
+		fx_log(v == FX_STATE_MISSING ? LOG_INFO : LOG_WARNING, "%s",
+		       why);
 		return;
 	}
-	if (st != FX_OK) {
-		fx_log(LOG_WARNING, "cannot restore the state: %s; starting "
-		                    "from the configured chain", err);
-		return;
-	}
-	d->opts.spec = spec;
+	d->opts.spec = state.spec;
+	*bpm = state.bpm;
 	snprintf(d->opts.chain_origin, sizeof d->opts.chain_origin, "%s",
 	         path);
 }
@@ -250,6 +251,7 @@ static int start_control(Daemon *d, double bpm)
 		fx_log(LOG_ERR, "out of memory");
 		return FX_EXIT_FAILURE;
 	}
+	fx_control_set_config_chain(d->control, &d->configured);
 	fx_control_set_bpm(d->control, bpm);
 	if (o->no_osc)
 		return -1;
@@ -512,8 +514,8 @@ static void reload(Daemon *d)
 	char err[768];
 	if (fx_options_load(&fresh, d->argc, d->argv, err, sizeof err) !=
 	    FX_EXIT_OK) {
-		fx_log(LOG_ERR, "%s", err);
-		fx_log(LOG_WARNING, "reload failed; the running chain is kept");
+		fx_log(LOG_ERR, "reload failed, the running chain is kept: %s",
+		       err);
 		fx_options_free(&fresh);
 		fx_notify_ready();
 		return;
@@ -525,6 +527,7 @@ static void reload(Daemon *d)
 	} else {
 		fx_log(LOG_NOTICE, "reloaded %s: chain swapped", d->opts.config);
 		log_chain(&fresh.spec, fresh.chain_origin);
+		fx_control_set_config_chain(d->control, &fresh.spec);
 		d->opts.spec = fresh.spec;
 		memcpy(d->opts.chain_origin, fresh.chain_origin,
 		       sizeof d->opts.chain_origin);

@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "effect.h"
+#include "safefile.h"
 
 int fx_str_list_add(FxStrList *l, const char *s)
 {
@@ -291,43 +292,18 @@ char *fx_opt_padded(int line, int col, const char *value)
 
 char *fx_opt_read_file(const char *path, char *why, size_t size)
 {
-	FILE *f = fopen(path, "r");
-	if (!f) {
-		refuse(why, size, "cannot read config file '%s': %s", path,
-		       strerror(errno));
+	char *text;
+	size_t len;
+	/* A config file is small; refuse anything absurd. */
+	if (fx_safe_read_text(path, "config file", 1u << 20, &text, &len, why,
+	                      size) != FX_OK)
+		return NULL;
+	/* Likely one being written as it is read (an editor's truncate, then
+	 * write): never taken for "nothing configured". */
+	if (len == strspn(text, " \t\r\n")) {
+		refuse(why, size, "config file '%s' is empty", path);
+		free(text);
 		return NULL;
 	}
-	size_t cap = 4096, len = 0;
-	char *buf = malloc(cap);
-	for (;;) {
-		if (!buf) {
-			refuse(why, size, "out of memory");
-			break;
-		}
-		len += fread(buf + len, 1, cap - len - 1, f);
-		if (len < cap - 1)
-			break;
-		/* A config file is small; refuse anything absurd. */
-		if (cap >= (1u << 20)) {
-			refuse(why, size, "config file '%s' is larger than 1 MiB",
-			       path);
-			free(buf);
-			buf = NULL;
-			break;
-		}
-		char *more = realloc(buf, cap *= 2);
-		if (!more)
-			free(buf);
-		buf = more;
-	}
-	if (buf && ferror(f)) {
-		refuse(why, size, "cannot read config file '%s': %s", path,
-		       strerror(errno));
-		free(buf);
-		buf = NULL;
-	}
-	fclose(f);
-	if (buf)
-		buf[len] = '\0';
-	return buf;
+	return text;
 }

@@ -105,7 +105,9 @@ void fx_opt_strip_comment(char *s);
 char *fx_opt_padded(int line, int col, const char *value);
 
 /** A whole config file (at most 1 MiB), malloc'd; NULL with a one-line
- *  reason in @p why. */
+ *  reason in @p why. Read with fx_safe_read_text: a FIFO or a device is
+ *  refused without blocking, a NUL byte at FILE:LINE:COL; so is a file
+ *  that is empty or holds only blanks. */
 char *fx_opt_read_file(const char *path, char *why, size_t size);
 
 #endif

@@ -8,11 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "effect.h"
 #include "engine.h"
 #include "optable.h"
 #include "osc.h"
+#include "safefile.h"
 
 typedef FxOptInfo OptionInfo;
 
@@ -51,6 +53,18 @@ static const char *check_ipv4(const char *v, char *buf, size_t size)
 	return inet_pton(AF_INET, v, &a) == 1 ? NULL
 	                                       : "is not a numeric IPv4 "
 	                                         "address";
+}
+
+/* The state file is replaced whole, and only a regular file (or none yet)
+ * may be: never a device or a FIFO. */
+static const char *check_state_file(const char *v, char *buf, size_t size)
+{
+	struct stat sb;
+	if (lstat(v, &sb) != 0 || S_ISREG(sb.st_mode))
+		return NULL;
+	snprintf(buf, size, "is %s, not a regular file",
+	         fx_file_kind(sb.st_mode));
+	return buf;
 }
 
 #define F(field) offsetof(FxOptions, field)
@@ -129,8 +143,9 @@ static const OptionInfo options[] = {
 	 "no OSC server", NULL},
 	{"preset-dir", 0, FX_OPT_STRING, F(preset_dir), 0, 0, 0, NULL, "DIR",
 	 "presets live here (default $XDG_DATA_HOME/fxd/presets)", NULL},
-	{"state-file", 0, FX_OPT_STRING, F(state_file), 0, 0, 0, NULL, "FILE",
-	 "save the live state here after changes; restore it at start", NULL},
+	{"state-file", 0, FX_OPT_STRING, F(state_file), 0, 0, 0, check_state_file,
+	 "FILE", "save the live state here after changes; restore it at start "
+	 "unless the configured chain changed", NULL},
 
 	{"config", 'f', FX_OPT_STRING, F(config), 0, 0, FX_OPT_CLI_ONLY, NULL, "FILE",
 	 "read options and the chain from FILE (the command line wins)",

@@ -41,7 +41,7 @@ expect() {
 	fi
 }
 
-echo "1..36"
+echo "1..44"
 
 run "$fxd" --help
 if [ $rc -eq 0 ] && [ "$(head -n 1 "$tmp/out")" = "Usage: fxd [OPTIONS] [CHAIN]" ] &&
@@ -145,6 +145,41 @@ expect "chain key error at the file's line and column" 2 \
 
 printf 'chain = vol:gain\n[chain]\nvol:gain\n' >"$cfg"
 expect "chain given twice in a file" 2 "fxd: $cfg:2: the chain is given twice (see line 1)" \
+	"$fxd" -f "$cfg"
+
+# ---- files that are not what they should be ------------------------------------
+# A FIFO nobody writes to blocked the old reader for good: bounded here.
+mkfifo "$tmp/fifo.conf"
+expect "a FIFO as config file is refused at once" 2 \
+	"fxd: config file '$tmp/fifo.conf' is a FIFO, not a regular file" \
+	timeout -k 2 10 "$fxd" -f "$tmp/fifo.conf"
+
+# Text after a NUL byte, a bad section here, was silently ignored.
+printf 'name = fx1\nchannels = 2\000\n[bogus]\n' >"$cfg"
+expect "a NUL byte in a config file, at its line and column" 2 \
+	"fxd: $cfg:2:13: a NUL byte; a config file must be text" "$fxd" -f "$cfg"
+
+: >"$cfg"
+expect "an empty config file is an error, not the default chain" 2 \
+	"fxd: config file '$cfg' is empty" "$fxd" -f "$cfg"
+printf '\n  \n\t\n' >"$cfg"
+expect "a config file of blanks is empty too" 2 \
+	"fxd: config file '$cfg' is empty" "$fxd" -f "$cfg"
+
+# The state file is replaced whole: a device, a FIFO or a directory never
+# can be (as root, /dev/full was replaced by a regular file).
+expect "--state-file /dev/full is refused" 2 \
+	"fxd: --state-file: '/dev/full' is a character device, not a regular file" \
+	"$fxd" --state-file /dev/full
+expect "--state-file on a FIFO is refused" 2 \
+	"fxd: --state-file: '$tmp/fifo.conf' is a FIFO, not a regular file" \
+	"$fxd" --state-file "$tmp/fifo.conf"
+expect "--state-file on a directory is refused" 2 \
+	"fxd: --state-file: '$tmp' is a directory, not a regular file" \
+	"$fxd" --state-file "$tmp"
+printf 'state-file = /dev/full\n' >"$cfg"
+expect "state-file in a config file, checked at its line" 2 \
+	"fxd: $cfg:1: state-file: '/dev/full' is a character device, not a regular file" \
 	"$fxd" -f "$cfg"
 
 # ---- no JACK server ---------------------------------------------------------------

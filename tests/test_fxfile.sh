@@ -4,7 +4,8 @@
 # (tests/data/README.md), byte-identical output for any --chunk, every
 # format and subtype libsndfile writes here read back exactly, pipes in and
 # out, --normalize (also from stdin), dither, 3 and 6 channels, latency
-# compensation, --tail, config files, and every error path: one line on
+# compensation, --tail, config files, inputs shorter than their headers
+# say, FIFOs as input and config, and every error path: one line on
 # stderr, exit status 2, nothing left behind. Needs sox and python3; no
 # JACK.
 # shellcheck disable=SC2317 # functions run from trap
@@ -28,8 +29,10 @@ case $fxfile in /*) ;; *) fxfile=$PWD/$fxfile ;; esac
 data=$(cd "${srcdir:-.}/tests/data" && pwd) || exit 1
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/fxd-fxfile.XXXXXX") || exit 1
 bg_pid=
+writer_pid=
 cleanup() {
 	[ -n "$bg_pid" ] && kill "$bg_pid" 2>/dev/null
+	[ -n "$writer_pid" ] && kill "$writer_pid" 2>/dev/null
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -63,14 +66,14 @@ refused() {
 }
 # temp_of DIR NAME: the temporary file fxfile writes NAME to, if any.
 temp_of() {
-	for f in "$1/.$2.fxfile-"*; do
+	for f in "$1/.$2.tmp-"*; do
 		[ -e "$f" ] && return 0
 	done
 	return 1
 }
 # no_leftovers DIR: no temporary output of fxfile's in DIR.
 no_leftovers() {
-	for f in "$1"/.*.fxfile-*; do
+	for f in "$1"/.*.tmp-*; do
 		[ -e "$f" ] && return 1
 	done
 	return 0
@@ -170,7 +173,7 @@ main(*sys.argv[1:])
 EOF
 wav() { "$py" "$tmp/wav.py" "$@" 2>>"$tmp/err"; }
 
-echo "1..50"
+echo "1..59"
 
 # ---- the command line ------------------------------------------------------
 
@@ -475,6 +478,100 @@ for fmt in wav flac; do
 done
 no_leftovers . || r=1
 check "a full disk: exit 2, one line, no partial or temporary file" $r
+
+# ---- truncated inputs ----------------------------------------------------------
+
+# 1 s at 48 kHz whose header gives 48000 frames, cut to fewer bytes.
+r=0
+for fmt in wav aiff au; do
+	sox -n -r 48000 -c 2 -b 16 "whole.$fmt" synth 1 sine 440 gain -6
+	size=$(wc -c <"whole.$fmt")
+	head -c $((size * 6 / 10)) "whole.$fmt" >"cut.$fmt"
+	run -q -c gain "cut.$fmt" "cut.$fmt.out.wav"
+	if [ $rc -ne 2 ] || [ "$(wc -l <"$tmp/err")" -ne 1 ] ||
+		! grep -q "^fxfile: 'cut.$fmt' is truncated: its header gives 48000 frames, the file holds [0-9]* (--accept-truncated takes what is there)\$" "$tmp/err" ||
+		[ -e "cut.$fmt.out.wav" ]
+	then
+		r=1
+		show
+	fi
+done
+no_leftovers . || r=1
+check "WAV, AIFF and AU shorter than their headers say: exit 2, one line, no output" $r
+
+run -c gain --device cpu --accept-truncated cut.wav cut.accepted.wav
+set -- $(wav frames cut.accepted.wav)
+held=$((($(wc -c <cut.wav) - 44) / 4))
+[ $rc -eq 0 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] &&
+	grep -q "^fxfile: 'cut.wav' is truncated: its header gives 48000 frames, the file holds $held; going on with those\$" "$tmp/err" &&
+	[ "${1:-0}" -eq "$held" ]
+check "--accept-truncated: one note, and the $held frames there are" $?
+
+cat cut.wav | "$fxfile" -q -c gain - cut.piped.wav 2>"$tmp/err"
+rc=$?
+cmd="cat cut.wav | fxfile -q -c gain - cut.piped.wav"
+refused "... also on stdin, found at its end" \
+	"^fxfile: stdin is truncated: its header gives 48000 frames, it brought $held (--accept-truncated"
+[ ! -e cut.piped.wav ] && no_leftovers .
+check "... which leaves no output and no temporary file" $?
+
+# A header written for streaming gives a placeholder, not a length.
+sox -n -r 48000 -c 2 -b 16 -t wav - synth 1 sine 440 gain -6 2>/dev/null |
+	"$fxfile" -q -c gain - streamed.wav 2>"$tmp/err"
+rc=$?
+cmd="sox ... -t wav - | fxfile -q -c gain - streamed.wav"
+set -- $(wav frames streamed.wav)
+ok "a WAV streamed by sox (placeholder length) is not taken for truncated"
+[ "${1:-0}" -eq 48000 ]
+check "... and all of its 48000 frames come out" $?
+
+# ---- FIFO input ------------------------------------------------------------------
+
+# Whether process $1 has its signal handlers in (SIGINT's bit in SigCgt).
+catches_sigint() {
+	mask=$(sed -n 's/^SigCgt:[[:space:]]*//p' "/proc/$1/status" 2>/dev/null)
+	[ -n "$mask" ] && [ $((0x$mask & 2)) -ne 0 ]
+}
+# Whether process $1 has not ended (a zombie has).
+alive() {
+	[ -e "/proc/$1/stat" ] && [ "$(sed 's/.*) //' "/proc/$1/stat" | cut -c1)" != Z ]
+}
+# fifo_sigint DESC: fxfile reads in.fifo; SIGINT, once its handlers are
+# in, must end it within 10 s with status 130, one line, no output.
+fifo_sigint() {
+	"$fxfile" -q -c gain in.fifo fifo.out.wav 2>"$tmp/err" </dev/null &
+	bg_pid=$!
+	tries=200
+	while [ $tries -gt 0 ] && ! catches_sigint "$bg_pid"; do
+		sleep 0.05
+		tries=$((tries - 1))
+	done
+	kill -INT "$bg_pid"
+	tries=200
+	while [ $tries -gt 0 ] && alive "$bg_pid"; do
+		sleep 0.05
+		tries=$((tries - 1))
+	done
+	alive "$bg_pid" && { kill -KILL "$bg_pid"; echo "# still running 10 s after SIGINT: killed"; }
+	wait "$bg_pid"
+	rc=$?
+	bg_pid=
+	cmd="fxfile -q -c gain in.fifo fifo.out.wav, then SIGINT"
+	[ $rc -eq 130 ] && [ "$(cat "$tmp/err")" = "fxfile: interrupted by SIGINT; nothing written" ] &&
+		[ ! -e fifo.out.wav ] && no_leftovers .
+	check "$1" $?
+}
+mkfifo in.fifo
+run -f in.fifo tones.wav x.wav
+refused "a FIFO as config file is refused at once, unread" \
+	"^fxfile: config file 'in.fifo' is a FIFO, not a regular file\$"
+fifo_sigint "a FIFO with no writer: SIGINT exits 130 with the documented line"
+sleep 60 >in.fifo &
+writer_pid=$!
+fifo_sigint "a FIFO whose writer sends nothing: the same"
+kill "$writer_pid" 2>/dev/null
+wait "$writer_pid" 2>/dev/null
+writer_pid=
 
 # ---- SIGINT --------------------------------------------------------------------
 
