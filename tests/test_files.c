@@ -186,7 +186,7 @@ START_TEST(preset_of_a_long_chain_round_trips)
 	ck_assert_msg(fx_control_preset_save(r->c, "long", err, sizeof err) ==
 	                      FX_OK,
 	              "%s", err);
-	fx_control_swap(r->c, &(FxChainSpec){0});
+	fx_control_swap(r->c, &(FxChainSpec){0}, NULL, 0);
 	ck_assert_msg(fx_control_preset_load(r->c, "long", err, sizeof err) ==
 	                      FX_OK,
 	              "%s", err);
