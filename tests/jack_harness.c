@@ -1265,21 +1265,7 @@ struct FxTestRecorderImpl {
 	double rate;               ///< frames per second
 };
 
-static void record(FxTestRecorder *r, jack_nframes_t n);
-
-/* Realtime: no allocation, locks or output (while freewheeling, where no
- * deadline exists, it may sleep for the pace). */
-static int recorder_process(jack_nframes_t n, void *arg)
-{
-	FxTestRecorder *r = arg;
-	record(r, n);
-	double pace = atomic_load_explicit(&r->pace, memory_order_relaxed);
-	if (pace > 0 &&
-	    atomic_load_explicit(&r->freewheeling, memory_order_relaxed))
-		fx_test_nap((double)n / (r->rate * pace));
-	return 0;
-}
-
+/* Realtime: no allocation, locks or output. */
 static void record(FxTestRecorder *r, jack_nframes_t n)
 {
 	int st = atomic_load_explicit(&r->state, memory_order_acquire);
@@ -1315,6 +1301,19 @@ static void record(FxTestRecorder *r, jack_nframes_t n)
 	                                       memory_order_relaxed);
 	atomic_store_explicit(&r->frames, f + (long)n, memory_order_release);
 	atomic_store_explicit(&r->periods, k + 1, memory_order_release);
+}
+
+/* The recorder's cycle; while freewheeling, where no deadline exists,
+ * it may sleep for the pace. */
+static int recorder_process(jack_nframes_t n, void *arg)
+{
+	FxTestRecorder *r = arg;
+	record(r, n);
+	double pace = atomic_load_explicit(&r->pace, memory_order_relaxed);
+	if (pace > 0 &&
+	    atomic_load_explicit(&r->freewheeling, memory_order_relaxed))
+		fx_test_nap((double)n / (r->rate * pace));
+	return 0;
 }
 
 FxTestRecorder *fx_test_recorder_new(const char *server, const char *name,

@@ -279,11 +279,11 @@ int fx_test_recorder_freewheeling(const FxTestRecorder *r, long i);
  *  by one still inside the cycle). */
 void fx_test_recorder_pace(FxTestRecorder *r, double speed);
 
-/** Of the recorded periods, the number of runs of whole periods of
- *  silence (all channels zero) that sound surrounds, periods before
- *  @p from left out. A run can be read more than once by a late recorder,
- *  but it needs at least one silent period from upstream: in realtime
- *  each run is matched by an underflow fxd counted. */
+/** Of the recorded periods from @p from on, the number of runs of whole
+ *  periods of silence (all channels zero) after the first sound. A late
+ *  recorder can read one silent buffer twice, but each run needs at least
+ *  one silent period from upstream: in realtime, each run after fxd's
+ *  output started is matched by an underflow fxd counted. */
 long fx_test_recorder_silent_runs(const FxTestRecorder *r, long from);
 
 /** 1 if every recorded sample is finite. */
