@@ -94,11 +94,9 @@ void fx_engine_set_freewheel(FxEngine *e, int on);
 int fx_engine_work(FxEngine *e);
 
 /** The worker thread's body: FTZ/DAZ on, then call fx_engine_work for each
- *  period until fx_engine_stop_worker. Between periods it naps on a timer
- *  until a quarter period before the next callback is due and then polls
- *  every 50 us, so the driver rarely pays for waking it; it sleeps on the
- *  semaphore (posted by the driver) when periods stop coming. @p engine is
- *  an FxEngine. */
+ *  period until fx_engine_stop_worker. Between periods it sleeps on a
+ *  semaphore that the driver posts once per period (one wake-up a period,
+ *  none while periods stop coming). @p engine is an FxEngine. */
 void *fx_engine_worker_main(void *engine);
 
 /** Tells the engine whether a worker thread runs fx_engine_worker_main

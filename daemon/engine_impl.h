@@ -53,7 +53,8 @@ typedef struct {
 	_Atomic double sumsq[FX_ENGINE_MAX_PORTS];
 } Meters;
 
-/** Where the worker thread is, for the driver's decision to post. */
+/** Where the worker thread is, for the driver's decision to post: it
+ *  sleeps on work_sem between periods. */
 enum { FX_WORKER_AWAKE, FX_WORKER_ASLEEP };
 
 /** One staged value. A per-entry sequence count (a seqlock) keeps the
@@ -110,7 +111,7 @@ struct FxEngineImpl {
 	FxQueue *retired;          ///< worker -> control
 	Staged stage[FX_STAGE_ENTRIES];
 	_Atomic uint64_t dirty[FX_STAGE_WORDS]; ///< set by control, taken by worker
-	sem_t work_sem;            ///< posted by the driver each period
+	sem_t work_sem;            ///< posted by the driver when the worker sleeps
 	sem_t chunk_sem;           ///< posted by the worker each chunk (freewheel)
 	sem_t paused_sem, resume_sem; ///< period-change handshake with the worker
 	alignas(64) _Atomic int paused;  ///< control: driver and worker stand still
@@ -119,7 +120,6 @@ struct FxEngineImpl {
 	_Atomic int stop;          ///< control: worker thread returns
 	_Atomic int pause_worker;  ///< control: worker parks on resume_sem
 	_Atomic int worker_state;  ///< worker: FX_WORKER_*
-	_Atomic uint64_t last_callback_ns; ///< driver: start of the last period
 	_Atomic int want_reset;    ///< control: clear chain state next chunk
 	_Atomic int fade_out;      ///< control: 1 fade to silence, 0 fade in
 	_Atomic int faded_out;     ///< worker: silent after a fade out

@@ -1,8 +1,6 @@
 /* The engine's realtime paths: the driver's period and the worker's chunks.
  * No allocation, locks, logging or blocking calls here, except where
  * freewheeling waits for the worker (realtime rules are off then). */
-/* sem_clockwait */
-#define _GNU_SOURCE
 #include "engine_impl.h"
 
 #include <errno.h>
@@ -39,17 +37,25 @@ static void silence(float *const *out, int n, int frames)
 		memset(out[c], 0, (size_t)frames * sizeof(float));
 }
 
-/* Freewheeling: wait until the due chunk is there (bounded by a timeout so
- * a dead worker cannot hang the server). */
-static void wait_for_chunk(FxEngine *e, size_t frames)
+/* Drops chunks older than @p due from the head of the output ring: they
+ * came too late. Returns 1 if a chunk, due or newer, then heads it.
+ * Bounded: each pass drops one whole chunk, and only chunks older than
+ * @p due, of which the rings hold a finite number, are dropped. */
+static int drop_late(FxEngine *e, size_t frames, uint32_t due)
 {
-	while (fx_ring_available_read(e->out_ring) < frames) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += 1;
-		if (sem_timedwait(&e->chunk_sem, &ts) != 0 && errno == ETIMEDOUT)
-			return;
+	for (int tries = 0; tries <= e->cfg.latency_periods + e->cfg.ring_periods;
+	     tries++) {
+		uint32_t seq;
+		if (fx_ring_available_read(e->out_ring) < frames ||
+		    !fx_queue_peek(e->out_seq, &seq))
+			return 0;
+		if ((int32_t)(due - seq) <= 0)
+			return 1;
+		fx_queue_pop(e->out_seq, &seq);
+		fx_ring_advance(e->out_ring, frames);
+		bump(&e->late);
 	}
+	return 0;
 }
 
 /* Reads the chunk due now into out, dropping any that came too late.
@@ -57,23 +63,49 @@ static void wait_for_chunk(FxEngine *e, size_t frames)
 static int take_due_chunk(FxEngine *e, float *const *out, int frames,
                           uint32_t due)
 {
-	/* Bounded: each pass drops one whole chunk from a finite ring. */
-	for (int tries = 0; tries <= e->cfg.latency_periods + e->cfg.ring_periods;
-	     tries++) {
-		uint32_t seq;
-		if (fx_ring_available_read(e->out_ring) < (size_t)frames ||
-		    !fx_queue_peek(e->out_seq, &seq))
-			return 0;
-		int32_t age = (int32_t)(due - seq);
-		if (age < 0)
-			return 0; /* the due chunk never made it in */
-		fx_queue_pop(e->out_seq, &seq);
-		if (age == 0)
-			return fx_ring_read(e->out_ring, out, (size_t)frames) != 0;
-		fx_ring_advance(e->out_ring, (size_t)frames);
-		bump(&e->late);
+	uint32_t seq;
+	if (!drop_late(e, (size_t)frames, due) ||
+	    !fx_queue_peek(e->out_seq, &seq) || seq != due)
+		return 0; /* not made yet, or its input never made it in */
+	fx_queue_pop(e->out_seq, &seq);
+	return fx_ring_read(e->out_ring, out, (size_t)frames) != 0;
+}
+
+/* Wakes the worker if it sleeps. Dekker with wait_for_input: the fence
+ * orders this period's ring stores (the input written, late or due chunks
+ * taken out) before the load, so either the worker sees them or this load
+ * sees it asleep. */
+static void wake_worker(FxEngine *e)
+{
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load(&e->worker_state) == FX_WORKER_ASLEEP)
+		sem_post(&e->work_sem);
+}
+
+/* Freewheeling has no deadline: wait until the chunk due now, or a newer
+ * one, heads the output ring, so that a chunk still being made is never
+ * taken for a missing one; older ones came late and are dropped. Called
+ * only when this period's input went in, so a chunk at least as new as
+ * the due one is on its way. Bounded by a timeout, so a dead worker cannot
+ * hang the server. */
+static void wait_for_due_chunk(FxEngine *e, size_t frames, uint32_t due)
+{
+	for (;;) {
+		/* Posts for chunks made while nobody waited: the check below
+		 * sees those chunks, so they must not end a later wait. */
+		while (sem_trywait(&e->chunk_sem) == 0)
+			;
+		if (drop_late(e, frames, due))
+			return;
+		wake_worker(e); /* dropping may have made the room it waits for */
+		/* sem_timedwait rather than sem_clockwait: ThreadSanitizer
+		 * sees the former's ordering and not the latter's. */
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 1;
+		if (sem_timedwait(&e->chunk_sem, &ts) != 0 && errno == ETIMEDOUT)
+			return;
 	}
-	return 0;
 }
 
 void fx_engine_process(FxEngine *e, const float *const *in, float *const *out,
@@ -93,17 +125,16 @@ void fx_engine_process(FxEngine *e, const float *const *in, float *const *out,
 	fx_ring_prefetch(e->out_ring, (size_t)frames);
 	uint32_t seq = e->seq++;
 	/* Room checked first, so the number and the frames go in together. */
-	if (fx_ring_available_write(e->in_ring) >= (size_t)frames &&
-	    fx_queue_push(e->in_seq, &seq))
+	int pushed = fx_ring_available_write(e->in_ring) >= (size_t)frames &&
+	             fx_queue_push(e->in_seq, &seq);
+	if (pushed)
 		fx_ring_write(e->in_ring, in, (size_t)frames);
 	else
 		bump(&e->overflows);
 
 	uint32_t due = seq - (uint32_t)e->cfg.latency_periods;
-	if (atomic_load_explicit(&e->freewheel, memory_order_relaxed)) {
-		sem_post(&e->work_sem);
-		wait_for_chunk(e, (size_t)frames);
-	}
+	if (pushed && atomic_load_explicit(&e->freewheel, memory_order_relaxed))
+		wait_for_due_chunk(e, (size_t)frames, due);
 	if (!take_due_chunk(e, out, frames, due)) {
 		silence(out, e->cfg.outputs, frames);
 		bump(&e->underflows);
@@ -113,16 +144,9 @@ void fx_engine_process(FxEngine *e, const float *const *in, float *const *out,
 	                      memory_order_relaxed);
 	atomic_store_explicit(&e->out_seq_last, due, memory_order_release);
 	bump(&e->callbacks);
-	atomic_store_explicit(&e->last_callback_ns, t0, memory_order_relaxed);
-	/* Waking a sleeping thread costs microseconds (a futex and, in a VM,
-	 * an IPI), so the worker naps on a timer until shortly before each
-	 * period and then polls; the semaphore is posted only when it sleeps
-	 * on it. Dekker on both sides: the fence orders the ring's head store
-	 * before this load, so either the worker sees the frames written
-	 * above or this load sees it asleep. */
-	atomic_thread_fence(memory_order_seq_cst);
-	if (atomic_load(&e->worker_state) == FX_WORKER_ASLEEP)
-		sem_post(&e->work_sem);
+	/* The worker sleeps on its semaphore between periods: one post per
+	 * period wakes it for the input written above. */
+	wake_worker(e);
 	fx_engine_log_time(&e->cb_log, e->cfg.latency_log, fx_engine_now_ns() - t0);
 	atomic_store(&e->driver_busy, 0);
 }
@@ -430,51 +454,25 @@ int fx_engine_work(FxEngine *e)
 	return done;
 }
 
+/* Input to process and room for its chunk, or a request to stop or park. */
 static int chunk_waiting(FxEngine *e)
 {
-	return fx_ring_available_read(e->in_ring) >= (size_t)e->cfg.period ||
+	size_t frames = (size_t)e->cfg.period;
+	return (fx_ring_available_read(e->in_ring) >= frames &&
+	        fx_ring_available_write(e->out_ring) >= frames) ||
 	       atomic_load(&e->stop) || atomic_load(&e->pause_worker);
 }
 
-/* Announces sleep, looks once more, then sleeps on the semaphore until
- * @p until_ns (CLOCK_MONOTONIC), or for good when it is 0. */
-static void sleep_on_semaphore(FxEngine *e, uint64_t until_ns)
+/* Between chunks: one sleep on the semaphore until the driver's next
+ * period posts it. Announces sleep, then looks once more (Dekker with
+ * wake_worker), so a period that came meanwhile is never slept through. */
+static void wait_for_input(FxEngine *e)
 {
 	atomic_store(&e->worker_state, FX_WORKER_ASLEEP);
-	atomic_thread_fence(memory_order_seq_cst); /* the driver's Dekker twin */
-	if (!chunk_waiting(e)) {
-		if (until_ns) {
-			struct timespec ts = {(time_t)(until_ns / 1000000000u),
-			                      (long)(until_ns % 1000000000u)};
-			sem_clockwait(&e->work_sem, CLOCK_MONOTONIC, &ts);
-		} else {
-			sem_wait(&e->work_sem);
-		}
-	}
+	atomic_thread_fence(memory_order_seq_cst);
+	if (!chunk_waiting(e))
+		sem_wait(&e->work_sem); /* EINTR: the caller's loop looks again */
 	atomic_store(&e->worker_state, FX_WORKER_AWAKE);
-}
-
-/* Between chunks: nap until a quarter period before the next callback is
- * due, then poll every 50 us for at most a period and a half; past that
- * (the server stopped, or freewheels) sleep until posted. */
-static void wait_for_period(FxEngine *e)
-{
-	uint64_t period_ns = (uint64_t)(1e9 * e->cfg.period / e->cfg.sample_rate);
-	uint64_t due = atomic_load_explicit(&e->last_callback_ns,
-	                                    memory_order_relaxed) + period_ns;
-	uint64_t margin = period_ns / 4 > 200000 ? period_ns / 4 : 200000;
-	uint64_t now = fx_engine_now_ns();
-	if (due > now + margin)
-		sleep_on_semaphore(e, due - margin);
-	uint64_t give_up = fx_engine_now_ns() + period_ns * 3 / 2;
-	while (!chunk_waiting(e)) {
-		if (fx_engine_now_ns() > give_up) {
-			sleep_on_semaphore(e, 0);
-			return;
-		}
-		struct timespec nap = {0, 50000};
-		nanosleep(&nap, NULL);
-	}
 }
 
 void *fx_engine_worker_main(void *engine)
@@ -488,7 +486,7 @@ void *fx_engine_worker_main(void *engine)
 			continue;
 		}
 		if (!fx_engine_work(e))
-			wait_for_period(e);
+			wait_for_input(e);
 	}
 	/* A period change may be waiting for this thread to park. */
 	if (atomic_load(&e->pause_worker))

@@ -969,7 +969,7 @@ int fx_test_wire(jack_client_t *c, const char *player, const char *daemon,
 
 /* ---- player -------------------------------------------------------------- */
 
-enum { IDLE, ARMED, RUNNING, STOPPED, DONE };
+enum { IDLE, ARMED, RUNNING, STOPPED, DONE, FOLLOWING };
 
 static int register_ports(jack_client_t *c, jack_port_t **ports, int n,
                           const char *stem, unsigned long flags)
@@ -999,13 +999,25 @@ struct FxTestPlayerImpl {
 	jack_nframes_t *log_time;  ///< JACK thread: per period, frame time
 	long *log_pos;             ///< JACK thread: per period, position
 	int *log_len;              ///< JACK thread: per period, frames
+	int start_now;             ///< control: start at the next cycle
+	char *log_fw;              ///< JACK thread: per period, freewheeling
 	long pos;                  ///< JACK thread: position in the buffer
 	atomic_int state;          ///< control: ARMED; JACK: RUNNING, STOPPED
 	atomic_int stop;           ///< control
 	atomic_int finished;       ///< JACK thread: a single play reached its end
 	_Atomic jack_nframes_t first; ///< JACK thread
 	atomic_long periods;       ///< JACK thread, release after the log
+	atomic_uint plays;         ///< control: plays asked for
+	atomic_uint started;       ///< JACK thread: the last play started,
+	                           ///< stored (release) after `first`
+	atomic_int freewheeling;   ///< notification thread
 };
+
+/* The server waits for this before it runs a cycle the new way. */
+static void note_freewheel(int starting, void *arg)
+{
+	atomic_store((atomic_int *)arg, starting != 0);
+}
 
 /* Realtime: no allocation, locks or output. A single play goes on counting
  * (and logging) periods of silence after its end, until stopped, so
@@ -1013,6 +1025,8 @@ struct FxTestPlayerImpl {
 static int player_process(jack_nframes_t n, void *arg)
 {
 	FxTestPlayer *p = arg;
+	int freewheeling = atomic_load_explicit(&p->freewheeling,
+	                                        memory_order_relaxed);
 	float *out[MAX_CH];
 	for (int c = 0; c < p->channels; c++)
 		out[c] = jack_port_get_buffer(p->ports[c], n);
@@ -1021,11 +1035,15 @@ static int player_process(jack_nframes_t n, void *arg)
 	int stop = atomic_load_explicit(&p->stop, memory_order_relaxed);
 	if ((st == ARMED || st == RUNNING) && stop)
 		st = STOPPED;
-	if (st == ARMED && (int32_t)(t - p->start) >= 0) {
+	if (st == ARMED && (p->start_now || (int32_t)(t - p->start) >= 0)) {
 		st = RUNNING;
 		p->pos = 0;
 		atomic_store_explicit(&p->first, t, memory_order_relaxed);
 		atomic_store_explicit(&p->periods, 0, memory_order_relaxed);
+		atomic_store_explicit(&p->started,
+		                      atomic_load_explicit(&p->plays,
+		                                           memory_order_relaxed),
+		                      memory_order_release);
 	}
 	jack_nframes_t i = 0;
 	if (st == RUNNING) {
@@ -1034,6 +1052,7 @@ static int player_process(jack_nframes_t n, void *arg)
 			p->log_time[k] = t;
 			p->log_pos[k] = p->pos;
 			p->log_len[k] = (int)n;
+			p->log_fw[k] = (char)freewheeling;
 			atomic_store_explicit(&p->periods, k + 1,
 			                      memory_order_release);
 		}
@@ -1082,12 +1101,15 @@ FxTestPlayer *fx_test_player_new(const char *server, const char *name,
 	p->log_time = calloc(PLAYER_LOG, sizeof *p->log_time);
 	p->log_pos = calloc(PLAYER_LOG, sizeof *p->log_pos);
 	p->log_len = calloc(PLAYER_LOG, sizeof *p->log_len);
-	if (p->log_time && p->log_pos && p->log_len)
+	p->log_fw = calloc(PLAYER_LOG, sizeof *p->log_fw);
+	if (p->log_time && p->log_pos && p->log_len && p->log_fw)
 		p->client = fx_test_client_open(server, name);
 	if (!p->client ||
 	    !register_ports(p->client, p->ports, channels, "out",
 	                    JackPortIsOutput) ||
 	    jack_set_process_callback(p->client, player_process, p) ||
+	    jack_set_freewheel_callback(p->client, note_freewheel,
+	                                &p->freewheeling) ||
 	    jack_activate(p->client)) {
 		fx_test_player_free(p);
 		return NULL;
@@ -1100,8 +1122,8 @@ jack_client_t *fx_test_player_client(FxTestPlayer *p)
 	return p->client;
 }
 
-int fx_test_player_play(FxTestPlayer *p, const float *const *bufs,
-                        long frames, jack_nframes_t start, int loop)
+static int player_arm(FxTestPlayer *p, const float *const *bufs, long frames,
+                      jack_nframes_t start, int now, int loop)
 {
 	int st = atomic_load_explicit(&p->state, memory_order_acquire);
 	if ((st != IDLE && st != STOPPED) || frames < 1)
@@ -1115,12 +1137,27 @@ int fx_test_player_play(FxTestPlayer *p, const float *const *bufs,
 	}
 	p->frames = frames;
 	p->start = start;
+	p->start_now = now;
 	p->loop = loop;
 	atomic_store(&p->stop, 0);
 	atomic_store(&p->finished, 0);
+	atomic_fetch_add_explicit(&p->plays, 1, memory_order_relaxed);
 	atomic_store_explicit(&p->state, ARMED, memory_order_release);
 	return 0;
 }
+
+int fx_test_player_play(FxTestPlayer *p, const float *const *bufs,
+                        long frames, jack_nframes_t start, int loop)
+{
+	return player_arm(p, bufs, frames, start, 0, loop);
+}
+
+int fx_test_player_play_now(FxTestPlayer *p, const float *const *bufs,
+                            long frames, int loop)
+{
+	return player_arm(p, bufs, frames, 0, 1, loop);
+}
+
 
 void fx_test_player_stop(FxTestPlayer *p)
 {
@@ -1162,6 +1199,11 @@ int fx_test_player_period(const FxTestPlayer *p, long i, jack_nframes_t *time,
 	return 1;
 }
 
+int fx_test_player_freewheeling(const FxTestPlayer *p, long i)
+{
+	return i >= 0 && i < fx_test_player_periods(p) && p->log_fw[i];
+}
+
 long fx_test_player_find(const FxTestPlayer *p, jack_nframes_t t)
 {
 	long n = fx_test_player_periods(p);
@@ -1195,6 +1237,7 @@ void fx_test_player_free(FxTestPlayer *p)
 	free(p->log_time);
 	free(p->log_pos);
 	free(p->log_len);
+	free(p->log_fw);
 	free(p);
 }
 
@@ -1210,23 +1253,43 @@ struct FxTestRecorderImpl {
 	jack_nframes_t *ptime;     ///< per period: frame time
 	long *poff;                ///< per period: first frame in data
 	int *plen;                 ///< per period: frames
-	atomic_int state;          ///< control: RUNNING; JACK thread: DONE
+	char *pfw;                 ///< per period: freewheeling
+	const FxTestPlayer *follow; ///< control, before FOLLOWING
+	unsigned follow_play;      ///< control: the play to start with
+	atomic_int state;          ///< control: RUNNING, FOLLOWING;
+	                           ///< JACK thread: RUNNING, DONE
 	atomic_int stop;           ///< control
 	atomic_long frames, periods; ///< JACK thread, release after the data
+	atomic_int freewheeling;   ///< notification thread
+	_Atomic double pace;       ///< control: see fx_test_recorder_pace
+	double rate;               ///< frames per second
 };
 
 /* Realtime: no allocation, locks or output. */
-static int recorder_process(jack_nframes_t n, void *arg)
+static void record(FxTestRecorder *r, jack_nframes_t n)
 {
-	FxTestRecorder *r = arg;
-	if (atomic_load_explicit(&r->state, memory_order_acquire) != RUNNING)
-		return 0;
+	int st = atomic_load_explicit(&r->state, memory_order_acquire);
+	if (st == FOLLOWING) {
+		/* The player ran earlier in this cycle (graph order), or in
+		 * an earlier one: its start is visible once it happened. */
+		const FxTestPlayer *p = r->follow;
+		if (atomic_load_explicit(&p->started, memory_order_acquire) !=
+		            r->follow_play ||
+		    (int32_t)(jack_last_frame_time(r->client) -
+		              atomic_load_explicit(&p->first,
+		                                   memory_order_relaxed)) < 0)
+			return;
+		atomic_store_explicit(&r->state, RUNNING, memory_order_relaxed);
+		st = RUNNING;
+	}
+	if (st != RUNNING)
+		return;
 	long f = atomic_load_explicit(&r->frames, memory_order_relaxed);
 	long k = atomic_load_explicit(&r->periods, memory_order_relaxed);
 	if (atomic_load_explicit(&r->stop, memory_order_relaxed) ||
 	    f + (long)n > r->capacity || k >= r->max_periods) {
 		atomic_store_explicit(&r->state, DONE, memory_order_release);
-		return 0;
+		return;
 	}
 	for (int c = 0; c < r->channels; c++)
 		memcpy(r->data[c] + f, jack_port_get_buffer(r->ports[c], n),
@@ -1234,8 +1297,22 @@ static int recorder_process(jack_nframes_t n, void *arg)
 	r->ptime[k] = jack_last_frame_time(r->client);
 	r->poff[k] = f;
 	r->plen[k] = (int)n;
+	r->pfw[k] = (char)atomic_load_explicit(&r->freewheeling,
+	                                       memory_order_relaxed);
 	atomic_store_explicit(&r->frames, f + (long)n, memory_order_release);
 	atomic_store_explicit(&r->periods, k + 1, memory_order_release);
+}
+
+/* The recorder's cycle; while freewheeling, where no deadline exists,
+ * it may sleep for the pace. */
+static int recorder_process(jack_nframes_t n, void *arg)
+{
+	FxTestRecorder *r = arg;
+	record(r, n);
+	double pace = atomic_load_explicit(&r->pace, memory_order_relaxed);
+	if (pace > 0 &&
+	    atomic_load_explicit(&r->freewheeling, memory_order_relaxed))
+		fx_test_nap((double)n / (r->rate * pace));
 	return 0;
 }
 
@@ -1256,27 +1333,52 @@ FxTestRecorder *fx_test_recorder_new(const char *server, const char *name,
 	r->ptime = calloc((size_t)r->max_periods, sizeof *r->ptime);
 	r->poff = calloc((size_t)r->max_periods, sizeof *r->poff);
 	r->plen = calloc((size_t)r->max_periods, sizeof *r->plen);
-	if (ok && r->ptime && r->poff && r->plen)
+	r->pfw = calloc((size_t)r->max_periods, sizeof *r->pfw);
+	if (ok && r->ptime && r->poff && r->plen && r->pfw)
 		r->client = fx_test_client_open(server, name);
 	if (!r->client ||
 	    !register_ports(r->client, r->ports, channels, "in",
 	                    JackPortIsInput) ||
 	    jack_set_process_callback(r->client, recorder_process, r) ||
+	    jack_set_freewheel_callback(r->client, note_freewheel,
+	                                &r->freewheeling) ||
 	    jack_activate(r->client)) {
 		fx_test_recorder_free(r);
 		return NULL;
 	}
+	r->rate = jack_get_sample_rate(r->client);
 	return r;
+}
+
+/* Recording or waiting to. */
+static int recorder_busy(const FxTestRecorder *r)
+{
+	int st = atomic_load_explicit((atomic_int *)&r->state,
+	                              memory_order_acquire);
+	return st == RUNNING || st == FOLLOWING;
+}
+
+static void recorder_arm(FxTestRecorder *r, int state)
+{
+	atomic_store(&r->frames, 0);
+	atomic_store(&r->periods, 0);
+	atomic_store(&r->stop, 0);
+	atomic_store_explicit(&r->state, state, memory_order_release);
 }
 
 void fx_test_recorder_start(FxTestRecorder *r)
 {
-	if (atomic_load(&r->state) == RUNNING)
+	if (!recorder_busy(r))
+		recorder_arm(r, RUNNING);
+}
+
+void fx_test_recorder_start_with(FxTestRecorder *r, const FxTestPlayer *p)
+{
+	if (recorder_busy(r))
 		return;
-	atomic_store(&r->frames, 0);
-	atomic_store(&r->periods, 0);
-	atomic_store(&r->stop, 0);
-	atomic_store_explicit(&r->state, RUNNING, memory_order_release);
+	r->follow = p;
+	r->follow_play = atomic_load((atomic_uint *)&p->plays) + 1;
+	recorder_arm(r, FOLLOWING);
 }
 
 void fx_test_recorder_stop(FxTestRecorder *r)
@@ -1291,7 +1393,7 @@ int fx_test_recorder_wait_frames(FxTestRecorder *r, long frames,
 	for (;;) {
 		if (atomic_load_explicit(&r->frames, memory_order_acquire) >= frames)
 			return 1;
-		if (atomic_load(&r->state) != RUNNING || fx_test_now() >= end)
+		if (!recorder_busy(r) || fx_test_now() >= end)
 			return atomic_load(&r->frames) >= frames;
 		fx_test_nap(0.005);
 	}
@@ -1301,7 +1403,7 @@ int fx_test_recorder_wait_done(FxTestRecorder *r, double timeout)
 {
 	double end = fx_test_now() + timeout;
 	for (;;) {
-		if (atomic_load_explicit(&r->state, memory_order_acquire) != RUNNING)
+		if (!recorder_busy(r))
 			return 1;
 		if (fx_test_now() >= end)
 			return 0;
@@ -1341,6 +1443,51 @@ int fx_test_recorder_period_frames(const FxTestRecorder *r, long i)
 	return r->plen[i];
 }
 
+void fx_test_recorder_pace(FxTestRecorder *r, double speed)
+{
+	atomic_store(&r->pace, speed > 0 ? speed : 0);
+}
+
+int fx_test_recorder_freewheeling(const FxTestRecorder *r, long i)
+{
+	return i >= 0 && i < fx_test_recorder_periods(r) && r->pfw[i];
+}
+
+static int recorded_silence(const FxTestRecorder *r, long k)
+{
+	for (int c = 0; c < r->channels; c++)
+		for (int i = 0; i < r->plen[k]; i++)
+			if (r->data[c][r->poff[k] + i] != 0.0f)
+				return 0;
+	return 1;
+}
+
+long fx_test_recorder_silent_runs(const FxTestRecorder *r, long from)
+{
+	long runs = 0;
+	int sound = 0, in_run = 0;
+	for (long k = from > 0 ? from : 0; k < fx_test_recorder_periods(r); k++) {
+		if (!recorded_silence(r, k)) {
+			sound = 1;
+			in_run = 0;
+		} else if (sound && !in_run) {
+			in_run = 1;
+			runs++;
+		}
+	}
+	return runs;
+}
+
+int fx_test_recorder_finite(const FxTestRecorder *r)
+{
+	long n = fx_test_recorder_frames(r);
+	for (int c = 0; c < r->channels; c++)
+		for (long i = 0; i < n; i++)
+			if (!isfinite(r->data[c][i]))
+				return 0;
+	return 1;
+}
+
 void fx_test_recorder_free(FxTestRecorder *r)
 {
 	if (!r)
@@ -1352,53 +1499,30 @@ void fx_test_recorder_free(FxTestRecorder *r)
 	free(r->ptime);
 	free(r->poff);
 	free(r->plen);
+	free(r->pfw);
 	free(r);
 }
 
-/* Recorder period m and the player's period with the very same frame
- * time: their difference in period counts; LONG_MIN if none has it, or
- * LONG_MAX if m lies outside the player's log (no evidence either way). */
-static long stamp_diff(const FxTestRecorder *r, const FxTestPlayer *p, long m)
+int fx_test_freewheel(jack_client_t *c, int on)
 {
-	long n = fx_test_player_periods(p);
-	if (n < 1 || (int32_t)(r->ptime[m] - p->log_time[0]) < 0 ||
-	    (int32_t)(r->ptime[m] - p->log_time[n - 1]) > 0)
-		return LONG_MAX;
-	long c = fx_test_player_find(p, r->ptime[m]);
-	return c >= 0 && p->log_time[c] == r->ptime[m] ? m - c : LONG_MIN;
+	return jack_set_freewheel(c, on) == 0 ? 0 : -1;
 }
 
 long fx_test_player_period_of(const FxTestRecorder *r, const FxTestPlayer *p,
-                              long k, int *glitch)
+                              long k, int cycles)
 {
-	enum { W = 8 };
-	long n = fx_test_recorder_periods(r);
-	long d[2 * W + 1];
-	int nd = 0;
-	for (long m = k - W; m <= k + W; m++)
-		if (m >= 0 && m < n && (d[nd] = stamp_diff(r, p, m)) != LONG_MIN &&
-		    d[nd] != LONG_MAX)
-			nd++;
-	/* The most common difference near k; ties go to the first seen. */
-	long best = LONG_MIN;
-	int best_count = 0;
-	for (int i = 0; i < nd; i++) {
-		int count = 0;
-		for (int j = 0; j < nd; j++)
-			count += d[j] == d[i];
-		if (count > best_count) {
-			best_count = count;
-			best = d[i];
-		}
-	}
-	int odd = best != LONG_MIN && fx_test_recorder_repeats(r, k);
-	for (long m = k - 2; m <= k + 2 && best != LONG_MIN && !odd; m++) {
-		long dm = m >= 0 && m < n ? stamp_diff(r, p, m) : LONG_MAX;
-		odd = dm != best && dm != LONG_MAX;
-	}
-	if (glitch)
-		*glitch = odd;
-	return best == LONG_MIN ? FX_TEST_NO_PERIOD : k - best;
+	if (cycles < 0 || !fx_test_recorder_freewheeling(r, k))
+		return FX_TEST_NO_PERIOD;
+	long c = fx_test_player_find(p, r->ptime[k]);
+	if (c < cycles || p->log_time[c] != r->ptime[k])
+		return FX_TEST_NO_PERIOD;
+	for (long i = c - cycles; i <= c; i++)
+		if (!p->log_fw[i] || p->log_len[i] != r->plen[k] ||
+		    (i > c - cycles &&
+		     p->log_time[i] - p->log_time[i - 1] !=
+		             (jack_nframes_t)p->log_len[i - 1]))
+			return FX_TEST_NO_PERIOD;
+	return c - cycles;
 }
 
 int fx_test_player_sample(const FxTestPlayer *p, long period, int ch, int i,
@@ -1416,33 +1540,14 @@ int fx_test_player_sample(const FxTestPlayer *p, long period, int ch, int i,
 	return 1;
 }
 
-int fx_test_recorder_repeats(const FxTestRecorder *r, long k)
-{
-	if (k < 1 || r->plen[k] != r->plen[k - 1])
-		return 0;
-	int nonzero = 0;
-	for (int c = 0; c < r->channels; c++) {
-		const float *a = r->data[c] + r->poff[k - 1];
-		const float *b = r->data[c] + r->poff[k];
-		for (int i = 0; i < r->plen[k]; i++) {
-			if (a[i] != b[i])
-				return 0;
-			nonzero |= a[i] != 0.0f;
-		}
-	}
-	return nonzero;
-}
-
 int fx_test_recorded_vs_player(const FxTestRecorder *r, long k,
-                               const FxTestPlayer *p, int cycles, int *glitch)
+                               const FxTestPlayer *p, int cycles)
 {
-	long c = fx_test_player_period_of(r, p, k, glitch);
-	long src = c - cycles;
+	long src = fx_test_player_period_of(r, p, k, cycles);
+	if (src == FX_TEST_NO_PERIOD)
+		return -2;
 	long off = fx_test_recorder_period_offset(r, k);
 	int n = fx_test_recorder_period_frames(r, k);
-	if (c == FX_TEST_NO_PERIOD || src < 0 ||
-	    src >= fx_test_player_periods(p) || p->log_len[src] != n)
-		return -2;
 	int equal = 1, silent = 1, expect_sound = 0;
 	int channels = r->channels < p->channels ? r->channels : p->channels;
 	for (int ch = 0; ch < channels; ch++) {
@@ -1469,19 +1574,72 @@ void fx_test_record(FxTestRecorder *r, double seconds)
 }
 
 double fx_test_period_gain(const FxTestRecorder *r, const FxTestPlayer *p,
-                           long k, int cycles, int *glitch)
+                           long k, int cycles)
 {
-	long c = fx_test_player_period_of(r, p, k, glitch);
+	long src = fx_test_player_period_of(r, p, k, cycles);
 	const float *y = fx_test_recorder_data(r, 0) +
 	                 fx_test_recorder_period_offset(r, k);
 	double num = 0, den = 0;
 	for (int i = 0; i < fx_test_recorder_period_frames(r, k); i++) {
 		float x;
-		if (c == FX_TEST_NO_PERIOD ||
-		    !fx_test_player_sample(p, c - cycles, 0, i, &x))
+		if (src == FX_TEST_NO_PERIOD ||
+		    !fx_test_player_sample(p, src, 0, i, &x))
 			return NAN;
 		num += (double)y[i] * x;
 		den += (double)x * x;
 	}
 	return den > 0 ? num / den : NAN;
+}
+
+void fx_test_wait_freewheeled(const FxTestPlayer *p, long n)
+{
+	double end = fx_test_now() + 20;
+	for (;;) {
+		long last = fx_test_player_periods(p) - 1, run = 0;
+		while (run < n && fx_test_player_freewheeling(p, last - run))
+			run++;
+		if (run >= n)
+			return;
+		ck_assert_msg(fx_test_now() < end, "the player never freewheeled");
+		fx_test_nap(0.005);
+	}
+}
+
+void fx_test_freewheel_play(FxTestPlayer *p, FxTestRecorder *r,
+                            const float *const *bufs, long frames,
+                            long periods)
+{
+	ck_assert_int_eq(fx_test_freewheel(p->client, 1), 0);
+	fx_test_recorder_start_with(r, p);
+	ck_assert_int_eq(fx_test_player_play_now(p, bufs, frames, 0), 0);
+	long want = periods * (long)jack_get_buffer_size(p->client);
+	ck_assert_msg(fx_test_recorder_wait_frames(r, want, 60),
+	              "freewheeling recorded %ld of %ld periods",
+	              fx_test_recorder_periods(r), periods);
+	fx_test_recorder_stop(r);
+	ck_assert(fx_test_recorder_wait_done(r, 10));
+	fx_test_player_stop(p);
+	ck_assert(fx_test_player_wait_done(p, 10));
+	ck_assert_int_eq(fx_test_freewheel(p->client, 0), 0);
+	ck_assert_int_ge(fx_test_player_periods(p), periods);
+	jack_nframes_t t = p->log_time[0];
+	for (long k = 0; k < periods; k++) {
+		ck_assert_msg(r->pfw[k] && p->log_fw[k],
+		              "period %ld did not freewheel", k);
+		ck_assert_msg(p->log_time[k] == t && r->ptime[k] == t &&
+		                      p->log_len[k] == r->plen[k],
+		              "period %ld: the player's frame time %u, the "
+		              "recorder's %u, want %u", k, p->log_time[k],
+		              r->ptime[k], t);
+		t += (jack_nframes_t)p->log_len[k];
+	}
+}
+
+void fx_test_record_freewheeling(FxTestPlayer *p, FxTestRecorder *r,
+                                 double seconds, long warmup)
+{
+	ck_assert_int_eq(fx_test_freewheel(p->client, 1), 0);
+	fx_test_wait_freewheeled(p, warmup);
+	fx_test_record(r, seconds);
+	ck_assert_int_eq(fx_test_freewheel(p->client, 0), 0);
 }

@@ -9,6 +9,17 @@
  * such servers left: /dev/shm files and slots in JACK's shared server
  * registry. Waits poll a condition with short sleeps under a deadline;
  * nothing synchronises on a fixed sleep.
+ *
+ * Audio is compared sample for sample only while JACK freewheels
+ * (fx_test_freewheel). In realtime the dummy backend, on a loaded machine,
+ * runs clients late: a client can read an upstream port buffer of another
+ * cycle, or be read while it writes its next one, and its frame time can
+ * be the next cycle's. No pairing of periods across clients survives
+ * that. Freewheeling, the server runs every client once per cycle in graph
+ * order (player, fxd, recorder) and waits for each cycle to finish, and
+ * frame times step by exactly one period: a recorded period and the
+ * player's period of the same cycle carry the same frame time. Realtime
+ * runs are judged only against the counters fxd and JACK keep.
  */
 #ifndef FX_JACK_HARNESS_H
 #define FX_JACK_HARNESS_H
@@ -18,14 +29,6 @@
 #include <limits.h>
 #include <stdint.h>
 #include <sys/types.h>
-
-/** 1 in a sanitizer build, where the worker runs several times slower and,
- *  with --no-realtime, unscheduled: realtime deadlines are not judged. */
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define FX_TEST_SANITIZED 1
-#else
-#define FX_TEST_SANITIZED 0
-#endif
 
 /** Path of the fxd binary under test: $FXD_BIN, else the build tree's. */
 const char *fx_test_fxd_bin(void);
@@ -189,6 +192,11 @@ FxTestPlayer *fx_test_player_new(const char *server, const char *name,
 int fx_test_player_play(FxTestPlayer *p, const float *const *bufs,
                         long frames, jack_nframes_t start, int loop);
 
+/** fx_test_player_play from the next cycle on, whatever its frame time
+ *  (while freewheeling, frame times run far ahead of the clock). */
+int fx_test_player_play_now(FxTestPlayer *p, const float *const *bufs,
+                            long frames, int loop);
+
 /** Stops playing at the next period (silence from then on). */
 void fx_test_player_stop(FxTestPlayer *p);
 
@@ -204,10 +212,12 @@ long fx_test_player_periods(const FxTestPlayer *p);
 
 /** Logged period @p i: its frame time, the buffer position at its first
  *  frame (past the end after a single play), and its length. Returns 0 if
- *  not logged. The log counts JACK cycles, which frame times do not when
- *  they jump. */
+ *  not logged. */
 int fx_test_player_period(const FxTestPlayer *p, long i, jack_nframes_t *time,
                           long *pos, int *frames);
+
+/** 1 if logged period @p i ran while JACK freewheeled. */
+int fx_test_player_freewheeling(const FxTestPlayer *p, long i);
 
 /** The logged period that contains frame time @p t, or -1. */
 long fx_test_player_find(const FxTestPlayer *p, jack_nframes_t t);
@@ -226,6 +236,12 @@ FxTestRecorder *fx_test_recorder_new(const char *server, const char *name,
 /** Starts recording from the next period, whole periods only, until full
  *  or stopped. Forgets an earlier recording. Only while not recording. */
 void fx_test_recorder_start(FxTestRecorder *r);
+
+/** Like fx_test_recorder_start, but the recording begins in the cycle in
+ *  which @p p starts its next play (call before fx_test_player_play).
+ *  While freewheeling that is the play's first cycle: recorded period k
+ *  then ran in the same cycle as the player's period k. */
+void fx_test_recorder_start_with(FxTestRecorder *r, const FxTestPlayer *p);
 
 /** Stops recording at the next period. */
 void fx_test_recorder_stop(FxTestRecorder *r);
@@ -251,10 +267,27 @@ jack_nframes_t fx_test_recorder_period_time(const FxTestRecorder *r, long i);
 long fx_test_recorder_period_offset(const FxTestRecorder *r, long i);
 int fx_test_recorder_period_frames(const FxTestRecorder *r, long i);
 
-/** 1 if recorded period @p k repeats the one before it sample for sample
- *  (and is not silence): the sign of an upstream client that did not run
- *  in time in a JACK cycle (an xrun), whose port kept its old buffer. */
-int fx_test_recorder_repeats(const FxTestRecorder *r, long k);
+/** 1 if recorded period @p i ran while JACK freewheeled. */
+int fx_test_recorder_freewheeling(const FxTestRecorder *r, long i);
+
+/** While JACK freewheels, holds each cycle to at least 1/@p speed of its
+ *  realtime length (0: no limit), so that freewheeled audio lasts long
+ *  enough for the daemon's control thread to act on it (a signal, a
+ *  reload): the graph still runs without deadlines. The recorder, last in
+ *  the graph, waits at the end of its cycle, when the clients before it
+ *  are done with theirs (a client that leaves meanwhile is not signalled
+ *  by one still inside the cycle). */
+void fx_test_recorder_pace(FxTestRecorder *r, double speed);
+
+/** Of the recorded periods from @p from on, the number of runs of whole
+ *  periods of silence (all channels zero) after the first sound. A late
+ *  recorder can read one silent buffer twice, but each run needs at least
+ *  one silent period from upstream: in realtime, each run after fxd's
+ *  output started is matched by an underflow fxd counted. */
+long fx_test_recorder_silent_runs(const FxTestRecorder *r, long from);
+
+/** 1 if every recorded sample is finite. */
+int fx_test_recorder_finite(const FxTestRecorder *r);
 
 /** Closes the client (bounded; closing deactivates) and frees. NULL is a
  *  no-op. */
@@ -275,20 +308,25 @@ int fx_test_connect_wait(jack_client_t *c, const char *src, const char *dst,
 int fx_test_wire(jack_client_t *c, const char *player, const char *daemon,
                  const char *recorder, int n);
 
+/** JACK freewheel mode on or off, asked through client @p c. Returns 0
+ *  once the server has switched; by then every client's freewheel
+ *  callback (fxd's too) has returned, since the server waits for them
+ *  before it runs a cycle the new way. Turning it off restores the
+ *  connections saved when it began: if a client left meanwhile (fxd
+ *  stopped), leave the server freewheeling until it is stopped, or the
+ *  clients that fed it signal a semaphore that is gone (and hang). */
+int fx_test_freewheel(jack_client_t *c, int on);
+
 /** No period found (fx_test_player_period_of). */
 #define FX_TEST_NO_PERIOD LONG_MIN
 
-/** The player's period that ran in the same JACK cycle as recorder period
- *  @p k (negative before the player started), or FX_TEST_NO_PERIOD. Both
- *  clients run once per cycle, so their period counts differ by a
- *  constant, taken as the most common difference among nearby periods
- *  whose frame times agree. Frame times alone do not say: a client that
- *  runs late in a cycle reads the next cycle's jack_last_frame_time, and
- *  a JACK xrun can make a client miss a cycle. *@p glitch (may be NULL)
- *  is set when the periods around @p k show such a disturbance, or the
- *  period repeats the one before. */
+/** The player's period that ran @p cycles JACK cycles before recorder
+ *  period @p k (0: in the same cycle), found by frame time, or
+ *  FX_TEST_NO_PERIOD. Only freewheeled cycles count: the recorder's, the
+ *  player's and every one between must have freewheeled, with frame times
+ *  one period apart. */
 long fx_test_player_period_of(const FxTestRecorder *r, const FxTestPlayer *p,
-                              long k, int *glitch);
+                              long k, int cycles);
 
 /** Sample @p i of channel @p ch of the player's logged period @p period.
  *  Returns 1 with *v set, or 0 if that period is not logged. */
@@ -297,19 +335,38 @@ int fx_test_player_sample(const FxTestPlayer *p, long period, int ch, int i,
 
 /** Compares recorded period @p k with what @p p played @p cycles JACK
  *  cycles earlier, sample by sample: 1 equal, 0 silent where sound was
- *  due, -1 different, -2 the player's log does not cover it. *@p glitch as
- *  for fx_test_player_period_of. */
+ *  due, -1 different, -2 not paired (see fx_test_player_period_of). */
 int fx_test_recorded_vs_player(const FxTestRecorder *r, long k,
-                               const FxTestPlayer *p, int cycles, int *glitch);
+                               const FxTestPlayer *p, int cycles);
 
 /** Records about @p seconds (whole periods) and waits until it stopped;
  *  fails the test if it cannot. */
 void fx_test_record(FxTestRecorder *r, double seconds);
 
+/** Waits until @p p has played @p n periods in a row while JACK
+ *  freewheels (fails the test after 20 s). */
+void fx_test_wait_freewheeled(const FxTestPlayer *p, long n);
+
+/** Freewheeling (it turns it on and off through @p p's client), plays
+ *  @p bufs (@p frames per channel) once and records from the play's first
+ *  cycle until at least @p periods are recorded. Fails the test unless
+ *  recorded period k and the player's period k ran in the same cycle (the
+ *  same frame time), one period after the other, all freewheeling. */
+void fx_test_freewheel_play(FxTestPlayer *p, FxTestRecorder *r,
+                            const float *const *bufs, long frames,
+                            long periods);
+
+/** Freewheeling (on and off through @p p's client), records about
+ *  @p seconds of what @p p's running play makes of it, from once @p p has
+ *  played @p warmup periods freewheeling (fxd's latency or more, so that
+ *  every recorded period pairs with a freewheeled input). */
+void fx_test_record_freewheeling(FxTestPlayer *p, FxTestRecorder *r,
+                                 double seconds, long warmup);
+
 /** The gain of recorded period @p k of channel 0 against what @p p played
  *  @p cycles JACK cycles earlier (fxd's latency): <y, x> / <x, x>. NAN if
- *  unknown. *@p glitch as for fx_test_player_period_of. */
+ *  not paired (see fx_test_player_period_of). */
 double fx_test_period_gain(const FxTestRecorder *r, const FxTestPlayer *p,
-                           long k, int cycles, int *glitch);
+                           long k, int cycles);
 
 #endif

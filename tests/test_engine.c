@@ -1,19 +1,24 @@
 /* The engine driven without JACK: a fake driver calls fx_engine_process
  * per period and runs the worker's step itself (or a real worker thread). */
+#define _GNU_SOURCE /* clock_nanosleep, syscall */
 #include "fxtest.h"
 
 #include <math.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "control.h"
 #include "engine.h"
 #include "pages.h"
 
-enum { MAXP = 1024, MAXCH = 4 };
+enum { MAXP = 4096, MAXCH = 4 };
 
 typedef struct {
 	FxEngine *e;
@@ -518,7 +523,233 @@ START_TEST(fade_out_and_back_in)
 }
 END_TEST
 
+/* ---- JACK's disturbances, deterministically ------------------------------ */
+
+/* A chain with memory (filters, an echo), so that a chunk processed twice,
+ * or out of order, or one that went missing shows in every later one. */
+#define STATEFUL_CHAIN                                                       \
+	"hpf:highpass cutoff=80 order=2 | dly:delay time=3 feedback=0.5 "    \
+	"mix=0.5 max=0.1 | lpf:lowpass cutoff=5000 order=4"
+
+/* The engine's chain built apart, as fx_engine_new builds it. */
+static FxChain *reference_chain(const FxEngineConfig *cfg, const char *text)
+{
+	FxChainSpec spec;
+	ck_assert_int_eq(fx_spec_parse(text, "t", &spec, NULL), FX_OK);
+	FxChainConfig cc = fx_chain_config_default();
+	cc.sample_rate = cfg->sample_rate;
+	cc.channels = cfg->channels;
+	cc.max_block = 1024;
+	cc.glide_ms = cfg->glide_ms;
+	cc.bypass_ms = cfg->bypass_ms;
+	FxStatus st;
+	FxChain *c = fx_chain_new(&spec, &cc, &st);
+	ck_assert_msg(c != NULL, "%s", fx_strerror(st));
+	return c;
+}
+
+/* What a schedule did, callback by callback (index k = fxd's k-th call of
+ * fx_engine_process). The reference chain runs the inputs the engine took
+ * in, in the order and at the moments its worker step processed them. */
+typedef struct {
+	long n;             ///< callbacks planned
+	int period;
+	FxChain *ref;
+	float *heard;       ///< [n][2][period]: the input of callback k
+	float *made;        ///< [n][2][period]: reference output for it
+	char *accepted;     ///< its input went into the input ring
+	long *made_at;      ///< callbacks done when it was processed, or -1
+	long next;          ///< first callback not processed yet
+	long exact, silent; ///< outputs checked
+} Model;
+
+static float *model_buf(Model *m, float *base, long k, int c)
+{
+	return base + ((size_t)k * 2 + (size_t)c) * (size_t)m->period;
+}
+
+static Model *model_new(const FxEngineConfig *cfg, const char *chain, long n)
+{
+	Model *m = calloc(1, sizeof *m);
+	ck_assert_ptr_nonnull(m);
+	m->n = n;
+	m->period = cfg->period;
+	m->ref = reference_chain(cfg, chain);
+	m->heard = calloc((size_t)n * 2 * cfg->period, sizeof(float));
+	m->made = calloc((size_t)n * 2 * cfg->period, sizeof(float));
+	m->accepted = calloc((size_t)n, 1);
+	m->made_at = malloc((size_t)n * sizeof *m->made_at);
+	ck_assert(m->heard && m->made && m->accepted && m->made_at);
+	for (long k = 0; k < n; k++)
+		m->made_at[k] = -1;
+	return m;
+}
+
+static void model_free(Model *m)
+{
+	fx_chain_free(m->ref);
+	free(m->heard);
+	free(m->made);
+	free(m->accepted);
+	free(m->made_at);
+	free(m);
+}
+
+/* The worker's step: the engine processes what waits, and the reference
+ * the same inputs, oldest first. @p done callbacks have been made. */
+static void model_work(Rig *r, Model *m, long done)
+{
+	int chunks = fx_engine_work(r->e);
+	while (chunks > 0) {
+		ck_assert_int_lt(m->next, done);
+		long k = m->next++;
+		if (!m->accepted[k])
+			continue;
+		float *bufs[2] = {model_buf(m, m->made, k, 0),
+		                  model_buf(m, m->made, k, 1)};
+		for (int c = 0; c < 2; c++)
+			memcpy(bufs[c], model_buf(m, m->heard, k, c),
+			       (size_t)m->period * sizeof(float));
+		fx_chain_process(m->ref, bufs, m->period);
+		m->made_at[k] = done;
+		chunks--;
+	}
+}
+
+/* Callback @p k hears graph cycle @p src's input. Its output must be the
+ * reference output for callback k - L's input if the worker processed
+ * that before this callback, and otherwise silence counted as one
+ * underflow: never another chunk, never a part of one. */
+static void model_callback(Rig *r, Model *m, long k, long src)
+{
+	int P = m->period, L = r->cfg.latency_periods;
+	for (int c = 0; c < 2; c++)
+		for (int i = 0; i < P; i++)
+			r->in[c][i] = model_buf(m, m->heard, k, c)[i] =
+				signal_at(src, i, c, P);
+	FxEngineMetrics before, after;
+	fx_engine_counters(r->e, &before);
+	fx_engine_process(r->e, r->inp, r->outp, P);
+	fx_engine_counters(r->e, &after);
+	m->accepted[k] = after.input_overflows == before.input_overflows;
+	long due = k - L;
+	uint64_t underflows = after.underflows - before.underflows;
+	if (due >= 0 && m->made_at[due] >= 0) {
+		ck_assert_msg(underflows == 0, "callback %ld: due chunk there, "
+		              "but an underflow was counted", k);
+		for (int c = 0; c < 2; c++)
+			ck_assert_msg(!memcmp(r->out[c], model_buf(m, m->made, due, c),
+			                      (size_t)P * sizeof(float)),
+			              "callback %ld (L %d): output is not the chain's "
+			              "output for callback %ld's input", k, L, due);
+		m->exact++;
+		return;
+	}
+	ck_assert_msg(out_silent(r), "callback %ld: chunk %ld was not made in "
+	              "time, yet the output is not silent", k, due);
+	/* The primed periods before the first are silence, not underflows. */
+	ck_assert_uint_eq(underflows, due >= 0 ? 1 : 0);
+	m->silent += due >= 0;
+}
+
+/* A fake driver plays the JACK cycles a loaded machine produces: cycles
+ * fxd's callback missed (its input never heard), stale input buffers (the
+ * last cycle's input again), runs of callbacks while the worker is
+ * descheduled (chunks late, the input ring overflowing when the run is
+ * longer than the rings), then the worker catching up. fxd numbers its
+ * callbacks, not JACK's cycles, so every output must be the chain's output
+ * for the input it took L callbacks earlier, or counted silence: late
+ * chunks are dropped and nothing drifts. The schedule is a fixed
+ * pseudo-random sequence. */
+START_TEST(disturbed_periods_play_the_due_chunk_or_counted_silence)
+{
+	static const int cases[][2] = {{1, 2}, {1, 8}, {2, 2}, {3, 8}};
+	const int L = cases[_i][0], ring = cases[_i][1];
+	enum { N = 3000 };
+	FxEngineConfig cfg = plain_config(64);
+	cfg.latency_periods = L;
+	cfg.ring_periods = ring;
+	Rig *r = rig_new(cfg, STATEFUL_CHAIN);
+	Model *m = model_new(&cfg, STATEFUL_CHAIN, N);
+	uint32_t rnd = 0x2545f491u + (uint32_t)_i;
+	long g = 0, k = 0, skipped = 0, repeated = 0, stalls = 0;
+	int stall = 0;
+	while (k < N) {
+		rnd ^= rnd << 13;
+		rnd ^= rnd >> 17;
+		rnd ^= rnd << 5;
+		uint32_t x = rnd % 100;
+		if (x < 4) { /* a cycle fxd's callback missed */
+			g++;
+			skipped++;
+			continue;
+		}
+		long src = g;
+		if (x < 9 && g > 0) { /* a stale buffer: last cycle's input */
+			src = g - 1;
+			repeated++;
+		}
+		model_callback(r, m, k++, src);
+		g++;
+		if (stall > 0) {
+			stall--;
+			continue;
+		}
+		if (x >= 9 && x < 17) { /* the worker is descheduled */
+			stall = 1 + (int)((rnd >> 8) % (uint32_t)(L + ring + 4));
+			stalls++;
+			continue;
+		}
+		model_work(r, m, k);
+	}
+	/* Chunks made after their callback passed are dropped as late at the
+	 * next callback, each counted once. */
+	uint64_t late = 0, refused = 0;
+	for (long j = 0; j < N; j++) {
+		refused += !m->accepted[j];
+		late += m->made_at[j] >= 0 && j + L < m->made_at[j] &&
+		        m->made_at[j] < N;
+	}
+	FxEngineMetrics mt;
+	fx_engine_counters(r->e, &mt);
+	fprintf(stderr, "# L %d, ring %d: %ld callbacks over %ld cycles (%ld "
+	        "missed, %ld stale, %ld stalls): %ld exact, %ld silent; %llu "
+	        "underflows, %llu late, %llu overflows\n",
+	        L, ring, k, g, skipped, repeated, stalls, m->exact, m->silent,
+	        (unsigned long long)mt.underflows,
+	        (unsigned long long)mt.late_dropped,
+	        (unsigned long long)mt.input_overflows);
+	ck_assert_uint_eq(mt.underflows, (uint64_t)m->silent);
+	ck_assert_uint_eq(mt.late_dropped, late);
+	ck_assert_uint_eq(mt.input_overflows, refused);
+	ck_assert_uint_eq(mt.callbacks, N);
+	/* The schedule did disturb it, every way, and it recovered. */
+	ck_assert(late > 0 && refused > 0 && m->silent > 0);
+	ck_assert_int_gt(m->exact, N / 2);
+	model_free(m);
+	rig_free(r);
+}
+END_TEST
+
 /* ---- with a real worker thread ------------------------------------------ */
+
+/* Starts a worker thread running @p body (fx_engine_worker_main, or a
+ * wrapper) on the rig's engine. */
+static pthread_t worker_start(Rig *r, void *(*body)(void *))
+{
+	pthread_t tid;
+	fx_engine_set_worker_running(r->e, 1);
+	ck_assert_int_eq(pthread_create(&tid, NULL, body, r->e), 0);
+	return tid;
+}
+
+/* Stops and joins it. */
+static void worker_stop(Rig *r, pthread_t tid)
+{
+	fx_engine_stop_worker(r->e);
+	pthread_join(tid, NULL);
+	fx_engine_set_worker_running(r->e, 0);
+}
 
 static void wait_chunks(FxEngine *e, uint64_t n)
 {
@@ -535,9 +766,7 @@ static void wait_chunks(FxEngine *e, uint64_t n)
 START_TEST(worker_thread_keeps_alignment_and_period_change)
 {
 	Rig *r = rig_new(plain_config(128), "vol:gain db=0");
-	pthread_t tid;
-	fx_engine_set_worker_running(r->e, 1);
-	pthread_create(&tid, NULL, fx_engine_worker_main, r->e);
+	pthread_t tid = worker_start(r, fx_engine_worker_main);
 	for (long p = 0; p < 500; p++) {
 		period(r);
 		wait_chunks(r->e, (uint64_t)p + 1);
@@ -568,9 +797,7 @@ START_TEST(worker_thread_keeps_alignment_and_period_change)
 	          m.callback.p99 <= m.callback.max);
 	ck_assert_uint_eq(m.worker.count, 200);
 	ck_assert(m.dsp_load > 0 && m.dsp_load < 100);
-	fx_engine_stop_worker(r->e);
-	pthread_join(tid, NULL);
-	fx_engine_set_worker_running(r->e, 0);
+	worker_stop(r, tid);
 	rig_free(r);
 }
 END_TEST
@@ -578,9 +805,7 @@ END_TEST
 START_TEST(freewheel_never_drops)
 {
 	Rig *r = rig_new(plain_config(64), "lowpass cutoff=2000 order=8");
-	pthread_t tid;
-	fx_engine_set_worker_running(r->e, 1);
-	pthread_create(&tid, NULL, fx_engine_worker_main, r->e);
+	pthread_t tid = worker_start(r, fx_engine_worker_main);
 	fx_engine_set_freewheel(r->e, 1);
 	for (long p = 0; p < 3000; p++)
 		period(r); /* as fast as the test can call it */
@@ -589,8 +814,7 @@ START_TEST(freewheel_never_drops)
 	ck_assert_uint_eq(m.underflows, 0);
 	ck_assert_uint_eq(m.late_dropped, 0);
 	fx_engine_set_freewheel(r->e, 0);
-	fx_engine_stop_worker(r->e);
-	pthread_join(tid, NULL);
+	worker_stop(r, tid);
 	rig_free(r);
 }
 END_TEST
@@ -882,6 +1106,77 @@ START_TEST(a_replaced_chain_gives_its_memory_back)
 }
 END_TEST
 
+/* The worker thread's id, for its counters in /proc. */
+static atomic_int worker_tid;
+
+static void *worker_with_tid(void *engine)
+{
+	atomic_store(&worker_tid, (int)syscall(SYS_gettid));
+	return fx_engine_worker_main(engine);
+}
+
+/* Times the worker thread blocked (voluntary context switches). */
+static long worker_sleeps(void)
+{
+	char path[64], line[128];
+	snprintf(path, sizeof path, "/proc/self/task/%d/status",
+	         atomic_load(&worker_tid));
+	FILE *f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	long n = -1;
+	while (fgets(line, sizeof line, f))
+		if (sscanf(line, "voluntary_ctxt_switches: %ld", &n) == 1)
+			break;
+	fclose(f);
+	ck_assert_int_ge(n, 0);
+	return n;
+}
+
+/* The worker sleeps until the driver's period wakes it: one sleep per
+ * period, none while periods stop, instead of napping and polling. The
+ * fake driver keeps the pace of a 256-frame period (a pace, not a
+ * synchronisation: the result is counted, not timed). */
+START_TEST(idle_worker_sleeps_once_per_period)
+{
+	enum { PERIODS = 200 };
+	Rig *r = rig_new(plain_config(256), "vol:gain db=0");
+	pthread_t tid = worker_start(r, worker_with_tid);
+	for (long p = 0; p < 10; p++) {
+		period(r);
+		wait_chunks(r->e, (uint64_t)p + 1);
+	}
+	long before = worker_sleeps();
+	struct timespec next;
+	clock_gettime(CLOCK_MONOTONIC, &next);
+	const long period_ns = 256L * 1000000000L / 48000;
+	for (long p = 10; p < 10 + PERIODS; p++) {
+		next.tv_nsec += period_ns;
+		if (next.tv_nsec >= 1000000000L) {
+			next.tv_nsec -= 1000000000L;
+			next.tv_sec++;
+		}
+		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL);
+		period(r);
+	}
+	wait_chunks(r->e, 10 + PERIODS);
+	long during = worker_sleeps() - before;
+	/* Periods stop: the worker must not wake at all. */
+	before = worker_sleeps();
+	struct timespec idle = {0, 50000000};
+	nanosleep(&idle, NULL);
+	long idle_sleeps = worker_sleeps() - before;
+	fprintf(stderr, "# worker: %ld sleeps in %d periods, %ld in 50 ms "
+	        "without periods\n", during, PERIODS, idle_sleeps);
+	ck_assert_int_le(during, PERIODS + PERIODS / 4);
+	ck_assert_int_le(idle_sleeps, 1);
+	FxEngineMetrics m;
+	fx_engine_metrics(r->e, &m);
+	ck_assert_uint_eq(m.chunks, 10 + PERIODS);
+	worker_stop(r, tid);
+	rig_free(r);
+}
+END_TEST
+
 /* A wanted chain that cannot be built when its turn comes (out of memory
  * under an address-space limit) is dropped: the chain that runs is wanted
  * again, nothing stays held, and fx_engine_collect says so once. */
@@ -936,6 +1231,62 @@ START_TEST(reset_state_without_safety_keeps_running)
 }
 END_TEST
 
+/* Freewheeling right after a realtime underflow: the late chunk heads the
+ * output ring while the worker still makes the due one. The freewheeling
+ * driver must drop the late chunk and wait for the due one, not take the
+ * late one's arrival for its own and play silence. A long chunk (16
+ * 16th-order filters over 4096 frames) keeps the worker busy for a while
+ * after the late chunk is out. A fresh engine per round: a stopped worker
+ * cannot be started again. */
+START_TEST(freewheel_waits_for_the_due_chunk_after_an_underflow)
+{
+	enum { ROUNDS = 8, P = 4096 };
+	char heavy[1024] = "";
+	for (int i = 0; i < 16; i++)
+		strcat(heavy, i ? " | lowpass cutoff=3000 order=16"
+		                : "lowpass cutoff=3000 order=16");
+	FxEngineConfig cfg = plain_config(P);
+	for (int round = 0; round < ROUNDS; round++) {
+		Rig *r = rig_new(cfg, heavy);
+		Model *m = model_new(&cfg, heavy, 8);
+		/* Two periods on time, then one the worker does not process
+		 * before the next callback: that one underflows. */
+		for (long k = 0; k < 2; k++) {
+			model_callback(r, m, k, k);
+			model_work(r, m, k + 1);
+		}
+		model_callback(r, m, 2, 2);
+		model_callback(r, m, 3, 3); /* wants chunk 2: an underflow */
+		ck_assert_int_eq(m->silent, 1);
+		/* Reference outputs for the chunks the thread will make: 2, 3
+		 * and 4 (first, so the thread gets no head start). */
+		for (long k = 2; k < 5; k++) {
+			float *bufs[2] = {model_buf(m, m->made, k, 0),
+			                  model_buf(m, m->made, k, 1)};
+			for (int c = 0; c < 2; c++)
+				for (int i = 0; i < P; i++)
+					bufs[c][i] = signal_at(k, i, c, P);
+			fx_chain_process(m->ref, bufs, P);
+			m->made_at[k] = 5; /* made by the time callback 4 waits */
+		}
+		/* The worker thread takes over; JACK starts freewheeling. */
+		fx_engine_set_freewheel(r->e, 1);
+		pthread_t tid = worker_start(r, fx_engine_worker_main);
+		FxEngineMetrics before, after;
+		fx_engine_counters(r->e, &before);
+		model_callback(r, m, 4, 4); /* wants chunk 3; chunk 2 is late */
+		fx_engine_counters(r->e, &after);
+		ck_assert_uint_eq(after.late_dropped - before.late_dropped, 1);
+		ck_assert_int_eq(m->silent, 1);
+		ck_assert_int_eq(m->exact, 3);
+		fx_engine_set_freewheel(r->e, 0);
+		worker_stop(r, tid);
+		model_free(m);
+		rig_free(r);
+	}
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("engine");
@@ -963,11 +1314,15 @@ static Suite *suite(void)
 	tcase_add_test(t, a_replaced_chain_gives_its_memory_back);
 	tcase_add_test(t, reset_state_without_safety_keeps_running);
 	tcase_add_test(t, a_wanted_chain_that_cannot_be_built_is_dropped);
+	tcase_add_loop_test(t, disturbed_periods_play_the_due_chunk_or_counted_silence,
+	                    0, 4);
 	suite_add_tcase(s, t);
 	t = tcase_create("worker thread");
 	tcase_set_timeout(t, 120);
 	tcase_add_test(t, worker_thread_keeps_alignment_and_period_change);
 	tcase_add_test(t, freewheel_never_drops);
+	tcase_add_test(t, idle_worker_sleeps_once_per_period);
+	tcase_add_test(t, freewheel_waits_for_the_due_chunk_after_an_underflow);
 	suite_add_tcase(s, t);
 	return s;
 }

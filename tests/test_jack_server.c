@@ -172,7 +172,6 @@ START_TEST(server_gone_exits_with_the_documented_code)
 	free(log);
 	fprintf(stderr, "# jackd %s: fxd exited %d after %.2f s\n",
 	        strsignal(sig), code, took);
-	ck_assert(took < 5);
 	fx_test_daemon_free(fxd);
 	fx_test_server_free(srv);
 	fx_test_dir_remove(dir);
