@@ -73,6 +73,7 @@ static long cap_n;                   ///< recorder: frames captured so far
 static _Atomic int64_t t_ref = -1;   ///< player: frame time of index 0
 static _Atomic unsigned player_gaps; ///< player callbacks out of step
 static _Atomic unsigned xruns;       ///< JACK xruns seen by the recorder
+static _Atomic int freewheeling;     ///< JACK's freewheel mode is on
 static jack_nframes_t player_next;   ///< player: the frame time expected
 static volatile sig_atomic_t stop;
 
@@ -278,6 +279,12 @@ static int on_xrun(void *arg)
 	return 0;
 }
 
+static void on_freewheel(int starting, void *arg)
+{
+	(void)arg;
+	atomic_store(&freewheeling, starting);
+}
+
 static void on_signal(int sig)
 {
 	(void)sig;
@@ -418,7 +425,8 @@ int main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	if (open_side(&player, "fxd-probe-play", "out", JackPortIsOutput, play) ||
 	    open_side(&recorder, "fxd-probe-rec", "in", JackPortIsInput, record) ||
-	    jack_set_xrun_callback(recorder.client, on_xrun, NULL))
+	    jack_set_xrun_callback(recorder.client, on_xrun, NULL) ||
+	    jack_set_freewheel_callback(player.client, on_freewheel, NULL))
 		return 1;
 	if (jack_activate(player.client) || jack_activate(recorder.client)) {
 		fprintf(stderr, "fxd-probe: cannot activate\n");
@@ -431,10 +439,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "fxd-probe: cannot start freewheeling\n");
 		return 1;
 	}
+	double start = now_s(), said = start;
+	/* The switch itself may count as an xrun: capture only once it is
+	 * done, and count from there. */
+	while (freewheel && !atomic_load(&freewheeling) && !stop &&
+	       now_s() - start < seconds)
+		nanosleep(&(struct timespec){0, 10000000}, NULL);
 	double sr = jack_get_sample_rate(player.client);
 	int measured = 0, refused = 0, mismatches = 0;
-	unsigned gaps0 = 0, xruns0 = 0;
-	double start = now_s(), said = start;
+	unsigned gaps0 = atomic_load(&player_gaps), xruns0 = atomic_load(&xruns);
 	atomic_store(&cap_state, CAP_ARMED);
 	while (!stop && now_s() - start < seconds &&
 	       (!count || measured + refused < count)) {

@@ -95,17 +95,22 @@ probe() {
 	rc=$?
 }
 
-# exact WANT: the probe exited 0, measured at least 3 times, and every
-# line is a measurement of WANT frames that fxd also reports.
+# exact WANT: the probe exited 0 and measured at least 3 times, each time
+# WANT frames, which fxd also reports; any other line is a capture it
+# refused because an xrun or a skipped period fell into it (switching to
+# freewheel on a busy machine can do that).
 exact() {
 	measured=$(grep -c "^probe: added latency $1 frames .* fxd reports $1\$" \
 		"$tmp/out")
+	refused=$(grep -c '^probe: no measurement: a JACK xrun or a skipped period disturbed it' \
+		"$tmp/out")
 	[ "$rc" -eq 0 ] && [ "$measured" -ge 3 ] &&
-		[ "$measured" -eq "$(wc -l <"$tmp/out")" ]
+		[ $((measured + refused)) -eq "$(wc -l <"$tmp/out")" ]
 }
 
 # case DESC WANT CHAIN [OPTIONS...]: fxd on CHAIN, then the probe
-# freewheeling for 4 measurements, each exactly WANT frames.
+# freewheeling for 6 captures, at least 3 measured, each exactly WANT
+# frames.
 case_exact() {
 	desc=$1 want=$2 chain=$3
 	shift 3
@@ -115,7 +120,7 @@ case_exact() {
 		fail "fxd runs $desc"
 		sed 's/^/# fxd: /' "$tmp/fxd.log"
 	fi
-	probe --freewheel --count 4 --seconds 60
+	probe --freewheel --count 6 --seconds 60
 	exact "$want"
 	verdict "$desc: every measurement is $want frames, as reported" $?
 }
@@ -137,11 +142,11 @@ if with_fxd 'lpf:lowpass cutoff=200 order=8'; then
 else
 	fail "fxd runs a low lowpass (order 8 at 200 Hz)"
 fi
-probe --freewheel --count 3 --seconds 60
+probe --freewheel --count 6 --seconds 60
 [ "$rc" -eq 1 ] && ! grep -q 'added latency' "$tmp/out" &&
 	[ "$(grep -c '^probe: no measurement: the first arrival is not clear' \
-		"$tmp/out")" -eq 3 ]
-verdict "a smeared onset is refused three times, never guessed; exit 1" $?
+		"$tmp/out")" -ge 3 ]
+verdict "a smeared onset is refused (3 times or more), never guessed; exit 1" $?
 
 # In real time on a loaded machine some captures may be refused (xruns),
 # but no answer may be wrong.
