@@ -1,8 +1,10 @@
 /* fxctl: the command-line OSC client of fxd (doc/osc.md, doc/fxctl.1).
  *
- * fxctl owns one UDP socket. Messages are built and read with liblo's
- * low-level calls and travel through sendto/recvfrom, so no name is ever
- * resolved and every datagram is checked against fxd's address and port.
+ * fxctl owns one UDP socket, connected to fxd's address and port: the
+ * kernel then drops datagrams from anyone else, and a port nobody listens
+ * on is refused at once (ICMP) instead of after the whole timeout.
+ * Messages are built and read with liblo's low-level calls, so no name is
+ * ever resolved.
  * fxd answers in the order it receives, so a /fxd/ping sent after a request
  * closes its replies: once the pong is in, every reply before it is too. */
 #ifdef HAVE_CONFIG_H
@@ -22,10 +24,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/ioctl.h>
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "effect.h"
+#include "instance_port.h"
 
 #ifdef PACKAGE_VERSION
 #define FXCTL_VERSION "fxctl " PACKAGE_VERSION
@@ -54,8 +60,8 @@ typedef struct {
 	double window;           ///< how long the current wait was given
 	int pings, pongs;        ///< a pong closes every reply sent before it
 	int heard;               ///< any datagram from fxd yet
-	int foreign;             ///< datagrams from other senders, ignored
 	int unreadable;          ///< datagrams from fxd that are no OSC message
+	const char *fail_ok;     ///< a /fxd/fail for this address is a reply
 	const sigset_t *unblock; ///< signal mask while waiting (--watch)
 	unsigned char buf[65536];
 } Link;
@@ -73,6 +79,7 @@ static struct {
 } opt;
 
 static volatile sig_atomic_t stop;
+static volatile sig_atomic_t resized; ///< SIGWINCH: redraw at the new size
 static Link *subscribed;  ///< unsubscribed at exit
 static int cursor_hidden;
 
@@ -332,10 +339,8 @@ static void link_open(Link *l, struct in_addr host, int port, double timeout)
 	l->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (l->fd < 0)
 		die(RC_LOCAL, "cannot open a UDP socket: %s", strerror(errno));
-	struct sockaddr_in any = {.sin_family = AF_INET,
-	                          .sin_addr.s_addr = htonl(INADDR_ANY)};
-	if (bind(l->fd, (struct sockaddr *)&any, sizeof any))
-		die(RC_LOCAL, "cannot bind a UDP socket: %s", strerror(errno));
+	if (connect(l->fd, (struct sockaddr *)&l->to, sizeof l->to))
+		die(RC_LOCAL, "cannot address %s: %s", l->where, strerror(errno));
 	/* /fxd/list answers in a burst; a bigger queue loses less of it. */
 	int rcvbuf = 1 << 20;
 	setsockopt(l->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
@@ -355,8 +360,7 @@ static int send_quiet(Link *l, const char *path, lo_message args)
 		errno = EINVAL;
 		return -1;
 	}
-	ssize_t n = sendto(l->fd, data, size, 0, (struct sockaddr *)&l->to,
-	                   sizeof l->to);
+	ssize_t n = send(l->fd, data, size, 0);
 	int err = errno;
 	free(data);
 	errno = err;
@@ -367,11 +371,23 @@ static int send_quiet(Link *l, const char *path, lo_message args)
 	return 0;
 }
 
+static void nobody_listens(const Link *l) __attribute__((noreturn));
+
+/* The kernel heard "port unreachable" for what fxctl sent. */
+static void nobody_listens(const Link *l)
+{
+	die(RC_NO_ANSWER, "nothing listens on %s (is fxd running with OSC on "
+	    "that port?)", l->where);
+}
+
 static void send_msg(Link *l, const char *path, lo_message args)
 {
-	if (send_quiet(l, path, args))
-		die(RC_LOCAL, "cannot send %s to %s: %s", path, l->where,
-		    strerror(errno));
+	if (send_quiet(l, path, args) == 0)
+		return;
+	if (errno == ECONNREFUSED)
+		nobody_listens(l);
+	die(RC_LOCAL, "cannot send %s to %s: %s", path, l->where,
+	    strerror(errno));
 }
 
 static void set_window(Link *l, double seconds)
@@ -404,11 +420,12 @@ static int decode(Link *l, size_t size, Msg *m)
 }
 
 /* Waits until l->deadline for the next message from fxd. Returns 1 with
- * *m filled (msg_free it), 0 at the deadline, -1 when a signal came. */
+ * *m filled (msg_free it), 0 at the deadline, -1 when a signal came (stop
+ * or resized set), -2 when the kernel says nothing listens there. */
 static int receive(Link *l, Msg *m)
 {
 	for (;;) {
-		if (stop)
+		if (stop || resized)
 			return -1;
 		double left = l->deadline - now();
 		if (left <= 0)
@@ -425,19 +442,13 @@ static int receive(Link *l, Msg *m)
 			die(RC_LOCAL, "cannot wait for replies: %s", strerror(errno));
 		if (n <= 0)
 			continue;
-		struct sockaddr_in from;
-		socklen_t len = sizeof from;
-		ssize_t got = recvfrom(l->fd, l->buf, sizeof l->buf, 0,
-		                       (struct sockaddr *)&from, &len);
+		ssize_t got = recv(l->fd, l->buf, sizeof l->buf, 0);
 		if (got < 0) {
-			if (errno == EINTR || errno == EAGAIN || errno == ECONNREFUSED)
+			if (errno == EINTR || errno == EAGAIN)
 				continue;
+			if (errno == ECONNREFUSED)
+				return -2;
 			die(RC_LOCAL, "cannot receive: %s", strerror(errno));
-		}
-		if (from.sin_addr.s_addr != l->to.sin_addr.s_addr ||
-		    from.sin_port != l->to.sin_port) {
-			l->foreign++;
-			continue;
 		}
 		if (decode(l, (size_t)got, m))
 			return 1;
@@ -447,14 +458,9 @@ static int receive(Link *l, Msg *m)
 static void no_answer(const Link *l, const char *what)
 {
 	char extra[160] = "";
-	int len = 0;
-	if (l->foreign)
-		len += snprintf(extra, sizeof extra, "; ignored %d datagram%s from "
-		                "other addresses", l->foreign,
-		                l->foreign == 1 ? "" : "s");
 	if (l->unreadable)
-		snprintf(extra + len, sizeof extra - (size_t)len, "; ignored %d "
-		         "datagram%s that are no OSC message", l->unreadable,
+		snprintf(extra, sizeof extra, "; ignored %d datagram%s that are "
+		         "no OSC message", l->unreadable,
 		         l->unreadable == 1 ? "" : "s");
 	if (!l->heard)
 		die(RC_NO_ANSWER, "no answer from fxd at %s within %g s (is fxd "
@@ -483,11 +489,15 @@ static int await(Link *l, double window, const char *what, Accept accept,
 	for (;;) {
 		Msg m;
 		int r = receive(l, &m);
+		if (r == -2)
+			nobody_listens(l);
 		if (r < 0)
 			return 0;
 		if (r == 0)
 			no_answer(l, what);
-		if (is(&m, "/fxd/fail"))
+		const char *failed = arg_str(&m, 0);
+		if (is(&m, "/fxd/fail") &&
+		    !(l->fail_ok && failed && !strcmp(failed, l->fail_ok)))
 			refused(&m);
 		if (is(&m, "/fxd/pong"))
 			l->pongs++;
@@ -504,12 +514,152 @@ static int accept_barrier(Link *l, const Msg *m, void *ctx)
 	return is(m, "/fxd/pong") && l->pongs == l->pings;
 }
 
-/* Sends @p path, then waits until fxd has handled it (or refused it). */
-static void send_checked(Link *l, const char *path, lo_message args)
+/* ---- enum labels -------------------------------------------------------- */
+
+/* /fxd/param ,ssffffss has 8 arguments; an enum parameter's reply adds the
+ * label of its value, then every label in order. */
+enum { PARAM_ARGS = 8 };
+
+/* Copies the labels a /fxd/param message lists into a NULL-terminated
+ * array (NULL when it lists none: not an enum). */
+static char **param_labels(const Msg *m)
 {
-	send_msg(l, path, args);
+	if (m->argc <= PARAM_ARGS + 1)
+		return NULL;
+	int n = m->argc - PARAM_ARGS - 1;
+	char **labels = calloc((size_t)n + 1, sizeof *labels);
+	if (!labels)
+		die(RC_LOCAL, "out of memory");
+	for (int i = 0; i < n; i++) {
+		const char *s = arg_str(m, PARAM_ARGS + 1 + i);
+		if (!(labels[i] = strdup(s ? s : "?")))
+			die(RC_LOCAL, "out of memory");
+	}
+	return labels;
+}
+
+static void labels_free(char **labels)
+{
+	for (char **p = labels; p && *p; p++)
+		free(*p);
+	free(labels);
+}
+
+/* The label of @p v, or NULL when it is no index into @p labels. */
+static const char *label_of(char *const *labels, double v)
+{
+	if (!labels || v < 0 || v != trunc(v))
+		return NULL;
+	for (int i = 0; labels[i]; i++)
+		if (i == (int)v)
+			return labels[i];
+	return NULL;
+}
+
+/* What fxd said of a path. Kept under the path asked and under the
+ * canonical one fxd names. */
+typedef enum {
+	NOT_PARAM, ///< no parameter (a bypass, a typo) or no answer
+	NUMERIC,   ///< a parameter that takes numbers only
+	ENUM,      ///< takes its labels too (listed when fxd sends them)
+} Kind;
+
+typedef struct {
+	char *path;
+	Kind kind;
+	char **labels; ///< NULL-terminated, or NULL
+} Known;
+
+static struct {
+	Known *k;
+	int n, cap;
+} known;
+
+static Known *known_find(const char *path)
+{
+	for (int i = 0; i < known.n; i++)
+		if (!strcmp(known.k[i].path, path))
+			return &known.k[i];
+	return NULL;
+}
+
+static void known_add(const char *path, Kind kind, char *const *labels)
+{
+	if (known_find(path))
+		return;
+	if (known.n == known.cap) {
+		known.cap = known.cap ? 2 * known.cap : 16;
+		if (!(known.k = realloc(known.k, (size_t)known.cap * sizeof *known.k)))
+			die(RC_LOCAL, "out of memory");
+	}
+	Known *k = &known.k[known.n++];
+	*k = (Known){.path = strdup(path), .kind = kind};
+	int n = 0;
+	while (labels && labels[n])
+		n++;
+	if (n && !(k->labels = calloc((size_t)n + 1, sizeof *k->labels)))
+		die(RC_LOCAL, "out of memory");
+	for (int i = 0; i < n; i++)
+		if (!(k->labels[i] = strdup(labels[i])))
+			die(RC_LOCAL, "out of memory");
+	if (!k->path)
+		die(RC_LOCAL, "out of memory");
+}
+
+/* The labels of the parameter a reply names, or NULL. */
+static char *const *labels_at(const char *path)
+{
+	const Known *k = known_find(path);
+	return k ? k->labels : NULL;
+}
+
+/* A path /fxd/info can describe: one parameter, not its /norm view. */
+static int describable(const char *path)
+{
+	size_t len = strlen(path);
+	return !strncmp(path, "/fx/", 4) && !is_pattern(path) &&
+	       !(len > 5 && !strcmp(path + len - 5, "/norm"));
+}
+
+typedef struct {
+	const char *asked;
+} InfoAsk;
+
+static int accept_info(Link *l, const Msg *m, void *ctx)
+{
+	InfoAsk *a = ctx;
+	if (is(m, "/fxd/pong"))
+		return l->pongs == l->pings;
+	if (is(m, "/fxd/fail")) { /* no such parameter: fxd's set says why */
+		known_add(a->asked, NOT_PARAM, NULL);
+		return 0;
+	}
+	if (!is(m, "/fxd/param"))
+		return 0;
+	char **labels = param_labels(m);
+	const char *canonical = arg_str(m, 0), *scale = arg_str(m, 7);
+	Kind kind = labels || (scale && !strcmp(scale, "enum")) ? ENUM
+	                                                        : NUMERIC;
+	known_add(a->asked, kind, labels);
+	if (canonical)
+		known_add(canonical, kind, labels);
+	labels_free(labels);
+	return 0;
+}
+
+/* Asks fxd what @p path is, once: a parameter, and an enum's labels. */
+static void learn(Link *l, const char *path)
+{
+	if (!describable(path) || known_find(path))
+		return;
+	InfoAsk a = {path};
+	send_msg(l, "/fxd/info", msg_s(path));
 	send_msg(l, "/fxd/ping", NULL);
-	await(l, l->timeout, "/fxd/pong", accept_barrier, NULL);
+	l->fail_ok = "/fxd/info";
+	await(l, l->timeout, "/fxd/pong", accept_info, &a);
+	l->fail_ok = NULL;
+	if (!known_find(path)) /* the answer was lost: ask no more */
+		known_add(path, NOT_PARAM, NULL);
 }
 
 /* ---- commands ----------------------------------------------------------- */
@@ -518,8 +668,9 @@ typedef struct Command Command;
 typedef int (*CommandFn)(Link *l, const Command *c, char **args, int n);
 
 enum {
-	Q_BARE = 1 << 0, ///< values only, one per line; JSON {key: value}
-	Q_LIST = 1 << 1, ///< the JSON value is always an array
+	Q_BARE = 1 << 0,  ///< values only, one per line; JSON {key: value}
+	Q_LIST = 1 << 1,  ///< the JSON value is always an array
+	Q_CHAIN = 1 << 2, ///< done: print the chain now running
 };
 
 struct Command {
@@ -567,7 +718,21 @@ static int accept_query(Link *l, const Msg *m, void *ctx)
 		return 0;
 	if (q->n++ && opt.json)
 		fputc(',', q->out);
-	if (opt.json && q->flags & Q_BARE) {
+	double v;
+	const char *label = m->argc == 1 && arg_num(m, 0, &v)
+	                            ? label_of(labels_at(m->path), v)
+	                            : NULL;
+	if (label && opt.json) {
+		fputs("{\"path\":", q->out);
+		json_str(q->out, m->path);
+		fputs(",\"value\":", q->out);
+		put_arg(q->out, m, 0, 1);
+		fputs(",\"label\":", q->out);
+		json_str(q->out, label);
+		fputc('}', q->out);
+	} else if (label) {
+		fprintf(q->out, "%s %s\n", m->path, label);
+	} else if (opt.json && q->flags & Q_BARE) {
 		put_values(q->out, m, 1, q->flags & Q_LIST);
 	} else if (opt.json) {
 		fputs("{\"path\":", q->out);
@@ -588,9 +753,16 @@ static int accept_query(Link *l, const Msg *m, void *ctx)
 	return 0;
 }
 
-/* Asks @p path for its value and prints every reply. */
+static void learn_all(Link *l);
+
+/* Asks @p path for its value and prints every reply (an enum's by its
+ * label, which fxd describes first). */
 static int query(Link *l, const char *path, unsigned flags, const char *key)
 {
+	if (!strncmp(path, "/fx/", 4) && is_pattern(path))
+		learn_all(l);
+	else
+		learn(l, path);
 	Query q = {.path = path, .flags = flags};
 	if (!(q.out = open_memstream(&q.text, &q.size)))
 		die(RC_LOCAL, "out of memory");
@@ -645,19 +817,29 @@ static int cmd_get(Link *l, const Command *c, char **args, int n)
 	return rc;
 }
 
+/* A number goes as a number, an enum's label (off included) as text, a
+ * switch word as 0 or 1. Other text is refused here when fxd described
+ * the parameter as numeric, and left to fxd otherwise (a pattern, an
+ * alias). */
 static int cmd_set(Link *l, const Command *c, char **args, int n)
 {
 	(void)c;
 	(void)n;
 	char *path = osc_path(args[0]);
+	learn(l, path);
+	const Known *k = known_find(path);
 	double v;
 	int b;
-	if (parse_bool(args[1], &b))
-		send_msg(l, path, msg_i(b));
-	else if (parse_num(args[1], &v))
+	if (parse_num(args[1], &v))
 		send_msg(l, path, msg_d(v));
-	else
+	else if (k && k->kind == ENUM)
+		send_msg(l, path, msg_s(args[1]));
+	else if (parse_bool(args[1], &b))
+		send_msg(l, path, msg_i(b));
+	else if (k && k->kind == NUMERIC)
 		usage_error("set: '%s' is not a number (nor on/off)", args[1]);
+	else
+		send_msg(l, path, msg_s(args[1]));
 	sync_audio(l);
 	int rc = query(l, path, 0, NULL);
 	free(path);
@@ -680,8 +862,9 @@ static int cmd_mute(Link *l, const Command *c, char **args, int n)
 	int on = strcmp(c->name, "unmute") != 0;
 	if (n && !parse_bool(args[0], &on))
 		usage_error("mute: '%s' is not on or off", args[0]);
-	send_checked(l, c->address, msg_i(on));
-	return RC_OK;
+	/* Handled in order: the answer is the state the mute left. */
+	send_msg(l, c->address, msg_i(on));
+	return query(l, c->address, 0, NULL);
 }
 
 static int cmd_sync(Link *l, const Command *c, char **args, int n)
@@ -739,6 +922,8 @@ static int cmd_done(Link *l, const Command *c, char **args, int n)
 	}
 	send_msg(l, c->address, m);
 	await(l, l->timeout, "/fxd/done", accept_done, (void *)c->address);
+	if (c->flags & Q_CHAIN)
+		return query(l, "/fxd/chain", Q_BARE, "chain");
 	return RC_OK;
 }
 
@@ -756,21 +941,29 @@ static const struct {
 	{"max", 1},  {"default", 1}, {"unit", 0}, {"scale", 0},
 };
 
+_Static_assert((int)P_COLS == (int)PARAM_ARGS,
+               "one column per /fxd/param argument");
+
 typedef struct {
-	char *text[P_COLS];
+	char *text[P_COLS]; ///< an enum's numbers as their labels
 	double v[P_COLS];
+	char **labels;      ///< an enum's labels, NULL-terminated, or NULL
 } Param;
 
 static int param_parse(const Msg *m, Param *p)
 {
 	memset(p, 0, sizeof *p);
+	p->labels = param_labels(m);
 	for (int i = 0; i < P_COLS; i++) {
 		char b[40];
 		const char *s = arg_str(m, i);
 		if (param_cols[i].numeric) {
 			if (!arg_num(m, i, &p->v[i]))
 				return 0;
-			s = fmt_num(b, sizeof b, p->v[i], m->types[i] == LO_FLOAT);
+			s = label_of(p->labels, p->v[i]);
+			if (!s)
+				s = fmt_num(b, sizeof b, p->v[i],
+				            m->types[i] == LO_FLOAT);
 		}
 		if (!s || !(p->text[i] = strdup(s)))
 			return 0;
@@ -782,18 +975,33 @@ static void param_free(Param *p)
 {
 	for (int i = 0; i < P_COLS; i++)
 		free(p->text[i]);
+	labels_free(p->labels);
+	p->labels = NULL;
 }
 
+/* Numbers stay numbers in JSON; an enum adds "label" (its value's) and
+ * "labels". */
 static void param_json(const Param *p)
 {
 	for (int i = 0; i < P_COLS; i++) {
 		fputs(i ? "," : "{", stdout);
 		json_str(stdout, param_cols[i].title);
 		fputc(':', stdout);
-		if (param_cols[i].numeric) /* the text is float-shortest */
-			fputs(isfinite(p->v[i]) ? p->text[i] : "null", stdout);
+		if (param_cols[i].numeric)
+			json_num(stdout, p->v[i], 1);
 		else
 			json_str(stdout, p->text[i]);
+	}
+	if (p->labels) {
+		fputs(",\"label\":", stdout);
+		json_str(stdout, p->text[P_VALUE]);
+		fputs(",\"labels\":[", stdout);
+		for (int i = 0; p->labels[i]; i++) {
+			if (i)
+				fputc(',', stdout);
+			json_str(stdout, p->labels[i]);
+		}
+		fputc(']', stdout);
 	}
 	fputc('}', stdout);
 }
@@ -857,29 +1065,50 @@ static void print_table(const ParamList *pl)
 	}
 }
 
+/* Asks for every parameter (/fxd/list, with one retry), as cmd_list. */
+static void fetch_list(Link *l, ParamList *pl)
+{
+	/* UDP may drop part of a burst; one retry usually gets it whole. */
+	for (int attempt = 0;; attempt++) {
+		send_msg(l, "/fxd/list", NULL);
+		await(l, l->timeout, "/fxd/list/done", accept_list, pl);
+		if (pl->n == pl->expected && !pl->unreadable)
+			break;
+		if (attempt) {
+			if (pl->unreadable)
+				die(RC_NO_ANSWER, "fxd sent %d /fxd/param message%s "
+				    "fxctl cannot read", pl->unreadable,
+				    pl->unreadable == 1 ? "" : "s");
+			die(RC_NO_ANSWER, "fxd at %s announced %d parameters but %d "
+			    "arrived (datagrams lost); try again", l->where,
+			    pl->expected, pl->n);
+		}
+		list_clear(pl);
+	}
+}
+
+/* Learns every parameter's labels at once: what a pattern's replies need. */
+static void learn_all(Link *l)
+{
+	ParamList pl = {0};
+	fetch_list(l, &pl);
+	for (int i = 0; i < pl.n; i++)
+		known_add(pl.p[i].text[P_PATH],
+		          pl.p[i].labels || !strcmp(pl.p[i].text[P_SCALE], "enum")
+		                  ? ENUM
+		                  : NUMERIC,
+		          pl.p[i].labels);
+	list_clear(&pl);
+	free(pl.p);
+}
+
 static int cmd_list(Link *l, const Command *c, char **args, int n)
 {
 	(void)c;
 	(void)args;
 	(void)n;
 	ParamList pl = {0};
-	/* UDP may drop part of a burst; one retry usually gets it whole. */
-	for (int attempt = 0;; attempt++) {
-		send_msg(l, "/fxd/list", NULL);
-		await(l, l->timeout, "/fxd/list/done", accept_list, &pl);
-		if (pl.n == pl.expected && !pl.unreadable)
-			break;
-		if (attempt) {
-			if (pl.unreadable)
-				die(RC_NO_ANSWER, "fxd sent %d /fxd/param message%s "
-				    "fxctl cannot read", pl.unreadable,
-				    pl.unreadable == 1 ? "" : "s");
-			die(RC_NO_ANSWER, "fxd at %s announced %d parameters but %d "
-			    "arrived (datagrams lost); try again", l->where,
-			    pl.expected, pl.n);
-		}
-		list_clear(&pl);
-	}
+	fetch_list(l, &pl);
 	if (opt.json) {
 		fputc('[', stdout);
 		for (int i = 0; i < pl.n; i++) {
@@ -923,6 +1152,10 @@ static int cmd_info(Link *l, const Command *c, char **args, int n)
 				printf("%-8s %s%s%s\n", param_cols[i].title, p.text[i],
 				       param_cols[i].numeric && *p.text[P_UNIT] ? " " : "",
 				       param_cols[i].numeric ? p.text[P_UNIT] : "");
+		for (int i = 0; p.labels && p.labels[i]; i++)
+			printf("%s%s", i ? ", " : "labels   ", p.labels[i]);
+		if (p.labels)
+			fputc('\n', stdout);
 	}
 	param_free(&p);
 	free(path);
@@ -1026,7 +1259,8 @@ static int known_stat(const char *name)
 typedef struct {
 	FILE *f;
 	const Stats *s;
-	int col; ///< 0 before a group's first item
+	int col;   ///< 0 before a group's first item
+	int width; ///< wrap before this column
 } GroupOut;
 
 static void group_item(GroupOut *g, const char *label, double v,
@@ -1040,7 +1274,7 @@ static void group_item(GroupOut *g, const char *label, double v,
 	snprintf(item, sizeof item, "%s %s%s%s", label, num, *unit ? " " : "",
 	         unit);
 	int len = (int)strlen(item);
-	if (g->col && g->col + 2 + len > 78) {
+	if (g->col && g->col + 2 + len > g->width) {
 		fprintf(g->f, "\n%-12s", "");
 		g->col = 12;
 	} else if (g->col > 12) {
@@ -1061,7 +1295,8 @@ static int group_key(const char *name, const char *unit, void *ctx)
 	return 0;
 }
 
-static void print_stats(FILE *f, const Stats *s)
+/* The statistics, groups wrapped to @p width columns. */
+static void print_stats(FILE *f, const Stats *s, int width)
 {
 	char b[64];
 	int header = 0;
@@ -1094,13 +1329,13 @@ static void print_stats(FILE *f, const Stats *s)
 	if (header)
 		fputc('\n', f);
 	for (int g = 0; g < N_GROUPS; g++) {
-		GroupOut out = {f, s, 0};
+		GroupOut out = {f, s, 0, width};
 		fprintf(f, "%-12s", stat_groups[g].title);
 		out.col = 12;
 		each_key(stat_groups[g].keys, group_key, &out);
 		fputc('\n', f);
 	}
-	GroupOut other = {f, s, 12};
+	GroupOut other = {f, s, 12, width};
 	int any_other = 0;
 	for (int k = 0; k < s->n; k++) {
 		if (known_stat(s->p[k].name))
@@ -1185,22 +1420,37 @@ static const char *fmt_db(char *b, size_t size, double db)
 	return b;
 }
 
-enum { BAR = 40, BAR_FLOOR_DB = -60 };
+/* A meter row is "out_N" and two numbers (34 columns with the brackets),
+ * then the bar, as wide as the terminal allows within these bounds. */
+enum { BAR_MIN = 8, BAR_MAX = 60, BAR_ROW = 34, BAR_FLOOR_DB = -60 };
 
 /* RMS as '#', up to the peak '=' and '|' at the peak; -60..0 dBFS. */
-static void meter_bar(char *bar, double peak_db, double rms_db)
+static void meter_bar(char *bar, int width, double peak_db, double rms_db)
 {
 	int r = (int)lround((fmax(rms_db, BAR_FLOOR_DB) - BAR_FLOOR_DB) /
-	                    -BAR_FLOOR_DB * BAR);
+	                    -BAR_FLOOR_DB * width);
 	int p = (int)lround((fmax(peak_db, BAR_FLOOR_DB) - BAR_FLOOR_DB) /
-	                    -BAR_FLOOR_DB * BAR);
-	r = r < 0 ? 0 : r > BAR ? BAR : r;
-	p = p < 0 ? 0 : p > BAR ? BAR : p;
-	for (int i = 0; i < BAR; i++)
+	                    -BAR_FLOOR_DB * width);
+	r = r < 0 ? 0 : r > width ? width : r;
+	p = p < 0 ? 0 : p > width ? width : p;
+	for (int i = 0; i < width; i++)
 		bar[i] = i < r ? '#' : i < p ? '=' : ' ';
 	if (p > 0)
 		bar[p - 1] = '|';
-	bar[BAR] = 0;
+	bar[width] = 0;
+}
+
+/* The terminal's size; 24 x 80 when it does not say. */
+static void screen_size(int *rows, int *cols)
+{
+	struct winsize ws;
+	*rows = 24;
+	*cols = 80;
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row &&
+	    ws.ws_col) {
+		*rows = ws.ws_row;
+		*cols = ws.ws_col;
+	}
 }
 
 static void clock_text(char *b, size_t size)
@@ -1213,8 +1463,12 @@ static void clock_text(char *b, size_t size)
 
 static void draw(const View *v)
 {
-	char *text = NULL, clk[16], pk[16], rm[16], bar[BAR + 1];
+	char *text = NULL, clk[16], pk[16], rm[16], bar[BAR_MAX + 1];
 	size_t size = 0;
+	int rows, cols;
+	screen_size(&rows, &cols);
+	int bar_w = cols - 1 - BAR_ROW;
+	bar_w = bar_w < BAR_MIN ? BAR_MIN : bar_w > BAR_MAX ? BAR_MAX : bar_w;
 	FILE *f = open_memstream(&text, &size);
 	if (!f)
 		die(RC_LOCAL, "out of memory");
@@ -1222,25 +1476,31 @@ static void draw(const View *v)
 	fprintf(f, "fxd at %s, every %d ms, %s    (Ctrl-C quits)\n\n", v->where,
 	        v->interval_ms, clk);
 	if (v->have_stats)
-		print_stats(f, &v->stats);
+		print_stats(f, &v->stats, cols - 1);
 	else
 		fputs("waiting for /fxd/stats...\n", f);
 	if (v->meters) {
 		fprintf(f, "\n%-12s%9s%9s  %-*s0\n", "dBFS", "peak", "rms",
-		        BAR + 1, " -60");
+		        bar_w + 1, " -60");
 		for (int i = 0; i < v->meters / 2; i++) {
 			double p = dbfs(v->meter[2 * i]), r = dbfs(v->meter[2 * i + 1]);
-			meter_bar(bar, p, r);
+			meter_bar(bar, bar_w, p, r);
 			fprintf(f, "out_%-8d%9s%9s  [%s]\n", i + 1,
 			        fmt_db(pk, sizeof pk, p), fmt_db(rm, sizeof rm, r), bar);
 		}
 	}
 	fclose(f);
 	/* Home, each line cleared to its end, the rest of the screen too: no
-	 * flicker from clearing it all. */
+	 * flicker from clearing it all. Lines are cut to the width (a wrapped
+	 * line would push the view down) and the view to the height less one
+	 * (the newline after the last row would scroll it). */
 	fputs("\033[H", stdout);
-	for (char *line = text, *nl; (nl = strchr(line, '\n')); line = nl + 1)
-		printf("%.*s\033[K\n", (int)(nl - line), line);
+	int row = 0;
+	for (char *line = text, *nl; row < rows - 1 && (nl = strchr(line, '\n'));
+	     line = nl + 1, row++) {
+		int len = (int)(nl - line);
+		printf("%.*s\033[K\n", len < cols - 1 ? len : cols - 1, line);
+	}
 	fputs("\033[J", stdout);
 	free(text);
 }
@@ -1308,7 +1568,7 @@ static void unsubscribe(Link *l, int wait)
 	subscribed = NULL;
 	if (send_quiet(l, "/fxd/unsubscribe", NULL) || !wait)
 		return;
-	stop = 0;
+	stop = resized = 0;
 	l->unblock = NULL; /* a second Ctrl-C waits for this short wait */
 	set_window(l, fmin(l->timeout, 1.0));
 	for (;;) {
@@ -1333,13 +1593,15 @@ static void at_exit(void)
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	stop = 1;
+	if (sig == SIGWINCH)
+		resized = 1;
+	else
+		stop = 1;
 }
 
 static int watch(Link *l)
 {
-	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGWINCH};
 	sigset_t block, old;
 	sigemptyset(&block);
 	struct sigaction sa = {.sa_handler = on_signal};
@@ -1376,6 +1638,12 @@ static int watch(Link *l)
 		Msg m;
 		set_window(l, stall);
 		int r = receive(l, &m);
+		if (r == -1 && resized && !stop) {
+			resized = 0;
+			if (tty)
+				draw(&v);
+			continue;
+		}
 		if (r < 0)
 			break;
 		if (r == 0) {
@@ -1420,7 +1688,7 @@ static int cmd_stats(Link *l, const Command *c, char **args, int n)
 		stats_json(stdout, &s);
 		fputc('\n', stdout);
 	} else {
-		print_stats(stdout, &s);
+		print_stats(stdout, &s, 78);
 	}
 	return RC_OK;
 }
@@ -1435,16 +1703,16 @@ static const Command commands[] = {
 	 "describe one parameter"},
 	{"chain", NULL, 0, 0, cmd_get, "/fxd/chain", Q_BARE, "chain", "",
 	 "print the running chain"},
-	{"load", NULL, 1, -1, cmd_done, "/fxd/chain/load", 0, NULL, "SPEC...",
-	 "crossfade to a new chain"},
+	{"load", NULL, 1, -1, cmd_done, "/fxd/chain/load", Q_CHAIN, NULL,
+	 "SPEC...", "crossfade to a new chain, print it"},
 	{"preset", "save", 1, 1, cmd_done, "/fxd/preset/save", 0, NULL, "NAME",
 	 "save the running chain and values"},
-	{"preset", "load", 1, 1, cmd_done, "/fxd/preset/load", 0, NULL, "NAME",
-	 "load a preset"},
+	{"preset", "load", 1, 1, cmd_done, "/fxd/preset/load", Q_CHAIN, NULL,
+	 "NAME", "load a preset, print its chain"},
 	{"preset", "list", 0, 0, cmd_get, "/fxd/preset/list", Q_BARE | Q_LIST,
 	 "presets", "", "list the presets"},
 	{"mute", NULL, 0, 1, cmd_mute, "/fxd/mute", 0, NULL, "[on|off]",
-	 "fade the output out (on, the default) or back in"},
+	 "fade the output out (on, the default) or back in; print the state"},
 	{"unmute", NULL, 0, 0, cmd_mute, "/fxd/mute", 0, NULL, "",
 	 "same as mute off"},
 	{"panic", NULL, 0, 0, cmd_done, "/fxd/panic", 0, NULL, "",
@@ -1469,7 +1737,7 @@ enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
 /* ---- command line ------------------------------------------------------- */
 
 typedef struct {
-	const char *host, *port, *timeout, *interval;
+	const char *host, *port, *instance, *timeout, *interval;
 	int json, watch, help, version;
 } Cli;
 
@@ -1487,6 +1755,8 @@ static const OptionInfo options[] = {
 	 "fxd's IPv4 address ($FXD_OSC_HOST, else 127.0.0.1)"},
 	{"port", 0, "N", F(port),
 	 "fxd's OSC port ($FXD_OSC_PORT, else 8000)"},
+	{"instance", 0, "NAME", F(instance),
+	 "the fxd@NAME service: its OSC port from NAME (fxd(1))"},
 	{"timeout", 0, "SEC", F(timeout),
 	 "how long to wait for an answer (default 2)"},
 	{"json", 0, NULL, F(json), "print JSON"},
@@ -1527,7 +1797,8 @@ static void help(void)
 	       "an address that starts with / is sent as it is (/fxd/mute, an "
 	       "alias).\n\n"
 	       "Exit status: 0 ok, 1 fxd refused (/fxd/fail), 2 usage error,\n"
-	       "3 no (complete) answer in time, 4 local error (socket).\n");
+	       "3 no (complete) answer in time, or nothing listens there,\n"
+	       "4 local error (socket).\n");
 }
 
 /* A negative number is a value, not an option: set vol/db -6. */
@@ -1570,8 +1841,17 @@ static int parse_cli(Cli *cli, int argc, char **argv, char **words)
 		} else {
 			eq = strchr(name, '=');
 			size_t len = eq ? (size_t)(eq - name) : strlen(name);
-			if (!(o = find_option(name, len, 0)))
-				usage_error("unknown option '--%.*s'", (int)len, name);
+			if (!(o = find_option(name, len, 0))) {
+				char word[64];
+				snprintf(word, sizeof word, "%.*s", (int)len, name);
+				FxSuggest sg = fx_suggest_start(word);
+				for (int k = 0; k < N_OPTIONS; k++)
+					fx_suggest_offer(&sg, options[k].name);
+				if (sg.best)
+					usage_error("unknown option '--%s' (did you mean "
+					            "'--%s'?)", word, sg.best);
+				usage_error("unknown option '--%s'", word);
+			}
 		}
 		char *field = (char *)cli + o->offset;
 		if (!o->arg) {
@@ -1623,16 +1903,32 @@ static const Command *find_command(char **words, int n, int *used)
 			return c;
 		}
 	}
-	if (n > 1 && !strcmp(words[0], "preset"))
+	if (n > 1 && !strcmp(words[0], "preset")) {
+		FxSuggest sg = fx_suggest_start(words[1]);
+		for (int i = 0; i < N_COMMANDS; i++)
+			if (commands[i].sub)
+				fx_suggest_offer(&sg, commands[i].sub);
+		if (sg.best)
+			usage_error("preset: '%s' is not save, load or list (did you "
+			            "mean '%s'?)", words[1], sg.best);
 		usage_error("preset: '%s' is not save, load or list",
 		            words[1]);
+	}
+	FxSuggest sg = fx_suggest_start(words[0]);
+	for (int i = 0; i < N_COMMANDS; i++)
+		fx_suggest_offer(&sg, commands[i].name);
+	if (sg.best)
+		usage_error("unknown command '%s' (did you mean '%s'?)", words[0],
+		            sg.best);
 	usage_error("unknown command '%s'", words[0]);
 }
 
 int main(int argc, char **argv)
 {
 	Cli cli = {0};
-	char **words = calloc((size_t)argc + 1, sizeof *words);
+	/* Static: a usage error exits from deep inside, still holding it. */
+	static char **words;
+	words = calloc((size_t)argc + 1, sizeof *words);
 	if (!words)
 		die(RC_LOCAL, "out of memory");
 	int n = parse_cli(&cli, argc, argv, words);
@@ -1658,9 +1954,15 @@ int main(int argc, char **argv)
 		usage_error("%s: 0.0.0.0 is no address to send to; try 127.0.0.1",
 		            src);
 	long port, interval = 0;
+	if (cli.instance && cli.port)
+		usage_error("--port and --instance both name a port; give one");
+	if (cli.instance && !*cli.instance)
+		usage_error("--instance: the name is empty");
 	const char *p = setting(cli.port, "port", "FXD_OSC_PORT", "8000", src,
 	                        sizeof src);
-	if (!parse_long(p, 1, 65535, &port))
+	if (cli.instance)
+		port = fx_instance_osc_port(cli.instance);
+	else if (!parse_long(p, 1, 65535, &port))
 		usage_error("%s: '%s' is not a port number (1..65535)", src, p);
 	double timeout = 2;
 	if (cli.timeout && (!parse_num(cli.timeout, &timeout) || timeout <= 0 ||

@@ -1,16 +1,24 @@
-/* fxd-probe: plays a test signal into an fxd instance and measures, on the
- * signal itself, the latency fxd adds.
+/* fxd-probe: plays a known signal into an fxd instance and measures, on
+ * the signal itself, the latency fxd adds.
  *
  * Two JACK clients in one process: a player feeding fxd's inputs and a
  * recorder on its outputs (one client doing both would see an extra period
- * through the feedback loop). The player sends bursts of noise after
- * silence; the recorder finds each burst's first non-silent sample. The
- * chain's first sample of a burst is never zero (every section has b0 != 0
- * and the safety is linear there), so onsets line up to the frame.
+ * through the feedback loop). The player loops a maximum-length sequence
+ * (MLS, 2^16 - 1 frames of +-A), indexed by JACK frame time; the recorder
+ * captures one whole period of fxd's output. Their circular
+ * cross-correlation is the chain's impulse response (the MLS trick:
+ * permute, fast Hadamard transform, permute; Borish and Angell 1983), so
+ * an effect that never falls silent (a reverb tail) only adds to it where
+ * its echoes fall. The latency is the first strong arrival: the first lag
+ * at a quarter of the strongest or more, after the longest quiet stretch.
+ * A measurement is refused, not guessed, when that arrival does not stand
+ * clear of what precedes it or when two quiet stretches compete.
  *
- * Usage: fxd-probe [--target NAME] [--seconds N]; the server comes from
- * JACK_DEFAULT_SERVER. Prints one line a second. Exits 0 when every
- * measurement equals the latency fxd reports, 1 otherwise. */
+ * Usage: fxd-probe [--target NAME] [--seconds N] [--count N] [--freewheel];
+ * the server comes from JACK_DEFAULT_SERVER. Prints a line per
+ * measurement. Exits 0 when at least one measurement was made and each
+ * equals the latency fxd reports, 1 otherwise, 2 on a usage error. See
+ * fxd-probe(1). */
 #include <jack/jack.h>
 #include <math.h>
 #include <signal.h>
@@ -21,73 +29,265 @@
 #include <string.h>
 #include <time.h>
 
-enum { PORTS = 2 };
+enum {
+	PORTS = 2,
+	MLS_ORDER = 16,
+	MLS_LEN = (1 << MLS_ORDER) - 1, ///< frames in one period, L
+	/* The output is periodic once the sequence has played this long
+	 * before a capture starts: latencies up to L/2 are measured. */
+	WARMUP = MLS_LEN / 2,
+	/* How far before the first arrival must be quiet. */
+	PRE_WINDOW = 1024,
+};
+
+/* Under fxd's default compressor (-18 dB threshold): 0.05 is -26 dBFS. */
+static const float LEVEL = 0.05f;
+/* An arrival this many times stronger than anything in the PRE_WINDOW
+ * frames before it is clear. */
+static const double MIN_CLARITY = 16.0;
+/* A second quiet stretch this close in length to the longest makes the
+ * first arrival ambiguous. */
+static const double MAX_GAP_RATIO = 0.75;
+
+/* x^16 + x^15 + x^13 + x^4 + 1: a maximal-length feedback polynomial. */
+static const int MLS_TAPS[] = {16, 15, 13, 4};
 
 typedef struct {
 	jack_client_t *client;
 	jack_port_t *port[PORTS];
 } Side;
 
+typedef enum {
+	CAP_IDLE,      ///< main thread owns the capture
+	CAP_ARMED,     ///< main thread asked for one
+	CAP_CAPTURING, ///< the recorder fills it
+	CAP_READY,     ///< whole: the main thread analyses it
+} CaptureState;
+
 static Side player, recorder;
-static jack_nframes_t burst_every; ///< frames between onsets
-static _Atomic int64_t sent_at = -1;   ///< frame time of the last onset sent
-static _Atomic int64_t heard_at = -1;  ///< frame time of the last onset heard
-static _Atomic uint32_t noise = 22222;
-static int64_t heard_silence;          ///< recorder: silent frames in a row
+static unsigned char mls[MLS_LEN];   ///< the sequence, 0/1
+static float *capture;               ///< L frames of out_1
+static _Atomic int cap_state = CAP_IDLE;
+static jack_nframes_t cap_t0;        ///< recorder: frame time of frame 0
+static long cap_n;                   ///< recorder: frames captured so far
+static _Atomic int64_t t_ref = -1;   ///< player: frame time of index 0
+static _Atomic unsigned player_gaps; ///< player callbacks out of step
+static _Atomic unsigned xruns;       ///< JACK xruns seen by the recorder
+static _Atomic int freewheeling;     ///< JACK's freewheel mode is on
+static jack_nframes_t player_next;   ///< player: the frame time expected
 static volatile sig_atomic_t stop;
 
-static float next_noise(void)
+/* ---- the sequence and its correlation ---------------------------------- */
+
+static void mls_generate(void)
 {
-	uint32_t x = atomic_load_explicit(&noise, memory_order_relaxed);
-	x ^= x << 13;
-	x ^= x >> 17;
-	x ^= x << 5;
-	atomic_store_explicit(&noise, x, memory_order_relaxed);
-	return (float)((int32_t)x / 2147483648.0 * 0.25);
+	unsigned reg = 1;
+	for (int i = 0; i < MLS_LEN; i++) {
+		unsigned bit = 0;
+		for (size_t t = 0; t < sizeof MLS_TAPS / sizeof MLS_TAPS[0]; t++)
+			bit ^= reg >> (MLS_ORDER - MLS_TAPS[t]);
+		mls[i] = reg & 1;
+		reg = (reg >> 1) | ((bit & 1) << (MLS_ORDER - 1));
+	}
 }
 
-/* A burst fills the second half of each interval; its first sample is
- * always a clear 0.3. */
+/* The permutations that turn circular correlation with the sequence into
+ * a Hadamard transform: tag_s places the signal, tag_l reads the
+ * response. */
+static int *tag_s, *tag_l;
+
+static int make_tags(void)
+{
+	tag_s = calloc(MLS_LEN, sizeof *tag_s);
+	tag_l = calloc(MLS_LEN, sizeof *tag_l);
+	if (!tag_s || !tag_l)
+		return -1;
+	int unit[MLS_ORDER]; /* where tag_s is each power of two */
+	for (int i = 0; i < MLS_LEN; i++) {
+		int v = 0;
+		for (int j = 0; j < MLS_ORDER; j++)
+			v += mls[(MLS_LEN + i - j) % MLS_LEN] << (MLS_ORDER - 1 - j);
+		tag_s[i] = v;
+		for (int j = 0; j < MLS_ORDER; j++)
+			if (v == 1 << j)
+				unit[j] = i;
+	}
+	for (int i = 0; i < MLS_LEN; i++) {
+		int v = 0;
+		for (int j = 0; j < MLS_ORDER; j++)
+			v += mls[(MLS_LEN + unit[j] - i) % MLS_LEN] << j;
+		tag_l[i] = v;
+	}
+	return 0;
+}
+
+/* In place, on L + 1 = 2^MLS_ORDER values. */
+static void hadamard(double *x)
+{
+	for (int half = (MLS_LEN + 1) / 2; half >= 1; half /= 2)
+		for (int base = 0; base < MLS_LEN + 1; base += 2 * half)
+			for (int i = base; i < base + half; i++) {
+				double a = x[i], b = x[i + half];
+				x[i] = a + b;
+				x[i + half] = a - b;
+			}
+}
+
+/* The impulse response h[k] (per unit of LEVEL) of the system that turned
+ * the sequence, starting at index @p phase, into @p rec. @p work holds
+ * L + 1 values. */
+static void correlate(const float *rec, int phase, double *work, double *h)
+{
+	double sum = 0;
+	for (int n = 0; n < MLS_LEN; n++)
+		sum += rec[n];
+	work[0] = -sum;
+	for (int n = 0; n < MLS_LEN; n++)
+		work[tag_s[(phase + n) % MLS_LEN]] = rec[n];
+	hadamard(work);
+	for (int k = 0; k < MLS_LEN; k++)
+		h[k] = work[tag_l[k]] / ((MLS_LEN + 1) * (double)LEVEL);
+}
+
+typedef struct {
+	int lag;        ///< frames from the player's port to the recorder's
+	double clarity; ///< the arrival over the strongest value before it
+	char why[128];  ///< when refused
+} Measurement;
+
+/* The longest and second longest quiet stretches seen so far. */
+typedef struct {
+	long best, second;
+	int best_end; ///< the strong lag that ends the longest
+} Gaps;
+
+static void gap_seen(Gaps *g, long gap, int end)
+{
+	if (gap > g->best) {
+		g->second = g->best;
+		g->best = gap;
+		g->best_end = end;
+	} else if (gap > g->second) {
+		g->second = gap;
+	}
+}
+
+/* Finds the first arrival in @p h. Returns 0 and fills m->lag, or -1 with
+ * m->why. */
+static int first_arrival(const double *h, Measurement *m)
+{
+	double peak = 0;
+	for (int k = 0; k < MLS_LEN; k++)
+		peak = fmax(peak, fabs(h[k]));
+	if (!(peak > 1e-3)) {
+		snprintf(m->why, sizeof m->why, "no signal comes back (peak %.2g)",
+		         peak);
+		return -1;
+	}
+	/* The runs between strong lags, around the circle. */
+	Gaps g = {0, 0, -1};
+	int first = -1, last = -1;
+	for (int k = 0; k < MLS_LEN; k++) {
+		if (fabs(h[k]) < peak / 4)
+			continue;
+		if (first < 0)
+			first = k;
+		else
+			gap_seen(&g, k - last, k);
+		last = k;
+	}
+	gap_seen(&g, first + MLS_LEN - last, first);
+	if (g.second > MAX_GAP_RATIO * g.best) {
+		snprintf(m->why, sizeof m->why, "two arrivals compete (quiet "
+		         "stretches of %ld and %ld frames)", g.best, g.second);
+		return -1;
+	}
+	double before = 0;
+	long window = g.best - 1 < PRE_WINDOW ? g.best - 1 : PRE_WINDOW;
+	for (long d = 1; d <= window; d++)
+		before = fmax(before,
+		              fabs(h[(g.best_end - d + MLS_LEN) % MLS_LEN]));
+	m->lag = g.best_end;
+	m->clarity = before > 0 ? fabs(h[g.best_end]) / before : INFINITY;
+	if (m->clarity < MIN_CLARITY) {
+		snprintf(m->why, sizeof m->why, "the first arrival is not clear "
+		         "(%.1f times what precedes it)", m->clarity);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- JACK ----------------------------------------------------------------- */
+
 static int play(jack_nframes_t nframes, void *arg)
 {
+	(void)arg;
 	jack_nframes_t t0 = jack_last_frame_time(player.client);
+	int64_t ref = atomic_load_explicit(&t_ref, memory_order_relaxed);
+	if (ref < 0) {
+		ref = t0;
+		atomic_store_explicit(&t_ref, ref, memory_order_release);
+	} else if (t0 != player_next) {
+		atomic_fetch_add_explicit(&player_gaps, 1, memory_order_relaxed);
+	}
+	player_next = t0 + nframes;
 	float *out[PORTS];
 	for (int c = 0; c < PORTS; c++)
 		out[c] = jack_port_get_buffer(player.port[c], nframes);
 	for (jack_nframes_t i = 0; i < nframes; i++) {
-		jack_nframes_t phase = (t0 + i) % burst_every;
-		float v = 0.0f;
-		if (phase == burst_every / 2) {
-			v = 0.3f;
-			atomic_store(&sent_at, (int64_t)(t0 + i));
-		} else if (phase > burst_every / 2) {
-			v = next_noise();
-		}
+		/* Frame time wraps after 2^32 frames: 24 h at 48 kHz. */
+		uint32_t index = (uint32_t)(t0 + i - (jack_nframes_t)ref) % MLS_LEN;
+		float v = mls[index] ? -LEVEL : LEVEL;
 		for (int c = 0; c < PORTS; c++)
 			out[c][i] = v;
 	}
 	return 0;
 }
 
+/* Captures L frames in a row, starting once the sequence has played for
+ * WARMUP frames; a callback out of step starts the capture again. */
 static int record(jack_nframes_t nframes, void *arg)
 {
+	(void)arg;
+	int state = atomic_load_explicit(&cap_state, memory_order_acquire);
+	if (state != CAP_ARMED && state != CAP_CAPTURING)
+		return 0;
 	jack_nframes_t t0 = jack_last_frame_time(recorder.client);
-	const float *in = jack_port_get_buffer(recorder.port[0], nframes);
-	for (jack_nframes_t i = 0; i < nframes; i++) {
-		if (fabsf(in[i]) < 1e-3f) {
-			heard_silence++;
-			continue;
-		}
-		/* An onset follows a long stretch of silence. */
-		if (heard_silence > (int64_t)burst_every / 4)
-			atomic_store(&heard_at, (int64_t)(t0 + i));
-		heard_silence = 0;
+	int64_t ref = atomic_load_explicit(&t_ref, memory_order_acquire);
+	if (ref < 0 || (uint32_t)(t0 - (jack_nframes_t)ref) < WARMUP)
+		return 0;
+	if (state == CAP_ARMED || t0 != cap_t0 + (jack_nframes_t)cap_n) {
+		cap_t0 = t0;
+		cap_n = 0;
+		atomic_store_explicit(&cap_state, CAP_CAPTURING,
+		                      memory_order_relaxed);
 	}
+	const float *in = jack_port_get_buffer(recorder.port[0], nframes);
+	long take = MLS_LEN - cap_n < (long)nframes ? MLS_LEN - cap_n
+	                                            : (long)nframes;
+	memcpy(capture + cap_n, in, (size_t)take * sizeof *in);
+	cap_n += take;
+	if (cap_n == MLS_LEN)
+		atomic_store_explicit(&cap_state, CAP_READY, memory_order_release);
 	return 0;
+}
+
+static int on_xrun(void *arg)
+{
+	(void)arg;
+	atomic_fetch_add_explicit(&xruns, 1, memory_order_relaxed);
+	return 0;
+}
+
+static void on_freewheel(int starting, void *arg)
+{
+	(void)arg;
+	atomic_store(&freewheeling, starting);
 }
 
 static void on_signal(int sig)
 {
+	(void)sig;
 	stop = 1;
 }
 
@@ -131,77 +331,185 @@ static int reported_latency(const char *target)
 	return (int)out_r.max - (int)in_r.max;
 }
 
+/* Connects the player to fxd's inputs and fxd's outputs to the recorder;
+ * a mono fxd has only in_1 and out_1. */
+static int wire(const char *target)
+{
+	for (int c = 0; c < PORTS; c++) {
+		char from[256], to[256];
+		snprintf(to, sizeof to, "%s:in_%d", target, c + 1);
+		snprintf(from, sizeof from, "%s:out_%d", target, c + 1);
+		int have_in = jack_port_by_name(player.client, to) != NULL;
+		int have_out = jack_port_by_name(player.client, from) != NULL;
+		if (c > 0 && (!have_in || !have_out))
+			continue;
+		if (!have_in || jack_connect(player.client,
+		                             jack_port_name(player.port[c]), to)) {
+			fprintf(stderr, "fxd-probe: cannot connect to %s\n", to);
+			return -1;
+		}
+		if (!have_out ||
+		    jack_connect(recorder.client, from,
+		                 jack_port_name(recorder.port[c]))) {
+			fprintf(stderr, "fxd-probe: cannot connect from %s\n", from);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void usage(FILE *f)
+{
+	fputs("usage: fxd-probe [--target NAME] [--seconds N] [--count N] "
+	      "[--freewheel]\n"
+	      "Measures the latency the JACK client NAME (default fxd) adds, "
+	      "on the signal,\nfor N seconds (default 10) or until N "
+	      "measurements; --freewheel runs the\nJACK graph with no deadline "
+	      "meanwhile. See fxd-probe(1).\n",
+	      f);
+}
+
+/* A whole number in [lo, hi] from @p text, or exit 2. */
+static long number_arg(const char *opt, const char *text, long lo, long hi)
+{
+	char *end;
+	long v = strtol(text, &end, 10);
+	if (end == text || *end || v < lo || v > hi) {
+		fprintf(stderr, "fxd-probe: %s: '%s' is not %ld..%ld\n", opt, text,
+		        lo, hi);
+		exit(2);
+	}
+	return v;
+}
+
 int main(int argc, char **argv)
 {
 	const char *target = "fxd";
-	long seconds = 10;
+	long seconds = 10, count = 0;
+	int freewheel = 0;
 	for (int i = 1; i < argc; i++) {
-		char *end = NULL;
 		if (!strcmp(argv[i], "--target") && i + 1 < argc) {
 			target = argv[++i];
 		} else if (!strcmp(argv[i], "--seconds") && i + 1 < argc) {
-			seconds = strtol(argv[++i], &end, 10);
-			if (*end || seconds < 1 || seconds > 86400) {
-				fprintf(stderr, "fxd-probe: bad --seconds\n");
-				return 2;
-			}
+			seconds = number_arg("--seconds", argv[++i], 1, 86400);
+		} else if (!strcmp(argv[i], "--count") && i + 1 < argc) {
+			count = number_arg("--count", argv[++i], 1, 1000000);
+		} else if (!strcmp(argv[i], "--freewheel")) {
+			freewheel = 1;
+		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			usage(stdout);
+			return 0;
 		} else {
-			fprintf(stderr, "usage: fxd-probe [--target NAME] "
-			                "[--seconds N]\n");
+			usage(stderr);
 			return 2;
 		}
+	}
+	mls_generate();
+	capture = calloc(MLS_LEN, sizeof *capture);
+	/* Static, as the globals: every early return keeps them reachable. */
+	static double *work, *h;
+	work = calloc(MLS_LEN + 1, sizeof *work);
+	h = calloc(MLS_LEN, sizeof *h);
+	if (!capture || !work || !h || make_tags()) {
+		fprintf(stderr, "fxd-probe: out of memory\n");
+		return 1;
 	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	if (open_side(&player, "fxd-probe-play", "out", JackPortIsOutput, play) ||
-	    open_side(&recorder, "fxd-probe-rec", "in", JackPortIsInput, record))
+	    open_side(&recorder, "fxd-probe-rec", "in", JackPortIsInput, record) ||
+	    jack_set_xrun_callback(recorder.client, on_xrun, NULL) ||
+	    jack_set_freewheel_callback(player.client, on_freewheel, NULL))
 		return 1;
-	burst_every = jack_get_sample_rate(player.client) / 2;
 	if (jack_activate(player.client) || jack_activate(recorder.client)) {
 		fprintf(stderr, "fxd-probe: cannot activate\n");
 		return 1;
 	}
-	for (int c = 0; c < PORTS; c++) {
-		char from[256], to[256];
-		snprintf(to, sizeof to, "%s:in_%d", target, c + 1);
-		if (jack_connect(player.client, jack_port_name(player.port[c]), to)) {
-			fprintf(stderr, "fxd-probe: cannot connect to %s\n", to);
-			return 1;
-		}
-		snprintf(from, sizeof from, "%s:out_%d", target, c + 1);
-		if (jack_connect(recorder.client, from,
-		                 jack_port_name(recorder.port[c]))) {
-			fprintf(stderr, "fxd-probe: cannot connect from %s\n", from);
-			return 1;
-		}
+	if (wire(target))
+		return 1;
+	/* No deadline: every period is processed, however busy the machine. */
+	if (freewheel && jack_set_freewheel(player.client, 1)) {
+		fprintf(stderr, "fxd-probe: cannot start freewheeling\n");
+		return 1;
 	}
-	int ok = 1, measured_any = 0;
-	int64_t last_heard = -1;
-	for (long s = 0; s < seconds && !stop; s++) {
-		struct timespec ts = {1, 0};
-		nanosleep(&ts, NULL);
-		int64_t sent = atomic_load(&sent_at), heard = atomic_load(&heard_at);
-		int reported = reported_latency(target);
-		double sr = jack_get_sample_rate(player.client);
-		if (heard < 0 || heard == last_heard || sent < 0) {
-			printf("probe: no onset heard yet (fxd reports %d frames)\n",
-			       reported);
+	double start = now_s(), said = start;
+	/* The switch itself may count as an xrun: capture only once it is
+	 * done, and count from there. */
+	while (freewheel && !atomic_load(&freewheeling) && !stop &&
+	       now_s() - start < seconds)
+		nanosleep(&(struct timespec){0, 10000000}, NULL);
+	double sr = jack_get_sample_rate(player.client);
+	int measured = 0, refused = 0, mismatches = 0;
+	unsigned gaps0 = atomic_load(&player_gaps), xruns0 = atomic_load(&xruns);
+	atomic_store(&cap_state, CAP_ARMED);
+	while (!stop && now_s() - start < seconds &&
+	       (!count || measured + refused < count)) {
+		if (atomic_load_explicit(&cap_state, memory_order_acquire) !=
+		    CAP_READY) {
+			if (now_s() - said >= 2) {
+				printf("probe: measuring (fxd reports %d frames)\n",
+				       reported_latency(target));
+				fflush(stdout);
+				said = now_s();
+			}
+			nanosleep(&(struct timespec){0, 10000000}, NULL);
 			continue;
 		}
-		last_heard = heard;
-		/* The onset heard belongs to the latest one sent before it. */
-		int64_t lat = (heard - sent) % (int64_t)burst_every;
-		if (lat < 0)
-			lat += burst_every;
-		measured_any = 1;
-		ok &= lat == reported;
-		printf("probe: added latency %lld frames (%.2f ms) measured on the "
-		       "signal; fxd reports %d%s\n",
-		       (long long)lat, 1e3 * lat / sr, reported,
-		       lat == reported ? "" : "  MISMATCH");
+		/* The capture is ours until it is armed again. */
+		unsigned gaps = atomic_load(&player_gaps), xr = atomic_load(&xruns);
+		int phase = (int)((uint32_t)(cap_t0 - (jack_nframes_t)atomic_load(
+		                                              &t_ref)) %
+		                  MLS_LEN);
+		int reported = reported_latency(target);
+		Measurement m = {0};
+		int ok = 0;
+		if (gaps != gaps0 || xr != xruns0) {
+			snprintf(m.why, sizeof m.why, "a JACK xrun or a skipped "
+			         "period disturbed it");
+		} else {
+			correlate(capture, phase, work, h);
+			ok = first_arrival(h, &m) == 0;
+		}
+		gaps0 = gaps;
+		xruns0 = xr;
+		atomic_store_explicit(&cap_state, CAP_ARMED, memory_order_release);
+		if (ok) {
+			char clarity[32];
+			if (m.clarity >= 1000)
+				snprintf(clarity, sizeof clarity, "over 1000");
+			else
+				snprintf(clarity, sizeof clarity, "%.0f", m.clarity);
+			measured++;
+			mismatches += m.lag != reported;
+			printf("probe: added latency %d frames (%.2f ms) measured on "
+			       "the signal (clarity %s); fxd reports %d%s\n",
+			       m.lag, 1e3 * m.lag / sr, clarity, reported,
+			       m.lag == reported ? "" : "  MISMATCH");
+		} else {
+			refused++;
+			printf("probe: no measurement: %s (fxd reports %d frames)\n",
+			       m.why, reported);
+		}
 		fflush(stdout);
+		said = now_s();
 	}
+	if (freewheel)
+		jack_set_freewheel(player.client, 0);
 	jack_client_close(player.client);
 	jack_client_close(recorder.client);
-	return ok && measured_any ? 0 : 1;
+	free(work);
+	free(h);
+	free(capture);
+	free(tag_s);
+	free(tag_l);
+	if (!measured)
+		fprintf(stderr, "fxd-probe: no measurement in %ld s\n", seconds);
+	return measured && !mismatches ? 0 : 1;
 }

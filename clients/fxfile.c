@@ -402,7 +402,9 @@ int main(int argc, char **argv)
 	const int latency = fxfile_pipeline_latency(pipeline);
 	const long long tail = llround(opt.tail * in.info.samplerate);
 	const int normalize = !isnan(opt.normalize);
-	if (opt.device == FXFILE_DEVICE_AUTO && !accel)
+	/* Most machines have no GPU: say so only when asked (-v, --device). */
+	if (opt.device == FXFILE_DEVICE_AUTO && !accel &&
+	    (opt.device_asked || opt.verbose))
 		fxfile_note("%s: using the CPU", why);
 	if (opt.verbose)
 		describe(&in, pipeline, &cfg);

@@ -386,7 +386,6 @@ void fxfile_options_load(FxFileOptions *o, int argc, char *const argv[])
 	o->normalize = NAN;
 	o->chunk = 65536;
 	o->scan_threshold = -1;
-	o->device_name = fxfile_strdup("auto");
 	Cli cli = {0};
 	parse_cli(&cli, argc, argv);
 	const char *config = NULL, *cli_chain = NULL;
@@ -420,6 +419,10 @@ void fxfile_options_load(FxFileOptions *o, int argc, char *const argv[])
 			fxfile_usage_error("%s", why);
 	}
 	free(cli.values);
+	/* auto either way; only an explicit one hears why there is no GPU. */
+	o->device_asked = o->device_name != NULL;
+	if (!o->device_asked)
+		o->device_name = fxfile_strdup("auto");
 	o->device = (FxFileDevice)find_word(device_names, o->device_name);
 	if (cli_chain) {
 		free(chain.text);

@@ -27,6 +27,7 @@ typedef struct {
 	char *subtype;      ///< output subtype, NULL: the input's if it fits
 	char *raw_input;    ///< "RATE:CHANNELS:SUBTYPE", or NULL
 	char *device_name;  ///< cpu, cuda or auto
+	int device_asked;   ///< --device (or device =) was given
 	FxFileDevice device; ///< the same
 	double tail;        ///< seconds run past the input's end
 	double normalize;   ///< target peak in dBFS; NAN: off

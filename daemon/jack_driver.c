@@ -102,11 +102,12 @@ static int on_process(jack_nframes_t n, void *arg)
 }
 
 /* JACK stops the process thread around this call, so the engine can be
- * re-planned here; the main thread republishes the latency. */
+ * re-planned here; the main thread republishes the latency. The period is
+ * published with the re-plan, under the lock, so the main thread never
+ * sees the new period with the old latency. */
 static int on_buffer_size(jack_nframes_t n, void *arg)
 {
 	FxJack *j = arg;
-	atomic_store(&j->period, (int)n);
 	/* The engine is read under the lock: fx_jack_stop unpublishes it
 	 * under the same lock before stopping and freeing it. */
 	pthread_mutex_lock(&j->lock);
@@ -117,6 +118,7 @@ static int on_buffer_size(jack_nframes_t n, void *arg)
 			st = fx_engine_set_period(e, (int)n);
 		atomic_store(&j->latency, (unsigned)fx_engine_latency(e));
 	}
+	atomic_store(&j->period, (int)n);
 	pthread_mutex_unlock(&j->lock);
 	if (st != FX_OK)
 		atomic_store(&j->bufsize_error, (int)st);
@@ -651,6 +653,9 @@ FxJackResult fx_jack_start(FxJack *j, FxEngine *e)
 		return FX_JACK_FAILED;
 	}
 	j->active = 1;
+	/* A change that came before activation is in the latency the ready
+	 * line reports: not news for fx_jack_tick. */
+	j->known_period = atomic_load(&j->period);
 	if (j->starts++ > 0)
 		restore_links(j);
 	connect_matching(j, 0, j->connect_in, j->n_connect_in, 0);

@@ -10,6 +10,15 @@ static int log_level = LOG_INFO;
 static int log_tty;
 static int log_stamps;
 
+/* What a terminal line says of its level; the journal reads "<N>" instead.
+ * Notices and info need no word: they are the ordinary lines. */
+static const char *const level_words[LOG_DEBUG + 1] = {
+	[LOG_EMERG] = "emergency: ", [LOG_ALERT] = "alert: ",
+	[LOG_CRIT] = "critical: ",   [LOG_ERR] = "error: ",
+	[LOG_WARNING] = "warning: ", [LOG_NOTICE] = "",
+	[LOG_INFO] = "",             [LOG_DEBUG] = "debug: ",
+};
+
 void fx_log_init(const char *ident)
 {
 	log_ident = ident;
@@ -41,6 +50,8 @@ void fx_logv(int level, const char *fmt, va_list ap)
 {
 	if (level > log_level)
 		return;
+	if (level < LOG_EMERG)
+		level = LOG_EMERG;
 	char line[1024];
 	int n;
 	if (!log_tty) {
@@ -50,11 +61,12 @@ void fx_logv(int level, const char *fmt, va_list ap)
 		struct tm tm;
 		clock_gettime(CLOCK_REALTIME, &ts);
 		localtime_r(&ts.tv_sec, &tm);
-		n = snprintf(line, sizeof line, "%02d:%02d:%02d.%03ld %s: ",
+		n = snprintf(line, sizeof line, "%02d:%02d:%02d.%03ld %s: %s",
 		             tm.tm_hour, tm.tm_min, tm.tm_sec,
-		             ts.tv_nsec / 1000000, log_ident);
+		             ts.tv_nsec / 1000000, log_ident, level_words[level]);
 	} else {
-		n = snprintf(line, sizeof line, "%s: ", log_ident);
+		n = snprintf(line, sizeof line, "%s: %s", log_ident,
+		             level_words[level]);
 	}
 	if (n < 0)
 		return;

@@ -1,9 +1,9 @@
 /* fxd — logging at syslog levels through one function.
  *
- * On a terminal each line carries a timestamp; otherwise (systemd, a pipe, a
- * test's log file) each line starts with the kernel-style "<N>" priority
- * prefix that journald understands, and no timestamp, since the journal adds
- * its own. Lines go to stderr in one write(2) each. The level is checked
+ * On a terminal each line carries a timestamp and, above notice, its level
+ * in a word ("fxd: warning: ..."); otherwise (systemd, a pipe, a test's log
+ * file) each line starts with the kernel-style "<N>" priority prefix that
+ * journald understands, and no timestamp, since the journal adds its own. Lines go to stderr in one write(2) each. The level is checked
  * before formatting. Realtime threads never log: they count, and the main
  * thread reports.
  */
@@ -30,7 +30,8 @@ int fx_log_enabled(int level);
  *  line, so usage errors read "fxd: ..."). No effect on the journal format. */
 void fx_log_set_timestamps(int on);
 
-/** Writes one line "IDENT: message" at @p level. A trailing newline in
+/** Writes one line "IDENT: message" at @p level (on a terminal
+ *  "IDENT: warning: message" for warnings, errors and debug lines). A trailing newline in
  *  @p fmt is not needed. Not for realtime threads. */
 void fx_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

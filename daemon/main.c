@@ -38,6 +38,9 @@ static const int WAIT_RETRY_MS = 250;
 static const int BACKOFF_MIN_MS = 250, BACKOFF_MAX_MS = 2000;
 /* How often STATUS= is refreshed. */
 static const double STATUS_INTERVAL_S = 2.0;
+/* No period processed for this long is a stall: far longer than any JACK
+ * period, and soon enough to show in STATUS= long before WatchdogSec. */
+static const double STALL_S = 1.0;
 
 typedef struct {
 	int argc;
@@ -54,7 +57,10 @@ typedef struct {
 	int reload;          ///< SIGHUP seen
 	uint64_t wd_usec;    ///< watchdog interval, 0 off
 	double wd_last;      ///< last check
-	uint64_t wd_chunks;  ///< chunk count at the last check
+	uint64_t seen_chunks, seen_callbacks; ///< counts at the last tick
+	double chunk_at;     ///< when the worker last finished a period
+	double callback_at;  ///< when JACK last called fxd
+	int stalled;         ///< no period finished for STALL_S
 	double next_stats, next_status;
 } Daemon;
 
@@ -153,19 +159,82 @@ static int engine_latency(Daemon *d)
 	return latency;
 }
 
+/* Why audio stopped, for STATUS= and the log: JACK calls fxd no more (a
+ * stopped or stuck server), or the worker finishes nothing while JACK
+ * runs. */
+static void stall_text(const Daemon *d, double now, char *buf, size_t size)
+{
+	if (now - d->callback_at >= STALL_S)
+		snprintf(buf, size, "no audio from JACK for %.0f s",
+		         now - d->callback_at);
+	else
+		snprintf(buf, size, "the worker has finished no period for "
+		                    "%.0f s while JACK runs",
+		         now - d->chunk_at);
+}
+
 static void update_status(Daemon *d)
 {
 	FxEngineMetrics m;
 	metrics(d, &m);
-	char line[256];
+	char stall[128] = "", line[512];
+	if (d->stalled) {
+		char why[96];
+		stall_text(d, now_s(), why, sizeof why);
+		snprintf(stall, sizeof stall, "stalled: %s, watchdog paused; ",
+		         why);
+	}
 	snprintf(line, sizeof line,
-	         "client '%s': %d in, %d out, %.0f Hz, period %d, latency %d "
-	         "frames, load %.1f%%, xruns %llu, underflows %llu",
-	         fx_jack_name(d->jack), d->opts.inputs, d->opts.outputs,
+	         "%sclient '%s': %d in, %d out, %.0f Hz, period %d, latency %d "
+	         "frames, load %.1f%%, xruns %llu, underflows %llu, osc %s",
+	         stall, fx_jack_name(d->jack), d->opts.inputs, d->opts.outputs,
 	         fx_jack_sample_rate(d->jack), fx_jack_period(d->jack),
 	         engine_latency(d), m.dsp_load, (unsigned long long)m.xruns,
-	         (unsigned long long)m.underflows);
+	         (unsigned long long)m.underflows,
+	         d->osc ? fx_osc_describe(d->osc) : "off");
 	fx_notify_status(line);
+}
+
+/* Notes when JACK last called and when the worker last finished a
+ * period; entering or leaving a stall is logged and shown in STATUS= at
+ * once. */
+static void track_progress(Daemon *d, double now)
+{
+	FxEngineMetrics m;
+	metrics(d, &m);
+	double last_chunk = d->chunk_at;
+	if (m.chunks != d->seen_chunks)
+		d->chunk_at = now;
+	if (m.callbacks != d->seen_callbacks)
+		d->callback_at = now;
+	d->seen_chunks = m.chunks;
+	d->seen_callbacks = m.callbacks;
+	int stalled = now - d->chunk_at >= STALL_S;
+	if (stalled == d->stalled)
+		return;
+	d->stalled = stalled;
+	if (stalled) {
+		char why[96];
+		stall_text(d, now, why, sizeof why);
+		fx_log(LOG_WARNING, "stalled: %s%s", why,
+		       d->wd_usec ? "; the watchdog is paused" : "");
+	} else {
+		fx_log(LOG_NOTICE, "audio flows again after %.0f s",
+		       now - last_chunk);
+	}
+	update_status(d);
+	d->next_status = now + STATUS_INTERVAL_S;
+}
+
+/* Starts the stall clock afresh: at start-up and after a reconnect. */
+static void reset_progress(Daemon *d)
+{
+	FxEngineMetrics m;
+	metrics(d, &m);
+	d->seen_chunks = m.chunks;
+	d->seen_callbacks = m.callbacks;
+	d->chunk_at = d->callback_at = now_s();
+	d->stalled = 0;
 }
 
 /* WATCHDOG=1 only while the worker makes progress (or while fxd is
@@ -178,15 +247,8 @@ static void watchdog(Daemon *d, int idle)
 	if (now - d->wd_last < d->wd_usec * 1e-6 / 3)
 		return;
 	d->wd_last = now;
-	if (idle) {
+	if (idle || !d->stalled)
 		fx_notify_watchdog();
-		return;
-	}
-	FxEngineMetrics m;
-	metrics(d, &m);
-	if (m.chunks != d->wd_chunks)
-		fx_notify_watchdog();
-	d->wd_chunks = m.chunks;
 }
 
 static void log_ready(Daemon *d)
@@ -269,9 +331,12 @@ static int start_control(Daemon *d, double bpm)
 	oc.tcp_idle_s = o->osc_tcp_idle;
 	oc.lease_s = o->osc_lease;
 	char err[512];
+	errno = 0;
 	if (!(d->osc = fx_osc_new(&oc, d->control, err, sizeof err))) {
 		fx_log(LOG_ERR, "%s", err);
-		return FX_EXIT_FAILURE;
+		/* A restart would find the port taken again. */
+		return errno == EADDRINUSE ? FX_EXIT_OSC_PORT_TAKEN
+		                           : FX_EXIT_FAILURE;
 	}
 	return -1;
 }
@@ -453,6 +518,7 @@ static int server_lost(Daemon *d)
 	if (fx_jack_start(d->jack, d->engine) != FX_JACK_OK)
 		return FX_EXIT_FAILURE;
 	log_ready(d);
+	reset_progress(d);
 	update_status(d);
 	return -1;
 }
@@ -469,37 +535,80 @@ static int same_list(const FxStrList *a, const FxStrList *b)
 	return 1;
 }
 
-/* Options a reload cannot change without a restart. */
+static int same_text(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+typedef enum { KIND_INT, KIND_DOUBLE, KIND_TEXT, KIND_LIST } FieldKind;
+
+/* Options a reload cannot change without a restart: the JACK client, the
+ * engine's shape, the OSC server's sockets and the files it was given. */
+static const struct {
+	const char *name;
+	size_t offset;
+	FieldKind kind;
+} restart_only[] = {
+	{"name", offsetof(FxOptions, name), KIND_TEXT},
+	{"channels", offsetof(FxOptions, channels), KIND_INT},
+	{"inputs", offsetof(FxOptions, inputs), KIND_INT},
+	{"outputs", offsetof(FxOptions, outputs), KIND_INT},
+	{"connect-in", offsetof(FxOptions, connect_in), KIND_LIST},
+	{"connect-out", offsetof(FxOptions, connect_out), KIND_LIST},
+	{"auto-connect", offsetof(FxOptions, auto_connect), KIND_INT},
+	{"wait-for-jack", offsetof(FxOptions, wait_for_jack), KIND_DOUBLE},
+	{"reconnect", offsetof(FxOptions, reconnect), KIND_INT},
+	{"allow-rename", offsetof(FxOptions, allow_rename), KIND_INT},
+	{"latency-periods", offsetof(FxOptions, latency_periods), KIND_INT},
+	{"latency-log", offsetof(FxOptions, latency_log), KIND_INT},
+	{"glide-ms", offsetof(FxOptions, glide_ms), KIND_DOUBLE},
+	{"ceiling", offsetof(FxOptions, ceiling_db), KIND_DOUBLE},
+	{"no-safety", offsetof(FxOptions, no_safety), KIND_INT},
+	{"memory-budget", offsetof(FxOptions, memory_budget_mb), KIND_INT},
+	{"osc-port", offsetof(FxOptions, osc_port), KIND_INT},
+	{"osc-bind", offsetof(FxOptions, osc_bind), KIND_TEXT},
+	{"osc-allow", offsetof(FxOptions, osc_allow), KIND_TEXT},
+	{"osc-tcp", offsetof(FxOptions, osc_tcp), KIND_INT},
+	{"osc-target", offsetof(FxOptions, osc_target), KIND_LIST},
+	{"osc-rate", offsetof(FxOptions, osc_rate), KIND_DOUBLE},
+	{"osc-tcp-max", offsetof(FxOptions, osc_tcp_max), KIND_INT},
+	{"osc-tcp-idle", offsetof(FxOptions, osc_tcp_idle), KIND_DOUBLE},
+	{"osc-lease", offsetof(FxOptions, osc_lease), KIND_DOUBLE},
+	{"osc-port-by-name", offsetof(FxOptions, osc_port_by_name), KIND_INT},
+	{"alias", offsetof(FxOptions, alias), KIND_LIST},
+	{"no-osc", offsetof(FxOptions, no_osc), KIND_INT},
+	{"preset-dir", offsetof(FxOptions, preset_dir), KIND_TEXT},
+	{"state-file", offsetof(FxOptions, state_file), KIND_TEXT},
+	{"no-mlock", offsetof(FxOptions, no_mlock), KIND_INT},
+};
+
+static int same_field(const FxOptions *a, const FxOptions *b, size_t i)
+{
+	const void *x = (const char *)a + restart_only[i].offset;
+	const void *y = (const char *)b + restart_only[i].offset;
+	switch (restart_only[i].kind) {
+	case KIND_INT:
+		return *(const int *)x == *(const int *)y;
+	case KIND_DOUBLE:
+		return *(const double *)x == *(const double *)y;
+	case KIND_TEXT:
+		return same_text(*(char *const *)x, *(char *const *)y);
+	case KIND_LIST:
+		return same_list(x, y);
+	}
+	return 1;
+}
+
+/* Says which changed options wait for a restart: a reload that seems to
+ * have taken them must not pass in silence. */
 static void warn_restart_needed(const FxOptions *a, const FxOptions *b)
 {
-	static const struct {
-		const char *name;
-		size_t offset;
-	} ints[] = {
-		{"channels", offsetof(FxOptions, channels)},
-		{"inputs", offsetof(FxOptions, inputs)},
-		{"outputs", offsetof(FxOptions, outputs)},
-		{"latency-periods", offsetof(FxOptions, latency_periods)},
-		{"latency-log", offsetof(FxOptions, latency_log)},
-		{"no-safety", offsetof(FxOptions, no_safety)},
-		{"memory-budget", offsetof(FxOptions, memory_budget_mb)},
-		{"reconnect", offsetof(FxOptions, reconnect)},
-		{"auto-connect", offsetof(FxOptions, auto_connect)},
-	};
-	for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
-		if (*(const int *)((const char *)a + ints[i].offset) !=
-		    *(const int *)((const char *)b + ints[i].offset))
-			fx_log(LOG_WARNING, "reload: '%s' changes only on restart",
-			       ints[i].name);
-	if (!same_list(&a->connect_in, &b->connect_in) ||
-	    !same_list(&a->connect_out, &b->connect_out))
-		fx_log(LOG_WARNING, "reload: 'connect-in' and 'connect-out' "
-		                    "change only on restart");
-	if (strcmp(a->name, b->name))
-		fx_log(LOG_WARNING, "reload: 'name' changes only on restart");
-	if (a->glide_ms != b->glide_ms || a->ceiling_db != b->ceiling_db)
-		fx_log(LOG_WARNING, "reload: 'glide-ms' and 'ceiling' change "
-		                    "only on restart");
+	for (size_t i = 0; i < sizeof restart_only / sizeof restart_only[0];
+	     i++)
+		if (!same_field(a, b, i))
+			fx_log(LOG_WARNING, "reload: '%s' changed in the config; "
+			                    "it takes effect on restart",
+			       restart_only[i].name);
 }
 
 static void reload(Daemon *d)
@@ -598,6 +707,7 @@ static int run(Daemon *d)
 	/* READY only now that JACK is active and the OSC port bound. */
 	log_ready(d);
 	fx_notify_ready();
+	reset_progress(d);
 	update_status(d);
 	double now = now_s();
 	d->next_status = now + STATUS_INTERVAL_S;
@@ -627,6 +737,7 @@ static int run(Daemon *d)
 			                   "frames",
 			       fx_jack_period(d->jack), engine_latency(d));
 		now = now_s();
+		track_progress(d, now);
 		if (o->stats_interval > 0 && now >= d->next_stats) {
 			log_stats(d, "stats");
 			d->next_stats = now + o->stats_interval;

@@ -12,6 +12,7 @@
 
 #include "effect.h"
 #include "engine.h"
+#include "instance_port.h"
 #include "optable.h"
 #include "osc.h"
 #include "safefile.h"
@@ -114,6 +115,9 @@ static const OptionInfo options[] = {
 
 	{"osc-port", 0, FX_OPT_INT, F(osc_port), 0, 65535, 0, NULL, "PORT",
 	 "OSC port, UDP (default 8000; 0 picks a free one)", "OSC"},
+	{"osc-port-by-name", 0, FX_OPT_FLAG, F(osc_port_by_name), 0, 0, 0, NULL,
+	 NULL, "default the OSC port to one derived from NAME, 8001..8999 "
+	 "(fxd@ units)", NULL},
 	{"osc-bind", 0, FX_OPT_STRING, F(osc_bind), 0, 0, 0, check_ipv4, "ADDR",
 	 "numeric IPv4 address to listen on (default 127.0.0.1; 0.0.0.0 for "
 	 "every interface)", NULL},
@@ -470,7 +474,7 @@ static void set_defaults(FxOptions *o)
 	o->glide_ms = 20;
 	o->ceiling_db = -0.1;
 	o->memory_budget_mb = FX_ENGINE_BUDGET_MB;
-	o->osc_port = 8000;
+	o->osc_port = -1; /* until load(): 8000, or from the name */
 	o->osc_bind = strdup("127.0.0.1");
 	o->osc_rate = 30;
 	o->osc_tcp_max = 8;
@@ -556,6 +560,9 @@ static int load(FxOptions *o, Cli *cli, int argc, char *const argv[],
 	FxSpecError serr;
 	if (fx_spec_parse(chain->text, chain->source, &o->spec, &serr) != FX_OK)
 		return fail(e, "%s", serr.message);
+	if (o->osc_port < 0)
+		o->osc_port = o->osc_port_by_name ? fx_instance_osc_port(o->name)
+		                                  : 8000;
 	if (!o->inputs)
 		o->inputs = o->channels;
 	if (!o->outputs)
@@ -617,6 +624,7 @@ void fx_options_usage(FILE *out)
 	      "and swaps in its chain.\n"
 	      "\nExit status: 0 ok, 1 runtime failure, 2 bad usage, config or "
 	      "chain,\n3 cannot connect to JACK, 4 client name taken, 5 JACK "
-	      "went away,\n130 a second SIGINT during shutdown. See fxd(1).\n",
+	      "went away,\n6 OSC port in use, 130 a second SIGINT during "
+	      "shutdown. See fxd(1).\n",
 	      out);
 }

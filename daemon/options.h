@@ -29,6 +29,8 @@ enum {
 	FX_EXIT_NO_JACK = 3,   ///< cannot connect to the JACK server
 	FX_EXIT_NAME_TAKEN = 4,///< the JACK client name is in use
 	FX_EXIT_JACK_GONE = 5, ///< the JACK server went away (no --reconnect)
+	FX_EXIT_OSC_PORT_TAKEN = 6, ///< the OSC port is in use (a restart
+	                            ///< cannot help: not retried by the units)
 	FX_EXIT_INTERRUPT = 130, ///< a second SIGINT during shutdown
 };
 
@@ -54,6 +56,7 @@ typedef struct {
 	int verbose;             ///< debug logging
 	int no_osc;              ///< no OSC server
 	int osc_port;            ///< UDP (and TCP) port; 0 picks one
+	int osc_port_by_name;    ///< default port from the name (fxd@ units)
 	char *osc_bind;          ///< numeric IPv4 address to listen on
 	char *osc_allow;         ///< "CIDR[,CIDR...]" or NULL
 	int osc_tcp;             ///< also listen on TCP

@@ -14,12 +14,27 @@ static void flags_text(const FxParamInfo *p, char *buf, size_t size)
 	                                        : "");
 }
 
-static void range_text(const FxParamInfo *p, char *lo, char *hi, char *def,
-                       size_t size)
+/* What a parameter takes: "20..20000", or an enum's labels in order
+ * ("off, 1/1, 1/2, ..."), each between @p quote marks. */
+static void values_text(const FxParamInfo *p, const char *quote, char *buf,
+                        size_t size)
 {
-	fx_param_format(p, p->min, lo, size);
-	fx_param_format(p, p->max, hi, size);
-	fx_param_format(p, p->def, def, size);
+	if (!p->labels) {
+		char lo[32], hi[32];
+		fx_param_format(p, p->min, lo, sizeof lo);
+		fx_param_format(p, p->max, hi, sizeof hi);
+		snprintf(buf, size, "%s..%s", lo, hi);
+		return;
+	}
+	size_t len = 0;
+	buf[0] = '\0';
+	for (int i = 0; p->labels[i] && len < size; i++) {
+		int n = snprintf(buf + len, size - len, "%s%s%s%s", i ? ", " : "",
+		                 quote, p->labels[i], quote);
+		if (n < 0)
+			break;
+		len += (size_t)n;
+	}
 }
 
 void fx_describe_markdown(FILE *out)
@@ -33,17 +48,18 @@ void fx_describe_markdown(FILE *out)
 	for (const FxEffectClass *const *c = fx_effects; *c; c++) {
 		const FxEffectClass *cls = *c;
 		fprintf(out, "\n## `%s`\n\n%s\n\n", cls->name, cls->doc);
-		fputs("| parameter | unit | min | max | default | scale | "
+		fputs("| parameter | unit | values | default | scale | "
 		      "behaviour | meaning |\n"
-		      "|---|---|---|---|---|---|---|---|\n",
+		      "|---|---|---|---|---|---|---|\n",
 		      out);
 		for (int i = 0; i < cls->n_params; i++) {
 			const FxParamInfo *p = &cls->params[i];
-			char lo[32], hi[32], def[32], flags[64];
-			range_text(p, lo, hi, def, sizeof lo);
+			char values[512], def[32], flags[64];
+			values_text(p, "`", values, sizeof values);
+			fx_param_format(p, p->def, def, sizeof def);
 			flags_text(p, flags, sizeof flags);
-			fprintf(out, "| `%s` | %s | %s | %s | %s | %s | %s | %s |\n",
-			        p->name, p->unit, lo, hi, def,
+			fprintf(out, "| `%s` | %s | %s | %s | %s | %s | %s |\n",
+			        p->name, p->unit, values, def,
 			        fx_scale_name(p->scale), flags, p->doc);
 		}
 	}
@@ -56,11 +72,12 @@ void fx_describe_text(FILE *out)
 		fprintf(out, "%s: %s\n", cls->name, cls->doc);
 		for (int i = 0; i < cls->n_params; i++) {
 			const FxParamInfo *p = &cls->params[i];
-			char lo[32], hi[32], def[32], flags[64];
-			range_text(p, lo, hi, def, sizeof lo);
+			char values[512], def[32], flags[64];
+			values_text(p, "", values, sizeof values);
+			fx_param_format(p, p->def, def, sizeof def);
 			flags_text(p, flags, sizeof flags);
-			fprintf(out, "  %-10s %s..%s %s (default %s, %s%s%s)\n",
-			        p->name, lo, hi, p->unit, def,
+			fprintf(out, "  %-10s %s%s%s (default %s, %s%s%s)\n",
+			        p->name, values, *p->unit ? " " : "", p->unit, def,
 			        fx_scale_name(p->scale), *flags ? ", " : "", flags);
 		}
 	}

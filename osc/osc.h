@@ -43,7 +43,8 @@ const char *fx_osc_check_cidrs(const char *value, char *buf, size_t size);
 const char *fx_osc_check_target(const char *value, char *buf, size_t size);
 const char *fx_osc_check_alias(const char *value, char *buf, size_t size);
 
-/** Binds the sockets. NULL with a one-line reason in @p err on failure. */
+/** Binds the sockets. NULL with a one-line reason in @p err on failure;
+ *  errno is EADDRINUSE when the port is taken. */
 FxOsc *fx_osc_new(const FxOscConfig *cfg, FxControl *control, char *err,
                   size_t err_size);
 

@@ -256,7 +256,9 @@ FxOsc *fx_osc_new(const FxOscConfig *cfg, FxControl *control, char *err,
 		return fail_new(o, err, err_size, "--osc-bind: '%s' is not a "
 		                "numeric IPv4 address", cfg->bind);
 	if ((o->udp = bind_socket(o, SOCK_DGRAM, &addr, err, err_size)) < 0) {
+		int e = errno; /* EADDRINUSE tells a taken port apart */
 		fx_osc_free(o);
+		errno = e;
 		return NULL;
 	}
 	int one = 1;
@@ -274,7 +276,9 @@ FxOsc *fx_osc_new(const FxOscConfig *cfg, FxControl *control, char *err,
 	if (cfg->tcp) {
 		if ((o->tcp_listen = bind_socket(o, SOCK_STREAM, &addr, err,
 		                                 err_size)) < 0) {
+			int e = errno;
 			fx_osc_free(o);
+			errno = e;
 			return NULL;
 		}
 		listen(o->tcp_listen, 8);

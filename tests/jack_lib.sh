@@ -32,6 +32,21 @@ stop_jackd() {
 		"/dev/shm/jack_sem."*"_${2}_"*
 }
 
+# start_jackd NAME PERIOD LOG: a private `jackd -d dummy` at 48 kHz, its
+# output appended to LOG; sets jack_pid and returns once the server answers
+# (1 if it does not within 10 s).
+start_jackd() {
+	jackd_name=$1
+	jackd -n "$1" --no-realtime -d dummy -r 48000 -p "$2" \
+		>>"$3" 2>&1 </dev/null &
+	jack_pid=$!
+	poll 100 jackd_answers
+}
+jackd_answers() {
+	kill -0 "$jack_pid" 2>/dev/null || return 2
+	JACK_DEFAULT_SERVER=$jackd_name jack_lsp >/dev/null 2>&1
+}
+
 n=0
 bad=0
 pass() { n=$((n + 1)); echo "ok $n - $1"; }

@@ -41,7 +41,7 @@ expect() {
 	fi
 }
 
-echo "1..44"
+echo "1..50"
 
 run "$fxd" --help
 if [ $rc -eq 0 ] && [ "$(head -n 1 "$tmp/out")" = "Usage: fxd [OPTIONS] [CHAIN]" ] &&
@@ -223,5 +223,56 @@ expect "alias in a file, checked at its line" 2 \
 printf 'alias /1/fader1 = /fx/vol/db/norm\nosc-port = 9100\n' >"$cfg"
 expect "a good alias and port in a file: on to JACK" 3 "$nojack" \
 	"$fxd" -f "$cfg" --no-mlock
+
+# ---- what a newcomer sees -----------------------------------------------------
+# On a terminal a line carries its level in a word; in the journal, <N>.
+if command -v script >/dev/null 2>&1; then
+	script -qec "$fxd --bogus" /dev/null </dev/null >"$tmp/tty" 2>&1
+	rc=$?
+	tr -d '\r' <"$tmp/tty" >"$tmp/err"
+	: >"$tmp/out"
+	if [ $rc -eq 2 ] && [ "$(cat "$tmp/err")" = "fxd: error: unknown option '--bogus' (fxd --help lists them)" ]; then
+		pass "on a terminal: 'fxd: error: ...'"
+	else
+		fail "on a terminal: 'fxd: error: ...'"
+	fi
+else
+	n=$((n + 1)); echo "ok $n # SKIP script(1) not found"
+fi
+run "$fxd" --bogus
+if [ $rc -eq 2 ] && [ "$(cat "$tmp/err")" = "<3>fxd: unknown option '--bogus' (fxd --help lists them)" ]; then
+	pass "not a terminal: '<3>fxd: ...', no level word"
+else
+	fail "not a terminal: '<3>fxd: ...', no level word"
+fi
+
+run "$fxd" --list-effects
+if [ $rc -eq 0 ] && grep -qx '  division   off, 1/1, 1/2, 1/2d, 1/2t, 1/4, 1/4d, 1/4t, 1/8, 1/8d, 1/8t, 1/16, 1/16d, 1/16t, 1/32 (default off, enum)' "$tmp/out" &&
+	grep -qx '  detect     peak, rms (default peak, enum)' "$tmp/out"; then
+	pass "--list-effects names an enum's values and default by label"
+else
+	fail "--list-effects names an enum's values and default by label"
+fi
+
+run "$fxd" --help
+if [ $rc -eq 0 ] && grep -q '6 OSC port in use' "$tmp/out" &&
+	grep -q -- '--osc-port-by-name' "$tmp/out"; then
+	pass "--help: --osc-port-by-name, exit status 6"
+else
+	fail "--help: --osc-port-by-name, exit status 6"
+fi
+
+# The shipped example config, as it is and with every key uncommented.
+example=${srcdir:-.}/doc/fxd.conf.example
+expect "doc/fxd.conf.example is a valid config" 3 "$nojack" \
+	"$fxd" -f "$example" --no-mlock
+sed -E 's/^# ((alias [^=]*|[a-z-]+) = )/\1/' "$example" >"$cfg"
+run "$fxd" -f "$cfg" --no-mlock --wait-for-jack 0.1
+if [ "$(grep -Ec '^[a-z][a-z /0-9-]* = ' "$cfg")" -ge 20 ] && [ $rc -eq 3 ] &&
+	[ "$(tail -n 1 "$tmp/msg")" = "fxd: cannot connect to the JACK server '$JACK_DEFAULT_SERVER' (gave up waiting)" ]; then
+	pass "doc/fxd.conf.example with every key uncommented is valid"
+else
+	fail "doc/fxd.conf.example with every key uncommented is valid"
+fi
 
 exit $bad

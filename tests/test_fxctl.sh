@@ -3,8 +3,9 @@
 # the real fxd on a private dummy JACK server (TAP): every command, its
 # output where it is deterministic (compared exactly), --json parsed by
 # python3, stats --watch on a pipe stopped by SIGINT (and fxd's subscriber
-# count after it), and the error paths with their exit statuses and
-# one-line messages. Skips when jackd or python3 is missing.
+# count after it) and on a pty of a given size, enum parameters by label,
+# and the error paths with their exit statuses and one-line messages.
+# Skips when jackd or python3 is missing.
 # shellcheck disable=SC2317 # functions run from trap and poll
 set -u
 . "${srcdir:-.}/tests/jack_lib.sh"
@@ -118,7 +119,7 @@ print(s.getsockname()[1])
 s.close()'
 }
 
-echo "1..43"
+echo "1..55"
 [ -x "$fxd" ] || bail "$fxd not found (set FXD_BIN)"
 [ -x "$fxctl" ] || bail "$fxctl not found (set FXCTL_BIN)"
 : >"$tmp/py.err"
@@ -134,14 +135,7 @@ export JACK_NO_START_SERVER JACK_DEFAULT_SERVER
 : >"$tmp/fxd.log"
 : >"$tmp/watch.log"
 : >"$tmp/watch.err.log"
-jackd -n "$server" --no-realtime -d dummy -r 48000 -p 256 \
-	>>"$tmp/jackd.log" 2>&1 </dev/null &
-jack_pid=$!
-jack_up() {
-	kill -0 "$jack_pid" 2>/dev/null || return 2
-	jack_lsp >/dev/null 2>&1
-}
-if poll 100 jack_up; then
+if start_jackd "$server" 256 "$tmp/jackd.log"; then
 	pass "jackd -d dummy runs as $server"
 else
 	fail "jackd -d dummy runs as $server"
@@ -231,7 +225,8 @@ expect "set /fx/vol/bypass on" 0 "/fx/vol/bypass 1" "" set /fx/vol/bypass on
 expect "get /fx/vol/bypass" 0 "/fx/vol/bypass 1" "" get /fx/vol/bypass
 
 # ---- chains -------------------------------------------------------------------
-expect "load 'vol:gain db=-6'" 0 "" "" load 'vol:gain db=-6'
+expect "load 'vol:gain db=-6' prints the chain now running" 0 \
+	"vol:gain db=-6" "" load 'vol:gain db=-6'
 expect "chain prints the loaded chain" 0 "vol:gain db=-6" "" chain
 fx load 'vol:gainn'
 [ $rc -eq 1 ] && [ ! -s "$tmp/out" ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] &&
@@ -246,7 +241,8 @@ fx preset save gig
 verdict "preset save gig writes --preset-dir/gig.fxchain" $?
 expect "set vol/db -20 after saving" 0 "/fx/vol/db -20" "" set vol/db -20
 fx preset load gig
-if [ $rc -eq 0 ] && [ ! -s "$tmp/out" ] && [ ! -s "$tmp/err" ]; then
+if [ $rc -eq 0 ] && [ "$(cat "$tmp/out")" = "vol:gain db=-6" ] &&
+	[ ! -s "$tmp/err" ]; then
 	expect "preset load gig restores vol/db -6" 0 "/fx/vol/db -6" "" \
 		get vol/db
 else
@@ -263,14 +259,16 @@ verdict "preset save ../evil exits 1 (fxd refuses), writes no file" $?
 
 # ---- the daemon -----------------------------------------------------------------
 fx mute
-if [ $rc -eq 0 ] && [ ! -s "$tmp/out" ] && [ ! -s "$tmp/err" ]; then
+if [ $rc -eq 0 ] && [ "$(cat "$tmp/out")" = "/fxd/mute 1" ] &&
+	[ ! -s "$tmp/err" ]; then
 	expect "mute, then get /fxd/mute: 1" 0 "/fxd/mute 1" "" get /fxd/mute
 else
 	fail "mute, then get /fxd/mute: 1"
 	show
 fi
 fx unmute
-if [ $rc -eq 0 ] && [ ! -s "$tmp/out" ] && [ ! -s "$tmp/err" ]; then
+if [ $rc -eq 0 ] && [ "$(cat "$tmp/out")" = "/fxd/mute 0" ] &&
+	[ ! -s "$tmp/err" ]; then
 	expect "unmute, then get /fxd/mute: 0" 0 "/fxd/mute 0" "" get /fxd/mute
 else
 	fail "unmute, then get /fxd/mute: 0"
@@ -351,12 +349,120 @@ fi
 poll 30 subscribers 0
 verdict "fxd's subscribers back to 0 after the watch" $?
 
+# ---- stats --watch on a terminal: the view fits it, and follows a resize ----
+# A pty of 50 x 12, then 36 x 8 (SIGWINCH): every frame drawn after the
+# change of size fits it, no line wrapped, no row scrolled away.
+python3 - "$fxctl" "$port" >"$tmp/out" 2>"$tmp/err" <<'PY'
+import fcntl, os, pty, re, select, signal, struct, sys, termios, time
+
+def size(fd, rows, cols):
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
+fxctl, port = sys.argv[1], sys.argv[2]
+pid, fd = pty.fork()
+if pid == 0:
+    size(0, 12, 50)
+    os.execv(fxctl, [fxctl, "--port", port, "stats", "--watch",
+                     "--interval", "100"])
+out = b""
+def read_until(pred, seconds):
+    global out
+    end = time.monotonic() + seconds
+    while not pred() and time.monotonic() < end:
+        r, _, _ = select.select([fd], [], [], 0.2)
+        if r:
+            try:
+                out += os.read(fd, 65536)
+            except OSError:
+                break
+def frames():
+    return out.split(b"\x1b[H")
+read_until(lambda: sum(b"latency ms" in f for f in frames()) >= 2, 20)
+# Everything read so far was drawn before the resize: 50 x 12.
+old = frames()[1:]
+size(fd, 8, 36)
+# Frames in flight at the resize may have either size: let them pass.
+read_until(lambda: False, 1.0)
+mark = len(frames())
+read_until(lambda: sum(b"latency ms" in f for f in frames()[mark:]) >= 2, 20)
+new = frames()[mark:]
+os.kill(pid, signal.SIGINT)
+read_until(lambda: False, 1)
+_, status = os.waitpid(pid, 0)
+bad = []
+for rows, cols, group in ((12, 50, old), (8, 36, new)):
+    for i, f in enumerate(group):
+        text = re.sub(rb"\x1b\[[0-9;?]*[A-Za-z]", b"", f).decode()
+        lines = text.replace("\r", "").split("\n")
+        if lines and lines[-1] == "":
+            lines.pop()
+        if len(lines) > rows - 1:
+            bad.append("%dx%d frame %d: %d lines" % (cols, rows, i, len(lines)))
+        for l in lines:
+            if len(l) > cols - 1:
+                bad.append("%dx%d frame %d: %d columns: %r"
+                           % (cols, rows, i, len(l), l))
+code = os.waitstatus_to_exitcode(status)
+print("%d frames at 50 x 12, %d at 36 x 8; exit status %d"
+      % (len(old), len(new), code))
+for b in bad[:10]:
+    print(b)
+sys.exit(1 if bad or len(old) < 2 or len(new) < 2 or code != 0 else 0)
+PY
+rc=$?
+cmd="stats --watch on a 50 x 12 pty, then 36 x 8"
+verdict "stats --watch on a terminal fits its size, before and after a resize" $rc
+
+# ---- enum parameters, by label --------------------------------------------------
+# fxctl sends a label as ,s and prints an enum's value as its label, which
+# it learns from the labels /fxd/param lists after its 8 arguments (fxd's
+# side of doc/osc.md's enum contract).
+expect "load a delay with division=1/4: the chain, labels and all" 0 \
+	"dly:delay time=250 division=1/4 bpm=0 feedback=0.4 mix=0 pingpong=0 max=2 | vol:gain db=-6" "" \
+	load 'dly:delay division=1/4 mix=0 | vol:gain db=-6'
+expect "set dly/division 1/8 (a label) prints the label applied" 0 \
+	"/fx/dly/division 1/8" "" set dly/division 1/8
+expect "get dly/division prints its label" 0 "/fx/dly/division 1/8" "" \
+	get dly/division
+expect "set dly/division 2 (an index) prints its label" 0 \
+	"/fx/dly/division 1/2" "" set dly/division 2
+fx --json get dly/division
+json 'd == {"path": "/fx/dly/division", "value": 2, "label": "1/2"}'
+verdict "--json get dly/division: the number and its label" $?
+expect "info dly/division: labels for the value, range, default; all labels" 0 \
+"path     /fx/dly/division
+effect   delay
+value    1/2
+min      off
+max      1/32
+default  off
+scale    enum
+labels   off, 1/1, 1/2, 1/2d, 1/2t, 1/4, 1/4d, 1/4t, 1/8, 1/8d, 1/8t, 1/16, 1/16d, 1/16t, 1/32" "" \
+	info dly/division
+fx set dly/division 1/7
+[ $rc -eq 1 ] && [ ! -s "$tmp/out" ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] &&
+	grep -q '^fxctl: /fx/dly/division: ' "$tmp/err"
+verdict "set dly/division 1/7 (no such label): status 1 with fxd's reason" $?
+expect "set dly/time soon: status 2, a numeric parameter" 2 "" \
+	"fxctl: set: 'soon' is not a number (nor on/off) (see fxctl --help)" \
+	set dly/time soon
+
 # ---- errors -------------------------------------------------------------------------
 dead=$(closed_udp_port)
-run timeout -k 1 2 "$fxctl" --port "$dead" --timeout 0.5 ping
+# The kernel's refusal comes at once: no waiting out a 60 s --timeout
+# (killed after 10 s, it would exit 124).
+run timeout -k 1 10 "$fxctl" --port "$dead" --timeout 60 ping
 [ $rc -eq 3 ] && [ ! -s "$tmp/out" ] &&
-	[ "$(cat "$tmp/err")" = "fxctl: no answer from fxd at 127.0.0.1:$dead within 0.5 s (is fxd running with OSC on that port?)" ]
-verdict "a closed port: status 3 and the one-line message, within 2 s" $?
+	[ "$(cat "$tmp/err")" = "fxctl: nothing listens on 127.0.0.1:$dead (is fxd running with OSC on that port?)" ]
+verdict "a closed port: status 3 and the one-line message, without waiting for --timeout" $?
+expect "a mistyped command: status 2 and a suggestion" 2 "" \
+	"fxctl: unknown command 'sett' (did you mean 'set'?) (see fxctl --help)" sett
+expect "a mistyped option: a suggestion" 2 "" \
+	"fxctl: unknown option '--tiemout' (did you mean '--timeout'?) (see fxctl --help)" \
+	--tiemout 1 ping
+expect "--instance and --port together: status 2" 2 "" \
+	"fxctl: --port and --instance both name a port; give one (see fxctl --help)" \
+	--instance guitar ping
 expect "an unknown command: status 2" 2 "" \
 	"fxctl: unknown command 'bogus' (see fxctl --help)" bogus
 expect "set /fx/nope/x 1: status 1 with fxd's reason" 1 "" \
@@ -365,6 +471,6 @@ expect "--host localhost: status 2 (numeric addresses only)" 2 "" \
 	"fxctl: --host: 'localhost' is not a numeric IPv4 address (fxctl looks up no names; try 127.0.0.1) (see fxctl --help)" \
 	--host localhost ping
 
-[ $n -eq 43 ] || { echo "# ran $n tests, planned 43"; bad=1; }
+[ $n -eq 55 ] || { echo "# ran $n tests, planned 55"; bad=1; }
 [ $bad -eq 0 ] || logs
 exit $bad

@@ -455,11 +455,16 @@ else
 		grep -Eq "^fxfile: --device cuda: $nocuda\$" "$tmp/err" &&
 		[ ! -e cuda.wav ] && no_leftovers .
 	check "--device cuda without a device: exit 2, one line, no output" $?
+	# auto by default says nothing (most machines have no GPU); asked
+	# for, it says why in one line.
 	run -c 'lowpass cutoff=2000 | gain db=-3 | delay' tones.wav auto.wav
-	[ $rc -eq 0 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] &&
+	[ $rc -eq 0 ] && [ ! -s "$tmp/err" ] && cmp -s cpu.wav auto.wav &&
+		run -c 'lowpass cutoff=2000 | gain db=-3 | delay' --device auto \
+			tones.wav auto2.wav &&
+		[ $rc -eq 0 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] &&
 		grep -Eq "^fxfile: $nocuda: using the CPU\$" "$tmp/err" &&
-		cmp -s cpu.wav auto.wav
-	check "--device auto without a device: one line, the CPU's bytes" $?
+		cmp -s cpu.wav auto2.wav
+	check "no device: auto is silent by default, --device auto says so in one line; the CPU's bytes" $?
 fi
 
 # A full disk: a file size limit makes writes fail with EFBIG.

@@ -3,13 +3,14 @@
 # `systemd-analyze --user verify` (TAP). systemd only warns about unknown
 # keys and bad values, so any output at all is a failure. verify also needs
 # each ExecStart binary to exist, so the units' paths into the install
-# prefix are pointed into DESTDIR, where `make install` put fxd.
+# prefix are pointed into DESTDIR, where `make install` put fxd. The same
+# install must hold what a user reads and loads: the docs the man pages
+# cite, the example config, the Pd patch, the TouchOSC files and every
+# program's man page; and the units must not retry what a restart cannot
+# fix.
 set -u
-if ! command -v systemd-analyze >/dev/null 2>&1; then
-	echo "1..1"
-	echo "ok 1 # SKIP systemd-analyze not found"
-	exit 0
-fi
+lint=1
+command -v systemd-analyze >/dev/null 2>&1 || lint=0
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/fxd-units.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT INT TERM
 units="fxd.service fxd@.service jackd.service"
@@ -17,7 +18,7 @@ n=0
 bad=0
 pass() { n=$((n + 1)); echo "ok $n - $1"; }
 fail() { n=$((n + 1)); echo "not ok $n - $1"; bad=1; }
-echo "1..5"
+echo "1..7"
 
 # The parent make's jobserver is not ours: run a plain make.
 if MAKEFLAGS= MFLAGS= ${MAKE:-make} -s install DESTDIR="$tmp/root" \
@@ -41,6 +42,47 @@ else
 	fail "units installed, fully substituted (missing:${missing:-none})"
 	sed 's/^/# /' "$tmp/subst"
 	exit 1
+fi
+
+# What `make install` puts beside the programs ($docdir, $pkgdatadir, man1).
+root=$tmp/root
+docdir=$(find "$root" -type d -path '*/share/doc/fxd' | head -n 1)
+datadir=$(find "$root" -type d -path '*/share/fxd' | head -n 1)
+man1=$(find "$root" -type d -path '*/share/man/man1' | head -n 1)
+missing=
+for f in "$docdir/osc.md" "$docdir/effects.md" "$docdir/fxd.conf.example" \
+	"$docdir/README.md" "$docdir/systemd/README.md" \
+	"$docdir/clients/README.md" \
+	"$datadir/pd/fxd-control.pd" "$datadir/pd/README.md" \
+	"$datadir/touchosc/fxd.touchosc" "$datadir/touchosc/fxd-touchosc.conf" \
+	"$datadir/touchosc/index.xml" "$datadir/touchosc/README.md" \
+	"$man1/fxd.1" "$man1/fxctl.1" "$man1/fxfile.1" "$man1/fxd-probe.1"; do
+	[ -n "$docdir" ] && [ -n "$datadir" ] && [ -n "$man1" ] && [ -s "$f" ] ||
+		missing="$missing ${f#"$root"}"
+done
+if [ -z "$missing" ]; then
+	pass "docs in ${docdir#"$root"}, Pd and TouchOSC in ${datadir#"$root"}, man pages"
+else
+	fail "docs, Pd and TouchOSC files, man pages installed (missing:$missing)"
+fi
+
+# A bad config (2) or a taken OSC port (6) is not retried; fxd@NAME gets
+# its OSC port from NAME.
+r=0
+for u in fxd.service fxd@.service; do
+	grep -qx 'RestartPreventExitStatus=2 6' "$unitdir/$u" || r=1
+done
+grep -q '^ExecStart=.*/fxd .*--name %i --osc-port-by-name ' "$unitdir/fxd@.service" || r=1
+if [ $r -eq 0 ]; then
+	pass "units: RestartPreventExitStatus=2 6; fxd@ passes --osc-port-by-name"
+else
+	fail "units: RestartPreventExitStatus=2 6; fxd@ passes --osc-port-by-name"
+	grep -n 'RestartPrevent\|^ExecStart' "$unitdir"/fxd*.service | sed 's/^/# /'
+fi
+
+if [ $lint -eq 0 ]; then
+	for i in 5 6 7; do echo "ok $i # SKIP systemd-analyze not found"; done
+	exit $bad
 fi
 
 # Point absolute ExecStart paths that were installed into DESTDIR.
