@@ -526,10 +526,11 @@ interrupt_watch() {
 	watch_pid=
 	cmd=$1
 }
-# lines_past N: the watch printed more than N lines, and runs.
+# lines_past N: the watch printed more than N lines to $watch_log, and runs.
+watch_log=$tmp/watch2.log
 lines_past() {
 	kill -0 "$watch_pid" 2>/dev/null || return 2
-	[ "$(wc -l <"$tmp/watch2.log")" -gt "$1" ]
+	[ "$(wc -l <"$watch_log")" -gt "$1" ]
 }
 poll 60 lines_past 1
 PYTHONPATH=$tmp timeout -k 2 20 python3 - "$port" >"$tmp/out" 2>"$tmp/py.err" <<'PY'
@@ -549,7 +550,7 @@ forwarded_line() {
 }
 mark=0
 if [ $sent -eq 1 ] && poll 100 forwarded_line; then
-	mark=$(wc -l <"$tmp/watch2.log")
+	mark=$(wc -l <"$watch_log")
 	poll 60 lines_past $((mark + 2))
 fi
 r=$?
@@ -583,7 +584,7 @@ print("others told:", others)
 PY
 cmd="16 subscribers beside the watch"
 rc=0
-mark=$(wc -l <"$tmp/watch2.log")
+mark=$(wc -l <"$watch_log")
 if [ "$(cat "$tmp/out")" = "first told: True
 others told: 0" ] && poll 60 lines_past $((mark + 2)); then
 	verdict "stats --watch, made to give way, subscribes again (the stalest other gives way once)" 0
@@ -674,8 +675,10 @@ verdict "a second fxd with --osc-lease 1 is ready" $?
 "$fxctl" --port "$port2" --json stats --watch --interval 100 \
 	>>"$tmp/watch3.log" 2>>"$tmp/watch3.err.log" </dev/null &
 watch_pid=$!
+watch_log=$tmp/watch3.log
 # leases_seen N: the watch's frames span N seconds (N leases) and it runs;
-# at every look fxd says it has one subscriber (else status 2: give up).
+# at every look from its first frame on, fxd says it has one subscriber
+# (else status 2: give up).
 one_subscriber=1
 leases_seen() {
 	kill -0 "$watch_pid" 2>/dev/null || return 2
@@ -692,14 +695,9 @@ for line in open(sys.argv[1]):
 sys.exit(0 if t and (t[-1] - t[0]) % 86400 >= int(sys.argv[2]) else 1)
 PY
 }
-if [ -n "$port2" ] && poll 600 leases_seen 8; then
-	mark=$(wc -l <"$tmp/watch3.log")
+if [ -n "$port2" ] && poll 100 lines_past 0 && poll 600 leases_seen 8; then
 	# Frames go on coming after those eight leases.
-	more() {
-		kill -0 "$watch_pid" 2>/dev/null || return 2
-		[ "$(wc -l <"$tmp/watch3.log")" -ge $((mark + 3)) ]
-	}
-	poll 100 more
+	poll 100 lines_past $(($(wc -l <"$watch_log") + 2))
 	r=$?
 else
 	r=1
