@@ -13,7 +13,7 @@ next to summary.md:
   knob_latency.png        bench_knob: a histogram of the per-step onsets
                           when the JSON lists them ("onsets_ms"), otherwise
                           onset and midpoint p50/p99 against the target
-  daemon_worker_p99.png   bench_daemon worker p99 per chain and period
+  daemon_worker_p99.png   bench_daemon worker p99 per chain, period and binary
   file_throughput.png     bench_file x realtime per tool (median and best)
   ptime_speedup.png       bench_ptime speed-up of the parallel filter over
                           the sequential one against the block size
@@ -351,34 +351,124 @@ def knob_section(doc, name, plot, verdicts):
 
 # ---- bench_daemon -----------------------------------------------------------
 
+# Figures per case and binary: the median over rounds; counters: the worst.
+DAEMON_MEDIANS = ("idle_cpu_pct", "cpu_pct", "callback_median_us",
+                  "callback_p99_us", "worker_median_us", "worker_p99_us",
+                  "worker_max_us", "dsp_load_pct")
+DAEMON_WORST = ("jack_xruns", "underflows", "late_dropped", "nonfinite")
+# What the ratio column compares against the first binary.
+DAEMON_RATIOS = (("idle_cpu_pct", "idle CPU"), ("worker_p99_us", "worker p99"),
+                 ("callback_p99_us", "callback p99"))
+
+
+def median(values):
+    v = sorted(x for x in values if isinstance(x, (int, float))
+               and not isinstance(x, bool) and math.isfinite(x))
+    if not v:
+        return None
+    h = len(v) // 2
+    return v[h] if len(v) % 2 else (v[h - 1] + v[h]) / 2
+
+
+def daemon_rows(res):
+    """One row per (chain, period, binary), in the order first run: the
+    medians over rounds, the worst counters, the probe's verdict."""
+    keys = []
+    for r in res:
+        k = (r.get("chain"), r.get("period"), r.get("fxd") or "fxd")
+        if k not in keys:
+            keys.append(k)
+    rows = []
+    for k in keys:
+        runs = [r for r in res
+                if (r.get("chain"), r.get("period"), r.get("fxd") or "fxd")
+                == k]
+        row = {"chain": k[0], "period": k[1], "fxd": k[2],
+               "rounds": len(runs)}
+        for key in DAEMON_MEDIANS:
+            row[key] = median(r.get(key) for r in runs)
+        for key in DAEMON_WORST:
+            got = [r.get(key) for r in runs if isinstance(r.get(key), int)]
+            row[key] = max(got) if got else None
+        probes = [r.get("probe_latency_ok") for r in runs]
+        row["probe_latency_ok"] = (None if all(p is None for p in probes)
+                                   else all(p is not False for p in probes))
+        rows.append(row)
+    return rows
+
+
+def ratio(a, b):
+    if not isinstance(a, (int, float)) or not isinstance(b, (int, float)) \
+            or not b:
+        return None
+    return a / b
+
+
 def daemon_section(doc, name, plot, verdicts):
     res = doc.get("results") or []
     lines = ["## bench_daemon: fxd under jackd dummy (`%s`)" % name, ""]
     secs = sorted({r.get("seconds") for r in res if r.get("seconds")})
-    lines.append("Realtime scheduling %s; %s s per case. Figures fxd logs "
-                 "at exit: per-callback and per-chunk (worker) p99 in µs."
-                 % ("on" if doc.get("realtime") else "off",
-                    ", ".join(str(s) for s in secs) or "?"))
+    idle = sorted({r.get("idle_seconds") for r in res
+                   if r.get("idle_seconds")})
+    lines.append(
+        "Realtime scheduling %s; %s s playing per case, after %s s idle. "
+        "Idle CPU: fxd's user + system time while its callbacks run "
+        "unconnected, %% of one core (the cost of one instance doing "
+        "nothing); CPU while fxd-probe plays through it. Callback and worker "
+        "(one chunk of DSP) median and p99 in µs from fxd's /fxd/stats; "
+        "worker max, DSP load and the counters from its exit line. With "
+        "several rounds: the median over rounds, the worst counters."
+        % ("on" if doc.get("realtime") else "off",
+           ", ".join(str(s) for s in secs) or "?",
+           ", ".join(num(s) for s in idle) or "?"))
     if not res:
         return lines + ["", "No results."]
-    rows = []
-    for r in res:
-        probe = r.get("probe_latency_ok")
-        rows.append([r.get("chain"), r.get("period"),
-                     num(r.get("callback_p99_us")),
-                     num(r.get("worker_p99_us")), num(r.get("worker_max_us")),
-                     num(r.get("dsp_load_pct")), r.get("jack_xruns"),
-                     r.get("underflows"), r.get("late_dropped"),
-                     r.get("nonfinite"),
-                     {True: "ok", False: "FAIL", None: "-"}.get(probe, probe)])
-    lines += ["", table(["chain", "period", "callback p99", "worker p99",
-                         "worker max", "DSP load %", "JACK xruns",
-                         "underflows", "late", "non-finite", "probe latency"],
-                        rows)]
+    rows = daemon_rows(res)
+    labels = []
+    for r in rows:
+        if r["fxd"] not in labels:
+            labels.append(r["fxd"])
+    several = len(labels) > 1
+    base = {(r["chain"], r["period"]): r for r in rows
+            if r["fxd"] == labels[0]}
+    head = ["chain", "period"] + (["fxd"] if several else []) + [
+        "idle CPU %", "CPU % playing", "callback median µs",
+        "callback p99 µs", "worker median µs", "worker p99 µs",
+        "worker max µs", "DSP load %",
+        "JACK xruns", "underflows", "late", "non-finite", "probe latency"]
+    if several:
+        head.append("vs %s" % labels[0])
+    out = []
+    for r in rows:
+        row = [r["chain"], r["period"]] + ([r["fxd"]] if several else [])
+        row += [num(r[k]) for k in DAEMON_MEDIANS]
+        row += [num(r[k]) for k in DAEMON_WORST]
+        row.append({True: "ok", False: "FAIL", None: "-"}[
+            r["probe_latency_ok"]])
+        if several:
+            b = base.get((r["chain"], r["period"]))
+            if r["fxd"] == labels[0] or not b:
+                row.append("-")
+            else:
+                row.append(", ".join(
+                    "%s %s×" % (what, num(ratio(r[k], b[k])))
+                    for k, what in DAEMON_RATIOS))
+        out.append(row)
+    lines += ["", table(head, out)]
+    for label in labels:
+        mine = [r for r in rows if r["fxd"] == label]
+        idle_all = [r["idle_cpu_pct"] for r in mine
+                    if r["idle_cpu_pct"] is not None]
+        if idle_all:
+            lines += ["", "Idle CPU per instance%s: %s %% of a core "
+                      "(median over %d case(s); %s to %s)." % (
+                          " (%s)" % label if several else "",
+                          num(median(idle_all)), len(idle_all),
+                          num(min(idle_all)), num(max(idle_all)))]
     bad = sum((r.get("underflows") or 0) + (r.get("late_dropped") or 0)
               + (r.get("nonfinite") or 0) for r in res)
     lines += ["", "Underflows + late chunks + non-finite samples over all "
-              "cases: %d. JACK xruns on a shared VM's dummy backend are "
+              "runs: %d. JACK xruns on a shared VM's dummy backend are "
               "partly the host's (ENV-NOTES)." % bad]
     failed = ["%s at -p %s" % (r.get("chain"), r.get("period"))
               for r in res if r.get("probe_latency_ok") is False]
@@ -387,19 +477,20 @@ def daemon_section(doc, name, plot, verdicts):
                      "case(s): %s." % (len(failed), "; ".join(failed)))
 
     if plot.ok:
-        chains, periods = [], []
-        for r in res:
-            if r.get("chain") not in chains:
-                chains.append(r.get("chain"))
-            if r.get("period") not in periods:
-                periods.append(r.get("period"))
-        periods.sort()
-        at = {(r.get("chain"), r.get("period")): r for r in res}
-        data = [[c.split(" (")[0]] + [q(at.get((c, p)), "worker_p99_us")
-                                     for p in periods] for c in chains]
-        plots = ", ".join("DATA using %d%s title '-p %s'" % (
-            i + 2, ":xtic(1)" if i == 0 else "", p)
-            for i, p in enumerate(periods))
+        chains, series = [], []
+        for r in rows:
+            if r["chain"] not in chains:
+                chains.append(r["chain"])
+            if (r["period"], r["fxd"]) not in series:
+                series.append((r["period"], r["fxd"]))
+        series.sort(key=lambda t: (t[0] or 0, labels.index(t[1])))
+        at = {(r["chain"], r["period"], r["fxd"]): r for r in rows}
+        data = [[c.split(" (")[0]] + [q(at.get((c, p, f)), "worker_p99_us")
+                                     for p, f in series] for c in chains]
+        plots = ", ".join("DATA using %d%s title '-p %s%s'" % (
+            i + 2, ":xtic(1)" if i == 0 else "", p,
+            " " + f if several else "")
+            for i, (p, f) in enumerate(series))
         png = plot.draw("daemon_worker_p99", data, HIST + (
             "set title 'bench_daemon: worker p99 per chunk (lower is "
             "better)'\nset ylabel 'µs'\nplot %s" % plots))

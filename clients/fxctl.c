@@ -122,25 +122,21 @@ static double now(void)
 
 /* ---- text --------------------------------------------------------------- */
 
-/* The shortest text that reads back as @p v (as a float when @p single). */
+/* The shortest text that reads back as @p v; with @p single, as the float
+ * (float)v: 0.3f is "0.3", not 0.30000001192092896. */
 static const char *fmt_num(char *buf, size_t size, double v, int single)
 {
-	if (!isfinite(v)) {
-		snprintf(buf, size, "%s", isnan(v) ? "nan" : v < 0 ? "-inf" : "inf");
-		return buf;
+	if (single && isfinite(v)) {
+		float f = (float)v;
+		for (int digits = 1; digits <= 9; digits++) {
+			snprintf(buf, size, "%.*g", digits, v);
+			if (strtof(buf, NULL) == f) {
+				v = strtod(buf, NULL);
+				break;
+			}
+		}
 	}
-	/* %g would write a count of 1875000 as 1.875e+06. */
-	if (v == trunc(v) && fabs(v) < 1e15) {
-		snprintf(buf, size, "%.0f", v);
-		return buf;
-	}
-	for (int p = single ? 6 : 15; p < 17; p++) {
-		snprintf(buf, size, "%.*g", p, v);
-		if (single ? strtof(buf, NULL) == (float)v : strtod(buf, NULL) == v)
-			return buf;
-	}
-	snprintf(buf, size, "%.17g", v);
-	return buf;
+	return fx_format_number(v, buf, size);
 }
 
 static void json_str(FILE *f, const char *s)
@@ -476,12 +472,55 @@ static void refused(const Msg *m)
 	    why ? why : "refused (no reason given)");
 }
 
+/* fxd forwards every client's failures to its subscribers as ,sssii
+ * (address, reason, sender, count, skipped); fxctl's own come as ,ss. */
+static int forwarded(const Msg *m)
+{
+	return is(m, "/fxd/fail") && arg_str(m, 2) != NULL;
+}
+
+/* A forwarded failure in one line: "fxd refused SENDER: ADDRESS: REASON",
+ * with how often and what was held back; controls, which another client
+ * chose, as '?'. */
+static void forwarded_text(const Msg *m, char *buf, size_t size)
+{
+	const char *addr = arg_str(m, 0), *why = arg_str(m, 1),
+	           *who = arg_str(m, 2);
+	double count = 1, skipped = 0;
+	arg_num(m, 3, &count);
+	arg_num(m, 4, &skipped);
+	int one = addr && *addr, n; /* else only a count of those held back */
+	if (one)
+		n = snprintf(buf, size, "fxd refused %s: %s: %s", who, addr,
+		             why ? why : "(no reason given)");
+	else
+		n = snprintf(buf, size, "fxd: %s", why ? why : "failures held back");
+	if (one && n >= 0 && (size_t)n < size && count > 1)
+		n += snprintf(buf + n, size - (size_t)n, " (%.0f times)", count);
+	if (one && n >= 0 && (size_t)n < size && skipped > 0)
+		snprintf(buf + n, size - (size_t)n, " (%.0f before it not "
+		         "forwarded)", skipped);
+	for (unsigned char *c = (unsigned char *)buf; *c; c++)
+		if (*c < 0x20 || *c == 0x7f)
+			*c = '?';
+}
+
+static void report_forwarded(const Msg *m)
+{
+	char text[512];
+	forwarded_text(m, text, sizeof text);
+	fflush(stdout);
+	fprintf(stderr, "fxctl: %s\n", text);
+}
+
 /* Takes each message while waiting; returns 1 when the wait is over. */
 typedef int (*Accept)(Link *l, const Msg *m, void *ctx);
 
 /* Receives for @p window seconds until @p accept takes a message. A
- * /fxd/fail ends fxctl with status 1, the deadline with status 3 (@p what
- * names the reply waited for). Returns 0 only when a signal came. */
+ * /fxd/fail of fxctl's own ends it with status 1 (one forwarded from
+ * another client is printed and passed over), the deadline with status 3
+ * (@p what names the reply waited for). Returns 0 only when a signal
+ * came. */
 static int await(Link *l, double window, const char *what, Accept accept,
                  void *ctx)
 {
@@ -495,6 +534,11 @@ static int await(Link *l, double window, const char *what, Accept accept,
 			return 0;
 		if (r == 0)
 			no_answer(l, what);
+		if (forwarded(&m)) { /* another client's: said, not ours */
+			report_forwarded(&m);
+			msg_free(&m);
+			continue;
+		}
 		const char *failed = arg_str(&m, 0);
 		if (is(&m, "/fxd/fail") &&
 		    !(l->fail_ok && failed && !strcmp(failed, l->fail_ok)))
@@ -669,8 +713,7 @@ typedef int (*CommandFn)(Link *l, const Command *c, char **args, int n);
 
 enum {
 	Q_BARE = 1 << 0,  ///< values only, one per line; JSON {key: value}
-	Q_LIST = 1 << 1,  ///< the JSON value is always an array
-	Q_CHAIN = 1 << 2, ///< done: print the chain now running
+	Q_CHAIN = 1 << 1, ///< done: print the chain now running
 };
 
 struct Command {
@@ -693,16 +736,17 @@ typedef struct {
 	int n;
 } Query;
 
-static void put_values(FILE *f, const Msg *m, int json, int array)
+/* The arguments; in JSON one value alone, more in an array. */
+static void put_values(FILE *f, const Msg *m, int json)
 {
-	if (json && (array || m->argc != 1))
+	if (json && m->argc != 1)
 		fputc('[', f);
 	for (int i = 0; i < m->argc; i++) {
 		if (i)
 			fputs(json ? "," : " ", f);
 		put_arg(f, m, i, json);
 	}
-	if (json && (array || m->argc != 1))
+	if (json && m->argc != 1)
 		fputc(']', f);
 }
 
@@ -733,12 +777,12 @@ static int accept_query(Link *l, const Msg *m, void *ctx)
 	} else if (label) {
 		fprintf(q->out, "%s %s\n", m->path, label);
 	} else if (opt.json && q->flags & Q_BARE) {
-		put_values(q->out, m, 1, q->flags & Q_LIST);
+		put_values(q->out, m, 1);
 	} else if (opt.json) {
 		fputs("{\"path\":", q->out);
 		json_str(q->out, m->path);
 		fputs(",\"value\":", q->out);
-		put_values(q->out, m, 1, 0);
+		put_values(q->out, m, 1);
 		fputc('}', q->out);
 	} else if (q->flags & Q_BARE) {
 		for (int i = 0; i < m->argc; i++) {
@@ -747,7 +791,7 @@ static int accept_query(Link *l, const Msg *m, void *ctx)
 		}
 	} else {
 		fprintf(q->out, "%s ", m->path);
-		put_values(q->out, m, 0, 0);
+		put_values(q->out, m, 0);
 		fputc('\n', q->out);
 	}
 	return 0;
@@ -924,6 +968,133 @@ static int cmd_done(Link *l, const Command *c, char **args, int n)
 	await(l, l->timeout, "/fxd/done", accept_done, (void *)c->address);
 	if (c->flags & Q_CHAIN)
 		return query(l, "/fxd/chain", Q_BARE, "chain");
+	return RC_OK;
+}
+
+/* ---- presets ------------------------------------------------------------ */
+
+/* /fxd/preset/list answers ,s... (the names, sorted) when they fit one
+ * packet, else in parts ,ii s... (part, parts, names): joined here in part
+ * order. */
+typedef struct {
+	char **name;
+	int *part;     ///< the part each name came in
+	int n, cap;
+	int parts;     ///< 0 until a message says
+	char *seen;    ///< parts received, by index
+	int bad;       ///< messages fxctl cannot read
+} PresetList;
+
+static void preset_add(PresetList *pl, const char *name, int part)
+{
+	if (pl->n == pl->cap) {
+		pl->cap = pl->cap ? 2 * pl->cap : 64;
+		pl->name = realloc(pl->name, (size_t)pl->cap * sizeof *pl->name);
+		pl->part = realloc(pl->part, (size_t)pl->cap * sizeof *pl->part);
+		if (!pl->name || !pl->part)
+			die(RC_LOCAL, "out of memory");
+	}
+	if (!(pl->name[pl->n] = strdup(name)))
+		die(RC_LOCAL, "out of memory");
+	pl->part[pl->n++] = part;
+}
+
+static void preset_clear(PresetList *pl)
+{
+	for (int i = 0; i < pl->n; i++)
+		free(pl->name[i]);
+	free(pl->name);
+	free(pl->part);
+	free(pl->seen);
+	memset(pl, 0, sizeof *pl);
+}
+
+static int accept_presets(Link *l, const Msg *m, void *ctx)
+{
+	PresetList *pl = ctx;
+	if (is(m, "/fxd/pong"))
+		return l->pongs == l->pings;
+	if (!is(m, "/fxd/preset/list"))
+		return 0;
+	double part = 0, parts = 1;
+	int first = 0; /* the first name's argument */
+	if (m->argc >= 2 && arg_num(m, 0, &part) && arg_num(m, 1, &parts))
+		first = 2;
+	if (parts < 1 || parts > 65536 || part < 0 || part >= parts ||
+	    (pl->parts && pl->parts != (int)parts)) {
+		pl->bad++;
+		return 0;
+	}
+	if (!pl->parts) {
+		pl->parts = (int)parts;
+		if (!(pl->seen = calloc((size_t)pl->parts, 1)))
+			die(RC_LOCAL, "out of memory");
+	}
+	if (pl->seen[(int)part]++) /* a duplicate datagram */
+		return 0;
+	for (int i = first; i < m->argc; i++) {
+		const char *name = arg_str(m, i);
+		if (name)
+			preset_add(pl, name, (int)part);
+		else
+			pl->bad++;
+	}
+	return 0;
+}
+
+/* How many parts did not arrive. */
+static int presets_missing(const PresetList *pl)
+{
+	int missing = pl->parts ? 0 : 1;
+	for (int p = 0; p < pl->parts; p++)
+		missing += !pl->seen[p];
+	return missing;
+}
+
+static int cmd_preset_list(Link *l, const Command *c, char **args, int n)
+{
+	(void)args;
+	(void)n;
+	PresetList pl = {0};
+	/* UDP may drop one of many parts; one retry usually gets them all. */
+	for (int attempt = 0;; attempt++) {
+		send_msg(l, c->address, NULL);
+		send_msg(l, "/fxd/ping", NULL);
+		await(l, l->timeout, "/fxd/pong", accept_presets, &pl);
+		int missing = presets_missing(&pl);
+		if (!missing && !pl.bad)
+			break;
+		if (attempt) {
+			if (pl.bad)
+				die(RC_NO_ANSWER, "fxd sent a preset list fxctl cannot "
+				    "read");
+			if (!pl.parts)
+				die(RC_NO_ANSWER, "fxd at %s sent no preset list",
+				    l->where);
+			die(RC_NO_ANSWER, "fxd at %s sent %d of the %d parts of the "
+			    "preset list (datagrams lost); try again", l->where,
+			    pl.parts - missing, pl.parts);
+		}
+		preset_clear(&pl);
+	}
+	if (opt.json)
+		fputs("{\"presets\":[", stdout);
+	int k = 0;
+	for (int p = 0; p < pl.parts; p++)
+		for (int i = 0; i < pl.n; i++) {
+			if (pl.part[i] != p)
+				continue;
+			if (opt.json) {
+				if (k++)
+					fputc(',', stdout);
+				json_str(stdout, pl.name[i]);
+			} else {
+				puts(pl.name[i]);
+			}
+		}
+	if (opt.json)
+		fputs("]}\n", stdout);
+	preset_clear(&pl);
 	return RC_OK;
 }
 
@@ -1379,6 +1550,8 @@ typedef struct {
 	int have_stats;
 	int interval_ms;
 	const char *where;
+	char fail[512];           ///< the last failure forwarded, one line
+	char fail_clock[16];      ///< when it came
 } View;
 
 static void take_stats(View *v, const Msg *m)
@@ -1473,8 +1646,11 @@ static void draw(const View *v)
 	if (!f)
 		die(RC_LOCAL, "out of memory");
 	clock_text(clk, sizeof clk);
-	fprintf(f, "fxd at %s, every %d ms, %s    (Ctrl-C quits)\n\n", v->where,
+	fprintf(f, "fxd at %s, every %d ms, %s    (Ctrl-C quits)\n", v->where,
 	        v->interval_ms, clk);
+	if (*v->fail)
+		fprintf(f, "%s %s\n", v->fail_clock, v->fail);
+	fputc('\n', f);
 	if (v->have_stats)
 		print_stats(f, &v->stats, cols - 1);
 	else
@@ -1599,6 +1775,51 @@ static void on_signal(int sig)
 		stop = 1;
 }
 
+static void gone(const Link *l) __attribute__((noreturn));
+
+/* The kernel says nothing listens any more (a renewal was refused). */
+static void gone(const Link *l)
+{
+	die(RC_NO_ANSWER, "fxd at %s went away (nothing listens there now)",
+	    l->where);
+}
+
+/* A subscription is a lease (fxd's --osc-lease, "osc.lease" in its
+ * statistics; 0: none): renewed, by sending the same /fxd/subscribe, at a
+ * third of it. A subscriber that fxd drops (the lease ran out, or it gave
+ * way to a newcomer when all places were taken) is sent /fxd/unsubscribed
+ * at its own address, which is this socket's: subscribe again, but not
+ * more than once per RESUBSCRIBE_S, so that more live watchers than fxd
+ * has places take turns instead of evicting each other in a loop. */
+static const double RESUBSCRIBE_S = 1.0;
+
+typedef struct {
+	double sent;  ///< CLOCK_MONOTONIC of the last /fxd/subscribe
+	int dropped;  ///< fxd said /fxd/unsubscribed since
+} Lease;
+
+static void subscribe(Link *l, Lease *s)
+{
+	if (send_quiet(l, "/fxd/subscribe",
+	               opt.interval_ms ? msg_i(opt.interval_ms) : NULL)) {
+		if (errno == ECONNREFUSED)
+			gone(l);
+		die(RC_LOCAL, "cannot send /fxd/subscribe to %s: %s", l->where,
+		    strerror(errno));
+	}
+	subscribed = l;
+	s->sent = now();
+	s->dropped = 0;
+}
+
+/* When to send /fxd/subscribe next; INFINITY: not before fxd says. */
+static double next_subscribe(const Lease *s, const View *v)
+{
+	const double *lease = stat(&v->stats, "osc.lease");
+	double renew = lease && *lease > 0 ? *lease / 3 : INFINITY;
+	return s->sent + (s->dropped ? fmin(RESUBSCRIBE_S, renew) : renew);
+}
+
 static int watch(Link *l)
 {
 	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGWINCH};
@@ -1618,9 +1839,8 @@ static int watch(Link *l)
 	static View v;
 	v.where = l->where;
 	v.interval_ms = opt.interval_ms ? opt.interval_ms : 100;
-	send_msg(l, "/fxd/subscribe",
-	         opt.interval_ms ? msg_i(opt.interval_ms) : NULL);
-	subscribed = l;
+	Lease lease;
+	subscribe(l, &lease);
 	if (!await(l, l->timeout, "/fxd/subscribed", accept_subscribed,
 	           &v.interval_ms)) {
 		unsubscribe(l, 1);
@@ -1628,6 +1848,7 @@ static int watch(Link *l)
 	}
 	/* /fxd/stats comes at least once a second. */
 	double stall = l->timeout + 2 * fmax(v.interval_ms, 1000) / 1e3;
+	double heard = now();
 	int tty = isatty(STDOUT_FILENO) && !opt.json;
 	if (tty) {
 		fputs("\033[?25l\033[H\033[2J", stdout);
@@ -1636,7 +1857,13 @@ static int watch(Link *l)
 	}
 	for (;;) {
 		Msg m;
-		set_window(l, stall);
+		double renew = next_subscribe(&lease, &v);
+		if (now() >= renew) {
+			subscribe(l, &lease);
+			continue;
+		}
+		l->window = stall;
+		l->deadline = fmin(heard + stall, renew);
 		int r = receive(l, &m);
 		if (r == -1 && resized && !stop) {
 			resized = 0;
@@ -1644,30 +1871,51 @@ static int watch(Link *l)
 				draw(&v);
 			continue;
 		}
+		if (r == -2)
+			gone(l);
 		if (r < 0)
 			break;
 		if (r == 0) {
+			if (now() < heard + stall)
+				continue; /* time to renew */
 			unsubscribe(l, 0);
 			die(RC_NO_ANSWER, "fxd at %s stopped sending (nothing for %g s)",
 			    l->where, stall);
 		}
-		if (is(&m, "/fxd/fail"))
-			refused(&m);
+		heard = now();
+		int redraw = 0;
+		if (forwarded(&m)) {
+			if (tty) {
+				forwarded_text(&m, v.fail, sizeof v.fail);
+				clock_text(v.fail_clock, sizeof v.fail_clock);
+				redraw = 1;
+			} else {
+				report_forwarded(&m);
+			}
+		} else if (is(&m, "/fxd/fail")) {
+			refused(&m); /* a renewal refused: all places are static */
+		} else if (is(&m, "/fxd/unsubscribed")) {
+			lease.dropped = 1;
+		} else if (is(&m, "/fxd/subscribed")) {
+			accept_subscribed(l, &m, &v.interval_ms);
+		}
 		for (size_t i = 0; i < sizeof feeds / sizeof feeds[0]; i++) {
 			if (!is(&m, feeds[i].path))
 				continue;
 			feeds[i].take(&v, &m);
 			if (tty)
-				draw(&v);
+				redraw = 1;
 			else if (feeds[i].line)
 				print_line(&v);
-			if (fflush(stdout) == EOF) {
-				int err = errno;
-				unsubscribe(l, 0);
-				if (err == EPIPE) /* | head: the reader has enough */
-					exit(RC_OK);
-				die(RC_LOCAL, "cannot write the output: %s", strerror(err));
-			}
+		}
+		if (redraw)
+			draw(&v);
+		if (fflush(stdout) == EOF) {
+			int err = errno;
+			unsubscribe(l, 0);
+			if (err == EPIPE) /* | head: the reader has enough */
+				exit(RC_OK);
+			die(RC_LOCAL, "cannot write the output: %s", strerror(err));
 		}
 		msg_free(&m);
 	}
@@ -1709,8 +1957,8 @@ static const Command commands[] = {
 	 "save the running chain and values"},
 	{"preset", "load", 1, 1, cmd_done, "/fxd/preset/load", Q_CHAIN, NULL,
 	 "NAME", "load a preset, print its chain"},
-	{"preset", "list", 0, 0, cmd_get, "/fxd/preset/list", Q_BARE | Q_LIST,
-	 "presets", "", "list the presets"},
+	{"preset", "list", 0, 0, cmd_preset_list, "/fxd/preset/list", 0, NULL,
+	 "", "list the presets"},
 	{"mute", NULL, 0, 1, cmd_mute, "/fxd/mute", 0, NULL, "[on|off]",
 	 "fade the output out (on, the default) or back in; print the state"},
 	{"unmute", NULL, 0, 0, cmd_mute, "/fxd/mute", 0, NULL, "",

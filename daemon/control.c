@@ -852,9 +852,11 @@ static char *state_text(const FxChainSpec *spec, double bpm,
 	size_t cap = chain ? strlen(chain) + 128 : 0;
 	char *text = chain ? malloc(cap) : NULL;
 	if (text) {
-		int n = snprintf(text, cap, "%s\nbpm %.17g\nconfig %016" PRIx64
-		                 "\nchain %s\n", STATE_MAGIC, bpm, config_hash,
-		                 chain);
+		char tempo[32];
+		int n = snprintf(text, cap, "%s\nbpm %s\nconfig %016" PRIx64
+		                 "\nchain %s\n", STATE_MAGIC,
+		                 fx_format_number(bpm, tempo, sizeof tempo),
+		                 config_hash, chain);
 		snprintf(text + n, cap - (size_t)n, "end %016" PRIx64 "\n",
 		         fnv1a(text, (size_t)n));
 	}

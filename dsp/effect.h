@@ -115,6 +115,12 @@ FxStatus fx_param_parse(const FxParamInfo *p, const char *text, double *value);
 /** Formats @p v for @p p into @p buf (enum label or shortest exact number). */
 void fx_param_format(const FxParamInfo *p, double v, char *buf, size_t size);
 
+/** Writes the shortest text that strtod() reads back as exactly @p v
+ *  (0.3, not 0.29999999999999999), without an exponent for whole numbers
+ *  below 1e17; "nan", "inf" or "-inf" when it is not finite. 32 bytes
+ *  always suffice. Returns @p buf. */
+const char *fx_format_number(double v, char *buf, size_t size);
+
 /** Name of a scale ("lin", "log", "dB", "enum"). */
 const char *fx_scale_name(FxScale scale);
 

@@ -92,12 +92,36 @@ void fx_param_format(const FxParamInfo *p, double v, char *buf, size_t size)
 			return;
 		}
 	}
-	/* Shortest form that reads back to the same double. */
-	for (int prec = 6; prec <= 17; prec++) {
-		snprintf(buf, size, "%.*g", prec, v);
-		if (strtod(buf, NULL) == v)
-			return;
+	fx_format_number(v, buf, size);
+}
+
+const char *fx_format_number(double v, char *buf, size_t size)
+{
+	if (!isfinite(v)) {
+		snprintf(buf, size, "%s", isnan(v) ? "nan" : v < 0 ? "-inf" : "inf");
+		return buf;
 	}
+	/* The fewest significant digits that read back as v (17 always do). */
+	int digits = 1;
+	for (;; digits++) {
+		snprintf(buf, size, "%.*g", digits, v);
+		if (digits == 17 || strtod(buf, NULL) == v)
+			break;
+	}
+	/* %g takes an exponent for a whole number with more places than
+	 * digits (100 as 1e+02, 1875000 as 1.875e+06): widen until it has
+	 * none. */
+	if (strchr(buf, 'e') && fabs(v) >= 1 && fabs(v) < 1e17) {
+		char plain[32];
+		for (int wide = digits + 1; wide <= 17; wide++) {
+			snprintf(plain, sizeof plain, "%.*g", wide, v);
+			if (!strchr(plain, 'e') && strtod(plain, NULL) == v) {
+				snprintf(buf, size, "%s", plain);
+				break;
+			}
+		}
+	}
+	return buf;
 }
 
 /* Levenshtein distance, bounded to short names. */

@@ -584,12 +584,7 @@ static void put_json_string(Buf *b, const char *s)
 static void put_number(Buf *b, double v)
 {
 	char text[32];
-	for (int digits = 1; digits <= 17; digits++) {
-		snprintf(text, sizeof text, "%.*g", digits, v);
-		if (strtod(text, NULL) == v)
-			break;
-	}
-	put(b, "%s", text);
+	put(b, "%s", fx_format_number(v, text, sizeof text));
 }
 
 /* The namespace as JSON text (malloc'd), or NULL when out of memory. */

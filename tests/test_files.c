@@ -467,6 +467,27 @@ START_TEST(state_is_restored_only_under_its_configured_chain)
 }
 END_TEST
 
+/* The tempo is written as the shortest text that reads back as it: 93.3
+ * was "bpm 93.299999999999997" with %.17g. */
+START_TEST(state_file_writes_the_tempo_as_sent)
+{
+	Rig *r = rig_new(CHAIN);
+	ck_assert_int_eq(fx_control_set_bpm(r->c, 93.3), FX_OK);
+	char err[512] = "";
+	ck_assert_msg(fx_control_save_state(r->c, 1, err, sizeof err) == 0,
+	              "%s", err);
+	char *text = slurp(r->state, NULL);
+	ck_assert_msg(strstr(text, "\nbpm 93.3\n"), "the state file:\n%s", text);
+	FxChainSpec spec;
+	double bpm = 0;
+	ck_assert_int_eq(fx_state_read(r->state, &spec, &bpm, err, sizeof err),
+	                 FX_OK);
+	ck_assert_double_eq(bpm, 93.3);
+	free(text);
+	rig_free(r);
+}
+END_TEST
+
 /* ---- the module ------------------------------------------------------------- */
 
 START_TEST(safe_file_modes_and_names)
@@ -562,6 +583,7 @@ static Suite *suite(void)
 	tcase_add_test(t, state_file_cut_anywhere_is_refused);
 	tcase_add_test(t, state_file_with_a_byte_changed_is_refused);
 	tcase_add_test(t, state_is_restored_only_under_its_configured_chain);
+	tcase_add_test(t, state_file_writes_the_tempo_as_sent);
 	suite_add_tcase(s, t);
 	t = tcase_create("module");
 	tcase_add_test(t, safe_file_modes_and_names);

@@ -27,11 +27,13 @@ server=fxdctl-$$-$(rand)
 client=fxc-$$-$(rand)
 jack_pid=
 fxd_pid=
+fxd2_pid=
 watch_pid=
 
 
 cleanup() {
 	[ -n "$watch_pid" ] && { stop "$watch_pid" TERM 20 || stop "$watch_pid" KILL 20; }
+	[ -n "$fxd2_pid" ] && { stop "$fxd2_pid" TERM 50 || stop "$fxd2_pid" KILL 20; }
 	if [ -n "$fxd_pid" ]; then
 		stop "$fxd_pid" TERM 50 || stop "$fxd_pid" KILL 20
 	fi
@@ -42,7 +44,7 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
 logs() {
-	for f in jackd fxd watch watch.err; do
+	for f in jackd fxd watch watch.err watch2 watch2.err fxd2 watch3 watch3.err; do
 		[ -s "$tmp/$f.log" ] && sed "s/^/# $f: /" "$tmp/$f.log"
 	done
 	return 0
@@ -119,7 +121,47 @@ print(s.getsockname()[1])
 s.close()'
 }
 
-echo "1..55"
+# osc.py: OSC messages in and out for the python3 snippets below, on
+# bench_daemon's reader (s, f, d, i, h arguments: enough for fxd).
+bench=$(cd "${srcdir:-.}/bench" && pwd)
+cat >"$tmp/osc.py" <<PY
+import socket, struct, sys, time
+sys.path.insert(0, "$bench")
+from bench_daemon import osc_parse, osc_string
+
+def message(address, *args):
+    tags, data = ",", b""
+    for a in args:
+        if isinstance(a, str):
+            tags, data = tags + "s", data + osc_string(a)
+        else:
+            tags, data = tags + "i", data + struct.pack(">i", a)
+    return osc_string(address) + osc_string(tags) + data
+
+def client(port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+    s.connect(("127.0.0.1", port))
+    return s
+
+def until(sock, address, seconds):
+    """The (address, args) received until one on address (inclusive);
+    None when the deadline passes first."""
+    got, end = [], time.monotonic() + seconds
+    while time.monotonic() < end:
+        sock.settimeout(max(0.01, end - time.monotonic()))
+        try:
+            m = osc_parse(sock.recv(65536))
+        except socket.timeout:
+            break
+        got.append(m)
+        if m[0] == address:
+            return got
+    return None
+PY
+
+echo "1..66"
 [ -x "$fxd" ] || bail "$fxd not found (set FXD_BIN)"
 [ -x "$fxctl" ] || bail "$fxctl not found (set FXCTL_BIN)"
 : >"$tmp/py.err"
@@ -147,18 +189,28 @@ fi
 chain='hpf:highpass cutoff=80 order=2 | eq:peaking cutoff=1000 q=0.7 gain=0 | lpf:lowpass cutoff=12000 order=2 | vol:gain db=0'
 XDG_DATA_HOME=$tmp
 export XDG_DATA_HOME
-"$fxd" -n "$client" --osc-port 0 --no-mlock --preset-dir "$tmp/presets" \
-	"$chain" >>"$tmp/fxd.log" 2>&1 </dev/null &
-fxd_pid=$!
-fxd_ready() {
-	kill -0 "$fxd_pid" 2>/dev/null || return 2
-	grep -q 'ready:.*osc udp[+a-z]* [0-9.]*:[0-9]' "$tmp/fxd.log"
+# start_fxd LOG ARGS...: fxd ARGS in the background, its output added to
+# LOG; sets started_pid, and started_port once fxd printed its ready line
+# with the OSC port (empty when it did not).
+start_fxd() {
+	started_log=$1
+	shift
+	"$fxd" "$@" >>"$started_log" 2>&1 </dev/null &
+	started_pid=$!
+	started_port=
+	if poll 100 started_ready; then
+		started_port=$(sed -n 's/.*ready:.*osc udp[+a-z]* [0-9.]*:\([0-9][0-9]*\).*/\1/p' \
+			"$started_log" | head -n 1)
+	fi
 }
-port=
-if poll 100 fxd_ready; then
-	port=$(sed -n 's/.*ready:.*osc udp[+a-z]* [0-9.]*:\([0-9][0-9]*\).*/\1/p' \
-		"$tmp/fxd.log" | head -n 1)
-fi
+started_ready() {
+	kill -0 "$started_pid" 2>/dev/null || return 2
+	grep -q 'ready:.*osc udp[+a-z]* [0-9.]*:[0-9]' "$started_log"
+}
+start_fxd "$tmp/fxd.log" -n "$client" --osc-port 0 --no-mlock \
+	--preset-dir "$tmp/presets" "$chain"
+fxd_pid=$started_pid
+port=$started_port
 if [ -n "$port" ]; then
 	pass "fxd is ready, OSC on UDP port $port"
 else
@@ -256,6 +308,45 @@ fx preset save ../evil
 	grep -q "^fxctl: /fxd/preset/save: .*'\.\./evil'" "$tmp/err" &&
 	[ -z "$(find "$tmp" -name '*evil*')" ]
 verdict "preset save ../evil exits 1 (fxd refuses), writes no file" $?
+
+# ---- a preset list longer than a UDP packet ----------------------------------
+# 1,200 presets of 60-character names (each a copy of gig's file, as
+# preset save writes it): fxd answers /fxd/preset/list in ,ii s... parts,
+# which fxctl joins in part order.
+python3 - "$tmp/presets" >"$tmp/names" 2>"$tmp/py.err" <<'PY'
+import os, sys
+d = sys.argv[1]
+text = open(os.path.join(d, "gig.fxchain")).read()
+names = ["gig"]
+for i in range(1200):
+    # Upper case, digits, '-', '_' and '.': sorted as bytes (strcmp).
+    head = ("Z", "a", "M_", "b.", "0-")[i % 5] + "%04d-" % ((i * 7919) % 1200)
+    name = head + "x" * (60 - len(head))
+    names.append(name)
+    with open(os.path.join(d, name + ".fxchain"), "w") as f:
+        f.write(text)
+print("\n".join(sorted(names)))
+PY
+PYTHONPATH=$tmp python3 - "$port" >"$tmp/out" 2>>"$tmp/py.err" <<'PY'
+import sys, osc
+s = osc.client(int(sys.argv[1]))
+s.send(osc.message("/fxd/preset/list"))
+s.send(osc.message("/fxd/ping"))
+got = osc.until(s, "/fxd/pong", 5) or []
+parts = [m[1] for m in got if m[0] == "/fxd/preset/list"]
+print(len(parts), all(type(a[0]) is int and type(a[1]) is int
+                      for a in parts))
+PY
+cmd="/fxd/preset/list over UDP, from python3: parts, all ,ii s..."
+rc=0
+grep -Eq '^([2-9]|[1-9][0-9]+) True$' "$tmp/out"
+verdict "fxd answers 1,201 presets in ,ii s... parts" $?
+fx preset list
+[ $rc -eq 0 ] && [ ! -s "$tmp/err" ] && cmp -s "$tmp/out" "$tmp/names"
+verdict "preset list: 1,201 names, each once, sorted, joined from the parts" $?
+fx --json preset list
+json "d == {'presets': open('$tmp/names').read().split()}"
+verdict "--json preset list: the same 1,201 names" $?
 
 # ---- the daemon -----------------------------------------------------------------
 fx mute
@@ -413,6 +504,99 @@ rc=$?
 cmd="stats --watch on a 50 x 12 pty, then 36 x 8"
 verdict "stats --watch on a terminal fits its size, before and after a resize" $rc
 
+# ---- stats --watch beside other clients: their failures, a full house -------
+# A second watch, JSON lines on a pipe. Another client's bad message is
+# forwarded to subscribers as /fxd/fail ,sssii: the watch shows it on
+# stderr and keeps running (fxctl's own failures are ,ss). Then 16 more
+# subscribers fill fxd's places: the watch, stalest, gives way and is told
+# /fxd/unsubscribed; it subscribes again, and the stalest of the 16 gives
+# way to it in turn (and only it: no loop of evictions).
+: >"$tmp/watch2.log"
+: >"$tmp/watch2.err.log"
+"$fxctl" --port "$port" --json stats --watch --interval 100 \
+	>>"$tmp/watch2.log" 2>>"$tmp/watch2.err.log" </dev/null &
+watch_pid=$!
+# interrupt_watch CMD: SIGINT to the watch (SIGKILL if it is still there 3 s
+# later); $rc is its exit status, $cmd says what it was.
+interrupt_watch() {
+	kill -INT "$watch_pid" 2>/dev/null
+	poll 30 watch_gone || stop "$watch_pid" KILL 20
+	wait "$watch_pid"
+	rc=$?
+	watch_pid=
+	cmd=$1
+}
+# lines_past N: the watch printed more than N lines to $watch_log, and runs.
+watch_log=$tmp/watch2.log
+lines_past() {
+	kill -0 "$watch_pid" 2>/dev/null || return 2
+	[ "$(wc -l <"$watch_log")" -gt "$1" ]
+}
+poll 60 lines_past 1
+PYTHONPATH=$tmp timeout -k 2 20 python3 - "$port" >"$tmp/out" 2>"$tmp/py.err" <<'PY'
+import sys, osc
+s = osc.client(int(sys.argv[1]))
+s.send(osc.message("/fx/nope/x", 1))
+got = osc.until(s, "/fxd/fail", 5)
+print("|".join(got[-1][1]) if got else "no /fxd/fail")
+PY
+# The sender's own answer is ,ss: the address and the reason.
+sent=0
+[ "$(cat "$tmp/out")" = "/fx/nope/x|no slot 'nope' in the chain" ] && sent=1
+forwarded_line() {
+	kill -0 "$watch_pid" 2>/dev/null || return 2
+	grep -Eq "^fxctl: fxd refused udp 127\.0\.0\.1:[0-9]+: /fx/nope/x: no slot 'nope' in the chain\$" \
+		"$tmp/watch2.err.log"
+}
+mark=0
+if [ $sent -eq 1 ] && poll 100 forwarded_line; then
+	mark=$(wc -l <"$watch_log")
+	poll 60 lines_past $((mark + 2))
+fi
+r=$?
+[ "$mark" -gt 0 ] && [ $r -eq 0 ] && [ "$(wc -l <"$tmp/watch2.err.log")" -eq 1 ]
+r=$?
+verdict "stats --watch shows another client's failure (on stderr) and keeps running" $r
+[ $r -eq 0 ] || sed 's/^/# watch stderr: /' "$tmp/watch2.err.log"
+
+PYTHONPATH=$tmp timeout -k 2 60 python3 - "$port" >"$tmp/out" 2>"$tmp/py.err" <<'PY'
+import sys, time, osc
+port = int(sys.argv[1])
+subs = []
+for i in range(16):
+    s = osc.client(port)
+    s.send(osc.message("/fxd/subscribe"))
+    if osc.until(s, "/fxd/subscribed", 10) is None:
+        sys.exit("subscriber %d: no /fxd/subscribed" % i)
+    subs.append(s)
+# The watch, told it gave way, takes the place of the first of these.
+told = osc.until(subs[0], "/fxd/unsubscribed", 15)
+print("first told:", told is not None and told[-1][1][1] == subs[0].getsockname()[1])
+# None of the others gives way (a second loop would take them in turn).
+others = 0
+for s in subs[1:]:
+    s.send(osc.message("/fxd/ping"))
+    got = osc.until(s, "/fxd/pong", 5) or []
+    others += any(m[0] == "/fxd/unsubscribed" for m in got)
+    s.send(osc.message("/fxd/unsubscribe"))
+    osc.until(s, "/fxd/unsubscribed", 5)
+print("others told:", others)
+PY
+cmd="16 subscribers beside the watch"
+rc=0
+mark=$(wc -l <"$watch_log")
+if [ "$(cat "$tmp/out")" = "first told: True
+others told: 0" ] && poll 60 lines_past $((mark + 2)); then
+	verdict "stats --watch, made to give way, subscribes again (the stalest other gives way once)" 0
+else
+	verdict "stats --watch, made to give way, subscribes again (the stalest other gives way once)" 1
+fi
+poll 30 subscribers 1
+verdict "fxd's subscribers back to 1 (the watch) after the 16 left" $?
+interrupt_watch "stats --watch (second), SIGINT"
+[ $rc -eq 0 ]
+verdict "the second watch exits 0 on SIGINT" $?
+
 # ---- enum parameters, by label --------------------------------------------------
 # fxctl sends a label as ,s and prints an enum's value as its label, which
 # it learns from the labels /fxd/param lists after its 8 arguments (fxd's
@@ -471,6 +655,75 @@ expect "--host localhost: status 2 (numeric addresses only)" 2 "" \
 	"fxctl: --host: 'localhost' is not a numeric IPv4 address (fxctl looks up no names; try 127.0.0.1) (see fxctl --help)" \
 	--host localhost ping
 
-[ $n -eq 55 ] || { echo "# ran $n tests, planned 55"; bad=1; }
+# ---- stats --watch renews its lease ---------------------------------------------
+# A second fxd whose subscriptions last 1 s (--osc-lease takes 0..86400; 0
+# is for ever). The watch reads osc.lease from the statistics and renews at
+# a third of it: it goes on receiving for many leases, fxd counts one
+# subscriber whenever asked, and none expired. (Judged by the time stamps
+# of the frames the watch printed, and fxd's counters: nothing here
+# depends on how fast the machine is.)
+client2=fxc2-$$-$(rand)
+: >"$tmp/fxd2.log"
+start_fxd "$tmp/fxd2.log" -n "$client2" --osc-port 0 --osc-lease 1 \
+	--no-mlock --preset-dir "$tmp/presets2" "$chain"
+fxd2_pid=$started_pid
+port2=$started_port
+[ -n "$port2" ]
+verdict "a second fxd with --osc-lease 1 is ready" $?
+: >"$tmp/watch3.log"
+: >"$tmp/watch3.err.log"
+"$fxctl" --port "$port2" --json stats --watch --interval 100 \
+	>>"$tmp/watch3.log" 2>>"$tmp/watch3.err.log" </dev/null &
+watch_pid=$!
+watch_log=$tmp/watch3.log
+# leases_seen N: the watch's frames span N seconds (N leases) and it runs;
+# at every look from its first frame on, fxd says it has one subscriber
+# (else status 2: give up).
+one_subscriber=1
+leases_seen() {
+	kill -0 "$watch_pid" 2>/dev/null || return 2
+	run "$fxctl" --port "$port2" --json stats
+	[ $rc -eq 0 ] || return 1
+	json "d['subscribers'] == 1" || { one_subscriber=0; return 2; }
+	python3 - "$tmp/watch3.log" "$1" <<'PY'
+import json, sys
+t = []
+for line in open(sys.argv[1]):
+    if line.endswith("\n"):
+        h, m, s = map(int, json.loads(line)["time"].split(":"))
+        t.append(h * 3600 + m * 60 + s)
+sys.exit(0 if t and (t[-1] - t[0]) % 86400 >= int(sys.argv[2]) else 1)
+PY
+}
+if [ -n "$port2" ] && poll 100 lines_past 0 && poll 600 leases_seen 8; then
+	# Frames go on coming after those eight leases.
+	poll 100 lines_past $(($(wc -l <"$watch_log") + 2))
+	r=$?
+else
+	r=1
+fi
+verdict "stats --watch under a 1 s lease: frames for 8 leases and more" $r
+[ $r -eq 0 ] || echo "# fxd said it had 1 subscriber at every look: $one_subscriber"
+cmd="the watch's frames"
+python3 - "$tmp/watch3.log" >"$tmp/out" 2>"$tmp/py.err" <<'PY'
+import json, sys
+frames = [json.loads(l)["stats"] for l in open(sys.argv[1]) if l.endswith("\n")]
+last = frames[-1]
+print(len(frames), set(f["subscribers"] for f in frames), last["osc.lease"],
+      last["osc.subscribers_expired"], last["osc.subscribers_evicted"])
+sys.exit(0 if frames and all(f["subscribers"] == 1 for f in frames)
+         and last["osc.lease"] == 1 and last["osc.subscribers_expired"] == 0
+         and last["osc.subscribers_evicted"] == 0 else 1)
+PY
+rc=$?
+verdict "every frame counts 1 subscriber; osc.lease 1; none expired or evicted" $rc
+interrupt_watch "stats --watch under a 1 s lease, SIGINT"
+cp "$tmp/watch3.err.log" "$tmp/err"
+[ $rc -eq 0 ] && [ ! -s "$tmp/err" ]
+verdict "that watch exits 0 on SIGINT, nothing on stderr" $?
+stop "$fxd2_pid" TERM 50 || stop "$fxd2_pid" KILL 20
+fxd2_pid=
+
+[ $n -eq 66 ] || { echo "# ran $n tests, planned 66"; bad=1; }
 [ $bad -eq 0 ] || logs
 exit $bad

@@ -263,6 +263,24 @@ START_TEST(param_scales_map_as_documented)
 	char buf[32];
 	fx_param_format(db, 0.1, buf, sizeof buf);
 	ck_assert_str_eq(buf, "0.1");
+	/* fx_format_number: shortest round trip, no exponent on whole
+	 * numbers below 1e17. */
+	static const struct {
+		double v;
+		const char *text;
+	} shortest[] = {
+		{93.3, "93.3"}, {100, "100"}, {1875000, "1875000"},
+		{0.1 + 0.2, "0.30000000000000004"}, {1e-05, "1e-05"},
+		{-2.5e-300, "-2.5e-300"}, {1e21, "1e+21"},
+		{123456789012345678.0, "1.2345678901234568e+17"},
+		{0, "0"}, {INFINITY, "inf"}, {NAN, "nan"},
+	};
+	for (size_t i = 0; i < sizeof shortest / sizeof shortest[0]; i++) {
+		ck_assert_str_eq(fx_format_number(shortest[i].v, buf, sizeof buf),
+		                 shortest[i].text);
+		if (isfinite(shortest[i].v))
+			ck_assert(strtod(buf, NULL) == shortest[i].v);
+	}
 	ck_assert_str_eq(fx_scale_name(FX_SCALE_LOG), "log");
 	ck_assert_str_eq(fx_strerror(FX_ERR_STRUCTURAL),
 	                 "parameter is structural: the chain must be rebuilt");
