@@ -508,16 +508,6 @@ static int make_dirs(const char *path)
 	return mkdir(buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
 }
 
-/* The canonical text of @p spec, however long, malloc'd. */
-static char *format_chain(const FxChainSpec *spec)
-{
-	size_t n = fx_spec_format(spec, NULL, 0) + 1;
-	char *text = malloc(n);
-	if (text)
-		fx_spec_format(spec, text, n);
-	return text;
-}
-
 /* FNV-1a, 64 bits: a check against damage, not against someone who may
  * write the file anyway. */
 static uint64_t fnv1a(const char *s, size_t n)
@@ -533,7 +523,7 @@ static uint64_t fnv1a(const char *s, size_t n)
 /* The hash of a chain's canonical text; 0 when out of memory. */
 static uint64_t chain_hash(const FxChainSpec *spec)
 {
-	char *text = format_chain(spec);
+	char *text = fx_spec_format_new(spec);
 	uint64_t h = text ? fnv1a(text, strlen(text)) : 0;
 	free(text);
 	return h;
@@ -563,7 +553,7 @@ FxStatus fx_control_preset_save(FxControl *c, const char *name, char *err,
 		    strerror(errno));
 		return FX_ERR_IO;
 	}
-	char *chain = format_chain(&spec), *path = preset_path(c, name);
+	char *chain = fx_spec_format_new(&spec), *path = preset_path(c, name);
 	char *text = chain ? malloc(strlen(chain) + 2) : NULL;
 	FxStatus st = FX_ERR_NOMEM;
 	if (text && path) {
@@ -848,7 +838,7 @@ FxStateVerdict fx_state_restore_check(const char *path,
 static char *state_text(const FxChainSpec *spec, double bpm,
                         uint64_t config_hash)
 {
-	char *chain = format_chain(spec);
+	char *chain = fx_spec_format_new(spec);
 	size_t cap = chain ? strlen(chain) + 128 : 0;
 	char *text = chain ? malloc(cap) : NULL;
 	if (text) {

@@ -287,6 +287,15 @@ size_t fx_spec_format(const FxChainSpec *spec, char *buf, size_t size)
 	return len;
 }
 
+char *fx_spec_format_new(const FxChainSpec *spec)
+{
+	size_t n = fx_spec_format(spec, NULL, 0) + 1;
+	char *text = malloc(n);
+	if (text)
+		fx_spec_format(spec, text, n);
+	return text;
+}
+
 int fx_spec_find_slot(const FxChainSpec *spec, const char *name)
 {
 	char *end;

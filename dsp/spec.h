@@ -44,6 +44,11 @@ FxStatus fx_spec_parse(const char *text, const char *source,
  *  Returns the length needed, like snprintf. */
 size_t fx_spec_format(const FxChainSpec *spec, char *buf, size_t size);
 
+/** fx_spec_format into a buffer of its own, however long the chain (32
+ *  slots of 16 parameters outgrow any stack buffer). The caller frees it;
+ *  NULL when out of memory. Not realtime. */
+char *fx_spec_format_new(const FxChainSpec *spec);
+
 /** Index of the slot labelled @p name, or given as a decimal index, or -1. */
 int fx_spec_find_slot(const FxChainSpec *spec, const char *name);
 

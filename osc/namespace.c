@@ -521,17 +521,6 @@ static void m_info(FxOsc *o, const char *path, const char *types,
 	send_param_info(o, &spec, slot, param);
 }
 
-/* The chain's text, malloc'd (NULL when out of memory): 32 slots of 16
- * parameters outgrow any buffer worth putting on the stack. */
-static char *chain_text(const FxChainSpec *spec)
-{
-	size_t n = fx_spec_format(spec, NULL, 0) + 1;
-	char *text = malloc(n);
-	if (text)
-		fx_spec_format(spec, text, n);
-	return text;
-}
-
 typedef struct {
 	char *text;
 	size_t len, cap;
@@ -591,7 +580,7 @@ static void put_number(Buf *b, double v)
 static char *namespace_json(const FxChainSpec *spec, size_t *len)
 {
 	Buf b = {malloc(4096), 0, 4096};
-	char *chain = chain_text(spec);
+	char *chain = fx_spec_format_new(spec);
 	put(&b, "{\"chain\":");
 	put_json_string(&b, chain ? chain : "");
 	free(chain);
@@ -851,7 +840,7 @@ static void m_chain(FxOsc *o, const char *path, const char *types,
 		return;
 	FxChainSpec spec;
 	fx_control_get_spec(o->control, &spec);
-	char *text = chain_text(&spec);
+	char *text = fx_spec_format_new(&spec);
 	if (text)
 		fx_osc_reply(o, "/fxd/chain", "s", text);
 	else
@@ -1266,7 +1255,7 @@ void fx_osc_send_state(FxOsc *o, const FxPeer *to)
 {
 	FxChainSpec spec;
 	fx_control_get_spec(o->control, &spec);
-	char *text = chain_text(&spec);
+	char *text = fx_spec_format_new(&spec);
 	if (text)
 		send_to(o, to, "/fxd/chain", msg_string(text));
 	free(text);
@@ -1312,7 +1301,7 @@ static void flush_feedback(FxOsc *o)
 		}
 	/* The chain's text holds every value: it follows them, once per
 	 * flush however many changed. */
-	char *text = have_spec ? chain_text(&spec) : NULL;
+	char *text = have_spec ? fx_spec_format_new(&spec) : NULL;
 	for (int i = 0; i < o->n_subs; i++) {
 		FxPeer peer = sub_peer(&o->subs[i]);
 		if (text)
