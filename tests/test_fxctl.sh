@@ -10,79 +10,26 @@
 set -u
 . "${srcdir:-.}/tests/jack_lib.sh"
 
-for tool in jackd jack_lsp python3 timeout; do
-	command -v "$tool" >/dev/null 2>&1 || skip "$tool not found"
-done
-
-builddir=${abs_top_builddir:-${top_builddir:-.}}
-fxd=${FXD_BIN:-$builddir/daemon/fxd}
-fxctl=${FXCTL_BIN:-$builddir/clients/fxctl}
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/fxd-fxctl.XXXXXX") || exit 1
-
-server=fxdctl-$$-$(rand)
+require_tools jackd jack_lsp python3 timeout
+jack_test_begin ctl
 # JACK names a client's socket after the client and not the server
 # (/dev/shm/jack_<client>_<uid>_0, as the server's own is named after the
 # server): two copies of this test, each on its own server, must not both
 # call fxd the same, and no client may take a server's name.
 client=fxc-$$-$(rand)
-jack_pid=
-fxd_pid=
 fxd2_pid=
 watch_pid=
-
-
-cleanup() {
-	[ -n "$watch_pid" ] && { stop "$watch_pid" TERM 20 || stop "$watch_pid" KILL 20; }
-	[ -n "$fxd2_pid" ] && { stop "$fxd2_pid" TERM 50 || stop "$fxd2_pid" KILL 20; }
-	if [ -n "$fxd_pid" ]; then
-		stop "$fxd_pid" TERM 50 || stop "$fxd_pid" KILL 20
-	fi
-	stop_jackd "$jack_pid" "$server"
-	rm -rf "$tmp"
+stop_helpers() {
+	stop_or_kill "$watch_pid"
+	stop_or_kill "$fxd2_pid"
 }
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
+log_names="jackd fxd watch watch.err watch2 watch2.err fxd2 watch3 watch3.err"
 
-logs() {
-	for f in jackd fxd watch watch.err watch2 watch2.err fxd2 watch3 watch3.err; do
-		[ -s "$tmp/$f.log" ] && sed "s/^/# $f: /" "$tmp/$f.log"
-	done
-	return 0
-}
-bail() {
-	echo "Bail out! $1"
-	logs
-	exit 1
-}
-
-
-# run COMMAND...: runs it (killed after 15 s: fxctl bounds every wait by
-# --timeout, so a hang is a failure); $rc, $tmp/out and $tmp/err hold what
-# it did, $cmd what it was.
-run() {
-	cmd=$*
-	timeout -k 2 15 "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
-	rc=$?
-}
-# fx ARGS...: fxctl ARGS against our fxd.
-fx() { run "$fxctl" --port "$port" "$@"; }
-
-# show: the last command, its status and output, as TAP comments.
+# show: the last command, its status and output, and what python3 said.
 show() {
-	echo "# command: $cmd"
-	echo "# exit status $rc"
-	sed 's/^/# stdout: /' "$tmp/out"
-	sed 's/^/# stderr: /' "$tmp/err"
+	show_command
 	[ -s "$tmp/py.err" ] && sed 's/^/# python3: /' "$tmp/py.err"
 	: >"$tmp/py.err"
-}
-verdict() {
-	if [ "$2" -eq 0 ]; then
-		pass "$1"
-	else
-		fail "$1"
-		show
-	fi
 }
 
 # expect DESC STATUS STDOUT STDERR ARGS...: fxctl ARGS exits STATUS and
@@ -167,56 +114,23 @@ echo "1..66"
 : >"$tmp/py.err"
 
 # ---- a private JACK server and fxd on it -----------------------------------
-JACK_NO_START_SERVER=1
-JACK_DEFAULT_SERVER=$server
-export JACK_NO_START_SERVER JACK_DEFAULT_SERVER
 # Every log a background job writes exists before the job starts: a poll
 # that reads it must not race the job's redirections (grep's status 2 for
 # a missing file would end the poll).
-: >"$tmp/jackd.log"
-: >"$tmp/fxd.log"
 : >"$tmp/watch.log"
 : >"$tmp/watch.err.log"
-if start_jackd "$server" 256 "$tmp/jackd.log"; then
-	pass "jackd -d dummy runs as $server"
-else
-	fail "jackd -d dummy runs as $server"
-	bail "no JACK server"
-fi
+start_jackd "$server" 256 "$tmp/jackd.log"
+pass_or_bail "jackd -d dummy runs as $server" $? "no JACK server"
 
 # A chain of its own (the default chain may grow): hpf | eq | lpf | vol.
 # Presets go to $tmp/presets.
 chain='hpf:highpass cutoff=80 order=2 | eq:peaking cutoff=1000 q=0.7 gain=0 | lpf:lowpass cutoff=12000 order=2 | vol:gain db=0'
 XDG_DATA_HOME=$tmp
 export XDG_DATA_HOME
-# start_fxd LOG ARGS...: fxd ARGS in the background, its output added to
-# LOG; sets started_pid, and started_port once fxd printed its ready line
-# with the OSC port (empty when it did not).
-start_fxd() {
-	started_log=$1
-	shift
-	"$fxd" "$@" >>"$started_log" 2>&1 </dev/null &
-	started_pid=$!
-	started_port=
-	if poll 100 started_ready; then
-		started_port=$(sed -n 's/.*ready:.*osc udp[+a-z]* [0-9.]*:\([0-9][0-9]*\).*/\1/p' \
-			"$started_log" | head -n 1)
-	fi
-}
-started_ready() {
-	kill -0 "$started_pid" 2>/dev/null || return 2
-	grep -q 'ready:.*osc udp[+a-z]* [0-9.]*:[0-9]' "$started_log"
-}
-start_fxd "$tmp/fxd.log" -n "$client" --osc-port 0 --no-mlock \
+start_fxd "$tmp/fxd.log" 100 -n "$client" --osc-port 0 --no-mlock \
 	--preset-dir "$tmp/presets" "$chain"
-fxd_pid=$started_pid
-port=$started_port
-if [ -n "$port" ]; then
-	pass "fxd is ready, OSC on UDP port $port"
-else
-	fail "fxd is ready, OSC on UDP port $port"
-	bail "fxd did not print its ready line with an OSC port"
-fi
+pass_or_bail "fxd is ready, OSC on UDP port $port" $? \
+	"fxd did not print its ready line with an OSC port"
 
 fx ping
 [ $rc -eq 0 ] && [ ! -s "$tmp/err" ] &&
@@ -635,7 +549,7 @@ expect "set dly/time soon: status 2, a numeric parameter" 2 "" \
 dead=$(closed_udp_port)
 # The kernel's refusal comes at once: no waiting out a 60 s --timeout
 # (killed after 10 s, it would exit 124).
-run timeout -k 1 10 "$fxctl" --port "$dead" --timeout 60 ping
+capture timeout -k 1 10 "$fxctl" --port "$dead" --timeout 60 ping
 [ $rc -eq 3 ] && [ ! -s "$tmp/out" ] &&
 	[ "$(cat "$tmp/err")" = "fxctl: nothing listens on 127.0.0.1:$dead (is fxd running with OSC on that port?)" ]
 verdict "a closed port: status 3 and the one-line message, without waiting for --timeout" $?
@@ -664,11 +578,10 @@ expect "--host localhost: status 2 (numeric addresses only)" 2 "" \
 # depends on how fast the machine is.)
 client2=fxc2-$$-$(rand)
 : >"$tmp/fxd2.log"
-start_fxd "$tmp/fxd2.log" -n "$client2" --osc-port 0 --osc-lease 1 \
-	--no-mlock --preset-dir "$tmp/presets2" "$chain"
-fxd2_pid=$started_pid
-port2=$started_port
-[ -n "$port2" ]
+"$fxd" -n "$client2" --osc-port 0 --osc-lease 1 --no-mlock \
+	--preset-dir "$tmp/presets2" "$chain" >>"$tmp/fxd2.log" 2>&1 </dev/null &
+fxd2_pid=$!
+port2=$(await_fxd "$fxd2_pid" "$tmp/fxd2.log" 100)
 verdict "a second fxd with --osc-lease 1 is ready" $?
 : >"$tmp/watch3.log"
 : >"$tmp/watch3.err.log"
@@ -682,8 +595,8 @@ watch_log=$tmp/watch3.log
 one_subscriber=1
 leases_seen() {
 	kill -0 "$watch_pid" 2>/dev/null || return 2
-	run "$fxctl" --port "$port2" --json stats
-	[ $rc -eq 0 ] || return 1
+	capture "$fxctl" --port "$port2" --json stats
+	[ "$rc" -eq 0 ] || return 1
 	json "d['subscribers'] == 1" || { one_subscriber=0; return 2; }
 	python3 - "$tmp/watch3.log" "$1" <<'PY'
 import json, sys
@@ -721,7 +634,7 @@ interrupt_watch "stats --watch under a 1 s lease, SIGINT"
 cp "$tmp/watch3.err.log" "$tmp/err"
 [ $rc -eq 0 ] && [ ! -s "$tmp/err" ]
 verdict "that watch exits 0 on SIGINT, nothing on stderr" $?
-stop "$fxd2_pid" TERM 50 || stop "$fxd2_pid" KILL 20
+stop_or_kill "$fxd2_pid"
 fxd2_pid=
 
 [ $n -eq 66 ] || { echo "# ran $n tests, planned 66"; bad=1; }

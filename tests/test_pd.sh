@@ -13,45 +13,12 @@
 set -u
 . "${srcdir:-.}/tests/jack_lib.sh"
 
-for tool in pd jackd jack_lsp oscsend oscdump timeout; do
-	command -v "$tool" >/dev/null 2>&1 || skip "$tool not found"
-done
-
-builddir=${abs_top_builddir:-${top_builddir:-.}}
-fxd=${FXD_BIN:-$builddir/daemon/fxd}
+require_tools pd jackd jack_lsp oscsend oscdump timeout
+jack_test_begin pd
 patchdir=$(cd "${srcdir:-.}/clients/pd" 2>/dev/null && pwd) || patchdir=
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/fxd-pd.XXXXXX") || exit 1
-
-server=fxdpd-$$-$(rand)
-jack_pid=
-fxd_pid=
 dump_pid=
-
-
-cleanup() {
-	[ -n "$dump_pid" ] && stop "$dump_pid" TERM 20
-	if [ -n "$fxd_pid" ]; then
-		stop "$fxd_pid" TERM 50 || stop "$fxd_pid" KILL 20
-	fi
-	stop_jackd "$jack_pid" "$server"
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-
-logs() {
-	for f in jackd fxd pd dump; do
-		[ -s "$tmp/$f.log" ] && sed "s/^/# $f: /" "$tmp/$f.log"
-	done
-	return 0
-}
-bail() {
-	echo "Bail out! $1"
-	logs
-	exit 1
-}
-
-
+stop_helpers() { stop_or_kill "$dump_pid"; }
+log_names="jackd fxd pd dump"
 
 echo "1..17"
 if [ -z "$patchdir" ] || [ ! -f "$patchdir/fxd-control.pd" ]; then
@@ -60,46 +27,16 @@ fi
 [ -x "$fxd" ] || bail "$fxd not found (set FXD_BIN)"
 
 # ---- a private JACK server and fxd on it -----------------------------------
-JACK_NO_START_SERVER=1
-JACK_DEFAULT_SERVER=$server
-export JACK_NO_START_SERVER JACK_DEFAULT_SERVER
-jackd -n "$server" --no-realtime -d dummy -r 48000 -p 256 \
-	>"$tmp/jackd.log" 2>&1 </dev/null &
-jack_pid=$!
-jack_up() {
-	kill -0 "$jack_pid" 2>/dev/null || return 2
-	jack_lsp >/dev/null 2>&1
-}
-if poll 100 jack_up; then
-	pass "jackd -d dummy runs as $server"
-else
-	fail "jackd -d dummy runs as $server"
-	bail "no JACK server"
-fi
+start_jackd "$server" 256 "$tmp/jackd.log"
+pass_or_bail "jackd -d dummy runs as $server" $? "no JACK server"
 
 XDG_DATA_HOME=$tmp
 export XDG_DATA_HOME
-# The log exists before the job starts (a poll must not find it missing),
-# and the client name is unique: JACK names client sockets by client.
-: >"$tmp/fxd.log"
-"$fxd" -n "fxdpd-$$-$(rand)" --osc-port 0 --no-mlock >>"$tmp/fxd.log" 2>&1 </dev/null &
-fxd_pid=$!
-fxd_ready() {
-	kill -0 "$fxd_pid" 2>/dev/null || return 2
-	grep -q 'ready:.*osc udp[+a-z]* [0-9.]*:[0-9]' "$tmp/fxd.log" 2>/dev/null
-}
-port=
+# The client name is unique: JACK names client sockets by client.
 # Generous: a sanitizer build on a loaded 2-core machine starts slowly.
-if poll 300 fxd_ready; then
-	port=$(sed -n 's/.*ready:.*osc udp[+a-z]* [0-9.]*:\([0-9][0-9]*\).*/\1/p' \
-		"$tmp/fxd.log" | head -n 1)
-fi
-if [ -n "$port" ]; then
-	pass "fxd is ready, OSC on UDP port $port"
-else
-	fail "fxd is ready, OSC on UDP port $port"
-	bail "fxd did not print its ready line with an OSC port"
-fi
+start_fxd "$tmp/fxd.log" 300 -n "fxdpd-$$-$(rand)" --osc-port 0 --no-mlock
+pass_or_bail "fxd is ready, OSC on UDP port $port" $? \
+	"fxd did not print its ready line with an OSC port"
 
 # Set from outside before Pd starts, so that the patch can only learn it
 # from fxd's feedback. fxd reads its one socket in order, so this is

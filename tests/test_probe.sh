@@ -12,52 +12,14 @@
 set -u
 . "${srcdir:-.}/tests/jack_lib.sh"
 
-for tool in jackd jack_lsp timeout; do
-	command -v "$tool" >/dev/null 2>&1 || skip "$tool not found"
-done
-
-builddir=${abs_top_builddir:-${top_builddir:-.}}
-fxd=${FXD_BIN:-$builddir/daemon/fxd}
+require_tools jackd jack_lsp timeout
+jack_test_begin probe
 probe=${PROBE_BIN:-$builddir/clients/fxd-probe}
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/fxd-probe.XXXXXX") || exit 1
-
-server=fxdprobe-$$-$(rand)
-jack_pid=
-fxd_pid=
-
-cleanup() {
-	if [ -n "$fxd_pid" ]; then
-		stop "$fxd_pid" TERM 50 || stop "$fxd_pid" KILL 20
-	fi
-	stop_jackd "$jack_pid" "$server"
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-
-bail() {
-	echo "Bail out! $1"
-	sed 's/^/# jackd: /' "$tmp/jackd.log"
-	exit 1
-}
-show() {
-	echo "# command: $cmd (exit status $rc)"
-	sed 's/^/# stdout: /' "$tmp/out"
-	sed 's/^/# stderr: /' "$tmp/err"
-	sed 's/^/# fxd: /' "$tmp/fxd.log"
-}
-verdict() {
-	if [ "$2" -eq 0 ]; then pass "$1"; else fail "$1"; show; fi
-}
 
 echo "1..17"
 [ -x "$fxd" ] || bail "$fxd not found (set FXD_BIN)"
 [ -x "$probe" ] || bail "$probe not found (set PROBE_BIN)"
 
-JACK_NO_START_SERVER=1
-JACK_DEFAULT_SERVER=$server
-export JACK_NO_START_SERVER JACK_DEFAULT_SERVER
-: >"$tmp/jackd.log"
 start_jackd "$server" 256 "$tmp/jackd.log" || bail "no JACK server"
 pass "jackd -d dummy -p 256 runs as $server"
 
@@ -68,23 +30,11 @@ with_fxd() {
 	chain=$1
 	shift
 	if [ -n "$fxd_pid" ]; then
-		stop "$fxd_pid" TERM 50 || stop "$fxd_pid" KILL 20
+		stop_or_kill "$fxd_pid"
 		wait "$fxd_pid" 2>/dev/null
 	fi
-	: >"$tmp/fxd.log"
-	if [ -n "$chain" ]; then
-		"$fxd" -n "$client" --osc-port 0 --no-mlock "$@" "$chain" \
-			>>"$tmp/fxd.log" 2>&1 </dev/null &
-	else
-		"$fxd" -n "$client" --osc-port 0 --no-mlock "$@" \
-			>>"$tmp/fxd.log" 2>&1 </dev/null &
-	fi
-	fxd_pid=$!
-	fxd_ready() {
-		kill -0 "$fxd_pid" 2>/dev/null || return 2
-		grep -q 'ready:' "$tmp/fxd.log"
-	}
-	poll 150 fxd_ready
+	[ -z "$chain" ] || set -- "$@" "$chain"
+	start_fxd "$tmp/fxd.log" 150 -n "$client" --osc-port 0 --no-mlock "$@"
 }
 
 # probe ARGS...: runs fxd-probe on our fxd; $rc, $tmp/out, $tmp/err.

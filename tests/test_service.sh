@@ -14,53 +14,22 @@ set -u
 
 py=/usr/bin/python3
 [ -x "$py" ] || py=python3
-for tool in jackd jack_lsp jack_bufsize "$py" timeout; do
-	command -v "$tool" >/dev/null 2>&1 || skip "$tool not found"
-done
-
-builddir=${abs_top_builddir:-${top_builddir:-.}}
-fxd=${FXD_BIN:-$builddir/daemon/fxd}
-fxctl=${FXCTL_BIN:-$builddir/clients/fxctl}
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/fxd-service.XXXXXX") || exit 1
-
-server=fxdsvc-$$-$(rand)
+require_tools jackd jack_lsp jack_bufsize "$py" timeout
+jack_test_begin svc
 client=fxs-$$-$(rand)
-jack_pid=
-fxd_pid=
 other_pid=
 listen_pid=
-
-cleanup() {
-	[ -n "$jack_pid" ] && kill -CONT "$jack_pid" 2>/dev/null
-	for p in $other_pid $fxd_pid; do
-		stop "$p" TERM 50 || stop "$p" KILL 20
-	done
-	[ -n "$listen_pid" ] && stop "$listen_pid" TERM 20
-	stop_jackd "$jack_pid" "$server"
-	rm -rf "$tmp"
+stop_helpers() {
+	stop_or_kill "$other_pid"
+	stop_or_kill "$listen_pid"
 }
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-
-bail() {
-	echo "Bail out! $1"
-	logs
-	exit 1
-}
-logs() {
-	for f in jackd fxd other notify; do
-		[ -s "$tmp/$f.log" ] && sed "s/^/# $f: /" "$tmp/$f.log"
-	done
-	return 0
-}
-verdict() {
-	if [ "$2" -eq 0 ]; then pass "$1"; else fail "$1"; logs; fi
-}
+log_names="jackd fxd other notify"
+show() { logs; }
 
 echo "1..14"
 [ -x "$fxd" ] || bail "$fxd not found (set FXD_BIN)"
 [ -x "$fxctl" ] || bail "$fxctl not found (set FXCTL_BIN)"
-for f in jackd fxd other notify; do : >"$tmp/$f.log"; done
+for f in $log_names; do : >"$tmp/$f.log"; done
 
 # ---- a fake service manager: one line per datagram, fields joined by | ---
 "$py" -c 'import socket, sys
@@ -75,9 +44,6 @@ listen_pid=$!
 sock_up() { [ -S "$tmp/notify.sock" ]; }
 poll 100 sock_up || bail "the notify listener did not start"
 
-JACK_NO_START_SERVER=1
-JACK_DEFAULT_SERVER=$server
-export JACK_NO_START_SERVER JACK_DEFAULT_SERVER
 start_jackd "$server" 256 "$tmp/jackd.log" || bail "no JACK server"
 pass "jackd -d dummy runs as $server"
 
@@ -90,11 +56,11 @@ NOTIFY_SOCKET=$tmp/notify.sock WATCHDOG_USEC=600000 \
 	"$fxd" -n "$client" --no-mlock -f "$cfg" \
 	>>"$tmp/fxd.log" 2>&1 </dev/null &
 fxd_pid=$!
+await_fxd "$fxd_pid" "$tmp/fxd.log" 150 >/dev/null || bail "fxd did not start"
 in_log() { # FILE PATTERN: a line of FILE matches the extended PATTERN
 	kill -0 "$fxd_pid" 2>/dev/null || return 2
 	grep -Eq "$2" "$1"
 }
-poll 150 in_log "$tmp/fxd.log" 'ready:' || bail "fxd did not start"
 pass "fxd is ready, OSC on port $port"
 
 notify=1
@@ -169,17 +135,13 @@ done
 "$fxd" -n "$inst" --no-mlock --osc-port-by-name 'vol:gain' \
 	>>"$tmp/other.log" 2>&1 </dev/null &
 other_pid=$!
-other_ready() {
-	kill -0 "$other_pid" 2>/dev/null || return 2
-	grep -q 'ready:' "$tmp/other.log"
-}
-poll 150 other_ready &&
+await_fxd "$other_pid" "$tmp/other.log" 150 >/dev/null &&
 	grep -q "ready: client '$inst', .* osc udp 127\\.0\\.0\\.1:$iport\$" "$tmp/other.log"
 verdict "--osc-port-by-name: '$inst' listens on $iport, as the rule says" $?
 out=$(timeout 10 "$fxctl" --instance "$inst" ping 2>&1)
 echo "$out" | grep -Eq "^pong from fxd at 127\\.0\\.0\\.1:$iport in [0-9.]+ ms\$"
 verdict "fxctl --instance $inst reaches it" $?
-stop "$other_pid" TERM 50 || stop "$other_pid" KILL 20
+stop_or_kill "$other_pid"
 other_pid=
 
 # ---- SIGHUP: what waits for a restart is named ------------------------------
