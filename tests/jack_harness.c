@@ -40,29 +40,9 @@ static void jack_message(const char *msg)
 		fprintf(stderr, "jack: %s\n", msg);
 }
 
-/* Every server name this program starts, appended as "+NAME PID" when it
- * starts and "-NAME PID" when it stopped cleanly; fx_test_jack_main reads it
- * to give back registry slots of servers a failed test left behind. */
-static char ledger[256];
-
-static void ledger_note(char what, const char *name, pid_t pid)
-{
-	int fd = open(ledger, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return;
-	char line[160];
-	int n = snprintf(line, sizeof line, "%c%s %d\n", what, name, (int)pid);
-	if (n > 0 && write(fd, line, (size_t)n) < 0)
-		n = 0; /* bookkeeping only: a lost line costs a registry slot */
-	close(fd);
-}
-
 __attribute__((constructor)) static void harness_init(void)
 {
 	main_pid = getpid();
-	const char *tmp = getenv("TMPDIR");
-	snprintf(ledger, sizeof ledger, "%s/fxdtest-ledger-%d",
-	         tmp && *tmp ? tmp : "/tmp", (int)main_pid);
 	jack_set_error_function(jack_message);
 	jack_set_info_function(jack_message);
 }
@@ -146,7 +126,6 @@ static void remove_shm(const char *prefix)
 	closedir(dir);
 }
 
-static void reclaim_leftovers(void);
 
 int fx_test_jack_main(Suite *suite)
 {
@@ -158,10 +137,11 @@ int fx_test_jack_main(Suite *suite)
 		srunner_free(sr);
 		return EXIT_SUCCESS;
 	}
+	fx_test_jack_reclaim();
 	srunner_run_all(sr, CK_ENV);
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
-	reclaim_leftovers();
+	fx_test_jack_reclaim();
 	char prefix[64];
 	snprintf(prefix, sizeof prefix, "fxdtest-%d-", (int)main_pid);
 	remove_shm(prefix);
@@ -466,7 +446,6 @@ static int spawn_jackd(FxTestServer *s)
 		s->pid = 0;
 		return 0;
 	}
-	ledger_note('+', s->name, s->pid);
 	return 1;
 }
 
@@ -548,8 +527,7 @@ int fx_test_server_stop(FxTestServer *s, int sig)
 			kill(s->pid, SIGKILL);
 			reap(s->pid, &status, 5);
 		}
-		if (!(s->killed = sig == SIGKILL || !clean))
-			ledger_note('-', s->name, s->pid);
+		s->killed = sig == SIGKILL || !clean;
 		s->pid = 0;
 	}
 	char prefix[128];
@@ -568,52 +546,90 @@ int fx_test_server_restart(FxTestServer *s)
 	return 1;
 }
 
-/* Servers whose last ledger line is a start were not stopped cleanly (a
- * failed test: the dying test's SIGTERM does not always give the slot
- * back). Start and stop each such name once more. */
-static void reclaim_leftovers(void)
+/* JACK's shared registry (/dev/shm/jack-shm-registry, jack2's shm.c): a
+ * header, then 8 server slots of a pid and "jack-UID:NAME:". A slot whose
+ * server died without stopping cleanly (SIGKILL, a hung stop, a test
+ * killed by its timeout, any run before this one) is reclaimed only when a
+ * server of the same name starts: with all 8 taken by dead servers, no
+ * jackd of this user starts at all ("Too many servers already active").
+ * So each dead slot's name is started once more and stopped cleanly. */
+enum { REGISTRY_SLOTS = 8, REGISTRY_FIRST = 24 };
+
+/* Test servers are named WORD-PID-... after the test process that owns
+ * them (fxdtest-PID-..., fxdprobe-$$-...). While that process lives it may
+ * start the name again itself (a reconnect test), so its slot is left to
+ * it; names of another form are reclaimed whenever their server is dead. */
+static int owner_gone(const char *name)
 {
-	char *text = fx_test_read_file(ledger);
-	if (!text)
-		return;
-	char *lines[1024];
+	const char *dash = strchr(name, '-');
+	if (!dash || dash[1] < '1' || dash[1] > '9')
+		return 1;
+	char *end;
+	long pid = strtol(dash + 1, &end, 10);
+	if (*end != '-' || pid <= 0 || pid > INT_MAX)
+		return 1;
+	return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+}
+
+int fx_test_jack_reclaim(void)
+{
+	int fd = open("/dev/shm/jack-shm-registry", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	unsigned char head[REGISTRY_FIRST];
+	char names[REGISTRY_SLOTS][96];
 	int n = 0;
-	for (char *p = text; *p && n < 1024;) {
-		char *eol = strchr(p, '\n');
-		if (eol)
-			*eol = '\0';
-		lines[n++] = p;
-		if (!eol)
-			break;
-		p = eol + 1;
+	if (pread(fd, head, sizeof head, 0) == (ssize_t)sizeof head &&
+	    !memcmp(head, "KCAJ", 4)) {
+		uint32_t hdr_len;
+		memcpy(&hdr_len, head + 16, sizeof hdr_len);
+		size_t stride = hdr_len > REGISTRY_FIRST
+		                        ? (hdr_len - REGISTRY_FIRST) / REGISTRY_SLOTS
+		                        : 0;
+		char prefix[32];
+		snprintf(prefix, sizeof prefix, "jack-%d:", (int)getuid());
+		for (int i = 0; stride > 4 && i < REGISTRY_SLOTS; i++) {
+			unsigned char slot[4 + 256] = {0};
+			size_t len = stride < sizeof slot ? stride : sizeof slot;
+			if (pread(fd, slot, len, (off_t)(REGISTRY_FIRST + i * stride)) !=
+			    (ssize_t)len)
+				break;
+			int32_t pid;
+			memcpy(&pid, slot, sizeof pid);
+			char *name = (char *)slot + 4;
+			name[len - 5] = '\0';
+			size_t plen = strlen(prefix), nlen = strlen(name);
+			/* Alive, or another user's, or not a name we can start. */
+			if (pid <= 0 || (kill(pid, 0) == 0 || errno != ESRCH) ||
+			    strncmp(name, prefix, plen) || nlen < plen + 2 ||
+			    name[nlen - 1] != ':' ||
+			    nlen - plen - 1 >= sizeof names[0])
+				continue;
+			snprintf(names[n], sizeof names[n], "%.*s",
+			         (int)(nlen - plen - 1), name + plen);
+			if (!owner_gone(names[n]))
+				continue;
+			n++;
+		}
 	}
-	for (int i = 0; i < n; i++) {
-		char *sp = strchr(lines[i], ' ');
-		if (sp)
-			*sp = '\0';
-	}
-	for (int i = 0; i < n; i++) {
-		int last = 1;
-		for (int k = i + 1; k < n && last; k++)
-			last = strcmp(lines[k] + 1, lines[i] + 1) != 0;
-		if (lines[i][0] != '+' || !last)
-			continue;
-		/* The jackd it names may still be stopping: wait for it. */
-		pid_t old = (pid_t)atoi(lines[i] + strlen(lines[i]) + 1);
-		double end = fx_test_now() + 10;
-		while (old > 0 && kill(old, 0) == 0 && fx_test_now() < end)
-			fx_test_nap(0.01);
-		FxTestServer s = {.period = 256};
-		snprintf(s.name, sizeof s.name, "%s", lines[i] + 1);
-		s.jackd = which("jackd");
-		s.log = strdup("/dev/null");
-		if (s.jackd && s.log && fx_test_server_restart(&s))
-			fx_test_server_stop(&s, SIGTERM);
-		free(s.jackd);
-		free(s.log);
-	}
-	free(text);
-	unlink(ledger);
+	close(fd);
+	int reclaimed = 0;
+	for (int i = 0; i < n; i++)
+		reclaimed += fx_test_jack_reclaim_name(names[i]);
+	return reclaimed;
+}
+
+int fx_test_jack_reclaim_name(const char *name)
+{
+	FxTestServer s = {.period = 256};
+	snprintf(s.name, sizeof s.name, "%.95s", name);
+	s.jackd = which("jackd");
+	s.log = strdup("/dev/null");
+	int done = s.jackd && s.log && fx_test_server_restart(&s) &&
+	           fx_test_server_stop(&s, SIGTERM) == 0;
+	free(s.jackd);
+	free(s.log);
+	return done;
 }
 
 void fx_test_server_free(FxTestServer *s)

@@ -42,6 +42,18 @@ const char *fx_test_jack_missing(void);
  *  cleans up after servers that failed tests left behind. */
 int fx_test_jack_main(Suite *suite);
 
+/** Gives back the slots that dead servers of this user hold in JACK's
+ *  shared server registry (8 in all; once they are taken by dead servers
+ *  no jackd starts): each such name is started once more and stopped
+ *  cleanly. Called before and after a suite runs; tests/jack_reclaim runs
+ *  it for the shell tests. Returns the slots given back. */
+int fx_test_jack_reclaim(void);
+
+/** Gives back the slot of the dead server @p name, whoever owns it: starts
+ *  it once more and stops it cleanly (for a test that killed its own).
+ *  Returns 1 on success. */
+int fx_test_jack_reclaim_name(const char *name);
+
 /** Monotonic time in seconds. */
 double fx_test_now(void);
 

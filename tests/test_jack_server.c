@@ -291,6 +291,67 @@ START_TEST(reconnect_survives_three_restarts)
 }
 END_TEST
 
+/* The registry in /dev/shm as text: the names of its server slots. */
+static char *registry_text(void)
+{
+	FILE *f = fopen("/dev/shm/jack-shm-registry", "rb");
+	ck_assert_ptr_nonnull(f);
+	static char buf[1 << 16];
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	for (size_t i = 0; i < n; i++)
+		buf[i] = buf[i] ? buf[i] : '\n';
+	buf[n] = '\0';
+	return buf;
+}
+
+/* A killed jackd keeps its slot in JACK's shared registry (8 per user).
+ * A test's own killed server is given back by fx_test_server_free, and
+ * while the test runs its slot is left to it (it may restart the name);
+ * any other dead server's slot (a killed shell test, a run before this
+ * one) is given back by fx_test_jack_reclaim, so leftovers can never lock
+ * every later server out. */
+START_TEST(dead_servers_give_back_their_registry_slots)
+{
+	char *dir = fx_test_dir_new("registry");
+	FxTestServer *own = fx_test_server_start(dir, 256);
+	ck_assert_msg(own != NULL, "jackd did not start");
+	char own_slot[128], foreign_slot[128], foreign[64];
+	snprintf(own_slot, sizeof own_slot, ":%s:", fx_test_server_name(own));
+	fx_test_server_stop(own, SIGKILL);
+	ck_assert_msg(strstr(registry_text(), own_slot),
+	              "%s is not in the registry after SIGKILL", own_slot);
+
+	snprintf(foreign, sizeof foreign, "fxdforeign-x%d", (int)getpid());
+	snprintf(foreign_slot, sizeof foreign_slot, ":%s:", foreign);
+	const char *argv[] = {"jackd", "-n", foreign, "--no-realtime", "-d",
+	                      "dummy", "-r", "48000", "-p", "256", NULL};
+	FxTestDaemon *jd = fx_test_program_start(NULL, dir, argv);
+	ck_assert_ptr_nonnull(jd);
+	jack_client_t *c = NULL;
+	for (double end = fx_test_now() + 15; !c && fx_test_now() < end;
+	     fx_test_nap(0.05))
+		c = fx_test_client_open(foreign, "fxdregistry");
+	ck_assert_msg(c != NULL, "the foreign jackd did not start");
+	fx_test_client_close(c, 5);
+	fx_test_daemon_signal(jd, SIGKILL);
+	fx_test_daemon_wait_exit(jd, 5);
+	fx_test_daemon_free(jd);
+	ck_assert(strstr(registry_text(), foreign_slot));
+
+	ck_assert_int_ge(fx_test_jack_reclaim(), 1);
+	ck_assert_msg(!strstr(registry_text(), foreign_slot),
+	              "%s still holds a registry slot", foreign_slot);
+	ck_assert_msg(strstr(registry_text(), own_slot),
+	              "the running test's own slot %s was taken from it",
+	              own_slot);
+	fx_test_server_free(own);
+	ck_assert_msg(!strstr(registry_text(), own_slot),
+	              "%s still holds a registry slot", own_slot);
+	fx_test_dir_remove(dir);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("jack server");
@@ -302,6 +363,10 @@ static Suite *suite(void)
 	t = tcase_create("reconnect");
 	tcase_set_timeout(t, 180);
 	tcase_add_test(t, reconnect_survives_three_restarts);
+	suite_add_tcase(s, t);
+	t = tcase_create("registry");
+	tcase_set_timeout(t, 120);
+	tcase_add_test(t, dead_servers_give_back_their_registry_slots);
 	suite_add_tcase(s, t);
 	return s;
 }
