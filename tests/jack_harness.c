@@ -555,12 +555,15 @@ int fx_test_server_restart(FxTestServer *s)
  * So each dead slot's name is started once more and stopped cleanly. */
 enum { REGISTRY_SLOTS = 8, REGISTRY_FIRST = 24 };
 
-/* Test servers are named WORD-PID-... after the test process that owns
- * them (fxdtest-PID-..., fxdprobe-$$-...). While that process lives it may
- * start the name again itself (a reconnect test), so its slot is left to
- * it; names of another form are reclaimed whenever their server is dead. */
+/* Test servers are named fxdWORD-PID-... after the test process that
+ * owns them (fxdtest-PID-..., fxdprobe-$$-...). While that process lives
+ * it may start the name again itself (a reconnect test), so its slot is
+ * left to it. Only such names are touched: a user's own dead server (say
+ * "default") is never started, not even for a moment. */
 static int owner_gone(const char *name)
 {
+	if (strncmp(name, "fxd", 3))
+		return 0;
 	const char *dash = strchr(name, '-');
 	if (!dash || dash[1] < '1' || dash[1] > '9')
 		return 1;

@@ -42,10 +42,10 @@ const char *fx_test_jack_missing(void);
  *  cleans up after servers that failed tests left behind. */
 int fx_test_jack_main(Suite *suite);
 
-/** Gives back the slots that dead servers of this user hold in JACK's
- *  shared server registry (8 in all; once they are taken by dead servers
- *  no jackd starts): each such name is started once more and stopped
- *  cleanly. Called before and after a suite runs; tests/jack_reclaim runs
+/** Gives back the slots that dead test servers of this user (names
+ *  fxd...; never a server of the user's own) hold in JACK's shared server
+ *  registry (8 in all; once they are taken by dead servers no jackd
+ *  starts): each such name is started once more and stopped cleanly. Called before and after a suite runs; tests/jack_reclaim runs
  *  it for the shell tests. Returns the slots given back. */
 int fx_test_jack_reclaim(void);
 

@@ -305,12 +305,32 @@ static char *registry_text(void)
 	return buf;
 }
 
+/* Starts `jackd -n NAME` as a plain program and kills it (SIGKILL) once it
+ * answers: it leaves its slot in the registry. */
+static void kill_a_server(const char *dir, const char *name)
+{
+	const char *argv[] = {"jackd", "-n", name, "--no-realtime", "-d",
+	                      "dummy", "-r", "48000", "-p", "256", NULL};
+	FxTestDaemon *jd = fx_test_program_start(NULL, dir, argv);
+	ck_assert_ptr_nonnull(jd);
+	jack_client_t *c = NULL;
+	for (double end = fx_test_now() + 15; !c && fx_test_now() < end;
+	     fx_test_nap(0.05))
+		c = fx_test_client_open(name, "fxdregistry");
+	ck_assert_msg(c != NULL, "jackd -n %s did not start", name);
+	fx_test_client_close(c, 5);
+	fx_test_daemon_signal(jd, SIGKILL);
+	fx_test_daemon_wait_exit(jd, 5);
+	fx_test_daemon_free(jd);
+}
+
 /* A killed jackd keeps its slot in JACK's shared registry (8 per user).
  * A test's own killed server is given back by fx_test_server_free, and
  * while the test runs its slot is left to it (it may restart the name);
- * any other dead server's slot (a killed shell test, a run before this
- * one) is given back by fx_test_jack_reclaim, so leftovers can never lock
- * every later server out. */
+ * any other dead test server's slot (a killed shell test, a run before
+ * this one) is given back by fx_test_jack_reclaim, so leftovers can never
+ * lock every later server out; a server not named like the tests' is
+ * never touched. */
 START_TEST(dead_servers_give_back_their_registry_slots)
 {
 	char *dir = fx_test_dir_new("registry");
@@ -322,26 +342,25 @@ START_TEST(dead_servers_give_back_their_registry_slots)
 	ck_assert_msg(strstr(registry_text(), own_slot),
 	              "%s is not in the registry after SIGKILL", own_slot);
 
+	/* A test server whose test is gone, and a user's own server. */
+	char user[64], user_slot[128];
 	snprintf(foreign, sizeof foreign, "fxdforeign-x%d", (int)getpid());
 	snprintf(foreign_slot, sizeof foreign_slot, ":%s:", foreign);
-	const char *argv[] = {"jackd", "-n", foreign, "--no-realtime", "-d",
-	                      "dummy", "-r", "48000", "-p", "256", NULL};
-	FxTestDaemon *jd = fx_test_program_start(NULL, dir, argv);
-	ck_assert_ptr_nonnull(jd);
-	jack_client_t *c = NULL;
-	for (double end = fx_test_now() + 15; !c && fx_test_now() < end;
-	     fx_test_nap(0.05))
-		c = fx_test_client_open(foreign, "fxdregistry");
-	ck_assert_msg(c != NULL, "the foreign jackd did not start");
-	fx_test_client_close(c, 5);
-	fx_test_daemon_signal(jd, SIGKILL);
-	fx_test_daemon_wait_exit(jd, 5);
-	fx_test_daemon_free(jd);
+	snprintf(user, sizeof user, "usersown-%d", (int)getpid());
+	snprintf(user_slot, sizeof user_slot, ":%s:", user);
+	kill_a_server(dir, foreign);
+	kill_a_server(dir, user);
 	ck_assert(strstr(registry_text(), foreign_slot));
+	ck_assert(strstr(registry_text(), user_slot));
 
 	ck_assert_int_ge(fx_test_jack_reclaim(), 1);
 	ck_assert_msg(!strstr(registry_text(), foreign_slot),
 	              "%s still holds a registry slot", foreign_slot);
+	ck_assert_msg(strstr(registry_text(), user_slot),
+	              "a server not of the tests' naming was started: %s",
+	              user_slot);
+	ck_assert_int_eq(fx_test_jack_reclaim_name(user), 1);
+	ck_assert(!strstr(registry_text(), user_slot));
 	ck_assert_msg(strstr(registry_text(), own_slot),
 	              "the running test's own slot %s was taken from it",
 	              own_slot);
