@@ -350,10 +350,13 @@ START_TEST(dead_servers_give_back_their_registry_slots)
 	snprintf(user_slot, sizeof user_slot, ":%s:", user);
 	kill_a_server(dir, foreign);
 	kill_a_server(dir, user);
-	ck_assert(strstr(registry_text(), foreign_slot));
+	/* Both slots stay behind (a sweep by a test running beside this one
+	 * may already have given the first back; nothing touches the other). */
 	ck_assert(strstr(registry_text(), user_slot));
 
-	ck_assert_int_ge(fx_test_jack_reclaim(), 1);
+	/* A test program running beside this one may sweep it first: what
+	 * counts is that the slot is free afterwards. */
+	fx_test_jack_reclaim();
 	ck_assert_msg(!strstr(registry_text(), foreign_slot),
 	              "%s still holds a registry slot", foreign_slot);
 	ck_assert_msg(strstr(registry_text(), user_slot),
