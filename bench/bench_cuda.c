@@ -1,5 +1,5 @@
 /* fxd — benchmark of the CUDA SOS cascade (cuda/accel.h) against the CPU
- * paths of dsp/ptime_run.h. Runs only with a GPU.
+ * paths of clients/file/ptime_run.h. Runs only with a GPU.
  *
  * Usage: bench_cuda [--quick] [--json FILE|-] [--threads N] [--budget S]
  *   The table goes to stdout; --json FILE also writes JSON to FILE, and
@@ -39,10 +39,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "accel.h"
-#include "denormal.h"
-#include "design.h"
-#include "ptime_run.h"
+#include "cuda/accel.h"
+#include "dsp/denormal.h"
+#include "dsp/design.h"
+#include "clients/file/ptime_run.h"
 
 enum {
 	MAX_CH = 64,

@@ -42,10 +42,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "chain.h"
-#include "denormal.h"
-#include "design.h"
-#include "sos.h"
+#include "dsp/chain.h"
+#include "dsp/denormal.h"
+#include "dsp/design.h"
+#include "dsp/sos.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <xmmintrin.h>

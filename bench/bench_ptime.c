@@ -1,4 +1,4 @@
-/* fxd — benchmark of parallel-in-time SOS filtering (dsp/ptime_run.c)
+/* fxd — benchmark of parallel-in-time SOS filtering (clients/file/ptime_run.c)
  * against the sequential kernel (fx_sos_process), and the measurement
  * behind fx_pt_switch_over().
  *
@@ -44,9 +44,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "denormal.h"
-#include "design.h"
-#include "ptime_run.h"
+#include "dsp/denormal.h"
+#include "dsp/design.h"
+#include "clients/file/ptime_run.h"
 
 enum {
 	MAX_CH = 8,

@@ -30,8 +30,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "effect.h"
-#include "instance_port.h"
+#include "dsp/effect.h"
+#include "daemon/base/instance_port.h"
 
 #ifdef PACKAGE_VERSION
 #define FXCTL_VERSION "fxctl " PACKAGE_VERSION

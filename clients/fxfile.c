@@ -29,13 +29,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "accel.h"
-#include "denormal.h"
-#include "describe.h"
-#include "fxfile_io.h"
-#include "fxfile_options.h"
-#include "fxfile_pipeline.h"
-#include "fxfile_util.h"
+#include "cuda/accel.h"
+#include "dsp/denormal.h"
+#include "dsp/describe.h"
+#include "clients/file/fxfile_io.h"
+#include "clients/file/fxfile_options.h"
+#include "clients/file/fxfile_pipeline.h"
+#include "clients/file/fxfile_util.h"
 
 #ifdef PACKAGE_VERSION
 #define FXFILE_VERSION "fxfile " PACKAGE_VERSION

@@ -7,7 +7,7 @@
  *
  * A plan filters planar channels in place, chunk by chunk, with the state
  * carried across calls in double precision (the math of dsp/ptime.h, so
- * the results match dsp/ptime_run.h to rounding). Everything a plan needs
+ * the results match clients/file/ptime_run.h to rounding). Everything a plan needs
  * on the device and in pinned host memory is allocated by
  * fx_accel_plan_new; a forward allocates nothing. One chunk forward is
  * captured once as a CUDA graph and replayed per chunk; coefficients live
@@ -30,8 +30,8 @@
 
 #include <stddef.h>
 
-#include "design.h"
-#include "status.h"
+#include "dsp/design.h"
+#include "dsp/status.h"
 
 /** The status for "no CUDA here" (no device, no driver, or a build without
  *  CUDA). status.h has no FX_ERR_UNSUPPORTED yet; this is the one line to

@@ -8,10 +8,10 @@
 
 #include <cuda_runtime.h>
 
-#include "kernels.h"
+#include "cuda/kernels.h"
 
 extern "C" {
-#include "accel.h"
+#include "cuda/accel.h"
 }
 
 struct FxAccelImpl {

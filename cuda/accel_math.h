@@ -1,6 +1,6 @@
 /* fxd — what one CUDA thread of an accel kernel computes, as FX_HD
  * functions over plain arrays. cuda/kernels.cu wraps them in kernels (the
- * index arithmetic and the barriers); tests/test_accel_plan.c runs the same
+ * index arithmetic and the barriers); tests/unit/test_accel_plan.c runs the same
  * functions on the CPU in kernel order, so the tiling, the scan and the
  * state carried across chunks are tested without a device.
  *
@@ -40,7 +40,7 @@
 #ifndef FX_ACCEL_MATH_H
 #define FX_ACCEL_MATH_H
 
-#include "ptime.h"
+#include "dsp/ptime.h"
 
 #ifdef __CUDA_ARCH__ /* the device pass of nvcc */
 #define FX_ACC_UNROLL _Pragma("unroll")

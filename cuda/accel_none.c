@@ -1,5 +1,5 @@
 /* accel.h for a build without CUDA: nothing opens, every call says why. */
-#include "accel.h"
+#include "cuda/accel.h"
 
 #include <stdio.h>
 #include <string.h>

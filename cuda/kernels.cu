@@ -1,7 +1,7 @@
 // fxd — the accel kernels: thin wrappers that map CUDA threads onto the
 // per-thread functions of accel_math.h (see there for the math and the
 // memory layout), and their launch for one chunk.
-#include "kernels.h"
+#include "cuda/kernels.h"
 
 namespace {
 
@@ -113,7 +113,7 @@ __device__ __forceinline__ void fixup_body(const unsigned char *image,
 
 // The kernels themselves are plain extern functions, not templates: one per
 // sample type and, for the sequential kernel, per section count. Each thus
-// has an extern __device_stub_ symbol (tests/test_cuda_symbols.sh checks
+// has an extern __device_stub_ symbol (tests/static/test_cuda_symbols.sh checks
 // them) and a readable name in a profiler.
 
 #define FX_SEQ_KERNEL(SUF, T, NS) \

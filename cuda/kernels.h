@@ -6,7 +6,7 @@
 #include <cuda_runtime.h>
 
 extern "C" {
-#include "plan.h"
+#include "cuda/plan.h"
 }
 
 /** Queues on @p stream the kernels of one chunk (FxAccParams at

@@ -1,4 +1,4 @@
-#include "plan.h"
+#include "cuda/plan.h"
 
 #include <math.h>
 #include <stdarg.h>

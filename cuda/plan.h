@@ -2,7 +2,7 @@
  * argument checks, the kernel choice, tile and buffer sizes, the
  * coefficient image, and the order of uploads, captures, replays and
  * resets. The device work goes through an FxPlanOps table: CUDA calls in
- * cuda/accel_cuda.cu, fakes that log and emulate in tests/test_accel_plan.c.
+ * cuda/accel_cuda.cu, fakes that log and emulate in tests/unit/test_accel_plan.c.
  *
  * Op order (the contract the CUDA runner and the tests rely on):
  *   start:                 zero_state(0), wait_upload, upload, capture
@@ -19,8 +19,8 @@
 
 #include <stddef.h>
 
-#include "accel.h"
-#include "accel_math.h"
+#include "cuda/accel.h"
+#include "cuda/accel_math.h"
 
 enum {
 	FX_PLAN_TILE_MIN = 64,   ///< shortest tile

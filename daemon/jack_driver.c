@@ -1,4 +1,4 @@
-#include "jack_driver.h"
+#include "daemon/jack_driver.h"
 
 #include <errno.h>
 #include <jack/jack.h>
@@ -13,7 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "log.h"
+#include "daemon/log.h"
 
 enum {
 	MAX_PORTS = 64,

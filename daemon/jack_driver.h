@@ -12,7 +12,7 @@
 #ifndef FX_JACK_DRIVER_H
 #define FX_JACK_DRIVER_H
 
-#include "engine.h"
+#include "daemon/engine/engine.h"
 
 typedef struct FxJackImpl FxJack;
 

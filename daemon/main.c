@@ -17,15 +17,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "control.h"
-#include "describe.h"
-#include "engine.h"
-#include "jack_driver.h"
-#include "log.h"
-#include "notify.h"
-#include "options.h"
-#include "osc.h"
-#include "realtime.h"
+#include "daemon/engine/control.h"
+#include "dsp/describe.h"
+#include "daemon/engine/engine.h"
+#include "daemon/jack_driver.h"
+#include "daemon/log.h"
+#include "daemon/notify.h"
+#include "daemon/options.h"
+#include "osc/osc.h"
+#include "daemon/realtime.h"
 
 /* Fast enough for the shutdown flag and JACK's going away to feel
  * immediate; slow enough to cost nothing. */

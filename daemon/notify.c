@@ -1,5 +1,5 @@
 /* sd_notify through libsystemd. */
-#include "notify.h"
+#include "daemon/notify.h"
 
 #include <systemd/sd-daemon.h>
 

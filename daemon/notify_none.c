@@ -1,5 +1,5 @@
 /* Built without libsystemd: nothing to tell. */
-#include "notify.h"
+#include "daemon/notify.h"
 
 void fx_notify_ready(void)
 {

@@ -1,4 +1,4 @@
-#include "options.h"
+#include "daemon/options.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -10,12 +10,12 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-#include "effect.h"
-#include "engine.h"
-#include "instance_port.h"
-#include "optable.h"
-#include "osc.h"
-#include "safefile.h"
+#include "dsp/effect.h"
+#include "daemon/engine/engine.h"
+#include "daemon/base/instance_port.h"
+#include "daemon/base/optable.h"
+#include "osc/osc.h"
+#include "daemon/base/safefile.h"
 
 typedef FxOptInfo OptionInfo;
 

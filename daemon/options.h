@@ -11,8 +11,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "optable.h"
-#include "spec.h"
+#include "daemon/base/optable.h"
+#include "dsp/spec.h"
 
 /** Default chain when neither the command line nor the file gives one. */
 #define FX_DEFAULT_CHAIN                                                     \

@@ -1,4 +1,4 @@
-#include "realtime.h"
+#include "daemon/realtime.h"
 
 #include <errno.h>
 #include <string.h>
@@ -6,7 +6,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "daemon/log.h"
 
 /* GCC and Clang define these under -fsanitize=address / thread. */
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)

@@ -1,5 +1,5 @@
 /* Prints doc/effects.md from the effect registry. */
-#include "describe.h"
+#include "dsp/describe.h"
 
 int main(void)
 {

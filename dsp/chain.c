@@ -1,11 +1,11 @@
 /* Chain setup and queries: runs off the realtime path. */
-#include "chain_impl.h"
+#include "dsp/chain_impl.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "pages.h"
+#include "dsp/pages.h"
 
 FxChainConfig fx_chain_config_default(void)
 {

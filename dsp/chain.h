@@ -8,7 +8,7 @@
 #define FX_CHAIN_H
 
 #include <stdint.h>
-#include "spec.h"
+#include "dsp/spec.h"
 
 typedef struct FxChainImpl FxChain;
 

@@ -5,7 +5,7 @@
 #define FX_CHAIN_IMPL_H
 
 #include <stdatomic.h>
-#include "chain.h"
+#include "dsp/chain.h"
 
 enum { FX_MAX_CHANNELS = 64 };
 

@@ -1,5 +1,5 @@
 /* The chain's realtime path: no allocation, locks or system calls. */
-#include "chain_impl.h"
+#include "dsp/chain_impl.h"
 
 #include <math.h>
 #include <string.h>

@@ -14,7 +14,7 @@
 #ifndef FX_CHEBY_H
 #define FX_CHEBY_H
 
-#include "svf.h"
+#include "dsp/svf.h"
 
 /** Chebyshev type I of order @p order (1..16) with @p ripple_db (> 0) of
  *  passband ripple; @p f is the passband edge, where the response leaves

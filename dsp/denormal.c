@@ -1,4 +1,4 @@
-#include "denormal.h"
+#include "dsp/denormal.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <xmmintrin.h>

@@ -1,6 +1,6 @@
-#include "describe.h"
+#include "dsp/describe.h"
 
-#include "effect.h"
+#include "dsp/effect.h"
 
 static void flags_text(const FxParamInfo *p, char *buf, size_t size)
 {

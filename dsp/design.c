@@ -6,7 +6,7 @@
  * their order and the gain placement agree with scipy to rounding.
  * Everything lives in fixed local arrays: no allocation, no locks, no I/O.
  */
-#include "design.h"
+#include "dsp/design.h"
 
 #include <complex.h>
 #include <float.h>

@@ -7,7 +7,7 @@
 #ifndef FX_DESIGN_H
 #define FX_DESIGN_H
 
-#include "status.h"
+#include "dsp/status.h"
 
 enum {
 	FX_MAX_ORDER = 16,    ///< highest Butterworth prototype order

@@ -9,7 +9,7 @@
 #define FX_EFFECT_H
 
 #include <stddef.h>
-#include "status.h"
+#include "dsp/status.h"
 
 enum {
 	FX_MAX_PARAMS = 16, ///< parameters per effect
@@ -70,7 +70,7 @@ struct FxEffectClass {
 	/** Fills @p plan for @p setup without allocating, or returns the error
 	 *  init would fail with (never FX_ERR_NOMEM). The memory budget is
 	 *  checked against it before anything is allocated, so it must match
-	 *  init exactly: tests/test_alloc holds every class to that. NULL:
+	 *  init exactly: tests/unit/test_alloc holds every class to that. NULL:
 	 *  init allocates nothing and the effect adds no latency. */
 	FxStatus (*plan)(const FxEffectSetup *setup, FxEffectPlan *plan);
 	void (*cleanup)(void *state);

@@ -1,5 +1,5 @@
 /* The callbacks every filter effect shares (filter_effect.h). */
-#include "filter_effect.h"
+#include "dsp/filter_effect.h"
 
 double fx_filter_safe_freq(double f, double fs)
 {

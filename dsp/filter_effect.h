@@ -5,8 +5,8 @@
 #ifndef FX_FILTER_EFFECT_H
 #define FX_FILTER_EFFECT_H
 
-#include "effect.h"
-#include "svf.h"
+#include "dsp/effect.h"
+#include "dsp/svf.h"
 
 typedef struct FxFilterDesign FxFilterDesign;
 

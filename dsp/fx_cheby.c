@@ -13,8 +13,8 @@
  * sh^2*cos^2 + ch^2*sin^2 = sh^2 + sin^2 and its damping is
  * 2*sh*cos(theta)/sqrt(sh^2 + sin^2): Q grows with theta whatever mu is,
  * so the section order is fixed. */
-#include "cheby.h"
-#include "filter_effect.h"
+#include "dsp/cheby.h"
+#include "dsp/filter_effect.h"
 
 #include <math.h>
 

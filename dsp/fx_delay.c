@@ -9,12 +9,12 @@
  * exactly; jumps (a new division, bpm or rig tempo, or glides switched off)
  * are spread over as many samples as MAX_SLEW needs.
  */
-#include "effect.h"
+#include "dsp/effect.h"
 
 #include <math.h>
 #include <string.h>
 
-#include "pages.h"
+#include "dsp/pages.h"
 
 enum {
 	P_TIME,

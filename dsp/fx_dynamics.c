@@ -5,14 +5,14 @@
  * rms). Threshold, makeup and ceiling move per sample across each block,
  * so the chain's 32-frame glide steps never reach the gain as steps.
  */
-#include "effect.h"
+#include "dsp/effect.h"
 
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "pages.h"
+#include "dsp/pages.h"
 
 /* dB = DB_PER_LOG2 * log2(amplitude); amplitude = exp2(dB * LOG2_PER_DB). */
 #define DB_PER_LOG2 6.0205999132796239f

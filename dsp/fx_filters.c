@@ -1,6 +1,6 @@
 /* Butterworth and RBJ filter effects. They share one implementation: a
  * FilterKind says which parameters exist and how to design the sections. */
-#include "filter_effect.h"
+#include "dsp/filter_effect.h"
 
 #include <math.h>
 #include <string.h>

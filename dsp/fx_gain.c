@@ -1,5 +1,5 @@
 /* gain: a level change in dB, ramped per sample so steps never click. */
-#include "effect.h"
+#include "dsp/effect.h"
 
 #include <math.h>
 

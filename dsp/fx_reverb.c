@@ -9,13 +9,13 @@
  * 0.7 + 0.28 * room <= 0.98 < 1 (the lowpass has unit gain at DC and less
  * elsewhere), and the all-passes' recursions have gain 0.5.
  */
-#include "effect.h"
+#include "dsp/effect.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "pages.h"
+#include "dsp/pages.h"
 
 enum { P_ROOM, P_DAMP, P_WIDTH, P_MIX, N_PARAMS };
 

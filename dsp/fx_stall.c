@@ -2,7 +2,7 @@
  * `every`-th block, sleeps `ms` milliseconds on the realtime path, which is
  * exactly what a real effect must never do. Registered only in builds
  * configured with --enable-fault-injection. */
-#include "effect.h"
+#include "dsp/effect.h"
 
 #include <time.h>
 

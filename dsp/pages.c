@@ -1,5 +1,5 @@
 /* Buffers in pages of their own (pages.h). */
-#include "pages.h"
+#include "dsp/pages.h"
 
 #include <stdatomic.h>
 #include <stdint.h>

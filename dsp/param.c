@@ -1,4 +1,4 @@
-#include "effect.h"
+#include "dsp/effect.h"
 
 #include <math.h>
 #include <stdio.h>

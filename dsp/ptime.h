@@ -1,5 +1,5 @@
 /* fxd — parallel-in-time filtering of a cascade of second-order sections:
- * the per-segment math. The CPU driver (dsp/ptime_run.c) and the CUDA
+ * the per-segment math. The CPU driver (clients/file/ptime_run.c) and the CUDA
  * kernels both compile this header; under nvcc every function is
  * __host__ __device__. Plain arithmetic (and fma) only: no other libc
  * call, no allocation.

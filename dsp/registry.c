@@ -1,6 +1,6 @@
 /* The registry: one line per effect class. */
-#include "config.h"
-#include "effect.h"
+#include <config.h>
+#include "dsp/effect.h"
 
 extern const FxEffectClass fx_effect_gain, fx_effect_lowpass,
 	fx_effect_highpass, fx_effect_bandpass, fx_effect_bandstop,

@@ -1,4 +1,4 @@
-#include "ring.h"
+#include "dsp/ring.h"
 
 #include <stdalign.h>
 #include <stdatomic.h>

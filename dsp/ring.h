@@ -9,7 +9,7 @@
 #define FX_RING_H
 
 #include <stddef.h>
-#include "status.h"
+#include "dsp/status.h"
 
 typedef struct FxRingImpl FxRing;
 

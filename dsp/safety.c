@@ -1,4 +1,4 @@
-#include "safety.h"
+#include "dsp/safety.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -3,7 +3,7 @@
 #ifndef FX_SAFETY_H
 #define FX_SAFETY_H
 
-#include "status.h"
+#include "dsp/status.h"
 
 typedef struct FxSafetyImpl FxSafety;
 

@@ -1,4 +1,4 @@
-#include "sos.h"
+#include "dsp/sos.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -10,7 +10,7 @@
 
 #include <stddef.h>
 
-#include "design.h"
+#include "dsp/design.h"
 
 typedef struct FxSosImpl FxSos;
 

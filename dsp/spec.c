@@ -1,4 +1,4 @@
-#include "spec.h"
+#include "dsp/spec.h"
 
 #include <ctype.h>
 #include <math.h>

@@ -6,7 +6,7 @@
 #define FX_SPEC_H
 
 #include <stddef.h>
-#include "effect.h"
+#include "dsp/effect.h"
 
 enum {
 	FX_MAX_SLOTS = 32, ///< effects in one chain

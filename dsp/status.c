@@ -1,4 +1,4 @@
-#include "status.h"
+#include "dsp/status.h"
 
 static const char *const messages[FX_STATUS_COUNT] = {
 	[FX_OK] = "success",

@@ -2,14 +2,14 @@
  * Design follows scipy's butter (prewarp, lp2bp/lp2bs, bilinear) in the
  * analog domain; the SVF mixes are from A. Simper, "Linear Trapezoidal
  * Integrated State Variable Filter", Cytomic technical paper (2013). */
-#include "svf.h"
+#include "dsp/svf.h"
 
 #include <complex.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "sos.h"
+#include "dsp/sos.h"
 
 static FxStatus check_freq(double f, double fs)
 {

@@ -16,7 +16,7 @@
 
 #include <stddef.h>
 
-#include "design.h"
+#include "dsp/design.h"
 
 /** One analog section as an SVF: corner g = tan(pi*f/fs) (or omega/2fs for
  *  sections of band filters), damping k = 1/Q, and the output mix

@@ -1,7 +1,7 @@
 /* The OSC namespace (doc/osc.md): /fx/<slot>/<param>[/norm], the /fxd/
  * methods, feedback and the periodic messages to subscribers. */
 #define _GNU_SOURCE
-#include "osc_impl.h"
+#include "osc/osc_impl.h"
 
 #include <arpa/inet.h>
 #include <math.h>

@@ -11,7 +11,7 @@
 
 #include <stddef.h>
 
-#include "control.h"
+#include "daemon/engine/control.h"
 
 typedef struct FxOscImpl FxOsc;
 

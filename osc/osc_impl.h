@@ -11,7 +11,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#include "osc.h"
+#include "osc/osc.h"
 
 enum {
 	FX_OSC_MAX_SUBSCRIBERS = 16,

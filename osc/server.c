@@ -1,7 +1,7 @@
 /* The OSC server's transport: its own sockets, the allowlist, packet
  * checks, liblo dispatch, sending and the thread's loop. */
 #define _GNU_SOURCE
-#include "osc_impl.h"
+#include "osc/osc_impl.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

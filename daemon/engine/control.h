@@ -1,0 +1,180 @@
+/* fxd — the control surface over the engine: every change from OSC, a
+ * preset, a reload or a restored state goes through here, so it is staged
+ * once, remembered for feedback and saved to the state file.
+ *
+ * All calls take the lock the driver's buffer-size callback takes
+ * (fx_jack_lock in fxd), so any non-realtime thread may call them. File I/O runs
+ * outside the lock.
+ */
+#ifndef FX_CONTROL_H
+#define FX_CONTROL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "daemon/engine/engine.h"
+
+typedef struct FxControlImpl FxControl;
+
+enum {
+	/* Change bits: every parameter of every slot, then bypass. */
+	FX_CONTROL_PER_SLOT = FX_MAX_PARAMS + 1,
+	FX_CONTROL_ENTRIES = FX_MAX_SLOTS * FX_CONTROL_PER_SLOT,
+	FX_PRESET_NAME_MAX = 64,
+};
+
+/** What changed since the last fx_control_take_changes. */
+typedef struct {
+	uint64_t entries[(FX_CONTROL_ENTRIES + 63) / 64]; ///< slot * PER_SLOT + param
+	int chain;   ///< the chain was swapped (everything may differ)
+	int mute, bpm;
+} FxChanges;
+
+typedef struct {
+	const char *preset_dir; ///< NULL: $XDG_DATA_HOME/fxd/presets
+	const char *state_file; ///< NULL: none
+	/* The lock shared with the driver (NULL: one of its own), and what
+	 * to call when a swap changed the latency. */
+	void (*lock)(void *user);
+	void (*unlock)(void *user);
+	void (*latency_changed)(void *user);
+	void *user;
+} FxControlConfig;
+
+/** A control surface over @p engine. NULL when out of memory. */
+FxControl *fx_control_new(FxEngine *engine, const FxControlConfig *cfg);
+void fx_control_free(FxControl *c);
+
+/** Replaces the engine (after a sample-rate change rebuilt it). */
+void fx_control_set_engine(FxControl *c, FxEngine *engine);
+
+/** The running spec, with current targets. */
+void fx_control_get_spec(FxControl *c, FxChainSpec *spec);
+
+/** Sets a parameter (clamped; *applied gets the value used). @p rx_ns is
+ *  when the request arrived (CLOCK_MONOTONIC), 0 if unknown, for the
+ *  knob-to-ear statistics. */
+FxStatus fx_control_set_param(FxControl *c, int slot, int param, double value,
+                              double *applied, uint64_t rx_ns);
+FxStatus fx_control_set_bypass(FxControl *c, int slot, int on, uint64_t rx_ns);
+
+/** The running spec, as fx_control_get_spec, and its generation: a number
+ *  that changes with every swap, when slots may have moved. */
+uint32_t fx_control_get_spec_gen(FxControl *c, FxChainSpec *spec);
+
+/** fx_control_set_param and fx_control_set_bypass for a slot found in the
+ *  spec of generation @p gen. If a swap came in between, nothing is
+ *  written, *@p stale is set to 1 and FX_OK returned: look the slot up
+ *  again (a label may have moved to another index). */
+FxStatus fx_control_set_param_at(FxControl *c, uint32_t gen, int slot,
+                                 int param, double value, uint64_t rx_ns,
+                                 int *stale);
+FxStatus fx_control_set_bypass_at(FxControl *c, uint32_t gen, int slot,
+                                  int on, uint64_t rx_ns, int *stale);
+
+/** Swaps in @p spec with a crossfade (see fx_engine_swap: swaps in a row
+ *  coalesce). On failure @p err (may be NULL) gets a one-line reason; a
+ *  chain over the memory budget is named with its cost. */
+FxStatus fx_control_swap(FxControl *c, const FxChainSpec *spec, char *err,
+                         size_t err_size);
+
+/** Applies @p spec: when its effects, labels and structural parameters
+ *  match the running chain, every value glides there; otherwise a swap.
+ *  On failure @p err (may be NULL) gets a one-line reason. */
+FxStatus fx_control_apply(FxControl *c, const FxChainSpec *spec, char *err,
+                          size_t err_size);
+
+void fx_control_mute(FxControl *c, int on);
+int fx_control_muted(FxControl *c);
+void fx_control_panic(FxControl *c);
+void fx_control_reset_state(FxControl *c);
+void fx_control_reset_metrics(FxControl *c);
+void fx_control_metrics(FxControl *c, FxEngineMetrics *m);
+/** Counters only (see fx_engine_counters). */
+void fx_control_counters(FxControl *c, FxEngineMetrics *m);
+FxEngineConfig fx_control_engine_config(FxControl *c);
+int fx_control_latency(FxControl *c);
+
+/** Tempo in BPM for synced effects (default 120). */
+FxStatus fx_control_set_bpm(FxControl *c, double bpm);
+double fx_control_bpm(FxControl *c);
+
+/** Meters (see fx_engine_meters). */
+int fx_control_meters(FxControl *c, float *peak, float *rms, int max);
+
+/** Barrier: fx_control_sync_point now, fx_control_synced later. */
+uint32_t fx_control_sync_point(FxControl *c);
+int fx_control_synced(FxControl *c, uint32_t point);
+
+/** Settles knob-to-ear timings (call every few ms). */
+void fx_control_poll(FxControl *c);
+
+/** Takes (and clears) what changed. */
+void fx_control_take_changes(FxControl *c, FxChanges *out);
+
+/** 1 if @p name is a valid preset name: 1..64 of [A-Za-z0-9_.-], not
+ *  starting with '.'. */
+int fx_preset_name_ok(const char *name);
+
+/** Preset files, written whole and read as text (safefile.h): a preset
+ *  that is not a regular file is refused. On failure @p err gets a
+ *  one-line reason. */
+FxStatus fx_control_preset_save(FxControl *c, const char *name, char *err,
+                                size_t err_size);
+FxStatus fx_control_preset_load(FxControl *c, const char *name, char *err,
+                                size_t err_size);
+/** Sorted names (malloc'd array of malloc'd strings) or -1 and @p err. */
+int fx_control_preset_list(FxControl *c, char ***names, char *err,
+                           size_t err_size);
+void fx_control_free_list(char **names, int n);
+
+/** What a state file holds. */
+typedef struct {
+	FxChainSpec spec;
+	double bpm;           ///< 120 when the file gives none
+	int has_config;       ///< 0: written by an fxd before the config and end
+	                      ///< lines (no checksum either)
+	uint64_t config_hash; ///< of the configured chain it was saved under
+} FxState;
+
+/** Reads the state file @p path: an "end" line whose checksum matches is
+ *  required once there is a "config" line. Returns FX_OK; FX_ERR_IO with
+ *  @p err empty when there is no file; or another error (not a regular
+ *  file, a NUL byte, cut short, a bad checksum, a bad line) with @p err
+ *  set. */
+FxStatus fx_state_load(const char *path, FxState *state, char *err,
+                       size_t err_size);
+
+/** fx_state_load for the chain and the tempo only. */
+FxStatus fx_state_read(const char *path, FxChainSpec *spec, double *bpm,
+                       char *err, size_t err_size);
+
+/** Whether fxd starts from a state file or from its configured chain. */
+typedef enum {
+	FX_STATE_RESTORE,        ///< saved under this configured chain: use it
+	FX_STATE_MISSING,        ///< no state file yet
+	FX_STATE_DAMAGED,        ///< unreadable, cut short or damaged
+	FX_STATE_UNVERIFIED,     ///< from an older fxd: no checksum, no config
+	FX_STATE_CONFIG_CHANGED, ///< saved under another configured chain
+} FxStateVerdict;
+
+/** Reads @p path into @p state and judges it against @p configured, the
+ *  chain the options give. Anything but FX_STATE_RESTORE comes with the
+ *  one line to log in @p why. */
+FxStateVerdict fx_state_restore_check(const char *path,
+                                      const FxChainSpec *configured,
+                                      FxState *state, char *why,
+                                      size_t why_size);
+
+/** The chain the options configure (until called: the engine's chain at
+ *  fx_control_new). The state file records its hash, and is written again
+ *  soon after this call. */
+void fx_control_set_config_chain(FxControl *c, const FxChainSpec *configured);
+
+/** Writes the state file when a change is due for saving (0.25 s after
+ *  the last change, at most 0.5 s after the first), or now with @p force.
+ *  Returns 0, or -1 with @p err set when writing failed. */
+int fx_control_save_state(FxControl *c, int force, char *err,
+                          size_t err_size);
+
+#endif

@@ -1,0 +1,685 @@
+/* Engine setup, control and metrics: never on a realtime path. */
+#include "daemon/engine/engine_impl.h"
+
+#include <math.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+FxEngineConfig fx_engine_config_default(void)
+{
+	return (FxEngineConfig){
+		.inputs = 2, .outputs = 2, .channels = 2,
+		.sample_rate = 48000, .period = 256, .latency_periods = 1,
+		.ring_periods = 8, .latency_log = 4096, .glide_ms = 20,
+		.bypass_ms = 10, .fade_ms = 20, .safety = 1, .ceiling_db = -0.1,
+		.memory_budget = (size_t)FX_ENGINE_BUDGET_MB * 1000000,
+	};
+}
+
+static FxStatus check_config(const FxEngineConfig *c)
+{
+	if (c->inputs < 1 || c->inputs > FX_ENGINE_MAX_PORTS ||
+	    c->outputs < 1 || c->outputs > FX_ENGINE_MAX_PORTS ||
+	    c->channels < 1 || c->channels > FX_ENGINE_MAX_PORTS)
+		return FX_ERR_RANGE;
+	if (!(c->sample_rate >= 1000 && c->sample_rate <= 768000))
+		return FX_ERR_RANGE;
+	if (c->period < 1 || c->period > 16384 || c->latency_periods < 1 ||
+	    c->latency_periods > 64 || c->ring_periods < 2 ||
+	    c->ring_periods > 256 || c->latency_log < 16 ||
+	    c->latency_log > (1 << 20))
+		return FX_ERR_RANGE;
+	if (!(c->fade_ms >= 0 && c->fade_ms <= 10000))
+		return FX_ERR_RANGE;
+	return FX_OK;
+}
+
+static FxChainConfig chain_config(const FxEngineConfig *cfg)
+{
+	FxChainConfig cc = fx_chain_config_default();
+	cc.sample_rate = cfg->sample_rate;
+	cc.channels = cfg->channels;
+	cc.max_block = 1024; /* longer periods are split by the chain */
+	cc.glide_ms = cfg->glide_ms;
+	cc.bypass_ms = cfg->bypass_ms;
+	return cc;
+}
+
+/* What a chain of @p spec takes, and whether the budget allows it. */
+static FxStatus plan_chain(const FxEngineConfig *cfg, const FxChainSpec *spec,
+                           FxChainPlan *plan)
+{
+	FxChainConfig cc = chain_config(cfg);
+	FxStatus st = fx_chain_plan(spec, &cc, plan);
+	if (st == FX_OK && cfg->memory_budget && plan->bytes > cfg->memory_budget)
+		st = FX_ERR_BUDGET;
+	return st;
+}
+
+void fx_engine_explain(const FxEngineConfig *cfg, const FxChainSpec *spec,
+                       FxStatus st, char *why, size_t why_size)
+{
+	FxChainPlan plan;
+	if (st == FX_ERR_BUDGET && plan_chain(cfg, spec, &plan) == FX_ERR_BUDGET)
+		snprintf(why, why_size, "chain needs %.1f MB of buffers, over the "
+		                        "%g MB budget (--memory-budget)",
+		         (double)plan.bytes / 1e6,
+		         (double)cfg->memory_budget / 1e6);
+	else
+		snprintf(why, why_size, "%s", fx_strerror(st));
+}
+
+/* Checked against the budget before anything is allocated. */
+static FxChain *build_chain(const FxEngine *e, const FxChainSpec *spec,
+                            FxStatus *st)
+{
+	FxChainPlan plan;
+	if ((*st = plan_chain(&e->cfg, spec, &plan)) != FX_OK)
+		return NULL;
+	FxChainConfig cc = chain_config(&e->cfg);
+	return fx_chain_new(spec, &cc, st);
+}
+
+static float *plan_buffers(float *mem, float **bufs, int n, int frames)
+{
+	for (int c = 0; c < n; c++)
+		bufs[c] = mem + (size_t)c * frames;
+	return mem;
+}
+
+/* What fx_engine_plan sizes for the period. */
+static void free_plan(FxEngine *e)
+{
+	fx_ring_free(e->in_ring);
+	fx_ring_free(e->out_ring);
+	free(e->in_mem);
+	free(e->ch_mem);
+	free(e->old_mem);
+	free(e->out_mem);
+	fx_queue_free(e->in_seq);
+	fx_queue_free(e->out_seq);
+}
+
+FxStatus fx_engine_plan(FxEngine *e)
+{
+	const FxEngineConfig *c = &e->cfg;
+	int frames = c->period;
+	size_t room = (size_t)frames * (size_t)(c->latency_periods + c->ring_periods);
+	free_plan(e);
+	FxStatus st = FX_OK;
+	e->in_ring = fx_ring_new(c->inputs, room, &st);
+	e->out_ring = e->in_ring ? fx_ring_new(c->outputs, room, &st) : NULL;
+	/* As many numbers as whole periods fit in a ring. */
+	size_t periods = e->out_ring ? fx_ring_capacity(e->out_ring) / frames + 1
+	                             : 1;
+	e->in_seq = fx_queue_new(sizeof(uint32_t), periods, &st);
+	e->out_seq = fx_queue_new(sizeof(uint32_t), periods, &st);
+	e->in_mem = calloc((size_t)c->inputs * frames, sizeof(float));
+	e->ch_mem = calloc((size_t)c->channels * frames, sizeof(float));
+	e->old_mem = calloc((size_t)c->channels * frames, sizeof(float));
+	e->out_mem = calloc((size_t)c->outputs * frames, sizeof(float));
+	if (!e->out_ring || !e->in_seq || !e->out_seq)
+		return st == FX_OK ? FX_ERR_NOMEM : st;
+	if (!e->in_mem || !e->ch_mem || !e->old_mem || !e->out_mem)
+		return FX_ERR_NOMEM;
+	plan_buffers(e->in_mem, e->in_buf, c->inputs, frames);
+	plan_buffers(e->ch_mem, e->ch_buf, c->channels, frames);
+	plan_buffers(e->old_mem, e->old_buf, c->channels, frames);
+	plan_buffers(e->out_mem, e->out_buf, c->outputs, frames);
+	/* Prime with latency_periods of silence numbered as the periods before
+	 * the first, so period n plays chunk n - latency_periods. */
+	e->seq = 0;
+	for (int k = 0; k < c->latency_periods; k++) {
+		for (int ch = 0; ch < c->outputs; ch++)
+			memset(e->out_buf[ch], 0, (size_t)frames * sizeof(float));
+		uint32_t s = (uint32_t)(k - c->latency_periods);
+		fx_queue_push(e->out_seq, &s);
+		fx_ring_write(e->out_ring, (const float *const *)e->out_buf,
+		              (size_t)frames);
+	}
+	return FX_OK;
+}
+
+static FxStatus init_log(TimeLog *log, int size)
+{
+	log->ns = calloc((size_t)size, sizeof *log->ns);
+	return log->ns ? FX_OK : FX_ERR_NOMEM;
+}
+
+FxEngine *fx_engine_new(const FxEngineConfig *cfg, const FxChainSpec *spec,
+                        FxStatus *st)
+{
+	FxStatus dummy;
+	if (!st)
+		st = &dummy;
+	if ((*st = check_config(cfg)) != FX_OK)
+		return NULL;
+	FxEngine *e = aligned_alloc(64, (sizeof *e + 63) / 64 * 64);
+	if (!e) {
+		*st = FX_ERR_NOMEM;
+		return NULL;
+	}
+	memset(e, 0, sizeof *e);
+	e->cfg = *cfg;
+	sem_init(&e->work_sem, 0, 0);
+	sem_init(&e->chunk_sem, 0, 0);
+	sem_init(&e->paused_sem, 0, 0);
+	sem_init(&e->resume_sem, 0, 0);
+	e->fade_frames = (int)(cfg->fade_ms * 1e-3 * cfg->sample_rate);
+	fx_engine_set_tempo(e, 120);
+	e->spec = *spec;
+	e->chain = build_chain(e, spec, st);
+	if (e->chain)
+		e->chain_latency = fx_chain_latency(e->chain);
+	if (e->chain && (*st = fx_engine_plan(e)) == FX_OK &&
+	    (*st = init_log(&e->cb_log, cfg->latency_log)) == FX_OK &&
+	    (*st = init_log(&e->work_log, cfg->latency_log)) == FX_OK) {
+		e->scratch_ns = calloc((size_t)cfg->latency_log, sizeof(uint32_t));
+		e->swaps = fx_queue_new(sizeof(ChainMsg), FX_SWAP_QUEUE, st);
+		e->applies = fx_queue_new(sizeof(ApplyEvent), FX_APPLY_QUEUE,
+		                          st);
+		if (!e->applies || init_log(&e->knob_log, cfg->latency_log))
+			*st = FX_ERR_NOMEM;
+		e->retired = e->swaps ? fx_queue_new(sizeof(ChainMsg),
+		                                     2 * FX_SWAP_QUEUE, st)
+		                      : NULL;
+		if (cfg->safety && e->retired)
+			e->safety = fx_safety_new(cfg->channels, cfg->sample_rate,
+			                          cfg->ceiling_db, st);
+		if (!e->scratch_ns)
+			*st = FX_ERR_NOMEM;
+		if (e->scratch_ns && e->retired && e->applies &&
+		    e->knob_log.ns && (!cfg->safety || e->safety))
+			return e;
+	}
+	fx_engine_free(e);
+	return NULL;
+}
+
+/* Frees the chains the worker retired: each ends a swap in flight. */
+static void free_retired(FxEngine *e)
+{
+	ChainMsg msg;
+	while (fx_queue_pop(e->retired, &msg)) {
+		fx_chain_free(msg.chain);
+		if (e->in_flight > 0)
+			e->in_flight--;
+	}
+}
+
+/* Builds @p spec's chain and queues it; nothing changes on failure. */
+static FxStatus queue_chain(FxEngine *e, const FxChainSpec *spec)
+{
+	FxStatus st;
+	FxChain *chain = build_chain(e, spec, &st);
+	if (!chain)
+		return st;
+	/* Read before handing over: the worker owns the chain after the push. */
+	int latency = fx_chain_latency(chain);
+	ChainMsg msg = {chain, e->gen + 1};
+	if (!fx_queue_push(e->swaps, &msg)) {
+		fx_chain_free(chain);
+		return FX_ERR_FULL;
+	}
+	e->gen++;
+	e->in_flight++;
+	e->chain_latency = latency;
+	if (spec != &e->spec)
+		e->spec = *spec;
+	e->wanted = 0;
+	atomic_fetch_add_explicit(&e->staged_seq, 1, memory_order_release);
+	atomic_store_explicit(&e->swap_held, 0, memory_order_release);
+	return FX_OK;
+}
+
+/* A swap asked for while one is in flight: it becomes the wanted spec. */
+static void want_later(FxEngine *e, const FxChainSpec *spec, int latency)
+{
+	if (!e->wanted) {
+		e->fallback = e->spec;
+		e->fallback_latency = e->chain_latency;
+		e->wanted = 1;
+		atomic_store_explicit(&e->swap_held, 1, memory_order_relaxed);
+	}
+	e->spec = *spec;
+	e->chain_latency = latency;
+	/* Counted now (a sync point covers it); the hold keeps the worker
+	 * from publishing it as applied before the chain runs. */
+	atomic_fetch_add_explicit(&e->staged_seq, 1, memory_order_release);
+}
+
+/* Frees what came back and queues the wanted chain once none is in flight. */
+static void collect(FxEngine *e)
+{
+	free_retired(e);
+	if (!e->wanted || e->in_flight)
+		return;
+	FxStatus st = queue_chain(e, &e->spec);
+	if (st != FX_OK) {
+		/* Out of memory: the chain running is wanted again. */
+		e->spec = e->fallback;
+		e->chain_latency = e->fallback_latency;
+		e->wanted = 0;
+		atomic_store_explicit(&e->swap_held, 0, memory_order_release);
+		e->build_error = st;
+	}
+}
+
+FxStatus fx_engine_collect(FxEngine *e)
+{
+	collect(e);
+	FxStatus st = e->build_error;
+	e->build_error = FX_OK;
+	return st;
+}
+
+void fx_engine_free(FxEngine *e)
+{
+	if (!e)
+		return;
+	if (e->retired)
+		free_retired(e);
+	ChainMsg msg;
+	while (e->swaps && fx_queue_pop(e->swaps, &msg))
+		fx_chain_free(msg.chain);
+	fx_chain_free(e->chain);
+	fx_chain_free(e->old_chain);
+	fx_queue_free(e->swaps);
+	fx_queue_free(e->retired);
+	fx_queue_free(e->applies);
+	free(e->knob_log.ns);
+	fx_safety_free(e->safety);
+	free_plan(e);
+	free(e->cb_log.ns);
+	free(e->work_log.ns);
+	free(e->scratch_ns);
+	sem_destroy(&e->work_sem);
+	sem_destroy(&e->chunk_sem);
+	sem_destroy(&e->paused_sem);
+	sem_destroy(&e->resume_sem);
+	free(e);
+}
+
+void fx_engine_set_worker_running(FxEngine *e, int running)
+{
+	atomic_store(&e->stop, 0);
+	atomic_store(&e->worker_running, running != 0);
+}
+
+void fx_engine_stop_worker(FxEngine *e)
+{
+	atomic_store(&e->stop, 1);
+	sem_post(&e->work_sem);
+}
+
+/* ---- control ------------------------------------------------------------ */
+
+static void stage(FxEngine *e, int idx, double v)
+{
+	Staged *s = &e->stage[idx];
+	uint64_t raw;
+	memcpy(&raw, &v, sizeof raw);
+	uint32_t q = atomic_load_explicit(&s->seq, memory_order_relaxed);
+	atomic_store_explicit(&s->seq, q + 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+	atomic_store_explicit(&s->gen, e->gen, memory_order_relaxed);
+	atomic_store_explicit(&s->bits, raw, memory_order_relaxed);
+	atomic_store_explicit(&s->seq, q + 2, memory_order_release);
+	atomic_fetch_or_explicit(&e->dirty[idx / 64], 1ull << (idx % 64),
+	                         memory_order_release);
+	atomic_fetch_add_explicit(&e->staged_seq, 1, memory_order_release);
+}
+
+/* A value for the chain in `spec`: staged, or, while that chain is wanted
+ * and not built yet, only counted (it is built with the value). */
+static void stage_or_count(FxEngine *e, int idx, double v)
+{
+	if (e->wanted)
+		atomic_fetch_add_explicit(&e->staged_seq, 1, memory_order_release);
+	else
+		stage(e, idx, v);
+}
+
+FxStatus fx_engine_set_param(FxEngine *e, int slot, int param, double value,
+                             double *applied)
+{
+	if (slot < 0 || slot >= e->spec.n_slots)
+		return FX_ERR_RANGE;
+	FxSlotSpec *s = &e->spec.slots[slot];
+	if (param < 0 || param >= s->cls->n_params)
+		return FX_ERR_UNKNOWN_PARAM;
+	if (!isfinite(value))
+		return FX_ERR_NONFINITE;
+	const FxParamInfo *p = &s->cls->params[param];
+	value = fx_param_clamp(p, value);
+	if (applied)
+		*applied = value;
+	if (value == s->values[param])
+		return FX_OK;
+	if (p->flags & FX_PARAM_STRUCTURAL) {
+		FxChainSpec next = e->spec;
+		next.slots[slot].values[param] = value;
+		return fx_engine_swap(e, &next);
+	}
+	s->values[param] = value;
+	stage_or_count(e, slot * FX_STAGE_PER_SLOT + param, value);
+	return FX_OK;
+}
+
+double fx_engine_get_param(const FxEngine *e, int slot, int param)
+{
+	if (slot < 0 || slot >= e->spec.n_slots || param < 0 ||
+	    param >= e->spec.slots[slot].cls->n_params)
+		return NAN;
+	return e->spec.slots[slot].values[param];
+}
+
+FxStatus fx_engine_set_bypass(FxEngine *e, int slot, int bypass)
+{
+	if (slot < 0 || slot >= e->spec.n_slots)
+		return FX_ERR_RANGE;
+	e->spec.slots[slot].bypass = bypass != 0;
+	stage_or_count(e, slot * FX_STAGE_PER_SLOT + FX_MAX_PARAMS, bypass != 0);
+	return FX_OK;
+}
+
+FxStatus fx_engine_swap(FxEngine *e, const FxChainSpec *spec)
+{
+	FxChainPlan plan;
+	FxStatus st = plan_chain(&e->cfg, spec, &plan);
+	if (st != FX_OK)
+		return st;
+	free_retired(e);
+	if (!e->in_flight)
+		return queue_chain(e, spec);
+	want_later(e, spec, plan.latency);
+	return FX_OK;
+}
+
+void fx_engine_get_spec(const FxEngine *e, FxChainSpec *spec)
+{
+	*spec = e->spec;
+}
+
+int fx_engine_latency(const FxEngine *e)
+{
+	return e->cfg.latency_periods * e->cfg.period + e->chain_latency;
+}
+
+static int wait_flag_clear(_Atomic int *flag)
+{
+	for (int i = 0; i < 20000; i++) {
+		if (!atomic_load(flag))
+			return 1;
+		struct timespec ts = {0, 100000};
+		nanosleep(&ts, NULL);
+	}
+	return 0;
+}
+
+FxStatus fx_engine_set_period(FxEngine *e, int period)
+{
+	if (period < 1 || period > 16384)
+		return FX_ERR_RANGE;
+	atomic_store(&e->paused, 1);
+	if (!wait_flag_clear(&e->driver_busy)) {
+		atomic_store(&e->paused, 0);
+		return FX_ERR_IO;
+	}
+	int parked = atomic_load(&e->worker_running);
+	if (parked) {
+		atomic_store(&e->pause_worker, 1);
+		sem_post(&e->work_sem);
+		/* The worker parks, or (told to stop meanwhile) says so on its
+		 * way out; never wait on a thread that is gone. */
+		/* sem_timedwait rather than sem_clockwait: ThreadSanitizer
+		 * sees the former's ordering and not the latter's. */
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 5;
+		if (sem_timedwait(&e->paused_sem, &ts) != 0) {
+			atomic_store(&e->pause_worker, 0);
+			atomic_store(&e->paused, 0);
+			return FX_ERR_IO;
+		}
+	}
+	int old_period = e->cfg.period;
+	e->cfg.period = period;
+	FxStatus st = fx_engine_plan(e);
+	if (st != FX_OK) {
+		/* Keep running at the old period rather than not at all; if
+		 * even that fails, stay paused and parked (silent, not broken). */
+		e->cfg.period = old_period;
+		if (fx_engine_plan(e) != FX_OK)
+			return st;
+	}
+	/* Period numbers start again: changes being timed are forgotten. */
+	e->n_marks = 0;
+	/* Drop wake-ups counted for the old period. */
+	while (sem_trywait(&e->work_sem) == 0)
+		;
+	if (parked) {
+		atomic_store(&e->pause_worker, 0);
+		sem_post(&e->resume_sem);
+	}
+	atomic_store(&e->paused, 0);
+	return st;
+}
+
+void fx_engine_fade(FxEngine *e, int out)
+{
+	if (!out)
+		atomic_store(&e->faded_out, 0);
+	atomic_store(&e->fade_out, out != 0);
+}
+
+int fx_engine_faded_out(const FxEngine *e)
+{
+	return atomic_load((_Atomic int *)&e->faded_out);
+}
+
+void fx_engine_reset_state(FxEngine *e)
+{
+	atomic_store(&e->want_reset, 1);
+}
+
+void fx_engine_set_tempo(FxEngine *e, double bpm)
+{
+	uint64_t bits;
+	memcpy(&bits, &bpm, sizeof bits);
+	atomic_store_explicit(&e->tempo_bits, bits, memory_order_relaxed);
+}
+
+void fx_engine_panic(FxEngine *e)
+{
+	atomic_store(&e->want_panic, 1);
+}
+
+uint32_t fx_engine_staged_seq(const FxEngine *e)
+{
+	return atomic_load((_Atomic uint32_t *)&e->staged_seq);
+}
+
+int fx_engine_applied(const FxEngine *e, uint32_t seq)
+{
+	uint32_t done = atomic_load((_Atomic uint32_t *)&e->applied_seq);
+	return (int32_t)(done - seq) >= 0;
+}
+
+int fx_engine_meters(FxEngine *e, float *peak, float *rms, int max)
+{
+	Meters *m = &e->meters;
+	int n = e->cfg.outputs < max ? e->cfg.outputs : max;
+	uint32_t epoch = atomic_load_explicit(&m->epoch, memory_order_relaxed);
+	uint64_t frames = 0;
+	/* A reader that keeps losing to the writer gives up and reports
+	 * silence for this interval rather than wait. */
+	for (int tries = 0; tries < 16; tries++) {
+		uint32_t q0 = atomic_load_explicit(&m->seq, memory_order_acquire);
+		if (q0 & 1)
+			continue;
+		frames = atomic_load_explicit(&m->frames, memory_order_relaxed);
+		uint32_t pub = atomic_load_explicit(&m->pub_epoch,
+		                                    memory_order_relaxed);
+		for (int c = 0; c < n; c++) {
+			peak[c] = atomic_load_explicit(&m->peak[c],
+			                               memory_order_relaxed);
+			double s = atomic_load_explicit(&m->sumsq[c],
+			                                memory_order_relaxed);
+			rms[c] = frames ? (float)sqrt(s / (double)frames) : 0.0f;
+		}
+		atomic_thread_fence(memory_order_acquire);
+		if (atomic_load_explicit(&m->seq, memory_order_relaxed) != q0)
+			continue;
+		if (pub == epoch && frames)
+			break;
+		frames = 0;
+		break;
+	}
+	if (!frames)
+		for (int c = 0; c < n; c++)
+			peak[c] = rms[c] = 0.0f;
+	atomic_fetch_add_explicit(&m->epoch, 1, memory_order_release);
+	return n;
+}
+
+void fx_engine_mark_knob(FxEngine *e, uint64_t rx_ns)
+{
+	if (e->n_marks == FX_KNOB_MARKS)
+		return; /* enough in flight: this one goes untimed */
+	e->marks[e->n_marks++] = (KnobMark){
+		.seq = atomic_load_explicit(&e->staged_seq, memory_order_relaxed),
+		.rx_ns = rx_ns,
+	};
+}
+
+void fx_engine_poll(FxEngine *e)
+{
+	collect(e);
+	ApplyEvent ev;
+	while (fx_queue_pop(e->applies, &ev))
+		for (int i = 0; i < e->n_marks; i++) {
+			KnobMark *k = &e->marks[i];
+			if (!k->applied && (int32_t)(ev.seq - k->seq) >= 0) {
+				k->applied = 1;
+				k->chunk = ev.chunk;
+			}
+		}
+	uint32_t last = atomic_load_explicit(&e->out_seq_last,
+	                                     memory_order_acquire);
+	uint64_t now = fx_engine_now_ns();
+	int kept = 0;
+	for (int i = 0; i < e->n_marks; i++) {
+		KnobMark *k = &e->marks[i];
+		int32_t age = (int32_t)(last - k->chunk);
+		if (!k->applied || age < 0) {
+			/* Not heard yet; a change no audio plays is dropped. */
+			if (now - k->rx_ns < 2000000000u)
+				e->marks[kept++] = *k;
+			continue;
+		}
+		if (age < FX_OUT_TIMES / 2) {
+			uint64_t t = atomic_load_explicit(
+				&e->out_ns[k->chunk % FX_OUT_TIMES],
+				memory_order_relaxed);
+			uint32_t again = atomic_load_explicit(
+				&e->out_seq_last, memory_order_acquire);
+			if ((int32_t)(again - k->chunk) < FX_OUT_TIMES)
+				fx_engine_log_time(&e->knob_log, e->cfg.latency_log,
+				            t > k->rx_ns ? t - k->rx_ns : 0);
+		}
+	}
+	e->n_marks = kept;
+}
+
+FxEngineConfig fx_engine_config(const FxEngine *e)
+{
+	return e->cfg;
+}
+
+/* ---- metrics ------------------------------------------------------------ */
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return (x > y) - (x < y);
+}
+
+static void stats(FxEngine *e, TimeLog *log, FxLatencyStats *out)
+{
+	int size = e->cfg.latency_log;
+	uint64_t written = atomic_load_explicit(&log->written, memory_order_acquire);
+	uint64_t n = written - log->baseline;
+	if (n > (uint64_t)size)
+		n = (uint64_t)size;
+	memset(out, 0, sizeof *out);
+	out->count = n;
+	if (!n)
+		return;
+	double sum = 0;
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t k = (written - n + i) % (uint64_t)size;
+		e->scratch_ns[i] = atomic_load_explicit(&log->ns[k],
+		                                        memory_order_relaxed);
+		sum += e->scratch_ns[i];
+	}
+	qsort(e->scratch_ns, n, sizeof *e->scratch_ns, cmp_u32);
+	/* Nearest-rank percentiles. */
+#define RANK(p) e->scratch_ns[(size_t)ceil((p) / 100.0 * n) - 1] * 1e-6
+	out->min = e->scratch_ns[0] * 1e-6;
+	out->median = RANK(50);
+	out->p95 = RANK(95);
+	out->p99 = RANK(99);
+	out->max = e->scratch_ns[n - 1] * 1e-6;
+	out->mean = sum / n * 1e-6;
+#undef RANK
+}
+
+enum { M_CALLBACKS, M_CHUNKS, M_OVERFLOWS, M_UNDERFLOWS, M_LATE, M_XRUNS,
+       M_NONFINITE };
+
+static void read_counters(FxEngine *e, uint64_t v[8])
+{
+	v[M_CALLBACKS] = atomic_load(&e->callbacks);
+	v[M_CHUNKS] = atomic_load(&e->chunks);
+	v[M_OVERFLOWS] = atomic_load(&e->overflows);
+	v[M_UNDERFLOWS] = atomic_load(&e->underflows);
+	v[M_LATE] = atomic_load(&e->late);
+	v[M_XRUNS] = atomic_load(&e->xruns);
+	v[M_NONFINITE] = atomic_load(&e->nonfinite);
+}
+
+void fx_engine_metrics(FxEngine *e, FxEngineMetrics *m)
+{
+	fx_engine_counters(e, m);
+	stats(e, &e->cb_log, &m->callback);
+	stats(e, &e->work_log, &m->worker);
+	stats(e, &e->knob_log, &m->knob);
+	double period_ms = 1e3 * e->cfg.period / e->cfg.sample_rate;
+	m->dsp_load = m->worker.count ? 100.0 * m->worker.mean / period_ms : 0;
+}
+
+void fx_engine_counters(FxEngine *e, FxEngineMetrics *m)
+{
+	memset(m, 0, sizeof *m);
+	uint64_t v[8];
+	read_counters(e, v);
+	m->callbacks = v[M_CALLBACKS] - e->base[M_CALLBACKS];
+	m->chunks = v[M_CHUNKS] - e->base[M_CHUNKS];
+	m->input_overflows = v[M_OVERFLOWS] - e->base[M_OVERFLOWS];
+	m->underflows = v[M_UNDERFLOWS] - e->base[M_UNDERFLOWS];
+	m->late_dropped = v[M_LATE] - e->base[M_LATE];
+	m->xruns = v[M_XRUNS] - e->base[M_XRUNS];
+	m->nonfinite = v[M_NONFINITE] - e->base[M_NONFINITE];
+}
+
+void fx_engine_reset_metrics(FxEngine *e)
+{
+	read_counters(e, e->base);
+	e->cb_log.baseline = atomic_load(&e->cb_log.written);
+	e->work_log.baseline = atomic_load(&e->work_log.written);
+	e->knob_log.baseline = atomic_load(&e->knob_log.written);
+}

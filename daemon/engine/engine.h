@@ -1,0 +1,228 @@
+/* fxd — the engine: rings, worker, staging table, chain swaps and metrics.
+ *
+ * The engine knows nothing of JACK. A driver (daemon/jack_driver.c, or a
+ * test's fake driver) calls fx_engine_process once per period from its
+ * realtime thread, and a worker thread runs fx_engine_worker_main, or a test
+ * calls fx_engine_work itself. Control calls (staging, swaps, queries,
+ * metrics) come from one control thread at a time.
+ *
+ * Timing: the output ring is primed with latency_periods periods of
+ * silence, so the output of period n is the chain's output for the input of
+ * period n - latency_periods, always. A chunk that is not ready in time is
+ * replaced by silence (an underflow) and dropped when it arrives late.
+ */
+#ifndef FX_ENGINE_H
+#define FX_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "dsp/chain.h"
+
+typedef struct FxEngineImpl FxEngine;
+
+/** How the engine is built. */
+typedef struct {
+	int inputs;          ///< input ports, 1..64
+	int outputs;         ///< output ports, 1..64
+	int channels;        ///< chain channels, 1..64
+	double sample_rate;  ///< Hz
+	int period;          ///< frames per fx_engine_process call
+	int latency_periods; ///< periods of silence primed, >= 1
+	int ring_periods;    ///< ring room in periods beyond the priming
+	int latency_log;     ///< callbacks and chunks kept for statistics
+	double glide_ms;     ///< parameter glide time
+	double bypass_ms;    ///< bypass crossfade time
+	double fade_ms;      ///< fade in at start, out before stop, swap fade
+	int safety;          ///< 1: DC blocker and soft ceiling after the chain
+	double ceiling_db;   ///< soft-clip ceiling, dBFS (e.g. -0.1)
+	/** Bytes one chain may allocate (FxChainPlan.bytes); 0: no limit.
+	 *  While a chain replaces another both exist, so fxd may hold up to
+	 *  twice this for a moment. */
+	size_t memory_budget;
+} FxEngineConfig;
+
+enum {
+	/** The default memory budget in MB (10^6 bytes): a rig's reverb and
+	 *  a few 30 s delays at 8 channels fit, 32 such delays at 2 do not. */
+	FX_ENGINE_BUDGET_MB = 256,
+};
+
+/** Defaults: 2 in, 2 out, 2 channels, 48 kHz, 256 frames, 1 period of
+ *  latency, 8 periods of ring room, a log of 4096, 20 ms glide, 10 ms
+ *  bypass, 20 ms fades, safety on at -0.1 dBFS, a memory budget of
+ *  FX_ENGINE_BUDGET_MB. */
+FxEngineConfig fx_engine_config_default(void);
+
+/** Writes into @p why one line saying why a chain of @p spec failed with
+ *  @p st in an engine configured as @p cfg: for FX_ERR_BUDGET its cost
+ *  and the budget ("chain needs 368.7 MB of buffers, over the 256 MB
+ *  budget (--memory-budget)"), otherwise the status's text. */
+void fx_engine_explain(const FxEngineConfig *cfg, const FxChainSpec *spec,
+                       FxStatus st, char *why, size_t why_size);
+
+/** Builds an engine running @p spec. Returns NULL and sets @p st on
+ *  failure (FX_ERR_BUDGET, with nothing large allocated, for a chain over
+ *  cfg->memory_budget). Not realtime. */
+FxEngine *fx_engine_new(const FxEngineConfig *cfg, const FxChainSpec *spec,
+                        FxStatus *st);
+
+/** Frees @p e; the worker must have stopped. NULL is a no-op. */
+void fx_engine_free(FxEngine *e);
+
+/* ---- driver side (realtime) ------------------------------------------- */
+
+/** One period: copies @p in (inputs buffers) into the input ring, the due
+ *  chunk from the output ring into @p out (outputs buffers), posts the
+ *  worker's semaphore if the worker sleeps on it, and times itself. @p frames must equal the configured period,
+ *  otherwise the outputs are silent. Realtime, except while freewheeling,
+ *  when it waits for the due chunk so none is dropped. */
+void fx_engine_process(FxEngine *e, const float *const *in, float *const *out,
+                       int frames);
+
+/** Counts one xrun reported by the audio server. Realtime. */
+void fx_engine_count_xrun(FxEngine *e);
+
+/** Freewheel mode on or off (the driver's freewheel callback). */
+void fx_engine_set_freewheel(FxEngine *e, int on);
+
+/* ---- worker side -------------------------------------------------------- */
+
+/** Processes every complete chunk waiting in the input ring: applies staged
+ *  changes and swaps at each chunk start, runs the chain, the non-finite
+ *  guard, the output safety and fades. Returns the chunks processed. This
+ *  is the worker's per-chunk path: no allocation, locks or logging. */
+int fx_engine_work(FxEngine *e);
+
+/** The worker thread's body: FTZ/DAZ on, then call fx_engine_work for each
+ *  period until fx_engine_stop_worker. Between periods it sleeps on a
+ *  semaphore that the driver posts once per period (one wake-up a period,
+ *  none while periods stop coming). @p engine is an FxEngine. */
+void *fx_engine_worker_main(void *engine);
+
+/** Tells the engine whether a worker thread runs fx_engine_worker_main
+ *  (fx_engine_set_period then hands it a pause; without one, tests call
+ *  fx_engine_work themselves). Call before starting / after joining it. */
+void fx_engine_set_worker_running(FxEngine *e, int running);
+
+/** Asks the worker thread to return and wakes it. */
+void fx_engine_stop_worker(FxEngine *e);
+
+/* ---- control side (one thread at a time) ------------------------------- */
+
+/** Stages a parameter change for the worker's next chunk start. The value
+ *  is clamped; @p applied (may be NULL) receives what will be used.
+ *  Structural parameters rebuild the chain through fx_engine_swap, and
+ *  coalesce like a swap. */
+FxStatus fx_engine_set_param(FxEngine *e, int slot, int param, double value,
+                             double *applied);
+
+/** A parameter's current target (what the last set asked for). */
+double fx_engine_get_param(const FxEngine *e, int slot, int param);
+
+/** Stages bypass on or off for a slot. */
+FxStatus fx_engine_set_bypass(FxEngine *e, int slot, int bypass);
+
+/** Makes @p spec the chain to run. A chain is built off the realtime path
+ *  and queued; the worker swaps it in between chunks with a crossfade, and
+ *  the old chain is freed by fx_engine_collect. One swap is in flight at a
+ *  time (queued or crossfading): a swap asked for meanwhile only becomes
+ *  the wanted spec, replacing any wanted before it, and is built once the
+ *  one in flight is collected. So any number of swaps in a row end with
+ *  the last one running, and no more than two chains exist at once.
+ *  Refused, with nothing allocated, when the chain's buffers exceed
+ *  the memory budget (FX_ERR_BUDGET) or it cannot be built at all;
+ *  FX_ERR_NOMEM when a chain built now cannot be. Values staged
+ *  before the swap never land on the new chain. */
+FxStatus fx_engine_swap(FxEngine *e, const FxChainSpec *spec);
+
+/** The spec the engine is running or about to run (the wanted one), with
+ *  current targets. */
+void fx_engine_get_spec(const FxEngine *e, FxChainSpec *spec);
+
+/** Frees chains the worker has retired and, once none is in flight, builds
+ *  and queues the wanted one. Call from the control thread now and then
+ *  (fx_engine_poll and every swap do it too). Returns FX_OK, or the error
+ *  of a wanted chain that could not be built since the last call (out of
+ *  memory); the engine then wants the chain it was running before. */
+FxStatus fx_engine_collect(FxEngine *e);
+
+/** Latency the engine adds, in frames: latency_periods * period plus the
+ *  chain's own. */
+int fx_engine_latency(const FxEngine *e);
+
+/** Changes the period (a server buffer-size change): pauses the driver and
+ *  worker side, re-plans rings for @p period, re-primes, resumes. Call with
+ *  the driver not inside fx_engine_process (JACK guarantees this for its
+ *  buffer-size callback) and the worker either running or stopped. */
+FxStatus fx_engine_set_period(FxEngine *e, int period);
+
+/** Starts a fade out (1) or in (0); fx_engine_faded_out says when done. */
+void fx_engine_fade(FxEngine *e, int out);
+
+/** 1 once a fade out has reached silence. */
+int fx_engine_faded_out(const FxEngine *e);
+
+/** Asks the worker to clear the chain's audio state at its next chunk. */
+void fx_engine_reset_state(FxEngine *e);
+
+/** The rig's tempo for tempo-synced effects (120 until set). */
+void fx_engine_set_tempo(FxEngine *e, double bpm);
+
+/** Mutes, clears every effect's state and unmutes, within one chunk and a
+ *  fade in. */
+void fx_engine_panic(FxEngine *e);
+
+/** A count of the changes staged and chains swapped so far. */
+uint32_t fx_engine_staged_seq(const FxEngine *e);
+
+/** 1 once the worker has applied every change counted in @p seq (a value
+ *  of fx_engine_staged_seq). */
+int fx_engine_applied(const FxEngine *e, uint32_t seq);
+
+/** Peak and RMS (linear) of each output port since the last call, at most
+ *  @p max ports. Returns the ports filled. */
+int fx_engine_meters(FxEngine *e, float *peak, float *rms, int max);
+
+/** Starts timing the change just staged, from @p rx_ns (CLOCK_MONOTONIC,
+ *  when its message arrived) to the period that plays it. */
+void fx_engine_mark_knob(FxEngine *e, uint64_t rx_ns);
+
+/** Settles the changes being timed (call often, from the control thread):
+ *  those heard go into the knob-to-ear statistics. Collects retired
+ *  chains too (fx_engine_collect, its error kept for that call). */
+void fx_engine_poll(FxEngine *e);
+
+/** Latency statistics in milliseconds over the last latency_log entries. */
+typedef struct {
+	uint64_t count;
+	double min, median, mean, p95, p99, max;
+} FxLatencyStats;
+
+/** A snapshot of the engine's metrics. */
+typedef struct {
+	uint64_t callbacks;        ///< fx_engine_process calls
+	uint64_t chunks;           ///< chunks the worker processed
+	uint64_t input_overflows;  ///< periods the input ring refused
+	uint64_t underflows;       ///< periods output as silence
+	uint64_t late_dropped;     ///< chunks dropped for arriving late
+	uint64_t xruns;            ///< server xruns counted
+	uint64_t nonfinite;        ///< chunks muted for NaN/Inf
+	FxLatencyStats callback;   ///< driver callback durations
+	FxLatencyStats worker;     ///< worker chunk durations
+	FxLatencyStats knob;       ///< message arrival to the change heard
+	double dsp_load;           ///< mean worker time as % of the period
+} FxEngineMetrics;
+
+/** Fills @p m; reads atomics only, never blocks the other threads. */
+void fx_engine_metrics(FxEngine *e, FxEngineMetrics *m);
+
+/** Fills only the counters of @p m (cheap: no statistics). */
+void fx_engine_counters(FxEngine *e, FxEngineMetrics *m);
+
+/** Zeroes counters and statistics as seen by fx_engine_metrics. */
+void fx_engine_reset_metrics(FxEngine *e);
+
+/** The configuration in force (period included). */
+FxEngineConfig fx_engine_config(const FxEngine *e);
+
+#endif

@@ -1,0 +1,178 @@
+/* fxd — the engine's private layout, shared by its setup, control and
+ * realtime files. Each field says which thread writes it. */
+#ifndef FX_ENGINE_IMPL_H
+#define FX_ENGINE_IMPL_H
+
+#include <semaphore.h>
+#include <stdalign.h>
+#include <stdatomic.h>
+
+#include "daemon/engine/engine.h"
+#include "daemon/engine/queue.h"
+#include "dsp/ring.h"
+#include "dsp/safety.h"
+
+enum {
+	FX_ENGINE_MAX_PORTS = 64,
+	/* Staging entries: every parameter of every slot, plus bypass. */
+	FX_STAGE_PER_SLOT = FX_MAX_PARAMS + 1,
+	FX_STAGE_ENTRIES = FX_MAX_SLOTS * FX_STAGE_PER_SLOT,
+	FX_STAGE_WORDS = (FX_STAGE_ENTRIES + 63) / 64,
+	FX_SWAP_QUEUE = 8,
+	/* Output periods whose start time the driver remembers, for the
+	 * knob-to-ear measurement: a power of two. */
+	FX_OUT_TIMES = 64,
+	FX_APPLY_QUEUE = 64,  ///< apply events, worker -> control
+	FX_KNOB_MARKS = 64,   ///< changes being timed at once
+};
+
+/** The worker applied every change staged up to @c seq at the start of
+ *  chunk @c chunk, at time @c ns. */
+typedef struct {
+	uint32_t seq, chunk;
+	uint64_t ns;
+} ApplyEvent;
+
+/** A change being timed from its arrival to the period that plays it. */
+typedef struct {
+	uint32_t seq;     ///< staged_seq once it was staged
+	uint32_t chunk;   ///< the chunk that applied it (when applied)
+	int applied;
+	uint64_t rx_ns;   ///< when its packet arrived
+} KnobMark;
+
+/** Peak and energy per output port since the control thread last read
+ *  them, behind a sequence count (worker writes, control reads). */
+typedef struct {
+	_Atomic uint32_t seq;      ///< odd while the worker writes
+	_Atomic uint32_t epoch;    ///< control: bumped to restart the sums
+	uint32_t seen_epoch;       ///< worker: the epoch of its sums
+	_Atomic uint32_t pub_epoch; ///< worker: the epoch of what is published
+	_Atomic uint64_t frames;
+	_Atomic float peak[FX_ENGINE_MAX_PORTS];
+	_Atomic double sumsq[FX_ENGINE_MAX_PORTS];
+} Meters;
+
+/** Where the worker thread is, for the driver's decision to post: it
+ *  sleeps on work_sem between periods. */
+enum { FX_WORKER_AWAKE, FX_WORKER_ASLEEP };
+
+/** One staged value. A per-entry sequence count (a seqlock) keeps the
+ *  value and its chain generation together. */
+typedef struct {
+	_Atomic uint32_t seq;  ///< odd while the control thread writes
+	_Atomic uint32_t gen;  ///< chain generation the value is for
+	_Atomic uint64_t bits; ///< the double value
+} Staged;
+
+/** Chains travel as messages: to the worker to swap in, back to retire. */
+typedef struct {
+	FxChain *chain;
+	uint32_t gen;
+} ChainMsg;
+
+/** A ring of timings in ns, written by one thread, read by the control. */
+typedef struct {
+	_Atomic uint32_t *ns;      ///< [size]
+	_Atomic uint64_t written;  ///< entries ever written
+	uint64_t baseline;         ///< control: `written` at the last reset
+} TimeLog;
+
+struct FxEngineImpl {
+	FxEngineConfig cfg;
+
+	/* Written by the control thread only. */
+	FxChainSpec spec;          ///< targets of the newest chain (wanted or queued)
+	uint32_t gen;              ///< generation of the newest chain queued
+	int chain_latency;         ///< frames, of the newest chain
+	/* Swaps coalesce: one is in flight at a time, from its queueing
+	 * until the chain it replaced comes back retired and is collected;
+	 * meanwhile `spec` is wanted (built later) and `fallback` is what it
+	 * was before, kept for a build that fails. */
+	int in_flight;             ///< chains queued, their old chain not collected
+	int wanted;                ///< `spec` is not built yet
+	FxChainSpec fallback;      ///< `spec` when it became wanted
+	int fallback_latency;
+	FxStatus build_error;      ///< a wanted chain failed; for fx_engine_collect
+	uint32_t *scratch_ns;      ///< for sorting statistics
+	uint64_t base[8];          ///< counters at the last metrics reset
+	KnobMark marks[FX_KNOB_MARKS];
+	int n_marks;
+	TimeLog knob_log;          ///< knob-to-ear times (written by control)
+	_Atomic int worker_running; ///< control: a thread runs worker_main
+
+	/* Shared through rings, queues, atomics and semaphores. */
+	FxRing *in_ring;           ///< driver -> worker, inputs channels
+	FxRing *out_ring;          ///< worker -> driver, outputs channels
+	/* Each period's number travels beside its audio: pushed before the
+	 * ring write, so a consumer that sees the frames sees the number. */
+	FxQueue *in_seq, *out_seq; ///< uint32_t, one per period in the rings
+	FxQueue *swaps;            ///< control -> worker
+	FxQueue *retired;          ///< worker -> control
+	Staged stage[FX_STAGE_ENTRIES];
+	_Atomic uint64_t dirty[FX_STAGE_WORDS]; ///< set by control, taken by worker
+	sem_t work_sem;            ///< posted by the driver when the worker sleeps
+	sem_t chunk_sem;           ///< posted by the worker each chunk (freewheel)
+	sem_t paused_sem, resume_sem; ///< period-change handshake with the worker
+	alignas(64) _Atomic int paused;  ///< control: driver and worker stand still
+	_Atomic int driver_busy;   ///< driver: inside fx_engine_process
+	_Atomic int freewheel;     ///< driver's freewheel callback
+	_Atomic int stop;          ///< control: worker thread returns
+	_Atomic int pause_worker;  ///< control: worker parks on resume_sem
+	_Atomic int worker_state;  ///< worker: FX_WORKER_*
+	_Atomic int want_reset;    ///< control: clear chain state next chunk
+	_Atomic int fade_out;      ///< control: 1 fade to silence, 0 fade in
+	_Atomic int faded_out;     ///< worker: silent after a fade out
+	_Atomic int want_panic;    ///< control: mute, reset, unmute
+	_Atomic uint64_t tempo_bits; ///< control: the tempo (a double), BPM
+	_Atomic uint32_t staged_seq;  ///< control: changes staged or swapped
+	/* Set before the staged_seq count of a wanted chain, cleared (release)
+	 * after the chain is queued: the worker reads it (acquire) before it
+	 * looks at the swap queue, so a count is never published as applied
+	 * before its chain runs. */
+	_Atomic int swap_held;     ///< control: a wanted chain is not queued yet
+	_Atomic uint32_t applied_seq; ///< worker: staged_seq it has applied
+	FxQueue *applies;          ///< ApplyEvent, worker -> control
+	_Atomic uint32_t out_seq_last; ///< driver: last period output
+	_Atomic uint64_t out_ns[FX_OUT_TIMES]; ///< driver: their start times
+	Meters meters;
+
+	/* Written by the driver thread. */
+	alignas(64) uint32_t seq;  ///< period number of the next callback
+	_Atomic uint64_t callbacks, overflows, underflows, late, xruns;
+	TimeLog cb_log;
+
+	/* Written by the worker thread. */
+	alignas(64) FxChain *chain;   ///< the chain being heard
+	FxChain *old_chain;        ///< fading out after a swap, or NULL
+	uint32_t chain_gen;        ///< generation of `chain`
+	int xfade_pos, fade_frames;
+	float fade_gain;
+	uint64_t chain_nonfinite;  ///< `chain`'s count already added
+	FxSafety *safety;
+	float *in_mem, *ch_mem, *old_mem, *out_mem;
+	float *in_buf[FX_ENGINE_MAX_PORTS];
+	float *ch_buf[FX_ENGINE_MAX_PORTS];
+	float *old_buf[FX_ENGINE_MAX_PORTS];
+	float *out_buf[FX_ENGINE_MAX_PORTS];
+	_Atomic uint64_t chunks, nonfinite;
+	TimeLog work_log;
+	uint32_t applied;          ///< applied_seq's value, kept locally
+	uint64_t told_tempo;       ///< tempo_bits `told_chain` has been given
+	FxChain *told_chain;
+	uint64_t meter_frames;     ///< sums since the meters' epoch
+	float meter_peak[FX_ENGINE_MAX_PORTS];
+	double meter_sumsq[FX_ENGINE_MAX_PORTS];
+};
+
+/** Monotonic time in ns (a vDSO call: it does not block). */
+uint64_t fx_engine_now_ns(void);
+
+/** Appends @p ns to @p log (one writer per log). Realtime. */
+void fx_engine_log_time(TimeLog *log, int size, uint64_t ns);
+
+/** Sizes rings and buffers for cfg.period, primes the output ring. Control
+ *  thread, with driver and worker standing still. */
+FxStatus fx_engine_plan(FxEngine *e);
+
+#endif

@@ -1,0 +1,495 @@
+/* The engine's realtime paths: the driver's period and the worker's chunks.
+ * No allocation, locks, logging or blocking calls here, except where
+ * freewheeling waits for the worker (realtime rules are off then). */
+#include "daemon/engine/engine_impl.h"
+
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+#include <time.h>
+
+#include "dsp/denormal.h"
+
+uint64_t fx_engine_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void fx_engine_log_time(TimeLog *log, int size, uint64_t ns)
+{
+	uint64_t i = atomic_load_explicit(&log->written, memory_order_relaxed);
+	atomic_store_explicit(&log->ns[i % (uint64_t)size],
+	                      ns > UINT32_MAX ? UINT32_MAX : (uint32_t)ns,
+	                      memory_order_relaxed);
+	atomic_store_explicit(&log->written, i + 1, memory_order_release);
+}
+
+static void bump(_Atomic uint64_t *counter)
+{
+	atomic_fetch_add_explicit(counter, 1, memory_order_relaxed);
+}
+
+static void silence(float *const *out, int n, int frames)
+{
+	for (int c = 0; c < n; c++)
+		memset(out[c], 0, (size_t)frames * sizeof(float));
+}
+
+/* Drops chunks older than @p due from the head of the output ring: they
+ * came too late. Returns 1 if a chunk, due or newer, then heads it.
+ * Bounded: each pass drops one whole chunk, and only chunks older than
+ * @p due, of which the rings hold a finite number, are dropped. */
+static int drop_late(FxEngine *e, size_t frames, uint32_t due)
+{
+	for (int tries = 0; tries <= e->cfg.latency_periods + e->cfg.ring_periods;
+	     tries++) {
+		uint32_t seq;
+		if (fx_ring_available_read(e->out_ring) < frames ||
+		    !fx_queue_peek(e->out_seq, &seq))
+			return 0;
+		if ((int32_t)(due - seq) <= 0)
+			return 1;
+		fx_queue_pop(e->out_seq, &seq);
+		fx_ring_advance(e->out_ring, frames);
+		bump(&e->late);
+	}
+	return 0;
+}
+
+/* Reads the chunk due now into out, dropping any that came too late.
+ * Returns 0 (an underflow) if it is not there. */
+static int take_due_chunk(FxEngine *e, float *const *out, int frames,
+                          uint32_t due)
+{
+	uint32_t seq;
+	if (!drop_late(e, (size_t)frames, due) ||
+	    !fx_queue_peek(e->out_seq, &seq) || seq != due)
+		return 0; /* not made yet, or its input never made it in */
+	fx_queue_pop(e->out_seq, &seq);
+	return fx_ring_read(e->out_ring, out, (size_t)frames) != 0;
+}
+
+/* Wakes the worker if it sleeps. Dekker with wait_for_input: the fence
+ * orders this period's ring stores (the input written, late or due chunks
+ * taken out) before the load, so either the worker sees them or this load
+ * sees it asleep. */
+static void wake_worker(FxEngine *e)
+{
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load(&e->worker_state) == FX_WORKER_ASLEEP)
+		sem_post(&e->work_sem);
+}
+
+/* Freewheeling has no deadline: wait until the chunk due now, or a newer
+ * one, heads the output ring, so that a chunk still being made is never
+ * taken for a missing one; older ones came late and are dropped. Called
+ * only when this period's input went in, so a chunk at least as new as
+ * the due one is on its way. Bounded by a timeout, so a dead worker cannot
+ * hang the server. */
+static void wait_for_due_chunk(FxEngine *e, size_t frames, uint32_t due)
+{
+	for (;;) {
+		/* Posts for chunks made while nobody waited: the check below
+		 * sees those chunks, so they must not end a later wait. */
+		while (sem_trywait(&e->chunk_sem) == 0)
+			;
+		if (drop_late(e, frames, due))
+			return;
+		wake_worker(e); /* dropping may have made the room it waits for */
+		/* sem_timedwait rather than sem_clockwait: ThreadSanitizer
+		 * sees the former's ordering and not the latter's. */
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 1;
+		if (sem_timedwait(&e->chunk_sem, &ts) != 0 && errno == ETIMEDOUT)
+			return;
+	}
+}
+
+void fx_engine_process(FxEngine *e, const float *const *in, float *const *out,
+                       int frames)
+{
+	uint64_t t0 = fx_engine_now_ns();
+	/* Dekker-style handshake with fx_engine_set_period: announce, then
+	 * look; both sides use sequentially consistent order. */
+	atomic_store(&e->driver_busy, 1);
+	if (atomic_load(&e->paused) || frames != e->cfg.period) {
+		atomic_store(&e->driver_busy, 0);
+		silence(out, e->cfg.outputs, frames);
+		return;
+	}
+	/* The due chunk was written on the worker's core: start pulling it
+	 * over while the input is copied. */
+	fx_ring_prefetch(e->out_ring, (size_t)frames);
+	uint32_t seq = e->seq++;
+	/* Room checked first, so the number and the frames go in together. */
+	int pushed = fx_ring_available_write(e->in_ring) >= (size_t)frames &&
+	             fx_queue_push(e->in_seq, &seq);
+	if (pushed)
+		fx_ring_write(e->in_ring, in, (size_t)frames);
+	else
+		bump(&e->overflows);
+
+	uint32_t due = seq - (uint32_t)e->cfg.latency_periods;
+	if (pushed && atomic_load_explicit(&e->freewheel, memory_order_relaxed))
+		wait_for_due_chunk(e, (size_t)frames, due);
+	if (!take_due_chunk(e, out, frames, due)) {
+		silence(out, e->cfg.outputs, frames);
+		bump(&e->underflows);
+	}
+	/* When chunk `due` left, for the knob-to-ear measurement. */
+	atomic_store_explicit(&e->out_ns[due % FX_OUT_TIMES], t0,
+	                      memory_order_relaxed);
+	atomic_store_explicit(&e->out_seq_last, due, memory_order_release);
+	bump(&e->callbacks);
+	/* The worker sleeps on its semaphore between periods: one post per
+	 * period wakes it for the input written above. */
+	wake_worker(e);
+	fx_engine_log_time(&e->cb_log, e->cfg.latency_log, fx_engine_now_ns() - t0);
+	atomic_store(&e->driver_busy, 0);
+}
+
+void fx_engine_count_xrun(FxEngine *e)
+{
+	bump(&e->xruns);
+}
+
+void fx_engine_set_freewheel(FxEngine *e, int on)
+{
+	atomic_store(&e->freewheel, on != 0);
+}
+
+/* ---- worker ------------------------------------------------------------ */
+
+/* Maps n_src planar buffers onto n_dst: with fewer sources each one feeds
+ * every destination d with d % n_src == s (a mono input feeds every chain
+ * channel); with more, sources s with s % n_dst == d are summed into d. */
+static void route(float *const *src, int n_src, float *const *dst, int n_dst,
+                  int frames)
+{
+	size_t bytes = (size_t)frames * sizeof(float);
+	if (n_src <= n_dst) {
+		for (int d = 0; d < n_dst; d++)
+			memcpy(dst[d], src[d % n_src], bytes);
+		return;
+	}
+	for (int d = 0; d < n_dst; d++) {
+		memcpy(dst[d], src[d], bytes);
+		for (int s = d + n_dst; s < n_src; s += n_dst)
+			for (int i = 0; i < frames; i++)
+				dst[d][i] += src[s][i];
+	}
+}
+
+static void retire(FxEngine *e, FxChain *chain)
+{
+	ChainMsg msg = {chain, 0};
+	/* The retired queue is as deep as the swap queue, so this fits. */
+	fx_queue_push(e->retired, &msg);
+}
+
+static void take_swaps(FxEngine *e)
+{
+	ChainMsg msg;
+	/* One crossfade at a time: a swap queued during one waits for it. */
+	if (!e->old_chain && fx_queue_pop(e->swaps, &msg)) {
+		e->old_chain = e->chain;
+		e->chain = msg.chain;
+		e->chain_gen = msg.gen;
+		e->chain_nonfinite = 0;
+		e->xfade_pos = 0;
+	}
+}
+
+/* Applies what the control thread staged for the chain now running.
+ * Returns how many entries must wait for a later chunk. */
+static int drain_staging(FxEngine *e)
+{
+	int deferred = 0;
+	for (int w = 0; w < FX_STAGE_WORDS; w++) {
+		uint64_t bits = atomic_exchange_explicit(&e->dirty[w], 0,
+		                                         memory_order_acquire);
+		for (; bits; bits &= bits - 1) {
+			int idx = w * 64 + __builtin_ctzll(bits);
+			Staged *s = &e->stage[idx];
+			uint32_t q0 = atomic_load_explicit(&s->seq, memory_order_acquire);
+			uint32_t gen = atomic_load_explicit(&s->gen, memory_order_relaxed);
+			uint64_t raw = atomic_load_explicit(&s->bits, memory_order_relaxed);
+			atomic_thread_fence(memory_order_acquire);
+			uint32_t q1 = atomic_load_explicit(&s->seq, memory_order_relaxed);
+			int32_t age = (int32_t)(e->chain_gen - gen);
+			if ((q0 & 1) || q0 != q1 || age < 0) {
+				/* Mid-write, or for a chain not swapped in yet:
+				 * look again next chunk. */
+				atomic_fetch_or_explicit(&e->dirty[w],
+				                         1ull << (idx % 64),
+				                         memory_order_relaxed);
+				deferred++;
+				continue;
+			}
+			if (age > 0)
+				continue; /* staged for a chain already gone */
+			double v;
+			memcpy(&v, &raw, sizeof v);
+			int slot = idx / FX_STAGE_PER_SLOT, p = idx % FX_STAGE_PER_SLOT;
+			if (p == FX_MAX_PARAMS)
+				fx_chain_set_bypass(e->chain, slot, v != 0.0);
+			else
+				fx_chain_set_param(e->chain, slot, p, v, NULL);
+		}
+	}
+	return deferred;
+}
+
+/* Publishes that every change staged up to @p staged is in force from
+ * chunk @p chunk on, unless some still wait (a swap, a deferred entry). */
+static void publish_applied(FxEngine *e, uint32_t staged, int deferred,
+                            uint32_t chunk, uint64_t t0)
+{
+	ChainMsg pending;
+	/* The hold before the queue: a chain queued as the hold is lifted is
+	 * seen there (engine_impl.h). */
+	if (staged == e->applied || deferred ||
+	    atomic_load_explicit(&e->swap_held, memory_order_acquire) ||
+	    fx_queue_peek(e->swaps, &pending))
+		return;
+	e->applied = staged;
+	atomic_store_explicit(&e->applied_seq, staged, memory_order_release);
+	ApplyEvent ev = {staged, chunk, t0};
+	fx_queue_push(e->applies, &ev); /* refused when nobody reads: fine */
+}
+
+/* Ramps the chunk to silence and clears every effect's state; the fade
+ * brings the sound back from the next chunk on. */
+static void panic(FxEngine *e, int frames)
+{
+	for (int c = 0; c < e->cfg.channels; c++) {
+		float *x = e->ch_buf[c];
+		for (int i = 0; i < frames; i++)
+			x[i] *= 1.0f - (float)(i + 1) / (float)frames;
+	}
+	fx_chain_reset(e->chain);
+	if (e->old_chain)
+		fx_chain_reset(e->old_chain);
+	if (e->safety)
+		fx_safety_reset(e->safety);
+	e->fade_gain = 0.0f;
+}
+
+/* Adds this chunk to the meters and publishes them (a seqlock write). */
+static void meter(FxEngine *e, int frames)
+{
+	Meters *m = &e->meters;
+	int outs = e->cfg.outputs;
+	uint32_t epoch = atomic_load_explicit(&m->epoch, memory_order_acquire);
+	if (epoch != m->seen_epoch) {
+		m->seen_epoch = epoch;
+		e->meter_frames = 0;
+		memset(e->meter_peak, 0, sizeof e->meter_peak);
+		memset(e->meter_sumsq, 0, sizeof e->meter_sumsq);
+	}
+	for (int c = 0; c < outs; c++) {
+		const float *x = e->out_buf[c];
+		float peak = e->meter_peak[c];
+		double sum = 0;
+		for (int i = 0; i < frames; i++) {
+			float a = fabsf(x[i]);
+			peak = a > peak ? a : peak;
+			sum += (double)x[i] * x[i];
+		}
+		e->meter_peak[c] = peak;
+		e->meter_sumsq[c] += sum;
+	}
+	e->meter_frames += (uint64_t)frames;
+	uint32_t q = atomic_load_explicit(&m->seq, memory_order_relaxed);
+	atomic_store_explicit(&m->seq, q + 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+	for (int c = 0; c < outs; c++) {
+		atomic_store_explicit(&m->peak[c], e->meter_peak[c],
+		                      memory_order_relaxed);
+		atomic_store_explicit(&m->sumsq[c], e->meter_sumsq[c],
+		                      memory_order_relaxed);
+	}
+	atomic_store_explicit(&m->frames, e->meter_frames, memory_order_relaxed);
+	atomic_store_explicit(&m->pub_epoch, epoch, memory_order_relaxed);
+	atomic_store_explicit(&m->seq, q + 2, memory_order_release);
+}
+
+static void crossfade(FxEngine *e, int frames)
+{
+	int len = e->fade_frames > 0 ? e->fade_frames : 1;
+	int pos = e->xfade_pos;
+	for (int c = 0; c < e->cfg.channels; c++) {
+		float *restrict now = e->ch_buf[c];
+		const float *restrict old = e->old_buf[c];
+		for (int i = 0; i < frames; i++) {
+			float w = pos + i + 1 >= len ? 1.0f
+			                             : (float)(pos + i + 1) / (float)len;
+			now[i] = old[i] + w * (now[i] - old[i]);
+		}
+	}
+	e->xfade_pos += frames;
+	if (e->xfade_pos >= len) {
+		retire(e, e->old_chain);
+		e->old_chain = NULL;
+	}
+}
+
+static void apply_fade(FxEngine *e, int frames)
+{
+	float target = atomic_load_explicit(&e->fade_out, memory_order_relaxed)
+	                       ? 0.0f
+	                       : 1.0f;
+	float g0 = e->fade_gain;
+	if (g0 == target) {
+		if (target == 0.0f) {
+			for (int c = 0; c < e->cfg.channels; c++)
+				memset(e->ch_buf[c], 0, (size_t)frames * sizeof(float));
+			atomic_store_explicit(&e->faded_out, 1, memory_order_release);
+		}
+		return;
+	}
+	float step = 1.0f / (float)(e->fade_frames > 0 ? e->fade_frames : 1);
+	if (target < g0)
+		step = -step;
+	float g = g0;
+	for (int c = 0; c < e->cfg.channels; c++) {
+		float *x = e->ch_buf[c];
+		for (int i = 0; i < frames; i++) {
+			g = g0 + step * (float)(i + 1);
+			g = g < 0.0f ? 0.0f : g > 1.0f ? 1.0f : g;
+			x[i] *= g;
+		}
+	}
+	e->fade_gain = g;
+	if (g == 0.0f && target == 0.0f)
+		atomic_store_explicit(&e->faded_out, 1, memory_order_release);
+	if (target == 1.0f)
+		atomic_store_explicit(&e->faded_out, 0, memory_order_relaxed);
+}
+
+static void run_chunk(FxEngine *e)
+{
+	int frames = e->cfg.period, ins = e->cfg.inputs;
+	uint64_t t0 = fx_engine_now_ns();
+	uint32_t seq = 0;
+	fx_ring_read(e->in_ring, e->in_buf, (size_t)frames);
+	fx_queue_pop(e->in_seq, &seq);
+
+	/* Read before draining: every change counted in it is visible. */
+	uint32_t staged = atomic_load_explicit(&e->staged_seq,
+	                                       memory_order_acquire);
+	take_swaps(e);
+	publish_applied(e, staged, drain_staging(e), seq, t0);
+	uint64_t tempo = atomic_load_explicit(&e->tempo_bits,
+	                                      memory_order_relaxed);
+	if (tempo != e->told_tempo || e->chain != e->told_chain) {
+		double bpm;
+		memcpy(&bpm, &tempo, sizeof bpm);
+		fx_chain_set_tempo(e->chain, bpm);
+		e->told_tempo = tempo;
+		e->told_chain = e->chain;
+	}
+	if (atomic_exchange_explicit(&e->want_reset, 0, memory_order_relaxed)) {
+		fx_chain_reset(e->chain);
+		fx_safety_reset(e->safety);
+	}
+	route(e->in_buf, ins, e->ch_buf, e->cfg.channels, frames);
+	if (e->old_chain) {
+		for (int c = 0; c < e->cfg.channels; c++)
+			memcpy(e->old_buf[c], e->ch_buf[c],
+			       (size_t)frames * sizeof(float));
+		fx_chain_process(e->old_chain, e->old_buf, frames);
+	}
+	fx_chain_process(e->chain, e->ch_buf, frames);
+	if (e->old_chain)
+		crossfade(e, frames);
+	uint64_t nf = fx_chain_nonfinite_count(e->chain);
+	if (nf != e->chain_nonfinite) {
+		atomic_fetch_add_explicit(&e->nonfinite, nf - e->chain_nonfinite,
+		                          memory_order_relaxed);
+		e->chain_nonfinite = nf;
+	}
+	if (e->safety)
+		fx_safety_process(e->safety, e->ch_buf, frames);
+	apply_fade(e, frames);
+	if (atomic_exchange_explicit(&e->want_panic, 0, memory_order_relaxed))
+		panic(e, frames);
+	/* Huge finite input can still overflow the crossfade or, without
+	 * safety, leave the chain: nothing non-finite reaches the output. */
+	if (!fx_audio_is_finite(e->ch_buf, e->cfg.channels, frames)) {
+		for (int c = 0; c < e->cfg.channels; c++)
+			memset(e->ch_buf[c], 0, (size_t)frames * sizeof(float));
+		fx_chain_reset(e->chain);
+		if (e->safety)
+			fx_safety_reset(e->safety);
+		atomic_fetch_add_explicit(&e->nonfinite, 1, memory_order_relaxed);
+	}
+
+	int outs = e->cfg.outputs;
+	route(e->ch_buf, e->cfg.channels, e->out_buf, outs, frames);
+	meter(e, frames);
+	fx_queue_push(e->out_seq, &seq);
+	fx_ring_write(e->out_ring, (const float *const *)e->out_buf,
+	              (size_t)frames);
+	bump(&e->chunks);
+	if (atomic_load_explicit(&e->freewheel, memory_order_relaxed))
+		sem_post(&e->chunk_sem);
+	fx_engine_log_time(&e->work_log, e->cfg.latency_log, fx_engine_now_ns() - t0);
+}
+
+int fx_engine_work(FxEngine *e)
+{
+	int done = 0;
+	size_t frames = (size_t)e->cfg.period;
+	/* Bounded by what the input ring can hold. */
+	int most = e->cfg.latency_periods + e->cfg.ring_periods;
+	while (done < most && fx_ring_available_read(e->in_ring) >= frames &&
+	       fx_ring_available_write(e->out_ring) >= frames) {
+		run_chunk(e);
+		done++;
+	}
+	return done;
+}
+
+/* Input to process and room for its chunk, or a request to stop or park. */
+static int chunk_waiting(FxEngine *e)
+{
+	size_t frames = (size_t)e->cfg.period;
+	return (fx_ring_available_read(e->in_ring) >= frames &&
+	        fx_ring_available_write(e->out_ring) >= frames) ||
+	       atomic_load(&e->stop) || atomic_load(&e->pause_worker);
+}
+
+/* Between chunks: one sleep on the semaphore until the driver's next
+ * period posts it. Announces sleep, then looks once more (Dekker with
+ * wake_worker), so a period that came meanwhile is never slept through. */
+static void wait_for_input(FxEngine *e)
+{
+	atomic_store(&e->worker_state, FX_WORKER_ASLEEP);
+	atomic_thread_fence(memory_order_seq_cst);
+	if (!chunk_waiting(e))
+		sem_wait(&e->work_sem); /* EINTR: the caller's loop looks again */
+	atomic_store(&e->worker_state, FX_WORKER_AWAKE);
+}
+
+void *fx_engine_worker_main(void *engine)
+{
+	FxEngine *e = engine;
+	fx_denormals_off();
+	while (!atomic_load(&e->stop)) {
+		if (atomic_load(&e->pause_worker)) {
+			sem_post(&e->paused_sem);
+			sem_wait(&e->resume_sem);
+			continue;
+		}
+		if (!fx_engine_work(e))
+			wait_for_input(e);
+	}
+	/* A period change may be waiting for this thread to park. */
+	if (atomic_load(&e->pause_worker))
+		sem_post(&e->paused_sem);
+	return NULL;
+}

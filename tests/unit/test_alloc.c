@@ -1,0 +1,263 @@
+/* After setup, the chunk path allocates nothing: every allocator is wrapped
+ * at link time (-Wl,--wrap=...) and counted while armed. And setup
+ * allocates exactly what fx_chain_plan says, the measure of the memory
+ * budget: bytes asked of the allocators are summed while weighing. */
+#include "tests/fxtest.h"
+
+#include <math.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "dsp/chain.h"
+#include "dsp/pages.h"
+
+static volatile int armed, weighing;
+static volatile long calls;
+static volatile size_t weighed; ///< bytes asked for while weighing
+
+#define COUNT() (armed ? (void)calls++ : (void)0)
+#define WEIGH(n) (weighing ? (void)(weighed += (n)) : (void)0)
+
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t n, size_t m);
+void *__real_realloc(void *p, size_t n);
+void __real_free(void *p);
+int __real_posix_memalign(void **p, size_t a, size_t n);
+void *__real_aligned_alloc(size_t a, size_t n);
+void *__wrap_malloc(size_t n);
+void *__wrap_calloc(size_t n, size_t m);
+void *__wrap_realloc(void *p, size_t n);
+void __wrap_free(void *p);
+int __wrap_posix_memalign(void **p, size_t a, size_t n);
+void *__wrap_aligned_alloc(size_t a, size_t n);
+
+void *__wrap_malloc(size_t n)
+{
+	COUNT();
+	WEIGH(n);
+	return __real_malloc(n);
+}
+void *__wrap_calloc(size_t n, size_t m)
+{
+	COUNT();
+	WEIGH(n * m);
+	return __real_calloc(n, m);
+}
+void *__wrap_realloc(void *p, size_t n)
+{
+	COUNT();
+	WEIGH(n);
+	return __real_realloc(p, n);
+}
+void __wrap_free(void *p)
+{
+	COUNT();
+	__real_free(p);
+}
+int __wrap_posix_memalign(void **p, size_t a, size_t n)
+{
+	COUNT();
+	WEIGH(n);
+	return __real_posix_memalign(p, a, n);
+}
+void *__wrap_aligned_alloc(size_t a, size_t n)
+{
+	COUNT();
+	WEIGH(n);
+	return __real_aligned_alloc(a, n);
+}
+
+START_TEST(wrappers_count)
+{
+	calls = 0;
+	armed = 1;
+	void *p = malloc(16);
+	free(p);
+	armed = 0;
+	ck_assert_int_eq(calls, 2);
+}
+END_TEST
+
+START_TEST(chunk_path_allocates_nothing)
+{
+	const char *text =
+		"hpf:highpass cutoff=80 order=2 | eq:peaking cutoff=1000 q=0.7 "
+		"gain=0 | bp:bandpass cutoff=700 q=2 order=8 | ls:lowshelf | "
+		"hs:highshelf | n:notch | ap:allpass | bs:bandstop | "
+		"lpf:lowpass cutoff=12000 order=16 | vol:gain db=0 | "
+		"c1:cheby1 order=8 | c2:cheby2 type=highpass cutoff=300 | "
+		"x:lr order=8 | comp:compressor detect=rms | "
+		"dly:delay time=300 pingpong=1 | "
+		"tdly:delay division=1/8d feedback=0.6 | verb:reverb room=0.9 | "
+		"lim:limiter lookahead=5";
+	FxChainSpec spec;
+	FxSpecError err;
+	ck_assert_msg(fx_spec_parse(text, "t", &spec, &err) == FX_OK, "%s",
+	              err.message);
+	FxChainConfig cfg = fx_chain_config_default();
+	cfg.channels = 2;
+	cfg.max_block = 256;
+	FxStatus st;
+	FxChain *c = fx_chain_new(&spec, &cfg, &st);
+	ck_assert_ptr_nonnull(c);
+	static float l[256], r[256];
+	float *buf[2] = {l, r};
+	long chunks = 0;
+	calls = 0;
+	armed = 1;
+	for (int k = 0; k < 4000; k++) {
+		for (int i = 0; i < 256; i++)
+			l[i] = r[i] = (float)sin((k * 256 + i) * 0.05);
+		if (k % 7 == 0)
+			fx_chain_set_param(c, 0, 0, 20 + (k * 37) % 2000, NULL);
+		if (k % 11 == 0)
+			fx_chain_set_param(c, 2, 0, 100 + (k * 53) % 10000, NULL);
+		if (k % 13 == 0)
+			fx_chain_set_param(c, 9, 0, -20 + k % 30, NULL);
+		if (k % 50 == 0)
+			fx_chain_set_bypass(c, 1, (k / 50) & 1);
+		/* Time-based and latency effects: glides, tempo, bypass. */
+		if (k % 17 == 0)
+			fx_chain_set_param(c, 14, 0, 50 + (k * 7) % 900, NULL);
+		if (k % 100 == 0)
+			fx_chain_set_tempo(c, 60 + k % 120);
+		if (k % 60 == 0)
+			fx_chain_set_bypass(c, 17, (k / 60) & 1);
+		if (k == 3000)
+			l[5] = NAN; /* the non-finite guard's path too */
+		fx_chain_process(c, buf, (k % 3) ? 256 : 64 + k % 192);
+		chunks++;
+	}
+	fx_chain_reset(c);
+	armed = 0;
+	ck_assert_int_eq(chunks, 4000);
+	ck_assert_uint_eq(fx_chain_nonfinite_count(c), 1);
+	ck_assert_msg(calls == 0, "%ld allocator calls on the chunk path", calls);
+	fx_chain_free(c);
+}
+END_TEST
+
+/* Builds a one-slot chain of @p cls with @p values and checks that it
+ * allocates exactly what fx_chain_plan said, with the latency it said, or
+ * fails as it said (allocating nothing). */
+static void check_plan(const FxEffectClass *cls, const double *values,
+                       const FxChainConfig *cfg)
+{
+	FxChainSpec spec;
+	memset(&spec, 0, sizeof spec);
+	spec.n_slots = 1;
+	spec.slots[0].cls = cls;
+	memcpy(spec.slots[0].values, values, sizeof spec.slots[0].values);
+	FxChainPlan plan = {0, 0};
+	FxStatus planned = fx_chain_plan(&spec, cfg, &plan), st;
+	size_t pages0 = fx_pages_in_use();
+	weighed = 0;
+	weighing = 1;
+	FxChain *c = fx_chain_new(&spec, cfg, &st);
+	weighing = 0;
+	size_t bytes = weighed + (fx_pages_in_use() - pages0);
+	ck_assert_msg(st == planned, "%s at %d ch %g Hz: planned %s, got %s",
+	              cls->name, cfg->channels, cfg->sample_rate,
+	              fx_strerror(planned), fx_strerror(st));
+	if (!c) {
+		ck_assert_uint_eq(fx_pages_in_use(), pages0);
+		return;
+	}
+	ck_assert_msg(bytes == plan.bytes,
+	              "%s at %d ch %g Hz, block %d: planned %zu bytes, "
+	              "allocated %zu", cls->name, cfg->channels,
+	              cfg->sample_rate, cfg->max_block, plan.bytes, bytes);
+	ck_assert_int_eq(fx_chain_latency(c), plan.latency);
+	fx_chain_free(c);
+	ck_assert_uint_eq(fx_pages_in_use(), pages0);
+}
+
+/* Every class, at several channel counts, rates and blocks, with each
+ * structural parameter across its range (whole numbers one by one). */
+START_TEST(chains_allocate_what_they_plan)
+{
+	static const int channels[] = {1, 2, 8, 64};
+	static const double rates[] = {8000, 44100, 48000, 96000, 192000};
+	static const int blocks[] = {64, 1024};
+	long checked = 0;
+	for (int k = 0; fx_effects[k]; k++) {
+		const FxEffectClass *cls = fx_effects[k];
+		double values[FX_MAX_PARAMS] = {0};
+		for (int p = 0; p < cls->n_params; p++)
+			values[p] = cls->params[p].def;
+		for (size_t ci = 0; ci < sizeof channels / sizeof *channels; ci++)
+		for (size_t ri = 0; ri < sizeof rates / sizeof *rates; ri++)
+		for (size_t bi = 0; bi < sizeof blocks / sizeof *blocks; bi++) {
+			FxChainConfig cfg = fx_chain_config_default();
+			cfg.channels = channels[ci];
+			cfg.sample_rate = rates[ri];
+			cfg.max_block = blocks[bi];
+			check_plan(cls, values, &cfg);
+			checked++;
+			for (int p = 0; p < cls->n_params; p++) {
+				const FxParamInfo *info = &cls->params[p];
+				if (!(info->flags & FX_PARAM_STRUCTURAL))
+					continue;
+				double v[FX_MAX_PARAMS];
+				memcpy(v, values, sizeof v);
+				int whole = info->flags & FX_PARAM_INTEGER ||
+				            info->scale == FX_SCALE_ENUM;
+				double step = whole ? 1 : (info->max - info->min) / 4;
+				for (v[p] = info->min; v[p] <= info->max; v[p] += step) {
+					check_plan(cls, v, &cfg);
+					checked++;
+				}
+			}
+		}
+	}
+	ck_assert_int_gt(checked, 1000);
+}
+END_TEST
+
+/* A whole chain: the slots' plans add up, with the latency lines. */
+START_TEST(a_whole_chain_allocates_what_it_plans)
+{
+	FxChainSpec spec;
+	FxSpecError err;
+	ck_assert_msg(fx_spec_parse("hpf:highpass order=4 | comp:compressor | "
+	                            "dly:delay max=3 | verb:reverb | "
+	                            "lim:limiter lookahead=7 | x:lr order=6 | "
+	                            "lim2:limiter",
+	                            "t", &spec, &err) == FX_OK,
+	              "%s", err.message);
+	FxChainConfig cfg = fx_chain_config_default();
+	cfg.channels = 6;
+	FxChainPlan plan;
+	ck_assert_int_eq(fx_chain_plan(&spec, &cfg, &plan), FX_OK);
+	size_t pages0 = fx_pages_in_use();
+	weighed = 0;
+	weighing = 1;
+	FxStatus st;
+	FxChain *c = fx_chain_new(&spec, &cfg, &st);
+	weighing = 0;
+	ck_assert_ptr_nonnull(c);
+	ck_assert_uint_eq(weighed + (fx_pages_in_use() - pages0), plan.bytes);
+	ck_assert_int_eq(fx_chain_latency(c), plan.latency);
+	ck_assert_int_eq(plan.latency, 336 + 240);
+	fx_chain_free(c);
+	ck_assert_uint_eq(fx_pages_in_use(), pages0);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("alloc");
+	TCase *t = tcase_create("alloc");
+	tcase_set_timeout(t, 120);
+	tcase_add_test(t, wrappers_count);
+	tcase_add_test(t, chunk_path_allocates_nothing);
+	tcase_add_test(t, chains_allocate_what_they_plan);
+	tcase_add_test(t, a_whole_chain_allocates_what_it_plans);
+	suite_add_tcase(s, t);
+	return s;
+}
+
+int main(void)
+{
+	return fx_test_run(suite());
+}
