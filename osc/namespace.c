@@ -1289,11 +1289,11 @@ static void flush_feedback(FxOsc *o)
 			int e = w * 64 + __builtin_ctzll(bits);
 			if (!have_spec++)
 				fx_control_get_spec(o->control, &spec);
-			int slot = e / FX_CONTROL_PER_SLOT;
-			int p = e % FX_CONTROL_PER_SLOT;
+			FxParamRef r = fx_param_at(e);
+			int slot = r.slot, p = r.param;
 			if (slot >= spec.n_slots)
 				continue;
-			if (p == FX_MAX_PARAMS)
+			if (p == FX_PARAM_BYPASS)
 				p = spec.slots[slot].cls->n_params;
 			else if (p >= spec.slots[slot].cls->n_params)
 				continue;

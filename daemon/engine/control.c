@@ -176,7 +176,7 @@ static FxStatus set_param_locked(FxControl *c, int slot, int param,
 		if (now != before) {
 			if (rx_ns)
 				fx_engine_mark_knob(c->engine, rx_ns);
-			changed(c, slot * FX_CONTROL_PER_SLOT + param);
+			changed(c, fx_param_index((FxParamRef){slot, param}));
 		}
 	}
 	return st;
@@ -194,7 +194,7 @@ static FxStatus set_bypass_locked(FxControl *c, int slot, int on,
 			st = fx_engine_set_bypass(c->engine, slot, on);
 			if (st == FX_OK && rx_ns)
 				fx_engine_mark_knob(c->engine, rx_ns);
-			changed(c, slot * FX_CONTROL_PER_SLOT + FX_MAX_PARAMS);
+			changed(c, fx_param_index((FxParamRef){slot, FX_PARAM_BYPASS}));
 		}
 	}
 	return st;
@@ -324,11 +324,11 @@ FxStatus fx_control_apply(FxControl *c, const FxChainSpec *spec, char *err,
 				continue;
 			st = fx_engine_set_param(c->engine, s, p, want->values[p],
 			                         NULL);
-			changed(c, s * FX_CONTROL_PER_SLOT + p);
+			changed(c, fx_param_index((FxParamRef){s, p}));
 		}
 		if (st == FX_OK && want->bypass != now.slots[s].bypass) {
 			st = fx_engine_set_bypass(c->engine, s, want->bypass);
-			changed(c, s * FX_CONTROL_PER_SLOT + FX_MAX_PARAMS);
+			changed(c, fx_param_index((FxParamRef){s, FX_PARAM_BYPASS}));
 		}
 	}
 	unlock(c);

@@ -17,15 +17,12 @@
 typedef struct FxControlImpl FxControl;
 
 enum {
-	/* Change bits: every parameter of every slot, then bypass. */
-	FX_CONTROL_PER_SLOT = FX_MAX_PARAMS + 1,
-	FX_CONTROL_ENTRIES = FX_MAX_SLOTS * FX_CONTROL_PER_SLOT,
 	FX_PRESET_NAME_MAX = 64,
 };
 
 /** What changed since the last fx_control_take_changes. */
 typedef struct {
-	uint64_t entries[(FX_CONTROL_ENTRIES + 63) / 64]; ///< slot * PER_SLOT + param
+	uint64_t entries[(FX_PARAM_ENTRIES + 63) / 64]; ///< fx_param_index bits
 	int chain;   ///< the chain was swapped (everything may differ)
 	int mute, bpm;
 } FxChanges;

@@ -365,7 +365,7 @@ FxStatus fx_engine_set_param(FxEngine *e, int slot, int param, double value,
 		return fx_engine_swap(e, &next);
 	}
 	s->values[param] = value;
-	stage_or_count(e, slot * FX_STAGE_PER_SLOT + param, value);
+	stage_or_count(e, fx_param_index((FxParamRef){slot, param}), value);
 	return FX_OK;
 }
 
@@ -382,7 +382,7 @@ FxStatus fx_engine_set_bypass(FxEngine *e, int slot, int bypass)
 	if (slot < 0 || slot >= e->spec.n_slots)
 		return FX_ERR_RANGE;
 	e->spec.slots[slot].bypass = bypass != 0;
-	stage_or_count(e, slot * FX_STAGE_PER_SLOT + FX_MAX_PARAMS, bypass != 0);
+	stage_or_count(e, fx_param_index((FxParamRef){slot, FX_PARAM_BYPASS}), bypass != 0);
 	return FX_OK;
 }
 

@@ -20,6 +20,34 @@
 
 typedef struct FxEngineImpl FxEngine;
 
+/** One parameter of one slot; param FX_PARAM_BYPASS is the slot's bypass.
+ *  Engine, control surface and OSC all name parameters this way. */
+typedef struct {
+	int slot;  ///< 0..FX_MAX_SLOTS-1
+	int param; ///< 0..FX_MAX_PARAMS-1, or FX_PARAM_BYPASS
+} FxParamRef;
+
+enum {
+	/** The param of a slot's bypass, after all real parameters. */
+	FX_PARAM_BYPASS = FX_MAX_PARAMS,
+	/** Entries per slot in every per-parameter table (staging, changes). */
+	FX_PARAM_PER_SLOT = FX_MAX_PARAMS + 1,
+	/** Entries in such a table: every parameter of every slot, then bypass. */
+	FX_PARAM_ENTRIES = FX_MAX_SLOTS * FX_PARAM_PER_SLOT,
+};
+
+/** The table index of @p r (slot-major). */
+static inline int fx_param_index(FxParamRef r)
+{
+	return r.slot * FX_PARAM_PER_SLOT + r.param;
+}
+
+/** The parameter at table index @p index. */
+static inline FxParamRef fx_param_at(int index)
+{
+	return (FxParamRef){index / FX_PARAM_PER_SLOT, index % FX_PARAM_PER_SLOT};
+}
+
 /** How the engine is built. */
 typedef struct {
 	int inputs;          ///< input ports, 1..64

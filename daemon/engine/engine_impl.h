@@ -14,10 +14,7 @@
 
 enum {
 	FX_ENGINE_MAX_PORTS = 64,
-	/* Staging entries: every parameter of every slot, plus bypass. */
-	FX_STAGE_PER_SLOT = FX_MAX_PARAMS + 1,
-	FX_STAGE_ENTRIES = FX_MAX_SLOTS * FX_STAGE_PER_SLOT,
-	FX_STAGE_WORDS = (FX_STAGE_ENTRIES + 63) / 64,
+	FX_STAGE_WORDS = (FX_PARAM_ENTRIES + 63) / 64,
 	FX_SWAP_QUEUE = 8,
 	/* Output periods whose start time the driver remembers, for the
 	 * knob-to-ear measurement: a power of two. */
@@ -109,7 +106,7 @@ struct FxEngineImpl {
 	FxQueue *in_seq, *out_seq; ///< uint32_t, one per period in the rings
 	FxQueue *swaps;            ///< control -> worker
 	FxQueue *retired;          ///< worker -> control
-	Staged stage[FX_STAGE_ENTRIES];
+	Staged stage[FX_PARAM_ENTRIES];
 	_Atomic uint64_t dirty[FX_STAGE_WORDS]; ///< set by control, taken by worker
 	sem_t work_sem;            ///< posted by the driver when the worker sleeps
 	sem_t chunk_sem;           ///< posted by the worker each chunk (freewheel)

@@ -233,11 +233,11 @@ static int drain_staging(FxEngine *e)
 				continue; /* staged for a chain already gone */
 			double v;
 			memcpy(&v, &raw, sizeof v);
-			int slot = idx / FX_STAGE_PER_SLOT, p = idx % FX_STAGE_PER_SLOT;
-			if (p == FX_MAX_PARAMS)
-				fx_chain_set_bypass(e->chain, slot, v != 0.0);
+			FxParamRef r = fx_param_at(idx);
+			if (r.param == FX_PARAM_BYPASS)
+				fx_chain_set_bypass(e->chain, r.slot, v != 0.0);
 			else
-				fx_chain_set_param(e->chain, slot, p, v, NULL);
+				fx_chain_set_param(e->chain, r.slot, r.param, v, NULL);
 		}
 	}
 	return deferred;
