@@ -46,16 +46,20 @@ probe() {
 }
 
 # exact WANT: the probe exited 0 and measured at least 3 times, each time
-# WANT frames, which fxd also reports; any other line is a capture it
+# WANT frames, which fxd also reports; any other answer is a capture it
 # refused because an xrun or a skipped period fell into it (switching to
-# freewheel on a busy machine can do that).
+# freewheel on a busy machine can do that). "probe: measuring" lines only
+# say a capture is taking a while (2 s or more: a loaded machine), so
+# they are not answers.
 exact() {
 	measured=$(grep -c "^probe: added latency $1 frames .* fxd reports $1\$" \
 		"$tmp/out")
 	refused=$(grep -c '^probe: no measurement: a JACK xrun or a skipped period disturbed it' \
 		"$tmp/out")
+	answers=$(grep -vc '^probe: measuring (fxd reports [0-9]* frames)$' \
+		"$tmp/out")
 	[ "$rc" -eq 0 ] && [ "$measured" -ge 3 ] &&
-		[ $((measured + refused)) -eq "$(wc -l <"$tmp/out")" ]
+		[ $((measured + refused)) -eq "$answers" ]
 }
 
 # case DESC WANT CHAIN [OPTIONS...]: fxd on CHAIN, then the probe
