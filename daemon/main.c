@@ -20,6 +20,7 @@
 #include "daemon/engine/control.h"
 #include "dsp/describe.h"
 #include "daemon/engine/engine.h"
+#include "daemon/engine/persist.h"
 #include "daemon/jack_driver.h"
 #include "daemon/log.h"
 #include "daemon/notify.h"

@@ -304,6 +304,40 @@ FxStatus fx_safe_file_save(const char *path, const char *what,
 	return st;
 }
 
+FxStatus fx_make_dirs(const char *path, char *err, size_t err_size)
+{
+	char buf[4096];
+	if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) {
+		errno = ENAMETOOLONG;
+		return fx_fail(FX_ERR_IO, err, err_size, "cannot create %s: %s",
+		               path, strerror(errno));
+	}
+	for (char *p = buf + 1;; p++) {
+		if (*p && *p != '/')
+			continue;
+		char end = *p;
+		*p = '\0';
+		if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+			return fx_fail(FX_ERR_IO, err, err_size,
+			               "cannot create %s: %s", path,
+			               strerror(errno));
+		if (!end)
+			return FX_OK;
+		*p = '/';
+	}
+}
+
+uint64_t fx_text_hash(const void *data, size_t n)
+{
+	const unsigned char *s = data;
+	uint64_t h = 0xcbf29ce484222325u;
+	for (size_t i = 0; i < n; i++) {
+		h ^= s[i];
+		h *= 0x100000001b3u;
+	}
+	return h;
+}
+
 /* ---- reading ---------------------------------------------------------- */
 
 static const char *size_text(size_t n, char *buf, size_t size)
