@@ -92,7 +92,6 @@ FxStatus fx_conf_apply(void *opts, const FxOptInfo *table, int n,
 
 typedef struct {
 	const FxConfFormat *fmt;
-	const char *path;
 	FxConfText *text;
 	char *text_buf, *text_end; ///< the text section's lines, others blank
 	int text_section;          ///< the line of its header; 0: none
@@ -207,7 +206,7 @@ FxStatus fx_conf_load(const char *path, const FxConfFormat *fmt,
 	FxStatus st = fx_conf_read(path, &file, err, err_size);
 	if (st != FX_OK)
 		return st;
-	Walk w = {.fmt = fmt, .path = path, .text = text,
+	Walk w = {.fmt = fmt, .text = text,
 	          .section = fmt->sections[0]};
 	w.text_buf = w.text_end = calloc(strlen(file) + 2, 1);
 	if (!w.text_buf) {
