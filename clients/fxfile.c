@@ -22,7 +22,6 @@
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +34,7 @@
 #include "clients/file/fxfile_io.h"
 #include "clients/file/fxfile_options.h"
 #include "clients/file/fxfile_pipeline.h"
-#include "clients/file/fxfile_util.h"
+#include "clients/file/fxfile_report.h"
 
 #ifdef PACKAGE_VERSION
 #define FXFILE_VERSION "fxfile " PACKAGE_VERSION
@@ -57,88 +56,40 @@ static FxFileOptions opt;
 static FxFileOutput out;
 static FxAccel *accel; ///< NULL: everything on the CPU
 static Progress progress;
-static volatile sig_atomic_t interrupted; ///< written by signal handlers
 
-/* ---- errors ------------------------------------------------------------- */
+/* ---- the way out (fxfile_report.h) -------------------------------------- */
 
-static void progress_clear(void)
+static void progress_clear(void *ctx)
 {
+	(void)ctx;
 	if (progress.shown) {
 		fputs("\r\033[K", stderr);
 		progress.shown = 0;
 	}
 }
 
-static void vsay(const char *fmt, va_list ap)
+static void discard_output(void *ctx)
 {
-	progress_clear();
-	fflush(stdout);
-	fputs("fxfile: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	fxfile_output_discard(ctx);
 }
 
-void fxfile_die(int rc, const char *fmt, ...)
+/* What an interruption leaves behind. */
+static void interrupted_leaves(void *ctx, char *buf, size_t size)
 {
-	va_list ap;
-	fxfile_output_discard(&out);
-	va_start(ap, fmt);
-	vsay(fmt, ap);
-	va_end(ap);
-	exit(rc);
-}
-
-void fxfile_error(const char *fmt, ...)
-{
-	va_list ap;
-	fxfile_output_discard(&out);
-	va_start(ap, fmt);
-	vsay(fmt, ap);
-	va_end(ap);
-	exit(FXFILE_USAGE);
-}
-
-void fxfile_usage_error(const char *fmt, ...)
-{
-	char why[768];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(why, sizeof why, fmt, ap);
-	va_end(ap);
-	fxfile_error("%s (see fxfile --help)", why);
-}
-
-void fxfile_note(const char *fmt, ...)
-{
-	if (opt.quiet)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsay(fmt, ap);
-	va_end(ap);
-}
-
-void *fxfile_calloc(size_t n, size_t size)
-{
-	void *p = calloc(n ? n : 1, size ? size : 1);
-	if (!p)
-		fxfile_die(FXFILE_FAILURE, "out of memory");
-	return p;
-}
-
-char *fxfile_strdup(const char *s)
-{
-	char *d = strdup(s);
-	if (!d)
-		fxfile_die(FXFILE_FAILURE, "out of memory");
-	return d;
+	const FxFileOutput *o = ctx;
+	if (!o->label[0]) /* still opening the input */
+		snprintf(buf, size, "nothing written");
+	else if (o->direct)
+		snprintf(buf, size, "the output on %s is incomplete", o->label);
+	else
+		snprintf(buf, size, "%s not written", o->label);
 }
 
 /* ---- signals ------------------------------------------------------------ */
 
 static void on_signal(int sig)
 {
-	interrupted = sig;
+	fxfile_interrupted = sig;
 }
 
 static void install_signals(void)
@@ -153,23 +104,6 @@ static void install_signals(void)
 	/* A closed pipe and a file size limit become write errors. */
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGXFSZ, SIG_IGN);
-}
-
-void fxfile_check_interrupt(void)
-{
-	int sig = interrupted;
-	if (!sig)
-		return;
-	const char *name = sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM"
-	                                                             : "SIGHUP";
-	if (!out.label[0]) /* still opening the input */
-		fxfile_die(128 + sig, "interrupted by %s; nothing written",
-		           name);
-	if (out.direct)
-		fxfile_die(128 + sig, "interrupted by %s; the output on %s is "
-		           "incomplete", name, out.label);
-	fxfile_die(128 + sig, "interrupted by %s; %s not written", name,
-	           out.label);
 }
 
 /* ---- progress ----------------------------------------------------------- */
@@ -357,7 +291,18 @@ static void describe(const FxFileInput *in, const FxFilePipeline *pipeline,
 
 int main(int argc, char **argv)
 {
-	fxfile_options_load(&opt, argc, argv);
+	FxFileReportHooks hooks = {.discard = discard_output,
+	                           .clear = progress_clear,
+	                           .interrupted = interrupted_leaves,
+	                           .ctx = &out};
+	fxfile_report_init(&hooks);
+	char err[768];
+	FxStatus st = fxfile_options_load(&opt, argc, argv, err, sizeof err);
+	if (st != FX_OK)
+		fxfile_die(st == FX_ERR_NOMEM ? FXFILE_FAILURE : FXFILE_USAGE,
+		           "%s", err);
+	hooks.quiet = opt.quiet;
+	fxfile_report_init(&hooks);
 	if (opt.help) {
 		fxfile_usage(stdout);
 		return FXFILE_OK;
@@ -376,7 +321,6 @@ int main(int argc, char **argv)
 		fxfile_error("%s", serr.message);
 	char why[256] = "";
 	if (opt.device != FXFILE_DEVICE_CPU) {
-		FxStatus st;
 		accel = fx_accel_new(NULL, &st, why, sizeof why);
 		if (!accel && opt.device == FXFILE_DEVICE_CUDA)
 			fxfile_error("--device cuda: %s", why);
@@ -448,7 +392,7 @@ int main(int argc, char **argv)
 	          .blk = blk, .gain = gain};
 	run_pass(&w, &in, rbuf, opt.chunk, tail, latency);
 	fxfile_output_finish(&out);
-	progress_clear();
+	progress_clear(NULL);
 	if (w.muted)
 		fxfile_note("%lld blocks were not finite and came out silent",
 		            w.muted);

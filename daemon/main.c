@@ -20,6 +20,7 @@
 #include "daemon/engine/control.h"
 #include "dsp/describe.h"
 #include "daemon/engine/engine.h"
+#include "daemon/engine/persist.h"
 #include "daemon/jack_driver.h"
 #include "daemon/log.h"
 #include "daemon/notify.h"
@@ -622,7 +623,7 @@ static void reload(Daemon *d)
 	FxOptions fresh;
 	char err[768];
 	if (fx_options_load(&fresh, d->argc, d->argv, err, sizeof err) !=
-	    FX_EXIT_OK) {
+	    FX_OK) {
 		fx_log(LOG_ERR, "reload failed, the running chain is kept: %s",
 		       err);
 		fx_options_free(&fresh);
@@ -779,7 +780,9 @@ int main(int argc, char **argv)
 	d.argc = argc;
 	d.argv = argv;
 	char err[768];
-	int rc = fx_options_load(&d.opts, argc, argv, err, sizeof err);
+	int rc = fx_options_load(&d.opts, argc, argv, err, sizeof err) == FX_OK
+	                 ? FX_EXIT_OK
+	                 : FX_EXIT_USAGE;
 	if (rc != FX_EXIT_OK) {
 		fx_log(LOG_ERR, "%s", err);
 		fx_options_free(&d.opts);

@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <math.h>
 #include <regex.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -13,9 +12,11 @@
 #include "dsp/effect.h"
 #include "daemon/engine/engine.h"
 #include "daemon/base/instance_port.h"
+#include "daemon/base/conf.h"
 #include "daemon/base/optable.h"
 #include "osc/osc.h"
 #include "daemon/base/safefile.h"
+#include "daemon/base/fail.h"
 
 typedef FxOptInfo OptionInfo;
 
@@ -176,59 +177,12 @@ static int is_chain(const OptionInfo *info)
 	return !strcmp(info->name, "chain");
 }
 
-/* ---- errors ------------------------------------------------------------- */
-
-typedef struct {
-	char *buf;
-	size_t size;
-	const char *file; ///< NULL on the command line
-	int line;
-} Err;
-
-static int fail(Err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int fail(Err *e, const char *fmt, ...)
-{
-	char reason[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(reason, sizeof reason, fmt, ap);
-	va_end(ap);
-	if (e->file)
-		snprintf(e->buf, e->size, "%s:%d: %s", e->file, e->line, reason);
-	else
-		snprintf(e->buf, e->size, "%s", reason);
-	return FX_EXIT_USAGE;
-}
-
-/* How an option is named in messages: "--name" or "name". */
-static const char *shown(const Err *e, const OptionInfo *info, char *buf,
-                         size_t size)
-{
-	snprintf(buf, size, "%s%s", e->file ? "" : "--", info->name);
-	return buf;
-}
-
-/* ---- values ------------------------------------------------------------- */
-
 /* Where a chain came from, until the spec is parsed. */
 typedef struct {
 	char *text;      ///< padded so positions match the file
 	char *source;    ///< name used in spec errors
 	int from_file;
-	int file_line;   ///< where a file's chain was set, for "given twice"
 } ChainText;
-
-/* Sets one option from its text. @p value is NULL for a command-line flag. */
-static int apply(FxOptions *o, const OptionInfo *info, const char *value,
-                 Err *e)
-{
-	char nm[80], why[600];
-	shown(e, info, nm, sizeof nm);
-	if (fx_opt_apply(o, info, value, nm, why, sizeof why) != 0)
-		return fail(e, "%s", why);
-	return FX_EXIT_OK;
-}
 
 /* ---- command line ------------------------------------------------------- */
 
@@ -245,221 +199,72 @@ typedef struct {
 	const char *chain_opt; ///< --chain
 } Cli;
 
-static const OptionInfo *find_long(const char *name, size_t len)
+static FxStatus on_option(void *ctx, const OptionInfo *info,
+                          const char *value, char *err, size_t err_size)
 {
-	return fx_opt_find_long(options, N_OPTIONS, name, len);
-}
-
-static const char *suggest_option(const char *word, int file_keys)
-{
-	return fx_opt_suggest(options, N_OPTIONS, word, file_keys);
-}
-
-static int cli_push(Cli *cli, const OptionInfo *info, const char *value,
-                    Err *e)
-{
+	Cli *cli = ctx;
 	CliValue *v = realloc(cli->values, (size_t)(cli->n + 1) * sizeof *v);
 	if (!v)
-		return fail(e, "out of memory");
+		return fx_fail(FX_ERR_NOMEM, err, err_size, "out of memory");
 	cli->values = v;
 	v[cli->n++] = (CliValue){info, value};
-	return FX_EXIT_OK;
+	return FX_OK;
 }
 
-static int add_chain_word(Cli *cli, const char *word, Err *e)
+/* A positional CHAIN argument, joined to the ones before. */
+static FxStatus on_word(void *ctx, const char *word, char *err,
+                        size_t err_size)
 {
+	Cli *cli = ctx;
 	size_t old = cli->chain_words ? strlen(cli->chain_words) : 0;
 	char *s = realloc(cli->chain_words, old + strlen(word) + 2);
 	if (!s)
-		return fail(e, "out of memory");
+		return fx_fail(FX_ERR_NOMEM, err, err_size, "out of memory");
 	if (old)
 		s[old++] = ' ';
 	strcpy(s + old, word);
 	cli->chain_words = s;
-	return FX_EXIT_OK;
-}
-
-/* The walk's callbacks: the Cli being filled and where errors go. */
-typedef struct {
-	Cli *cli;
-	Err *e;
-} Walk;
-
-static int on_option(void *ctx, const OptionInfo *info, const char *value)
-{
-	Walk *w = ctx;
-	return cli_push(w->cli, info, value, w->e);
-}
-
-static int on_word(void *ctx, const char *word)
-{
-	Walk *w = ctx;
-	return add_chain_word(w->cli, word, w->e);
-}
-
-static int parse_cli(Cli *cli, int argc, char *const argv[], Err *e)
-{
-	Walk w = {cli, e};
-	char why[600];
-	int rc = fx_opt_parse_argv(options, N_OPTIONS, argc, argv, on_option,
-	                           on_word, &w, " (fxd --help lists them)",
-	                           why, sizeof why);
-	return rc < 0 ? fail(e, "%s", why) : rc;
+	return FX_OK;
 }
 
 /* ---- config file -------------------------------------------------------- */
 
-static char *read_file(const char *path, Err *e, int *rc)
-{
-	char why[600];
-	char *text = fx_opt_read_file(path, why, sizeof why);
-	if (!text)
-		*rc = fail(e, "%s", why);
-	return text;
-}
-
 /* [fxfile] belongs to fxfile: one file can serve both programs. */
 static const char *const sections[] = {"fxd", "chain", "fxfile", NULL};
 
-static int load_file(FxOptions *o, const char *path, ChainText *chain,
-                     Err *e)
+static FxStatus on_entry(void *ctx, const FxConfEntry *e, char *err,
+                         size_t err_size)
 {
-	int rc = FX_EXIT_OK;
-	char *text = read_file(path, e, &rc);
-	if (!text)
-		return rc;
-	e->file = path;
-	/* The [chain] section's lines at their own line numbers, others blank. */
-	char *chain_buf = calloc(strlen(text) + 2, 1), *chain_end = chain_buf;
-	int in_chain = 0, in_other = 0, chain_section_line = 0;
-	if (!chain_buf)
-		rc = fail(e, "out of memory");
-	char *line = text;
-	for (int no = 1; line && rc == FX_EXIT_OK; no++) {
-		e->line = no;
-		char *next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
-		char *raw = line;
-		line = next;
-		char *s = fx_opt_trim(raw);
-		if (in_other && *s != '[') {
-			*chain_end++ = '\n';
-			continue;
-		}
-		if (in_chain && *s != '[') {
-			if (*s != ';') /* '#' is the spec's own comment */
-				chain_end = stpcpy(chain_end, raw);
-			*chain_end++ = '\n';
-			continue;
-		}
-		if (!*s || *s == '#' || *s == ';') {
-			*chain_end++ = '\n';
-			continue;
-		}
-		*chain_end++ = '\n';
-		if (*s == '[') {
-			fx_opt_strip_comment(s);
-			s = fx_opt_trim(s);
-			size_t len = strlen(s);
-			if (len < 3 || s[len - 1] != ']') {
-				rc = fail(e, "expected '[section]', found '%s'", s);
-				break;
-			}
-			s[len - 1] = '\0';
-			const char *name = fx_opt_trim(s + 1);
-			int known = -1;
-			for (int k = 0; sections[k]; k++)
-				if (!strcmp(name, sections[k]))
-					known = k;
-			if (known < 0) {
-				FxSuggest sg = fx_suggest_start(name);
-				for (int k = 0; sections[k]; k++)
-					fx_suggest_offer(&sg, sections[k]);
-				rc = sg.best ? fail(e, "unknown section '[%s]' (did "
-				                       "you mean '[%s]'?)", name,
-				                    sg.best)
-				             : fail(e, "unknown section '[%s]' "
-				                       "(known: [fxd], [chain], [fxfile])",
-				                    name);
-				break;
-			}
-			in_chain = !strcmp(name, "chain");
-			in_other = !strcmp(name, "fxfile");
-			if (in_chain) {
-				if (chain->from_file) {
-					rc = fail(e, "the chain is given twice (see "
-					             "line %d)", chain->file_line);
-					break;
-				}
-				chain->from_file = 1;
-				chain->file_line = chain_section_line = no;
-			}
-			continue;
-		}
-		fx_opt_strip_comment(s);
-		char *eq = strchr(s, '=');
-		if (!eq) {
-			rc = fail(e, "expected 'key = value', found '%s'", s);
-			break;
-		}
-		*eq = '\0';
-		char *key = fx_opt_trim(s), *value = fx_opt_trim(eq + 1);
-		/* "alias FROM = TO": the key holds FROM. */
-		if (!strncmp(key, "alias", 5) && (key[5] == ' ' ||
-		                                  key[5] == '\t')) {
-			char pair[1024];
-			snprintf(pair, sizeof pair, "%s=%s", fx_opt_trim(key + 6),
-			         value);
-			rc = apply(o, find_long("alias", 5), pair, e);
-			continue;
-		}
-		const OptionInfo *info = find_long(key, strlen(key));
-		if (!info || (info->flags & FX_OPT_CLI_ONLY)) {
-			const char *best = suggest_option(key, 1);
-			if (info)
-				rc = fail(e, "'%s' cannot be set in a config file",
-				          key);
-			else if (best)
-				rc = fail(e, "unknown key '%s' (did you mean "
-				             "'%s'?)", key, best);
-			else
-				rc = fail(e, "unknown key '%s'", key);
-			break;
-		}
-		if (is_chain(info)) {
-			if (chain->from_file) {
-				rc = fail(e, "the chain is given twice (see line "
-				             "%d)", chain->file_line);
-				break;
-			}
-			free(chain->text);
-			chain->text = fx_opt_padded(no, (int)(value - raw) + 1, value);
-			chain->from_file = 1;
-			chain->file_line = no;
-			if (!chain->text)
-				rc = fail(e, "out of memory");
-			continue;
-		}
-		if (!*value) {
-			rc = fail(e, "%s: empty value", key);
-			break;
-		}
-		rc = apply(o, info, value, e);
+	/* "alias FROM = TO": the key holds FROM. */
+	if (!strncmp(e->key, "alias", 5) &&
+	    (e->key[5] == ' ' || e->key[5] == '\t')) {
+		const char *from = e->key + 6;
+		while (*from == ' ' || *from == '\t')
+			from++;
+		char pair[1024];
+		snprintf(pair, sizeof pair, "%s=%s", from, e->value);
+		return fx_opt_apply(ctx, fx_opt_find_long(options, N_OPTIONS,
+		                                          "alias", 5),
+		                    pair, "alias", err, err_size);
 	}
-	*chain_end = '\0';
-	if (rc == FX_EXIT_OK && chain_section_line) {
-		free(chain->text);
-		chain->text = chain_buf;
-		chain_buf = NULL;
-	}
-	if (rc == FX_EXIT_OK && chain->from_file &&
-	    !(chain->source = strdup(path)))
-		rc = fail(e, "out of memory");
-	free(chain_buf);
-	free(text);
-	e->file = NULL;
-	return rc;
+	return fx_conf_apply(ctx, options, N_OPTIONS, e, err, err_size);
+}
+
+static FxStatus load_file(FxOptions *o, const char *path, ChainText *chain,
+                          char *err, size_t err_size)
+{
+	const FxConfFormat fmt = {.sections = sections, .skip = "fxfile",
+	                          .text_name = "chain", .on_entry = on_entry,
+	                          .ctx = o};
+	FxConfText text;
+	FxStatus st = fx_conf_load(path, &fmt, &text, err, err_size);
+	if (st != FX_OK || !text.line)
+		return st;
+	chain->text = text.text;
+	chain->from_file = 1;
+	if (!(chain->source = strdup(path)))
+		return fx_fail(FX_ERR_NOMEM, err, err_size, "out of memory");
+	return FX_OK;
 }
 
 /* ---- the whole thing ---------------------------------------------------- */
@@ -482,7 +287,8 @@ static void set_defaults(FxOptions *o)
 	o->osc_lease = 60;
 }
 
-static int apply_cli(FxOptions *o, const Cli *cli, Err *e)
+static FxStatus apply_cli(FxOptions *o, const Cli *cli, char *err,
+                          size_t err_size)
 {
 	const OptionInfo *cleared[N_OPTIONS];
 	int n_cleared = 0;
@@ -501,19 +307,25 @@ static int apply_cli(FxOptions *o, const Cli *cli, Err *e)
 				                         info->offset));
 			}
 		}
-		int rc = apply(o, info, cli->values[i].value, e);
-		if (rc != FX_EXIT_OK)
-			return rc;
+		char nm[80];
+		snprintf(nm, sizeof nm, "--%s", info->name);
+		FxStatus st = fx_opt_apply(o, info, cli->values[i].value, nm,
+		                           err, err_size);
+		if (st != FX_OK)
+			return st;
 	}
-	return FX_EXIT_OK;
+	return FX_OK;
 }
 
-static int load(FxOptions *o, Cli *cli, int argc, char *const argv[],
-                ChainText *chain, Err *e)
+static FxStatus load(FxOptions *o, Cli *cli, int argc, char *const argv[],
+                     ChainText *chain, char *err, size_t err_size)
 {
-	int rc = parse_cli(cli, argc, argv, e);
-	if (rc != FX_EXIT_OK)
-		return rc;
+	FxStatus st = fx_opt_parse_argv(options, N_OPTIONS, argc, argv,
+	                                on_option, on_word, cli,
+	                                " (fxd --help lists them)", err,
+	                                err_size);
+	if (st != FX_OK)
+		return st;
 	const char *config = NULL;
 	for (int i = 0; i < cli->n; i++) {
 		const OptionInfo *info = cli->values[i].info;
@@ -525,18 +337,18 @@ static int load(FxOptions *o, Cli *cli, int argc, char *const argv[],
 			config = cli->values[i].value;
 	}
 	if (o->help || o->version || o->list_effects)
-		return FX_EXIT_OK;
+		return FX_OK;
 	if (cli->chain_opt && cli->chain_words)
-		return fail(e, "the chain is given twice (--chain and an "
-		               "argument)");
+		return fx_fail(FX_ERR_INVALID, err, err_size, "the chain is given "
+		            "twice (--chain and an argument)");
 	if (config) {
 		if (!(o->config = strdup(config)))
-			return fail(e, "out of memory");
-		if ((rc = load_file(o, config, chain, e)) != FX_EXIT_OK)
-			return rc;
+			return fx_fail(FX_ERR_NOMEM, err, err_size, "out of memory");
+		if ((st = load_file(o, config, chain, err, err_size)) != FX_OK)
+			return st;
 	}
-	if ((rc = apply_cli(o, cli, e)) != FX_EXIT_OK)
-		return rc;
+	if ((st = apply_cli(o, cli, err, err_size)) != FX_OK)
+		return st;
 	const char *cli_chain = cli->chain_opt ? cli->chain_opt
 	                                       : cli->chain_words;
 	if (cli_chain) {
@@ -556,10 +368,11 @@ static int load(FxOptions *o, Cli *cli, int argc, char *const argv[],
 		         "the default");
 	}
 	if (!chain->text || !chain->source)
-		return fail(e, "out of memory");
+		return fx_fail(FX_ERR_NOMEM, err, err_size, "out of memory");
 	FxSpecError serr;
-	if (fx_spec_parse(chain->text, chain->source, &o->spec, &serr) != FX_OK)
-		return fail(e, "%s", serr.message);
+	if ((st = fx_spec_parse(chain->text, chain->source, &o->spec,
+	                        &serr)) != FX_OK)
+		return fx_fail(st, err, err_size, "%s", serr.message);
 	if (o->osc_port < 0)
 		o->osc_port = o->osc_port_by_name ? fx_instance_osc_port(o->name)
 		                                  : 8000;
@@ -567,26 +380,25 @@ static int load(FxOptions *o, Cli *cli, int argc, char *const argv[],
 		o->inputs = o->channels;
 	if (!o->outputs)
 		o->outputs = o->channels;
-	return FX_EXIT_OK;
+	return FX_OK;
 }
 
-int fx_options_load(FxOptions *o, int argc, char *const argv[], char *err,
-                    size_t err_size)
+FxStatus fx_options_load(FxOptions *o, int argc, char *const argv[],
+                         char *err, size_t err_size)
 {
 	set_defaults(o);
-	Err e = {err, err_size, NULL, 0};
 	if (err_size)
 		err[0] = '\0';
 	if (!o->name || !o->osc_bind)
-		return fail(&e, "out of memory");
+		return fx_fail(FX_ERR_NOMEM, err, err_size, "out of memory");
 	Cli cli = {0};
 	ChainText chain = {0};
-	int rc = load(o, &cli, argc, argv, &chain, &e);
+	FxStatus st = load(o, &cli, argc, argv, &chain, err, err_size);
 	free(cli.values);
 	free(cli.chain_words);
 	free(chain.text);
 	free(chain.source);
-	return rc;
+	return st;
 }
 
 void fx_options_free(FxOptions *o)

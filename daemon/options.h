@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "daemon/base/optable.h"
+#include "dsp/status.h"
 #include "dsp/spec.h"
 
 /** Default chain when neither the command line nor the file gives one. */
@@ -75,11 +76,12 @@ typedef struct {
 } FxOptions;
 
 /** Parses @p argv (and the file it names) into @p o, which it initialises.
- *  Returns FX_EXIT_OK, or FX_EXIT_USAGE with a one-line reason in @p err
- *  ("unknown option '--x'", "FILE:LINE: reason", a chain spec error). When
- *  help, version or list_effects is set the file is not read. */
-int fx_options_load(FxOptions *o, int argc, char *const argv[], char *err,
-                    size_t err_size);
+ *  FX_OK, or a status with a one-line reason in @p err ("unknown option
+ *  '--x'", "FILE:LINE: reason", a chain spec error); fxd exits with
+ *  FX_EXIT_USAGE then. When help, version or list_effects is set the file
+ *  is not read. */
+FxStatus fx_options_load(FxOptions *o, int argc, char *const argv[],
+                         char *err, size_t err_size);
 
 /** Frees what fx_options_load allocated; @p o may be half-filled. */
 void fx_options_free(FxOptions *o);

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/engine/persist.h"
+
 /* Bypass is addressed like a parameter: index n_params of a slot. */
 static const char BYPASS[] = "bypass";
 static const double SYNC_TIMEOUT_S = 2.0;

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "clients/file/fxfile_pipeline.h"
-#include "clients/file/fxfile_util.h"
+#include "clients/file/fxfile_report.h"
 
 /* ---- formats ------------------------------------------------------------ */
 

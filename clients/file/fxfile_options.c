@@ -4,15 +4,15 @@
 #include <errno.h>
 #include <math.h>
 #include <sndfile.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "dsp/effect.h"
-#include "clients/file/fxfile_util.h"
+#include "daemon/base/conf.h"
 #include "daemon/base/optable.h"
+#include "daemon/base/fail.h"
 
 typedef FxOptInfo OptionInfo;
 
@@ -111,52 +111,15 @@ enum { N_OPTIONS = sizeof options / sizeof options[0] };
 
 /* ---- the option table at work ------------------------------------------- */
 
-typedef struct {
-	char *buf;
-	size_t size;
-	const char *file; ///< NULL on the command line
-	int line;
-} Err;
-
-static int fail(Err *e, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static int fail(Err *e, const char *fmt, ...)
+/* A mistake on the command line: the reason, and where help is. Out of
+ * memory is not one. */
+static FxStatus usage(char *err, size_t size, FxStatus st)
 {
-	char reason[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(reason, sizeof reason, fmt, ap);
-	va_end(ap);
-	if (e->file)
-		snprintf(e->buf, e->size, "%s:%d: %s", e->file, e->line, reason);
-	else
-		snprintf(e->buf, e->size, "%s", reason);
-	return FXFILE_USAGE;
-}
-
-/* Sets one option from its text; @p value is NULL for a command-line
- * flag. */
-static int apply(FxFileOptions *o, const OptionInfo *info, const char *value,
-                 Err *e)
-{
-	char nm[64], why[600];
-	snprintf(nm, sizeof nm, "%s%s", e->file ? "" : "--", info->name);
-	if (fx_opt_apply(o, info, value, nm, why, sizeof why) == 0)
-		return FXFILE_OK;
-	if (!strcmp(why, "out of memory"))
-		fxfile_die(FXFILE_FAILURE, "out of memory");
-	return fail(e, "%s", why);
-}
-
-static const OptionInfo *find_long(const char *name, size_t len)
-{
-	return fx_opt_find_long(options, N_OPTIONS, name, len);
-}
-
-static const char *suggest_option(const char *word, int file_keys)
-{
-	return fx_opt_suggest(options, N_OPTIONS, word, file_keys);
+	if (st != FX_OK && st != FX_ERR_NOMEM) {
+		size_t n = strnlen(err, size);
+		snprintf(err + n, size - n, " (see fxfile --help)");
+	}
+	return st;
 }
 
 /* One option as given on the command line, applied after the file. */
@@ -172,189 +135,41 @@ typedef struct {
 	int n_args;
 } Cli;
 
-static void cli_push(Cli *cli, const OptionInfo *info, const char *value)
+static FxStatus on_option(void *ctx, const OptionInfo *info,
+                          const char *value, char *err, size_t err_size)
 {
+	Cli *cli = ctx;
 	CliValue *v = realloc(cli->values, (size_t)(cli->n + 1) * sizeof *v);
 	if (!v)
-		fxfile_die(FXFILE_FAILURE, "out of memory");
+		return fx_fail(FX_ERR_NOMEM, err, err_size, "out of memory");
 	cli->values = v;
 	v[cli->n++] = (CliValue){info, value};
+	return FX_OK;
 }
 
-static void cli_arg(Cli *cli, const char *a)
+static FxStatus on_word(void *ctx, const char *word, char *err,
+                        size_t err_size)
 {
+	Cli *cli = ctx;
 	if (cli->n_args == 2)
-		fxfile_usage_error("one input and one output, not '%s' as "
-		                   "well", a);
-	cli->args[cli->n_args++] = a;
-}
-
-static int on_option(void *ctx, const OptionInfo *info, const char *value)
-{
-	cli_push(ctx, info, value);
-	return 0;
-}
-
-static int on_word(void *ctx, const char *word)
-{
-	cli_arg(ctx, word);
-	return 0;
-}
-
-static void parse_cli(Cli *cli, int argc, char *const argv[])
-{
-	char why[600];
-	if (fx_opt_parse_argv(options, N_OPTIONS, argc, argv, on_option,
-	                      on_word, cli, "", why, sizeof why) != 0)
-		fxfile_usage_error("%s", why);
+		return fx_fail(FX_ERR_INVALID, err, err_size, "one input and one "
+		            "output, not '%s' as well", word);
+	cli->args[cli->n_args++] = word;
+	return FX_OK;
 }
 
 /* ---- the config file: fxd's format -------------------------------------- */
 
-/* Where the chain came from. */
-typedef struct {
-	char *text;   ///< padded so that positions match the file
-	char *source; ///< name in spec errors
-	int line;     ///< where the file set it, for "given twice"
-} ChainText;
-
-/* Text whose line @p line, column @p col holds @p value. */
-static char *padded(int line, int col, const char *value)
-{
-	char *s = fx_opt_padded(line, col, value);
-	if (!s)
-		fxfile_die(FXFILE_FAILURE, "out of memory");
-	return s;
-}
-
-static char *slurp(const char *path, Err *e, int *rc)
-{
-	char why[600];
-	char *text = fx_opt_read_file(path, why, sizeof why);
-	if (!text)
-		*rc = fail(e, "%s", why);
-	return text;
-}
-
 static const char *const sections[] = {"fxd", "chain", "fxfile", NULL};
-enum { SEC_FXD, SEC_CHAIN, SEC_FXFILE };
 
-/* Reads fxd's config format: keys before any section and in [fxd] are
- * fxd's and skipped, but for the chain (a 'chain' key or a [chain]
- * section); [fxfile] holds fxfile's own long options. */
-static int load_file(FxFileOptions *o, const char *path, ChainText *chain,
-                     Err *e)
+/* Keys before any section and in [fxd] are fxd's and skipped (fxd checks
+ * them); [fxfile] holds fxfile's own long options. */
+static FxStatus on_entry(void *ctx, const FxConfEntry *e, char *err,
+                         size_t err_size)
 {
-	int rc = FXFILE_OK;
-	char *text = slurp(path, e, &rc);
-	if (!text)
-		return rc;
-	e->file = path;
-	char *chain_buf = fxfile_calloc(strlen(text) + 2, 1);
-	char *chain_end = chain_buf;
-	int section = SEC_FXD, chain_section = 0;
-	char *line = text;
-	for (int no = 1; line && rc == FXFILE_OK; no++) {
-		e->line = no;
-		char *next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
-		char *raw = line;
-		line = next;
-		char *s = fx_opt_trim(raw);
-		if (section == SEC_CHAIN && *s != '[') {
-			if (*s != ';') /* '#' is the spec's own comment */
-				chain_end = stpcpy(chain_end, raw);
-			*chain_end++ = '\n';
-			continue;
-		}
-		*chain_end++ = '\n';
-		if (!*s || *s == '#' || *s == ';')
-			continue;
-		if (*s == '[') {
-			fx_opt_strip_comment(s);
-			s = fx_opt_trim(s);
-			size_t len = strlen(s);
-			if (len < 3 || s[len - 1] != ']') {
-				rc = fail(e, "expected '[section]', found '%s'", s);
-				break;
-			}
-			s[len - 1] = '\0';
-			const char *name = fx_opt_trim(s + 1);
-			section = find_word(sections, name);
-			if (section < 0) {
-				FxSuggest sg = fx_suggest_start(name);
-				for (int k = 0; sections[k]; k++)
-					fx_suggest_offer(&sg, sections[k]);
-				rc = sg.best ? fail(e, "unknown section '[%s]' (did "
-				                       "you mean '[%s]'?)", name,
-				                    sg.best)
-				             : fail(e, "unknown section '[%s]' "
-				                       "(known: [fxd], [chain], "
-				                       "[fxfile])", name);
-				break;
-			}
-			if (section == SEC_CHAIN) {
-				if (chain->line) {
-					rc = fail(e, "the chain is given twice (see "
-					             "line %d)", chain->line);
-					break;
-				}
-				chain->line = chain_section = no;
-			}
-			continue;
-		}
-		fx_opt_strip_comment(s);
-		char *eq = strchr(s, '=');
-		if (!eq) {
-			rc = fail(e, "expected 'key = value', found '%s'", s);
-			break;
-		}
-		*eq = '\0';
-		char *key = fx_opt_trim(s), *value = fx_opt_trim(eq + 1);
-		if (!strcmp(key, "chain")) {
-			if (chain->line) {
-				rc = fail(e, "the chain is given twice (see line "
-				             "%d)", chain->line);
-				break;
-			}
-			chain->text = padded(no, (int)(value - raw) + 1, value);
-			chain->line = no;
-			continue;
-		}
-		if (section == SEC_FXD)
-			continue; /* fxd checks its own keys */
-		const OptionInfo *info = find_long(key, strlen(key));
-		if (!info || (info->flags & FX_OPT_CLI_ONLY)) {
-			const char *best = suggest_option(key, 1);
-			if (info)
-				rc = fail(e, "'%s' cannot be set in a config file",
-				          key);
-			else if (best)
-				rc = fail(e, "unknown key '%s' (did you mean "
-				             "'%s'?)", key, best);
-			else
-				rc = fail(e, "unknown key '%s'", key);
-			break;
-		}
-		if (!*value) {
-			rc = fail(e, "%s: empty value", key);
-			break;
-		}
-		rc = apply(o, info, value, e);
-	}
-	*chain_end = '\0';
-	if (rc == FXFILE_OK && chain_section) {
-		free(chain->text);
-		chain->text = chain_buf;
-		chain_buf = NULL;
-	}
-	if (rc == FXFILE_OK && chain->line)
-		chain->source = fxfile_strdup(path);
-	free(chain_buf);
-	free(text);
-	e->file = NULL;
-	return rc;
+	if (strcasecmp(e->section, "fxfile"))
+		return FX_OK;
+	return fx_conf_apply(ctx, options, N_OPTIONS, e, err, err_size);
 }
 
 /* Prints @p text from column @p col, wrapped before column 80. */
@@ -380,70 +195,100 @@ void fxfile_usage(FILE *out)
 	      out);
 }
 
-void fxfile_options_load(FxFileOptions *o, int argc, char *const argv[])
+static FxStatus load(FxFileOptions *o, Cli *cli, FxConfText *chain,
+                     char *err, size_t err_size)
+{
+	const char *config = NULL, *cli_chain = NULL;
+	for (int i = 0; i < cli->n; i++) {
+		const OptionInfo *info = cli->values[i].info;
+		if (info->type == FX_OPT_ACTION)
+			*(int *)((char *)o + info->offset) = 1;
+		else if (!strcmp(info->name, "config"))
+			config = cli->values[i].value;
+		else if (!strcmp(info->name, "chain"))
+			cli_chain = cli->values[i].value;
+	}
+	if (o->help || o->version || o->list_effects)
+		return FX_OK;
+	FxStatus st;
+	if (config) {
+		if (!(o->config = strdup(config)))
+			return fx_fail(FX_ERR_NOMEM, err, err_size, "out of memory");
+		const FxConfFormat fmt = {.sections = sections,
+		                          .text_name = "chain", .any_case = 1,
+		                          .on_entry = on_entry, .ctx = o};
+		if ((st = fx_conf_load(config, &fmt, chain, err, err_size)))
+			return st;
+	}
+	for (int i = 0; i < cli->n; i++) {
+		const OptionInfo *info = cli->values[i].info;
+		if (info->type == FX_OPT_ACTION || !strcmp(info->name, "config") ||
+		    !strcmp(info->name, "chain"))
+			continue;
+		char nm[64];
+		snprintf(nm, sizeof nm, "--%s", info->name);
+		if ((st = fx_opt_apply(o, info, cli->values[i].value, nm, err,
+		                       err_size)))
+			return usage(err, err_size, st);
+	}
+	/* auto either way; only an explicit one hears why there is no GPU. */
+	o->device_asked = o->device_name != NULL;
+	if (!o->device_asked && !(o->device_name = strdup("auto")))
+		return fx_fail(FX_ERR_NOMEM, err, err_size, "out of memory");
+	o->device = (FxFileDevice)find_word(device_names, o->device_name);
+	if (cli_chain) {
+		free(chain->text);
+		chain->text = strdup(cli_chain);
+		o->chain_source = strdup("chain");
+	} else if (!chain->text) {
+		if (config)
+			return usage(err, err_size,
+			             fx_fail(FX_ERR_INVALID, err, err_size,
+			                  "'%s' has no chain (a 'chain' key or "
+			                  "a [chain] section); give -c SPEC",
+			                  config));
+		return usage(err, err_size,
+		             fx_fail(FX_ERR_INVALID, err, err_size,
+		                  "no chain: give -c SPEC or -f CONFIG"));
+	} else {
+		o->chain_source = strdup(config);
+	}
+	free(o->chain);
+	o->chain = chain->text;
+	chain->text = NULL;
+	if (!o->chain || !o->chain_source)
+		return fx_fail(FX_ERR_NOMEM, err, err_size, "out of memory");
+	if (cli->n_args < 2)
+		return usage(err, err_size,
+		             fx_fail(FX_ERR_INVALID, err, err_size, "%s",
+		                  cli->n_args ? "no output given"
+		                              : "no input and output given"));
+	o->in = cli->args[0];
+	o->out = cli->args[1];
+	return FX_OK;
+}
+
+FxStatus fxfile_options_load(FxFileOptions *o, int argc, char *const argv[],
+                             char *err, size_t err_size)
 {
 	memset(o, 0, sizeof *o);
 	o->normalize = NAN;
 	o->chunk = 65536;
 	o->scan_threshold = -1;
+	if (err_size)
+		err[0] = '\0';
 	Cli cli = {0};
-	parse_cli(&cli, argc, argv);
-	const char *config = NULL, *cli_chain = NULL;
-	for (int i = 0; i < cli.n; i++) {
-		const OptionInfo *info = cli.values[i].info;
-		if (info->type == FX_OPT_ACTION)
-			*(int *)((char *)o + info->offset) = 1;
-		else if (!strcmp(info->name, "config"))
-			config = cli.values[i].value;
-		else if (!strcmp(info->name, "chain"))
-			cli_chain = cli.values[i].value;
-	}
-	if (o->help || o->version || o->list_effects) {
-		free(cli.values);
-		return;
-	}
-	char why[768];
-	Err e = {why, sizeof why, NULL, 0};
-	ChainText chain = {0};
-	if (config) {
-		o->config = fxfile_strdup(config);
-		if (load_file(o, config, &chain, &e) != FXFILE_OK)
-			fxfile_error("%s", why);
-	}
-	for (int i = 0; i < cli.n; i++) {
-		const OptionInfo *info = cli.values[i].info;
-		if (info->type == FX_OPT_ACTION || !strcmp(info->name, "config") ||
-		    !strcmp(info->name, "chain"))
-			continue;
-		if (apply(o, info, cli.values[i].value, &e) != FXFILE_OK)
-			fxfile_usage_error("%s", why);
-	}
+	FxConfText chain = {0};
+	FxStatus st = fx_opt_parse_argv(options, N_OPTIONS, argc, argv,
+	                                on_option, on_word, &cli, "", err,
+	                                err_size);
+	if (st != FX_OK)
+		usage(err, err_size, st);
+	else
+		st = load(o, &cli, &chain, err, err_size);
 	free(cli.values);
-	/* auto either way; only an explicit one hears why there is no GPU. */
-	o->device_asked = o->device_name != NULL;
-	if (!o->device_asked)
-		o->device_name = fxfile_strdup("auto");
-	o->device = (FxFileDevice)find_word(device_names, o->device_name);
-	if (cli_chain) {
-		free(chain.text);
-		free(chain.source);
-		chain.text = fxfile_strdup(cli_chain);
-		chain.source = fxfile_strdup("chain");
-	} else if (!chain.text) {
-		if (config)
-			fxfile_usage_error("'%s' has no chain (a 'chain' key or "
-			                   "a [chain] section); give -c SPEC",
-			                   config);
-		fxfile_usage_error("no chain: give -c SPEC or -f CONFIG");
-	}
-	free(o->chain);
-	o->chain = chain.text;
-	o->chain_source = chain.source;
-	if (cli.n_args < 2)
-		fxfile_usage_error(cli.n_args ? "no output given"
-		                              : "no input and output given");
-	o->in = cli.args[0];
-	o->out = cli.args[1];
+	free(chain.text);
+	return st;
 }
 
 void fxfile_options_free(FxFileOptions *o)

@@ -9,7 +9,10 @@
 #ifndef FXFILE_OPTIONS_H
 #define FXFILE_OPTIONS_H
 
+#include <stddef.h>
 #include <stdio.h>
+
+#include "dsp/status.h"
 
 typedef enum {
 	FXFILE_DEVICE_CPU,
@@ -41,10 +44,12 @@ typedef struct {
 	int help, version, list_effects; ///< print and exit
 } FxFileOptions;
 
-/** Parses @p argv (and the file it names) into @p o. Exits through
- *  fxfile_die with status 2 and one line on a mistake. When help, version
- *  or list_effects is set nothing else is read. */
-void fxfile_options_load(FxFileOptions *o, int argc, char *const argv[]);
+/** Parses @p argv (and the file it names) into @p o. FX_OK; FX_ERR_NOMEM;
+ *  or another status for a mistake (fxfile exits with 2), with one line in
+ *  @p err. When help, version or list_effects is set nothing else is
+ *  read. Call fxfile_options_free either way. */
+FxStatus fxfile_options_load(FxFileOptions *o, int argc, char *const argv[],
+                             char *err, size_t err_size);
 
 /** Frees what fxfile_options_load allocated. */
 void fxfile_options_free(FxFileOptions *o);

@@ -3,24 +3,23 @@
 
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "dsp/effect.h"
-#include "daemon/base/safefile.h"
+#include "daemon/base/fail.h"
 
-int fx_str_list_add(FxStrList *l, const char *s)
+FxStatus fx_str_list_add(FxStrList *l, const char *s)
 {
 	char **items = realloc(l->items, (size_t)(l->n + 1) * sizeof *items);
 	if (!items)
-		return -1;
+		return FX_ERR_NOMEM;
 	l->items = items;
 	if (!(l->items[l->n] = strdup(s)))
-		return -1;
+		return FX_ERR_NOMEM;
 	l->n++;
-	return 0;
+	return FX_OK;
 }
 
 void fx_str_list_clear(FxStrList *l)
@@ -45,20 +44,8 @@ int fx_opt_parse_bool(const char *v, int *out)
 	return 0;
 }
 
-static int refuse(char *why, size_t size, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int refuse(char *why, size_t size, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(why, size, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-int fx_opt_apply(void *opts, const FxOptInfo *info, const char *value,
-                 const char *nm, char *why, size_t size)
+FxStatus fx_opt_apply(void *opts, const FxOptInfo *info, const char *value,
+                      const char *nm, char *why, size_t size)
 {
 	char *field = (char *)opts + info->offset;
 	char buf[200];
@@ -67,57 +54,58 @@ int fx_opt_apply(void *opts, const FxOptInfo *info, const char *value,
 	case FX_OPT_ACTION: {
 		int b = 1;
 		if (value && !fx_opt_parse_bool(value, &b))
-			return refuse(why, size, "%s: '%s' is not yes or no", nm,
+			return fx_fail(FX_ERR_SYNTAX, why, size, "%s: '%s' is not yes or no", nm,
 			              value);
 		*(int *)field = b;
-		return 0;
+		return FX_OK;
 	}
 	case FX_OPT_INT: {
 		char *end;
 		errno = 0;
 		long v = strtol(value, &end, 10);
 		if (end == value || *end || errno == ERANGE)
-			return refuse(why, size, "%s: '%s' is not a whole number",
+			return fx_fail(FX_ERR_SYNTAX, why, size, "%s: '%s' is not a whole number",
 			              nm, value);
 		if (v < info->min || v > info->max)
-			return refuse(why, size, "%s: %s is out of range "
+			return fx_fail(FX_ERR_RANGE, why, size, "%s: %s is out of range "
 			              "%.0f..%.0f", nm, value, info->min, info->max);
 		*(int *)field = (int)v;
-		return 0;
+		return FX_OK;
 	}
 	case FX_OPT_DOUBLE: {
 		char *end;
 		errno = 0;
 		double v = strtod(value, &end);
 		if (end == value || *end || errno == ERANGE || !isfinite(v))
-			return refuse(why, size, "%s: '%s' is not a number", nm,
+			return fx_fail(FX_ERR_SYNTAX, why, size, "%s: '%s' is not a number", nm,
 			              value);
 		if (v < info->min || v > info->max)
-			return refuse(why, size, "%s: %s is out of range %g..%g",
+			return fx_fail(FX_ERR_RANGE, why, size, "%s: %s is out of range %g..%g",
 			              nm, value, info->min, info->max);
 		*(double *)field = v;
-		return 0;
+		return FX_OK;
 	}
 	case FX_OPT_STRING:
 	case FX_OPT_LIST:
 		if (!*value)
-			return refuse(why, size, "%s: empty value", nm);
+			return fx_fail(FX_ERR_INVALID, why, size, "%s: empty value", nm);
 		if (info->check) {
 			const char *bad = info->check(value, buf, sizeof buf);
 			if (bad)
-				return refuse(why, size, "%s: '%s' %s", nm, value,
+				return fx_fail(FX_ERR_INVALID, why, size, "%s: '%s' %s", nm, value,
 				              bad);
 		}
 		if (info->type == FX_OPT_LIST)
 			return fx_str_list_add((FxStrList *)field, value)
-			               ? refuse(why, size, "out of memory")
-			               : 0;
+			               ? fx_fail(FX_ERR_NOMEM, why, size,
+			                        "out of memory")
+			               : FX_OK;
 		free(*(char **)field);
 		if (!(*(char **)field = strdup(value)))
-			return refuse(why, size, "out of memory");
-		return 0;
+			return fx_fail(FX_ERR_NOMEM, why, size, "out of memory");
+		return FX_OK;
 	}
-	return refuse(why, size, "%s: internal error", nm);
+	return fx_fail(FX_ERR_INVALID, why, size, "%s: internal error", nm);
 }
 
 const FxOptInfo *fx_opt_find_long(const FxOptInfo *t, int n,
@@ -152,21 +140,21 @@ static int takes_value(const FxOptInfo *info)
 	return info->type != FX_OPT_FLAG && info->type != FX_OPT_ACTION;
 }
 
-int fx_opt_parse_argv(const FxOptInfo *t, int n, int argc,
-                      char *const argv[], FxOptOnOption on_option,
-                      FxOptOnWord on_word, void *ctx, const char *hint,
-                      char *why, size_t size)
+FxStatus fx_opt_parse_argv(const FxOptInfo *t, int n, int argc,
+                           char *const argv[], FxOptOnOption on_option,
+                           FxOptOnWord on_word, void *ctx, const char *hint,
+                           char *why, size_t size)
 {
-	int rc = 0;
+	FxStatus rc = FX_OK;
 	for (int i = 1; i < argc && !rc; i++) {
 		const char *a = argv[i];
 		if (!strcmp(a, "--")) {
 			for (i++; i < argc && !rc; i++)
-				rc = on_word(ctx, argv[i]);
+				rc = on_word(ctx, argv[i], why, size);
 			break;
 		}
 		if (a[0] != '-' || !a[1]) {
-			rc = on_word(ctx, a);
+			rc = on_word(ctx, a, why, size);
 			continue;
 		}
 		if (a[1] == '-') {
@@ -178,43 +166,43 @@ int fx_opt_parse_argv(const FxOptInfo *t, int n, int argc,
 				snprintf(word, sizeof word, "%.*s", (int)len, name);
 				const char *best = fx_opt_suggest(t, n, word, 0);
 				if (best)
-					return refuse(why, size, "unknown option "
+					return fx_fail(FX_ERR_INVALID, why, size, "unknown option "
 					              "'--%s' (did you mean '--%s'?)",
 					              word, best);
-				return refuse(why, size, "unknown option '--%s'%s",
+				return fx_fail(FX_ERR_INVALID, why, size, "unknown option '--%s'%s",
 				              word, hint);
 			}
 			const char *value = eq ? eq + 1 : NULL;
 			if (!takes_value(info) && value)
-				return refuse(why, size, "option '--%s' takes no "
+				return fx_fail(FX_ERR_INVALID, why, size, "option '--%s' takes no "
 				              "value", info->name);
 			if (takes_value(info) && !value) {
 				if (i + 1 >= argc)
-					return refuse(why, size, "option '--%s' "
+					return fx_fail(FX_ERR_INVALID, why, size, "option '--%s' "
 					              "needs a value", info->name);
 				value = argv[++i];
 			}
-			rc = on_option(ctx, info, value);
+			rc = on_option(ctx, info, value, why, size);
 			continue;
 		}
 		/* A cluster of short options: -v, -vn NAME, -nNAME, -c4. */
 		for (const char *c = a + 1; *c && !rc; c++) {
 			const FxOptInfo *info = fx_opt_find_short(t, n, *c);
 			if (!info)
-				return refuse(why, size, "unknown option '-%c'%s",
+				return fx_fail(FX_ERR_INVALID, why, size, "unknown option '-%c'%s",
 				              *c, hint);
 			if (!takes_value(info)) {
-				rc = on_option(ctx, info, NULL);
+				rc = on_option(ctx, info, NULL, why, size);
 				continue;
 			}
 			const char *value = c[1] ? c + 1 : NULL;
 			if (!value) {
 				if (i + 1 >= argc)
-					return refuse(why, size, "option '-%c' needs "
+					return fx_fail(FX_ERR_INVALID, why, size, "option '-%c' needs "
 					              "a value", *c);
 				value = argv[++i];
 			}
-			rc = on_option(ctx, info, value);
+			rc = on_option(ctx, info, value, why, size);
 			break;
 		}
 	}
@@ -254,56 +242,4 @@ void fx_opt_usage(FILE *out, const FxOptInfo *t, int n)
 		fprintf(out, "  %-28s", left);
 		fx_opt_print_wrapped(out, info->help, 30);
 	}
-}
-
-char *fx_opt_trim(char *s)
-{
-	while (*s == ' ' || *s == '\t')
-		s++;
-	char *end = s + strlen(s);
-	while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
-		end--;
-	*end = '\0';
-	return s;
-}
-
-void fx_opt_strip_comment(char *s)
-{
-	for (char *p = s + 1; *p; p++)
-		if ((*p == '#' || *p == ';') && (p[-1] == ' ' || p[-1] == '\t')) {
-			*p = '\0';
-			return;
-		}
-}
-
-char *fx_opt_padded(int line, int col, const char *value)
-{
-	size_t n = (size_t)(line - 1) + (size_t)(col - 1) + strlen(value) + 1;
-	char *s = malloc(n), *p = s;
-	if (!s)
-		return NULL;
-	memset(p, '\n', (size_t)(line - 1));
-	p += line - 1;
-	memset(p, ' ', (size_t)(col - 1));
-	p += col - 1;
-	strcpy(p, value);
-	return s;
-}
-
-char *fx_opt_read_file(const char *path, char *why, size_t size)
-{
-	char *text;
-	size_t len;
-	/* A config file is small; refuse anything absurd. */
-	if (fx_safe_read_text(path, "config file", 1u << 20, &text, &len, why,
-	                      size) != FX_OK)
-		return NULL;
-	/* Likely one being written as it is read (an editor's truncate, then
-	 * write): never taken for "nothing configured". */
-	if (len == strspn(text, " \t\r\n")) {
-		refuse(why, size, "config file '%s' is empty", path);
-		free(text);
-		return NULL;
-	}
-	return text;
 }

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "dsp/status.h"
+
 typedef enum {
 	FX_OPT_FLAG,   ///< no value on the command line; yes/no in a file
 	FX_OPT_INT,
@@ -24,7 +26,8 @@ enum {
 };
 
 /** A check beyond the type: NULL, or why @p value is refused (static text
- *  or written into @p buf). */
+ *  or written into @p buf). A predicate with its reason, not a status:
+ *  fx_opt_apply turns a refusal into FX_ERR_INVALID and one line. */
 typedef const char *(*FxOptCheck)(const char *value, char *buf, size_t size);
 
 typedef struct {
@@ -46,8 +49,8 @@ typedef struct {
 	int n;
 } FxStrList;
 
-/** Adds a copy of @p s. Returns 0, or -1 when out of memory. */
-int fx_str_list_add(FxStrList *l, const char *s);
+/** Adds a copy of @p s. FX_OK, or FX_ERR_NOMEM. */
+FxStatus fx_str_list_add(FxStrList *l, const char *s);
 void fx_str_list_clear(FxStrList *l);
 
 /** yes/no, true/false, on/off, 1/0 (any case). Returns 1 if @p v is one. */
@@ -55,9 +58,11 @@ int fx_opt_parse_bool(const char *v, int *out);
 
 /** Sets the field @p info names in @p opts from @p value (NULL: a flag on
  *  the command line). @p shown is the option's name in messages ("--x" or
- *  "x"). Returns 0, or -1 with "SHOWN: reason" in @p why. */
-int fx_opt_apply(void *opts, const FxOptInfo *info, const char *value,
-                 const char *shown, char *why, size_t size);
+ *  "x"). FX_OK; or FX_ERR_SYNTAX (not a number, not yes or no),
+ *  FX_ERR_RANGE, FX_ERR_INVALID (empty, refused by the check) or
+ *  FX_ERR_NOMEM, with "SHOWN: reason" in @p err. */
+FxStatus fx_opt_apply(void *opts, const FxOptInfo *info, const char *value,
+                      const char *shown, char *err, size_t err_size);
 
 const FxOptInfo *fx_opt_find_long(const FxOptInfo *table, int n,
                                   const char *name, size_t len);
@@ -70,20 +75,23 @@ const char *fx_opt_suggest(const FxOptInfo *table, int n, const char *word,
 
 /** What fx_opt_parse_argv hands on: an option with its value (NULL for a
  *  flag), or a word that is not an option (every word after "--"). A
- *  non-zero return stops the walk and is returned. */
-typedef int (*FxOptOnOption)(void *ctx, const FxOptInfo *info,
-                             const char *value);
-typedef int (*FxOptOnWord)(void *ctx, const char *word);
+ *  status other than FX_OK, with its line in @p err, stops the walk and
+ *  is returned. */
+typedef FxStatus (*FxOptOnOption)(void *ctx, const FxOptInfo *info,
+                                  const char *value, char *err,
+                                  size_t err_size);
+typedef FxStatus (*FxOptOnWord)(void *ctx, const char *word, char *err,
+                                size_t err_size);
 
 /** Walks argv[1..]: --long, --long=value, --long value, clusters of short
- *  options (-qv, -c SPEC, -cSPEC) and plain words. Returns 0; or the
- *  callbacks' non-zero; or -1 with a one-line reason in @p why (an unknown
- *  option, with a suggestion when one is close, else @p hint appended; a
- *  missing or unexpected value). */
-int fx_opt_parse_argv(const FxOptInfo *table, int n, int argc,
-                      char *const argv[], FxOptOnOption on_option,
-                      FxOptOnWord on_word, void *ctx, const char *hint,
-                      char *why, size_t size);
+ *  options (-qv, -c SPEC, -cSPEC) and plain words. FX_OK; or the
+ *  callbacks' status; or FX_ERR_INVALID with a one-line reason in @p err
+ *  (an unknown option, with a suggestion when one is close, else @p hint
+ *  appended; a missing or unexpected value). */
+FxStatus fx_opt_parse_argv(const FxOptInfo *table, int n, int argc,
+                           char *const argv[], FxOptOnOption on_option,
+                           FxOptOnWord on_word, void *ctx, const char *hint,
+                           char *err, size_t err_size);
 
 /** The options' part of --help, headings and wrapped help included. */
 void fx_opt_usage(FILE *out, const FxOptInfo *table, int n);
@@ -91,23 +99,5 @@ void fx_opt_usage(FILE *out, const FxOptInfo *table, int n);
 /** Prints @p text word-wrapped before column 80, continuing lines at
  *  column @p col, and a newline. */
 void fx_opt_print_wrapped(FILE *out, const char *text, int col);
-
-/* ---- config-file text ------------------------------------------------- */
-
-/** Strips blanks (and a CR) at both ends, in place. */
-char *fx_opt_trim(char *s);
-
-/** Cuts a comment: a '#' or ';' after a blank. */
-void fx_opt_strip_comment(char *s);
-
-/** Text whose line @p line, column @p col holds @p value, so a parser's
- *  positions match the file's. Malloc'd; NULL when out of memory. */
-char *fx_opt_padded(int line, int col, const char *value);
-
-/** A whole config file (at most 1 MiB), malloc'd; NULL with a one-line
- *  reason in @p why. Read with fx_safe_read_text: a FIFO or a device is
- *  refused without blocking, a NUL byte at FILE:LINE:COL; so is a file
- *  that is empty or holds only blanks. */
-char *fx_opt_read_file(const char *path, char *why, size_t size);
 
 #endif

@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +14,8 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "daemon/base/fail.h"
 
 struct FxSafeFileImpl {
 	int dir;       ///< the target's directory: every step is relative to it
@@ -27,22 +28,6 @@ struct FxSafeFileImpl {
 	char *base;    ///< the target's name in dir
 	char tmp[NAME_MAX + 1]; ///< the temporary file's name in dir; "" if none
 };
-
-static FxStatus say(char *err, size_t size, FxStatus st, const char *fmt,
-                    ...) __attribute__((format(printf, 4, 5)));
-
-static FxStatus say(char *err, size_t size, FxStatus st, const char *fmt,
-                    ...)
-{
-	int e = errno;
-	va_list ap;
-	va_start(ap, fmt);
-	if (err && size)
-		vsnprintf(err, size, fmt, ap);
-	va_end(ap);
-	errno = e;
-	return st;
-}
 
 static const struct {
 	mode_t type;
@@ -111,11 +96,11 @@ static FxStatus check_target(FxSafeFile *f, struct stat *sb, int *exists,
 {
 	*exists = fstatat(f->dir, f->base, sb, AT_SYMLINK_NOFOLLOW) == 0;
 	if (!*exists && errno != ENOENT)
-		return say(err, size, FX_ERR_IO, "cannot write %s '%s': %s",
+		return fx_fail(FX_ERR_IO, err, size, "cannot write %s '%s': %s",
 		           f->what, f->path, strerror(errno));
 	if (*exists && !S_ISREG(sb->st_mode)) {
 		errno = EINVAL;
-		return say(err, size, FX_ERR_INVALID,
+		return fx_fail(FX_ERR_INVALID, err, size,
 		           "%s '%s' is %s, not a regular file", f->what, f->path,
 		           fx_file_kind(sb->st_mode));
 	}
@@ -128,7 +113,7 @@ FxSafeFile *fx_safe_file_new(const char *path, const char *what,
 {
 	FxSafeFile *f = calloc(1, sizeof *f);
 	if (!f) {
-		*st = say(err, err_size, FX_ERR_NOMEM, "out of memory");
+		*st = fx_fail(FX_ERR_NOMEM, err, err_size, "out of memory");
 		return NULL;
 	}
 	f->dir = f->fd = -1;
@@ -141,18 +126,18 @@ FxSafeFile *fx_safe_file_new(const char *path, const char *what,
 	                                                  : (size_t)(slash - path))
 	                    : strdup(".");
 	if (!f->path || !f->what || !f->base || !f->dir_name) {
-		*st = say(err, err_size, FX_ERR_NOMEM, "out of memory");
+		*st = fx_fail(FX_ERR_NOMEM, err, err_size, "out of memory");
 		goto fail;
 	}
 	if (!*f->base || !strcmp(f->base, ".") || !strcmp(f->base, "..")) {
 		errno = EISDIR;
-		*st = say(err, err_size, FX_ERR_INVALID,
+		*st = fx_fail(FX_ERR_INVALID, err, err_size,
 		          "%s '%s' names a directory, not a file", what, path);
 		goto fail;
 	}
 	f->dir = open(f->dir_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (f->dir < 0) {
-		*st = say(err, err_size, FX_ERR_IO, "cannot write %s '%s': %s",
+		*st = fx_fail(FX_ERR_IO, err, err_size, "cannot write %s '%s': %s",
 		          what, path, strerror(errno));
 		goto fail;
 	}
@@ -162,7 +147,7 @@ FxSafeFile *fx_safe_file_new(const char *path, const char *what,
 		goto fail;
 	if (exists && (flags & FX_SAFE_NO_REPLACE)) {
 		errno = EEXIST;
-		*st = say(err, err_size, FX_ERR_IO, "%s '%s' exists", what,
+		*st = fx_fail(FX_ERR_IO, err, err_size, "%s '%s' exists", what,
 		          path);
 		goto fail;
 	}
@@ -182,7 +167,7 @@ FxSafeFile *fx_safe_file_new(const char *path, const char *what,
 	}
 	if (f->fd < 0) {
 		f->tmp[0] = '\0';
-		*st = say(err, err_size, FX_ERR_IO,
+		*st = fx_fail(FX_ERR_IO, err, err_size,
 		          "cannot create a file in '%s': %s", f->dir_name,
 		          strerror(errno));
 		goto fail;
@@ -210,7 +195,7 @@ FxStatus fx_safe_file_write(FxSafeFile *f, const void *data, size_t size,
 		if (n <= 0) {
 			if (n == 0)
 				errno = EIO;
-			return say(err, err_size, FX_ERR_IO,
+			return fx_fail(FX_ERR_IO, err, err_size,
 			           "cannot write %s '%s': %s", f->what, f->path,
 			           strerror(errno));
 		}
@@ -231,7 +216,7 @@ static FxStatus give_up(FxSafeFile *f, char *err, size_t size)
 		unlinkat(f->dir, f->tmp, 0);
 	f->tmp[0] = '\0';
 	errno = e;
-	return say(err, size, FX_ERR_IO, "cannot write %s '%s': %s", f->what,
+	return fx_fail(FX_ERR_IO, err, size, "cannot write %s '%s': %s", f->what,
 	           f->path, strerror(e));
 }
 
@@ -253,7 +238,7 @@ FxStatus fx_safe_file_commit(FxSafeFile *f, char *err, size_t err_size)
 {
 	if (f->fd < 0 || !f->tmp[0]) {
 		errno = EBADF;
-		return say(err, err_size, FX_ERR_INVALID,
+		return fx_fail(FX_ERR_INVALID, err, err_size,
 		           "%s '%s': nothing to commit", f->what, f->path);
 	}
 	if (fchmod(f->fd, f->mode) || fsync(f->fd))
@@ -319,6 +304,40 @@ FxStatus fx_safe_file_save(const char *path, const char *what,
 	return st;
 }
 
+FxStatus fx_make_dirs(const char *path, char *err, size_t err_size)
+{
+	char buf[4096];
+	if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) {
+		errno = ENAMETOOLONG;
+		return fx_fail(FX_ERR_IO, err, err_size, "cannot create %s: %s",
+		               path, strerror(errno));
+	}
+	for (char *p = buf + 1;; p++) {
+		if (*p && *p != '/')
+			continue;
+		char end = *p;
+		*p = '\0';
+		if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+			return fx_fail(FX_ERR_IO, err, err_size,
+			               "cannot create %s: %s", path,
+			               strerror(errno));
+		if (!end)
+			return FX_OK;
+		*p = '/';
+	}
+}
+
+uint64_t fx_text_hash(const void *data, size_t n)
+{
+	const unsigned char *s = data;
+	uint64_t h = 0xcbf29ce484222325u;
+	for (size_t i = 0; i < n; i++) {
+		h ^= s[i];
+		h *= 0x100000001b3u;
+	}
+	return h;
+}
+
 /* ---- reading ---------------------------------------------------------- */
 
 static const char *size_text(size_t n, char *buf, size_t size)
@@ -379,20 +398,20 @@ FxStatus fx_safe_read_text(const char *path, const char *what, size_t max,
 	 * then refuses it without reading. */
 	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0)
-		return say(err, err_size, FX_ERR_IO, "cannot read %s '%s': %s",
+		return fx_fail(FX_ERR_IO, err, err_size, "cannot read %s '%s': %s",
 		           what, path, strerror(errno));
 	struct stat sb;
 	if (fstat(fd, &sb)) {
 		int e = errno;
 		close(fd);
 		errno = e;
-		return say(err, err_size, FX_ERR_IO, "cannot read %s '%s': %s",
+		return fx_fail(FX_ERR_IO, err, err_size, "cannot read %s '%s': %s",
 		           what, path, strerror(e));
 	}
 	if (!S_ISREG(sb.st_mode)) {
 		close(fd);
 		errno = EINVAL;
-		return say(err, err_size, FX_ERR_INVALID,
+		return fx_fail(FX_ERR_INVALID, err, err_size,
 		           "%s '%s' is %s, not a regular file", what, path,
 		           fx_file_kind(sb.st_mode));
 	}
@@ -402,16 +421,16 @@ FxStatus fx_safe_read_text(const char *path, const char *what, size_t max,
 	close(fd);
 	errno = e;
 	if (n < 0)
-		return e == ENOMEM ? say(err, err_size, FX_ERR_NOMEM,
+		return e == ENOMEM ? fx_fail(FX_ERR_NOMEM, err, err_size,
 		                         "out of memory")
-		                   : say(err, err_size, FX_ERR_IO,
+		                   : fx_fail(FX_ERR_IO, err, err_size,
 		                         "cannot read %s '%s': %s", what, path,
 		                         strerror(e));
 	if ((size_t)n > max) {
 		char sz[32];
 		free(buf);
 		errno = EFBIG;
-		return say(err, err_size, FX_ERR_RANGE,
+		return fx_fail(FX_ERR_RANGE, err, err_size,
 		           "%s '%s' is larger than %s", what, path,
 		           size_text(max, sz, sizeof sz));
 	}
@@ -427,7 +446,7 @@ FxStatus fx_safe_read_text(const char *path, const char *what, size_t max,
 		int col = (int)(nul - start) + 1;
 		free(buf);
 		errno = EINVAL;
-		return say(err, err_size, FX_ERR_SYNTAX,
+		return fx_fail(FX_ERR_SYNTAX, err, err_size,
 		           "%s:%d:%d: a NUL byte; a %s must be text", path, line,
 		           col, what);
 	}

@@ -1,6 +1,7 @@
 /* fxd — files written whole and text files read with care; one
  * implementation for fxd (presets, the state file, config files) and
- * fxfile (its output, config files).
+ * fxfile (its output, config files), with mkdir -p and the checksum the
+ * state file carries.
  *
  * Writing: the new content goes to a temporary file beside the target,
  * created under a unique name with O_CREAT|O_EXCL|O_NOFOLLOW and mode 0600,
@@ -19,6 +20,7 @@
 #define FX_SAFEFILE_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "dsp/status.h"
@@ -74,5 +76,15 @@ FxStatus fx_safe_file_save(const char *path, const char *what,
 FxStatus fx_safe_read_text(const char *path, const char *what, size_t max,
                            char **text, size_t *len, char *err,
                            size_t err_size);
+
+/** mkdir -p: creates @p path and the directories above it (mode 0755
+ *  less the umask) where missing. FX_OK, or FX_ERR_IO ("cannot create
+ *  PATH: reason"). */
+FxStatus fx_make_dirs(const char *path, char *err, size_t err_size);
+
+/** FNV-1a, 64 bits, of @p n bytes: a check against damage (a file cut
+ *  short, a byte changed), not against someone who may write the file
+ *  anyway. */
+uint64_t fx_text_hash(const void *data, size_t n);
 
 #endif

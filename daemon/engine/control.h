@@ -1,6 +1,7 @@
 /* fxd — the control surface over the engine: every change from OSC, a
  * preset, a reload or a restored state goes through here, so it is staged
- * once, remembered for feedback and saved to the state file.
+ * once, remembered for feedback and marked for the state file (presets
+ * and the state file themselves: persist.h, on top of this).
  *
  * All calls take the lock the driver's buffer-size callback takes
  * (fx_jack_lock in fxd), so any non-realtime thread may call them. File I/O runs
@@ -15,10 +16,6 @@
 #include "daemon/engine/engine.h"
 
 typedef struct FxControlImpl FxControl;
-
-enum {
-	FX_PRESET_NAME_MAX = 64,
-};
 
 /** What changed since the last fx_control_take_changes. */
 typedef struct {
@@ -109,69 +106,36 @@ void fx_control_poll(FxControl *c);
 /** Takes (and clears) what changed. */
 void fx_control_take_changes(FxControl *c, FxChanges *out);
 
-/** 1 if @p name is a valid preset name: 1..64 of [A-Za-z0-9_.-], not
- *  starting with '.'. */
-int fx_preset_name_ok(const char *name);
+/* ---- what persistence (persist.h) reads and marks ------------------------ */
 
-/** Preset files, written whole and read as text (safefile.h): a preset
- *  that is not a regular file is refused. On failure @p err gets a
- *  one-line reason. */
-FxStatus fx_control_preset_save(FxControl *c, const char *name, char *err,
-                                size_t err_size);
-FxStatus fx_control_preset_load(FxControl *c, const char *name, char *err,
-                                size_t err_size);
-/** Sorted names (malloc'd array of malloc'd strings) or -1 and @p err. */
-int fx_control_preset_list(FxControl *c, char ***names, char *err,
-                           size_t err_size);
-void fx_control_free_list(char **names, int n);
+/** The hash of @p spec's canonical text (fx_text_hash), as the state file
+ *  records the configured chain's; 0 when out of memory. */
+uint64_t fx_chain_hash(const FxChainSpec *spec);
 
-/** What a state file holds. */
-typedef struct {
-	FxChainSpec spec;
-	double bpm;           ///< 120 when the file gives none
-	int has_config;       ///< 0: written by an fxd before the config and end
-	                      ///< lines (no checksum either)
-	uint64_t config_hash; ///< of the configured chain it was saved under
-} FxState;
-
-/** Reads the state file @p path: an "end" line whose checksum matches is
- *  required once there is a "config" line. Returns FX_OK; FX_ERR_IO with
- *  @p err empty when there is no file; or another error (not a regular
- *  file, a NUL byte, cut short, a bad checksum, a bad line) with @p err
- *  set. */
-FxStatus fx_state_load(const char *path, FxState *state, char *err,
-                       size_t err_size);
-
-/** fx_state_load for the chain and the tempo only. */
-FxStatus fx_state_read(const char *path, FxChainSpec *spec, double *bpm,
-                       char *err, size_t err_size);
-
-/** Whether fxd starts from a state file or from its configured chain. */
-typedef enum {
-	FX_STATE_RESTORE,        ///< saved under this configured chain: use it
-	FX_STATE_MISSING,        ///< no state file yet
-	FX_STATE_DAMAGED,        ///< unreadable, cut short or damaged
-	FX_STATE_UNVERIFIED,     ///< from an older fxd: no checksum, no config
-	FX_STATE_CONFIG_CHANGED, ///< saved under another configured chain
-} FxStateVerdict;
-
-/** Reads @p path into @p state and judges it against @p configured, the
- *  chain the options give. Anything but FX_STATE_RESTORE comes with the
- *  one line to log in @p why. */
-FxStateVerdict fx_state_restore_check(const char *path,
-                                      const FxChainSpec *configured,
-                                      FxState *state, char *why,
-                                      size_t why_size);
+/** Where presets live and the state file (NULL: none), as configured. */
+const char *fx_control_preset_dir(const FxControl *c);
+const char *fx_control_state_file(const FxControl *c);
 
 /** The chain the options configure (until called: the engine's chain at
  *  fx_control_new). The state file records its hash, and is written again
  *  soon after this call. */
 void fx_control_set_config_chain(FxControl *c, const FxChainSpec *configured);
 
-/** Writes the state file when a change is due for saving (0.25 s after
- *  the last change, at most 0.5 s after the first), or now with @p force.
- *  Returns 0, or -1 with @p err set when writing failed. */
-int fx_control_save_state(FxControl *c, int force, char *err,
-                          size_t err_size);
+/** What a state file records, taken under the lock. */
+typedef struct {
+	FxChainSpec spec;     ///< the running chain
+	double bpm;
+	uint64_t config_hash; ///< of the configured chain
+	double taken;         ///< when (CLOCK_MONOTONIC seconds)
+} FxControlSnapshot;
+
+/** When changes are due for saving (0.25 s after the last change, at most
+ *  0.5 s after the first, or now with @p force): fills @p snap, marks them
+ *  saved and returns 1. Otherwise 0. */
+int fx_control_take_unsaved(FxControl *c, int force, FxControlSnapshot *snap);
+
+/** The save of @p snap failed: the changes are unsaved again and are due
+ *  at the next try. */
+void fx_control_keep_unsaved(FxControl *c, const FxControlSnapshot *snap);
 
 #endif

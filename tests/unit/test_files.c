@@ -1,6 +1,5 @@
 /* Files written whole and read with care (daemon/base/safefile.h), and the
- * preset and state files of the control surface (daemon/engine/control.h) on top
- * of it, without JACK: an engine whose worker never runs, a control over
+ * preset and state files (daemon/engine/persist.h) on top of it, without JACK: an engine whose worker never runs, a control over
  * it, and real files in a private directory. Links planted where a
  * temporary file could be, FIFOs, directories and devices at the target,
  * NUL bytes, state files cut at every byte, a byte changed, and the state
@@ -21,6 +20,7 @@
 
 #include "daemon/engine/control.h"
 #include "daemon/engine/engine.h"
+#include "daemon/engine/persist.h"
 #include "daemon/base/safefile.h"
 
 static const char CHAIN[] = "dly:delay time=350 mix=0.2 | vol:gain db=-3";
@@ -488,6 +488,65 @@ START_TEST(state_file_writes_the_tempo_as_sent)
 }
 END_TEST
 
+/* Three failures told apart by the status (persist.h): no file, a file
+ * that cannot be read, and one read but not a whole state file. fxd says
+ * "no state yet" only for the first. */
+START_TEST(state_read_tells_missing_unreadable_and_damaged_apart)
+{
+	Rig *r = rig_new(CHAIN);
+	FxChainSpec spec;
+	double bpm = 0;
+	char err[512] = "", want[256];
+	ck_assert_int_eq(fx_state_read(r->state, &spec, &bpm, err, sizeof err),
+	                 FX_ERR_IO);
+	snprintf(want, sizeof want, "no state file '%s'", r->state);
+	ck_assert_str_eq(err, want);
+
+	/* A directory where the file should be, and a path under a file. */
+	ck_assert_int_eq(mkdir(r->state, 0755), 0);
+	ck_assert_int_eq(fx_state_read(r->state, &spec, &bpm, err, sizeof err),
+	                 FX_ERR_INVALID);
+	ck_assert_msg(strstr(err, "a directory"), "%s", err);
+	ck_assert_int_eq(rmdir(r->state), 0);
+	char under[160];
+	write_file(r->state, "x", 1);
+	snprintf(under, sizeof under, "%s/state", r->state);
+	ck_assert_int_eq(fx_state_read(under, &spec, &bpm, err, sizeof err),
+	                 FX_ERR_INVALID);
+	ck_assert_msg(strstr(err, "Not a directory"), "%s", err);
+	static FxState state;
+	char why[768];
+	ck_assert_int_eq(fx_state_restore_check(under, &spec, &state, why,
+	                                        sizeof why),
+	                 FX_STATE_DAMAGED);
+
+	/* Read, but not a state file. */
+	ck_assert_int_eq(fx_state_read(r->state, &spec, &bpm, err, sizeof err),
+	                 FX_ERR_SYNTAX);
+	ck_assert_msg(strstr(err, "not an fxd state file"), "%s", err);
+	rig_free(r);
+}
+END_TEST
+
+/* mkdir -p for the preset directory, and its failure in one line. */
+START_TEST(preset_dir_is_made_on_save)
+{
+	Rig *r = rig_new(CHAIN);
+	char dir[160], err[512] = "";
+	snprintf(dir, sizeof dir, "%s/a/b/c/", r->dir);
+	ck_assert_int_eq(fx_make_dirs(dir, err, sizeof err), FX_OK);
+	ck_assert_int_eq(kind_of(dir), S_IFDIR);
+	ck_assert_int_eq(fx_make_dirs(dir, err, sizeof err), FX_OK);
+	snprintf(dir, sizeof dir, "%s/file", r->dir);
+	write_file(dir, "x", 1);
+	snprintf(dir, sizeof dir, "%s/file/sub", r->dir);
+	ck_assert_int_eq(fx_make_dirs(dir, err, sizeof err), FX_ERR_IO);
+	ck_assert_msg(strstr(err, "cannot create") && strstr(err, dir), "%s",
+	              err);
+	rig_free(r);
+}
+END_TEST
+
 /* ---- the module ------------------------------------------------------------- */
 
 START_TEST(safe_file_modes_and_names)
@@ -584,9 +643,11 @@ static Suite *suite(void)
 	tcase_add_test(t, state_file_with_a_byte_changed_is_refused);
 	tcase_add_test(t, state_is_restored_only_under_its_configured_chain);
 	tcase_add_test(t, state_file_writes_the_tempo_as_sent);
+	tcase_add_test(t, state_read_tells_missing_unreadable_and_damaged_apart);
 	suite_add_tcase(s, t);
 	t = tcase_create("module");
 	tcase_add_test(t, safe_file_modes_and_names);
+	tcase_add_test(t, preset_dir_is_made_on_save);
 	suite_add_tcase(s, t);
 	return s;
 }

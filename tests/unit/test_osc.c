@@ -22,6 +22,7 @@
 
 #include "daemon/engine/control.h"
 #include "daemon/engine/engine.h"
+#include "daemon/engine/persist.h"
 #include "osc/osc.h"
 #include "osc/osc_impl.h"
 
