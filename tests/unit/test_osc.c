@@ -1579,13 +1579,13 @@ START_TEST(a_full_table_evicts_the_stalest_subscriber)
 	Rig *r = rig_new();
 	subscribe(r);
 	for (int i = 1; i < FX_OSC_MAX_SUBSCRIBERS; i++) {
-		r->o->clock_offset += 1; /* each renewed a second later */
+		fx_osc_clock_advance(r->o, 1); /* each renewed a second later */
 		SEND(r, "/fxd/subscribe", "si", "127.0.0.2", 9000 + i);
 		expect_nothing(&r->cl);
 	}
 	ck_assert_int_eq(counters(r).subscribers, 16);
 	FxOscCounters before = counters(r);
-	r->o->clock_offset += 1;
+	fx_osc_clock_advance(r->o, 1);
 	SEND(r, "/fxd/subscribe", "si", "127.0.0.2", 9100);
 	/* The client, subscribed first, gave way and was told. */
 	lo_message m = expect(&r->cl, "/fxd/unsubscribed", "si", WAIT_MS);
@@ -1598,9 +1598,9 @@ START_TEST(a_full_table_evicts_the_stalest_subscriber)
 	ck_assert_uint_eq(after.subs_evicted - before.subs_evicted, 1);
 	ck_assert_uint_eq(after.rejected, before.rejected);
 	/* Renewing keeps a place: 127.0.0.2:9001 is now the stalest. */
-	r->o->clock_offset += 1;
+	fx_osc_clock_advance(r->o, 1);
 	SEND(r, "/fxd/subscribe", "si", "127.0.0.2", 9002);
-	r->o->clock_offset += 1;
+	fx_osc_clock_advance(r->o, 1);
 	subscribe(r);
 	SEND(r, "/fxd/unsubscribe", "si", "127.0.0.2", 9001);
 	expect_fail(r, "/fxd/unsubscribe", "127.0.0.2:9001 is not subscribed");
@@ -1639,16 +1639,16 @@ START_TEST(subscriptions_expire_unless_renewed)
 	ck_assert_double_eq(r->o->cfg.lease_s, 60);
 	subscribe(r);
 	ck_assert_int_eq(counters(r).subscribers, 2);
-	r->o->clock_offset += 59;
+	fx_osc_clock_advance(r->o, 59);
 	tick(r);
 	drain(&r->cl);
 	ck_assert_int_eq(counters(r).subscribers, 2);
 	subscribe(r); /* renewed */
-	r->o->clock_offset += 59;
+	fx_osc_clock_advance(r->o, 59);
 	tick(r);
 	drain(&r->cl);
 	ck_assert_int_eq(counters(r).subscribers, 2);
-	r->o->clock_offset += 2;
+	fx_osc_clock_advance(r->o, 2);
 	fx_osc_tick(r->o);
 	lo_message m = expect(&r->cl, "/fxd/unsubscribed", "si", WAIT_MS);
 	ck_assert_int_eq(arg_i(m, 1), r->cl.port);
@@ -1658,7 +1658,7 @@ START_TEST(subscriptions_expire_unless_renewed)
 	ck_assert_uint_eq(c.subs_expired, 1);
 	/* No more feedback for it; the static target stays for good. */
 	SEND(r, "/fx/vol/db", "f", -12.0);
-	r->o->clock_offset += 100000;
+	fx_osc_clock_advance(r->o, 100000);
 	tick(r);
 	expect_nothing(&r->cl);
 	ck_assert_int_eq(counters(r).subscribers, 1);
@@ -1774,7 +1774,7 @@ static int pump(FxOsc *const *servers, int n, int limit)
 		for (int i = 0; i < n && moved < limit; i++) {
 			struct sockaddr_in from;
 			socklen_t len = sizeof from;
-			ssize_t got = recvfrom(servers[i]->udp, buf,
+			ssize_t got = recvfrom(fx_osc_transport_udp_fd(servers[i]->transport), buf,
 			                       FX_OSC_MAX_PACKET, MSG_DONTWAIT,
 			                       (struct sockaddr *)&from, &len);
 			if (got < 0)
@@ -1787,7 +1787,7 @@ static int pump(FxOsc *const *servers, int n, int limit)
 		if (!busy) {
 			struct pollfd fds[2];
 			for (int i = 0; i < n && i < 2; i++)
-				fds[i] = (struct pollfd){servers[i]->udp, POLLIN, 0};
+				fds[i] = (struct pollfd){fx_osc_transport_udp_fd(servers[i]->transport), POLLIN, 0};
 			busy = poll(fds, (nfds_t)(n < 2 ? n : 2), QUIET_MS) > 0;
 		}
 	}
@@ -2566,7 +2566,7 @@ START_TEST(failures_reach_subscribers)
 	lo_message_free(m);
 
 	/* Twenty different ones in a new second: five, then the count. */
-	r->o->clock_offset += 1.5;
+	fx_osc_clock_advance(r->o, 1.5);
 	for (int i = 0; i < 20; i++) {
 		char path[32];
 		snprintf(path, sizeof path, "/fx/nope%d/db", i);
@@ -2578,7 +2578,7 @@ START_TEST(failures_reach_subscribers)
 	tick(r);
 	/* Still the same second: nothing more. */
 	ck_assert_int_eq(forwarded_fails(&r->cl, NULL), 0);
-	r->o->clock_offset += 1.5;
+	fx_osc_clock_advance(r->o, 1.5);
 	tick(r);
 	ck_assert_int_eq(forwarded_fails(&r->cl, &m), 1);
 	ck_assert_str_eq(arg_s(m, 0), "");
