@@ -21,14 +21,17 @@ FxOscConfig fx_osc_config_default(void)
 
 const char *fx_osc_check_cidrs(const char *value, char *buf, size_t size)
 {
-	return fx_osc_check_allow(value, buf, size) == FX_OK ? NULL : buf;
+	if (fx_osc_check_allow(value, buf, size) == FX_OK)
+		return NULL;
+	return size ? buf : "is not a list of IPv4 networks";
 }
 
 const char *fx_osc_check_target(const char *value, char *buf, size_t size)
 {
 	struct sockaddr_in a;
-	return fx_osc_parse_host_port(value, &a, buf, size) == FX_OK ? NULL
-	                                                              : buf;
+	if (fx_osc_parse_host_port(value, &a, buf, size) == FX_OK)
+		return NULL;
+	return size ? buf : "is not HOST:PORT";
 }
 
 const char *fx_osc_check_alias(const char *value, char *buf, size_t size)
