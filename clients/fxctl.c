@@ -63,6 +63,7 @@ typedef struct {
 	int unreadable;          ///< datagrams from fxd that are no OSC message
 	const char *fail_ok;     ///< a /fxd/fail for this address is a reply
 	const sigset_t *unblock; ///< signal mask while waiting (--watch)
+	sigset_t unblock_mask;   ///< what unblock points at, while set
 	unsigned char buf[65536];
 } Link;
 
@@ -1823,7 +1824,7 @@ static double next_subscribe(const Lease *s, const View *v)
 static int watch(Link *l)
 {
 	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGWINCH};
-	sigset_t block, old;
+	sigset_t block;
 	sigemptyset(&block);
 	struct sigaction sa = {.sa_handler = on_signal};
 	sigemptyset(&sa.sa_mask);
@@ -1831,8 +1832,8 @@ static int watch(Link *l)
 		sigaddset(&block, sigs[i]);
 		sigaction(sigs[i], &sa, NULL);
 	}
-	sigprocmask(SIG_BLOCK, &block, &old);
-	l->unblock = &old;
+	sigprocmask(SIG_BLOCK, &block, &l->unblock_mask);
+	l->unblock = &l->unblock_mask;
 	/* A closed pipe shows up as a write error: unsubscribe, then go. */
 	signal(SIGPIPE, SIG_IGN);
 

@@ -304,7 +304,8 @@ static void send_aliases(const FxOscParams *p, FxOscTransport *t,
 	const FxSlotSpec *s = &spec->slots[slot];
 	int is_bypass = param == s->cls->n_params;
 	for (int a = 0; a < p->n_aliases; a++) {
-		for (int norm = 0; norm <= !is_bypass; norm++) {
+		/* bypass has no normalised twin */
+		for (int norm = 0; norm < (is_bypass ? 1 : 2); norm++) {
 			char path[160], ipath[160];
 			fx_osc_param_path(spec, slot, param, norm, path,
 			                  sizeof path);

@@ -40,6 +40,7 @@ void fxfile_die(int rc, const char *fmt, ...)
 	va_list ap;
 	va_start(ap, fmt);
 	vdie(rc, fmt, ap);
+	va_end(ap); /* not reached: vdie exits */
 }
 
 void fxfile_error(const char *fmt, ...)
@@ -47,6 +48,7 @@ void fxfile_error(const char *fmt, ...)
 	va_list ap;
 	va_start(ap, fmt);
 	vdie(FXFILE_USAGE, fmt, ap);
+	va_end(ap); /* not reached: vdie exits */
 }
 
 void fxfile_usage_error(const char *fmt, ...)
