@@ -3,6 +3,7 @@
 #ifndef FX_ENGINE_IMPL_H
 #define FX_ENGINE_IMPL_H
 
+#include <pthread.h>
 #include <semaphore.h>
 #include <stdalign.h>
 #include <stdatomic.h>
@@ -76,7 +77,12 @@ typedef struct {
 } TimeLog;
 
 struct FxEngineImpl {
-	FxEngineConfig cfg;
+	/* Taken by every control entry (engine.c), the period change
+	 * included, for its whole work; never by the driver's period or the
+	 * worker's chunks. "Control" below means: a thread holding it. */
+	pthread_mutex_t lock;
+	FxEngineConfig cfg;        ///< control (period: fx_engine_set_period,
+	                           ///< with driver and worker standing still)
 
 	/* Written by the control thread only. */
 	FxChainSpec spec;          ///< targets of the newest chain (wanted or queued)
