@@ -120,29 +120,39 @@ static void free_plan(FxEngine *e)
 	free(e->ch_mem);
 	free(e->old_mem);
 	free(e->out_mem);
-	fx_queue_free(e->in_seq);
-	fx_queue_free(e->out_seq);
+}
+
+/* Periods a ring holds: latency_periods + ring_periods periods of room,
+ * rounded up to a power of two frames, as fxd's rings always held. */
+static size_t ring_records(const FxEngineConfig *c)
+{
+	size_t want = (size_t)c->period * (size_t)(c->latency_periods +
+	                                           c->ring_periods);
+	size_t room = 1;
+	while (room < want)
+		room <<= 1;
+	return room / (size_t)c->period;
 }
 
 FxStatus fx_engine_plan(FxEngine *e)
 {
 	const FxEngineConfig *c = &e->cfg;
 	int frames = c->period;
-	size_t room = (size_t)frames * (size_t)(c->latency_periods + c->ring_periods);
+	size_t records = ring_records(c);
 	free_plan(e);
 	FxStatus st = FX_OK;
-	e->in_ring = fx_ring_new(c->inputs, room, &st);
-	e->out_ring = e->in_ring ? fx_ring_new(c->outputs, room, &st) : NULL;
-	/* As many numbers as whole periods fit in a ring. */
-	size_t periods = e->out_ring ? fx_ring_capacity(e->out_ring) / frames + 1
-	                             : 1;
-	e->in_seq = fx_queue_new(sizeof(uint32_t), periods, &st);
-	e->out_seq = fx_queue_new(sizeof(uint32_t), periods, &st);
+	/* Each period travels as one record: its number, then its frames. */
+	e->in_ring = fx_ring_new_records(c->inputs, (size_t)frames, records,
+	                                 &st);
+	e->out_ring = e->in_ring ? fx_ring_new_records(c->outputs,
+	                                               (size_t)frames, records,
+	                                               &st)
+	                         : NULL;
 	e->in_mem = calloc((size_t)c->inputs * frames, sizeof(float));
 	e->ch_mem = calloc((size_t)c->channels * frames, sizeof(float));
 	e->old_mem = calloc((size_t)c->channels * frames, sizeof(float));
 	e->out_mem = calloc((size_t)c->outputs * frames, sizeof(float));
-	if (!e->out_ring || !e->in_seq || !e->out_seq)
+	if (!e->out_ring)
 		return st == FX_OK ? FX_ERR_NOMEM : st;
 	if (!e->in_mem || !e->ch_mem || !e->old_mem || !e->out_mem)
 		return FX_ERR_NOMEM;
@@ -157,9 +167,9 @@ FxStatus fx_engine_plan(FxEngine *e)
 		for (int ch = 0; ch < c->outputs; ch++)
 			memset(e->out_buf[ch], 0, (size_t)frames * sizeof(float));
 		uint32_t s = (uint32_t)(k - c->latency_periods);
-		fx_queue_push(e->out_seq, &s);
-		fx_ring_write(e->out_ring, (const float *const *)e->out_buf,
-		              (size_t)frames);
+		fx_ring_write_record(e->out_ring, s,
+		                     (const float *const *)e->out_buf,
+		                     (size_t)frames);
 	}
 	return FX_OK;
 }

@@ -104,12 +104,11 @@ struct FxEngineImpl {
 	TimeLog knob_log;          ///< knob-to-ear times (written by control)
 	_Atomic int worker_running; ///< control: a thread runs worker_main
 
-	/* Shared through rings, queues, atomics and semaphores. */
+	/* Shared through rings, queues, atomics and semaphores. Each
+	 * period crosses as one ring record, its number and its frames
+	 * written and read in one transaction (fx_ring_write_record). */
 	FxRing *in_ring;           ///< driver -> worker, inputs channels
 	FxRing *out_ring;          ///< worker -> driver, outputs channels
-	/* Each period's number travels beside its audio: pushed before the
-	 * ring write, so a consumer that sees the frames sees the number. */
-	FxQueue *in_seq, *out_seq; ///< uint32_t, one per period in the rings
 	FxQueue *swaps;            ///< control -> worker
 	FxQueue *retired;          ///< worker -> control
 	Staged stage[FX_PARAM_ENTRIES];
