@@ -211,9 +211,8 @@ FxEngine *fx_engine_new(const FxEngineConfig *cfg, const FxChainSpec *spec,
 	    (*st = init_log(&e->work_log, cfg->latency_log)) == FX_OK) {
 		e->scratch_ns = calloc((size_t)cfg->latency_log, sizeof(uint32_t));
 		e->swaps = fx_queue_new(sizeof(ChainMsg), FX_SWAP_QUEUE, st);
-		e->applies = fx_queue_new(sizeof(ApplyEvent), FX_APPLY_QUEUE,
-		                          st);
-		if (!e->applies || init_log(&e->knob_log, cfg->latency_log))
+		e->knob = e->swaps ? fx_knob_timing_new(st) : NULL;
+		if (!e->knob || init_log(&e->knob_log, cfg->latency_log))
 			*st = FX_ERR_NOMEM;
 		e->retired = e->swaps ? fx_queue_new(sizeof(ChainMsg),
 		                                     2 * FX_SWAP_QUEUE, st)
@@ -223,7 +222,7 @@ FxEngine *fx_engine_new(const FxEngineConfig *cfg, const FxChainSpec *spec,
 			                          cfg->ceiling_db, st);
 		if (!e->scratch_ns)
 			*st = FX_ERR_NOMEM;
-		if (e->scratch_ns && e->retired && e->applies &&
+		if (e->scratch_ns && e->retired && e->knob &&
 		    e->knob_log.ns && (!cfg->safety || e->safety))
 			return e;
 	}
@@ -323,7 +322,7 @@ void fx_engine_free(FxEngine *e)
 	fx_chain_free(e->old_chain);
 	fx_queue_free(e->swaps);
 	fx_queue_free(e->retired);
-	fx_queue_free(e->applies);
+	fx_knob_timing_free(e->knob);
 	free(e->knob_log.ns);
 	fx_safety_free(e->safety);
 	free_plan(e);
@@ -436,16 +435,6 @@ static FxStatus set_param_locked(FxEngine *e, FxParamRef r, double value,
 	return FX_OK;
 }
 
-static void mark_knob(FxEngine *e, uint64_t rx_ns)
-{
-	if (e->n_marks == FX_KNOB_MARKS)
-		return; /* enough in flight: this one goes untimed */
-	e->marks[e->n_marks++] = (KnobMark){
-		.seq = atomic_load_explicit(&e->staged_seq, memory_order_relaxed),
-		.rx_ns = rx_ns,
-	};
-}
-
 FxStatus fx_engine_set_param(FxEngine *e, FxParamRef r, double value,
                              uint64_t rx_ns, FxParamChange *change)
 {
@@ -458,7 +447,10 @@ FxStatus fx_engine_set_param(FxEngine *e, FxParamRef r, double value,
 	FxStatus st = set_param_locked(e, r, value, change);
 	/* Timed from the count that includes this change (and its swap). */
 	if (st == FX_OK && change->changed && rx_ns)
-		mark_knob(e, rx_ns);
+		fx_knob_timing_mark(e->knob,
+		                    atomic_load_explicit(&e->staged_seq,
+		                                         memory_order_relaxed),
+		                    rx_ns);
 	change->latency_moved = e->chain_latency != latency;
 	unlock(e);
 	return st;
@@ -550,7 +542,7 @@ static FxStatus set_period_locked(FxEngine *e, int period)
 			return st;
 	}
 	/* Period numbers start again: changes being timed are forgotten. */
-	e->n_marks = 0;
+	fx_knob_timing_forget(e->knob);
 	/* Drop wake-ups counted for the old period. */
 	while (sem_trywait(&e->work_sem) == 0)
 		;
@@ -667,40 +659,10 @@ void fx_engine_poll(FxEngine *e)
 {
 	lock(e);
 	collect(e);
-	ApplyEvent ev;
-	while (fx_queue_pop(e->applies, &ev))
-		for (int i = 0; i < e->n_marks; i++) {
-			KnobMark *k = &e->marks[i];
-			if (!k->applied && (int32_t)(ev.seq - k->seq) >= 0) {
-				k->applied = 1;
-				k->chunk = ev.chunk;
-			}
-		}
-	uint32_t last = atomic_load_explicit(&e->out_seq_last,
-	                                     memory_order_acquire);
-	uint64_t now = fx_engine_now_ns();
-	int kept = 0;
-	for (int i = 0; i < e->n_marks; i++) {
-		KnobMark *k = &e->marks[i];
-		int32_t age = (int32_t)(last - k->chunk);
-		if (!k->applied || age < 0) {
-			/* Not heard yet; a change no audio plays is dropped. */
-			if (now - k->rx_ns < 2000000000u)
-				e->marks[kept++] = *k;
-			continue;
-		}
-		if (age < FX_OUT_TIMES / 2) {
-			uint64_t t = atomic_load_explicit(
-				&e->out_ns[k->chunk % FX_OUT_TIMES],
-				memory_order_relaxed);
-			uint32_t again = atomic_load_explicit(
-				&e->out_seq_last, memory_order_acquire);
-			if ((int32_t)(again - k->chunk) < FX_OUT_TIMES)
-				fx_engine_log_time(&e->knob_log, e->cfg.latency_log,
-				            t > k->rx_ns ? t - k->rx_ns : 0);
-		}
-	}
-	e->n_marks = kept;
+	uint64_t heard[FX_KNOB_MARKS];
+	int n = fx_knob_timing_settle(e->knob, fx_engine_now_ns(), heard);
+	for (int i = 0; i < n; i++)
+		fx_engine_log_time(&e->knob_log, e->cfg.latency_log, heard[i]);
 	unlock(e);
 }
 

@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 
 #include "daemon/engine/engine.h"
+#include "daemon/engine/knob_timing.h"
 #include "daemon/engine/queue.h"
 #include "dsp/ring.h"
 #include "dsp/safety.h"
@@ -17,27 +18,7 @@ enum {
 	FX_ENGINE_MAX_PORTS = 64,
 	FX_STAGE_WORDS = (FX_PARAM_ENTRIES + 63) / 64,
 	FX_SWAP_QUEUE = 8,
-	/* Output periods whose start time the driver remembers, for the
-	 * knob-to-ear measurement: a power of two. */
-	FX_OUT_TIMES = 64,
-	FX_APPLY_QUEUE = 64,  ///< apply events, worker -> control
-	FX_KNOB_MARKS = 64,   ///< changes being timed at once
 };
-
-/** The worker applied every change staged up to @c seq at the start of
- *  chunk @c chunk, at time @c ns. */
-typedef struct {
-	uint32_t seq, chunk;
-	uint64_t ns;
-} ApplyEvent;
-
-/** A change being timed from its arrival to the period that plays it. */
-typedef struct {
-	uint32_t seq;     ///< staged_seq once it was staged
-	uint32_t chunk;   ///< the chunk that applied it (when applied)
-	int applied;
-	uint64_t rx_ns;   ///< when its packet arrived
-} KnobMark;
 
 /** Peak and energy per output port since the control thread last read
  *  them, behind a sequence count (worker writes, control reads). */
@@ -99,8 +80,6 @@ struct FxEngineImpl {
 	FxStatus build_error;      ///< a wanted chain failed; for fx_engine_collect
 	uint32_t *scratch_ns;      ///< for sorting statistics
 	uint64_t base[8];          ///< counters at the last metrics reset
-	KnobMark marks[FX_KNOB_MARKS];
-	int n_marks;
 	TimeLog knob_log;          ///< knob-to-ear times (written by control)
 	_Atomic int worker_running; ///< control: a thread runs worker_main
 
@@ -134,9 +113,9 @@ struct FxEngineImpl {
 	 * before its chain runs. */
 	_Atomic int swap_held;     ///< control: a wanted chain is not queued yet
 	_Atomic uint32_t applied_seq; ///< worker: staged_seq it has applied
-	FxQueue *applies;          ///< ApplyEvent, worker -> control
-	_Atomic uint32_t out_seq_last; ///< driver: last period output
-	_Atomic uint64_t out_ns[FX_OUT_TIMES]; ///< driver: their start times
+	/* Knob-to-ear timing: marks (control), applies (worker), period
+	 * start times (driver); knob_timing_impl.h says who writes what. */
+	FxKnobTiming *knob;
 	Meters meters;
 
 	/* Written by the driver thread. */

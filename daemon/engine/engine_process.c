@@ -135,9 +135,7 @@ void fx_engine_process(FxEngine *e, const float *const *in, float *const *out,
 		bump(&e->underflows);
 	}
 	/* When chunk `due` left, for the knob-to-ear measurement. */
-	atomic_store_explicit(&e->out_ns[due % FX_OUT_TIMES], t0,
-	                      memory_order_relaxed);
-	atomic_store_explicit(&e->out_seq_last, due, memory_order_release);
+	fx_knob_timing_played(e->knob, due, t0);
 	bump(&e->callbacks);
 	/* The worker sleeps on its semaphore between periods: one post per
 	 * period wakes it for the input written above. */
@@ -252,8 +250,7 @@ static void publish_applied(FxEngine *e, uint32_t staged, int deferred,
 		return;
 	e->applied = staged;
 	atomic_store_explicit(&e->applied_seq, staged, memory_order_release);
-	ApplyEvent ev = {staged, chunk, t0};
-	fx_queue_push(e->applies, &ev); /* refused when nobody reads: fine */
+	fx_knob_timing_applied(e->knob, staged, chunk, t0);
 }
 
 /* Ramps the chunk to silence and clears every effect's state; the fade
