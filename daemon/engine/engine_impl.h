@@ -65,7 +65,7 @@ struct FxEngineImpl {
 	FxEngineConfig cfg;        ///< control (period: fx_engine_set_period,
 	                           ///< with driver and worker standing still)
 
-	/* Written by the control thread only. */
+	/* Written under `lock` only. */
 	FxChainSpec spec;          ///< targets of the newest chain (wanted or queued)
 	uint32_t gen;              ///< generation of the newest chain queued
 	int chain_latency;         ///< frames, of the newest chain
@@ -81,7 +81,9 @@ struct FxEngineImpl {
 	uint32_t *scratch_ns;      ///< for sorting statistics
 	uint64_t base[8];          ///< counters at the last metrics reset
 	TimeLog knob_log;          ///< knob-to-ear times (written by control)
-	_Atomic int worker_running; ///< control: a thread runs worker_main
+	/* Written, without the lock, by whoever starts and joins the worker
+	 * thread (the driver's start and stop, on fxd's main thread). */
+	_Atomic int worker_running; ///< a thread runs worker_main
 
 	/* Shared through rings, queues, atomics and semaphores. Each
 	 * period crosses as one ring record, its number and its frames
@@ -98,7 +100,7 @@ struct FxEngineImpl {
 	alignas(64) _Atomic int paused;  ///< control: driver and worker stand still
 	_Atomic int driver_busy;   ///< driver: inside fx_engine_process
 	_Atomic int freewheel;     ///< driver's freewheel callback
-	_Atomic int stop;          ///< control: worker thread returns
+	_Atomic int stop;          ///< worker's starter: worker thread returns
 	_Atomic int pause_worker;  ///< control: worker parks on resume_sem
 	_Atomic int worker_state;  ///< worker: FX_WORKER_*
 	_Atomic int want_reset;    ///< control: clear chain state next chunk
@@ -118,7 +120,8 @@ struct FxEngineImpl {
 	FxKnobTiming *knob;
 	Meters meters;
 
-	/* Written by the driver thread. */
+	/* Written by the driver thread (and by fx_engine_plan, while the
+	 * driver stands still). */
 	alignas(64) uint32_t seq;  ///< period number of the next callback
 	_Atomic uint64_t callbacks, overflows, underflows, late, xruns;
 	TimeLog cb_log;
