@@ -69,7 +69,9 @@ struct FxJackImpl {
 	_Atomic unsigned latency;    ///< frames added, read by the callback
 	_Atomic int bufsize_error;   ///< notification thread: FxStatus
 	char lost_reason[256];       ///< notification thread, before `lost`
-	pthread_mutex_t lock;        ///< engine control vs. the bufsize callback
+	/* The driver's own: `engine` against its unpublishing, and each
+	 * computed `latency` against the next (the engine locks itself). */
+	pthread_mutex_t lock;
 
 	/* Process thread only. */
 	float *in_buf[MAX_PORTS], *out_buf[MAX_PORTS];
@@ -102,9 +104,11 @@ static int on_process(jack_nframes_t n, void *arg)
 }
 
 /* JACK stops the process thread around this call, so the engine can be
- * re-planned here; the main thread republishes the latency. The period is
- * published with the re-plan, under the lock, so the main thread never
- * sees the new period with the old latency. */
+ * re-planned here (fx_engine_set_period takes the engine's control lock,
+ * so no control call sees it half done); the main thread republishes the
+ * latency. The period is published with the re-plan, under the driver's
+ * lock, so the main thread never sees the new period with the old
+ * latency. */
 static int on_buffer_size(jack_nframes_t n, void *arg)
 {
 	FxJack *j = arg;
@@ -630,14 +634,14 @@ FxJackResult fx_jack_start(FxJack *j, FxEngine *e)
 	j->worker_started = 1;
 	/* From here the buffer-size callback re-plans the engine; a change
 	 * that came before is caught up with here. */
-	fx_jack_lock(j);
+	pthread_mutex_lock(&j->lock);
 	atomic_store(&j->engine, e);
 	int period = atomic_load(&j->period);
 	FxStatus st = FX_OK;
 	if (fx_engine_config(e).period != period)
 		st = fx_engine_set_period(e, period);
 	atomic_store(&j->latency, (unsigned)fx_engine_latency(e));
-	fx_jack_unlock(j);
+	pthread_mutex_unlock(&j->lock);
 	if (st != FX_OK) {
 		fx_log(LOG_ERR, "cannot plan the engine for a period of %d "
 		                "frames: %s", period, fx_strerror(st));
@@ -694,12 +698,13 @@ int fx_jack_tick(FxJack *j)
 
 void fx_jack_latency_changed(FxJack *j)
 {
+	/* Read under the lock, as on_buffer_size does: fx_jack_stop may be
+	 * unpublishing it. */
+	pthread_mutex_lock(&j->lock);
 	FxEngine *e = atomic_load(&j->engine);
-	if (!e)
-		return;
-	fx_jack_lock(j);
-	atomic_store(&j->latency, (unsigned)fx_engine_latency(e));
-	fx_jack_unlock(j);
+	if (e)
+		atomic_store(&j->latency, (unsigned)fx_engine_latency(e));
+	pthread_mutex_unlock(&j->lock);
 	/* fx_jack_tick publishes it, from the main thread. */
 }
 
@@ -720,9 +725,9 @@ void fx_jack_stop(FxJack *j)
 	j->active = 0;
 	/* Unpublished under the lock first: a buffer-size callback running
 	 * now finishes its re-plan before the worker is told to stop. */
-	fx_jack_lock(j);
+	pthread_mutex_lock(&j->lock);
 	FxEngine *e = atomic_exchange(&j->engine, NULL);
-	fx_jack_unlock(j);
+	pthread_mutex_unlock(&j->lock);
 	stop_worker(j, e);
 }
 
@@ -808,14 +813,4 @@ double fx_jack_transport_bpm(FxJack *j)
 	    !(pos.valid & JackPositionBBT) || !(pos.beats_per_minute > 0))
 		return 0;
 	return pos.beats_per_minute;
-}
-
-void fx_jack_lock(FxJack *j)
-{
-	pthread_mutex_lock(&j->lock);
-}
-
-void fx_jack_unlock(FxJack *j)
-{
-	pthread_mutex_unlock(&j->lock);
 }

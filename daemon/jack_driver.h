@@ -91,15 +91,8 @@ void fx_jack_stop(FxJack *j);
  *  cannot open another client then, and should exit). */
 int fx_jack_close(FxJack *j, double timeout_s);
 
-/** Serialises engine control calls (swaps, metrics, collect, latency) with
- *  the buffer-size callback, which re-plans the engine from JACK's
- *  notification thread. Hold it around fx_engine_* control calls only,
- *  never around JACK calls. */
 /** The tempo while JACK transport rolls with BBT information, else 0.
  *  Main thread. */
 double fx_jack_transport_bpm(FxJack *j);
-
-void fx_jack_lock(FxJack *j);
-void fx_jack_unlock(FxJack *j);
 
 #endif

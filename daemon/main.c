@@ -127,17 +127,10 @@ static void wait_signals(Daemon *d, int ms)
 
 /* ---- reporting ---------------------------------------------------------- */
 
-static void metrics(Daemon *d, FxEngineMetrics *m)
-{
-	fx_jack_lock(d->jack);
-	fx_engine_metrics(d->engine, m);
-	fx_jack_unlock(d->jack);
-}
-
 static void log_stats(Daemon *d, const char *what)
 {
 	FxEngineMetrics m;
-	metrics(d, &m);
+	fx_engine_metrics(d->engine, &m);
 	fx_log(LOG_INFO,
 	       "%s: callbacks %llu, chunks %llu, dsp load %.1f%%, callback "
 	       "p99 %.4f ms, worker p99 %.4f ms, worker max %.4f ms, xruns "
@@ -152,13 +145,6 @@ static void log_stats(Daemon *d, const char *what)
 	       (unsigned long long)m.nonfinite);
 }
 
-static int engine_latency(Daemon *d)
-{
-	fx_jack_lock(d->jack);
-	int latency = fx_engine_latency(d->engine);
-	fx_jack_unlock(d->jack);
-	return latency;
-}
 
 /* Why audio stopped, for STATUS= and the log: JACK calls fxd no more (a
  * stopped or stuck server), or the worker finishes nothing while JACK
@@ -177,7 +163,7 @@ static void stall_text(const Daemon *d, double now, char *buf, size_t size)
 static void update_status(Daemon *d)
 {
 	FxEngineMetrics m;
-	metrics(d, &m);
+	fx_engine_metrics(d->engine, &m);
 	char stall[128] = "", line[512];
 	if (d->stalled) {
 		char why[96];
@@ -190,8 +176,8 @@ static void update_status(Daemon *d)
 	         "frames, load %.1f%%, xruns %llu, underflows %llu, osc %s",
 	         stall, fx_jack_name(d->jack), d->opts.inputs, d->opts.outputs,
 	         fx_jack_sample_rate(d->jack), fx_jack_period(d->jack),
-	         engine_latency(d), m.dsp_load, (unsigned long long)m.xruns,
-	         (unsigned long long)m.underflows,
+	         fx_engine_latency(d->engine), m.dsp_load,
+	         (unsigned long long)m.xruns, (unsigned long long)m.underflows,
 	         d->osc ? fx_osc_describe(d->osc) : "off");
 	fx_notify_status(line);
 }
@@ -202,7 +188,7 @@ static void update_status(Daemon *d)
 static void track_progress(Daemon *d, double now)
 {
 	FxEngineMetrics m;
-	metrics(d, &m);
+	fx_engine_metrics(d->engine, &m);
 	double last_chunk = d->chunk_at;
 	if (m.chunks != d->seen_chunks)
 		d->chunk_at = now;
@@ -231,7 +217,7 @@ static void track_progress(Daemon *d, double now)
 static void reset_progress(Daemon *d)
 {
 	FxEngineMetrics m;
-	metrics(d, &m);
+	fx_engine_metrics(d->engine, &m);
 	d->seen_chunks = m.chunks;
 	d->seen_callbacks = m.callbacks;
 	d->chunk_at = d->callback_at = now_s();
@@ -257,20 +243,11 @@ static void log_ready(Daemon *d)
 	fx_log(LOG_NOTICE, "ready: client '%s', %d in, %d out, latency %d "
 	                   "frames, osc %s",
 	       fx_jack_name(d->jack), d->opts.inputs, d->opts.outputs,
-	       engine_latency(d), d->osc ? fx_osc_describe(d->osc) : "off");
+	       fx_engine_latency(d->engine),
+	       d->osc ? fx_osc_describe(d->osc) : "off");
 }
 
 /* ---- control and OSC ---------------------------------------------------- */
-
-static void jack_lock(void *jack)
-{
-	fx_jack_lock(jack);
-}
-
-static void jack_unlock(void *jack)
-{
-	fx_jack_unlock(jack);
-}
 
 static void jack_latency(void *jack)
 {
@@ -307,7 +284,6 @@ static int start_control(Daemon *d, double bpm)
 	const FxOptions *o = &d->opts;
 	FxControlConfig cc = {
 		.preset_dir = o->preset_dir, .state_file = o->state_file,
-		.lock = jack_lock, .unlock = jack_unlock,
 		.latency_changed = jack_latency, .user = d->jack,
 	};
 	if (!(d->control = fx_control_new(d->engine, &cc))) {
@@ -724,9 +700,7 @@ static int run(Daemon *d)
 				return rc;
 			continue;
 		}
-		fx_jack_lock(d->jack);
 		FxStatus built = fx_engine_collect(d->engine);
-		fx_jack_unlock(d->jack);
 		if (built != FX_OK)
 			fx_log(LOG_ERR, "a chain change could not be built (%s); "
 			                "the running chain is kept",
@@ -736,7 +710,8 @@ static int run(Daemon *d)
 		if (fx_jack_tick(d->jack))
 			fx_log(LOG_NOTICE, "period is now %d frames, latency %d "
 			                   "frames",
-			       fx_jack_period(d->jack), engine_latency(d));
+			       fx_jack_period(d->jack),
+			       fx_engine_latency(d->engine));
 		now = now_s();
 		track_progress(d, now);
 		if (o->stats_interval > 0 && now >= d->next_stats) {

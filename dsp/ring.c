@@ -18,6 +18,7 @@
  * the other side reads on every call. */
 struct FxRingImpl {
 	alignas(CACHE_LINE) size_t capacity;
+	size_t limit;  ///< most frames held: capacity, or a record ring's room
 	size_t mask;
 	size_t stride; ///< floats between planes
 	int channels;
@@ -58,6 +59,7 @@ FxRing *fx_ring_new(int channels, size_t min_frames, FxStatus *st)
 	/* Touch every page now so the audio thread never faults one in. */
 	memset(r->data, 0, bytes);
 	r->capacity = cap;
+	r->limit = cap;
 	r->mask = cap - 1;
 	r->stride = stride;
 	r->channels = channels;
@@ -101,7 +103,7 @@ size_t fx_ring_available_write(const FxRing *ring)
 {
 	size_t head = atomic_load_explicit(&ring->head, memory_order_relaxed);
 	size_t tail = atomic_load_explicit(&ring->tail, memory_order_acquire);
-	return ring->capacity - (head - tail);
+	return ring->limit - (head - tail);
 }
 
 static float *plane(const FxRing *ring, int c)
@@ -116,13 +118,11 @@ static size_t first_run(const FxRing *ring, size_t pos, size_t n)
 	return n < room ? n : room;
 }
 
-/* Producer side of write and write_silence: src NULL writes zeros. */
-static size_t put(FxRing *ring, const float *const *src, size_t frames)
+/* Copies @p frames frames in at @p head; the caller has checked the room.
+ * src NULL writes zeros. */
+static void copy_in(FxRing *ring, const float *const *src, size_t head,
+                    size_t frames)
 {
-	size_t head = atomic_load_explicit(&ring->head, memory_order_relaxed);
-	size_t tail = atomic_load_explicit(&ring->tail, memory_order_acquire);
-	if (frames == 0 || frames > ring->capacity - (head - tail))
-		return 0;
 	size_t pos = head & ring->mask;
 	size_t n1 = first_run(ring, pos, frames);
 	for (int c = 0; c < ring->channels; c++) {
@@ -135,6 +135,16 @@ static size_t put(FxRing *ring, const float *const *src, size_t frames)
 			memset(p, 0, (frames - n1) * sizeof(float));
 		}
 	}
+}
+
+/* Producer side of write and write_silence: src NULL writes zeros. */
+static size_t put(FxRing *ring, const float *const *src, size_t frames)
+{
+	size_t head = atomic_load_explicit(&ring->head, memory_order_relaxed);
+	size_t tail = atomic_load_explicit(&ring->tail, memory_order_acquire);
+	if (frames == 0 || frames > ring->limit - (head - tail))
+		return 0;
+	copy_in(ring, src, head, frames);
 	/* Release: the frames copied above are visible before the new head. */
 	atomic_store_explicit(&ring->head, head + frames, memory_order_release);
 	return frames;
@@ -219,4 +229,97 @@ void fx_ring_clear(FxRing *ring)
 	 * creation, a mutex, a join) orders these stores for them. */
 	atomic_store_explicit(&ring->head, 0, memory_order_relaxed);
 	atomic_store_explicit(&ring->tail, 0, memory_order_relaxed);
+}
+
+/* ---- records ------------------------------------------------------------
+ * A record is one frame of room holding the header (its bits in channel
+ * 0's slot), then the frames. One release store of head publishes both,
+ * one of tail frees both: the header can never be seen without its frames
+ * or outlive them. */
+
+enum { HEADER_ROOM = 1 };
+
+size_t fx_ring_record_room(size_t frames)
+{
+	return HEADER_ROOM + frames;
+}
+
+FxRing *fx_ring_new_records(int channels, size_t frames, size_t records,
+                            FxStatus *st)
+{
+	if (frames < 1 || records < 1 || frames > MAX_FRAMES ||
+	    records > MAX_FRAMES / fx_ring_record_room(frames)) {
+		*st = FX_ERR_INVALID;
+		return NULL;
+	}
+	size_t room = records * fx_ring_record_room(frames);
+	FxRing *r = fx_ring_new(channels, room, st);
+	if (r)
+		r->limit = room;
+	return r;
+}
+
+size_t fx_ring_write_record(FxRing *ring, uint32_t header,
+                            const float *const *src, size_t frames)
+{
+	size_t room = fx_ring_record_room(frames);
+	size_t head = atomic_load_explicit(&ring->head, memory_order_relaxed);
+	size_t tail = atomic_load_explicit(&ring->tail, memory_order_acquire);
+	if (!src || frames == 0 || room > ring->limit - (head - tail))
+		return 0;
+	memcpy(plane(ring, 0) + (head & ring->mask), &header, sizeof header);
+	copy_in(ring, src, head + HEADER_ROOM, frames);
+	/* Release: header and frames are visible before the new head. */
+	atomic_store_explicit(&ring->head, head + room, memory_order_release);
+	return frames;
+}
+
+/* Consumer side: 1 with the oldest record's position in *@p tail when a
+ * whole record of @p frames is there. */
+static int whole_record(const FxRing *ring, size_t frames, size_t *tail)
+{
+	*tail = atomic_load_explicit(&ring->tail, memory_order_relaxed);
+	/* Acquire pairs with the producer's release of head. */
+	size_t head = atomic_load_explicit(&ring->head, memory_order_acquire);
+	return frames > 0 && head - *tail >= fx_ring_record_room(frames);
+}
+
+static uint32_t header_at(const FxRing *ring, size_t tail)
+{
+	uint32_t header;
+	memcpy(&header, plane(ring, 0) + (tail & ring->mask), sizeof header);
+	return header;
+}
+
+int fx_ring_peek_header(const FxRing *ring, size_t frames, uint32_t *header)
+{
+	size_t tail;
+	if (!whole_record(ring, frames, &tail))
+		return 0;
+	*header = header_at(ring, tail);
+	return 1;
+}
+
+size_t fx_ring_read_record(FxRing *ring, uint32_t *header, float *const *dst,
+                           size_t frames)
+{
+	size_t tail;
+	if (!whole_record(ring, frames, &tail))
+		return 0;
+	*header = header_at(ring, tail);
+	copy_out(ring, dst, tail + HEADER_ROOM, frames);
+	/* Release: our copies are done before the producer may reuse slots. */
+	atomic_store_explicit(&ring->tail, tail + fx_ring_record_room(frames),
+	                      memory_order_release);
+	return frames;
+}
+
+size_t fx_ring_drop_record(FxRing *ring, size_t frames)
+{
+	size_t tail;
+	if (!whole_record(ring, frames, &tail))
+		return 0;
+	atomic_store_explicit(&ring->tail, tail + fx_ring_record_room(frames),
+	                      memory_order_release);
+	return frames;
 }

@@ -9,6 +9,7 @@
 #define FX_RING_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include "dsp/status.h"
 
 typedef struct FxRingImpl FxRing;
@@ -30,7 +31,8 @@ int fx_ring_channels(const FxRing *ring);
 /** Frames the consumer may read now. */
 size_t fx_ring_available_read(const FxRing *ring);
 
-/** Frames the producer may write now. */
+/** Frames the producer may write now (a record ring: room left within
+ *  its records). */
 size_t fx_ring_available_write(const FxRing *ring);
 
 /** Producer: copies @p frames frames from each of @p src[channel] into the ring.
@@ -58,5 +60,43 @@ void fx_ring_prefetch(const FxRing *ring, size_t frames);
 
 /** Empties the ring. Only while neither side is running. */
 void fx_ring_clear(FxRing *ring);
+
+/* ---- records: a header and its frames in one write ----------------------
+ * A record is a 32-bit header (a period number, say) followed by its
+ * frames, written and read as one all-or-nothing transaction: a consumer
+ * that sees a header sees its frames, and the other way round. A ring
+ * carries either records or plain frames, never both. */
+
+/** Frames of ring room one record of @p frames frames takes (the header
+ *  takes one frame of room). */
+size_t fx_ring_record_room(size_t frames);
+
+/** A ring for records of @p frames frames that holds @p records of them
+ *  and no more: a write past that many is refused even where the
+ *  power-of-two capacity would have room, so the ring holds as many
+ *  periods as asked. fx_ring_available_write counts up to that room. */
+FxRing *fx_ring_new_records(int channels, size_t frames, size_t records,
+                            FxStatus *st);
+
+/** Producer: writes @p header and @p frames frames from each of
+ *  @p src[channel] as one record. Returns @p frames, or 0 if the record
+ *  does not fit (nothing is written). */
+size_t fx_ring_write_record(FxRing *ring, uint32_t header,
+                            const float *const *src, size_t frames);
+
+/** Consumer: the header of the oldest record, when a whole record of
+ *  @p frames frames is there. Returns 1, or 0 (nothing read). */
+int fx_ring_peek_header(const FxRing *ring, size_t frames, uint32_t *header);
+
+/** Consumer: reads the oldest record of @p frames frames: its header into
+ *  *@p header, its frames into @p dst[channel]. Returns @p frames, or 0
+ *  if no whole record is there (nothing is read). */
+size_t fx_ring_read_record(FxRing *ring, uint32_t *header, float *const *dst,
+                           size_t frames);
+
+/** Consumer: drops the oldest record of @p frames frames. Returns
+ *  @p frames, or 0 if no whole record is there (nothing is dropped). */
+size_t fx_ring_drop_record(FxRing *ring, size_t frames);
+
 
 #endif

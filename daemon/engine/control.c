@@ -1,6 +1,6 @@
-/* The control surface: engine calls under the driver's lock, change
- * tracking for feedback and for the state file (written by persist.c).
- * Never realtime. */
+/* The control surface: engine calls (the engine takes its own lock),
+ * change tracking for feedback and for the state file (written by
+ * persist.c). Never realtime. */
 #include "daemon/engine/control.h"
 
 #include <errno.h>
@@ -24,7 +24,10 @@ static const double SAVE_MAX_S = 0.5;
 
 struct FxControlImpl {
 	FxControlConfig cfg;
-	pthread_mutex_t own;      ///< the lock when the config has none
+	/* Guards everything below, `engine` included (fx_control_set_engine
+	 * frees nothing, but its caller frees the old engine). Taken before
+	 * the engine's own lock, never after it. */
+	pthread_mutex_t lock;
 	FxEngine *engine;
 	FxChanges changes;        ///< since the last take
 	uint32_t generation;      ///< bumped by every swap: slots may move
@@ -45,18 +48,14 @@ static double now_s(void)
 
 static void lock(FxControl *c)
 {
-	if (c->cfg.lock)
-		c->cfg.lock(c->cfg.user);
-	else
-		pthread_mutex_lock(&c->own);
+	if (c->cfg.on_lock)
+		c->cfg.on_lock(c->cfg.user);
+	pthread_mutex_lock(&c->lock);
 }
 
 static void unlock(FxControl *c)
 {
-	if (c->cfg.unlock)
-		c->cfg.unlock(c->cfg.user);
-	else
-		pthread_mutex_unlock(&c->own);
+	pthread_mutex_unlock(&c->lock);
 }
 
 static int say(char *err, size_t size, const char *fmt, ...)
@@ -89,7 +88,7 @@ FxControl *fx_control_new(FxEngine *engine, const FxControlConfig *cfg)
 	FxControl *c = calloc(1, sizeof *c);
 	if (!c)
 		return NULL;
-	pthread_mutex_init(&c->own, NULL);
+	pthread_mutex_init(&c->lock, NULL);
 	if (cfg)
 		c->cfg = *cfg;
 	c->engine = engine;
@@ -113,7 +112,7 @@ void fx_control_free(FxControl *c)
 {
 	if (!c)
 		return;
-	pthread_mutex_destroy(&c->own);
+	pthread_mutex_destroy(&c->lock);
 	free(c->preset_dir);
 	free(c->state_file);
 	free(c);
@@ -157,96 +156,74 @@ uint32_t fx_control_get_spec_gen(FxControl *c, FxChainSpec *spec)
 	return gen;
 }
 
-/* Sets *@p latency_moved when a structural change moved the chain's
- * latency: the caller tells the driver once the lock is released. */
-static FxStatus set_param_locked(FxControl *c, int slot, int param,
-                                 double value, double *applied,
-                                 uint64_t rx_ns, int *latency_moved)
-{
-	double before = fx_engine_get_param(c->engine, slot, param);
-	int latency = fx_engine_latency(c->engine);
-	FxStatus st = fx_engine_set_param(c->engine, slot, param, value,
-	                                  applied);
-	*latency_moved = fx_engine_latency(c->engine) != latency;
-	if (st == FX_OK) {
-		double now = fx_engine_get_param(c->engine, slot, param);
-		if (now != before) {
-			if (rx_ns)
-				fx_engine_mark_knob(c->engine, rx_ns);
-			changed(c, fx_param_index((FxParamRef){slot, param}));
-		}
-	}
-	return st;
-}
-
-static FxStatus set_bypass_locked(FxControl *c, int slot, int on,
-                                  uint64_t rx_ns)
-{
-	FxChainSpec spec;
-	fx_engine_get_spec(c->engine, &spec);
-	FxStatus st = FX_ERR_RANGE;
-	if (slot >= 0 && slot < spec.n_slots) {
-		st = FX_OK;
-		if (spec.slots[slot].bypass != (on != 0)) {
-			st = fx_engine_set_bypass(c->engine, slot, on);
-			if (st == FX_OK && rx_ns)
-				fx_engine_mark_knob(c->engine, rx_ns);
-			changed(c, fx_param_index((FxParamRef){slot, FX_PARAM_BYPASS}));
-		}
-	}
-	return st;
-}
-
 static void swapped(FxControl *c);
 
-FxStatus fx_control_set_param(FxControl *c, int slot, int param, double value,
-                              double *applied, uint64_t rx_ns)
+/* Any generation: the caller did not look a slot up. */
+static const int64_t ANY_GEN = -1;
+
+/* One change of @p r, if @p gen (or ANY_GEN) is still the generation
+ * (*@p stale says when not): staged, timed from @p rx_ns, remembered for
+ * feedback and the state file. The driver is told about a latency moved
+ * by a structural change once the lock is released. */
+static FxStatus change(FxControl *c, int64_t gen, FxParamRef r, double value,
+                       double *applied, uint64_t rx_ns, int *stale)
 {
-	int moved;
+	FxParamChange ch = {.applied = NAN};
+	FxStatus st = FX_OK;
 	lock(c);
-	FxStatus st = set_param_locked(c, slot, param, value, applied, rx_ns,
-	                               &moved);
+	*stale = gen != ANY_GEN && (uint32_t)gen != c->generation;
+	if (!*stale)
+		st = fx_engine_set_param(c->engine, r, value, rx_ns, &ch);
+	if (!*stale && st == FX_OK && ch.changed)
+		changed(c, fx_param_index(r));
 	unlock(c);
-	if (moved)
+	if (applied && !isnan(ch.applied))
+		*applied = ch.applied;
+	if (ch.latency_moved)
 		swapped(c);
 	return st;
 }
 
+/* The bypass index is not a parameter for those who name one. */
+static FxParamRef param_ref(int slot, int param)
+{
+	return (FxParamRef){slot, param == FX_PARAM_BYPASS ? -1 : param};
+}
+
+FxStatus fx_control_set_param(FxControl *c, int slot, int param, double value,
+                              double *applied, uint64_t rx_ns)
+{
+	int stale;
+	return change(c, ANY_GEN, param_ref(slot, param), value, applied,
+	              rx_ns, &stale);
+}
+
 FxStatus fx_control_set_bypass(FxControl *c, int slot, int on, uint64_t rx_ns)
 {
-	lock(c);
-	FxStatus st = set_bypass_locked(c, slot, on, rx_ns);
-	unlock(c);
-	return st;
+	int stale;
+	return change(c, ANY_GEN, (FxParamRef){slot, FX_PARAM_BYPASS}, on,
+	              NULL, rx_ns, &stale);
 }
 
 FxStatus fx_control_set_param_at(FxControl *c, uint32_t gen, int slot,
                                  int param, double value, uint64_t rx_ns,
                                  int *stale)
 {
-	int moved = 0;
-	lock(c);
-	FxStatus st = FX_OK;
-	*stale = gen != c->generation;
-	if (!*stale)
-		st = set_param_locked(c, slot, param, value, NULL, rx_ns,
-		                      &moved);
-	unlock(c);
-	if (moved)
-		swapped(c);
-	return st;
+	return change(c, gen, param_ref(slot, param), value, NULL, rx_ns,
+	              stale);
 }
 
 FxStatus fx_control_set_bypass_at(FxControl *c, uint32_t gen, int slot,
                                   int on, uint64_t rx_ns, int *stale)
 {
-	lock(c);
-	FxStatus st = FX_OK;
-	*stale = gen != c->generation;
-	if (!*stale)
-		st = set_bypass_locked(c, slot, on, rx_ns);
-	unlock(c);
-	return st;
+	return change(c, gen, (FxParamRef){slot, FX_PARAM_BYPASS}, on, NULL,
+	              rx_ns, stale);
+}
+
+/* A slot's value of @p param, FX_PARAM_BYPASS included. */
+static double slot_value(const FxSlotSpec *s, int param)
+{
+	return param == FX_PARAM_BYPASS ? s->bypass : s->values[param];
 }
 
 static FxStatus swap_locked(FxControl *c, const FxChainSpec *spec, char *err,
@@ -314,18 +291,17 @@ FxStatus fx_control_apply(FxControl *c, const FxChainSpec *spec, char *err,
 			swapped(c);
 		return st;
 	}
+	/* Every parameter, then the bypass, of each slot that differs. */
 	for (int s = 0; s < spec->n_slots && st == FX_OK; s++) {
 		const FxSlotSpec *want = &spec->slots[s];
-		for (int p = 0; p < want->cls->n_params && st == FX_OK; p++) {
-			if (want->values[p] == now.slots[s].values[p])
+		int n = want->cls->n_params;
+		for (int p = 0; p <= n && st == FX_OK; p++) {
+			FxParamRef r = {s, p < n ? p : FX_PARAM_BYPASS};
+			double v = slot_value(want, r.param);
+			if (v == slot_value(&now.slots[s], r.param))
 				continue;
-			st = fx_engine_set_param(c->engine, s, p, want->values[p],
-			                         NULL);
-			changed(c, fx_param_index((FxParamRef){s, p}));
-		}
-		if (st == FX_OK && want->bypass != now.slots[s].bypass) {
-			st = fx_engine_set_bypass(c->engine, s, want->bypass);
-			changed(c, fx_param_index((FxParamRef){s, FX_PARAM_BYPASS}));
+			st = fx_engine_set_param(c->engine, r, v, 0, NULL);
+			changed(c, fx_param_index(r));
 		}
 	}
 	unlock(c);

@@ -3,9 +3,10 @@
  * once, remembered for feedback and marked for the state file (presets
  * and the state file themselves: persist.h, on top of this).
  *
- * All calls take the lock the driver's buffer-size callback takes
- * (fx_jack_lock in fxd), so any non-realtime thread may call them. File I/O runs
- * outside the lock.
+ * Any non-realtime thread may call these. Each call takes the surface's own
+ * lock (for its change tracking and the engine it drives) and, inside it,
+ * the engine's control lock (engine.h), which the driver's buffer-size
+ * change takes too. File I/O runs outside both.
  */
 #ifndef FX_CONTROL_H
 #define FX_CONTROL_H
@@ -27,11 +28,13 @@ typedef struct {
 typedef struct {
 	const char *preset_dir; ///< NULL: $XDG_DATA_HOME/fxd/presets
 	const char *state_file; ///< NULL: none
-	/* The lock shared with the driver (NULL: one of its own), and what
-	 * to call when a swap changed the latency. */
-	void (*lock)(void *user);
-	void (*unlock)(void *user);
+	/* What to call, with no lock held, when a swap changed the
+	 * latency. */
 	void (*latency_changed)(void *user);
+	/* NULL, or called each time the surface is about to take its lock,
+	 * with no lock held: a seam for tests that interleave calls (a swap
+	 * between a lookup and a write). */
+	void (*on_lock)(void *user);
 	void *user;
 } FxControlConfig;
 

@@ -2,6 +2,7 @@
 #include "daemon/engine/engine_impl.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,26 @@ FxEngineConfig fx_engine_config_default(void)
 		.bypass_ms = 10, .fade_ms = 20, .safety = 1, .ceiling_db = -0.1,
 		.memory_budget = (size_t)FX_ENGINE_BUDGET_MB * 1000000,
 	};
+}
+
+/* The engine's control lock (engine_impl.h): every control entry holds it,
+ * the realtime paths never take it. Getters take a const engine: the lock
+ * is the one field they write. */
+static void lock(const FxEngine *e)
+{
+	pthread_mutex_lock((pthread_mutex_t *)&e->lock);
+}
+
+static void unlock(const FxEngine *e)
+{
+	pthread_mutex_unlock((pthread_mutex_t *)&e->lock);
+}
+
+static void store_tempo(FxEngine *e, double bpm)
+{
+	uint64_t bits;
+	memcpy(&bits, &bpm, sizeof bits);
+	atomic_store_explicit(&e->tempo_bits, bits, memory_order_relaxed);
 }
 
 static FxStatus check_config(const FxEngineConfig *c)
@@ -99,29 +120,39 @@ static void free_plan(FxEngine *e)
 	free(e->ch_mem);
 	free(e->old_mem);
 	free(e->out_mem);
-	fx_queue_free(e->in_seq);
-	fx_queue_free(e->out_seq);
+}
+
+/* Periods a ring holds: latency_periods + ring_periods periods of room,
+ * rounded up to a power of two frames, as fxd's rings always held. */
+static size_t ring_records(const FxEngineConfig *c)
+{
+	size_t want = (size_t)c->period * (size_t)(c->latency_periods +
+	                                           c->ring_periods);
+	size_t room = 1;
+	while (room < want)
+		room <<= 1;
+	return room / (size_t)c->period;
 }
 
 FxStatus fx_engine_plan(FxEngine *e)
 {
 	const FxEngineConfig *c = &e->cfg;
 	int frames = c->period;
-	size_t room = (size_t)frames * (size_t)(c->latency_periods + c->ring_periods);
+	size_t records = ring_records(c);
 	free_plan(e);
 	FxStatus st = FX_OK;
-	e->in_ring = fx_ring_new(c->inputs, room, &st);
-	e->out_ring = e->in_ring ? fx_ring_new(c->outputs, room, &st) : NULL;
-	/* As many numbers as whole periods fit in a ring. */
-	size_t periods = e->out_ring ? fx_ring_capacity(e->out_ring) / frames + 1
-	                             : 1;
-	e->in_seq = fx_queue_new(sizeof(uint32_t), periods, &st);
-	e->out_seq = fx_queue_new(sizeof(uint32_t), periods, &st);
+	/* Each period travels as one record: its number, then its frames. */
+	e->in_ring = fx_ring_new_records(c->inputs, (size_t)frames, records,
+	                                 &st);
+	e->out_ring = e->in_ring ? fx_ring_new_records(c->outputs,
+	                                               (size_t)frames, records,
+	                                               &st)
+	                         : NULL;
 	e->in_mem = calloc((size_t)c->inputs * frames, sizeof(float));
 	e->ch_mem = calloc((size_t)c->channels * frames, sizeof(float));
 	e->old_mem = calloc((size_t)c->channels * frames, sizeof(float));
 	e->out_mem = calloc((size_t)c->outputs * frames, sizeof(float));
-	if (!e->out_ring || !e->in_seq || !e->out_seq)
+	if (!e->out_ring)
 		return st == FX_OK ? FX_ERR_NOMEM : st;
 	if (!e->in_mem || !e->ch_mem || !e->old_mem || !e->out_mem)
 		return FX_ERR_NOMEM;
@@ -136,9 +167,9 @@ FxStatus fx_engine_plan(FxEngine *e)
 		for (int ch = 0; ch < c->outputs; ch++)
 			memset(e->out_buf[ch], 0, (size_t)frames * sizeof(float));
 		uint32_t s = (uint32_t)(k - c->latency_periods);
-		fx_queue_push(e->out_seq, &s);
-		fx_ring_write(e->out_ring, (const float *const *)e->out_buf,
-		              (size_t)frames);
+		fx_ring_write_record(e->out_ring, s,
+		                     (const float *const *)e->out_buf,
+		                     (size_t)frames);
 	}
 	return FX_OK;
 }
@@ -163,13 +194,14 @@ FxEngine *fx_engine_new(const FxEngineConfig *cfg, const FxChainSpec *spec,
 		return NULL;
 	}
 	memset(e, 0, sizeof *e);
+	pthread_mutex_init(&e->lock, NULL);
 	e->cfg = *cfg;
 	sem_init(&e->work_sem, 0, 0);
 	sem_init(&e->chunk_sem, 0, 0);
 	sem_init(&e->paused_sem, 0, 0);
 	sem_init(&e->resume_sem, 0, 0);
 	e->fade_frames = (int)(cfg->fade_ms * 1e-3 * cfg->sample_rate);
-	fx_engine_set_tempo(e, 120);
+	store_tempo(e, 120);
 	e->spec = *spec;
 	e->chain = build_chain(e, spec, st);
 	if (e->chain)
@@ -179,9 +211,8 @@ FxEngine *fx_engine_new(const FxEngineConfig *cfg, const FxChainSpec *spec,
 	    (*st = init_log(&e->work_log, cfg->latency_log)) == FX_OK) {
 		e->scratch_ns = calloc((size_t)cfg->latency_log, sizeof(uint32_t));
 		e->swaps = fx_queue_new(sizeof(ChainMsg), FX_SWAP_QUEUE, st);
-		e->applies = fx_queue_new(sizeof(ApplyEvent), FX_APPLY_QUEUE,
-		                          st);
-		if (!e->applies || init_log(&e->knob_log, cfg->latency_log))
+		e->knob = e->swaps ? fx_knob_timing_new(st) : NULL;
+		if (!e->knob || init_log(&e->knob_log, cfg->latency_log))
 			*st = FX_ERR_NOMEM;
 		e->retired = e->swaps ? fx_queue_new(sizeof(ChainMsg),
 		                                     2 * FX_SWAP_QUEUE, st)
@@ -191,7 +222,7 @@ FxEngine *fx_engine_new(const FxEngineConfig *cfg, const FxChainSpec *spec,
 			                          cfg->ceiling_db, st);
 		if (!e->scratch_ns)
 			*st = FX_ERR_NOMEM;
-		if (e->scratch_ns && e->retired && e->applies &&
+		if (e->scratch_ns && e->retired && e->knob &&
 		    e->knob_log.ns && (!cfg->safety || e->safety))
 			return e;
 	}
@@ -270,9 +301,11 @@ static void collect(FxEngine *e)
 
 FxStatus fx_engine_collect(FxEngine *e)
 {
+	lock(e);
 	collect(e);
 	FxStatus st = e->build_error;
 	e->build_error = FX_OK;
+	unlock(e);
 	return st;
 }
 
@@ -289,7 +322,7 @@ void fx_engine_free(FxEngine *e)
 	fx_chain_free(e->old_chain);
 	fx_queue_free(e->swaps);
 	fx_queue_free(e->retired);
-	fx_queue_free(e->applies);
+	fx_knob_timing_free(e->knob);
 	free(e->knob_log.ns);
 	fx_safety_free(e->safety);
 	free_plan(e);
@@ -300,6 +333,7 @@ void fx_engine_free(FxEngine *e)
 	sem_destroy(&e->chunk_sem);
 	sem_destroy(&e->paused_sem);
 	sem_destroy(&e->resume_sem);
+	pthread_mutex_destroy(&e->lock);
 	free(e);
 }
 
@@ -343,50 +377,7 @@ static void stage_or_count(FxEngine *e, int idx, double v)
 		stage(e, idx, v);
 }
 
-FxStatus fx_engine_set_param(FxEngine *e, int slot, int param, double value,
-                             double *applied)
-{
-	if (slot < 0 || slot >= e->spec.n_slots)
-		return FX_ERR_RANGE;
-	FxSlotSpec *s = &e->spec.slots[slot];
-	if (param < 0 || param >= s->cls->n_params)
-		return FX_ERR_UNKNOWN_PARAM;
-	if (!isfinite(value))
-		return FX_ERR_NONFINITE;
-	const FxParamInfo *p = &s->cls->params[param];
-	value = fx_param_clamp(p, value);
-	if (applied)
-		*applied = value;
-	if (value == s->values[param])
-		return FX_OK;
-	if (p->flags & FX_PARAM_STRUCTURAL) {
-		FxChainSpec next = e->spec;
-		next.slots[slot].values[param] = value;
-		return fx_engine_swap(e, &next);
-	}
-	s->values[param] = value;
-	stage_or_count(e, fx_param_index((FxParamRef){slot, param}), value);
-	return FX_OK;
-}
-
-double fx_engine_get_param(const FxEngine *e, int slot, int param)
-{
-	if (slot < 0 || slot >= e->spec.n_slots || param < 0 ||
-	    param >= e->spec.slots[slot].cls->n_params)
-		return NAN;
-	return e->spec.slots[slot].values[param];
-}
-
-FxStatus fx_engine_set_bypass(FxEngine *e, int slot, int bypass)
-{
-	if (slot < 0 || slot >= e->spec.n_slots)
-		return FX_ERR_RANGE;
-	e->spec.slots[slot].bypass = bypass != 0;
-	stage_or_count(e, fx_param_index((FxParamRef){slot, FX_PARAM_BYPASS}), bypass != 0);
-	return FX_OK;
-}
-
-FxStatus fx_engine_swap(FxEngine *e, const FxChainSpec *spec)
+static FxStatus swap_locked(FxEngine *e, const FxChainSpec *spec)
 {
 	FxChainPlan plan;
 	FxStatus st = plan_chain(&e->cfg, spec, &plan);
@@ -399,14 +390,108 @@ FxStatus fx_engine_swap(FxEngine *e, const FxChainSpec *spec)
 	return FX_OK;
 }
 
+static FxStatus set_bypass_locked(FxEngine *e, int slot, double on,
+                                  FxParamChange *change)
+{
+	int bypass = on != 0.0;
+	change->applied = bypass;
+	change->changed = e->spec.slots[slot].bypass != bypass;
+	if (change->changed) {
+		e->spec.slots[slot].bypass = bypass;
+		stage_or_count(e, fx_param_index((FxParamRef){slot,
+		                                              FX_PARAM_BYPASS}),
+		               bypass);
+	}
+	return FX_OK;
+}
+
+static FxStatus set_param_locked(FxEngine *e, FxParamRef r, double value,
+                                 FxParamChange *change)
+{
+	if (r.slot < 0 || r.slot >= e->spec.n_slots)
+		return FX_ERR_RANGE;
+	FxSlotSpec *s = &e->spec.slots[r.slot];
+	if (r.param == FX_PARAM_BYPASS)
+		return set_bypass_locked(e, r.slot, value, change);
+	if (r.param < 0 || r.param >= s->cls->n_params)
+		return FX_ERR_UNKNOWN_PARAM;
+	if (!isfinite(value))
+		return FX_ERR_NONFINITE;
+	const FxParamInfo *p = &s->cls->params[r.param];
+	value = fx_param_clamp(p, value);
+	change->applied = value;
+	change->changed = value != s->values[r.param];
+	if (!change->changed)
+		return FX_OK;
+	if (p->flags & FX_PARAM_STRUCTURAL) {
+		FxChainSpec next = e->spec;
+		next.slots[r.slot].values[r.param] = value;
+		FxStatus st = swap_locked(e, &next);
+		change->changed = st == FX_OK;
+		return st;
+	}
+	s->values[r.param] = value;
+	stage_or_count(e, fx_param_index(r), value);
+	return FX_OK;
+}
+
+FxStatus fx_engine_set_param(FxEngine *e, FxParamRef r, double value,
+                             uint64_t rx_ns, FxParamChange *change)
+{
+	FxParamChange ignored;
+	if (!change)
+		change = &ignored;
+	*change = (FxParamChange){.applied = NAN};
+	lock(e);
+	int latency = e->chain_latency;
+	FxStatus st = set_param_locked(e, r, value, change);
+	/* Timed from the count that includes this change (and its swap). */
+	if (st == FX_OK && change->changed && rx_ns)
+		fx_knob_timing_mark(e->knob,
+		                    atomic_load_explicit(&e->staged_seq,
+		                                         memory_order_relaxed),
+		                    rx_ns);
+	change->latency_moved = e->chain_latency != latency;
+	unlock(e);
+	return st;
+}
+
+double fx_engine_get_param(const FxEngine *e, FxParamRef r)
+{
+	double v = NAN;
+	lock(e);
+	if (r.slot >= 0 && r.slot < e->spec.n_slots) {
+		const FxSlotSpec *s = &e->spec.slots[r.slot];
+		if (r.param == FX_PARAM_BYPASS)
+			v = s->bypass;
+		else if (r.param >= 0 && r.param < s->cls->n_params)
+			v = s->values[r.param];
+	}
+	unlock(e);
+	return v;
+}
+
+FxStatus fx_engine_swap(FxEngine *e, const FxChainSpec *spec)
+{
+	lock(e);
+	FxStatus st = swap_locked(e, spec);
+	unlock(e);
+	return st;
+}
+
 void fx_engine_get_spec(const FxEngine *e, FxChainSpec *spec)
 {
+	lock(e);
 	*spec = e->spec;
+	unlock(e);
 }
 
 int fx_engine_latency(const FxEngine *e)
 {
-	return e->cfg.latency_periods * e->cfg.period + e->chain_latency;
+	lock(e);
+	int latency = e->cfg.latency_periods * e->cfg.period + e->chain_latency;
+	unlock(e);
+	return latency;
 }
 
 static int wait_flag_clear(_Atomic int *flag)
@@ -420,7 +505,7 @@ static int wait_flag_clear(_Atomic int *flag)
 	return 0;
 }
 
-FxStatus fx_engine_set_period(FxEngine *e, int period)
+static FxStatus set_period_locked(FxEngine *e, int period)
 {
 	if (period < 1 || period > 16384)
 		return FX_ERR_RANGE;
@@ -457,7 +542,7 @@ FxStatus fx_engine_set_period(FxEngine *e, int period)
 			return st;
 	}
 	/* Period numbers start again: changes being timed are forgotten. */
-	e->n_marks = 0;
+	fx_knob_timing_forget(e->knob);
 	/* Drop wake-ups counted for the old period. */
 	while (sem_trywait(&e->work_sem) == 0)
 		;
@@ -469,48 +554,71 @@ FxStatus fx_engine_set_period(FxEngine *e, int period)
 	return st;
 }
 
+FxStatus fx_engine_set_period(FxEngine *e, int period)
+{
+	lock(e);
+	FxStatus st = set_period_locked(e, period);
+	unlock(e);
+	return st;
+}
+
 void fx_engine_fade(FxEngine *e, int out)
 {
+	lock(e);
 	if (!out)
 		atomic_store(&e->faded_out, 0);
 	atomic_store(&e->fade_out, out != 0);
+	unlock(e);
 }
 
 int fx_engine_faded_out(const FxEngine *e)
 {
-	return atomic_load((_Atomic int *)&e->faded_out);
+	lock(e);
+	int done = atomic_load((_Atomic int *)&e->faded_out);
+	unlock(e);
+	return done;
 }
 
 void fx_engine_reset_state(FxEngine *e)
 {
+	lock(e);
 	atomic_store(&e->want_reset, 1);
+	unlock(e);
 }
 
 void fx_engine_set_tempo(FxEngine *e, double bpm)
 {
-	uint64_t bits;
-	memcpy(&bits, &bpm, sizeof bits);
-	atomic_store_explicit(&e->tempo_bits, bits, memory_order_relaxed);
+	lock(e);
+	store_tempo(e, bpm);
+	unlock(e);
 }
 
 void fx_engine_panic(FxEngine *e)
 {
+	lock(e);
 	atomic_store(&e->want_panic, 1);
+	unlock(e);
 }
 
 uint32_t fx_engine_staged_seq(const FxEngine *e)
 {
-	return atomic_load((_Atomic uint32_t *)&e->staged_seq);
+	lock(e);
+	uint32_t seq = atomic_load((_Atomic uint32_t *)&e->staged_seq);
+	unlock(e);
+	return seq;
 }
 
 int fx_engine_applied(const FxEngine *e, uint32_t seq)
 {
+	lock(e);
 	uint32_t done = atomic_load((_Atomic uint32_t *)&e->applied_seq);
+	unlock(e);
 	return (int32_t)(done - seq) >= 0;
 }
 
 int fx_engine_meters(FxEngine *e, float *peak, float *rms, int max)
 {
+	lock(e);
 	Meters *m = &e->meters;
 	int n = e->cfg.outputs < max ? e->cfg.outputs : max;
 	uint32_t epoch = atomic_load_explicit(&m->epoch, memory_order_relaxed);
@@ -543,61 +651,27 @@ int fx_engine_meters(FxEngine *e, float *peak, float *rms, int max)
 		for (int c = 0; c < n; c++)
 			peak[c] = rms[c] = 0.0f;
 	atomic_fetch_add_explicit(&m->epoch, 1, memory_order_release);
+	unlock(e);
 	return n;
-}
-
-void fx_engine_mark_knob(FxEngine *e, uint64_t rx_ns)
-{
-	if (e->n_marks == FX_KNOB_MARKS)
-		return; /* enough in flight: this one goes untimed */
-	e->marks[e->n_marks++] = (KnobMark){
-		.seq = atomic_load_explicit(&e->staged_seq, memory_order_relaxed),
-		.rx_ns = rx_ns,
-	};
 }
 
 void fx_engine_poll(FxEngine *e)
 {
+	lock(e);
 	collect(e);
-	ApplyEvent ev;
-	while (fx_queue_pop(e->applies, &ev))
-		for (int i = 0; i < e->n_marks; i++) {
-			KnobMark *k = &e->marks[i];
-			if (!k->applied && (int32_t)(ev.seq - k->seq) >= 0) {
-				k->applied = 1;
-				k->chunk = ev.chunk;
-			}
-		}
-	uint32_t last = atomic_load_explicit(&e->out_seq_last,
-	                                     memory_order_acquire);
-	uint64_t now = fx_engine_now_ns();
-	int kept = 0;
-	for (int i = 0; i < e->n_marks; i++) {
-		KnobMark *k = &e->marks[i];
-		int32_t age = (int32_t)(last - k->chunk);
-		if (!k->applied || age < 0) {
-			/* Not heard yet; a change no audio plays is dropped. */
-			if (now - k->rx_ns < 2000000000u)
-				e->marks[kept++] = *k;
-			continue;
-		}
-		if (age < FX_OUT_TIMES / 2) {
-			uint64_t t = atomic_load_explicit(
-				&e->out_ns[k->chunk % FX_OUT_TIMES],
-				memory_order_relaxed);
-			uint32_t again = atomic_load_explicit(
-				&e->out_seq_last, memory_order_acquire);
-			if ((int32_t)(again - k->chunk) < FX_OUT_TIMES)
-				fx_engine_log_time(&e->knob_log, e->cfg.latency_log,
-				            t > k->rx_ns ? t - k->rx_ns : 0);
-		}
-	}
-	e->n_marks = kept;
+	uint64_t heard[FX_KNOB_MARKS];
+	int n = fx_knob_timing_settle(e->knob, fx_engine_now_ns(), heard);
+	for (int i = 0; i < n; i++)
+		fx_engine_log_time(&e->knob_log, e->cfg.latency_log, heard[i]);
+	unlock(e);
 }
 
 FxEngineConfig fx_engine_config(const FxEngine *e)
 {
-	return e->cfg;
+	lock(e);
+	FxEngineConfig cfg = e->cfg;
+	unlock(e);
+	return cfg;
 }
 
 /* ---- metrics ------------------------------------------------------------ */
@@ -652,17 +726,21 @@ static void read_counters(FxEngine *e, uint64_t v[8])
 	v[M_NONFINITE] = atomic_load(&e->nonfinite);
 }
 
+static void counters(FxEngine *e, FxEngineMetrics *m);
+
 void fx_engine_metrics(FxEngine *e, FxEngineMetrics *m)
 {
-	fx_engine_counters(e, m);
+	lock(e);
+	counters(e, m);
 	stats(e, &e->cb_log, &m->callback);
 	stats(e, &e->work_log, &m->worker);
 	stats(e, &e->knob_log, &m->knob);
 	double period_ms = 1e3 * e->cfg.period / e->cfg.sample_rate;
 	m->dsp_load = m->worker.count ? 100.0 * m->worker.mean / period_ms : 0;
+	unlock(e);
 }
 
-void fx_engine_counters(FxEngine *e, FxEngineMetrics *m)
+static void counters(FxEngine *e, FxEngineMetrics *m)
 {
 	memset(m, 0, sizeof *m);
 	uint64_t v[8];
@@ -676,10 +754,19 @@ void fx_engine_counters(FxEngine *e, FxEngineMetrics *m)
 	m->nonfinite = v[M_NONFINITE] - e->base[M_NONFINITE];
 }
 
+void fx_engine_counters(FxEngine *e, FxEngineMetrics *m)
+{
+	lock(e);
+	counters(e, m);
+	unlock(e);
+}
+
 void fx_engine_reset_metrics(FxEngine *e)
 {
+	lock(e);
 	read_counters(e, e->base);
 	e->cb_log.baseline = atomic_load(&e->cb_log.written);
 	e->work_log.baseline = atomic_load(&e->work_log.written);
 	e->knob_log.baseline = atomic_load(&e->knob_log.written);
+	unlock(e);
 }

@@ -4,7 +4,12 @@
  * test's fake driver) calls fx_engine_process once per period from its
  * realtime thread, and a worker thread runs fx_engine_worker_main, or a test
  * calls fx_engine_work itself. Control calls (staging, swaps, queries,
- * metrics) come from one control thread at a time.
+ * metrics, the period change) may come from any non-realtime thread: each
+ * takes the engine's own control lock for its whole work, so they exclude
+ * one another, and the realtime paths never take it. The engine calls
+ * nothing outside itself while holding it, so a caller may hold a lock of
+ * its own around these calls (lock order: the caller's, then the
+ * engine's).
  *
  * Timing: the output ring is primed with latency_periods periods of
  * silence, so the output of period n is the chain's output for the input of
@@ -135,20 +140,30 @@ void fx_engine_set_worker_running(FxEngine *e, int running);
 /** Asks the worker thread to return and wakes it. */
 void fx_engine_stop_worker(FxEngine *e);
 
-/* ---- control side (one thread at a time) ------------------------------- */
+/* ---- control side (any non-realtime thread; takes the control lock) ---- */
 
-/** Stages a parameter change for the worker's next chunk start. The value
- *  is clamped; @p applied (may be NULL) receives what will be used.
- *  Structural parameters rebuild the chain through fx_engine_swap, and
- *  coalesce like a swap. */
-FxStatus fx_engine_set_param(FxEngine *e, int slot, int param, double value,
-                             double *applied);
+/** What fx_engine_set_param did. */
+typedef struct {
+	double applied;    ///< the value used (clamped; bypass 0 or 1), NAN
+	                   ///< when the value was refused
+	int changed;       ///< it differs from the target before the call
+	int latency_moved; ///< a structural change moved fx_engine_latency
+} FxParamChange;
 
-/** A parameter's current target (what the last set asked for). */
-double fx_engine_get_param(const FxEngine *e, int slot, int param);
+/** Stages a change of @p r for the worker's next chunk start, as one step
+ *  under the control lock. The value is clamped; r.param FX_PARAM_BYPASS
+ *  sets the slot's bypass (on when @p value is not 0). Structural
+ *  parameters rebuild the chain through fx_engine_swap, and coalesce like
+ *  a swap. When the target changed and @p rx_ns (CLOCK_MONOTONIC, when
+ *  its message arrived) is not 0, the change is timed to the period that
+ *  plays it (knob-to-ear statistics). @p change (may be NULL) says what
+ *  was done. */
+FxStatus fx_engine_set_param(FxEngine *e, FxParamRef r, double value,
+                             uint64_t rx_ns, FxParamChange *change);
 
-/** Stages bypass on or off for a slot. */
-FxStatus fx_engine_set_bypass(FxEngine *e, int slot, int bypass);
+/** A parameter's current target (what the last set asked for); for
+ *  FX_PARAM_BYPASS, 1 or 0; NAN for a parameter the chain lacks. */
+double fx_engine_get_param(const FxEngine *e, FxParamRef r);
 
 /** Makes @p spec the chain to run. A chain is built off the realtime path
  *  and queued; the worker swaps it in between chunks with a crossfade, and
@@ -179,7 +194,8 @@ FxStatus fx_engine_collect(FxEngine *e);
 int fx_engine_latency(const FxEngine *e);
 
 /** Changes the period (a server buffer-size change): pauses the driver and
- *  worker side, re-plans rings for @p period, re-primes, resumes. Call with
+ *  worker side, re-plans rings for @p period, re-primes, resumes, all under
+ *  the control lock, so no control call sees it half done. Call with
  *  the driver not inside fx_engine_process (JACK guarantees this for its
  *  buffer-size callback) and the worker either running or stopped. */
 FxStatus fx_engine_set_period(FxEngine *e, int period);
@@ -211,10 +227,6 @@ int fx_engine_applied(const FxEngine *e, uint32_t seq);
  *  @p max ports. Returns the ports filled. */
 int fx_engine_meters(FxEngine *e, float *peak, float *rms, int max);
 
-/** Starts timing the change just staged, from @p rx_ns (CLOCK_MONOTONIC,
- *  when its message arrived) to the period that plays it. */
-void fx_engine_mark_knob(FxEngine *e, uint64_t rx_ns);
-
 /** Settles the changes being timed (call often, from the control thread):
  *  those heard go into the knob-to-ear statistics. Collects retired
  *  chains too (fx_engine_collect, its error kept for that call). */
@@ -241,7 +253,7 @@ typedef struct {
 	double dsp_load;           ///< mean worker time as % of the period
 } FxEngineMetrics;
 
-/** Fills @p m; reads atomics only, never blocks the other threads. */
+/** Fills @p m; reads atomics only, never blocks the realtime threads. */
 void fx_engine_metrics(FxEngine *e, FxEngineMetrics *m);
 
 /** Fills only the counters of @p m (cheap: no statistics). */

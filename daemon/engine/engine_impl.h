@@ -3,11 +3,13 @@
 #ifndef FX_ENGINE_IMPL_H
 #define FX_ENGINE_IMPL_H
 
+#include <pthread.h>
 #include <semaphore.h>
 #include <stdalign.h>
 #include <stdatomic.h>
 
 #include "daemon/engine/engine.h"
+#include "daemon/engine/knob_timing.h"
 #include "daemon/engine/queue.h"
 #include "dsp/ring.h"
 #include "dsp/safety.h"
@@ -16,27 +18,7 @@ enum {
 	FX_ENGINE_MAX_PORTS = 64,
 	FX_STAGE_WORDS = (FX_PARAM_ENTRIES + 63) / 64,
 	FX_SWAP_QUEUE = 8,
-	/* Output periods whose start time the driver remembers, for the
-	 * knob-to-ear measurement: a power of two. */
-	FX_OUT_TIMES = 64,
-	FX_APPLY_QUEUE = 64,  ///< apply events, worker -> control
-	FX_KNOB_MARKS = 64,   ///< changes being timed at once
 };
-
-/** The worker applied every change staged up to @c seq at the start of
- *  chunk @c chunk, at time @c ns. */
-typedef struct {
-	uint32_t seq, chunk;
-	uint64_t ns;
-} ApplyEvent;
-
-/** A change being timed from its arrival to the period that plays it. */
-typedef struct {
-	uint32_t seq;     ///< staged_seq once it was staged
-	uint32_t chunk;   ///< the chunk that applied it (when applied)
-	int applied;
-	uint64_t rx_ns;   ///< when its packet arrived
-} KnobMark;
 
 /** Peak and energy per output port since the control thread last read
  *  them, behind a sequence count (worker writes, control reads). */
@@ -76,9 +58,14 @@ typedef struct {
 } TimeLog;
 
 struct FxEngineImpl {
-	FxEngineConfig cfg;
+	/* Taken by every control entry (engine.c), the period change
+	 * included, for its whole work; never by the driver's period or the
+	 * worker's chunks. "Control" below means: a thread holding it. */
+	pthread_mutex_t lock;
+	FxEngineConfig cfg;        ///< control (period: fx_engine_set_period,
+	                           ///< with driver and worker standing still)
 
-	/* Written by the control thread only. */
+	/* Written under `lock` only. */
 	FxChainSpec spec;          ///< targets of the newest chain (wanted or queued)
 	uint32_t gen;              ///< generation of the newest chain queued
 	int chain_latency;         ///< frames, of the newest chain
@@ -93,17 +80,16 @@ struct FxEngineImpl {
 	FxStatus build_error;      ///< a wanted chain failed; for fx_engine_collect
 	uint32_t *scratch_ns;      ///< for sorting statistics
 	uint64_t base[8];          ///< counters at the last metrics reset
-	KnobMark marks[FX_KNOB_MARKS];
-	int n_marks;
 	TimeLog knob_log;          ///< knob-to-ear times (written by control)
-	_Atomic int worker_running; ///< control: a thread runs worker_main
+	/* Written, without the lock, by whoever starts and joins the worker
+	 * thread (the driver's start and stop, on fxd's main thread). */
+	_Atomic int worker_running; ///< a thread runs worker_main
 
-	/* Shared through rings, queues, atomics and semaphores. */
+	/* Shared through rings, queues, atomics and semaphores. Each
+	 * period crosses as one ring record, its number and its frames
+	 * written and read in one transaction (fx_ring_write_record). */
 	FxRing *in_ring;           ///< driver -> worker, inputs channels
 	FxRing *out_ring;          ///< worker -> driver, outputs channels
-	/* Each period's number travels beside its audio: pushed before the
-	 * ring write, so a consumer that sees the frames sees the number. */
-	FxQueue *in_seq, *out_seq; ///< uint32_t, one per period in the rings
 	FxQueue *swaps;            ///< control -> worker
 	FxQueue *retired;          ///< worker -> control
 	Staged stage[FX_PARAM_ENTRIES];
@@ -114,7 +100,7 @@ struct FxEngineImpl {
 	alignas(64) _Atomic int paused;  ///< control: driver and worker stand still
 	_Atomic int driver_busy;   ///< driver: inside fx_engine_process
 	_Atomic int freewheel;     ///< driver's freewheel callback
-	_Atomic int stop;          ///< control: worker thread returns
+	_Atomic int stop;          ///< worker's starter: worker thread returns
 	_Atomic int pause_worker;  ///< control: worker parks on resume_sem
 	_Atomic int worker_state;  ///< worker: FX_WORKER_*
 	_Atomic int want_reset;    ///< control: clear chain state next chunk
@@ -129,12 +115,13 @@ struct FxEngineImpl {
 	 * before its chain runs. */
 	_Atomic int swap_held;     ///< control: a wanted chain is not queued yet
 	_Atomic uint32_t applied_seq; ///< worker: staged_seq it has applied
-	FxQueue *applies;          ///< ApplyEvent, worker -> control
-	_Atomic uint32_t out_seq_last; ///< driver: last period output
-	_Atomic uint64_t out_ns[FX_OUT_TIMES]; ///< driver: their start times
+	/* Knob-to-ear timing: marks (control), applies (worker), period
+	 * start times (driver); knob_timing_impl.h says who writes what. */
+	FxKnobTiming *knob;
 	Meters meters;
 
-	/* Written by the driver thread. */
+	/* Written by the driver thread (and by fx_engine_plan, while the
+	 * driver stands still). */
 	alignas(64) uint32_t seq;  ///< period number of the next callback
 	_Atomic uint64_t callbacks, overflows, underflows, late, xruns;
 	TimeLog cb_log;

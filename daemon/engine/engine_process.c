@@ -46,13 +46,11 @@ static int drop_late(FxEngine *e, size_t frames, uint32_t due)
 	for (int tries = 0; tries <= e->cfg.latency_periods + e->cfg.ring_periods;
 	     tries++) {
 		uint32_t seq;
-		if (fx_ring_available_read(e->out_ring) < frames ||
-		    !fx_queue_peek(e->out_seq, &seq))
+		if (!fx_ring_peek_header(e->out_ring, frames, &seq))
 			return 0;
 		if ((int32_t)(due - seq) <= 0)
 			return 1;
-		fx_queue_pop(e->out_seq, &seq);
-		fx_ring_advance(e->out_ring, frames);
+		fx_ring_drop_record(e->out_ring, frames);
 		bump(&e->late);
 	}
 	return 0;
@@ -65,10 +63,10 @@ static int take_due_chunk(FxEngine *e, float *const *out, int frames,
 {
 	uint32_t seq;
 	if (!drop_late(e, (size_t)frames, due) ||
-	    !fx_queue_peek(e->out_seq, &seq) || seq != due)
+	    !fx_ring_peek_header(e->out_ring, (size_t)frames, &seq) ||
+	    seq != due)
 		return 0; /* not made yet, or its input never made it in */
-	fx_queue_pop(e->out_seq, &seq);
-	return fx_ring_read(e->out_ring, out, (size_t)frames) != 0;
+	return fx_ring_read_record(e->out_ring, &seq, out, (size_t)frames) != 0;
 }
 
 /* Wakes the worker if it sleeps. Dekker with wait_for_input: the fence
@@ -122,14 +120,11 @@ void fx_engine_process(FxEngine *e, const float *const *in, float *const *out,
 	}
 	/* The due chunk was written on the worker's core: start pulling it
 	 * over while the input is copied. */
-	fx_ring_prefetch(e->out_ring, (size_t)frames);
+	fx_ring_prefetch(e->out_ring, fx_ring_record_room((size_t)frames));
 	uint32_t seq = e->seq++;
-	/* Room checked first, so the number and the frames go in together. */
-	int pushed = fx_ring_available_write(e->in_ring) >= (size_t)frames &&
-	             fx_queue_push(e->in_seq, &seq);
-	if (pushed)
-		fx_ring_write(e->in_ring, in, (size_t)frames);
-	else
+	int pushed = fx_ring_write_record(e->in_ring, seq, in,
+	                                  (size_t)frames) != 0;
+	if (!pushed)
 		bump(&e->overflows);
 
 	uint32_t due = seq - (uint32_t)e->cfg.latency_periods;
@@ -140,9 +135,7 @@ void fx_engine_process(FxEngine *e, const float *const *in, float *const *out,
 		bump(&e->underflows);
 	}
 	/* When chunk `due` left, for the knob-to-ear measurement. */
-	atomic_store_explicit(&e->out_ns[due % FX_OUT_TIMES], t0,
-	                      memory_order_relaxed);
-	atomic_store_explicit(&e->out_seq_last, due, memory_order_release);
+	fx_knob_timing_played(e->knob, due, t0);
 	bump(&e->callbacks);
 	/* The worker sleeps on its semaphore between periods: one post per
 	 * period wakes it for the input written above. */
@@ -257,8 +250,7 @@ static void publish_applied(FxEngine *e, uint32_t staged, int deferred,
 		return;
 	e->applied = staged;
 	atomic_store_explicit(&e->applied_seq, staged, memory_order_release);
-	ApplyEvent ev = {staged, chunk, t0};
-	fx_queue_push(e->applies, &ev); /* refused when nobody reads: fine */
+	fx_knob_timing_applied(e->knob, staged, chunk, t0);
 }
 
 /* Ramps the chunk to silence and clears every effect's state; the fade
@@ -375,8 +367,7 @@ static void run_chunk(FxEngine *e)
 	int frames = e->cfg.period, ins = e->cfg.inputs;
 	uint64_t t0 = fx_engine_now_ns();
 	uint32_t seq = 0;
-	fx_ring_read(e->in_ring, e->in_buf, (size_t)frames);
-	fx_queue_pop(e->in_seq, &seq);
+	fx_ring_read_record(e->in_ring, &seq, e->in_buf, (size_t)frames);
 
 	/* Read before draining: every change counted in it is visible. */
 	uint32_t staged = atomic_load_explicit(&e->staged_seq,
@@ -431,9 +422,8 @@ static void run_chunk(FxEngine *e)
 	int outs = e->cfg.outputs;
 	route(e->ch_buf, e->cfg.channels, e->out_buf, outs, frames);
 	meter(e, frames);
-	fx_queue_push(e->out_seq, &seq);
-	fx_ring_write(e->out_ring, (const float *const *)e->out_buf,
-	              (size_t)frames);
+	fx_ring_write_record(e->out_ring, seq, (const float *const *)e->out_buf,
+	                     (size_t)frames);
 	bump(&e->chunks);
 	if (atomic_load_explicit(&e->freewheel, memory_order_relaxed))
 		sem_post(&e->chunk_sem);
@@ -443,11 +433,11 @@ static void run_chunk(FxEngine *e)
 int fx_engine_work(FxEngine *e)
 {
 	int done = 0;
-	size_t frames = (size_t)e->cfg.period;
+	size_t room = fx_ring_record_room((size_t)e->cfg.period);
 	/* Bounded by what the input ring can hold. */
 	int most = e->cfg.latency_periods + e->cfg.ring_periods;
-	while (done < most && fx_ring_available_read(e->in_ring) >= frames &&
-	       fx_ring_available_write(e->out_ring) >= frames) {
+	while (done < most && fx_ring_available_read(e->in_ring) >= room &&
+	       fx_ring_available_write(e->out_ring) >= room) {
 		run_chunk(e);
 		done++;
 	}
@@ -457,9 +447,9 @@ int fx_engine_work(FxEngine *e)
 /* Input to process and room for its chunk, or a request to stop or park. */
 static int chunk_waiting(FxEngine *e)
 {
-	size_t frames = (size_t)e->cfg.period;
-	return (fx_ring_available_read(e->in_ring) >= frames &&
-	        fx_ring_available_write(e->out_ring) >= frames) ||
+	size_t room = fx_ring_record_room((size_t)e->cfg.period);
+	return (fx_ring_available_read(e->in_ring) >= room &&
+	        fx_ring_available_write(e->out_ring) >= room) ||
 	       atomic_load(&e->stop) || atomic_load(&e->pause_worker);
 }
 

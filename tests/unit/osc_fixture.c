@@ -180,9 +180,8 @@ Rig *rig_open(RigOptions opt)
 
 	FxControlConfig cc = {.preset_dir = r->preset_dir,
 	                      .state_file = r->state_file,
-	                      .lock = opt.lock,
-	                      .unlock = opt.unlock,
-	                      .user = opt.lock_user};
+	                      .on_lock = opt.on_lock,
+	                      .user = opt.on_lock_user};
 	r->c = fx_control_new(r->e, &cc);
 	ck_assert_ptr_nonnull(r->c);
 

@@ -125,10 +125,9 @@ typedef struct {
 	int threaded;
 	int tcp, tcp_max;          ///< 0: UDP only; 0: the default
 	double tcp_idle_s;         ///< 0: the default
-	/* The control surface's lock (NULL: its own). */
-	void (*lock)(void *user);
-	void (*unlock)(void *user);
-	void *lock_user;
+	/* Called as the control surface takes its lock (may be NULL). */
+	void (*on_lock)(void *user);
+	void *on_lock_user;
 } RigOptions;
 
 Rig *rig_open(RigOptions opt);

@@ -233,16 +233,16 @@ static double gain_of_last(Rig *r, long p)
 START_TEST(staged_values_apply_at_chunk_start_latest_wins)
 {
 	Rig *r = rig_new(plain_config(64), "vol:gain db=0");
-	double applied;
+	FxParamChange ch;
 	for (int k = 0; k < 10; k++)
-		ck_assert_int_eq(fx_engine_set_param(r->e, 0, 0, -k, &applied), FX_OK);
-	ck_assert_int_eq(fx_engine_set_param(r->e, 0, 0, -500, &applied), FX_OK);
-	ck_assert(applied == -96);
-	ck_assert_int_eq(fx_engine_set_param(r->e, 0, 0, -12, &applied), FX_OK);
-	ck_assert(fx_engine_get_param(r->e, 0, 0) == -12);
-	ck_assert_int_eq(fx_engine_set_param(r->e, 0, 0, NAN, NULL),
+		ck_assert_int_eq(fx_engine_set_param(r->e, (FxParamRef){0, 0}, -k, 0, &ch), FX_OK);
+	ck_assert_int_eq(fx_engine_set_param(r->e, (FxParamRef){0, 0}, -500, 0, &ch), FX_OK);
+	ck_assert(ch.applied == -96);
+	ck_assert_int_eq(fx_engine_set_param(r->e, (FxParamRef){0, 0}, -12, 0, &ch), FX_OK);
+	ck_assert(fx_engine_get_param(r->e, (FxParamRef){0, 0}) == -12);
+	ck_assert_int_eq(fx_engine_set_param(r->e, (FxParamRef){0, 0}, NAN, 0, NULL),
 	                 FX_ERR_NONFINITE);
-	ck_assert_int_eq(fx_engine_set_param(r->e, 3, 0, 0, NULL), FX_ERR_RANGE);
+	ck_assert_int_eq(fx_engine_set_param(r->e, (FxParamRef){3, 0}, 0, 0, NULL), FX_ERR_RANGE);
 	period(r);
 	fx_engine_work(r->e);
 	period(r);
@@ -257,12 +257,12 @@ END_TEST
 START_TEST(values_staged_for_an_old_chain_never_land_on_a_new_one)
 {
 	Rig *r = rig_new(plain_config(64), "a:gain db=0");
-	ck_assert_int_eq(fx_engine_set_param(r->e, 0, 0, -20, NULL), FX_OK);
+	ck_assert_int_eq(fx_engine_set_param(r->e, (FxParamRef){0, 0}, -20, 0, NULL), FX_OK);
 	FxChainSpec next;
 	fx_spec_parse("b:gain db=0", "t", &next, NULL);
 	ck_assert_int_eq(fx_engine_swap(r->e, &next), FX_OK);
 	/* And one staged for the new chain, which must land. */
-	ck_assert_int_eq(fx_engine_set_param(r->e, 0, 0, -6, NULL), FX_OK);
+	ck_assert_int_eq(fx_engine_set_param(r->e, (FxParamRef){0, 0}, -6, 0, NULL), FX_OK);
 	for (int p = 0; p < 4; p++) {
 		period(r);
 		fx_engine_work(r->e);
@@ -318,10 +318,10 @@ END_TEST
 START_TEST(structural_change_rebuilds_through_a_swap)
 {
 	Rig *r = rig_new(plain_config(64), "lpf:lowpass cutoff=1000 order=2");
-	double applied;
-	ck_assert_int_eq(fx_engine_set_param(r->e, 0, 2, 6.4, &applied), FX_OK);
-	ck_assert(applied == 6);
-	ck_assert(fx_engine_get_param(r->e, 0, 2) == 6);
+	FxParamChange ch;
+	ck_assert_int_eq(fx_engine_set_param(r->e, (FxParamRef){0, 2}, 6.4, 0, &ch), FX_OK);
+	ck_assert(ch.applied == 6);
+	ck_assert(fx_engine_get_param(r->e, (FxParamRef){0, 2}) == 6);
 	for (int p = 0; p < 10; p++) {
 		period(r);
 		fx_engine_work(r->e);
@@ -471,7 +471,7 @@ START_TEST(routing_mono_in_and_folded_out)
 	cfg.channels = 2;
 	cfg.outputs = 2;
 	Rig *r = rig_new(cfg, "b:gain db=0");
-	ck_assert_int_eq(fx_engine_set_param(r->e, 0, 0, -6.0206, NULL), FX_OK);
+	ck_assert_int_eq(fx_engine_set_param(r->e, (FxParamRef){0, 0}, -6.0206, 0, NULL), FX_OK);
 	for (int p = 0; p < 3; p++) {
 		period(r);
 		fx_engine_work(r->e);
@@ -890,8 +890,8 @@ START_TEST(structural_sweep_coalesces_to_the_last_value)
 {
 	Rig *r = rig_new(plain_config(64), "lpf:lowpass cutoff=1000 order=1");
 	for (int order = 1; order <= 16; order++)
-		ck_assert_int_eq(fx_engine_set_param(r->e, 0, 2, order, NULL), FX_OK);
-	ck_assert(fx_engine_get_param(r->e, 0, 2) == 16);
+		ck_assert_int_eq(fx_engine_set_param(r->e, (FxParamRef){0, 2}, order, 0, NULL), FX_OK);
+	ck_assert(fx_engine_get_param(r->e, (FxParamRef){0, 2}) == 16);
 	uint32_t sync = fx_engine_staged_seq(r->e);
 	tone_period(r);
 	fx_engine_work(r->e);
@@ -982,14 +982,14 @@ START_TEST(chains_over_the_memory_budget_are_refused_naming_their_cost)
 	Rig *r = rig_new(cfg, "a:delay max=1 | b:delay max=30");
 	pages = fx_pages_in_use();
 	ck_assert_int_eq(fx_engine_swap(r->e, &big), FX_ERR_BUDGET);
-	ck_assert_int_eq(fx_engine_set_param(r->e, 0, 6, 30, NULL),
+	ck_assert_int_eq(fx_engine_set_param(r->e, (FxParamRef){0, 6}, 30, 0, NULL),
 	                 FX_ERR_BUDGET);
 	ck_assert_uint_eq(fx_pages_in_use(), pages);
-	ck_assert(fx_engine_get_param(r->e, 0, 6) == 1);
+	ck_assert(fx_engine_get_param(r->e, (FxParamRef){0, 6}) == 1);
 	FxChainSpec now;
 	fx_engine_get_spec(r->e, &now);
 	ck_assert(now.slots[1].values[6] == 30);
-	ck_assert_int_eq(fx_engine_set_param(r->e, 0, 6, 10, NULL), FX_OK);
+	ck_assert_int_eq(fx_engine_set_param(r->e, (FxParamRef){0, 6}, 10, 0, NULL), FX_OK);
 
 	FxControl *c = fx_control_new(r->e, NULL);
 	char err[256] = "";

@@ -16,7 +16,7 @@ START_TEST(set_and_get_by_label_and_index)
 	lo_message m = expect(&r->cl, "/fx/lpf/cutoff", "f", WAIT_MS);
 	ck_assert_float_eq(arg_f(m, 0), 3000.0f);
 	lo_message_free(m);
-	ck_assert_double_eq(fx_engine_get_param(r->e, 1, 0), 3000.0);
+	ck_assert_double_eq(fx_engine_get_param(r->e, (FxParamRef){1, 0}), 3000.0);
 	ck_assert_float_eq(get_f(r, "/fx/vol/db"), 0.0f);
 	ck_assert_int_eq(get_i(r, "/fx/hpf/bypass"), 0);
 	FxOscCounters c = counters(r);
@@ -482,10 +482,10 @@ START_TEST(enum_parameters_take_their_labels)
 }
 END_TEST
 
-/* The control lock of a rig that swaps the chain just before lock call
- * number swap_at: between the OSC thread looking a slot up and writing. */
+/* A rig whose control surface swaps the chain just before it takes its
+ * lock for the swap_at-th time: between the OSC thread looking a slot up
+ * and writing. */
 typedef struct {
-	pthread_mutex_t m;
 	FxControl *c;
 	int calls, swap_at;
 	FxChainSpec swap_to;
@@ -498,23 +498,15 @@ static void hook_lock(void *user)
 		h->swap_at = 0;
 		ck_assert_int_eq(fx_control_swap(h->c, &h->swap_to, NULL, 0), FX_OK);
 	}
-	pthread_mutex_lock(&h->m);
-}
-
-static void hook_unlock(void *user)
-{
-	SwapHook *h = user;
-	pthread_mutex_unlock(&h->m);
 }
 
 /* A SIGHUP swap between looking a label up and writing: the write lands
  * on the label in the new chain (or is refused), never on the old index. */
 START_TEST(a_swap_between_lookup_and_write_moves_the_write)
 {
-	SwapHook h = {.m = PTHREAD_MUTEX_INITIALIZER};
-	Rig *r = rig_open((RigOptions){.lock = hook_lock,
-	                               .unlock = hook_unlock,
-	                               .lock_user = &h});
+	SwapHook h = {0};
+	Rig *r = rig_open((RigOptions){.on_lock = hook_lock,
+	                               .on_lock_user = &h});
 	h.c = r->c;
 	/* vol was slot 2; now slot 2 is another gain. */
 	ck_assert(fx_spec_parse("vol:gain db=0 | hpf:highpass cutoff=80 | "
@@ -555,7 +547,6 @@ START_TEST(a_swap_between_lookup_and_write_moves_the_write)
 	ck_assert_str_eq(now.slots[0].label, "a");
 	ck_assert_double_eq(now.slots[0].values[0], -3);
 	rig_free(r);
-	pthread_mutex_destroy(&h.m);
 }
 END_TEST
 

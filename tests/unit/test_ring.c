@@ -450,24 +450,195 @@ static void *consumer(void *arg)
 	return NULL;
 }
 
+/* Runs @p producing and @p consuming on two threads over @p arg, to the end. */
+static void run_pair(void *(*producing)(void *), void *(*consuming)(void *),
+                     void *arg)
+{
+	pthread_t tp, tc;
+	ck_assert_int_eq(pthread_create(&tc, NULL, consuming, arg), 0);
+	ck_assert_int_eq(pthread_create(&tp, NULL, producing, arg), 0);
+	ck_assert_int_eq(pthread_join(tp, NULL), 0);
+	ck_assert_int_eq(pthread_join(tc, NULL), 0);
+}
+
 START_TEST(test_stress_spsc)
 {
 	Stress s = {0};
 	s.total = getenv("FX_TEST_QUICK") ? 200000 : 4000000;
 	s.ring = make(ST_CH, ST_CAP);
 	ck_assert_uint_eq(fx_ring_capacity(s.ring), ST_CAP);
-
-	pthread_t tp, tc;
-	ck_assert_int_eq(pthread_create(&tc, NULL, consumer, &s), 0);
-	ck_assert_int_eq(pthread_create(&tp, NULL, producer, &s), 0);
-	ck_assert_int_eq(pthread_join(tp, NULL), 0);
-	ck_assert_int_eq(pthread_join(tc, NULL), 0);
+	run_pair(producer, consumer, &s);
 
 	ck_assert_msg(s.bad == 0, "wrong data at frame %zu", s.bad - 1);
 	ck_assert_uint_eq(fx_ring_available_read(s.ring), 0);
 	ck_assert_uint_eq(fx_ring_available_write(s.ring), ST_CAP);
 	fprintf(stderr, "# stress: %zu frames, %zu refused writes, "
 		"%zu refused reads\n", s.total, s.refused, s.short_reads);
+	fx_ring_free(s.ring);
+}
+END_TEST
+
+/* ---- records: a header and its frames in one transaction ---- */
+
+START_TEST(test_record_room_and_limit)
+{
+	FxStatus st = FX_OK;
+	ck_assert_uint_eq(fx_ring_record_room(64), 65);
+	/* 3 records of 64: 195 frames of room in a 256-frame ring, and a
+	 * fourth is refused although the capacity has 61 frames left. */
+	FxRing *r = fx_ring_new_records(2, 64, 3, &st);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(st, FX_OK);
+	ck_assert_uint_eq(fx_ring_capacity(r), 256);
+	ck_assert_uint_eq(fx_ring_available_write(r), 195);
+	Planes in;
+	planes_init(&in, 1.0f);
+	for (uint32_t k = 0; k < 3; k++)
+		ck_assert_uint_eq(fx_ring_write_record(
+		                          r, k, (const float *const *)in.p, 64),
+		                  64);
+	ck_assert_uint_eq(fx_ring_available_write(r), 0);
+	ck_assert_uint_eq(fx_ring_write_record(r, 3, (const float *const *)in.p,
+	                                       1),
+	                  0);
+	ck_assert_uint_eq(fx_ring_available_read(r), 195);
+	fx_ring_free(r);
+	st = FX_OK;
+	ck_assert_ptr_null(fx_ring_new_records(2, 0, 3, &st));
+	ck_assert_int_eq(st, FX_ERR_INVALID);
+	st = FX_OK;
+	ck_assert_ptr_null(fx_ring_new_records(2, 64, 0, &st));
+	ck_assert_int_eq(st, FX_ERR_INVALID);
+}
+END_TEST
+
+START_TEST(test_record_round_trip_and_all_or_nothing)
+{
+	FxStatus st;
+	/* 5 records of 48 frames in a 256-frame ring: they wrap around its
+	 * end at every offset the writes reach, headers included. */
+	FxRing *r = fx_ring_new_records(3, 48, 5, &st);
+	ck_assert_ptr_nonnull(r);
+	Planes in, out;
+	planes_init(&in, 0.0f);
+	planes_init(&out, -1.0f);
+	/* Headers whose bits are no ordinary float: a NaN payload, all ones. */
+	const uint32_t headers[] = {0, 1, 0x7FC00001u, 0xFFFFFFFFu, 0x80000000u,
+	                            12345};
+	uint32_t h;
+	size_t first = 0, next = 0;
+	for (int round = 0; round < 40; round++) {
+		uint32_t want = headers[round % 6] ^ (uint32_t)round;
+		fill_seq(&in, 3, next, 48);
+		ck_assert_uint_eq(fx_ring_write_record(
+		                          r, want, (const float *const *)in.p, 48),
+		                  48);
+		next += 48;
+		/* Nothing of a record is readable as a shorter one's header:
+		 * asking for a record longer than what is there reads none. */
+		ck_assert_int_eq(fx_ring_peek_header(r, 49 * 5, &h), 0);
+		ck_assert_uint_eq(fx_ring_read_record(r, &h, out.p, 49 * 5), 0);
+		ck_assert_int_eq(fx_ring_peek_header(r, 48, &h), 1);
+		if (round % 3 == 2) {
+			/* Every third is dropped unread, after a peek. */
+			ck_assert_uint_eq(h, want);
+			ck_assert_uint_eq(fx_ring_drop_record(r, 48), 48);
+		} else {
+			h = 0;
+			ck_assert_uint_eq(fx_ring_read_record(r, &h, out.p, 48),
+			                  48);
+			ck_assert_uint_eq(h, want);
+			check_seq(&out, 3, first, 48);
+		}
+		first = next;
+		ck_assert_uint_eq(fx_ring_available_read(r), 0);
+	}
+	/* Empty: nothing to peek, read or drop; a full ring refuses whole. */
+	ck_assert_int_eq(fx_ring_peek_header(r, 48, &h), 0);
+	ck_assert_uint_eq(fx_ring_read_record(r, &h, out.p, 48), 0);
+	ck_assert_uint_eq(fx_ring_drop_record(r, 48), 0);
+	for (int k = 0; k < 5; k++)
+		ck_assert_uint_eq(fx_ring_write_record(
+		                          r, (uint32_t)k,
+		                          (const float *const *)in.p, 48),
+		                  48);
+	ck_assert_uint_eq(fx_ring_write_record(r, 5, (const float *const *)in.p,
+	                                       48),
+	                  0);
+	for (uint32_t k = 0; k < 5; k++) {
+		ck_assert_uint_eq(fx_ring_read_record(r, &h, out.p, 48), 48);
+		ck_assert_uint_eq(h, k);
+	}
+	ck_assert_uint_eq(fx_ring_write_record(r, 0, NULL, 48), 0);
+	fx_ring_free(r);
+}
+END_TEST
+
+/* Two threads: every record's header names the frames that came with it,
+ * which a header written apart from its frames would not always do. */
+#define RS_FRAMES 37
+#define RS_RECORDS 7
+
+typedef struct {
+	FxRing *ring;
+	uint32_t total;
+	uint32_t bad;    ///< consumer: first wrong record + 1, or 0
+	atomic_bool quit;
+} RecordStress;
+
+static void *record_producer(void *arg)
+{
+	RecordStress *s = arg;
+	float buf[ST_CH][RS_FRAMES];
+	const float *p[ST_CH] = {buf[0], buf[1]};
+	for (uint32_t k = 0; k < s->total; k++) {
+		for (int c = 0; c < ST_CH; c++)
+			for (int i = 0; i < RS_FRAMES; i++)
+				buf[c][i] = sval((size_t)k * RS_FRAMES + i, c);
+		while (!fx_ring_write_record(s->ring, k, p, RS_FRAMES)) {
+			if (atomic_load_explicit(&s->quit, memory_order_relaxed))
+				return NULL;
+			sched_yield();
+		}
+	}
+	return NULL;
+}
+
+static void *record_consumer(void *arg)
+{
+	RecordStress *s = arg;
+	float buf[ST_CH][RS_FRAMES];
+	float *p[ST_CH] = {buf[0], buf[1]};
+	for (uint32_t k = 0; k < s->total && !s->bad;) {
+		uint32_t h;
+		if (!fx_ring_read_record(s->ring, &h, p, RS_FRAMES)) {
+			sched_yield();
+			continue;
+		}
+		if (h != k)
+			s->bad = k + 1;
+		for (int c = 0; c < ST_CH; c++)
+			for (int i = 0; i < RS_FRAMES; i++)
+				if (buf[c][i] !=
+				            sval((size_t)h * RS_FRAMES + i, c) &&
+				    !s->bad)
+					s->bad = k + 1;
+		k++;
+	}
+	atomic_store_explicit(&s->quit, true, memory_order_relaxed);
+	return NULL;
+}
+
+START_TEST(test_stress_records)
+{
+	RecordStress s = {0};
+	FxStatus st;
+	s.total = getenv("FX_TEST_QUICK") ? 20000 : 200000;
+	s.ring = fx_ring_new_records(ST_CH, RS_FRAMES, RS_RECORDS, &st);
+	ck_assert_ptr_nonnull(s.ring);
+	run_pair(record_producer, record_consumer, &s);
+	ck_assert_msg(s.bad == 0, "wrong record %u", s.bad - 1);
+	ck_assert_uint_eq(fx_ring_available_read(s.ring), 0);
 	fx_ring_free(s.ring);
 }
 END_TEST
@@ -484,12 +655,15 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_wraparound_multichannel);
 	tcase_add_test(tc, test_write_silence);
 	tcase_add_test(tc, test_clear);
+	tcase_add_test(tc, test_record_room_and_limit);
+	tcase_add_test(tc, test_record_round_trip_and_all_or_nothing);
 	suite_add_tcase(s, tc);
 
 	TCase *st = tcase_create("stress");
 	/* Generous: the same test runs under TSan and ASan. */
 	tcase_set_timeout(st, 120);
 	tcase_add_test(st, test_stress_spsc);
+	tcase_add_test(st, test_stress_records);
 	suite_add_tcase(s, st);
 	return s;
 }
