@@ -14,6 +14,8 @@
  * Nothing is lost: OUT is written to a temporary file beside it, synced,
  * and renamed into place; an error, or SIGINT, SIGTERM or SIGHUP (whose
  * handlers only set a flag, read between chunks and blocks), removes it.
+ * The modules return an FxStatus and one line; only this file prints an
+ * error and exits (fail()).
  */
 #ifdef HAVE_CONFIG_H
 #include <config.h>
@@ -57,7 +59,7 @@ static FxFileOutput out;
 static FxAccel *accel; ///< NULL: everything on the CPU
 static Progress progress;
 
-/* ---- the way out (fxfile_report.h) -------------------------------------- */
+/* ---- the way out -------------------------------------------------------- */
 
 static void progress_clear(void *ctx)
 {
@@ -68,21 +70,72 @@ static void progress_clear(void *ctx)
 	}
 }
 
-static void discard_output(void *ctx)
+/* The exit code of each status that does not exit with FXFILE_USAGE. */
+static const struct {
+	FxStatus st;
+	int rc;
+} exit_codes[] = {
+	{FX_ERR_NOMEM, FXFILE_FAILURE},
+};
+
+static int exit_code(FxStatus st)
 {
-	fxfile_output_discard(ctx);
+	if (st == FXFILE_ERR_INTERRUPTED)
+		return 128 + fxfile_interrupted;
+	for (size_t i = 0; i < sizeof exit_codes / sizeof exit_codes[0]; i++)
+		if (exit_codes[i].st == st)
+			return exit_codes[i].rc;
+	return FXFILE_USAGE;
 }
 
-/* What an interruption leaves behind. */
-static void interrupted_leaves(void *ctx, char *buf, size_t size)
+/* Removes the unfinished output, prints "fxfile: @p why" and exits with
+ * @p rc. */
+static void die(int rc, const char *why) __attribute__((noreturn));
+
+static void die(int rc, const char *why)
 {
-	const FxFileOutput *o = ctx;
-	if (!o->label[0]) /* still opening the input */
-		snprintf(buf, size, "nothing written");
-	else if (o->direct)
-		snprintf(buf, size, "the output on %s is incomplete", o->label);
+	fxfile_output_discard(&out);
+	fxfile_say("%s", why);
+	exit(rc);
+}
+
+/* die() with @p st's code, saying what an interruption leaves behind. */
+static void fail(FxStatus st, const char *why) __attribute__((noreturn));
+
+static void fail(FxStatus st, const char *why)
+{
+	if (st != FXFILE_ERR_INTERRUPTED)
+		die(exit_code(st), why);
+	fxfile_output_discard(&out);
+	int sig = fxfile_interrupted;
+	const char *name = sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM"
+	                                                             : "SIGHUP";
+	if (!out.label[0]) /* still opening the input */
+		fxfile_say("interrupted by %s; nothing written", name);
+	else if (out.direct)
+		fxfile_say("interrupted by %s; the output on %s is incomplete",
+		           name, out.label);
 	else
-		snprintf(buf, size, "%s not written", o->label);
+		fxfile_say("interrupted by %s; %s not written", name, out.label);
+	exit(exit_code(st));
+}
+
+/* The error buffer of every call below: a label is up to PATH_MAX. */
+static char err[PATH_MAX + 1024];
+
+/* fail() unless @p st is FX_OK. */
+static void check(FxStatus st)
+{
+	if (st != FX_OK)
+		fail(st, err);
+}
+
+static void *calloc_or_fail(size_t n, size_t size)
+{
+	void *p = calloc(n, size);
+	if (!p)
+		fail(FX_ERR_NOMEM, "out of memory");
+	return p;
 }
 
 /* ---- signals ------------------------------------------------------------ */
@@ -180,8 +233,10 @@ static void flush_block(Pass *ps)
 {
 	long frames = ps->fill;
 	int r = fxfile_pipeline_process(ps->pipeline, ps->blk, (int)frames);
-	if (r < 0)
-		fxfile_die(FXFILE_FAILURE, "CUDA: %s", fx_accel_error(accel));
+	if (r < 0) {
+		snprintf(err, sizeof err, "CUDA: %s", fx_accel_error(accel));
+		die(FXFILE_FAILURE, err);
+	}
 	ps->muted += r;
 	long off = ps->skip < frames ? (long)ps->skip : frames;
 	ps->skip -= off;
@@ -195,11 +250,12 @@ static void flush_block(Pass *ps)
 		}
 		ps->peak = peak;
 	} else if (n > 0) {
-		fxfile_output_write(&out, ps->blk, off, n, ps->gain);
+		check(fxfile_output_write(&out, ps->blk, off, n, ps->gain, err,
+		                          sizeof err));
 	}
 	progress_update(&progress, frames);
 	ps->fill = 0;
-	fxfile_check_interrupt();
+	check(fxfile_interruption());
 }
 
 /* Runs the whole input, then the tail and the latency's worth of
@@ -211,8 +267,9 @@ static void run_pass(Pass *ps, FxFileInput *in, float *rbuf, int chunk,
 	ps->fill = 0;
 	ps->skip = latency;
 	for (;;) {
-		long n = fxfile_input_read(in, rbuf, chunk);
-		fxfile_check_interrupt();
+		long n;
+		check(fxfile_input_read(in, rbuf, chunk, &n, err, sizeof err));
+		check(fxfile_interruption());
 		for (long i = 0; i < n;) {
 			long take = FXFILE_BLOCK - ps->fill;
 			take = take < n - i ? take : n - i;
@@ -248,18 +305,19 @@ static void run_pass(Pass *ps, FxFileInput *in, float *rbuf, int chunk,
 static FxFilePipeline *build_pipeline(const FxChainSpec *spec,
                                       const FxFilePipelineConfig *cfg)
 {
-	char why[512];
 	FxStatus st;
 	/* Workers take no signals: the main thread sees them all. */
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
+	char why[512];
 	FxFilePipeline *p = fxfile_pipeline_new(spec, cfg, &st, why,
 	                                        sizeof why);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (!p)
-		fxfile_die(st == FX_ERR_NOMEM ? FXFILE_FAILURE : FXFILE_USAGE,
-		           "%s: %s", opt.chain_source, why);
+	if (!p) {
+		snprintf(err, sizeof err, "%s: %s", opt.chain_source, why);
+		fail(st, err);
+	}
 	return p;
 }
 
@@ -291,16 +349,10 @@ static void describe(const FxFileInput *in, const FxFilePipeline *pipeline,
 
 int main(int argc, char **argv)
 {
-	FxFileReportHooks hooks = {.discard = discard_output,
-	                           .clear = progress_clear,
-	                           .interrupted = interrupted_leaves,
-	                           .ctx = &out};
+	FxFileReportHooks hooks = {.clear = progress_clear};
 	fxfile_report_init(&hooks);
-	char err[768];
 	FxStatus st = fxfile_options_load(&opt, argc, argv, err, sizeof err);
-	if (st != FX_OK)
-		fxfile_die(st == FX_ERR_NOMEM ? FXFILE_FAILURE : FXFILE_USAGE,
-		           "%s", err);
+	check(st);
 	hooks.quiet = opt.quiet;
 	fxfile_report_init(&hooks);
 	if (opt.help) {
@@ -317,13 +369,16 @@ int main(int argc, char **argv)
 	}
 	static FxChainSpec spec;
 	FxSpecError serr;
-	if (fx_spec_parse(opt.chain, opt.chain_source, &spec, &serr) != FX_OK)
-		fxfile_error("%s", serr.message);
+	st = fx_spec_parse(opt.chain, opt.chain_source, &spec, &serr);
+	if (st != FX_OK)
+		fail(st == FX_ERR_NOMEM ? FX_ERR_SYNTAX : st, serr.message);
 	char why[256] = "";
 	if (opt.device != FXFILE_DEVICE_CPU) {
 		accel = fx_accel_new(NULL, &st, why, sizeof why);
-		if (!accel && opt.device == FXFILE_DEVICE_CUDA)
-			fxfile_error("--device cuda: %s", why);
+		if (!accel && opt.device == FXFILE_DEVICE_CUDA) {
+			snprintf(err, sizeof err, "--device cuda: %s", why);
+			fail(st == FX_ERR_NOMEM ? FX_ERR_INVALID : st, err);
+		}
 	}
 
 	install_signals();
@@ -331,8 +386,8 @@ int main(int argc, char **argv)
 	 * thread runs its share of their jobs. */
 	fx_denormals_off();
 	static FxFileInput in;
-	fxfile_input_open(&in, &opt);
-	fxfile_output_plan(&out, &opt, &in);
+	check(fxfile_input_open(&in, &opt, err, sizeof err));
+	check(fxfile_output_plan(&out, &opt, &in, err, sizeof err));
 	FxFilePipelineConfig cfg = {
 		.sample_rate = in.info.samplerate,
 		.channels = in.info.channels,
@@ -354,10 +409,10 @@ int main(int argc, char **argv)
 		describe(&in, pipeline, &cfg);
 
 	const int ch = in.info.channels;
-	float *rbuf = fxfile_calloc((size_t)opt.chunk * ch, sizeof(float));
-	float **blk = fxfile_calloc((size_t)ch, sizeof *blk);
+	float *rbuf = calloc_or_fail((size_t)opt.chunk * ch, sizeof(float));
+	float **blk = calloc_or_fail((size_t)ch, sizeof *blk);
 	for (int c = 0; c < ch; c++)
-		blk[c] = fxfile_calloc(FXFILE_BLOCK, sizeof(float));
+		blk[c] = calloc_or_fail(FXFILE_BLOCK, sizeof(float));
 
 	progress.on = !opt.quiet && isatty(2);
 	progress.rate = in.info.samplerate;
@@ -367,10 +422,10 @@ int main(int argc, char **argv)
 		progress.total = (in.info.frames + tail + latency) *
 		                 (normalize ? 2 : 1);
 
-	fxfile_output_open(&out);
+	check(fxfile_output_open(&out, err, sizeof err));
 	double gain = 1.0;
 	if (normalize) {
-		fxfile_input_keep(&in);
+		check(fxfile_input_keep(&in, err, sizeof err));
 		progress.what = "measuring";
 		Pass m = {.mode = PASS_MEASURE, .pipeline = pipeline,
 		          .channels = ch, .blk = blk};
@@ -385,13 +440,13 @@ int main(int argc, char **argv)
 		/* Pass 2 starts from a fresh pipeline, as pass 1 did. */
 		fxfile_pipeline_free(pipeline);
 		pipeline = build_pipeline(&spec, &cfg);
-		fxfile_input_rewind(&in);
+		check(fxfile_input_rewind(&in, err, sizeof err));
 	}
 	progress.what = "writing";
 	Pass w = {.mode = PASS_WRITE, .pipeline = pipeline, .channels = ch,
 	          .blk = blk, .gain = gain};
 	run_pass(&w, &in, rbuf, opt.chunk, tail, latency);
-	fxfile_output_finish(&out);
+	check(fxfile_output_finish(&out, err, sizeof err));
 	progress_clear(NULL);
 	if (w.muted)
 		fxfile_note("%lld blocks were not finite and came out silent",

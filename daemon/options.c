@@ -1,6 +1,5 @@
 #include "daemon/options.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
 #include <regex.h>
@@ -14,9 +13,9 @@
 #include "daemon/base/instance_port.h"
 #include "daemon/base/conf.h"
 #include "daemon/base/optable.h"
-#include "osc/osc.h"
 #include "daemon/base/safefile.h"
 #include "daemon/base/fail.h"
+#include "daemon/base/netaddr.h"
 
 typedef FxOptInfo OptionInfo;
 
@@ -45,16 +44,6 @@ static const char *check_regex(const char *v, char *buf, size_t size)
 	regerror(rc, &re, why, sizeof why);
 	snprintf(buf, size, "is not a valid regular expression (%s)", why);
 	return buf;
-}
-
-static const char *check_ipv4(const char *v, char *buf, size_t size)
-{
-	struct in_addr a;
-	(void)buf;
-	(void)size;
-	return inet_pton(AF_INET, v, &a) == 1 ? NULL
-	                                       : "is not a numeric IPv4 "
-	                                         "address";
 }
 
 /* The state file is replaced whole, and only a regular file (or none yet)
@@ -119,16 +108,17 @@ static const OptionInfo options[] = {
 	{"osc-port-by-name", 0, FX_OPT_FLAG, F(osc_port_by_name), 0, 0, 0, NULL,
 	 NULL, "default the OSC port to one derived from NAME, 8001..8999 "
 	 "(fxd@ units)", NULL},
-	{"osc-bind", 0, FX_OPT_STRING, F(osc_bind), 0, 0, 0, check_ipv4, "ADDR",
+	{"osc-bind", 0, FX_OPT_STRING, F(osc_bind), 0, 0, 0,
+	 fx_netaddr_check_ipv4, "ADDR",
 	 "numeric IPv4 address to listen on (default 127.0.0.1; 0.0.0.0 for "
 	 "every interface)", NULL},
 	{"osc-allow", 0, FX_OPT_STRING, F(osc_allow), 0, 0, 0,
-	 fx_osc_check_cidrs, "CIDRS", "accept OSC only from these networks, "
+	 fx_netaddr_check_cidrs, "CIDRS", "accept OSC only from these networks, "
 	 "e.g. 192.168.1.0/24,127.0.0.1", NULL},
 	{"osc-tcp", 0, FX_OPT_FLAG, F(osc_tcp), 0, 0, 0, NULL, NULL,
 	 "also listen for OSC on TCP, same address and port", NULL},
 	{"osc-target", 0, FX_OPT_LIST, F(osc_target), 0, 0, 0,
-	 fx_osc_check_target, "HOST:PORT", "send feedback, meters and stats "
+	 fx_netaddr_check_target, "HOST:PORT", "send feedback, meters and stats "
 	 "there (repeatable)", NULL},
 	{"osc-rate", 0, FX_OPT_DOUBLE, F(osc_rate), 1, 1000, 0, NULL, "HZ",
 	 "parameter feedback rate limit (default 30)", NULL},
@@ -141,7 +131,7 @@ static const OptionInfo options[] = {
 	{"osc-lease", 0, FX_OPT_DOUBLE, F(osc_lease), 0, 86400, 0, NULL,
 	 "SECONDS", "a subscription ends this long after its last "
 	 "/fxd/subscribe (default 60; 0: never)", NULL},
-	{"alias", 0, FX_OPT_LIST, F(alias), 0, 0, 0, fx_osc_check_alias,
+	{"alias", 0, FX_OPT_LIST, F(alias), 0, 0, 0, fx_netaddr_check_alias,
 	 "FROM=TO", "handle OSC address FROM as TO (repeatable; in a file: "
 	 "alias FROM = TO)", NULL},
 	{"no-osc", 0, FX_OPT_FLAG, F(no_osc), 0, 0, 0, NULL, NULL,

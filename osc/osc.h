@@ -37,12 +37,6 @@ typedef struct {
  *  connections closed after 300 s of silence, 60 s subscription leases. */
 FxOscConfig fx_osc_config_default(void);
 
-/** Checks one option value; NULL if good, else why not (static text or
- *  @p buf). For the option parser. */
-const char *fx_osc_check_cidrs(const char *value, char *buf, size_t size);
-const char *fx_osc_check_target(const char *value, char *buf, size_t size);
-const char *fx_osc_check_alias(const char *value, char *buf, size_t size);
-
 /** Binds the sockets. NULL with a one-line reason in @p err on failure;
  *  errno is EADDRINUSE when the port is taken. */
 FxOsc *fx_osc_new(const FxOscConfig *cfg, FxControl *control, char *err,

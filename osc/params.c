@@ -110,17 +110,6 @@ int fx_osc_has_pattern(const char *s)
 	return strpbrk(s, "*?[]{}") != NULL;
 }
 
-const char *fx_osc_alias_problem(const char *value)
-{
-	const char *eq = strchr(value, '=');
-	if (!eq || value[0] != '/' || eq[1] != '/')
-		return "is not FROM=TO with two OSC addresses";
-	if (eq[-1] == '/' || value[strlen(value) - 1] == '/' ||
-	    fx_osc_has_pattern(value) || strchr(value, ' '))
-		return "must not contain spaces, patterns or a trailing '/'";
-	return NULL;
-}
-
 FxOscParams *fx_osc_params_new(FxControl *control,
                                const char *const *aliases, int n_aliases,
                                FxStatus *st, char *err, size_t err_size)
@@ -137,7 +126,7 @@ FxOscParams *fx_osc_params_new(FxControl *control,
 	p->control = control;
 	for (int i = 0; i < n_aliases; i++) {
 		const char *a = aliases[i], *eq = strchr(a, '=');
-		if (!eq || fx_osc_alias_problem(a)) {
+		if (!eq || fx_netaddr_alias_problem(a)) {
 			fx_osc_params_free(p);
 			snprintf(err, err_size, "bad alias '%s'", a);
 			*st = FX_ERR_SYNTAX;

@@ -14,12 +14,8 @@
 
 typedef struct FxOscParamsImpl FxOscParams;
 
-/** Checks one --osc-alias value ("FROM=TO"): NULL if good, else why not
- *  (static text). */
-const char *fx_osc_alias_problem(const char *value);
-
 /** The addresses of @p control's chain, with @p n_aliases aliases
- *  ("FROM=TO", checked with fx_osc_alias_problem). NULL with *@p st and
+ *  ("FROM=TO", checked with fx_netaddr_alias_problem). NULL with *@p st and
  *  why in @p err on failure. */
 FxOscParams *fx_osc_params_new(FxControl *control,
                                const char *const *aliases, int n_aliases,

@@ -17,30 +17,6 @@ FxOscConfig fx_osc_config_default(void)
 	                     .tcp_max = 8, .tcp_idle_s = 300, .lease_s = 60};
 }
 
-/* ---- option checks -------------------------------------------------------- */
-
-const char *fx_osc_check_cidrs(const char *value, char *buf, size_t size)
-{
-	if (fx_osc_check_allow(value, buf, size) == FX_OK)
-		return NULL;
-	return size ? buf : "is not a list of IPv4 networks";
-}
-
-const char *fx_osc_check_target(const char *value, char *buf, size_t size)
-{
-	struct sockaddr_in a;
-	if (fx_osc_parse_host_port(value, &a, buf, size) == FX_OK)
-		return NULL;
-	return size ? buf : "is not HOST:PORT";
-}
-
-const char *fx_osc_check_alias(const char *value, char *buf, size_t size)
-{
-	(void)buf;
-	(void)size;
-	return fx_osc_alias_problem(value);
-}
-
 /* ---- packets -------------------------------------------------------------- */
 
 static uint32_t be32(const uint8_t *p)
@@ -235,7 +211,7 @@ FxOsc *fx_osc_new(const FxOscConfig *cfg, FxControl *control, char *err,
 	for (int i = 0; i < cfg->n_targets; i++) {
 		struct sockaddr_in t;
 		char why[128];
-		if (fx_osc_parse_host_port(cfg->targets[i], &t, why,
+		if (fx_netaddr_parse_host_port(cfg->targets[i], &t, why,
 		                           sizeof why) != FX_OK) {
 			snprintf(err, err_size, "bad --osc-target '%s'",
 			         cfg->targets[i]);

@@ -28,10 +28,6 @@ static const int BATCH = 256;
 static const int OSC_NICE = 5;
 
 typedef struct {
-	uint32_t net, mask;       ///< host byte order
-} Cidr;
-
-typedef struct {
 	int fd;                   ///< -1 when free
 	uint32_t serial;          ///< which connection this is, since start
 	struct sockaddr_in addr;
@@ -49,7 +45,7 @@ struct FxOscTransportImpl {
 	uint32_t tcp_serial;      ///< the last connection's serial
 	struct pollfd *fds;       ///< the loop's poll set: 3 + cfg.tcp_max
 	int *tcp_at;              ///< where each connection is in it
-	Cidr allow[FX_OSC_MAX_CIDRS];
+	FxCidr allow[FX_OSC_MAX_CIDRS];
 	int n_allow;
 	struct in_addr bound;
 	int port;
@@ -88,82 +84,6 @@ static uint64_t now_ns(void)
 }
 
 /* ---- addresses ------------------------------------------------------------ */
-
-static int parse_cidr(const char *text, size_t len, Cidr *out)
-{
-	char buf[64];
-	if (len == 0 || len >= sizeof buf)
-		return -1;
-	memcpy(buf, text, len);
-	buf[len] = '\0';
-	long bits = 32;
-	char *slash = strchr(buf, '/');
-	if (slash) {
-		char *end;
-		*slash = '\0';
-		bits = strtol(slash + 1, &end, 10);
-		if (end == slash + 1 || *end || bits < 0 || bits > 32)
-			return -1;
-	}
-	struct in_addr a;
-	if (inet_pton(AF_INET, buf, &a) != 1)
-		return -1;
-	out->mask = bits ? 0xffffffffu << (32 - bits) : 0;
-	out->net = ntohl(a.s_addr) & out->mask;
-	return 0;
-}
-
-/* Splits "a,b,c" into up to @p max CIDRs. Returns the count or -1. */
-static int parse_cidrs(const char *value, Cidr *out, int max)
-{
-	int n = 0;
-	for (const char *p = value;;) {
-		const char *comma = strchr(p, ',');
-		size_t len = comma ? (size_t)(comma - p) : strlen(p);
-		while (len && *p == ' ')
-			p++, len--;
-		while (len && p[len - 1] == ' ')
-			len--;
-		if (n == max || parse_cidr(p, len, &out[n]) != 0)
-			return -1;
-		n++;
-		if (!comma)
-			return n;
-		p = comma + 1;
-	}
-}
-
-FxStatus fx_osc_check_allow(const char *value, char *err, size_t err_size)
-{
-	Cidr tmp[FX_OSC_MAX_CIDRS];
-	if (parse_cidrs(value, tmp, FX_OSC_MAX_CIDRS) >= 0)
-		return FX_OK;
-	snprintf(err, err_size, "is not a list of IPv4 networks like "
-	         "192.168.1.0/24,10.0.0.5 (at most %d)", FX_OSC_MAX_CIDRS);
-	return FX_ERR_SYNTAX;
-}
-
-FxStatus fx_osc_parse_host_port(const char *value, struct sockaddr_in *out,
-                                char *err, size_t err_size)
-{
-	const char *colon = strrchr(value, ':');
-	char host[64];
-	memset(out, 0, sizeof *out);
-	out->sin_family = AF_INET;
-	if (colon && colon != value && (size_t)(colon - value) < sizeof host) {
-		memcpy(host, value, (size_t)(colon - value));
-		host[colon - value] = '\0';
-		char *end;
-		long port = strtol(colon + 1, &end, 10);
-		out->sin_port = htons((uint16_t)port);
-		if (end != colon + 1 && !*end && port >= 1 && port <= 65535 &&
-		    inet_pton(AF_INET, host, &out->sin_addr) == 1)
-			return FX_OK;
-	}
-	snprintf(err, err_size, "is not HOST:PORT with a numeric IPv4 host "
-	         "(no DNS names)");
-	return FX_ERR_SYNTAX;
-}
 
 void fx_osc_peer_name(const FxOscPeer *peer, char *buf, size_t size)
 {
@@ -293,8 +213,8 @@ FxOscTransport *fx_osc_transport_new(const FxOscTransportConfig *cfg,
 	for (int i = 0; i < cfg->tcp_max; i++)
 		t->tcp[i].fd = -1;
 	if (cfg->allow &&
-	    (t->n_allow = parse_cidrs(cfg->allow, t->allow,
-	                              FX_OSC_MAX_CIDRS)) < 0)
+	    fx_netaddr_parse_cidrs(cfg->allow, t->allow, FX_OSC_MAX_CIDRS,
+	                           &t->n_allow, NULL, 0) != FX_OK)
 		return fail_new(t, st, FX_ERR_SYNTAX, err, err_size,
 		                "--osc-allow: bad list '%s'", cfg->allow);
 

@@ -14,11 +14,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "daemon/base/netaddr.h"
 #include "dsp/status.h"
 
 enum {
 	FX_OSC_MAX_TCP = 1024,     ///< the most --osc-tcp-max allows
-	FX_OSC_MAX_CIDRS = 16,
+	FX_OSC_MAX_CIDRS = FX_NETADDR_MAX_CIDRS,
 	FX_OSC_MAX_PACKET = 65536, ///< the largest packet taken or sent
 	FX_OSC_MAX_UDP = 65507,    ///< the largest UDP payload over IPv4
 	/** Over TCP, parts of this many bytes when a reply would be larger
@@ -142,15 +143,6 @@ double fx_osc_now(void);
  *  fx_osc_transport_advance, for leases, idle connections and rates. */
 double fx_osc_transport_clock(const FxOscTransport *t);
 void fx_osc_transport_advance(FxOscTransport *t, double seconds);
-
-/** "CIDR[,CIDR...]" (at most FX_OSC_MAX_CIDRS): FX_OK, or FX_ERR_SYNTAX
- *  with why in @p err. */
-FxStatus fx_osc_check_allow(const char *value, char *err, size_t err_size);
-
-/** "HOST:PORT" with a numeric IPv4 host into @p out: FX_OK, or
- *  FX_ERR_SYNTAX with why in @p err. */
-FxStatus fx_osc_parse_host_port(const char *value, struct sockaddr_in *out,
-                                char *err, size_t err_size);
 
 /** What the transport counted since it started. */
 typedef struct {

@@ -16,6 +16,7 @@
 
 #include "clients/file/fxfile_pipeline.h"
 #include "clients/file/fxfile_report.h"
+#include "daemon/base/fail.h"
 
 /* ---- formats ------------------------------------------------------------ */
 
@@ -198,7 +199,8 @@ static int parse_long(const char *s, long min, long max, long *out)
 	return 1;
 }
 
-static void parse_raw(const char *raw, SF_INFO *info)
+static FxStatus parse_raw(const char *raw, SF_INFO *info, char *err,
+                          size_t err_size)
 {
 	char spec[128], *save = NULL;
 	snprintf(spec, sizeof spec, "%s", raw);
@@ -211,69 +213,81 @@ static void parse_raw(const char *raw, SF_INFO *info)
 	long rate, ch;
 	int sub;
 	if (nf != 3)
-		fxfile_usage_error("--raw-input: '%s' is not "
-		                   "RATE:CHANNELS:SUBTYPE", raw);
+		return fxfile_usage_fail(err, err_size, "--raw-input: '%s' is "
+		                         "not RATE:CHANNELS:SUBTYPE", raw);
 	if (!parse_long(f[0], 1, 10000000, &rate))
-		fxfile_usage_error("--raw-input: '%s' is not a sample rate",
-		                   f[0]);
+		return fxfile_usage_fail(err, err_size, "--raw-input: '%s' is "
+		                         "not a sample rate", f[0]);
 	if (!parse_long(f[1], 1, 1024, &ch))
-		fxfile_usage_error("--raw-input: '%s' is not a channel count "
-		                   "(1..1024)", f[1]);
+		return fxfile_usage_fail(err, err_size, "--raw-input: '%s' is "
+		                         "not a channel count (1..1024)", f[1]);
 	if (!(sub = fxfile_subtype_code(f[2])))
-		fxfile_usage_error("--raw-input: '%s' is not PCM_16, PCM_24, "
-		                   "PCM_32, FLOAT or DOUBLE", f[2]);
+		return fxfile_usage_fail(err, err_size, "--raw-input: '%s' is "
+		                         "not PCM_16, PCM_24, PCM_32, FLOAT or "
+		                         "DOUBLE", f[2]);
 	info->samplerate = (int)rate;
 	info->channels = (int)ch;
 	info->format = SF_FORMAT_RAW | sub | SF_ENDIAN_LITTLE;
+	return FX_OK;
 }
 
-static int temp_file(const char *what)
+/* An unlinked temporary file in $TMPDIR, open in *@p fd. */
+static FxStatus temp_file(const char *what, int *fd, char *err,
+                          size_t err_size)
 {
 	const char *dir = getenv("TMPDIR");
 	char path[PATH_MAX];
 	dir = dir && *dir ? dir : "/tmp";
 	snprintf(path, sizeof path, "%s/fxfile-spool.XXXXXX", dir);
-	int fd = mkostemp(path, O_CLOEXEC);
-	if (fd < 0)
-		fxfile_error("cannot spool %s to '%s': %s", what, dir,
-		             strerror(errno));
+	*fd = mkostemp(path, O_CLOEXEC);
+	if (*fd < 0)
+		return fx_fail(FX_ERR_IO, err, err_size, "cannot spool %s to "
+		               "'%s': %s", what, dir, strerror(errno));
 	unlink(path); /* gone with fxfile, whatever happens */
-	return fd;
+	return FX_OK;
 }
 
-static void write_all(int fd, const void *data, size_t size,
-                      const char *what)
+static FxStatus write_all(int fd, const void *data, size_t size,
+                          const char *what, char *err, size_t err_size)
 {
 	const char *p = data;
 	while (size) {
 		ssize_t n = write(fd, p, size);
 		if (n < 0 && errno == EINTR) {
-			fxfile_check_interrupt();
+			if (fxfile_interruption() != FX_OK)
+				return FXFILE_ERR_INTERRUPTED;
 			continue;
 		}
 		if (n <= 0)
-			fxfile_error("cannot spool %s: %s", what,
-			             n < 0 ? strerror(errno) : "short write");
+			return fx_fail(FX_ERR_IO, err, err_size,
+			               "cannot spool %s: %s", what,
+			               n < 0 ? strerror(errno) : "short write");
 		p += n;
 		size -= (size_t)n;
 	}
+	return FX_OK;
 }
 
 /* Whether the pipe on @p fd starts like a file libsndfile reads right from
- * a pipe. tee(2) looks without taking anything out. */
-static int pipe_streams(int fd)
+ * a pipe, in *@p yes. tee(2) looks without taking anything out. */
+static FxStatus pipe_streams(int fd, int *yes)
 {
 	unsigned char head[12];
 	int p[2];
 	ssize_t n = 0;
+	*yes = 0;
 	if (pipe(p))
-		return 0;
+		return FX_OK;
 	/* A writer may give the first bytes in pieces: look again for a
 	 * while. */
 	for (int tries = 0; tries < 200; tries++) {
 		n = tee(fd, p[1], sizeof head, 0);
 		if (n < 0 && errno == EINTR) {
-			fxfile_check_interrupt();
+			if (fxfile_interruption() != FX_OK) {
+				close(p[0]);
+				close(p[1]);
+				return FXFILE_ERR_INTERRUPTED;
+			}
 			continue;
 		}
 		if (n <= 0 || n == (ssize_t)sizeof head)
@@ -289,36 +303,41 @@ static int pipe_streams(int fd)
 	close(p[0]);
 	close(p[1]);
 	if (n != (ssize_t)sizeof head)
-		return 0;
+		return FX_OK;
 	/* Checked by reading each from a pipe and from a file: these gave
 	 * the same audio; FLAC fails, CAF reads as empty, RF64 loses
 	 * frames. */
-	return (!memcmp(head, "RIFF", 4) && !memcmp(head + 8, "WAVE", 4)) ||
+	*yes = (!memcmp(head, "RIFF", 4) && !memcmp(head + 8, "WAVE", 4)) ||
 	       !memcmp(head, "FORM", 4) || !memcmp(head, ".snd", 4) ||
 	       !memcmp(head, "riff", 4) || !memcmp(head, "OggS", 4);
+	return FX_OK;
 }
 
-/* Copies all of @p fd to an unlinked temporary file, open at its start. */
-static int spool_all(int fd)
+/* Copies all of @p fd to an unlinked temporary file, open at its start
+ * in *@p out. */
+static FxStatus spool_all(int fd, int *out, char *err, size_t err_size)
 {
-	int out = temp_file("stdin");
+	FxStatus st = temp_file("stdin", out, err, err_size);
 	static char buf[1 << 16];
-	for (;;) {
+	while (st == FX_OK) {
 		ssize_t n = read(fd, buf, sizeof buf);
 		if (n < 0 && errno == EINTR) {
-			fxfile_check_interrupt();
+			st = fxfile_interruption();
 			continue;
 		}
 		if (n < 0)
-			fxfile_error("cannot read stdin: %s", strerror(errno));
+			return fx_fail(FX_ERR_IO, err, err_size,
+			               "cannot read stdin: %s", strerror(errno));
 		if (n == 0)
 			break;
-		write_all(out, buf, (size_t)n, "stdin");
-		fxfile_check_interrupt();
+		st = write_all(*out, buf, (size_t)n, "stdin", err, err_size);
+		if (st == FX_OK)
+			st = fxfile_interruption();
 	}
-	if (lseek(out, 0, SEEK_SET) != 0)
-		fxfile_error("cannot spool stdin: %s", strerror(errno));
-	return out;
+	if (st == FX_OK && lseek(*out, 0, SEEK_SET) != 0)
+		return fx_fail(FX_ERR_IO, err, err_size,
+		               "cannot spool stdin: %s", strerror(errno));
+	return st;
 }
 
 /* ---- truncated input ----------------------------------------------------- */
@@ -423,19 +442,23 @@ static sf_count_t stream_frames(const SF_INFO *info)
 	               : 0;
 }
 
-/* The input ended after @p have of the frames its header gives. */
-static void truncated(FxFileInput *in, sf_count_t have)
+/* The input ended after @p have of the frames its header gives: an error,
+ * or a note with --accept-truncated. */
+static FxStatus truncated(FxFileInput *in, sf_count_t have, char *err,
+                          size_t err_size)
 {
 	const char *held = in->info.seekable ? "the file holds" : "it brought";
 	if (!in->accept_truncated)
-		fxfile_error("%s is truncated: its header gives %lld frames, "
-		             "%s %lld (--accept-truncated takes what is there)",
-		             in->label, (long long)in->claimed, held,
-		             (long long)have);
+		return fx_fail(FX_ERR_IO, err, err_size, "%s is truncated: its "
+		               "header gives %lld frames, %s %lld "
+		               "(--accept-truncated takes what is there)",
+		               in->label, (long long)in->claimed, held,
+		               (long long)have);
 	if (!in->said_truncated++)
 		fxfile_note("%s is truncated: its header gives %lld frames, %s "
 		            "%lld; going on with those", in->label,
 		            (long long)in->claimed, held, (long long)have);
+	return FX_OK;
 }
 
 /* ---- opening --------------------------------------------------------------- */
@@ -444,7 +467,7 @@ static void truncated(FxFileInput *in, sf_count_t have)
  * writer is gone). Here SIGINT ends the wait: libsndfile would retry a
  * read it interrupts. The signals are let in only inside ppoll, so one
  * that comes before it is not lost. */
-static void wait_readable(int fd)
+static FxStatus wait_readable(int fd)
 {
 	sigset_t stop, old;
 	sigemptyset(&stop);
@@ -453,25 +476,16 @@ static void wait_readable(int fd)
 	sigaddset(&stop, SIGHUP);
 	sigprocmask(SIG_BLOCK, &stop, &old);
 	struct pollfd p = {.fd = fd, .events = POLLIN};
-	for (;;) {
-		fxfile_check_interrupt();
+	FxStatus st;
+	while ((st = fxfile_interruption()) == FX_OK)
 		if (ppoll(&p, 1, NULL, &old) >= 0 || errno != EINTR)
 			break; /* an error: the read will say */
-	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
+	return st;
 }
 
-/* Opens IN without blocking: a FIFO with no writer yet is then waited for
- * in wait_readable. */
-static int open_input(const char *name)
-{
-	int fd = open(name, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0)
-		fxfile_error("cannot open '%s': %s", name, strerror(errno));
-	return fd;
-}
-
-void fxfile_input_open(FxFileInput *in, const FxFileOptions *o)
+FxStatus fxfile_input_open(FxFileInput *in, const FxFileOptions *o,
+                           char *err, size_t err_size)
 {
 	const char *name = o->in, *raw = o->raw_input;
 	memset(in, 0, sizeof *in);
@@ -482,97 +496,135 @@ void fxfile_input_open(FxFileInput *in, const FxFileOptions *o)
 		snprintf(in->label, sizeof in->label, "stdin");
 	else
 		snprintf(in->label, sizeof in->label, "'%s'", name);
-	if (raw)
-		parse_raw(raw, &in->info);
-	int fd = is_stdin ? 0 : open_input(name);
+	FxStatus st = raw ? parse_raw(raw, &in->info, err, err_size) : FX_OK;
+	if (st != FX_OK)
+		return st;
+	/* Opened without blocking: a FIFO with no writer yet is then waited
+	 * for in wait_readable. */
+	int fd = is_stdin ? 0 : open(name, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return fx_fail(FX_ERR_IO, err, err_size, "cannot open '%s': %s",
+		               name, strerror(errno));
 	if (fstat(fd, &in->st))
-		fxfile_error("cannot read %s: %s", in->label, strerror(errno));
+		return fx_fail(FX_ERR_IO, err, err_size, "cannot read %s: %s",
+		               in->label, strerror(errno));
 	if (S_ISDIR(in->st.st_mode))
-		fxfile_error("%s is a directory", in->label);
-	if (S_ISFIFO(in->st.st_mode))
-		wait_readable(fd);
+		return fx_fail(FX_ERR_INVALID, err, err_size,
+		               "%s is a directory", in->label);
+	if (S_ISFIFO(in->st.st_mode) && (st = wait_readable(fd)) != FX_OK)
+		return st;
 	/* Reads block from here on, as libsndfile expects. */
 	if (!is_stdin && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK))
-		fxfile_error("cannot read %s: %s", in->label, strerror(errno));
-	if (is_stdin && !raw && lseek(fd, 0, SEEK_CUR) < 0 &&
-	    !(S_ISFIFO(in->st.st_mode) && pipe_streams(fd)))
-		fd = spool_all(fd);
+		return fx_fail(FX_ERR_IO, err, err_size, "cannot read %s: %s",
+		               in->label, strerror(errno));
+	if (is_stdin && !raw && lseek(fd, 0, SEEK_CUR) < 0) {
+		int direct = 0;
+		if (S_ISFIFO(in->st.st_mode) &&
+		    (st = pipe_streams(fd, &direct)) != FX_OK)
+			return st;
+		if (!direct && (st = spool_all(fd, &fd, err, err_size)) != FX_OK)
+			return st;
+	}
 	in->sf = sf_open_fd(fd, SFM_READ, &in->info, fd != 0);
 	if (!in->sf) {
 		const char *ext = is_stdin ? NULL : extension(name);
 		if (!raw && ext && find_major(ext) == SF_FORMAT_RAW)
-			fxfile_error("%s: a headerless file needs --raw-input "
-			             "RATE:CHANNELS:SUBTYPE", in->label);
+			return fx_fail(FX_ERR_SYNTAX, err, err_size,
+			               "%s: a headerless file needs "
+			               "--raw-input RATE:CHANNELS:SUBTYPE",
+			               in->label);
 		char why[256];
-		fxfile_error("%s: not a sound file fxfile can read (%s)",
-		             in->label, sf_reason(NULL, why, sizeof why));
+		return fx_fail(FX_ERR_SYNTAX, err, err_size, "%s: not a sound "
+		               "file fxfile can read (%s)", in->label,
+		               sf_reason(NULL, why, sizeof why));
 	}
 	if (in->info.channels < 1)
-		fxfile_error("%s: no channels", in->label);
+		return fx_fail(FX_ERR_INVALID, err, err_size,
+		               "%s: no channels", in->label);
 	if (in->info.samplerate < 1000 || in->info.samplerate > 768000)
-		fxfile_error("%s: a sample rate of %d Hz is outside "
-		             "1000..768000", in->label, in->info.samplerate);
+		return fx_fail(FX_ERR_RANGE, err, err_size, "%s: a sample rate "
+		               "of %d Hz is outside 1000..768000", in->label,
+		               in->info.samplerate);
 	if (!raw)
 		in->claimed = in->info.seekable ? header_frames(fd)
 		                                : stream_frames(&in->info);
 	if (in->info.seekable && in->claimed > in->info.frames)
-		truncated(in, in->info.frames);
+		return truncated(in, in->info.frames, err, err_size);
+	return FX_OK;
 }
 
-void fxfile_input_keep(FxFileInput *in)
+FxStatus fxfile_input_keep(FxFileInput *in, char *err, size_t err_size)
 {
 	if (!in->info.seekable && in->spool_fd < 0)
-		in->spool_fd = temp_file("stdin");
+		return temp_file("stdin", &in->spool_fd, err, err_size);
+	return FX_OK;
 }
 
-long fxfile_input_read(FxFileInput *in, float *buf, long frames)
+/* Reads up to @p frames back from the spool, in *@p got. */
+static FxStatus replay(FxFileInput *in, float *buf, long frames, long *got,
+                       char *err, size_t err_size)
 {
 	size_t frame = (size_t)in->info.channels * sizeof(float);
-	if (in->replay) {
-		size_t want = (size_t)frames * frame, got = 0;
-		while (got < want) {
-			ssize_t n = read(in->spool_fd, (char *)buf + got,
-			                 want - got);
-			if (n < 0 && errno == EINTR) {
-				fxfile_check_interrupt();
-				continue;
-			}
-			if (n < 0)
-				fxfile_error("cannot read the spooled "
-				             "input back: %s", strerror(errno));
-			if (n == 0)
-				break;
-			got += (size_t)n;
+	size_t want = (size_t)frames * frame, have = 0;
+	while (have < want) {
+		ssize_t n = read(in->spool_fd, (char *)buf + have,
+		                 want - have);
+		if (n < 0 && errno == EINTR) {
+			if (fxfile_interruption() != FX_OK)
+				return FXFILE_ERR_INTERRUPTED;
+			continue;
 		}
-		return (long)(got / frame);
+		if (n < 0)
+			return fx_fail(FX_ERR_IO, err, err_size, "cannot read "
+			               "the spooled input back: %s",
+			               strerror(errno));
+		if (n == 0)
+			break;
+		have += (size_t)n;
 	}
+	*got = (long)(have / frame);
+	return FX_OK;
+}
+
+FxStatus fxfile_input_read(FxFileInput *in, float *buf, long frames,
+                           long *got, char *err, size_t err_size)
+{
+	*got = 0;
+	if (in->replay)
+		return replay(in, buf, frames, got, err, err_size);
 	sf_count_t n = sf_readf_float(in->sf, buf, frames);
 	if (n < frames && sf_error(in->sf)) {
 		char why[256];
-		fxfile_error("cannot read %s: %s", in->label,
-		             sf_reason(in->sf, why, sizeof why));
+		return fx_fail(FX_ERR_IO, err, err_size, "cannot read %s: %s",
+		               in->label, sf_reason(in->sf, why, sizeof why));
 	}
 	in->got += n;
+	FxStatus st = FX_OK;
 	if (n < frames && in->got < in->claimed)
-		truncated(in, in->got);
-	if (n > 0 && in->spool_fd >= 0)
-		write_all(in->spool_fd, buf, (size_t)n * frame, "stdin");
-	return (long)n;
+		st = truncated(in, in->got, err, err_size);
+	if (st == FX_OK && n > 0 && in->spool_fd >= 0)
+		st = write_all(in->spool_fd, buf,
+		               (size_t)n * in->info.channels * sizeof(float),
+		               "stdin", err, err_size);
+	*got = (long)n;
+	return st;
 }
 
-void fxfile_input_rewind(FxFileInput *in)
+FxStatus fxfile_input_rewind(FxFileInput *in, char *err, size_t err_size)
 {
 	if (in->spool_fd >= 0) {
 		if (lseek(in->spool_fd, 0, SEEK_SET) != 0)
-			fxfile_error("cannot read the spooled input "
-			             "back: %s", strerror(errno));
+			return fx_fail(FX_ERR_IO, err, err_size, "cannot read "
+			               "the spooled input back: %s",
+			               strerror(errno));
 		in->replay = 1;
-		return;
+		return FX_OK;
 	}
 	in->got = 0;
 	if (sf_seek(in->sf, 0, SEEK_SET) != 0)
-		fxfile_error("cannot seek in %s: %s", in->label,
-		             sf_strerror(in->sf));
+		return fx_fail(FX_ERR_IO, err, err_size, "cannot seek in %s: %s",
+		               in->label, sf_strerror(in->sf));
+	return FX_OK;
 }
 
 void fxfile_input_close(FxFileInput *in)
@@ -592,48 +644,57 @@ static int same_file(const struct stat *a, const struct stat *b)
 	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
 }
 
-static int choose_format(const FxFileOptions *o, const FxFileInput *in,
-                         const char *name)
+/* OUT's libsndfile format, in *@p format. */
+static FxStatus choose_format(const FxFileOptions *o, const FxFileInput *in,
+                              const char *name, int *format, char *err,
+                              size_t err_size)
 {
 	int major = 0;
 	char known[512];
 	if (o->format) {
 		if (!(major = find_major(o->format))) {
 			known_formats(known, sizeof known);
-			fxfile_usage_error("--format: unknown format '%s' "
-			                   "(known: %s)", o->format, known);
+			return fxfile_usage_fail(err, err_size, "--format: "
+			                         "unknown format '%s' (known: %s)",
+			                         o->format, known);
 		}
 	} else if (!strcmp(name, "-")) {
-		fxfile_usage_error("writing to stdout needs --format (au, flac "
-		                   "or raw: formats that stream)");
+		return fxfile_usage_fail(err, err_size, "writing to stdout "
+		                         "needs --format (au, flac or raw: "
+		                         "formats that stream)");
 	} else {
 		const char *ext = extension(name);
 		if (!ext || !(major = find_major(ext)))
-			fxfile_usage_error("'%s': cannot tell the format from "
-			                   "the name; give --format", name);
+			return fxfile_usage_fail(err, err_size, "'%s': cannot "
+			                         "tell the format from the "
+			                         "name; give --format", name);
 	}
 	int endian = major == SF_FORMAT_RAW ? SF_ENDIAN_LITTLE : 0;
 	int sub = o->subtype ? fxfile_subtype_code(o->subtype)
 	                     : default_subtype(major, endian, &in->info);
 	if (!sub || !format_ok(major | sub | endian, 1, 48000)) {
 		if (o->subtype)
-			fxfile_usage_error("--subtype %s: %s cannot hold it",
-			                   o->subtype,
-			                   fxfile_format_name(major));
-		fxfile_error("%s: no subtype fxfile can write",
-		             fxfile_format_name(major));
+			return fxfile_usage_fail(err, err_size, "--subtype %s: "
+			                         "%s cannot hold it", o->subtype,
+			                         fxfile_format_name(major));
+		return fx_fail(FX_ERR_INVALID, err, err_size,
+		               "%s: no subtype fxfile can write",
+		               fxfile_format_name(major));
 	}
 	char sb[64];
 	int ch = in->info.channels, rate = in->info.samplerate;
 	if (!format_ok(major | sub | endian, ch, rate))
-		fxfile_error("'%s': %s %s cannot hold %d channels at "
-		             "%d Hz", name, fxfile_format_name(major),
-		             fxfile_subtype_name(sub, sb, sizeof sb), ch, rate);
-	return major | sub | endian;
+		return fx_fail(FX_ERR_INVALID, err, err_size, "'%s': %s %s "
+		               "cannot hold %d channels at %d Hz", name,
+		               fxfile_format_name(major),
+		               fxfile_subtype_name(sub, sb, sizeof sb), ch, rate);
+	*format = major | sub | endian;
+	return FX_OK;
 }
 
-void fxfile_output_plan(FxFileOutput *out, const FxFileOptions *o,
-                        const FxFileInput *in)
+FxStatus fxfile_output_plan(FxFileOutput *out, const FxFileOptions *o,
+                            const FxFileInput *in, char *err,
+                            size_t err_size)
 {
 	const char *name = o->out;
 	memset(out, 0, sizeof *out);
@@ -643,58 +704,71 @@ void fxfile_output_plan(FxFileOutput *out, const FxFileOptions *o,
 		snprintf(out->label, sizeof out->label, "stdout");
 	else
 		snprintf(out->label, sizeof out->label, "'%s'", name);
-	int format = choose_format(o, in, name);
+	int format = 0;
+	FxStatus st = choose_format(o, in, name, &format, err, err_size);
+	if (st != FX_OK)
+		return st;
 	int ch = in->info.channels, rate = in->info.samplerate;
 	out->info = (SF_INFO){.samplerate = rate, .channels = ch,
 	                      .format = format};
 	out->bits = pcm_bits(format);
 	out->dither = out->bits && out->bits <= 16 && !o->no_dither;
 
-	struct stat st;
+	struct stat sb;
 	if (to_stdout) {
 		if (!streams(format, ch, rate))
-			fxfile_error("%s cannot be written to a pipe; "
-			             "give --format au, flac or raw for stdout",
-			             fxfile_format_name(format));
-		if (fstat(1, &st) == 0 && S_ISREG(st.st_mode) &&
-		    same_file(&st, &in->st))
-			fxfile_error("stdout is the input file; "
-			             "fxfile never writes over its input");
+			return fx_fail(FX_ERR_INVALID, err, err_size, "%s "
+			               "cannot be written to a pipe; give "
+			               "--format au, flac or raw for stdout",
+			               fxfile_format_name(format));
+		if (fstat(1, &sb) == 0 && S_ISREG(sb.st_mode) &&
+		    same_file(&sb, &in->st))
+			return fx_fail(FX_ERR_INVALID, err, err_size,
+			               "stdout is the input file; fxfile never "
+			               "writes over its input");
 		out->direct = 1;
 		out->fd = 1;
-		return;
+		return FX_OK;
 	}
 	size_t len = strlen(name);
 	if (len >= sizeof out->path)
-		fxfile_error("%s: name too long", out->label);
+		return fx_fail(FX_ERR_INVALID, err, err_size,
+		               "%s: name too long", out->label);
 	memcpy(out->path, name, len + 1);
-	if (lstat(name, &st) == 0 && S_ISLNK(st.st_mode)) {
+	if (lstat(name, &sb) == 0 && S_ISLNK(sb.st_mode)) {
 		/* The file the link points to is replaced; the link stays. */
 		char *real = realpath(name, NULL);
 		if (!real)
-			fxfile_error("%s: %s", out->label, strerror(errno));
+			return fx_fail(FX_ERR_IO, err, err_size, "%s: %s",
+			               out->label, strerror(errno));
 		snprintf(out->path, sizeof out->path, "%s", real);
 		free(real);
 	}
-	if (stat(out->path, &st) != 0) {
+	if (stat(out->path, &sb) != 0) {
 		if (errno != ENOENT)
-			fxfile_error("%s: %s", out->label, strerror(errno));
-		return;
+			return fx_fail(FX_ERR_IO, err, err_size, "%s: %s",
+			               out->label, strerror(errno));
+		return FX_OK;
 	}
-	if (same_file(&st, &in->st))
-		fxfile_error("%s is the input file; fxfile never "
-		             "writes over its input", out->label);
-	if (S_ISDIR(st.st_mode))
-		fxfile_error("%s is a directory", out->label);
-	if (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode)) {
+	if (same_file(&sb, &in->st))
+		return fx_fail(FX_ERR_INVALID, err, err_size, "%s is the input "
+		               "file; fxfile never writes over its input",
+		               out->label);
+	if (S_ISDIR(sb.st_mode))
+		return fx_fail(FX_ERR_INVALID, err, err_size,
+		               "%s is a directory", out->label);
+	if (S_ISCHR(sb.st_mode) || S_ISFIFO(sb.st_mode)) {
 		out->direct = 1; /* /dev/null, a named pipe */
-		return;
+		return FX_OK;
 	}
-	if (!S_ISREG(st.st_mode))
-		fxfile_error("%s is not a regular file", out->label);
+	if (!S_ISREG(sb.st_mode))
+		return fx_fail(FX_ERR_INVALID, err, err_size,
+		               "%s is not a regular file", out->label);
 	if (!o->force)
-		fxfile_error("%s exists (--force replaces it)", out->label);
+		return fx_fail(FX_ERR_INVALID, err, err_size,
+		               "%s exists (--force replaces it)", out->label);
 	out->replace = 1;
+	return FX_OK;
 }
 
 /* libsndfile 1.2.0 "seeks" on a pipe by doing nothing, so the STREAMINFO
@@ -759,25 +833,25 @@ static sf_count_t sink_tell(void *user)
 static SF_VIRTUAL_IO sink_io = {sink_length, sink_seek, sink_read,
                                 sink_write, sink_tell};
 
-void fxfile_output_open(FxFileOutput *out)
+FxStatus fxfile_output_open(FxFileOutput *out, char *err, size_t err_size)
 {
 	if (out->direct && out->fd < 0 &&
 	    (out->fd = open(out->path, O_WRONLY | O_CLOEXEC)) < 0)
-		fxfile_error("cannot open %s: %s", out->label, strerror(errno));
+		return fx_fail(FX_ERR_IO, err, err_size, "cannot open %s: %s",
+		               out->label, strerror(errno));
 	if (!out->direct) {
 		/* Without --force the rename will not replace a file that
 		 * appears meanwhile. */
-		char why[PATH_MAX + 128];
 		FxStatus st;
 		out->file = fx_safe_file_new(out->path, "output", 0666,
 		                             out->replace ? 0 : FX_SAFE_NO_REPLACE,
-		                             &st, why, sizeof why);
+		                             &st, err, err_size);
 		if (!out->file && errno == EEXIST)
-			fxfile_error("%s appeared while fxfile ran (--force "
-			             "replaces it)", out->label);
+			return fx_fail(FX_ERR_IO, err, err_size, "%s appeared "
+			               "while fxfile ran (--force replaces it)",
+			               out->label);
 		if (!out->file)
-			fxfile_die(st == FX_ERR_NOMEM ? FXFILE_FAILURE
-			                              : FXFILE_USAGE, "%s", why);
+			return st;
 		out->fd = fx_safe_file_fd(out->file);
 	}
 	SF_INFO info = out->info;
@@ -791,18 +865,23 @@ void fxfile_output_open(FxFileOutput *out)
 	if (!out->sf) {
 		const char *why = sf_strerror(NULL);
 		if (strstr(why, "pipe"))
-			fxfile_error("%s: %s cannot be written to a pipe; use "
-			             "--format au, flac or raw", out->label,
-			             fxfile_format_name(out->info.format));
-		fxfile_error("cannot write %s: %s", out->label, why);
+			return fx_fail(FX_ERR_INVALID, err, err_size, "%s: %s "
+			               "cannot be written to a pipe; use --format "
+			               "au, flac or raw", out->label,
+			               fxfile_format_name(out->info.format));
+		return fx_fail(FX_ERR_IO, err, err_size, "cannot write %s: %s",
+		               out->label, why);
 	}
 	/* libsndfile stamps WAV and AIFF PEAK chunks with the time. */
 	sf_command(out->sf, SFC_SET_ADD_PEAK_CHUNK, NULL, SF_FALSE);
 	if (!out->bits)
 		sf_command(out->sf, SFC_SET_CLIPPING, NULL, SF_TRUE);
 	out->rng = 0x243f6a8885a308d3u; /* any fixed seed */
-	out->buf = fxfile_calloc((size_t)FXFILE_BLOCK * out->info.channels,
-	                         sizeof(int));
+	out->buf = calloc((size_t)FXFILE_BLOCK * out->info.channels,
+	                  sizeof(int));
+	if (!out->buf)
+		return fx_fail(FX_ERR_NOMEM, err, err_size, "out of memory");
+	return FX_OK;
 }
 
 /* SplitMix64: one 64-bit draw per sample, in file order. */
@@ -867,8 +946,9 @@ static void write_int(FxFileOutput *out, float *const *blk, long off,
 		}
 }
 
-void fxfile_output_write(FxFileOutput *out, float *const *blk, long off,
-                         long frames, double gain)
+FxStatus fxfile_output_write(FxFileOutput *out, float *const *blk,
+                             long off, long frames, double gain, char *err,
+                             size_t err_size)
 {
 	sf_count_t done;
 	if (!out->bits) {
@@ -883,71 +963,82 @@ void fxfile_output_write(FxFileOutput *out, float *const *blk, long off,
 	}
 	if (done != frames) {
 		char why[256];
-		fxfile_error("cannot write %s: %s", out->label,
-		             out->sink.err ? strerror(out->sink.err)
-		             : sf_reason(out->sf, why, sizeof why));
+		return fx_fail(FX_ERR_IO, err, err_size, "cannot write %s: %s",
+		               out->label,
+		               out->sink.err ? strerror(out->sink.err)
+		               : sf_reason(out->sf, why, sizeof why));
 	}
+	return FX_OK;
 }
 
 /* RF64 ignores SFC_SET_ADD_PEAK_CHUNK in libsndfile 1.2.0 and stamps its
  * PEAK chunk with time(NULL): zero the stamp, so equal runs give equal
  * files. RIFF chunks: id, little-endian size, data padded to even. */
-static void unstamp_rf64(const FxFileOutput *out)
+static FxStatus unstamp_rf64(const FxFileOutput *out, char *err,
+                             size_t err_size)
 {
 	if ((out->info.format & SF_FORMAT_TYPEMASK) != SF_FORMAT_RF64 ||
 	    out->direct)
-		return;
+		return FX_OK;
 	unsigned char h[8];
 	off_t at = 12;
 	for (int k = 0; k < 64; k++) {
 		if (pread(out->fd, h, 8, at) != 8)
-			return;
+			return FX_OK;
 		uint32_t size = h[4] | h[5] << 8 | h[6] << 16 |
 		                (uint32_t)h[7] << 24;
 		if (!memcmp(h, "PEAK", 4)) {
 			static const unsigned char zero[4];
 			if (size >= 8 && pwrite(out->fd, zero, 4, at + 12) != 4)
-				fxfile_error("cannot write %s: %s",
-				             out->label, strerror(errno));
-			return;
+				return fx_fail(FX_ERR_IO, err, err_size,
+				               "cannot write %s: %s", out->label,
+				               strerror(errno));
+			return FX_OK;
 		}
 		if (!memcmp(h, "data", 4))
-			return;
+			return FX_OK;
 		at += 8 + (off_t)size + (size & 1);
 	}
+	return FX_OK;
 }
 
-void fxfile_output_finish(FxFileOutput *out)
+FxStatus fxfile_output_finish(FxFileOutput *out, char *err, size_t err_size)
 {
-	int err = sf_close(out->sf);
+	int sf_err = sf_close(out->sf);
 	out->sf = NULL;
-	if (err || out->sink.err)
-		fxfile_error("cannot write %s: %s", out->label,
-		             out->sink.err ? strerror(out->sink.err)
-		             : sf_error_number(err));
-	unstamp_rf64(out);
+	if (sf_err || out->sink.err)
+		return fx_fail(FX_ERR_IO, err, err_size, "cannot write %s: %s",
+		               out->label,
+		               out->sink.err ? strerror(out->sink.err)
+		               : sf_error_number(sf_err));
+	FxStatus st = unstamp_rf64(out, err, err_size);
+	if (st != FX_OK)
+		return st;
 	free(out->buf);
 	out->buf = NULL;
 	if (out->direct) {
 		if (out->fd != 1 && close(out->fd))
-			fxfile_error("cannot write %s: %s", out->label,
-			             strerror(errno));
-		return;
+			return fx_fail(FX_ERR_IO, err, err_size,
+			               "cannot write %s: %s", out->label,
+			               strerror(errno));
+		return FX_OK;
 	}
-	fxfile_check_interrupt();
-	char why[PATH_MAX + 128];
-	FxStatus st = fx_safe_file_commit(out->file, why, sizeof why);
+	if ((st = fxfile_interruption()) != FX_OK)
+		return st;
+	st = fx_safe_file_commit(out->file, err, err_size);
 	if (st != FX_OK) {
 		if (errno == EEXIST)
-			fxfile_error("%s appeared while fxfile ran (--force "
-			             "replaces it)", out->label);
+			return fx_fail(FX_ERR_IO, err, err_size, "%s appeared "
+			               "while fxfile ran (--force replaces it)",
+			               out->label);
 		if (st == FX_ERR_INVALID) /* no longer a regular file */
-			fxfile_error("%s", why);
-		fxfile_error("cannot write %s: %s", out->label,
-		             strerror(errno));
+			return st;
+		return fx_fail(FX_ERR_IO, err, err_size, "cannot write %s: %s",
+		               out->label, strerror(errno));
 	}
 	fx_safe_file_free(out->file);
 	out->file = NULL;
+	return FX_OK;
 }
 
 void fxfile_output_discard(FxFileOutput *out)

@@ -8,7 +8,10 @@
  * Output: written to a temporary file beside OUT and renamed into place by
  * fxfile_output_finish, through daemon/base/safefile.h; PCM is quantised here
  * (TPDF dither at 16 bits and below) so that PCM in, PCM out is exact.
- * Every failure exits through fxfile_die with one line.
+ * Every call that can fail returns an FxStatus and fills the caller's
+ * `err` with one line (fxfile_report.h says which statuses fxfile's main
+ * exits with which code); FXFILE_ERR_INTERRUPTED: a signal asked fxfile
+ * to stop.
  */
 #ifndef FXFILE_IO_H
 #define FXFILE_IO_H
@@ -20,6 +23,7 @@
 
 #include "clients/file/fxfile_options.h"
 #include "daemon/base/safefile.h"
+#include "dsp/status.h"
 
 /** The file read. */
 typedef struct {
@@ -58,38 +62,43 @@ typedef struct {
 
 /** Opens IN ("-": stdin), headerless with --raw-input. A pipe or FIFO is
  *  waited for until it has data; SIGINT ends the wait. */
-void fxfile_input_open(FxFileInput *in, const FxFileOptions *o);
+FxStatus fxfile_input_open(FxFileInput *in, const FxFileOptions *o,
+                           char *err, size_t err_size);
 
-/** Reads up to @p frames interleaved frames; fewer only at the end. An
- *  end before the frames the header gives is an error, unless
- *  --accept-truncated. */
-long fxfile_input_read(FxFileInput *in, float *buf, long frames);
+/** Reads up to @p frames interleaved frames, their count in *@p got;
+ *  fewer only at the end. An end before the frames the header gives is an
+ *  error, unless --accept-truncated. */
+FxStatus fxfile_input_read(FxFileInput *in, float *buf, long frames,
+                           long *got, char *err, size_t err_size);
 
 /** From now on, reads are also copied to an unlinked temporary file, so
  *  that an input that cannot seek can be read again. */
-void fxfile_input_keep(FxFileInput *in);
+FxStatus fxfile_input_keep(FxFileInput *in, char *err, size_t err_size);
 
 /** Back to the first frame. */
-void fxfile_input_rewind(FxFileInput *in);
+FxStatus fxfile_input_rewind(FxFileInput *in, char *err, size_t err_size);
 
+/** Closes IN and its spool; safe twice. */
 void fxfile_input_close(FxFileInput *in);
 
 /** Decides OUT's format and where and how it is written, and refuses what
  *  would lose data (OUT is IN, exists without --force, ...). Opens
  *  nothing. */
-void fxfile_output_plan(FxFileOutput *out, const FxFileOptions *o,
-                        const FxFileInput *in);
+FxStatus fxfile_output_plan(FxFileOutput *out, const FxFileOptions *o,
+                            const FxFileInput *in, char *err,
+                            size_t err_size);
 
 /** Creates the temporary file (or opens the direct target). */
-void fxfile_output_open(FxFileOutput *out);
+FxStatus fxfile_output_open(FxFileOutput *out, char *err, size_t err_size);
 
 /** Writes @p frames planar frames from offset @p off of @p blk, times
  *  @p gain. */
-void fxfile_output_write(FxFileOutput *out, float *const *blk, long off,
-                         long frames, double gain);
+FxStatus fxfile_output_write(FxFileOutput *out, float *const *blk,
+                             long off, long frames, double gain, char *err,
+                             size_t err_size);
 
 /** Closes, syncs and renames the temporary file into place. */
-void fxfile_output_finish(FxFileOutput *out);
+FxStatus fxfile_output_finish(FxFileOutput *out, char *err, size_t err_size);
 
 /** Removes the temporary file, if any. Safe at any point. */
 void fxfile_output_discard(FxFileOutput *out);

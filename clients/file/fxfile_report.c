@@ -1,10 +1,11 @@
-/* fxfile's exit codes, messages and way out (fxfile_report.h). */
+/* fxfile's exit codes, interruption and informative lines
+ * (fxfile_report.h). */
 #include "clients/file/fxfile_report.h"
 
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+
+#include "daemon/base/fail.h"
 
 static FxFileReportHooks hooks;
 volatile sig_atomic_t fxfile_interrupted;
@@ -24,41 +25,12 @@ static void vsay(const char *fmt, va_list ap)
 	fputc('\n', stderr);
 }
 
-static void vdie(int rc, const char *fmt, va_list ap)
-	__attribute__((format(printf, 2, 0), noreturn));
-
-static void vdie(int rc, const char *fmt, va_list ap)
+void fxfile_say(const char *fmt, ...)
 {
-	if (hooks.discard)
-		hooks.discard(hooks.ctx);
+	va_list ap;
+	va_start(ap, fmt);
 	vsay(fmt, ap);
-	exit(rc);
-}
-
-void fxfile_die(int rc, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vdie(rc, fmt, ap);
-	va_end(ap); /* not reached: vdie exits */
-}
-
-void fxfile_error(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vdie(FXFILE_USAGE, fmt, ap);
-	va_end(ap); /* not reached: vdie exits */
-}
-
-void fxfile_usage_error(const char *fmt, ...)
-{
-	char why[768];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(why, sizeof why, fmt, ap);
 	va_end(ap);
-	fxfile_error("%s (see fxfile --help)", why);
 }
 
 void fxfile_note(const char *fmt, ...)
@@ -71,31 +43,18 @@ void fxfile_note(const char *fmt, ...)
 	va_end(ap);
 }
 
-void fxfile_check_interrupt(void)
+FxStatus fxfile_interruption(void)
 {
-	int sig = fxfile_interrupted;
-	if (!sig)
-		return;
-	const char *name = sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM"
-	                                                             : "SIGHUP";
-	char left[512] = "nothing written";
-	if (hooks.interrupted)
-		hooks.interrupted(hooks.ctx, left, sizeof left);
-	fxfile_die(128 + sig, "interrupted by %s; %s", name, left);
+	return fxfile_interrupted ? FXFILE_ERR_INTERRUPTED : FX_OK;
 }
 
-void *fxfile_calloc(size_t n, size_t size)
+FxStatus fxfile_usage_fail(char *err, size_t err_size, const char *fmt, ...)
 {
-	void *p = calloc(n ? n : 1, size ? size : 1);
-	if (!p)
-		fxfile_die(FXFILE_FAILURE, "out of memory");
-	return p;
-}
-
-char *fxfile_strdup(const char *s)
-{
-	char *d = strdup(s);
-	if (!d)
-		fxfile_die(FXFILE_FAILURE, "out of memory");
-	return d;
+	char why[768];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof why, fmt, ap);
+	va_end(ap);
+	return fx_fail(FX_ERR_SYNTAX, err, err_size, "%s (see fxfile --help)",
+	               why);
 }

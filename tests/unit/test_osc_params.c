@@ -1,6 +1,7 @@
 /* OSC unit tests, parameter addresses: labels, indexes, patterns, norm, enum labels, aliases, argument types. */
 #define _GNU_SOURCE
 #include "tests/unit/osc_fixture.h"
+#include "daemon/base/netaddr.h"
 #include "daemon/engine/persist.h"
 
 START_TEST(set_and_get_by_label_and_index)
@@ -368,8 +369,8 @@ START_TEST(bad_aliases_are_refused)
 	                                  "/1/*=/fx/vol/db", "1/f=/fx/vol/db",
 	                                  "/1/f=fx/vol/db", "/1/f /x=/fx/vol/db"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		ck_assert_msg(fx_osc_check_alias(bad[i], NULL, 0), "accepted %s",
-		              bad[i]);
+		ck_assert_msg(fx_netaddr_check_alias(bad[i], NULL, 0),
+		              "accepted %s", bad[i]);
 		FxOscConfig oc = fx_osc_config_default();
 		oc.port = 0;
 		oc.aliases = &bad[i];
@@ -379,8 +380,8 @@ START_TEST(bad_aliases_are_refused)
 		ck_assert_ptr_null(o);
 		ck_assert_ptr_nonnull(strstr(why, "alias"));
 	}
-	ck_assert_ptr_null(fx_osc_check_alias("/1/fader1=/fx/vol/db/norm", NULL,
-	                                      0));
+	ck_assert_ptr_null(
+		fx_netaddr_check_alias("/1/fader1=/fx/vol/db/norm", NULL, 0));
 }
 END_TEST
 
