@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "daemon/engine/control.h"
+#include "osc/counters.h"
 
 typedef struct FxOscImpl FxOsc;
 
@@ -60,21 +61,6 @@ void fx_osc_free(FxOsc *o);
  *  server thread not started. */
 void fx_osc_inject(FxOsc *o, const void *data, size_t len, int port);
 
-/** Counters for tests and stats. */
-typedef struct {
-	unsigned long long received, rejected, dropped, kernel_drops,
-		send_errors;
-	int subscribers;
-	/** Subscribers removed: the host said nothing listens on the port
-	 *  (ICMP port unreachable), the lease ran out, or a new one needed
-	 *  the room. */
-	unsigned long long subs_unreachable, subs_expired, subs_evicted;
-	/** TCP connections closed for silence, or to make room. */
-	unsigned long long tcp_timed_out, tcp_evicted;
-	/** /fxd/fail copies sent to subscribers, and those held back by
-	 *  the rate limit or merged as repeats. */
-	unsigned long long fails_forwarded, fails_skipped;
-} FxOscCounters;
 void fx_osc_counters(FxOsc *o, FxOscCounters *out);
 
 #endif

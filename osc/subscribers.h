@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #include "daemon/engine/control.h"
-#include "osc/osc.h"
+#include "osc/counters.h"
 #include "osc/params.h"
 #include "osc/transport.h"
 

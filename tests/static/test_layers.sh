@@ -28,7 +28,7 @@ echo "$layers" | while IFS=: read -r layer allowed; do
 		[ -f "$f" ] && echo x
 	done
 done > "$tmp/count"
-echo "1..$(wc -l < "$tmp/count")"
+echo "1..$(($(wc -l < "$tmp/count") + 1))"
 
 n=0; bad=0
 while IFS=: read -r layer allowed; do
@@ -73,4 +73,23 @@ while IFS=: read -r layer allowed; do
 done <<LAYERS
 $layers
 LAYERS
+
+# No include cycle between modules anywhere (a module: a .c and its .h,
+# with its _process.c, _impl.h and _none.c): tsort finds any loop.
+n=$((n + 1))
+for f in $(cd "$top" && ls dsp/*.[ch] cuda/*.[ch] cuda/*.cu daemon/*.[ch] \
+	daemon/*/*.[ch] osc/*.[ch] clients/*.[ch] clients/*/*.[ch] 2>/dev/null); do
+	m=$(echo "${f%.*}" | sed -E 's/_(process|impl|none)$//')
+	sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"\([^"]*\)".*/\1/p' \
+		"$top/$f" | while read -r h; do
+		hm=$(echo "${h%.*}" | sed -E 's/_(process|impl|none)$//')
+		[ "$hm" != "$m" ] && [ "$h" != config.h ] && echo "$m $hm"
+	done
+done > "$tmp/edges"
+if tsort "$tmp/edges" >/dev/null 2>"$tmp/loop"; then
+	echo "ok $n - no include cycle between modules ($(wc -l < "$tmp/edges") arrows)"
+else
+	echo "not ok $n - modules include each other in a cycle"
+	sed 's/^/# /' "$tmp/loop"; bad=1
+fi
 exit $bad
