@@ -10,15 +10,70 @@
 #define FX_SRCDIR "."
 #endif
 
-/** Runs @p suite and returns the process exit status. Under `make check`,
- *  CK_TAP_LOG_FILE_NAME=- makes Check print TAP, one line per test. */
-static inline int fx_test_run(Suite *suite)
+/** One entry of a test table: a Check test (START_TEST's name) and, for a
+ *  loop test, how many times it runs (its _i counts 0 .. loops - 1); 0
+ *  makes it a plain test. A NULL test ends the table. */
+typedef struct {
+	const TTest *test;
+	int loops;
+} FxTest;
+
+/** One Check test case of a suite table: its name, its timeout in seconds
+ *  (0 keeps Check's default), an optional checked fixture and its tests.
+ *  A NULL name ends the table. The tables live in the function that
+ *  builds the suite: START_TEST's names are variables, not constants. */
+typedef struct {
+	const char *name;
+	double timeout;
+	SFun setup, teardown;
+	const FxTest *tests;
+} FxTestCase;
+
+/** Adds the NULL-ended @p tests to @p tc, in order. */
+static inline void fx_test_add(TCase *tc, const FxTest *tests)
+{
+	for (; tests->test; tests++) {
+		if (tests->loops)
+			tcase_add_loop_test(tc, tests->test, 0, tests->loops);
+		else
+			tcase_add_test(tc, tests->test);
+	}
+}
+
+/** Builds the suite @p name of the NULL-ended case table @p cases. */
+static inline Suite *fx_test_suite(const char *name, const FxTestCase *cases)
+{
+	Suite *s = suite_create(name);
+	for (; cases->name; cases++) {
+		TCase *tc = tcase_create(cases->name);
+		if (cases->timeout > 0)
+			tcase_set_timeout(tc, cases->timeout);
+		if (cases->setup || cases->teardown)
+			tcase_add_checked_fixture(tc, cases->setup, cases->teardown);
+		fx_test_add(tc, cases->tests);
+		suite_add_tcase(s, tc);
+	}
+	return s;
+}
+
+/** Runs @p suite with Check's fork mode @p fork (CK_FORK_GETENV: as
+ *  $CK_FORK says, forking by default) and returns the process exit status.
+ *  Under `make check`, CK_TAP_LOG_FILE_NAME=- makes Check print TAP, one
+ *  line per test. */
+static inline int fx_test_run_forking(Suite *suite, enum fork_status fork)
 {
 	SRunner *sr = srunner_create(suite);
+	srunner_set_fork_status(sr, fork);
 	srunner_run_all(sr, CK_ENV);
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+/** Runs @p suite as $CK_FORK says and returns the process exit status. */
+static inline int fx_test_run(Suite *suite)
+{
+	return fx_test_run_forking(suite, CK_FORK_GETENV);
 }
 
 #endif

@@ -130,22 +130,19 @@ static void remove_shm(const char *prefix)
 int fx_test_jack_main(Suite *suite)
 {
 	setenv("JACK_NO_START_SERVER", "1", 1);
-	SRunner *sr = srunner_create(suite);
 	const char *why = fx_test_jack_missing();
 	if (why) {
 		printf("1..0 # SKIP %s\n", why);
-		srunner_free(sr);
+		srunner_free(srunner_create(suite)); /* frees the suite */
 		return EXIT_SUCCESS;
 	}
 	fx_test_jack_reclaim();
-	srunner_run_all(sr, CK_ENV);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	int status = fx_test_run(suite);
 	fx_test_jack_reclaim();
 	char prefix[64];
 	snprintf(prefix, sizeof prefix, "fxdtest-%d-", (int)main_pid);
 	remove_shm(prefix);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return status;
 }
 
 char *fx_test_dir_new(const char *tag)

@@ -24,7 +24,8 @@
 #ifndef FX_JACK_HARNESS_H
 #define FX_JACK_HARNESS_H
 
-#include <check.h>
+#include "tests/fxtest.h"
+
 #include <jack/jack.h>
 #include <limits.h>
 #include <stdint.h>

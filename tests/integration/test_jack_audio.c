@@ -440,26 +440,30 @@ START_TEST(stalls_are_counted_dropped_and_recovered)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-	Suite *s = suite_create("jack audio");
-	TCase *t = tcase_create("exact");
-	tcase_set_timeout(t, 120);
-	tcase_add_loop_test(t, recording_is_offline_chain_delayed_by_reported_latency,
-	                    0, (int)(sizeof exact_cases / sizeof exact_cases[0]));
-	suite_add_tcase(s, t);
-	t = tcase_create("small period");
-	tcase_set_timeout(t, 120);
-	tcase_add_test(t, small_period_silence_is_counted_underflow);
-	suite_add_tcase(s, t);
-	t = tcase_create("fault injection");
-	tcase_set_timeout(t, 120);
-	tcase_add_test(t, stalls_are_counted_dropped_and_recovered);
-	suite_add_tcase(s, t);
-	return s;
-}
-
 int main(void)
 {
-	return fx_test_jack_main(suite());
+	const FxTest exact_tests[] = {
+		{recording_is_offline_chain_delayed_by_reported_latency,
+		 sizeof exact_cases / sizeof exact_cases[0]},
+		{NULL, 0},
+	};
+	const FxTest small_period_tests[] = {
+		{small_period_silence_is_counted_underflow, 0},
+		{NULL, 0},
+	};
+	const FxTest fault_injection_tests[] = {
+		{stalls_are_counted_dropped_and_recovered, 0},
+		{NULL, 0},
+	};
+	const FxTestCase cases[] = {
+		{.name = "exact", .timeout = 120, .tests = exact_tests},
+		{.name = "small period",
+		 .timeout = 120,
+		 .tests = small_period_tests},
+		{.name = "fault injection",
+		 .timeout = 120,
+		 .tests = fault_injection_tests},
+		{.name = NULL},
+	};
+	return fx_test_jack_main(fx_test_suite("jack audio", cases));
 }

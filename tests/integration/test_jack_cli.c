@@ -304,30 +304,31 @@ START_TEST(memory_budget_refuses_a_chain_at_start_and_on_sighup)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-	Suite *s = suite_create("jack cli");
-	TCase *t = tcase_create("name");
-	tcase_set_timeout(t, 120);
-	tcase_add_test(t, taken_name_fails_unless_rename_is_allowed);
-	suite_add_tcase(s, t);
-	t = tcase_create("connect");
-	tcase_set_timeout(t, 120);
-	tcase_add_test(t, connect_patterns_make_the_connections);
-	suite_add_tcase(s, t);
-	t = tcase_create("wait");
-	tcase_set_timeout(t, 120);
-	tcase_add_test(t, wait_for_jack_outlasts_a_late_server);
-	tcase_add_test(t, no_server_is_the_documented_exit_code);
-	suite_add_tcase(s, t);
-	t = tcase_create("budget");
-	tcase_set_timeout(t, 120);
-	tcase_add_test(t, memory_budget_refuses_a_chain_at_start_and_on_sighup);
-	suite_add_tcase(s, t);
-	return s;
-}
-
 int main(void)
 {
-	return fx_test_jack_main(suite());
+	const FxTest name_tests[] = {
+		{taken_name_fails_unless_rename_is_allowed, 0},
+		{NULL, 0},
+	};
+	const FxTest connect_tests[] = {
+		{connect_patterns_make_the_connections, 0},
+		{NULL, 0},
+	};
+	const FxTest wait_tests[] = {
+		{wait_for_jack_outlasts_a_late_server, 0},
+		{no_server_is_the_documented_exit_code, 0},
+		{NULL, 0},
+	};
+	const FxTest budget_tests[] = {
+		{memory_budget_refuses_a_chain_at_start_and_on_sighup, 0},
+		{NULL, 0},
+	};
+	const FxTestCase cases[] = {
+		{.name = "name", .timeout = 120, .tests = name_tests},
+		{.name = "connect", .timeout = 120, .tests = connect_tests},
+		{.name = "wait", .timeout = 120, .tests = wait_tests},
+		{.name = "budget", .timeout = 120, .tests = budget_tests},
+		{.name = NULL},
+	};
+	return fx_test_jack_main(fx_test_suite("jack cli", cases));
 }

@@ -385,27 +385,31 @@ START_TEST(limiter_lookahead_adds_to_the_reported_latency)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-	Suite *s = suite_create("jack latency");
-	TCase *t = tcase_create("round trip");
-	tcase_set_timeout(t, 120);
-	tcase_add_loop_test(t, round_trip_is_one_period_plus_what_fxd_reports, 0,
-	                    (int)(sizeof round_trips / sizeof round_trips[0]));
-	suite_add_tcase(s, t);
-	t = tcase_create("bufsize");
-	tcase_set_timeout(t, 120);
-	tcase_add_loop_test(t, bufsize_change_keeps_audio_and_moves_latency, 0,
-	                    (int)(sizeof new_sizes / sizeof new_sizes[0]));
-	suite_add_tcase(s, t);
-	t = tcase_create("effect latency");
-	tcase_set_timeout(t, 120);
-	tcase_add_test(t, limiter_lookahead_adds_to_the_reported_latency);
-	suite_add_tcase(s, t);
-	return s;
-}
-
 int main(void)
 {
-	return fx_test_jack_main(suite());
+	const FxTest round_trip_tests[] = {
+		{round_trip_is_one_period_plus_what_fxd_reports,
+		 sizeof round_trips / sizeof round_trips[0]},
+		{NULL, 0},
+	};
+	const FxTest bufsize_tests[] = {
+		{bufsize_change_keeps_audio_and_moves_latency,
+		 sizeof new_sizes / sizeof new_sizes[0]},
+		{NULL, 0},
+	};
+	const FxTest effect_latency_tests[] = {
+		{limiter_lookahead_adds_to_the_reported_latency, 0},
+		{NULL, 0},
+	};
+	const FxTestCase cases[] = {
+		{.name = "round trip",
+		 .timeout = 120,
+		 .tests = round_trip_tests},
+		{.name = "bufsize", .timeout = 120, .tests = bufsize_tests},
+		{.name = "effect latency",
+		 .timeout = 120,
+		 .tests = effect_latency_tests},
+		{.name = NULL},
+	};
+	return fx_test_jack_main(fx_test_suite("jack latency", cases));
 }

@@ -310,21 +310,21 @@ START_TEST(freewheel_drops_nothing)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-	Suite *s = suite_create("jack runtime");
-	TCase *t = tcase_create("sighup");
-	tcase_set_timeout(t, 120);
-	tcase_add_test(t, sighup_reloads_a_good_file_and_keeps_the_chain_on_a_bad_one);
-	suite_add_tcase(s, t);
-	t = tcase_create("freewheel");
-	tcase_set_timeout(t, 120);
-	tcase_add_test(t, freewheel_drops_nothing);
-	suite_add_tcase(s, t);
-	return s;
-}
-
 int main(void)
 {
-	return fx_test_jack_main(suite());
+	const FxTest sighup_tests[] = {
+		{sighup_reloads_a_good_file_and_keeps_the_chain_on_a_bad_one,
+		 0},
+		{NULL, 0},
+	};
+	const FxTest freewheel_tests[] = {
+		{freewheel_drops_nothing, 0},
+		{NULL, 0},
+	};
+	const FxTestCase cases[] = {
+		{.name = "sighup", .timeout = 120, .tests = sighup_tests},
+		{.name = "freewheel", .timeout = 120, .tests = freewheel_tests},
+		{.name = NULL},
+	};
+	return fx_test_jack_main(fx_test_suite("jack runtime", cases));
 }

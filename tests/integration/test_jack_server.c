@@ -389,21 +389,26 @@ END_TEST
 
 static Suite *suite(void)
 {
-	Suite *s = suite_create("jack server");
-	TCase *t = tcase_create("gone");
-	tcase_set_timeout(t, 120);
-	tcase_add_loop_test(t, server_gone_exits_with_the_documented_code, 0,
-	                    (int)(sizeof kill_signals / sizeof kill_signals[0]));
-	suite_add_tcase(s, t);
-	t = tcase_create("reconnect");
-	tcase_set_timeout(t, 180);
-	tcase_add_test(t, reconnect_survives_three_restarts);
-	suite_add_tcase(s, t);
-	t = tcase_create("registry");
-	tcase_set_timeout(t, 120);
-	tcase_add_test(t, dead_servers_give_back_their_registry_slots);
-	suite_add_tcase(s, t);
-	return s;
+	const FxTest gone_tests[] = {
+		{server_gone_exits_with_the_documented_code,
+		 sizeof kill_signals / sizeof kill_signals[0]},
+		{NULL, 0},
+	};
+	const FxTest reconnect_tests[] = {
+		{reconnect_survives_three_restarts, 0},
+		{NULL, 0},
+	};
+	const FxTest registry_tests[] = {
+		{dead_servers_give_back_their_registry_slots, 0},
+		{NULL, 0},
+	};
+	const FxTestCase cases[] = {
+		{.name = "gone", .timeout = 120, .tests = gone_tests},
+		{.name = "reconnect", .timeout = 180, .tests = reconnect_tests},
+		{.name = "registry", .timeout = 120, .tests = registry_tests},
+		{.name = NULL},
+	};
+	return fx_test_suite("jack server", cases);
 }
 
 int main(int argc, char **argv)

@@ -373,15 +373,18 @@ END_TEST
 
 static Suite *suite(void)
 {
-	Suite *s = suite_create("accel_device");
-	TCase *tc = tcase_create("device");
-	tcase_set_timeout(tc, 120);
-	tcase_add_loop_test(tc, test_against_cpu, 0, 6 * 9);
-	tcase_add_loop_test(tc, test_glide_structure_reset, 0, 4);
-	tcase_add_test(tc, test_reset_gives_fresh_output);
-	tcase_add_test(tc, test_refusals);
-	suite_add_tcase(s, tc);
-	return s;
+	const FxTest device_tests[] = {
+		{test_against_cpu, 6 * 9},
+		{test_glide_structure_reset, 4},
+		{test_reset_gives_fresh_output, 0},
+		{test_refusals, 0},
+		{NULL, 0},
+	};
+	const FxTestCase cases[] = {
+		{.name = "device", .timeout = 120, .tests = device_tests},
+		{.name = NULL},
+	};
+	return fx_test_suite("accel_device", cases);
 }
 
 int main(void)
@@ -410,11 +413,7 @@ int main(void)
 	}
 	fprintf(stderr, "# device: %s\n", fx_accel_device_name(acc));
 	/* No fork: a child may not use the CUDA driver its parent set up. */
-	SRunner *sr = srunner_create(suite());
-	srunner_set_fork_status(sr, CK_NOFORK);
-	srunner_run_all(sr, CK_ENV);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	int status = fx_test_run_forking(suite(), CK_NOFORK);
 	fx_accel_free(acc);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return status;
 }

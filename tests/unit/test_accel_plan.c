@@ -915,35 +915,37 @@ START_TEST(test_emulated_slow_decay)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-	Suite *s = suite_create("accel_plan");
-	TCase *tc = tcase_create("layout");
-	tcase_add_test(tc, test_threshold_defaults);
-	tcase_add_test(tc, test_threshold_override);
-	tcase_add_test(tc, test_half_precision_refused);
-	tcase_add_test(tc, test_ranges);
-	tcase_add_test(tc, test_tile_length);
-	tcase_add_test(tc, test_buffer_sizes);
-	tcase_add_test(tc, test_coef_image);
-	suite_add_tcase(s, tc);
-	tc = tcase_create("ops");
-	tcase_add_test(tc, test_ops_start);
-	tcase_add_test(tc, test_ops_coefficient_change);
-	tcase_add_test(tc, test_ops_structure_change);
-	tcase_add_test(tc, test_ops_reset);
-	tcase_add_test(tc, test_ops_capture_failure);
-	suite_add_tcase(s, tc);
-	tc = tcase_create("emulated");
-	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, test_emulated_sequential);
-	tcase_add_test(tc, test_emulated_scan);
-	tcase_add_test(tc, test_emulated_slow_decay);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int main(void)
 {
-	return fx_test_run(suite());
+	const FxTest layout_tests[] = {
+		{test_threshold_defaults, 0},
+		{test_threshold_override, 0},
+		{test_half_precision_refused, 0},
+		{test_ranges, 0},
+		{test_tile_length, 0},
+		{test_buffer_sizes, 0},
+		{test_coef_image, 0},
+		{NULL, 0},
+	};
+	const FxTest ops_tests[] = {
+		{test_ops_start, 0},
+		{test_ops_coefficient_change, 0},
+		{test_ops_structure_change, 0},
+		{test_ops_reset, 0},
+		{test_ops_capture_failure, 0},
+		{NULL, 0},
+	};
+	const FxTest emulated_tests[] = {
+		{test_emulated_sequential, 0},
+		{test_emulated_scan, 0},
+		{test_emulated_slow_decay, 0},
+		{NULL, 0},
+	};
+	const FxTestCase cases[] = {
+		{.name = "layout", .tests = layout_tests},
+		{.name = "ops", .tests = ops_tests},
+		{.name = "emulated", .timeout = 120, .tests = emulated_tests},
+		{.name = NULL},
+	};
+	return fx_test_run(fx_test_suite("accel_plan", cases));
 }

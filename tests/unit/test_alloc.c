@@ -244,20 +244,18 @@ START_TEST(a_whole_chain_allocates_what_it_plans)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-	Suite *s = suite_create("alloc");
-	TCase *t = tcase_create("alloc");
-	tcase_set_timeout(t, 120);
-	tcase_add_test(t, wrappers_count);
-	tcase_add_test(t, chunk_path_allocates_nothing);
-	tcase_add_test(t, chains_allocate_what_they_plan);
-	tcase_add_test(t, a_whole_chain_allocates_what_it_plans);
-	suite_add_tcase(s, t);
-	return s;
-}
-
 int main(void)
 {
-	return fx_test_run(suite());
+	const FxTest alloc_tests[] = {
+		{wrappers_count, 0},
+		{chunk_path_allocates_nothing, 0},
+		{chains_allocate_what_they_plan, 0},
+		{a_whole_chain_allocates_what_it_plans, 0},
+		{NULL, 0},
+	};
+	const FxTestCase cases[] = {
+		{.name = "alloc", .timeout = 120, .tests = alloc_tests},
+		{.name = NULL},
+	};
+	return fx_test_run(fx_test_suite("alloc", cases));
 }

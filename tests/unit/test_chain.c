@@ -472,31 +472,29 @@ START_TEST(bypassed_latency_is_kept_and_aligned)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-	Suite *s = suite_create("chain");
-	TCase *t = tcase_create("chain");
-	tcase_set_timeout(t, 60);
-	tcase_add_test(t, gain_applies_db);
-	tcase_add_loop_test(t, pass_filter_q_is_resonance, 0, 2);
-	tcase_add_test(t, gain_step_glides_without_jumps);
-	tcase_add_loop_test(t, cutoff_sweep_stays_bounded, 0,
-	                    sizeof sweep_chains / sizeof sweep_chains[0]);
-	tcase_add_test(t, setting_a_param_keeps_filter_state);
-	tcase_add_test(t, chunk_size_does_not_change_output);
-	tcase_add_test(t, bypass_crossfades_then_passes_dry);
-	tcase_add_test(t, nonfinite_chunks_are_muted_and_reset);
-	tcase_add_test(t, nan_input_never_reaches_output);
-	tcase_add_test(t, denormals_off_sets_ftz_daz);
-	tcase_add_test(t, params_clamp_and_structural_needs_rebuild);
-	tcase_add_test(t, bad_config_is_refused);
-	tcase_add_test(t, long_buffers_are_split_into_blocks);
-	tcase_add_test(t, bypassed_latency_is_kept_and_aligned);
-	suite_add_tcase(s, t);
-	return s;
-}
-
 int main(void)
 {
-	return fx_test_run(suite());
+	const FxTest chain_tests[] = {
+		{gain_applies_db, 0},
+		{pass_filter_q_is_resonance, 2},
+		{gain_step_glides_without_jumps, 0},
+		{cutoff_sweep_stays_bounded,
+		 sizeof sweep_chains / sizeof sweep_chains[0]},
+		{setting_a_param_keeps_filter_state, 0},
+		{chunk_size_does_not_change_output, 0},
+		{bypass_crossfades_then_passes_dry, 0},
+		{nonfinite_chunks_are_muted_and_reset, 0},
+		{nan_input_never_reaches_output, 0},
+		{denormals_off_sets_ftz_daz, 0},
+		{params_clamp_and_structural_needs_rebuild, 0},
+		{bad_config_is_refused, 0},
+		{long_buffers_are_split_into_blocks, 0},
+		{bypassed_latency_is_kept_and_aligned, 0},
+		{NULL, 0},
+	};
+	const FxTestCase cases[] = {
+		{.name = "chain", .timeout = 60, .tests = chain_tests},
+		{.name = NULL},
+	};
+	return fx_test_run(fx_test_suite("chain", cases));
 }

@@ -641,38 +641,42 @@ START_TEST(period_changes_and_control_calls_exclude_each_other)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-	Suite *s = suite_create("control");
-	TCase *t = tcase_create("parameters");
-	tcase_add_test(t, set_param_clamps_records_the_change_and_is_heard);
-	tcase_add_test(t, set_param_refuses_what_the_chain_lacks);
-	tcase_add_test(t, bypass_is_recorded_once_and_heard);
-	tcase_add_test(t, writes_at_a_stale_generation_are_refused);
-	suite_add_tcase(s, t);
-	t = tcase_create("chains");
-	tcase_add_test(t, swap_bumps_the_generation_and_tells_the_driver);
-	tcase_add_test(t, swap_over_the_budget_is_refused_with_its_cost);
-	tcase_add_test(t, apply_glides_a_same_shaped_chain_and_swaps_another);
-	tcase_add_test(t, set_engine_moves_the_generation);
-	suite_add_tcase(s, t);
-	t = tcase_create("output");
-	tcase_add_test(t, mute_fades_to_silence_and_back);
-	tcase_add_test(t, panic_silences_the_echoes);
-	tcase_add_test(t, bpm_is_clamped_and_recorded);
-	tcase_add_test(t, meters_report_each_output_since_the_last_read);
-	tcase_add_test(t, metrics_count_periods_and_reset);
-	tcase_add_test(t, sync_points_wait_for_the_worker);
-	suite_add_tcase(s, t);
-	t = tcase_create("locking");
-	/* Generous: the same test runs under TSan on a loaded machine. */
-	tcase_set_timeout(t, 120);
-	tcase_add_test(t, period_changes_and_control_calls_exclude_each_other);
-	suite_add_tcase(s, t);
-	return s;
-}
-
 int main(void)
 {
-	return fx_test_run(suite());
+	const FxTest parameters_tests[] = {
+		{set_param_clamps_records_the_change_and_is_heard, 0},
+		{set_param_refuses_what_the_chain_lacks, 0},
+		{bypass_is_recorded_once_and_heard, 0},
+		{writes_at_a_stale_generation_are_refused, 0},
+		{NULL, 0},
+	};
+	const FxTest chains_tests[] = {
+		{swap_bumps_the_generation_and_tells_the_driver, 0},
+		{swap_over_the_budget_is_refused_with_its_cost, 0},
+		{apply_glides_a_same_shaped_chain_and_swaps_another, 0},
+		{set_engine_moves_the_generation, 0},
+		{NULL, 0},
+	};
+	const FxTest output_tests[] = {
+		{mute_fades_to_silence_and_back, 0},
+		{panic_silences_the_echoes, 0},
+		{bpm_is_clamped_and_recorded, 0},
+		{meters_report_each_output_since_the_last_read, 0},
+		{metrics_count_periods_and_reset, 0},
+		{sync_points_wait_for_the_worker, 0},
+		{NULL, 0},
+	};
+	const FxTest locking_tests[] = {
+		{period_changes_and_control_calls_exclude_each_other, 0},
+		{NULL, 0},
+	};
+	const FxTestCase cases[] = {
+		{.name = "parameters", .tests = parameters_tests},
+		{.name = "chains", .tests = chains_tests},
+		{.name = "output", .tests = output_tests},
+		/* Generous: the same test runs under TSan on a loaded machine. */
+		{.name = "locking", .timeout = 120, .tests = locking_tests},
+		{.name = NULL},
+	};
+	return fx_test_run(fx_test_suite("control", cases));
 }

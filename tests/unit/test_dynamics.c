@@ -585,27 +585,33 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("dynamics");
-	TCase *t = tcase_create("compressor");
-	tcase_set_timeout(t, 60);
-	tcase_add_loop_test(t, compressor_follows_the_static_curve, 0,
-	                    (int)(sizeof curves / sizeof curves[0]));
-	tcase_add_loop_test(t, compressor_attack_and_release_times, 0,
-	                    (int)(sizeof times / sizeof times[0]));
-	tcase_add_loop_test(t, compressor_links_channels_by_their_max, 0, 2);
-	tcase_add_test(t, compressor_glides_without_steps);
-	tcase_add_test(t, compressor_ratio_one_is_makeup_only);
-	suite_add_tcase(s, t);
-	t = tcase_create("limiter");
-	tcase_set_timeout(t, 60);
-	tcase_add_loop_test(t, limiter_never_exceeds_the_ceiling, 0,
-	                    (int)(sizeof limits / sizeof limits[0]));
-	tcase_add_loop_test(t, limiter_reports_its_lookahead_as_latency, 0, 4);
-	tcase_add_loop_test(t, limiter_below_ceiling_is_an_exact_delay, 0, 4);
-	tcase_add_test(t, limiter_ramps_down_across_the_lookahead);
-	tcase_add_test(t, limiter_ceiling_glides_without_steps);
-	tcase_add_test(t, limiter_lookahead_is_structural);
-	tcase_add_test(t, reset_forgets_the_past);
-	suite_add_tcase(s, t);
-	return fx_test_run(s);
+	const FxTest compressor_tests[] = {
+		{compressor_follows_the_static_curve,
+		 sizeof curves / sizeof curves[0]},
+		{compressor_attack_and_release_times,
+		 sizeof times / sizeof times[0]},
+		{compressor_links_channels_by_their_max, 2},
+		{compressor_glides_without_steps, 0},
+		{compressor_ratio_one_is_makeup_only, 0},
+		{NULL, 0},
+	};
+	const FxTest limiter_tests[] = {
+		{limiter_never_exceeds_the_ceiling,
+		 sizeof limits / sizeof limits[0]},
+		{limiter_reports_its_lookahead_as_latency, 4},
+		{limiter_below_ceiling_is_an_exact_delay, 4},
+		{limiter_ramps_down_across_the_lookahead, 0},
+		{limiter_ceiling_glides_without_steps, 0},
+		{limiter_lookahead_is_structural, 0},
+		{reset_forgets_the_past, 0},
+		{NULL, 0},
+	};
+	const FxTestCase cases[] = {
+		{.name = "compressor",
+		 .timeout = 60,
+		 .tests = compressor_tests},
+		{.name = "limiter", .timeout = 60, .tests = limiter_tests},
+		{.name = NULL},
+	};
+	return fx_test_run(fx_test_suite("dynamics", cases));
 }

@@ -1287,47 +1287,50 @@ START_TEST(freewheel_waits_for_the_due_chunk_after_an_underflow)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-	Suite *s = suite_create("engine");
-	TCase *t = tcase_create("fake driver");
-	tcase_set_timeout(t, 60);
-	tcase_add_loop_test(t, output_is_input_delayed_by_the_latency, 0, 3);
-	tcase_add_test(t, output_equals_the_offline_chain);
-	tcase_add_test(t, late_chunks_become_silence_and_are_dropped);
-	tcase_add_test(t, input_overflow_keeps_alignment);
-	tcase_add_test(t, staged_values_apply_at_chunk_start_latest_wins);
-	tcase_add_test(t, values_staged_for_an_old_chain_never_land_on_a_new_one);
-	tcase_add_test(t, swaps_crossfade);
-	tcase_add_test(t, structural_change_rebuilds_through_a_swap);
-	tcase_add_test(t, nonfinite_input_is_muted_and_counted);
-	tcase_add_test(t, safety_ceiling_and_dc_blocker);
-	tcase_add_test(t, huge_finite_input_never_turns_into_nan);
-	tcase_add_loop_test(t, sample_rate_is_honoured, 0, 3);
-	tcase_add_test(t, period_change_replans);
-	tcase_add_test(t, routing_mono_in_and_folded_out);
-	tcase_add_test(t, fade_out_and_back_in);
-	tcase_add_test(t, structural_sweep_coalesces_to_the_last_value);
-	tcase_add_test(t, structural_sweep_through_control_syncs_on_the_last_chain);
-	tcase_add_test(t, chains_over_the_memory_budget_are_refused_naming_their_cost);
-	tcase_add_test(t, the_default_budget_fits_a_rig_not_32_long_delays);
-	tcase_add_test(t, a_replaced_chain_gives_its_memory_back);
-	tcase_add_test(t, reset_state_without_safety_keeps_running);
-	tcase_add_test(t, a_wanted_chain_that_cannot_be_built_is_dropped);
-	tcase_add_loop_test(t, disturbed_periods_play_the_due_chunk_or_counted_silence,
-	                    0, 4);
-	suite_add_tcase(s, t);
-	t = tcase_create("worker thread");
-	tcase_set_timeout(t, 120);
-	tcase_add_test(t, worker_thread_keeps_alignment_and_period_change);
-	tcase_add_test(t, freewheel_never_drops);
-	tcase_add_test(t, idle_worker_sleeps_once_per_period);
-	tcase_add_test(t, freewheel_waits_for_the_due_chunk_after_an_underflow);
-	suite_add_tcase(s, t);
-	return s;
-}
-
 int main(void)
 {
-	return fx_test_run(suite());
+	const FxTest fake_driver_tests[] = {
+		{output_is_input_delayed_by_the_latency, 3},
+		{output_equals_the_offline_chain, 0},
+		{late_chunks_become_silence_and_are_dropped, 0},
+		{input_overflow_keeps_alignment, 0},
+		{staged_values_apply_at_chunk_start_latest_wins, 0},
+		{values_staged_for_an_old_chain_never_land_on_a_new_one, 0},
+		{swaps_crossfade, 0},
+		{structural_change_rebuilds_through_a_swap, 0},
+		{nonfinite_input_is_muted_and_counted, 0},
+		{safety_ceiling_and_dc_blocker, 0},
+		{huge_finite_input_never_turns_into_nan, 0},
+		{sample_rate_is_honoured, 3},
+		{period_change_replans, 0},
+		{routing_mono_in_and_folded_out, 0},
+		{fade_out_and_back_in, 0},
+		{structural_sweep_coalesces_to_the_last_value, 0},
+		{structural_sweep_through_control_syncs_on_the_last_chain, 0},
+		{chains_over_the_memory_budget_are_refused_naming_their_cost,
+		 0},
+		{the_default_budget_fits_a_rig_not_32_long_delays, 0},
+		{a_replaced_chain_gives_its_memory_back, 0},
+		{reset_state_without_safety_keeps_running, 0},
+		{a_wanted_chain_that_cannot_be_built_is_dropped, 0},
+		{disturbed_periods_play_the_due_chunk_or_counted_silence, 4},
+		{NULL, 0},
+	};
+	const FxTest worker_thread_tests[] = {
+		{worker_thread_keeps_alignment_and_period_change, 0},
+		{freewheel_never_drops, 0},
+		{idle_worker_sleeps_once_per_period, 0},
+		{freewheel_waits_for_the_due_chunk_after_an_underflow, 0},
+		{NULL, 0},
+	};
+	const FxTestCase cases[] = {
+		{.name = "fake driver",
+		 .timeout = 60,
+		 .tests = fake_driver_tests},
+		{.name = "worker thread",
+		 .timeout = 120,
+		 .tests = worker_thread_tests},
+		{.name = NULL},
+	};
+	return fx_test_run(fx_test_suite("engine", cases));
 }

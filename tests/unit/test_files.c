@@ -626,33 +626,34 @@ START_TEST(safe_file_modes_and_names)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-	Suite *s = suite_create("files");
-	TCase *t = tcase_create("presets");
-	/* A reader that blocks on a FIFO ends here, as a failure. */
-	tcase_set_timeout(t, 20);
-	tcase_add_test(t, preset_save_does_not_follow_a_planted_link);
-	tcase_add_test(t, preset_of_a_long_chain_round_trips);
-	tcase_add_test(t, saves_refuse_what_is_not_a_regular_file);
-	tcase_add_test(t, reads_never_block_and_refuse_nul_bytes);
-	suite_add_tcase(s, t);
-	t = tcase_create("state");
-	tcase_set_timeout(t, 60);
-	tcase_add_test(t, state_file_cut_anywhere_is_refused);
-	tcase_add_test(t, state_file_with_a_byte_changed_is_refused);
-	tcase_add_test(t, state_is_restored_only_under_its_configured_chain);
-	tcase_add_test(t, state_file_writes_the_tempo_as_sent);
-	tcase_add_test(t, state_read_tells_missing_unreadable_and_damaged_apart);
-	suite_add_tcase(s, t);
-	t = tcase_create("module");
-	tcase_add_test(t, safe_file_modes_and_names);
-	tcase_add_test(t, preset_dir_is_made_on_save);
-	suite_add_tcase(s, t);
-	return s;
-}
-
 int main(void)
 {
-	return fx_test_run(suite());
+	const FxTest presets_tests[] = {
+		{preset_save_does_not_follow_a_planted_link, 0},
+		{preset_of_a_long_chain_round_trips, 0},
+		{saves_refuse_what_is_not_a_regular_file, 0},
+		{reads_never_block_and_refuse_nul_bytes, 0},
+		{NULL, 0},
+	};
+	const FxTest state_tests[] = {
+		{state_file_cut_anywhere_is_refused, 0},
+		{state_file_with_a_byte_changed_is_refused, 0},
+		{state_is_restored_only_under_its_configured_chain, 0},
+		{state_file_writes_the_tempo_as_sent, 0},
+		{state_read_tells_missing_unreadable_and_damaged_apart, 0},
+		{NULL, 0},
+	};
+	const FxTest module_tests[] = {
+		{safe_file_modes_and_names, 0},
+		{preset_dir_is_made_on_save, 0},
+		{NULL, 0},
+	};
+	const FxTestCase cases[] = {
+		/* A reader that blocks on a FIFO ends here, as a failure. */
+		{.name = "presets", .timeout = 20, .tests = presets_tests},
+		{.name = "state", .timeout = 60, .tests = state_tests},
+		{.name = "module", .tests = module_tests},
+		{.name = NULL},
+	};
+	return fx_test_run(fx_test_suite("files", cases));
 }

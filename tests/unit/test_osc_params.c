@@ -550,31 +550,29 @@ START_TEST(a_swap_between_lookup_and_write_moves_the_write)
 }
 END_TEST
 
-static Suite *osc_suite(void)
-{
-	Suite *s = suite_create("osc_params");
-	TCase *t = tcase_create("namespace");
-	tcase_set_timeout(t, 60);
-	tcase_add_test(t, set_and_get_by_label_and_index);
-	tcase_add_test(t, numbers_in_every_type_and_booleans);
-	tcase_add_test(t, out_of_range_values_are_clamped);
-	tcase_add_test(t, norm_round_trips_through_the_scale);
-	tcase_add_test(t, bad_values_fail_and_change_nothing);
-	tcase_add_test(t, structural_changes_coalesce_to_the_last_value);
-	tcase_add_test(t, pattern_bypasses_every_slot_once);
-	tcase_add_test(t, patterns_over_unlabelled_slots);
-	tcase_add_test(t, pattern_with_a_bad_value_is_rejected_once);
-	tcase_add_test(t, aliases_act_and_echo);
-	tcase_add_test(t, aliases_of_mute_and_tempo_echo);
-	tcase_add_test(t, bad_aliases_are_refused);
-	tcase_add_test(t, float_arguments_keep_their_shortest_decimal);
-	tcase_add_test(t, enum_parameters_take_their_labels);
-	tcase_add_test(t, a_swap_between_lookup_and_write_moves_the_write);
-	suite_add_tcase(s, t);
-	return s;
-}
-
 int main(void)
 {
-	return fx_test_run(osc_suite());
+	const FxTest namespace_tests[] = {
+		{set_and_get_by_label_and_index, 0},
+		{numbers_in_every_type_and_booleans, 0},
+		{out_of_range_values_are_clamped, 0},
+		{norm_round_trips_through_the_scale, 0},
+		{bad_values_fail_and_change_nothing, 0},
+		{structural_changes_coalesce_to_the_last_value, 0},
+		{pattern_bypasses_every_slot_once, 0},
+		{patterns_over_unlabelled_slots, 0},
+		{pattern_with_a_bad_value_is_rejected_once, 0},
+		{aliases_act_and_echo, 0},
+		{aliases_of_mute_and_tempo_echo, 0},
+		{bad_aliases_are_refused, 0},
+		{float_arguments_keep_their_shortest_decimal, 0},
+		{enum_parameters_take_their_labels, 0},
+		{a_swap_between_lookup_and_write_moves_the_write, 0},
+		{NULL, 0},
+	};
+	const FxTestCase cases[] = {
+		{.name = "namespace", .timeout = 60, .tests = namespace_tests},
+		{.name = NULL},
+	};
+	return fx_test_run(fx_test_suite("osc_params", cases));
 }

@@ -291,22 +291,20 @@ START_TEST(a_long_preset_list_comes_in_parts)
 }
 END_TEST
 
-static Suite *osc_suite(void)
-{
-	Suite *s = suite_create("osc_presets");
-	TCase *t = tcase_create("namespace");
-	tcase_set_timeout(t, 60);
-	tcase_add_test(t, presets_save_load_and_list);
-	tcase_add_test(t, presets_refuse_bad_names);
-	tcase_add_test(t, state_file_round_trips);
-	tcase_add_test(t, state_file_write_failure_is_reported_and_retried);
-	tcase_add_test(t, state_file_damage_is_reported);
-	tcase_add_test(t, a_long_preset_list_comes_in_parts);
-	suite_add_tcase(s, t);
-	return s;
-}
-
 int main(void)
 {
-	return fx_test_run(osc_suite());
+	const FxTest namespace_tests[] = {
+		{presets_save_load_and_list, 0},
+		{presets_refuse_bad_names, 0},
+		{state_file_round_trips, 0},
+		{state_file_write_failure_is_reported_and_retried, 0},
+		{state_file_damage_is_reported, 0},
+		{a_long_preset_list_comes_in_parts, 0},
+		{NULL, 0},
+	};
+	const FxTestCase cases[] = {
+		{.name = "namespace", .timeout = 60, .tests = namespace_tests},
+		{.name = NULL},
+	};
+	return fx_test_run(fx_test_suite("osc_presets", cases));
 }

@@ -683,32 +683,30 @@ START_TEST(chain_text_follows_value_changes)
 }
 END_TEST
 
-static Suite *osc_suite(void)
-{
-	Suite *s = suite_create("osc_subscribers");
-	TCase *t = tcase_create("namespace");
-	tcase_set_timeout(t, 60);
-	tcase_add_test(t, counters_go_to_subscribers_when_they_move);
-	tcase_add_test(t, meters_report_peak_and_rms);
-	tcase_add_test(t, subscribe_sends_the_full_state);
-	tcase_add_test(t, subscribe_another_host_and_port);
-	tcase_add_test(t, a_full_table_evicts_the_stalest_subscriber);
-	tcase_add_test(t, sixteen_static_targets_refuse_a_newcomer);
-	tcase_add_test(t, subscriptions_expire_unless_renewed);
-	tcase_add_test(t, a_subscriber_whose_port_closed_is_dropped);
-	tcase_add_test(t, unsubscribe_stops_feedback);
-	tcase_add_test(t, static_targets_stay_subscribed);
-	tcase_add_test(t, fxd_subscribed_to_itself_goes_quiet);
-	tcase_add_test(t, two_fxd_subscribed_to_each_other_go_quiet);
-	tcase_add_test(t, feedback_is_coalesced_to_the_latest_value);
-	tcase_add_test(t, feedback_respects_the_rate_limit);
-	tcase_add_test(t, failures_reach_subscribers);
-	tcase_add_test(t, chain_text_follows_value_changes);
-	suite_add_tcase(s, t);
-	return s;
-}
-
 int main(void)
 {
-	return fx_test_run(osc_suite());
+	const FxTest namespace_tests[] = {
+		{counters_go_to_subscribers_when_they_move, 0},
+		{meters_report_peak_and_rms, 0},
+		{subscribe_sends_the_full_state, 0},
+		{subscribe_another_host_and_port, 0},
+		{a_full_table_evicts_the_stalest_subscriber, 0},
+		{sixteen_static_targets_refuse_a_newcomer, 0},
+		{subscriptions_expire_unless_renewed, 0},
+		{a_subscriber_whose_port_closed_is_dropped, 0},
+		{unsubscribe_stops_feedback, 0},
+		{static_targets_stay_subscribed, 0},
+		{fxd_subscribed_to_itself_goes_quiet, 0},
+		{two_fxd_subscribed_to_each_other_go_quiet, 0},
+		{feedback_is_coalesced_to_the_latest_value, 0},
+		{feedback_respects_the_rate_limit, 0},
+		{failures_reach_subscribers, 0},
+		{chain_text_follows_value_changes, 0},
+		{NULL, 0},
+	};
+	const FxTestCase cases[] = {
+		{.name = "namespace", .timeout = 60, .tests = namespace_tests},
+		{.name = NULL},
+	};
+	return fx_test_run(fx_test_suite("osc_subscribers", cases));
 }
