@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "cuda/accel.h"
+#include "bench/bench_common.h"
 #include "dsp/denormal.h"
 #include "dsp/design.h"
 #include "clients/file/ptime_run.h"
@@ -54,7 +55,6 @@ enum {
 	MAX_THREADS = 64,
 };
 
-#define NELEM(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 static const int chunk_frames[] = {128, 256, 512, 1024, 2048};
 static const int chunk_channels[] = {2, 8, 16, 64};
@@ -116,26 +116,6 @@ __attribute__((noreturn, format(printf, 1, 2))) static void die(
 	exit(1);
 }
 
-static double now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double quantile(double *v, int n, double q)
-{
-	qsort(v, (size_t)n, sizeof *v, cmp_double);
-	int i = (int)ceil(q * n);
-	return v[i ? i - 1 : 0];
-}
-
 static void *xmalloc(size_t n)
 {
 	void *p = malloc(n);
@@ -182,24 +162,24 @@ static void measure_chunk(int fi, int frames, int channels, double budget_s,
 	};
 	for (int v = 0; v < 2; v++) // the first replay may load modules
 		forward_or_die(p[v], work, frames);
-	double end = now_ns() + budget_s * 1e9;
+	double end = bench_now_ns() + budget_s * 1e9;
 	int rounds = 0;
-	while (rounds < MAX_ROUNDS && (rounds < MIN_ROUNDS || now_ns() < end)) {
+	while (rounds < MAX_ROUNDS && (rounds < MIN_ROUNDS || bench_now_ns() < end)) {
 		for (int j = 0; j < 2; j++) {
 			int v = (j + rounds) % 2;
 			for (int c = 0; c < channels; c++)
 				memcpy(work[c], input[c], sizeof(float) * (size_t)frames);
-			double t0 = now_ns();
+			double t0 = bench_now_ns();
 			forward_or_die(p[v], work, frames);
-			t[v][rounds] = now_ns() - t0;
+			t[v][rounds] = bench_now_ns() - t0;
 		}
 		rounds++;
 	}
 	for (int v = 0; v < 2; v++) {
 		ChunkResult r = {fi, frames, channels, v, 0, 0, 0, rounds};
-		r.median_us = quantile(t[v], rounds, 0.5) / 1e3;
-		r.p90_us = quantile(t[v], rounds, 0.9) / 1e3;
-		r.best_us = quantile(t[v], rounds, 0.0) / 1e3;
+		r.median_us = bench_quantile(t[v], rounds, 0.5) / 1e3;
+		r.p90_us = bench_quantile(t[v], rounds, 0.9) / 1e3;
+		r.best_us = bench_quantile(t[v], rounds, 0.0) / 1e3;
 		chunk_results[n_chunk++] = r;
 		say("%-16s %6d %3d  %-6s %-10s %10.1f %10.1f %10.1f %6d\n",
 		    filters[fi].name, frames, channels, "graph",
@@ -251,13 +231,13 @@ static void measure_long(int fi, int channels, long frames, FxPtPool *pool,
 				fx_pt_filter_reset(cpu);
 			else if (fx_accel_plan_reset_state(gpu) != FX_OK)
 				die("reset: %s", fx_accel_error(acc));
-			double t0 = now_ns();
+			double t0 = bench_now_ns();
 			if (cpu)
 				fx_pt_filter_process(cpu, v == 1 ? pool : NULL, work,
 				                     frames);
 			else
 				forward_or_die(gpu, work, frames);
-			t[r] = now_ns() - t0;
+			t[r] = bench_now_ns() - t0;
 		}
 		double diff = 0;
 		for (int c = 0; c < channels; c++) {
@@ -269,7 +249,7 @@ static void measure_long(int fi, int channels, long frames, FxPtPool *pool,
 				diff = fmax(diff, fabs((double)work[c][i] - ref[c][i]));
 		}
 		LongResult res = {fi, channels, v == 1 ? threads : 1, paths[v],
-		                  frames, quantile(t, LONG_RUNS, 0.5) / 1e9, diff};
+		                  frames, bench_quantile(t, LONG_RUNS, 0.5) / 1e9, diff};
 		long_results[n_long++] = res;
 		double seq = long_seq_seconds(&res);
 		double sps = (double)frames * channels / res.seconds;
@@ -363,37 +343,12 @@ static void emit_json(const char *json, const char *mode, const char *skipped,
 	}
 }
 
-static void usage(void)
-{
-	fprintf(stderr, "usage: bench_cuda [--quick] [--json FILE|-] "
-	                "[--threads N] [--budget SECONDS]\n");
-	exit(2);
-}
-
 int main(int argc, char **argv)
 {
-	int quick = 0, nthreads = (int)sysconf(_SC_NPROCESSORS_ONLN);
-	double budget = -1;
-	const char *json = NULL;
-	for (int i = 1; i < argc; i++) {
-		char *end;
-		if (!strcmp(argv[i], "--quick"))
-			quick = 1;
-		else if (!strcmp(argv[i], "--json") && i + 1 < argc)
-			json = argv[++i];
-		else if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
-			nthreads = (int)strtol(argv[++i], &end, 10);
-			if (*end || nthreads < 1 || nthreads > MAX_THREADS)
-				usage();
-		} else if (!strcmp(argv[i], "--budget") && i + 1 < argc) {
-			budget = strtod(argv[++i], &end);
-			if (*end || !(budget > 0))
-				usage();
-		} else
-			usage();
-	}
-	nthreads = nthreads < 1 ? 1 : nthreads > MAX_THREADS ? MAX_THREADS
-	                                                     : nthreads;
+	BenchArgs args = bench_args_parse(argc, argv, "bench_cuda", MAX_THREADS);
+	int quick = args.quick, nthreads = args.threads;
+	double budget = args.budget;
+	const char *json = args.json;
 	if (budget < 0)
 		budget = quick ? 0.02 : 0.3;
 	const char *mode = quick ? "quick" : "full";

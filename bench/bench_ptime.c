@@ -44,6 +44,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/bench_common.h"
 #include "dsp/denormal.h"
 #include "dsp/design.h"
 #include "clients/file/ptime_run.h"
@@ -57,7 +58,6 @@ enum {
 };
 
 static const int channel_counts[] = {1, 2, 8};
-#define NELEM(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 typedef struct {
 	const char *name;
@@ -92,26 +92,6 @@ __attribute__((format(printf, 1, 2))) static void say(const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(tab, fmt, ap);
 	va_end(ap);
-}
-
-static double now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double quantile(double *v, int n, double q)
-{
-	qsort(v, (size_t)n, sizeof *v, cmp_double);
-	int i = (int)ceil(q * n);
-	return v[i ? i - 1 : 0];
 }
 
 static float *input[MAX_CH], *work[MAX_CH];
@@ -155,17 +135,17 @@ static void measure(int fi, int frames, int channels, const int *threads,
 		}
 		fx_pt_filter_set_threshold(f[v], 1);
 	}
-	double end = now_ns() + budget_s * 1e9;
+	double end = bench_now_ns() + budget_s * 1e9;
 	int rounds = 0;
-	while (rounds < MAX_ROUNDS && (rounds < MIN_ROUNDS || now_ns() < end)) {
+	while (rounds < MAX_ROUNDS && (rounds < MIN_ROUNDS || bench_now_ns() < end)) {
 		for (int j = 0; j < nv; j++) {
 			int v = (j + rounds) % nv;
 			for (int c = 0; c < channels; c++)
 				memcpy(work[c], input[c], sizeof(float) * (size_t)frames);
 			FxPtPool *pool = threads[v] > 1 ? pools[threads[v]] : NULL;
-			double t0 = now_ns();
+			double t0 = bench_now_ns();
 			fx_pt_filter_process(f[v], pool, work, frames);
-			t[v][rounds] = now_ns() - t0;
+			t[v][rounds] = bench_now_ns() - t0;
 			FxPtTiming tm = fx_pt_filter_timing(f[v]);
 			cr[v][rounds] = tm.critical_ns;
 			nd[v] = tm.dispatches;
@@ -179,9 +159,9 @@ static void measure(int fi, int frames, int channels, const int *threads,
 		Result res = {fi, frames, channels, threads[v], 0, best, 0, 0, 0,
 		              fx_pt_filter_predicted_gain(f[v], threads[v], frames),
 		              rounds};
-		res.p90_ns = quantile(t[v], rounds, 0.9);
-		res.median_ns = quantile(t[v], rounds, 0.5);
-		res.crit_ns = quantile(cr[v], rounds, 0.5);
+		res.p90_ns = bench_quantile(t[v], rounds, 0.9);
+		res.median_ns = bench_quantile(t[v], rounds, 0.5);
+		res.crit_ns = bench_quantile(cr[v], rounds, 0.5);
 		res.model_ns = threads[v] > 1 ? res.crit_ns + nd[v] * dispatch
 		                              : res.median_ns;
 		med[v] = use_model ? res.model_ns : res.median_ns;
@@ -248,11 +228,11 @@ static double serialisation(FxPtPool *p, int n)
 	long iters = 2000000;
 	double one = 1e300, all = 1e300;
 	for (int r = 0; r < 5; r++) {
-		double t0 = now_ns();
+		double t0 = bench_now_ns();
 		spin_job(&iters, 0);
-		double t1 = now_ns();
+		double t1 = bench_now_ns();
 		fx_pt_pool_run(p, spin_job, &iters);
-		double t2 = now_ns();
+		double t2 = bench_now_ns();
 		one = fmin(one, t1 - t0);
 		all = fmin(all, t2 - t1);
 	}
@@ -271,11 +251,11 @@ static double dispatch_ns(FxPtPool *p)
 	enum { N = 2000 };
 	static double t[N];
 	for (int i = 0; i < N; i++) {
-		double t0 = now_ns();
+		double t0 = bench_now_ns();
 		fx_pt_pool_run(p, nothing, NULL);
-		t[i] = now_ns() - t0;
+		t[i] = bench_now_ns() - t0;
 	}
-	return quantile(t, N, 0.5);
+	return bench_quantile(t, N, 0.5);
 }
 
 static void write_json(FILE *o, const char *mode, int nthreads, double disp,
@@ -320,39 +300,12 @@ static void write_json(FILE *o, const char *mode, int nthreads, double disp,
 	fprintf(o, "  ]\n}\n");
 }
 
-static void usage(void)
-{
-	fprintf(stderr, "usage: bench_ptime [--quick] [--json FILE|-] "
-	                "[--threads N] [--budget SECONDS]\n");
-	exit(2);
-}
-
 int main(int argc, char **argv)
 {
-	int quick = 0, nthreads = (int)sysconf(_SC_NPROCESSORS_ONLN);
-	double budget = -1;
-	const char *json = NULL;
-	for (int i = 1; i < argc; i++) {
-		char *end;
-		if (!strcmp(argv[i], "--quick"))
-			quick = 1;
-		else if (!strcmp(argv[i], "--json") && i + 1 < argc)
-			json = argv[++i];
-		else if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
-			nthreads = (int)strtol(argv[++i], &end, 10);
-			if (*end || nthreads < 1 || nthreads > MAX_THREADS)
-				usage();
-		} else if (!strcmp(argv[i], "--budget") && i + 1 < argc) {
-			budget = strtod(argv[++i], &end);
-			if (*end || !(budget > 0))
-				usage();
-		} else
-			usage();
-	}
-	if (nthreads < 1)
-		nthreads = 1;
-	if (nthreads > MAX_THREADS)
-		nthreads = MAX_THREADS;
+	BenchArgs args = bench_args_parse(argc, argv, "bench_ptime", MAX_THREADS);
+	int quick = args.quick, nthreads = args.threads;
+	double budget = args.budget;
+	const char *json = args.json;
 	if (budget < 0)
 		budget = quick ? 0.02 : 0.4;
 	tab = json && !strcmp(json, "-") ? stderr : stdout;
