@@ -5,6 +5,8 @@
 #include <check.h>
 #include <stdlib.h>
 
+#include "dsp/spec.h"
+
 /** Source tree root, for reference data under tests/data. */
 #ifndef FX_SRCDIR
 #define FX_SRCDIR "."
@@ -12,27 +14,33 @@
 
 /** One entry of a test table: a Check test (START_TEST's name) and, for a
  *  loop test, how many times it runs (its _i counts 0 .. loops - 1); 0
- *  makes it a plain test. A NULL test ends the table. */
+ *  makes it a plain test. */
 typedef struct {
 	const TTest *test;
 	int loops;
 } FxTest;
 
+/** Most tests one test case of a table holds; more do not build. */
+#define FX_TEST_MAX 32
+
 /** One Check test case of a suite table: its name, its timeout in seconds
- *  (0 keeps Check's default), an optional checked fixture and its tests.
- *  A NULL name ends the table. The tables live in the function that
- *  builds the suite: START_TEST's names are variables, not constants. */
+ *  (0 keeps Check's default), an optional checked fixture and its tests
+ *  (the first NULL test ends them). A NULL name ends the table. The
+ *  tables live in the function that builds the suite: START_TEST's names
+ *  are variables, not constants. */
 typedef struct {
 	const char *name;
 	double timeout;
 	SFun setup, teardown;
-	const FxTest *tests;
+	FxTest tests[FX_TEST_MAX];
 } FxTestCase;
 
-/** Adds the NULL-ended @p tests to @p tc, in order. */
+/** Adds @p tests to @p tc, in order, up to the first NULL test or
+ *  FX_TEST_MAX of them. */
 static inline void fx_test_add(TCase *tc, const FxTest *tests)
 {
-	for (; tests->test; tests++) {
+	for (const FxTest *end = tests + FX_TEST_MAX; tests < end && tests->test;
+	     tests++) {
 		if (tests->loops)
 			tcase_add_loop_test(tc, tests->test, 0, tests->loops);
 		else
@@ -54,6 +62,17 @@ static inline Suite *fx_test_suite(const char *name, const FxTestCase *cases)
 		suite_add_tcase(s, tc);
 	}
 	return s;
+}
+
+/** Parses the chain @p text; a text that does not parse fails the test
+ *  with the parser's message. */
+static inline FxChainSpec fx_test_spec(const char *text)
+{
+	FxChainSpec spec;
+	FxSpecError err;
+	ck_assert_msg(fx_spec_parse(text, "test", &spec, &err) == FX_OK, "%s",
+	              err.message);
+	return spec;
 }
 
 /** Runs @p suite with Check's fork mode @p fork (CK_FORK_GETENV: as

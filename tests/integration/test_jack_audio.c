@@ -442,27 +442,17 @@ END_TEST
 
 int main(void)
 {
-	const FxTest exact_tests[] = {
-		{recording_is_offline_chain_delayed_by_reported_latency,
-		 sizeof exact_cases / sizeof exact_cases[0]},
-		{NULL, 0},
-	};
-	const FxTest small_period_tests[] = {
-		{small_period_silence_is_counted_underflow, 0},
-		{NULL, 0},
-	};
-	const FxTest fault_injection_tests[] = {
-		{stalls_are_counted_dropped_and_recovered, 0},
-		{NULL, 0},
-	};
 	const FxTestCase cases[] = {
-		{.name = "exact", .timeout = 120, .tests = exact_tests},
-		{.name = "small period",
-		 .timeout = 120,
-		 .tests = small_period_tests},
-		{.name = "fault injection",
-		 .timeout = 120,
-		 .tests = fault_injection_tests},
+		{"exact", 120, .tests = {
+			{recording_is_offline_chain_delayed_by_reported_latency,
+			 sizeof exact_cases / sizeof exact_cases[0]},
+		}},
+		{"small period", 120, .tests = {
+			{small_period_silence_is_counted_underflow, 0},
+		}},
+		{"fault injection", 120, .tests = {
+			{stalls_are_counted_dropped_and_recovered, 0},
+		}},
 		{.name = NULL},
 	};
 	return fx_test_jack_main(fx_test_suite("jack audio", cases));

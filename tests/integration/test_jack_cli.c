@@ -306,28 +306,21 @@ END_TEST
 
 int main(void)
 {
-	const FxTest name_tests[] = {
-		{taken_name_fails_unless_rename_is_allowed, 0},
-		{NULL, 0},
-	};
-	const FxTest connect_tests[] = {
-		{connect_patterns_make_the_connections, 0},
-		{NULL, 0},
-	};
-	const FxTest wait_tests[] = {
-		{wait_for_jack_outlasts_a_late_server, 0},
-		{no_server_is_the_documented_exit_code, 0},
-		{NULL, 0},
-	};
-	const FxTest budget_tests[] = {
-		{memory_budget_refuses_a_chain_at_start_and_on_sighup, 0},
-		{NULL, 0},
-	};
 	const FxTestCase cases[] = {
-		{.name = "name", .timeout = 120, .tests = name_tests},
-		{.name = "connect", .timeout = 120, .tests = connect_tests},
-		{.name = "wait", .timeout = 120, .tests = wait_tests},
-		{.name = "budget", .timeout = 120, .tests = budget_tests},
+		{"name", 120, .tests = {
+			{taken_name_fails_unless_rename_is_allowed, 0},
+		}},
+		{"connect", 120, .tests = {
+			{connect_patterns_make_the_connections, 0},
+		}},
+		{"wait", 120, .tests = {
+			{wait_for_jack_outlasts_a_late_server, 0},
+			{no_server_is_the_documented_exit_code, 0},
+		}},
+		{"budget", 120, .tests = {
+			{memory_budget_refuses_a_chain_at_start_and_on_sighup,
+			 0},
+		}},
 		{.name = NULL},
 	};
 	return fx_test_jack_main(fx_test_suite("jack cli", cases));

@@ -387,28 +387,18 @@ END_TEST
 
 int main(void)
 {
-	const FxTest round_trip_tests[] = {
-		{round_trip_is_one_period_plus_what_fxd_reports,
-		 sizeof round_trips / sizeof round_trips[0]},
-		{NULL, 0},
-	};
-	const FxTest bufsize_tests[] = {
-		{bufsize_change_keeps_audio_and_moves_latency,
-		 sizeof new_sizes / sizeof new_sizes[0]},
-		{NULL, 0},
-	};
-	const FxTest effect_latency_tests[] = {
-		{limiter_lookahead_adds_to_the_reported_latency, 0},
-		{NULL, 0},
-	};
 	const FxTestCase cases[] = {
-		{.name = "round trip",
-		 .timeout = 120,
-		 .tests = round_trip_tests},
-		{.name = "bufsize", .timeout = 120, .tests = bufsize_tests},
-		{.name = "effect latency",
-		 .timeout = 120,
-		 .tests = effect_latency_tests},
+		{"round trip", 120, .tests = {
+			{round_trip_is_one_period_plus_what_fxd_reports,
+			 sizeof round_trips / sizeof round_trips[0]},
+		}},
+		{"bufsize", 120, .tests = {
+			{bufsize_change_keeps_audio_and_moves_latency,
+			 sizeof new_sizes / sizeof new_sizes[0]},
+		}},
+		{"effect latency", 120, .tests = {
+			{limiter_lookahead_adds_to_the_reported_latency, 0},
+		}},
 		{.name = NULL},
 	};
 	return fx_test_jack_main(fx_test_suite("jack latency", cases));

@@ -1849,33 +1849,43 @@ START_TEST(bpm_follows_jack_transport)
 }
 END_TEST
 
-static void add(Suite *s, const char *name, const TTest *test,
-                double timeout)
-{
-	TCase *t = tcase_create(name);
-	tcase_set_timeout(t, timeout);
-	tcase_add_test(t, test);
-	suite_add_tcase(s, t);
-}
-
-static Suite *suite(void)
-{
-	Suite *s = suite_create("jack osc");
-	add(s, "sockets", binds_one_udp_socket_and_with_tcp_one_listener, 40);
-	add(s, "gain", gain_set_with_oscsend_is_heard_after_sync, 40);
-	add(s, "replies", every_message_gets_its_reply, 40);
-	add(s, "bad input", bad_input_is_answered_counted_and_survived, 40);
-	add(s, "future bundle", future_bundle_is_not_swallowed, 40);
-	add(s, "allowlist", allowlist_drops_and_counts_others, 40);
-	add(s, "burst", burst_of_100000_messages_is_accounted_for, 120);
-	add(s, "state file", state_file_survives_sigkill, 40);
-	add(s, "alias", alias_and_static_target, 40);
-	add(s, "knob", knob_to_ear_stats, 40);
-	add(s, "bpm", bpm_follows_jack_transport, 40);
-	return s;
-}
-
 int main(void)
 {
-	return fx_test_jack_main(suite());
+	const FxTestCase cases[] = {
+		{"sockets", 40, .tests = {
+			{binds_one_udp_socket_and_with_tcp_one_listener, 0},
+		}},
+		{"gain", 40, .tests = {
+			{gain_set_with_oscsend_is_heard_after_sync, 0},
+		}},
+		{"replies", 40, .tests = {
+			{every_message_gets_its_reply, 0},
+		}},
+		{"bad input", 40, .tests = {
+			{bad_input_is_answered_counted_and_survived, 0},
+		}},
+		{"future bundle", 40, .tests = {
+			{future_bundle_is_not_swallowed, 0},
+		}},
+		{"allowlist", 40, .tests = {
+			{allowlist_drops_and_counts_others, 0},
+		}},
+		{"burst", 120, .tests = {
+			{burst_of_100000_messages_is_accounted_for, 0},
+		}},
+		{"state file", 40, .tests = {
+			{state_file_survives_sigkill, 0},
+		}},
+		{"alias", 40, .tests = {
+			{alias_and_static_target, 0},
+		}},
+		{"knob", 40, .tests = {
+			{knob_to_ear_stats, 0},
+		}},
+		{"bpm", 40, .tests = {
+			{bpm_follows_jack_transport, 0},
+		}},
+		{.name = NULL},
+	};
+	return fx_test_jack_main(fx_test_suite("jack osc", cases));
 }

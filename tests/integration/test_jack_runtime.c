@@ -312,18 +312,14 @@ END_TEST
 
 int main(void)
 {
-	const FxTest sighup_tests[] = {
-		{sighup_reloads_a_good_file_and_keeps_the_chain_on_a_bad_one,
-		 0},
-		{NULL, 0},
-	};
-	const FxTest freewheel_tests[] = {
-		{freewheel_drops_nothing, 0},
-		{NULL, 0},
-	};
 	const FxTestCase cases[] = {
-		{.name = "sighup", .timeout = 120, .tests = sighup_tests},
-		{.name = "freewheel", .timeout = 120, .tests = freewheel_tests},
+		{"sighup", 120, .tests = {
+			{sighup_reloads_a_good_file_and_keeps_the_chain_on_a_bad_one,
+			 0},
+		}},
+		{"freewheel", 120, .tests = {
+			{freewheel_drops_nothing, 0},
+		}},
 		{.name = NULL},
 	};
 	return fx_test_jack_main(fx_test_suite("jack runtime", cases));

@@ -389,23 +389,17 @@ END_TEST
 
 static Suite *suite(void)
 {
-	const FxTest gone_tests[] = {
-		{server_gone_exits_with_the_documented_code,
-		 sizeof kill_signals / sizeof kill_signals[0]},
-		{NULL, 0},
-	};
-	const FxTest reconnect_tests[] = {
-		{reconnect_survives_three_restarts, 0},
-		{NULL, 0},
-	};
-	const FxTest registry_tests[] = {
-		{dead_servers_give_back_their_registry_slots, 0},
-		{NULL, 0},
-	};
 	const FxTestCase cases[] = {
-		{.name = "gone", .timeout = 120, .tests = gone_tests},
-		{.name = "reconnect", .timeout = 180, .tests = reconnect_tests},
-		{.name = "registry", .timeout = 120, .tests = registry_tests},
+		{"gone", 120, .tests = {
+			{server_gone_exits_with_the_documented_code,
+			 sizeof kill_signals / sizeof kill_signals[0]},
+		}},
+		{"reconnect", 180, .tests = {
+			{reconnect_survives_three_restarts, 0},
+		}},
+		{"registry", 120, .tests = {
+			{dead_servers_give_back_their_registry_slots, 0},
+		}},
 		{.name = NULL},
 	};
 	return fx_test_suite("jack server", cases);

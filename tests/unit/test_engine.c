@@ -43,10 +43,7 @@ static Rig *rig_new(FxEngineConfig cfg, const char *chain)
 {
 	Rig *r = calloc(1, sizeof *r);
 	ck_assert_ptr_nonnull(r);
-	FxChainSpec spec;
-	FxSpecError err;
-	ck_assert_msg(fx_spec_parse(chain, "test", &spec, &err) == FX_OK, "%s",
-	              err.message);
+	FxChainSpec spec = fx_test_spec(chain);
 	FxStatus st;
 	r->cfg = cfg;
 	r->e = fx_engine_new(&cfg, &spec, &st);
@@ -952,15 +949,6 @@ START_TEST(structural_sweep_through_control_syncs_on_the_last_chain)
 }
 END_TEST
 
-static FxChainSpec spec_of(const char *text)
-{
-	FxChainSpec spec;
-	FxSpecError err;
-	ck_assert_msg(fx_spec_parse(text, "t", &spec, &err) == FX_OK, "%s",
-	              err.message);
-	return spec;
-}
-
 /* Every way a chain arrives checks its cost first: refused with a reason
  * that names it, with nothing allocated and nothing changed. */
 START_TEST(chains_over_the_memory_budget_are_refused_naming_their_cost)
@@ -968,7 +956,7 @@ START_TEST(chains_over_the_memory_budget_are_refused_naming_their_cost)
 	FxEngineConfig cfg = plain_config(64);
 	cfg.memory_budget = 20000000;
 	/* Two lines of 30 s at 48 kHz, 2 channels: 11.5 MB each. */
-	FxChainSpec big = spec_of("a:delay max=30 | b:delay max=30");
+	FxChainSpec big = fx_test_spec("a:delay max=30 | b:delay max=30");
 	size_t pages = fx_pages_in_use();
 	FxStatus st;
 	ck_assert_ptr_null(fx_engine_new(&cfg, &big, &st));
@@ -1017,7 +1005,7 @@ START_TEST(the_default_budget_fits_a_rig_not_32_long_delays)
 	char text[1024] = "";
 	for (int i = 0; i < 32; i++)
 		strcat(text, i ? " | delay max=30" : "delay max=30");
-	FxChainSpec spec = spec_of(text);
+	FxChainSpec spec = fx_test_spec(text);
 	FxEngineConfig cfg = fx_engine_config_default();
 	FxStatus st;
 	ck_assert_ptr_null(fx_engine_new(&cfg, &spec, &st));
@@ -1026,7 +1014,7 @@ START_TEST(the_default_budget_fits_a_rig_not_32_long_delays)
 	fx_engine_explain(&cfg, &spec, st, why, sizeof why);
 	ck_assert_str_eq(why, "chain needs 368.7 MB of buffers, over the 256 MB "
 	                      "budget (--memory-budget)");
-	spec = spec_of("comp:compressor | d1:delay max=30 | d2:delay max=30 | "
+	spec = fx_test_spec("comp:compressor | d1:delay max=30 | d2:delay max=30 | "
 	               "d3:delay max=10 | d4:delay | verb:reverb | "
 	               "lim:limiter lookahead=20");
 	cfg.inputs = cfg.outputs = cfg.channels = 8;
@@ -1083,9 +1071,9 @@ static void run_until_applied(Rig *r)
 START_TEST(a_replaced_chain_gives_its_memory_back)
 {
 	Rig *r = rig_new(plain_config(64), "g:gain");
-	FxChainSpec big = spec_of("a:delay max=30 | b:delay max=30 | "
+	FxChainSpec big = fx_test_spec("a:delay max=30 | b:delay max=30 | "
 	                          "c:delay max=30 | d:delay max=30");
-	FxChainSpec small = spec_of("g:gain db=-1");
+	FxChainSpec small = fx_test_spec("g:gain db=-1");
 	for (int round = 0; round < 2; round++) {
 		long before = rss_kb();
 		ck_assert_int_eq(fx_engine_swap(r->e, &big), FX_OK);
@@ -1183,8 +1171,8 @@ END_TEST
 START_TEST(a_wanted_chain_that_cannot_be_built_is_dropped)
 {
 	Rig *r = rig_new(plain_config(64), "g:gain");
-	FxChainSpec half = spec_of("a:gain db=-6.0206");
-	FxChainSpec big = spec_of("d:delay max=30 | e:delay max=30");
+	FxChainSpec half = fx_test_spec("a:gain db=-6.0206");
+	FxChainSpec big = fx_test_spec("d:delay max=30 | e:delay max=30");
 	ck_assert_int_eq(fx_engine_swap(r->e, &half), FX_OK);
 	ck_assert_int_eq(fx_engine_swap(r->e, &big), FX_OK); /* wanted */
 	uint32_t seq = fx_engine_staged_seq(r->e);
@@ -1289,47 +1277,43 @@ END_TEST
 
 int main(void)
 {
-	const FxTest fake_driver_tests[] = {
-		{output_is_input_delayed_by_the_latency, 3},
-		{output_equals_the_offline_chain, 0},
-		{late_chunks_become_silence_and_are_dropped, 0},
-		{input_overflow_keeps_alignment, 0},
-		{staged_values_apply_at_chunk_start_latest_wins, 0},
-		{values_staged_for_an_old_chain_never_land_on_a_new_one, 0},
-		{swaps_crossfade, 0},
-		{structural_change_rebuilds_through_a_swap, 0},
-		{nonfinite_input_is_muted_and_counted, 0},
-		{safety_ceiling_and_dc_blocker, 0},
-		{huge_finite_input_never_turns_into_nan, 0},
-		{sample_rate_is_honoured, 3},
-		{period_change_replans, 0},
-		{routing_mono_in_and_folded_out, 0},
-		{fade_out_and_back_in, 0},
-		{structural_sweep_coalesces_to_the_last_value, 0},
-		{structural_sweep_through_control_syncs_on_the_last_chain, 0},
-		{chains_over_the_memory_budget_are_refused_naming_their_cost,
-		 0},
-		{the_default_budget_fits_a_rig_not_32_long_delays, 0},
-		{a_replaced_chain_gives_its_memory_back, 0},
-		{reset_state_without_safety_keeps_running, 0},
-		{a_wanted_chain_that_cannot_be_built_is_dropped, 0},
-		{disturbed_periods_play_the_due_chunk_or_counted_silence, 4},
-		{NULL, 0},
-	};
-	const FxTest worker_thread_tests[] = {
-		{worker_thread_keeps_alignment_and_period_change, 0},
-		{freewheel_never_drops, 0},
-		{idle_worker_sleeps_once_per_period, 0},
-		{freewheel_waits_for_the_due_chunk_after_an_underflow, 0},
-		{NULL, 0},
-	};
 	const FxTestCase cases[] = {
-		{.name = "fake driver",
-		 .timeout = 60,
-		 .tests = fake_driver_tests},
-		{.name = "worker thread",
-		 .timeout = 120,
-		 .tests = worker_thread_tests},
+		{"fake driver", 60, .tests = {
+			{output_is_input_delayed_by_the_latency, 3},
+			{output_equals_the_offline_chain, 0},
+			{late_chunks_become_silence_and_are_dropped, 0},
+			{input_overflow_keeps_alignment, 0},
+			{staged_values_apply_at_chunk_start_latest_wins, 0},
+			{values_staged_for_an_old_chain_never_land_on_a_new_one,
+			 0},
+			{swaps_crossfade, 0},
+			{structural_change_rebuilds_through_a_swap, 0},
+			{nonfinite_input_is_muted_and_counted, 0},
+			{safety_ceiling_and_dc_blocker, 0},
+			{huge_finite_input_never_turns_into_nan, 0},
+			{sample_rate_is_honoured, 3},
+			{period_change_replans, 0},
+			{routing_mono_in_and_folded_out, 0},
+			{fade_out_and_back_in, 0},
+			{structural_sweep_coalesces_to_the_last_value, 0},
+			{structural_sweep_through_control_syncs_on_the_last_chain,
+			 0},
+			{chains_over_the_memory_budget_are_refused_naming_their_cost,
+			 0},
+			{the_default_budget_fits_a_rig_not_32_long_delays, 0},
+			{a_replaced_chain_gives_its_memory_back, 0},
+			{reset_state_without_safety_keeps_running, 0},
+			{a_wanted_chain_that_cannot_be_built_is_dropped, 0},
+			{disturbed_periods_play_the_due_chunk_or_counted_silence,
+			 4},
+		}},
+		{"worker thread", 120, .tests = {
+			{worker_thread_keeps_alignment_and_period_change, 0},
+			{freewheel_never_drops, 0},
+			{idle_worker_sleeps_once_per_period, 0},
+			{freewheel_waits_for_the_due_chunk_after_an_underflow,
+			 0},
+		}},
 		{.name = NULL},
 	};
 	return fx_test_run(fx_test_suite("engine", cases));

@@ -211,12 +211,10 @@ END_TEST
 
 int main(void)
 {
-	const FxTest fuzz_tests[] = {
-		{fuzz_never_crashes_and_counts_every_packet, 0},
-		{NULL, 0},
-	};
 	const FxTestCase cases[] = {
-		{.name = "fuzz", .timeout = 120, .tests = fuzz_tests},
+		{"fuzz", 120, .tests = {
+			{fuzz_never_crashes_and_counts_every_packet, 0},
+		}},
 		{.name = NULL},
 	};
 	return fx_test_run(fx_test_suite("osc_fuzz", cases));

@@ -293,17 +293,15 @@ END_TEST
 
 int main(void)
 {
-	const FxTest namespace_tests[] = {
-		{presets_save_load_and_list, 0},
-		{presets_refuse_bad_names, 0},
-		{state_file_round_trips, 0},
-		{state_file_write_failure_is_reported_and_retried, 0},
-		{state_file_damage_is_reported, 0},
-		{a_long_preset_list_comes_in_parts, 0},
-		{NULL, 0},
-	};
 	const FxTestCase cases[] = {
-		{.name = "namespace", .timeout = 60, .tests = namespace_tests},
+		{"namespace", 60, .tests = {
+			{presets_save_load_and_list, 0},
+			{presets_refuse_bad_names, 0},
+			{state_file_round_trips, 0},
+			{state_file_write_failure_is_reported_and_retried, 0},
+			{state_file_damage_is_reported, 0},
+			{a_long_preset_list_comes_in_parts, 0},
+		}},
 		{.name = NULL},
 	};
 	return fx_test_run(fx_test_suite("osc_presets", cases));

@@ -334,17 +334,15 @@ END_TEST
 
 int main(void)
 {
-	const FxTest namespace_tests[] = {
-		{unknown_and_malformed_messages_fail, 0},
-		{bundles_are_dispatched_now, 0},
-		{timed_bundles_are_answered, 0},
-		{tcp_the_longest_silent_connection_gives_way, 0},
-		{tcp_idle_connections_time_out, 0},
-		{tcp_replies_larger_than_a_packet_come_in_parts, 0},
-		{NULL, 0},
-	};
 	const FxTestCase cases[] = {
-		{.name = "namespace", .timeout = 60, .tests = namespace_tests},
+		{"namespace", 60, .tests = {
+			{unknown_and_malformed_messages_fail, 0},
+			{bundles_are_dispatched_now, 0},
+			{timed_bundles_are_answered, 0},
+			{tcp_the_longest_silent_connection_gives_way, 0},
+			{tcp_idle_connections_time_out, 0},
+			{tcp_replies_larger_than_a_packet_come_in_parts, 0},
+		}},
 		{.name = NULL},
 	};
 	return fx_test_run(fx_test_suite("osc_transport", cases));

@@ -645,28 +645,24 @@ END_TEST
 
 int main(void)
 {
-	const FxTest core_tests[] = {
-		{test_capacity_rounding, 0},
-		{test_invalid_args, 0},
-		{test_bookkeeping, 0},
-		{test_all_or_nothing, 0},
-		{test_peek_advance, 0},
-		{test_wraparound_multichannel, 0},
-		{test_write_silence, 0},
-		{test_clear, 0},
-		{test_record_room_and_limit, 0},
-		{test_record_round_trip_and_all_or_nothing, 0},
-		{NULL, 0},
-	};
-	const FxTest stress_tests[] = {
-		{test_stress_spsc, 0},
-		{test_stress_records, 0},
-		{NULL, 0},
-	};
 	const FxTestCase cases[] = {
-		{.name = "core", .tests = core_tests},
+		{"core", 0, .tests = {
+			{test_capacity_rounding, 0},
+			{test_invalid_args, 0},
+			{test_bookkeeping, 0},
+			{test_all_or_nothing, 0},
+			{test_peek_advance, 0},
+			{test_wraparound_multichannel, 0},
+			{test_write_silence, 0},
+			{test_clear, 0},
+			{test_record_room_and_limit, 0},
+			{test_record_round_trip_and_all_or_nothing, 0},
+		}},
 		/* Generous: the same test runs under TSan and ASan. */
-		{.name = "stress", .timeout = 120, .tests = stress_tests},
+		{"stress", 120, .tests = {
+			{test_stress_spsc, 0},
+			{test_stress_records, 0},
+		}},
 		{.name = NULL},
 	};
 	return fx_test_run(fx_test_suite("ring", cases));
