@@ -41,6 +41,7 @@
 
 #include "cuda/accel.h"
 #include "bench/bench_common.h"
+#include "bench/bench_filters.h"
 #include "dsp/denormal.h"
 #include "dsp/design.h"
 #include "clients/file/ptime_run.h"
@@ -59,20 +60,6 @@ enum {
 static const int chunk_frames[] = {128, 256, 512, 1024, 2048};
 static const int chunk_channels[] = {2, 8, 16, 64};
 static const int long_channels[] = {2, 8};
-
-typedef struct {
-	const char *name;
-	FxButterType type;
-	int order;
-	double f, fs;
-	FxSection sec[FX_MAX_SECTIONS];
-	int n;
-} Filter;
-
-static Filter filters[] = {
-	{"lp10_1000_48000", FX_BUTTER_LOWPASS, 10, 1000, 48000, {{0}}, 0},
-	{"hp4_20_96000", FX_BUTTER_HIGHPASS, 4, 20, 96000, {{0}}, 0},
-};
 
 typedef struct {
 	int filter, frames, channels, scan;
@@ -367,13 +354,9 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	fx_denormals_off(); // as the pool's workers
-	for (int fi = 0; fi < NELEM(filters); fi++) {
-		Filter *f = &filters[fi];
-		st = fx_design_butter(f->type, f->order, f->f, 0, f->fs, f->sec,
-		                      &f->n);
-		if (st != FX_OK)
-			die("%s", fx_strerror(st));
-	}
+	st = bench_filters_design();
+	if (st != FX_OK)
+		die("%s", fx_strerror(st));
 	long long_frames = quick ? 1L << 20 : 1L << 22;
 	float *input[MAX_CH], *work[MAX_CH], *ref[MAX_CH];
 	for (int c = 0; c < MAX_CH; c++) {

@@ -45,6 +45,7 @@
 #include <unistd.h>
 
 #include "bench/bench_common.h"
+#include "bench/bench_filters.h"
 #include "dsp/denormal.h"
 #include "dsp/design.h"
 #include "clients/file/ptime_run.h"
@@ -58,20 +59,6 @@ enum {
 };
 
 static const int channel_counts[] = {1, 2, 8};
-
-typedef struct {
-	const char *name;
-	FxButterType type;
-	int order;
-	double f, fs;
-	FxSection sec[FX_MAX_SECTIONS];
-	int n;
-} Filter;
-
-static Filter filters[] = {
-	{"lp10_1000_48000", FX_BUTTER_LOWPASS, 10, 1000, 48000, {{0}}, 0},
-	{"hp4_20_96000", FX_BUTTER_HIGHPASS, 4, 20, 96000, {{0}}, 0},
-};
 
 typedef struct {
 	int filter, frames, channels, threads; ///< threads 1: seq
@@ -310,14 +297,10 @@ int main(int argc, char **argv)
 		budget = quick ? 0.02 : 0.4;
 	tab = json && !strcmp(json, "-") ? stderr : stdout;
 	fx_denormals_off(); // as the pool's workers
-	for (int fi = 0; fi < NELEM(filters); fi++) {
-		Filter *f = &filters[fi];
-		FxStatus st = fx_design_butter(f->type, f->order, f->f, 0, f->fs,
-		                               f->sec, &f->n);
-		if (st != FX_OK) {
-			fprintf(stderr, "bench_ptime: %s\n", fx_strerror(st));
-			return 1;
-		}
+	FxStatus design_st = bench_filters_design();
+	if (design_st != FX_OK) {
+		fprintf(stderr, "bench_ptime: %s\n", fx_strerror(design_st));
+		return 1;
 	}
 	fill_input();
 	for (int t = 2; t <= nthreads; t++) {
