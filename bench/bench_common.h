@@ -1,11 +1,12 @@
 /* fxd — what the benchmarks share: a monotonic clock, the nearest-rank
- * quantile, and the command line of bench_ptime and bench_cuda
+ * quantile, the table's printer, and the command line of bench_ptime and bench_cuda
  * ([--quick] [--json FILE|-] [--threads N] [--budget SECONDS]).
  * Header only: each benchmark is one file and links no test code. */
 #ifndef FX_BENCH_COMMON_H
 #define FX_BENCH_COMMON_H
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,19 @@
 
 /** Number of elements of the array @p a. */
 #define NELEM(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+/** Where the table goes: stdout, or stderr when the JSON takes stdout. */
+static FILE *tab;
+
+/** Prints to the table. */
+__attribute__((format(printf, 1, 2))) static inline void say(const char *fmt,
+                                                             ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vfprintf(tab, fmt, ap);
+	va_end(ap);
+}
 
 /** CLOCK_MONOTONIC in nanoseconds. */
 static inline double bench_now_ns(void)

@@ -80,16 +80,7 @@ static ChunkResult chunk_results[NELEM(filters) * NELEM(chunk_frames) *
 static int n_chunk;
 static LongResult long_results[NELEM(filters) * NELEM(long_channels) * 3];
 static int n_long;
-static FILE *tab;
 static FxAccel *acc;
-
-__attribute__((format(printf, 1, 2))) static void say(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vfprintf(tab, fmt, ap);
-	va_end(ap);
-}
 
 __attribute__((noreturn, format(printf, 1, 2))) static void die(
 	const char *fmt, ...)

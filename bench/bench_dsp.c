@@ -67,16 +67,6 @@ enum {
 static const int frame_sizes[] = {64, 128, 256, 512, 1024};
 static const int channel_counts[] = {1, 2, 8};
 
-static FILE *tab; ///< where the table goes
-
-__attribute__((format(printf, 1, 2))) static void say(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vfprintf(tab, fmt, ap);
-	va_end(ap);
-}
-
 static void die(const char *what, FxStatus st)
 {
 	fprintf(stderr, "bench_dsp: %s: %s\n", what, fx_strerror(st));

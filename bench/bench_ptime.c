@@ -71,16 +71,6 @@ typedef struct {
 
 static Result *results;
 static int n_results, cap_results;
-static FILE *tab;
-
-__attribute__((format(printf, 1, 2))) static void say(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vfprintf(tab, fmt, ap);
-	va_end(ap);
-}
-
 static float *input[MAX_CH], *work[MAX_CH];
 static FxPtPool *pools[MAX_THREADS + 1];
 static double dispatch; ///< ns per fx_pt_pool_run of an empty job
