@@ -55,7 +55,7 @@ static inline double bench_quantile(double *v, int n, double q)
 typedef struct {
 	int quick;        /**< --quick: a smoke run of a few seconds */
 	int threads;      /**< --threads N, else the online CPUs; 1..max */
-	double budget;    /**< --budget SECONDS; < 0 when not given */
+	double budget;    /**< --budget SECONDS, else the default for the mode */
 	const char *json; /**< --json FILE ("-": stdout), else NULL */
 } BenchArgs;
 
@@ -69,9 +69,13 @@ static inline void bench_args_usage(const char *prog)
 
 /** Reads argv; a word it does not know, or a bad value, prints the usage
  *  of @p prog and exits 2. The thread count is clamped to 1..@p
- *  max_threads (the online CPUs may be more). */
+ *  max_threads (the online CPUs may be more); the budget defaults to @p
+ *  quick_budget or @p full_budget seconds. Points the table (tab) at
+ *  stderr when --json - takes stdout, else at stdout. */
 static inline BenchArgs bench_args_parse(int argc, char **argv,
-                                         const char *prog, int max_threads)
+                                         const char *prog, int max_threads,
+                                         double quick_budget,
+                                         double full_budget)
 {
 	BenchArgs a = {0, (int)sysconf(_SC_NPROCESSORS_ONLN), -1, NULL};
 	for (int i = 1; i < argc; i++) {
@@ -95,6 +99,9 @@ static inline BenchArgs bench_args_parse(int argc, char **argv,
 		a.threads = 1;
 	if (a.threads > max_threads)
 		a.threads = max_threads;
+	if (a.budget < 0)
+		a.budget = a.quick ? quick_budget : full_budget;
+	tab = a.json && !strcmp(a.json, "-") ? stderr : stdout;
 	return a;
 }
 

@@ -323,14 +323,12 @@ static void emit_json(const char *json, const char *mode, const char *skipped,
 
 int main(int argc, char **argv)
 {
-	BenchArgs args = bench_args_parse(argc, argv, "bench_cuda", MAX_THREADS);
+	BenchArgs args =
+		bench_args_parse(argc, argv, "bench_cuda", MAX_THREADS, 0.02, 0.3);
 	int quick = args.quick, nthreads = args.threads;
 	double budget = args.budget;
 	const char *json = args.json;
-	if (budget < 0)
-		budget = quick ? 0.02 : 0.3;
 	const char *mode = quick ? "quick" : "full";
-	tab = json && !strcmp(json, "-") ? stderr : stdout;
 
 	char why[256], line[300];
 	FxStatus st;

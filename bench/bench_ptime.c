@@ -279,13 +279,11 @@ static void write_json(FILE *o, const char *mode, int nthreads, double disp,
 
 int main(int argc, char **argv)
 {
-	BenchArgs args = bench_args_parse(argc, argv, "bench_ptime", MAX_THREADS);
+	BenchArgs args =
+		bench_args_parse(argc, argv, "bench_ptime", MAX_THREADS, 0.02, 0.4);
 	int quick = args.quick, nthreads = args.threads;
 	double budget = args.budget;
 	const char *json = args.json;
-	if (budget < 0)
-		budget = quick ? 0.02 : 0.4;
-	tab = json && !strcmp(json, "-") ? stderr : stdout;
 	fx_denormals_off(); // as the pool's workers
 	FxStatus design_st = bench_filters_design();
 	if (design_st != FX_OK) {
