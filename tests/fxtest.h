@@ -5,6 +5,7 @@
 #include <check.h>
 #include <stdlib.h>
 
+#include "dsp/chain.h"
 #include "dsp/spec.h"
 
 /** Source tree root, for reference data under tests/data. */
@@ -70,9 +71,30 @@ static inline FxChainSpec fx_test_spec(const char *text)
 {
 	FxChainSpec spec;
 	FxSpecError err;
-	ck_assert_msg(fx_spec_parse(text, "test", &spec, &err) == FX_OK, "%s",
-	              err.message);
+	ck_assert_msg(fx_spec_parse(text, "test", &spec, &err) == FX_OK,
+	              "%s: %s", text, err.message);
 	return spec;
+}
+
+/** Builds the chain @p text under @p cfg; a text that does not parse or a
+ *  chain that cannot be built fails the test. */
+static inline FxChain *fx_test_chain(const char *text, FxChainConfig cfg)
+{
+	FxChainSpec spec = fx_test_spec(text);
+	FxStatus st;
+	FxChain *c = fx_chain_new(&spec, &cfg, &st);
+	ck_assert_msg(c, "fx_chain_new(%s): %s", text, fx_strerror(st));
+	return c;
+}
+
+/** The default chain configuration with @p channels and @p glide_ms. */
+static inline FxChainConfig fx_test_chain_config(int channels,
+                                                 double glide_ms)
+{
+	FxChainConfig cfg = fx_chain_config_default();
+	cfg.channels = channels;
+	cfg.glide_ms = glide_ms;
+	return cfg;
 }
 
 /** Runs @p suite with Check's fork mode @p fork (CK_FORK_GETENV: as
