@@ -960,6 +960,51 @@ int fx_test_connect_wait(jack_client_t *c, const char *src, const char *dst,
 	return ok;
 }
 
+FxTestServer *fx_test_server_up(const char *dir, int period)
+{
+	FxTestServer *s = fx_test_server_start(dir, period);
+	ck_assert_msg(s != NULL, "jackd did not start; logs in %s", dir);
+	return s;
+}
+
+FxTestDaemon *fx_test_daemon_start_ready(const char *server, const char *dir,
+                                         const char *const *args)
+{
+	FxTestDaemon *d = fx_test_daemon_start(server, dir, args);
+	ck_assert_ptr_nonnull(d);
+	ck_assert_msg(fx_test_daemon_wait_ready(d, 15), "fxd not ready; log %s",
+	              fx_test_daemon_log_path(d));
+	return d;
+}
+
+FxTestDaemon *fx_test_fxd_start(const char *server, const char *dir,
+                                const char *name, const char *const *extra)
+{
+	const char *args[40] = {"-n", name};
+	int n = 2;
+	for (int i = 0; extra && extra[i] && n < 39; i++)
+		args[n++] = extra[i];
+	args[n] = NULL;
+	return fx_test_daemon_start_ready(server, dir, args);
+}
+
+jack_client_t *fx_test_io_open(const char *server, const char *fxd_name,
+                               int channels, long capacity,
+                               FxTestPlayer **play, FxTestRecorder **rec)
+{
+	char play_name[64], rec_name[64];
+	snprintf(play_name, sizeof play_name, "fxdtest-play-%d", (int)getpid());
+	snprintf(rec_name, sizeof rec_name, "fxdtest-rec-%d", (int)getpid());
+	*play = fx_test_player_new(server, play_name, channels);
+	*rec = fx_test_recorder_new(server, rec_name, channels, capacity);
+	ck_assert(*play && *rec);
+	jack_client_t *ctl = fx_test_player_client(*play);
+	ck_assert_int_eq(fx_test_wire(ctl, play_name, fxd_name, rec_name,
+	                              channels),
+	                 0);
+	return ctl;
+}
+
 int fx_test_wire(jack_client_t *c, const char *player, const char *daemon,
                  const char *recorder, int n)
 {

@@ -369,7 +369,7 @@ typedef struct {
 	FxTestPlayer *play;
 	FxTestRecorder *rec;
 	jack_client_t *ctl;
-	char name[64], play_name[64], rec_name[64], tag[16];
+	char name[64], tag[16];
 	int runs;     ///< fxd instances started
 	int port;     ///< fxd's OSC port
 	pid_t pid;    ///< fxd's pid
@@ -383,8 +383,7 @@ static void rig_start(Rig *r, const char *tag)
 	r->sock = -1;
 	snprintf(r->tag, sizeof r->tag, "%s", tag);
 	ck_assert_ptr_nonnull(r->dir = fx_test_dir_new(tag));
-	r->srv = fx_test_server_start(r->dir, PERIOD);
-	ck_assert_msg(r->srv != NULL, "jackd did not start; logs in %s", r->dir);
+	r->srv = fx_test_server_up(r->dir, PERIOD);
 	r->sock = udp_open("127.0.0.1", &r->sock_port);
 }
 
@@ -466,15 +465,8 @@ static void fxd_start(Rig *r, const char *const *extra)
 {
 	snprintf(r->name, sizeof r->name, "fxd-%s-%d-%d", r->tag, (int)getpid(),
 	         r->runs++);
-	const char *args[40] = {"-n", r->name};
-	int n = 2;
-	for (int i = 0; extra && extra[i] && n < 39; i++)
-		args[n++] = extra[i];
-	args[n] = NULL;
-	r->fxd = fx_test_daemon_start(fx_test_server_name(r->srv), r->dir, args);
-	ck_assert_ptr_nonnull(r->fxd);
-	ck_assert_msg(fx_test_daemon_wait_ready(r->fxd, 15),
-	              "fxd not ready; log %s", fx_test_daemon_log_path(r->fxd));
+	r->fxd = fx_test_fxd_start(fx_test_server_name(r->srv), r->dir, r->name,
+	                           extra);
 	char addr[64], proto[16];
 	r->port = ready_port(r->fxd, addr, sizeof addr, proto, sizeof proto);
 	ck_assert_msg(r->port > 0, "no OSC port in the ready line; log %s",
@@ -487,17 +479,8 @@ static void fxd_start(Rig *r, const char *const *extra)
 /* A player and a recorder wired through fxd. */
 static void rig_audio(Rig *r)
 {
-	const char *sn = fx_test_server_name(r->srv);
-	snprintf(r->play_name, sizeof r->play_name, "fxdtest-play-%d",
-	         (int)getpid());
-	snprintf(r->rec_name, sizeof r->rec_name, "fxdtest-rec-%d", (int)getpid());
-	r->play = fx_test_player_new(sn, r->play_name, 2);
-	r->rec = fx_test_recorder_new(sn, r->rec_name, 2, 4 * RATE);
-	ck_assert(r->play && r->rec);
-	r->ctl = fx_test_player_client(r->play);
-	ck_assert_int_eq(fx_test_wire(r->ctl, r->play_name, r->name, r->rec_name,
-	                              2),
-	                 0);
+	r->ctl = fx_test_io_open(fx_test_server_name(r->srv), r->name, 2,
+	                         4 * RATE, &r->play, &r->rec);
 }
 
 /* Stops fxd with SIGTERM: it must exit 0. */
