@@ -235,9 +235,8 @@ START_TEST(syncs_waiting_are_capped)
 	SEND(r, "/fxd/sync", "i", 99);
 	expect_fail(r, "/fxd/sync", "too many");
 	play(r, 1);
-	tick(r);
 	Replies rs;
-	collect(&r->cl, &rs, QUIET_MS);
+	tick_collect(r, &rs);
 	ck_assert_int_eq(rs.n, FX_OSC_MAX_SYNCS);
 	int seen[FX_OSC_MAX_SYNCS] = {0};
 	for (int i = 0; i < rs.n; i++) {
@@ -358,9 +357,8 @@ START_TEST(mute_panic_and_resets)
 	expect_nothing(&r->cl);
 	play(r, 20);
 	ck_assert(out_silent(r));
-	tick(r);
 	Replies rs;
-	collect(&r->cl, &rs, QUIET_MS);
+	tick_collect(r, &rs);
 	lo_message m = NULL;
 	ck_assert_int_eq(count_path(&rs, "/fxd/mute", &m), 1);
 	ck_assert_int_eq(arg_i(m, 0), 1);
@@ -437,9 +435,8 @@ START_TEST(chain_query_load_and_errors)
 	SEND(r, "/fx/lpf/cutoff", "");
 	expect_fail(r, "/fx/lpf/cutoff", "no slot 'lpf'");
 	/* Subscribers get the new state. */
-	tick(r);
 	Replies rs;
-	collect(&r->cl, &rs, QUIET_MS);
+	tick_collect(r, &rs);
 	lo_message c = NULL;
 	ck_assert_int_eq(count_path(&rs, "/fxd/chain", &c), 1);
 	ck_assert_str_eq(arg_s(c, 0), want);

@@ -184,9 +184,8 @@ START_TEST(pattern_bypasses_every_slot_once)
 	/* One staged change per slot, not one per matching name. */
 	ck_assert_uint_eq(fx_engine_staged_seq(r->e), 3);
 
-	tick(r);
 	Replies rs;
-	collect(&r->cl, &rs, QUIET_MS);
+	tick_collect(r, &rs);
 	for (int s = 0; s < 3; s++) {
 		char path[64];
 		snprintf(path, sizeof path, "/fx/%s/bypass", labels[s]);
@@ -229,9 +228,8 @@ START_TEST(patterns_over_unlabelled_slots)
 	SEND(r, "/fx/{0,lpf,1}/cutoff", "f", 500.0);
 	ck_assert_uint_eq(fx_engine_staged_seq(r->e), 5);
 	ck_assert_float_eq(get_f(r, "/fx/0/cutoff"), 500.0f);
-	tick(r);
 	Replies rs;
-	collect(&r->cl, &rs, QUIET_MS);
+	tick_collect(r, &rs);
 	ck_assert_int_eq(count_path(&rs, "/fx/0/bypass", NULL), 1);
 	ck_assert_int_eq(count_path(&rs, "/fx/lpf/bypass", NULL), 1);
 	ck_assert_int_eq(count_path(&rs, "/fx/2/bypass", NULL), 1);
@@ -297,8 +295,7 @@ START_TEST(aliases_act_and_echo)
 	expect_nothing(&r->cl);
 	ck_assert_double_eq_tol(get_f(r, "/fx/vol/db"),
 	                        fx_param_from_norm(db, 0.5), 1e-5);
-	tick(r);
-	collect(&r->cl, &rs, QUIET_MS);
+	tick_collect(r, &rs);
 	ck_assert_int_eq(count_path(&rs, "/1/fader1", &m), 1);
 	ck_assert_double_eq_tol(arg_f(m, 0), 0.5, 1e-6);
 	ck_assert_int_eq(count_path(&rs, "/1/rotary1", &m), 1);
@@ -343,8 +340,7 @@ START_TEST(aliases_of_mute_and_tempo_echo)
 	expect_nothing(&r->cl);
 	ck_assert_int_eq(fx_control_muted(r->c), 1);
 	ck_assert_double_eq(fx_control_bpm(r->c), 133);
-	tick(r);
-	collect(&r->cl, &rs, QUIET_MS);
+	tick_collect(r, &rs);
 	ck_assert_int_eq(count_path(&rs, "/1/toggle1", &m), 1);
 	ck_assert_int_eq(arg_i(m, 0), 1);
 	ck_assert_int_eq(count_path(&rs, "/fxd/mute", &m), 1);
@@ -442,9 +438,8 @@ START_TEST(enum_parameters_take_their_labels)
 	drain(&r->cl);
 	SEND(r, "/fx/dly/division", "s", "1/8");
 	expect_nothing(&r->cl);
-	tick(r);
 	Replies rs;
-	collect(&r->cl, &rs, QUIET_MS);
+	tick_collect(r, &rs);
 	lo_message m = NULL;
 	ck_assert_int_eq(count_path(&rs, "/fx/dly/division", &m), 1);
 	ck_assert_float_eq(arg_f(m, 0), (float)eighth);

@@ -42,9 +42,8 @@ START_TEST(presets_save_load_and_list)
 	ck_assert_float_eq(get_f(r, "/fx/lpf/cutoff"), 2000.0f);
 	ck_assert_int_eq(get_i(r, "/fx/vol/bypass"), 1);
 	/* Same shape: the values glide, and subscribers hear of each. */
-	tick(r);
 	Replies rs;
-	collect(&r->cl, &rs, QUIET_MS);
+	tick_collect(r, &rs);
 	lo_message m = NULL;
 	ck_assert_int_eq(count_path(&rs, "/fx/lpf/cutoff", &m), 1);
 	ck_assert_float_eq(arg_f(m, 0), 2000.0f);
@@ -82,8 +81,7 @@ START_TEST(presets_save_load_and_list)
 	ck_assert_float_eq(get_f(r, "/fx/vol/db"), -3.0f);
 	SEND(r, "/fx/lpf/cutoff", "");
 	expect_fail(r, "/fx/lpf/cutoff", "no slot");
-	tick(r);
-	collect(&r->cl, &rs, QUIET_MS);
+	tick_collect(r, &rs);
 	ck_assert_int_eq(count_path(&rs, "/fxd/chain", &m), 1);
 	ck_assert_ptr_nonnull(strstr(arg_s(m, 0), "vol:gain"));
 	replies_free(&rs);

@@ -11,9 +11,8 @@ START_TEST(counters_go_to_subscribers_when_they_move)
 	/* Two periods and no worker: the second has nothing to play. */
 	fx_engine_process(r->e, r->inp, r->outp, PERIOD);
 	fx_engine_process(r->e, r->inp, r->outp, PERIOD);
-	tick(r);
 	Replies rs;
-	collect(&r->cl, &rs, QUIET_MS);
+	tick_collect(r, &rs);
 	lo_message m = NULL;
 	ck_assert_int_eq(count_path(&rs, "/fxd/counters", &m), 1);
 	ck_assert_str_eq(types_of(m), "sdsdsdsdsd");
@@ -24,8 +23,7 @@ START_TEST(counters_go_to_subscribers_when_they_move)
 	ck_assert_double_eq(arg_d(m, 3), 1);
 	ck_assert_double_eq(arg_d(m, 1), 0);
 	replies_free(&rs);
-	tick(r);
-	collect(&r->cl, &rs, QUIET_MS);
+	tick_collect(r, &rs);
 	ck_assert_int_eq(count_path(&rs, "/fxd/counters", NULL), 0);
 	replies_free(&rs);
 	rig_free(r);
@@ -49,9 +47,8 @@ START_TEST(meters_report_peak_and_rms)
 	drain(&r->cl);
 	play(r, 20);
 	nap_ms(25);
-	tick(r);
 	Replies rs;
-	collect(&r->cl, &rs, QUIET_MS);
+	tick_collect(r, &rs);
 	lo_message meters = NULL;
 	ck_assert_int_eq(count_path(&rs, "/fxd/meters", &meters), 1);
 	ck_assert_str_eq(types_of(meters), "ffff");
@@ -66,8 +63,7 @@ START_TEST(meters_report_peak_and_rms)
 
 	/* No audio since: silence. */
 	nap_ms(25);
-	tick(r);
-	collect(&r->cl, &rs, QUIET_MS);
+	tick_collect(r, &rs);
 	ck_assert_int_eq(count_path(&rs, "/fxd/meters", &meters), 1);
 	for (int i = 0; i < 4; i++)
 		ck_assert_float_eq(arg_f(meters, i), 0.0f);
@@ -134,9 +130,8 @@ START_TEST(subscribe_sends_the_full_state)
 	ck_assert_int_eq(counters(r).subscribers, 1);
 
 	/* The first tick: meters and stats at once. */
-	tick(r);
 	Replies rs;
-	collect(&r->cl, &rs, QUIET_MS);
+	tick_collect(r, &rs);
 	lo_message meters = NULL;
 	ck_assert_int_eq(count_path(&rs, "/fxd/meters", &meters), 1);
 	ck_assert_str_eq(types_of(meters), "ffff");
@@ -489,9 +484,8 @@ START_TEST(feedback_is_coalesced_to_the_latest_value)
 	SEND(r, "/fx/lpf/cutoff", "f", 1000.0);
 	SEND(r, "/fx/1/cutoff", "f", 3000.0);
 	expect_nothing(&r->cl);
-	tick(r);
 	Replies rs;
-	collect(&r->cl, &rs, QUIET_MS);
+	tick_collect(r, &rs);
 	lo_message m = NULL;
 	ck_assert_int_eq(count_path(&rs, "/fx/lpf/cutoff", &m), 1);
 	ck_assert_float_eq(arg_f(m, 0), 3000.0f);
@@ -501,8 +495,7 @@ START_TEST(feedback_is_coalesced_to_the_latest_value)
 	replies_free(&rs);
 	/* Setting what is already there changes nothing: no feedback. */
 	SEND(r, "/fx/lpf/cutoff", "f", 3000.0);
-	tick(r);
-	collect(&r->cl, &rs, QUIET_MS);
+	tick_collect(r, &rs);
 	ck_assert_int_eq(count_prefix(&rs, "/fx/"), 0);
 	replies_free(&rs);
 	rig_free(r);
@@ -661,9 +654,8 @@ START_TEST(chain_text_follows_value_changes)
 	SEND(r, "/fx/vol/db", "f", -6.0);
 	SEND(r, "/fx/lpf/cutoff", "f", 3000.0);
 	SEND(r, "/fx/hpf/bypass", "i", 1);
-	tick(r);
 	Replies rs;
-	collect(&r->cl, &rs, QUIET_MS);
+	tick_collect(r, &rs);
 	lo_message m = NULL;
 	ck_assert_int_eq(count_path(&rs, "/fxd/chain", &m), 1);
 	FxChainSpec spec;
@@ -675,8 +667,7 @@ START_TEST(chain_text_follows_value_changes)
 	ck_assert_ptr_nonnull(strstr(want, "db=-6"));
 	ck_assert_ptr_nonnull(strstr(want, "bypass=1"));
 	replies_free(&rs);
-	tick(r);
-	collect(&r->cl, &rs, QUIET_MS);
+	tick_collect(r, &rs);
 	ck_assert_int_eq(count_path(&rs, "/fxd/chain", NULL), 0);
 	replies_free(&rs);
 	rig_free(r);
