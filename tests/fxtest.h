@@ -5,6 +5,7 @@
 #include <check.h>
 #include <stdlib.h>
 
+#include "daemon/engine/engine.h"
 #include "dsp/chain.h"
 #include "dsp/spec.h"
 
@@ -95,6 +96,19 @@ static inline FxChainConfig fx_test_chain_config(int channels,
 	cfg.channels = channels;
 	cfg.glide_ms = glide_ms;
 	return cfg;
+}
+
+/** The default engine configuration at @p period frames with no safety
+ *  stage, fades or glides: an engine whose output is the chain's, sample
+ *  for sample. */
+static inline FxEngineConfig fx_test_engine_config(int period)
+{
+	FxEngineConfig c = fx_engine_config_default();
+	c.period = period;
+	c.safety = 0;
+	c.fade_ms = 0;
+	c.glide_ms = 0;
+	return c;
 }
 
 /** Runs @p suite with Check's fork mode @p fork (CK_FORK_GETENV: as

@@ -27,16 +27,6 @@ static void count_latency(void *user)
 	r->latency_calls++;
 }
 
-static FxEngineConfig plain_config(void)
-{
-	FxEngineConfig c = fx_engine_config_default();
-	c.period = PERIOD;
-	c.safety = 0;
-	c.fade_ms = 0;
-	c.glide_ms = 0;
-	return c;
-}
-
 /* A rig whose inputs hold @p left and @p right in every frame. */
 static Rig *rig_with(FxEngineConfig cfg, const char *chain, float left,
                      float right)
@@ -63,7 +53,7 @@ static Rig *rig_with(FxEngineConfig cfg, const char *chain, float left,
 
 static Rig *rig_new(const char *chain)
 {
-	return rig_with(plain_config(), chain, 0.5f, -0.25f);
+	return rig_with(fx_test_engine_config(PERIOD), chain, 0.5f, -0.25f);
 }
 
 static void rig_free(Rig *r)
@@ -324,7 +314,7 @@ static const char BIG_WHY[] = "chain needs 23.1 MB of buffers, over the "
 
 START_TEST(swap_over_the_budget_is_refused_with_its_cost)
 {
-	FxEngineConfig cfg = plain_config();
+	FxEngineConfig cfg = fx_test_engine_config(PERIOD);
 	cfg.memory_budget = 20000000;
 	Rig *r = rig_with(cfg, "a:delay max=1", 0.5f, 0.5f);
 	FxChainSpec spec;
@@ -431,7 +421,8 @@ END_TEST
 /* Panic clears every effect's state: a delay's echoes stop at once. */
 START_TEST(panic_silences_the_echoes)
 {
-	Rig *r = rig_with(plain_config(), "d:delay time=5 feedback=0.9 mix=1",
+	Rig *r = rig_with(fx_test_engine_config(PERIOD),
+	                  "d:delay time=5 feedback=0.9 mix=1",
 	                  0.5f, 0.5f);
 	for (int p = 0; p < 10; p++)
 		period(r);
@@ -558,7 +549,7 @@ START_TEST(set_engine_moves_the_generation)
 	Rig *r = rig_new("vol:gain db=0");
 	FxChainSpec spec;
 	uint32_t g0 = fx_control_get_spec_gen(r->c, &spec);
-	FxEngineConfig cfg = plain_config();
+	FxEngineConfig cfg = fx_test_engine_config(PERIOD);
 	cfg.sample_rate = 44100;
 	FxChainSpec two = fx_test_spec("a:gain db=-1 | b:gain db=-2");
 	FxStatus st;

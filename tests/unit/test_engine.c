@@ -29,16 +29,6 @@ typedef struct {
 	long period_no; ///< next period index
 } Rig;
 
-static FxEngineConfig plain_config(int period)
-{
-	FxEngineConfig c = fx_engine_config_default();
-	c.period = period;
-	c.safety = 0;
-	c.fade_ms = 0;
-	c.glide_ms = 0;
-	return c;
-}
-
 static Rig *rig_new(FxEngineConfig cfg, const char *chain)
 {
 	Rig *r = calloc(1, sizeof *r);
@@ -103,7 +93,7 @@ static int out_silent(Rig *r)
 START_TEST(output_is_input_delayed_by_the_latency)
 {
 	static const int latencies[] = {1, 2, 3};
-	FxEngineConfig cfg = plain_config(64);
+	FxEngineConfig cfg = fx_test_engine_config(64);
 	cfg.latency_periods = latencies[_i];
 	Rig *r = rig_new(cfg, "");
 	ck_assert_int_eq(fx_engine_latency(r->e), 64 * latencies[_i]);
@@ -131,7 +121,7 @@ START_TEST(output_equals_the_offline_chain)
 	const char *text = "hpf:highpass cutoff=80 order=2 | eq:peaking "
 	                   "cutoff=1000 q=0.7 gain=6 | lpf:lowpass cutoff=5000 "
 	                   "order=4 | vol:gain db=-3";
-	FxEngineConfig cfg = plain_config(256);
+	FxEngineConfig cfg = fx_test_engine_config(256);
 	Rig *r = rig_new(cfg, text);
 	FxChainSpec spec;
 	fx_spec_parse(text, "t", &spec, NULL);
@@ -161,7 +151,7 @@ END_TEST
 
 START_TEST(late_chunks_become_silence_and_are_dropped)
 {
-	Rig *r = rig_new(plain_config(64), "");
+	Rig *r = rig_new(fx_test_engine_config(64), "");
 	for (int p = 0; p < 10; p++) {
 		period(r);
 		fx_engine_work(r->e);
@@ -191,7 +181,7 @@ END_TEST
 
 START_TEST(input_overflow_keeps_alignment)
 {
-	FxEngineConfig cfg = plain_config(64);
+	FxEngineConfig cfg = fx_test_engine_config(64);
 	cfg.ring_periods = 3;
 	Rig *r = rig_new(cfg, "");
 	/* The worker is gone for 12 periods: the input ring (4 periods) fills. */
@@ -229,7 +219,7 @@ static double gain_of_last(Rig *r, long p)
 
 START_TEST(staged_values_apply_at_chunk_start_latest_wins)
 {
-	Rig *r = rig_new(plain_config(64), "vol:gain db=0");
+	Rig *r = rig_new(fx_test_engine_config(64), "vol:gain db=0");
 	FxParamChange ch;
 	for (int k = 0; k < 10; k++)
 		ck_assert_int_eq(fx_engine_set_param(r->e, (FxParamRef){0, 0}, -k, 0, &ch), FX_OK);
@@ -253,7 +243,7 @@ END_TEST
 
 START_TEST(values_staged_for_an_old_chain_never_land_on_a_new_one)
 {
-	Rig *r = rig_new(plain_config(64), "a:gain db=0");
+	Rig *r = rig_new(fx_test_engine_config(64), "a:gain db=0");
 	ck_assert_int_eq(fx_engine_set_param(r->e, (FxParamRef){0, 0}, -20, 0, NULL), FX_OK);
 	FxChainSpec next;
 	fx_spec_parse("b:gain db=0", "t", &next, NULL);
@@ -276,7 +266,7 @@ END_TEST
 
 START_TEST(swaps_crossfade)
 {
-	FxEngineConfig cfg = plain_config(64);
+	FxEngineConfig cfg = fx_test_engine_config(64);
 	cfg.fade_ms = 10; /* 480 frames */
 	Rig *r = rig_new(cfg, "gain db=0");
 	for (int p = 0; p < 20; p++) { /* past the start-up fade in */
@@ -314,7 +304,8 @@ END_TEST
 
 START_TEST(structural_change_rebuilds_through_a_swap)
 {
-	Rig *r = rig_new(plain_config(64), "lpf:lowpass cutoff=1000 order=2");
+	Rig *r = rig_new(fx_test_engine_config(64),
+	                 "lpf:lowpass cutoff=1000 order=2");
 	FxParamChange ch;
 	ck_assert_int_eq(fx_engine_set_param(r->e, (FxParamRef){0, 2}, 6.4, 0, &ch), FX_OK);
 	ck_assert(ch.applied == 6);
@@ -333,7 +324,7 @@ END_TEST
 
 START_TEST(nonfinite_input_is_muted_and_counted)
 {
-	Rig *r = rig_new(plain_config(64), "lowpass cutoff=1000");
+	Rig *r = rig_new(fx_test_engine_config(64), "lowpass cutoff=1000");
 	period(r);
 	fx_engine_work(r->e);
 	fill(r, 1);
@@ -357,7 +348,7 @@ END_TEST
 
 START_TEST(safety_ceiling_and_dc_blocker)
 {
-	FxEngineConfig cfg = plain_config(256);
+	FxEngineConfig cfg = fx_test_engine_config(256);
 	cfg.safety = 1;
 	cfg.ceiling_db = -0.1;
 	Rig *r = rig_new(cfg, "gain db=24");
@@ -389,7 +380,7 @@ END_TEST
  * DC blocker into inf - inf = NaN that sticks: the output stays finite. */
 START_TEST(huge_finite_input_never_turns_into_nan)
 {
-	FxEngineConfig cfg = plain_config(64);
+	FxEngineConfig cfg = fx_test_engine_config(64);
 	cfg.safety = 1;
 	Rig *r = rig_new(cfg, "");
 	for (int p = 0; p < 6; p++) {
@@ -414,7 +405,7 @@ END_TEST
 START_TEST(sample_rate_is_honoured)
 {
 	static const double rates[] = {44100, 48000, 96000};
-	FxEngineConfig cfg = plain_config(256);
+	FxEngineConfig cfg = fx_test_engine_config(256);
 	cfg.sample_rate = rates[_i];
 	Rig *r = rig_new(cfg, "lowpass cutoff=1000 order=2");
 	double num = 0, den = 0;
@@ -439,7 +430,7 @@ END_TEST
 
 START_TEST(period_change_replans)
 {
-	Rig *r = rig_new(plain_config(64), "");
+	Rig *r = rig_new(fx_test_engine_config(64), "");
 	for (int p = 0; p < 5; p++) {
 		period(r);
 		fx_engine_work(r->e);
@@ -463,7 +454,7 @@ END_TEST
 
 START_TEST(routing_mono_in_and_folded_out)
 {
-	FxEngineConfig cfg = plain_config(64);
+	FxEngineConfig cfg = fx_test_engine_config(64);
 	cfg.inputs = 1;
 	cfg.channels = 2;
 	cfg.outputs = 2;
@@ -494,7 +485,7 @@ END_TEST
 
 START_TEST(fade_out_and_back_in)
 {
-	FxEngineConfig cfg = plain_config(64);
+	FxEngineConfig cfg = fx_test_engine_config(64);
 	cfg.fade_ms = 4; /* 192 frames: 3 periods */
 	Rig *r = rig_new(cfg, "");
 	for (int p = 0; p < 6; p++) {
@@ -663,7 +654,7 @@ START_TEST(disturbed_periods_play_the_due_chunk_or_counted_silence)
 	static const int cases[][2] = {{1, 2}, {1, 8}, {2, 2}, {3, 8}};
 	const int L = cases[_i][0], ring = cases[_i][1];
 	enum { N = 3000 };
-	FxEngineConfig cfg = plain_config(64);
+	FxEngineConfig cfg = fx_test_engine_config(64);
 	cfg.latency_periods = L;
 	cfg.ring_periods = ring;
 	Rig *r = rig_new(cfg, STATEFUL_CHAIN);
@@ -762,7 +753,7 @@ static void wait_chunks(FxEngine *e, uint64_t n)
 
 START_TEST(worker_thread_keeps_alignment_and_period_change)
 {
-	Rig *r = rig_new(plain_config(128), "vol:gain db=0");
+	Rig *r = rig_new(fx_test_engine_config(128), "vol:gain db=0");
 	pthread_t tid = worker_start(r, fx_engine_worker_main);
 	for (long p = 0; p < 500; p++) {
 		period(r);
@@ -801,7 +792,8 @@ END_TEST
 
 START_TEST(freewheel_never_drops)
 {
-	Rig *r = rig_new(plain_config(64), "lowpass cutoff=2000 order=8");
+	Rig *r = rig_new(fx_test_engine_config(64),
+	                 "lowpass cutoff=2000 order=8");
 	pthread_t tid = worker_start(r, fx_engine_worker_main);
 	fx_engine_set_freewheel(r->e, 1);
 	for (long p = 0; p < 3000; p++)
@@ -885,7 +877,8 @@ static void assert_order_16_runs(Rig *r)
  * (the swap queue holds 8), and the last one is what runs. */
 START_TEST(structural_sweep_coalesces_to_the_last_value)
 {
-	Rig *r = rig_new(plain_config(64), "lpf:lowpass cutoff=1000 order=1");
+	Rig *r = rig_new(fx_test_engine_config(64),
+	                 "lpf:lowpass cutoff=1000 order=1");
 	for (int order = 1; order <= 16; order++)
 		ck_assert_int_eq(fx_engine_set_param(r->e, (FxParamRef){0, 2}, order, 0, NULL), FX_OK);
 	ck_assert(fx_engine_get_param(r->e, (FxParamRef){0, 2}) == 16);
@@ -916,7 +909,8 @@ END_TEST
  * chain; its sync point is reached only when the last chain runs. */
 START_TEST(structural_sweep_through_control_syncs_on_the_last_chain)
 {
-	Rig *r = rig_new(plain_config(64), "lpf:lowpass cutoff=1000 order=1");
+	Rig *r = rig_new(fx_test_engine_config(64),
+	                 "lpf:lowpass cutoff=1000 order=1");
 	FxControl *c = fx_control_new(r->e, NULL);
 	ck_assert_ptr_nonnull(c);
 	for (int order = 1; order <= 16; order++) {
@@ -953,7 +947,7 @@ END_TEST
  * that names it, with nothing allocated and nothing changed. */
 START_TEST(chains_over_the_memory_budget_are_refused_naming_their_cost)
 {
-	FxEngineConfig cfg = plain_config(64);
+	FxEngineConfig cfg = fx_test_engine_config(64);
 	cfg.memory_budget = 20000000;
 	/* Two lines of 30 s at 48 kHz, 2 channels: 11.5 MB each. */
 	FxChainSpec big = fx_test_spec("a:delay max=30 | b:delay max=30");
@@ -1070,7 +1064,7 @@ static void run_until_applied(Rig *r)
  * Twice: after the first free, malloc would keep blocks this big. */
 START_TEST(a_replaced_chain_gives_its_memory_back)
 {
-	Rig *r = rig_new(plain_config(64), "g:gain");
+	Rig *r = rig_new(fx_test_engine_config(64), "g:gain");
 	FxChainSpec big = fx_test_spec("a:delay max=30 | b:delay max=30 | "
 	                          "c:delay max=30 | d:delay max=30");
 	FxChainSpec small = fx_test_spec("g:gain db=-1");
@@ -1127,7 +1121,7 @@ static long worker_sleeps(void)
 START_TEST(idle_worker_sleeps_once_per_period)
 {
 	enum { PERIODS = 200 };
-	Rig *r = rig_new(plain_config(256), "vol:gain db=0");
+	Rig *r = rig_new(fx_test_engine_config(256), "vol:gain db=0");
 	pthread_t tid = worker_start(r, worker_with_tid);
 	for (long p = 0; p < 10; p++) {
 		period(r);
@@ -1170,7 +1164,7 @@ END_TEST
  * again, nothing stays held, and fx_engine_collect says so once. */
 START_TEST(a_wanted_chain_that_cannot_be_built_is_dropped)
 {
-	Rig *r = rig_new(plain_config(64), "g:gain");
+	Rig *r = rig_new(fx_test_engine_config(64), "g:gain");
 	FxChainSpec half = fx_test_spec("a:gain db=-6.0206");
 	FxChainSpec big = fx_test_spec("d:delay max=30 | e:delay max=30");
 	ck_assert_int_eq(fx_engine_swap(r->e, &half), FX_OK);
@@ -1207,7 +1201,7 @@ END_TEST
  * output safety off there is none to clear: the worker goes on. */
 START_TEST(reset_state_without_safety_keeps_running)
 {
-	Rig *r = rig_new(plain_config(64), "");
+	Rig *r = rig_new(fx_test_engine_config(64), "");
 	fx_engine_reset_state(r->e);
 	for (long p = 0; p < 4; p++) {
 		period(r);
@@ -1233,7 +1227,7 @@ START_TEST(freewheel_waits_for_the_due_chunk_after_an_underflow)
 	for (int i = 0; i < 16; i++)
 		strcat(heavy, i ? " | lowpass cutoff=3000 order=16"
 		                : "lowpass cutoff=3000 order=16");
-	FxEngineConfig cfg = plain_config(P);
+	FxEngineConfig cfg = fx_test_engine_config(P);
 	for (int round = 0; round < ROUNDS; round++) {
 		Rig *r = rig_new(cfg, heavy);
 		Model *m = model_new(&cfg, heavy, 8);
