@@ -20,8 +20,7 @@
 static FILE *tab;
 
 /** Prints to the table. */
-__attribute__((format(printf, 1, 2))) static inline void say(const char *fmt,
-                                                             ...)
+__attribute__((format(printf, 1, 2))) static inline void say(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -53,17 +52,19 @@ static inline double bench_quantile(double *v, int n, double q)
 
 /** What the command line asked for. */
 typedef struct {
-	int quick;        /**< --quick: a smoke run of a few seconds */
-	int threads;      /**< --threads N, else the online CPUs; 1..max */
-	double budget;    /**< --budget SECONDS, else the default for the mode */
+	int quick;     /**< --quick: a smoke run of a few seconds */
+	int threads;   /**< --threads N, else the online CPUs; 1..max */
+	double budget; /**< --budget SECONDS, else the default for the mode */
 	const char *json; /**< --json FILE ("-": stdout), else NULL */
 } BenchArgs;
 
 /** Prints the usage line of @p prog and exits 2. */
 static inline void bench_args_usage(const char *prog)
 {
-	fprintf(stderr, "usage: %s [--quick] [--json FILE|-] "
-	                "[--threads N] [--budget SECONDS]\n", prog);
+	fprintf(stderr,
+	        "usage: %s [--quick] [--json FILE|-] "
+	        "[--threads N] [--budget SECONDS]\n",
+	        prog);
 	exit(2);
 }
 
@@ -74,8 +75,7 @@ static inline void bench_args_usage(const char *prog)
  *  stderr when --json - takes stdout, else at stdout. */
 static inline BenchArgs bench_args_parse(int argc, char **argv,
                                          const char *prog, int max_threads,
-                                         double quick_budget,
-                                         double full_budget)
+                                         double quick_budget, double full_budget)
 {
 	BenchArgs a = {0, (int)sysconf(_SC_NPROCESSORS_ONLN), -1, NULL};
 	for (int i = 1; i < argc; i++) {

@@ -27,8 +27,8 @@ static inline FxStatus bench_filters_design(void)
 {
 	for (size_t fi = 0; fi < sizeof filters / sizeof filters[0]; fi++) {
 		Filter *f = &filters[fi];
-		FxStatus st = fx_design_butter(f->type, f->order, f->f, 0, f->fs,
-		                               f->sec, &f->n);
+		FxStatus st = fx_design_butter(f->type, f->order, f->f, 0,
+		                               f->fs, f->sec, &f->n);
 		if (st != FX_OK)
 			return st;
 	}

@@ -41,8 +41,8 @@ typedef struct {
  *  FX_TEST_MAX of them. */
 static inline void fx_test_add(TCase *tc, const FxTest *tests)
 {
-	for (const FxTest *end = tests + FX_TEST_MAX; tests < end && tests->test;
-	     tests++) {
+	for (const FxTest *end = tests + FX_TEST_MAX;
+	     tests < end && tests->test; tests++) {
 		if (tests->loops)
 			tcase_add_loop_test(tc, tests->test, 0, tests->loops);
 		else
@@ -59,7 +59,8 @@ static inline Suite *fx_test_suite(const char *name, const FxTestCase *cases)
 		if (cases->timeout > 0)
 			tcase_set_timeout(tc, cases->timeout);
 		if (cases->setup || cases->teardown)
-			tcase_add_checked_fixture(tc, cases->setup, cases->teardown);
+			tcase_add_checked_fixture(tc, cases->setup,
+			                          cases->teardown);
 		fx_test_add(tc, cases->tests);
 		suite_add_tcase(s, tc);
 	}
@@ -89,8 +90,7 @@ static inline FxChain *fx_test_chain(const char *text, FxChainConfig cfg)
 }
 
 /** The default chain configuration with @p channels and @p glide_ms. */
-static inline FxChainConfig fx_test_chain_config(int channels,
-                                                 double glide_ms)
+static inline FxChainConfig fx_test_chain_config(int channels, double glide_ms)
 {
 	FxChainConfig cfg = fx_chain_config_default();
 	cfg.channels = channels;

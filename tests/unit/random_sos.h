@@ -27,8 +27,9 @@ static inline void fx_test_random_sections(uint32_t *state, FxSection *sec,
 	for (int k = 0; k < n; k++) {
 		double r = 0.3 + (rmax - 0.3) * fx_test_urand(state);
 		double th = M_PI * fx_test_urand(state);
-		double a0 = fx_test_urand(state) < 0.5 ? 1.0
-		                                       : 0.5 + fx_test_urand(state);
+		double a0 = fx_test_urand(state) < 0.5
+		                    ? 1.0
+		                    : 0.5 + fx_test_urand(state);
 		double a1 = -2 * r * cos(th), a2 = r * r;
 		if (fx_test_urand(state) < 0.2)
 			a1 = -r, a2 = 0;
