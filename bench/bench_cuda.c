@@ -40,6 +40,8 @@
 #include <unistd.h>
 
 #include "cuda/accel.h"
+#include "bench/bench_common.h"
+#include "bench/bench_filters.h"
 #include "dsp/denormal.h"
 #include "dsp/design.h"
 #include "clients/file/ptime_run.h"
@@ -54,25 +56,10 @@ enum {
 	MAX_THREADS = 64,
 };
 
-#define NELEM(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 static const int chunk_frames[] = {128, 256, 512, 1024, 2048};
 static const int chunk_channels[] = {2, 8, 16, 64};
 static const int long_channels[] = {2, 8};
-
-typedef struct {
-	const char *name;
-	FxButterType type;
-	int order;
-	double f, fs;
-	FxSection sec[FX_MAX_SECTIONS];
-	int n;
-} Filter;
-
-static Filter filters[] = {
-	{"lp10_1000_48000", FX_BUTTER_LOWPASS, 10, 1000, 48000, {{0}}, 0},
-	{"hp4_20_96000", FX_BUTTER_HIGHPASS, 4, 20, 96000, {{0}}, 0},
-};
 
 typedef struct {
 	int filter, frames, channels, scan;
@@ -93,16 +80,7 @@ static ChunkResult chunk_results[NELEM(filters) * NELEM(chunk_frames) *
 static int n_chunk;
 static LongResult long_results[NELEM(filters) * NELEM(long_channels) * 3];
 static int n_long;
-static FILE *tab;
 static FxAccel *acc;
-
-__attribute__((format(printf, 1, 2))) static void say(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vfprintf(tab, fmt, ap);
-	va_end(ap);
-}
 
 __attribute__((noreturn, format(printf, 1, 2))) static void die(
 	const char *fmt, ...)
@@ -114,26 +92,6 @@ __attribute__((noreturn, format(printf, 1, 2))) static void die(
 	va_end(ap);
 	fputc('\n', stderr);
 	exit(1);
-}
-
-static double now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double quantile(double *v, int n, double q)
-{
-	qsort(v, (size_t)n, sizeof *v, cmp_double);
-	int i = (int)ceil(q * n);
-	return v[i ? i - 1 : 0];
 }
 
 static void *xmalloc(size_t n)
@@ -182,24 +140,24 @@ static void measure_chunk(int fi, int frames, int channels, double budget_s,
 	};
 	for (int v = 0; v < 2; v++) // the first replay may load modules
 		forward_or_die(p[v], work, frames);
-	double end = now_ns() + budget_s * 1e9;
+	double end = bench_now_ns() + budget_s * 1e9;
 	int rounds = 0;
-	while (rounds < MAX_ROUNDS && (rounds < MIN_ROUNDS || now_ns() < end)) {
+	while (rounds < MAX_ROUNDS && (rounds < MIN_ROUNDS || bench_now_ns() < end)) {
 		for (int j = 0; j < 2; j++) {
 			int v = (j + rounds) % 2;
 			for (int c = 0; c < channels; c++)
 				memcpy(work[c], input[c], sizeof(float) * (size_t)frames);
-			double t0 = now_ns();
+			double t0 = bench_now_ns();
 			forward_or_die(p[v], work, frames);
-			t[v][rounds] = now_ns() - t0;
+			t[v][rounds] = bench_now_ns() - t0;
 		}
 		rounds++;
 	}
 	for (int v = 0; v < 2; v++) {
 		ChunkResult r = {fi, frames, channels, v, 0, 0, 0, rounds};
-		r.median_us = quantile(t[v], rounds, 0.5) / 1e3;
-		r.p90_us = quantile(t[v], rounds, 0.9) / 1e3;
-		r.best_us = quantile(t[v], rounds, 0.0) / 1e3;
+		r.median_us = bench_quantile(t[v], rounds, 0.5) / 1e3;
+		r.p90_us = bench_quantile(t[v], rounds, 0.9) / 1e3;
+		r.best_us = bench_quantile(t[v], rounds, 0.0) / 1e3;
 		chunk_results[n_chunk++] = r;
 		say("%-16s %6d %3d  %-6s %-10s %10.1f %10.1f %10.1f %6d\n",
 		    filters[fi].name, frames, channels, "graph",
@@ -251,13 +209,13 @@ static void measure_long(int fi, int channels, long frames, FxPtPool *pool,
 				fx_pt_filter_reset(cpu);
 			else if (fx_accel_plan_reset_state(gpu) != FX_OK)
 				die("reset: %s", fx_accel_error(acc));
-			double t0 = now_ns();
+			double t0 = bench_now_ns();
 			if (cpu)
 				fx_pt_filter_process(cpu, v == 1 ? pool : NULL, work,
 				                     frames);
 			else
 				forward_or_die(gpu, work, frames);
-			t[r] = now_ns() - t0;
+			t[r] = bench_now_ns() - t0;
 		}
 		double diff = 0;
 		for (int c = 0; c < channels; c++) {
@@ -269,7 +227,7 @@ static void measure_long(int fi, int channels, long frames, FxPtPool *pool,
 				diff = fmax(diff, fabs((double)work[c][i] - ref[c][i]));
 		}
 		LongResult res = {fi, channels, v == 1 ? threads : 1, paths[v],
-		                  frames, quantile(t, LONG_RUNS, 0.5) / 1e9, diff};
+		                  frames, bench_quantile(t, LONG_RUNS, 0.5) / 1e9, diff};
 		long_results[n_long++] = res;
 		double seq = long_seq_seconds(&res);
 		double sps = (double)frames * channels / res.seconds;
@@ -363,41 +321,14 @@ static void emit_json(const char *json, const char *mode, const char *skipped,
 	}
 }
 
-static void usage(void)
-{
-	fprintf(stderr, "usage: bench_cuda [--quick] [--json FILE|-] "
-	                "[--threads N] [--budget SECONDS]\n");
-	exit(2);
-}
-
 int main(int argc, char **argv)
 {
-	int quick = 0, nthreads = (int)sysconf(_SC_NPROCESSORS_ONLN);
-	double budget = -1;
-	const char *json = NULL;
-	for (int i = 1; i < argc; i++) {
-		char *end;
-		if (!strcmp(argv[i], "--quick"))
-			quick = 1;
-		else if (!strcmp(argv[i], "--json") && i + 1 < argc)
-			json = argv[++i];
-		else if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
-			nthreads = (int)strtol(argv[++i], &end, 10);
-			if (*end || nthreads < 1 || nthreads > MAX_THREADS)
-				usage();
-		} else if (!strcmp(argv[i], "--budget") && i + 1 < argc) {
-			budget = strtod(argv[++i], &end);
-			if (*end || !(budget > 0))
-				usage();
-		} else
-			usage();
-	}
-	nthreads = nthreads < 1 ? 1 : nthreads > MAX_THREADS ? MAX_THREADS
-	                                                     : nthreads;
-	if (budget < 0)
-		budget = quick ? 0.02 : 0.3;
+	BenchArgs args =
+		bench_args_parse(argc, argv, "bench_cuda", MAX_THREADS, 0.02, 0.3);
+	int quick = args.quick, nthreads = args.threads;
+	double budget = args.budget;
+	const char *json = args.json;
 	const char *mode = quick ? "quick" : "full";
-	tab = json && !strcmp(json, "-") ? stderr : stdout;
 
 	char why[256], line[300];
 	FxStatus st;
@@ -412,13 +343,9 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	fx_denormals_off(); // as the pool's workers
-	for (int fi = 0; fi < NELEM(filters); fi++) {
-		Filter *f = &filters[fi];
-		st = fx_design_butter(f->type, f->order, f->f, 0, f->fs, f->sec,
-		                      &f->n);
-		if (st != FX_OK)
-			die("%s", fx_strerror(st));
-	}
+	st = bench_filters_design();
+	if (st != FX_OK)
+		die("%s", fx_strerror(st));
 	long long_frames = quick ? 1L << 20 : 1L << 22;
 	float *input[MAX_CH], *work[MAX_CH], *ref[MAX_CH];
 	for (int c = 0; c < MAX_CH; c++) {

@@ -42,6 +42,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench/bench_common.h"
 #include "dsp/chain.h"
 #include "dsp/denormal.h"
 #include "dsp/design.h"
@@ -65,29 +66,11 @@ enum {
 
 static const int frame_sizes[] = {64, 128, 256, 512, 1024};
 static const int channel_counts[] = {1, 2, 8};
-#define NELEM(a) ((int)(sizeof(a) / sizeof((a)[0])))
-
-static FILE *tab; ///< where the table goes
-
-__attribute__((format(printf, 1, 2))) static void say(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vfprintf(tab, fmt, ap);
-	va_end(ap);
-}
 
 static void die(const char *what, FxStatus st)
 {
 	fprintf(stderr, "bench_dsp: %s: %s\n", what, fx_strerror(st));
 	exit(1);
-}
-
-static double now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
 static int cmp_float(const void *a, const void *b)
@@ -415,8 +398,8 @@ static void measure_timer(void)
 	enum { N = 20001 };
 	static float d[N];
 	for (int i = 0; i < N; i++) {
-		double t0 = now_ns();
-		d[i] = (float)(now_ns() - t0);
+		double t0 = bench_now_ns();
+		d[i] = (float)(bench_now_ns() - t0);
 	}
 	timer_overhead = median_of(d, N);
 }
@@ -440,7 +423,7 @@ static void set_ftz(int on)
 /* ns since t0, less the timer's own cost. */
 static float lap(double t0)
 {
-	double d = now_ns() - t0 - timer_overhead;
+	double d = bench_now_ns() - t0 - timer_overhead;
 	return (float)(d > 0 ? d : 0);
 }
 
@@ -458,7 +441,7 @@ static float round_of(Variant *v, int channels, int frames, int keep)
 		for (int k = 0; k < chunks; k++) {
 			for (int c = 0; c < channels; c++)
 				in[c] = k ? silence[c] : impulse[c];
-			double t0 = now_ns();
+			double t0 = bench_now_ns();
 			v->run(v, in, v->out, frames);
 			rt[n++] = lap(t0);
 		}
@@ -466,7 +449,7 @@ static float round_of(Variant *v, int channels, int frames, int keep)
 		for (int k = 0; k < ROUND_CHUNKS; k++) {
 			for (int c = 0; c < channels; c++)
 				in[c] = input[c] + v->pos;
-			double t0 = now_ns();
+			double t0 = bench_now_ns();
 			v->run(v, in, v->out, frames);
 			rt[n++] = lap(t0);
 			v->pos = (v->pos + frames) % IN_FRAMES;
@@ -632,9 +615,9 @@ static void run_config(int frames, int channels, double budget,
 	for (int r = 0; r < 3; r++)
 		for (int i = 0; i < NVAR; i++)
 			round_of(&variants[i], channels, frames, 0);
-	double t_end = now_ns() + budget * 1e9;
+	double t_end = bench_now_ns() + budget * 1e9;
 	int r = 0;
-	for (; r < max_rounds && (r < min_rounds || now_ns() < t_end); r++)
+	for (; r < max_rounds && (r < min_rounds || bench_now_ns() < t_end); r++)
 		for (int k = 0; k < NVAR; k++) {
 			Variant *v = &variants[(r + k) % NVAR];
 			v->rmed[v->nrounds++] = round_of(v, channels, frames, 1);

@@ -44,6 +44,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/bench_common.h"
+#include "bench/bench_filters.h"
 #include "dsp/denormal.h"
 #include "dsp/design.h"
 #include "clients/file/ptime_run.h"
@@ -57,21 +59,6 @@ enum {
 };
 
 static const int channel_counts[] = {1, 2, 8};
-#define NELEM(a) ((int)(sizeof(a) / sizeof((a)[0])))
-
-typedef struct {
-	const char *name;
-	FxButterType type;
-	int order;
-	double f, fs;
-	FxSection sec[FX_MAX_SECTIONS];
-	int n;
-} Filter;
-
-static Filter filters[] = {
-	{"lp10_1000_48000", FX_BUTTER_LOWPASS, 10, 1000, 48000, {{0}}, 0},
-	{"hp4_20_96000", FX_BUTTER_HIGHPASS, 4, 20, 96000, {{0}}, 0},
-};
 
 typedef struct {
 	int filter, frames, channels, threads; ///< threads 1: seq
@@ -84,36 +71,6 @@ typedef struct {
 
 static Result *results;
 static int n_results, cap_results;
-static FILE *tab;
-
-__attribute__((format(printf, 1, 2))) static void say(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vfprintf(tab, fmt, ap);
-	va_end(ap);
-}
-
-static double now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double quantile(double *v, int n, double q)
-{
-	qsort(v, (size_t)n, sizeof *v, cmp_double);
-	int i = (int)ceil(q * n);
-	return v[i ? i - 1 : 0];
-}
-
 static float *input[MAX_CH], *work[MAX_CH];
 static FxPtPool *pools[MAX_THREADS + 1];
 static double dispatch; ///< ns per fx_pt_pool_run of an empty job
@@ -155,17 +112,17 @@ static void measure(int fi, int frames, int channels, const int *threads,
 		}
 		fx_pt_filter_set_threshold(f[v], 1);
 	}
-	double end = now_ns() + budget_s * 1e9;
+	double end = bench_now_ns() + budget_s * 1e9;
 	int rounds = 0;
-	while (rounds < MAX_ROUNDS && (rounds < MIN_ROUNDS || now_ns() < end)) {
+	while (rounds < MAX_ROUNDS && (rounds < MIN_ROUNDS || bench_now_ns() < end)) {
 		for (int j = 0; j < nv; j++) {
 			int v = (j + rounds) % nv;
 			for (int c = 0; c < channels; c++)
 				memcpy(work[c], input[c], sizeof(float) * (size_t)frames);
 			FxPtPool *pool = threads[v] > 1 ? pools[threads[v]] : NULL;
-			double t0 = now_ns();
+			double t0 = bench_now_ns();
 			fx_pt_filter_process(f[v], pool, work, frames);
-			t[v][rounds] = now_ns() - t0;
+			t[v][rounds] = bench_now_ns() - t0;
 			FxPtTiming tm = fx_pt_filter_timing(f[v]);
 			cr[v][rounds] = tm.critical_ns;
 			nd[v] = tm.dispatches;
@@ -179,9 +136,9 @@ static void measure(int fi, int frames, int channels, const int *threads,
 		Result res = {fi, frames, channels, threads[v], 0, best, 0, 0, 0,
 		              fx_pt_filter_predicted_gain(f[v], threads[v], frames),
 		              rounds};
-		res.p90_ns = quantile(t[v], rounds, 0.9);
-		res.median_ns = quantile(t[v], rounds, 0.5);
-		res.crit_ns = quantile(cr[v], rounds, 0.5);
+		res.p90_ns = bench_quantile(t[v], rounds, 0.9);
+		res.median_ns = bench_quantile(t[v], rounds, 0.5);
+		res.crit_ns = bench_quantile(cr[v], rounds, 0.5);
 		res.model_ns = threads[v] > 1 ? res.crit_ns + nd[v] * dispatch
 		                              : res.median_ns;
 		med[v] = use_model ? res.model_ns : res.median_ns;
@@ -248,11 +205,11 @@ static double serialisation(FxPtPool *p, int n)
 	long iters = 2000000;
 	double one = 1e300, all = 1e300;
 	for (int r = 0; r < 5; r++) {
-		double t0 = now_ns();
+		double t0 = bench_now_ns();
 		spin_job(&iters, 0);
-		double t1 = now_ns();
+		double t1 = bench_now_ns();
 		fx_pt_pool_run(p, spin_job, &iters);
-		double t2 = now_ns();
+		double t2 = bench_now_ns();
 		one = fmin(one, t1 - t0);
 		all = fmin(all, t2 - t1);
 	}
@@ -271,11 +228,11 @@ static double dispatch_ns(FxPtPool *p)
 	enum { N = 2000 };
 	static double t[N];
 	for (int i = 0; i < N; i++) {
-		double t0 = now_ns();
+		double t0 = bench_now_ns();
 		fx_pt_pool_run(p, nothing, NULL);
-		t[i] = now_ns() - t0;
+		t[i] = bench_now_ns() - t0;
 	}
-	return quantile(t, N, 0.5);
+	return bench_quantile(t, N, 0.5);
 }
 
 static void write_json(FILE *o, const char *mode, int nthreads, double disp,
@@ -320,51 +277,18 @@ static void write_json(FILE *o, const char *mode, int nthreads, double disp,
 	fprintf(o, "  ]\n}\n");
 }
 
-static void usage(void)
-{
-	fprintf(stderr, "usage: bench_ptime [--quick] [--json FILE|-] "
-	                "[--threads N] [--budget SECONDS]\n");
-	exit(2);
-}
-
 int main(int argc, char **argv)
 {
-	int quick = 0, nthreads = (int)sysconf(_SC_NPROCESSORS_ONLN);
-	double budget = -1;
-	const char *json = NULL;
-	for (int i = 1; i < argc; i++) {
-		char *end;
-		if (!strcmp(argv[i], "--quick"))
-			quick = 1;
-		else if (!strcmp(argv[i], "--json") && i + 1 < argc)
-			json = argv[++i];
-		else if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
-			nthreads = (int)strtol(argv[++i], &end, 10);
-			if (*end || nthreads < 1 || nthreads > MAX_THREADS)
-				usage();
-		} else if (!strcmp(argv[i], "--budget") && i + 1 < argc) {
-			budget = strtod(argv[++i], &end);
-			if (*end || !(budget > 0))
-				usage();
-		} else
-			usage();
-	}
-	if (nthreads < 1)
-		nthreads = 1;
-	if (nthreads > MAX_THREADS)
-		nthreads = MAX_THREADS;
-	if (budget < 0)
-		budget = quick ? 0.02 : 0.4;
-	tab = json && !strcmp(json, "-") ? stderr : stdout;
+	BenchArgs args =
+		bench_args_parse(argc, argv, "bench_ptime", MAX_THREADS, 0.02, 0.4);
+	int quick = args.quick, nthreads = args.threads;
+	double budget = args.budget;
+	const char *json = args.json;
 	fx_denormals_off(); // as the pool's workers
-	for (int fi = 0; fi < NELEM(filters); fi++) {
-		Filter *f = &filters[fi];
-		FxStatus st = fx_design_butter(f->type, f->order, f->f, 0, f->fs,
-		                               f->sec, &f->n);
-		if (st != FX_OK) {
-			fprintf(stderr, "bench_ptime: %s\n", fx_strerror(st));
-			return 1;
-		}
+	FxStatus design_st = bench_filters_design();
+	if (design_st != FX_OK) {
+		fprintf(stderr, "bench_ptime: %s\n", fx_strerror(design_st));
+		return 1;
 	}
 	fill_input();
 	for (int t = 2; t <= nthreads; t++) {

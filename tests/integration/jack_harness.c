@@ -130,22 +130,19 @@ static void remove_shm(const char *prefix)
 int fx_test_jack_main(Suite *suite)
 {
 	setenv("JACK_NO_START_SERVER", "1", 1);
-	SRunner *sr = srunner_create(suite);
 	const char *why = fx_test_jack_missing();
 	if (why) {
 		printf("1..0 # SKIP %s\n", why);
-		srunner_free(sr);
+		srunner_free(srunner_create(suite)); /* frees the suite */
 		return EXIT_SUCCESS;
 	}
 	fx_test_jack_reclaim();
-	srunner_run_all(sr, CK_ENV);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	int status = fx_test_run(suite);
 	fx_test_jack_reclaim();
 	char prefix[64];
 	snprintf(prefix, sizeof prefix, "fxdtest-%d-", (int)main_pid);
 	remove_shm(prefix);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return status;
 }
 
 char *fx_test_dir_new(const char *tag)
@@ -961,6 +958,51 @@ int fx_test_connect_wait(jack_client_t *c, const char *src, const char *dst,
 		fx_test_nap(0.01);
 	atomic_fetch_sub(&jack_quiet, 1);
 	return ok;
+}
+
+FxTestServer *fx_test_server_up(const char *dir, int period)
+{
+	FxTestServer *s = fx_test_server_start(dir, period);
+	ck_assert_msg(s != NULL, "jackd did not start; logs in %s", dir);
+	return s;
+}
+
+FxTestDaemon *fx_test_daemon_start_ready(const char *server, const char *dir,
+                                         const char *const *args)
+{
+	FxTestDaemon *d = fx_test_daemon_start(server, dir, args);
+	ck_assert_ptr_nonnull(d);
+	ck_assert_msg(fx_test_daemon_wait_ready(d, 15), "fxd not ready; log %s",
+	              fx_test_daemon_log_path(d));
+	return d;
+}
+
+FxTestDaemon *fx_test_fxd_start(const char *server, const char *dir,
+                                const char *name, const char *const *extra)
+{
+	const char *args[40] = {"-n", name};
+	int n = 2;
+	for (int i = 0; extra && extra[i] && n < 39; i++)
+		args[n++] = extra[i];
+	args[n] = NULL;
+	return fx_test_daemon_start_ready(server, dir, args);
+}
+
+jack_client_t *fx_test_io_open(const char *server, const char *fxd_name,
+                               int channels, long capacity,
+                               FxTestPlayer **play, FxTestRecorder **rec)
+{
+	char play_name[64], rec_name[64];
+	snprintf(play_name, sizeof play_name, "fxdtest-play-%d", (int)getpid());
+	snprintf(rec_name, sizeof rec_name, "fxdtest-rec-%d", (int)getpid());
+	*play = fx_test_player_new(server, play_name, channels);
+	*rec = fx_test_recorder_new(server, rec_name, channels, capacity);
+	ck_assert(*play && *rec);
+	jack_client_t *ctl = fx_test_player_client(*play);
+	ck_assert_int_eq(fx_test_wire(ctl, play_name, fxd_name, rec_name,
+	                              channels),
+	                 0);
+	return ctl;
 }
 
 int fx_test_wire(jack_client_t *c, const char *player, const char *daemon,

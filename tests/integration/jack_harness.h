@@ -24,7 +24,8 @@
 #ifndef FX_JACK_HARNESS_H
 #define FX_JACK_HARNESS_H
 
-#include <check.h>
+#include "tests/fxtest.h"
+
 #include <jack/jack.h>
 #include <limits.h>
 #include <stdint.h>
@@ -313,6 +314,29 @@ int fx_test_connect(jack_client_t *c, const char *src, const char *dst);
  *  on timeout. */
 int fx_test_connect_wait(jack_client_t *c, const char *src, const char *dst,
                          double timeout);
+
+/** fx_test_server_start; a server that does not start fails the test,
+ *  naming @p dir (its logs). */
+FxTestServer *fx_test_server_up(const char *dir, int period);
+
+/** fx_test_daemon_start, then waits until fxd is ready; a daemon that
+ *  does not start or get ready in 15 s fails the test, naming its log. */
+FxTestDaemon *fx_test_daemon_start_ready(const char *server, const char *dir,
+                                         const char *const *args);
+
+/** Starts fxd on @p server in @p dir as `fxd -n NAME` and the NULL-ended
+ *  @p extra arguments (NULL: none) and waits until it is ready; a daemon
+ *  that does not start or get ready fails the test, naming its log. */
+FxTestDaemon *fx_test_fxd_start(const char *server, const char *dir,
+                                const char *name, const char *const *extra);
+
+/** Opens a player and a recorder of @p channels on @p server (the
+ *  recorder holding @p capacity frames), wires them through the fxd named
+ *  @p fxd_name and returns the player's client, for queries; a failure
+ *  fails the test. */
+jack_client_t *fx_test_io_open(const char *server, const char *fxd_name,
+                               int channels, long capacity,
+                               FxTestPlayer **play, FxTestRecorder **rec);
 
 /** For k = 1..@p n connects PLAYER:out_k to DAEMON:in_k and DAEMON:out_k
  *  to RECORDER:in_k (either side skipped when NULL), waiting for the

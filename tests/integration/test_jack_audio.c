@@ -125,7 +125,7 @@ typedef struct {
 	FxTestPlayer *play;
 	FxTestRecorder *rec;
 	jack_client_t *ctl; ///< the player's client, for queries
-	char name[64], play_name[64], rec_name[64];
+	char name[64];
 	int period;
 } Rig;
 
@@ -135,28 +135,11 @@ static void rig_start(Rig *r, int period, const char *const *extra,
 	memset(r, 0, sizeof *r);
 	r->period = period;
 	ck_assert_ptr_nonnull(r->dir = fx_test_dir_new("audio"));
-	r->srv = fx_test_server_start(r->dir, period);
-	ck_assert_msg(r->srv != NULL, "jackd did not start (logs in %s)", r->dir);
+	r->srv = fx_test_server_up(r->dir, period);
 	const char *srv = fx_test_server_name(r->srv);
 	snprintf(r->name, sizeof r->name, "fxd-audio-%d", (int)getpid());
-	snprintf(r->play_name, sizeof r->play_name, "fxdtest-play-%d",
-	         (int)getpid());
-	snprintf(r->rec_name, sizeof r->rec_name, "fxdtest-rec-%d", (int)getpid());
-	const char *args[32] = {"-n", r->name};
-	int n = 2;
-	for (int i = 0; extra && extra[i] && n < 31; i++)
-		args[n++] = extra[i];
-	args[n] = NULL;
-	r->fxd = fx_test_daemon_start(srv, r->dir, args);
-	ck_assert_ptr_nonnull(r->fxd);
-	ck_assert_msg(fx_test_daemon_wait_ready(r->fxd, 15),
-	              "fxd not ready; log %s", fx_test_daemon_log_path(r->fxd));
-	r->play = fx_test_player_new(srv, r->play_name, CH);
-	r->rec = fx_test_recorder_new(srv, r->rec_name, CH, capacity);
-	ck_assert(r->play && r->rec);
-	r->ctl = fx_test_player_client(r->play);
-	ck_assert_int_eq(fx_test_wire(r->ctl, r->play_name, r->name, r->rec_name,
-	                              CH), 0);
+	r->fxd = fx_test_fxd_start(srv, r->dir, r->name, extra);
+	r->ctl = fx_test_io_open(srv, r->name, CH, capacity, &r->play, &r->rec);
 }
 
 /* Stops fxd with SIGTERM (it must exit 0) and returns its counters. */
@@ -440,26 +423,20 @@ START_TEST(stalls_are_counted_dropped_and_recovered)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-	Suite *s = suite_create("jack audio");
-	TCase *t = tcase_create("exact");
-	tcase_set_timeout(t, 120);
-	tcase_add_loop_test(t, recording_is_offline_chain_delayed_by_reported_latency,
-	                    0, (int)(sizeof exact_cases / sizeof exact_cases[0]));
-	suite_add_tcase(s, t);
-	t = tcase_create("small period");
-	tcase_set_timeout(t, 120);
-	tcase_add_test(t, small_period_silence_is_counted_underflow);
-	suite_add_tcase(s, t);
-	t = tcase_create("fault injection");
-	tcase_set_timeout(t, 120);
-	tcase_add_test(t, stalls_are_counted_dropped_and_recovered);
-	suite_add_tcase(s, t);
-	return s;
-}
-
 int main(void)
 {
-	return fx_test_jack_main(suite());
+	const FxTestCase cases[] = {
+		{"exact", 120, .tests = {
+			{recording_is_offline_chain_delayed_by_reported_latency,
+			 sizeof exact_cases / sizeof exact_cases[0]},
+		}},
+		{"small period", 120, .tests = {
+			{small_period_silence_is_counted_underflow, 0},
+		}},
+		{"fault injection", 120, .tests = {
+			{stalls_are_counted_dropped_and_recovered, 0},
+		}},
+		{.name = NULL},
+	};
+	return fx_test_jack_main(fx_test_suite("jack audio", cases));
 }

@@ -25,16 +25,6 @@ static void stop_ok(FxTestDaemon *d)
 	fx_test_daemon_free(d);
 }
 
-static FxTestDaemon *start_ready(const char *server, const char *dir,
-                                 const char *const *args)
-{
-	FxTestDaemon *d = fx_test_daemon_start(server, dir, args);
-	ck_assert_ptr_nonnull(d);
-	ck_assert_msg(fx_test_daemon_wait_ready(d, 15), "fxd not ready; log %s",
-	              fx_test_daemon_log_path(d));
-	return d;
-}
-
 /* The client name from the ready line: "ready: client 'NAME', ...". */
 static void ready_name(FxTestDaemon *d, char *name, size_t size)
 {
@@ -53,14 +43,13 @@ START_TEST(taken_name_fails_unless_rename_is_allowed)
 {
 	double t0 = fx_test_now();
 	char *dir = fx_test_dir_new("name");
-	FxTestServer *srv = fx_test_server_start(dir, 256);
-	ck_assert_msg(srv != NULL, "jackd did not start; logs in %s", dir);
+	FxTestServer *srv = fx_test_server_up(dir, 256);
 	const char *sn = fx_test_server_name(srv);
 	char name[64], ctl_name[64];
 	snprintf(name, sizeof name, "fxd-same-%d", (int)getpid());
 	snprintf(ctl_name, sizeof ctl_name, "fxdtest-ctl-%d", (int)getpid());
 	const char *args[] = {"-n", name, NULL};
-	FxTestDaemon *first = start_ready(sn, dir, args);
+	FxTestDaemon *first = fx_test_daemon_start_ready(sn, dir, args);
 
 	FxTestDaemon *second = fx_test_daemon_start(sn, dir, args);
 	int code = fx_test_daemon_wait_exit(second, 15);
@@ -77,7 +66,7 @@ START_TEST(taken_name_fails_unless_rename_is_allowed)
 	fx_test_daemon_free(second);
 
 	const char *rename_args[] = {"-n", name, "--allow-rename", NULL};
-	FxTestDaemon *third = start_ready(sn, dir, rename_args);
+	FxTestDaemon *third = fx_test_daemon_start_ready(sn, dir, rename_args);
 	char real[64];
 	ready_name(third, real, sizeof real);
 	ck_assert_str_ne(real, name);
@@ -109,8 +98,7 @@ START_TEST(connect_patterns_make_the_connections)
 {
 	double t0 = fx_test_now();
 	char *dir = fx_test_dir_new("connect");
-	FxTestServer *srv = fx_test_server_start(dir, 256);
-	ck_assert_msg(srv != NULL, "jackd did not start; logs in %s", dir);
+	FxTestServer *srv = fx_test_server_up(dir, 256);
 	const char *sn = fx_test_server_name(srv);
 	int pid = (int)getpid();
 	char src[64], decoy_src[64], sink[64], decoy_sink[64], name[64];
@@ -133,7 +121,7 @@ START_TEST(connect_patterns_make_the_connections)
 	                      "--connect-in", "src-[0-9]+:out_1$",
 	                      "--connect-out", "^fxdtest-si[nk]+-[0-9]+:in_[0-9]",
 	                      NULL};
-	FxTestDaemon *fxd = start_ready(sn, dir, args);
+	FxTestDaemon *fxd = fx_test_daemon_start_ready(sn, dir, args);
 	char p1[128], p2[128], q1[128], q2[128];
 	snprintf(p1, sizeof p1, "%s:in_1", name);
 	snprintf(p2, sizeof p2, "%s:in_2", name);
@@ -264,8 +252,7 @@ START_TEST(memory_budget_refuses_a_chain_at_start_and_on_sighup)
 {
 	double t0 = fx_test_now();
 	char *dir = fx_test_dir_new("budget");
-	FxTestServer *srv = fx_test_server_start(dir, 256);
-	ck_assert_msg(srv != NULL, "jackd did not start; logs in %s", dir);
+	FxTestServer *srv = fx_test_server_up(dir, 256);
 	const char *sn = fx_test_server_name(srv);
 	/* A 30 s line at 48 kHz, 2 channels: 11.5 MB. */
 	const char *over = "chain needs 11.6 MB of buffers, over the 10 MB "
@@ -286,7 +273,7 @@ START_TEST(memory_budget_refuses_a_chain_at_start_and_on_sighup)
 	ck_assert_int_eq(fx_test_write_file(conf, "memory-budget = 10\n"
 	                                       "[chain]\ndly:delay max=2\n"), 0);
 	const char *conf_args[] = {"-n", "fxd-budget", "-f", conf, NULL};
-	fxd = start_ready(sn, dir, conf_args);
+	fxd = fx_test_daemon_start_ready(sn, dir, conf_args);
 	ck_assert_int_eq(fx_test_write_file(conf, "memory-budget = 10\n"
 	                                       "[chain]\ndly:delay max=30\n"), 0);
 	size_t mark = fx_test_daemon_log_size(fxd);
@@ -304,30 +291,24 @@ START_TEST(memory_budget_refuses_a_chain_at_start_and_on_sighup)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-	Suite *s = suite_create("jack cli");
-	TCase *t = tcase_create("name");
-	tcase_set_timeout(t, 120);
-	tcase_add_test(t, taken_name_fails_unless_rename_is_allowed);
-	suite_add_tcase(s, t);
-	t = tcase_create("connect");
-	tcase_set_timeout(t, 120);
-	tcase_add_test(t, connect_patterns_make_the_connections);
-	suite_add_tcase(s, t);
-	t = tcase_create("wait");
-	tcase_set_timeout(t, 120);
-	tcase_add_test(t, wait_for_jack_outlasts_a_late_server);
-	tcase_add_test(t, no_server_is_the_documented_exit_code);
-	suite_add_tcase(s, t);
-	t = tcase_create("budget");
-	tcase_set_timeout(t, 120);
-	tcase_add_test(t, memory_budget_refuses_a_chain_at_start_and_on_sighup);
-	suite_add_tcase(s, t);
-	return s;
-}
-
 int main(void)
 {
-	return fx_test_jack_main(suite());
+	const FxTestCase cases[] = {
+		{"name", 120, .tests = {
+			{taken_name_fails_unless_rename_is_allowed, 0},
+		}},
+		{"connect", 120, .tests = {
+			{connect_patterns_make_the_connections, 0},
+		}},
+		{"wait", 120, .tests = {
+			{wait_for_jack_outlasts_a_late_server, 0},
+			{no_server_is_the_documented_exit_code, 0},
+		}},
+		{"budget", 120, .tests = {
+			{memory_budget_refuses_a_chain_at_start_and_on_sighup,
+			 0},
+		}},
+		{.name = NULL},
+	};
+	return fx_test_jack_main(fx_test_suite("jack cli", cases));
 }

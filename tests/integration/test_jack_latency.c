@@ -69,17 +69,14 @@ START_TEST(round_trip_is_one_period_plus_what_fxd_reports)
 {
 	double t0 = fx_test_now();
 	char *dir = fx_test_dir_new("latency");
-	FxTestServer *srv = fx_test_server_start(dir, 256);
-	ck_assert_msg(srv != NULL, "jackd did not start; logs in %s", dir);
+	FxTestServer *srv = fx_test_server_up(dir, 256);
 	const char *sn = fx_test_server_name(srv);
 	char name[64];
 	snprintf(name, sizeof name, "fxd-rt-%d", (int)getpid());
-	const char *args[] = {"-n", name, "--chain", round_trips[_i].chain,
-	                      round_trips[_i].safety ? NULL : "--no-safety",
-	                      NULL};
-	FxTestDaemon *fxd = fx_test_daemon_start(sn, dir, args);
-	ck_assert_msg(fx_test_daemon_wait_ready(fxd, 15), "fxd not ready; log %s",
-	              fx_test_daemon_log_path(fxd));
+	const char *extra[] = {"--chain", round_trips[_i].chain,
+	                       round_trips[_i].safety ? NULL : "--no-safety",
+	                       NULL};
+	FxTestDaemon *fxd = fx_test_fxd_start(sn, dir, name, extra);
 
 	/* What fxd's ports say, unconnected: inputs are heard 256 frames
 	 * later at the outputs. */
@@ -219,23 +216,15 @@ START_TEST(bufsize_change_keeps_audio_and_moves_latency)
 	const int size = new_sizes[_i];
 	double t0 = fx_test_now();
 	char *dir = fx_test_dir_new("bufsize");
-	FxTestServer *srv = fx_test_server_start(dir, 256);
-	ck_assert_msg(srv != NULL, "jackd did not start; logs in %s", dir);
+	FxTestServer *srv = fx_test_server_up(dir, 256);
 	const char *sn = fx_test_server_name(srv);
-	char name[64], play[64], rec[64];
+	char name[64];
 	snprintf(name, sizeof name, "fxd-bs-%d", (int)getpid());
-	snprintf(play, sizeof play, "fxdtest-play-%d", (int)getpid());
-	snprintf(rec, sizeof rec, "fxdtest-rec-%d", (int)getpid());
-	const char *args[] = {"-n", name, "--no-safety", "--chain",
-	                      "vol:gain db=0", NULL};
-	FxTestDaemon *fxd = fx_test_daemon_start(sn, dir, args);
-	ck_assert_msg(fx_test_daemon_wait_ready(fxd, 15), "fxd not ready; log %s",
-	              fx_test_daemon_log_path(fxd));
-	FxTestPlayer *pl = fx_test_player_new(sn, play, 2);
-	FxTestRecorder *rc = fx_test_recorder_new(sn, rec, 2, 6 * RATE);
-	ck_assert(pl && rc);
-	jack_client_t *ctl = fx_test_player_client(pl);
-	ck_assert_int_eq(fx_test_wire(ctl, play, name, rec, 2), 0);
+	const char *extra[] = {"--no-safety", "--chain", "vol:gain db=0", NULL};
+	FxTestDaemon *fxd = fx_test_fxd_start(sn, dir, name, extra);
+	FxTestPlayer *pl;
+	FxTestRecorder *rc;
+	jack_client_t *ctl = fx_test_io_open(sn, name, 2, 6 * RATE, &pl, &rc);
 	char out1[96];
 	snprintf(out1, sizeof out1, "%s:out_1", name);
 
@@ -298,23 +287,16 @@ START_TEST(limiter_lookahead_adds_to_the_reported_latency)
 	const int period = 256, want = 256 + 240;
 	double t0 = fx_test_now();
 	char *dir = fx_test_dir_new("limiter");
-	FxTestServer *srv = fx_test_server_start(dir, period);
-	ck_assert_msg(srv != NULL, "jackd did not start; logs in %s", dir);
+	FxTestServer *srv = fx_test_server_up(dir, period);
 	const char *sn = fx_test_server_name(srv);
-	char name[64], play[64], rec[64];
+	char name[64];
 	snprintf(name, sizeof name, "fxd-lim-%d", (int)getpid());
-	snprintf(play, sizeof play, "fxdtest-play-%d", (int)getpid());
-	snprintf(rec, sizeof rec, "fxdtest-rec-%d", (int)getpid());
-	const char *args[] = {"-n", name, "--no-safety", "--chain",
-	                      "lim:limiter lookahead=5", NULL};
-	FxTestDaemon *fxd = fx_test_daemon_start(sn, dir, args);
-	ck_assert_msg(fx_test_daemon_wait_ready(fxd, 15), "fxd not ready; log %s",
-	              fx_test_daemon_log_path(fxd));
-	FxTestPlayer *pl = fx_test_player_new(sn, play, 2);
-	FxTestRecorder *rc = fx_test_recorder_new(sn, rec, 2, 2 * RATE);
-	ck_assert(pl && rc);
-	jack_client_t *ctl = fx_test_player_client(pl);
-	ck_assert_int_eq(fx_test_wire(ctl, play, name, rec, 2), 0);
+	const char *extra[] = {"--no-safety", "--chain",
+	                       "lim:limiter lookahead=5", NULL};
+	FxTestDaemon *fxd = fx_test_fxd_start(sn, dir, name, extra);
+	FxTestPlayer *pl;
+	FxTestRecorder *rc;
+	jack_client_t *ctl = fx_test_io_open(sn, name, 2, 2 * RATE, &pl, &rc);
 
 	/* JACK propagates latencies after each connection: wait for it. */
 	for (int k = 1; k <= 2; k++) {
@@ -385,27 +367,21 @@ START_TEST(limiter_lookahead_adds_to_the_reported_latency)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-	Suite *s = suite_create("jack latency");
-	TCase *t = tcase_create("round trip");
-	tcase_set_timeout(t, 120);
-	tcase_add_loop_test(t, round_trip_is_one_period_plus_what_fxd_reports, 0,
-	                    (int)(sizeof round_trips / sizeof round_trips[0]));
-	suite_add_tcase(s, t);
-	t = tcase_create("bufsize");
-	tcase_set_timeout(t, 120);
-	tcase_add_loop_test(t, bufsize_change_keeps_audio_and_moves_latency, 0,
-	                    (int)(sizeof new_sizes / sizeof new_sizes[0]));
-	suite_add_tcase(s, t);
-	t = tcase_create("effect latency");
-	tcase_set_timeout(t, 120);
-	tcase_add_test(t, limiter_lookahead_adds_to_the_reported_latency);
-	suite_add_tcase(s, t);
-	return s;
-}
-
 int main(void)
 {
-	return fx_test_jack_main(suite());
+	const FxTestCase cases[] = {
+		{"round trip", 120, .tests = {
+			{round_trip_is_one_period_plus_what_fxd_reports,
+			 sizeof round_trips / sizeof round_trips[0]},
+		}},
+		{"bufsize", 120, .tests = {
+			{bufsize_change_keeps_audio_and_moves_latency,
+			 sizeof new_sizes / sizeof new_sizes[0]},
+		}},
+		{"effect latency", 120, .tests = {
+			{limiter_lookahead_adds_to_the_reported_latency, 0},
+		}},
+		{.name = NULL},
+	};
+	return fx_test_jack_main(fx_test_suite("jack latency", cases));
 }

@@ -369,7 +369,7 @@ typedef struct {
 	FxTestPlayer *play;
 	FxTestRecorder *rec;
 	jack_client_t *ctl;
-	char name[64], play_name[64], rec_name[64], tag[16];
+	char name[64], tag[16];
 	int runs;     ///< fxd instances started
 	int port;     ///< fxd's OSC port
 	pid_t pid;    ///< fxd's pid
@@ -383,8 +383,7 @@ static void rig_start(Rig *r, const char *tag)
 	r->sock = -1;
 	snprintf(r->tag, sizeof r->tag, "%s", tag);
 	ck_assert_ptr_nonnull(r->dir = fx_test_dir_new(tag));
-	r->srv = fx_test_server_start(r->dir, PERIOD);
-	ck_assert_msg(r->srv != NULL, "jackd did not start; logs in %s", r->dir);
+	r->srv = fx_test_server_up(r->dir, PERIOD);
 	r->sock = udp_open("127.0.0.1", &r->sock_port);
 }
 
@@ -466,15 +465,8 @@ static void fxd_start(Rig *r, const char *const *extra)
 {
 	snprintf(r->name, sizeof r->name, "fxd-%s-%d-%d", r->tag, (int)getpid(),
 	         r->runs++);
-	const char *args[40] = {"-n", r->name};
-	int n = 2;
-	for (int i = 0; extra && extra[i] && n < 39; i++)
-		args[n++] = extra[i];
-	args[n] = NULL;
-	r->fxd = fx_test_daemon_start(fx_test_server_name(r->srv), r->dir, args);
-	ck_assert_ptr_nonnull(r->fxd);
-	ck_assert_msg(fx_test_daemon_wait_ready(r->fxd, 15),
-	              "fxd not ready; log %s", fx_test_daemon_log_path(r->fxd));
+	r->fxd = fx_test_fxd_start(fx_test_server_name(r->srv), r->dir, r->name,
+	                           extra);
 	char addr[64], proto[16];
 	r->port = ready_port(r->fxd, addr, sizeof addr, proto, sizeof proto);
 	ck_assert_msg(r->port > 0, "no OSC port in the ready line; log %s",
@@ -487,17 +479,8 @@ static void fxd_start(Rig *r, const char *const *extra)
 /* A player and a recorder wired through fxd. */
 static void rig_audio(Rig *r)
 {
-	const char *sn = fx_test_server_name(r->srv);
-	snprintf(r->play_name, sizeof r->play_name, "fxdtest-play-%d",
-	         (int)getpid());
-	snprintf(r->rec_name, sizeof r->rec_name, "fxdtest-rec-%d", (int)getpid());
-	r->play = fx_test_player_new(sn, r->play_name, 2);
-	r->rec = fx_test_recorder_new(sn, r->rec_name, 2, 4 * RATE);
-	ck_assert(r->play && r->rec);
-	r->ctl = fx_test_player_client(r->play);
-	ck_assert_int_eq(fx_test_wire(r->ctl, r->play_name, r->name, r->rec_name,
-	                              2),
-	                 0);
+	r->ctl = fx_test_io_open(fx_test_server_name(r->srv), r->name, 2,
+	                         4 * RATE, &r->play, &r->rec);
 }
 
 /* Stops fxd with SIGTERM: it must exit 0. */
@@ -1849,33 +1832,43 @@ START_TEST(bpm_follows_jack_transport)
 }
 END_TEST
 
-static void add(Suite *s, const char *name, const TTest *test,
-                double timeout)
-{
-	TCase *t = tcase_create(name);
-	tcase_set_timeout(t, timeout);
-	tcase_add_test(t, test);
-	suite_add_tcase(s, t);
-}
-
-static Suite *suite(void)
-{
-	Suite *s = suite_create("jack osc");
-	add(s, "sockets", binds_one_udp_socket_and_with_tcp_one_listener, 40);
-	add(s, "gain", gain_set_with_oscsend_is_heard_after_sync, 40);
-	add(s, "replies", every_message_gets_its_reply, 40);
-	add(s, "bad input", bad_input_is_answered_counted_and_survived, 40);
-	add(s, "future bundle", future_bundle_is_not_swallowed, 40);
-	add(s, "allowlist", allowlist_drops_and_counts_others, 40);
-	add(s, "burst", burst_of_100000_messages_is_accounted_for, 120);
-	add(s, "state file", state_file_survives_sigkill, 40);
-	add(s, "alias", alias_and_static_target, 40);
-	add(s, "knob", knob_to_ear_stats, 40);
-	add(s, "bpm", bpm_follows_jack_transport, 40);
-	return s;
-}
-
 int main(void)
 {
-	return fx_test_jack_main(suite());
+	const FxTestCase cases[] = {
+		{"sockets", 40, .tests = {
+			{binds_one_udp_socket_and_with_tcp_one_listener, 0},
+		}},
+		{"gain", 40, .tests = {
+			{gain_set_with_oscsend_is_heard_after_sync, 0},
+		}},
+		{"replies", 40, .tests = {
+			{every_message_gets_its_reply, 0},
+		}},
+		{"bad input", 40, .tests = {
+			{bad_input_is_answered_counted_and_survived, 0},
+		}},
+		{"future bundle", 40, .tests = {
+			{future_bundle_is_not_swallowed, 0},
+		}},
+		{"allowlist", 40, .tests = {
+			{allowlist_drops_and_counts_others, 0},
+		}},
+		{"burst", 120, .tests = {
+			{burst_of_100000_messages_is_accounted_for, 0},
+		}},
+		{"state file", 40, .tests = {
+			{state_file_survives_sigkill, 0},
+		}},
+		{"alias", 40, .tests = {
+			{alias_and_static_target, 0},
+		}},
+		{"knob", 40, .tests = {
+			{knob_to_ear_stats, 0},
+		}},
+		{"bpm", 40, .tests = {
+			{bpm_follows_jack_transport, 0},
+		}},
+		{.name = NULL},
+	};
+	return fx_test_jack_main(fx_test_suite("jack osc", cases));
 }

@@ -26,36 +26,18 @@ typedef struct {
 	FxTestPlayer *play;
 	FxTestRecorder *rec;
 	jack_client_t *ctl;
-	char name[64], play_name[64], rec_name[64];
+	char name[64];
 } Rig;
 
 static void rig_start(Rig *r, const char *tag, const char *const *extra)
 {
 	memset(r, 0, sizeof *r);
 	ck_assert_ptr_nonnull(r->dir = fx_test_dir_new(tag));
-	r->srv = fx_test_server_start(r->dir, 256);
-	ck_assert_msg(r->srv != NULL, "jackd did not start; logs in %s", r->dir);
+	r->srv = fx_test_server_up(r->dir, 256);
 	const char *sn = fx_test_server_name(r->srv);
 	snprintf(r->name, sizeof r->name, "fxd-%s-%d", tag, (int)getpid());
-	snprintf(r->play_name, sizeof r->play_name, "fxdtest-play-%d",
-	         (int)getpid());
-	snprintf(r->rec_name, sizeof r->rec_name, "fxdtest-rec-%d", (int)getpid());
-	const char *args[32] = {"-n", r->name};
-	int n = 2;
-	for (int i = 0; extra[i] && n < 31; i++)
-		args[n++] = extra[i];
-	args[n] = NULL;
-	r->fxd = fx_test_daemon_start(sn, r->dir, args);
-	ck_assert_ptr_nonnull(r->fxd);
-	ck_assert_msg(fx_test_daemon_wait_ready(r->fxd, 15),
-	              "fxd not ready; log %s", fx_test_daemon_log_path(r->fxd));
-	r->play = fx_test_player_new(sn, r->play_name, 2);
-	r->rec = fx_test_recorder_new(sn, r->rec_name, 2, 12 * RATE);
-	ck_assert(r->play && r->rec);
-	r->ctl = fx_test_player_client(r->play);
-	ck_assert_int_eq(fx_test_wire(r->ctl, r->play_name, r->name, r->rec_name,
-	                              2),
-	                 0);
+	r->fxd = fx_test_fxd_start(sn, r->dir, r->name, extra);
+	r->ctl = fx_test_io_open(sn, r->name, 2, 12 * RATE, &r->play, &r->rec);
 }
 
 /* Loops @p x (@p frames long, both channels) and waits until the player's
@@ -310,21 +292,17 @@ START_TEST(freewheel_drops_nothing)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-	Suite *s = suite_create("jack runtime");
-	TCase *t = tcase_create("sighup");
-	tcase_set_timeout(t, 120);
-	tcase_add_test(t, sighup_reloads_a_good_file_and_keeps_the_chain_on_a_bad_one);
-	suite_add_tcase(s, t);
-	t = tcase_create("freewheel");
-	tcase_set_timeout(t, 120);
-	tcase_add_test(t, freewheel_drops_nothing);
-	suite_add_tcase(s, t);
-	return s;
-}
-
 int main(void)
 {
-	return fx_test_jack_main(suite());
+	const FxTestCase cases[] = {
+		{"sighup", 120, .tests = {
+			{sighup_reloads_a_good_file_and_keeps_the_chain_on_a_bad_one,
+			 0},
+		}},
+		{"freewheel", 120, .tests = {
+			{freewheel_drops_nothing, 0},
+		}},
+		{.name = NULL},
+	};
+	return fx_test_jack_main(fx_test_suite("jack runtime", cases));
 }

@@ -153,15 +153,11 @@ START_TEST(server_gone_exits_with_the_documented_code)
 	double t0 = fx_test_now();
 	int sig = kill_signals[_i];
 	char *dir = fx_test_dir_new("gone");
-	FxTestServer *srv = fx_test_server_start(dir, 256);
-	ck_assert_msg(srv != NULL, "jackd did not start; logs in %s", dir);
+	FxTestServer *srv = fx_test_server_up(dir, 256);
 	char name[64];
 	snprintf(name, sizeof name, "fxd-gone-%d", (int)getpid());
-	const char *args[] = {"-n", name, NULL};
-	FxTestDaemon *fxd = fx_test_daemon_start(fx_test_server_name(srv), dir,
-	                                         args);
-	ck_assert_msg(fx_test_daemon_wait_ready(fxd, 15), "fxd not ready; log %s",
-	              fx_test_daemon_log_path(fxd));
+	const char *sn = fx_test_server_name(srv);
+	FxTestDaemon *fxd = fx_test_fxd_start(sn, dir, name, NULL);
 	fx_test_server_stop(srv, sig);
 	double t1 = fx_test_now();
 	int code = fx_test_daemon_wait_exit(fxd, 10);
@@ -199,8 +195,7 @@ START_TEST(reconnect_survives_three_restarts)
 {
 	double t0 = fx_test_now();
 	char *dir = fx_test_dir_new("reconnect");
-	FxTestServer *srv = fx_test_server_start(dir, 256);
-	ck_assert_msg(srv != NULL, "jackd did not start; logs in %s", dir);
+	FxTestServer *srv = fx_test_server_up(dir, 256);
 	const char *sn = fx_test_server_name(srv);
 	char name[64], peer[64];
 	snprintf(name, sizeof name, "fxd-rc-%d", (int)getpid());
@@ -220,12 +215,10 @@ START_TEST(reconnect_survives_three_restarts)
 	snprintf(p_in2, sizeof p_in2, "%s:in_2", peer);
 
 	FxTestDaemon *pd = peer_start(sn, dir, peer);
-	const char *args[] = {"-n", name, "--reconnect", "--connect-in", in_pat,
-	                      "--connect-out", out_pat, "--stats-interval", "0.1",
-	                      NULL};
-	FxTestDaemon *fxd = fx_test_daemon_start(sn, dir, args);
-	ck_assert_msg(fx_test_daemon_wait_ready(fxd, 15), "fxd not ready; log %s",
-	              fx_test_daemon_log_path(fxd));
+	const char *extra[] = {"--reconnect", "--connect-in", in_pat,
+	                       "--connect-out", out_pat,
+	                       "--stats-interval", "0.1", NULL};
+	FxTestDaemon *fxd = fx_test_fxd_start(sn, dir, name, extra);
 
 	/* By hand, as in qjackctl: peer out_2 -> in_2 and out_2 -> peer in_2. */
 	char *out = NULL;
@@ -335,8 +328,7 @@ static void kill_a_server(const char *dir, const char *name)
 START_TEST(dead_servers_give_back_their_registry_slots)
 {
 	char *dir = fx_test_dir_new("registry");
-	FxTestServer *own = fx_test_server_start(dir, 256);
-	ck_assert_msg(own != NULL, "jackd did not start");
+	FxTestServer *own = fx_test_server_up(dir, 256);
 	char own_slot[128], foreign_slot[128], foreign[64];
 	snprintf(own_slot, sizeof own_slot, ":%s:", fx_test_server_name(own));
 	fx_test_server_stop(own, SIGKILL);
@@ -389,21 +381,20 @@ END_TEST
 
 static Suite *suite(void)
 {
-	Suite *s = suite_create("jack server");
-	TCase *t = tcase_create("gone");
-	tcase_set_timeout(t, 120);
-	tcase_add_loop_test(t, server_gone_exits_with_the_documented_code, 0,
-	                    (int)(sizeof kill_signals / sizeof kill_signals[0]));
-	suite_add_tcase(s, t);
-	t = tcase_create("reconnect");
-	tcase_set_timeout(t, 180);
-	tcase_add_test(t, reconnect_survives_three_restarts);
-	suite_add_tcase(s, t);
-	t = tcase_create("registry");
-	tcase_set_timeout(t, 120);
-	tcase_add_test(t, dead_servers_give_back_their_registry_slots);
-	suite_add_tcase(s, t);
-	return s;
+	const FxTestCase cases[] = {
+		{"gone", 120, .tests = {
+			{server_gone_exits_with_the_documented_code,
+			 sizeof kill_signals / sizeof kill_signals[0]},
+		}},
+		{"reconnect", 180, .tests = {
+			{reconnect_survives_three_restarts, 0},
+		}},
+		{"registry", 120, .tests = {
+			{dead_servers_give_back_their_registry_slots, 0},
+		}},
+		{.name = NULL},
+	};
+	return fx_test_suite("jack server", cases);
 }
 
 int main(int argc, char **argv)

@@ -166,11 +166,7 @@ Rig *rig_open(RigOptions opt)
 	snprintf(r->preset_dir, sizeof r->preset_dir, "%s/presets", r->dir);
 	snprintf(r->state_file, sizeof r->state_file, "%s/state", r->dir);
 
-	FxChainSpec spec;
-	FxSpecError err;
-	ck_assert_msg(fx_spec_parse(opt.chain ? opt.chain : CHAIN, "test",
-	                            &spec, &err) == FX_OK,
-	              "%s", err.message);
+	FxChainSpec spec = fx_test_spec(opt.chain ? opt.chain : CHAIN);
 	FxEngineConfig ec = fx_engine_config_default();
 	ec.period = PERIOD;
 	FxStatus st;
@@ -349,6 +345,12 @@ void tick(Rig *r)
 {
 	nap_ms(2);
 	fx_osc_tick(r->o);
+}
+
+void tick_collect(Rig *r, Replies *rs)
+{
+	tick(r);
+	collect(&r->cl, rs, QUIET_MS);
 }
 
 void subscribe(Rig *r)

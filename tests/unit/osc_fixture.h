@@ -188,6 +188,10 @@ void play(Rig *r, int periods);
 /* Past the feedback rate limit (1 kHz in these rigs), then a tick. */
 void tick(Rig *r);
 
+/* A tick, then every reply the client gets until QUIET_MS pass without
+ * one (into @p rs). */
+void tick_collect(Rig *r, Replies *rs);
+
 /* Subscribes the client (no arguments: the sender) and reads the
  * confirmation and the full state. */
 void subscribe(Rig *r);

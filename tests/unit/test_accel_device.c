@@ -9,6 +9,7 @@
  * relative RMS of the float64 sequential CPU path; float32 no worse than
  * twice the CPU's sequential float32 error against that same reference. */
 #include "tests/fxtest.h"
+#include "tests/unit/random_sos.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -28,27 +29,7 @@ static uint32_t rng = 88172645u;
 
 static double urand(void) /* [0, 1) */
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 17;
-	rng ^= rng << 5;
-	return rng / 4294967296.0;
-}
-
-static void random_sections(FxSection *sec, int n, double rmax)
-{
-	for (int k = 0; k < n; k++) {
-		double r = 0.3 + (rmax - 0.3) * urand(), th = M_PI * urand();
-		double a0 = urand() < 0.5 ? 1.0 : 0.5 + urand();
-		double a1 = -2 * r * cos(th), a2 = r * r;
-		if (urand() < 0.2)
-			a1 = -r, a2 = 0;
-		sec[k][0] = a0 * (urand() - 0.5);
-		sec[k][1] = a0 * (urand() - 0.5);
-		sec[k][2] = a0 * (urand() - 0.5);
-		sec[k][3] = a0;
-		sec[k][4] = a0 * a1;
-		sec[k][5] = a0 * a2;
-	}
+	return fx_test_urand(&rng);
 }
 
 /* A filter: random, or designed (the hard cases of tests/unit/test_ptime.c). */
@@ -73,7 +54,7 @@ static int filter(int which, FxSection *sec)
 		return n;
 	default:
 		n = 1 + (int)(urand() * FX_ACCEL_MAX_SECTIONS);
-		random_sections(sec, n, 0.999);
+		fx_test_random_sections(&rng, sec, n, 0.999);
 		return n;
 	}
 }
@@ -255,7 +236,7 @@ START_TEST(test_glide_structure_reset)
 	const int channels = 2, rounds = 40;
 	FxSection sec[FX_ACCEL_MAX_SECTIONS];
 	int n = 6;
-	random_sections(sec, n, 0.995);
+	fx_test_random_sections(&rng, sec, n, 0.995);
 	FxAccelPlan *p = plan_new(sec, n, channels, chunk, dtype, threshold);
 	Ref ref = {0};
 	ref_set(&ref, sec, n);
@@ -276,7 +257,7 @@ START_TEST(test_glide_structure_reset)
 				resets += m != n;
 				n = m;
 			}
-			random_sections(sec, n, 0.995);
+			fx_test_random_sections(&rng, sec, n, 0.995);
 			ck_assert_int_eq(fx_accel_plan_set_coeffs(p, sec, n), FX_OK);
 			ref_set(&ref, sec, n);
 			uploads++;
@@ -321,7 +302,7 @@ END_TEST
 START_TEST(test_reset_gives_fresh_output)
 {
 	FxSection sec[8];
-	random_sections(sec, 8, 0.999);
+	fx_test_random_sections(&rng, sec, 8, 0.999);
 	const long chunk = 8192, frames = 20000;
 	FxAccelPlan *p = plan_new(sec, 8, 1, chunk, FX_ACCEL_F32, -1);
 	float *x = malloc(sizeof(float) * frames), *y = malloc(sizeof(float) * frames);
@@ -346,7 +327,7 @@ END_TEST
 START_TEST(test_refusals)
 {
 	FxSection sec[2];
-	random_sections(sec, 2, 0.9);
+	fx_test_random_sections(&rng, sec, 2, 0.9);
 	FxStatus st;
 	ck_assert_ptr_null(fx_accel_plan_new(acc, sec, 2, 2, 4096, FX_ACCEL_F16,
 	                                     -1, &st));
@@ -373,15 +354,16 @@ END_TEST
 
 static Suite *suite(void)
 {
-	Suite *s = suite_create("accel_device");
-	TCase *tc = tcase_create("device");
-	tcase_set_timeout(tc, 120);
-	tcase_add_loop_test(tc, test_against_cpu, 0, 6 * 9);
-	tcase_add_loop_test(tc, test_glide_structure_reset, 0, 4);
-	tcase_add_test(tc, test_reset_gives_fresh_output);
-	tcase_add_test(tc, test_refusals);
-	suite_add_tcase(s, tc);
-	return s;
+	const FxTestCase cases[] = {
+		{"device", 120, .tests = {
+			{test_against_cpu, 6 * 9},
+			{test_glide_structure_reset, 4},
+			{test_reset_gives_fresh_output, 0},
+			{test_refusals, 0},
+		}},
+		{.name = NULL},
+	};
+	return fx_test_suite("accel_device", cases);
 }
 
 int main(void)
@@ -410,11 +392,7 @@ int main(void)
 	}
 	fprintf(stderr, "# device: %s\n", fx_accel_device_name(acc));
 	/* No fork: a child may not use the CUDA driver its parent set up. */
-	SRunner *sr = srunner_create(suite());
-	srunner_set_fork_status(sr, CK_NOFORK);
-	srunner_run_all(sr, CK_ENV);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	int status = fx_test_run_forking(suite(), CK_NOFORK);
 	fx_accel_free(acc);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return status;
 }

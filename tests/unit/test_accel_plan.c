@@ -5,6 +5,7 @@
  * scan, the carried state, coefficient glides and structure changes are
  * checked against a plain sequential cascade. */
 #include "tests/fxtest.h"
+#include "tests/unit/random_sos.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -269,29 +270,7 @@ static uint32_t rng = 2463534242u;
 
 static double urand(void) /* [0, 1) */
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 17;
-	rng ^= rng << 5;
-	return rng / 4294967296.0;
-}
-
-/* Stable sections with poles of radius up to @p rmax, random zeros, and a0
- * not always 1. */
-static void random_sections(FxSection *sec, int n, double rmax)
-{
-	for (int k = 0; k < n; k++) {
-		double r = 0.3 + (rmax - 0.3) * urand(), th = M_PI * urand();
-		double a0 = urand() < 0.5 ? 1.0 : 0.5 + urand();
-		double a1 = -2 * r * cos(th), a2 = r * r;
-		if (urand() < 0.2) /* first order */
-			a1 = -r, a2 = 0;
-		sec[k][0] = a0 * (urand() - 0.5);
-		sec[k][1] = a0 * (urand() - 0.5);
-		sec[k][2] = a0 * (urand() - 0.5);
-		sec[k][3] = a0;
-		sec[k][4] = a0 * a1;
-		sec[k][5] = a0 * a2;
-	}
+	return fx_test_urand(&rng);
 }
 
 /* Random signals x (what the plan filters) and a copy y (the reference). */
@@ -471,7 +450,7 @@ START_TEST(test_ranges)
 	                 FX_OK);
 
 	FxSection sec[FX_ACCEL_MAX_SECTIONS + 1];
-	random_sections(sec, FX_ACCEL_MAX_SECTIONS + 1, 0.9);
+	fx_test_random_sections(&rng, sec, FX_ACCEL_MAX_SECTIONS + 1, 0.9);
 	ck_assert_int_eq(fx_plan_check_sections(sec, 17, err, sizeof err),
 	                 FX_ERR_RANGE);
 	ck_assert_str_eq(err, "a plan takes 0..16 sections, not 17");
@@ -607,7 +586,7 @@ END_TEST
 START_TEST(test_coef_image)
 {
 	FxSection sec[5];
-	random_sections(sec, 5, 0.9995);
+	fx_test_random_sections(&rng, sec, 5, 0.9995);
 	FxPlanLayout l = layout(1, 20000, FX_ACCEL_F64, 0);
 	ck_assert_int_eq(l.geom.tiles, 313);
 	ck_assert_int_eq(l.geom.per_thread, 5);
@@ -675,7 +654,7 @@ static void forward_zeros(Fake *f, long frames)
 START_TEST(test_ops_start)
 {
 	FxSection sec[3];
-	random_sections(sec, 3, 0.9);
+	fx_test_random_sections(&rng, sec, 3, 0.9);
 	Fake *f = fake_new(sec, 3, 2, 4096, FX_ACCEL_F32, -1);
 	/* The state is zeroed, the coefficients reach the device, and only
 	 * then is the graph that reads them captured. */
@@ -706,11 +685,11 @@ END_TEST
 START_TEST(test_ops_coefficient_change)
 {
 	FxSection sec[3];
-	random_sections(sec, 3, 0.9);
+	fx_test_random_sections(&rng, sec, 3, 0.9);
 	Fake *f = fake_new(sec, 3, 2, 512, FX_ACCEL_F64, -1);
 	for (int i = 0; i < 5; i++) {
 		clear_log(f);
-		random_sections(sec, 3, 0.9);
+		fx_test_random_sections(&rng, sec, 3, 0.9);
 		ck_assert_int_eq(fx_plan_set_coeffs(&f->p, sec, 3), FX_OK);
 		forward_zeros(f, 512);
 		/* Upload, then replay: never a capture for a glide. */
@@ -733,7 +712,7 @@ END_TEST
 START_TEST(test_ops_structure_change)
 {
 	FxSection sec[6];
-	random_sections(sec, 6, 0.9);
+	fx_test_random_sections(&rng, sec, 6, 0.9);
 	Fake *f = fake_new(sec, 3, 2, 512, FX_ACCEL_F32, 0);
 	clear_log(f);
 	ck_assert_int_eq(fx_plan_set_coeffs(&f->p, sec, 5), FX_OK);
@@ -768,7 +747,7 @@ END_TEST
 START_TEST(test_ops_reset)
 {
 	FxSection sec[2];
-	random_sections(sec, 2, 0.9);
+	fx_test_random_sections(&rng, sec, 2, 0.9);
 	Fake *f = fake_new(sec, 2, 1, 256, FX_ACCEL_F32, -1);
 	clear_log(f);
 	ck_assert_int_eq(fx_plan_reset_state(&f->p), FX_OK);
@@ -786,7 +765,7 @@ END_TEST
 START_TEST(test_ops_capture_failure)
 {
 	FxSection sec[4];
-	random_sections(sec, 4, 0.9);
+	fx_test_random_sections(&rng, sec, 4, 0.9);
 	Fake *f = fake_new(sec, 2, 1, 256, FX_ACCEL_F32, -1);
 	f->fail_capture = 1;
 	ck_assert_int_eq(fx_plan_set_coeffs(&f->p, sec, 4), FX_ERR_IO);
@@ -816,7 +795,7 @@ static void check_stream(int channels, long chunk, FxAccelDtype dtype,
 {
 	FxSection sec[FX_ACCEL_MAX_SECTIONS];
 	int nsec = 1 + (int)(urand() * max_sections);
-	random_sections(sec, nsec, rmax);
+	fx_test_random_sections(&rng, sec, nsec, rmax);
 	Fake *f = fake_new(sec, nsec, channels, chunk, dtype, threshold);
 	Ref ref = {0};
 	ref_set(&ref, sec, nsec);
@@ -838,10 +817,10 @@ static void check_stream(int channels, long chunk, FxAccelDtype dtype,
 		at_ = to;
 		double u = urand();
 		if (u < 0.6) { /* glide */
-			random_sections(sec, nsec, rmax);
+			fx_test_random_sections(&rng, sec, nsec, rmax);
 		} else if (u < 0.85) { /* structure change */
 			nsec = (int)(urand() * (max_sections + 1));
-			random_sections(sec, nsec, rmax);
+			fx_test_random_sections(&rng, sec, nsec, rmax);
 		} else { /* reset */
 			ck_assert_int_eq(fx_plan_reset_state(&f->p), FX_OK);
 			memset(ref.z, 0, sizeof ref.z);
@@ -915,35 +894,31 @@ START_TEST(test_emulated_slow_decay)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-	Suite *s = suite_create("accel_plan");
-	TCase *tc = tcase_create("layout");
-	tcase_add_test(tc, test_threshold_defaults);
-	tcase_add_test(tc, test_threshold_override);
-	tcase_add_test(tc, test_half_precision_refused);
-	tcase_add_test(tc, test_ranges);
-	tcase_add_test(tc, test_tile_length);
-	tcase_add_test(tc, test_buffer_sizes);
-	tcase_add_test(tc, test_coef_image);
-	suite_add_tcase(s, tc);
-	tc = tcase_create("ops");
-	tcase_add_test(tc, test_ops_start);
-	tcase_add_test(tc, test_ops_coefficient_change);
-	tcase_add_test(tc, test_ops_structure_change);
-	tcase_add_test(tc, test_ops_reset);
-	tcase_add_test(tc, test_ops_capture_failure);
-	suite_add_tcase(s, tc);
-	tc = tcase_create("emulated");
-	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, test_emulated_sequential);
-	tcase_add_test(tc, test_emulated_scan);
-	tcase_add_test(tc, test_emulated_slow_decay);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int main(void)
 {
-	return fx_test_run(suite());
+	const FxTestCase cases[] = {
+		{"layout", 0, .tests = {
+			{test_threshold_defaults, 0},
+			{test_threshold_override, 0},
+			{test_half_precision_refused, 0},
+			{test_ranges, 0},
+			{test_tile_length, 0},
+			{test_buffer_sizes, 0},
+			{test_coef_image, 0},
+		}},
+		{"ops", 0, .tests = {
+			{test_ops_start, 0},
+			{test_ops_coefficient_change, 0},
+			{test_ops_structure_change, 0},
+			{test_ops_reset, 0},
+			{test_ops_capture_failure, 0},
+		}},
+		{"emulated", 120, .tests = {
+			{test_emulated_sequential, 0},
+			{test_emulated_scan, 0},
+			{test_emulated_slow_decay, 0},
+		}},
+		{.name = NULL},
+	};
+	return fx_test_run(fx_test_suite("accel_plan", cases));
 }

@@ -90,10 +90,7 @@ START_TEST(chunk_path_allocates_nothing)
 		"dly:delay time=300 pingpong=1 | "
 		"tdly:delay division=1/8d feedback=0.6 | verb:reverb room=0.9 | "
 		"lim:limiter lookahead=5";
-	FxChainSpec spec;
-	FxSpecError err;
-	ck_assert_msg(fx_spec_parse(text, "t", &spec, &err) == FX_OK, "%s",
-	              err.message);
+	FxChainSpec spec = fx_test_spec(text);
 	FxChainConfig cfg = fx_chain_config_default();
 	cfg.channels = 2;
 	cfg.max_block = 256;
@@ -244,20 +241,16 @@ START_TEST(a_whole_chain_allocates_what_it_plans)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-	Suite *s = suite_create("alloc");
-	TCase *t = tcase_create("alloc");
-	tcase_set_timeout(t, 120);
-	tcase_add_test(t, wrappers_count);
-	tcase_add_test(t, chunk_path_allocates_nothing);
-	tcase_add_test(t, chains_allocate_what_they_plan);
-	tcase_add_test(t, a_whole_chain_allocates_what_it_plans);
-	suite_add_tcase(s, t);
-	return s;
-}
-
 int main(void)
 {
-	return fx_test_run(suite());
+	const FxTestCase cases[] = {
+		{"alloc", 120, .tests = {
+			{wrappers_count, 0},
+			{chunk_path_allocates_nothing, 0},
+			{chains_allocate_what_they_plan, 0},
+			{a_whole_chain_allocates_what_it_plans, 0},
+		}},
+		{.name = NULL},
+	};
+	return fx_test_run(fx_test_suite("alloc", cases));
 }

@@ -14,25 +14,6 @@
 
 enum { FS = 48000, N = 9600 };
 
-static FxChain *chain_from(const char *text, FxChainConfig cfg)
-{
-	FxChainSpec spec;
-	FxSpecError err;
-	FxStatus st = fx_spec_parse(text, "test", &spec, &err);
-	ck_assert_msg(st == FX_OK, "%s", err.message);
-	FxChain *c = fx_chain_new(&spec, &cfg, &st);
-	ck_assert_msg(c, "fx_chain_new: %s", fx_strerror(st));
-	return c;
-}
-
-static FxChainConfig config(int channels, double glide_ms)
-{
-	FxChainConfig cfg = fx_chain_config_default();
-	cfg.channels = channels;
-	cfg.glide_ms = glide_ms;
-	return cfg;
-}
-
 static void sine(float *x, int n, double f, double amp, int offset)
 {
 	for (int i = 0; i < n; i++)
@@ -58,7 +39,7 @@ START_TEST(pass_filter_q_is_resonance)
 	static float x[N], y[N];
 	for (int i = 0; i < N; i++)
 		x[i] = y[i] = (float)(sin(i * 0.05) + 0.5 * sin(i * 0.9));
-	FxChain *c = chain_from(text[_i], config(1, 20));
+	FxChain *c = fx_test_chain(text[_i], fx_test_chain_config(1, 20));
 	run(c, x, N, 256);
 	FxSection sec;
 	double q = 3 / (M_SQRT2 * 0.7071);
@@ -81,7 +62,7 @@ END_TEST
 
 START_TEST(gain_applies_db)
 {
-	FxChain *c = chain_from("gain db=6", config(1, 20));
+	FxChain *c = fx_test_chain("gain db=6", fx_test_chain_config(1, 20));
 	float x[256];
 	for (int i = 0; i < 256; i++)
 		x[i] = 0.5f;
@@ -95,7 +76,8 @@ END_TEST
 START_TEST(gain_step_glides_without_jumps)
 {
 	double glide_ms = 20, glide = glide_ms * 1e-3 * FS;
-	FxChain *c = chain_from("gain db=0", config(1, glide_ms));
+	FxChain *c = fx_test_chain("gain db=0",
+	                           fx_test_chain_config(1, glide_ms));
 	static float x[N];
 	for (int i = 0; i < N; i++)
 		x[i] = 1.0f;
@@ -126,7 +108,8 @@ static const char *const sweep_chains[] = {
 
 START_TEST(cutoff_sweep_stays_bounded)
 {
-	FxChain *c = chain_from(sweep_chains[_i], config(1, 10));
+	FxChain *c = fx_test_chain(sweep_chains[_i],
+	                           fx_test_chain_config(1, 10));
 	static float x[N];
 	sine(x, N, 997, 1.0, 0);
 	ck_assert_int_eq(fx_chain_set_param(c, 0, 0, 20000, NULL), FX_OK);
@@ -156,12 +139,14 @@ START_TEST(setting_a_param_keeps_filter_state)
 	for (int i = 0; i < N; i++)
 		x[i] = (float)(0.8 * cos(2 * M_PI * 300 * i / FS));
 	memcpy(fresh, x + N / 2, sizeof fresh);
-	FxChain *c = chain_from("lowpass cutoff=500 order=4", config(1, 20));
+	FxChain *c = fx_test_chain("lowpass cutoff=500 order=4",
+	                           fx_test_chain_config(1, 20));
 	run(c, x, N / 2, 256);
 	ck_assert_int_eq(fx_chain_set_param(c, 0, 0, 2000, NULL), FX_OK);
 	run(c, x + N / 2, N / 2, 256);
 	/* What a reset would sound like: the new filter from zero state. */
-	FxChain *r = chain_from("lowpass cutoff=2000 order=4", config(1, 0));
+	FxChain *r = fx_test_chain("lowpass cutoff=2000 order=4",
+	                           fx_test_chain_config(1, 0));
 	run(r, fresh, N / 2, 256);
 
 	double steady = 0, after = 0, apart = 0;
@@ -192,14 +177,14 @@ START_TEST(chunk_size_does_not_change_output)
 	for (int i = 0; i < N; i++)
 		ref[i] = (float)(sin(i * 0.01) + 0.3 * sin(i * 1.3));
 	memcpy(x, ref, sizeof x);
-	FxChain *c = chain_from(text, config(1, 20));
+	FxChain *c = fx_test_chain(text, fx_test_chain_config(1, 20));
 	run(c, ref, N, N);
 	fx_chain_free(c);
 	static const int chunks[] = {1, 7, 64, 4096};
 	for (size_t k = 0; k < 4; k++) {
 		static float y[N];
 		memcpy(y, x, sizeof y);
-		c = chain_from(text, config(1, 20));
+		c = fx_test_chain(text, fx_test_chain_config(1, 20));
 		run(c, y, N, chunks[k]);
 		ck_assert_msg(!memcmp(y, ref, sizeof y), "chunk %d differs",
 		              chunks[k]);
@@ -210,9 +195,9 @@ END_TEST
 
 START_TEST(bypass_crossfades_then_passes_dry)
 {
-	FxChainConfig cfg = config(1, 20);
+	FxChainConfig cfg = fx_test_chain_config(1, 20);
 	cfg.bypass_ms = 10;
-	FxChain *c = chain_from("lowpass cutoff=200 order=4", cfg);
+	FxChain *c = fx_test_chain("lowpass cutoff=200 order=4", cfg);
 	enum { L = 4800 };
 	static float dry[L], x[L];
 	sine(dry, L, 3000, 0.5, 0);
@@ -282,7 +267,7 @@ START_TEST(nonfinite_chunks_are_muted_and_reset)
 {
 	FxChainSpec spec = {.n_slots = 1};
 	spec.slots[0].cls = &unstable;
-	FxChainConfig cfg = config(1, 20);
+	FxChainConfig cfg = fx_test_chain_config(1, 20);
 	FxStatus st;
 	FxChain *c = fx_chain_new(&spec, &cfg, &st);
 	ck_assert_ptr_nonnull(c);
@@ -313,8 +298,8 @@ START_TEST(nonfinite_chunks_are_muted_and_reset)
 	fx_chain_free(c);
 
 	/* A finite blow-up through real filters: +48 dB on a huge input. */
-	c = chain_from("gain db=24 | peaking cutoff=1000 q=1 gain=24",
-	               config(1, 0));
+	c = fx_test_chain("gain db=24 | peaking cutoff=1000 q=1 gain=24",
+	                  fx_test_chain_config(1, 0));
 	for (int i = 0; i < 64; i++)
 		x[i] = (float)(1e37 * sin(2 * M_PI * 1000 * i / FS));
 	p = x;
@@ -328,7 +313,8 @@ END_TEST
 
 START_TEST(nan_input_never_reaches_output)
 {
-	FxChain *c = chain_from("lowpass cutoff=1000 | gain db=0", config(2, 20));
+	FxChain *c = fx_test_chain("lowpass cutoff=1000 | gain db=0",
+	                           fx_test_chain_config(2, 20));
 	float l[128], r[128];
 	for (int i = 0; i < 128; i++)
 		l[i] = r[i] = 0.25f;
@@ -365,7 +351,8 @@ END_TEST
 
 START_TEST(params_clamp_and_structural_needs_rebuild)
 {
-	FxChain *c = chain_from("lpf:lowpass cutoff=1000 order=2", config(2, 20));
+	FxChain *c = fx_test_chain("lpf:lowpass cutoff=1000 order=2",
+	                           fx_test_chain_config(2, 20));
 	double applied;
 	ck_assert_int_eq(fx_chain_set_param(c, 0, 0, 1e6, &applied), FX_OK);
 	ck_assert(applied == 20000);
@@ -403,16 +390,16 @@ END_TEST
 START_TEST(bad_config_is_refused)
 {
 	FxChainSpec spec = {0};
-	FxChainConfig cfg = config(0, 20);
+	FxChainConfig cfg = fx_test_chain_config(0, 20);
 	FxStatus st = FX_OK;
 	ck_assert_ptr_null(fx_chain_new(&spec, &cfg, &st));
 	ck_assert_int_eq(st, FX_ERR_RANGE);
-	cfg = config(2, 20);
+	cfg = fx_test_chain_config(2, 20);
 	cfg.sample_rate = NAN;
 	ck_assert_ptr_null(fx_chain_new(&spec, &cfg, &st));
-	cfg = config(2, -1);
+	cfg = fx_test_chain_config(2, -1);
 	ck_assert_ptr_null(fx_chain_new(&spec, &cfg, &st));
-	cfg = config(2, 20);
+	cfg = fx_test_chain_config(2, 20);
 	cfg.max_block = 0;
 	ck_assert_ptr_null(fx_chain_new(&spec, &cfg, &st));
 	fx_chain_free(NULL);
@@ -421,11 +408,13 @@ END_TEST
 
 START_TEST(long_buffers_are_split_into_blocks)
 {
-	FxChainConfig cfg = config(1, 20);
+	FxChainConfig cfg = fx_test_chain_config(1, 20);
 	cfg.max_block = 100;
-	FxChain *a = chain_from("highpass cutoff=500 order=3 | gain db=-6", cfg);
+	FxChain *a = fx_test_chain("highpass cutoff=500 order=3 | gain db=-6",
+	                           cfg);
 	cfg.max_block = 4096;
-	FxChain *b = chain_from("highpass cutoff=500 order=3 | gain db=-6", cfg);
+	FxChain *b = fx_test_chain("highpass cutoff=500 order=3 | gain db=-6",
+	                           cfg);
 	static float x[3000], y[3000];
 	for (int i = 0; i < 3000; i++)
 		x[i] = y[i] = (float)sin(i * 0.3);
@@ -447,7 +436,8 @@ START_TEST(bypassed_latency_is_kept_and_aligned)
 	enum { LEN = 48000, LATENCY = 240 };
 	static float x[LEN], y[LEN];
 	sine(x, LEN, 440, 0.25, 0);
-	FxChain *c = chain_from("lim:limiter lookahead=5 ceiling=0", config(1, 0));
+	FxChain *c = fx_test_chain("lim:limiter lookahead=5 ceiling=0",
+	                           fx_test_chain_config(1, 0));
 	ck_assert_int_eq(fx_chain_latency(c), LATENCY);
 	memcpy(y, x, sizeof y);
 	const int chunks[] = {256, 7, 64, 1, 1000};
@@ -472,31 +462,27 @@ START_TEST(bypassed_latency_is_kept_and_aligned)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-	Suite *s = suite_create("chain");
-	TCase *t = tcase_create("chain");
-	tcase_set_timeout(t, 60);
-	tcase_add_test(t, gain_applies_db);
-	tcase_add_loop_test(t, pass_filter_q_is_resonance, 0, 2);
-	tcase_add_test(t, gain_step_glides_without_jumps);
-	tcase_add_loop_test(t, cutoff_sweep_stays_bounded, 0,
-	                    sizeof sweep_chains / sizeof sweep_chains[0]);
-	tcase_add_test(t, setting_a_param_keeps_filter_state);
-	tcase_add_test(t, chunk_size_does_not_change_output);
-	tcase_add_test(t, bypass_crossfades_then_passes_dry);
-	tcase_add_test(t, nonfinite_chunks_are_muted_and_reset);
-	tcase_add_test(t, nan_input_never_reaches_output);
-	tcase_add_test(t, denormals_off_sets_ftz_daz);
-	tcase_add_test(t, params_clamp_and_structural_needs_rebuild);
-	tcase_add_test(t, bad_config_is_refused);
-	tcase_add_test(t, long_buffers_are_split_into_blocks);
-	tcase_add_test(t, bypassed_latency_is_kept_and_aligned);
-	suite_add_tcase(s, t);
-	return s;
-}
-
 int main(void)
 {
-	return fx_test_run(suite());
+	const FxTestCase cases[] = {
+		{"chain", 60, .tests = {
+			{gain_applies_db, 0},
+			{pass_filter_q_is_resonance, 2},
+			{gain_step_glides_without_jumps, 0},
+			{cutoff_sweep_stays_bounded,
+			 sizeof sweep_chains / sizeof sweep_chains[0]},
+			{setting_a_param_keeps_filter_state, 0},
+			{chunk_size_does_not_change_output, 0},
+			{bypass_crossfades_then_passes_dry, 0},
+			{nonfinite_chunks_are_muted_and_reset, 0},
+			{nan_input_never_reaches_output, 0},
+			{denormals_off_sets_ftz_daz, 0},
+			{params_clamp_and_structural_needs_rebuild, 0},
+			{bad_config_is_refused, 0},
+			{long_buffers_are_split_into_blocks, 0},
+			{bypassed_latency_is_kept_and_aligned, 0},
+		}},
+		{.name = NULL},
+	};
+	return fx_test_run(fx_test_suite("chain", cases));
 }

@@ -969,32 +969,32 @@ END_TEST
 
 static Suite *cheby_suite(void)
 {
-	Suite *s = suite_create("cheby");
-	TCase *tc = tcase_create("design");
-	tcase_add_loop_test(tc, design_matches_scipy, 0, n_designs);
-	tcase_add_test(tc, design_key_cases_exact);
-	tcase_add_test(tc, design_edges_mean_what_the_docs_say);
-	tcase_add_test(tc, design_errors);
-	tcase_add_test(tc, lr_crossover_properties);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("effects");
-	tcase_set_timeout(tc, 60);
-	tcase_add_loop_test(tc, lr_effect_sums_flat, 0, 4);
-	tcase_add_loop_test(tc, effect_output_matches_scipy, 0, n_sig);
-	tcase_add_loop_test(tc, chain_output_matches_scipy, 0, n_sig);
-	tcase_add_test(tc, chain_spec_example);
-	tcase_add_test(tc, chunk_size_invariance);
-	tcase_add_loop_test(tc, channels_and_blocks, 0, n_sig);
-	tcase_add_test(tc, init_validates);
-	tcase_add_test(tc, chain_validates);
-	tcase_add_test(tc, cutoff_above_nyquist_clamps);
-	tcase_add_loop_test(tc, glide_stays_bounded, 0,
-	                    sizeof glide_chains / sizeof *glide_chains);
-	tcase_add_test(tc, no_allocation_after_init);
-	tcase_add_test(tc, tables_are_documented);
-	suite_add_tcase(s, tc);
-	return s;
+	const FxTestCase cases[] = {
+		{"design", 0, .tests = {
+			{design_matches_scipy, n_designs},
+			{design_key_cases_exact, 0},
+			{design_edges_mean_what_the_docs_say, 0},
+			{design_errors, 0},
+			{lr_crossover_properties, 0},
+		}},
+		{"effects", 60, .tests = {
+			{lr_effect_sums_flat, 4},
+			{effect_output_matches_scipy, n_sig},
+			{chain_output_matches_scipy, n_sig},
+			{chain_spec_example, 0},
+			{chunk_size_invariance, 0},
+			{channels_and_blocks, n_sig},
+			{init_validates, 0},
+			{chain_validates, 0},
+			{cutoff_above_nyquist_clamps, 0},
+			{glide_stays_bounded,
+			 sizeof glide_chains / sizeof *glide_chains},
+			{no_allocation_after_init, 0},
+			{tables_are_documented, 0},
+		}},
+		{.name = NULL},
+	};
+	return fx_test_suite("cheby", cases);
 }
 
 int main(void)

@@ -259,25 +259,22 @@ START_TEST(padded_text_lines_up)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-	Suite *s = suite_create("conf");
-	TCase *t = tcase_create("walk");
-	tcase_add_test(t, keys_sections_and_comments);
-	tcase_add_test(t, text_section_keeps_its_lines);
-	tcase_add_test(t, a_skipped_section_is_not_read);
-	tcase_add_test(t, errors_name_the_file_and_line);
-	tcase_add_test(t, section_names_in_any_case_when_asked);
-	tcase_add_test(t, files_that_are_not_config_files);
-	suite_add_tcase(s, t);
-	t = tcase_create("table");
-	tcase_add_test(t, apply_through_the_table);
-	tcase_add_test(t, padded_text_lines_up);
-	suite_add_tcase(s, t);
-	return s;
-}
-
 int main(void)
 {
-	return fx_test_run(suite());
+	const FxTestCase cases[] = {
+		{"walk", 0, .tests = {
+			{keys_sections_and_comments, 0},
+			{text_section_keeps_its_lines, 0},
+			{a_skipped_section_is_not_read, 0},
+			{errors_name_the_file_and_line, 0},
+			{section_names_in_any_case_when_asked, 0},
+			{files_that_are_not_config_files, 0},
+		}},
+		{"table", 0, .tests = {
+			{apply_through_the_table, 0},
+			{padded_text_lines_up, 0},
+		}},
+		{.name = NULL},
+	};
+	return fx_test_run(fx_test_suite("conf", cases));
 }

@@ -27,32 +27,13 @@ static void count_latency(void *user)
 	r->latency_calls++;
 }
 
-static FxEngineConfig plain_config(void)
-{
-	FxEngineConfig c = fx_engine_config_default();
-	c.period = PERIOD;
-	c.safety = 0;
-	c.fade_ms = 0;
-	c.glide_ms = 0;
-	return c;
-}
-
-static FxChainSpec spec_of(const char *text)
-{
-	FxChainSpec spec;
-	FxSpecError err;
-	ck_assert_msg(fx_spec_parse(text, "t", &spec, &err) == FX_OK, "%s",
-	              err.message);
-	return spec;
-}
-
 /* A rig whose inputs hold @p left and @p right in every frame. */
 static Rig *rig_with(FxEngineConfig cfg, const char *chain, float left,
                      float right)
 {
 	Rig *r = calloc(1, sizeof *r);
 	ck_assert_ptr_nonnull(r);
-	FxChainSpec spec = spec_of(chain);
+	FxChainSpec spec = fx_test_spec(chain);
 	FxStatus st;
 	r->e = fx_engine_new(&cfg, &spec, &st);
 	ck_assert_msg(r->e, "fx_engine_new: %s", fx_strerror(st));
@@ -72,7 +53,7 @@ static Rig *rig_with(FxEngineConfig cfg, const char *chain, float left,
 
 static Rig *rig_new(const char *chain)
 {
-	return rig_with(plain_config(), chain, 0.5f, -0.25f);
+	return rig_with(fx_test_engine_config(PERIOD), chain, 0.5f, -0.25f);
 }
 
 static void rig_free(Rig *r)
@@ -246,7 +227,7 @@ START_TEST(writes_at_a_stale_generation_are_refused)
 	                                         &stale),
 	                 FX_OK);
 	ck_assert_int_eq(stale, 0);
-	FxChainSpec next = spec_of("x:gain db=0 | vol:gain db=0");
+	FxChainSpec next = fx_test_spec("x:gain db=0 | vol:gain db=0");
 	char err[128] = "";
 	ck_assert_int_eq(fx_control_swap(r->c, &next, err, sizeof err), FX_OK);
 	uint32_t g1 = fx_control_get_spec_gen(r->c, &spec);
@@ -303,7 +284,7 @@ START_TEST(swap_bumps_the_generation_and_tells_the_driver)
 	Rig *r = rig_new("vol:gain db=0");
 	FxChainSpec spec;
 	uint32_t g0 = fx_control_get_spec_gen(r->c, &spec);
-	FxChainSpec next = spec_of("vol:gain db=-6.0206 | hpf:highpass "
+	FxChainSpec next = fx_test_spec("vol:gain db=-6.0206 | hpf:highpass "
 	                           "cutoff=20");
 	char err[128] = "unchanged";
 	ck_assert_int_eq(fx_control_swap(r->c, &next, err, sizeof err), FX_OK);
@@ -333,12 +314,12 @@ static const char BIG_WHY[] = "chain needs 23.1 MB of buffers, over the "
 
 START_TEST(swap_over_the_budget_is_refused_with_its_cost)
 {
-	FxEngineConfig cfg = plain_config();
+	FxEngineConfig cfg = fx_test_engine_config(PERIOD);
 	cfg.memory_budget = 20000000;
 	Rig *r = rig_with(cfg, "a:delay max=1", 0.5f, 0.5f);
 	FxChainSpec spec;
 	uint32_t g0 = fx_control_get_spec_gen(r->c, &spec);
-	FxChainSpec big = spec_of("a:delay max=30 | b:delay max=30");
+	FxChainSpec big = fx_test_spec("a:delay max=30 | b:delay max=30");
 	char err[256] = "";
 	ck_assert_int_eq(fx_control_swap(r->c, &big, err, sizeof err),
 	                 FX_ERR_BUDGET);
@@ -366,7 +347,7 @@ START_TEST(apply_glides_a_same_shaped_chain_and_swaps_another)
 	Rig *r = rig_new("vol:gain db=0 | lpf:lowpass cutoff=1000 order=2");
 	FxChainSpec spec;
 	uint32_t g0 = fx_control_get_spec_gen(r->c, &spec);
-	FxChainSpec same = spec_of("vol:gain db=-3 | lpf:lowpass cutoff=2000 "
+	FxChainSpec same = fx_test_spec("vol:gain db=-3 | lpf:lowpass cutoff=2000 "
 	                           "order=2");
 	same.slots[1].bypass = 1;
 	char err[128] = "";
@@ -388,7 +369,7 @@ START_TEST(apply_glides_a_same_shaped_chain_and_swaps_another)
 	assert_no_changes(r);
 
 	/* A structural difference (the order) is a swap. */
-	FxChainSpec other = spec_of("vol:gain db=-3 | lpf:lowpass cutoff=2000 "
+	FxChainSpec other = fx_test_spec("vol:gain db=-3 | lpf:lowpass cutoff=2000 "
 	                            "order=4");
 	ck_assert_int_eq(fx_control_apply(r->c, &other, err, sizeof err),
 	                 FX_OK);
@@ -440,7 +421,8 @@ END_TEST
 /* Panic clears every effect's state: a delay's echoes stop at once. */
 START_TEST(panic_silences_the_echoes)
 {
-	Rig *r = rig_with(plain_config(), "d:delay time=5 feedback=0.9 mix=1",
+	Rig *r = rig_with(fx_test_engine_config(PERIOD),
+	                  "d:delay time=5 feedback=0.9 mix=1",
 	                  0.5f, 0.5f);
 	for (int p = 0; p < 10; p++)
 		period(r);
@@ -567,9 +549,9 @@ START_TEST(set_engine_moves_the_generation)
 	Rig *r = rig_new("vol:gain db=0");
 	FxChainSpec spec;
 	uint32_t g0 = fx_control_get_spec_gen(r->c, &spec);
-	FxEngineConfig cfg = plain_config();
+	FxEngineConfig cfg = fx_test_engine_config(PERIOD);
 	cfg.sample_rate = 44100;
-	FxChainSpec two = spec_of("a:gain db=-1 | b:gain db=-2");
+	FxChainSpec two = fx_test_spec("a:gain db=-1 | b:gain db=-2");
 	FxStatus st;
 	FxEngine *e2 = fx_engine_new(&cfg, &two, &st);
 	ck_assert_ptr_nonnull(e2);
@@ -641,38 +623,35 @@ START_TEST(period_changes_and_control_calls_exclude_each_other)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-	Suite *s = suite_create("control");
-	TCase *t = tcase_create("parameters");
-	tcase_add_test(t, set_param_clamps_records_the_change_and_is_heard);
-	tcase_add_test(t, set_param_refuses_what_the_chain_lacks);
-	tcase_add_test(t, bypass_is_recorded_once_and_heard);
-	tcase_add_test(t, writes_at_a_stale_generation_are_refused);
-	suite_add_tcase(s, t);
-	t = tcase_create("chains");
-	tcase_add_test(t, swap_bumps_the_generation_and_tells_the_driver);
-	tcase_add_test(t, swap_over_the_budget_is_refused_with_its_cost);
-	tcase_add_test(t, apply_glides_a_same_shaped_chain_and_swaps_another);
-	tcase_add_test(t, set_engine_moves_the_generation);
-	suite_add_tcase(s, t);
-	t = tcase_create("output");
-	tcase_add_test(t, mute_fades_to_silence_and_back);
-	tcase_add_test(t, panic_silences_the_echoes);
-	tcase_add_test(t, bpm_is_clamped_and_recorded);
-	tcase_add_test(t, meters_report_each_output_since_the_last_read);
-	tcase_add_test(t, metrics_count_periods_and_reset);
-	tcase_add_test(t, sync_points_wait_for_the_worker);
-	suite_add_tcase(s, t);
-	t = tcase_create("locking");
-	/* Generous: the same test runs under TSan on a loaded machine. */
-	tcase_set_timeout(t, 120);
-	tcase_add_test(t, period_changes_and_control_calls_exclude_each_other);
-	suite_add_tcase(s, t);
-	return s;
-}
-
 int main(void)
 {
-	return fx_test_run(suite());
+	const FxTestCase cases[] = {
+		{"parameters", 0, .tests = {
+			{set_param_clamps_records_the_change_and_is_heard, 0},
+			{set_param_refuses_what_the_chain_lacks, 0},
+			{bypass_is_recorded_once_and_heard, 0},
+			{writes_at_a_stale_generation_are_refused, 0},
+		}},
+		{"chains", 0, .tests = {
+			{swap_bumps_the_generation_and_tells_the_driver, 0},
+			{swap_over_the_budget_is_refused_with_its_cost, 0},
+			{apply_glides_a_same_shaped_chain_and_swaps_another, 0},
+			{set_engine_moves_the_generation, 0},
+		}},
+		{"output", 0, .tests = {
+			{mute_fades_to_silence_and_back, 0},
+			{panic_silences_the_echoes, 0},
+			{bpm_is_clamped_and_recorded, 0},
+			{meters_report_each_output_since_the_last_read, 0},
+			{metrics_count_periods_and_reset, 0},
+			{sync_points_wait_for_the_worker, 0},
+		}},
+		/* Generous: the same test runs under TSan on a loaded machine. */
+		{"locking", 120, .tests = {
+			{period_changes_and_control_calls_exclude_each_other,
+			 0},
+		}},
+		{.name = NULL},
+	};
+	return fx_test_run(fx_test_suite("control", cases));
 }

@@ -639,36 +639,34 @@ END_TEST
 
 static Suite *design_suite(void)
 {
-	Suite *s = suite_create("design");
-	TCase *tc = tcase_create("butter");
-	tcase_add_loop_test(tc, test_butter_matches_scipy, 0, n_butter);
-	tcase_add_test(tc, test_butter_key_cases_exact);
-	tcase_add_test(tc, test_butter_fallback_check);
-	tcase_add_test(tc, test_butter_errors);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("rbj");
-	tcase_add_test(tc, test_rbj_errors);
-	tcase_add_test(tc, test_rbj_peaking);
-	tcase_add_test(tc, test_rbj_shelves);
-	tcase_add_test(tc, test_rbj_notch_allpass);
-	tcase_add_test(tc, test_rbj_pass_filters);
-	tcase_add_test(tc, test_response_null_pointers);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("signals");
-	tcase_set_timeout(tc, 60);
-	tcase_add_loop_test(tc, test_filtered_output, 0, n_sig);
-	tcase_add_test(tc, test_chunking_bit_exact);
-	tcase_add_loop_test(tc, test_filter_output, 0, n_sig);
-	tcase_add_loop_test(tc, test_filter_kernel_switch_keeps_output, 0, n_sig);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("svf");
-	tcase_add_loop_test(tc, test_svf_butter_matches_scipy, 0, n_butter);
-	tcase_add_test(tc, test_svf_rbj_matches_cookbook);
-	suite_add_tcase(s, tc);
-	return s;
+	const FxTestCase cases[] = {
+		{"butter", 0, .tests = {
+			{test_butter_matches_scipy, n_butter},
+			{test_butter_key_cases_exact, 0},
+			{test_butter_fallback_check, 0},
+			{test_butter_errors, 0},
+		}},
+		{"rbj", 0, .tests = {
+			{test_rbj_errors, 0},
+			{test_rbj_peaking, 0},
+			{test_rbj_shelves, 0},
+			{test_rbj_notch_allpass, 0},
+			{test_rbj_pass_filters, 0},
+			{test_response_null_pointers, 0},
+		}},
+		{"signals", 60, .tests = {
+			{test_filtered_output, n_sig},
+			{test_chunking_bit_exact, 0},
+			{test_filter_output, n_sig},
+			{test_filter_kernel_switch_keeps_output, n_sig},
+		}},
+		{"svf", 0, .tests = {
+			{test_svf_butter_matches_scipy, n_butter},
+			{test_svf_rbj_matches_cookbook, 0},
+		}},
+		{.name = NULL},
+	};
+	return fx_test_suite("design", cases);
 }
 
 int main(void)

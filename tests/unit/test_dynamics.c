@@ -12,25 +12,6 @@
 
 enum { FS = 48000 };
 
-static FxChain *chain_from(const char *text, FxChainConfig cfg)
-{
-	FxChainSpec spec;
-	FxSpecError err;
-	FxStatus st = fx_spec_parse(text, "test", &spec, &err);
-	ck_assert_msg(st == FX_OK, "%s: %s", text, err.message);
-	FxChain *c = fx_chain_new(&spec, &cfg, &st);
-	ck_assert_msg(c, "fx_chain_new(%s): %s", text, fx_strerror(st));
-	return c;
-}
-
-static FxChainConfig config(int channels, double glide_ms)
-{
-	FxChainConfig cfg = fx_chain_config_default();
-	cfg.channels = channels;
-	cfg.glide_ms = glide_ms;
-	return cfg;
-}
-
 /* Runs planar buffers x[0..channels) through c in chunks of `chunk`. */
 static void run(FxChain *c, float **x, int channels, long n, int chunk)
 {
@@ -101,7 +82,7 @@ START_TEST(compressor_follows_the_static_curve)
 	         "release=100 detect=%s",
 	         curves[_i].threshold, curves[_i].ratio, curves[_i].knee,
 	         curves[_i].makeup, curves[_i].detect);
-	FxChain *c = chain_from(text, config(1, 20));
+	FxChain *c = fx_test_chain(text, fx_test_chain_config(1, 20));
 	enum { STEP = FS * 150 / 1000, TAIL = FS * 20 / 1000, LEVELS = 31 };
 	static float x[STEP * LEVELS];
 	for (int k = 0; k < LEVELS; k++) {
@@ -198,7 +179,7 @@ START_TEST(compressor_attack_and_release_times)
 	         "compressor threshold=-20 ratio=4 knee=0 attack=%g release=%g "
 	         "detect=%s",
 	         times[_i].attack, times[_i].release, times[_i].detect);
-	FxChain *c = chain_from(text, config(1, 20));
+	FxChain *c = fx_test_chain(text, fx_test_chain_config(1, 20));
 	/* Segments in whole periods of the cosine (48 frames). */
 	long a = 48 * (long)(0.5 * FS / 48);
 	long b = a + 48 * (long)((ta * 12 + 0.2) * FS / 48);
@@ -249,10 +230,10 @@ START_TEST(compressor_links_channels_by_their_max)
 	}
 	memcpy(out, in, sizeof out);
 	memcpy(alone, in[0], sizeof alone);
-	FxChain *c3 = chain_from(text, config(3, 20));
+	FxChain *c3 = fx_test_chain(text, fx_test_chain_config(3, 20));
 	float *bufs[3] = {out[0], out[1], out[2]};
 	run(c3, bufs, 3, N, 256);
-	FxChain *c1 = chain_from(text, config(1, 20));
+	FxChain *c1 = fx_test_chain(text, fx_test_chain_config(1, 20));
 	run_mono(c1, alone, N, 256);
 	double worst = 0;
 	for (int i = 0; i < N; i++) {
@@ -294,9 +275,9 @@ START_TEST(compressor_glides_without_steps)
 	const double level = 0.3; /* -10.5 dBFS */
 	for (int i = 0; i < N; i++)
 		y[i] = (float)level;
-	FxChain *c = chain_from("compressor threshold=-20 ratio=4 knee=0 "
-	                        "attack=5 release=50",
-	                        config(1, 20));
+	FxChain *c = fx_test_chain("compressor threshold=-20 ratio=4 knee=0 "
+	                           "attack=5 release=50",
+	                           fx_test_chain_config(1, 20));
 	run_mono(c, y, FS / 10, 256);
 	const FxEffectClass *cls = fx_effect_find("compressor");
 	ck_assert_int_eq(fx_chain_set_param(c, 0, fx_param_find(cls, "makeup"),
@@ -328,8 +309,8 @@ START_TEST(compressor_ratio_one_is_makeup_only)
 	uint32_t s = 7;
 	for (int i = 0; i < N; i++)
 		x[i] = y[i] = (float)uniform(&s);
-	FxChain *c = chain_from("compressor ratio=1 threshold=-60 makeup=6",
-	                        config(1, 20));
+	FxChain *c = fx_test_chain("compressor ratio=1 threshold=-60 makeup=6",
+	                           fx_test_chain_config(1, 20));
 	run_mono(c, y, N, 100);
 	double g = pow(10, 6 / 20.0);
 	for (int i = 0; i < N; i++)
@@ -357,8 +338,8 @@ START_TEST(limiter_never_exceeds_the_ceiling)
 	char text[160];
 	snprintf(text, sizeof text, "limiter ceiling=%g lookahead=%g release=%g",
 	         limits[_i].ceiling, limits[_i].lookahead, limits[_i].release);
-	FxChainConfig cfg = config(2, 20);
-	FxChain *c = chain_from(text, cfg);
+	FxChainConfig cfg = fx_test_chain_config(2, 20);
+	FxChain *c = fx_test_chain(text, cfg);
 	float *x[2];
 	for (int ch = 0; ch < 2; ch++)
 		ck_assert_ptr_nonnull(x[ch] = malloc(N * sizeof(float)));
@@ -411,13 +392,13 @@ static const double lookaheads[] = {0.1, 1.3, 5, 20};
 /* It reports round(lookahead * fs / 1000) frames, and the chain sums it. */
 START_TEST(limiter_reports_its_lookahead_as_latency)
 {
-	FxChainConfig cfg = config(2, 20);
+	FxChainConfig cfg = fx_test_chain_config(2, 20);
 	cfg.sample_rate = rates[_i];
 	for (int k = 0; k < 4; k++) {
 		char text[160];
 		snprintf(text, sizeof text,
 		         "compressor | lim:limiter lookahead=%g | gain", lookaheads[k]);
-		FxChain *c = chain_from(text, cfg);
+		FxChain *c = fx_test_chain(text, cfg);
 		long want = lround(lookaheads[k] * rates[_i] / 1000);
 		ck_assert_msg(fx_chain_latency(c) == want, "%s at %g Hz: %d, want %ld",
 		              text, rates[_i], fx_chain_latency(c), want);
@@ -433,8 +414,8 @@ START_TEST(limiter_below_ceiling_is_an_exact_delay)
 {
 	enum { N = FS * 2 };
 	const int chunks[] = {1, 13, 256, 1024};
-	FxChain *c = chain_from("limiter ceiling=-1 lookahead=5 release=20",
-	                        config(2, 20));
+	FxChain *c = fx_test_chain("limiter ceiling=-1 lookahead=5 release=20",
+	                           fx_test_chain_config(2, 20));
 	int L = fx_chain_latency(c);
 	ck_assert_int_eq(L, 240);
 	float *x[2], *y[2];
@@ -488,8 +469,8 @@ START_TEST(limiter_ramps_down_across_the_lookahead)
 	for (int i = 0; i < N; i++)
 		y[i] = level;
 	y[AT] = 2.0f;
-	FxChain *c = chain_from("limiter ceiling=0 lookahead=2 release=5",
-	                        config(1, 20));
+	FxChain *c = fx_test_chain("limiter ceiling=0 lookahead=2 release=5",
+	                           fx_test_chain_config(1, 20));
 	int L = fx_chain_latency(c);
 	ck_assert_int_eq(L, 96);
 	run_mono(c, y, N, 256);
@@ -519,8 +500,8 @@ START_TEST(limiter_ceiling_glides_without_steps)
 	const double level = 0.9;
 	for (int i = 0; i < N; i++)
 		y[i] = (float)level;
-	FxChain *c = chain_from("limiter ceiling=-3 lookahead=5 release=30",
-	                        config(1, 20));
+	FxChain *c = fx_test_chain("limiter ceiling=-3 lookahead=5 release=30",
+	                           fx_test_chain_config(1, 20));
 	run_mono(c, y, N / 4, 256);
 	ck_assert_int_eq(fx_chain_set_param(c, 0, 0, -15, NULL), FX_OK);
 	run_mono(c, y + N / 4, N / 4, 256);
@@ -539,7 +520,8 @@ END_TEST
 /* lookahead needs a rebuild; the others are live. */
 START_TEST(limiter_lookahead_is_structural)
 {
-	FxChain *c = chain_from("limiter lookahead=5", config(2, 20));
+	FxChain *c = fx_test_chain("limiter lookahead=5",
+	                           fx_test_chain_config(2, 20));
 	const FxEffectClass *cls = fx_effect_find("limiter");
 	ck_assert_int_eq(fx_chain_set_param(c, 0, fx_param_find(cls, "lookahead"),
 	                                    10, NULL),
@@ -563,7 +545,8 @@ END_TEST
 /* A reset clears the limiter's delay line and both detectors. */
 START_TEST(reset_forgets_the_past)
 {
-	FxChain *c = chain_from("compressor | limiter lookahead=1", config(2, 20));
+	FxChain *c = fx_test_chain("compressor | limiter lookahead=1",
+	                           fx_test_chain_config(2, 20));
 	enum { N = 4096 };
 	static float a[N], b[N];
 	for (int i = 0; i < N; i++)
@@ -585,27 +568,27 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("dynamics");
-	TCase *t = tcase_create("compressor");
-	tcase_set_timeout(t, 60);
-	tcase_add_loop_test(t, compressor_follows_the_static_curve, 0,
-	                    (int)(sizeof curves / sizeof curves[0]));
-	tcase_add_loop_test(t, compressor_attack_and_release_times, 0,
-	                    (int)(sizeof times / sizeof times[0]));
-	tcase_add_loop_test(t, compressor_links_channels_by_their_max, 0, 2);
-	tcase_add_test(t, compressor_glides_without_steps);
-	tcase_add_test(t, compressor_ratio_one_is_makeup_only);
-	suite_add_tcase(s, t);
-	t = tcase_create("limiter");
-	tcase_set_timeout(t, 60);
-	tcase_add_loop_test(t, limiter_never_exceeds_the_ceiling, 0,
-	                    (int)(sizeof limits / sizeof limits[0]));
-	tcase_add_loop_test(t, limiter_reports_its_lookahead_as_latency, 0, 4);
-	tcase_add_loop_test(t, limiter_below_ceiling_is_an_exact_delay, 0, 4);
-	tcase_add_test(t, limiter_ramps_down_across_the_lookahead);
-	tcase_add_test(t, limiter_ceiling_glides_without_steps);
-	tcase_add_test(t, limiter_lookahead_is_structural);
-	tcase_add_test(t, reset_forgets_the_past);
-	suite_add_tcase(s, t);
-	return fx_test_run(s);
+	const FxTestCase cases[] = {
+		{"compressor", 60, .tests = {
+			{compressor_follows_the_static_curve,
+			 sizeof curves / sizeof curves[0]},
+			{compressor_attack_and_release_times,
+			 sizeof times / sizeof times[0]},
+			{compressor_links_channels_by_their_max, 2},
+			{compressor_glides_without_steps, 0},
+			{compressor_ratio_one_is_makeup_only, 0},
+		}},
+		{"limiter", 60, .tests = {
+			{limiter_never_exceeds_the_ceiling,
+			 sizeof limits / sizeof limits[0]},
+			{limiter_reports_its_lookahead_as_latency, 4},
+			{limiter_below_ceiling_is_an_exact_delay, 4},
+			{limiter_ramps_down_across_the_lookahead, 0},
+			{limiter_ceiling_glides_without_steps, 0},
+			{limiter_lookahead_is_structural, 0},
+			{reset_forgets_the_past, 0},
+		}},
+		{.name = NULL},
+	};
+	return fx_test_run(fx_test_suite("dynamics", cases));
 }

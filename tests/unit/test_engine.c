@@ -29,24 +29,11 @@ typedef struct {
 	long period_no; ///< next period index
 } Rig;
 
-static FxEngineConfig plain_config(int period)
-{
-	FxEngineConfig c = fx_engine_config_default();
-	c.period = period;
-	c.safety = 0;
-	c.fade_ms = 0;
-	c.glide_ms = 0;
-	return c;
-}
-
 static Rig *rig_new(FxEngineConfig cfg, const char *chain)
 {
 	Rig *r = calloc(1, sizeof *r);
 	ck_assert_ptr_nonnull(r);
-	FxChainSpec spec;
-	FxSpecError err;
-	ck_assert_msg(fx_spec_parse(chain, "test", &spec, &err) == FX_OK, "%s",
-	              err.message);
+	FxChainSpec spec = fx_test_spec(chain);
 	FxStatus st;
 	r->cfg = cfg;
 	r->e = fx_engine_new(&cfg, &spec, &st);
@@ -106,7 +93,7 @@ static int out_silent(Rig *r)
 START_TEST(output_is_input_delayed_by_the_latency)
 {
 	static const int latencies[] = {1, 2, 3};
-	FxEngineConfig cfg = plain_config(64);
+	FxEngineConfig cfg = fx_test_engine_config(64);
 	cfg.latency_periods = latencies[_i];
 	Rig *r = rig_new(cfg, "");
 	ck_assert_int_eq(fx_engine_latency(r->e), 64 * latencies[_i]);
@@ -134,7 +121,7 @@ START_TEST(output_equals_the_offline_chain)
 	const char *text = "hpf:highpass cutoff=80 order=2 | eq:peaking "
 	                   "cutoff=1000 q=0.7 gain=6 | lpf:lowpass cutoff=5000 "
 	                   "order=4 | vol:gain db=-3";
-	FxEngineConfig cfg = plain_config(256);
+	FxEngineConfig cfg = fx_test_engine_config(256);
 	Rig *r = rig_new(cfg, text);
 	FxChainSpec spec;
 	fx_spec_parse(text, "t", &spec, NULL);
@@ -164,7 +151,7 @@ END_TEST
 
 START_TEST(late_chunks_become_silence_and_are_dropped)
 {
-	Rig *r = rig_new(plain_config(64), "");
+	Rig *r = rig_new(fx_test_engine_config(64), "");
 	for (int p = 0; p < 10; p++) {
 		period(r);
 		fx_engine_work(r->e);
@@ -194,7 +181,7 @@ END_TEST
 
 START_TEST(input_overflow_keeps_alignment)
 {
-	FxEngineConfig cfg = plain_config(64);
+	FxEngineConfig cfg = fx_test_engine_config(64);
 	cfg.ring_periods = 3;
 	Rig *r = rig_new(cfg, "");
 	/* The worker is gone for 12 periods: the input ring (4 periods) fills. */
@@ -232,7 +219,7 @@ static double gain_of_last(Rig *r, long p)
 
 START_TEST(staged_values_apply_at_chunk_start_latest_wins)
 {
-	Rig *r = rig_new(plain_config(64), "vol:gain db=0");
+	Rig *r = rig_new(fx_test_engine_config(64), "vol:gain db=0");
 	FxParamChange ch;
 	for (int k = 0; k < 10; k++)
 		ck_assert_int_eq(fx_engine_set_param(r->e, (FxParamRef){0, 0}, -k, 0, &ch), FX_OK);
@@ -256,7 +243,7 @@ END_TEST
 
 START_TEST(values_staged_for_an_old_chain_never_land_on_a_new_one)
 {
-	Rig *r = rig_new(plain_config(64), "a:gain db=0");
+	Rig *r = rig_new(fx_test_engine_config(64), "a:gain db=0");
 	ck_assert_int_eq(fx_engine_set_param(r->e, (FxParamRef){0, 0}, -20, 0, NULL), FX_OK);
 	FxChainSpec next;
 	fx_spec_parse("b:gain db=0", "t", &next, NULL);
@@ -279,7 +266,7 @@ END_TEST
 
 START_TEST(swaps_crossfade)
 {
-	FxEngineConfig cfg = plain_config(64);
+	FxEngineConfig cfg = fx_test_engine_config(64);
 	cfg.fade_ms = 10; /* 480 frames */
 	Rig *r = rig_new(cfg, "gain db=0");
 	for (int p = 0; p < 20; p++) { /* past the start-up fade in */
@@ -317,7 +304,8 @@ END_TEST
 
 START_TEST(structural_change_rebuilds_through_a_swap)
 {
-	Rig *r = rig_new(plain_config(64), "lpf:lowpass cutoff=1000 order=2");
+	Rig *r = rig_new(fx_test_engine_config(64),
+	                 "lpf:lowpass cutoff=1000 order=2");
 	FxParamChange ch;
 	ck_assert_int_eq(fx_engine_set_param(r->e, (FxParamRef){0, 2}, 6.4, 0, &ch), FX_OK);
 	ck_assert(ch.applied == 6);
@@ -336,7 +324,7 @@ END_TEST
 
 START_TEST(nonfinite_input_is_muted_and_counted)
 {
-	Rig *r = rig_new(plain_config(64), "lowpass cutoff=1000");
+	Rig *r = rig_new(fx_test_engine_config(64), "lowpass cutoff=1000");
 	period(r);
 	fx_engine_work(r->e);
 	fill(r, 1);
@@ -360,7 +348,7 @@ END_TEST
 
 START_TEST(safety_ceiling_and_dc_blocker)
 {
-	FxEngineConfig cfg = plain_config(256);
+	FxEngineConfig cfg = fx_test_engine_config(256);
 	cfg.safety = 1;
 	cfg.ceiling_db = -0.1;
 	Rig *r = rig_new(cfg, "gain db=24");
@@ -392,7 +380,7 @@ END_TEST
  * DC blocker into inf - inf = NaN that sticks: the output stays finite. */
 START_TEST(huge_finite_input_never_turns_into_nan)
 {
-	FxEngineConfig cfg = plain_config(64);
+	FxEngineConfig cfg = fx_test_engine_config(64);
 	cfg.safety = 1;
 	Rig *r = rig_new(cfg, "");
 	for (int p = 0; p < 6; p++) {
@@ -417,7 +405,7 @@ END_TEST
 START_TEST(sample_rate_is_honoured)
 {
 	static const double rates[] = {44100, 48000, 96000};
-	FxEngineConfig cfg = plain_config(256);
+	FxEngineConfig cfg = fx_test_engine_config(256);
 	cfg.sample_rate = rates[_i];
 	Rig *r = rig_new(cfg, "lowpass cutoff=1000 order=2");
 	double num = 0, den = 0;
@@ -442,7 +430,7 @@ END_TEST
 
 START_TEST(period_change_replans)
 {
-	Rig *r = rig_new(plain_config(64), "");
+	Rig *r = rig_new(fx_test_engine_config(64), "");
 	for (int p = 0; p < 5; p++) {
 		period(r);
 		fx_engine_work(r->e);
@@ -466,7 +454,7 @@ END_TEST
 
 START_TEST(routing_mono_in_and_folded_out)
 {
-	FxEngineConfig cfg = plain_config(64);
+	FxEngineConfig cfg = fx_test_engine_config(64);
 	cfg.inputs = 1;
 	cfg.channels = 2;
 	cfg.outputs = 2;
@@ -497,7 +485,7 @@ END_TEST
 
 START_TEST(fade_out_and_back_in)
 {
-	FxEngineConfig cfg = plain_config(64);
+	FxEngineConfig cfg = fx_test_engine_config(64);
 	cfg.fade_ms = 4; /* 192 frames: 3 periods */
 	Rig *r = rig_new(cfg, "");
 	for (int p = 0; p < 6; p++) {
@@ -666,7 +654,7 @@ START_TEST(disturbed_periods_play_the_due_chunk_or_counted_silence)
 	static const int cases[][2] = {{1, 2}, {1, 8}, {2, 2}, {3, 8}};
 	const int L = cases[_i][0], ring = cases[_i][1];
 	enum { N = 3000 };
-	FxEngineConfig cfg = plain_config(64);
+	FxEngineConfig cfg = fx_test_engine_config(64);
 	cfg.latency_periods = L;
 	cfg.ring_periods = ring;
 	Rig *r = rig_new(cfg, STATEFUL_CHAIN);
@@ -765,7 +753,7 @@ static void wait_chunks(FxEngine *e, uint64_t n)
 
 START_TEST(worker_thread_keeps_alignment_and_period_change)
 {
-	Rig *r = rig_new(plain_config(128), "vol:gain db=0");
+	Rig *r = rig_new(fx_test_engine_config(128), "vol:gain db=0");
 	pthread_t tid = worker_start(r, fx_engine_worker_main);
 	for (long p = 0; p < 500; p++) {
 		period(r);
@@ -804,7 +792,8 @@ END_TEST
 
 START_TEST(freewheel_never_drops)
 {
-	Rig *r = rig_new(plain_config(64), "lowpass cutoff=2000 order=8");
+	Rig *r = rig_new(fx_test_engine_config(64),
+	                 "lowpass cutoff=2000 order=8");
 	pthread_t tid = worker_start(r, fx_engine_worker_main);
 	fx_engine_set_freewheel(r->e, 1);
 	for (long p = 0; p < 3000; p++)
@@ -888,7 +877,8 @@ static void assert_order_16_runs(Rig *r)
  * (the swap queue holds 8), and the last one is what runs. */
 START_TEST(structural_sweep_coalesces_to_the_last_value)
 {
-	Rig *r = rig_new(plain_config(64), "lpf:lowpass cutoff=1000 order=1");
+	Rig *r = rig_new(fx_test_engine_config(64),
+	                 "lpf:lowpass cutoff=1000 order=1");
 	for (int order = 1; order <= 16; order++)
 		ck_assert_int_eq(fx_engine_set_param(r->e, (FxParamRef){0, 2}, order, 0, NULL), FX_OK);
 	ck_assert(fx_engine_get_param(r->e, (FxParamRef){0, 2}) == 16);
@@ -919,7 +909,8 @@ END_TEST
  * chain; its sync point is reached only when the last chain runs. */
 START_TEST(structural_sweep_through_control_syncs_on_the_last_chain)
 {
-	Rig *r = rig_new(plain_config(64), "lpf:lowpass cutoff=1000 order=1");
+	Rig *r = rig_new(fx_test_engine_config(64),
+	                 "lpf:lowpass cutoff=1000 order=1");
 	FxControl *c = fx_control_new(r->e, NULL);
 	ck_assert_ptr_nonnull(c);
 	for (int order = 1; order <= 16; order++) {
@@ -952,23 +943,14 @@ START_TEST(structural_sweep_through_control_syncs_on_the_last_chain)
 }
 END_TEST
 
-static FxChainSpec spec_of(const char *text)
-{
-	FxChainSpec spec;
-	FxSpecError err;
-	ck_assert_msg(fx_spec_parse(text, "t", &spec, &err) == FX_OK, "%s",
-	              err.message);
-	return spec;
-}
-
 /* Every way a chain arrives checks its cost first: refused with a reason
  * that names it, with nothing allocated and nothing changed. */
 START_TEST(chains_over_the_memory_budget_are_refused_naming_their_cost)
 {
-	FxEngineConfig cfg = plain_config(64);
+	FxEngineConfig cfg = fx_test_engine_config(64);
 	cfg.memory_budget = 20000000;
 	/* Two lines of 30 s at 48 kHz, 2 channels: 11.5 MB each. */
-	FxChainSpec big = spec_of("a:delay max=30 | b:delay max=30");
+	FxChainSpec big = fx_test_spec("a:delay max=30 | b:delay max=30");
 	size_t pages = fx_pages_in_use();
 	FxStatus st;
 	ck_assert_ptr_null(fx_engine_new(&cfg, &big, &st));
@@ -1017,7 +999,7 @@ START_TEST(the_default_budget_fits_a_rig_not_32_long_delays)
 	char text[1024] = "";
 	for (int i = 0; i < 32; i++)
 		strcat(text, i ? " | delay max=30" : "delay max=30");
-	FxChainSpec spec = spec_of(text);
+	FxChainSpec spec = fx_test_spec(text);
 	FxEngineConfig cfg = fx_engine_config_default();
 	FxStatus st;
 	ck_assert_ptr_null(fx_engine_new(&cfg, &spec, &st));
@@ -1026,7 +1008,7 @@ START_TEST(the_default_budget_fits_a_rig_not_32_long_delays)
 	fx_engine_explain(&cfg, &spec, st, why, sizeof why);
 	ck_assert_str_eq(why, "chain needs 368.7 MB of buffers, over the 256 MB "
 	                      "budget (--memory-budget)");
-	spec = spec_of("comp:compressor | d1:delay max=30 | d2:delay max=30 | "
+	spec = fx_test_spec("comp:compressor | d1:delay max=30 | d2:delay max=30 | "
 	               "d3:delay max=10 | d4:delay | verb:reverb | "
 	               "lim:limiter lookahead=20");
 	cfg.inputs = cfg.outputs = cfg.channels = 8;
@@ -1082,10 +1064,10 @@ static void run_until_applied(Rig *r)
  * Twice: after the first free, malloc would keep blocks this big. */
 START_TEST(a_replaced_chain_gives_its_memory_back)
 {
-	Rig *r = rig_new(plain_config(64), "g:gain");
-	FxChainSpec big = spec_of("a:delay max=30 | b:delay max=30 | "
+	Rig *r = rig_new(fx_test_engine_config(64), "g:gain");
+	FxChainSpec big = fx_test_spec("a:delay max=30 | b:delay max=30 | "
 	                          "c:delay max=30 | d:delay max=30");
-	FxChainSpec small = spec_of("g:gain db=-1");
+	FxChainSpec small = fx_test_spec("g:gain db=-1");
 	for (int round = 0; round < 2; round++) {
 		long before = rss_kb();
 		ck_assert_int_eq(fx_engine_swap(r->e, &big), FX_OK);
@@ -1139,7 +1121,7 @@ static long worker_sleeps(void)
 START_TEST(idle_worker_sleeps_once_per_period)
 {
 	enum { PERIODS = 200 };
-	Rig *r = rig_new(plain_config(256), "vol:gain db=0");
+	Rig *r = rig_new(fx_test_engine_config(256), "vol:gain db=0");
 	pthread_t tid = worker_start(r, worker_with_tid);
 	for (long p = 0; p < 10; p++) {
 		period(r);
@@ -1182,9 +1164,9 @@ END_TEST
  * again, nothing stays held, and fx_engine_collect says so once. */
 START_TEST(a_wanted_chain_that_cannot_be_built_is_dropped)
 {
-	Rig *r = rig_new(plain_config(64), "g:gain");
-	FxChainSpec half = spec_of("a:gain db=-6.0206");
-	FxChainSpec big = spec_of("d:delay max=30 | e:delay max=30");
+	Rig *r = rig_new(fx_test_engine_config(64), "g:gain");
+	FxChainSpec half = fx_test_spec("a:gain db=-6.0206");
+	FxChainSpec big = fx_test_spec("d:delay max=30 | e:delay max=30");
 	ck_assert_int_eq(fx_engine_swap(r->e, &half), FX_OK);
 	ck_assert_int_eq(fx_engine_swap(r->e, &big), FX_OK); /* wanted */
 	uint32_t seq = fx_engine_staged_seq(r->e);
@@ -1219,7 +1201,7 @@ END_TEST
  * output safety off there is none to clear: the worker goes on. */
 START_TEST(reset_state_without_safety_keeps_running)
 {
-	Rig *r = rig_new(plain_config(64), "");
+	Rig *r = rig_new(fx_test_engine_config(64), "");
 	fx_engine_reset_state(r->e);
 	for (long p = 0; p < 4; p++) {
 		period(r);
@@ -1245,7 +1227,7 @@ START_TEST(freewheel_waits_for_the_due_chunk_after_an_underflow)
 	for (int i = 0; i < 16; i++)
 		strcat(heavy, i ? " | lowpass cutoff=3000 order=16"
 		                : "lowpass cutoff=3000 order=16");
-	FxEngineConfig cfg = plain_config(P);
+	FxEngineConfig cfg = fx_test_engine_config(P);
 	for (int round = 0; round < ROUNDS; round++) {
 		Rig *r = rig_new(cfg, heavy);
 		Model *m = model_new(&cfg, heavy, 8);
@@ -1287,47 +1269,46 @@ START_TEST(freewheel_waits_for_the_due_chunk_after_an_underflow)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-	Suite *s = suite_create("engine");
-	TCase *t = tcase_create("fake driver");
-	tcase_set_timeout(t, 60);
-	tcase_add_loop_test(t, output_is_input_delayed_by_the_latency, 0, 3);
-	tcase_add_test(t, output_equals_the_offline_chain);
-	tcase_add_test(t, late_chunks_become_silence_and_are_dropped);
-	tcase_add_test(t, input_overflow_keeps_alignment);
-	tcase_add_test(t, staged_values_apply_at_chunk_start_latest_wins);
-	tcase_add_test(t, values_staged_for_an_old_chain_never_land_on_a_new_one);
-	tcase_add_test(t, swaps_crossfade);
-	tcase_add_test(t, structural_change_rebuilds_through_a_swap);
-	tcase_add_test(t, nonfinite_input_is_muted_and_counted);
-	tcase_add_test(t, safety_ceiling_and_dc_blocker);
-	tcase_add_test(t, huge_finite_input_never_turns_into_nan);
-	tcase_add_loop_test(t, sample_rate_is_honoured, 0, 3);
-	tcase_add_test(t, period_change_replans);
-	tcase_add_test(t, routing_mono_in_and_folded_out);
-	tcase_add_test(t, fade_out_and_back_in);
-	tcase_add_test(t, structural_sweep_coalesces_to_the_last_value);
-	tcase_add_test(t, structural_sweep_through_control_syncs_on_the_last_chain);
-	tcase_add_test(t, chains_over_the_memory_budget_are_refused_naming_their_cost);
-	tcase_add_test(t, the_default_budget_fits_a_rig_not_32_long_delays);
-	tcase_add_test(t, a_replaced_chain_gives_its_memory_back);
-	tcase_add_test(t, reset_state_without_safety_keeps_running);
-	tcase_add_test(t, a_wanted_chain_that_cannot_be_built_is_dropped);
-	tcase_add_loop_test(t, disturbed_periods_play_the_due_chunk_or_counted_silence,
-	                    0, 4);
-	suite_add_tcase(s, t);
-	t = tcase_create("worker thread");
-	tcase_set_timeout(t, 120);
-	tcase_add_test(t, worker_thread_keeps_alignment_and_period_change);
-	tcase_add_test(t, freewheel_never_drops);
-	tcase_add_test(t, idle_worker_sleeps_once_per_period);
-	tcase_add_test(t, freewheel_waits_for_the_due_chunk_after_an_underflow);
-	suite_add_tcase(s, t);
-	return s;
-}
-
 int main(void)
 {
-	return fx_test_run(suite());
+	const FxTestCase cases[] = {
+		{"fake driver", 60, .tests = {
+			{output_is_input_delayed_by_the_latency, 3},
+			{output_equals_the_offline_chain, 0},
+			{late_chunks_become_silence_and_are_dropped, 0},
+			{input_overflow_keeps_alignment, 0},
+			{staged_values_apply_at_chunk_start_latest_wins, 0},
+			{values_staged_for_an_old_chain_never_land_on_a_new_one,
+			 0},
+			{swaps_crossfade, 0},
+			{structural_change_rebuilds_through_a_swap, 0},
+			{nonfinite_input_is_muted_and_counted, 0},
+			{safety_ceiling_and_dc_blocker, 0},
+			{huge_finite_input_never_turns_into_nan, 0},
+			{sample_rate_is_honoured, 3},
+			{period_change_replans, 0},
+			{routing_mono_in_and_folded_out, 0},
+			{fade_out_and_back_in, 0},
+			{structural_sweep_coalesces_to_the_last_value, 0},
+			{structural_sweep_through_control_syncs_on_the_last_chain,
+			 0},
+			{chains_over_the_memory_budget_are_refused_naming_their_cost,
+			 0},
+			{the_default_budget_fits_a_rig_not_32_long_delays, 0},
+			{a_replaced_chain_gives_its_memory_back, 0},
+			{reset_state_without_safety_keeps_running, 0},
+			{a_wanted_chain_that_cannot_be_built_is_dropped, 0},
+			{disturbed_periods_play_the_due_chunk_or_counted_silence,
+			 4},
+		}},
+		{"worker thread", 120, .tests = {
+			{worker_thread_keeps_alignment_and_period_change, 0},
+			{freewheel_never_drops, 0},
+			{idle_worker_sleeps_once_per_period, 0},
+			{freewheel_waits_for_the_due_chunk_after_an_underflow,
+			 0},
+		}},
+		{.name = NULL},
+	};
+	return fx_test_run(fx_test_suite("engine", cases));
 }

@@ -33,15 +33,6 @@ typedef struct {
 	FxControl *c;
 } Rig;
 
-static FxChainSpec parse(const char *text)
-{
-	FxChainSpec spec;
-	FxSpecError err;
-	ck_assert_msg(fx_spec_parse(text, "test", &spec, &err) == FX_OK, "%s",
-	              err.message);
-	return spec;
-}
-
 static Rig *rig_new(const char *chain)
 {
 	Rig *r = calloc(1, sizeof *r);
@@ -51,7 +42,7 @@ static Rig *rig_new(const char *chain)
 	snprintf(r->presets, sizeof r->presets, "%s/presets", r->dir);
 	snprintf(r->state, sizeof r->state, "%s/state", r->dir);
 	ck_assert_int_eq(mkdir(r->presets, 0755), 0);
-	FxChainSpec spec = parse(chain);
+	FxChainSpec spec = fx_test_spec(chain);
 	FxEngineConfig ec = fx_engine_config_default();
 	ec.period = 256;
 	FxStatus st;
@@ -418,8 +409,8 @@ END_TEST
 START_TEST(state_is_restored_only_under_its_configured_chain)
 {
 	Rig *r = rig_new(CHAIN);
-	FxChainSpec configured = parse(CHAIN);
-	FxChainSpec edited = parse("dly:delay time=350 mix=0.2 | vol:gain db=-6");
+	FxChainSpec configured = fx_test_spec(CHAIN);
+	FxChainSpec edited = fx_test_spec("dly:delay time=350 mix=0.2 | vol:gain db=-6");
 	static FxState state;
 	char why[768] = "";
 	ck_assert_int_eq(fx_state_restore_check(r->state, &configured, &state,
@@ -626,33 +617,29 @@ START_TEST(safe_file_modes_and_names)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-	Suite *s = suite_create("files");
-	TCase *t = tcase_create("presets");
-	/* A reader that blocks on a FIFO ends here, as a failure. */
-	tcase_set_timeout(t, 20);
-	tcase_add_test(t, preset_save_does_not_follow_a_planted_link);
-	tcase_add_test(t, preset_of_a_long_chain_round_trips);
-	tcase_add_test(t, saves_refuse_what_is_not_a_regular_file);
-	tcase_add_test(t, reads_never_block_and_refuse_nul_bytes);
-	suite_add_tcase(s, t);
-	t = tcase_create("state");
-	tcase_set_timeout(t, 60);
-	tcase_add_test(t, state_file_cut_anywhere_is_refused);
-	tcase_add_test(t, state_file_with_a_byte_changed_is_refused);
-	tcase_add_test(t, state_is_restored_only_under_its_configured_chain);
-	tcase_add_test(t, state_file_writes_the_tempo_as_sent);
-	tcase_add_test(t, state_read_tells_missing_unreadable_and_damaged_apart);
-	suite_add_tcase(s, t);
-	t = tcase_create("module");
-	tcase_add_test(t, safe_file_modes_and_names);
-	tcase_add_test(t, preset_dir_is_made_on_save);
-	suite_add_tcase(s, t);
-	return s;
-}
-
 int main(void)
 {
-	return fx_test_run(suite());
+	const FxTestCase cases[] = {
+		/* A reader that blocks on a FIFO ends here, as a failure. */
+		{"presets", 20, .tests = {
+			{preset_save_does_not_follow_a_planted_link, 0},
+			{preset_of_a_long_chain_round_trips, 0},
+			{saves_refuse_what_is_not_a_regular_file, 0},
+			{reads_never_block_and_refuse_nul_bytes, 0},
+		}},
+		{"state", 60, .tests = {
+			{state_file_cut_anywhere_is_refused, 0},
+			{state_file_with_a_byte_changed_is_refused, 0},
+			{state_is_restored_only_under_its_configured_chain, 0},
+			{state_file_writes_the_tempo_as_sent, 0},
+			{state_read_tells_missing_unreadable_and_damaged_apart,
+			 0},
+		}},
+		{"module", 0, .tests = {
+			{safe_file_modes_and_names, 0},
+			{preset_dir_is_made_on_save, 0},
+		}},
+		{.name = NULL},
+	};
+	return fx_test_run(fx_test_suite("files", cases));
 }

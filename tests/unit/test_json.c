@@ -161,13 +161,15 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("json");
-	TCase *t = tcase_create("writer");
-	tcase_add_test(t, strings_are_escaped);
-	tcase_add_test(t, objects_and_arrays_nest_with_commas);
-	tcase_add_test(t, unbalanced_nesting_is_reported);
-	tcase_add_test(t, numbers_are_shortest_and_exact);
-	tcase_add_test(t, overflow_is_reported_with_the_size_needed);
-	suite_add_tcase(s, t);
-	return fx_test_run(s);
+	const FxTestCase cases[] = {
+		{"writer", 0, .tests = {
+			{strings_are_escaped, 0},
+			{objects_and_arrays_nest_with_commas, 0},
+			{unbalanced_nesting_is_reported, 0},
+			{numbers_are_shortest_and_exact, 0},
+			{overflow_is_reported_with_the_size_needed, 0},
+		}},
+		{.name = NULL},
+	};
+	return fx_test_run(fx_test_suite("json", cases));
 }

@@ -209,17 +209,13 @@ START_TEST(fuzz_never_crashes_and_counts_every_packet)
 }
 END_TEST
 
-static Suite *osc_suite(void)
-{
-	Suite *s = suite_create("osc_fuzz");
-	TCase *f = tcase_create("fuzz");
-	tcase_set_timeout(f, 120);
-	tcase_add_test(f, fuzz_never_crashes_and_counts_every_packet);
-	suite_add_tcase(s, f);
-	return s;
-}
-
 int main(void)
 {
-	return fx_test_run(osc_suite());
+	const FxTestCase cases[] = {
+		{"fuzz", 120, .tests = {
+			{fuzz_never_crashes_and_counts_every_packet, 0},
+		}},
+		{.name = NULL},
+	};
+	return fx_test_run(fx_test_suite("osc_fuzz", cases));
 }

@@ -235,9 +235,8 @@ START_TEST(syncs_waiting_are_capped)
 	SEND(r, "/fxd/sync", "i", 99);
 	expect_fail(r, "/fxd/sync", "too many");
 	play(r, 1);
-	tick(r);
 	Replies rs;
-	collect(&r->cl, &rs, QUIET_MS);
+	tick_collect(r, &rs);
 	ck_assert_int_eq(rs.n, FX_OSC_MAX_SYNCS);
 	int seen[FX_OSC_MAX_SYNCS] = {0};
 	for (int i = 0; i < rs.n; i++) {
@@ -358,9 +357,8 @@ START_TEST(mute_panic_and_resets)
 	expect_nothing(&r->cl);
 	play(r, 20);
 	ck_assert(out_silent(r));
-	tick(r);
 	Replies rs;
-	collect(&r->cl, &rs, QUIET_MS);
+	tick_collect(r, &rs);
 	lo_message m = NULL;
 	ck_assert_int_eq(count_path(&rs, "/fxd/mute", &m), 1);
 	ck_assert_int_eq(arg_i(m, 0), 1);
@@ -437,9 +435,8 @@ START_TEST(chain_query_load_and_errors)
 	SEND(r, "/fx/lpf/cutoff", "");
 	expect_fail(r, "/fx/lpf/cutoff", "no slot 'lpf'");
 	/* Subscribers get the new state. */
-	tick(r);
 	Replies rs;
-	collect(&r->cl, &rs, QUIET_MS);
+	tick_collect(r, &rs);
 	lo_message c = NULL;
 	ck_assert_int_eq(count_path(&rs, "/fxd/chain", &c), 1);
 	ck_assert_str_eq(arg_s(c, 0), want);
@@ -634,33 +631,29 @@ START_TEST(doc_lists_every_method)
 }
 END_TEST
 
-static Suite *osc_suite(void)
-{
-	Suite *s = suite_create("osc_fxd_methods");
-	TCase *t = tcase_create("namespace");
-	tcase_set_timeout(t, 60);
-	tcase_add_test(t, ping_answers_pong);
-	tcase_add_test(t, doc_lists_every_method);
-	tcase_add_test(t, chain_over_the_memory_budget_fails_naming_its_cost);
-	tcase_add_test(t, list_describes_every_parameter);
-	tcase_add_test(t, info_describes_one_parameter);
-	tcase_add_test(t, json_checker_knows_json);
-	tcase_add_test(t, json_parts_form_the_namespace);
-	tcase_add_test(t, sync_answers_once_audio_applied_the_change);
-	tcase_add_test(t, syncs_waiting_are_capped);
-	tcase_add_test(t, sync_fails_when_no_audio_runs);
-	tcase_add_test(t, stats_name_every_documented_value);
-	tcase_add_test(t, stats_time_knob_to_ear);
-	tcase_add_test(t, mute_panic_and_resets);
-	tcase_add_test(t, chain_query_load_and_errors);
-	tcase_add_test(t, bpm_set_get_and_reject);
-	tcase_add_test(t, introspection_names_enum_values);
-	tcase_add_test(t, structural_change_of_latency_tells_the_driver);
-	suite_add_tcase(s, t);
-	return s;
-}
-
 int main(void)
 {
-	return fx_test_run(osc_suite());
+	const FxTestCase cases[] = {
+		{"namespace", 60, .tests = {
+			{ping_answers_pong, 0},
+			{doc_lists_every_method, 0},
+			{chain_over_the_memory_budget_fails_naming_its_cost, 0},
+			{list_describes_every_parameter, 0},
+			{info_describes_one_parameter, 0},
+			{json_checker_knows_json, 0},
+			{json_parts_form_the_namespace, 0},
+			{sync_answers_once_audio_applied_the_change, 0},
+			{syncs_waiting_are_capped, 0},
+			{sync_fails_when_no_audio_runs, 0},
+			{stats_name_every_documented_value, 0},
+			{stats_time_knob_to_ear, 0},
+			{mute_panic_and_resets, 0},
+			{chain_query_load_and_errors, 0},
+			{bpm_set_get_and_reject, 0},
+			{introspection_names_enum_values, 0},
+			{structural_change_of_latency_tells_the_driver, 0},
+		}},
+		{.name = NULL},
+	};
+	return fx_test_run(fx_test_suite("osc_fxd_methods", cases));
 }

@@ -185,9 +185,8 @@ START_TEST(pattern_bypasses_every_slot_once)
 	/* One staged change per slot, not one per matching name. */
 	ck_assert_uint_eq(fx_engine_staged_seq(r->e), 3);
 
-	tick(r);
 	Replies rs;
-	collect(&r->cl, &rs, QUIET_MS);
+	tick_collect(r, &rs);
 	for (int s = 0; s < 3; s++) {
 		char path[64];
 		snprintf(path, sizeof path, "/fx/%s/bypass", labels[s]);
@@ -230,9 +229,8 @@ START_TEST(patterns_over_unlabelled_slots)
 	SEND(r, "/fx/{0,lpf,1}/cutoff", "f", 500.0);
 	ck_assert_uint_eq(fx_engine_staged_seq(r->e), 5);
 	ck_assert_float_eq(get_f(r, "/fx/0/cutoff"), 500.0f);
-	tick(r);
 	Replies rs;
-	collect(&r->cl, &rs, QUIET_MS);
+	tick_collect(r, &rs);
 	ck_assert_int_eq(count_path(&rs, "/fx/0/bypass", NULL), 1);
 	ck_assert_int_eq(count_path(&rs, "/fx/lpf/bypass", NULL), 1);
 	ck_assert_int_eq(count_path(&rs, "/fx/2/bypass", NULL), 1);
@@ -298,8 +296,7 @@ START_TEST(aliases_act_and_echo)
 	expect_nothing(&r->cl);
 	ck_assert_double_eq_tol(get_f(r, "/fx/vol/db"),
 	                        fx_param_from_norm(db, 0.5), 1e-5);
-	tick(r);
-	collect(&r->cl, &rs, QUIET_MS);
+	tick_collect(r, &rs);
 	ck_assert_int_eq(count_path(&rs, "/1/fader1", &m), 1);
 	ck_assert_double_eq_tol(arg_f(m, 0), 0.5, 1e-6);
 	ck_assert_int_eq(count_path(&rs, "/1/rotary1", &m), 1);
@@ -344,8 +341,7 @@ START_TEST(aliases_of_mute_and_tempo_echo)
 	expect_nothing(&r->cl);
 	ck_assert_int_eq(fx_control_muted(r->c), 1);
 	ck_assert_double_eq(fx_control_bpm(r->c), 133);
-	tick(r);
-	collect(&r->cl, &rs, QUIET_MS);
+	tick_collect(r, &rs);
 	ck_assert_int_eq(count_path(&rs, "/1/toggle1", &m), 1);
 	ck_assert_int_eq(arg_i(m, 0), 1);
 	ck_assert_int_eq(count_path(&rs, "/fxd/mute", &m), 1);
@@ -443,9 +439,8 @@ START_TEST(enum_parameters_take_their_labels)
 	drain(&r->cl);
 	SEND(r, "/fx/dly/division", "s", "1/8");
 	expect_nothing(&r->cl);
-	tick(r);
 	Replies rs;
-	collect(&r->cl, &rs, QUIET_MS);
+	tick_collect(r, &rs);
 	lo_message m = NULL;
 	ck_assert_int_eq(count_path(&rs, "/fx/dly/division", &m), 1);
 	ck_assert_float_eq(arg_f(m, 0), (float)eighth);
@@ -551,31 +546,27 @@ START_TEST(a_swap_between_lookup_and_write_moves_the_write)
 }
 END_TEST
 
-static Suite *osc_suite(void)
-{
-	Suite *s = suite_create("osc_params");
-	TCase *t = tcase_create("namespace");
-	tcase_set_timeout(t, 60);
-	tcase_add_test(t, set_and_get_by_label_and_index);
-	tcase_add_test(t, numbers_in_every_type_and_booleans);
-	tcase_add_test(t, out_of_range_values_are_clamped);
-	tcase_add_test(t, norm_round_trips_through_the_scale);
-	tcase_add_test(t, bad_values_fail_and_change_nothing);
-	tcase_add_test(t, structural_changes_coalesce_to_the_last_value);
-	tcase_add_test(t, pattern_bypasses_every_slot_once);
-	tcase_add_test(t, patterns_over_unlabelled_slots);
-	tcase_add_test(t, pattern_with_a_bad_value_is_rejected_once);
-	tcase_add_test(t, aliases_act_and_echo);
-	tcase_add_test(t, aliases_of_mute_and_tempo_echo);
-	tcase_add_test(t, bad_aliases_are_refused);
-	tcase_add_test(t, float_arguments_keep_their_shortest_decimal);
-	tcase_add_test(t, enum_parameters_take_their_labels);
-	tcase_add_test(t, a_swap_between_lookup_and_write_moves_the_write);
-	suite_add_tcase(s, t);
-	return s;
-}
-
 int main(void)
 {
-	return fx_test_run(osc_suite());
+	const FxTestCase cases[] = {
+		{"namespace", 60, .tests = {
+			{set_and_get_by_label_and_index, 0},
+			{numbers_in_every_type_and_booleans, 0},
+			{out_of_range_values_are_clamped, 0},
+			{norm_round_trips_through_the_scale, 0},
+			{bad_values_fail_and_change_nothing, 0},
+			{structural_changes_coalesce_to_the_last_value, 0},
+			{pattern_bypasses_every_slot_once, 0},
+			{patterns_over_unlabelled_slots, 0},
+			{pattern_with_a_bad_value_is_rejected_once, 0},
+			{aliases_act_and_echo, 0},
+			{aliases_of_mute_and_tempo_echo, 0},
+			{bad_aliases_are_refused, 0},
+			{float_arguments_keep_their_shortest_decimal, 0},
+			{enum_parameters_take_their_labels, 0},
+			{a_swap_between_lookup_and_write_moves_the_write, 0},
+		}},
+		{.name = NULL},
+	};
+	return fx_test_run(fx_test_suite("osc_params", cases));
 }

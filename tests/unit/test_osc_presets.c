@@ -42,9 +42,8 @@ START_TEST(presets_save_load_and_list)
 	ck_assert_float_eq(get_f(r, "/fx/lpf/cutoff"), 2000.0f);
 	ck_assert_int_eq(get_i(r, "/fx/vol/bypass"), 1);
 	/* Same shape: the values glide, and subscribers hear of each. */
-	tick(r);
 	Replies rs;
-	collect(&r->cl, &rs, QUIET_MS);
+	tick_collect(r, &rs);
 	lo_message m = NULL;
 	ck_assert_int_eq(count_path(&rs, "/fx/lpf/cutoff", &m), 1);
 	ck_assert_float_eq(arg_f(m, 0), 2000.0f);
@@ -82,8 +81,7 @@ START_TEST(presets_save_load_and_list)
 	ck_assert_float_eq(get_f(r, "/fx/vol/db"), -3.0f);
 	SEND(r, "/fx/lpf/cutoff", "");
 	expect_fail(r, "/fx/lpf/cutoff", "no slot");
-	tick(r);
-	collect(&r->cl, &rs, QUIET_MS);
+	tick_collect(r, &rs);
 	ck_assert_int_eq(count_path(&rs, "/fxd/chain", &m), 1);
 	ck_assert_ptr_nonnull(strstr(arg_s(m, 0), "vol:gain"));
 	replies_free(&rs);
@@ -291,22 +289,18 @@ START_TEST(a_long_preset_list_comes_in_parts)
 }
 END_TEST
 
-static Suite *osc_suite(void)
-{
-	Suite *s = suite_create("osc_presets");
-	TCase *t = tcase_create("namespace");
-	tcase_set_timeout(t, 60);
-	tcase_add_test(t, presets_save_load_and_list);
-	tcase_add_test(t, presets_refuse_bad_names);
-	tcase_add_test(t, state_file_round_trips);
-	tcase_add_test(t, state_file_write_failure_is_reported_and_retried);
-	tcase_add_test(t, state_file_damage_is_reported);
-	tcase_add_test(t, a_long_preset_list_comes_in_parts);
-	suite_add_tcase(s, t);
-	return s;
-}
-
 int main(void)
 {
-	return fx_test_run(osc_suite());
+	const FxTestCase cases[] = {
+		{"namespace", 60, .tests = {
+			{presets_save_load_and_list, 0},
+			{presets_refuse_bad_names, 0},
+			{state_file_round_trips, 0},
+			{state_file_write_failure_is_reported_and_retried, 0},
+			{state_file_damage_is_reported, 0},
+			{a_long_preset_list_comes_in_parts, 0},
+		}},
+		{.name = NULL},
+	};
+	return fx_test_run(fx_test_suite("osc_presets", cases));
 }

@@ -11,9 +11,8 @@ START_TEST(counters_go_to_subscribers_when_they_move)
 	/* Two periods and no worker: the second has nothing to play. */
 	fx_engine_process(r->e, r->inp, r->outp, PERIOD);
 	fx_engine_process(r->e, r->inp, r->outp, PERIOD);
-	tick(r);
 	Replies rs;
-	collect(&r->cl, &rs, QUIET_MS);
+	tick_collect(r, &rs);
 	lo_message m = NULL;
 	ck_assert_int_eq(count_path(&rs, "/fxd/counters", &m), 1);
 	ck_assert_str_eq(types_of(m), "sdsdsdsdsd");
@@ -24,8 +23,7 @@ START_TEST(counters_go_to_subscribers_when_they_move)
 	ck_assert_double_eq(arg_d(m, 3), 1);
 	ck_assert_double_eq(arg_d(m, 1), 0);
 	replies_free(&rs);
-	tick(r);
-	collect(&r->cl, &rs, QUIET_MS);
+	tick_collect(r, &rs);
 	ck_assert_int_eq(count_path(&rs, "/fxd/counters", NULL), 0);
 	replies_free(&rs);
 	rig_free(r);
@@ -49,9 +47,8 @@ START_TEST(meters_report_peak_and_rms)
 	drain(&r->cl);
 	play(r, 20);
 	nap_ms(25);
-	tick(r);
 	Replies rs;
-	collect(&r->cl, &rs, QUIET_MS);
+	tick_collect(r, &rs);
 	lo_message meters = NULL;
 	ck_assert_int_eq(count_path(&rs, "/fxd/meters", &meters), 1);
 	ck_assert_str_eq(types_of(meters), "ffff");
@@ -66,8 +63,7 @@ START_TEST(meters_report_peak_and_rms)
 
 	/* No audio since: silence. */
 	nap_ms(25);
-	tick(r);
-	collect(&r->cl, &rs, QUIET_MS);
+	tick_collect(r, &rs);
 	ck_assert_int_eq(count_path(&rs, "/fxd/meters", &meters), 1);
 	for (int i = 0; i < 4; i++)
 		ck_assert_float_eq(arg_f(meters, i), 0.0f);
@@ -134,9 +130,8 @@ START_TEST(subscribe_sends_the_full_state)
 	ck_assert_int_eq(counters(r).subscribers, 1);
 
 	/* The first tick: meters and stats at once. */
-	tick(r);
 	Replies rs;
-	collect(&r->cl, &rs, QUIET_MS);
+	tick_collect(r, &rs);
 	lo_message meters = NULL;
 	ck_assert_int_eq(count_path(&rs, "/fxd/meters", &meters), 1);
 	ck_assert_str_eq(types_of(meters), "ffff");
@@ -489,9 +484,8 @@ START_TEST(feedback_is_coalesced_to_the_latest_value)
 	SEND(r, "/fx/lpf/cutoff", "f", 1000.0);
 	SEND(r, "/fx/1/cutoff", "f", 3000.0);
 	expect_nothing(&r->cl);
-	tick(r);
 	Replies rs;
-	collect(&r->cl, &rs, QUIET_MS);
+	tick_collect(r, &rs);
 	lo_message m = NULL;
 	ck_assert_int_eq(count_path(&rs, "/fx/lpf/cutoff", &m), 1);
 	ck_assert_float_eq(arg_f(m, 0), 3000.0f);
@@ -501,8 +495,7 @@ START_TEST(feedback_is_coalesced_to_the_latest_value)
 	replies_free(&rs);
 	/* Setting what is already there changes nothing: no feedback. */
 	SEND(r, "/fx/lpf/cutoff", "f", 3000.0);
-	tick(r);
-	collect(&r->cl, &rs, QUIET_MS);
+	tick_collect(r, &rs);
 	ck_assert_int_eq(count_prefix(&rs, "/fx/"), 0);
 	replies_free(&rs);
 	rig_free(r);
@@ -661,9 +654,8 @@ START_TEST(chain_text_follows_value_changes)
 	SEND(r, "/fx/vol/db", "f", -6.0);
 	SEND(r, "/fx/lpf/cutoff", "f", 3000.0);
 	SEND(r, "/fx/hpf/bypass", "i", 1);
-	tick(r);
 	Replies rs;
-	collect(&r->cl, &rs, QUIET_MS);
+	tick_collect(r, &rs);
 	lo_message m = NULL;
 	ck_assert_int_eq(count_path(&rs, "/fxd/chain", &m), 1);
 	FxChainSpec spec;
@@ -675,40 +667,35 @@ START_TEST(chain_text_follows_value_changes)
 	ck_assert_ptr_nonnull(strstr(want, "db=-6"));
 	ck_assert_ptr_nonnull(strstr(want, "bypass=1"));
 	replies_free(&rs);
-	tick(r);
-	collect(&r->cl, &rs, QUIET_MS);
+	tick_collect(r, &rs);
 	ck_assert_int_eq(count_path(&rs, "/fxd/chain", NULL), 0);
 	replies_free(&rs);
 	rig_free(r);
 }
 END_TEST
 
-static Suite *osc_suite(void)
-{
-	Suite *s = suite_create("osc_subscribers");
-	TCase *t = tcase_create("namespace");
-	tcase_set_timeout(t, 60);
-	tcase_add_test(t, counters_go_to_subscribers_when_they_move);
-	tcase_add_test(t, meters_report_peak_and_rms);
-	tcase_add_test(t, subscribe_sends_the_full_state);
-	tcase_add_test(t, subscribe_another_host_and_port);
-	tcase_add_test(t, a_full_table_evicts_the_stalest_subscriber);
-	tcase_add_test(t, sixteen_static_targets_refuse_a_newcomer);
-	tcase_add_test(t, subscriptions_expire_unless_renewed);
-	tcase_add_test(t, a_subscriber_whose_port_closed_is_dropped);
-	tcase_add_test(t, unsubscribe_stops_feedback);
-	tcase_add_test(t, static_targets_stay_subscribed);
-	tcase_add_test(t, fxd_subscribed_to_itself_goes_quiet);
-	tcase_add_test(t, two_fxd_subscribed_to_each_other_go_quiet);
-	tcase_add_test(t, feedback_is_coalesced_to_the_latest_value);
-	tcase_add_test(t, feedback_respects_the_rate_limit);
-	tcase_add_test(t, failures_reach_subscribers);
-	tcase_add_test(t, chain_text_follows_value_changes);
-	suite_add_tcase(s, t);
-	return s;
-}
-
 int main(void)
 {
-	return fx_test_run(osc_suite());
+	const FxTestCase cases[] = {
+		{"namespace", 60, .tests = {
+			{counters_go_to_subscribers_when_they_move, 0},
+			{meters_report_peak_and_rms, 0},
+			{subscribe_sends_the_full_state, 0},
+			{subscribe_another_host_and_port, 0},
+			{a_full_table_evicts_the_stalest_subscriber, 0},
+			{sixteen_static_targets_refuse_a_newcomer, 0},
+			{subscriptions_expire_unless_renewed, 0},
+			{a_subscriber_whose_port_closed_is_dropped, 0},
+			{unsubscribe_stops_feedback, 0},
+			{static_targets_stay_subscribed, 0},
+			{fxd_subscribed_to_itself_goes_quiet, 0},
+			{two_fxd_subscribed_to_each_other_go_quiet, 0},
+			{feedback_is_coalesced_to_the_latest_value, 0},
+			{feedback_respects_the_rate_limit, 0},
+			{failures_reach_subscribers, 0},
+			{chain_text_follows_value_changes, 0},
+		}},
+		{.name = NULL},
+	};
+	return fx_test_run(fx_test_suite("osc_subscribers", cases));
 }

@@ -332,22 +332,18 @@ START_TEST(timed_bundles_are_answered)
 }
 END_TEST
 
-static Suite *osc_suite(void)
-{
-	Suite *s = suite_create("osc_transport");
-	TCase *t = tcase_create("namespace");
-	tcase_set_timeout(t, 60);
-	tcase_add_test(t, unknown_and_malformed_messages_fail);
-	tcase_add_test(t, bundles_are_dispatched_now);
-	tcase_add_test(t, timed_bundles_are_answered);
-	tcase_add_test(t, tcp_the_longest_silent_connection_gives_way);
-	tcase_add_test(t, tcp_idle_connections_time_out);
-	tcase_add_test(t, tcp_replies_larger_than_a_packet_come_in_parts);
-	suite_add_tcase(s, t);
-	return s;
-}
-
 int main(void)
 {
-	return fx_test_run(osc_suite());
+	const FxTestCase cases[] = {
+		{"namespace", 60, .tests = {
+			{unknown_and_malformed_messages_fail, 0},
+			{bundles_are_dispatched_now, 0},
+			{timed_bundles_are_answered, 0},
+			{tcp_the_longest_silent_connection_gives_way, 0},
+			{tcp_idle_connections_time_out, 0},
+			{tcp_replies_larger_than_a_packet_come_in_parts, 0},
+		}},
+		{.name = NULL},
+	};
+	return fx_test_run(fx_test_suite("osc_transport", cases));
 }

@@ -845,27 +845,26 @@ static void pools_down(void)
 
 static Suite *ptime_suite(void)
 {
-	Suite *s = suite_create("ptime");
-	TCase *tc = tcase_create("math");
-	tcase_add_loop_test(tc, transition_by_squaring, 0, N_FILTERS);
-	tcase_add_loop_test(tc, three_steps_equal_recursion, 0, N_FILTERS);
-	tcase_add_loop_test(tc, lanes_match_one_stream, 0, N_FILTERS);
-	tcase_add_loop_test(tc, fixup_stops_early, 0, N_FILTERS);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("driver");
-	tcase_add_checked_fixture(tc, pools_up, pools_down);
-	tcase_set_timeout(tc, 120);
-	tcase_add_loop_test(tc, f32_within_twice_sequential, 0, N_CASES);
-	tcase_add_loop_test(tc, f64_within_1e_10, 0, N_CASES);
-	tcase_add_loop_test(tc, state_carries_across_calls, 0, N_CASES);
-	tcase_add_loop_test(tc, deterministic_and_reset, 0, N_CASES);
-	tcase_add_loop_test(tc, long_block_in_chunks, 0, 2 * N_FILTERS);
-	tcase_add_loop_test(tc, default_switch_over, 0, 2 * N_FILTERS);
-	tcase_add_test(tc, api_validates);
-	tcase_add_test(tc, no_allocation_in_process);
-	suite_add_tcase(s, tc);
-	return s;
+	const FxTestCase cases[] = {
+		{"math", 0, .tests = {
+			{transition_by_squaring, N_FILTERS},
+			{three_steps_equal_recursion, N_FILTERS},
+			{lanes_match_one_stream, N_FILTERS},
+			{fixup_stops_early, N_FILTERS},
+		}},
+		{"driver", 120, .setup = pools_up, .teardown = pools_down, .tests = {
+			{f32_within_twice_sequential, N_CASES},
+			{f64_within_1e_10, N_CASES},
+			{state_carries_across_calls, N_CASES},
+			{deterministic_and_reset, N_CASES},
+			{long_block_in_chunks, 2 * N_FILTERS},
+			{default_switch_over, 2 * N_FILTERS},
+			{api_validates, 0},
+			{no_allocation_in_process, 0},
+		}},
+		{.name = NULL},
+	};
+	return fx_test_suite("ptime", cases);
 }
 
 int main(void)

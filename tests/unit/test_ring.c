@@ -643,32 +643,27 @@ START_TEST(test_stress_records)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-	Suite *s = suite_create("ring");
-	TCase *tc = tcase_create("core");
-	tcase_add_test(tc, test_capacity_rounding);
-	tcase_add_test(tc, test_invalid_args);
-	tcase_add_test(tc, test_bookkeeping);
-	tcase_add_test(tc, test_all_or_nothing);
-	tcase_add_test(tc, test_peek_advance);
-	tcase_add_test(tc, test_wraparound_multichannel);
-	tcase_add_test(tc, test_write_silence);
-	tcase_add_test(tc, test_clear);
-	tcase_add_test(tc, test_record_room_and_limit);
-	tcase_add_test(tc, test_record_round_trip_and_all_or_nothing);
-	suite_add_tcase(s, tc);
-
-	TCase *st = tcase_create("stress");
-	/* Generous: the same test runs under TSan and ASan. */
-	tcase_set_timeout(st, 120);
-	tcase_add_test(st, test_stress_spsc);
-	tcase_add_test(st, test_stress_records);
-	suite_add_tcase(s, st);
-	return s;
-}
-
 int main(void)
 {
-	return fx_test_run(suite());
+	const FxTestCase cases[] = {
+		{"core", 0, .tests = {
+			{test_capacity_rounding, 0},
+			{test_invalid_args, 0},
+			{test_bookkeeping, 0},
+			{test_all_or_nothing, 0},
+			{test_peek_advance, 0},
+			{test_wraparound_multichannel, 0},
+			{test_write_silence, 0},
+			{test_clear, 0},
+			{test_record_room_and_limit, 0},
+			{test_record_round_trip_and_all_or_nothing, 0},
+		}},
+		/* Generous: the same test runs under TSan and ASan. */
+		{"stress", 120, .tests = {
+			{test_stress_spsc, 0},
+			{test_stress_records, 0},
+		}},
+		{.name = NULL},
+	};
+	return fx_test_run(fx_test_suite("ring", cases));
 }

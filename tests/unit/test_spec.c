@@ -288,25 +288,21 @@ START_TEST(param_scales_map_as_documented)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-	Suite *s = suite_create("spec");
-	TCase *t = tcase_create("spec");
-	tcase_set_timeout(t, 120);
-	tcase_add_test(t, parses_the_default_chain);
-	tcase_add_test(t, defaults_fill_unset_parameters);
-	tcase_add_test(t, format_round_trips);
-	tcase_add_loop_test(t, bad_specs_say_where_and_why, 0,
-	                    sizeof bad / sizeof bad[0]);
-	tcase_add_test(t, too_many_slots_is_an_error);
-	tcase_add_test(t, fuzz_never_crashes);
-	tcase_add_test(t, parameter_tables_are_consistent);
-	tcase_add_test(t, param_scales_map_as_documented);
-	suite_add_tcase(s, t);
-	return s;
-}
-
 int main(void)
 {
-	return fx_test_run(suite());
+	const FxTestCase cases[] = {
+		{"spec", 120, .tests = {
+			{parses_the_default_chain, 0},
+			{defaults_fill_unset_parameters, 0},
+			{format_round_trips, 0},
+			{bad_specs_say_where_and_why,
+			 sizeof bad / sizeof bad[0]},
+			{too_many_slots_is_an_error, 0},
+			{fuzz_never_crashes, 0},
+			{parameter_tables_are_consistent, 0},
+			{param_scales_map_as_documented, 0},
+		}},
+		{.name = NULL},
+	};
+	return fx_test_run(fx_test_suite("spec", cases));
 }

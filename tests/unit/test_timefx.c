@@ -706,41 +706,34 @@ START_TEST(parameter_sweeps_stay_finite)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-	Suite *s = suite_create("timefx");
-	TCase *t = tcase_create("timefx");
-	tcase_set_timeout(t, 60);
-	tcase_add_checked_fixture(t, setup, NULL);
-	tcase_add_loop_test(t, delay_echoes_at_exact_offsets, 0, 2);
-	tcase_add_test(t, delay_fractional_echo_is_centred);
-	tcase_add_test(t, delay_pingpong_alternates_channels);
-	tcase_add_test(t, delay_odd_channel_counts);
-	tcase_add_loop_test(t, chunk_size_does_not_matter, 0,
-	                    sizeof invariant_chains / sizeof invariant_chains[0]);
-	tcase_add_loop_test(t, delay_division_follows_tempo, 0,
-	                    sizeof tempo_cases / sizeof tempo_cases[0]);
-	tcase_add_loop_test(t, delay_tempo_change_while_running, 0, 2);
-	tcase_add_test(t, delay_division_labels_parse);
-	tcase_add_loop_test(t, delay_time_glide_has_no_click, 0,
-	                    sizeof glide_cases / sizeof glide_cases[0]);
-	tcase_add_test(t, delay_feedback_is_bounded);
-	tcase_add_test(t, reverb_decay_grows_with_room);
-	tcase_add_test(t, reverb_width_decorrelates_the_tail);
-	tcase_add_test(t, sample_rate_scales_the_tunings);
-	tcase_add_test(t, reverb_odd_channel_counts);
-	tcase_add_test(t, parameter_sweeps_stay_finite);
-	suite_add_tcase(s, t);
-	/* An hour of audio: seconds here, much longer under sanitizers. */
-	TCase *hour = tcase_create("an hour of input");
-	tcase_set_timeout(hour, 600);
-	tcase_add_checked_fixture(hour, setup, NULL);
-	tcase_add_test(hour, reverb_is_stable_at_worst_settings);
-	suite_add_tcase(s, hour);
-	return s;
-}
-
 int main(void)
 {
-	return fx_test_run(suite());
+	const FxTestCase cases[] = {
+		{"timefx", 60, .setup = setup, .tests = {
+			{delay_echoes_at_exact_offsets, 2},
+			{delay_fractional_echo_is_centred, 0},
+			{delay_pingpong_alternates_channels, 0},
+			{delay_odd_channel_counts, 0},
+			{chunk_size_does_not_matter,
+			 sizeof invariant_chains / sizeof invariant_chains[0]},
+			{delay_division_follows_tempo,
+			 sizeof tempo_cases / sizeof tempo_cases[0]},
+			{delay_tempo_change_while_running, 2},
+			{delay_division_labels_parse, 0},
+			{delay_time_glide_has_no_click,
+			 sizeof glide_cases / sizeof glide_cases[0]},
+			{delay_feedback_is_bounded, 0},
+			{reverb_decay_grows_with_room, 0},
+			{reverb_width_decorrelates_the_tail, 0},
+			{sample_rate_scales_the_tunings, 0},
+			{reverb_odd_channel_counts, 0},
+			{parameter_sweeps_stay_finite, 0},
+		}},
+		/* An hour of audio: seconds here, much longer under sanitizers. */
+		{"an hour of input", 600, .setup = setup, .tests = {
+			{reverb_is_stable_at_worst_settings, 0},
+		}},
+		{.name = NULL},
+	};
+	return fx_test_run(fx_test_suite("timefx", cases));
 }
