@@ -106,19 +106,16 @@ START_TEST(option_checks)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-	Suite *s = suite_create("netaddr");
-	TCase *t = tcase_create("parse");
-	tcase_add_test(t, cidr_lists);
-	tcase_add_test(t, host_port_targets);
-	tcase_add_test(t, alias_pairs);
-	tcase_add_test(t, option_checks);
-	suite_add_tcase(s, t);
-	return s;
-}
-
 int main(void)
 {
-	return fx_test_run(suite());
+	const FxTestCase cases[] = {
+		{"parse", 0, .tests = {
+			{cidr_lists, 0},
+			{host_port_targets, 0},
+			{alias_pairs, 0},
+			{option_checks, 0},
+		}},
+		{.name = NULL},
+	};
+	return fx_test_run(fx_test_suite("netaddr", cases));
 }
