@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fxd — what the benchmarks share: a monotonic clock, the nearest-rank
  * quantile, the table's printer, and the command line of bench_ptime and bench_cuda
  * ([--quick] [--json FILE|-] [--threads N] [--budget SECONDS]).

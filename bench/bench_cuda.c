@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fxd — benchmark of the CUDA SOS cascade (cuda/accel.h) against the CPU
  * paths of clients/file/ptime_run.h. Runs only with a GPU.
  *
@@ -56,7 +57,6 @@ enum {
 	MAX_THREADS = 64,
 };
 
-
 static const int chunk_frames[] = {128, 256, 512, 1024, 2048};
 static const int chunk_channels[] = {2, 8, 16, 64};
 static const int long_channels[] = {2, 8};
@@ -71,8 +71,8 @@ typedef struct {
 	int filter, channels, threads;
 	const char *path; ///< "cuda", "cpu_sequential", "cpu_parallel"
 	long frames;
-	double seconds;    ///< median of LONG_RUNS
-	double max_diff;   ///< against cpu_sequential's output
+	double seconds;  ///< median of LONG_RUNS
+	double max_diff; ///< against cpu_sequential's output
 } LongResult;
 
 static ChunkResult chunk_results[NELEM(filters) * NELEM(chunk_frames) *
@@ -82,8 +82,8 @@ static LongResult long_results[NELEM(filters) * NELEM(long_channels) * 3];
 static int n_long;
 static FxAccel *acc;
 
-__attribute__((noreturn, format(printf, 1, 2))) static void die(
-	const char *fmt, ...)
+__attribute__((noreturn, format(printf, 1, 2))) static void die(const char *fmt,
+                                                                ...)
 {
 	va_list ap;
 	fputs("bench_cuda: ", stderr);
@@ -142,11 +142,13 @@ static void measure_chunk(int fi, int frames, int channels, double budget_s,
 		forward_or_die(p[v], work, frames);
 	double end = bench_now_ns() + budget_s * 1e9;
 	int rounds = 0;
-	while (rounds < MAX_ROUNDS && (rounds < MIN_ROUNDS || bench_now_ns() < end)) {
+	while (rounds < MAX_ROUNDS &&
+	       (rounds < MIN_ROUNDS || bench_now_ns() < end)) {
 		for (int j = 0; j < 2; j++) {
 			int v = (j + rounds) % 2;
 			for (int c = 0; c < channels; c++)
-				memcpy(work[c], input[c], sizeof(float) * (size_t)frames);
+				memcpy(work[c], input[c],
+				       sizeof(float) * (size_t)frames);
 			double t0 = bench_now_ns();
 			forward_or_die(p[v], work, frames);
 			t[v][rounds] = bench_now_ns() - t0;
@@ -192,8 +194,8 @@ static void measure_long(int fi, int channels, long frames, FxPtPool *pool,
 		FxAccelPlan *gpu = NULL;
 		FxStatus st;
 		if (v < 2) {
-			cpu = fx_pt_filter_new(f->sec, f->n, channels, LONG_CHUNK,
-			                       &st);
+			cpu = fx_pt_filter_new(f->sec, f->n, channels,
+			                       LONG_CHUNK, &st);
 			if (!cpu)
 				die("fx_pt_filter_new: %s", fx_strerror(st));
 			if (v == 1)
@@ -204,15 +206,16 @@ static void measure_long(int fi, int channels, long frames, FxPtPool *pool,
 		}
 		for (int r = 0; r < LONG_RUNS; r++) {
 			for (int c = 0; c < channels; c++)
-				memcpy(work[c], input[c], sizeof(float) * (size_t)frames);
+				memcpy(work[c], input[c],
+				       sizeof(float) * (size_t)frames);
 			if (cpu)
 				fx_pt_filter_reset(cpu);
 			else if (fx_accel_plan_reset_state(gpu) != FX_OK)
 				die("reset: %s", fx_accel_error(acc));
 			double t0 = bench_now_ns();
 			if (cpu)
-				fx_pt_filter_process(cpu, v == 1 ? pool : NULL, work,
-				                     frames);
+				fx_pt_filter_process(cpu, v == 1 ? pool : NULL,
+				                     work, frames);
 			else
 				forward_or_die(gpu, work, frames);
 			t[r] = bench_now_ns() - t0;
@@ -220,14 +223,21 @@ static void measure_long(int fi, int channels, long frames, FxPtPool *pool,
 		double diff = 0;
 		for (int c = 0; c < channels; c++) {
 			if (v == 0) {
-				memcpy(ref[c], work[c], sizeof(float) * (size_t)frames);
+				memcpy(ref[c], work[c],
+				       sizeof(float) * (size_t)frames);
 				continue;
 			}
 			for (long i = 0; i < frames; i++)
-				diff = fmax(diff, fabs((double)work[c][i] - ref[c][i]));
+				diff = fmax(diff,
+				            fabs((double)work[c][i] - ref[c][i]));
 		}
-		LongResult res = {fi, channels, v == 1 ? threads : 1, paths[v],
-		                  frames, bench_quantile(t, LONG_RUNS, 0.5) / 1e9, diff};
+		LongResult res = {fi,
+		                  channels,
+		                  v == 1 ? threads : 1,
+		                  paths[v],
+		                  frames,
+		                  bench_quantile(t, LONG_RUNS, 0.5) / 1e9,
+		                  diff};
 		long_results[n_long++] = res;
 		double seq = long_seq_seconds(&res);
 		double sps = (double)frames * channels / res.seconds;
@@ -254,8 +264,7 @@ static void json_string(FILE *o, const char *s)
 	fputc('"', o);
 }
 
-static void write_json(FILE *o, const char *mode, const char *skipped,
-                       int threads)
+static void write_json(FILE *o, const char *mode, const char *skipped, int threads)
 {
 	fprintf(o, "{\n  \"bench\": \"cuda\",\n  \"mode\": \"%s\",\n", mode);
 	if (skipped) {
@@ -295,8 +304,8 @@ static void write_json(FILE *o, const char *mode, const char *skipped,
 		        "\"msamples_per_s\": %.3f, \"realtime_x\": %.1f, "
 		        "\"speedup_vs_cpu_sequential\": %.3f, "
 		        "\"max_abs_diff\": %.3e}%s\n",
-		        f->name, f->n, r->frames, LONG_CHUNK, r->channels, r->path,
-		        r->threads, r->seconds, sps / 1e6,
+		        f->name, f->n, r->frames, LONG_CHUNK, r->channels,
+		        r->path, r->threads, r->seconds, sps / 1e6,
 		        (double)r->frames / f->fs / r->seconds,
 		        long_seq_seconds(r) / r->seconds, r->max_diff,
 		        i + 1 < n_long ? "," : "");
@@ -323,8 +332,8 @@ static void emit_json(const char *json, const char *mode, const char *skipped,
 
 int main(int argc, char **argv)
 {
-	BenchArgs args =
-		bench_args_parse(argc, argv, "bench_cuda", MAX_THREADS, 0.02, 0.3);
+	BenchArgs args = bench_args_parse(argc, argv, "bench_cuda", MAX_THREADS,
+	                                  0.02, 0.3);
 	int quick = args.quick, nthreads = args.threads;
 	double budget = args.budget;
 	const char *json = args.json;
@@ -336,8 +345,8 @@ int main(int argc, char **argv)
 		if (!strncmp(why, "no CUDA device", 14))
 			snprintf(line, sizeof line, "skipped: %s", why);
 		else
-			snprintf(line, sizeof line, "skipped: no CUDA device (%s)",
-			         why);
+			snprintf(line, sizeof line,
+			         "skipped: no CUDA device (%s)", why);
 		say("%s\n", line);
 		emit_json(json, mode, line + strlen("skipped: "), nthreads);
 		return 0;
@@ -357,16 +366,17 @@ int main(int argc, char **argv)
 	}
 
 	say("bench_cuda (%s) on %s: graph replay only (cuda/accel.h has no "
-	    "eager mode)\n", mode, fx_accel_device_name(acc));
+	    "eager mode)\n",
+	    mode, fx_accel_device_name(acc));
 	say("per chunk, us per fx_accel_plan_forward\n");
 	say("%-16s %6s %3s  %-6s %-10s %10s %10s %10s %6s\n", "filter",
-	    "frames", "ch", "mode", "kernel", "median", "best", "p90",
-	    "rounds");
+	    "frames", "ch", "mode", "kernel", "median", "best", "p90", "rounds");
 	for (int fi = 0; fi < NELEM(filters); fi++)
 		for (int ci = 0; ci < NELEM(chunk_channels); ci++)
 			for (int k = 0; k < NELEM(chunk_frames); k++)
-				measure_chunk(fi, chunk_frames[k], chunk_channels[ci],
-				              budget, input, work);
+				measure_chunk(fi, chunk_frames[k],
+				              chunk_channels[ci], budget, input,
+				              work);
 
 	FxPtPool *pool = NULL;
 	if (nthreads > 1 && !(pool = fx_pt_pool_new(nthreads, &st)))
@@ -377,8 +387,8 @@ int main(int argc, char **argv)
 	    "path", "thr", "ms", "Msamp/s", "realtime", "vs seq", "max diff");
 	for (int fi = 0; fi < NELEM(filters); fi++)
 		for (int ci = 0; ci < NELEM(long_channels); ci++)
-			measure_long(fi, long_channels[ci], long_frames, pool, input,
-			             work, ref);
+			measure_long(fi, long_channels[ci], long_frames, pool,
+			             input, work, ref);
 	emit_json(json, mode, NULL, nthreads);
 
 	fx_pt_pool_free(pool);

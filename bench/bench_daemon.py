@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """bench_daemon: fxd against a private jackd dummy server.
 
 For each period (64, 128, 256 frames) and each bench_dsp chain it starts

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fxd — DSP benchmark (not a test: `make bench` runs it, `make check` only
  * smoke-tests --quick).
  *
@@ -58,8 +59,8 @@ enum { MXCSR_FTZ = 1u << 15, MXCSR_DAZ = 1u << 6 };
 enum {
 	FS = 48000,
 	MAX_CH = 8,
-	IN_FRAMES = 8192,  ///< cyclic input; a multiple of every chunk size
-	ROUND_CHUNKS = 8,  ///< chunks per variant per round
+	IN_FRAMES = 8192,   ///< cyclic input; a multiple of every chunk size
+	ROUND_CHUNKS = 8,   ///< chunks per variant per round
 	TAIL_FRAMES = 4800, ///< case c: 100 ms from the impulse on
 	MAX_OBJ = 5,
 };
@@ -124,7 +125,7 @@ static void design_all(void)
  * through all sections. */
 typedef struct {
 	int channels, n;
-	float coef[FX_MAX_SECTIONS][5]; ///< b0, b1, b2, a1, a2
+	float coef[FX_MAX_SECTIONS][5];          ///< b0, b1, b2, a1, a2
 	float state[MAX_CH][FX_MAX_SECTIONS][4]; ///< x1, x2, y1, y2
 } Dfi;
 
@@ -174,7 +175,8 @@ static void ref_process(const FxSection *sec, int n, const float *x, double *y,
 		for (int k = 0; k < n; k++) {
 			double a0 = sec[k][3];
 			double o = sec[k][0] / a0 * v + z[k][0];
-			z[k][0] = sec[k][1] / a0 * v - sec[k][4] / a0 * o + z[k][1];
+			z[k][0] = sec[k][1] / a0 * v - sec[k][4] / a0 * o +
+			          z[k][1];
 			z[k][1] = sec[k][2] / a0 * v - sec[k][5] / a0 * o;
 			v = o;
 		}
@@ -207,9 +209,9 @@ struct Variant {
 	float *out[MAX_CH];
 
 	/* Results of one configuration. */
-	float *t;     ///< per-chunk ns
+	float *t; ///< per-chunk ns
 	size_t nt, cap;
-	float *rmed;  ///< per-round medians
+	float *rmed; ///< per-round medians
 	int nrounds;
 	double rel_rms; ///< case a accuracy, NAN if not measured
 };
@@ -296,9 +298,9 @@ static void teardown_dfi(Variant *v)
 
 /** What a live rig runs: highpass, 3-band EQ, compressor, delay, reverb,
  *  gain. The issue's target: p99 <= 15 us at stereo 256. */
-#define LIVE_RIG                                                             \
-	"hpf:highpass cutoff=80 order=2 | lo:lowshelf cutoff=200 gain=2 | "  \
-	"mid:peaking cutoff=1000 q=0.7 gain=-2 | hi:highshelf cutoff=6000 "  \
+#define LIVE_RIG                                                               \
+	"hpf:highpass cutoff=80 order=2 | lo:lowshelf cutoff=200 gain=2 | "    \
+	"mid:peaking cutoff=1000 q=0.7 gain=-2 | hi:highshelf cutoff=6000 "    \
 	"gain=1 | comp:compressor threshold=-18 ratio=3 | dly:delay time=350 " \
 	"feedback=0.3 mix=0.2 | verb:reverb room=0.4 mix=0.15 | vol:gain db=0"
 
@@ -339,30 +341,67 @@ static void teardown_chain(Variant *v)
 }
 
 static Variant variants[] = {
-	{.id = "a.fx_sos", .label = "a  fx_sos LP8k o10", .kase = 'a',
-	 .setup = setup_lp8k, .run = run_sos, .reset = reset_sos,
-	 .teardown = teardown_sos},
-	{.id = "a.dfi_baseline", .label = "a  DF-I float baseline", .kase = 'a',
-	 .setup = setup_dfi, .run = run_dfi, .reset = reset_dfi,
-	 .teardown = teardown_dfi},
-	{.id = "b.fx_sos_7sec", .label = "b  depth-5, one 7-sec", .kase = 'b',
-	 .setup = setup_depth5_one, .run = run_sos, .reset = reset_sos,
-	 .teardown = teardown_sos},
-	{.id = "b.fx_sos_5series", .label = "b  depth-5, 5 in series",
-	 .kase = 'b', .setup = setup_depth5_series, .run = run_sos,
-	 .reset = reset_sos, .teardown = teardown_sos},
-	{.id = "c.tail_ftz", .label = "c  tail, FTZ+DAZ", .kase = 'c', .tail = 1,
-	 .setup = setup_lp8k, .run = run_sos, .reset = reset_sos,
-	 .teardown = teardown_sos},
-	{.id = "c.tail_no_ftz", .label = "c  tail, no FTZ", .kase = 'c',
-	 .tail = 1, .no_ftz = 1, .setup = setup_lp8k, .run = run_sos,
-	 .reset = reset_sos, .teardown = teardown_sos},
-	{.id = "d.live_rig", .label = "d  live-rig chain", .kase = 'd',
-	 .spec = LIVE_RIG, .setup = setup_chain, .run = run_chain,
-	 .reset = reset_chain, .teardown = teardown_chain},
-	{.id = "d.reverb", .label = "d  reverb alone", .kase = 'd',
-	 .spec = "verb:reverb room=0.4 mix=0.15", .setup = setup_chain,
-	 .run = run_chain, .reset = reset_chain, .teardown = teardown_chain},
+	{.id = "a.fx_sos",
+         .label = "a  fx_sos LP8k o10",
+         .kase = 'a',
+         .setup = setup_lp8k,
+         .run = run_sos,
+         .reset = reset_sos,
+         .teardown = teardown_sos},
+	{.id = "a.dfi_baseline",
+         .label = "a  DF-I float baseline",
+         .kase = 'a',
+         .setup = setup_dfi,
+         .run = run_dfi,
+         .reset = reset_dfi,
+         .teardown = teardown_dfi},
+	{.id = "b.fx_sos_7sec",
+         .label = "b  depth-5, one 7-sec",
+         .kase = 'b',
+         .setup = setup_depth5_one,
+         .run = run_sos,
+         .reset = reset_sos,
+         .teardown = teardown_sos},
+	{.id = "b.fx_sos_5series",
+         .label = "b  depth-5, 5 in series",
+         .kase = 'b',
+         .setup = setup_depth5_series,
+         .run = run_sos,
+         .reset = reset_sos,
+         .teardown = teardown_sos},
+	{.id = "c.tail_ftz",
+         .label = "c  tail, FTZ+DAZ",
+         .kase = 'c',
+         .tail = 1,
+         .setup = setup_lp8k,
+         .run = run_sos,
+         .reset = reset_sos,
+         .teardown = teardown_sos},
+	{.id = "c.tail_no_ftz",
+         .label = "c  tail, no FTZ",
+         .kase = 'c',
+         .tail = 1,
+         .no_ftz = 1,
+         .setup = setup_lp8k,
+         .run = run_sos,
+         .reset = reset_sos,
+         .teardown = teardown_sos},
+	{.id = "d.live_rig",
+         .label = "d  live-rig chain",
+         .kase = 'd',
+         .spec = LIVE_RIG,
+         .setup = setup_chain,
+         .run = run_chain,
+         .reset = reset_chain,
+         .teardown = teardown_chain},
+	{.id = "d.reverb",
+         .label = "d  reverb alone",
+         .kase = 'd',
+         .spec = "verb:reverb room=0.4 mix=0.15",
+         .setup = setup_chain,
+         .run = run_chain,
+         .reset = reset_chain,
+         .teardown = teardown_chain},
 };
 enum { NVAR = NELEM(variants) };
 
@@ -370,7 +409,7 @@ enum { NVAR = NELEM(variants) };
 
 static float input[MAX_CH][IN_FRAMES]; ///< noise at -6 dBFS
 static float silence[MAX_CH][1024];
-static float impulse[MAX_CH][1024];   ///< 1.0 at frame 0
+static float impulse[MAX_CH][1024]; ///< 1.0 at frame 0
 
 static uint32_t rng = 0x12345678u;
 
@@ -591,8 +630,8 @@ typedef struct {
 static Result results[NELEM(frame_sizes) * NELEM(channel_counts)];
 static int nresults;
 
-static void run_config(int frames, int channels, double budget,
-                       int min_rounds, int max_rounds)
+static void run_config(int frames, int channels, double budget, int min_rounds,
+                       int max_rounds)
 {
 	static float out_store[NVAR][MAX_CH][1024];
 	for (int i = 0; i < NVAR; i++) {
@@ -663,7 +702,8 @@ static void print_table(void)
 			int sec = sections_of(v);
 			char ratio[64] = "";
 			if (i == 0)
-				snprintf(ratio, sizeof ratio, "DF-I/this %.1fx (best %.1fx)",
+				snprintf(ratio, sizeof ratio,
+				         "DF-I/this %.1fx (best %.1fx)",
 				         res->st[1].median / s->median,
 				         res->st[1].best_round / s->best_round);
 			else if (v->no_ftz)
@@ -672,10 +712,11 @@ static void print_table(void)
 				         s->mean / res->st[i - 1].mean,
 				         s->median / res->st[i - 1].median);
 			say("%6d %3d  %-24s %3d %8.3f %8.3f %8.2f %8.3f %8.3f %7.2f %7.2f  %s\n",
-			    res->frames, res->channels, v->label, sec, s->median, s->p99,
-			    s->max, s->best_round,
+			    res->frames, res->channels, v->label, sec,
+			    s->median, s->p99, s->max, s->best_round,
 			    ns_per_ss(s, res->frames, res->channels, sec),
-			    100 * s->median / period_us, 100 * s->p99 / period_us, ratio);
+			    100 * s->median / period_us,
+			    100 * s->p99 / period_us, ratio);
 		}
 		if (r + 1 < nresults && results[r + 1].frames != res->frames)
 			say("\n");
@@ -689,8 +730,8 @@ static void print_table(void)
 		    acc[i].filter, acc[i].impl, acc[i].fs, acc[i].sections,
 		    acc[i].rel_rms,
 		    acc[i].chunk_invariant < 0 ? ""
-		    : acc[i].chunk_invariant ? "  chunk-invariant: yes"
-		                             : "  chunk-invariant: NO");
+		    : acc[i].chunk_invariant   ? "  chunk-invariant: yes"
+		                               : "  chunk-invariant: NO");
 }
 
 /* JSON numbers must be finite. */
@@ -706,7 +747,8 @@ static void write_json(FILE *f, const char *mode, int cpu_avx2, int cpu_fma)
 {
 	fprintf(f, "{\n  \"bench\": \"bench_dsp\",\n  \"mode\": \"%s\",\n", mode);
 	fprintf(f, "  \"sample_rate\": %d,\n", FS);
-	fprintf(f, "  \"timer\": {\"source\": \"clock_gettime(CLOCK_MONOTONIC)\", ");
+	fprintf(f,
+	        "  \"timer\": {\"source\": \"clock_gettime(CLOCK_MONOTONIC)\", ");
 	jnum(f, "overhead_ns", timer_overhead, ", ");
 	fprintf(f, "\"subtracted\": true},\n");
 #ifdef HAVE_MXCSR
@@ -716,8 +758,9 @@ static void write_json(FILE *f, const char *mode, int cpu_avx2, int cpu_fma)
 #endif
 	fprintf(f, "  \"cpu\": {\"avx2\": %s, \"fma\": %s},\n",
 	        cpu_avx2 ? "true" : "false", cpu_fma ? "true" : "false");
-	fprintf(f, "  \"case_b\": \"depth-5 chain read as HP 80 Hz o2, LP 8 kHz "
-	           "o4, HP o2, LP o4, HP o2 = 1+2+1+2+1 = %d sections\",\n",
+	fprintf(f,
+	        "  \"case_b\": \"depth-5 chain read as HP 80 Hz o2, LP 8 kHz "
+	        "o4, HP o2, LP o4, HP o2 = 1+2+1+2+1 = %d sections\",\n",
 	        n_depth5);
 	fprintf(f, "  \"results\": [\n");
 	for (int r = 0; r < nresults; r++) {
@@ -727,9 +770,10 @@ static void write_json(FILE *f, const char *mode, int cpu_avx2, int cpu_fma)
 			const Variant *v = &variants[i];
 			const Stats *s = &res->st[i];
 			int sec = sections_of(v);
-			fprintf(f, "    {\"case\": \"%c\", \"variant\": \"%s\", "
-			           "\"frames\": %d, \"channels\": %d, \"sections\": %d, "
-			           "\"ftz_daz\": %s, \"rounds\": %d, \"chunks\": %zu, ",
+			fprintf(f,
+			        "    {\"case\": \"%c\", \"variant\": \"%s\", "
+			        "\"frames\": %d, \"channels\": %d, \"sections\": %d, "
+			        "\"ftz_daz\": %s, \"rounds\": %d, \"chunks\": %zu, ",
 			        v->kase, v->id, res->frames, res->channels, sec,
 			        v->no_ftz ? "false" : "true", res->rounds[i],
 			        res->chunks[i]);
@@ -741,14 +785,14 @@ static void write_json(FILE *f, const char *mode, int cpu_avx2, int cpu_fma)
 			jnum(f, "ns_per_sample_section",
 			     ns_per_ss(s, res->frames, res->channels, sec), ", ");
 			jnum(f, "deadline_us", period_us, ", ");
-			jnum(f, "deadline_pct_median", 100 * s->median / period_us,
-			     ", ");
+			jnum(f, "deadline_pct_median",
+			     100 * s->median / period_us, ", ");
 			if (i == 0)
 				jnum(f, "speedup_vs_dfi_median",
 				     res->st[1].median / s->median, ", ");
 			if (v->no_ftz) {
-				jnum(f, "ratio_no_ftz_mean", s->mean / res->st[i - 1].mean,
-				     ", ");
+				jnum(f, "ratio_no_ftz_mean",
+				     s->mean / res->st[i - 1].mean, ", ");
 				jnum(f, "ratio_no_ftz_median",
 				     s->median / res->st[i - 1].median, ", ");
 			}
@@ -845,8 +889,8 @@ int main(int argc, char **argv)
 	accuracy_all();
 	for (int f = 0; f < NELEM(frame_sizes); f++)
 		for (int c = 0; c < NELEM(channel_counts); c++)
-			run_config(frame_sizes[f], channel_counts[c], budget, min_rounds,
-			           max_rounds);
+			run_config(frame_sizes[f], channel_counts[c], budget,
+			           min_rounds, max_rounds);
 	print_table();
 
 	if (json) {

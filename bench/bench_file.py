@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """bench_file: offline file processing, fxfile against sox, scipy and TorchFX.
 
 Generates a stereo 48 kHz float32 WAV (10 minutes; 1 with --quick) of seeded

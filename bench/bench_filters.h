@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fxd — the two Butterworth filters that bench_ptime and bench_cuda both
  * measure: an order-10 lowpass at 1 kHz, 48 kHz (5 sections) and an
  * order-4 highpass at 20 Hz, 96 kHz (2 sections). Header only. */

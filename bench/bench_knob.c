@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fxd — knob-to-ear benchmark: how long after an OSC parameter change the
  * change is heard, measured from outside the daemon.
  *
@@ -226,8 +227,8 @@ static int spawn(Child *c, char *const *argv, const char *server)
 			env[k++] = environ[i];
 	env[k++] = "JACK_NO_START_SERVER=1";
 	if (server) {
-		snprintf(server_var, sizeof server_var, "JACK_DEFAULT_SERVER=%s",
-		         server);
+		snprintf(server_var, sizeof server_var,
+		         "JACK_DEFAULT_SERVER=%s", server);
 		env[k++] = server_var;
 	}
 	int out = open(c->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -337,11 +338,11 @@ typedef struct {
  * release store that arms the step; the stamps by the JACK thread before
  * the release store of `state`. */
 typedef struct {
-	int dir;          ///< -1 down, +1 up
-	double onset2;    ///< A^2 beyond which the onset has come
-	double mid2;      ///< A^2 beyond which the midpoint is crossed
-	double lo2, hi2;  ///< A^2 outside [lo2, hi2] is a glitch
-	Stamp onset, mid; ///< JACK thread
+	int dir;             ///< -1 down, +1 up
+	double onset2;       ///< A^2 beyond which the onset has come
+	double mid2;         ///< A^2 beyond which the midpoint is crossed
+	double lo2, hi2;     ///< A^2 outside [lo2, hi2] is a glitch
+	Stamp onset, mid;    ///< JACK thread
 	atomic_int glitches; ///< JACK thread: out-of-band samples
 	atomic_int state;    ///< JACK thread: 0, 1 onset seen, 2 midpoint seen
 } Step;
@@ -357,25 +358,25 @@ typedef struct {
 	jack_client_t *client;
 	jack_port_t *port;
 	double ns_per_frame;
-	double inv_sin2;     ///< 1 / sin^2(w)
+	double inv_sin2;          ///< 1 / sin^2(w)
 	jack_nframes_t max_since; ///< a sane jack_frames_since_cycle_start
-	Step *steps;         ///< capacity nsteps
+	Step *steps;              ///< capacity nsteps
 	int nsteps;
-	atomic_int armed;    ///< main: step index + 1, 0 for none
+	atomic_int armed; ///< main: step index + 1, 0 for none
 	/* JACK thread only. */
 	int cur;             ///< the armed value the detector works on
 	int phase;           ///< 0 waiting for onset, 1 for midpoint, 2 done
 	int run_on, run_mid; ///< lengths of the current runs
 	Stamp cand_on, cand_mid;
-	float z1, z2;        ///< the period's last two samples
+	float z1, z2;              ///< the period's last two samples
 	jack_nframes_t next_frame; ///< frame time a contiguous period starts at
 	int have_prev;
-	Stamp prev;          ///< the previous period (offset unused)
+	Stamp prev; ///< the previous period (offset unused)
 	/* Published by the JACK thread. */
-	_Atomic double level2;   ///< mean A^2 of the last period
-	atomic_long periods;     ///< periods seen, release after level2
-	atomic_long clock_bad;   ///< periods with an implausible cycle start
-	atomic_long xruns;       ///< JACK xrun callbacks
+	_Atomic double level2; ///< mean A^2 of the last period
+	atomic_long periods;   ///< periods seen, release after level2
+	atomic_long clock_bad; ///< periods with an implausible cycle start
+	atomic_long xruns;     ///< JACK xrun callbacks
 } Rec;
 
 static int tone_process(jack_nframes_t n, void *arg)
@@ -457,7 +458,8 @@ static int rec_process(jack_nframes_t n, void *arg)
 			if (r->run_on >= HOLD) {
 				s->onset = r->cand_on;
 				r->phase = 1;
-				atomic_store_explicit(&s->state, 1, memory_order_release);
+				atomic_store_explicit(&s->state, 1,
+				                      memory_order_release);
 			}
 		}
 		if (!mid) {
@@ -470,7 +472,8 @@ static int rec_process(jack_nframes_t n, void *arg)
 			if (r->run_mid >= HOLD && r->phase == 1) {
 				s->mid = r->cand_mid;
 				r->phase = 2;
-				atomic_store_explicit(&s->state, 2, memory_order_release);
+				atomic_store_explicit(&s->state, 2,
+				                      memory_order_release);
 			}
 		}
 	}
@@ -488,7 +491,8 @@ static int rec_process(jack_nframes_t n, void *arg)
 	r->have_prev = 1;
 	r->prev = here;
 	if (count) {
-		atomic_store_explicit(&r->level2, sum / count, memory_order_relaxed);
+		atomic_store_explicit(&r->level2, sum / count,
+		                      memory_order_relaxed);
 		atomic_fetch_add_explicit(&r->periods, 1, memory_order_release);
 	}
 	return 0;
@@ -503,8 +507,7 @@ static int on_xrun(void *arg)
 
 /* Opens a client on @p server, never starting one; JACK's own error
  * output is muted while it tries when @p quiet. */
-static jack_client_t *client_open(const char *server, const char *name,
-                                  int quiet)
+static jack_client_t *client_open(const char *server, const char *name, int quiet)
 {
 	jack_status_t status;
 	jack_quiet = quiet;
@@ -608,7 +611,7 @@ static lo_message osc_recv(Osc *o, double timeout, char *path, size_t size)
 }
 
 typedef struct {
-	long fails;           ///< /fxd/fail replies
+	long fails; ///< /fxd/fail replies
 	char fail_reason[256];
 } OscTally;
 
@@ -623,8 +626,9 @@ static void osc_drain(Osc *o, OscTally *t)
 			const char *types = lo_message_get_types(m);
 			lo_arg **argv = lo_message_get_argv(m);
 			if (types && !strncmp(types, "ss", 2))
-				snprintf(t->fail_reason, sizeof t->fail_reason, "%s: %s",
-				         (const char *)argv[0], (const char *)argv[1]);
+				snprintf(t->fail_reason, sizeof t->fail_reason,
+				         "%s: %s", (const char *)argv[0],
+				         (const char *)argv[1]);
 		}
 		lo_message_free(m);
 	}
@@ -641,7 +645,8 @@ static lo_message osc_query(Osc *o, OscTally *t, const char *path,
 	double end = mono_ns() + timeout * 1e9;
 	char got[256];
 	while (mono_ns() < end && !interrupted) {
-		lo_message m = osc_recv(o, (end - mono_ns()) / 1e9, got, sizeof got);
+		lo_message m = osc_recv(o, (end - mono_ns()) / 1e9, got,
+		                        sizeof got);
 		if (!m)
 			break;
 		if (!strcmp(got, reply))
@@ -663,11 +668,20 @@ static double arg_number(char type, const lo_arg *a)
 		int64_t h;
 	} v;
 	switch (type) {
-	case 'd': memcpy(&v.d, a, sizeof v.d); return v.d;
-	case 'f': memcpy(&v.f, a, sizeof v.f); return v.f;
-	case 'i': memcpy(&v.i, a, sizeof v.i); return v.i;
-	case 'h': memcpy(&v.h, a, sizeof v.h); return (double)v.h;
-	default: return NAN;
+	case 'd':
+		memcpy(&v.d, a, sizeof v.d);
+		return v.d;
+	case 'f':
+		memcpy(&v.f, a, sizeof v.f);
+		return v.f;
+	case 'i':
+		memcpy(&v.i, a, sizeof v.i);
+		return v.i;
+	case 'h':
+		memcpy(&v.h, a, sizeof v.h);
+		return (double)v.h;
+	default:
+		return NAN;
 	}
 }
 
@@ -683,11 +697,11 @@ typedef struct {
 	long glitched_samples, glitched_steps, xruns, clock_bad, fails;
 	double period_ms, target_ms;
 	double jack_minus_mono_ms; ///< jack_get_time() - CLOCK_MONOTONIC
-	const char *jack_clock;   ///< which clock JACK reads
-	double a0_dbfs, a20_dbfs; ///< measured output peak levels
+	const char *jack_clock;    ///< which clock JACK reads
+	double a0_dbfs, a20_dbfs;  ///< measured output peak levels
 	Q onset, mid, onset_in, mid_in, onset_dll, onset_per, mid_per;
 	int pass;
-	int fxd_stats;            ///< 1 if /fxd/stats answered
+	int fxd_stats; ///< 1 if /fxd/stats answered
 	double knob_median, knob_p99, knob_count, underflows, fxd_xruns, late;
 	int metrics_reset;
 } Result;
@@ -763,8 +777,8 @@ static void run_cleanup(Run *run)
 	rmdir(run->dir);
 }
 
-__attribute__((format(printf, 1, 2), noreturn)) static void fail(
-	const char *fmt, ...)
+__attribute__((format(printf, 1, 2), noreturn)) static void fail(const char *fmt,
+                                                                 ...)
 {
 	char msg[1024];
 	va_list ap;
@@ -790,8 +804,9 @@ static void spawn_jackd(Run *run, int period)
 {
 	char p[16];
 	snprintf(p, sizeof p, "%d", period);
-	char *argv[] = {jackd_bin, "-n", run->server, "--no-realtime",
-	                "-d", "dummy", "-r", "48000", "-p", p, NULL};
+	char *argv[] = {jackd_bin, "-n",    run->server, "--no-realtime",
+	                "-d",      "dummy", "-r",        "48000",
+	                "-p",      p,       NULL};
 	if (spawn(&run->jackd, argv, NULL))
 		fail("cannot start %s: %s", jackd_bin, strerror(errno));
 }
@@ -861,9 +876,8 @@ static void wait_fxd(Run *run, int *port, char *name, size_t size)
 		if (mono_ns() > end) {
 			char last[512];
 			last_line(run->fxd.log, last, sizeof last);
-			fail("fxd printed no ready line in 15 s%s%s", *last ? "; last: "
-			                                                      : "",
-			     last);
+			fail("fxd printed no ready line in 15 s%s%s",
+			     *last ? "; last: " : "", last);
 		}
 		nap(0.01);
 	}
@@ -892,10 +906,12 @@ static double measure_level2(Rec *r, int n)
 	int k = 0;
 	while (k < n) {
 		check_interrupt();
-		long now = atomic_load_explicit(&r->periods, memory_order_acquire);
+		long now = atomic_load_explicit(&r->periods,
+		                                memory_order_acquire);
 		if (now != seen) {
 			seen = now;
-			v[k++] = atomic_load_explicit(&r->level2, memory_order_relaxed);
+			v[k++] = atomic_load_explicit(&r->level2,
+			                              memory_order_relaxed);
 		} else if (mono_ns() > end) {
 			fail("the recorder saw no JACK periods for 5 s");
 		} else {
@@ -925,7 +941,8 @@ static int wait_level(Rec *r, double want2, double tol_db, double timeout)
 	double end = mono_ns() + timeout * 1e9;
 	while (mono_ns() < end) {
 		check_interrupt();
-		long now = atomic_load_explicit(&r->periods, memory_order_acquire);
+		long now = atomic_load_explicit(&r->periods,
+		                                memory_order_acquire);
 		if (now == seen) {
 			nap(0.0005);
 			continue;
@@ -1029,7 +1046,7 @@ static void identify_jack_clock(Result *res)
 		}
 	}
 	res->jack_minus_mono_ms = d_mono / 1e6;
-	res->jack_clock = fabs(d_mono) < 200e3 ? "CLOCK_MONOTONIC"
+	res->jack_clock = fabs(d_mono) < 200e3  ? "CLOCK_MONOTONIC"
 	                  : fabs(d_raw) < 200e3 ? "CLOCK_MONOTONIC_RAW"
 	                                        : "unknown";
 }
@@ -1080,9 +1097,9 @@ static void run_one(const Config *cfg, int period, Result *res)
 	snprintf(glide, sizeof glide, "%g", cfg->glide_ms);
 	char fxd_path[512];
 	snprintf(fxd_path, sizeof fxd_path, "%s", cfg->fxd);
-	char *argv[] = {fxd_path, "-n", "bknob", "--osc-port", "0",
-	                "--no-mlock", "--glide-ms", glide, "vol:gain db=0",
-	                NULL};
+	char *argv[] = {
+		fxd_path,     "-n",         "bknob", "--osc-port",    "0",
+		"--no-mlock", "--glide-ms", glide,   "vol:gain db=0", NULL};
 	if (spawn(&run.fxd, argv, run.server))
 		fail("cannot start %s: %s", cfg->fxd, strerror(errno));
 	int port;
@@ -1096,12 +1113,13 @@ static void run_one(const Config *cfg, int period, Result *res)
 	if (run.osc.fd < 0 ||
 	    bind(run.osc.fd, (struct sockaddr *)&me, sizeof me) != 0)
 		fail("cannot open a UDP socket: %s", strerror(errno));
-	run.osc.to = (struct sockaddr_in){.sin_family = AF_INET,
-	                                  .sin_port = htons((uint16_t)port),
-	                                  .sin_addr.s_addr =
-	                                          htonl(INADDR_LOOPBACK)};
+	run.osc.to = (struct sockaddr_in){
+		.sin_family = AF_INET,
+		.sin_port = htons((uint16_t)port),
+		.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	OscTally tally = {0, ""};
-	lo_message pong = osc_query(&run.osc, &tally, "/fxd/ping", "/fxd/pong", 2);
+	lo_message pong = osc_query(&run.osc, &tally, "/fxd/ping", "/fxd/pong",
+	                            2);
 	if (!pong)
 		fail("fxd does not answer /fxd/ping on 127.0.0.1:%d", port);
 	lo_message_free(pong);
@@ -1141,10 +1159,10 @@ static void run_one(const Config *cfg, int period, Result *res)
 	if (!rec->steps)
 		fail("out of memory");
 	tone->port = jack_port_register(tone->client, "out",
-	                                JACK_DEFAULT_AUDIO_TYPE, JackPortIsOutput,
-	                                0);
-	rec->port = jack_port_register(rec->client, "in", JACK_DEFAULT_AUDIO_TYPE,
-	                               JackPortIsInput, 0);
+	                                JACK_DEFAULT_AUDIO_TYPE,
+	                                JackPortIsOutput, 0);
+	rec->port = jack_port_register(
+		rec->client, "in", JACK_DEFAULT_AUDIO_TYPE, JackPortIsInput, 0);
 	if (!tone->port || !rec->port ||
 	    jack_set_process_callback(tone->client, tone_process, tone) ||
 	    jack_set_process_callback(rec->client, rec_process, rec) ||
@@ -1210,7 +1228,8 @@ static void run_one(const Config *cfg, int period, Result *res)
 		check_interrupt();
 		if (k == WARMUP_STEPS) {
 			lo_message done = osc_query(&run.osc, &tally,
-			                            "/fxd/reset_metrics", "/fxd/done", 2);
+			                            "/fxd/reset_metrics",
+			                            "/fxd/done", 2);
 			res->metrics_reset = done != NULL;
 			if (done)
 				lo_message_free(done);
@@ -1228,10 +1247,11 @@ static void run_one(const Config *cfg, int period, Result *res)
 		double t_send = mono_ns();
 		if (osc_send_raw(&run.osc, to ? msg_hi : msg_lo,
 		                 to ? len_hi : len_lo))
-			fail("cannot send to 127.0.0.1:%d: %s", port, strerror(errno));
+			fail("cannot send to 127.0.0.1:%d: %s", port,
+			     strerror(errno));
 		int state;
-		while ((state = atomic_load_explicit(&s->state,
-		                                     memory_order_acquire)) < 2 &&
+		while ((state = atomic_load_explicit(
+				&s->state, memory_order_acquire)) < 2 &&
 		       mono_ns() - t_send < MISS_S * 1e9) {
 			check_interrupt();
 			nap(0.0005);
@@ -1247,14 +1267,17 @@ static void run_one(const Config *cfg, int period, Result *res)
 				onset[kept] = (s->onset.t_ns - t_send) / 1e6;
 				onset_in[kept] = onset[kept] +
 				                 s->onset.offset * frame_ns / 1e6;
-				onset_dll[kept] = (s->onset.dll_ns - t_send) / 1e6;
+				onset_dll[kept] = (s->onset.dll_ns - t_send) /
+				                  1e6;
 			} else {
-				onset[kept] = onset_in[kept] = onset_dll[kept] = INFINITY;
+				onset[kept] = onset_in[kept] = onset_dll[kept] =
+					INFINITY;
 				res->onset_misses++;
 			}
 			if (state >= 2) {
 				mid[kept] = (s->mid.t_ns - t_send) / 1e6;
-				mid_in[kept] = mid[kept] + s->mid.offset * frame_ns / 1e6;
+				mid_in[kept] = mid[kept] +
+				               s->mid.offset * frame_ns / 1e6;
 				t_mid = s->mid.t_ns;
 			} else {
 				mid[kept] = mid_in[kept] = INFINITY;
@@ -1271,7 +1294,8 @@ static void run_one(const Config *cfg, int period, Result *res)
 			/* Lost, or far too late: see where the level is now. */
 			nap(0.2);
 			double l = measure_level2(rec, 4);
-			at = fabs(db2(l) - db2(lvl[1])) < fabs(db2(l) - db2(lvl[0]));
+			at = fabs(db2(l) - db2(lvl[1])) <
+			     fabs(db2(l) - db2(lvl[0]));
 		}
 		/* The waits above end just after a period: this spreads the
 		 * next send over the whole cycle. */
@@ -1339,8 +1363,8 @@ static void print_table(const Result *r, int n, double glide_ms)
 		fmt_ms(c[6], sizeof c[6], r[i].mid.p99);
 		fmt_ms(c[7], sizeof c[7], r[i].target_ms);
 		say("%6d %5d %4d %8s %8s %8s %7s %7s %8s %8s %8s  %s\n",
-		    r[i].period, r[i].steps, r[i].misses, c[0], c[1], c[2], c[3],
-		    c[4], c[5], c[6], c[7], r[i].pass ? "PASS" : "MISS");
+		    r[i].period, r[i].steps, r[i].misses, c[0], c[1], c[2],
+		    c[3], c[4], c[5], c[6], c[7], r[i].pass ? "PASS" : "MISS");
 	}
 	say("(ms from sending /fx/vol/db to the start of the JACK cycle; 'on' = "
 	    "onset, level off the old one by > %g dB; 'mid' = level past the "
@@ -1393,10 +1417,12 @@ static void jq(FILE *f, const char *key, const Q *q, const char *sep)
 static void write_json(FILE *f, const char *mode, const Config *cfg,
                        const Result *r, int n)
 {
-	fprintf(f, "{\n  \"bench\": \"bench_knob\",\n  \"mode\": \"%s\",\n", mode);
+	fprintf(f, "{\n  \"bench\": \"bench_knob\",\n  \"mode\": \"%s\",\n",
+	        mode);
 	fprintf(f, "  ");
 	jnum(f, "glide_ms", cfg->glide_ms, ",\n");
-	fprintf(f, "  \"onset_db\": %g,\n  \"low_db\": %g,\n  \"tone_dbfs\": %g,\n",
+	fprintf(f,
+	        "  \"onset_db\": %g,\n  \"low_db\": %g,\n  \"tone_dbfs\": %g,\n",
 	        ONSET_DB, LOW_DB, TONE_DBFS);
 	fprintf(f, "  \"units\": \"latencies in ms from t_send (CLOCK_MONOTONIC "
 	           "before sendto) to the start of the JACK cycle of the period; "
@@ -1406,8 +1432,9 @@ static void write_json(FILE *f, const char *mode, const Config *cfg,
 	fprintf(f, "  \"results\": [\n");
 	for (int i = 0; i < n; i++) {
 		const Result *x = &r[i];
-		fprintf(f, "    {\"period\": %d, \"sample_rate\": %d, \"steps\": %d, "
-		           "\"misses\": %d, \"onset_misses\": %d, ",
+		fprintf(f,
+		        "    {\"period\": %d, \"sample_rate\": %d, \"steps\": %d, "
+		        "\"misses\": %d, \"onset_misses\": %d, ",
 		        x->period, x->rate, x->steps, x->misses, x->onset_misses);
 		jnum(f, "period_ms", x->period_ms, ", ");
 		jnum(f, "target_ms", x->target_ms, ", ");
@@ -1430,14 +1457,16 @@ static void write_json(FILE *f, const char *mode, const Config *cfg,
 		jnum(f, "late", x->late, ", ");
 		jnum(f, "xruns", x->fxd_xruns, ", ");
 		fprintf(f, "\"fail_replies\": %ld},\n      ", x->fails);
-		fprintf(f, "\"jack_xruns\": %ld, \"glitched_steps\": %ld, "
-		           "\"glitched_samples\": %ld, \"unsettled\": %d, ",
+		fprintf(f,
+		        "\"jack_xruns\": %ld, \"glitched_steps\": %ld, "
+		        "\"glitched_samples\": %ld, \"unsettled\": %d, ",
 		        x->xruns, x->glitched_steps, x->glitched_samples,
 		        x->unsettled);
 		jnum(f, "level_0db_dbfs", x->a0_dbfs, ", ");
 		jnum(f, "level_low_dbfs", x->a20_dbfs, ", ");
-		fprintf(f, "\"clock\": {\"source\": \"CLOCK_MONOTONIC\", "
-		           "\"implausible_cycle_starts\": %ld, ",
+		fprintf(f,
+		        "\"clock\": {\"source\": \"CLOCK_MONOTONIC\", "
+		        "\"implausible_cycle_starts\": %ld, ",
 		        x->clock_bad);
 		fprintf(f, "\"jack_clock\": \"%s\", ", x->jack_clock);
 		jnum(f, "jack_minus_monotonic_ms", x->jack_minus_mono_ms, "");
@@ -1502,7 +1531,8 @@ int main(int argc, char **argv)
 			     tok = strtok_r(NULL, ",", &save)) {
 				if (nperiods == MAX_PERIODS)
 					usage();
-				periods[nperiods++] = (int)parse_long(tok, 16, 8192);
+				periods[nperiods++] = (int)parse_long(tok, 16,
+				                                      8192);
 			}
 			if (!nperiods)
 				usage();
@@ -1542,16 +1572,16 @@ int main(int argc, char **argv)
 	char fxd_check[512];
 	if (!which(cfg.fxd, fxd_check, sizeof fxd_check) ||
 	    access(cfg.fxd, X_OK) != 0) {
-		fprintf(stderr, "bench_knob: no fxd at %s (build it, or give "
-		                "--fxd PATH)\n",
+		fprintf(stderr,
+		        "bench_knob: no fxd at %s (build it, or give "
+		        "--fxd PATH)\n",
 		        cfg.fxd);
 		return 1;
 	}
 
 	say("bench_knob: %s run, %d steps per period, glide %g ms, tone %g "
 	    "dBFS, stepping /fx/vol/db between 0 and %g\n",
-	    quick ? "quick" : "full", cfg.steps, cfg.glide_ms, TONE_DBFS,
-	    LOW_DB);
+	    quick ? "quick" : "full", cfg.steps, cfg.glide_ms, TONE_DBFS, LOW_DB);
 	Result results[MAX_PERIODS];
 	for (int i = 0; i < nperiods; i++) {
 		if (cfg.server)
@@ -1565,12 +1595,14 @@ int main(int argc, char **argv)
 	if (json) {
 		FILE *f = strcmp(json, "-") ? fopen(json, "w") : stdout;
 		if (!f) {
-			fprintf(stderr, "bench_knob: %s: %s\n", json, strerror(errno));
+			fprintf(stderr, "bench_knob: %s: %s\n", json,
+			        strerror(errno));
 			return 1;
 		}
 		write_json(f, quick ? "quick" : "full", &cfg, results, nperiods);
 		if (f != stdout && fclose(f)) {
-			fprintf(stderr, "bench_knob: %s: %s\n", json, strerror(errno));
+			fprintf(stderr, "bench_knob: %s: %s\n", json,
+			        strerror(errno));
 			return 1;
 		}
 	}

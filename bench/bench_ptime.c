@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fxd — benchmark of parallel-in-time SOS filtering (clients/file/ptime_run.c)
  * against the sequential kernel (fx_sos_process), and the measurement
  * behind fx_pt_switch_over().
@@ -63,8 +64,8 @@ static const int channel_counts[] = {1, 2, 8};
 typedef struct {
 	int filter, frames, channels, threads; ///< threads 1: seq
 	double median_ns, best_ns, p90_ns;
-	double crit_ns;  ///< median critical path (fx_pt_filter_timing)
-	double model_ns; ///< crit_ns + dispatches * the measured dispatch cost
+	double crit_ns;   ///< median critical path (fx_pt_filter_timing)
+	double model_ns;  ///< crit_ns + dispatches * the measured dispatch cost
 	double predicted; ///< fx_pt_filter_predicted_gain
 	int rounds;
 } Result;
@@ -88,7 +89,8 @@ static void fill_input(void)
 		}
 		for (int i = 0; i < MAX_FRAMES; i++) {
 			s = s * 1664525u + 1013904223u;
-			input[c][i] = (float)((s >> 8) * (1.0 / 16777216.0) - 0.5) +
+			input[c][i] = (float)((s >> 8) * (1.0 / 16777216.0) -
+			                      0.5) +
 			              0.2f * (float)sin(i * 0.001 * (c + 1));
 		}
 	}
@@ -101,7 +103,8 @@ static void measure(int fi, int frames, int channels, const int *threads,
 {
 	const Filter *flt = &filters[fi];
 	FxPtFilter *f[MAX_THREADS + 1];
-	static double t[MAX_THREADS + 1][MAX_ROUNDS], cr[MAX_THREADS + 1][MAX_ROUNDS];
+	static double t[MAX_THREADS + 1][MAX_ROUNDS],
+		cr[MAX_THREADS + 1][MAX_ROUNDS];
 	static int nd[MAX_THREADS + 1];
 	for (int v = 0; v < nv; v++) {
 		FxStatus st;
@@ -114,12 +117,15 @@ static void measure(int fi, int frames, int channels, const int *threads,
 	}
 	double end = bench_now_ns() + budget_s * 1e9;
 	int rounds = 0;
-	while (rounds < MAX_ROUNDS && (rounds < MIN_ROUNDS || bench_now_ns() < end)) {
+	while (rounds < MAX_ROUNDS &&
+	       (rounds < MIN_ROUNDS || bench_now_ns() < end)) {
 		for (int j = 0; j < nv; j++) {
 			int v = (j + rounds) % nv;
 			for (int c = 0; c < channels; c++)
-				memcpy(work[c], input[c], sizeof(float) * (size_t)frames);
-			FxPtPool *pool = threads[v] > 1 ? pools[threads[v]] : NULL;
+				memcpy(work[c], input[c],
+				       sizeof(float) * (size_t)frames);
+			FxPtPool *pool = threads[v] > 1 ? pools[threads[v]]
+			                                : NULL;
 			double t0 = bench_now_ns();
 			fx_pt_filter_process(f[v], pool, work, frames);
 			t[v][rounds] = bench_now_ns() - t0;
@@ -133,9 +139,18 @@ static void measure(int fi, int frames, int channels, const int *threads,
 		double best = t[v][0];
 		for (int r = 1; r < rounds; r++)
 			best = fmin(best, t[v][r]);
-		Result res = {fi, frames, channels, threads[v], 0, best, 0, 0, 0,
-		              fx_pt_filter_predicted_gain(f[v], threads[v], frames),
-		              rounds};
+		Result res = {
+			fi,
+			frames,
+			channels,
+			threads[v],
+			0,
+			best,
+			0,
+			0,
+			0,
+			fx_pt_filter_predicted_gain(f[v], threads[v], frames),
+			rounds};
 		res.p90_ns = bench_quantile(t[v], rounds, 0.9);
 		res.median_ns = bench_quantile(t[v], rounds, 0.5);
 		res.crit_ns = bench_quantile(cr[v], rounds, 0.5);
@@ -144,7 +159,8 @@ static void measure(int fi, int frames, int channels, const int *threads,
 		med[v] = use_model ? res.model_ns : res.median_ns;
 		if (n_results == cap_results) {
 			cap_results = cap_results ? 2 * cap_results : 256;
-			results = realloc(results, sizeof *results * (size_t)cap_results);
+			results = realloc(results,
+			                  sizeof *results * (size_t)cap_results);
 			if (!results)
 				exit(1);
 		}
@@ -180,7 +196,8 @@ static int par_wins(int frames, int nthreads, double budget_s)
 	double med[2];
 	for (int fi = 0; fi < NELEM(filters); fi++)
 		for (int ci = 0; ci < NELEM(channel_counts); ci++) {
-			measure(fi, frames, channel_counts[ci], th, 2, budget_s, med);
+			measure(fi, frames, channel_counts[ci], th, 2, budget_s,
+			        med);
 			int approve = results[n_results - 1].predicted >= 1.2;
 			n_results -= 2; // probes are not results
 			ok &= !approve || med[1] < med[0];
@@ -252,7 +269,8 @@ static void write_json(FILE *o, const char *mode, int nthreads, double disp,
 		const Filter *flt = &filters[r->filter];
 		double seq = r->median_ns;
 		for (int j = i; j >= 0; j--) // this configuration's seq row
-			if (results[j].threads == 1 && results[j].filter == r->filter &&
+			if (results[j].threads == 1 &&
+			    results[j].filter == r->filter &&
 			    results[j].frames == r->frames &&
 			    results[j].channels == r->channels) {
 				seq = results[j].median_ns;
@@ -279,8 +297,8 @@ static void write_json(FILE *o, const char *mode, int nthreads, double disp,
 
 int main(int argc, char **argv)
 {
-	BenchArgs args =
-		bench_args_parse(argc, argv, "bench_ptime", MAX_THREADS, 0.02, 0.4);
+	BenchArgs args = bench_args_parse(argc, argv, "bench_ptime",
+	                                  MAX_THREADS, 0.02, 0.4);
 	int quick = args.quick, nthreads = args.threads;
 	double budget = args.budget;
 	const char *json = args.json;
@@ -295,7 +313,8 @@ int main(int argc, char **argv)
 		FxStatus st;
 		pools[t] = fx_pt_pool_new(t, &st);
 		if (!pools[t]) {
-			fprintf(stderr, "bench_ptime: pool: %s\n", fx_strerror(st));
+			fprintf(stderr, "bench_ptime: pool: %s\n",
+			        fx_strerror(st));
 			return 1;
 		}
 	}
@@ -312,7 +331,8 @@ int main(int argc, char **argv)
 	                "from the model (critical path + dispatches)"
 	              : "");
 	say("times per call in us; model = critical path (longest job per "
-	    "phase + the caller's steps) + %.1f us per dispatch\n", disp / 1e3);
+	    "phase + the caller's steps) + %.1f us per dispatch\n",
+	    disp / 1e3);
 	say("%-16s %8s %3s  %-6s %10s %10s %10s %7s %7s %10s %7s %6s %5s\n",
 	    "filter", "frames", "ch", "path", "median", "best", "p90", "ns/s-s",
 	    "speedup", "model", "m.speed", "pred", "rounds");
@@ -338,7 +358,8 @@ int main(int argc, char **argv)
 				print_config(fi, grid[g], ch, nv);
 				if (nv < 2)
 					continue;
-				int approve = results[n_results - 1].predicted >= 1.2;
+				int approve = results[n_results - 1].predicted >=
+				              1.2;
 				int win = med[nv - 1] < med[0];
 				approved[g] += approve;
 				ok[g] &= !approve || win;
@@ -360,7 +381,8 @@ int main(int argc, char **argv)
 				/* bisect between the grid points (geometric) */
 				long lo = grid[first - 1], hi = grid[first];
 				while (hi > lo * 1.19) {
-					long mid = (long)sqrt((double)lo * (double)hi);
+					long mid = (long)sqrt((double)lo *
+					                      (double)hi);
 					mid = (mid + 63) / 64 * 64;
 					if (mid <= lo || mid >= hi)
 						break;
@@ -381,12 +403,14 @@ int main(int argc, char **argv)
 	if (measured > 0)
 		say("switch-over (%s): parallel (%d threads) beats sequential for "
 		    "every filter and channel count the cost model splits, from "
-		    "%ld frames on; fx_pt_switch_over() = %ld\n", basis, nthreads,
-		    measured, compiled);
+		    "%ld frames on; fx_pt_switch_over() = %ld\n",
+		    basis, nthreads, measured, compiled);
 	else
 		say("switch-over (%s): none found (%s); fx_pt_switch_over() = "
-		    "%ld\n", basis, nthreads > 1 ? "parallel never won everywhere"
-		                                : "one thread", compiled);
+		    "%ld\n",
+		    basis,
+		    nthreads > 1 ? "parallel never won everywhere" : "one thread",
+		    compiled);
 	if (json) {
 		FILE *o = strcmp(json, "-") ? fopen(json, "w") : stdout;
 		if (!o) {

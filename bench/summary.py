@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """summary: one markdown page and PNG plots from bench/results/*.json.
 
 Reads every JSON document in the results folder and recognises them by their

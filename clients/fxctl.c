@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fxctl: the command-line OSC client of fxd (doc/osc.md, doc/fxctl.1).
  *
  * fxctl owns one UDP socket, connected to fxd's address and port: the
@@ -41,7 +42,7 @@
 
 enum {
 	RC_OK = 0,
-	RC_REFUSED = 1,   ///< fxd answered /fxd/fail
+	RC_REFUSED = 1, ///< fxd answered /fxd/fail
 	RC_USAGE = 2,
 	RC_NO_ANSWER = 3, ///< no answer, or no complete one, in time
 	RC_LOCAL = 4,     ///< socket or memory trouble here
@@ -81,7 +82,7 @@ static struct {
 
 static volatile sig_atomic_t stop;
 static volatile sig_atomic_t resized; ///< SIGWINCH: redraw at the new size
-static Link *subscribed;  ///< unsubscribed at exit
+static Link *subscribed;              ///< unsubscribed at exit
 static int cursor_hidden;
 
 /* ---- errors ------------------------------------------------------------- */
@@ -210,8 +211,8 @@ static char *osc_path(const char *p)
 			usage_error("'%s' is not an OSC address", p);
 	const char *prefix = p[0] == '/' ? ""
 	                     : !strncmp(p, "fx/", 3) || !strncmp(p, "fxd/", 4)
-	                         ? "/"
-	                         : "/fx/";
+	                             ? "/"
+	                             : "/fx/";
 	char *s = malloc(strlen(prefix) + len + 1);
 	if (!s)
 		die(RC_LOCAL, "out of memory");
@@ -256,7 +257,8 @@ static int arg_num(const Msg *m, int i, double *v)
 
 static const char *arg_str(const Msg *m, int i)
 {
-	if (i >= m->argc || (m->types[i] != LO_STRING && m->types[i] != LO_SYMBOL))
+	if (i >= m->argc ||
+	    (m->types[i] != LO_STRING && m->types[i] != LO_SYMBOL))
 		return NULL;
 	return (const char *)m->argv[i];
 }
@@ -278,7 +280,8 @@ static void put_arg(FILE *f, const Msg *m, int i, int json)
 		if (json)
 			json_num(f, v, m->types[i] == LO_FLOAT);
 		else
-			fputs(fmt_num(b, sizeof b, v, m->types[i] == LO_FLOAT), f);
+			fputs(fmt_num(b, sizeof b, v, m->types[i] == LO_FLOAT),
+			      f);
 	} else {
 		fputs(json ? "null" : "?", f);
 	}
@@ -373,8 +376,10 @@ static void nobody_listens(const Link *l) __attribute__((noreturn));
 /* The kernel heard "port unreachable" for what fxctl sent. */
 static void nobody_listens(const Link *l)
 {
-	die(RC_NO_ANSWER, "nothing listens on %s (is fxd running with OSC on "
-	    "that port?)", l->where);
+	die(RC_NO_ANSWER,
+	    "nothing listens on %s (is fxd running with OSC on "
+	    "that port?)",
+	    l->where);
 }
 
 static void send_msg(Link *l, const char *path, lo_message args)
@@ -403,7 +408,8 @@ static int decode(Link *l, size_t size, Msg *m)
 		l->unreadable++; /* a bundle, or garbage */
 		return 0;
 	}
-	*m = (Msg){.path = strdup(path), .msg = msg,
+	*m = (Msg){.path = strdup(path),
+	           .msg = msg,
 	           .types = lo_message_get_types(msg),
 	           .argv = lo_message_get_argv(msg),
 	           .argc = lo_message_get_argc(msg)};
@@ -436,7 +442,8 @@ static int receive(Link *l, Msg *m)
 		 * between the check of stop and the wait. */
 		int n = pselect(l->fd + 1, &rd, NULL, NULL, &ts, l->unblock);
 		if (n < 0 && errno != EINTR)
-			die(RC_LOCAL, "cannot wait for replies: %s", strerror(errno));
+			die(RC_LOCAL, "cannot wait for replies: %s",
+			    strerror(errno));
 		if (n <= 0)
 			continue;
 		ssize_t got = recv(l->fd, l->buf, sizeof l->buf, 0);
@@ -456,12 +463,15 @@ static void no_answer(const Link *l, const char *what)
 {
 	char extra[160] = "";
 	if (l->unreadable)
-		snprintf(extra, sizeof extra, "; ignored %d datagram%s that are "
-		         "no OSC message", l->unreadable,
-		         l->unreadable == 1 ? "" : "s");
+		snprintf(extra, sizeof extra,
+		         "; ignored %d datagram%s that are "
+		         "no OSC message",
+		         l->unreadable, l->unreadable == 1 ? "" : "s");
 	if (!l->heard)
-		die(RC_NO_ANSWER, "no answer from fxd at %s within %g s (is fxd "
-		    "running with OSC on that port?)%s", l->where, l->window, extra);
+		die(RC_NO_ANSWER,
+		    "no answer from fxd at %s within %g s (is fxd "
+		    "running with OSC on that port?)%s",
+		    l->where, l->window, extra);
 	die(RC_NO_ANSWER, "fxd at %s sent no %s within %g s%s", l->where, what,
 	    l->window, extra);
 }
@@ -486,7 +496,7 @@ static int forwarded(const Msg *m)
 static void forwarded_text(const Msg *m, char *buf, size_t size)
 {
 	const char *addr = arg_str(m, 0), *why = arg_str(m, 1),
-	           *who = arg_str(m, 2);
+		   *who = arg_str(m, 2);
 	double count = 1, skipped = 0;
 	arg_num(m, 3, &count);
 	arg_num(m, 4, &skipped);
@@ -495,12 +505,15 @@ static void forwarded_text(const Msg *m, char *buf, size_t size)
 		n = snprintf(buf, size, "fxd refused %s: %s: %s", who, addr,
 		             why ? why : "(no reason given)");
 	else
-		n = snprintf(buf, size, "fxd: %s", why ? why : "failures held back");
+		n = snprintf(buf, size, "fxd: %s",
+		             why ? why : "failures held back");
 	if (one && n >= 0 && (size_t)n < size && count > 1)
 		n += snprintf(buf + n, size - (size_t)n, " (%.0f times)", count);
 	if (one && n >= 0 && (size_t)n < size && skipped > 0)
-		snprintf(buf + n, size - (size_t)n, " (%.0f before it not "
-		         "forwarded)", skipped);
+		snprintf(buf + n, size - (size_t)n,
+		         " (%.0f before it not "
+		         "forwarded)",
+		         skipped);
 	for (unsigned char *c = (unsigned char *)buf; *c; c++)
 		if (*c < 0x20 || *c == 0x7f)
 			*c = '?';
@@ -634,7 +647,8 @@ static void known_add(const char *path, Kind kind, char *const *labels)
 		return;
 	if (known.n == known.cap) {
 		known.cap = known.cap ? 2 * known.cap : 16;
-		if (!(known.k = realloc(known.k, (size_t)known.cap * sizeof *known.k)))
+		if (!(known.k = realloc(known.k,
+		                        (size_t)known.cap * sizeof *known.k)))
 			die(RC_LOCAL, "out of memory");
 	}
 	Known *k = &known.k[known.n++];
@@ -683,8 +697,7 @@ static int accept_info(Link *l, const Msg *m, void *ctx)
 		return 0;
 	char **labels = param_labels(m);
 	const char *canonical = arg_str(m, 0), *scale = arg_str(m, 7);
-	Kind kind = labels || (scale && !strcmp(scale, "enum")) ? ENUM
-	                                                        : NUMERIC;
+	Kind kind = labels || (scale && !strcmp(scale, "enum")) ? ENUM : NUMERIC;
 	known_add(a->asked, kind, labels);
 	if (canonical)
 		known_add(canonical, kind, labels);
@@ -721,10 +734,10 @@ struct Command {
 	const char *name, *sub;
 	int min_args, max_args; ///< max -1: any number, joined with spaces
 	CommandFn run;
-	const char *address;    ///< what the generic runners send
-	unsigned flags;         ///< Q_*
-	const char *json_key;   ///< with Q_BARE
-	const char *args;       ///< for --help
+	const char *address;  ///< what the generic runners send
+	unsigned flags;       ///< Q_*
+	const char *json_key; ///< with Q_BARE
+	const char *args;     ///< for --help
 	const char *help;
 };
 
@@ -847,7 +860,8 @@ static int accept_synced(Link *l, const Msg *m, void *ctx)
 static void sync_audio(Link *l)
 {
 	int32_t id = (int32_t)((uint32_t)getpid() * 2654435761u ^
-	                       (uint32_t)(now() * 1e6)) & 0x7fffffff;
+	                       (uint32_t)(now() * 1e6)) &
+	             0x7fffffff;
 	send_msg(l, "/fxd/ping", NULL);
 	send_msg(l, "/fxd/sync", msg_i(id));
 	await(l, l->timeout, "/fxd/synced", accept_synced, &id);
@@ -979,11 +993,11 @@ static int cmd_done(Link *l, const Command *c, char **args, int n)
  * order. */
 typedef struct {
 	char **name;
-	int *part;     ///< the part each name came in
+	int *part; ///< the part each name came in
 	int n, cap;
-	int parts;     ///< 0 until a message says
-	char *seen;    ///< parts received, by index
-	int bad;       ///< messages fxctl cannot read
+	int parts;  ///< 0 until a message says
+	char *seen; ///< parts received, by index
+	int bad;    ///< messages fxctl cannot read
 } PresetList;
 
 static void preset_add(PresetList *pl, const char *name, int part)
@@ -1067,14 +1081,16 @@ static int cmd_preset_list(Link *l, const Command *c, char **args, int n)
 			break;
 		if (attempt) {
 			if (pl.bad)
-				die(RC_NO_ANSWER, "fxd sent a preset list fxctl cannot "
+				die(RC_NO_ANSWER,
+				    "fxd sent a preset list fxctl cannot "
 				    "read");
 			if (!pl.parts)
-				die(RC_NO_ANSWER, "fxd at %s sent no preset list",
-				    l->where);
-			die(RC_NO_ANSWER, "fxd at %s sent %d of the %d parts of the "
-			    "preset list (datagrams lost); try again", l->where,
-			    pl.parts - missing, pl.parts);
+				die(RC_NO_ANSWER,
+				    "fxd at %s sent no preset list", l->where);
+			die(RC_NO_ANSWER,
+			    "fxd at %s sent %d of the %d parts of the "
+			    "preset list (datagrams lost); try again",
+			    l->where, pl.parts - missing, pl.parts);
 		}
 		preset_clear(&pl);
 	}
@@ -1101,16 +1117,25 @@ static int cmd_preset_list(Link *l, const Command *c, char **args, int n)
 
 /* ---- parameters --------------------------------------------------------- */
 
-enum { P_PATH, P_EFFECT, P_VALUE, P_MIN, P_MAX, P_DEFAULT, P_UNIT, P_SCALE,
-       P_COLS };
+enum {
+	P_PATH,
+	P_EFFECT,
+	P_VALUE,
+	P_MIN,
+	P_MAX,
+	P_DEFAULT,
+	P_UNIT,
+	P_SCALE,
+	P_COLS
+};
 
 /* /fxd/param ,ssffffss in argument order. */
 static const struct {
 	const char *title;
 	int numeric;
 } param_cols[P_COLS] = {
-	{"path", 0}, {"effect", 0}, {"value", 1}, {"min", 1},
-	{"max", 1},  {"default", 1}, {"unit", 0}, {"scale", 0},
+	{"path", 0}, {"effect", 0},  {"value", 1}, {"min", 1},
+	{"max", 1},  {"default", 1}, {"unit", 0},  {"scale", 0},
 };
 
 _Static_assert((int)P_COLS == (int)PARAM_ARGS,
@@ -1119,7 +1144,7 @@ _Static_assert((int)P_COLS == (int)PARAM_ARGS,
 typedef struct {
 	char *text[P_COLS]; ///< an enum's numbers as their labels
 	double v[P_COLS];
-	char **labels;      ///< an enum's labels, NULL-terminated, or NULL
+	char **labels; ///< an enum's labels, NULL-terminated, or NULL
 } Param;
 
 static int param_parse(const Msg *m, Param *p)
@@ -1226,7 +1251,8 @@ static void print_table(const ParamList *pl)
 	}
 	for (int i = -1; i < pl->n; i++) {
 		for (int c = 0; c < P_COLS; c++) {
-			const char *s = i < 0 ? param_cols[c].title : pl->p[i].text[c];
+			const char *s = i < 0 ? param_cols[c].title
+			                      : pl->p[i].text[c];
 			/* Numbers line up on the right; no blanks end a line. */
 			if (c == P_COLS - 1)
 				printf("%s\n", s);
@@ -1248,12 +1274,15 @@ static void fetch_list(Link *l, ParamList *pl)
 			break;
 		if (attempt) {
 			if (pl->unreadable)
-				die(RC_NO_ANSWER, "fxd sent %d /fxd/param message%s "
-				    "fxctl cannot read", pl->unreadable,
+				die(RC_NO_ANSWER,
+				    "fxd sent %d /fxd/param message%s "
+				    "fxctl cannot read",
+				    pl->unreadable,
 				    pl->unreadable == 1 ? "" : "s");
-			die(RC_NO_ANSWER, "fxd at %s announced %d parameters but %d "
-			    "arrived (datagrams lost); try again", l->where,
-			    pl->expected, pl->n);
+			die(RC_NO_ANSWER,
+			    "fxd at %s announced %d parameters but %d "
+			    "arrived (datagrams lost); try again",
+			    l->where, pl->expected, pl->n);
 		}
 		list_clear(pl);
 	}
@@ -1303,8 +1332,10 @@ static int accept_param(Link *l, const Msg *m, void *ctx)
 	if (!is(m, "/fxd/param"))
 		return 0;
 	if (!param_parse(m, ctx))
-		die(RC_NO_ANSWER, "fxd sent /fxd/param ,%s, which fxctl cannot "
-		    "read", m->types);
+		die(RC_NO_ANSWER,
+		    "fxd sent /fxd/param ,%s, which fxctl cannot "
+		    "read",
+		    m->types);
 	return 1;
 }
 
@@ -1321,9 +1352,13 @@ static int cmd_info(Link *l, const Command *c, char **args, int n)
 	} else {
 		for (int i = 0; i < P_COLS; i++)
 			if (i != P_UNIT) /* it follows each number */
-				printf("%-8s %s%s%s\n", param_cols[i].title, p.text[i],
-				       param_cols[i].numeric && *p.text[P_UNIT] ? " " : "",
-				       param_cols[i].numeric ? p.text[P_UNIT] : "");
+				printf("%-8s %s%s%s\n", param_cols[i].title,
+				       p.text[i],
+				       param_cols[i].numeric && *p.text[P_UNIT]
+				               ? " "
+				               : "",
+				       param_cols[i].numeric ? p.text[P_UNIT]
+				                             : "");
 		for (int i = 0; p.labels && p.labels[i]; i++)
 			printf("%s%s", i ? ", " : "labels   ", p.labels[i]);
 		if (p.labels)
@@ -1358,11 +1393,14 @@ static const struct {
 	{"jack", "rate:Hz period:frames latency:frames"},
 	{"counters", "callbacks chunks underflows late xruns nonfinite overflows"},
 	{"osc", "osc.received osc.rejected osc.dropped osc.kernel_drops "
-	        "osc.send_errors subscribers"},
+                "osc.send_errors subscribers"},
 };
 
-enum { N_LAT_ROWS = 3, N_LAT_COLS = 7,
-       N_GROUPS = sizeof stat_groups / sizeof stat_groups[0] };
+enum {
+	N_LAT_ROWS = 3,
+	N_LAT_COLS = 7,
+	N_GROUPS = sizeof stat_groups / sizeof stat_groups[0]
+};
 
 /* Name/value pairs (,sdsd...) replace or join the ones in @p s. */
 static void stats_take(Stats *s, const Msg *m)
@@ -1378,7 +1416,8 @@ static void stats_take(Stats *s, const Msg *m)
 		if (k == MAX_PAIRS)
 			continue;
 		if (k == s->n)
-			snprintf(s->p[s->n++].name, sizeof s->p[0].name, "%s", name);
+			snprintf(s->p[s->n++].name, sizeof s->p[0].name, "%s",
+			         name);
 		s->p[k].v = v;
 	}
 }
@@ -1392,8 +1431,9 @@ static const double *stat(const Stats *s, const char *name)
 }
 
 /* Calls @p fn on each "name:unit" word of @p keys, split. */
-static int each_key(const char *keys, int (*fn)(const char *name,
-                    const char *unit, void *ctx), void *ctx)
+static int each_key(const char *keys,
+                    int (*fn)(const char *name, const char *unit, void *ctx),
+                    void *ctx)
 {
 	char buf[256];
 	snprintf(buf, sizeof buf, "%s", keys);
@@ -1419,7 +1459,8 @@ static int known_stat(const char *name)
 	char b[64];
 	for (int r = 0; r < N_LAT_ROWS; r++)
 		for (int c = 0; c < N_LAT_COLS; c++)
-			if (snprintf(b, sizeof b, "%s.%s", lat_rows[r], lat_cols[c]),
+			if (snprintf(b, sizeof b, "%s.%s", lat_rows[r],
+			             lat_cols[c]),
 			    !strcmp(b, name))
 				return 1;
 	for (int g = 0; g < N_GROUPS; g++)
@@ -1435,8 +1476,7 @@ typedef struct {
 	int width; ///< wrap before this column
 } GroupOut;
 
-static void group_item(GroupOut *g, const char *label, double v,
-                       const char *unit)
+static void group_item(GroupOut *g, const char *label, double v, const char *unit)
 {
 	char num[40], item[160];
 	if (v == trunc(v) || !isfinite(v))
@@ -1476,7 +1516,7 @@ static void print_stats(FILE *f, const Stats *s, int width)
 		int any = 0;
 		for (int c = 0; c < N_LAT_COLS; c++)
 			snprintf(b, sizeof b, "%s.%s", lat_rows[r], lat_cols[c]),
-			    any |= stat(s, b) != NULL;
+				any |= stat(s, b) != NULL;
 		if (!any)
 			continue;
 		if (!header++) {
@@ -1551,8 +1591,8 @@ typedef struct {
 	int have_stats;
 	int interval_ms;
 	const char *where;
-	char fail[512];           ///< the last failure forwarded, one line
-	char fail_clock[16];      ///< when it came
+	char fail[512];      ///< the last failure forwarded, one line
+	char fail_clock[16]; ///< when it came
 } View;
 
 static void take_stats(View *v, const Msg *m)
@@ -1620,8 +1660,7 @@ static void screen_size(int *rows, int *cols)
 	struct winsize ws;
 	*rows = 24;
 	*cols = 80;
-	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row &&
-	    ws.ws_col) {
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row && ws.ws_col) {
 		*rows = ws.ws_row;
 		*cols = ws.ws_col;
 	}
@@ -1660,10 +1699,12 @@ static void draw(const View *v)
 		fprintf(f, "\n%-12s%9s%9s  %-*s0\n", "dBFS", "peak", "rms",
 		        bar_w + 1, " -60");
 		for (int i = 0; i < v->meters / 2; i++) {
-			double p = dbfs(v->meter[2 * i]), r = dbfs(v->meter[2 * i + 1]);
+			double p = dbfs(v->meter[2 * i]),
+			       r = dbfs(v->meter[2 * i + 1]);
 			meter_bar(bar, bar_w, p, r);
 			fprintf(f, "out_%-8d%9s%9s  [%s]\n", i + 1,
-			        fmt_db(pk, sizeof pk, p), fmt_db(rm, sizeof rm, r), bar);
+			        fmt_db(pk, sizeof pk, p),
+			        fmt_db(rm, sizeof rm, r), bar);
 		}
 	}
 	fclose(f);
@@ -1673,8 +1714,8 @@ static void draw(const View *v)
 	 * (the newline after the last row would scroll it). */
 	fputs("\033[H", stdout);
 	int row = 0;
-	for (char *line = text, *nl; row < rows - 1 && (nl = strchr(line, '\n'));
-	     line = nl + 1, row++) {
+	for (char *line = text, *nl;
+	     row < rows - 1 && (nl = strchr(line, '\n')); line = nl + 1, row++) {
 		int len = (int)(nl - line);
 		printf("%.*s\033[K\n", len < cols - 1 ? len : cols - 1, line);
 	}
@@ -1683,8 +1724,8 @@ static void draw(const View *v)
 }
 
 static const char *const line_keys[] = {
-	"load", "callback.p99", "worker.p99", "knob.p99", "underflows", "late",
-	"xruns", "nonfinite", "overflows"};
+	"load", "callback.p99", "worker.p99", "knob.p99", "underflows",
+	"late", "xruns",        "nonfinite",  "overflows"};
 
 static void print_line(const View *v)
 {
@@ -1795,8 +1836,8 @@ static void gone(const Link *l)
 static const double RESUBSCRIBE_S = 1.0;
 
 typedef struct {
-	double sent;  ///< CLOCK_MONOTONIC of the last /fxd/subscribe
-	int dropped;  ///< fxd said /fxd/unsubscribed since
+	double sent; ///< CLOCK_MONOTONIC of the last /fxd/subscribe
+	int dropped; ///< fxd said /fxd/unsubscribed since
 } Lease;
 
 static void subscribe(Link *l, Lease *s)
@@ -1880,7 +1921,8 @@ static int watch(Link *l)
 			if (now() < heard + stall)
 				continue; /* time to renew */
 			unsubscribe(l, 0);
-			die(RC_NO_ANSWER, "fxd at %s stopped sending (nothing for %g s)",
+			die(RC_NO_ANSWER,
+			    "fxd at %s stopped sending (nothing for %g s)",
 			    l->where, stall);
 		}
 		heard = now();
@@ -1916,7 +1958,8 @@ static int watch(Link *l)
 			unsubscribe(l, 0);
 			if (err == EPIPE) /* | head: the reader has enough */
 				exit(RC_OK);
-			die(RC_LOCAL, "cannot write the output: %s", strerror(err));
+			die(RC_LOCAL, "cannot write the output: %s",
+			    strerror(err));
 		}
 		msg_free(&m);
 	}
@@ -1944,41 +1987,41 @@ static int cmd_stats(Link *l, const Command *c, char **args, int n)
 
 static const Command commands[] = {
 	{"set", NULL, 2, 2, cmd_set, NULL, 0, NULL, "PATH VALUE",
-	 "set a value (or on/off), print the value applied"},
+         "set a value (or on/off), print the value applied"},
 	{"get", NULL, 1, 1, cmd_get, NULL, 0, NULL, "PATH", "print a value"},
 	{"list", NULL, 0, 0, cmd_list, NULL, 0, NULL, "",
-	 "list every parameter with its value, range and unit"},
+         "list every parameter with its value, range and unit"},
 	{"info", NULL, 1, 1, cmd_info, "/fxd/info", 0, NULL, "PATH",
-	 "describe one parameter"},
+         "describe one parameter"},
 	{"chain", NULL, 0, 0, cmd_get, "/fxd/chain", Q_BARE, "chain", "",
-	 "print the running chain"},
+         "print the running chain"},
 	{"load", NULL, 1, -1, cmd_done, "/fxd/chain/load", Q_CHAIN, NULL,
-	 "SPEC...", "crossfade to a new chain, print it"},
+         "SPEC...", "crossfade to a new chain, print it"},
 	{"preset", "save", 1, 1, cmd_done, "/fxd/preset/save", 0, NULL, "NAME",
-	 "save the running chain and values"},
+         "save the running chain and values"},
 	{"preset", "load", 1, 1, cmd_done, "/fxd/preset/load", Q_CHAIN, NULL,
-	 "NAME", "load a preset, print its chain"},
+         "NAME", "load a preset, print its chain"},
 	{"preset", "list", 0, 0, cmd_preset_list, "/fxd/preset/list", 0, NULL,
-	 "", "list the presets"},
+         "", "list the presets"},
 	{"mute", NULL, 0, 1, cmd_mute, "/fxd/mute", 0, NULL, "[on|off]",
-	 "fade the output out (on, the default) or back in; print the state"},
+         "fade the output out (on, the default) or back in; print the state"},
 	{"unmute", NULL, 0, 0, cmd_mute, "/fxd/mute", 0, NULL, "",
-	 "same as mute off"},
+         "same as mute off"},
 	{"panic", NULL, 0, 0, cmd_done, "/fxd/panic", 0, NULL, "",
-	 "mute, reset every effect's state, unmute"},
+         "mute, reset every effect's state, unmute"},
 	{"ping", NULL, 0, 0, cmd_ping, NULL, 0, NULL, "",
-	 "print the round-trip time"},
+         "print the round-trip time"},
 	{"sync", NULL, 0, 0, cmd_sync, NULL, 0, NULL, "",
-	 "wait until the audio has every change sent before"},
+         "wait until the audio has every change sent before"},
 	{"bpm", NULL, 0, 1, cmd_bpm, "/fxd/bpm", Q_BARE, "bpm", "[VALUE]",
-	 "print or set the tempo"},
+         "print or set the tempo"},
 	{"reset-metrics", NULL, 0, 0, cmd_done, "/fxd/reset_metrics", 0, NULL,
-	 "", "clear the latency statistics and counters"},
+         "", "clear the latency statistics and counters"},
 	{"reset-state", NULL, 0, 0, cmd_done, "/fxd/reset_state", 0, NULL, "",
-	 "reset every effect's state (filter memories)"},
+         "reset every effect's state (filter memories)"},
 	{"stats", NULL, 0, 0, cmd_stats, "/fxd/stats", 0, NULL,
-	 "[--watch [--interval MS]]",
-	 "latency, DSP load, counters; --watch: live, with meters"},
+         "[--watch [--interval MS]]",
+         "latency, DSP load, counters; --watch: live, with meters"},
 };
 
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
@@ -2001,17 +2044,16 @@ typedef struct {
 #define F(field) offsetof(Cli, field)
 static const OptionInfo options[] = {
 	{"host", 0, "ADDR", F(host),
-	 "fxd's IPv4 address ($FXD_OSC_HOST, else 127.0.0.1)"},
-	{"port", 0, "N", F(port),
-	 "fxd's OSC port ($FXD_OSC_PORT, else 8000)"},
+         "fxd's IPv4 address ($FXD_OSC_HOST, else 127.0.0.1)"},
+	{"port", 0, "N", F(port), "fxd's OSC port ($FXD_OSC_PORT, else 8000)"},
 	{"instance", 0, "NAME", F(instance),
-	 "the fxd@NAME service: its OSC port from NAME (fxd(1))"},
+         "the fxd@NAME service: its OSC port from NAME (fxd(1))"},
 	{"timeout", 0, "SEC", F(timeout),
-	 "how long to wait for an answer (default 2)"},
+         "how long to wait for an answer (default 2)"},
 	{"json", 0, NULL, F(json), "print JSON"},
 	{"watch", 0, NULL, F(watch), "stats: a live view until Ctrl-C"},
 	{"interval", 0, "MS", F(interval),
-	 "stats --watch: update every MS, 20..10000 (default 100)"},
+         "stats --watch: update every MS, 20..10000 (default 100)"},
 	{"version", 0, NULL, F(version), "print the version, then exit"},
 	{"help", 'h', NULL, F(help), "print this help, then exit"},
 };
@@ -2062,7 +2104,7 @@ static const OptionInfo *find_option(const char *name, size_t len, char c)
 	for (int i = 0; i < N_OPTIONS; i++)
 		if (c ? options[i].short_name == c
 		      : strlen(options[i].name) == len &&
-		            !strncmp(options[i].name, name, len))
+		                    !strncmp(options[i].name, name, len))
 			return &options[i];
 	return NULL;
 }
@@ -2092,20 +2134,23 @@ static int parse_cli(Cli *cli, int argc, char **argv, char **words)
 			size_t len = eq ? (size_t)(eq - name) : strlen(name);
 			if (!(o = find_option(name, len, 0))) {
 				char word[64];
-				snprintf(word, sizeof word, "%.*s", (int)len, name);
+				snprintf(word, sizeof word, "%.*s", (int)len,
+				         name);
 				FxSuggest sg = fx_suggest_start(word);
 				for (int k = 0; k < N_OPTIONS; k++)
 					fx_suggest_offer(&sg, options[k].name);
 				if (sg.best)
 					usage_error("unknown option '--%s' (did you mean "
-					            "'--%s'?)", word, sg.best);
+					            "'--%s'?)",
+					            word, sg.best);
 				usage_error("unknown option '--%s'", word);
 			}
 		}
 		char *field = (char *)cli + o->offset;
 		if (!o->arg) {
 			if (eq)
-				usage_error("option '--%s' takes no value", o->name);
+				usage_error("option '--%s' takes no value",
+				            o->name);
 			*(int *)field = 1;
 			continue;
 		}
@@ -2119,8 +2164,8 @@ static int parse_cli(Cli *cli, int argc, char **argv, char **words)
 /* The value of an option: the command line, else @p env, else @p dflt;
  * @p source names where it came from, for messages. */
 static const char *setting(const char *given, const char *opt_name,
-                           const char *env, const char *dflt,
-                           char *source, size_t size)
+                           const char *env, const char *dflt, char *source,
+                           size_t size)
 {
 	const char *e = env ? getenv(env) : NULL;
 	if (given) {
@@ -2159,16 +2204,16 @@ static const Command *find_command(char **words, int n, int *used)
 				fx_suggest_offer(&sg, commands[i].sub);
 		if (sg.best)
 			usage_error("preset: '%s' is not save, load or list (did you "
-			            "mean '%s'?)", words[1], sg.best);
-		usage_error("preset: '%s' is not save, load or list",
-		            words[1]);
+			            "mean '%s'?)",
+			            words[1], sg.best);
+		usage_error("preset: '%s' is not save, load or list", words[1]);
 	}
 	FxSuggest sg = fx_suggest_start(words[0]);
 	for (int i = 0; i < N_COMMANDS; i++)
 		fx_suggest_offer(&sg, commands[i].name);
 	if (sg.best)
-		usage_error("unknown command '%s' (did you mean '%s'?)", words[0],
-		            sg.best);
+		usage_error("unknown command '%s' (did you mean '%s'?)",
+		            words[0], sg.best);
 	usage_error("unknown command '%s'", words[0]);
 }
 
@@ -2193,12 +2238,13 @@ int main(int argc, char **argv)
 		usage_error("no command given");
 
 	char src[32];
-	const char *host = setting(cli.host, "host", "FXD_OSC_HOST", "127.0.0.1",
-	                           src, sizeof src);
+	const char *host = setting(cli.host, "host", "FXD_OSC_HOST",
+	                           "127.0.0.1", src, sizeof src);
 	struct in_addr addr;
 	if (inet_pton(AF_INET, host, &addr) != 1)
 		usage_error("%s: '%s' is not a numeric IPv4 address (fxctl looks "
-		            "up no names; try 127.0.0.1)", src, host);
+		            "up no names; try 127.0.0.1)",
+		            src, host);
 	if (addr.s_addr == htonl(INADDR_ANY))
 		usage_error("%s: 0.0.0.0 is no address to send to; try 127.0.0.1",
 		            src);
@@ -2217,18 +2263,23 @@ int main(int argc, char **argv)
 	if (cli.timeout && (!parse_num(cli.timeout, &timeout) || timeout <= 0 ||
 	                    timeout > 3600))
 		usage_error("--timeout: '%s' is not a number of seconds "
-		            "(above 0, up to 3600)", cli.timeout);
+		            "(above 0, up to 3600)",
+		            cli.timeout);
 	if (cli.interval && !parse_long(cli.interval, 20, 10000, &interval))
 		usage_error("--interval: '%s' is not a number of milliseconds "
-		            "(20..10000)", cli.interval);
+		            "(20..10000)",
+		            cli.interval);
 
 	int used;
 	const Command *c = find_command(words, n, &used);
 	int nargs = n - used;
 	if (nargs < c->min_args || (c->max_args >= 0 && nargs > c->max_args))
 		usage_error("%s%s%s: %s%s", c->name, c->sub ? " " : "",
-		            c->sub ? c->sub : "", *c->args ? "expects " : "takes no "
-		            "arguments", c->args);
+		            c->sub ? c->sub : "",
+		            *c->args ? "expects "
+		                     : "takes no "
+		                       "arguments",
+		            c->args);
 	if (cli.watch && c->run != cmd_stats)
 		usage_error("--watch is for the stats command");
 	if (cli.interval && !cli.watch)

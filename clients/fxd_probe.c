@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fxd-probe: plays a known signal into an fxd instance and measures, on
  * the signal itself, the latency fxd adds.
  *
@@ -65,8 +66,8 @@ typedef enum {
 } CaptureState;
 
 static Side player, recorder;
-static unsigned char mls[MLS_LEN];   ///< the sequence, 0/1
-static float *capture;               ///< L frames of out_1
+static unsigned char mls[MLS_LEN]; ///< the sequence, 0/1
+static float *capture;             ///< L frames of out_1
 static _Atomic int cap_state = CAP_IDLE;
 static jack_nframes_t cap_t0;        ///< recorder: frame time of frame 0
 static long cap_n;                   ///< recorder: frames captured so far
@@ -106,7 +107,8 @@ static int make_tags(void)
 	for (int i = 0; i < MLS_LEN; i++) {
 		int v = 0;
 		for (int j = 0; j < MLS_ORDER; j++)
-			v += mls[(MLS_LEN + i - j) % MLS_LEN] << (MLS_ORDER - 1 - j);
+			v += mls[(MLS_LEN + i - j) % MLS_LEN]
+			     << (MLS_ORDER - 1 - j);
 		tag_s[i] = v;
 		for (int j = 0; j < MLS_ORDER; j++)
 			if (v == 1 << j)
@@ -180,8 +182,8 @@ static int first_arrival(const double *h, Measurement *m)
 	for (int k = 0; k < MLS_LEN; k++)
 		peak = fmax(peak, fabs(h[k]));
 	if (!(peak > 1e-3)) {
-		snprintf(m->why, sizeof m->why, "no signal comes back (peak %.2g)",
-		         peak);
+		snprintf(m->why, sizeof m->why,
+		         "no signal comes back (peak %.2g)", peak);
 		return -1;
 	}
 	/* The runs between strong lags, around the circle. */
@@ -198,8 +200,10 @@ static int first_arrival(const double *h, Measurement *m)
 	}
 	gap_seen(&g, first + MLS_LEN - last, first);
 	if (g.second > MAX_GAP_RATIO * g.best) {
-		snprintf(m->why, sizeof m->why, "two arrivals compete (quiet "
-		         "stretches of %ld and %ld frames)", g.best, g.second);
+		snprintf(m->why, sizeof m->why,
+		         "two arrivals compete (quiet "
+		         "stretches of %ld and %ld frames)",
+		         g.best, g.second);
 		return -1;
 	}
 	double before = 0;
@@ -210,8 +214,10 @@ static int first_arrival(const double *h, Measurement *m)
 	m->lag = g.best_end;
 	m->clarity = before > 0 ? fabs(h[g.best_end]) / before : INFINITY;
 	if (m->clarity < MIN_CLARITY) {
-		snprintf(m->why, sizeof m->why, "the first arrival is not clear "
-		         "(%.1f times what precedes it)", m->clarity);
+		snprintf(m->why, sizeof m->why,
+		         "the first arrival is not clear "
+		         "(%.1f times what precedes it)",
+		         m->clarity);
 		return -1;
 	}
 	return 0;
@@ -236,7 +242,8 @@ static int play(jack_nframes_t nframes, void *arg)
 		out[c] = jack_port_get_buffer(player.port[c], nframes);
 	for (jack_nframes_t i = 0; i < nframes; i++) {
 		/* Frame time wraps after 2^32 frames: 24 h at 48 kHz. */
-		uint32_t index = (uint32_t)(t0 + i - (jack_nframes_t)ref) % MLS_LEN;
+		uint32_t index = (uint32_t)(t0 + i - (jack_nframes_t)ref) %
+		                 MLS_LEN;
 		float v = mls[index] ? -LEVEL : LEVEL;
 		for (int c = 0; c < PORTS; c++)
 			out[c][i] = v;
@@ -268,7 +275,8 @@ static int record(jack_nframes_t nframes, void *arg)
 	memcpy(capture + cap_n, in, (size_t)take * sizeof *in);
 	cap_n += take;
 	if (cap_n == MLS_LEN)
-		atomic_store_explicit(&cap_state, CAP_READY, memory_order_release);
+		atomic_store_explicit(&cap_state, CAP_READY,
+		                      memory_order_release);
 	return 0;
 }
 
@@ -297,15 +305,16 @@ static int open_side(Side *s, const char *name, const char *dir,
 	jack_status_t status;
 	s->client = jack_client_open(name, JackNoStartServer, &status);
 	if (!s->client) {
-		fprintf(stderr, "fxd-probe: cannot connect to JACK (status 0x%x)\n",
+		fprintf(stderr,
+		        "fxd-probe: cannot connect to JACK (status 0x%x)\n",
 		        status);
 		return -1;
 	}
 	for (int c = 0; c < PORTS; c++) {
 		char port[32];
 		snprintf(port, sizeof port, "%s_%d", dir, c + 1);
-		s->port[c] = jack_port_register(s->client, port,
-		                                JACK_DEFAULT_AUDIO_TYPE, flags, 0);
+		s->port[c] = jack_port_register(
+			s->client, port, JACK_DEFAULT_AUDIO_TYPE, flags, 0);
 		if (!s->port[c]) {
 			fprintf(stderr, "fxd-probe: cannot register %s\n", port);
 			return -1;
@@ -348,10 +357,10 @@ static int wire(const char *target)
 			fprintf(stderr, "fxd-probe: cannot connect to %s\n", to);
 			return -1;
 		}
-		if (!have_out ||
-		    jack_connect(recorder.client, from,
-		                 jack_port_name(recorder.port[c]))) {
-			fprintf(stderr, "fxd-probe: cannot connect from %s\n", from);
+		if (!have_out || jack_connect(recorder.client, from,
+		                              jack_port_name(recorder.port[c]))) {
+			fprintf(stderr, "fxd-probe: cannot connect from %s\n",
+			        from);
 			return -1;
 		}
 	}
@@ -382,8 +391,8 @@ static long number_arg(const char *opt, const char *text, long lo, long hi)
 	char *end;
 	long v = strtol(text, &end, 10);
 	if (end == text || *end || v < lo || v > hi) {
-		fprintf(stderr, "fxd-probe: %s: '%s' is not %ld..%ld\n", opt, text,
-		        lo, hi);
+		fprintf(stderr, "fxd-probe: %s: '%s' is not %ld..%ld\n", opt,
+		        text, lo, hi);
 		exit(2);
 	}
 	return v;
@@ -463,15 +472,17 @@ int main(int argc, char **argv)
 			continue;
 		}
 		/* The capture is ours until it is armed again. */
-		unsigned gaps = atomic_load(&player_gaps), xr = atomic_load(&xruns);
-		int phase = (int)((uint32_t)(cap_t0 - (jack_nframes_t)atomic_load(
-		                                              &t_ref)) %
+		unsigned gaps = atomic_load(&player_gaps),
+			 xr = atomic_load(&xruns);
+		int phase = (int)((uint32_t)(cap_t0 -
+		                             (jack_nframes_t)atomic_load(&t_ref)) %
 		                  MLS_LEN);
 		int reported = reported_latency(target);
 		Measurement m = {0};
 		int ok = 0;
 		if (gaps != gaps0 || xr != xruns0) {
-			snprintf(m.why, sizeof m.why, "a JACK xrun or a skipped "
+			snprintf(m.why, sizeof m.why,
+			         "a JACK xrun or a skipped "
 			         "period disturbed it");
 		} else {
 			correlate(capture, phase, work, h);
@@ -479,13 +490,15 @@ int main(int argc, char **argv)
 		}
 		gaps0 = gaps;
 		xruns0 = xr;
-		atomic_store_explicit(&cap_state, CAP_ARMED, memory_order_release);
+		atomic_store_explicit(&cap_state, CAP_ARMED,
+		                      memory_order_release);
 		if (ok) {
 			char clarity[32];
 			if (m.clarity >= 1000)
 				snprintf(clarity, sizeof clarity, "over 1000");
 			else
-				snprintf(clarity, sizeof clarity, "%.0f", m.clarity);
+				snprintf(clarity, sizeof clarity, "%.0f",
+				         m.clarity);
 			measured++;
 			mismatches += m.lag != reported;
 			printf("probe: added latency %d frames (%.2f ms) measured on "

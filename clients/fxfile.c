@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fxfile: runs an fxd effect chain over a sound file (doc/fxfile.1).
  *
  * The input is read in --chunk frames and gathered into blocks of
@@ -50,8 +51,8 @@ typedef struct {
 	double start, last; ///< CLOCK_MONOTONIC seconds
 	long long total;    ///< frames to run over every pass; 0: unknown
 	long long done;
-	double rate;        ///< Hz
-	const char *what;   ///< "measuring", "writing"
+	double rate;      ///< Hz
+	const char *what; ///< "measuring", "writing"
 } Progress;
 
 static FxFileOptions opt;
@@ -108,8 +109,9 @@ static void fail(FxStatus st, const char *why)
 		die(exit_code(st), why);
 	fxfile_output_discard(&out);
 	int sig = fxfile_interrupted;
-	const char *name = sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM"
-	                                                             : "SIGHUP";
+	const char *name = sig == SIGINT    ? "SIGINT"
+	                   : sig == SIGTERM ? "SIGTERM"
+	                                    : "SIGHUP";
 	if (!out.label[0]) /* still opening the input */
 		fxfile_say("interrupted by %s; nothing written", name);
 	else if (out.direct)
@@ -201,8 +203,10 @@ static void progress_update(Progress *p, long long frames)
 		bar[30] = '\0';
 		double left = f > 0 ? elapsed * (1 - f) / f : 0;
 		clock_text(clock, sizeof clock, left);
-		snprintf(line, sizeof line, "%s %3d%% [%s] %6.1fx realtime  "
-		         "ETA %s", p->what, (int)(f * 100), bar, speed, clock);
+		snprintf(line, sizeof line,
+		         "%s %3d%% [%s] %6.1fx realtime  "
+		         "ETA %s",
+		         p->what, (int)(f * 100), bar, speed, clock);
 	} else {
 		clock_text(clock, sizeof clock, p->done / p->rate);
 		snprintf(line, sizeof line, "%s: %s of audio, %.1fx realtime",
@@ -221,12 +225,12 @@ typedef struct {
 	PassMode mode;
 	FxFilePipeline *pipeline;
 	int channels;
-	float **blk;       ///< channels planar buffers of FXFILE_BLOCK frames
-	long fill;         ///< frames in the block
-	long long skip;    ///< output frames still to drop (the latency)
-	float peak;        ///< PASS_MEASURE: the largest |sample| out
-	double gain;       ///< PASS_WRITE
-	long long muted;   ///< blocks muted as not finite
+	float **blk;     ///< channels planar buffers of FXFILE_BLOCK frames
+	long fill;       ///< frames in the block
+	long long skip;  ///< output frames still to drop (the latency)
+	float peak;      ///< PASS_MEASURE: the largest |sample| out
+	double gain;     ///< PASS_WRITE
+	long long muted; ///< blocks muted as not finite
 } Pass;
 
 static void flush_block(Pass *ps)
@@ -311,8 +315,7 @@ static FxFilePipeline *build_pipeline(const FxChainSpec *spec,
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	char why[512];
-	FxFilePipeline *p = fxfile_pipeline_new(spec, cfg, &st, why,
-	                                        sizeof why);
+	FxFilePipeline *p = fxfile_pipeline_new(spec, cfg, &st, why, sizeof why);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (!p) {
 		snprintf(err, sizeof err, "%s: %s", opt.chain_source, why);
@@ -341,8 +344,7 @@ static void describe(const FxFileInput *in, const FxFilePipeline *pipeline,
 	            stages, fxfile_pipeline_latency(pipeline), cfg->threads);
 	if (accel)
 		fxfile_note("device: %s", fx_accel_device_name(accel));
-	fxfile_note("%s: %s %s%s", out.label,
-	            fxfile_format_name(out.info.format),
+	fxfile_note("%s: %s %s%s", out.label, fxfile_format_name(out.info.format),
 	            fxfile_subtype_name(out.info.format, sub, sizeof sub),
 	            out.dither ? ", TPDF dither" : "");
 }
@@ -395,7 +397,7 @@ int main(int argc, char **argv)
 		.bpm = opt.bpm,
 		.accel = accel,
 		.scan_threshold = opt.scan_threshold < 0 ? FX_ACCEL_SCAN_DEFAULT
-		                                         : opt.scan_threshold,
+	                                                 : opt.scan_threshold,
 	};
 	FxFilePipeline *pipeline = build_pipeline(&spec, &cfg);
 	const int latency = fxfile_pipeline_latency(pipeline);
@@ -427,8 +429,10 @@ int main(int argc, char **argv)
 	if (normalize) {
 		check(fxfile_input_keep(&in, err, sizeof err));
 		progress.what = "measuring";
-		Pass m = {.mode = PASS_MEASURE, .pipeline = pipeline,
-		          .channels = ch, .blk = blk};
+		Pass m = {.mode = PASS_MEASURE,
+		          .pipeline = pipeline,
+		          .channels = ch,
+		          .blk = blk};
 		run_pass(&m, &in, rbuf, opt.chunk, tail, latency);
 		if (m.peak > 0.0f)
 			gain = pow(10.0, opt.normalize / 20.0) / m.peak;
@@ -443,8 +447,11 @@ int main(int argc, char **argv)
 		check(fxfile_input_rewind(&in, err, sizeof err));
 	}
 	progress.what = "writing";
-	Pass w = {.mode = PASS_WRITE, .pipeline = pipeline, .channels = ch,
-	          .blk = blk, .gain = gain};
+	Pass w = {.mode = PASS_WRITE,
+	          .pipeline = pipeline,
+	          .channels = ch,
+	          .blk = blk,
+	          .gain = gain};
 	run_pass(&w, &in, rbuf, opt.chunk, tail, latency);
 	check(fxfile_output_finish(&out, err, sizeof err));
 	progress_clear(NULL);

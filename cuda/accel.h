@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fxd — a cascade of second-order sections on a CUDA device.
  *
  * The only interface the tree sees of the CUDA path. A CUDA build links
@@ -41,9 +42,9 @@
 enum {
 	FX_ACCEL_MAX_SECTIONS = 16, ///< sections per plan (FX_PT_MAX_SECTIONS)
 	FX_ACCEL_MAX_CHANNELS = 64, ///< channels per plan
-	FX_ACCEL_MAX_CHUNK = 1 << 24,   ///< frames per chunk, at most
-	FX_ACCEL_DEVICE_ANY = -1,   ///< FxAccelConfig.device: pick one
-	FX_ACCEL_SCAN_DEFAULT = -1, ///< scan_threshold: the dtype's default
+	FX_ACCEL_MAX_CHUNK = 1 << 24, ///< frames per chunk, at most
+	FX_ACCEL_DEVICE_ANY = -1,     ///< FxAccelConfig.device: pick one
+	FX_ACCEL_SCAN_DEFAULT = -1,   ///< scan_threshold: the dtype's default
 };
 
 /** Sample types. The recursion needs more mantissa than half precision
@@ -69,16 +70,16 @@ typedef struct FxAccelPlanImpl FxAccelPlan;
 
 /** What a plan chose and has done (for logs and tests). */
 typedef struct {
-	int scan;        ///< 1: parallel scan kernel, 0: sequential kernel
-	long threshold;  ///< the scan threshold in effect, in frames
-	long tile;       ///< frames per tile (scan only)
-	int tiles;       ///< tiles per channel per chunk (scan only)
+	int scan;            ///< 1: parallel scan kernel, 0: sequential kernel
+	long threshold;      ///< the scan threshold in effect, in frames
+	long tile;           ///< frames per tile (scan only)
+	int tiles;           ///< tiles per channel per chunk (scan only)
 	size_t device_bytes; ///< device memory held
 	size_t pinned_bytes; ///< pinned host memory held
-	long captures;   ///< graph captures so far (1 + structure changes)
-	long uploads;    ///< coefficient uploads so far
-	long replays;    ///< chunks run
-	long resets;     ///< in-place state zeroings (reset, structure changes)
+	long captures;       ///< graph captures so far (1 + structure changes)
+	long uploads;        ///< coefficient uploads so far
+	long replays;        ///< chunks run
+	long resets; ///< in-place state zeroings (reset, structure changes)
 } FxAccelPlanInfo;
 
 /** 1 if this build has CUDA and a usable device is present; else 0 with
@@ -126,8 +127,7 @@ FxStatus fx_accel_plan_reset_state(FxAccelPlan *plan);
 /** Filters @p frames frames of buf[0..channels) in place (F32 plans);
  *  any length: longer runs go chunk by chunk, a short last chunk is fine.
  *  Returns when the output is in @p buf. Allocates nothing. */
-FxStatus fx_accel_plan_forward(FxAccelPlan *plan, float *const *buf,
-                               long frames);
+FxStatus fx_accel_plan_forward(FxAccelPlan *plan, float *const *buf, long frames);
 
 /** fx_accel_plan_forward for F64 plans. */
 FxStatus fx_accel_plan_forward_f64(FxAccelPlan *plan, double *const *buf,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // fxd — accel.h on the CUDA runtime: device choice, a plan's two memory
 // blocks, its stream, and the FxPlanOps that cuda/plan.c drives (upload,
 // capture, replay, zeroing). Setup code; nothing here runs on JACK's thread.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fxd — what one CUDA thread of an accel kernel computes, as FX_HD
  * functions over plain arrays. cuda/kernels.cu wraps them in kernels (the
  * index arithmetic and the barriers); tests/unit/test_accel_plan.c runs the same
@@ -59,8 +60,8 @@ enum {
 
 /** The shape of one chunk, fixed per plan (a kernel argument). */
 typedef struct {
-	long stride;      ///< frames per channel in io and zs (the chunk length)
-	long tile;        ///< frames per tile (scan)
+	long stride; ///< frames per channel in io and zs (the chunk length)
+	long tile;   ///< frames per tile (scan)
 	int channels;
 	int tiles;        ///< tiles per channel: ceil(stride / tile) (scan)
 	int scan_threads; ///< B: scan threads per channel, a power of two (scan)
@@ -84,8 +85,7 @@ FX_HD static inline const double *fx_acc_mat(const void *image, int m, int j,
 }
 
 /** Frames of tile @p k in a chunk of @p frames frames (0 past the end). */
-FX_HD static inline long fx_acc_tile_len(const FxAccGeom *g, long frames,
-                                         int k)
+FX_HD static inline long fx_acc_tile_len(const FxAccGeom *g, long frames, int k)
 {
 	long len = frames - (long)k * g->tile;
 	return len < 0 ? 0 : len > g->tile ? g->tile : len;
@@ -99,85 +99,86 @@ FX_HD static inline long fx_acc_tile_len(const FxAccGeom *g, long frames,
  *   k of channel c.
  * fx_acc_fixup_SUF(q, g, frames, zs, y, agg, pre, state, c, k, tol):
  *   step 3 for tile k of channel c. */
-#define FX_ACC_FUNCS(SUF, T) \
-	FX_HD static inline void fx_acc_seq_##SUF(const FxPtCoef *q, int n, \
-	                                          T *x, long frames, \
-	                                          double *state) \
-	{ \
-		double z[FX_ACC_M]; \
-		FX_ACC_UNROLL \
-		for (int i = 0; i < 2 * n; i++) \
-			z[i] = state[i]; \
-		for (long t = 0; t < frames; t++) { \
-			double v = (double)x[t]; \
-			FX_ACC_UNROLL \
-			for (int k = 0; k < n; k++) { \
-				double z1 = z[2 * k], z2 = z[2 * k + 1]; \
-				double u = q->c1[k] * v + z2; \
-				double o = q->b0[k] * v + z1; \
-				z[2 * k + 1] = q->na2[k] * z1 + q->c2[k] * v; \
-				z[2 * k] = q->na1[k] * z1 + u; \
-				v = o; \
-			} \
-			x[t] = (T)v; \
-		} \
-		FX_ACC_UNROLL \
-		for (int i = 0; i < 2 * n; i++) \
-			state[i] = z[i]; \
-	} \
-	FX_HD static inline void fx_acc_tile_##SUF( \
-		const FxPtCoef *q, const FxAccGeom *g, long frames, const T *x, \
-		double *zs, const double *state, double *agg, int c, int k) \
-	{ \
-		const int m = 2 * q->n; \
-		const long len = fx_acc_tile_len(g, frames, k); \
-		double s[FX_ACC_M]; \
-		for (int i = 0; i < m; i++) \
-			s[i] = k == 0 ? state[(long)c * FX_ACC_M + i] : 0.0; \
-		if (len > 0) { \
-			const long off = (long)c * g->stride + (long)k * g->tile; \
-			fx_pt_segment_##SUF(q, x + off, zs + off, len, s); \
-		} \
-		double *e = agg + ((long)c * g->tiles + k) * FX_ACC_M; \
-		for (int i = 0; i < m; i++) \
-			e[i] = s[i]; \
-	} \
-	FX_HD static inline void fx_acc_fixup_##SUF( \
-		const FxPtCoef *q, const FxAccGeom *g, long frames, \
-		const double *zs, T *y, const double *agg, const double *pre, \
-		double *state, int c, int k, double tol) \
-	{ \
-		const int m = 2 * q->n; \
-		const long len = fx_acc_tile_len(g, frames, k); \
-		if (len <= 0) \
-			return; \
-		const long off = (long)c * g->stride + (long)k * g->tile; \
-		const long slot = ((long)c * g->tiles + k) * FX_ACC_M; \
-		double s[FX_ACC_M]; \
-		int live = 0; \
-		for (int i = 0; i < m; i++) { \
-			s[i] = pre[slot + i]; \
-			live |= s[i] != 0.0; \
-		} \
-		if ((long)k * g->tile + len < frames) { \
-			(void)fx_pt_fixup_##SUF(q, zs + off, y + off, len, s, tol); \
-			return; \
-		} \
+#define FX_ACC_FUNCS(SUF, T)                                                      \
+	FX_HD static inline void fx_acc_seq_##SUF(                                \
+		const FxPtCoef *q, int n, T *x, long frames, double *state)       \
+	{                                                                         \
+		double z[FX_ACC_M];                                               \
+		FX_ACC_UNROLL                                                     \
+		for (int i = 0; i < 2 * n; i++)                                   \
+			z[i] = state[i];                                          \
+		for (long t = 0; t < frames; t++) {                               \
+			double v = (double)x[t];                                  \
+			FX_ACC_UNROLL                                             \
+			for (int k = 0; k < n; k++) {                             \
+				double z1 = z[2 * k], z2 = z[2 * k + 1];          \
+				double u = q->c1[k] * v + z2;                     \
+				double o = q->b0[k] * v + z1;                     \
+				z[2 * k + 1] = q->na2[k] * z1 + q->c2[k] * v;     \
+				z[2 * k] = q->na1[k] * z1 + u;                    \
+				v = o;                                            \
+			}                                                         \
+			x[t] = (T)v;                                              \
+		}                                                                 \
+		FX_ACC_UNROLL                                                     \
+		for (int i = 0; i < 2 * n; i++)                                   \
+			state[i] = z[i];                                          \
+	}                                                                         \
+	FX_HD static inline void fx_acc_tile_##SUF(                               \
+		const FxPtCoef *q, const FxAccGeom *g, long frames, const T *x,   \
+		double *zs, const double *state, double *agg, int c, int k)       \
+	{                                                                         \
+		const int m = 2 * q->n;                                           \
+		const long len = fx_acc_tile_len(g, frames, k);                   \
+		double s[FX_ACC_M];                                               \
+		for (int i = 0; i < m; i++)                                       \
+			s[i] = k == 0 ? state[(long)c * FX_ACC_M + i] : 0.0;      \
+		if (len > 0) {                                                    \
+			const long off = (long)c * g->stride +                    \
+			                 (long)k * g->tile;                       \
+			fx_pt_segment_##SUF(q, x + off, zs + off, len, s);        \
+		}                                                                 \
+		double *e = agg + ((long)c * g->tiles + k) * FX_ACC_M;            \
+		for (int i = 0; i < m; i++)                                       \
+			e[i] = s[i];                                              \
+	}                                                                         \
+	FX_HD static inline void fx_acc_fixup_##SUF(                              \
+		const FxPtCoef *q, const FxAccGeom *g, long frames,               \
+		const double *zs, T *y, const double *agg, const double *pre,     \
+		double *state, int c, int k, double tol)                          \
+	{                                                                         \
+		const int m = 2 * q->n;                                           \
+		const long len = fx_acc_tile_len(g, frames, k);                   \
+		if (len <= 0)                                                     \
+			return;                                                   \
+		const long off = (long)c * g->stride + (long)k * g->tile;         \
+		const long slot = ((long)c * g->tiles + k) * FX_ACC_M;            \
+		double s[FX_ACC_M];                                               \
+		int live = 0;                                                     \
+		for (int i = 0; i < m; i++) {                                     \
+			s[i] = pre[slot + i];                                     \
+			live |= s[i] != 0.0;                                      \
+		}                                                                 \
+		if ((long)k * g->tile + len < frames) {                           \
+			(void)fx_pt_fixup_##SUF(q, zs + off, y + off, len, s,     \
+			                        tol);                             \
+			return;                                                   \
+		}                                                                 \
 		/* The last tile: the zero-input response to its end (no early \
-		 * stop), whose end state plus e_k is the state after the chunk. */ \
-		double buf[FX_PT_BLOCK]; \
-		for (long t0 = 0; t0 < len; t0 += FX_PT_BLOCK) { \
-			int nb = len - t0 < FX_PT_BLOCK ? (int)(len - t0) \
-			                                : FX_PT_BLOCK; \
-			for (int t = 0; t < nb; t++) \
-				buf[t] = 0.0; \
-			if (live) \
-				fx_pt_block_1(q, s, buf, nb); \
-			for (int t = 0; t < nb; t++) \
+		 * stop), whose end state plus e_k is the state after the chunk. */  \
+		double buf[FX_PT_BLOCK];                                          \
+		for (long t0 = 0; t0 < len; t0 += FX_PT_BLOCK) {                  \
+			int nb = len - t0 < FX_PT_BLOCK ? (int)(len - t0)         \
+			                                : FX_PT_BLOCK;            \
+			for (int t = 0; t < nb; t++)                              \
+				buf[t] = 0.0;                                     \
+			if (live)                                                 \
+				fx_pt_block_1(q, s, buf, nb);                     \
+			for (int t = 0; t < nb; t++)                              \
 				y[off + t0 + t] = (T)(zs[off + t0 + t] + buf[t]); \
-		} \
-		for (int i = 0; i < m; i++) \
-			state[(long)c * FX_ACC_M + i] = s[i] + agg[slot + i]; \
+		}                                                                 \
+		for (int i = 0; i < m; i++)                                       \
+			state[(long)c * FX_ACC_M + i] = s[i] + agg[slot + i];     \
 	}
 
 FX_ACC_FUNCS(f32, float)
@@ -198,11 +199,9 @@ FX_HD static inline void fx_acc_dd_add(int m, double *wh, double *wl,
 /** Step 2a, thread @p j of channel @p c: the state after tiles
  *  [j r, j r + r) entered from zero, in double-double (@p ah + @p al), the
  *  maps applied with T + Tlo (fx_pt_affine_apply_dd, as the CPU carry). */
-FX_HD static inline void fx_acc_scan_reduce(int m, const double *T,
-                                            const double *Tlo,
-                                            const FxAccGeom *g,
-                                            const double *agg, int c, int j,
-                                            double *ah, double *al)
+FX_HD static inline void
+fx_acc_scan_reduce(int m, const double *T, const double *Tlo, const FxAccGeom *g,
+                   const double *agg, int c, int j, double *ah, double *al)
 {
 	double th[FX_ACC_M], tl[FX_ACC_M];
 	const int k0 = j * g->per_thread;
@@ -212,8 +211,8 @@ FX_HD static inline void fx_acc_scan_reduce(int m, const double *T,
 		ah[i] = al[i] = 0.0;
 	for (int k = k0; k < k1; k++) {
 		fx_pt_affine_apply_dd(m, T, Tlo, ah, al,
-		                      agg + ((long)c * g->tiles + k) * FX_ACC_M, th,
-		                      tl);
+		                      agg + ((long)c * g->tiles + k) * FX_ACC_M,
+		                      th, tl);
 		for (int i = 0; i < m; i++) {
 			ah[i] = th[i];
 			al[i] = tl[i];
@@ -238,10 +237,9 @@ FX_HD static inline void fx_acc_scan_term(int m, const double *U,
  *  (@p eh + @p el; NULL: zero), the state entering each of its tiles into
  *  pre (the high part, which the fix-up uses). */
 FX_HD static inline void fx_acc_scan_down(int m, const double *T,
-                                          const double *Tlo,
-                                          const FxAccGeom *g,
-                                          const double *agg, double *pre,
-                                          int c, int j, const double *eh,
+                                          const double *Tlo, const FxAccGeom *g,
+                                          const double *agg, double *pre, int c,
+                                          int j, const double *eh,
                                           const double *el)
 {
 	double sh[FX_ACC_M], sl[FX_ACC_M], th[FX_ACC_M], tl[FX_ACC_M];
@@ -257,7 +255,8 @@ FX_HD static inline void fx_acc_scan_down(int m, const double *T,
 		for (int i = 0; i < m; i++)
 			pre[slot + i] = sh[i];
 		if (k + 1 < k1) {
-			fx_pt_affine_apply_dd(m, T, Tlo, sh, sl, agg + slot, th, tl);
+			fx_pt_affine_apply_dd(m, T, Tlo, sh, sl, agg + slot, th,
+			                      tl);
 			for (int i = 0; i < m; i++) {
 				sh[i] = th[i];
 				sl[i] = tl[i];

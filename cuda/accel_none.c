@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* accel.h for a build without CUDA: nothing opens, every call says why. */
 #include "cuda/accel.h"
 
@@ -64,8 +65,7 @@ FxStatus fx_accel_plan_reset_state(FxAccelPlan *plan)
 	return FX_ACCEL_ERR_UNSUPPORTED;
 }
 
-FxStatus fx_accel_plan_forward(FxAccelPlan *plan, float *const *buf,
-                               long frames)
+FxStatus fx_accel_plan_forward(FxAccelPlan *plan, float *const *buf, long frames)
 {
 	(void)plan, (void)buf, (void)frames;
 	return FX_ACCEL_ERR_UNSUPPORTED;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // fxd — the accel kernels: thin wrappers that map CUDA threads onto the
 // per-thread functions of accel_math.h (see there for the math and the
 // memory layout), and their launch for one chunk.

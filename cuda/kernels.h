@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fxd — launching the accel kernels (cuda/kernels.cu) for one chunk. Used
  * by cuda/accel_cuda.cu only; both are built by nvcc. */
 #ifndef FX_KERNELS_H

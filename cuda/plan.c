@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "cuda/plan.h"
 
 #include <math.h>
@@ -120,7 +121,8 @@ FxStatus fx_plan_layout(FxPlanLayout *lay, int channels, long chunk,
 		while (g->scan_threads < g->tiles &&
 		       g->scan_threads < FX_ACC_SCAN_THREADS)
 			g->scan_threads *= 2;
-		g->per_thread = (g->tiles + g->scan_threads - 1) / g->scan_threads;
+		g->per_thread = (g->tiles + g->scan_threads - 1) /
+		                g->scan_threads;
 		for (g->npow = 0; (1 << g->npow) < g->scan_threads; g->npow++)
 			;
 		lay->nmat = 1 + g->npow;
@@ -162,7 +164,7 @@ FxStatus fx_plan_layout(FxPlanLayout *lay, int channels, long chunk,
 }
 
 FxStatus fx_plan_check_sections(const FxSection *sec, int nsec, char *err,
-                                 size_t errsize)
+                                size_t errsize)
 {
 	if (nsec < 0 || nsec > FX_ACCEL_MAX_SECTIONS) {
 		say(err, errsize, "a plan takes 0..%d sections, not %d",
@@ -177,7 +179,8 @@ FxStatus fx_plan_check_sections(const FxSection *sec, int nsec, char *err,
 		for (int i = 0; i < 6; i++)
 			if (!isfinite(sec[k][i])) {
 				say(err, errsize,
-				    "section %d: coefficient %d is not finite", k, i);
+				    "section %d: coefficient %d is not finite",
+				    k, i);
 				return FX_ERR_NONFINITE;
 			}
 		if (sec[k][3] == 0.0) {
@@ -228,7 +231,7 @@ size_t fx_plan_coef_image(const FxPlanLayout *lay, const FxSection *sec,
 	const size_t mm = (size_t)m * m;
 	/* Matrix j at mat + 2j mm (rounded) and mat + (2j + 1) mm (rest). */
 	double *mat = (double *)(void *)((unsigned char *)image +
-	                                  FX_ACC_MAT_OFFSET);
+	                                 FX_ACC_MAT_OFFSET);
 	double work[4 * FX_ACC_M * FX_ACC_M];
 	/* T = A^tile, U_0 = T^r, U_j = U_{j-1}^2, all in double-double. */
 	fx_pt_transition(q, lay->geom.tile, mat, mat + mm, work);
@@ -274,9 +277,8 @@ static FxStatus apply(FxPlan *p, const FxSection *sec, int nsec)
 	return FX_OK;
 }
 
-FxStatus fx_plan_start(FxPlan *p, const FxPlanLayout *lay,
-                       const FxPlanOps *ops, void *dev, void *host,
-                       const FxSection *sec, int nsec)
+FxStatus fx_plan_start(FxPlan *p, const FxPlanLayout *lay, const FxPlanOps *ops,
+                       void *dev, void *host, const FxSection *sec, int nsec)
 {
 	memset(p, 0, sizeof *p);
 	p->lay = *lay;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fxd — the host side of an accel plan, in plain C (no CUDA headers):
  * argument checks, the kernel choice, tile and buffer sizes, the
  * coefficient image, and the order of uploads, captures, replays and
@@ -36,17 +37,17 @@ typedef struct {
 	FxAccelDtype dtype;
 	size_t sample_size; ///< 4 or 8
 	int channels;
-	long chunk;         ///< frames per chunk (= geom.stride)
-	long threshold;     ///< the scan threshold in effect
-	int scan;           ///< 1: scan kernels, 0: sequential kernel
+	long chunk;     ///< frames per chunk (= geom.stride)
+	long threshold; ///< the scan threshold in effect
+	int scan;       ///< 1: scan kernels, 0: sequential kernel
 	FxAccGeom geom;
-	int nmat;           ///< matrices in the coefficient image (0 unless scan)
+	int nmat; ///< matrices in the coefficient image (0 unless scan)
 
 	size_t io_bytes, zs_bytes, agg_bytes, state_bytes, coef_bytes,
 		params_bytes;
 	/* device block; agg_bytes also sizes pre */
-	size_t dev_io, dev_zs, dev_agg, dev_pre, dev_state, dev_coef, dev_params,
-		dev_bytes;
+	size_t dev_io, dev_zs, dev_agg, dev_pre, dev_state, dev_coef,
+		dev_params, dev_bytes;
 	/* pinned host block: the staged chunk, the coefficient image, the
 	 * FxAccParams the graph copies each replay */
 	size_t host_io, host_coef, host_params, host_bytes;
@@ -76,10 +77,10 @@ typedef struct {
 struct FxPlan {
 	FxPlanLayout lay;
 	const FxPlanOps *ops;
-	void *dev;            ///< the ops' own context
-	unsigned char *host;  ///< the pinned block, lay.host_bytes
-	int nsec;             ///< sections in the last image uploaded
-	int graph_nsec;       ///< sections the graph was captured for; -1: none
+	void *dev;           ///< the ops' own context
+	unsigned char *host; ///< the pinned block, lay.host_bytes
+	int nsec;            ///< sections in the last image uploaded
+	int graph_nsec;      ///< sections the graph was captured for; -1: none
 	long captures, uploads, replays, resets;
 	char err[FX_PLAN_ERR_SIZE]; ///< why the last call failed
 };
@@ -106,7 +107,7 @@ FxStatus fx_plan_layout(FxPlanLayout *lay, int channels, long chunk,
 
 /** Checks @p nsec (0..FX_ACCEL_MAX_SECTIONS) sections: finite, a0 != 0. */
 FxStatus fx_plan_check_sections(const FxSection *sec, int nsec, char *err,
-                                 size_t errsize);
+                                size_t errsize);
 
 /** Writes the coefficient image of @p nsec checked sections for @p lay
  *  into @p image (lay->coef_bytes); returns the bytes to upload. */
@@ -115,9 +116,8 @@ size_t fx_plan_coef_image(const FxPlanLayout *lay, const FxSection *sec,
 
 /** Sets up @p p over @p host (lay->host_bytes, zeroed by the caller) and
  *  runs the start ops. On failure p->err says why. */
-FxStatus fx_plan_start(FxPlan *p, const FxPlanLayout *lay,
-                       const FxPlanOps *ops, void *dev, void *host,
-                       const FxSection *sec, int nsec);
+FxStatus fx_plan_start(FxPlan *p, const FxPlanLayout *lay, const FxPlanOps *ops,
+                       void *dev, void *host, const FxSection *sec, int nsec);
 
 /** fx_accel_plan_set_coeffs. */
 FxStatus fx_plan_set_coeffs(FxPlan *p, const FxSection *sec, int nsec);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "daemon/jack_driver.h"
 
 #include <errno.h>
@@ -17,8 +18,8 @@
 
 enum {
 	MAX_PORTS = 64,
-	NAME_SIZE = 256,        ///< full port names
-	CLIENT_SIZE = 128,      ///< client names (JACK allows 63 bytes)
+	NAME_SIZE = 256,   ///< full port names
+	CLIENT_SIZE = 128, ///< client names (JACK allows 63 bytes)
 };
 
 /* After a reconnect, lost connections are retried this long, so peers
@@ -30,7 +31,7 @@ static const double DORMANT_KEEP_S = 5.0;
 
 /* One connection of one of fxd's ports, remembered across reconnects. */
 typedef struct {
-	int output;           ///< 0: our in_(index+1), 1: our out_(index+1)
+	int output; ///< 0: our in_(index+1), 1: our out_(index+1)
 	int index;
 	char *peer;           ///< the other port's full name
 	int seen;             ///< in the latest snapshot
@@ -46,29 +47,29 @@ struct FxJackImpl {
 	int n_connect_in, n_connect_out;
 
 	/* Main thread. */
-	jack_client_t *client;     ///< NULL when closed
-	char name[CLIENT_SIZE];    ///< the client's real name
+	jack_client_t *client;  ///< NULL when closed
+	char name[CLIENT_SIZE]; ///< the client's real name
 	jack_port_t *in[MAX_PORTS], *out[MAX_PORTS];
 	double rate;
-	int known_period;          ///< the period last reported by tick
+	int known_period; ///< the period last reported by tick
 	int active;
 	pthread_t worker;
 	int worker_started;
-	int warned_not_rt;         ///< the one "no realtime worker" warning
-	int starts;                ///< fx_jack_start calls that succeeded
+	int warned_not_rt; ///< the one "no realtime worker" warning
+	int starts;        ///< fx_jack_start calls that succeeded
 	Link *links;
 	int n_links, cap_links;
-	double restore_until;      ///< CLOCK_MONOTONIC seconds
+	double restore_until; ///< CLOCK_MONOTONIC seconds
 	unsigned published_latency;
 
 	/* Shared with JACK's threads. */
-	_Atomic(FxEngine *) engine;  ///< main: set while inactive
-	_Atomic int lost;            ///< notification thread: server gone
-	_Atomic int latency_dirty;   ///< notification thread / main
-	_Atomic int period;          ///< notification thread: server period
-	_Atomic unsigned latency;    ///< frames added, read by the callback
-	_Atomic int bufsize_error;   ///< notification thread: FxStatus
-	char lost_reason[256];       ///< notification thread, before `lost`
+	_Atomic(FxEngine *) engine; ///< main: set while inactive
+	_Atomic int lost;           ///< notification thread: server gone
+	_Atomic int latency_dirty;  ///< notification thread / main
+	_Atomic int period;         ///< notification thread: server period
+	_Atomic unsigned latency;   ///< frames added, read by the callback
+	_Atomic int bufsize_error;  ///< notification thread: FxStatus
+	char lost_reason[256];      ///< notification thread, before `lost`
 	/* The driver's own: `engine` against its unpublishing, and each
 	 * computed `latency` against the next (the engine locks itself). */
 	pthread_mutex_t lock;
@@ -95,8 +96,8 @@ static int on_process(jack_nframes_t n, void *arg)
 	for (int i = 0; i < j->outputs; i++)
 		j->out_buf[i] = jack_port_get_buffer(j->out[i], n);
 	if (e)
-		fx_engine_process(e, (const float *const *)j->in_buf, j->out_buf,
-		                  (int)n);
+		fx_engine_process(e, (const float *const *)j->in_buf,
+		                  j->out_buf, (int)n);
 	else
 		for (int i = 0; i < j->outputs; i++)
 			memset(j->out_buf[i], 0, n * sizeof(float));
@@ -278,8 +279,8 @@ void fx_jack_free(FxJack *j)
 static int name_in_use(const char *name)
 {
 	jack_status_t st;
-	jack_client_t *probe =
-		jack_client_open("fxd-probe", JackNoStartServer, &st);
+	jack_client_t *probe = jack_client_open("fxd-probe", JackNoStartServer,
+	                                        &st);
 	if (!probe)
 		return 0;
 	char *uuid = jack_get_uuid_for_client_name(probe, name);
@@ -312,8 +313,10 @@ static int register_ports(FxJack *j)
 			if (jack_set_property(j->client, jack_port_uuid(ports[i]),
 			                      JACK_METADATA_PRETTY_NAME, pretty,
 			                      NULL) != 0)
-				fx_log(LOG_DEBUG, "cannot set the pretty name of "
-				                  "'%s'", short_name);
+				fx_log(LOG_DEBUG,
+				       "cannot set the pretty name of "
+				       "'%s'",
+				       short_name);
 		}
 	}
 	return 1;
@@ -332,14 +335,18 @@ FxJackResult fx_jack_open(FxJack *j)
 			return FX_JACK_NO_SERVER;
 		if (!j->allow_rename && name_in_use(j->want_name))
 			return FX_JACK_NAME_TAKEN;
-		fx_log(LOG_DEBUG, "the JACK server refused client '%s' "
-		                  "(status 0x%x)", j->want_name, (unsigned)st);
+		fx_log(LOG_DEBUG,
+		       "the JACK server refused client '%s' "
+		       "(status 0x%x)",
+		       j->want_name, (unsigned)st);
 		return FX_JACK_REFUSED;
 	}
 	snprintf(j->name, sizeof j->name, "%s", jack_get_client_name(j->client));
 	if (strcmp(j->name, j->want_name))
-		fx_log(LOG_NOTICE, "client name '%s' is taken; JACK named fxd "
-		                   "'%s'", j->want_name, j->name);
+		fx_log(LOG_NOTICE,
+		       "client name '%s' is taken; JACK named fxd "
+		       "'%s'",
+		       j->want_name, j->name);
 	j->rate = jack_get_sample_rate(j->client);
 	j->known_period = (int)jack_get_buffer_size(j->client);
 	atomic_store(&j->period, j->known_period);
@@ -392,8 +399,8 @@ static int start_worker(FxJack *j, FxEngine *e)
 		int rc = jack_client_create_thread(j->client, &tid, prio - 1, 1,
 		                                   fx_engine_worker_main, e);
 		if (rc == 0) {
-			fx_log(LOG_DEBUG, "worker thread at realtime priority %d",
-			       prio - 1);
+			fx_log(LOG_DEBUG,
+			       "worker thread at realtime priority %d", prio - 1);
 			j->worker = tid;
 			return 1;
 		}
@@ -401,9 +408,11 @@ static int start_worker(FxJack *j, FxEngine *e)
 		 * a failure can leave a (normal) thread running. */
 		if (memcmp(&tid, &none, sizeof tid)) {
 			if (!j->warned_not_rt++)
-				fx_log(LOG_WARNING, "cannot give the worker "
-				                    "realtime priority %d; it runs "
-				                    "as a normal thread", prio - 1);
+				fx_log(LOG_WARNING,
+				       "cannot give the worker "
+				       "realtime priority %d; it runs "
+				       "as a normal thread",
+				       prio - 1);
 			j->worker = tid;
 			return 1;
 		}
@@ -470,9 +479,8 @@ static void connect_matching(FxJack *j, int output, char **patterns, int n,
 		flags |= JackPortIsPhysical;
 	for (int p = 0; p < (physical ? 1 : n) && next < ours; p++) {
 		const char *pattern = physical ? NULL : patterns[p];
-		const char **found = jack_get_ports(j->client, pattern,
-		                                    JACK_DEFAULT_AUDIO_TYPE,
-		                                    flags);
+		const char **found = jack_get_ports(
+			j->client, pattern, JACK_DEFAULT_AUDIO_TYPE, flags);
 		int matched = 0;
 		for (int k = 0; found && found[k] && next < ours; k++) {
 			if (is_ours(j, found[k]))
@@ -643,8 +651,10 @@ FxJackResult fx_jack_start(FxJack *j, FxEngine *e)
 	atomic_store(&j->latency, (unsigned)fx_engine_latency(e));
 	pthread_mutex_unlock(&j->lock);
 	if (st != FX_OK) {
-		fx_log(LOG_ERR, "cannot plan the engine for a period of %d "
-		                "frames: %s", period, fx_strerror(st));
+		fx_log(LOG_ERR,
+		       "cannot plan the engine for a period of %d "
+		       "frames: %s",
+		       period, fx_strerror(st));
 		stop_worker(j, e);
 		atomic_store(&j->engine, NULL);
 		return FX_JACK_FAILED;
@@ -679,9 +689,10 @@ int fx_jack_tick(FxJack *j)
 		return 0;
 	int st = atomic_exchange(&j->bufsize_error, 0);
 	if (st)
-		fx_log(LOG_ERR, "cannot re-plan the engine for a period of %d "
-		                "frames: %s", atomic_load(&j->period),
-		       fx_strerror((FxStatus)st));
+		fx_log(LOG_ERR,
+		       "cannot re-plan the engine for a period of %d "
+		       "frames: %s",
+		       atomic_load(&j->period), fx_strerror((FxStatus)st));
 	if (atomic_exchange(&j->latency_dirty, 0) ||
 	    atomic_load(&j->latency) != j->published_latency) {
 		j->published_latency = atomic_load(&j->latency);
@@ -767,8 +778,8 @@ int fx_jack_close(FxJack *j, double timeout_s)
 			for (int i = 0; i < MAX_PORTS; i++) {
 				jack_port_t *p = our_port(j, output, i);
 				if (p)
-					jack_remove_properties(client,
-					                       jack_port_uuid(p));
+					jack_remove_properties(
+						client, jack_port_uuid(p));
 			}
 	}
 	j->client = NULL;

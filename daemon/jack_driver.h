@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fxd — the JACK client: the one file that includes <jack/jack.h>.
  *
  * An FxJack lives as long as fxd and survives the server going away: it
@@ -18,14 +19,14 @@ typedef struct FxJackImpl FxJack;
 
 /** What the client looks like. Strings are copied. */
 typedef struct {
-	const char *name;                ///< client name wanted
-	int allow_rename;                ///< accept a name JACK changes
-	int inputs, outputs;             ///< ports in_1..N, out_1..M
-	const char *const *connect_in;   ///< patterns for the inputs
+	const char *name;              ///< client name wanted
+	int allow_rename;              ///< accept a name JACK changes
+	int inputs, outputs;           ///< ports in_1..N, out_1..M
+	const char *const *connect_in; ///< patterns for the inputs
 	int n_connect_in;
-	const char *const *connect_out;  ///< patterns for the outputs
+	const char *const *connect_out; ///< patterns for the outputs
 	int n_connect_out;
-	int auto_connect;                ///< physical ports too
+	int auto_connect; ///< physical ports too
 } FxJackOptions;
 
 /** Outcome of fx_jack_open and fx_jack_start. */
@@ -34,7 +35,7 @@ typedef enum {
 	FX_JACK_NO_SERVER,  ///< no server to connect to (try again later)
 	FX_JACK_NAME_TAKEN, ///< the exact name is in use
 	FX_JACK_REFUSED,    ///< the server refused the client (debug log says
-	                    ///< why; a starting server may do this)
+			    ///< why; a starting server may do this)
 	FX_JACK_FAILED,     ///< anything else; the reason is logged
 } FxJackResult;
 

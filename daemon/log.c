@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "daemon/log.h"
 
 #include <stdio.h>
@@ -13,10 +14,14 @@ static int log_stamps;
 /* What a terminal line says of its level; the journal reads "<N>" instead.
  * Notices and info need no word: they are the ordinary lines. */
 static const char *const level_words[LOG_DEBUG + 1] = {
-	[LOG_EMERG] = "emergency: ", [LOG_ALERT] = "alert: ",
-	[LOG_CRIT] = "critical: ",   [LOG_ERR] = "error: ",
-	[LOG_WARNING] = "warning: ", [LOG_NOTICE] = "",
-	[LOG_INFO] = "",             [LOG_DEBUG] = "debug: ",
+	[LOG_EMERG] = "emergency: ",
+	[LOG_ALERT] = "alert: ",
+	[LOG_CRIT] = "critical: ",
+	[LOG_ERR] = "error: ",
+	[LOG_WARNING] = "warning: ",
+	[LOG_NOTICE] = "",
+	[LOG_INFO] = "",
+	[LOG_DEBUG] = "debug: ",
 };
 
 void fx_log_init(const char *ident)
@@ -27,8 +32,9 @@ void fx_log_init(const char *ident)
 
 void fx_log_set_level(int level)
 {
-	log_level = level < LOG_EMERG ? LOG_EMERG : level > LOG_DEBUG ? LOG_DEBUG
-	                                                              : level;
+	log_level = level < LOG_EMERG   ? LOG_EMERG
+	            : level > LOG_DEBUG ? LOG_DEBUG
+	                                : level;
 }
 
 int fx_log_level(void)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fxd — logging at syslog levels through one function.
  *
  * On a terminal each line carries a timestamp and, above notice, its level
@@ -33,7 +34,8 @@ void fx_log_set_timestamps(int on);
 /** Writes one line "IDENT: message" at @p level (on a terminal
  *  "IDENT: warning: message" for warnings, errors and debug lines). A trailing newline in
  *  @p fmt is not needed. Not for realtime threads. */
-void fx_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void fx_log(int level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /** fx_log with a va_list. */
 void fx_logv(int level, const char *fmt, va_list ap)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fxd — the daemon: options, the JACK client, the main loop.
  *
  * The main thread owns everything that is not realtime. It blocks SIGINT,
@@ -52,16 +53,16 @@ typedef struct {
 	FxControl *control;
 	FxOsc *osc;
 	FxChainSpec configured; ///< the options' chain, which the state records
-	int state_failing;   ///< the last state save failed (said once)
+	int state_failing;      ///< the last state save failed (said once)
 	sigset_t signals;
-	int stop;            ///< the signal that asked to stop, or 0
-	int reload;          ///< SIGHUP seen
-	uint64_t wd_usec;    ///< watchdog interval, 0 off
-	double wd_last;      ///< last check
+	int stop;         ///< the signal that asked to stop, or 0
+	int reload;       ///< SIGHUP seen
+	uint64_t wd_usec; ///< watchdog interval, 0 off
+	double wd_last;   ///< last check
 	uint64_t seen_chunks, seen_callbacks; ///< counts at the last tick
-	double chunk_at;     ///< when the worker last finished a period
-	double callback_at;  ///< when JACK last called fxd
-	int stalled;         ///< no period finished for STALL_S
+	double chunk_at;    ///< when the worker last finished a period
+	double callback_at; ///< when JACK last called fxd
+	int stalled;        ///< no period finished for STALL_S
 	double next_stats, next_status;
 } Daemon;
 
@@ -145,7 +146,6 @@ static void log_stats(Daemon *d, const char *what)
 	       (unsigned long long)m.nonfinite);
 }
 
-
 /* Why audio stopped, for STATUS= and the log: JACK calls fxd no more (a
  * stopped or stuck server), or the worker finishes nothing while JACK
  * runs. */
@@ -155,8 +155,9 @@ static void stall_text(const Daemon *d, double now, char *buf, size_t size)
 		snprintf(buf, size, "no audio from JACK for %.0f s",
 		         now - d->callback_at);
 	else
-		snprintf(buf, size, "the worker has finished no period for "
-		                    "%.0f s while JACK runs",
+		snprintf(buf, size,
+		         "the worker has finished no period for "
+		         "%.0f s while JACK runs",
 		         now - d->chunk_at);
 }
 
@@ -240,8 +241,9 @@ static void watchdog(Daemon *d, int idle)
 
 static void log_ready(Daemon *d)
 {
-	fx_log(LOG_NOTICE, "ready: client '%s', %d in, %d out, latency %d "
-	                   "frames, osc %s",
+	fx_log(LOG_NOTICE,
+	       "ready: client '%s', %d in, %d out, latency %d "
+	       "frames, osc %s",
 	       fx_jack_name(d->jack), d->opts.inputs, d->opts.outputs,
 	       fx_engine_latency(d->engine),
 	       d->osc ? fx_osc_describe(d->osc) : "off");
@@ -269,22 +271,22 @@ static void restore_state(Daemon *d, double *bpm)
 	FxStateVerdict v = fx_state_restore_check(path, &d->opts.spec, &state,
 	                                          why, sizeof why);
 	if (v != FX_STATE_RESTORE) {
-		fx_log(v == FX_STATE_MISSING ? LOG_INFO : LOG_WARNING, "%s",
-		       why);
+		fx_log(v == FX_STATE_MISSING ? LOG_INFO : LOG_WARNING, "%s", why);
 		return;
 	}
 	d->opts.spec = state.spec;
 	*bpm = state.bpm;
-	snprintf(d->opts.chain_origin, sizeof d->opts.chain_origin, "%s",
-	         path);
+	snprintf(d->opts.chain_origin, sizeof d->opts.chain_origin, "%s", path);
 }
 
 static int start_control(Daemon *d, double bpm)
 {
 	const FxOptions *o = &d->opts;
 	FxControlConfig cc = {
-		.preset_dir = o->preset_dir, .state_file = o->state_file,
-		.latency_changed = jack_latency, .user = d->jack,
+		.preset_dir = o->preset_dir,
+		.state_file = o->state_file,
+		.latency_changed = jack_latency,
+		.user = d->jack,
 	};
 	if (!(d->control = fx_control_new(d->engine, &cc))) {
 		fx_log(LOG_ERR, "out of memory");
@@ -352,8 +354,7 @@ static void log_chain(const FxChainSpec *spec, const char *origin)
 
 /* ---- JACK ---------------------------------------------------------------- */
 
-static FxEngineConfig engine_config(const FxOptions *o, double rate,
-                                    int period)
+static FxEngineConfig engine_config(const FxOptions *o, double rate, int period)
 {
 	FxEngineConfig c = fx_engine_config_default();
 	c.inputs = o->inputs;
@@ -388,21 +389,24 @@ static int open_jack(Daemon *d, double wait_s)
 		if (r == FX_JACK_OK)
 			return -1;
 		if (r == FX_JACK_NAME_TAKEN) {
-			fx_log(LOG_ERR, "a JACK client named '%s' is already "
-			                "running (use --name or --allow-rename)",
+			fx_log(LOG_ERR,
+			       "a JACK client named '%s' is already "
+			       "running (use --name or --allow-rename)",
 			       d->opts.name);
 			return FX_EXIT_NAME_TAKEN;
 		}
 		if (r == FX_JACK_FAILED)
 			return FX_EXIT_FAILURE;
 		if (r == FX_JACK_REFUSED && now_s() >= deadline) {
-			fx_log(LOG_ERR, "the JACK server '%s' refused the client "
-			                "'%s' (-v shows why)",
+			fx_log(LOG_ERR,
+			       "the JACK server '%s' refused the client "
+			       "'%s' (-v shows why)",
 			       server_name(), d->opts.name);
 			return FX_EXIT_FAILURE;
 		}
 		if (now_s() >= deadline) {
-			fx_log(LOG_ERR, "cannot connect to the JACK server '%s'%s",
+			fx_log(LOG_ERR,
+			       "cannot connect to the JACK server '%s'%s",
 			       server_name(),
 			       wait_s > 0 ? " (gave up waiting)"
 			                  : " (is jackd running? --wait-for-jack "
@@ -410,8 +414,10 @@ static int open_jack(Daemon *d, double wait_s)
 			return FX_EXIT_NO_JACK;
 		}
 		if (!said++)
-			fx_log(LOG_NOTICE, "waiting up to %g s for the JACK "
-			                   "server '%s'", wait_s, server_name());
+			fx_log(LOG_NOTICE,
+			       "waiting up to %g s for the JACK "
+			       "server '%s'",
+			       wait_s, server_name());
 		watchdog(d, 1);
 		wait_signals(d, WAIT_RETRY_MS);
 		if (d->stop)
@@ -449,11 +455,14 @@ static int server_lost(Daemon *d)
 		if (r == FX_JACK_OK)
 			break;
 		if (r == FX_JACK_NAME_TAKEN && !said_taken++)
-			fx_log(LOG_WARNING, "a JACK client named '%s' is already "
-			                    "running; retrying", d->opts.name);
+			fx_log(LOG_WARNING,
+			       "a JACK client named '%s' is already "
+			       "running; retrying",
+			       d->opts.name);
 		if ((r == FX_JACK_FAILED || r == FX_JACK_REFUSED) &&
 		    !said_failed++)
-			fx_log(LOG_WARNING, "cannot open a JACK client; retrying");
+			fx_log(LOG_WARNING,
+			       "cannot open a JACK client; retrying");
 		double until = now_s() + backoff * 1e-3;
 		while (!d->stop && now_s() < until) {
 			watchdog(d, 1);
@@ -580,11 +589,11 @@ static int same_field(const FxOptions *a, const FxOptions *b, size_t i)
  * have taken them must not pass in silence. */
 static void warn_restart_needed(const FxOptions *a, const FxOptions *b)
 {
-	for (size_t i = 0; i < sizeof restart_only / sizeof restart_only[0];
-	     i++)
+	for (size_t i = 0; i < sizeof restart_only / sizeof restart_only[0]; i++)
 		if (!same_field(a, b, i))
-			fx_log(LOG_WARNING, "reload: '%s' changed in the config; "
-			                    "it takes effect on restart",
+			fx_log(LOG_WARNING,
+			       "reload: '%s' changed in the config; "
+			       "it takes effect on restart",
 			       restart_only[i].name);
 }
 
@@ -598,8 +607,7 @@ static void reload(Daemon *d)
 	fx_notify_reloading();
 	FxOptions fresh;
 	char err[768];
-	if (fx_options_load(&fresh, d->argc, d->argv, err, sizeof err) !=
-	    FX_OK) {
+	if (fx_options_load(&fresh, d->argc, d->argv, err, sizeof err) != FX_OK) {
 		fx_log(LOG_ERR, "reload failed, the running chain is kept: %s",
 		       err);
 		fx_options_free(&fresh);
@@ -702,14 +710,16 @@ static int run(Daemon *d)
 		}
 		FxStatus built = fx_engine_collect(d->engine);
 		if (built != FX_OK)
-			fx_log(LOG_ERR, "a chain change could not be built (%s); "
-			                "the running chain is kept",
+			fx_log(LOG_ERR,
+			       "a chain change could not be built (%s); "
+			       "the running chain is kept",
 			       fx_strerror(built));
 		follow_transport(d);
 		save_state(d, 0);
 		if (fx_jack_tick(d->jack))
-			fx_log(LOG_NOTICE, "period is now %d frames, latency %d "
-			                   "frames",
+			fx_log(LOG_NOTICE,
+			       "period is now %d frames, latency %d "
+			       "frames",
 			       fx_jack_period(d->jack),
 			       fx_engine_latency(d->engine));
 		now = now_s();
@@ -790,8 +800,7 @@ int main(int argc, char **argv)
 		fx_realtime_lock_memory();
 	d.wd_usec = fx_notify_watchdog_usec();
 	if (d.wd_usec)
-		fx_log(LOG_DEBUG, "watchdog every %.1f s",
-		       d.wd_usec * 1e-6);
+		fx_log(LOG_DEBUG, "watchdog every %.1f s", d.wd_usec * 1e-6);
 
 	rc = run(&d);
 	fx_osc_free(d.osc);

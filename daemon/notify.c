@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* sd_notify through libsystemd. */
 #include "daemon/notify.h"
 

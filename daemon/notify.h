@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fxd — telling the service manager how fxd is doing (sd_notify).
  *
  * Two implementations behind this one header, chosen at link time:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Built without libsystemd: nothing to tell. */
 #include "daemon/notify.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "daemon/options.h"
 
 #include <errno.h>
@@ -61,102 +62,121 @@ static const char *check_state_file(const char *v, char *buf, size_t size)
 #define F(field) offsetof(FxOptions, field)
 static const OptionInfo options[] = {
 	{"name", 'n', FX_OPT_STRING, F(name), 0, 0, 0, check_name, "NAME",
-	 "JACK client name (default fxd)", "JACK"},
+         "JACK client name (default fxd)", "JACK"},
 	{"channels", 'c', FX_OPT_INT, F(channels), 1, 64, 0, NULL, "N",
-	 "chain channels, 1..64 (default 2)", NULL},
+         "chain channels, 1..64 (default 2)", NULL},
 	{"inputs", 0, FX_OPT_INT, F(inputs), 1, 64, 0, NULL, "N",
-	 "input ports (default: channels)", NULL},
+         "input ports (default: channels)", NULL},
 	{"outputs", 0, FX_OPT_INT, F(outputs), 1, 64, 0, NULL, "M",
-	 "output ports (default: channels)", NULL},
+         "output ports (default: channels)", NULL},
 	{"connect-in", 0, FX_OPT_LIST, F(connect_in), 0, 0, 0, check_regex,
-	 "PATTERN", "connect ports matching PATTERN to in_1, in_2, ... "
-	 "(repeatable)", NULL},
+         "PATTERN",
+         "connect ports matching PATTERN to in_1, in_2, ... "
+         "(repeatable)",
+         NULL},
 	{"connect-out", 0, FX_OPT_LIST, F(connect_out), 0, 0, 0, check_regex,
-	 "PATTERN", "connect out_1, out_2, ... to ports matching PATTERN "
-	 "(repeatable)", NULL},
+         "PATTERN",
+         "connect out_1, out_2, ... to ports matching PATTERN "
+         "(repeatable)",
+         NULL},
 	{"auto-connect", 0, FX_OPT_FLAG, F(auto_connect), 0, 0, 0, NULL, NULL,
-	 "connect physical capture to inputs, outputs to physical playback",
-	 NULL},
+         "connect physical capture to inputs, outputs to physical playback", NULL},
 	{"wait-for-jack", 0, FX_OPT_DOUBLE, F(wait_for_jack), 0, 86400, 0, NULL,
-	 "SECONDS", "retry connecting to JACK for up to SECONDS at start-up",
-	 NULL},
+         "SECONDS", "retry connecting to JACK for up to SECONDS at start-up",
+         NULL},
 	{"reconnect", 0, FX_OPT_FLAG, F(reconnect), 0, 0, 0, NULL, NULL,
-	 "keep running when JACK goes away; reconnect when it is back", NULL},
+         "keep running when JACK goes away; reconnect when it is back", NULL},
 	{"allow-rename", 0, FX_OPT_FLAG, F(allow_rename), 0, 0, 0, NULL, NULL,
-	 "accept another client name if NAME is taken", NULL},
+         "accept another client name if NAME is taken", NULL},
 
 	/* The chain is kept as text until the layers are merged: load(). */
-	{"chain", 0, FX_OPT_STRING, 0, 0, 0, 0, NULL,
-	 "SPEC", "the effect chain (same as the CHAIN argument)", "Audio"},
+	{"chain", 0, FX_OPT_STRING, 0, 0, 0, 0, NULL, "SPEC",
+         "the effect chain (same as the CHAIN argument)", "Audio"},
 	{"latency-periods", 0, FX_OPT_INT, F(latency_periods), 1, 64, 0, NULL,
-	 "N", "periods of latency fxd adds (default 1)", NULL},
+         "N", "periods of latency fxd adds (default 1)", NULL},
 	{"latency-log", 0, FX_OPT_INT, F(latency_log), 16, 1 << 20, 0, NULL, "N",
-	 "callbacks and chunks kept for timing statistics (default 4096)",
-	 NULL},
+         "callbacks and chunks kept for timing statistics (default 4096)", NULL},
 	{"glide-ms", 0, FX_OPT_DOUBLE, F(glide_ms), 0, 10000, 0, NULL, "MS",
-	 "parameter glide time (default 20)", NULL},
+         "parameter glide time (default 20)", NULL},
 	{"ceiling", 0, FX_OPT_DOUBLE, F(ceiling_db), -60, 0, 0, NULL, "DB",
-	 "output soft-clip ceiling in dBFS (default -0.1)", NULL},
+         "output soft-clip ceiling in dBFS (default -0.1)", NULL},
 	{"no-safety", 0, FX_OPT_FLAG, F(no_safety), 0, 0, 0, NULL, NULL,
-	 "no DC blocker and ceiling after the chain", NULL},
+         "no DC blocker and ceiling after the chain", NULL},
 	{"memory-budget", 0, FX_OPT_INT, F(memory_budget_mb), 1, 1000000, 0,
-	 NULL, "MB", "most memory one chain's buffers may take, in MB; a "
-	 "bigger chain is refused (default 256)", NULL},
+         NULL, "MB",
+         "most memory one chain's buffers may take, in MB; a "
+         "bigger chain is refused (default 256)",
+         NULL},
 
 	{"osc-port", 0, FX_OPT_INT, F(osc_port), 0, 65535, 0, NULL, "PORT",
-	 "OSC port, UDP (default 8000; 0 picks a free one)", "OSC"},
+         "OSC port, UDP (default 8000; 0 picks a free one)", "OSC"},
 	{"osc-port-by-name", 0, FX_OPT_FLAG, F(osc_port_by_name), 0, 0, 0, NULL,
-	 NULL, "default the OSC port to one derived from NAME, 8001..8999 "
-	 "(fxd@ units)", NULL},
+         NULL,
+         "default the OSC port to one derived from NAME, 8001..8999 "
+         "(fxd@ units)",
+         NULL},
 	{"osc-bind", 0, FX_OPT_STRING, F(osc_bind), 0, 0, 0,
-	 fx_netaddr_check_ipv4, "ADDR",
-	 "numeric IPv4 address to listen on (default 127.0.0.1; 0.0.0.0 for "
-	 "every interface)", NULL},
+         fx_netaddr_check_ipv4, "ADDR",
+         "numeric IPv4 address to listen on (default 127.0.0.1; 0.0.0.0 for "
+         "every interface)",
+         NULL},
 	{"osc-allow", 0, FX_OPT_STRING, F(osc_allow), 0, 0, 0,
-	 fx_netaddr_check_cidrs, "CIDRS", "accept OSC only from these networks, "
-	 "e.g. 192.168.1.0/24,127.0.0.1", NULL},
+         fx_netaddr_check_cidrs, "CIDRS",
+         "accept OSC only from these networks, "
+         "e.g. 192.168.1.0/24,127.0.0.1",
+         NULL},
 	{"osc-tcp", 0, FX_OPT_FLAG, F(osc_tcp), 0, 0, 0, NULL, NULL,
-	 "also listen for OSC on TCP, same address and port", NULL},
+         "also listen for OSC on TCP, same address and port", NULL},
 	{"osc-target", 0, FX_OPT_LIST, F(osc_target), 0, 0, 0,
-	 fx_netaddr_check_target, "HOST:PORT", "send feedback, meters and stats "
-	 "there (repeatable)", NULL},
+         fx_netaddr_check_target, "HOST:PORT",
+         "send feedback, meters and stats "
+         "there (repeatable)",
+         NULL},
 	{"osc-rate", 0, FX_OPT_DOUBLE, F(osc_rate), 1, 1000, 0, NULL, "HZ",
-	 "parameter feedback rate limit (default 30)", NULL},
+         "parameter feedback rate limit (default 30)", NULL},
 	{"osc-tcp-max", 0, FX_OPT_INT, F(osc_tcp_max), 1, 1024, 0, NULL, "N",
-	 "TCP connections at once (default 8); when full, the one silent "
-	 "longest gives way", NULL},
+         "TCP connections at once (default 8); when full, the one silent "
+         "longest gives way",
+         NULL},
 	{"osc-tcp-idle", 0, FX_OPT_DOUBLE, F(osc_tcp_idle), 0, 86400, 0, NULL,
-	 "SECONDS", "close a TCP connection silent this long (default 300; "
-	 "0: never)", NULL},
-	{"osc-lease", 0, FX_OPT_DOUBLE, F(osc_lease), 0, 86400, 0, NULL,
-	 "SECONDS", "a subscription ends this long after its last "
-	 "/fxd/subscribe (default 60; 0: never)", NULL},
+         "SECONDS",
+         "close a TCP connection silent this long (default 300; "
+         "0: never)",
+         NULL},
+	{"osc-lease", 0, FX_OPT_DOUBLE, F(osc_lease), 0, 86400, 0, NULL, "SECONDS",
+         "a subscription ends this long after its last "
+         "/fxd/subscribe (default 60; 0: never)",
+         NULL},
 	{"alias", 0, FX_OPT_LIST, F(alias), 0, 0, 0, fx_netaddr_check_alias,
-	 "FROM=TO", "handle OSC address FROM as TO (repeatable; in a file: "
-	 "alias FROM = TO)", NULL},
+         "FROM=TO",
+         "handle OSC address FROM as TO (repeatable; in a file: "
+         "alias FROM = TO)",
+         NULL},
 	{"no-osc", 0, FX_OPT_FLAG, F(no_osc), 0, 0, 0, NULL, NULL,
-	 "no OSC server", NULL},
+         "no OSC server", NULL},
 	{"preset-dir", 0, FX_OPT_STRING, F(preset_dir), 0, 0, 0, NULL, "DIR",
-	 "presets live here (default $XDG_DATA_HOME/fxd/presets)", NULL},
-	{"state-file", 0, FX_OPT_STRING, F(state_file), 0, 0, 0, check_state_file,
-	 "FILE", "save the live state here after changes; restore it at start "
-	 "unless the configured chain changed", NULL},
+         "presets live here (default $XDG_DATA_HOME/fxd/presets)", NULL},
+	{"state-file", 0, FX_OPT_STRING, F(state_file), 0, 0, 0,
+         check_state_file, "FILE",
+         "save the live state here after changes; restore it at start "
+         "unless the configured chain changed",
+         NULL},
 
-	{"config", 'f', FX_OPT_STRING, F(config), 0, 0, FX_OPT_CLI_ONLY, NULL, "FILE",
-	 "read options and the chain from FILE (the command line wins)",
-	 "Daemon"},
+	{"config", 'f', FX_OPT_STRING, F(config), 0, 0, FX_OPT_CLI_ONLY, NULL,
+         "FILE", "read options and the chain from FILE (the command line wins)",
+         "Daemon"},
 	{"stats-interval", 0, FX_OPT_DOUBLE, F(stats_interval), 0, 86400, 0, NULL,
-	 "SECONDS", "log a metrics line every SECONDS (default 0: off)", NULL},
+         "SECONDS", "log a metrics line every SECONDS (default 0: off)", NULL},
 	{"no-mlock", 0, FX_OPT_FLAG, F(no_mlock), 0, 0, 0, NULL, NULL,
-	 "do not lock memory", NULL},
+         "do not lock memory", NULL},
 	{"verbose", 'v', FX_OPT_FLAG, F(verbose), 0, 0, 0, NULL, NULL,
-	 "log debug messages", NULL},
-	{"list-effects", 0, FX_OPT_ACTION, F(list_effects), 0, 0, FX_OPT_CLI_ONLY, NULL,
-	 NULL, "list effects and their parameters, then exit", NULL},
-	{"version", 0, FX_OPT_ACTION, F(version), 0, 0, FX_OPT_CLI_ONLY, NULL, NULL,
-	 "print the version, then exit", NULL},
+         "log debug messages", NULL},
+	{"list-effects", 0, FX_OPT_ACTION, F(list_effects), 0, 0, FX_OPT_CLI_ONLY,
+         NULL, NULL, "list effects and their parameters, then exit", NULL},
+	{"version", 0, FX_OPT_ACTION, F(version), 0, 0, FX_OPT_CLI_ONLY, NULL,
+         NULL, "print the version, then exit", NULL},
 	{"help", 'h', FX_OPT_ACTION, F(help), 0, 0, FX_OPT_CLI_ONLY, NULL, NULL,
-	 "print this help, then exit", NULL},
+         "print this help, then exit", NULL},
 };
 #undef F
 
@@ -169,8 +189,8 @@ static int is_chain(const OptionInfo *info)
 
 /* Where a chain came from, until the spec is parsed. */
 typedef struct {
-	char *text;      ///< padded so positions match the file
-	char *source;    ///< name used in spec errors
+	char *text;   ///< padded so positions match the file
+	char *source; ///< name used in spec errors
 	int from_file;
 } ChainText;
 
@@ -185,12 +205,12 @@ typedef struct {
 typedef struct {
 	CliValue *values;
 	int n;
-	char *chain_words; ///< positional CHAIN arguments, joined
+	char *chain_words;     ///< positional CHAIN arguments, joined
 	const char *chain_opt; ///< --chain
 } Cli;
 
-static FxStatus on_option(void *ctx, const OptionInfo *info,
-                          const char *value, char *err, size_t err_size)
+static FxStatus on_option(void *ctx, const OptionInfo *info, const char *value,
+                          char *err, size_t err_size)
 {
 	Cli *cli = ctx;
 	CliValue *v = realloc(cli->values, (size_t)(cli->n + 1) * sizeof *v);
@@ -202,8 +222,7 @@ static FxStatus on_option(void *ctx, const OptionInfo *info,
 }
 
 /* A positional CHAIN argument, joined to the ones before. */
-static FxStatus on_word(void *ctx, const char *word, char *err,
-                        size_t err_size)
+static FxStatus on_word(void *ctx, const char *word, char *err, size_t err_size)
 {
 	Cli *cli = ctx;
 	size_t old = cli->chain_words ? strlen(cli->chain_words) : 0;
@@ -233,9 +252,9 @@ static FxStatus on_entry(void *ctx, const FxConfEntry *e, char *err,
 			from++;
 		char pair[1024];
 		snprintf(pair, sizeof pair, "%s=%s", from, e->value);
-		return fx_opt_apply(ctx, fx_opt_find_long(options, N_OPTIONS,
-		                                          "alias", 5),
-		                    pair, "alias", err, err_size);
+		return fx_opt_apply(
+			ctx, fx_opt_find_long(options, N_OPTIONS, "alias", 5),
+			pair, "alias", err, err_size);
 	}
 	return fx_conf_apply(ctx, options, N_OPTIONS, e, err, err_size);
 }
@@ -243,8 +262,10 @@ static FxStatus on_entry(void *ctx, const FxConfEntry *e, char *err,
 static FxStatus load_file(FxOptions *o, const char *path, ChainText *chain,
                           char *err, size_t err_size)
 {
-	const FxConfFormat fmt = {.sections = sections, .skip = "fxfile",
-	                          .text_name = "chain", .on_entry = on_entry,
+	const FxConfFormat fmt = {.sections = sections,
+	                          .skip = "fxfile",
+	                          .text_name = "chain",
+	                          .on_entry = on_entry,
 	                          .ctx = o};
 	FxConfText text;
 	FxStatus st = fx_conf_load(path, &fmt, &text, err, err_size);
@@ -277,8 +298,7 @@ static void set_defaults(FxOptions *o)
 	o->osc_lease = 60;
 }
 
-static FxStatus apply_cli(FxOptions *o, const Cli *cli, char *err,
-                          size_t err_size)
+static FxStatus apply_cli(FxOptions *o, const Cli *cli, char *err, size_t err_size)
 {
 	const OptionInfo *cleared[N_OPTIONS];
 	int n_cleared = 0;
@@ -293,8 +313,8 @@ static FxStatus apply_cli(FxOptions *o, const Cli *cli, char *err,
 				seen |= cleared[k] == info;
 			if (!seen) {
 				cleared[n_cleared++] = info;
-				fx_str_list_clear((FxStrList *)((char *)o +
-				                         info->offset));
+				fx_str_list_clear(
+					(FxStrList *)((char *)o + info->offset));
 			}
 		}
 		char nm[80];
@@ -310,10 +330,9 @@ static FxStatus apply_cli(FxOptions *o, const Cli *cli, char *err,
 static FxStatus load(FxOptions *o, Cli *cli, int argc, char *const argv[],
                      ChainText *chain, char *err, size_t err_size)
 {
-	FxStatus st = fx_opt_parse_argv(options, N_OPTIONS, argc, argv,
-	                                on_option, on_word, cli,
-	                                " (fxd --help lists them)", err,
-	                                err_size);
+	FxStatus st = fx_opt_parse_argv(
+		options, N_OPTIONS, argc, argv, on_option, on_word, cli,
+		" (fxd --help lists them)", err, err_size);
 	if (st != FX_OK)
 		return st;
 	const char *config = NULL;
@@ -329,11 +348,13 @@ static FxStatus load(FxOptions *o, Cli *cli, int argc, char *const argv[],
 	if (o->help || o->version || o->list_effects)
 		return FX_OK;
 	if (cli->chain_opt && cli->chain_words)
-		return fx_fail(FX_ERR_INVALID, err, err_size, "the chain is given "
-		            "twice (--chain and an argument)");
+		return fx_fail(FX_ERR_INVALID, err, err_size,
+		               "the chain is given "
+		               "twice (--chain and an argument)");
 	if (config) {
 		if (!(o->config = strdup(config)))
-			return fx_fail(FX_ERR_NOMEM, err, err_size, "out of memory");
+			return fx_fail(FX_ERR_NOMEM, err, err_size,
+			               "out of memory");
 		if ((st = load_file(o, config, chain, err, err_size)) != FX_OK)
 			return st;
 	}
@@ -354,14 +375,13 @@ static FxStatus load(FxOptions *o, Cli *cli, int argc, char *const argv[],
 	} else {
 		chain->text = strdup(FX_DEFAULT_CHAIN);
 		chain->source = strdup("default chain");
-		snprintf(o->chain_origin, sizeof o->chain_origin,
-		         "the default");
+		snprintf(o->chain_origin, sizeof o->chain_origin, "the default");
 	}
 	if (!chain->text || !chain->source)
 		return fx_fail(FX_ERR_NOMEM, err, err_size, "out of memory");
 	FxSpecError serr;
-	if ((st = fx_spec_parse(chain->text, chain->source, &o->spec,
-	                        &serr)) != FX_OK)
+	if ((st = fx_spec_parse(chain->text, chain->source, &o->spec, &serr)) !=
+	    FX_OK)
 		return fx_fail(st, err, err_size, "%s", serr.message);
 	if (o->osc_port < 0)
 		o->osc_port = o->osc_port_by_name ? fx_instance_osc_port(o->name)
@@ -373,8 +393,8 @@ static FxStatus load(FxOptions *o, Cli *cli, int argc, char *const argv[],
 	return FX_OK;
 }
 
-FxStatus fx_options_load(FxOptions *o, int argc, char *const argv[],
-                         char *err, size_t err_size)
+FxStatus fx_options_load(FxOptions *o, int argc, char *const argv[], char *err,
+                         size_t err_size)
 {
 	set_defaults(o);
 	if (err_size)
@@ -415,7 +435,8 @@ void fx_options_usage(FILE *out)
 	      out);
 	fx_opt_usage(out, options, N_OPTIONS);
 	fputs("\nCHAIN is '[label:]effect name=value ... | ...' (fxd "
-	      "--list-effects);\nthe default is\n ", out);
+	      "--list-effects);\nthe default is\n ",
+	      out);
 	fx_opt_print_wrapped(out, FX_DEFAULT_CHAIN, 1);
 	fputs("\nChannel routing: with fewer inputs than channels, input i feeds "
 	      "every\nchannel c with c % inputs == i, so a mono input feeds "

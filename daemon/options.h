@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fxd — the command line and the config file, merged into one struct.
  *
  * One table drives both: every long option is also a config-file key with
@@ -16,62 +17,62 @@
 #include "dsp/spec.h"
 
 /** Default chain when neither the command line nor the file gives one. */
-#define FX_DEFAULT_CHAIN                                                     \
-	"hpf:highpass cutoff=80 order=2 | eq:peaking cutoff=1000 q=0.7 "     \
-	"gain=0 | comp:compressor threshold=-18 ratio=3 | dly:delay "        \
-	"time=350 feedback=0.3 mix=0 | verb:reverb room=0.4 mix=0.15 | "     \
+#define FX_DEFAULT_CHAIN                                                 \
+	"hpf:highpass cutoff=80 order=2 | eq:peaking cutoff=1000 q=0.7 " \
+	"gain=0 | comp:compressor threshold=-18 ratio=3 | dly:delay "    \
+	"time=350 feedback=0.3 mix=0 | verb:reverb room=0.4 mix=0.15 | " \
 	"vol:gain db=0"
 
 /** Exit codes, documented in fxd(1). */
 enum {
 	FX_EXIT_OK = 0,
-	FX_EXIT_FAILURE = 1,   ///< a runtime failure
-	FX_EXIT_USAGE = 2,     ///< bad command line, config file or chain
-	FX_EXIT_NO_JACK = 3,   ///< cannot connect to the JACK server
-	FX_EXIT_NAME_TAKEN = 4,///< the JACK client name is in use
-	FX_EXIT_JACK_GONE = 5, ///< the JACK server went away (no --reconnect)
+	FX_EXIT_FAILURE = 1,    ///< a runtime failure
+	FX_EXIT_USAGE = 2,      ///< bad command line, config file or chain
+	FX_EXIT_NO_JACK = 3,    ///< cannot connect to the JACK server
+	FX_EXIT_NAME_TAKEN = 4, ///< the JACK client name is in use
+	FX_EXIT_JACK_GONE = 5,  ///< the JACK server went away (no --reconnect)
 	FX_EXIT_OSC_PORT_TAKEN = 6, ///< the OSC port is in use (a restart
-	                            ///< cannot help: not retried by the units)
-	FX_EXIT_INTERRUPT = 130, ///< a second SIGINT during shutdown
+				    ///< cannot help: not retried by the units)
+	FX_EXIT_INTERRUPT = 130,    ///< a second SIGINT during shutdown
 };
 
 /** Everything fxd is told. */
 typedef struct {
-	char *name;              ///< JACK client name
-	int channels;            ///< chain channels
-	int inputs, outputs;     ///< ports (default: channels)
-	FxStrList connect_in;    ///< port patterns for in_1.. in order
-	FxStrList connect_out;   ///< port patterns for out_1.. in order
-	int auto_connect;        ///< physical capture -> in, out -> playback
-	double wait_for_jack;    ///< seconds to retry at start-up
-	int reconnect;           ///< survive the server going away
-	int allow_rename;        ///< accept a name JACK makes unique
-	int latency_periods;     ///< periods of added latency
-	int latency_log;         ///< entries kept for timing statistics
-	double glide_ms;         ///< parameter glide time
-	double ceiling_db;       ///< output soft-clip ceiling
-	int no_safety;           ///< no DC blocker and ceiling
-	int memory_budget_mb;    ///< MB one chain's buffers may take
-	double stats_interval;   ///< seconds between stats lines; 0 off
-	int no_mlock;            ///< do not lock memory
-	int verbose;             ///< debug logging
-	int no_osc;              ///< no OSC server
-	int osc_port;            ///< UDP (and TCP) port; 0 picks one
-	int osc_port_by_name;    ///< default port from the name (fxd@ units)
-	char *osc_bind;          ///< numeric IPv4 address to listen on
-	char *osc_allow;         ///< "CIDR[,CIDR...]" or NULL
-	int osc_tcp;             ///< also listen on TCP
-	FxStrList osc_target;    ///< static subscribers, HOST:PORT
-	double osc_rate;         ///< feedback rate limit, Hz
-	int osc_tcp_max;         ///< TCP connections at once
-	double osc_tcp_idle;     ///< close a silent TCP connection, s; 0 never
-	double osc_lease;        ///< subscription lease, s; 0 never ends
-	FxStrList alias;         ///< FROM=TO address aliases
-	char *preset_dir;        ///< NULL: the XDG default
-	char *state_file;        ///< NULL: none
-	char *config;            ///< -f FILE, or NULL
-	FxChainSpec spec;        ///< the parsed chain
-	char chain_origin[256];  ///< "command line", the file, or "default"
+	char *name;             ///< JACK client name
+	int channels;           ///< chain channels
+	int inputs, outputs;    ///< ports (default: channels)
+	FxStrList connect_in;   ///< port patterns for in_1.. in order
+	FxStrList connect_out;  ///< port patterns for out_1.. in order
+	int auto_connect;       ///< physical capture -> in, out -> playback
+	double wait_for_jack;   ///< seconds to retry at start-up
+	int reconnect;          ///< survive the server going away
+	int allow_rename;       ///< accept a name JACK makes unique
+	int latency_periods;    ///< periods of added latency
+	int latency_log;        ///< entries kept for timing statistics
+	double glide_ms;        ///< parameter glide time
+	double ceiling_db;      ///< output soft-clip ceiling
+	int no_safety;          ///< no DC blocker and ceiling
+	int memory_budget_mb;   ///< MB one chain's buffers may take
+	double stats_interval;  ///< seconds between stats lines; 0 off
+	int no_mlock;           ///< do not lock memory
+	int verbose;            ///< debug logging
+	int no_osc;             ///< no OSC server
+	int osc_port;           ///< UDP (and TCP) port; 0 picks one
+	int osc_port_by_name;   ///< default port from the name (fxd@ units)
+	char *osc_bind;         ///< numeric IPv4 address to listen on
+	char *osc_allow;        ///< "CIDR[,CIDR...]" or NULL
+	int osc_tcp;            ///< also listen on TCP
+	FxStrList osc_target;   ///< static subscribers, HOST:PORT
+	double osc_rate;        ///< feedback rate limit, Hz
+	int osc_tcp_max;        ///< TCP connections at once
+	double osc_tcp_idle;    ///< close a silent TCP connection, s; 0 never
+	double osc_lease;       ///< subscription lease, s; 0 never ends
+	FxStrList alias;        ///< FROM=TO address aliases
+	char *preset_dir;       ///< NULL: the XDG default
+	char *state_file;       ///< NULL: none
+	char *config;           ///< -f FILE, or NULL
+	FxChainSpec spec;       ///< the parsed chain
+	char chain_origin[256]; ///< "command line", the file, or "default"
 	int help, version, list_effects; ///< print and exit
 } FxOptions;
 
@@ -80,8 +81,8 @@ typedef struct {
  *  '--x'", "FILE:LINE: reason", a chain spec error); fxd exits with
  *  FX_EXIT_USAGE then. When help, version or list_effects is set the file
  *  is not read. */
-FxStatus fx_options_load(FxOptions *o, int argc, char *const argv[],
-                         char *err, size_t err_size);
+FxStatus fx_options_load(FxOptions *o, int argc, char *const argv[], char *err,
+                         size_t err_size);
 
 /** Frees what fx_options_load allocated; @p o may be half-filled. */
 void fx_options_free(FxOptions *o);

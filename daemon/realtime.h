@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fxd — process-wide realtime setup. */
 #ifndef FX_REALTIME_H
 #define FX_REALTIME_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Prints doc/effects.md from the effect registry. */
 #include "dsp/describe.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Chain setup and queries: runs off the realtime path. */
 #include "dsp/chain_impl.h"
 
@@ -47,8 +48,9 @@ static size_t state_bytes(const FxEffectClass *cls)
 /* The dry path of an effect with latency runs through a line as long. */
 static size_t ring_bytes(const FxChainConfig *cfg, int latency)
 {
-	return latency > 0 ? (size_t)cfg->channels * (size_t)latency * sizeof(float)
-	                   : 0;
+	return latency > 0
+	               ? (size_t)cfg->channels * (size_t)latency * sizeof(float)
+	               : 0;
 }
 
 FxStatus fx_chain_plan(const FxChainSpec *spec, const FxChainConfig *cfg,
@@ -96,7 +98,8 @@ static FxStatus init_slot(Slot *s, const FxSlotSpec *spec,
 		return FX_ERR_NOMEM;
 	FxStatus st = cls->init(s->state, &setup);
 	s->ready = st == FX_OK;
-	if (st == FX_OK && cls->latency && (s->delay = cls->latency(s->state)) > 0 &&
+	if (st == FX_OK && cls->latency &&
+	    (s->delay = cls->latency(s->state)) > 0 &&
 	    !(s->ring = fx_pages_new(ring_bytes(cfg, s->delay))))
 		return FX_ERR_NOMEM;
 	return st;

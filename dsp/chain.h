@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fxd — an ordered chain of effect instances.
  *
  * fx_chain_new allocates everything for any block of up to max_block frames.
@@ -31,7 +32,7 @@ FxChainConfig fx_chain_config_default(void);
 /** What a chain will take, known before it is built. */
 typedef struct {
 	size_t bytes; ///< every byte fx_chain_new allocates: the memory budget's measure
-	int latency;  ///< frames fx_chain_latency will report
+	int latency; ///< frames fx_chain_latency will report
 } FxChainPlan;
 
 /** Fills @p plan for a chain of @p spec under @p cfg without allocating

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The chain's realtime path: no allocation, locks or system calls. */
 #include "dsp/chain_impl.h"
 
@@ -89,8 +90,8 @@ void fx_chain_reset(FxChain *c)
 		Slot *s = &c->slots[i];
 		s->cls->reset(s->state);
 		if (s->ring)
-			memset(s->ring, 0, (size_t)c->cfg.channels * s->delay *
-			                   sizeof(float));
+			memset(s->ring, 0,
+			       (size_t)c->cfg.channels * s->delay * sizeof(float));
 	}
 }
 
@@ -109,7 +110,8 @@ static void dry_delay(const FxChain *c, Slot *s, float *const *in,
 		for (int done = 0; done < frames;) {
 			int n = len - p < frames - done ? len - p : frames - done;
 			if (y)
-				memcpy(y + done, ring + p, (size_t)n * sizeof(float));
+				memcpy(y + done, ring + p,
+				       (size_t)n * sizeof(float));
 			memcpy(ring + p, x + done, (size_t)n * sizeof(float));
 			done += n;
 			p = p + n == len ? 0 : p + n;

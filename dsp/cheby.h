@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fxd — Chebyshev and Linkwitz-Riley lowpass/highpass designs as SVF
  * sections (see svf.h), for the cheby1, cheby2 and lr effects.
  *
@@ -21,18 +22,16 @@
  *  the ripple band. The transfer function of scipy.signal.cheby1(order,
  *  ripple_db, f, type, fs=fs). @p type is FX_BUTTER_LOWPASS or
  *  FX_BUTTER_HIGHPASS. Writes ceil(order/2) sections. */
-FxStatus fx_svf_cheby1(FxButterType type, int order, double ripple_db,
-                       double f, double fs, FxSvfSection *sec,
-                       int *n_sections);
+FxStatus fx_svf_cheby1(FxButterType type, int order, double ripple_db, double f,
+                       double fs, FxSvfSection *sec, int *n_sections);
 
 /** Chebyshev type II of order @p order (1..16) with @p atten_db (> 0) of
  *  stopband attenuation; @p f is the stopband edge, where the attenuation
  *  first reaches @p atten_db (scipy's meaning, not a -3 dB point). The
  *  transfer function of scipy.signal.cheby2(order, atten_db, f, type,
  *  fs=fs). Writes ceil(order/2) sections. */
-FxStatus fx_svf_cheby2(FxButterType type, int order, double atten_db,
-                       double f, double fs, FxSvfSection *sec,
-                       int *n_sections);
+FxStatus fx_svf_cheby2(FxButterType type, int order, double atten_db, double f,
+                       double fs, FxSvfSection *sec, int *n_sections);
 
 /** Linkwitz-Riley of even order @p order (2, 4, 6, 8; FX_ERR_ORDER
  *  otherwise): Butterworth of order/2 squared, -6.02 dB at @p f. Writes

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fxd — denormal control for DSP threads. */
 #ifndef FX_DENORMAL_H
 #define FX_DENORMAL_H

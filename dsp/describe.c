@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "dsp/describe.h"
 
 #include "dsp/effect.h"
@@ -6,8 +7,7 @@ static void flags_text(const FxParamInfo *p, char *buf, size_t size)
 {
 	snprintf(buf, size, "%s%s%s",
 	         p->flags & FX_PARAM_SMOOTHED ? "glides" : "",
-	         (p->flags & FX_PARAM_SMOOTHED) &&
-	                         (p->flags & FX_PARAM_STRUCTURAL)
+	         (p->flags & FX_PARAM_SMOOTHED) && (p->flags & FX_PARAM_STRUCTURAL)
 	                 ? ", "
 	                 : "",
 	         p->flags & FX_PARAM_STRUCTURAL ? "structural (rebuilds the chain)"
@@ -29,8 +29,8 @@ static void values_text(const FxParamInfo *p, const char *quote, char *buf,
 	size_t len = 0;
 	buf[0] = '\0';
 	for (int i = 0; p->labels[i] && len < size; i++) {
-		int n = snprintf(buf + len, size - len, "%s%s%s%s", i ? ", " : "",
-		                 quote, p->labels[i], quote);
+		int n = snprintf(buf + len, size - len, "%s%s%s%s",
+		                 i ? ", " : "", quote, p->labels[i], quote);
 		if (n < 0)
 			break;
 		len += (size_t)n;
@@ -77,8 +77,9 @@ void fx_describe_text(FILE *out)
 			fx_param_format(p, p->def, def, sizeof def);
 			flags_text(p, flags, sizeof flags);
 			fprintf(out, "  %-10s %s%s%s (default %s, %s%s%s)\n",
-			        p->name, values, *p->unit ? " " : "", p->unit, def,
-			        fx_scale_name(p->scale), *flags ? ", " : "", flags);
+			        p->name, values, *p->unit ? " " : "", p->unit,
+			        def, fx_scale_name(p->scale),
+			        *flags ? ", " : "", flags);
 		}
 	}
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fxd — human-readable descriptions of the effect registry. */
 #ifndef FX_DESCRIBE_H
 #define FX_DESCRIBE_H

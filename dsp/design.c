@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fxd — IIR filter design in double precision.
  *
  * The Butterworth path follows scipy.signal.butter(..., output='sos') step
@@ -164,8 +165,7 @@ static void poly2(const cplx *r, int n, double *out)
 		out[2 - n + j] = creal(c[j]);
 }
 
-static void single_section(FxSection s, cplx z1, cplx z2, int nz, cplx p1,
-                           cplx p2)
+static void single_section(FxSection s, cplx z1, cplx z2, int nz, cplx p1, cplx p2)
 {
 	cplx z[2] = {z1, z2}, p[2] = {p1, p2};
 	poly2(z, nz, s);
@@ -400,8 +400,7 @@ FxStatus fx_design_rbj(FxRbjType type, double f0, double q, double gain_db,
 {
 	if (!section || (unsigned)type > FX_RBJ_HIGHSHELF)
 		return FX_ERR_INVALID;
-	if (!isfinite(f0) || !isfinite(q) || !isfinite(gain_db) ||
-	    !isfinite(fs))
+	if (!isfinite(f0) || !isfinite(q) || !isfinite(gain_db) || !isfinite(fs))
 		return FX_ERR_NONFINITE;
 	if (!(fs > 0) || !(q > 0))
 		return FX_ERR_RANGE;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fxd — IIR filter design in double precision.
  *
  * Functions here allocate nothing and never block, so the realtime path may

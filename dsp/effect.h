@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fxd — effect classes and their parameter tables.
  *
  * An effect is a vtable plus one parameter table. The chain, the spec parser,
@@ -33,13 +34,13 @@ enum {
 
 /** One row of an effect's parameter table. */
 typedef struct {
-	const char *name;           ///< OSC and spec name, e.g. "cutoff"
-	const char *unit;           ///< "Hz", "dB", "" ...
-	double min, max, def;       ///< range and default, in real units
+	const char *name;     ///< OSC and spec name, e.g. "cutoff"
+	const char *unit;     ///< "Hz", "dB", "" ...
+	double min, max, def; ///< range and default, in real units
 	FxScale scale;
-	unsigned flags;             ///< FX_PARAM_*
-	const char *const *labels;  ///< FX_SCALE_ENUM: NULL-terminated names
-	const char *doc;            ///< one line for docs and --list-effects
+	unsigned flags;            ///< FX_PARAM_*
+	const char *const *labels; ///< FX_SCALE_ENUM: NULL-terminated names
+	const char *doc;           ///< one line for docs and --list-effects
 } FxParamInfo;
 
 typedef struct FxEffectClass FxEffectClass;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The callbacks every filter effect shares (filter_effect.h). */
 #include "dsp/filter_effect.h"
 

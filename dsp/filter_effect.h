@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fxd — what every filter effect shares: its state is an FxFilter (SOS at
  * rest, SVF while gliding) set from a design of its parameter values. An
  * effect class gives a design in `priv` and the callbacks below; only the
@@ -35,20 +36,20 @@ double fx_filter_safe_freq(double f, double fs);
 
 /** An effect class run by the callbacks above; @p design_ points at its
  *  FxFilterDesign. */
-#define FX_FILTER_EFFECT(id, doc_, table, design_)                           \
-	const FxEffectClass fx_effect_##id = {                               \
-		.name = #id,                                                 \
-		.doc = doc_,                                                 \
-		.params = table,                                             \
-		.n_params = sizeof table / sizeof table[0],                  \
-		.state_size = sizeof(FxFilterEffectState),                   \
-		.init = fx_filter_effect_init,                               \
-		.plan = fx_filter_effect_plan,                               \
-		.cleanup = fx_filter_effect_cleanup,                         \
-		.reset = fx_filter_effect_reset,                             \
-		.update = fx_filter_effect_update,                           \
-		.process = fx_filter_effect_process,                         \
-		.priv = design_,                                             \
+#define FX_FILTER_EFFECT(id, doc_, table, design_)          \
+	const FxEffectClass fx_effect_##id = {              \
+		.name = #id,                                \
+		.doc = doc_,                                \
+		.params = table,                            \
+		.n_params = sizeof table / sizeof table[0], \
+		.state_size = sizeof(FxFilterEffectState),  \
+		.init = fx_filter_effect_init,              \
+		.plan = fx_filter_effect_plan,              \
+		.cleanup = fx_filter_effect_cleanup,        \
+		.reset = fx_filter_effect_reset,            \
+		.update = fx_filter_effect_update,          \
+		.process = fx_filter_effect_process,        \
+		.priv = design_,                            \
 	}
 
 /** The state (its size is what the macro needs). */

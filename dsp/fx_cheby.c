@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Chebyshev I/II and Linkwitz-Riley: their designs as SVF sections (see
  * cheby.h) and the cheby1, cheby2 and lr effects, which run them through
  * FxFilter like the Butterworth effects in fx_filters.c.
@@ -32,8 +33,7 @@ static FxStatus check_pass(FxButterType type, int order, int max_order,
 	return f > 0.0 && f < 0.5 * fs ? FX_OK : FX_ERR_NYQUIST;
 }
 
-static FxSvfSection biquad(double g, double k, double m0, double m1,
-                           double m2)
+static FxSvfSection biquad(double g, double k, double m0, double m1, double m2)
 {
 	return (FxSvfSection){g, k, m0, m1, m2, 2};
 }
@@ -73,9 +73,8 @@ static double db_excess(double db)
 	return expm1(db * (M_LN10 / 10.0));
 }
 
-FxStatus fx_svf_cheby1(FxButterType type, int order, double ripple_db,
-                       double f, double fs, FxSvfSection *sec,
-                       int *n_sections)
+FxStatus fx_svf_cheby1(FxButterType type, int order, double ripple_db, double f,
+                       double fs, FxSvfSection *sec, int *n_sections)
 {
 	*n_sections = 0;
 	FxStatus st = check_pass(type, order, FX_MAX_ORDER, f, fs);
@@ -108,9 +107,8 @@ FxStatus fx_svf_cheby1(FxButterType type, int order, double ripple_db,
 	return st;
 }
 
-FxStatus fx_svf_cheby2(FxButterType type, int order, double atten_db,
-                       double f, double fs, FxSvfSection *sec,
-                       int *n_sections)
+FxStatus fx_svf_cheby2(FxButterType type, int order, double atten_db, double f,
+                       double fs, FxSvfSection *sec, int *n_sections)
 {
 	*n_sections = 0;
 	FxStatus st = check_pass(type, order, FX_MAX_ORDER, f, fs);
@@ -217,8 +215,8 @@ static FxStatus design_cheby2(const FxFilterDesign *d, const double *v,
 	                     fx_filter_safe_freq(v[CUTOFF], fs), fs, sec, n);
 }
 
-static FxStatus design_lr(const FxFilterDesign *d, const double *v,
-                          double fs, FxSvfSection *sec, int *n)
+static FxStatus design_lr(const FxFilterDesign *d, const double *v, double fs,
+                          FxSvfSection *sec, int *n)
 {
 	(void)d;
 	return fx_svf_linkwitz_riley(pass_type(v[TYPE]), (int)v[ORDER],
@@ -228,46 +226,52 @@ static FxStatus design_lr(const FxFilterDesign *d, const double *v,
 
 static const char *const type_labels[] = {"lowpass", "highpass", NULL};
 
-#define CUTOFF_PARAM(doc)                                                    \
-	{"cutoff", "Hz", 20, 20000, 1000, FX_SCALE_LOG, FX_PARAM_SMOOTHED,      \
-	 NULL, doc}
-#define ORDER_PARAM(lo, hi, def, doc)                                        \
-	{"order", "", lo, hi, def, FX_SCALE_LIN,                                 \
-	 FX_PARAM_STRUCTURAL | FX_PARAM_INTEGER, NULL, doc}
-#define TYPE_PARAM(doc)                                                      \
-	{"type", "", 0, 1, 0, FX_SCALE_ENUM,                                    \
-	 FX_PARAM_STRUCTURAL | FX_PARAM_INTEGER, type_labels,                    \
-	 doc}
+#define CUTOFF_PARAM(doc)                                      \
+	{                                                      \
+		"cutoff", "Hz", 20, 20000, 1000, FX_SCALE_LOG, \
+			FX_PARAM_SMOOTHED, NULL, doc           \
+	}
+#define ORDER_PARAM(lo, hi, def, doc)                                     \
+	{                                                                 \
+		"order", "", lo, hi, def, FX_SCALE_LIN,                   \
+			FX_PARAM_STRUCTURAL | FX_PARAM_INTEGER, NULL, doc \
+	}
+#define TYPE_PARAM(doc)                                                          \
+	{                                                                        \
+		"type", "", 0, 1, 0, FX_SCALE_ENUM,                              \
+			FX_PARAM_STRUCTURAL | FX_PARAM_INTEGER, type_labels, doc \
+	}
 
 static const FxParamInfo cheby1_params[] = {
 	[CUTOFF] = CUTOFF_PARAM("passband edge: where the response leaves the "
-	                        "ripple band (scipy's Wn)"),
+                                "ripple band (scipy's Wn)"),
 	[ORDER] = ORDER_PARAM(1, FX_MAX_ORDER, 4,
-	                      "filter order; at even orders the flat end (DC or "
-	                      "Nyquist) sits at -ripple dB"),
+                              "filter order; at even orders the flat end (DC or "
+                              "Nyquist) sits at -ripple dB"),
 	[TYPE] = TYPE_PARAM("lowpass or highpass"),
 	[SHAPE] = {"ripple", "dB", 0.01, 12, 1, FX_SCALE_LOG, FX_PARAM_SMOOTHED,
-	           NULL, "passband ripple, peak to trough"},
+                   NULL, "passband ripple, peak to trough"},
 };
 
 static const FxParamInfo cheby2_params[] = {
 	[CUTOFF] = CUTOFF_PARAM("stopband edge, not -3 dB: where the "
-	                        "attenuation first reaches atten (scipy's Wn)"),
+                                "attenuation first reaches atten (scipy's Wn)"),
 	[ORDER] = ORDER_PARAM(1, FX_MAX_ORDER, 4, "filter order"),
 	[TYPE] = TYPE_PARAM("lowpass or highpass"),
 	[SHAPE] = {"atten", "dB", 10, 120, 40, FX_SCALE_DB, FX_PARAM_SMOOTHED,
-	           NULL, "stopband attenuation: the stopband peaks stay this far "
-	                 "down"},
+                   NULL,
+                   "stopband attenuation: the stopband peaks stay this far "
+                   "down"},
 };
 
 static const FxParamInfo lr_params[] = {
 	[CUTOFF] = CUTOFF_PARAM("crossover frequency, where both outputs are "
-	                        "-6.02 dB"),
+                                "-6.02 dB"),
 	[ORDER] = ORDER_PARAM(2, 8, 4,
-	                      "2, 4, 6 or 8: two Butterworths of half the "
-	                      "order. Lowpass + highpass sums flat at 4 and 8; "
-	                      "at 2 and 6 they are in antiphase, so invert one "
-	                      "output before summing"),
+                              "2, 4, 6 or 8: two Butterworths of half the "
+                              "order. Lowpass + highpass sums flat at 4 and 8; "
+                              "at 2 and 6 they are in antiphase, so invert one "
+                              "output before summing"),
 	[TYPE] = TYPE_PARAM("lowpass or highpass"),
 };
 
@@ -277,14 +281,16 @@ static const Kind kinds[] = {
 	{{design_lr, check_structure}, 8},
 };
 
-#define FILTER(id, doc_, table, kind)                                        \
+#define FILTER(id, doc_, table, kind) \
 	FX_FILTER_EFFECT(id, doc_, table, &kinds[kind].base)
 
-FILTER(cheby1, "Chebyshev type I lowpass or highpass: equiripple passband, "
-               "steeper than Butterworth.",
+FILTER(cheby1,
+       "Chebyshev type I lowpass or highpass: equiripple passband, "
+       "steeper than Butterworth.",
        cheby1_params, 0);
-FILTER(cheby2, "Chebyshev type II lowpass or highpass: flat passband, "
-               "equiripple stopband with notches.",
+FILTER(cheby2,
+       "Chebyshev type II lowpass or highpass: flat passband, "
+       "equiripple stopband with notches.",
        cheby2_params, 1);
 FILTER(lr, "Linkwitz-Riley crossover lowpass or highpass (even orders).",
        lr_params, 2);

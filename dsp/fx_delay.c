@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* delay: a feedback delay line per channel, set in milliseconds or as a
  * note division of a tempo, with optional ping-pong between channel pairs.
  *
@@ -28,7 +29,7 @@ enum {
 };
 
 enum {
-	GUARD = 3,   ///< samples mirrored past a line's end: 4-tap reads never wrap
+	GUARD = 3, ///< samples mirrored past a line's end: 4-tap reads never wrap
 	PIECE = 128, ///< frames per pass of the steady path
 };
 
@@ -46,13 +47,13 @@ enum {
 #define DEFAULT_BPM 120.0 ///< the rig's tempo until the tempo hook says
 
 static const char *const division_labels[] = {
-	"off",  "1/1",  "1/2",   "1/2d",  "1/2t", "1/4", "1/4d", "1/4t",
-	"1/8",  "1/8d", "1/8t",  "1/16",  "1/16d", "1/16t", "1/32", NULL};
+	"off", "1/1",  "1/2",  "1/2d", "1/2t",  "1/4",   "1/4d", "1/4t",
+	"1/8", "1/8d", "1/8t", "1/16", "1/16d", "1/16t", "1/32", NULL};
 
 /* Quarter notes per division: dotted is x1.5, triplet x2/3. */
 static const double division_beats[] = {
-	0.0,  4.0,  2.0,       3.0,  4.0 / 3.0, 1.0,   1.5,       2.0 / 3.0,
-	0.5,  0.75, 1.0 / 3.0, 0.25, 0.375,     1.0 / 6.0, 0.125};
+	0.0, 4.0,  2.0,       3.0,  4.0 / 3.0, 1.0,       1.5,  2.0 / 3.0,
+	0.5, 0.75, 1.0 / 3.0, 0.25, 0.375,     1.0 / 6.0, 0.125};
 
 enum { N_DIVISIONS = sizeof division_beats / sizeof division_beats[0] };
 
@@ -62,23 +63,23 @@ _Static_assert(N_DIVISIONS ==
 
 static const FxParamInfo params[] = {
 	[P_TIME] = {"time", "ms", 1, 10000, 250, FX_SCALE_LOG, FX_PARAM_SMOOTHED,
-	            NULL, "delay time, used while division is off"},
+                    NULL, "delay time, used while division is off"},
 	[P_DIVISION] = {"division", "", 0, N_DIVISIONS - 1, 0, FX_SCALE_ENUM, 0,
-	                division_labels,
-	                "note value of the delay at the tempo (d dotted, t "
-	                "triplet); off uses time"},
+                        division_labels,
+                        "note value of the delay at the tempo (d dotted, t "
+                        "triplet); off uses time"},
 	[P_BPM] = {"bpm", "BPM", 0, 999, 0, FX_SCALE_LIN, 0, NULL,
-	           "tempo for division; 0 follows the rig's tempo (/fxd/bpm)"},
+                   "tempo for division; 0 follows the rig's tempo (/fxd/bpm)"},
 	[P_FEEDBACK] = {"feedback", "", 0, 0.95, 0.4, FX_SCALE_LIN,
-	                FX_PARAM_SMOOTHED, NULL,
-	                "share of each echo fed back into the line"},
+                        FX_PARAM_SMOOTHED, NULL,
+                        "share of each echo fed back into the line"},
 	[P_MIX] = {"mix", "", 0, 1, 0.35, FX_SCALE_LIN, FX_PARAM_SMOOTHED, NULL,
-	           "wet share: out = (1 - mix) * dry + mix * echoes"},
+                   "wet share: out = (1 - mix) * dry + mix * echoes"},
 	[P_PINGPONG] = {"pingpong", "", 0, 1, 0, FX_SCALE_LIN, FX_PARAM_INTEGER,
-	                NULL,
-	                "1: echoes alternate between the channels of each pair"},
+                        NULL,
+                        "1: echoes alternate between the channels of each pair"},
 	[P_MAX] = {"max", "s", 0.01, 30, 2, FX_SCALE_LIN, FX_PARAM_STRUCTURAL,
-	           NULL, "longest delay: the line allocated, time is clamped"},
+                   NULL, "longest delay: the line allocated, time is clamped"},
 };
 
 typedef struct {
@@ -232,14 +233,14 @@ static inline void store4(float *p, V4 v)
 
 /* One frame of a pair, for float or V4 alike, so that every path computes
  * the same: see run_pair. */
-#define PAIR_FRAME(T, a, c, yl, yr, fb, mix, g, wl, wr, ol, orr)             \
-	do {                                                                 \
-		T in_l_ = a + g * (0.5f * (a + c) - a);                      \
-		T in_r_ = c - g * c;                                         \
-		wl = in_l_ + fb * (yl + g * (yr - yl));                      \
-		wr = in_r_ + fb * (yr + g * (yl - yr));                      \
-		ol = a + mix * (yl - a);                                     \
-		orr = c + mix * (yr - c);                                    \
+#define PAIR_FRAME(T, a, c, yl, yr, fb, mix, g, wl, wr, ol, orr) \
+	do {                                                     \
+		T in_l_ = a + g * (0.5f * (a + c) - a);          \
+		T in_r_ = c - g * c;                             \
+		wl = in_l_ + fb * (yl + g * (yr - yl));          \
+		wr = in_r_ + fb * (yr + g * (yl - yr));          \
+		ol = a + mix * (yl - a);                         \
+		orr = c + mix * (yr - c);                        \
 	} while (0)
 
 /* 4-point Catmull-Rom: p[0..3] are the samples at delays k+2, k+1, k, k-1;
@@ -280,8 +281,7 @@ static float clamp01(float x)
  * (1-g)*(xr + fb*yr) + g*fb*yl: at g = 1 the input enters on the left and
  * each echo crosses to the other side. */
 static void run_pair(const Delay *s, const Ramps *r, float *restrict xl,
-                     float *restrict xr, float *restrict ll,
-                     float *restrict lr)
+                     float *restrict xr, float *restrict ll, float *restrict lr)
 {
 	int w = s->w, len = s->len;
 	for (int i = 0; i < r->n; i++) {
@@ -393,8 +393,8 @@ static void steady_pair(const Delay *s, const Ramps *r, float *restrict xl,
 				V4 a = load4(xl + i), c = load4(xr + i);
 				V4 vl = load4(yl + j), vr = load4(yr + j);
 				V4 vwl, vwr, ol, orr;
-				PAIR_FRAME(V4, a, c, vl, vr, fb, mix, g, vwl, vwr, ol,
-				           orr);
+				PAIR_FRAME(V4, a, c, vl, vr, fb, mix, g, vwl,
+				           vwr, ol, orr);
 				store4(wl + j, vwl);
 				store4(wr + j, vwr);
 				store4(xl + i, ol);
@@ -408,8 +408,8 @@ static void steady_pair(const Delay *s, const Ramps *r, float *restrict xl,
 			float mix = r->mix0 + step * r->mix_inc;
 			float g = clamp01(r->pp0 + step * r->pp_inc);
 			float a = xl[i], c = xr[i];
-			PAIR_FRAME(float, a, c, yl[j], yr[j], fb, mix, g, wl[j], wr[j],
-			           xl[i], xr[i]);
+			PAIR_FRAME(float, a, c, yl[j], yr[j], fb, mix, g, wl[j],
+			           wr[j], xl[i], xr[i]);
 		}
 		write_runs(ll, len, w, wl, n);
 		write_runs(lr, len, w, wr, n);
@@ -433,8 +433,8 @@ static void steady_single(const Delay *s, const Ramps *r, float *restrict x,
 		int j = 0;
 		for (; j + 4 <= n; j += 4) {
 			int i = off + j;
-			V4 step = {(float)(i + 1), (float)(i + 2), (float)(i + 3),
-			           (float)(i + 4)};
+			V4 step = {(float)(i + 1), (float)(i + 2),
+			           (float)(i + 3), (float)(i + 4)};
 			V4 fb = r->fb0 + step * r->fb_inc;
 			V4 mix = r->mix0 + step * r->mix_inc;
 			V4 a = load4(x + i), vy = load4(y + j);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Dynamics: a feed-forward compressor and a look-ahead peak limiter.
  *
  * Both link their channels: one gain for all, from the loudest channel
@@ -38,19 +39,19 @@ static const char *const detect_labels[] = {"peak", "rms", NULL};
 
 static const FxParamInfo comp_params[] = {
 	{"threshold", "dB", -60, 0, -20, FX_SCALE_DB, FX_PARAM_SMOOTHED, NULL,
-	 "level where compression starts (the knee's centre)"},
+         "level where compression starts (the knee's centre)"},
 	{"ratio", "", 1, 50, 4, FX_SCALE_LOG, FX_PARAM_SMOOTHED, NULL,
-	 "input dB over threshold per output dB"},
+         "input dB over threshold per output dB"},
 	{"attack", "ms", 0.1, 500, 10, FX_SCALE_LOG, FX_PARAM_SMOOTHED, NULL,
-	 "time constant of rising gain reduction (1 - 1/e of a step, in dB)"},
+         "time constant of rising gain reduction (1 - 1/e of a step, in dB)"},
 	{"release", "ms", 1, 5000, 150, FX_SCALE_LOG, FX_PARAM_SMOOTHED, NULL,
-	 "time constant of falling gain reduction (1 - 1/e of a step, in dB)"},
+         "time constant of falling gain reduction (1 - 1/e of a step, in dB)"},
 	{"knee", "dB", 0, 24, 6, FX_SCALE_LIN, FX_PARAM_SMOOTHED, NULL,
-	 "soft knee width around the threshold; 0 is a hard knee"},
+         "soft knee width around the threshold; 0 is a hard knee"},
 	{"makeup", "dB", -24, 36, 0, FX_SCALE_DB, FX_PARAM_SMOOTHED, NULL,
-	 "gain after compression"},
+         "gain after compression"},
 	{"detect", "", 0, 1, 0, FX_SCALE_ENUM, FX_PARAM_INTEGER, detect_labels,
-	 "level detector: peak, or rms over 10 ms (a sine reads its peak)"},
+         "level detector: peak, or rms over 10 ms (a sine reads its peak)"},
 };
 
 typedef struct {
@@ -239,11 +240,11 @@ enum { L_CEILING, L_RELEASE, L_LOOKAHEAD };
 
 static const FxParamInfo lim_params[] = {
 	{"ceiling", "dB", -24, 0, -1, FX_SCALE_DB, FX_PARAM_SMOOTHED, NULL,
-	 "largest output peak"},
+         "largest output peak"},
 	{"release", "ms", 1, 2000, 50, FX_SCALE_LOG, FX_PARAM_SMOOTHED, NULL,
-	 "time constant of the gain's recovery"},
+         "time constant of the gain's recovery"},
 	{"lookahead", "ms", 0.1, 20, 5, FX_SCALE_LIN, FX_PARAM_STRUCTURAL, NULL,
-	 "how early the gain starts to fall; also the latency it adds"},
+         "how early the gain starts to fall; also the latency it adds"},
 };
 
 /* Box filter values are held as multiples of 2^-40, rounded down. */
@@ -251,21 +252,21 @@ static const FxParamInfo lim_params[] = {
 
 typedef struct {
 	int channels, max_block;
-	int lookahead;         ///< frames: the delay and the latency
-	int window;            ///< lookahead + 1 frames
+	int lookahead;               ///< frames: the delay and the latency
+	int window;                  ///< lookahead + 1 frames
 	float ceiling, ceiling_goal; ///< linear; ramps to the goal over a block
-	double release;        ///< one-pole coefficient
+	double release;              ///< one-pole coefficient
 	double fs;
-	float *delay;          ///< channels * lookahead frames
+	float *delay; ///< channels * lookahead frames
 	int delay_pos;
-	float *dq_val;         ///< sliding-minimum deque: gains ...
-	uint32_t *dq_at;       ///< ... and the frames they were taken at
+	float *dq_val;   ///< sliding-minimum deque: gains ...
+	uint32_t *dq_at; ///< ... and the frames they were taken at
 	uint32_t dq_mask, dq_head, dq_tail, now;
-	double held;           ///< windowed minimum after the release
-	int64_t *box;          ///< the last window values of held, in 2^-40
+	double held;  ///< windowed minimum after the release
+	int64_t *box; ///< the last window values of held, in 2^-40
 	int64_t box_sum;
 	int box_pos;
-	float *gain;           ///< max_block frames of linear gain
+	float *gain; ///< max_block frames of linear gain
 } Limiter;
 
 static void lim_update(void *state, const double *v)
@@ -324,12 +325,11 @@ static size_t lim_delay_bytes(int channels, int lookahead)
 static FxStatus lim_plan(const FxEffectSetup *setup, FxEffectPlan *plan)
 {
 	LimSizes z = lim_sizes(setup);
-	*plan = (FxEffectPlan){
-		lim_delay_bytes(setup->channels, z.lookahead) +
-			z.cap * (sizeof(float) + sizeof(uint32_t)) +
-			(size_t)z.window * sizeof(int64_t) +
-			(size_t)setup->max_block * sizeof(float),
-		z.lookahead};
+	*plan = (FxEffectPlan){lim_delay_bytes(setup->channels, z.lookahead) +
+	                               z.cap * (sizeof(float) + sizeof(uint32_t)) +
+	                               (size_t)z.window * sizeof(int64_t) +
+	                               (size_t)setup->max_block * sizeof(float),
+	                       z.lookahead};
 	return FX_OK;
 }
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Butterworth and RBJ filter effects. They share one implementation: a
  * FilterKind says which parameters exist and how to design the sections. */
 #include "dsp/filter_effect.h"
@@ -37,37 +38,46 @@ static FxStatus design_butter(const FxFilterDesign *d, const double *v,
 	return fx_svf_butter(k->type, order, lo, hi, fs, sec, n);
 }
 
-static FxStatus design_rbj(const FxFilterDesign *d, const double *v,
-                           double fs, FxSvfSection *sec, int *n)
+static FxStatus design_rbj(const FxFilterDesign *d, const double *v, double fs,
+                           FxSvfSection *sec, int *n)
 {
 	const FilterKind *k = (const FilterKind *)d;
 	*n = 1;
-	return fx_svf_rbj(k->type, fx_filter_safe_freq(v[k->cutoff], fs), v[k->q],
-	                     k->gain >= 0 ? v[k->gain] : 0.0, fs, sec);
+	return fx_svf_rbj(k->type, fx_filter_safe_freq(v[k->cutoff], fs),
+	                  v[k->q], k->gain >= 0 ? v[k->gain] : 0.0, fs, sec);
 }
 
-#define CUTOFF(def)                                                          \
-	{"cutoff", "Hz", 20, 20000, def, FX_SCALE_LOG, FX_PARAM_SMOOTHED, NULL, \
-	 "corner or centre frequency"}
-#define Q(def)                                                               \
-	{"q", "", 0.1, 20, def, FX_SCALE_LOG, FX_PARAM_SMOOTHED, NULL,          \
-	 "quality: centre frequency over bandwidth"}
-#define GAIN                                                                 \
-	{"gain", "dB", -24, 24, 0, FX_SCALE_DB, FX_PARAM_SMOOTHED, NULL,        \
-	 "boost or cut"}
-#define ORDER(def)                                                           \
-	{"order", "", 1, FX_MAX_ORDER, def, FX_SCALE_LIN,                        \
-	 FX_PARAM_STRUCTURAL | FX_PARAM_INTEGER, NULL,                           \
-	 "Butterworth prototype order (band filters have twice the poles)"}
+#define CUTOFF(def)                                                           \
+	{                                                                     \
+		"cutoff", "Hz", 20, 20000, def, FX_SCALE_LOG,                 \
+			FX_PARAM_SMOOTHED, NULL, "corner or centre frequency" \
+	}
+#define Q(def)                                                                \
+	{                                                                     \
+		"q", "", 0.1, 20, def, FX_SCALE_LOG, FX_PARAM_SMOOTHED, NULL, \
+			"quality: centre frequency over bandwidth"            \
+	}
+#define GAIN                                                              \
+	{                                                                 \
+		"gain", "dB", -24, 24, 0, FX_SCALE_DB, FX_PARAM_SMOOTHED, \
+			NULL, "boost or cut"                              \
+	}
+#define ORDER(def)                                                                        \
+	{                                                                                 \
+		"order", "", 1, FX_MAX_ORDER, def, FX_SCALE_LIN,                          \
+			FX_PARAM_STRUCTURAL | FX_PARAM_INTEGER, NULL,                     \
+			"Butterworth prototype order (band filters have twice the poles)" \
+	}
 
-#define RESONANCE                                                            \
-	{"q", "", 0.1, 20, 0.7071, FX_SCALE_LOG, FX_PARAM_SMOOTHED, NULL,       \
-	 "resonance: 0.7071 is Butterworth, more peaks at the corner"}
+#define RESONANCE                                                                    \
+	{                                                                            \
+		"q", "", 0.1, 20, 0.7071, FX_SCALE_LOG, FX_PARAM_SMOOTHED,           \
+			NULL,                                                        \
+			"resonance: 0.7071 is Butterworth, more peaks at the corner" \
+	}
 
-static const FxParamInfo lowpass_params[] = {CUTOFF(12000), RESONANCE,
-                                             ORDER(2)};
-static const FxParamInfo highpass_params[] = {CUTOFF(80), RESONANCE,
-                                              ORDER(2)};
+static const FxParamInfo lowpass_params[] = {CUTOFF(12000), RESONANCE, ORDER(2)};
+static const FxParamInfo highpass_params[] = {CUTOFF(80), RESONANCE, ORDER(2)};
 static const FxParamInfo band_params[] = {CUTOFF(1000), Q(0.7071), ORDER(2)};
 static const FxParamInfo peaking_params[] = {CUTOFF(1000), Q(0.7071), GAIN};
 static const FxParamInfo lowshelf_params[] = {CUTOFF(200), Q(0.7071), GAIN};
@@ -75,19 +85,28 @@ static const FxParamInfo highshelf_params[] = {CUTOFF(5000), Q(0.7071), GAIN};
 static const FxParamInfo notch_params[] = {CUTOFF(1000), Q(4)};
 static const FxParamInfo allpass_params[] = {CUTOFF(1000), Q(0.7071)};
 
-#define BUTTER_PASS(t) {{design_butter, NULL}, t, 0, 1, -1, 2, 0}
-#define BUTTER_BAND(t) {{design_butter, NULL}, t, 0, 1, -1, 2, 1}
-#define RBJ(t, g) {{design_rbj, NULL}, t, 0, 1, g, -1, 0}
+#define BUTTER_PASS(t)                                   \
+	{                                                \
+		{design_butter, NULL}, t, 0, 1, -1, 2, 0 \
+	}
+#define BUTTER_BAND(t)                                   \
+	{                                                \
+		{design_butter, NULL}, t, 0, 1, -1, 2, 1 \
+	}
+#define RBJ(t, g)                                     \
+	{                                             \
+		{design_rbj, NULL}, t, 0, 1, g, -1, 0 \
+	}
 
 static const FilterKind kinds[] = {
-	BUTTER_PASS(FX_BUTTER_LOWPASS), BUTTER_PASS(FX_BUTTER_HIGHPASS),
+	BUTTER_PASS(FX_BUTTER_LOWPASS),  BUTTER_PASS(FX_BUTTER_HIGHPASS),
 	BUTTER_BAND(FX_BUTTER_BANDPASS), BUTTER_BAND(FX_BUTTER_BANDSTOP),
-	RBJ(FX_RBJ_PEAKING, 2), RBJ(FX_RBJ_LOWSHELF, 2),
-	RBJ(FX_RBJ_HIGHSHELF, 2), RBJ(FX_RBJ_NOTCH, -1),
+	RBJ(FX_RBJ_PEAKING, 2),          RBJ(FX_RBJ_LOWSHELF, 2),
+	RBJ(FX_RBJ_HIGHSHELF, 2),        RBJ(FX_RBJ_NOTCH, -1),
 	RBJ(FX_RBJ_ALLPASS, -1),
 };
 
-#define FILTER(id, doc_, table, kind)                                        \
+#define FILTER(id, doc_, table, kind) \
 	FX_FILTER_EFFECT(id, doc_, table, &kinds[kind].base)
 
 FILTER(lowpass, "Butterworth lowpass.", lowpass_params, 0);

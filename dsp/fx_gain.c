@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* gain: a level change in dB, ramped per sample so steps never click. */
 #include "dsp/effect.h"
 
@@ -11,7 +12,7 @@ typedef struct {
 
 static const FxParamInfo params[] = {
 	{"db", "dB", -96, 24, 0, FX_SCALE_DB, FX_PARAM_SMOOTHED, NULL,
-	 "level change"},
+         "level change"},
 };
 
 static float db_to_gain(double db)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* reverb: Freeverb (Jezar at Dreampoint's public-domain design). Per
  * channel, 8 parallel combs with a one-pole lowpass in their feedback and
  * 4 all-passes in series; the tunings are Freeverb's at 44.1 kHz scaled to
@@ -22,8 +23,8 @@ enum { P_ROOM, P_DAMP, P_WIDTH, P_MIX, N_PARAMS };
 enum {
 	N_COMBS = 8,
 	N_ALLPASSES = 4,
-	SPREAD = 23,  ///< the second channel's extra length at 44.1 kHz
-	CHUNK = 256,  ///< frames per pass over the scratch buffers
+	SPREAD = 23, ///< the second channel's extra length at 44.1 kHz
+	CHUNK = 256, ///< frames per pass over the scratch buffers
 };
 
 /* Freeverb's constants (tuning.h). */
@@ -38,14 +39,14 @@ static const int allpass_tuning[N_ALLPASSES] = {556, 441, 341, 225};
 #define ALLPASS_FEEDBACK 0.5f
 
 static const FxParamInfo params[] = {
-	[P_ROOM] = {"room", "", 0, 1, 0.5, FX_SCALE_LIN, FX_PARAM_SMOOTHED, NULL,
-	            "room size: comb feedback 0.7 + 0.28 * room"},
-	[P_DAMP] = {"damp", "", 0, 1, 0.5, FX_SCALE_LIN, FX_PARAM_SMOOTHED, NULL,
-	            "high-frequency damping of the tail"},
+	[P_ROOM] = {"room", "", 0, 1, 0.5, FX_SCALE_LIN, FX_PARAM_SMOOTHED,
+                    NULL, "room size: comb feedback 0.7 + 0.28 * room"},
+	[P_DAMP] = {"damp", "", 0, 1, 0.5, FX_SCALE_LIN, FX_PARAM_SMOOTHED,
+                    NULL, "high-frequency damping of the tail"},
 	[P_WIDTH] = {"width", "", 0, 1, 1, FX_SCALE_LIN, FX_PARAM_SMOOTHED, NULL,
-	             "stereo width of each channel pair's tail: 0 is mono"},
+                     "stereo width of each channel pair's tail: 0 is mono"},
 	[P_MIX] = {"mix", "", 0, 1, 0.3, FX_SCALE_LIN, FX_PARAM_SMOOTHED, NULL,
-	           "wet share: out = (1 - mix) * dry + mix * reverb"},
+                   "wet share: out = (1 - mix) * dry + mix * reverb"},
 };
 
 /* Four floats: GCC's -O2 cost model leaves the plain loops below scalar,
@@ -82,8 +83,8 @@ typedef struct {
 
 typedef struct {
 	int channels;
-	Tank *tanks;  ///< one per channel
-	float *mem;   ///< every line of every tank
+	Tank *tanks; ///< one per channel
+	float *mem;  ///< every line of every tank
 	size_t mem_floats;
 	float feedback, damp; ///< comb loop: feedback and lowpass pole
 	float mix, mix_target, width, width_target;
@@ -117,10 +118,11 @@ static size_t tank_lengths(Tank *t, int c, double fs)
 	int spread = (c & 1) ? SPREAD : 0;
 	size_t total = 0;
 	for (int i = 0; i < N_COMBS; i++)
-		total += (size_t)(t->comb_len[i] = scaled(comb_tuning[i], spread, fs));
+		total += (size_t)(t->comb_len[i] = scaled(comb_tuning[i],
+		                                          spread, fs));
 	for (int i = 0; i < N_ALLPASSES; i++)
-		total += (size_t)(t->allpass_len[i] =
-		                          scaled(allpass_tuning[i], spread, fs));
+		total += (size_t)(t->allpass_len[i] = scaled(allpass_tuning[i],
+		                                             spread, fs));
 	return total;
 }
 
@@ -225,9 +227,9 @@ static void run_combs(Tank *t, float feedback, float damp,
 		float *restrict c7 = t->comb[7] + t->comb_pos[7];
 		const float *restrict x = in + done;
 		float *restrict y = out + done;
-#define COMB(k)                                                              \
-	float y##k = c##k[j];                                                \
-	s##k = y##k * d2 + s##k * damp;                                      \
+#define COMB(k)                         \
+	float y##k = c##k[j];           \
+	s##k = y##k * d2 + s##k * damp; \
 	c##k[j] = v + s##k * feedback
 		for (int j = 0; j < len; j++) {
 			float v = x[j];
@@ -283,13 +285,12 @@ static void run_allpass(float *restrict line, int line_len, int *pos,
 	}
 }
 
-static void run_tank(const Reverb *r, Tank *t, const float *in, float *wet,
-                     int n)
+static void run_tank(const Reverb *r, Tank *t, const float *in, float *wet, int n)
 {
 	run_combs(t, r->feedback, r->damp, in, wet, n);
 	for (int i = 0; i < N_ALLPASSES; i++)
-		run_allpass(t->allpass[i], t->allpass_len[i], &t->allpass_pos[i],
-		            wet, n);
+		run_allpass(t->allpass[i], t->allpass_len[i],
+		            &t->allpass_pos[i], wet, n);
 }
 
 /* Mix and width ramp over the block, at frame i: v0 + (i+1) * inc. */
@@ -306,17 +307,18 @@ static void run_pair(Reverb *r, const Ramps *k, float *restrict xl,
 		float *restrict a = xl + off, *restrict b = xr + off;
 		int i = 0;
 		for (; i + 4 <= n; i += 4)
-			store4(in + i, (load4(a + i) + load4(b + i)) * FIXED_GAIN);
+			store4(in + i,
+			       (load4(a + i) + load4(b + i)) * FIXED_GAIN);
 		for (; i < n; i++)
 			in[i] = (a[i] + b[i]) * FIXED_GAIN;
 		run_tank(r, tl, in, wl, n);
 		run_tank(r, tr, in, wr, n);
 		/* Freeverb's width: wet1 = (1+width)/2, wet2 = (1-width)/2. */
-#define MIX_FRAME(T, step)                                                   \
-	T mix = k->mix0 + step * k->mix_inc;                                 \
-	T width = k->width0 + step * k->width_inc;                           \
-	T wet1 = mix * (0.5f + 0.5f * width);                                \
-	T wet2 = mix * (0.5f - 0.5f * width);                                \
+#define MIX_FRAME(T, step)                         \
+	T mix = k->mix0 + step * k->mix_inc;       \
+	T width = k->width0 + step * k->width_inc; \
+	T wet1 = mix * (0.5f + 0.5f * width);      \
+	T wet2 = mix * (0.5f - 0.5f * width);      \
 	T dry = 1.0f - mix
 		for (i = 0; i + 4 <= n; i += 4) {
 			MIX_FRAME(V4, steps4(off + i));
@@ -363,8 +365,8 @@ static void process(void *state, float *const *buf, int frames)
 	r->width = r->width_target;
 	int c = 0;
 	for (; c + 1 < r->channels; c += 2)
-		run_pair(r, &k, buf[c], buf[c + 1], &r->tanks[c], &r->tanks[c + 1],
-		         frames);
+		run_pair(r, &k, buf[c], buf[c + 1], &r->tanks[c],
+		         &r->tanks[c + 1], frames);
 	if (c < r->channels)
 		run_single(r, &k, buf[c], &r->tanks[c], frames);
 	r->primed = 1;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* stall: fault injection for tests. It passes audio through and, every
  * `every`-th block, sleeps `ms` milliseconds on the realtime path, which is
  * exactly what a real effect must never do. Registered only in builds
@@ -14,7 +15,7 @@ typedef struct {
 static const FxParamInfo params[] = {
 	{"ms", "ms", 0, 1000, 0, FX_SCALE_LIN, 0, NULL, "sleep per stall"},
 	{"every", "", 1, 100000, 100, FX_SCALE_LIN, FX_PARAM_INTEGER, NULL,
-	 "stall once per this many blocks"},
+         "stall once per this many blocks"},
 };
 
 static FxStatus init(void *state, const FxEffectSetup *setup)

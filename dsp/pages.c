@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Buffers in pages of their own (pages.h). */
 #include "dsp/pages.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fxd — large zeroed buffers in a mapping of their own.
  *
  * glibc's malloc raises its mmap threshold to the size of the largest block

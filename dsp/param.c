@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "dsp/effect.h"
 
 #include <math.h>
@@ -57,9 +58,8 @@ double fx_param_from_norm(const FxParamInfo *p, double norm)
 	if (isnan(norm))
 		return p->def;
 	norm = norm < 0.0 ? 0.0 : norm > 1.0 ? 1.0 : norm;
-	double v = p->scale == FX_SCALE_LOG
-	                   ? p->min * pow(p->max / p->min, norm)
-	                   : p->min + norm * (p->max - p->min);
+	double v = p->scale == FX_SCALE_LOG ? p->min * pow(p->max / p->min, norm)
+	                                    : p->min + norm * (p->max - p->min);
 	return fx_param_clamp(p, v);
 }
 
@@ -98,7 +98,10 @@ void fx_param_format(const FxParamInfo *p, double v, char *buf, size_t size)
 const char *fx_format_number(double v, char *buf, size_t size)
 {
 	if (!isfinite(v)) {
-		snprintf(buf, size, "%s", isnan(v) ? "nan" : v < 0 ? "-inf" : "inf");
+		snprintf(buf, size, "%s",
+		         isnan(v) ? "nan"
+		         : v < 0  ? "-inf"
+		                  : "inf");
 		return buf;
 	}
 	/* The fewest significant digits that read back as v (17 always do). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fxd — parallel-in-time filtering of a cascade of second-order sections:
  * the per-segment math. The CPU driver (clients/file/ptime_run.c) and the CUDA
  * kernels both compile this header; under nvcc every function is
@@ -94,19 +95,18 @@ enum {
 
 /** A cascade's coefficients in the form the recursions use. */
 typedef struct {
-	int n;                           ///< sections, 0..FX_PT_MAX_SECTIONS
-	double b0[FX_PT_MAX_SECTIONS];   ///< b0 / a0
-	double c1[FX_PT_MAX_SECTIONS];   ///< b1 - a1*b0 (normalised)
-	double c2[FX_PT_MAX_SECTIONS];   ///< b2 - a2*b0 (normalised)
-	double na1[FX_PT_MAX_SECTIONS];  ///< -a1 / a0
-	double na2[FX_PT_MAX_SECTIONS];  ///< -a2 / a0
+	int n;                          ///< sections, 0..FX_PT_MAX_SECTIONS
+	double b0[FX_PT_MAX_SECTIONS];  ///< b0 / a0
+	double c1[FX_PT_MAX_SECTIONS];  ///< b1 - a1*b0 (normalised)
+	double c2[FX_PT_MAX_SECTIONS];  ///< b2 - a2*b0 (normalised)
+	double na1[FX_PT_MAX_SECTIONS]; ///< -a1 / a0
+	double na2[FX_PT_MAX_SECTIONS]; ///< -a2 / a0
 } FxPtCoef;
 
 /** Fills @p q from @p n (0..FX_PT_MAX_SECTIONS) sections in scipy's layout
  *  {b0 b1 b2 a0 a1 a2} (an FxSection array), with the arithmetic of
  *  fx_sos_set. Returns 0, or -1 (and q->n = 0) if n is out of range. */
-FX_HD static inline int fx_pt_coef_init(FxPtCoef *q, const double (*sec)[6],
-                                        int n)
+FX_HD static inline int fx_pt_coef_init(FxPtCoef *q, const double (*sec)[6], int n)
 {
 	q->n = 0;
 	if (n < 0 || n > FX_PT_MAX_SECTIONS)
@@ -139,38 +139,40 @@ FX_HD static inline int fx_pt_coef_init(FxPtCoef *q, const double (*sec)[6],
  * z1[t-1], three multiply-adds per two samples (measured 14% slower at
  * n = 5 with AVX2; now the loop is bound by multiply-add throughput).
  * z2 is formed again at the end of the block. */
-#define FX_PT_BLOCK_FUNC(SUF, V, G) \
-	FX_HD static inline void fx_pt_block_##SUF(const FxPtCoef *q, V *z, \
-	                                           V *buf, int nb) \
-	{ \
-		for (int k = 0; k < q->n; k++) { \
-			const double b0 = q->b0[k], c1 = q->c1[k], c2 = q->c2[k]; \
-			const double na1 = q->na1[k], na2 = q->na2[k]; \
-			V z1[G], zp[G], vp[G]; \
-			FX_PT_UNROLL \
-			for (int g = 0; g < (G); g++) { \
+#define FX_PT_BLOCK_FUNC(SUF, V, G)                                          \
+	FX_HD static inline void fx_pt_block_##SUF(const FxPtCoef *q, V *z,  \
+	                                           V *buf, int nb)           \
+	{                                                                    \
+		for (int k = 0; k < q->n; k++) {                             \
+			const double b0 = q->b0[k], c1 = q->c1[k],           \
+				     c2 = q->c2[k];                          \
+			const double na1 = q->na1[k], na2 = q->na2[k];       \
+			V z1[G], zp[G], vp[G];                               \
+			FX_PT_UNROLL                                         \
+			for (int g = 0; g < (G); g++) {                      \
 				V v = buf[g], z2 = z[(2 * k + 1) * (G) + g]; \
-				zp[g] = z[2 * k * (G) + g]; \
-				buf[g] = b0 * v + zp[g]; \
-				z1[g] = na1 * zp[g] + (c1 * v + z2); \
-				vp[g] = v; \
-			} \
-			for (int t = 1; t < nb; t++) \
-				FX_PT_UNROLL \
-				for (int g = 0; g < (G); g++) { \
-					V v = buf[t * (G) + g]; \
-					V w = na2 * zp[g] + (c1 * v + c2 * vp[g]); \
-					buf[t * (G) + g] = b0 * v + z1[g]; \
-					zp[g] = z1[g]; \
-					z1[g] = na1 * z1[g] + w; \
-					vp[g] = v; \
-				} \
-			FX_PT_UNROLL \
-			for (int g = 0; g < (G); g++) { \
-				z[2 * k * (G) + g] = z1[g]; \
-				z[(2 * k + 1) * (G) + g] = na2 * zp[g] + c2 * vp[g]; \
-			} \
-		} \
+				zp[g] = z[2 * k * (G) + g];                  \
+				buf[g] = b0 * v + zp[g];                     \
+				z1[g] = na1 * zp[g] + (c1 * v + z2);         \
+				vp[g] = v;                                   \
+			}                                                    \
+			for (int t = 1; t < nb; t++)                         \
+				FX_PT_UNROLL                                 \
+			for (int g = 0; g < (G); g++) {                      \
+				V v = buf[t * (G) + g];                      \
+				V w = na2 * zp[g] + (c1 * v + c2 * vp[g]);   \
+				buf[t * (G) + g] = b0 * v + z1[g];           \
+				zp[g] = z1[g];                               \
+				z1[g] = na1 * z1[g] + w;                     \
+				vp[g] = v;                                   \
+			}                                                    \
+			FX_PT_UNROLL                                         \
+			for (int g = 0; g < (G); g++) {                      \
+				z[2 * k * (G) + g] = z1[g];                  \
+				z[(2 * k + 1) * (G) + g] = na2 * zp[g] +     \
+				                           c2 * vp[g];       \
+			}                                                    \
+		}                                                            \
 	}
 
 FX_PT_BLOCK_FUNC(1, double, 1)
@@ -205,18 +207,18 @@ FX_HD static inline void fx_pt_norm_lanes(int m, const double *z, int lanes,
  *   fx_pt_get{1,v}_SUF(x, t0, nb, buf)  buf <- x[l][t0 .. t0+nb)
  *   fx_pt_put{1,v}_SUF(y, t0, nb, buf)  y[l][t0 .. t0+nb) <- buf, rounded
  * 1: one stream; v: FX_PT_LANES streams, by 4x4 transposes. */
-#define FX_PT_IO1_FUNCS(SUF, T) \
+#define FX_PT_IO1_FUNCS(SUF, T)                                               \
 	FX_HD static inline void fx_pt_get1_##SUF(const T *const *x, long t0, \
-	                                          int nb, double *buf) \
-	{ \
-		for (int t = 0; t < nb; t++) \
-			buf[t] = (double)x[0][t0 + t]; \
-	} \
-	FX_HD static inline void fx_pt_put1_##SUF(T *const *y, long t0, int nb, \
-	                                          const double *buf) \
-	{ \
-		for (int t = 0; t < nb; t++) \
-			y[0][t0 + t] = (T)buf[t]; \
+	                                          int nb, double *buf)        \
+	{                                                                     \
+		for (int t = 0; t < nb; t++)                                  \
+			buf[t] = (double)x[0][t0 + t];                        \
+	}                                                                     \
+	FX_HD static inline void fx_pt_put1_##SUF(T *const *y, long t0,       \
+	                                          int nb, const double *buf)  \
+	{                                                                     \
+		for (int t = 0; t < nb; t++)                                  \
+			y[0][t0 + t] = (T)buf[t];                             \
 	}
 
 FX_PT_IO1_FUNCS(f32, float)
@@ -247,47 +249,54 @@ static inline void fx_pt_transpose4(FxPtVec *a)
 	a[3] = FX_PT_SHUF(t1, t3, 2, 3, 6, 7);
 }
 
-#define FX_PT_LOAD_f32(p) __builtin_convertvector(*(const FxPtVecF *)(p), FxPtVec)
+#define FX_PT_LOAD_f32(p) \
+	__builtin_convertvector(*(const FxPtVecF *)(p), FxPtVec)
 #define FX_PT_LOAD_f64(p) (*(const FxPtVec *)(p))
-#define FX_PT_STORE_f32(p, v) (*(FxPtVecF *)(p) = __builtin_convertvector(v, FxPtVecF))
+#define FX_PT_STORE_f32(p, v) \
+	(*(FxPtVecF *)(p) = __builtin_convertvector(v, FxPtVecF))
 #define FX_PT_STORE_f64(p, v) (*(FxPtVec *)(p) = (v))
 
-#define FX_PT_IOV_FUNCS(SUF, T) \
-	static inline void fx_pt_getv_##SUF(const T *const *x, long t0, int nb, \
-	                                    double *buf) \
-	{ \
-		const int W = FX_PT_LANES; \
-		int t = 0; \
-		for (; t + 4 <= nb; t += 4) \
-			for (int g = 0; g < FX_PT_GROUP; g++) { \
-				FxPtVec a[4]; \
-				for (int j = 0; j < 4; j++) \
-					a[j] = FX_PT_LOAD_##SUF(x[4 * g + j] + t0 + t); \
-				fx_pt_transpose4(a); \
-				for (int i = 0; i < 4; i++) \
-					*(FxPtVec *)(buf + (t + i) * W + 4 * g) = a[i]; \
-			} \
-		for (; t < nb; t++) \
-			for (int l = 0; l < W; l++) \
-				buf[t * W + l] = (double)x[l][t0 + t]; \
-	} \
-	static inline void fx_pt_putv_##SUF(T *const *y, long t0, int nb, \
-	                                    const double *buf) \
-	{ \
-		const int W = FX_PT_LANES; \
-		int t = 0; \
-		for (; t + 4 <= nb; t += 4) \
-			for (int g = 0; g < FX_PT_GROUP; g++) { \
-				FxPtVec a[4]; \
-				for (int i = 0; i < 4; i++) \
-					a[i] = *(const FxPtVec *)(buf + (t + i) * W + 4 * g); \
-				fx_pt_transpose4(a); \
-				for (int j = 0; j < 4; j++) \
-					FX_PT_STORE_##SUF(y[4 * g + j] + t0 + t, a[j]); \
-			} \
-		for (; t < nb; t++) \
-			for (int l = 0; l < W; l++) \
-				y[l][t0 + t] = (T)buf[t * W + l]; \
+#define FX_PT_IOV_FUNCS(SUF, T)                                                 \
+	static inline void fx_pt_getv_##SUF(const T *const *x, long t0,         \
+	                                    int nb, double *buf)                \
+	{                                                                       \
+		const int W = FX_PT_LANES;                                      \
+		int t = 0;                                                      \
+		for (; t + 4 <= nb; t += 4)                                     \
+			for (int g = 0; g < FX_PT_GROUP; g++) {                 \
+				FxPtVec a[4];                                   \
+				for (int j = 0; j < 4; j++)                     \
+					a[j] = FX_PT_LOAD_##SUF(x[4 * g + j] +  \
+					                        t0 + t);        \
+				fx_pt_transpose4(a);                            \
+				for (int i = 0; i < 4; i++)                     \
+					*(FxPtVec *)(buf + (t + i) * W +        \
+					             4 * g) = a[i];             \
+			}                                                       \
+		for (; t < nb; t++)                                             \
+			for (int l = 0; l < W; l++)                             \
+				buf[t * W + l] = (double)x[l][t0 + t];          \
+	}                                                                       \
+	static inline void fx_pt_putv_##SUF(T *const *y, long t0, int nb,       \
+	                                    const double *buf)                  \
+	{                                                                       \
+		const int W = FX_PT_LANES;                                      \
+		int t = 0;                                                      \
+		for (; t + 4 <= nb; t += 4)                                     \
+			for (int g = 0; g < FX_PT_GROUP; g++) {                 \
+				FxPtVec a[4];                                   \
+				for (int i = 0; i < 4; i++)                     \
+					a[i] = *(const FxPtVec *)(buf +         \
+					                          (t + i) * W + \
+					                          4 * g);       \
+				fx_pt_transpose4(a);                            \
+				for (int j = 0; j < 4; j++)                     \
+					FX_PT_STORE_##SUF(                      \
+						y[4 * g + j] + t0 + t, a[j]);   \
+			}                                                       \
+		for (; t < nb; t++)                                             \
+			for (int l = 0; l < W; l++)                             \
+				y[l][t0 + t] = (T)buf[t * W + l];               \
 	}
 
 FX_PT_IOV_FUNCS(f32, float)
@@ -306,69 +315,67 @@ FX_PT_IOV_FUNCS(f64, double)
  * fx_pt_fixup_SUF(q, zs, y, len, z, tol): y[t] = zs[t] + (C A^t z)[t] per
  *   stream, rounded to T, with the early stop of the header comment (z is
  *   scratch). Returns the samples that got a zero-input term. */
-#define FX_PT_SEGMENT_FUNCS(SUF, BSUF, IO, TS, T, V, G, W) \
-	FX_HD static inline void fx_pt_segment_##SUF(const FxPtCoef *q, \
-	                                             const T *const *x, \
-	                                             double *const *y, long len, \
-	                                             double *z) \
-	{ \
-		V buf[FX_PT_BLOCK * (G)]; \
-		for (long t0 = 0; t0 < len; t0 += FX_PT_BLOCK) { \
-			int nb = len - t0 < FX_PT_BLOCK ? (int)(len - t0) \
-			                                : FX_PT_BLOCK; \
-			fx_pt_get##IO##_##TS(x, t0, nb, (double *)buf); \
-			fx_pt_block_##BSUF(q, (V *)z, buf, nb); \
-			fx_pt_put##IO##_f64(y, t0, nb, (const double *)buf); \
-		} \
-	} \
-	FX_HD static inline void fx_pt_filter_##SUF(const FxPtCoef *q, \
-	                                            const T *const *x, \
-	                                            T *const *y, long len, \
-	                                            double *z) \
-	{ \
-		V buf[FX_PT_BLOCK * (G)]; \
-		for (long t0 = 0; t0 < len; t0 += FX_PT_BLOCK) { \
-			int nb = len - t0 < FX_PT_BLOCK ? (int)(len - t0) \
-			                                : FX_PT_BLOCK; \
-			fx_pt_get##IO##_##TS(x, t0, nb, (double *)buf); \
-			fx_pt_block_##BSUF(q, (V *)z, buf, nb); \
+#define FX_PT_SEGMENT_FUNCS(SUF, BSUF, IO, TS, T, V, G, W)                    \
+	FX_HD static inline void fx_pt_segment_##SUF(                         \
+		const FxPtCoef *q, const T *const *x, double *const *y,       \
+		long len, double *z)                                          \
+	{                                                                     \
+		V buf[FX_PT_BLOCK * (G)];                                     \
+		for (long t0 = 0; t0 < len; t0 += FX_PT_BLOCK) {              \
+			int nb = len - t0 < FX_PT_BLOCK ? (int)(len - t0)     \
+			                                : FX_PT_BLOCK;        \
+			fx_pt_get##IO##_##TS(x, t0, nb, (double *)buf);       \
+			fx_pt_block_##BSUF(q, (V *)z, buf, nb);               \
+			fx_pt_put##IO##_f64(y, t0, nb, (const double *)buf);  \
+		}                                                             \
+	}                                                                     \
+	FX_HD static inline void fx_pt_filter_##SUF(                          \
+		const FxPtCoef *q, const T *const *x, T *const *y, long len,  \
+		double *z)                                                    \
+	{                                                                     \
+		V buf[FX_PT_BLOCK * (G)];                                     \
+		for (long t0 = 0; t0 < len; t0 += FX_PT_BLOCK) {              \
+			int nb = len - t0 < FX_PT_BLOCK ? (int)(len - t0)     \
+			                                : FX_PT_BLOCK;        \
+			fx_pt_get##IO##_##TS(x, t0, nb, (double *)buf);       \
+			fx_pt_block_##BSUF(q, (V *)z, buf, nb);               \
 			fx_pt_put##IO##_##TS(y, t0, nb, (const double *)buf); \
-		} \
-	} \
-	FX_HD static inline long fx_pt_fixup_##SUF( \
-		const FxPtCoef *q, const double *const *zs, T *const *y, long len, \
-		double *z, double tol) \
-	{ \
-		const int m = 2 * q->n; \
+		}                                                             \
+	}                                                                     \
+	FX_HD static inline long fx_pt_fixup_##SUF(                           \
+		const FxPtCoef *q, const double *const *zs, T *const *y,      \
+		long len, double *z, double tol)                              \
+	{                                                                     \
+		const int m = 2 * q->n;                                       \
 		V buf[FX_PT_BLOCK * (G)], add[FX_PT_BLOCK * (G)], zero = {0}; \
-		double lim[W], r[W]; \
-		fx_pt_norm_lanes(m, z, (W), lim); \
-		for (int l = 0; l < (W); l++) \
-			lim[l] *= tol; \
-		long t0 = 0; \
-		for (; t0 < len; t0 += FX_PT_BLOCK) { \
-			int live = 0; \
-			fx_pt_norm_lanes(m, z, (W), r); \
-			for (int l = 0; l < (W); l++) \
-				live |= r[l] > lim[l]; \
-			if (!live) \
-				break; \
-			int nb = len - t0 < FX_PT_BLOCK ? (int)(len - t0) \
-			                                : FX_PT_BLOCK; \
-			for (int t = 0; t < nb * (G); t++) \
-				buf[t] = zero; \
-			fx_pt_block_##BSUF(q, (V *)z, buf, nb); \
-			fx_pt_get##IO##_f64(zs, t0, nb, (double *)add); \
-			for (int t = 0; t < nb * (G); t++) \
-				buf[t] += add[t]; \
+		double lim[W], r[W];                                          \
+		fx_pt_norm_lanes(m, z, (W), lim);                             \
+		for (int l = 0; l < (W); l++)                                 \
+			lim[l] *= tol;                                        \
+		long t0 = 0;                                                  \
+		for (; t0 < len; t0 += FX_PT_BLOCK) {                         \
+			int live = 0;                                         \
+			fx_pt_norm_lanes(m, z, (W), r);                       \
+			for (int l = 0; l < (W); l++)                         \
+				live |= r[l] > lim[l];                        \
+			if (!live)                                            \
+				break;                                        \
+			int nb = len - t0 < FX_PT_BLOCK ? (int)(len - t0)     \
+			                                : FX_PT_BLOCK;        \
+			for (int t = 0; t < nb * (G); t++)                    \
+				buf[t] = zero;                                \
+			fx_pt_block_##BSUF(q, (V *)z, buf, nb);               \
+			fx_pt_get##IO##_f64(zs, t0, nb, (double *)add);       \
+			for (int t = 0; t < nb * (G); t++)                    \
+				buf[t] += add[t];                             \
 			fx_pt_put##IO##_##TS(y, t0, nb, (const double *)buf); \
-		} \
-		const long done = t0 < len ? t0 : len; \
-		for (int l = 0; l < (W); l++) \
-			if ((const void *)y[l] != (const void *)zs[l]) \
-				for (long t = done; t < len; t++) \
-					y[l][t] = (T)zs[l][t]; \
-		return done; \
+		}                                                             \
+		const long done = t0 < len ? t0 : len;                        \
+		for (int l = 0; l < (W); l++)                                 \
+			if ((const void *)y[l] != (const void *)zs[l])        \
+				for (long t = done; t < len; t++)             \
+					y[l][t] = (T)zs[l][t];                \
+		return done;                                                  \
 	}
 
 FX_PT_SEGMENT_FUNCS(ptr_f32, 1, 1, f32, float, double, 1, 1)
@@ -392,9 +399,8 @@ FX_HD static inline void fx_pt_segment_f32(const FxPtCoef *q, const float *x,
 }
 
 /** As fx_pt_segment_f32 for double samples (y == x allowed). */
-FX_HD static inline void fx_pt_segment_f64(const FxPtCoef *q,
-                                           const double *x, double *y,
-                                           long len, double *s)
+FX_HD static inline void fx_pt_segment_f64(const FxPtCoef *q, const double *x,
+                                           double *y, long len, double *s)
 {
 	fx_pt_segment_ptr_f64(q, &x, &y, len, s);
 }
@@ -422,8 +428,8 @@ FX_HD static inline long fx_pt_fixup_f64(const FxPtCoef *q, const double *zs,
 
 /** out = X Y for block lower triangular X, Y (2x2 blocks, m even); out may
  *  not alias X or Y. */
-FX_HD static inline void fx_pt_mat_mul(int m, const double *X,
-                                       const double *Y, double *out)
+FX_HD static inline void fx_pt_mat_mul(int m, const double *X, const double *Y,
+                                       double *out)
 {
 	for (int i = 0; i < m; i++) {
 		int hi = i | 1; // the last column of row i's diagonal block
@@ -498,7 +504,8 @@ FX_HD static inline void fx_pt_mat_mul_dd(int m, const double *xh,
 			double sh = 0, sl = 0;
 			for (int k = j & ~1; k <= hi && j <= hi; k++) {
 				double pe, se;
-				double p = fx_pt_two_prod(xh[i * m + k], yh[k * m + j], &pe);
+				double p = fx_pt_two_prod(xh[i * m + k],
+				                          yh[k * m + j], &pe);
 				pe += xh[i * m + k] * yl[k * m + j] +
 				      xl[i * m + k] * yh[k * m + j];
 				sh = fx_pt_two_sum(sh, p, &se);
@@ -517,8 +524,7 @@ FX_HD static inline void fx_pt_mat_mul_dd(int m, const double *xh,
  *  squaring loses ~5 digits (measured: 2e-9 off). O(m^3 log len); @p work
  *  holds 4*m*m doubles. */
 FX_HD static inline void fx_pt_transition(const FxPtCoef *q, long len,
-                                          double *T, double *Tlo,
-                                          double *work)
+                                          double *T, double *Tlo, double *work)
 {
 	const int m = 2 * q->n, mm = m * m;
 	double *ph = work, *pl = work + mm;
@@ -551,12 +557,9 @@ FX_HD static inline void fx_pt_transition(const FxPtCoef *q, long len,
 /** (oh, ol) = (T + Tlo)(sh + sl) + e in double-double: the carry of step 2
  *  kept exact to ~2^-100 across many segments (the entry state a fix-up
  *  uses is oh). Outputs may not alias inputs. */
-FX_HD static inline void fx_pt_affine_apply_dd(int m, const double *T,
-                                               const double *Tlo,
-                                               const double *sh,
-                                               const double *sl,
-                                               const double *e, double *oh,
-                                               double *ol)
+FX_HD static inline void
+fx_pt_affine_apply_dd(int m, const double *T, const double *Tlo, const double *sh,
+                      const double *sl, const double *e, double *oh, double *ol)
 {
 	for (int i = 0; i < m; i++) {
 		double acc = e[i], lo = 0;
@@ -574,8 +577,8 @@ FX_HD static inline void fx_pt_affine_apply_dd(int m, const double *T,
 
 /** T = A^len by running the zero-input recursion from each unit state
  *  (O(m n len)). */
-FX_HD static inline void fx_pt_transition_direct(const FxPtCoef *q,
-                                                 long len, double *T)
+FX_HD static inline void fx_pt_transition_direct(const FxPtCoef *q, long len,
+                                                 double *T)
 {
 	const int m = 2 * q->n;
 	double zero[FX_PT_BLOCK];
@@ -584,7 +587,8 @@ FX_HD static inline void fx_pt_transition_direct(const FxPtCoef *q,
 		for (int i = 0; i < m; i++)
 			z[i] = i == j;
 		for (long t = 0; t < len; t += FX_PT_BLOCK) {
-			int nb = len - t < FX_PT_BLOCK ? (int)(len - t) : FX_PT_BLOCK;
+			int nb = len - t < FX_PT_BLOCK ? (int)(len - t)
+			                               : FX_PT_BLOCK;
 			for (int i = 0; i < nb; i++)
 				zero[i] = 0;
 			fx_pt_block_1(q, z, zero, nb);
@@ -611,8 +615,7 @@ FX_HD static inline void fx_pt_affine_apply(int m, const double *T,
 /** (T, e) = (T2, e2) o (T1, e1) = (T2 T1, T2 e1 + e2): segment 1, then
  *  segment 2; outputs may not alias inputs. */
 FX_HD static inline void fx_pt_affine_compose(int m, const double *T2,
-                                              const double *e2,
-                                              const double *T1,
+                                              const double *e2, const double *T1,
                                               const double *e1, double *T,
                                               double *e)
 {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The registry: one line per effect class. */
 #include <config.h>
 #include "dsp/effect.h"

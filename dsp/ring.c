@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "dsp/ring.h"
 
 #include <stdalign.h>
@@ -18,11 +19,11 @@
  * the other side reads on every call. */
 struct FxRingImpl {
 	alignas(CACHE_LINE) size_t capacity;
-	size_t limit;  ///< most frames held: capacity, or a record ring's room
+	size_t limit; ///< most frames held: capacity, or a record ring's room
 	size_t mask;
 	size_t stride; ///< floats between planes
 	int channels;
-	float *data;   ///< [channels][stride]
+	float *data;                            ///< [channels][stride]
 	alignas(CACHE_LINE) atomic_size_t head; ///< written by the producer only
 	alignas(CACHE_LINE) atomic_size_t tail; ///< written by the consumer only
 };
@@ -163,7 +164,7 @@ size_t fx_ring_write_silence(FxRing *ring, size_t frames)
 /* Copies @p frames frames at @p tail out; the caller has checked they are
  * there. */
 static void copy_out(const FxRing *ring, float *const *dst, size_t tail,
-		     size_t frames)
+                     size_t frames)
 {
 	size_t pos = tail & ring->mask;
 	size_t n1 = first_run(ring, pos, frames);

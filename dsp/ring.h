@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fxd — multichannel float single-producer/single-consumer ring buffer.
  *
  * One producer thread and one consumer thread. Capacity is a power of two
@@ -97,6 +98,5 @@ size_t fx_ring_read_record(FxRing *ring, uint32_t *header, float *const *dst,
 /** Consumer: drops the oldest record of @p frames frames. Returns
  *  @p frames, or 0 if no whole record is there (nothing is dropped). */
 size_t fx_ring_drop_record(FxRing *ring, size_t frames);
-
 
 #endif

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "dsp/safety.h"
 
 #include <math.h>
@@ -5,10 +6,10 @@
 
 struct FxSafetyImpl {
 	int channels;
-	float pole;      ///< DC blocker pole
-	float ceiling;   ///< linear
-	float knee;      ///< clip is linear below this
-	float *x1, *y1;  ///< DC blocker state per channel
+	float pole;     ///< DC blocker pole
+	float ceiling;  ///< linear
+	float knee;     ///< clip is linear below this
+	float *x1, *y1; ///< DC blocker state per channel
 };
 
 FxSafety *fx_safety_new(int channels, double sample_rate, double ceiling_db,

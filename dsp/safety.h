@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fxd — output safety: a DC blocker and a soft ceiling after the chain, so
  * a finite blow-up never reaches the speakers at full scale. */
 #ifndef FX_SAFETY_H

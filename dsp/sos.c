@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "dsp/sos.h"
 
 #include <math.h>
@@ -47,7 +48,7 @@
 
 enum {
 	MAXJ = (FX_MAX_SECTIONS + 1) / 2, ///< section pairs
-	NCOEF = 5,                         ///< b0, c1, c2, -a1, -a2
+	NCOEF = 5,                        ///< b0, c1, c2, -a1, -a2
 };
 
 typedef void Kernel(FxSos *s, const float *const *in, float *const *out,
@@ -81,15 +82,16 @@ static double *zslot(FxSos *s, int pair, int sec)
 #define MADD(a, b, c) ((a) * (b) + (c))
 #endif
 
-static void kernel_scalar(FxSos *s, const float *const *in,
-                          float *const *out, int frames)
+static void kernel_scalar(FxSos *s, const float *const *in, float *const *out,
+                          int frames)
 {
 	const int n = s->n;
 	for (int c = 0; c < s->channels; c++) {
 		double z1[FX_MAX_SECTIONS], z2[FX_MAX_SECTIONS];
 		int lane = c & 1;
 		for (int k = 0; k < n; k++) {
-			double (*z)[4] = s->state[(size_t)(c / 2) * s->maxj + k / 2];
+			double(*z)[4] =
+				s->state[(size_t)(c / 2) * s->maxj + k / 2];
 			z1[k] = z[0][(k & 1) * 2 + lane];
 			z2[k] = z[1][(k & 1) * 2 + lane];
 		}
@@ -109,7 +111,8 @@ static void kernel_scalar(FxSos *s, const float *const *in,
 			y[i] = (float)v;
 		}
 		for (int k = 0; k < n; k++) {
-			double (*z)[4] = s->state[(size_t)(c / 2) * s->maxj + k / 2];
+			double(*z)[4] =
+				s->state[(size_t)(c / 2) * s->maxj + k / 2];
 			z[0][(k & 1) * 2 + lane] = z1[k];
 			z[1][(k & 1) * 2 + lane] = z2[k];
 		}
@@ -157,11 +160,16 @@ INLINE void sse2_pairs(FxSos *s, const float *const *in, float *const *out,
 #pragma GCC unroll 16
 			for (int k = 0; k < n; k++) {
 				const double *q = s->coef[k / 2][0] + (k & 1) * 2;
-				__m128d o = _mm_add_pd(_mm_mul_pd(_mm_load_pd(q), v), z1[k]);
-				__m128d t = _mm_add_pd(_mm_mul_pd(_mm_load_pd(q + 4), v), z2[k]);
-				z2[k] = _mm_add_pd(_mm_mul_pd(_mm_load_pd(q + 16), z1[k]),
-				                   _mm_mul_pd(_mm_load_pd(q + 8), v));
-				z1[k] = _mm_add_pd(_mm_mul_pd(_mm_load_pd(q + 12), z1[k]), t);
+				__m128d o = _mm_add_pd(
+					_mm_mul_pd(_mm_load_pd(q), v), z1[k]);
+				__m128d t = _mm_add_pd(
+					_mm_mul_pd(_mm_load_pd(q + 4), v), z2[k]);
+				z2[k] = _mm_add_pd(
+					_mm_mul_pd(_mm_load_pd(q + 16), z1[k]),
+					_mm_mul_pd(_mm_load_pd(q + 8), v));
+				z1[k] = _mm_add_pd(
+					_mm_mul_pd(_mm_load_pd(q + 12), z1[k]),
+					t);
 				v = o;
 			}
 			__m128 f = _mm_cvtpd_ps(v);
@@ -177,20 +185,33 @@ INLINE void sse2_pairs(FxSos *s, const float *const *in, float *const *out,
 	}
 }
 
-#define SSE2_KERNEL(N) \
+#define SSE2_KERNEL(N)                                         \
 	static void sse2_##N(FxSos *s, const float *const *in, \
-	                     float *const *out, int frames) \
-	{ \
-		sse2_pairs(s, in, out, frames, N); \
+	                     float *const *out, int frames)    \
+	{                                                      \
+		sse2_pairs(s, in, out, frames, N);             \
 	}
-SSE2_KERNEL(1) SSE2_KERNEL(2) SSE2_KERNEL(3) SSE2_KERNEL(4)
-SSE2_KERNEL(5) SSE2_KERNEL(6) SSE2_KERNEL(7) SSE2_KERNEL(8)
-SSE2_KERNEL(9) SSE2_KERNEL(10) SSE2_KERNEL(11) SSE2_KERNEL(12)
-SSE2_KERNEL(13) SSE2_KERNEL(14) SSE2_KERNEL(15) SSE2_KERNEL(16)
+SSE2_KERNEL(1)
+SSE2_KERNEL(2)
+SSE2_KERNEL(3)
+SSE2_KERNEL(4)
+SSE2_KERNEL(5)
+SSE2_KERNEL(6)
+SSE2_KERNEL(7)
+SSE2_KERNEL(8)
+SSE2_KERNEL(9)
+SSE2_KERNEL(10)
+SSE2_KERNEL(11)
+SSE2_KERNEL(12)
+SSE2_KERNEL(13)
+SSE2_KERNEL(14)
+SSE2_KERNEL(15)
+SSE2_KERNEL(16)
 
 static Kernel *const sse2_kernels[FX_MAX_SECTIONS + 1] = {
-	NULL, sse2_1, sse2_2, sse2_3, sse2_4, sse2_5, sse2_6, sse2_7, sse2_8,
-	sse2_9, sse2_10, sse2_11, sse2_12, sse2_13, sse2_14, sse2_15, sse2_16,
+	NULL,    sse2_1,  sse2_2,  sse2_3,  sse2_4,  sse2_5,
+	sse2_6,  sse2_7,  sse2_8,  sse2_9,  sse2_10, sse2_11,
+	sse2_12, sse2_13, sse2_14, sse2_15, sse2_16,
 };
 
 /* ---- AVX2+FMA wavefront kernel ------------------------------------- */
@@ -223,7 +244,8 @@ AVX2 INLINE void wf_step(const int G, const int J, const double (*q)[NCOEF][4],
 		                                _mm256_castpd256_pd128(og[0]), 1);
 #pragma GCC unroll 8
 		for (int j = 1; j < J; j++)
-			v[g * J + j] = _mm256_permute2f128_pd(og[j - 1], og[j], 0x21);
+			v[g * J + j] = _mm256_permute2f128_pd(og[j - 1], og[j],
+			                                      0x21);
 	}
 #pragma GCC unroll 8
 	for (int j = 0; j < J; j++) {
@@ -236,12 +258,15 @@ AVX2 INLINE void wf_step(const int G, const int J, const double (*q)[NCOEF][4],
 			int i = g * J + j;
 			if (skew == 2)
 				o1[i] = o[i];
-			o[i] = _mm256_fmadd_pd(_mm256_load_pd(q[j][0]), v[i], z1[i]);
-			__m256d t = _mm256_fmadd_pd(_mm256_load_pd(q[j][1]), v[i], z2[i]);
+			o[i] = _mm256_fmadd_pd(_mm256_load_pd(q[j][0]), v[i],
+			                       z1[i]);
+			__m256d t = _mm256_fmadd_pd(_mm256_load_pd(q[j][1]),
+			                            v[i], z2[i]);
 			__m256d n2 = _mm256_fmadd_pd(
 				_mm256_load_pd(q[j][4]), z1[i],
 				_mm256_mul_pd(_mm256_load_pd(q[j][2]), v[i]));
-			__m256d n1 = _mm256_fmadd_pd(_mm256_load_pd(q[j][3]), z1[i], t);
+			__m256d n1 = _mm256_fmadd_pd(_mm256_load_pd(q[j][3]),
+			                             z1[i], t);
 			if (masked) {
 				n1 = _mm256_blendv_pd(z1[i], n1, m);
 				n2 = _mm256_blendv_pd(z2[i], n2, m);
@@ -259,10 +284,10 @@ AVX2 INLINE void wf_load(const int G, const float *const *x, int t, int frames,
 {
 #pragma GCC unroll 4
 	for (int g = 0; g < G; g++)
-		xin[g] = t < frames
-			? _mm_cvtps_pd(_mm_unpacklo_ps(_mm_load_ss(x[2 * g] + t),
-			                               _mm_load_ss(x[2 * g + 1] + t)))
-			: _mm_setzero_pd();
+		xin[g] = t < frames ? _mm_cvtps_pd(_mm_unpacklo_ps(
+					      _mm_load_ss(x[2 * g] + t),
+					      _mm_load_ss(x[2 * g + 1] + t)))
+		                    : _mm_setzero_pd();
 }
 
 /* Stores section n-1's output pairs for sample i. */
@@ -302,7 +327,7 @@ AVX2 INLINE void wf_group(FxSos *s, const float *const *in, float *const *out,
 	for (int g = 0; g < G; g++) {
 		pair_io(s, in, out, p + g, &x[2 * g], &x[2 * g + 1], &y[2 * g],
 		        &y[2 * g + 1]);
-		double (*st)[2][4] = s->state + (size_t)(p + g) * s->maxj;
+		double(*st)[2][4] = s->state + (size_t)(p + g) * s->maxj;
 #pragma GCC unroll 8
 		for (int j = 0; j < J; j++) {
 			z1[g * J + j] = _mm256_load_pd(st[j][0]);
@@ -333,7 +358,7 @@ AVX2 INLINE void wf_group(FxSos *s, const float *const *in, float *const *out,
 	}
 #pragma GCC unroll 4
 	for (int g = 0; g < G; g++) {
-		double (*st)[2][4] = s->state + (size_t)(p + g) * s->maxj;
+		double(*st)[2][4] = s->state + (size_t)(p + g) * s->maxj;
 #pragma GCC unroll 8
 		for (int j = 0; j < J; j++) {
 			_mm256_store_pd(st[j][0], z1[g * J + j]);
@@ -356,20 +381,33 @@ AVX2 INLINE void wf_all(FxSos *s, const float *const *in, float *const *out,
 		wf_group(s, in, out, frames, p, n, 1);
 }
 
-#define AVX2_KERNEL(N) \
+#define AVX2_KERNEL(N)                                              \
 	AVX2 static void avx2_##N(FxSos *s, const float *const *in, \
-	                          float *const *out, int frames) \
-	{ \
-		wf_all(s, in, out, frames, N); \
+	                          float *const *out, int frames)    \
+	{                                                           \
+		wf_all(s, in, out, frames, N);                      \
 	}
-AVX2_KERNEL(1) AVX2_KERNEL(2) AVX2_KERNEL(3) AVX2_KERNEL(4)
-AVX2_KERNEL(5) AVX2_KERNEL(6) AVX2_KERNEL(7) AVX2_KERNEL(8)
-AVX2_KERNEL(9) AVX2_KERNEL(10) AVX2_KERNEL(11) AVX2_KERNEL(12)
-AVX2_KERNEL(13) AVX2_KERNEL(14) AVX2_KERNEL(15) AVX2_KERNEL(16)
+AVX2_KERNEL(1)
+AVX2_KERNEL(2)
+AVX2_KERNEL(3)
+AVX2_KERNEL(4)
+AVX2_KERNEL(5)
+AVX2_KERNEL(6)
+AVX2_KERNEL(7)
+AVX2_KERNEL(8)
+AVX2_KERNEL(9)
+AVX2_KERNEL(10)
+AVX2_KERNEL(11)
+AVX2_KERNEL(12)
+AVX2_KERNEL(13)
+AVX2_KERNEL(14)
+AVX2_KERNEL(15)
+AVX2_KERNEL(16)
 
 static Kernel *const avx2_kernels[FX_MAX_SECTIONS + 1] = {
-	NULL, avx2_1, avx2_2, avx2_3, avx2_4, avx2_5, avx2_6, avx2_7, avx2_8,
-	avx2_9, avx2_10, avx2_11, avx2_12, avx2_13, avx2_14, avx2_15, avx2_16,
+	NULL,    avx2_1,  avx2_2,  avx2_3,  avx2_4,  avx2_5,
+	avx2_6,  avx2_7,  avx2_8,  avx2_9,  avx2_10, avx2_11,
+	avx2_12, avx2_13, avx2_14, avx2_15, avx2_16,
 };
 
 static Kernel *const *pick_kernels(void)
@@ -387,10 +425,11 @@ static Kernel *const *pick_kernels(void)
 #else
 
 static Kernel *const scalar_kernels[FX_MAX_SECTIONS + 1] = {
-	NULL, kernel_scalar, kernel_scalar, kernel_scalar, kernel_scalar,
+	NULL,          kernel_scalar, kernel_scalar, kernel_scalar,
 	kernel_scalar, kernel_scalar, kernel_scalar, kernel_scalar,
 	kernel_scalar, kernel_scalar, kernel_scalar, kernel_scalar,
 	kernel_scalar, kernel_scalar, kernel_scalar, kernel_scalar,
+	kernel_scalar,
 };
 
 static Kernel *const *pick_kernels(void)
@@ -500,8 +539,8 @@ void fx_sos_reset(FxSos *s)
 
 void fx_sos_get_state(const FxSos *s, int channel, int section, double z[2])
 {
-	const double(*p)[4] =
-		s->state[(size_t)(channel / 2) * s->maxj + section / 2];
+	const double(
+		*p)[4] = s->state[(size_t)(channel / 2) * s->maxj + section / 2];
 	int lane = (section & 1) * 2 + (channel & 1);
 	z[0] = p[0][lane];
 	z[1] = p[1][lane];
@@ -534,7 +573,8 @@ void fx_sos_process(FxSos *s, const float *const *in, float *const *out,
 		/* No sections: the identity. */
 		for (int c = 0; c < s->channels; c++)
 			if (out[c] != in[c])
-				memmove(out[c], in[c], (size_t)frames * sizeof(float));
+				memmove(out[c], in[c],
+				        (size_t)frames * sizeof(float));
 		return;
 	}
 	s->kernel(s, in, out, frames);

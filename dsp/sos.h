@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fxd — streaming cascade of second-order sections.
  *
  * Samples are float32, planar, one buffer per channel. State persists across

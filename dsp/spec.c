@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "dsp/spec.h"
 
 #include <ctype.h>
@@ -11,7 +12,7 @@ enum { WORD_MAX = 256 };
 
 typedef struct {
 	const char *text, *pos, *source;
-	int line, col;        ///< position of pos
+	int line, col;           ///< position of pos
 	int word_line, word_col; ///< start of the last word read
 	FxSpecError *err;
 } Parser;
@@ -107,11 +108,11 @@ static FxStatus parse_effect(Parser *p, char *word, FxChainSpec *spec,
 			            word);
 		if (strlen(word) >= FX_LABEL_MAX)
 			return fail(p, FX_ERR_SYNTAX,
-			            "label '%s' is longer than %d characters", word,
-			            FX_LABEL_MAX - 1);
+			            "label '%s' is longer than %d characters",
+			            word, FX_LABEL_MAX - 1);
 		if (fx_spec_find_slot(spec, word) >= 0)
-			return fail(p, FX_ERR_SYNTAX, "label '%s' is used twice",
-			            word);
+			return fail(p, FX_ERR_SYNTAX,
+			            "label '%s' is used twice", word);
 		strcpy(slot->label, word);
 	}
 	if (!*name)
@@ -124,8 +125,8 @@ static FxStatus parse_effect(Parser *p, char *word, FxChainSpec *spec,
 			fx_suggest_offer(&s, (*c)->name);
 		if (s.best)
 			return fail(p, FX_ERR_UNKNOWN_EFFECT,
-			            "unknown effect '%s' (did you mean '%s'?)", name,
-			            s.best);
+			            "unknown effect '%s' (did you mean '%s'?)",
+			            name, s.best);
 		return fail(p, FX_ERR_UNKNOWN_EFFECT,
 		            "unknown effect '%s' (fxd --list-effects lists them)",
 		            name);
@@ -156,7 +157,8 @@ static FxStatus parse_assignment(Parser *p, char *word, FxSlotSpec *slot,
 	char *eq = strchr(word, '=');
 	if (!eq || eq == word)
 		return fail(p, FX_ERR_SYNTAX,
-		            "%s: expected name=value, found '%s'", cls->name, word);
+		            "%s: expected name=value, found '%s'", cls->name,
+		            word);
 	*eq = '\0';
 	const char *key = word, *text = eq + 1;
 	if (!strcmp(key, "bypass"))
@@ -167,28 +169,30 @@ static FxStatus parse_assignment(Parser *p, char *word, FxSlotSpec *slot,
 		for (int j = 0; j < cls->n_params; j++)
 			fx_suggest_offer(&s, cls->params[j].name);
 		if (s.best)
-			return fail(p, FX_ERR_UNKNOWN_PARAM,
-			            "%s: unknown parameter '%s' (did you mean '%s'?)",
-			            cls->name, key, s.best);
+			return fail(
+				p, FX_ERR_UNKNOWN_PARAM,
+				"%s: unknown parameter '%s' (did you mean '%s'?)",
+				cls->name, key, s.best);
 		return fail(p, FX_ERR_UNKNOWN_PARAM,
 		            "%s: unknown parameter '%s'", cls->name, key);
 	}
 	const FxParamInfo *pi = &cls->params[i];
 	if (*seen & (1u << i))
-		return fail(p, FX_ERR_SYNTAX, "%s: %s is given twice", cls->name,
-		            key);
+		return fail(p, FX_ERR_SYNTAX, "%s: %s is given twice",
+		            cls->name, key);
 	*seen |= 1u << i;
 	double v;
 	FxStatus st = fx_param_parse(pi, text, &v);
 	if (st == FX_ERR_NONFINITE)
-		return fail(p, st, "%s: %s=%s is not a finite number", cls->name,
-		            key, text);
+		return fail(p, st, "%s: %s=%s is not a finite number",
+		            cls->name, key, text);
 	if (st != FX_OK) {
 		if (pi->labels) {
 			char list[128] = "";
 			for (int k = 0; pi->labels[k]; k++) {
 				if (k)
-					strncat(list, "|", sizeof list - strlen(list) - 1);
+					strncat(list, "|",
+					        sizeof list - strlen(list) - 1);
 				strncat(list, pi->labels[k],
 				        sizeof list - strlen(list) - 1);
 			}
@@ -202,13 +206,14 @@ static FxStatus parse_assignment(Parser *p, char *word, FxSlotSpec *slot,
 		char lo[32], hi[32];
 		fx_param_format(pi, pi->min, lo, sizeof lo);
 		fx_param_format(pi, pi->max, hi, sizeof hi);
-		return fail(p, FX_ERR_RANGE, "%s: %s=%s is out of range %s..%s%s%s",
-		            cls->name, key, text, lo, hi, *pi->unit ? " " : "",
-		            pi->unit);
+		return fail(p, FX_ERR_RANGE,
+		            "%s: %s=%s is out of range %s..%s%s%s", cls->name,
+		            key, text, lo, hi, *pi->unit ? " " : "", pi->unit);
 	}
 	if ((pi->flags & FX_PARAM_INTEGER) && v != nearbyint(v))
-		return fail(p, FX_ERR_RANGE, "%s: %s must be a whole number, not %s",
-		            cls->name, key, text);
+		return fail(p, FX_ERR_RANGE,
+		            "%s: %s must be a whole number, not %s", cls->name,
+		            key, text);
 	slot->values[i] = v;
 	return FX_OK;
 }
@@ -236,7 +241,8 @@ static FxStatus parse_slot(Parser *p, FxChainSpec *spec)
 	for (skip_space(p); is_word_char(*p->pos); skip_space(p)) {
 		if (read_word(p, word) < 0)
 			return fail(p, FX_ERR_SYNTAX,
-			            "word longer than %d characters", WORD_MAX - 1);
+			            "word longer than %d characters",
+			            WORD_MAX - 1);
 		if ((st = parse_assignment(p, word, slot, &seen)) != FX_OK)
 			return st;
 	}
@@ -244,8 +250,8 @@ static FxStatus parse_slot(Parser *p, FxChainSpec *spec)
 	return FX_OK;
 }
 
-FxStatus fx_spec_parse(const char *text, const char *source,
-                       FxChainSpec *spec, FxSpecError *err)
+FxStatus fx_spec_parse(const char *text, const char *source, FxChainSpec *spec,
+                       FxSpecError *err)
 {
 	Parser p = {text, text, source ? source : "chain", 1, 1, 1, 1, err};
 	spec->n_slots = 0;
@@ -265,8 +271,8 @@ FxStatus fx_spec_parse(const char *text, const char *source,
 size_t fx_spec_format(const FxChainSpec *spec, char *buf, size_t size)
 {
 	size_t len = 0;
-#define PUT(...)                                                             \
-	len += (size_t)snprintf(len < size ? buf + len : NULL,               \
+#define PUT(...)                                               \
+	len += (size_t)snprintf(len < size ? buf + len : NULL, \
 	                        len < size ? size - len : 0, __VA_ARGS__)
 	if (size)
 		buf[0] = '\0';
@@ -276,8 +282,8 @@ size_t fx_spec_format(const FxChainSpec *spec, char *buf, size_t size)
 		    *slot->label ? ":" : "", slot->cls->name);
 		for (int i = 0; i < slot->cls->n_params; i++) {
 			char v[64];
-			fx_param_format(&slot->cls->params[i], slot->values[i], v,
-			                sizeof v);
+			fx_param_format(&slot->cls->params[i], slot->values[i],
+			                v, sizeof v);
 			PUT(" %s=%s", slot->cls->params[i].name, v);
 		}
 		if (slot->bypass)

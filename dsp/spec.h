@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fxd — chain specifications: the text form shared by the command line,
  * config files and OSC, e.g.
  *   hpf:highpass cutoff=80 order=2 | lpf:lowpass cutoff=8000 | vol:gain db=3
@@ -15,10 +16,10 @@ enum {
 
 /** One effect in a chain description. */
 typedef struct {
-	char label[FX_LABEL_MAX];         ///< optional; "" when unset
+	char label[FX_LABEL_MAX]; ///< optional; "" when unset
 	const FxEffectClass *cls;
-	double values[FX_MAX_PARAMS];     ///< every parameter, defaults filled in
-	int bypass;                       ///< 1 to start bypassed
+	double values[FX_MAX_PARAMS]; ///< every parameter, defaults filled in
+	int bypass;                   ///< 1 to start bypassed
 } FxSlotSpec;
 
 /** A whole chain description: a plain value, safe to copy. */
@@ -29,7 +30,7 @@ typedef struct {
 
 /** Where and why a spec failed to parse. */
 typedef struct {
-	int line, column;  ///< 1-based position of the offending text
+	int line, column; ///< 1-based position of the offending text
 	FxStatus status;
 	char message[256]; ///< "SOURCE:LINE:COL: reason"
 } FxSpecError;
@@ -37,8 +38,8 @@ typedef struct {
 /** Parses @p text into @p spec. @p source names the text in messages
  *  ("chain", a file name). Values outside a parameter's range are errors.
  *  On failure @p err (may be NULL) says where and why. */
-FxStatus fx_spec_parse(const char *text, const char *source,
-                       FxChainSpec *spec, FxSpecError *err);
+FxStatus fx_spec_parse(const char *text, const char *source, FxChainSpec *spec,
+                       FxSpecError *err);
 
 /** Writes @p spec in canonical text form (every parameter, labels kept).
  *  Returns the length needed, like snprintf. */

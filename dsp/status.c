@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "dsp/status.h"
 
 static const char *const messages[FX_STATUS_COUNT] = {
@@ -15,7 +16,7 @@ static const char *const messages[FX_STATUS_COUNT] = {
 	[FX_ERR_INVALID] = "invalid argument",
 	[FX_ERR_IO] = "input/output error",
 	[FX_ERR_BUDGET] = "the chain's buffers exceed the memory budget "
-	                  "(--memory-budget)",
+			  "(--memory-budget)",
 };
 
 const char *fx_strerror(FxStatus st)

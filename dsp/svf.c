@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* SVF design, the SVF kernel, and FxFilter's switching between kernels.
  * Design follows scipy's butter (prewarp, lp2bp/lp2bs, bilinear) in the
  * analog domain; the SVF mixes are from A. Simper, "Linear Trapezoidal
@@ -98,11 +99,21 @@ FxStatus fx_svf_rbj(FxRbjType type, double f0, double q, double gain_db,
 	double a = pow(10.0, gain_db / 40.0);
 	FxSvfSection s;
 	switch (type) {
-	case FX_RBJ_LOWPASS: s = biquad(g, k, 0, 0, 1); break;
-	case FX_RBJ_HIGHPASS: s = biquad(g, k, 1, -k, -1); break;
-	case FX_RBJ_BANDPASS: s = biquad(g, k, 0, k, 0); break;
-	case FX_RBJ_NOTCH: s = biquad(g, k, 1, -k, 0); break;
-	case FX_RBJ_ALLPASS: s = biquad(g, k, 1, -2 * k, 0); break;
+	case FX_RBJ_LOWPASS:
+		s = biquad(g, k, 0, 0, 1);
+		break;
+	case FX_RBJ_HIGHPASS:
+		s = biquad(g, k, 1, -k, -1);
+		break;
+	case FX_RBJ_BANDPASS:
+		s = biquad(g, k, 0, k, 0);
+		break;
+	case FX_RBJ_NOTCH:
+		s = biquad(g, k, 1, -k, 0);
+		break;
+	case FX_RBJ_ALLPASS:
+		s = biquad(g, k, 1, -2 * k, 0);
+		break;
 	case FX_RBJ_PEAKING:
 		s = biquad(g, k / a, 1, k / a * (a * a - 1), 0);
 		break;
@@ -112,7 +123,8 @@ FxStatus fx_svf_rbj(FxRbjType type, double f0, double q, double gain_db,
 	case FX_RBJ_HIGHSHELF:
 		s = biquad(g * sqrt(a), k, a * a, k * (1 - a) * a, 1 - a * a);
 		break;
-	default: return FX_ERR_INVALID;
+	default:
+		return FX_ERR_INVALID;
 	}
 	*sec = s;
 	return FX_OK;
@@ -213,8 +225,8 @@ static void solve2(const double m[2][2], const double z[2], double s[2])
 
 struct FxFilterImpl {
 	int channels, max_sections, n;
-	int gliding;  ///< running the SVF kernel
-	int changed;  ///< sections set since the last process call
+	int gliding; ///< running the SVF kernel
+	int changed; ///< sections set since the last process call
 	FxSos *sos;
 	Svf svf[FX_MAX_SECTIONS];
 	FxSection biquads[FX_MAX_SECTIONS];

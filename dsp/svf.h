@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fxd — filters that stay stable while their parameters move.
  *
  * Filters are designed as cascades of analog sections realised as

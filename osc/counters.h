@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fxd — the OSC server's counters: one type, shared by the server
  * (osc.h), which reports them, and the subscribers (subscribers.h), which
  * count their part; a header of its own so neither includes the other. */
@@ -6,8 +7,7 @@
 
 /** Counters for tests and stats. */
 typedef struct {
-	unsigned long long received, rejected, dropped, kernel_drops,
-		send_errors;
+	unsigned long long received, rejected, dropped, kernel_drops, send_errors;
 	int subscribers;
 	/** Subscribers removed: the host said nothing listens on the port
 	 *  (ICMP port unreachable), the lease ran out, or a new one needed

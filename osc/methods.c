@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The /fxd/ method table and the namespace's dispatcher (methods.h). */
 #define _GNU_SOURCE
 #include "osc/methods.h"
@@ -12,7 +13,7 @@
 #include "daemon/engine/persist.h"
 
 static const int INTERVAL_MIN_MS = 20, INTERVAL_MAX_MS = 10000,
-                 INTERVAL_DEFAULT_MS = 100;
+		 INTERVAL_DEFAULT_MS = 100;
 
 #define UNUSED_ARGS (void)ns, (void)path, (void)types, (void)argv, (void)argc
 
@@ -60,8 +61,7 @@ static void send_param_info(FxOscRequest *req, const FxChainSpec *spec,
 }
 
 static void m_list(const FxOscNamespace *ns, FxOscRequest *req,
-                   const char *path, const char *types, lo_arg **argv,
-                   int argc)
+                   const char *path, const char *types, lo_arg **argv, int argc)
 {
 	UNUSED_ARGS;
 	FxChainSpec spec;
@@ -74,24 +74,22 @@ static void m_list(const FxOscNamespace *ns, FxOscRequest *req,
 }
 
 static void m_info(const FxOscNamespace *ns, FxOscRequest *req,
-                   const char *path, const char *types, lo_arg **argv,
-                   int argc)
+                   const char *path, const char *types, lo_arg **argv, int argc)
 {
-	const char *target =
-		argc == 1 ? fx_osc_arg_string(types, argv, 0) : NULL;
+	const char *target = argc == 1 ? fx_osc_arg_string(types, argv, 0) : NULL;
 	char slot_s[FX_LABEL_MAX + 8], param_s[64];
 	int norm;
 	if (!target || strncmp(target, "/fx/", 4) ||
 	    !fx_osc_split_param_path(target, slot_s, param_s, &norm)) {
-		fx_osc_fail(req, path, "expects a parameter path like "
-		                       "/fx/lpf/cutoff");
+		fx_osc_fail(req, path,
+		            "expects a parameter path like "
+		            "/fx/lpf/cutoff");
 		return;
 	}
 	FxChainSpec spec;
 	fx_control_get_spec(ns->control, &spec);
 	int slot = fx_spec_find_slot(&spec, slot_s);
-	int param = slot < 0 ? -1 : fx_param_find(spec.slots[slot].cls,
-	                                          param_s);
+	int param = slot < 0 ? -1 : fx_param_find(spec.slots[slot].cls, param_s);
 	if (param < 0) {
 		fx_osc_fail(req, path, "no parameter %s", target);
 		return;
@@ -136,8 +134,7 @@ static void json_param(FxJson *j, const FxChainSpec *spec, int s, int p)
 	fx_json_object_end(j);
 }
 
-static void json_namespace(FxJson *j, const FxChainSpec *spec,
-                           const char *chain)
+static void json_namespace(FxJson *j, const FxChainSpec *spec, const char *chain)
 {
 	fx_json_object(j);
 	fx_json_key(j, "chain");
@@ -196,8 +193,7 @@ static char *namespace_json(const FxChainSpec *spec, size_t *len)
 }
 
 static void m_json(const FxOscNamespace *ns, FxOscRequest *req,
-                   const char *path, const char *types, lo_arg **argv,
-                   int argc)
+                   const char *path, const char *types, lo_arg **argv, int argc)
 {
 	(void)types, (void)argv, (void)argc;
 	FxChainSpec spec;
@@ -206,7 +202,7 @@ static void m_json(const FxOscNamespace *ns, FxOscRequest *req,
 	char *text = namespace_json(&spec, &len);
 	/* Parts: small ones over UDP; over TCP one, unless it would be
 	 * larger than a packet (32 slots of 16 parameters can be). */
-	size_t part = req->peer.tcp < 0        ? FX_OSC_JSON_PART
+	size_t part = req->peer.tcp < 0       ? FX_OSC_JSON_PART
 	              : len < FX_OSC_TCP_PART ? len + 1
 	                                      : FX_OSC_TCP_PART;
 	char *piece = text ? malloc(part + 1) : NULL;
@@ -228,8 +224,7 @@ static void m_json(const FxOscNamespace *ns, FxOscRequest *req,
 }
 
 static void m_stats(const FxOscNamespace *ns, FxOscRequest *req,
-                    const char *path, const char *types, lo_arg **argv,
-                    int argc)
+                    const char *path, const char *types, lo_arg **argv, int argc)
 {
 	UNUSED_ARGS;
 	fx_osc_send_free(req->transport, &req->peer, "/fxd/stats",
@@ -239,16 +234,14 @@ static void m_stats(const FxOscNamespace *ns, FxOscRequest *req,
 /* ---- daemon methods ------------------------------------------------------- */
 
 static void m_ping(const FxOscNamespace *ns, FxOscRequest *req,
-                   const char *path, const char *types, lo_arg **argv,
-                   int argc)
+                   const char *path, const char *types, lo_arg **argv, int argc)
 {
 	UNUSED_ARGS;
 	fx_osc_reply(req, "/fxd/pong", "");
 }
 
 static void m_mute(const FxOscNamespace *ns, FxOscRequest *req,
-                   const char *path, const char *types, lo_arg **argv,
-                   int argc)
+                   const char *path, const char *types, lo_arg **argv, int argc)
 {
 	double v;
 	if (argc == 0)
@@ -261,8 +254,7 @@ static void m_mute(const FxOscNamespace *ns, FxOscRequest *req,
 /* A button on a tablet sends 1 when pressed and 0 when released: only
  * the press (or a message with no argument) panics. */
 static void m_panic(const FxOscNamespace *ns, FxOscRequest *req,
-                    const char *path, const char *types, lo_arg **argv,
-                    int argc)
+                    const char *path, const char *types, lo_arg **argv, int argc)
 {
 	double v = 1;
 	if (argc && !fx_osc_one_number(req, path, types, argv, argc, &v))
@@ -274,8 +266,8 @@ static void m_panic(const FxOscNamespace *ns, FxOscRequest *req,
 }
 
 static void m_reset_state(const FxOscNamespace *ns, FxOscRequest *req,
-                          const char *path, const char *types,
-                          lo_arg **argv, int argc)
+                          const char *path, const char *types, lo_arg **argv,
+                          int argc)
 {
 	(void)types, (void)argv;
 	if (!no_args(req, path, argc))
@@ -285,8 +277,8 @@ static void m_reset_state(const FxOscNamespace *ns, FxOscRequest *req,
 }
 
 static void m_reset_metrics(const FxOscNamespace *ns, FxOscRequest *req,
-                            const char *path, const char *types,
-                            lo_arg **argv, int argc)
+                            const char *path, const char *types, lo_arg **argv,
+                            int argc)
 {
 	(void)types, (void)argv;
 	if (!no_args(req, path, argc))
@@ -296,8 +288,7 @@ static void m_reset_metrics(const FxOscNamespace *ns, FxOscRequest *req,
 }
 
 static void m_sync(const FxOscNamespace *ns, FxOscRequest *req,
-                   const char *path, const char *types, lo_arg **argv,
-                   int argc)
+                   const char *path, const char *types, lo_arg **argv, int argc)
 {
 	double v;
 	if (!fx_osc_one_number(req, path, types, argv, argc, &v))
@@ -310,14 +301,12 @@ static void m_sync(const FxOscNamespace *ns, FxOscRequest *req,
 	uint32_t point = fx_control_sync_point(ns->control);
 	if (fx_control_synced(ns->control, point))
 		fx_osc_reply(req, "/fxd/synced", "i", id);
-	else if (fx_osc_subs_add_sync(ns->subs, &req->peer, id, point) !=
-	         FX_OK)
+	else if (fx_osc_subs_add_sync(ns->subs, &req->peer, id, point) != FX_OK)
 		fx_osc_fail(req, path, "too many syncs waiting");
 }
 
 static void m_chain(const FxOscNamespace *ns, FxOscRequest *req,
-                    const char *path, const char *types, lo_arg **argv,
-                    int argc)
+                    const char *path, const char *types, lo_arg **argv, int argc)
 {
 	(void)types, (void)argv;
 	if (!no_args(req, path, argc))
@@ -354,9 +343,8 @@ static void m_chain_load(const FxOscNamespace *ns, FxOscRequest *req,
 		done(req, path);
 }
 
-static void m_bpm(const FxOscNamespace *ns, FxOscRequest *req,
-                  const char *path, const char *types, lo_arg **argv,
-                  int argc)
+static void m_bpm(const FxOscNamespace *ns, FxOscRequest *req, const char *path,
+                  const char *types, lo_arg **argv, int argc)
 {
 	double v;
 	if (argc == 0)
@@ -386,15 +374,15 @@ static void preset_do(const FxOscNamespace *ns, FxOscRequest *req,
 }
 
 static void m_preset_save(const FxOscNamespace *ns, FxOscRequest *req,
-                          const char *path, const char *types,
-                          lo_arg **argv, int argc)
+                          const char *path, const char *types, lo_arg **argv,
+                          int argc)
 {
 	preset_do(ns, req, path, types, argv, argc, fx_control_preset_save);
 }
 
 static void m_preset_load(const FxOscNamespace *ns, FxOscRequest *req,
-                          const char *path, const char *types,
-                          lo_arg **argv, int argc)
+                          const char *path, const char *types, lo_arg **argv,
+                          int argc)
 {
 	preset_do(ns, req, path, types, argv, argc, fx_control_preset_load);
 }
@@ -423,8 +411,8 @@ static int count_parts(char *const *names, int n, size_t part)
 }
 
 static void m_preset_list(const FxOscNamespace *ns, FxOscRequest *req,
-                          const char *path, const char *types,
-                          lo_arg **argv, int argc)
+                          const char *path, const char *types, lo_arg **argv,
+                          int argc)
 {
 	(void)types, (void)argv;
 	if (!no_args(req, path, argc))
@@ -463,16 +451,16 @@ static void m_preset_list(const FxOscNamespace *ns, FxOscRequest *req,
 
 /* "<host> <port>" at the start of the arguments, or else the sender
  * (over UDP). Returns the arguments taken (0 or 2), or -1 after a fail. */
-static int subscriber_addr(FxOscRequest *req, const char *path,
-                           const char *types, lo_arg **argv, int argc,
-                           struct sockaddr_in *addr)
+static int subscriber_addr(FxOscRequest *req, const char *path, const char *types,
+                           lo_arg **argv, int argc, struct sockaddr_in *addr)
 {
 	const char *host = argc >= 1 ? fx_osc_arg_string(types, argv, 0) : NULL;
 	double v;
 	if (!host) {
 		if (req->peer.tcp >= 0) {
-			fx_osc_fail(req, path, "over TCP, give a UDP host and "
-			                       "port to send to");
+			fx_osc_fail(req, path,
+			            "over TCP, give a UDP host and "
+			            "port to send to");
 			return -1;
 		}
 		*addr = req->peer.addr;
@@ -481,14 +469,17 @@ static int subscriber_addr(FxOscRequest *req, const char *path,
 	memset(addr, 0, sizeof *addr);
 	addr->sin_family = AF_INET;
 	if (inet_pton(AF_INET, host, &addr->sin_addr) != 1) {
-		fx_osc_fail(req, path, "host '%s' is not a numeric IPv4 "
-		                       "address", host);
+		fx_osc_fail(req, path,
+		            "host '%s' is not a numeric IPv4 "
+		            "address",
+		            host);
 		return -1;
 	}
 	if (argc < 2 || !fx_osc_arg_number(types, argv, 1, &v) || v < 1 ||
 	    v > 65535 || v != floor(v)) {
-		fx_osc_fail(req, path, "expects a port 1..65535 after the "
-		                       "host");
+		fx_osc_fail(req, path,
+		            "expects a port 1..65535 after the "
+		            "host");
 		return -1;
 	}
 	addr->sin_port = htons((uint16_t)v);
@@ -500,10 +491,9 @@ static int subscriber_addr(FxOscRequest *req, const char *path,
 }
 
 /* [host port] [interval_ms] into an address and an interval. */
-static int subscriber_args(FxOscRequest *req, const char *path,
-                           const char *types, lo_arg **argv, int argc,
-                           int want_interval, struct sockaddr_in *addr,
-                           int *interval)
+static int subscriber_args(FxOscRequest *req, const char *path, const char *types,
+                           lo_arg **argv, int argc, int want_interval,
+                           struct sockaddr_in *addr, int *interval)
 {
 	*interval = INTERVAL_DEFAULT_MS;
 	int at = subscriber_addr(req, path, types, argv, argc, addr);
@@ -517,8 +507,9 @@ static int subscriber_args(FxOscRequest *req, const char *path,
 			            want_interval ? " [interval_ms]" : "");
 			return 0;
 		}
-		v = v < INTERVAL_MIN_MS ? INTERVAL_MIN_MS
-		    : v > INTERVAL_MAX_MS ? INTERVAL_MAX_MS : v;
+		v = v < INTERVAL_MIN_MS   ? INTERVAL_MIN_MS
+		    : v > INTERVAL_MAX_MS ? INTERVAL_MAX_MS
+		                          : v;
 		*interval = (int)v;
 	}
 	return 1;
@@ -530,22 +521,22 @@ static void m_subscribe(const FxOscNamespace *ns, FxOscRequest *req,
 {
 	struct sockaddr_in addr;
 	int interval;
-	if (!subscriber_args(req, path, types, argv, argc, 1, &addr,
-	                     &interval))
+	if (!subscriber_args(req, path, types, argv, argc, 1, &addr, &interval))
 		return;
 	if (fx_osc_subs_add(ns->subs, &addr, interval, 0) != FX_OK)
-		fx_osc_fail(req, path, "too many subscribers: all %d are "
-		            "--osc-targets", FX_OSC_MAX_SUBSCRIBERS);
+		fx_osc_fail(req, path,
+		            "too many subscribers: all %d are "
+		            "--osc-targets",
+		            FX_OSC_MAX_SUBSCRIBERS);
 }
 
 static void m_unsubscribe(const FxOscNamespace *ns, FxOscRequest *req,
-                          const char *path, const char *types,
-                          lo_arg **argv, int argc)
+                          const char *path, const char *types, lo_arg **argv,
+                          int argc)
 {
 	struct sockaddr_in addr;
 	int interval;
-	if (!subscriber_args(req, path, types, argv, argc, 0, &addr,
-	                     &interval))
+	if (!subscriber_args(req, path, types, argv, argc, 0, &addr, &interval))
 		return;
 	char err[128];
 	if (fx_osc_subs_remove(ns->subs, &addr, err, sizeof err) != FX_OK) {
@@ -554,39 +545,47 @@ static void m_unsubscribe(const FxOscNamespace *ns, FxOscRequest *req,
 	}
 	char host[INET_ADDRSTRLEN];
 	inet_ntop(AF_INET, &addr.sin_addr, host, sizeof host);
-	fx_osc_reply(req, "/fxd/unsubscribed", "si", host,
-	             ntohs(addr.sin_port));
+	fx_osc_reply(req, "/fxd/unsubscribed", "si", host, ntohs(addr.sin_port));
 }
 
 /* ---- the table ------------------------------------------------------------ */
 
 static const FxOscMethod METHODS[] = {
 	{"/fxd/ping", "", m_ping, "answers /fxd/pong"},
-	{"/fxd/mute", "[N]", m_mute, "mutes (fading) or unmutes; no "
-	 "argument: asks"},
-	{"/fxd/panic", "[N]", m_panic, "mutes, resets every effect's state, "
-	 "unmutes"},
-	{"/fxd/reset_state", "", m_reset_state, "resets every effect's "
-	 "state"},
-	{"/fxd/reset_metrics", "", m_reset_metrics, "starts the statistics "
-	 "afresh"},
-	{"/fxd/sync", "i", m_sync, "answers once the audio worker applied "
-	 "every change before it"},
+	{"/fxd/mute", "[N]", m_mute,
+         "mutes (fading) or unmutes; no "
+         "argument: asks"},
+	{"/fxd/panic", "[N]", m_panic,
+         "mutes, resets every effect's state, "
+         "unmutes"},
+	{"/fxd/reset_state", "", m_reset_state,
+         "resets every effect's "
+         "state"},
+	{"/fxd/reset_metrics", "", m_reset_metrics,
+         "starts the statistics "
+         "afresh"},
+	{"/fxd/sync", "i", m_sync,
+         "answers once the audio worker applied "
+         "every change before it"},
 	{"/fxd/list", "", m_list, "describes every parameter"},
 	{"/fxd/info", "s", m_info, "describes one parameter"},
 	{"/fxd/json", "", m_json, "the namespace as JSON, in parts"},
-	{"/fxd/stats", "", m_stats, "timing, load and counters as "
-	 "name/value pairs"},
+	{"/fxd/stats", "", m_stats,
+         "timing, load and counters as "
+         "name/value pairs"},
 	{"/fxd/chain", "", m_chain, "the chain's text"},
 	{"/fxd/chain/load", "s", m_chain_load, "swaps in a new chain"},
 	{"/fxd/bpm", "[N]", m_bpm, "sets the tempo; no argument: asks"},
-	{"/fxd/preset/save", "s", m_preset_save, "saves the chain as a "
-	 "preset"},
+	{"/fxd/preset/save", "s", m_preset_save,
+         "saves the chain as a "
+         "preset"},
 	{"/fxd/preset/load", "s", m_preset_load, "loads a preset"},
-	{"/fxd/preset/list", "", m_preset_list, "the presets' names, in "
-	 "parts"},
-	{"/fxd/subscribe", "[si][i]", m_subscribe, "feedback, meters and "
-	 "stats to the sender or a host"},
+	{"/fxd/preset/list", "", m_preset_list,
+         "the presets' names, in "
+         "parts"},
+	{"/fxd/subscribe", "[si][i]", m_subscribe,
+         "feedback, meters and "
+         "stats to the sender or a host"},
 	{"/fxd/unsubscribe", "[si]", m_unsubscribe, "ends a subscription"},
 };
 
@@ -599,14 +598,14 @@ const FxOscMethod *fx_osc_methods(size_t *n)
 /* What fxd itself sends as replies and feedback. Coming in, they are
  * another fxd's (or a loop's) output: answering would start a storm. */
 static const char *const replies[] = {
-	"/fxd/fail", "/fxd/done", "/fxd/pong", "/fxd/subscribed",
-	"/fxd/unsubscribed", "/fxd/synced", "/fxd/param", "/fxd/list/done",
-	"/fxd/meters", "/fxd/counters", NULL,
+	"/fxd/fail",         "/fxd/done",     "/fxd/pong",  "/fxd/subscribed",
+	"/fxd/unsubscribed", "/fxd/synced",   "/fxd/param", "/fxd/list/done",
+	"/fxd/meters",       "/fxd/counters", NULL,
 };
 /* Queries whose reply has the same address, with arguments. */
 static const char *const echoed[] = {
-	"/fxd/stats", "/fxd/chain", "/fxd/json", "/fxd/preset/list",
-	"/fxd/list", NULL,
+	"/fxd/stats",       "/fxd/chain", "/fxd/json",
+	"/fxd/preset/list", "/fxd/list",  NULL,
 };
 
 static int is_reply(const char *path, int argc)
@@ -629,8 +628,7 @@ static int segments(const char *path)
 }
 
 void fx_osc_dispatch(const FxOscNamespace *ns, FxOscRequest *req,
-                     const char *path, const char *types, lo_arg **argv,
-                     int argc)
+                     const char *path, const char *types, lo_arg **argv, int argc)
 {
 	if (is_reply(path, argc))
 		return;

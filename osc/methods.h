@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fxd — the OSC namespace's dispatcher: the /fxd/ method table (one row a
  * method: address, arguments, handler, a line of doc; doc/osc.md is
  * checked against it), the /fx/ parameter addresses and aliases handed to
@@ -31,16 +32,16 @@ typedef struct {
 /** One /fxd/ method: answers @p req (@p path is the method's own
  *  address, even when a pattern named it). */
 typedef void (*FxOscHandler)(const FxOscNamespace *ns, FxOscRequest *req,
-                             const char *path, const char *types,
-                             lo_arg **argv, int argc);
+                             const char *path, const char *types, lo_arg **argv,
+                             int argc);
 
 typedef struct {
-	const char *path;     ///< "/fxd/ping"
+	const char *path; ///< "/fxd/ping"
 	/** Its arguments, as doc/osc.md writes them: "" none, "N" a number
 	 *  or boolean, "s" a string, "[...]" optional. */
 	const char *args;
 	FxOscHandler handler;
-	const char *doc;      ///< what it does, one line
+	const char *doc; ///< what it does, one line
 } FxOscMethod;
 
 /** The /fxd/ method table; *@p n gets its length. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fxd — the OSC control plane: one thread that owns fxd's UDP (and
  * optionally TCP) sockets, dispatches packets through liblo into the
  * control surface, answers queries and keeps subscribers up to date.
@@ -17,21 +18,21 @@
 typedef struct FxOscImpl FxOsc;
 
 typedef struct {
-	const char *bind;     ///< numeric IPv4 address, "127.0.0.1"
-	int port;             ///< 0 picks a free port
-	int tcp;              ///< also listen on TCP
-	const char *allow;    ///< "CIDR[,CIDR...]", NULL: anyone
+	const char *bind;           ///< numeric IPv4 address, "127.0.0.1"
+	int port;                   ///< 0 picks a free port
+	int tcp;                    ///< also listen on TCP
+	const char *allow;          ///< "CIDR[,CIDR...]", NULL: anyone
 	const char *const *targets; ///< static subscribers, "HOST:PORT"
 	int n_targets;
 	const char *const *aliases; ///< "FROM=TO"
 	int n_aliases;
-	double rate_hz;       ///< parameter feedback rate limit
-	int tcp_max;          ///< TCP connections at once; when full, the
-	                      ///< least recently active one gives way
-	double tcp_idle_s;    ///< a TCP connection silent this long is
-	                      ///< closed; 0: never
-	double lease_s;       ///< a subscription ends this long after its
-	                      ///< last /fxd/subscribe; 0: never
+	double rate_hz;    ///< parameter feedback rate limit
+	int tcp_max;       ///< TCP connections at once; when full, the
+			   ///< least recently active one gives way
+	double tcp_idle_s; ///< a TCP connection silent this long is
+			   ///< closed; 0: never
+	double lease_s;    ///< a subscription ends this long after its
+			   ///< last /fxd/subscribe; 0: never
 } FxOscConfig;
 
 /** Defaults: 127.0.0.1:8000, UDP only, no allowlist, 30 Hz, 8 TCP

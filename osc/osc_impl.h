@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fxd — the OSC server's private layout: the glue that builds the
  * transport, the parameter addresses, the subscribers and the method
  * table, and hands each received packet to liblo for parsing. For
@@ -18,8 +19,8 @@ struct FxOscImpl {
 	FxOscTransport *transport;
 	FxOscParams *params;
 	FxOscSubs *subs;
-	FxOscNamespace ns;        ///< what the method handlers work on
-	lo_server lo;             ///< parser only: its handler dispatches
+	FxOscNamespace ns; ///< what the method handlers work on
+	lo_server lo;      ///< parser only: its handler dispatches
 	/** The request whose packet liblo is parsing: set only for the
 	 *  length of one lo_server_dispatch_data call, because liblo's
 	 *  handler takes one fixed user pointer. */

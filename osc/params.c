@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Parameter addresses, aliases and argument coercion (params.h). */
 #define _GNU_SOURCE
 #include "osc/params.h"
@@ -71,10 +72,11 @@ int fx_osc_one_number(FxOscRequest *req, const char *path, const char *types,
                       lo_arg **argv, int argc, double *v)
 {
 	if (argc != 1 || !fx_osc_arg_number(types, argv, 0, v)) {
-		fx_osc_fail(req, path, argc == 1 ? "expects a number, got type "
-		                                   "'%c'"
-		                                 : "expects one number (%d "
-		                                   "given)",
+		fx_osc_fail(req, path,
+		            argc == 1 ? "expects a number, got type "
+		                        "'%c'"
+		                      : "expects one number (%d "
+		                        "given)",
 		            argc == 1 ? types[0] : argc);
 		return 0;
 	}
@@ -110,9 +112,9 @@ int fx_osc_has_pattern(const char *s)
 	return strpbrk(s, "*?[]{}") != NULL;
 }
 
-FxOscParams *fx_osc_params_new(FxControl *control,
-                               const char *const *aliases, int n_aliases,
-                               FxStatus *st, char *err, size_t err_size)
+FxOscParams *fx_osc_params_new(FxControl *control, const char *const *aliases,
+                               int n_aliases, FxStatus *st, char *err,
+                               size_t err_size)
 {
 	FxOscParams *p = calloc(1, sizeof *p);
 	if (p)
@@ -168,8 +170,7 @@ const char *fx_osc_params_resolve(const FxOscParams *p, const char *path)
 
 /* ---- addresses ------------------------------------------------------------ */
 
-static void slot_name(const FxChainSpec *spec, int slot, char *buf,
-                      size_t size)
+static void slot_name(const FxChainSpec *spec, int slot, char *buf, size_t size)
 {
 	if (*spec->slots[slot].label)
 		snprintf(buf, size, "%s", spec->slots[slot].label);
@@ -183,8 +184,8 @@ static const char *param_name(const FxChainSpec *spec, int slot, int param)
 	return param == cls->n_params ? BYPASS : cls->params[param].name;
 }
 
-void fx_osc_param_path(const FxChainSpec *spec, int slot, int param,
-                       int norm, char *buf, size_t size)
+void fx_osc_param_path(const FxChainSpec *spec, int slot, int param, int norm,
+                       char *buf, size_t size)
 {
 	char s[FX_LABEL_MAX + 8];
 	slot_name(spec, slot, s, sizeof s);
@@ -193,15 +194,14 @@ void fx_osc_param_path(const FxChainSpec *spec, int slot, int param,
 }
 
 /* The same address with the slot's index, which names it as well. */
-static void index_path(const FxChainSpec *spec, int slot, int param,
-                       int norm, char *buf, size_t size)
+static void index_path(const FxChainSpec *spec, int slot, int param, int norm,
+                       char *buf, size_t size)
 {
 	snprintf(buf, size, "/fx/%d/%s%s", slot, param_name(spec, slot, param),
 	         norm ? "/norm" : "");
 }
 
-int fx_osc_split_param_path(const char *path, char *slot, char *param,
-                            int *norm)
+int fx_osc_split_param_path(const char *path, char *slot, char *param, int *norm)
 {
 	const char *a = path + 4, *b = strchr(a, '/');
 	if (!b || b == a || (size_t)(b - a) >= FX_LABEL_MAX + 8)
@@ -262,8 +262,7 @@ static lo_message msg_int(int v)
 /* Sends the value of one parameter (bit 1: real units, bit 2: /norm) or
  * bypass to @p peer. */
 static void send_forms(FxOscTransport *t, const FxOscPeer *peer,
-                       const FxChainSpec *spec, int slot, int param,
-                       int which)
+                       const FxChainSpec *spec, int slot, int param, int which)
 {
 	const FxSlotSpec *s = &spec->slots[slot];
 	char path[160];
@@ -358,11 +357,10 @@ void fx_osc_params_send_state(FxOscParams *p, FxOscTransport *t,
 /* @p v as a value of parameter @p param of @p s (n_params: bypass), in
  * real units. NULL, or why not (in @p why). */
 static const char *value_of(const FxSlotSpec *s, int param, int norm,
-                            const Value *v, double *out, char *why,
-                            size_t size)
+                            const Value *v, double *out, char *why, size_t size)
 {
-	const FxParamInfo *p =
-		param < s->cls->n_params ? &s->cls->params[param] : NULL;
+	const FxParamInfo *p = param < s->cls->n_params ? &s->cls->params[param]
+	                                                : NULL;
 	if (!v->text) {
 		*out = norm ? fx_param_from_norm(p, v->number) : v->number;
 		return NULL;
@@ -374,8 +372,10 @@ static const char *value_of(const FxSlotSpec *s, int param, int norm,
 	FxStatus st = fx_param_parse(p, v->text, out);
 	if (st == FX_OK && isfinite(*out))
 		return NULL;
-	size_t n = (size_t)snprintf(why, size, "'%.40s' is not a number or "
-	                            "one of %s's values:", v->text, p->name);
+	size_t n = (size_t)snprintf(why, size,
+	                            "'%.40s' is not a number or "
+	                            "one of %s's values:",
+	                            v->text, p->name);
 	for (int i = 0; p->labels[i] && n < size; i++)
 		n += (size_t)snprintf(why + n, size - n, "%s %s", i ? "," : "",
 		                      p->labels[i]);
@@ -385,8 +385,7 @@ static const char *value_of(const FxSlotSpec *s, int param, int norm,
 /* Writes one parameter (or bypass) found in the chain of generation
  * @p gen, if it still runs. Returns 0 when a swap came first. */
 static int write_value(FxOscParams *p, FxOscRequest *req, const char *path,
-                       uint32_t gen, int slot, int param, int is_bypass,
-                       double v)
+                       uint32_t gen, int slot, int param, int is_bypass, double v)
 {
 	int stale;
 	FxStatus st;
@@ -412,8 +411,10 @@ static void no_such_param(FxOscRequest *req, const char *path,
 		fx_suggest_offer(&sg, cls->params[p].name);
 	fx_suggest_offer(&sg, BYPASS);
 	if (sg.best && strcmp(sg.best, name))
-		fx_osc_fail(req, path, "%s has no parameter '%s' (did you mean "
-		            "'%s'?)", cls->name, name, sg.best);
+		fx_osc_fail(req, path,
+		            "%s has no parameter '%s' (did you mean "
+		            "'%s'?)",
+		            cls->name, name, sg.best);
 	else
 		fx_osc_fail(req, path, "%s has no parameter '%s'", cls->name,
 		            name);
@@ -422,9 +423,8 @@ static void no_such_param(FxOscRequest *req, const char *path,
 /* One parameter by name, in @p spec (generation @p gen); @p v NULL is a
  * query. Returns 0 when a swap came between looking up and writing. */
 static int apply_one(FxOscParams *p, FxOscRequest *req, const char *path,
-                     const FxChainSpec *spec, uint32_t gen,
-                     const char *slot_s, const char *param_s, int norm,
-                     const Value *v)
+                     const FxChainSpec *spec, uint32_t gen, const char *slot_s,
+                     const char *param_s, int norm, const Value *v)
 {
 	int slot = fx_spec_find_slot(spec, slot_s);
 	if (slot < 0) {
@@ -494,20 +494,22 @@ static int apply_pattern(FxOscParams *p, FxOscRequest *req, const char *path,
 	if (!matched)
 		fx_osc_fail(req, path, "the pattern matches no parameter");
 	else if (bad)
-		fx_osc_fail(req, path, "'%.40s' is not a value of %d of the %d "
-		            "parameters it matches", v->text, bad, matched);
+		fx_osc_fail(req, path,
+		            "'%.40s' is not a value of %d of the %d "
+		            "parameters it matches",
+		            v->text, bad, matched);
 	return 1;
 }
 
-void fx_osc_params_handle(FxOscParams *p, FxOscRequest *req,
-                          const char *path, const char *types, lo_arg **argv,
-                          int argc)
+void fx_osc_params_handle(FxOscParams *p, FxOscRequest *req, const char *path,
+                          const char *types, lo_arg **argv, int argc)
 {
 	char slot_s[FX_LABEL_MAX + 8], param_s[64];
 	int norm;
 	if (!fx_osc_split_param_path(path, slot_s, param_s, &norm)) {
-		fx_osc_fail(req, path, "unknown address (expected "
-		                       "/fx/<slot>/<param>[/norm])");
+		fx_osc_fail(req, path,
+		            "unknown address (expected "
+		            "/fx/<slot>/<param>[/norm])");
 		return;
 	}
 	Value v;
@@ -528,6 +530,8 @@ void fx_osc_params_handle(FxOscParams *p, FxOscRequest *req,
 		if (done)
 			return;
 	}
-	fx_osc_fail(req, path, "the chain was swapped %d times while this was "
-	            "being applied: not applied", STALE_RETRIES);
+	fx_osc_fail(req, path,
+	            "the chain was swapped %d times while this was "
+	            "being applied: not applied",
+	            STALE_RETRIES);
 }

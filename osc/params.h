@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fxd — parameter addresses: /fx/<slot>/<param>[/norm] by label, index or
  * pattern, each parameter applied once; --osc-alias addresses; the
  * coercion of OSC arguments into numbers and enum labels; and the values
@@ -17,9 +18,9 @@ typedef struct FxOscParamsImpl FxOscParams;
 /** The addresses of @p control's chain, with @p n_aliases aliases
  *  ("FROM=TO", checked with fx_netaddr_alias_problem). NULL with *@p st and
  *  why in @p err on failure. */
-FxOscParams *fx_osc_params_new(FxControl *control,
-                               const char *const *aliases, int n_aliases,
-                               FxStatus *st, char *err, size_t err_size);
+FxOscParams *fx_osc_params_new(FxControl *control, const char *const *aliases,
+                               int n_aliases, FxStatus *st, char *err,
+                               size_t err_size);
 
 /** Frees. NULL is a no-op. */
 void fx_osc_params_free(FxOscParams *p);
@@ -29,9 +30,8 @@ const char *fx_osc_params_resolve(const FxOscParams *p, const char *path);
 
 /** The /fx/ method: sets (one argument) or queries (none) every
  *  parameter @p path names, replying and failing through @p req. */
-void fx_osc_params_handle(FxOscParams *p, FxOscRequest *req,
-                          const char *path, const char *types, lo_arg **argv,
-                          int argc);
+void fx_osc_params_handle(FxOscParams *p, FxOscRequest *req, const char *path,
+                          const char *types, lo_arg **argv, int argc);
 
 /** One parameter's (or, at index n_params, bypass's) value in both forms
  *  to @p peer, and to the aliases pointing at it: feedback. */
@@ -51,13 +51,12 @@ void fx_osc_params_send_state(FxOscParams *p, FxOscTransport *t,
 
 /** The canonical address of a parameter (or bypass), with "/norm" when
  *  @p norm. */
-void fx_osc_param_path(const FxChainSpec *spec, int slot, int param,
-                       int norm, char *buf, size_t size);
+void fx_osc_param_path(const FxChainSpec *spec, int slot, int param, int norm,
+                       char *buf, size_t size);
 
 /** Splits "/fx/A/B[/norm]" into its parts (@p slot of FX_LABEL_MAX + 8
  *  bytes, @p param of 64). Returns 0 if it is not one. */
-int fx_osc_split_param_path(const char *path, char *slot, char *param,
-                            int *norm);
+int fx_osc_split_param_path(const char *path, char *slot, char *param, int *norm);
 
 /** The label of an enum parameter's value, or NULL. */
 const char *fx_osc_enum_label(const FxParamInfo *p, double v);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The OSC server: builds the transport, the parameter addresses, the
  * subscribers and the method table, and joins them. The transport hands
  * each packet here; it is checked for what liblo would act on by itself,
@@ -13,8 +14,12 @@
 
 FxOscConfig fx_osc_config_default(void)
 {
-	return (FxOscConfig){.bind = "127.0.0.1", .port = 8000, .rate_hz = 30,
-	                     .tcp_max = 8, .tcp_idle_s = 300, .lease_s = 60};
+	return (FxOscConfig){.bind = "127.0.0.1",
+	                     .port = 8000,
+	                     .rate_hz = 30,
+	                     .tcp_max = 8,
+	                     .tcp_idle_s = 300,
+	                     .lease_s = 60};
 }
 
 /* ---- packets -------------------------------------------------------------- */
@@ -78,8 +83,7 @@ static int on_message(const char *path, const char *types, lo_arg **argv,
 }
 
 /* The transport's receive hook. */
-static void on_packet(void *user, FxOscRequest *req, uint8_t *packet,
-                      size_t len)
+static void on_packet(void *user, FxOscRequest *req, uint8_t *packet, size_t len)
 {
 	FxOsc *o = user;
 	const char *address = "";
@@ -95,8 +99,8 @@ static void on_packet(void *user, FxOscRequest *req, uint8_t *packet,
 		fx_osc_fail(req, address, "malformed OSC message");
 }
 
-static void on_failed(void *user, const FxOscRequest *req,
-                      const char *address, const char *why)
+static void on_failed(void *user, const FxOscRequest *req, const char *address,
+                      const char *why)
 {
 	FxOsc *o = user;
 	fx_osc_subs_queue_fail(o->subs, req, address, why);
@@ -185,23 +189,25 @@ FxOsc *fx_osc_new(const FxOscConfig *cfg, FxControl *control, char *err,
 	o->cfg = *cfg;
 	FxStatus st;
 	if (!(o->params = fx_osc_params_new(control, cfg->aliases,
-	                                    cfg->n_aliases, &st, err,
-	                                    err_size)))
+	                                    cfg->n_aliases, &st, err, err_size)))
 		return give_up(o);
-	FxOscTransportConfig tc = {
-		.bind = cfg->bind, .port = cfg->port, .tcp = cfg->tcp,
-		.allow = cfg->allow, .tcp_max = cfg->tcp_max,
-		.tcp_idle_s = cfg->tcp_idle_s};
-	FxOscHooks hooks = {.user = o, .receive = on_packet,
+	FxOscTransportConfig tc = {.bind = cfg->bind,
+	                           .port = cfg->port,
+	                           .tcp = cfg->tcp,
+	                           .allow = cfg->allow,
+	                           .tcp_max = cfg->tcp_max,
+	                           .tcp_idle_s = cfg->tcp_idle_s};
+	FxOscHooks hooks = {.user = o,
+	                    .receive = on_packet,
 	                    .failed = on_failed,
 	                    .unreachable = on_unreachable,
-	                    .started = on_started, .tick = on_tick};
+	                    .started = on_started,
+	                    .tick = on_tick};
 	if (!(o->transport = fx_osc_transport_new(&tc, &hooks, &st, err,
 	                                          err_size)))
 		return give_up(o);
 	FxOscSubsConfig sc = {.lease_s = cfg->lease_s, .rate_hz = cfg->rate_hz};
-	if (!(o->subs = fx_osc_subs_new(&sc, control, o->params,
-	                                o->transport))) {
+	if (!(o->subs = fx_osc_subs_new(&sc, control, o->params, o->transport))) {
 		snprintf(err, err_size, "out of memory");
 		return give_up(o);
 	}
@@ -212,14 +218,16 @@ FxOsc *fx_osc_new(const FxOscConfig *cfg, FxControl *control, char *err,
 		struct sockaddr_in t;
 		char why[128];
 		if (fx_netaddr_parse_host_port(cfg->targets[i], &t, why,
-		                           sizeof why) != FX_OK) {
+		                               sizeof why) != FX_OK) {
 			snprintf(err, err_size, "bad --osc-target '%s'",
 			         cfg->targets[i]);
 			return give_up(o);
 		}
 		if (fx_osc_subs_add(o->subs, &t, 100, 1) != FX_OK) {
-			snprintf(err, err_size, "too many OSC targets (at most "
-			         "%d)", FX_OSC_MAX_SUBSCRIBERS);
+			snprintf(err, err_size,
+			         "too many OSC targets (at most "
+			         "%d)",
+			         FX_OSC_MAX_SUBSCRIBERS);
 			return give_up(o);
 		}
 	}

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* OSC subscribers: feedback, failures, meters, stats, leases and syncs
  * (subscribers.h). */
 #define _GNU_SOURCE
@@ -18,29 +19,29 @@ static const double METER_READ_S = 0.02;
 typedef struct {
 	struct sockaddr_in addr;
 	int interval_ms;
-	int is_static;            ///< from --osc-target: not unsubscribed over
-	                          ///< OSC, never expires or gives way
-	double renewed;           ///< last /fxd/subscribe (transport clock)
+	int is_static;  ///< from --osc-target: not unsubscribed over
+			///< OSC, never expires or gives way
+	double renewed; ///< last /fxd/subscribe (transport clock)
 	double next_meter, next_stats;
 	float peak[FX_OSC_MAX_PORTS];
 	double rms2[FX_OSC_MAX_PORTS];
-	int reads;                ///< meter reads summed in rms2
-	double fail_window;       ///< end of the current second of failures
-	int fails_in_window;      ///< failures forwarded in it
-	unsigned fails_skipped;   ///< not forwarded since the last one that was
+	int reads;              ///< meter reads summed in rms2
+	double fail_window;     ///< end of the current second of failures
+	int fails_in_window;    ///< failures forwarded in it
+	unsigned fails_skipped; ///< not forwarded since the last one that was
 } Subscriber;
 
 /* A failure waiting to be forwarded to subscribers. */
 typedef struct {
 	char address[128], why[256];
-	char sender[40];          ///< "udp HOST:PORT" or "tcp HOST:PORT"
-	FxOscPeer peer;           ///< the sender, which has its own copy
-	unsigned repeats;         ///< the same failure again, merged
+	char sender[40];  ///< "udp HOST:PORT" or "tcp HOST:PORT"
+	FxOscPeer peer;   ///< the sender, which has its own copy
+	unsigned repeats; ///< the same failure again, merged
 } PendingFail;
 
 typedef struct {
 	int32_t id;
-	uint32_t point;           ///< fx_control_sync_point when asked
+	uint32_t point; ///< fx_control_sync_point when asked
 	FxOscPeer peer;
 	double deadline;
 } PendingSync;
@@ -56,11 +57,11 @@ struct FxOscSubsImpl {
 	int n_syncs;
 	PendingFail fails[FX_OSC_PENDING_FAILS];
 	int n_fails;
-	unsigned fails_overflow;  ///< failures beyond FX_OSC_PENDING_FAILS
+	unsigned fails_overflow; ///< failures beyond FX_OSC_PENDING_FAILS
 	double next_feedback, next_meter_read;
 	uint64_t last_counters[5];
-	_Atomic unsigned long long subs_unreachable, subs_expired,
-		subs_evicted, fails_forwarded, fails_skipped;
+	_Atomic unsigned long long subs_unreachable, subs_expired, subs_evicted,
+		fails_forwarded, fails_skipped;
 	_Atomic int n_subs_seen;
 };
 
@@ -179,9 +180,10 @@ FxStatus fx_osc_subs_remove(FxOscSubs *s, const struct sockaddr_in *addr,
 	char host[INET_ADDRSTRLEN];
 	inet_ntop(AF_INET, &addr->sin_addr, host, sizeof host);
 	if (i < 0 || s->subs[i].is_static) {
-		snprintf(err, err_size, i < 0 ? "%s:%d is not subscribed"
-		                              : "%s:%d is an --osc-target; it "
-		                                "stays",
+		snprintf(err, err_size,
+		         i < 0 ? "%s:%d is not subscribed"
+		               : "%s:%d is an --osc-target; it "
+		                 "stays",
 		         host, ntohs(addr->sin_port));
 		return FX_ERR_INVALID;
 	}
@@ -224,14 +226,13 @@ void fx_osc_subs_send_state(FxOscSubs *s)
 
 /* ---- syncs ---------------------------------------------------------------- */
 
-FxStatus fx_osc_subs_add_sync(FxOscSubs *s, const FxOscPeer *peer,
-                              int32_t id, uint32_t point)
+FxStatus fx_osc_subs_add_sync(FxOscSubs *s, const FxOscPeer *peer, int32_t id,
+                              uint32_t point)
 {
 	if (s->n_syncs == FX_OSC_MAX_SYNCS)
 		return FX_ERR_FULL;
 	s->syncs[s->n_syncs++] = (PendingSync){
-		id, point, *peer,
-		fx_osc_transport_clock(s->t) + SYNC_TIMEOUT_S};
+		id, point, *peer, fx_osc_transport_clock(s->t) + SYNC_TIMEOUT_S};
 	return FX_OK;
 }
 
@@ -250,8 +251,9 @@ static void answer_syncs(FxOscSubs *s, double now)
 		if (ok)
 			fx_osc_reply(&req, "/fxd/synced", "i", sy->id);
 		else
-			fx_osc_fail(&req, "/fxd/sync", "timed out: no audio is "
-			                               "being processed");
+			fx_osc_fail(&req, "/fxd/sync",
+			            "timed out: no audio is "
+			            "being processed");
 		memmove(sy, sy + 1, (size_t)(--s->n_syncs - i) * sizeof *sy);
 	}
 }
@@ -272,8 +274,7 @@ static void flush_feedback(FxOscSubs *s)
 	}
 	FxChainSpec spec;
 	int have_spec = 0;
-	for (int w = 0; w < (int)(sizeof ch.entries / sizeof ch.entries[0]);
-	     w++)
+	for (int w = 0; w < (int)(sizeof ch.entries / sizeof ch.entries[0]); w++)
 		for (uint64_t bits = ch.entries[w]; bits; bits &= bits - 1) {
 			int e = w * 64 + __builtin_ctzll(bits);
 			if (!have_spec++)
@@ -302,9 +303,9 @@ static void flush_feedback(FxOscSubs *s)
 			fx_osc_send_free(s->t, &peer, "/fxd/chain", m);
 		}
 		if (ch.mute)
-			fx_osc_params_send_daemon(s->params, s->t, &peer,
-			                          "/fxd/mute",
-			                          fx_control_muted(s->control), 1);
+			fx_osc_params_send_daemon(
+				s->params, s->t, &peer, "/fxd/mute",
+				fx_control_muted(s->control), 1);
 		if (ch.bpm)
 			fx_osc_params_send_daemon(s->params, s->t, &peer,
 			                          "/fxd/bpm",
@@ -334,8 +335,7 @@ void fx_osc_subs_queue_fail(FxOscSubs *s, const FxOscRequest *req,
 	fx_osc_peer_name(&req->peer, sender, sizeof sender);
 	for (int i = 0; i < s->n_fails; i++) {
 		PendingFail *f = &s->fails[i];
-		if (!strcmp(f->sender, sender) &&
-		    !strcmp(f->address, address) &&
+		if (!strcmp(f->sender, sender) && !strcmp(f->address, address) &&
 		    !strncmp(f->why, why, sizeof f->why - 1)) {
 			f->repeats++;
 			return;
@@ -398,9 +398,10 @@ static void forward_fails_to(FxOscSubs *s, Subscriber *sub, double now)
 	atomic_fetch_add(&s->fails_skipped, s->fails_overflow);
 	if (sub->fails_skipped && sub->fails_in_window < FX_OSC_FAILS_PER_S) {
 		char why[96];
-		snprintf(why, sizeof why, "%u failures were not forwarded (at "
-		         "most %d a second)", sub->fails_skipped,
-		         FX_OSC_FAILS_PER_S);
+		snprintf(why, sizeof why,
+		         "%u failures were not forwarded (at "
+		         "most %d a second)",
+		         sub->fails_skipped, FX_OSC_FAILS_PER_S);
 		send_fail(s, sub, "", why, "", 0);
 	}
 }
@@ -421,8 +422,7 @@ static void add_kv(lo_message m, const char *key, double v)
 	lo_message_add_double(m, v);
 }
 
-static void add_latency(lo_message m, const char *what,
-                        const FxLatencyStats *s)
+static void add_latency(lo_message m, const char *what, const FxLatencyStats *s)
 {
 	static const struct {
 		const char *name;
@@ -440,8 +440,8 @@ static void add_latency(lo_message m, const char *what,
 	add_kv(m, key, (double)s->count);
 	for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
 		snprintf(key, sizeof key, "%s.%s", what, fields[i].name);
-		add_kv(m, key, *(const double *)((const char *)s +
-		                                 fields[i].offset));
+		add_kv(m, key,
+		       *(const double *)((const char *)s + fields[i].offset));
 	}
 }
 
@@ -544,8 +544,8 @@ static void publish_meters(FxOscSubs *s, double now, int n)
 			lo_message_add_float(m, sub->peak[c]);
 			lo_message_add_float(
 				m, sub->reads ? (float)sqrt(sub->rms2[c] /
-				                            sub->reads)
-				              : 0.0f);
+			                                    sub->reads)
+					      : 0.0f);
 			sub->peak[c] = 0;
 			sub->rms2[c] = 0;
 		}
@@ -563,9 +563,8 @@ static void publish_stats(FxOscSubs *s, double now)
 		Subscriber *sub = &s->subs[i];
 		if (now < sub->next_stats)
 			continue;
-		double every = sub->interval_ms < 1000
-		                       ? 1.0
-		                       : sub->interval_ms * 1e-3;
+		double every = sub->interval_ms < 1000 ? 1.0
+		                                       : sub->interval_ms * 1e-3;
 		sub->next_stats = now + every;
 		if (!stats && !(stats = fx_osc_subs_stats(s)))
 			return;

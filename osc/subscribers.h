@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fxd — OSC subscribers: clients that asked (/fxd/subscribe) or were
  * named (--osc-target) to hear parameter feedback (coalesced, rate
  * limited, the chain's text too), meters, stats and counters, and the
@@ -21,17 +22,17 @@
 enum {
 	FX_OSC_MAX_SUBSCRIBERS = 16,
 	FX_OSC_MAX_SYNCS = 64,
-	FX_OSC_MAX_PORTS = 64,     ///< meter channels reported
-	FX_OSC_PENDING_FAILS = 8,  ///< distinct failures kept per feedback tick
-	FX_OSC_FAILS_PER_S = 5,    ///< failures forwarded a second, each
+	FX_OSC_MAX_PORTS = 64,    ///< meter channels reported
+	FX_OSC_PENDING_FAILS = 8, ///< distinct failures kept per feedback tick
+	FX_OSC_FAILS_PER_S = 5,   ///< failures forwarded a second, each
 };
 
 typedef struct FxOscSubsImpl FxOscSubs;
 
 typedef struct {
-	double lease_s;       ///< a subscription ends this long after its
-	                      ///< last renewal; 0: never
-	double rate_hz;       ///< feedback flushes a second
+	double lease_s; ///< a subscription ends this long after its
+			///< last renewal; 0: never
+	double rate_hz; ///< feedback flushes a second
 } FxOscSubsConfig;
 
 /** An empty table; NULL when out of memory. */
@@ -65,8 +66,8 @@ void fx_osc_subs_queue_fail(FxOscSubs *s, const FxOscRequest *req,
 /** Waits for the worker to pass @p point, then answers @p peer
  *  /fxd/synced @p id (or fails after a timeout). FX_ERR_FULL when
  *  FX_OSC_MAX_SYNCS wait already. */
-FxStatus fx_osc_subs_add_sync(FxOscSubs *s, const FxOscPeer *peer,
-                              int32_t id, uint32_t point);
+FxStatus fx_osc_subs_add_sync(FxOscSubs *s, const FxOscPeer *peer, int32_t id,
+                              uint32_t point);
 
 /** The full state to every subscriber (static targets at start). */
 void fx_osc_subs_send_state(FxOscSubs *s);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The OSC transport (transport.h): sockets, allowlist, framing, sending
  * and the thread's loop. */
 #define _GNU_SOURCE
@@ -28,30 +29,30 @@ static const int BATCH = 256;
 static const int OSC_NICE = 5;
 
 typedef struct {
-	int fd;                   ///< -1 when free
-	uint32_t serial;          ///< which connection this is, since start
+	int fd;          ///< -1 when free
+	uint32_t serial; ///< which connection this is, since start
 	struct sockaddr_in addr;
-	uint8_t *buf;             ///< FX_OSC_MAX_PACKET + 4
+	uint8_t *buf; ///< FX_OSC_MAX_PACKET + 4
 	size_t len;
-	double last_active;       ///< accepted or last read (transport clock)
+	double last_active; ///< accepted or last read (transport clock)
 } TcpConn;
 
 struct FxOscTransportImpl {
 	FxOscTransportConfig cfg;
 	FxOscHooks hooks;
 	int udp, tcp_listen;
-	int wake[2];              ///< a pipe: stop the thread's poll
-	TcpConn *tcp;             ///< cfg.tcp_max of them
-	uint32_t tcp_serial;      ///< the last connection's serial
-	struct pollfd *fds;       ///< the loop's poll set: 3 + cfg.tcp_max
-	int *tcp_at;              ///< where each connection is in it
+	int wake[2];         ///< a pipe: stop the thread's poll
+	TcpConn *tcp;        ///< cfg.tcp_max of them
+	uint32_t tcp_serial; ///< the last connection's serial
+	struct pollfd *fds;  ///< the loop's poll set: 3 + cfg.tcp_max
+	int *tcp_at;         ///< where each connection is in it
 	FxCidr allow[FX_OSC_MAX_CIDRS];
 	int n_allow;
 	struct in_addr bound;
 	int port;
 	char describe[64];
-	uint8_t *rx;              ///< FX_OSC_MAX_PACKET
-	double clock_offset;      ///< tests: seconds added to the clock
+	uint8_t *rx;         ///< FX_OSC_MAX_PACKET
+	double clock_offset; ///< tests: seconds added to the clock
 	pthread_t thread;
 	int started;
 	_Atomic int stop;
@@ -93,8 +94,7 @@ void fx_osc_peer_name(const FxOscPeer *peer, char *buf, size_t size)
 	         ntohs(peer->addr.sin_port));
 }
 
-int fx_osc_transport_is_self(const FxOscTransport *t,
-                             const struct sockaddr_in *a)
+int fx_osc_transport_is_self(const FxOscTransport *t, const struct sockaddr_in *a)
 {
 	if (ntohs(a->sin_port) != t->port)
 		return 0;
@@ -124,15 +124,13 @@ static int set_nonblock(int fd)
 	return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 
-static FxOscTransport *fail_new(FxOscTransport *t, FxStatus *st,
-                                FxStatus code, char *err, size_t size,
-                                const char *fmt, ...)
+static FxOscTransport *fail_new(FxOscTransport *t, FxStatus *st, FxStatus code,
+                                char *err, size_t size, const char *fmt, ...)
 	__attribute__((format(printf, 6, 7)));
 
 /* Frees the half-built transport and says why: returns NULL. */
-static FxOscTransport *fail_new(FxOscTransport *t, FxStatus *st,
-                                FxStatus code, char *err, size_t size,
-                                const char *fmt, ...)
+static FxOscTransport *fail_new(FxOscTransport *t, FxStatus *st, FxStatus code,
+                                char *err, size_t size, const char *fmt, ...)
 {
 	if (fmt) {
 		va_list ap;
@@ -148,8 +146,7 @@ static FxOscTransport *fail_new(FxOscTransport *t, FxStatus *st,
 }
 
 static int bind_socket(const FxOscTransport *t, int type,
-                       const struct sockaddr_in *addr, char *err,
-                       size_t size)
+                       const struct sockaddr_in *addr, char *err, size_t size)
 {
 	int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -223,7 +220,8 @@ FxOscTransport *fx_osc_transport_new(const FxOscTransportConfig *cfg,
 	if (inet_pton(AF_INET, cfg->bind, &addr.sin_addr) != 1)
 		return fail_new(t, st, FX_ERR_SYNTAX, err, err_size,
 		                "--osc-bind: '%s' is not a numeric IPv4 "
-		                "address", cfg->bind);
+		                "address",
+		                cfg->bind);
 	t->bound = addr.sin_addr;
 	if ((t->udp = bind_socket(t, SOCK_DGRAM, &addr, err, err_size)) < 0)
 		return fail_new(t, st, FX_ERR_IO, err, err_size, NULL);
@@ -285,13 +283,17 @@ static void close_tcp(FxOscTransport *t, int i)
 
 /* A reply that no packet can carry is answered with why, not dropped
  * without a word (the callers split what can grow; this is the net). */
-static void too_big(FxOscTransport *t, const FxOscPeer *peer,
-                    const char *path, size_t len)
+static void too_big(FxOscTransport *t, const FxOscPeer *peer, const char *path,
+                    size_t len)
 {
 	char why[160];
-	snprintf(why, sizeof why, "the reply (%zu bytes) is larger than %s "
-	         "can carry", len, peer->tcp < 0 ? "a UDP datagram" : "a "
-	         "packet");
+	snprintf(why, sizeof why,
+	         "the reply (%zu bytes) is larger than %s "
+	         "can carry",
+	         len,
+	         peer->tcp < 0 ? "a UDP datagram"
+	                       : "a "
+	                         "packet");
 	lo_message m = lo_message_new();
 	if (!m)
 		return;
@@ -376,8 +378,7 @@ FxOscRequest fx_osc_request_to(FxOscTransport *t, const FxOscPeer *peer)
 	return (FxOscRequest){.transport = t, .peer = *peer, .failed = 1};
 }
 
-void fx_osc_fail(FxOscRequest *req, const char *address, const char *fmt,
-                 ...)
+void fx_osc_fail(FxOscRequest *req, const char *address, const char *fmt, ...)
 {
 	FxOscTransport *t = req->transport;
 	char why[512];
@@ -420,12 +421,11 @@ static void refuse_oversize(FxOscTransport *t, const FxOscPeer *from)
 {
 	atomic_fetch_add(&t->received, 1);
 	FxOscRequest req = {.transport = t, .peer = *from};
-	fx_osc_fail(&req, "", "packet larger than %d bytes",
-	            FX_OSC_MAX_PACKET);
+	fx_osc_fail(&req, "", "packet larger than %d bytes", FX_OSC_MAX_PACKET);
 }
 
-void fx_osc_transport_inject(FxOscTransport *t, const void *data,
-                             size_t len, int port)
+void fx_osc_transport_inject(FxOscTransport *t, const void *data, size_t len,
+                             int port)
 {
 	FxOscPeer peer = {.tcp = -1};
 	peer.addr.sin_family = AF_INET;
@@ -440,8 +440,7 @@ void fx_osc_transport_inject(FxOscTransport *t, const void *data,
 static void count_kernel_drops(FxOscTransport *t, struct msghdr *mh)
 {
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c))
-		if (c->cmsg_level == SOL_SOCKET &&
-		    c->cmsg_type == SO_RXQ_OVFL) {
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
 			uint32_t drops;
 			memcpy(&drops, CMSG_DATA(c), sizeof drops);
 			atomic_store(&t->kernel_drops, drops);
@@ -455,9 +454,12 @@ static void read_udp(FxOscTransport *t)
 		char ctl[CMSG_SPACE(sizeof(uint32_t))];
 		struct iovec iov = {t->rx, FX_OSC_MAX_PACKET};
 		struct msghdr mh = {
-			.msg_name = &from, .msg_namelen = sizeof from,
-			.msg_iov = &iov, .msg_iovlen = 1,
-			.msg_control = ctl, .msg_controllen = sizeof ctl,
+			.msg_name = &from,
+			.msg_namelen = sizeof from,
+			.msg_iov = &iov,
+			.msg_iovlen = 1,
+			.msg_control = ctl,
+			.msg_controllen = sizeof ctl,
 		};
 		ssize_t n = recvmsg(t->udp, &mh, MSG_DONTWAIT);
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -506,9 +508,12 @@ static void read_errors(FxOscTransport *t)
 		uint8_t byte;
 		struct iovec iov = {&byte, 1};
 		struct msghdr mh = {
-			.msg_name = &dest, .msg_namelen = sizeof dest,
-			.msg_iov = &iov, .msg_iovlen = 1,
-			.msg_control = ctl, .msg_controllen = sizeof ctl,
+			.msg_name = &dest,
+			.msg_namelen = sizeof dest,
+			.msg_iov = &iov,
+			.msg_iovlen = 1,
+			.msg_control = ctl,
+			.msg_controllen = sizeof ctl,
 		};
 		if (recvmsg(t->udp, &mh, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
 			break;
@@ -584,8 +589,8 @@ static void expire_tcp(FxOscTransport *t)
 static void read_tcp(FxOscTransport *t, int i)
 {
 	TcpConn *c = &t->tcp[i];
-	ssize_t n = recv(c->fd, c->buf + c->len,
-	                 FX_OSC_MAX_PACKET + 4 - c->len, MSG_DONTWAIT);
+	ssize_t n = recv(c->fd, c->buf + c->len, FX_OSC_MAX_PACKET + 4 - c->len,
+	                 MSG_DONTWAIT);
 	if (n <= 0) {
 		if (n == 0 || (errno != EAGAIN && errno != EINTR))
 			close_tcp(t, i);
@@ -668,8 +673,7 @@ static void *thread_main(void *arg)
 	return NULL;
 }
 
-FxStatus fx_osc_transport_start(FxOscTransport *t, char *err,
-                                size_t err_size)
+FxStatus fx_osc_transport_start(FxOscTransport *t, char *err, size_t err_size)
 {
 	int e = pthread_create(&t->thread, NULL, thread_main, t);
 	if (e != 0) {

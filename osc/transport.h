@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fxd — the OSC transport: fxd's own UDP (and optional TCP) sockets on one
  * address, the allowlist, OSC 1.0 stream framing over TCP, sending that
  * never blocks, the IP_RECVERR error queue that names subscribers whose
@@ -18,7 +19,7 @@
 #include "dsp/status.h"
 
 enum {
-	FX_OSC_MAX_TCP = 1024,     ///< the most --osc-tcp-max allows
+	FX_OSC_MAX_TCP = 1024, ///< the most --osc-tcp-max allows
 	FX_OSC_MAX_CIDRS = FX_NETADDR_MAX_CIDRS,
 	FX_OSC_MAX_PACKET = 65536, ///< the largest packet taken or sent
 	FX_OSC_MAX_UDP = 65507,    ///< the largest UDP payload over IPv4
@@ -32,8 +33,8 @@ typedef struct FxOscTransportImpl FxOscTransport;
 /** Where a message came from and where its replies go. */
 typedef struct {
 	struct sockaddr_in addr;
-	int tcp;                  ///< index of the TCP connection, or -1: UDP
-	uint32_t tcp_serial;      ///< its serial: slots are reused
+	int tcp;             ///< index of the TCP connection, or -1: UDP
+	uint32_t tcp_serial; ///< its serial: slots are reused
 } FxOscPeer;
 
 /** One packet being handled: who sent it, when, and the transport that
@@ -42,8 +43,8 @@ typedef struct {
 typedef struct {
 	FxOscTransport *transport;
 	FxOscPeer peer;
-	uint64_t rx_ns;           ///< CLOCK_MONOTONIC when it arrived
-	int failed;               ///< the packet has been counted as rejected
+	uint64_t rx_ns; ///< CLOCK_MONOTONIC when it arrived
+	int failed;     ///< the packet has been counted as rejected
 } FxOscRequest;
 
 /** What the transport calls, given at creation (all on the OSC thread). */
@@ -55,8 +56,8 @@ typedef struct {
 	                size_t len);
 	/** A failure just answered to @p req's peer (fx_osc_fail), for
 	 *  whoever else should hear of it. May be NULL. */
-	void (*failed)(void *user, const FxOscRequest *req,
-	               const char *address, const char *why);
+	void (*failed)(void *user, const FxOscRequest *req, const char *address,
+	               const char *why);
 	/** The host at @p addr said nothing listens there (ICMP port
 	 *  unreachable for a datagram fxd sent). May be NULL. */
 	void (*unreachable)(void *user, const struct sockaddr_in *addr);
@@ -68,12 +69,12 @@ typedef struct {
 } FxOscHooks;
 
 typedef struct {
-	const char *bind;     ///< numeric IPv4 address
-	int port;             ///< 0 picks a free port
-	int tcp;              ///< also listen on TCP
-	const char *allow;    ///< "CIDR[,CIDR...]", NULL: anyone
-	int tcp_max;          ///< TCP connections at once (1..FX_OSC_MAX_TCP)
-	double tcp_idle_s;    ///< a silent connection is closed; 0: never
+	const char *bind;  ///< numeric IPv4 address
+	int port;          ///< 0 picks a free port
+	int tcp;           ///< also listen on TCP
+	const char *allow; ///< "CIDR[,CIDR...]", NULL: anyone
+	int tcp_max;       ///< TCP connections at once (1..FX_OSC_MAX_TCP)
+	double tcp_idle_s; ///< a silent connection is closed; 0: never
 } FxOscTransportConfig;
 
 /** Binds the sockets. NULL with *@p st and a one-line reason in @p err
@@ -87,8 +88,7 @@ FxOscTransport *fx_osc_transport_new(const FxOscTransportConfig *cfg,
 void fx_osc_transport_free(FxOscTransport *t);
 
 /** Starts the thread that polls the sockets and calls the hooks. */
-FxStatus fx_osc_transport_start(FxOscTransport *t, char *err,
-                                size_t err_size);
+FxStatus fx_osc_transport_start(FxOscTransport *t, char *err, size_t err_size);
 
 /** The port bound, and "udp 127.0.0.1:8000" or "udp+tcp ...". */
 int fx_osc_transport_port(const FxOscTransport *t);
@@ -96,8 +96,8 @@ const char *fx_osc_transport_describe(const FxOscTransport *t);
 
 /** Hands @p data to the receive hook as if it came from
  *  127.0.0.1:@p port over UDP, on the calling thread. */
-void fx_osc_transport_inject(FxOscTransport *t, const void *data,
-                             size_t len, int port);
+void fx_osc_transport_inject(FxOscTransport *t, const void *data, size_t len,
+                             int port);
 
 /** Sends @p m to @p peer at @p path without blocking (counted when it
  *  fails; a reply too large for the peer's protocol is answered with
@@ -113,13 +113,13 @@ void fx_osc_send_free(FxOscTransport *t, const FxOscPeer *peer,
  *  (liblo's varargs; end with LO_ARGS_END) to @p req's peer. */
 void fx_osc_reply_internal(FxOscRequest *req, const char *path,
                            const char *types, ...);
-#define fx_osc_reply(req, path, ...)                                         \
+#define fx_osc_reply(req, path, ...) \
 	fx_osc_reply_internal(req, path, __VA_ARGS__, LO_ARGS_END)
 
 /** /fxd/fail <address> <reason> to @p req's peer; the packet counts as
  *  rejected once, and the failed hook hears of it. */
-void fx_osc_fail(FxOscRequest *req, const char *address, const char *fmt,
-                 ...) __attribute__((format(printf, 3, 4)));
+void fx_osc_fail(FxOscRequest *req, const char *address, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /** A request context for answering @p peer outside a packet's dispatch
  *  (a sync answered later); its failures do not count as rejected. */

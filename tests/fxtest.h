@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fxd — shared helpers for the Check test programs. */
 #ifndef FX_TEST_H
 #define FX_TEST_H

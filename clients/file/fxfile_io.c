@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fxfile's sound files in and out (fxfile_io.h). */
 #define _GNU_SOURCE /* tee, mkostemp */
 #include "clients/file/fxfile_io.h"
@@ -81,8 +82,7 @@ static void known_formats(char *buf, size_t size)
 const char *fxfile_format_name(int format)
 {
 	SF_FORMAT_INFO fi = {.format = format & SF_FORMAT_TYPEMASK};
-	return sf_command(NULL, SFC_GET_FORMAT_INFO, &fi, sizeof fi) == 0 &&
-	                       fi.name
+	return sf_command(NULL, SFC_GET_FORMAT_INFO, &fi, sizeof fi) == 0 && fi.name
 	               ? fi.name
 	               : "this format";
 }
@@ -96,15 +96,14 @@ const char *fxfile_subtype_name(int format, char *buf, size_t size)
 	if (s)
 		snprintf(buf, size, "%s", s);
 	else
-		snprintf(buf, size, "subtype 0x%04x",
-		         format & SF_FORMAT_SUBMASK);
+		snprintf(buf, size, "subtype 0x%04x", format & SF_FORMAT_SUBMASK);
 	return buf;
 }
 
 static int format_ok(int format, int channels, int rate)
 {
-	SF_INFO info = {.samplerate = rate, .channels = channels,
-	                .format = format};
+	SF_INFO info = {
+		.samplerate = rate, .channels = channels, .format = format};
 	return sf_format_check(&info);
 }
 
@@ -153,8 +152,8 @@ static int streams(int format, int channels, int rate)
 	int fds[2];
 	if (pipe(fds))
 		return 1; /* the real open will say */
-	SF_INFO info = {.samplerate = rate, .channels = channels,
-	                .format = format};
+	SF_INFO info = {
+		.samplerate = rate, .channels = channels, .format = format};
 	SNDFILE *sf = sf_open_fd(fds[1], SFM_WRITE, &info, SF_FALSE);
 	if (sf)
 		sf_close(sf);
@@ -213,18 +212,26 @@ static FxStatus parse_raw(const char *raw, SF_INFO *info, char *err,
 	long rate, ch;
 	int sub;
 	if (nf != 3)
-		return fxfile_usage_fail(err, err_size, "--raw-input: '%s' is "
-		                         "not RATE:CHANNELS:SUBTYPE", raw);
+		return fxfile_usage_fail(err, err_size,
+		                         "--raw-input: '%s' is "
+		                         "not RATE:CHANNELS:SUBTYPE",
+		                         raw);
 	if (!parse_long(f[0], 1, 10000000, &rate))
-		return fxfile_usage_fail(err, err_size, "--raw-input: '%s' is "
-		                         "not a sample rate", f[0]);
+		return fxfile_usage_fail(err, err_size,
+		                         "--raw-input: '%s' is "
+		                         "not a sample rate",
+		                         f[0]);
 	if (!parse_long(f[1], 1, 1024, &ch))
-		return fxfile_usage_fail(err, err_size, "--raw-input: '%s' is "
-		                         "not a channel count (1..1024)", f[1]);
+		return fxfile_usage_fail(err, err_size,
+		                         "--raw-input: '%s' is "
+		                         "not a channel count (1..1024)",
+		                         f[1]);
 	if (!(sub = fxfile_subtype_code(f[2])))
-		return fxfile_usage_fail(err, err_size, "--raw-input: '%s' is "
+		return fxfile_usage_fail(err, err_size,
+		                         "--raw-input: '%s' is "
 		                         "not PCM_16, PCM_24, PCM_32, FLOAT or "
-		                         "DOUBLE", f[2]);
+		                         "DOUBLE",
+		                         f[2]);
 	info->samplerate = (int)rate;
 	info->channels = (int)ch;
 	info->format = SF_FORMAT_RAW | sub | SF_ENDIAN_LITTLE;
@@ -232,8 +239,7 @@ static FxStatus parse_raw(const char *raw, SF_INFO *info, char *err,
 }
 
 /* An unlinked temporary file in $TMPDIR, open in *@p fd. */
-static FxStatus temp_file(const char *what, int *fd, char *err,
-                          size_t err_size)
+static FxStatus temp_file(const char *what, int *fd, char *err, size_t err_size)
 {
 	const char *dir = getenv("TMPDIR");
 	char path[PATH_MAX];
@@ -241,8 +247,10 @@ static FxStatus temp_file(const char *what, int *fd, char *err,
 	snprintf(path, sizeof path, "%s/fxfile-spool.XXXXXX", dir);
 	*fd = mkostemp(path, O_CLOEXEC);
 	if (*fd < 0)
-		return fx_fail(FX_ERR_IO, err, err_size, "cannot spool %s to "
-		               "'%s': %s", what, dir, strerror(errno));
+		return fx_fail(FX_ERR_IO, err, err_size,
+		               "cannot spool %s to "
+		               "'%s': %s",
+		               what, dir, strerror(errno));
 	unlink(path); /* gone with fxfile, whatever happens */
 	return FX_OK;
 }
@@ -419,9 +427,11 @@ static int sample_bytes(int format)
 	static const struct {
 		int subtype, bytes;
 	} sizes[] = {
-		{SF_FORMAT_PCM_S8, 1}, {SF_FORMAT_PCM_U8, 1}, {SF_FORMAT_ULAW, 1},
-		{SF_FORMAT_ALAW, 1},   {SF_FORMAT_PCM_16, 2}, {SF_FORMAT_PCM_24, 3},
-		{SF_FORMAT_PCM_32, 4}, {SF_FORMAT_FLOAT, 4},  {SF_FORMAT_DOUBLE, 8},
+		{SF_FORMAT_PCM_S8, 1}, {SF_FORMAT_PCM_U8, 1},
+		{SF_FORMAT_ULAW, 1},   {SF_FORMAT_ALAW, 1},
+		{SF_FORMAT_PCM_16, 2}, {SF_FORMAT_PCM_24, 3},
+		{SF_FORMAT_PCM_32, 4}, {SF_FORMAT_FLOAT, 4},
+		{SF_FORMAT_DOUBLE, 8},
 	};
 	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
 		if (sizes[i].subtype == (format & SF_FORMAT_SUBMASK))
@@ -449,15 +459,17 @@ static FxStatus truncated(FxFileInput *in, sf_count_t have, char *err,
 {
 	const char *held = in->info.seekable ? "the file holds" : "it brought";
 	if (!in->accept_truncated)
-		return fx_fail(FX_ERR_IO, err, err_size, "%s is truncated: its "
+		return fx_fail(FX_ERR_IO, err, err_size,
+		               "%s is truncated: its "
 		               "header gives %lld frames, %s %lld "
 		               "(--accept-truncated takes what is there)",
 		               in->label, (long long)in->claimed, held,
 		               (long long)have);
 	if (!in->said_truncated++)
 		fxfile_note("%s is truncated: its header gives %lld frames, %s "
-		            "%lld; going on with those", in->label,
-		            (long long)in->claimed, held, (long long)have);
+		            "%lld; going on with those",
+		            in->label, (long long)in->claimed, held,
+		            (long long)have);
 	return FX_OK;
 }
 
@@ -484,8 +496,8 @@ static FxStatus wait_readable(int fd)
 	return st;
 }
 
-FxStatus fxfile_input_open(FxFileInput *in, const FxFileOptions *o,
-                           char *err, size_t err_size)
+FxStatus fxfile_input_open(FxFileInput *in, const FxFileOptions *o, char *err,
+                           size_t err_size)
 {
 	const char *name = o->in, *raw = o->raw_input;
 	memset(in, 0, sizeof *in);
@@ -534,17 +546,19 @@ FxStatus fxfile_input_open(FxFileInput *in, const FxFileOptions *o,
 			               "--raw-input RATE:CHANNELS:SUBTYPE",
 			               in->label);
 		char why[256];
-		return fx_fail(FX_ERR_SYNTAX, err, err_size, "%s: not a sound "
-		               "file fxfile can read (%s)", in->label,
-		               sf_reason(NULL, why, sizeof why));
+		return fx_fail(FX_ERR_SYNTAX, err, err_size,
+		               "%s: not a sound "
+		               "file fxfile can read (%s)",
+		               in->label, sf_reason(NULL, why, sizeof why));
 	}
 	if (in->info.channels < 1)
-		return fx_fail(FX_ERR_INVALID, err, err_size,
-		               "%s: no channels", in->label);
+		return fx_fail(FX_ERR_INVALID, err, err_size, "%s: no channels",
+		               in->label);
 	if (in->info.samplerate < 1000 || in->info.samplerate > 768000)
-		return fx_fail(FX_ERR_RANGE, err, err_size, "%s: a sample rate "
-		               "of %d Hz is outside 1000..768000", in->label,
-		               in->info.samplerate);
+		return fx_fail(FX_ERR_RANGE, err, err_size,
+		               "%s: a sample rate "
+		               "of %d Hz is outside 1000..768000",
+		               in->label, in->info.samplerate);
 	if (!raw)
 		in->claimed = in->info.seekable ? header_frames(fd)
 		                                : stream_frames(&in->info);
@@ -567,15 +581,15 @@ static FxStatus replay(FxFileInput *in, float *buf, long frames, long *got,
 	size_t frame = (size_t)in->info.channels * sizeof(float);
 	size_t want = (size_t)frames * frame, have = 0;
 	while (have < want) {
-		ssize_t n = read(in->spool_fd, (char *)buf + have,
-		                 want - have);
+		ssize_t n = read(in->spool_fd, (char *)buf + have, want - have);
 		if (n < 0 && errno == EINTR) {
 			if (fxfile_interruption() != FX_OK)
 				return FXFILE_ERR_INTERRUPTED;
 			continue;
 		}
 		if (n < 0)
-			return fx_fail(FX_ERR_IO, err, err_size, "cannot read "
+			return fx_fail(FX_ERR_IO, err, err_size,
+			               "cannot read "
 			               "the spooled input back: %s",
 			               strerror(errno));
 		if (n == 0)
@@ -586,8 +600,8 @@ static FxStatus replay(FxFileInput *in, float *buf, long frames, long *got,
 	return FX_OK;
 }
 
-FxStatus fxfile_input_read(FxFileInput *in, float *buf, long frames,
-                           long *got, char *err, size_t err_size)
+FxStatus fxfile_input_read(FxFileInput *in, float *buf, long frames, long *got,
+                           char *err, size_t err_size)
 {
 	*got = 0;
 	if (in->replay)
@@ -614,7 +628,8 @@ FxStatus fxfile_input_rewind(FxFileInput *in, char *err, size_t err_size)
 {
 	if (in->spool_fd >= 0) {
 		if (lseek(in->spool_fd, 0, SEEK_SET) != 0)
-			return fx_fail(FX_ERR_IO, err, err_size, "cannot read "
+			return fx_fail(FX_ERR_IO, err, err_size,
+			               "cannot read "
 			               "the spooled input back: %s",
 			               strerror(errno));
 		in->replay = 1;
@@ -654,28 +669,34 @@ static FxStatus choose_format(const FxFileOptions *o, const FxFileInput *in,
 	if (o->format) {
 		if (!(major = find_major(o->format))) {
 			known_formats(known, sizeof known);
-			return fxfile_usage_fail(err, err_size, "--format: "
+			return fxfile_usage_fail(err, err_size,
+			                         "--format: "
 			                         "unknown format '%s' (known: %s)",
 			                         o->format, known);
 		}
 	} else if (!strcmp(name, "-")) {
-		return fxfile_usage_fail(err, err_size, "writing to stdout "
+		return fxfile_usage_fail(err, err_size,
+		                         "writing to stdout "
 		                         "needs --format (au, flac or raw: "
 		                         "formats that stream)");
 	} else {
 		const char *ext = extension(name);
 		if (!ext || !(major = find_major(ext)))
-			return fxfile_usage_fail(err, err_size, "'%s': cannot "
+			return fxfile_usage_fail(err, err_size,
+			                         "'%s': cannot "
 			                         "tell the format from the "
-			                         "name; give --format", name);
+			                         "name; give --format",
+			                         name);
 	}
 	int endian = major == SF_FORMAT_RAW ? SF_ENDIAN_LITTLE : 0;
 	int sub = o->subtype ? fxfile_subtype_code(o->subtype)
 	                     : default_subtype(major, endian, &in->info);
 	if (!sub || !format_ok(major | sub | endian, 1, 48000)) {
 		if (o->subtype)
-			return fxfile_usage_fail(err, err_size, "--subtype %s: "
-			                         "%s cannot hold it", o->subtype,
+			return fxfile_usage_fail(err, err_size,
+			                         "--subtype %s: "
+			                         "%s cannot hold it",
+			                         o->subtype,
 			                         fxfile_format_name(major));
 		return fx_fail(FX_ERR_INVALID, err, err_size,
 		               "%s: no subtype fxfile can write",
@@ -684,17 +705,17 @@ static FxStatus choose_format(const FxFileOptions *o, const FxFileInput *in,
 	char sb[64];
 	int ch = in->info.channels, rate = in->info.samplerate;
 	if (!format_ok(major | sub | endian, ch, rate))
-		return fx_fail(FX_ERR_INVALID, err, err_size, "'%s': %s %s "
-		               "cannot hold %d channels at %d Hz", name,
-		               fxfile_format_name(major),
+		return fx_fail(FX_ERR_INVALID, err, err_size,
+		               "'%s': %s %s "
+		               "cannot hold %d channels at %d Hz",
+		               name, fxfile_format_name(major),
 		               fxfile_subtype_name(sub, sb, sizeof sb), ch, rate);
 	*format = major | sub | endian;
 	return FX_OK;
 }
 
 FxStatus fxfile_output_plan(FxFileOutput *out, const FxFileOptions *o,
-                            const FxFileInput *in, char *err,
-                            size_t err_size)
+                            const FxFileInput *in, char *err, size_t err_size)
 {
 	const char *name = o->out;
 	memset(out, 0, sizeof *out);
@@ -709,15 +730,16 @@ FxStatus fxfile_output_plan(FxFileOutput *out, const FxFileOptions *o,
 	if (st != FX_OK)
 		return st;
 	int ch = in->info.channels, rate = in->info.samplerate;
-	out->info = (SF_INFO){.samplerate = rate, .channels = ch,
-	                      .format = format};
+	out->info = (SF_INFO){
+		.samplerate = rate, .channels = ch, .format = format};
 	out->bits = pcm_bits(format);
 	out->dither = out->bits && out->bits <= 16 && !o->no_dither;
 
 	struct stat sb;
 	if (to_stdout) {
 		if (!streams(format, ch, rate))
-			return fx_fail(FX_ERR_INVALID, err, err_size, "%s "
+			return fx_fail(FX_ERR_INVALID, err, err_size,
+			               "%s "
 			               "cannot be written to a pipe; give "
 			               "--format au, flac or raw for stdout",
 			               fxfile_format_name(format));
@@ -751,7 +773,8 @@ FxStatus fxfile_output_plan(FxFileOutput *out, const FxFileOptions *o,
 		return FX_OK;
 	}
 	if (same_file(&sb, &in->st))
-		return fx_fail(FX_ERR_INVALID, err, err_size, "%s is the input "
+		return fx_fail(FX_ERR_INVALID, err, err_size,
+		               "%s is the input "
 		               "file; fxfile never writes over its input",
 		               out->label);
 	if (S_ISDIR(sb.st_mode))
@@ -830,8 +853,8 @@ static sf_count_t sink_tell(void *user)
 	return ((FxFileOutput *)user)->sink.pos;
 }
 
-static SF_VIRTUAL_IO sink_io = {sink_length, sink_seek, sink_read,
-                                sink_write, sink_tell};
+static SF_VIRTUAL_IO sink_io = {sink_length, sink_seek, sink_read, sink_write,
+                                sink_tell};
 
 FxStatus fxfile_output_open(FxFileOutput *out, char *err, size_t err_size)
 {
@@ -847,7 +870,8 @@ FxStatus fxfile_output_open(FxFileOutput *out, char *err, size_t err_size)
 		                             out->replace ? 0 : FX_SAFE_NO_REPLACE,
 		                             &st, err, err_size);
 		if (!out->file && errno == EEXIST)
-			return fx_fail(FX_ERR_IO, err, err_size, "%s appeared "
+			return fx_fail(FX_ERR_IO, err, err_size,
+			               "%s appeared "
 			               "while fxfile ran (--force replaces it)",
 			               out->label);
 		if (!out->file)
@@ -858,16 +882,17 @@ FxStatus fxfile_output_open(FxFileOutput *out, char *err, size_t err_size)
 	out->via_sink = (out->info.format & SF_FORMAT_TYPEMASK) ==
 	                        SF_FORMAT_FLAC &&
 	                lseek(out->fd, 0, SEEK_CUR) < 0;
-	out->sf = out->via_sink ? sf_open_virtual(&sink_io, SFM_WRITE, &info,
-	                                          out)
-	                        : sf_open_fd(out->fd, SFM_WRITE, &info,
-	                                     SF_FALSE);
+	out->sf = out->via_sink
+	                  ? sf_open_virtual(&sink_io, SFM_WRITE, &info, out)
+	                  : sf_open_fd(out->fd, SFM_WRITE, &info, SF_FALSE);
 	if (!out->sf) {
 		const char *why = sf_strerror(NULL);
 		if (strstr(why, "pipe"))
-			return fx_fail(FX_ERR_INVALID, err, err_size, "%s: %s "
+			return fx_fail(FX_ERR_INVALID, err, err_size,
+			               "%s: %s "
 			               "cannot be written to a pipe; use --format "
-			               "au, flac or raw", out->label,
+			               "au, flac or raw",
+			               out->label,
 			               fxfile_format_name(out->info.format));
 		return fx_fail(FX_ERR_IO, err, err_size, "cannot write %s: %s",
 		               out->label, why);
@@ -877,8 +902,7 @@ FxStatus fxfile_output_open(FxFileOutput *out, char *err, size_t err_size)
 	if (!out->bits)
 		sf_command(out->sf, SFC_SET_CLIPPING, NULL, SF_TRUE);
 	out->rng = 0x243f6a8885a308d3u; /* any fixed seed */
-	out->buf = calloc((size_t)FXFILE_BLOCK * out->info.channels,
-	                  sizeof(int));
+	out->buf = calloc((size_t)FXFILE_BLOCK * out->info.channels, sizeof(int));
 	if (!out->buf)
 		return fx_fail(FX_ERR_NOMEM, err, err_size, "out of memory");
 	return FX_OK;
@@ -946,9 +970,8 @@ static void write_int(FxFileOutput *out, float *const *blk, long off,
 		}
 }
 
-FxStatus fxfile_output_write(FxFileOutput *out, float *const *blk,
-                             long off, long frames, double gain, char *err,
-                             size_t err_size)
+FxStatus fxfile_output_write(FxFileOutput *out, float *const *blk, long off,
+                             long frames, double gain, char *err, size_t err_size)
 {
 	sf_count_t done;
 	if (!out->bits) {
@@ -965,8 +988,9 @@ FxStatus fxfile_output_write(FxFileOutput *out, float *const *blk,
 		char why[256];
 		return fx_fail(FX_ERR_IO, err, err_size, "cannot write %s: %s",
 		               out->label,
-		               out->sink.err ? strerror(out->sink.err)
-		               : sf_reason(out->sf, why, sizeof why));
+		               out->sink.err
+		                       ? strerror(out->sink.err)
+		                       : sf_reason(out->sf, why, sizeof why));
 	}
 	return FX_OK;
 }
@@ -974,8 +998,7 @@ FxStatus fxfile_output_write(FxFileOutput *out, float *const *blk,
 /* RF64 ignores SFC_SET_ADD_PEAK_CHUNK in libsndfile 1.2.0 and stamps its
  * PEAK chunk with time(NULL): zero the stamp, so equal runs give equal
  * files. RIFF chunks: id, little-endian size, data padded to even. */
-static FxStatus unstamp_rf64(const FxFileOutput *out, char *err,
-                             size_t err_size)
+static FxStatus unstamp_rf64(const FxFileOutput *out, char *err, size_t err_size)
 {
 	if ((out->info.format & SF_FORMAT_TYPEMASK) != SF_FORMAT_RF64 ||
 	    out->direct)
@@ -991,8 +1014,8 @@ static FxStatus unstamp_rf64(const FxFileOutput *out, char *err,
 			static const unsigned char zero[4];
 			if (size >= 8 && pwrite(out->fd, zero, 4, at + 12) != 4)
 				return fx_fail(FX_ERR_IO, err, err_size,
-				               "cannot write %s: %s", out->label,
-				               strerror(errno));
+				               "cannot write %s: %s",
+				               out->label, strerror(errno));
 			return FX_OK;
 		}
 		if (!memcmp(h, "data", 4))
@@ -1010,7 +1033,7 @@ FxStatus fxfile_output_finish(FxFileOutput *out, char *err, size_t err_size)
 		return fx_fail(FX_ERR_IO, err, err_size, "cannot write %s: %s",
 		               out->label,
 		               out->sink.err ? strerror(out->sink.err)
-		               : sf_error_number(sf_err));
+		                             : sf_error_number(sf_err));
 	FxStatus st = unstamp_rf64(out, err, err_size);
 	if (st != FX_OK)
 		return st;
@@ -1028,7 +1051,8 @@ FxStatus fxfile_output_finish(FxFileOutput *out, char *err, size_t err_size)
 	st = fx_safe_file_commit(out->file, err, err_size);
 	if (st != FX_OK) {
 		if (errno == EEXIST)
-			return fx_fail(FX_ERR_IO, err, err_size, "%s appeared "
+			return fx_fail(FX_ERR_IO, err, err_size,
+			               "%s appeared "
 			               "while fxfile ran (--force replaces it)",
 			               out->label);
 		if (st == FX_ERR_INVALID) /* no longer a regular file */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fxfile — the command line and the config file, merged into one struct.
  *
  * As in fxd (daemon/options.c), one table drives both and --help: every
@@ -22,23 +23,24 @@ typedef enum {
 
 /** Everything fxfile is told. */
 typedef struct {
-	char *chain;        ///< chain spec text, padded to the file's lines
-	char *chain_source; ///< "chain" or the config file, for spec errors
+	char *chain;          ///< chain spec text, padded to the file's lines
+	char *chain_source;   ///< "chain" or the config file, for spec errors
 	const char *in, *out; ///< the arguments; "-" is stdin or stdout
-	char *config;       ///< -f FILE, or NULL
-	char *format;       ///< output format, NULL: from OUT's extension
-	char *subtype;      ///< output subtype, NULL: the input's if it fits
-	char *raw_input;    ///< "RATE:CHANNELS:SUBTYPE", or NULL
-	char *device_name;  ///< cpu, cuda or auto
-	int device_asked;   ///< --device (or device =) was given
-	FxFileDevice device; ///< the same
-	double tail;        ///< seconds run past the input's end
-	double normalize;   ///< target peak in dBFS; NAN: off
-	double bpm;         ///< the rig's tempo; 0: the effects' default
-	int chunk;          ///< frames per read
-	int threads;        ///< 0: the number of cores
-	int scan_threshold; ///< GPU: frames from which the scan kernel runs;
-	                    ///< -1: the default per sample type, 0: always
+	char *config;         ///< -f FILE, or NULL
+	char *format;         ///< output format, NULL: from OUT's extension
+	char *subtype;        ///< output subtype, NULL: the input's if it fits
+	char *raw_input;      ///< "RATE:CHANNELS:SUBTYPE", or NULL
+	char *device_name;    ///< cpu, cuda or auto
+	int device_asked;     ///< --device (or device =) was given
+	FxFileDevice device;  ///< the same
+	double tail;          ///< seconds run past the input's end
+	double normalize;     ///< target peak in dBFS; NAN: off
+	double bpm;           ///< the rig's tempo; 0: the effects' default
+	int chunk;            ///< frames per read
+	int threads;          ///< 0: the number of cores
+	/** GPU: frames from which the scan kernel runs; -1: the default per
+	 *  sample type, 0: always. */
+	int scan_threshold;
 	int no_dither, force, quiet, verbose;
 	int accept_truncated; ///< read an input shorter than its header says
 	int help, version, list_effects; ///< print and exit

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The stages of fxfile's pipeline (fxfile_pipeline.h). */
 #include "clients/file/fxfile_pipeline.h"
 
@@ -17,14 +18,14 @@
 enum { GROUP = 64 };
 
 typedef struct {
-	FxPtFilter **parts; ///< [piece * groups + group], or NULL
+	FxPtFilter **parts;  ///< [piece * groups + group], or NULL
 	FxAccelPlan **plans; ///< the same on the device, or NULL
 	int pieces, groups;
-	FxChain *chain;     ///< a run of other slots, or NULL
+	FxChain *chain;          ///< a run of other slots, or NULL
 	int slots[FX_MAX_SLOTS]; ///< the slots of the spec it runs
 	int n_slots;
-	int n_sections;     ///< in all pieces
-	uint64_t muted;     ///< the chain's non-finite count last seen
+	int n_sections; ///< in all pieces
+	uint64_t muted; ///< the chain's non-finite count last seen
 } Stage;
 
 struct FxFilePipelineImpl {
@@ -124,8 +125,7 @@ static FxStatus add_accel_stage(FxFilePipeline *p, const FxChainSpec *spec,
 {
 	FxSection sec[FX_MAX_SLOTS * FX_MAX_SECTIONS];
 	int total;
-	FxStatus st = design_run(p, spec, slots, n_slots, sec, &total, err,
-	                         size);
+	FxStatus st = design_run(p, spec, slots, n_slots, sec, &total, err, size);
 	if (st != FX_OK)
 		return st;
 	Stage *stage = &p->stages[p->n_stages];
@@ -144,15 +144,16 @@ static FxStatus add_accel_stage(FxFilePipeline *p, const FxChainSpec *spec,
 			int ch = channels - g * GROUP;
 			ch = ch < GROUP ? ch : GROUP;
 			stage->plans[k * stage->groups + g] = fx_accel_plan_new(
-				p->cfg.accel, sec + k * FX_ACCEL_MAX_SECTIONS, n,
-				ch, FXFILE_BLOCK, FX_ACCEL_F32,
+				p->cfg.accel, sec + k * FX_ACCEL_MAX_SECTIONS,
+				n, ch, FXFILE_BLOCK, FX_ACCEL_F32,
 				p->cfg.scan_threshold, &st);
 		}
 	}
 	p->n_stages++;
 	if (st != FX_OK) {
-		snprintf(err, size, "CUDA: %s", stage->plans
-		         ? fx_accel_error(p->cfg.accel) : fx_strerror(st));
+		snprintf(err, size, "CUDA: %s",
+		         stage->plans ? fx_accel_error(p->cfg.accel)
+		                      : fx_strerror(st));
 		return st;
 	}
 	memcpy(stage->slots, slots, (size_t)n_slots * sizeof *slots);
@@ -167,8 +168,7 @@ static FxStatus add_filter_stage(FxFilePipeline *p, const FxChainSpec *spec,
 {
 	FxSection sec[FX_MAX_SLOTS * FX_MAX_SECTIONS];
 	int total;
-	FxStatus st = design_run(p, spec, slots, n_slots, sec, &total, err,
-	                         size);
+	FxStatus st = design_run(p, spec, slots, n_slots, sec, &total, err, size);
 	if (st != FX_OK)
 		return st;
 	Stage *stage = &p->stages[p->n_stages];
@@ -213,7 +213,8 @@ static FxStatus add_chain_stage(FxFilePipeline *p, const FxChainSpec *spec,
 {
 	if (p->cfg.channels > FXFILE_CHAIN_CHANNELS) {
 		const FxSlotSpec *s = &spec->slots[slots[0]];
-		snprintf(err, size, "slot %d (%s): %s takes at most %d "
+		snprintf(err, size,
+		         "slot %d (%s): %s takes at most %d "
 		         "channels, not %d (only filters take more)",
 		         slots[0] + 1, slot_name(s), s->cls->name,
 		         FXFILE_CHAIN_CHANNELS, p->cfg.channels);
@@ -285,8 +286,7 @@ FxFilePipeline *fxfile_pipeline_new(const FxChainSpec *spec,
 		n_run = 0;
 	}
 	for (; i <= spec->n_slots && *st == FX_OK; i++) {
-		const FxSlotSpec *s = i < spec->n_slots ? &spec->slots[i]
-		                                        : NULL;
+		const FxSlotSpec *s = i < spec->n_slots ? &spec->slots[i] : NULL;
 		if (s && is_silent_bypass(s))
 			continue;
 		if (n_run && (!s || is_filter(s) != run_filter)) {
@@ -340,8 +340,7 @@ static void reset_all(FxFilePipeline *p)
 	}
 }
 
-int fxfile_pipeline_process(FxFilePipeline *p, float *const *buf,
-                            int frames)
+int fxfile_pipeline_process(FxFilePipeline *p, float *const *buf, int frames)
 {
 	int finite = 1;
 	for (int i = 0; i < p->n_stages && finite; i++) {
@@ -350,12 +349,11 @@ int fxfile_pipeline_process(FxFilePipeline *p, float *const *buf,
 			FxAccelPlan **plan = s->plans;
 			for (int k = 0; k < s->pieces; k++)
 				for (int g = 0; g < s->groups; g++, plan++)
-					if (fx_accel_plan_forward(*plan,
-					                          buf + g * GROUP,
-					                          frames) != FX_OK)
+					if (fx_accel_plan_forward(
+						    *plan, buf + g * GROUP,
+						    frames) != FX_OK)
 						return -1;
-			finite = fx_audio_is_finite(buf, p->cfg.channels,
-			                            frames);
+			finite = fx_audio_is_finite(buf, p->cfg.channels, frames);
 		} else if (s->parts) {
 			FxPtFilter **part = s->parts;
 			for (int k = 0; k < s->pieces; k++)
@@ -363,8 +361,7 @@ int fxfile_pipeline_process(FxFilePipeline *p, float *const *buf,
 					fx_pt_filter_process(*part, p->pool,
 					                     buf + g * GROUP,
 					                     frames);
-			finite = fx_audio_is_finite(buf, p->cfg.channels,
-			                            frames);
+			finite = fx_audio_is_finite(buf, p->cfg.channels, frames);
 		} else {
 			fx_chain_process(s->chain, buf, frames);
 			uint64_t muted = fx_chain_nonfinite_count(s->chain);
@@ -392,8 +389,7 @@ int fxfile_pipeline_latency(const FxFilePipeline *p)
 	return total;
 }
 
-void fxfile_pipeline_describe(const FxFilePipeline *p, char *buf,
-                              size_t size)
+void fxfile_pipeline_describe(const FxFilePipeline *p, char *buf, size_t size)
 {
 	size_t at = 0;
 	buf[0] = '\0';

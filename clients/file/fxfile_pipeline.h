@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fxfile — the effect chain as a pipeline of stages over fixed blocks.
  *
  * A chain spec is split into stages: each maximal run of filter slots (at
@@ -35,9 +36,10 @@ typedef struct {
 	int threads;        ///< workers for the filter cascades, >= 1
 	double bpm;         ///< the rig's tempo for effects that follow it
 	FxAccel *accel;     ///< NULL: all on the CPU; else the leading run of
-	                    ///< filter and gain slots runs on it
-	long scan_threshold; ///< for the GPU plans (FX_ACCEL_SCAN_DEFAULT: its
-	                     ///< default per sample type)
+			    ///< filter and gain slots runs on it
+	/** For the GPU plans (FX_ACCEL_SCAN_DEFAULT: its default per sample
+	 *  type). */
+	long scan_threshold;
 } FxFilePipelineConfig;
 
 /** Builds the stages of @p spec. Returns NULL on failure with @p st set and
@@ -53,15 +55,13 @@ void fxfile_pipeline_free(FxFilePipeline *p);
  *  that comes out of any stage not finite is muted and every stage is
  *  reset, as FxChain does; returns 1 then, else 0. Returns -1 if the
  *  device failed (the reason is in fx_accel_error(cfg.accel)). */
-int fxfile_pipeline_process(FxFilePipeline *p, float *const *buf,
-                            int frames);
+int fxfile_pipeline_process(FxFilePipeline *p, float *const *buf, int frames);
 
 /** Latency in frames: the sum of the chain stages' latencies. */
 int fxfile_pipeline_latency(const FxFilePipeline *p);
 
 /** One line on what the stages are, e.g. "CUDA filter cascade (lpf, gain;
  *  4 sections) | chain (comp, dly) | filter cascade (hpf; 1 section)". */
-void fxfile_pipeline_describe(const FxFilePipeline *p, char *buf,
-                              size_t size);
+void fxfile_pipeline_describe(const FxFilePipeline *p, char *buf, size_t size);
 
 #endif

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fxfile's exit codes, interruption and informative lines
  * (fxfile_report.h). */
 #include "clients/file/fxfile_report.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fxfile — what its parts share: exit codes, the status of an
  * interruption, and informative lines on stderr. fxfile's modules return
  * an FxStatus with one line in the caller's `err`; only fxfile's main
@@ -28,7 +29,7 @@ enum {
 typedef struct {
 	void (*clear)(void *ctx); ///< clears the progress line; may be NULL
 	void *ctx;
-	int quiet;                ///< fxfile_note prints nothing
+	int quiet; ///< fxfile_note prints nothing
 } FxFileReportHooks;
 
 /** Registers @p hooks (copied). */

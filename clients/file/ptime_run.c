@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "clients/file/ptime_run.h"
 
 #include <limits.h>
@@ -32,8 +33,8 @@ enum {
  * (sched_vcpu_pack), where spinning without yielding cost whole 2.5 ms
  * time slices. */
 enum {
-	SPIN_NS = 2000000,  ///< a worker sleeps after 2 ms without a job
-	SPIN_CHECK = 256,   ///< pauses between clock reads and yields
+	SPIN_NS = 2000000, ///< a worker sleeps after 2 ms without a job
+	SPIN_CHECK = 256,  ///< pauses between clock reads and yields
 };
 
 typedef struct {
@@ -43,18 +44,18 @@ typedef struct {
 
 struct FxPtPoolImpl {
 	int threads;
-	int started;              ///< workers running
-	pthread_t *tid;           ///< [threads - 1]
-	Worker *workers;          ///< [threads - 1]
-	pthread_mutex_t run_mu;   ///< held through a whole fx_pt_pool_run
-	void (*fn)(void *, int);  ///< the job; written by: the runner, before gen
-	void *arg;                ///< written by: the runner, before gen
+	int started;             ///< workers running
+	pthread_t *tid;          ///< [threads - 1]
+	Worker *workers;         ///< [threads - 1]
+	pthread_mutex_t run_mu;  ///< held through a whole fx_pt_pool_run
+	void (*fn)(void *, int); ///< the job; written by: the runner, before gen
+	void *arg;               ///< written by: the runner, before gen
 	_Atomic unsigned long gen; ///< bumped (release) by the runner per job
-	_Atomic int pending;      ///< workers still in the job
-	_Atomic int quit;         ///< set by fx_pt_pool_free
-	pthread_mutex_t mu;       ///< guards sleepers and the sleep/wake handshake
-	pthread_cond_t go;        ///< gen moved, or quit
-	int sleepers;             ///< workers in pthread_cond_wait; under mu
+	_Atomic int pending;       ///< workers still in the job
+	_Atomic int quit;          ///< set by fx_pt_pool_free
+	pthread_mutex_t mu; ///< guards sleepers and the sleep/wake handshake
+	pthread_cond_t go;  ///< gen moved, or quit
+	int sleepers;       ///< workers in pthread_cond_wait; under mu
 };
 
 static inline void cpu_relax(void)
@@ -78,8 +79,10 @@ static unsigned long wait_job(FxPtPool *p, unsigned long seen)
 {
 	long long since = mono_ns();
 	for (unsigned i = 1;; i++) {
-		unsigned long g = atomic_load_explicit(&p->gen, memory_order_acquire);
-		if (g != seen || atomic_load_explicit(&p->quit, memory_order_relaxed))
+		unsigned long g = atomic_load_explicit(&p->gen,
+		                                       memory_order_acquire);
+		if (g != seen ||
+		    atomic_load_explicit(&p->quit, memory_order_relaxed))
 			return g;
 		cpu_relax();
 		if (i % SPIN_CHECK)
@@ -225,13 +228,13 @@ int fx_pt_plan_segments(int channels, int threads, long frames)
  * [g*S/G, (g+1)*S/G), at most W; thread i runs groups i, i+P, ... */
 typedef struct {
 	FxPtFilter *f;
-	float *const *bf;   ///< the block (float samples), or NULL
-	double *const *bd;  ///< the block (double samples), or NULL
-	long off;           ///< the chunk's first frame in the block
+	float *const *bf;  ///< the block (float samples), or NULL
+	double *const *bd; ///< the block (double samples), or NULL
+	long off;          ///< the chunk's first frame in the block
 	long frames, L, r;
 	int K, S, G, P;
-	int phase;          ///< 1: zero-state, 3: fix-up, 0: K == 1 (direct)
-	long zir[FX_PT_MAX_THREADS]; ///< per thread: zero-input samples
+	int phase; ///< 1: zero-state, 3: fix-up, 0: K == 1 (direct)
+	long zir[FX_PT_MAX_THREADS];       ///< per thread: zero-input samples
 	long long busy[FX_PT_MAX_THREADS]; ///< per thread: ns in this phase
 } Pass;
 
@@ -243,24 +246,24 @@ typedef struct {
 
 struct FxPtFilterImpl {
 	int channels;
-	int m;              ///< state doubles per channel, 2 * sections
+	int m; ///< state doubles per channel, 2 * sections
 	long max_frames;
-	long chunk;         ///< frames per parallel pass, at most
-	long chunk_max;     ///< frames per channel in zs: min(chunk, max_frames)
-	long threshold;     ///< frames from which process goes parallel
-	int forced;         ///< threshold set: no cost model
-	long decay;         ///< zero-input samples to FX_PT_TOL_F32, measured
+	long chunk;     ///< frames per parallel pass, at most
+	long chunk_max; ///< frames per channel in zs: min(chunk, max_frames)
+	long threshold; ///< frames from which process goes parallel
+	int forced;     ///< threshold set: no cost model
+	long decay;     ///< zero-input samples to FX_PT_TOL_F32, measured
 	FxPtCoef q;
-	FxSos *sos;         ///< the sequential float path; the state between calls
+	FxSos *sos; ///< the sequential float path; the state between calls
 	const Kernels *kern;
-	double *zs;         ///< [channels][chunk_max] zero-state outputs (float path)
-	double *e;          ///< [channels * MAX_SEGMENTS][m] end, then entry states
-	double *T, *Tlo;    ///< [m][m] A^trans_len, double-double
-	double *work;       ///< [4][m][m]
-	long trans_len;     ///< -1 until T is computed
-	long zir;           ///< zero-input samples, last process call
-	FxPtTiming timing;  ///< of the last process call
-	Pass pass;          ///< the pass in progress
+	double *zs; ///< [channels][chunk_max] zero-state outputs (float path)
+	double *e;  ///< [channels * MAX_SEGMENTS][m] end, then entry states
+	double *T, *Tlo;   ///< [m][m] A^trans_len, double-double
+	double *work;      ///< [4][m][m]
+	long trans_len;    ///< -1 until T is computed
+	long zir;          ///< zero-input samples, last process call
+	FxPtTiming timing; ///< of the last process call
+	Pass pass;         ///< the pass in progress
 };
 
 /* ---- per-group work (instantiated per ISA below) ------------------------- */
@@ -327,7 +330,8 @@ static inline void phase1(Pass *p, int g)
 			double t[FX_PT_MAX_STATE];
 			load_state(f, c, t);
 			if (p->bf)
-				fx_pt_segment_f32(&f->q, p->bf[c] + p->off, zc, p->r, t);
+				fx_pt_segment_f32(&f->q, p->bf[c] + p->off, zc,
+				                  p->r, t);
 			else
 				fx_pt_segment_f64(&f->q, p->bd[c] + p->off,
 				                  p->bd[c] + p->off, p->r, t);
@@ -434,8 +438,7 @@ static inline void group_work(Pass *p, int g, int thread)
 }
 
 /* The sequential double path: channels W at a time from their state. */
-static inline void seq64_work(FxPtFilter *f, double *const *buf, long off,
-                              long n)
+static inline void seq64_work(FxPtFilter *f, double *const *buf, long off, long n)
 {
 	const int m = f->m;
 	for (int c0 = 0; c0 < f->channels; c0 += W) {
@@ -478,7 +481,8 @@ static inline void carry_work(FxPtFilter *f, const Pass *p)
 		memcpy(sh, e, sizeof(double) * (size_t)m);
 		for (int k = 1; k < K; k++) {
 			double *ek = e + (size_t)k * m;
-			fx_pt_affine_apply_dd(m, f->T, f->Tlo, sh, sl, ek, th, tl);
+			fx_pt_affine_apply_dd(m, f->T, f->Tlo, sh, sl, ek, th,
+			                      tl);
 			memcpy(ek, sh, sizeof(double) * (size_t)m); // entry state
 			memcpy(sh, th, sizeof(double) * (size_t)m);
 			memcpy(sl, tl, sizeof(double) * (size_t)m);
@@ -490,23 +494,23 @@ static inline void carry_work(FxPtFilter *f, const Pass *p)
 /* flatten inlines the header's loops into each variant, so they get the
  * variant's instruction set (without it GCC keeps them out of line, at the
  * baseline ISA). */
-#define KERNELS(NAME, ATTR) \
+#define KERNELS(NAME, ATTR)                                                    \
 	ATTR __attribute__((flatten)) static void NAME##_group(Pass *p, int g, \
-	                                                       int thread) \
-	{ \
-		group_work(p, g, thread); \
-	} \
-	ATTR __attribute__((flatten)) static void NAME##_seq64( \
-		FxPtFilter *f, double *const *buf, long off, long n) \
-	{ \
-		seq64_work(f, buf, off, n); \
-	} \
-	ATTR __attribute__((flatten)) static void NAME##_carry(FxPtFilter *f, \
-	                                                       const Pass *p) \
-	{ \
-		carry_work(f, p); \
-	} \
-	static const Kernels NAME##_kernels = {NAME##_group, NAME##_seq64, \
+	                                                       int thread)     \
+	{                                                                      \
+		group_work(p, g, thread);                                      \
+	}                                                                      \
+	ATTR __attribute__((flatten)) static void NAME##_seq64(                \
+		FxPtFilter *f, double *const *buf, long off, long n)           \
+	{                                                                      \
+		seq64_work(f, buf, off, n);                                    \
+	}                                                                      \
+	ATTR __attribute__((flatten)) static void NAME##_carry(FxPtFilter *f,  \
+	                                                       const Pass *p)  \
+	{                                                                      \
+		carry_work(f, p);                                              \
+	}                                                                      \
+	static const Kernels NAME##_kernels = {NAME##_group, NAME##_seq64,     \
 	                                       NAME##_carry};
 
 KERNELS(base, )
@@ -620,7 +624,8 @@ FxPtFilter *fx_pt_filter_new(const FxSection *sec, int nsec, int channels,
 	f->m = 2 * nsec;
 	f->max_frames = max_frames;
 	f->chunk = FX_PT_CHUNK / channels > FX_PT_MIN_CHUNK
-		? FX_PT_CHUNK / channels : FX_PT_MIN_CHUNK;
+	                   ? FX_PT_CHUNK / channels
+	                   : FX_PT_MIN_CHUNK;
 	f->chunk_max = max_frames < f->chunk ? max_frames : f->chunk;
 	f->threshold = fx_pt_switch_over();
 	f->trans_len = -1;
@@ -672,8 +677,7 @@ void fx_pt_filter_set_threshold(FxPtFilter *f, long frames)
 	f->forced = 1;
 }
 
-double fx_pt_filter_predicted_gain(const FxPtFilter *f, int threads,
-                                   long frames)
+double fx_pt_filter_predicted_gain(const FxPtFilter *f, int threads, long frames)
 {
 	if (threads < 2 || frames < 1 || f->q.n == 0)
 		return 0;
@@ -797,7 +801,8 @@ static void process(FxPtFilter *f, FxPtPool *pool, float *const *bf,
 		return;
 	const int P = pool ? pool->threads : 1;
 	for (long off = 0; off < frames;) {
-		long n = frames - off < f->max_frames ? frames - off : f->max_frames;
+		long n = frames - off < f->max_frames ? frames - off
+		                                      : f->max_frames;
 		if (!fx_pt_filter_would_split(f, P, n)) {
 			long long t0 = mono_ns();
 			sequential(f, bf, bd, off, n);
@@ -823,8 +828,8 @@ void fx_pt_filter_process(FxPtFilter *f, FxPtPool *pool, float *const *buf,
 	process(f, pool, buf, NULL, frames);
 }
 
-void fx_pt_filter_process_f64(FxPtFilter *f, FxPtPool *pool,
-                              double *const *buf, long frames)
+void fx_pt_filter_process_f64(FxPtFilter *f, FxPtPool *pool, double *const *buf,
+                              long frames)
 {
 	process(f, pool, NULL, buf, frames);
 }

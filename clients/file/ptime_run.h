@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fxd — parallel-in-time filtering of long blocks on the CPU: a cascade of
  * second-order sections over planar channels, the block cut into segments
  * that worker threads filter at once (the math is in ptime.h).
@@ -101,8 +102,8 @@ void fx_pt_filter_process(FxPtFilter *f, FxPtPool *pool, float *const *buf,
 
 /** fx_pt_filter_process for double samples; the sequential path runs the
  *  channels through the ptime.h recursion, FX_PT_LANES at a time. */
-void fx_pt_filter_process_f64(FxPtFilter *f, FxPtPool *pool,
-                              double *const *buf, long frames);
+void fx_pt_filter_process_f64(FxPtFilter *f, FxPtPool *pool, double *const *buf,
+                              long frames);
 
 /** From now on process goes parallel exactly when the pool has more than
  *  one thread and frames >= @p frames (>= 1), whatever the cost model
@@ -119,8 +120,7 @@ int fx_pt_filter_would_split(const FxPtFilter *f, int threads, long frames);
 
 /** The cost model's predicted speedup of splitting @p frames on @p threads
  *  threads over fx_sos_process (the default rule splits from 1.2 on). */
-double fx_pt_filter_predicted_gain(const FxPtFilter *f, int threads,
-                                   long frames);
+double fx_pt_filter_predicted_gain(const FxPtFilter *f, int threads, long frames);
 
 /** How long the filter's zero-input response lasts, in samples, as
  *  measured by fx_pt_filter_new (capped at FX_PT_CHUNK). */
@@ -139,9 +139,9 @@ long fx_pt_filter_zir_samples(const FxPtFilter *f);
 typedef struct {
 	double wall_ns;     ///< the whole call
 	double critical_ns; ///< its critical path: the longest job of each
-	                    ///< parallel phase plus the caller's own steps;
-	                    ///< the wall time if the pool's threads ran at once
-	                    ///< and handing out jobs were free
+			    ///< parallel phase plus the caller's own steps;
+			    ///< the wall time if the pool's threads ran at once
+			    ///< and handing out jobs were free
 	int dispatches;     ///< fx_pt_pool_run calls it made
 } FxPtTiming;
 

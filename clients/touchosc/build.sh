@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Builds fxd.touchosc, the layout TouchOSC (Mk1) loads: a zip archive that
 # holds index.xml. Checks first that index.xml is well-formed and that the
 # base64 attributes (name, text, osc_cs) decode. The archive is byte-for-byte

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The config-file walker (conf.h). */
 #include "daemon/base/conf.h"
 
@@ -46,8 +47,7 @@ char *fx_conf_padded(int line, int col, const char *value)
 	return s;
 }
 
-FxStatus fx_conf_read(const char *path, char **text, char *err,
-                      size_t err_size)
+FxStatus fx_conf_read(const char *path, char **text, char *err, size_t err_size)
 {
 	size_t len;
 	/* A config file is small; refuse anything absurd. */
@@ -61,7 +61,7 @@ FxStatus fx_conf_read(const char *path, char **text, char *err,
 		free(*text);
 		*text = NULL;
 		return fx_fail(FX_ERR_SYNTAX, err, err_size,
-		           "config file '%s' is empty", path);
+		               "config file '%s' is empty", path);
 	}
 	return FX_OK;
 }
@@ -73,18 +73,18 @@ FxStatus fx_conf_apply(void *opts, const FxOptInfo *table, int n,
 	                                         strlen(e->key));
 	if (info && (info->flags & FX_OPT_CLI_ONLY))
 		return fx_fail(FX_ERR_INVALID, err, err_size,
-		           "'%s' cannot be set in a config file", e->key);
+		               "'%s' cannot be set in a config file", e->key);
 	if (!info) {
 		const char *best = fx_opt_suggest(table, n, e->key, 1);
 		return best ? fx_fail(FX_ERR_INVALID, err, err_size,
-		                  "unknown key '%s' (did you mean '%s'?)",
-		                  e->key, best)
+		                      "unknown key '%s' (did you mean '%s'?)",
+		                      e->key, best)
 		            : fx_fail(FX_ERR_INVALID, err, err_size,
-		                  "unknown key '%s'", e->key);
+		                      "unknown key '%s'", e->key);
 	}
 	if (!*e->value)
 		return fx_fail(FX_ERR_INVALID, err, err_size, "%s: empty value",
-		           e->key);
+		               e->key);
 	return fx_opt_apply(opts, info, e->value, info->name, err, err_size);
 }
 
@@ -111,8 +111,8 @@ static int find_section(const Walk *w, const char *name)
 static FxStatus twice(Walk *w)
 {
 	return fx_fail(FX_ERR_SYNTAX, w->reason, sizeof w->reason,
-	           "the %s is given twice (see line %d)", w->fmt->text_name,
-	           w->text->line);
+	               "the %s is given twice (see line %d)", w->fmt->text_name,
+	               w->text->line);
 }
 
 /* "[name]", comment and blanks cut. */
@@ -123,7 +123,7 @@ static FxStatus header(Walk *w, char *s, int no)
 	size_t len = strlen(s);
 	if (len < 3 || s[len - 1] != ']')
 		return fx_fail(FX_ERR_SYNTAX, w->reason, sizeof w->reason,
-		           "expected '[section]', found '%s'", s);
+		               "expected '[section]', found '%s'", s);
 	s[len - 1] = '\0';
 	const char *name = trim(s + 1);
 	int k = find_section(w, name);
@@ -136,12 +136,15 @@ static FxStatus header(Walk *w, char *s, int no)
 			snprintf(known + at, sizeof known - at, "%s[%s]",
 			         i ? ", " : "", w->fmt->sections[i]);
 		}
-		return sg.best ? fx_fail(FX_ERR_SYNTAX, w->reason, sizeof w->reason,
-		                     "unknown section '[%s]' (did you mean "
-		                     "'[%s]'?)", name, sg.best)
-		               : fx_fail(FX_ERR_SYNTAX, w->reason, sizeof w->reason,
-		                     "unknown section '[%s]' (known: %s)", name,
-		                     known);
+		return sg.best ? fx_fail(FX_ERR_SYNTAX, w->reason,
+		                         sizeof w->reason,
+		                         "unknown section '[%s]' (did you mean "
+		                         "'[%s]'?)",
+		                         name, sg.best)
+		               : fx_fail(FX_ERR_SYNTAX, w->reason,
+		                         sizeof w->reason,
+		                         "unknown section '[%s]' (known: %s)",
+		                         name, known);
 	}
 	w->section = w->fmt->sections[k];
 	if (!strcmp(w->section, w->fmt->text_name)) {
@@ -159,7 +162,7 @@ static FxStatus entry(Walk *w, char *raw, char *s, int no)
 	char *eq = strchr(s, '=');
 	if (!eq)
 		return fx_fail(FX_ERR_SYNTAX, w->reason, sizeof w->reason,
-		           "expected 'key = value', found '%s'", s);
+		               "expected 'key = value', found '%s'", s);
 	*eq = '\0';
 	char *key = trim(s), *value = trim(eq + 1);
 	if (!strcmp(key, w->fmt->text_name)) {
@@ -167,9 +170,10 @@ static FxStatus entry(Walk *w, char *raw, char *s, int no)
 			return twice(w);
 		w->text->text = fx_conf_padded(no, (int)(value - raw) + 1, value);
 		w->text->line = no;
-		return w->text->text ? FX_OK
-		                     : fx_fail(FX_ERR_NOMEM, w->reason,
-		                               sizeof w->reason, "out of memory");
+		return w->text->text
+		               ? FX_OK
+		               : fx_fail(FX_ERR_NOMEM, w->reason,
+		                         sizeof w->reason, "out of memory");
 	}
 	FxConfEntry e = {w->section, key, value, no};
 	return w->fmt->on_entry(w->fmt->ctx, &e, w->reason, sizeof w->reason);
@@ -206,8 +210,7 @@ FxStatus fx_conf_load(const char *path, const FxConfFormat *fmt,
 	FxStatus st = fx_conf_read(path, &file, err, err_size);
 	if (st != FX_OK)
 		return st;
-	Walk w = {.fmt = fmt, .text = text,
-	          .section = fmt->sections[0]};
+	Walk w = {.fmt = fmt, .text = text, .section = fmt->sections[0]};
 	w.text_buf = w.text_end = calloc(strlen(file) + 2, 1);
 	if (!w.text_buf) {
 		free(file);
@@ -233,7 +236,7 @@ FxStatus fx_conf_load(const char *path, const FxConfFormat *fmt,
 		text->text = NULL;
 		text->line = 0;
 		return fx_fail(st, err, err_size, "%s:%d: %s", path, no - 1,
-		           w.reason);
+		               w.reason);
 	}
 	return FX_OK;
 }

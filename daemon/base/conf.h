@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fxd — the config-file walker: fxd's INI format, read once for fxd and
  * fxfile, each of which keeps only its own option table and what its
  * sections mean.
@@ -21,7 +22,7 @@
 /** One "key = value" line. */
 typedef struct {
 	const char *section; ///< the section it stands in (before any header:
-	                     ///< the format's first one)
+			     ///< the format's first one)
 	const char *key;     ///< trimmed; may hold blanks ("alias FROM")
 	const char *value;   ///< trimmed, comment cut; may be ""
 	int line;            ///< 1-based
@@ -36,7 +37,7 @@ typedef FxStatus (*FxConfOnEntry)(void *ctx, const FxConfEntry *entry,
 typedef struct {
 	const char *const *sections; ///< known names, NULL-terminated
 	const char *skip;       ///< NULL, or a section whose lines are passed
-	                        ///< over unread (it belongs to another program)
+				///< over unread (it belongs to another program)
 	const char *text_name;  ///< the text section's name and key ("chain")
 	int any_case;           ///< section names match in any case
 	FxConfOnEntry on_entry; ///< every other key of a section not skipped
@@ -67,8 +68,7 @@ FxStatus fx_conf_apply(void *opts, const FxOptInfo *table, int n,
  *  fx_safe_read_text: a FIFO or a device is refused without blocking, a
  *  NUL byte at FILE:LINE:COL; so is a file that is empty or holds only
  *  blanks. */
-FxStatus fx_conf_read(const char *path, char **text, char *err,
-                      size_t err_size);
+FxStatus fx_conf_read(const char *path, char **text, char *err, size_t err_size);
 
 /** Text whose line @p line, column @p col holds @p value, so a parser's
  *  positions match the file's. Malloc'd; NULL when out of memory. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The one error convention (fail.h). */
 #include "daemon/base/fail.h"
 
@@ -5,8 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-FxStatus fx_fail(FxStatus st, char *err, size_t err_size, const char *fmt,
-                 ...)
+FxStatus fx_fail(FxStatus st, char *err, size_t err_size, const char *fmt, ...)
 {
 	int e = errno;
 	va_list ap;

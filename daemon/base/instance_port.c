@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "daemon/base/instance_port.h"
 
 #include <stdint.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fxd — the OSC port an instance gets from its name.
  *
  * systemd cannot do arithmetic, so `fxd@NAME` units pass

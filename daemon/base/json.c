@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* A JSON writer into a caller's buffer (json.h). */
 #include "daemon/base/json.h"
 
@@ -155,21 +156,23 @@ void fx_json_null(FxJson *j)
 	put_str(j, "null");
 }
 
-FxStatus fx_json_finish(const FxJson *j, size_t *len, char *err,
-                        size_t err_size)
+FxStatus fx_json_finish(const FxJson *j, size_t *len, char *err, size_t err_size)
 {
 	if (len)
 		*len = j->len;
 	if (j->bad || j->depth || j->after_key) {
 		if (err && err_size)
-			snprintf(err, err_size, "JSON objects and arrays not "
+			snprintf(err, err_size,
+			         "JSON objects and arrays not "
 			         "closed in order");
 		return FX_ERR_INVALID;
 	}
 	if (j->len >= j->size) {
 		if (err && err_size)
-			snprintf(err, err_size, "JSON text of %zu bytes does "
-			         "not fit %zu", j->len + 1, j->size);
+			snprintf(err, err_size,
+			         "JSON text of %zu bytes does "
+			         "not fit %zu",
+			         j->len + 1, j->size);
 		return FX_ERR_FULL;
 	}
 	return FX_OK;

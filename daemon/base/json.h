@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fxd — a small JSON writer into a caller's buffer: strings escaped,
  * numbers as the shortest decimal that reads back exactly
  * (fx_format_number), objects and arrays with their commas placed for the
@@ -19,11 +20,11 @@ enum {
  *  write, then fx_json_finish. The fields are private. */
 typedef struct {
 	char *buf;
-	size_t size, len;  ///< len counts what would have been written
+	size_t size, len; ///< len counts what would have been written
 	int depth;
-	int bad;           ///< nesting misused (close without open, ...)
+	int bad; ///< nesting misused (close without open, ...)
 	unsigned char count[FX_JSON_MAX_DEPTH]; ///< 0: no value yet at depth
-	int after_key;     ///< a key was written: its value comes next
+	int after_key; ///< a key was written: its value comes next
 } FxJson;
 
 /** Starts writing into @p buf of @p size bytes (NUL-terminated while
@@ -60,7 +61,6 @@ void fx_json_null(FxJson *j);
  *  FX_ERR_FULL when it did not fit (*@p len is then the size it needs,
  *  less one), or FX_ERR_INVALID when objects and arrays were not closed
  *  in order; a one-line reason in @p err. @p len and @p err may be NULL. */
-FxStatus fx_json_finish(const FxJson *j, size_t *len, char *err,
-                        size_t err_size);
+FxStatus fx_json_finish(const FxJson *j, size_t *len, char *err, size_t err_size);
 
 #endif

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Addresses given as option values (netaddr.h). */
 #include "daemon/base/netaddr.h"
 

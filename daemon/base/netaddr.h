@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fxd — addresses given as option values, parsed and checked without
  * opening anything: IPv4 networks (--osc-allow), HOST:PORT targets
  * (--osc-target) and OSC alias pairs (--alias FROM=TO). daemon/options.c

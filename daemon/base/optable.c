@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Option tables (optable.h). */
 #include "daemon/base/optable.h"
 
@@ -54,8 +55,8 @@ FxStatus fx_opt_apply(void *opts, const FxOptInfo *info, const char *value,
 	case FX_OPT_ACTION: {
 		int b = 1;
 		if (value && !fx_opt_parse_bool(value, &b))
-			return fx_fail(FX_ERR_SYNTAX, why, size, "%s: '%s' is not yes or no", nm,
-			              value);
+			return fx_fail(FX_ERR_SYNTAX, why, size,
+			               "%s: '%s' is not yes or no", nm, value);
 		*(int *)field = b;
 		return FX_OK;
 	}
@@ -64,11 +65,14 @@ FxStatus fx_opt_apply(void *opts, const FxOptInfo *info, const char *value,
 		errno = 0;
 		long v = strtol(value, &end, 10);
 		if (end == value || *end || errno == ERANGE)
-			return fx_fail(FX_ERR_SYNTAX, why, size, "%s: '%s' is not a whole number",
-			              nm, value);
+			return fx_fail(FX_ERR_SYNTAX, why, size,
+			               "%s: '%s' is not a whole number", nm,
+			               value);
 		if (v < info->min || v > info->max)
-			return fx_fail(FX_ERR_RANGE, why, size, "%s: %s is out of range "
-			              "%.0f..%.0f", nm, value, info->min, info->max);
+			return fx_fail(FX_ERR_RANGE, why, size,
+			               "%s: %s is out of range "
+			               "%.0f..%.0f",
+			               nm, value, info->min, info->max);
 		*(int *)field = (int)v;
 		return FX_OK;
 	}
@@ -77,28 +81,30 @@ FxStatus fx_opt_apply(void *opts, const FxOptInfo *info, const char *value,
 		errno = 0;
 		double v = strtod(value, &end);
 		if (end == value || *end || errno == ERANGE || !isfinite(v))
-			return fx_fail(FX_ERR_SYNTAX, why, size, "%s: '%s' is not a number", nm,
-			              value);
+			return fx_fail(FX_ERR_SYNTAX, why, size,
+			               "%s: '%s' is not a number", nm, value);
 		if (v < info->min || v > info->max)
-			return fx_fail(FX_ERR_RANGE, why, size, "%s: %s is out of range %g..%g",
-			              nm, value, info->min, info->max);
+			return fx_fail(FX_ERR_RANGE, why, size,
+			               "%s: %s is out of range %g..%g", nm,
+			               value, info->min, info->max);
 		*(double *)field = v;
 		return FX_OK;
 	}
 	case FX_OPT_STRING:
 	case FX_OPT_LIST:
 		if (!*value)
-			return fx_fail(FX_ERR_INVALID, why, size, "%s: empty value", nm);
+			return fx_fail(FX_ERR_INVALID, why, size,
+			               "%s: empty value", nm);
 		if (info->check) {
 			const char *bad = info->check(value, buf, sizeof buf);
 			if (bad)
-				return fx_fail(FX_ERR_INVALID, why, size, "%s: '%s' %s", nm, value,
-				              bad);
+				return fx_fail(FX_ERR_INVALID, why, size,
+				               "%s: '%s' %s", nm, value, bad);
 		}
 		if (info->type == FX_OPT_LIST)
 			return fx_str_list_add((FxStrList *)field, value)
 			               ? fx_fail(FX_ERR_NOMEM, why, size,
-			                        "out of memory")
+			                         "out of memory")
 			               : FX_OK;
 		free(*(char **)field);
 		if (!(*(char **)field = strdup(value)))
@@ -108,8 +114,8 @@ FxStatus fx_opt_apply(void *opts, const FxOptInfo *info, const char *value,
 	return fx_fail(FX_ERR_INVALID, why, size, "%s: internal error", nm);
 }
 
-const FxOptInfo *fx_opt_find_long(const FxOptInfo *t, int n,
-                                  const char *name, size_t len)
+const FxOptInfo *fx_opt_find_long(const FxOptInfo *t, int n, const char *name,
+                                  size_t len)
 {
 	for (int i = 0; i < n; i++)
 		if (strlen(t[i].name) == len && !strncmp(t[i].name, name, len))
@@ -163,23 +169,31 @@ FxStatus fx_opt_parse_argv(const FxOptInfo *t, int n, int argc,
 			const FxOptInfo *info = fx_opt_find_long(t, n, name, len);
 			if (!info) {
 				char word[128];
-				snprintf(word, sizeof word, "%.*s", (int)len, name);
+				snprintf(word, sizeof word, "%.*s", (int)len,
+				         name);
 				const char *best = fx_opt_suggest(t, n, word, 0);
 				if (best)
-					return fx_fail(FX_ERR_INVALID, why, size, "unknown option "
-					              "'--%s' (did you mean '--%s'?)",
-					              word, best);
-				return fx_fail(FX_ERR_INVALID, why, size, "unknown option '--%s'%s",
-				              word, hint);
+					return fx_fail(
+						FX_ERR_INVALID, why, size,
+						"unknown option "
+						"'--%s' (did you mean '--%s'?)",
+						word, best);
+				return fx_fail(FX_ERR_INVALID, why, size,
+				               "unknown option '--%s'%s", word,
+				               hint);
 			}
 			const char *value = eq ? eq + 1 : NULL;
 			if (!takes_value(info) && value)
-				return fx_fail(FX_ERR_INVALID, why, size, "option '--%s' takes no "
-				              "value", info->name);
+				return fx_fail(FX_ERR_INVALID, why, size,
+				               "option '--%s' takes no "
+				               "value",
+				               info->name);
 			if (takes_value(info) && !value) {
 				if (i + 1 >= argc)
-					return fx_fail(FX_ERR_INVALID, why, size, "option '--%s' "
-					              "needs a value", info->name);
+					return fx_fail(FX_ERR_INVALID, why, size,
+					               "option '--%s' "
+					               "needs a value",
+					               info->name);
 				value = argv[++i];
 			}
 			rc = on_option(ctx, info, value, why, size);
@@ -189,8 +203,9 @@ FxStatus fx_opt_parse_argv(const FxOptInfo *t, int n, int argc,
 		for (const char *c = a + 1; *c && !rc; c++) {
 			const FxOptInfo *info = fx_opt_find_short(t, n, *c);
 			if (!info)
-				return fx_fail(FX_ERR_INVALID, why, size, "unknown option '-%c'%s",
-				              *c, hint);
+				return fx_fail(FX_ERR_INVALID, why, size,
+				               "unknown option '-%c'%s", *c,
+				               hint);
 			if (!takes_value(info)) {
 				rc = on_option(ctx, info, NULL, why, size);
 				continue;
@@ -198,8 +213,10 @@ FxStatus fx_opt_parse_argv(const FxOptInfo *t, int n, int argc,
 			const char *value = c[1] ? c + 1 : NULL;
 			if (!value) {
 				if (i + 1 >= argc)
-					return fx_fail(FX_ERR_INVALID, why, size, "option '-%c' needs "
-					              "a value", *c);
+					return fx_fail(FX_ERR_INVALID, why, size,
+					               "option '-%c' needs "
+					               "a value",
+					               *c);
 				value = argv[++i];
 			}
 			rc = on_option(ctx, info, value, why, size);

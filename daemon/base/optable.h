@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fxd — option tables: one table of long options drives a program's
  * command line, its config-file keys and its --help. fxd (daemon/options.c)
  * and fxfile (clients/file/fxfile_options.c) each keep their own table and
@@ -13,7 +14,7 @@
 #include "dsp/status.h"
 
 typedef enum {
-	FX_OPT_FLAG,   ///< no value on the command line; yes/no in a file
+	FX_OPT_FLAG, ///< no value on the command line; yes/no in a file
 	FX_OPT_INT,
 	FX_OPT_DOUBLE,
 	FX_OPT_STRING,
@@ -31,14 +32,14 @@ enum {
 typedef const char *(*FxOptCheck)(const char *value, char *buf, size_t size);
 
 typedef struct {
-	const char *name;  ///< long option and config key
-	char short_name;   ///< 0 if none
+	const char *name; ///< long option and config key
+	char short_name;  ///< 0 if none
 	FxOptType type;
-	size_t offset;     ///< field in the options struct
-	double min, max;   ///< FX_OPT_INT and FX_OPT_DOUBLE
-	unsigned flags;    ///< FX_OPT_*
+	size_t offset;   ///< field in the options struct
+	double min, max; ///< FX_OPT_INT and FX_OPT_DOUBLE
+	unsigned flags;  ///< FX_OPT_*
 	FxOptCheck check;
-	const char *arg;   ///< value name in --help
+	const char *arg; ///< value name in --help
 	const char *help;
 	const char *group; ///< starts a --help heading
 } FxOptInfo;
@@ -78,8 +79,7 @@ const char *fx_opt_suggest(const FxOptInfo *table, int n, const char *word,
  *  status other than FX_OK, with its line in @p err, stops the walk and
  *  is returned. */
 typedef FxStatus (*FxOptOnOption)(void *ctx, const FxOptInfo *info,
-                                  const char *value, char *err,
-                                  size_t err_size);
+                                  const char *value, char *err, size_t err_size);
 typedef FxStatus (*FxOptOnWord)(void *ctx, const char *word, char *err,
                                 size_t err_size);
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Files written whole and text files read with care (safefile.h). Never
  * realtime. */
 #define _GNU_SOURCE /* renameat2, RENAME_NOREPLACE */
@@ -18,14 +19,14 @@
 #include "daemon/base/fail.h"
 
 struct FxSafeFileImpl {
-	int dir;       ///< the target's directory: every step is relative to it
-	int fd;        ///< the temporary file; -1 once closed
+	int dir; ///< the target's directory: every step is relative to it
+	int fd;  ///< the temporary file; -1 once closed
 	unsigned flags;
-	mode_t mode;   ///< what the file gets at the commit
-	char *what;    ///< "state file", for messages
-	char *path;    ///< the target as given, for messages
+	mode_t mode; ///< what the file gets at the commit
+	char *what;  ///< "state file", for messages
+	char *path;  ///< the target as given, for messages
 	char *dir_name;
-	char *base;    ///< the target's name in dir
+	char *base;             ///< the target's name in dir
 	char tmp[NAME_MAX + 1]; ///< the temporary file's name in dir; "" if none
 };
 
@@ -33,9 +34,12 @@ static const struct {
 	mode_t type;
 	const char *name;
 } kinds[] = {
-	{S_IFREG, "a regular file"},     {S_IFDIR, "a directory"},
-	{S_IFCHR, "a character device"}, {S_IFBLK, "a block device"},
-	{S_IFIFO, "a FIFO"},             {S_IFSOCK, "a socket"},
+	{S_IFREG, "a regular file"},
+	{S_IFDIR, "a directory"},
+	{S_IFCHR, "a character device"},
+	{S_IFBLK, "a block device"},
+	{S_IFIFO, "a FIFO"},
+	{S_IFSOCK, "a socket"},
 	{S_IFLNK, "a symbolic link"},
 };
 
@@ -69,7 +73,7 @@ static mode_t process_umask(void)
 static void random_letters(char *out, size_t n)
 {
 	static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	                          "abcdefghijklmnopqrstuvwxyz0123456789";
+				  "abcdefghijklmnopqrstuvwxyz0123456789";
 	unsigned char r[16];
 	n = n < sizeof r ? n : sizeof r;
 	if (getrandom(r, n, GRND_NONBLOCK) != (ssize_t)n) {
@@ -97,19 +101,19 @@ static FxStatus check_target(FxSafeFile *f, struct stat *sb, int *exists,
 	*exists = fstatat(f->dir, f->base, sb, AT_SYMLINK_NOFOLLOW) == 0;
 	if (!*exists && errno != ENOENT)
 		return fx_fail(FX_ERR_IO, err, size, "cannot write %s '%s': %s",
-		           f->what, f->path, strerror(errno));
+		               f->what, f->path, strerror(errno));
 	if (*exists && !S_ISREG(sb->st_mode)) {
 		errno = EINVAL;
 		return fx_fail(FX_ERR_INVALID, err, size,
-		           "%s '%s' is %s, not a regular file", f->what, f->path,
-		           fx_file_kind(sb->st_mode));
+		               "%s '%s' is %s, not a regular file", f->what,
+		               f->path, fx_file_kind(sb->st_mode));
 	}
 	return FX_OK;
 }
 
-FxSafeFile *fx_safe_file_new(const char *path, const char *what,
-                             mode_t mode, unsigned flags, FxStatus *st,
-                             char *err, size_t err_size)
+FxSafeFile *fx_safe_file_new(const char *path, const char *what, mode_t mode,
+                             unsigned flags, FxStatus *st, char *err,
+                             size_t err_size)
 {
 	FxSafeFile *f = calloc(1, sizeof *f);
 	if (!f) {
@@ -122,8 +126,8 @@ FxSafeFile *fx_safe_file_new(const char *path, const char *what,
 	f->path = strdup(path);
 	f->what = strdup(what);
 	f->base = strdup(slash ? slash + 1 : path);
-	f->dir_name = slash ? strndup(path, slash == path ? 1
-	                                                  : (size_t)(slash - path))
+	f->dir_name = slash ? strndup(path,
+	                              slash == path ? 1 : (size_t)(slash - path))
 	                    : strdup(".");
 	if (!f->path || !f->what || !f->base || !f->dir_name) {
 		*st = fx_fail(FX_ERR_NOMEM, err, err_size, "out of memory");
@@ -132,13 +136,15 @@ FxSafeFile *fx_safe_file_new(const char *path, const char *what,
 	if (!*f->base || !strcmp(f->base, ".") || !strcmp(f->base, "..")) {
 		errno = EISDIR;
 		*st = fx_fail(FX_ERR_INVALID, err, err_size,
-		          "%s '%s' names a directory, not a file", what, path);
+		              "%s '%s' names a directory, not a file", what,
+		              path);
 		goto fail;
 	}
 	f->dir = open(f->dir_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (f->dir < 0) {
-		*st = fx_fail(FX_ERR_IO, err, err_size, "cannot write %s '%s': %s",
-		          what, path, strerror(errno));
+		*st = fx_fail(FX_ERR_IO, err, err_size,
+		              "cannot write %s '%s': %s", what, path,
+		              strerror(errno));
 		goto fail;
 	}
 	struct stat sb;
@@ -148,7 +154,7 @@ FxSafeFile *fx_safe_file_new(const char *path, const char *what,
 	if (exists && (flags & FX_SAFE_NO_REPLACE)) {
 		errno = EEXIST;
 		*st = fx_fail(FX_ERR_IO, err, err_size, "%s '%s' exists", what,
-		          path);
+		              path);
 		goto fail;
 	}
 	f->mode = exists ? sb.st_mode & 07777 : mode & ~process_umask();
@@ -159,8 +165,9 @@ FxSafeFile *fx_safe_file_new(const char *path, const char *what,
 		random_letters(letters, 6);
 		snprintf(f->tmp, sizeof f->tmp, ".%.200s.tmp-%s", f->base,
 		         letters);
-		f->fd = openat(f->dir, f->tmp, O_WRONLY | O_CREAT | O_EXCL |
-		                                       O_NOFOLLOW | O_CLOEXEC,
+		f->fd = openat(f->dir, f->tmp,
+		               O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+		                       O_CLOEXEC,
 		               0600);
 		if (f->fd < 0 && errno != EEXIST)
 			break;
@@ -168,8 +175,8 @@ FxSafeFile *fx_safe_file_new(const char *path, const char *what,
 	if (f->fd < 0) {
 		f->tmp[0] = '\0';
 		*st = fx_fail(FX_ERR_IO, err, err_size,
-		          "cannot create a file in '%s': %s", f->dir_name,
-		          strerror(errno));
+		              "cannot create a file in '%s': %s", f->dir_name,
+		              strerror(errno));
 		goto fail;
 	}
 	*st = FX_OK;
@@ -196,8 +203,8 @@ FxStatus fx_safe_file_write(FxSafeFile *f, const void *data, size_t size,
 			if (n == 0)
 				errno = EIO;
 			return fx_fail(FX_ERR_IO, err, err_size,
-			           "cannot write %s '%s': %s", f->what, f->path,
-			           strerror(errno));
+			               "cannot write %s '%s': %s", f->what,
+			               f->path, strerror(errno));
 		}
 		p += n;
 		size -= (size_t)n;
@@ -216,8 +223,8 @@ static FxStatus give_up(FxSafeFile *f, char *err, size_t size)
 		unlinkat(f->dir, f->tmp, 0);
 	f->tmp[0] = '\0';
 	errno = e;
-	return fx_fail(FX_ERR_IO, err, size, "cannot write %s '%s': %s", f->what,
-	           f->path, strerror(e));
+	return fx_fail(FX_ERR_IO, err, size, "cannot write %s '%s': %s",
+	               f->what, f->path, strerror(e));
 }
 
 /* Renames without replacing; link() does not replace either, on a
@@ -239,7 +246,7 @@ FxStatus fx_safe_file_commit(FxSafeFile *f, char *err, size_t err_size)
 	if (f->fd < 0 || !f->tmp[0]) {
 		errno = EBADF;
 		return fx_fail(FX_ERR_INVALID, err, err_size,
-		           "%s '%s': nothing to commit", f->what, f->path);
+		               "%s '%s': nothing to commit", f->what, f->path);
 	}
 	if (fchmod(f->fd, f->mode) || fsync(f->fd))
 		return give_up(f, err, err_size);
@@ -258,9 +265,9 @@ FxStatus fx_safe_file_commit(FxSafeFile *f, char *err, size_t err_size)
 		errno = e;
 		return st;
 	}
-	if ((f->flags & FX_SAFE_NO_REPLACE) ? rename_no_replace(f)
-	                                    : renameat(f->dir, f->tmp, f->dir,
-	                                               f->base))
+	if ((f->flags & FX_SAFE_NO_REPLACE)
+	            ? rename_no_replace(f)
+	            : renameat(f->dir, f->tmp, f->dir, f->base))
 		return give_up(f, err, err_size);
 	f->tmp[0] = '\0';
 	/* The rename itself, on disk. Some filesystems cannot sync a
@@ -286,13 +293,11 @@ void fx_safe_file_free(FxSafeFile *f)
 	free(f);
 }
 
-FxStatus fx_safe_file_save(const char *path, const char *what,
-                           const void *data, size_t size, mode_t mode,
-                           char *err, size_t err_size)
+FxStatus fx_safe_file_save(const char *path, const char *what, const void *data,
+                           size_t size, mode_t mode, char *err, size_t err_size)
 {
 	FxStatus st;
-	FxSafeFile *f = fx_safe_file_new(path, what, mode, 0, &st, err,
-	                                 err_size);
+	FxSafeFile *f = fx_safe_file_new(path, what, mode, 0, &st, err, err_size);
 	if (!f)
 		return st;
 	st = fx_safe_file_write(f, data, size, err, err_size);
@@ -390,30 +395,31 @@ static ssize_t read_all(int fd, size_t hint, size_t max, char **out)
 }
 
 FxStatus fx_safe_read_text(const char *path, const char *what, size_t max,
-                           char **text, size_t *len, char *err,
-                           size_t err_size)
+                           char **text, size_t *len, char *err, size_t err_size)
 {
 	*text = NULL;
 	/* O_NONBLOCK: opening a FIFO without a writer would block; fstat
 	 * then refuses it without reading. */
 	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0)
-		return fx_fail(FX_ERR_IO, err, err_size, "cannot read %s '%s': %s",
-		           what, path, strerror(errno));
+		return fx_fail(FX_ERR_IO, err, err_size,
+		               "cannot read %s '%s': %s", what, path,
+		               strerror(errno));
 	struct stat sb;
 	if (fstat(fd, &sb)) {
 		int e = errno;
 		close(fd);
 		errno = e;
-		return fx_fail(FX_ERR_IO, err, err_size, "cannot read %s '%s': %s",
-		           what, path, strerror(e));
+		return fx_fail(FX_ERR_IO, err, err_size,
+		               "cannot read %s '%s': %s", what, path,
+		               strerror(e));
 	}
 	if (!S_ISREG(sb.st_mode)) {
 		close(fd);
 		errno = EINVAL;
 		return fx_fail(FX_ERR_INVALID, err, err_size,
-		           "%s '%s' is %s, not a regular file", what, path,
-		           fx_file_kind(sb.st_mode));
+		               "%s '%s' is %s, not a regular file", what, path,
+		               fx_file_kind(sb.st_mode));
 	}
 	char *buf = NULL;
 	ssize_t n = read_all(fd, (size_t)sb.st_size, max, &buf);
@@ -422,17 +428,17 @@ FxStatus fx_safe_read_text(const char *path, const char *what, size_t max,
 	errno = e;
 	if (n < 0)
 		return e == ENOMEM ? fx_fail(FX_ERR_NOMEM, err, err_size,
-		                         "out of memory")
+		                             "out of memory")
 		                   : fx_fail(FX_ERR_IO, err, err_size,
-		                         "cannot read %s '%s': %s", what, path,
-		                         strerror(e));
+		                             "cannot read %s '%s': %s", what,
+		                             path, strerror(e));
 	if ((size_t)n > max) {
 		char sz[32];
 		free(buf);
 		errno = EFBIG;
 		return fx_fail(FX_ERR_RANGE, err, err_size,
-		           "%s '%s' is larger than %s", what, path,
-		           size_text(max, sz, sizeof sz));
+		               "%s '%s' is larger than %s", what, path,
+		               size_text(max, sz, sizeof sz));
 	}
 	const char *nul = memchr(buf, '\0', (size_t)n);
 	if (nul) {
@@ -447,8 +453,8 @@ FxStatus fx_safe_read_text(const char *path, const char *what, size_t max,
 		free(buf);
 		errno = EINVAL;
 		return fx_fail(FX_ERR_SYNTAX, err, err_size,
-		           "%s:%d:%d: a NUL byte; a %s must be text", path, line,
-		           col, what);
+		               "%s:%d:%d: a NUL byte; a %s must be text", path,
+		               line, col, what);
 	}
 	*text = buf;
 	if (len)

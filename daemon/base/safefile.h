@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fxd — files written whole and text files read with care; one
  * implementation for fxd (presets, the state file, config files) and
  * fxfile (its output, config files), with mkdir -p and the checksum the
@@ -42,9 +43,9 @@ const char *fx_file_kind(mode_t mode);
  *  umask; a file it replaces keeps its own mode. @p what names the file in
  *  messages ("state file"). NULL with @p st and a one-line reason in
  *  @p err; errno is EEXIST when FX_SAFE_NO_REPLACE found the target. */
-FxSafeFile *fx_safe_file_new(const char *path, const char *what,
-                             mode_t mode, unsigned flags, FxStatus *st,
-                             char *err, size_t err_size);
+FxSafeFile *fx_safe_file_new(const char *path, const char *what, mode_t mode,
+                             unsigned flags, FxStatus *st, char *err,
+                             size_t err_size);
 
 /** The temporary file's descriptor, for writers that take one. */
 int fx_safe_file_fd(const FxSafeFile *f);
@@ -64,9 +65,8 @@ FxStatus fx_safe_file_commit(FxSafeFile *f, char *err, size_t err_size);
 void fx_safe_file_free(FxSafeFile *f);
 
 /** fx_safe_file_new, _write, _commit and _free for data in memory. */
-FxStatus fx_safe_file_save(const char *path, const char *what,
-                           const void *data, size_t size, mode_t mode,
-                           char *err, size_t err_size);
+FxStatus fx_safe_file_save(const char *path, const char *what, const void *data,
+                           size_t size, mode_t mode, char *err, size_t err_size);
 
 /** Reads the regular file @p path whole into @p *text (malloc'd, with a
  *  terminating NUL; @p len, if not NULL, gets its length). Refuses another
@@ -74,8 +74,7 @@ FxStatus fx_safe_file_save(const char *path, const char *what,
  *  one-line reason in @p err that names @p what ("config file"). On
  *  failure @p *text is NULL, and errno is ENOENT when there is no file. */
 FxStatus fx_safe_read_text(const char *path, const char *what, size_t max,
-                           char **text, size_t *len, char *err,
-                           size_t err_size);
+                           char **text, size_t *len, char *err, size_t err_size);
 
 /** mkdir -p: creates @p path and the directories above it (mode 0755
  *  less the umask) where missing. FX_OK, or FX_ERR_IO ("cannot create

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The control surface: engine calls (the engine takes its own lock),
  * change tracking for feedback and for the state file (written by
  * persist.c). Never realtime. */
@@ -29,13 +30,13 @@ struct FxControlImpl {
 	 * the engine's own lock, never after it. */
 	pthread_mutex_t lock;
 	FxEngine *engine;
-	FxChanges changes;        ///< since the last take
-	uint32_t generation;      ///< bumped by every swap: slots may move
+	FxChanges changes;   ///< since the last take
+	uint32_t generation; ///< bumped by every swap: slots may move
 	int muted;
 	double bpm;
 	char *preset_dir, *state_file;
-	int unsaved;              ///< changes not in the state file yet
-	uint64_t config_hash;     ///< of the configured chain, for the state file
+	int unsaved;          ///< changes not in the state file yet
+	uint64_t config_hash; ///< of the configured chain, for the state file
 	double first_unsaved, last_change;
 };
 
@@ -194,27 +195,25 @@ FxStatus fx_control_set_param(FxControl *c, int slot, int param, double value,
                               double *applied, uint64_t rx_ns)
 {
 	int stale;
-	return change(c, ANY_GEN, param_ref(slot, param), value, applied,
-	              rx_ns, &stale);
+	return change(c, ANY_GEN, param_ref(slot, param), value, applied, rx_ns,
+	              &stale);
 }
 
 FxStatus fx_control_set_bypass(FxControl *c, int slot, int on, uint64_t rx_ns)
 {
 	int stale;
-	return change(c, ANY_GEN, (FxParamRef){slot, FX_PARAM_BYPASS}, on,
-	              NULL, rx_ns, &stale);
+	return change(c, ANY_GEN, (FxParamRef){slot, FX_PARAM_BYPASS}, on, NULL,
+	              rx_ns, &stale);
 }
 
-FxStatus fx_control_set_param_at(FxControl *c, uint32_t gen, int slot,
-                                 int param, double value, uint64_t rx_ns,
-                                 int *stale)
+FxStatus fx_control_set_param_at(FxControl *c, uint32_t gen, int slot, int param,
+                                 double value, uint64_t rx_ns, int *stale)
 {
-	return change(c, gen, param_ref(slot, param), value, NULL, rx_ns,
-	              stale);
+	return change(c, gen, param_ref(slot, param), value, NULL, rx_ns, stale);
 }
 
-FxStatus fx_control_set_bypass_at(FxControl *c, uint32_t gen, int slot,
-                                  int on, uint64_t rx_ns, int *stale)
+FxStatus fx_control_set_bypass_at(FxControl *c, uint32_t gen, int slot, int on,
+                                  uint64_t rx_ns, int *stale)
 {
 	return change(c, gen, (FxParamRef){slot, FX_PARAM_BYPASS}, on, NULL,
 	              rx_ns, stale);
@@ -476,9 +475,8 @@ int fx_control_take_unsaved(FxControl *c, int force, FxControlSnapshot *snap)
 {
 	lock(c);
 	double now = now_s();
-	int due = c->unsaved &&
-	          (force || now - c->last_change >= SAVE_QUIET_S ||
-	           now - c->first_unsaved >= SAVE_MAX_S);
+	int due = c->unsaved && (force || now - c->last_change >= SAVE_QUIET_S ||
+	                         now - c->first_unsaved >= SAVE_MAX_S);
 	if (due) {
 		fx_engine_get_spec(c->engine, &snap->spec);
 		snap->bpm = c->bpm;

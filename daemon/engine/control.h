@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fxd — the control surface over the engine: every change from OSC, a
  * preset, a reload or a restored state goes through here, so it is staged
  * once, remembered for feedback and marked for the state file (presets
@@ -21,7 +22,7 @@ typedef struct FxControlImpl FxControl;
 /** What changed since the last fx_control_take_changes. */
 typedef struct {
 	uint64_t entries[(FX_PARAM_ENTRIES + 63) / 64]; ///< fx_param_index bits
-	int chain;   ///< the chain was swapped (everything may differ)
+	int chain; ///< the chain was swapped (everything may differ)
 	int mute, bpm;
 } FxChanges;
 
@@ -63,11 +64,10 @@ uint32_t fx_control_get_spec_gen(FxControl *c, FxChainSpec *spec);
  *  spec of generation @p gen. If a swap came in between, nothing is
  *  written, *@p stale is set to 1 and FX_OK returned: look the slot up
  *  again (a label may have moved to another index). */
-FxStatus fx_control_set_param_at(FxControl *c, uint32_t gen, int slot,
-                                 int param, double value, uint64_t rx_ns,
-                                 int *stale);
-FxStatus fx_control_set_bypass_at(FxControl *c, uint32_t gen, int slot,
-                                  int on, uint64_t rx_ns, int *stale);
+FxStatus fx_control_set_param_at(FxControl *c, uint32_t gen, int slot, int param,
+                                 double value, uint64_t rx_ns, int *stale);
+FxStatus fx_control_set_bypass_at(FxControl *c, uint32_t gen, int slot, int on,
+                                  uint64_t rx_ns, int *stale);
 
 /** Swaps in @p spec with a crossfade (see fx_engine_swap: swaps in a row
  *  coalesce). On failure @p err (may be NULL) gets a one-line reason; a
@@ -126,7 +126,7 @@ void fx_control_set_config_chain(FxControl *c, const FxChainSpec *configured);
 
 /** What a state file records, taken under the lock. */
 typedef struct {
-	FxChainSpec spec;     ///< the running chain
+	FxChainSpec spec; ///< the running chain
 	double bpm;
 	uint64_t config_hash; ///< of the configured chain
 	double taken;         ///< when (CLOCK_MONOTONIC seconds)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Engine setup, control and metrics: never on a realtime path. */
 #include "daemon/engine/engine_impl.h"
 
@@ -12,10 +13,19 @@
 FxEngineConfig fx_engine_config_default(void)
 {
 	return (FxEngineConfig){
-		.inputs = 2, .outputs = 2, .channels = 2,
-		.sample_rate = 48000, .period = 256, .latency_periods = 1,
-		.ring_periods = 8, .latency_log = 4096, .glide_ms = 20,
-		.bypass_ms = 10, .fade_ms = 20, .safety = 1, .ceiling_db = -0.1,
+		.inputs = 2,
+		.outputs = 2,
+		.channels = 2,
+		.sample_rate = 48000,
+		.period = 256,
+		.latency_periods = 1,
+		.ring_periods = 8,
+		.latency_log = 4096,
+		.glide_ms = 20,
+		.bypass_ms = 10,
+		.fade_ms = 20,
+		.safety = 1,
+		.ceiling_db = -0.1,
 		.memory_budget = (size_t)FX_ENGINE_BUDGET_MB * 1000000,
 	};
 }
@@ -85,8 +95,9 @@ void fx_engine_explain(const FxEngineConfig *cfg, const FxChainSpec *spec,
 {
 	FxChainPlan plan;
 	if (st == FX_ERR_BUDGET && plan_chain(cfg, spec, &plan) == FX_ERR_BUDGET)
-		snprintf(why, why_size, "chain needs %.1f MB of buffers, over the "
-		                        "%g MB budget (--memory-budget)",
+		snprintf(why, why_size,
+		         "chain needs %.1f MB of buffers, over the "
+		         "%g MB budget (--memory-budget)",
 		         (double)plan.bytes / 1e6,
 		         (double)cfg->memory_budget / 1e6);
 	else
@@ -126,8 +137,8 @@ static void free_plan(FxEngine *e)
  * rounded up to a power of two frames, as fxd's rings always held. */
 static size_t ring_records(const FxEngineConfig *c)
 {
-	size_t want = (size_t)c->period * (size_t)(c->latency_periods +
-	                                           c->ring_periods);
+	size_t want = (size_t)c->period *
+	              (size_t)(c->latency_periods + c->ring_periods);
 	size_t room = 1;
 	while (room < want)
 		room <<= 1;
@@ -142,12 +153,11 @@ FxStatus fx_engine_plan(FxEngine *e)
 	free_plan(e);
 	FxStatus st = FX_OK;
 	/* Each period travels as one record: its number, then its frames. */
-	e->in_ring = fx_ring_new_records(c->inputs, (size_t)frames, records,
-	                                 &st);
-	e->out_ring = e->in_ring ? fx_ring_new_records(c->outputs,
-	                                               (size_t)frames, records,
-	                                               &st)
-	                         : NULL;
+	e->in_ring = fx_ring_new_records(c->inputs, (size_t)frames, records, &st);
+	e->out_ring = e->in_ring
+	                      ? fx_ring_new_records(c->outputs, (size_t)frames,
+	                                            records, &st)
+	                      : NULL;
 	e->in_mem = calloc((size_t)c->inputs * frames, sizeof(float));
 	e->ch_mem = calloc((size_t)c->channels * frames, sizeof(float));
 	e->old_mem = calloc((size_t)c->channels * frames, sizeof(float));
@@ -209,7 +219,8 @@ FxEngine *fx_engine_new(const FxEngineConfig *cfg, const FxChainSpec *spec,
 	if (e->chain && (*st = fx_engine_plan(e)) == FX_OK &&
 	    (*st = init_log(&e->cb_log, cfg->latency_log)) == FX_OK &&
 	    (*st = init_log(&e->work_log, cfg->latency_log)) == FX_OK) {
-		e->scratch_ns = calloc((size_t)cfg->latency_log, sizeof(uint32_t));
+		e->scratch_ns = calloc((size_t)cfg->latency_log,
+		                       sizeof(uint32_t));
 		e->swaps = fx_queue_new(sizeof(ChainMsg), FX_SWAP_QUEUE, st);
 		e->knob = e->swaps ? fx_knob_timing_new(st) : NULL;
 		if (!e->knob || init_log(&e->knob_log, cfg->latency_log))
@@ -222,8 +233,8 @@ FxEngine *fx_engine_new(const FxEngineConfig *cfg, const FxChainSpec *spec,
 			                          cfg->ceiling_db, st);
 		if (!e->scratch_ns)
 			*st = FX_ERR_NOMEM;
-		if (e->scratch_ns && e->retired && e->knob &&
-		    e->knob_log.ns && (!cfg->safety || e->safety))
+		if (e->scratch_ns && e->retired && e->knob && e->knob_log.ns &&
+		    (!cfg->safety || e->safety))
 			return e;
 	}
 	fx_engine_free(e);
@@ -372,7 +383,8 @@ static void stage(FxEngine *e, int idx, double v)
 static void stage_or_count(FxEngine *e, int idx, double v)
 {
 	if (e->wanted)
-		atomic_fetch_add_explicit(&e->staged_seq, 1, memory_order_release);
+		atomic_fetch_add_explicit(&e->staged_seq, 1,
+		                          memory_order_release);
 	else
 		stage(e, idx, v);
 }
@@ -398,9 +410,9 @@ static FxStatus set_bypass_locked(FxEngine *e, int slot, double on,
 	change->changed = e->spec.slots[slot].bypass != bypass;
 	if (change->changed) {
 		e->spec.slots[slot].bypass = bypass;
-		stage_or_count(e, fx_param_index((FxParamRef){slot,
-		                                              FX_PARAM_BYPASS}),
-		               bypass);
+		stage_or_count(
+			e, fx_param_index((FxParamRef){slot, FX_PARAM_BYPASS}),
+			bypass);
 	}
 	return FX_OK;
 }
@@ -685,7 +697,8 @@ static int cmp_u32(const void *a, const void *b)
 static void stats(FxEngine *e, TimeLog *log, FxLatencyStats *out)
 {
 	int size = e->cfg.latency_log;
-	uint64_t written = atomic_load_explicit(&log->written, memory_order_acquire);
+	uint64_t written = atomic_load_explicit(&log->written,
+	                                        memory_order_acquire);
 	uint64_t n = written - log->baseline;
 	if (n > (uint64_t)size)
 		n = (uint64_t)size;
@@ -712,8 +725,15 @@ static void stats(FxEngine *e, TimeLog *log, FxLatencyStats *out)
 #undef RANK
 }
 
-enum { M_CALLBACKS, M_CHUNKS, M_OVERFLOWS, M_UNDERFLOWS, M_LATE, M_XRUNS,
-       M_NONFINITE };
+enum {
+	M_CALLBACKS,
+	M_CHUNKS,
+	M_OVERFLOWS,
+	M_UNDERFLOWS,
+	M_LATE,
+	M_XRUNS,
+	M_NONFINITE
+};
 
 static void read_counters(FxEngine *e, uint64_t v[8])
 {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fxd — the engine: rings, worker, staging table, chain swaps and metrics.
  *
  * The engine knows nothing of JACK. A driver (daemon/jack_driver.c, or a
@@ -145,7 +146,7 @@ void fx_engine_stop_worker(FxEngine *e);
 /** What fx_engine_set_param did. */
 typedef struct {
 	double applied;    ///< the value used (clamped; bypass 0 or 1), NAN
-	                   ///< when the value was refused
+			   ///< when the value was refused
 	int changed;       ///< it differs from the target before the call
 	int latency_moved; ///< a structural change moved fx_engine_latency
 } FxParamChange;
@@ -240,17 +241,17 @@ typedef struct {
 
 /** A snapshot of the engine's metrics. */
 typedef struct {
-	uint64_t callbacks;        ///< fx_engine_process calls
-	uint64_t chunks;           ///< chunks the worker processed
-	uint64_t input_overflows;  ///< periods the input ring refused
-	uint64_t underflows;       ///< periods output as silence
-	uint64_t late_dropped;     ///< chunks dropped for arriving late
-	uint64_t xruns;            ///< server xruns counted
-	uint64_t nonfinite;        ///< chunks muted for NaN/Inf
-	FxLatencyStats callback;   ///< driver callback durations
-	FxLatencyStats worker;     ///< worker chunk durations
-	FxLatencyStats knob;       ///< message arrival to the change heard
-	double dsp_load;           ///< mean worker time as % of the period
+	uint64_t callbacks;       ///< fx_engine_process calls
+	uint64_t chunks;          ///< chunks the worker processed
+	uint64_t input_overflows; ///< periods the input ring refused
+	uint64_t underflows;      ///< periods output as silence
+	uint64_t late_dropped;    ///< chunks dropped for arriving late
+	uint64_t xruns;           ///< server xruns counted
+	uint64_t nonfinite;       ///< chunks muted for NaN/Inf
+	FxLatencyStats callback;  ///< driver callback durations
+	FxLatencyStats worker;    ///< worker chunk durations
+	FxLatencyStats knob;      ///< message arrival to the change heard
+	double dsp_load;          ///< mean worker time as % of the period
 } FxEngineMetrics;
 
 /** Fills @p m; reads atomics only, never blocks the realtime threads. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fxd — the engine's private layout, shared by its setup, control and
  * realtime files. Each field says which thread writes it. */
 #ifndef FX_ENGINE_IMPL_H
@@ -23,9 +24,9 @@ enum {
 /** Peak and energy per output port since the control thread last read
  *  them, behind a sequence count (worker writes, control reads). */
 typedef struct {
-	_Atomic uint32_t seq;      ///< odd while the worker writes
-	_Atomic uint32_t epoch;    ///< control: bumped to restart the sums
-	uint32_t seen_epoch;       ///< worker: the epoch of its sums
+	_Atomic uint32_t seq;       ///< odd while the worker writes
+	_Atomic uint32_t epoch;     ///< control: bumped to restart the sums
+	uint32_t seen_epoch;        ///< worker: the epoch of its sums
 	_Atomic uint32_t pub_epoch; ///< worker: the epoch of what is published
 	_Atomic uint64_t frames;
 	_Atomic float peak[FX_ENGINE_MAX_PORTS];
@@ -52,9 +53,9 @@ typedef struct {
 
 /** A ring of timings in ns, written by one thread, read by the control. */
 typedef struct {
-	_Atomic uint32_t *ns;      ///< [size]
-	_Atomic uint64_t written;  ///< entries ever written
-	uint64_t baseline;         ///< control: `written` at the last reset
+	_Atomic uint32_t *ns;     ///< [size]
+	_Atomic uint64_t written; ///< entries ever written
+	uint64_t baseline;        ///< control: `written` at the last reset
 } TimeLog;
 
 struct FxEngineImpl {
@@ -62,25 +63,25 @@ struct FxEngineImpl {
 	 * included, for its whole work; never by the driver's period or the
 	 * worker's chunks. "Control" below means: a thread holding it. */
 	pthread_mutex_t lock;
-	FxEngineConfig cfg;        ///< control (period: fx_engine_set_period,
-	                           ///< with driver and worker standing still)
+	FxEngineConfig cfg; ///< control (period: fx_engine_set_period,
+			    ///< with driver and worker standing still)
 
 	/* Written under `lock` only. */
-	FxChainSpec spec;          ///< targets of the newest chain (wanted or queued)
-	uint32_t gen;              ///< generation of the newest chain queued
-	int chain_latency;         ///< frames, of the newest chain
+	FxChainSpec spec;  ///< targets of the newest chain (wanted or queued)
+	uint32_t gen;      ///< generation of the newest chain queued
+	int chain_latency; ///< frames, of the newest chain
 	/* Swaps coalesce: one is in flight at a time, from its queueing
 	 * until the chain it replaced comes back retired and is collected;
 	 * meanwhile `spec` is wanted (built later) and `fallback` is what it
 	 * was before, kept for a build that fails. */
-	int in_flight;             ///< chains queued, their old chain not collected
-	int wanted;                ///< `spec` is not built yet
-	FxChainSpec fallback;      ///< `spec` when it became wanted
+	int in_flight;        ///< chains queued, their old chain not collected
+	int wanted;           ///< `spec` is not built yet
+	FxChainSpec fallback; ///< `spec` when it became wanted
 	int fallback_latency;
-	FxStatus build_error;      ///< a wanted chain failed; for fx_engine_collect
-	uint32_t *scratch_ns;      ///< for sorting statistics
-	uint64_t base[8];          ///< counters at the last metrics reset
-	TimeLog knob_log;          ///< knob-to-ear times (written by control)
+	FxStatus build_error; ///< a wanted chain failed; for fx_engine_collect
+	uint32_t *scratch_ns; ///< for sorting statistics
+	uint64_t base[8];     ///< counters at the last metrics reset
+	TimeLog knob_log;     ///< knob-to-ear times (written by control)
 	/* Written, without the lock, by whoever starts and joins the worker
 	 * thread (the driver's start and stop, on fxd's main thread). */
 	_Atomic int worker_running; ///< a thread runs worker_main
@@ -88,32 +89,32 @@ struct FxEngineImpl {
 	/* Shared through rings, queues, atomics and semaphores. Each
 	 * period crosses as one ring record, its number and its frames
 	 * written and read in one transaction (fx_ring_write_record). */
-	FxRing *in_ring;           ///< driver -> worker, inputs channels
-	FxRing *out_ring;          ///< worker -> driver, outputs channels
-	FxQueue *swaps;            ///< control -> worker
-	FxQueue *retired;          ///< worker -> control
+	FxRing *in_ring;  ///< driver -> worker, inputs channels
+	FxRing *out_ring; ///< worker -> driver, outputs channels
+	FxQueue *swaps;   ///< control -> worker
+	FxQueue *retired; ///< worker -> control
 	Staged stage[FX_PARAM_ENTRIES];
 	_Atomic uint64_t dirty[FX_STAGE_WORDS]; ///< set by control, taken by worker
-	sem_t work_sem;            ///< posted by the driver when the worker sleeps
-	sem_t chunk_sem;           ///< posted by the worker each chunk (freewheel)
+	sem_t work_sem;  ///< posted by the driver when the worker sleeps
+	sem_t chunk_sem; ///< posted by the worker each chunk (freewheel)
 	sem_t paused_sem, resume_sem; ///< period-change handshake with the worker
-	alignas(64) _Atomic int paused;  ///< control: driver and worker stand still
-	_Atomic int driver_busy;   ///< driver: inside fx_engine_process
-	_Atomic int freewheel;     ///< driver's freewheel callback
-	_Atomic int stop;          ///< worker's starter: worker thread returns
-	_Atomic int pause_worker;  ///< control: worker parks on resume_sem
-	_Atomic int worker_state;  ///< worker: FX_WORKER_*
-	_Atomic int want_reset;    ///< control: clear chain state next chunk
-	_Atomic int fade_out;      ///< control: 1 fade to silence, 0 fade in
-	_Atomic int faded_out;     ///< worker: silent after a fade out
-	_Atomic int want_panic;    ///< control: mute, reset, unmute
+	alignas(64) _Atomic int paused; ///< control: driver and worker stand still
+	_Atomic int driver_busy;        ///< driver: inside fx_engine_process
+	_Atomic int freewheel;          ///< driver's freewheel callback
+	_Atomic int stop;         ///< worker's starter: worker thread returns
+	_Atomic int pause_worker; ///< control: worker parks on resume_sem
+	_Atomic int worker_state; ///< worker: FX_WORKER_*
+	_Atomic int want_reset;   ///< control: clear chain state next chunk
+	_Atomic int fade_out;     ///< control: 1 fade to silence, 0 fade in
+	_Atomic int faded_out;    ///< worker: silent after a fade out
+	_Atomic int want_panic;   ///< control: mute, reset, unmute
 	_Atomic uint64_t tempo_bits; ///< control: the tempo (a double), BPM
-	_Atomic uint32_t staged_seq;  ///< control: changes staged or swapped
+	_Atomic uint32_t staged_seq; ///< control: changes staged or swapped
 	/* Set before the staged_seq count of a wanted chain, cleared (release)
 	 * after the chain is queued: the worker reads it (acquire) before it
 	 * looks at the swap queue, so a count is never published as applied
 	 * before its chain runs. */
-	_Atomic int swap_held;     ///< control: a wanted chain is not queued yet
+	_Atomic int swap_held; ///< control: a wanted chain is not queued yet
 	_Atomic uint32_t applied_seq; ///< worker: staged_seq it has applied
 	/* Knob-to-ear timing: marks (control), applies (worker), period
 	 * start times (driver); knob_timing_impl.h says who writes what. */
@@ -122,17 +123,17 @@ struct FxEngineImpl {
 
 	/* Written by the driver thread (and by fx_engine_plan, while the
 	 * driver stands still). */
-	alignas(64) uint32_t seq;  ///< period number of the next callback
+	alignas(64) uint32_t seq; ///< period number of the next callback
 	_Atomic uint64_t callbacks, overflows, underflows, late, xruns;
 	TimeLog cb_log;
 
 	/* Written by the worker thread. */
-	alignas(64) FxChain *chain;   ///< the chain being heard
-	FxChain *old_chain;        ///< fading out after a swap, or NULL
-	uint32_t chain_gen;        ///< generation of `chain`
+	alignas(64) FxChain *chain; ///< the chain being heard
+	FxChain *old_chain;         ///< fading out after a swap, or NULL
+	uint32_t chain_gen;         ///< generation of `chain`
 	int xfade_pos, fade_frames;
 	float fade_gain;
-	uint64_t chain_nonfinite;  ///< `chain`'s count already added
+	uint64_t chain_nonfinite; ///< `chain`'s count already added
 	FxSafety *safety;
 	float *in_mem, *ch_mem, *old_mem, *out_mem;
 	float *in_buf[FX_ENGINE_MAX_PORTS];
@@ -141,10 +142,10 @@ struct FxEngineImpl {
 	float *out_buf[FX_ENGINE_MAX_PORTS];
 	_Atomic uint64_t chunks, nonfinite;
 	TimeLog work_log;
-	uint32_t applied;          ///< applied_seq's value, kept locally
-	uint64_t told_tempo;       ///< tempo_bits `told_chain` has been given
+	uint32_t applied;    ///< applied_seq's value, kept locally
+	uint64_t told_tempo; ///< tempo_bits `told_chain` has been given
 	FxChain *told_chain;
-	uint64_t meter_frames;     ///< sums since the meters' epoch
+	uint64_t meter_frames; ///< sums since the meters' epoch
 	float meter_peak[FX_ENGINE_MAX_PORTS];
 	double meter_sumsq[FX_ENGINE_MAX_PORTS];
 };

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The engine's realtime paths: the driver's period and the worker's chunks.
  * No allocation, locks, logging or blocking calls here, except where
  * freewheeling waits for the worker (realtime rules are off then). */
@@ -43,8 +44,8 @@ static void silence(float *const *out, int n, int frames)
  * @p due, of which the rings hold a finite number, are dropped. */
 static int drop_late(FxEngine *e, size_t frames, uint32_t due)
 {
-	for (int tries = 0; tries <= e->cfg.latency_periods + e->cfg.ring_periods;
-	     tries++) {
+	for (int tries = 0;
+	     tries <= e->cfg.latency_periods + e->cfg.ring_periods; tries++) {
 		uint32_t seq;
 		if (!fx_ring_peek_header(e->out_ring, frames, &seq))
 			return 0;
@@ -58,13 +59,11 @@ static int drop_late(FxEngine *e, size_t frames, uint32_t due)
 
 /* Reads the chunk due now into out, dropping any that came too late.
  * Returns 0 (an underflow) if it is not there. */
-static int take_due_chunk(FxEngine *e, float *const *out, int frames,
-                          uint32_t due)
+static int take_due_chunk(FxEngine *e, float *const *out, int frames, uint32_t due)
 {
 	uint32_t seq;
 	if (!drop_late(e, (size_t)frames, due) ||
-	    !fx_ring_peek_header(e->out_ring, (size_t)frames, &seq) ||
-	    seq != due)
+	    !fx_ring_peek_header(e->out_ring, (size_t)frames, &seq) || seq != due)
 		return 0; /* not made yet, or its input never made it in */
 	return fx_ring_read_record(e->out_ring, &seq, out, (size_t)frames) != 0;
 }
@@ -122,8 +121,8 @@ void fx_engine_process(FxEngine *e, const float *const *in, float *const *out,
 	 * over while the input is copied. */
 	fx_ring_prefetch(e->out_ring, fx_ring_record_room((size_t)frames));
 	uint32_t seq = e->seq++;
-	int pushed = fx_ring_write_record(e->in_ring, seq, in,
-	                                  (size_t)frames) != 0;
+	int pushed = fx_ring_write_record(e->in_ring, seq, in, (size_t)frames) !=
+	             0;
 	if (!pushed)
 		bump(&e->overflows);
 
@@ -140,7 +139,8 @@ void fx_engine_process(FxEngine *e, const float *const *in, float *const *out,
 	/* The worker sleeps on its semaphore between periods: one post per
 	 * period wakes it for the input written above. */
 	wake_worker(e);
-	fx_engine_log_time(&e->cb_log, e->cfg.latency_log, fx_engine_now_ns() - t0);
+	fx_engine_log_time(&e->cb_log, e->cfg.latency_log,
+	                   fx_engine_now_ns() - t0);
 	atomic_store(&e->driver_busy, 0);
 }
 
@@ -207,11 +207,15 @@ static int drain_staging(FxEngine *e)
 		for (; bits; bits &= bits - 1) {
 			int idx = w * 64 + __builtin_ctzll(bits);
 			Staged *s = &e->stage[idx];
-			uint32_t q0 = atomic_load_explicit(&s->seq, memory_order_acquire);
-			uint32_t gen = atomic_load_explicit(&s->gen, memory_order_relaxed);
-			uint64_t raw = atomic_load_explicit(&s->bits, memory_order_relaxed);
+			uint32_t q0 = atomic_load_explicit(&s->seq,
+			                                   memory_order_acquire);
+			uint32_t gen = atomic_load_explicit(
+				&s->gen, memory_order_relaxed);
+			uint64_t raw = atomic_load_explicit(
+				&s->bits, memory_order_relaxed);
 			atomic_thread_fence(memory_order_acquire);
-			uint32_t q1 = atomic_load_explicit(&s->seq, memory_order_relaxed);
+			uint32_t q1 = atomic_load_explicit(&s->seq,
+			                                   memory_order_relaxed);
 			int32_t age = (int32_t)(e->chain_gen - gen);
 			if ((q0 & 1) || q0 != q1 || age < 0) {
 				/* Mid-write, or for a chain not swapped in yet:
@@ -230,7 +234,8 @@ static int drain_staging(FxEngine *e)
 			if (r.param == FX_PARAM_BYPASS)
 				fx_chain_set_bypass(e->chain, r.slot, v != 0.0);
 			else
-				fx_chain_set_param(e->chain, r.slot, r.param, v, NULL);
+				fx_chain_set_param(e->chain, r.slot, r.param, v,
+				                   NULL);
 		}
 	}
 	return deferred;
@@ -317,8 +322,9 @@ static void crossfade(FxEngine *e, int frames)
 		float *restrict now = e->ch_buf[c];
 		const float *restrict old = e->old_buf[c];
 		for (int i = 0; i < frames; i++) {
-			float w = pos + i + 1 >= len ? 1.0f
-			                             : (float)(pos + i + 1) / (float)len;
+			float w = pos + i + 1 >= len
+			                  ? 1.0f
+			                  : (float)(pos + i + 1) / (float)len;
 			now[i] = old[i] + w * (now[i] - old[i]);
 		}
 	}
@@ -338,8 +344,10 @@ static void apply_fade(FxEngine *e, int frames)
 	if (g0 == target) {
 		if (target == 0.0f) {
 			for (int c = 0; c < e->cfg.channels; c++)
-				memset(e->ch_buf[c], 0, (size_t)frames * sizeof(float));
-			atomic_store_explicit(&e->faded_out, 1, memory_order_release);
+				memset(e->ch_buf[c], 0,
+				       (size_t)frames * sizeof(float));
+			atomic_store_explicit(&e->faded_out, 1,
+			                      memory_order_release);
 		}
 		return;
 	}
@@ -427,7 +435,8 @@ static void run_chunk(FxEngine *e)
 	bump(&e->chunks);
 	if (atomic_load_explicit(&e->freewheel, memory_order_relaxed))
 		sem_post(&e->chunk_sem);
-	fx_engine_log_time(&e->work_log, e->cfg.latency_log, fx_engine_now_ns() - t0);
+	fx_engine_log_time(&e->work_log, e->cfg.latency_log,
+	                   fx_engine_now_ns() - t0);
 }
 
 int fx_engine_work(FxEngine *e)

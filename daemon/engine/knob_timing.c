@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Knob timing's setup and control side: never realtime. */
 #include "daemon/engine/knob_timing_impl.h"
 
@@ -50,8 +51,7 @@ static void take_applies(FxKnobTiming *k)
 		}
 }
 
-int fx_knob_timing_settle(FxKnobTiming *k, uint64_t now_ns,
-                          uint64_t *heard_ns)
+int fx_knob_timing_settle(FxKnobTiming *k, uint64_t now_ns, uint64_t *heard_ns)
 {
 	take_applies(k);
 	uint32_t last = atomic_load_explicit(&k->out_seq_last,
@@ -69,7 +69,8 @@ int fx_knob_timing_settle(FxKnobTiming *k, uint64_t now_ns,
 		if (age >= FX_OUT_TIMES / 2)
 			continue; /* its period's time is written over by now */
 		uint64_t t = atomic_load_explicit(
-			&k->out_ns[m->chunk % FX_OUT_TIMES], memory_order_relaxed);
+			&k->out_ns[m->chunk % FX_OUT_TIMES],
+			memory_order_relaxed);
 		/* Read again after the time: the driver did not lap it
 		 * meanwhile. */
 		uint32_t again = atomic_load_explicit(&k->out_seq_last,

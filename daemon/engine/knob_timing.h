@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fxd — knob-to-ear timing: how long a parameter change takes from its
  * message's arrival to the output period that plays it.
  *
@@ -38,8 +39,7 @@ void fx_knob_timing_mark(FxKnobTiming *k, uint32_t staged, uint64_t rx_ns);
  *  its arrival-to-output time in @p heard_ns (room for FX_KNOB_MARKS),
  *  and is done with; one still unheard after 2 s is dropped. Returns the
  *  times written. */
-int fx_knob_timing_settle(FxKnobTiming *k, uint64_t now_ns,
-                          uint64_t *heard_ns);
+int fx_knob_timing_settle(FxKnobTiming *k, uint64_t now_ns, uint64_t *heard_ns);
 
 /** Forgets every mark (period numbers start again after a period change).
  *  Only while the driver and the worker stand still. */
@@ -53,7 +53,6 @@ void fx_knob_timing_applied(FxKnobTiming *k, uint32_t staged, uint32_t chunk,
                             uint64_t ns);
 
 /** Driver: the output of period @p period left at @p start_ns. */
-void fx_knob_timing_played(FxKnobTiming *k, uint32_t period,
-                           uint64_t start_ns);
+void fx_knob_timing_played(FxKnobTiming *k, uint32_t period, uint64_t start_ns);
 
 #endif

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fxd — knob timing's private layout, shared by its control file and its
  * realtime file. Each field says which thread writes it. */
 #ifndef FX_KNOB_TIMING_IMPL_H
@@ -24,10 +25,10 @@ typedef struct {
 
 /** A change being timed from its arrival to the period that plays it. */
 typedef struct {
-	uint32_t seq;     ///< staged count once it was staged
-	uint32_t chunk;   ///< the chunk that applied it (when applied)
+	uint32_t seq;   ///< staged count once it was staged
+	uint32_t chunk; ///< the chunk that applied it (when applied)
 	int applied;
-	uint64_t rx_ns;   ///< when its packet arrived
+	uint64_t rx_ns; ///< when its packet arrived
 } KnobMark;
 
 struct FxKnobTimingImpl {
@@ -36,7 +37,7 @@ struct FxKnobTimingImpl {
 	int n_marks;
 
 	/* Worker -> control. */
-	FxQueue *applies;          ///< ApplyEvent
+	FxQueue *applies; ///< ApplyEvent
 
 	/* Written by the driver thread; the control thread reads
 	 * out_seq_last (acquire) before the times it covers. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Presets and the state file (persist.h). Never realtime. */
 #include "daemon/engine/persist.h"
 
@@ -63,18 +64,18 @@ FxStatus fx_control_preset_save(FxControl *c, const char *name, char *err,
 	if (!fx_preset_name_ok(name))
 		return fx_fail(FX_ERR_RANGE, err, err_size,
 		               "bad preset name '%.80s' (1-64 of A-Z a-z 0-9 _ "
-		               "- ., not starting with '.')", name);
+		               "- ., not starting with '.')",
+		               name);
 	FxChainSpec spec;
 	fx_control_get_spec(c, &spec);
 	FxStatus st = fx_make_dirs(fx_control_preset_dir(c), err, err_size);
 	if (st != FX_OK)
 		return st;
 	char *text = chain_text(&spec), *path = preset_path(c, name);
-	st = text && path ? fx_safe_file_save(path, "preset", text,
-	                                      strlen(text), 0666, err,
-	                                      err_size)
-	                  : fx_fail(FX_ERR_NOMEM, err, err_size,
-	                            "out of memory");
+	st = text && path
+	             ? fx_safe_file_save(path, "preset", text, strlen(text),
+	                                 0666, err, err_size)
+	             : fx_fail(FX_ERR_NOMEM, err, err_size, "out of memory");
 	free(text);
 	free(path);
 	return st;
@@ -117,8 +118,7 @@ void fx_control_free_list(char **names, int n)
 	free(names);
 }
 
-int fx_control_preset_list(FxControl *c, char ***names, char *err,
-                           size_t err_size)
+int fx_control_preset_list(FxControl *c, char ***names, char *err, size_t err_size)
 {
 	*names = NULL;
 	const char *dir = fx_control_preset_dir(c);
@@ -126,8 +126,7 @@ int fx_control_preset_list(FxControl *c, char ***names, char *err,
 	if (!d) {
 		if (errno == ENOENT)
 			return 0;
-		fx_fail(FX_ERR_IO, err, err_size, "%s: %s", dir,
-		        strerror(errno));
+		fx_fail(FX_ERR_IO, err, err_size, "%s: %s", dir, strerror(errno));
 		return -1;
 	}
 	int n = 0, cap = 0;
@@ -182,8 +181,8 @@ int fx_control_preset_list(FxControl *c, char ***names, char *err,
 /* Parses the chain on line @p no of @p path at its line and column, so that
  * errors point into the file. */
 static FxStatus parse_chain_line(const char *chain, int no, int col,
-                                 const char *path, FxChainSpec *spec,
-                                 char *err, size_t err_size)
+                                 const char *path, FxChainSpec *spec, char *err,
+                                 size_t err_size)
 {
 	char *padded = fx_conf_padded(no, col, chain);
 	if (!padded)
@@ -220,8 +219,8 @@ static int take_end_line(char *text, size_t len)
 static FxStatus read_state_text(const char *path, char **text, size_t *len,
                                 char *err, size_t err_size)
 {
-	FxStatus st = fx_safe_read_text(path, "state file", TEXT_MAX, text,
-	                                len, err, err_size);
+	FxStatus st = fx_safe_read_text(path, "state file", TEXT_MAX, text, len,
+	                                err, err_size);
 	if (st == FX_OK || st == FX_ERR_SYNTAX)
 		return st;
 	if (errno == ENOENT)
@@ -255,7 +254,8 @@ static FxStatus parse_state(char *text, const char *path, FxState *state,
 			state->config_hash = strtoull(line + 7, &end, 16);
 			if (end != line + 7 + 16 || *end || errno)
 				return fx_fail(FX_ERR_SYNTAX, err, err_size,
-				               "%s:%d: bad config line", path, no);
+				               "%s:%d: bad config line", path,
+				               no);
 			state->has_config = 1;
 		} else if (!strncmp(line, "chain ", 6)) {
 			FxStatus st = parse_chain_line(line + 6, no, 7, path,
@@ -281,8 +281,10 @@ FxStatus fx_state_load(const char *path, FxState *state, char *err,
 		return st;
 	int ended = take_end_line(text, len), have_chain = 0;
 	if (ended < 0)
-		st = fx_fail(FX_ERR_SYNTAX, err, err_size, "%s: damaged (its end "
-		             "line does not match what comes before)", path);
+		st = fx_fail(FX_ERR_SYNTAX, err, err_size,
+		             "%s: damaged (its end "
+		             "line does not match what comes before)",
+		             path);
 	else
 		st = parse_state(text, path, state, &have_chain, err, err_size);
 	free(text);
@@ -317,29 +319,35 @@ FxStatus fx_state_read(const char *path, FxChainSpec *spec, double *bpm,
 
 FxStateVerdict fx_state_restore_check(const char *path,
                                       const FxChainSpec *configured,
-                                      FxState *state, char *why,
-                                      size_t why_size)
+                                      FxState *state, char *why, size_t why_size)
 {
 	char err[512] = "";
 	FxStatus st = fx_state_load(path, state, err, sizeof err);
 	if (st == FX_ERR_IO) {
-		fx_fail(st, why, why_size, "no state in %s yet: starting from "
-		        "the configured chain", path);
+		fx_fail(st, why, why_size,
+		        "no state in %s yet: starting from "
+		        "the configured chain",
+		        path);
 		return FX_STATE_MISSING;
 	}
 	if (st != FX_OK) {
-		fx_fail(st, why, why_size, "cannot restore the state: %s; "
-		        "starting from the configured chain", err);
+		fx_fail(st, why, why_size,
+		        "cannot restore the state: %s; "
+		        "starting from the configured chain",
+		        err);
 		return FX_STATE_DAMAGED;
 	}
 	if (!state->has_config) {
-		fx_fail(st, why, why_size, "%s was written by an older fxd (no "
+		fx_fail(st, why, why_size,
+		        "%s was written by an older fxd (no "
 		        "checksum, no config hash): starting from the "
-		        "configured chain", path);
+		        "configured chain",
+		        path);
 		return FX_STATE_UNVERIFIED;
 	}
 	if (state->config_hash != fx_chain_hash(configured)) {
-		fx_fail(st, why, why_size, "the configured chain changed since "
+		fx_fail(st, why, why_size,
+		        "the configured chain changed since "
 		        "%s was saved: starting from the configured chain",
 		        path);
 		return FX_STATE_CONFIG_CHANGED;
@@ -355,8 +363,9 @@ static char *state_text(const FxControlSnapshot *snap)
 	char *text = chain ? malloc(cap) : NULL;
 	if (text) {
 		char tempo[32];
-		int n = snprintf(text, cap, "%s\nbpm %s\nconfig %016" PRIx64
-		                 "\nchain %s\n", STATE_MAGIC,
+		int n = snprintf(text, cap,
+		                 "%s\nbpm %s\nconfig %016" PRIx64 "\nchain %s\n",
+		                 STATE_MAGIC,
 		                 fx_format_number(snap->bpm, tempo, sizeof tempo),
 		                 snap->config_hash, chain);
 		snprintf(text + n, cap - (size_t)n, "end %016" PRIx64 "\n",
@@ -366,8 +375,7 @@ static char *state_text(const FxControlSnapshot *snap)
 	return text;
 }
 
-int fx_control_save_state(FxControl *c, int force, char *err,
-                          size_t err_size)
+int fx_control_save_state(FxControl *c, int force, char *err, size_t err_size)
 {
 	const char *path = fx_control_state_file(c);
 	FxControlSnapshot snap;
@@ -375,8 +383,7 @@ int fx_control_save_state(FxControl *c, int force, char *err,
 		return 0;
 	char *text = state_text(&snap);
 	FxStatus st = text ? fx_safe_file_save(path, "state file", text,
-	                                       strlen(text), 0666, err,
-	                                       err_size)
+	                                       strlen(text), 0666, err, err_size)
 	                   : fx_fail(FX_ERR_NOMEM, err, err_size,
 	                             "out of memory");
 	free(text);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fxd — persistence: presets and the state file, on the control surface.
  *
  * Both are chain specs in text files, written whole (daemon/base/safefile.h:
@@ -49,9 +50,9 @@ void fx_control_free_list(char **names, int n);
 /** What a state file holds. */
 typedef struct {
 	FxChainSpec spec;
-	double bpm;           ///< 120 when the file gives none
-	int has_config;       ///< 0: written by an fxd before the config and end
-	                      ///< lines (no checksum either)
+	double bpm;     ///< 120 when the file gives none
+	int has_config; ///< 0: written by an fxd before the config and end
+			///< lines (no checksum either)
 	uint64_t config_hash; ///< of the configured chain it was saved under
 } FxState;
 
@@ -86,14 +87,12 @@ typedef enum {
  *  one line to log in @p why. */
 FxStateVerdict fx_state_restore_check(const char *path,
                                       const FxChainSpec *configured,
-                                      FxState *state, char *why,
-                                      size_t why_size);
+                                      FxState *state, char *why, size_t why_size);
 
 /** Writes the state file when a change is due for saving
  *  (fx_control_take_unsaved), or now with @p force; a failed write leaves
  *  the changes due. Returns 0, or -1 with @p err set when writing failed
  *  (fxd logs the first failure of a run and the recovery). */
-int fx_control_save_state(FxControl *c, int force, char *err,
-                          size_t err_size);
+int fx_control_save_state(FxControl *c, int force, char *err, size_t err_size);
 
 #endif

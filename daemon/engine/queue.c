@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "daemon/engine/queue.h"
 
 #include <stdalign.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fxd — a single-producer/single-consumer queue of fixed-size messages.
  *
  * Typed control messages (chain swaps, retired chains) travel between the

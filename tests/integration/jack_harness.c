@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fxd — integration-test harness (see jack_harness.h). */
 #define _GNU_SOURCE
 #include "tests/integration/jack_harness.h"
@@ -126,7 +127,6 @@ static void remove_shm(const char *prefix)
 	closedir(dir);
 }
 
-
 int fx_test_jack_main(Suite *suite)
 {
 	setenv("JACK_NO_START_SERVER", "1", 1);
@@ -149,8 +149,8 @@ char *fx_test_dir_new(const char *tag)
 {
 	const char *base = getenv("TMPDIR");
 	char *dir;
-	if (asprintf(&dir, "%s/fxdtest-%s-XXXXXX", base && *base ? base : "/tmp",
-	             tag) < 0)
+	if (asprintf(&dir, "%s/fxdtest-%s-XXXXXX",
+	             base && *base ? base : "/tmp", tag) < 0)
 		return NULL;
 	if (!mkdtemp(dir)) {
 		free(dir);
@@ -350,7 +350,8 @@ int fx_test_sh(char **out, double timeout, const char *fmt, ...)
 	char *timeout_bin = which("timeout");
 	char secs[32];
 	snprintf(secs, sizeof secs, "%.3f", timeout);
-	char *argv[] = {timeout_bin, "-k", "2", secs, "/bin/sh", "-c", cmd, NULL};
+	char *argv[] = {timeout_bin, "-k", "2", secs,
+	                "/bin/sh",   "-c", cmd, NULL};
 	char **env = child_env(NULL);
 	/* Keep the caller's JACK_DEFAULT_SERVER choice out of it: commands name
 	 * their server. child_env(NULL) drops it. */
@@ -436,8 +437,9 @@ static int spawn_jackd(FxTestServer *s)
 {
 	char period[16];
 	snprintf(period, sizeof period, "%d", s->period);
-	char *argv[] = {s->jackd, "-n", s->name, "--no-realtime", "-d", "dummy",
-	                "-r", "48000", "-p", period, NULL};
+	char *argv[] = {s->jackd, "-n",    s->name, "--no-realtime",
+	                "-d",     "dummy", "-r",    "48000",
+	                "-p",     period,  NULL};
 	s->pid = spawn(argv, s->log, NULL);
 	if (s->pid < 0) {
 		s->pid = 0;
@@ -485,8 +487,10 @@ int fx_test_server_wait_ready(FxTestServer *s, double timeout)
 	while (s->pid > 0) {
 		int status;
 		if (waitpid(s->pid, &status, WNOHANG) == s->pid) {
-			fprintf(stderr, "harness: jackd %s exited (%d) while starting; "
-			        "see %s\n", s->name, decode_status(status), s->log);
+			fprintf(stderr,
+			        "harness: jackd %s exited (%d) while starting; "
+			        "see %s\n",
+			        s->name, decode_status(status), s->log);
 			s->pid = 0;
 			return 0;
 		}
@@ -584,14 +588,16 @@ int fx_test_jack_reclaim(void)
 		uint32_t hdr_len;
 		memcpy(&hdr_len, head + 16, sizeof hdr_len);
 		size_t stride = hdr_len > REGISTRY_FIRST
-		                        ? (hdr_len - REGISTRY_FIRST) / REGISTRY_SLOTS
+		                        ? (hdr_len - REGISTRY_FIRST) /
+		                                  REGISTRY_SLOTS
 		                        : 0;
 		char prefix[32];
 		snprintf(prefix, sizeof prefix, "jack-%d:", (int)getuid());
 		for (int i = 0; stride > 4 && i < REGISTRY_SLOTS; i++) {
 			unsigned char slot[4 + 256] = {0};
 			size_t len = stride < sizeof slot ? stride : sizeof slot;
-			if (pread(fd, slot, len, (off_t)(REGISTRY_FIRST + i * stride)) !=
+			if (pread(fd, slot, len,
+			          (off_t)(REGISTRY_FIRST + i * stride)) !=
 			    (ssize_t)len)
 				break;
 			int32_t pid;
@@ -681,7 +687,8 @@ static FxTestDaemon *start_child(const char *server, const char *dir,
 	/* A line in the log saying how it was started helps reading failures. */
 	FILE *f = fopen(d->log, "w");
 	if (f) {
-		fprintf(f, "# JACK_DEFAULT_SERVER=%s", server ? server : "(unset)");
+		fprintf(f, "# JACK_DEFAULT_SERVER=%s",
+		        server ? server : "(unset)");
 		for (int i = 0; i < n; i++)
 			fprintf(f, " '%s'", argv[i]);
 		fprintf(f, "\n");
@@ -718,8 +725,8 @@ FxTestDaemon *fx_test_program_start(const char *server, const char *dir,
 	if (!path)
 		return NULL;
 	const char *base = strrchr(argv[0], '/');
-	FxTestDaemon *d = start_child(server, dir, path, base ? base + 1 : argv[0],
-	                              argv + 1);
+	FxTestDaemon *d = start_child(server, dir, path,
+	                              base ? base + 1 : argv[0], argv + 1);
 	free(path);
 	return d;
 }
@@ -758,7 +765,8 @@ int fx_test_daemon_wait_log(FxTestDaemon *d, size_t from, const char *needle,
 		/* Look once more after an exit: the line may be its last words. */
 		int running = fx_test_daemon_running(d);
 		char *log = fx_test_read_file(d->log);
-		int found = log && strlen(log) >= from && strstr(log + from, needle);
+		int found = log && strlen(log) >= from &&
+		            strstr(log + from, needle);
 		free(log);
 		if (found)
 			return 1;
@@ -808,8 +816,8 @@ static long long stat_value(const char *line, size_t len, const char *key)
 {
 	size_t k = strlen(key);
 	for (const char *p = line; p + k < line + len; p++) {
-		if (strncmp(p, key, k) || (p > line && (p[-1] == '_' ||
-		                                        (p[-1] >= 'a' && p[-1] <= 'z'))))
+		if (strncmp(p, key, k) ||
+		    (p > line && (p[-1] == '_' || (p[-1] >= 'a' && p[-1] <= 'z'))))
 			continue;
 		const char *q = p + k;
 		while (q < line + len && *q >= 'a' && *q <= 'z')
@@ -856,8 +864,8 @@ jack_client_t *fx_test_client_open(const char *server, const char *name)
 	jack_status_t status;
 	atomic_fetch_add(&jack_quiet, 1);
 	jack_client_t *c = jack_client_open(
-		name, JackNoStartServer | JackServerName | JackUseExactName, &status,
-		server);
+		name, JackNoStartServer | JackServerName | JackUseExactName,
+		&status, server);
 	atomic_fetch_sub(&jack_quiet, 1);
 	return c;
 }
@@ -989,8 +997,8 @@ FxTestDaemon *fx_test_fxd_start(const char *server, const char *dir,
 }
 
 jack_client_t *fx_test_io_open(const char *server, const char *fxd_name,
-                               int channels, long capacity,
-                               FxTestPlayer **play, FxTestRecorder **rec)
+                               int channels, long capacity, FxTestPlayer **play,
+                               FxTestRecorder **rec)
 {
 	char play_name[64], rec_name[64];
 	snprintf(play_name, sizeof play_name, "fxdtest-play-%d", (int)getpid());
@@ -999,9 +1007,8 @@ jack_client_t *fx_test_io_open(const char *server, const char *fxd_name,
 	*rec = fx_test_recorder_new(server, rec_name, channels, capacity);
 	ck_assert(*play && *rec);
 	jack_client_t *ctl = fx_test_player_client(*play);
-	ck_assert_int_eq(fx_test_wire(ctl, play_name, fxd_name, rec_name,
-	                              channels),
-	                 0);
+	ck_assert_int_eq(
+		fx_test_wire(ctl, play_name, fxd_name, rec_name, channels), 0);
 	return ctl;
 }
 
@@ -1013,14 +1020,16 @@ int fx_test_wire(jack_client_t *c, const char *player, const char *daemon,
 		if (player) {
 			snprintf(a, sizeof a, "%s:out_%d", player, k);
 			snprintf(b, sizeof b, "%s:in_%d", daemon, k);
-			if (!fx_test_wait_port(c, b, 5) || fx_test_connect(c, a, b) ||
+			if (!fx_test_wait_port(c, b, 5) ||
+			    fx_test_connect(c, a, b) ||
 			    !fx_test_wait_connection(c, a, b, 1, 5))
 				return -1;
 		}
 		if (recorder) {
 			snprintf(a, sizeof a, "%s:out_%d", daemon, k);
 			snprintf(b, sizeof b, "%s:in_%d", recorder, k);
-			if (!fx_test_wait_port(c, a, 5) || fx_test_connect(c, a, b) ||
+			if (!fx_test_wait_port(c, a, 5) ||
+			    fx_test_connect(c, a, b) ||
 			    !fx_test_wait_connection(c, a, b, 1, 5))
 				return -1;
 		}
@@ -1053,25 +1062,25 @@ struct FxTestPlayerImpl {
 	jack_client_t *client;
 	int channels;
 	jack_port_t *ports[MAX_CH];
-	float *buf[MAX_CH];        ///< control
-	long frames;               ///< control
-	jack_nframes_t start;      ///< control
-	int loop;                  ///< control
-	jack_nframes_t *log_time;  ///< JACK thread: per period, frame time
-	long *log_pos;             ///< JACK thread: per period, position
-	int *log_len;              ///< JACK thread: per period, frames
-	int start_now;             ///< control: start at the next cycle
-	char *log_fw;              ///< JACK thread: per period, freewheeling
-	long pos;                  ///< JACK thread: position in the buffer
-	atomic_int state;          ///< control: ARMED; JACK: RUNNING, STOPPED
-	atomic_int stop;           ///< control
-	atomic_int finished;       ///< JACK thread: a single play reached its end
+	float *buf[MAX_CH];       ///< control
+	long frames;              ///< control
+	jack_nframes_t start;     ///< control
+	int loop;                 ///< control
+	jack_nframes_t *log_time; ///< JACK thread: per period, frame time
+	long *log_pos;            ///< JACK thread: per period, position
+	int *log_len;             ///< JACK thread: per period, frames
+	int start_now;            ///< control: start at the next cycle
+	char *log_fw;             ///< JACK thread: per period, freewheeling
+	long pos;                 ///< JACK thread: position in the buffer
+	atomic_int state;         ///< control: ARMED; JACK: RUNNING, STOPPED
+	atomic_int stop;          ///< control
+	atomic_int finished; ///< JACK thread: a single play reached its end
 	_Atomic jack_nframes_t first; ///< JACK thread
-	atomic_long periods;       ///< JACK thread, release after the log
-	atomic_uint plays;         ///< control: plays asked for
-	atomic_uint started;       ///< JACK thread: the last play started,
-	                           ///< stored (release) after `first`
-	atomic_int freewheeling;   ///< notification thread
+	atomic_long periods;          ///< JACK thread, release after the log
+	atomic_uint plays;            ///< control: plays asked for
+	atomic_uint started;          ///< JACK thread: the last play started,
+				      ///< stored (release) after `first`
+	atomic_int freewheeling;      ///< notification thread
 };
 
 /* The server waits for this before it runs a cycle the new way. */
@@ -1101,10 +1110,10 @@ static int player_process(jack_nframes_t n, void *arg)
 		p->pos = 0;
 		atomic_store_explicit(&p->first, t, memory_order_relaxed);
 		atomic_store_explicit(&p->periods, 0, memory_order_relaxed);
-		atomic_store_explicit(&p->started,
-		                      atomic_load_explicit(&p->plays,
-		                                           memory_order_relaxed),
-		                      memory_order_release);
+		atomic_store_explicit(
+			&p->started,
+			atomic_load_explicit(&p->plays, memory_order_relaxed),
+			memory_order_release);
 	}
 	jack_nframes_t i = 0;
 	if (st == RUNNING) {
@@ -1207,8 +1216,8 @@ static int player_arm(FxTestPlayer *p, const float *const *bufs, long frames,
 	return 0;
 }
 
-int fx_test_player_play(FxTestPlayer *p, const float *const *bufs,
-                        long frames, jack_nframes_t start, int loop)
+int fx_test_player_play(FxTestPlayer *p, const float *const *bufs, long frames,
+                        jack_nframes_t start, int loop)
 {
 	return player_arm(p, bufs, frames, start, 0, loop);
 }
@@ -1218,7 +1227,6 @@ int fx_test_player_play_now(FxTestPlayer *p, const float *const *bufs,
 {
 	return player_arm(p, bufs, frames, 0, 1, loop);
 }
-
 
 void fx_test_player_stop(FxTestPlayer *p)
 {
@@ -1308,22 +1316,22 @@ struct FxTestRecorderImpl {
 	jack_client_t *client;
 	int channels;
 	jack_port_t *ports[MAX_CH];
-	float *data[MAX_CH];       ///< written by JACK thread while RUNNING
+	float *data[MAX_CH]; ///< written by JACK thread while RUNNING
 	long capacity;
 	long max_periods;
-	jack_nframes_t *ptime;     ///< per period: frame time
-	long *poff;                ///< per period: first frame in data
-	int *plen;                 ///< per period: frames
-	char *pfw;                 ///< per period: freewheeling
+	jack_nframes_t *ptime;      ///< per period: frame time
+	long *poff;                 ///< per period: first frame in data
+	int *plen;                  ///< per period: frames
+	char *pfw;                  ///< per period: freewheeling
 	const FxTestPlayer *follow; ///< control, before FOLLOWING
-	unsigned follow_play;      ///< control: the play to start with
-	atomic_int state;          ///< control: RUNNING, FOLLOWING;
-	                           ///< JACK thread: RUNNING, DONE
-	atomic_int stop;           ///< control
+	unsigned follow_play;       ///< control: the play to start with
+	/** control: RUNNING, FOLLOWING; JACK thread: RUNNING, DONE */
+	atomic_int state;
+	atomic_int stop;             ///< control
 	atomic_long frames, periods; ///< JACK thread, release after the data
-	atomic_int freewheeling;   ///< notification thread
-	_Atomic double pace;       ///< control: see fx_test_recorder_pace
-	double rate;               ///< frames per second
+	atomic_int freewheeling;     ///< notification thread
+	_Atomic double pace;         ///< control: see fx_test_recorder_pace
+	double rate;                 ///< frames per second
 };
 
 /* Realtime: no allocation, locks or output. */
@@ -1390,7 +1398,8 @@ FxTestRecorder *fx_test_recorder_new(const char *server, const char *name,
 	r->max_periods = capacity / 16 + 16;
 	int ok = 1;
 	for (int c = 0; c < channels; c++)
-		ok &= (r->data[c] = calloc((size_t)capacity, sizeof(float))) != NULL;
+		ok &= (r->data[c] = calloc((size_t)capacity, sizeof(float))) !=
+		      NULL;
 	r->ptime = calloc((size_t)r->max_periods, sizeof *r->ptime);
 	r->poff = calloc((size_t)r->max_periods, sizeof *r->poff);
 	r->plen = calloc((size_t)r->max_periods, sizeof *r->plen);
@@ -1398,8 +1407,7 @@ FxTestRecorder *fx_test_recorder_new(const char *server, const char *name,
 	if (ok && r->ptime && r->poff && r->plen && r->pfw)
 		r->client = fx_test_client_open(server, name);
 	if (!r->client ||
-	    !register_ports(r->client, r->ports, channels, "in",
-	                    JackPortIsInput) ||
+	    !register_ports(r->client, r->ports, channels, "in", JackPortIsInput) ||
 	    jack_set_process_callback(r->client, recorder_process, r) ||
 	    jack_set_freewheel_callback(r->client, note_freewheel,
 	                                &r->freewheeling) ||
@@ -1447,12 +1455,12 @@ void fx_test_recorder_stop(FxTestRecorder *r)
 	atomic_store(&r->stop, 1);
 }
 
-int fx_test_recorder_wait_frames(FxTestRecorder *r, long frames,
-                                 double timeout)
+int fx_test_recorder_wait_frames(FxTestRecorder *r, long frames, double timeout)
 {
 	double end = fx_test_now() + timeout;
 	for (;;) {
-		if (atomic_load_explicit(&r->frames, memory_order_acquire) >= frames)
+		if (atomic_load_explicit(&r->frames, memory_order_acquire) >=
+		    frames)
 			return 1;
 		if (!recorder_busy(r) || fx_test_now() >= end)
 			return atomic_load(&r->frames) >= frames;
@@ -1579,9 +1587,8 @@ long fx_test_player_period_of(const FxTestRecorder *r, const FxTestPlayer *p,
 		return FX_TEST_NO_PERIOD;
 	for (long i = c - cycles; i <= c; i++)
 		if (!p->log_fw[i] || p->log_len[i] != r->plen[k] ||
-		    (i > c - cycles &&
-		     p->log_time[i] - p->log_time[i - 1] !=
-		             (jack_nframes_t)p->log_len[i - 1]))
+		    (i > c - cycles && p->log_time[i] - p->log_time[i - 1] !=
+		                               (jack_nframes_t)p->log_len[i - 1]))
 			return FX_TEST_NO_PERIOD;
 	return c - cycles;
 }
@@ -1661,14 +1668,14 @@ void fx_test_wait_freewheeled(const FxTestPlayer *p, long n)
 			run++;
 		if (run >= n)
 			return;
-		ck_assert_msg(fx_test_now() < end, "the player never freewheeled");
+		ck_assert_msg(fx_test_now() < end,
+		              "the player never freewheeled");
 		fx_test_nap(0.005);
 	}
 }
 
 void fx_test_freewheel_play(FxTestPlayer *p, FxTestRecorder *r,
-                            const float *const *bufs, long frames,
-                            long periods)
+                            const float *const *bufs, long frames, long periods)
 {
 	ck_assert_int_eq(fx_test_freewheel(p->client, 1), 0);
 	fx_test_recorder_start_with(r, p);
@@ -1690,8 +1697,8 @@ void fx_test_freewheel_play(FxTestPlayer *p, FxTestRecorder *r,
 		ck_assert_msg(p->log_time[k] == t && r->ptime[k] == t &&
 		                      p->log_len[k] == r->plen[k],
 		              "period %ld: the player's frame time %u, the "
-		              "recorder's %u, want %u", k, p->log_time[k],
-		              r->ptime[k], t);
+		              "recorder's %u, want %u",
+		              k, p->log_time[k], r->ptime[k], t);
 		t += (jack_nframes_t)p->log_len[k];
 	}
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fxd — integration-test harness: a private jackd per test, the fxd daemon
  * and JACK's tools as child processes, and in-process JACK player and
  * recorder clients.
@@ -202,8 +203,8 @@ FxTestPlayer *fx_test_player_new(const char *server, const char *name,
  *  and over when @p loop. A single play then goes on with silence, still
  *  logging its periods, until stopped. Only while idle or stopped. Returns
  *  0 on success. */
-int fx_test_player_play(FxTestPlayer *p, const float *const *bufs,
-                        long frames, jack_nframes_t start, int loop);
+int fx_test_player_play(FxTestPlayer *p, const float *const *bufs, long frames,
+                        jack_nframes_t start, int loop);
 
 /** fx_test_player_play from the next cycle on, whatever its frame time
  *  (while freewheeling, frame times run far ahead of the clock). */
@@ -261,8 +262,7 @@ void fx_test_recorder_stop(FxTestRecorder *r);
 
 /** Waits until at least @p frames are recorded, or the recording ended.
  *  Returns 1 if @p frames are there, else 0. */
-int fx_test_recorder_wait_frames(FxTestRecorder *r, long frames,
-                                 double timeout);
+int fx_test_recorder_wait_frames(FxTestRecorder *r, long frames, double timeout);
 
 /** Waits until the recording is full or stopped. Returns 1, or 0 on
  *  timeout. */
@@ -335,8 +335,8 @@ FxTestDaemon *fx_test_fxd_start(const char *server, const char *dir,
  *  @p fxd_name and returns the player's client, for queries; a failure
  *  fails the test. */
 jack_client_t *fx_test_io_open(const char *server, const char *fxd_name,
-                               int channels, long capacity,
-                               FxTestPlayer **play, FxTestRecorder **rec);
+                               int channels, long capacity, FxTestPlayer **play,
+                               FxTestRecorder **rec);
 
 /** For k = 1..@p n connects PLAYER:out_k to DAEMON:in_k and DAEMON:out_k
  *  to RECORDER:in_k (either side skipped when NULL), waiting for the
@@ -389,8 +389,7 @@ void fx_test_wait_freewheeled(const FxTestPlayer *p, long n);
  *  recorded period k and the player's period k ran in the same cycle (the
  *  same frame time), one period after the other, all freewheeling. */
 void fx_test_freewheel_play(FxTestPlayer *p, FxTestRecorder *r,
-                            const float *const *bufs, long frames,
-                            long periods);
+                            const float *const *bufs, long frames, long periods);
 
 /** Freewheeling (on and off through @p p's client), records about
  *  @p seconds of what @p p's running play makes of it, from once @p p has

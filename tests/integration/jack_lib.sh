@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # fxd — shell helpers for the TAP tests that run the real fxd on a private
 # `jackd -d dummy` (sourced by tests/integration/test_jack_files.sh, test_probe.sh,
 # test_service.sh, test_fxctl.sh and test_pd.sh; test_fxfile.sh uses the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fxd — gives back the slots dead jackd servers of this user hold in
  * JACK's shared registry, for the shell tests (tests/integration/jack_lib.sh runs it
  * before starting a server, and with the name of one it killed).

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # The benchmarks run and print well-formed JSON (speed is not judged here).
 echo "1..3"
 bad=0

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # fxd's command line, config files and error paths, with no JACK server
 # (TAP). Every error is one line on stderr and a documented exit status.
 set -u

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # fxctl, the command-line OSC client (clients/fxctl.c, doc/fxctl.1), against
 # the real fxd on a private dummy JACK server (TAP): every command, its
 # output where it is deterministic (compared exactly), --json parsed by

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # fxfile, the offline twin of fxd (clients/fxfile.c, doc/fxfile.1), as a
 # black box (TAP): a filter chain against scipy's output
 # (tests/data/README.md), byte-identical output for any --chunk, every

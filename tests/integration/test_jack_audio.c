@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Black-box: fxd's audio, bit for bit, against its engine run offline.
  *
  * A player client feeds fxd a known signal and a separate recorder client
@@ -29,11 +30,10 @@
 
 enum { RATE = 48000, CH = 2 };
 
-
 /* fxd's own default, whatever it is. */
 #define DEFAULT_CHAIN FX_DEFAULT_CHAIN
-#define DENSE_CHAIN                                                          \
-	"hpf:highpass cutoff=80 order=2 | eq:peaking cutoff=1000 q=0.7 "     \
+#define DENSE_CHAIN                                                      \
+	"hpf:highpass cutoff=80 order=2 | eq:peaking cutoff=1000 q=0.7 " \
 	"gain=6 | lpf:lowpass cutoff=5000 order=4 | vol:gain db=-3"
 
 /* Noise plus two tones per channel, peaks near 0.45: below the safety
@@ -129,8 +129,7 @@ typedef struct {
 	int period;
 } Rig;
 
-static void rig_start(Rig *r, int period, const char *const *extra,
-                      long capacity)
+static void rig_start(Rig *r, int period, const char *const *extra, long capacity)
 {
 	memset(r, 0, sizeof *r);
 	r->period = period;
@@ -207,9 +206,8 @@ static int settled_latency(Rig *r)
 
 /* Recorded period @p k against offline chunk @p e (silence outside the
  * render): 1 bit for bit equal. */
-static int period_equals(const FxTestRecorder *rec, long k,
-                         float *const *chunk, long n_chunks, long e,
-                         int period)
+static int period_equals(const FxTestRecorder *rec, long k, float *const *chunk,
+                         long n_chunks, long e, int period)
 {
 	long off = fx_test_recorder_period_offset(rec, k);
 	for (int c = 0; c < CH; c++) {
@@ -241,15 +239,15 @@ static void exact_while_freewheeling(Rig *r, const char *chain, double seconds,
 	float *sig[CH];
 	for (int c = 0; c < CH; c++)
 		sig[c] = make_signal(frames, c);
-	fx_test_freewheel_play(r->play, r->rec, (const float *const *)sig, frames,
-	                       periods);
+	fx_test_freewheel_play(r->play, r->rec, (const float *const *)sig,
+	                       frames, periods);
 	ck_assert_int_eq(reported_latency(r), latency);
 
 	/* fxd heard silence since it started, more than its fade-in. */
 	int lead = 2 + 1920 / P;
 	long n_chunks = lead + periods;
-	float **chunk = render_offline(P, chain, (const float *const *)sig, frames,
-	                               lead, n_chunks);
+	float **chunk = render_offline(P, chain, (const float *const *)sig,
+	                               frames, lead, n_chunks);
 	long wrong = 0, first_wrong = -1, signal = 0;
 	int shift = 99;
 	for (long k = 0; k < periods; k++) {
@@ -264,17 +262,20 @@ static void exact_while_freewheeling(Rig *r, const char *chain, double seconds,
 		if (wrong++ == 0) {
 			first_wrong = k;
 			for (int s = -4; s <= 4; s++)
-				if (s && period_equals(r->rec, k, chunk, n_chunks,
-				                       e + s, P))
+				if (s && period_equals(r->rec, k, chunk,
+				                       n_chunks, e + s, P))
 					shift = s;
 		}
 	}
-	fprintf(stderr, "# -p %d, latency %d: %ld periods, %ld with signal, "
-	        "%ld wrong (first #%ld, matching %d periods off)\n", P, latency,
-	        periods, signal, wrong, first_wrong, shift);
-	ck_assert_msg(wrong == 0, "-p %d: %ld of %ld periods differ from the "
+	fprintf(stderr,
+	        "# -p %d, latency %d: %ld periods, %ld with signal, "
+	        "%ld wrong (first #%ld, matching %d periods off)\n",
+	        P, latency, periods, signal, wrong, first_wrong, shift);
+	ck_assert_msg(wrong == 0,
+	              "-p %d: %ld of %ld periods differ from the "
 	              "offline chain (first #%ld, matching %d periods off); logs "
-	              "in %s", P, wrong, periods, first_wrong, shift, r->dir);
+	              "in %s",
+	              P, wrong, periods, first_wrong, shift, r->dir);
 	/* The whole signal went through. */
 	ck_assert_int_ge(signal, frames / P);
 	for (int c = 0; c < CH; c++) {
@@ -303,15 +304,18 @@ static float *play_noise_loop(Rig *r, long frames)
 static void check_realtime(const char *what, long silent_runs, int finite,
                            const FxTestStats *st, int latency_periods)
 {
-	fprintf(stderr, "# %s: %ld silent stretches recorded; fxd counted %lld "
+	fprintf(stderr,
+	        "# %s: %ld silent stretches recorded; fxd counted %lld "
 	        "underflows, %lld late, %lld overflows, %lld JACK xruns in %lld "
-	        "callbacks\n", what, silent_runs, st->underflows, st->late,
-	        st->overflows, st->xruns, st->callbacks);
+	        "callbacks\n",
+	        what, silent_runs, st->underflows, st->late, st->overflows,
+	        st->xruns, st->callbacks);
 	ck_assert_msg(finite, "%s: non-finite samples recorded", what);
 	ck_assert_int_eq(st->nonfinite, 0);
-	ck_assert_msg(silent_runs <= st->underflows, "%s: %ld stretches of "
-	              "silence, %lld underflows counted", what, silent_runs,
-	              st->underflows);
+	ck_assert_msg(silent_runs <= st->underflows,
+	              "%s: %ld stretches of "
+	              "silence, %lld underflows counted",
+	              what, silent_runs, st->underflows);
 	ck_assert_msg(st->late + st->overflows <=
 	                      st->underflows + latency_periods + 1,
 	              "%s: %lld late and %lld refused chunks, %lld underflows",
@@ -328,9 +332,13 @@ static void realigned_while_freewheeling(Rig *r, int latency_periods)
 	for (long k = 0; k < n; k++) {
 		int m = fx_test_recorded_vs_player(r->rec, k, r->play,
 		                                   latency_periods);
-		ck_assert_msg(m == 1, "freewheeling after realtime: period %ld of "
-		              "%ld %s", k, n, m == 0 ? "is silent" :
-		              m == -2 ? "is not paired with an input" : "differs");
+		ck_assert_msg(m == 1,
+		              "freewheeling after realtime: period %ld of "
+		              "%ld %s",
+		              k, n,
+		              m == 0    ? "is silent"
+		              : m == -2 ? "is not paired with an input"
+		                        : "differs");
 	}
 	fprintf(stderr, "# freewheeling after realtime: %ld periods exact\n", n);
 }
@@ -346,7 +354,7 @@ static const AudioCase exact_cases[] = {
 	{256, 1, NULL},        /* the default chain */
 	{256, 2, DENSE_CHAIN}, /* --latency-periods 2 */
 	{1024, 1, DENSE_CHAIN},
-	{64, 1, NULL},         /* the dummy backend's busiest period */
+	{64, 1, NULL}, /* the dummy backend's busiest period */
 };
 
 START_TEST(recording_is_offline_chain_delayed_by_reported_latency)
@@ -355,8 +363,8 @@ START_TEST(recording_is_offline_chain_delayed_by_reported_latency)
 	double t0 = fx_test_now();
 	char lp[16];
 	snprintf(lp, sizeof lp, "%d", ac->latency_periods);
-	const char *args[] = {"--latency-periods", lp, ac->chain ? "--chain" : NULL,
-	                      ac->chain, NULL};
+	const char *args[] = {"--latency-periods", lp,
+	                      ac->chain ? "--chain" : NULL, ac->chain, NULL};
 	Rig r;
 	rig_start(&r, ac->period, args, 3 * RATE);
 	exact_while_freewheeling(&r, ac->chain ? ac->chain : DEFAULT_CHAIN, 1.5,
@@ -426,16 +434,22 @@ END_TEST
 int main(void)
 {
 	const FxTestCase cases[] = {
-		{"exact", 120, .tests = {
-			{recording_is_offline_chain_delayed_by_reported_latency,
-			 sizeof exact_cases / sizeof exact_cases[0]},
-		}},
-		{"small period", 120, .tests = {
-			{small_period_silence_is_counted_underflow, 0},
-		}},
-		{"fault injection", 120, .tests = {
-			{stalls_are_counted_dropped_and_recovered, 0},
-		}},
+		{"exact", 120,
+	         .tests =
+	                 {
+				 {recording_is_offline_chain_delayed_by_reported_latency,
+	                          sizeof exact_cases / sizeof exact_cases[0]},
+			 }},
+		{"small period", 120,
+	         .tests =
+	                 {
+				 {small_period_silence_is_counted_underflow, 0},
+			 }},
+		{"fault injection", 120,
+	         .tests =
+	                 {
+				 {stalls_are_counted_dropped_and_recovered, 0},
+			 }},
 		{.name = NULL},
 	};
 	return fx_test_jack_main(fx_test_suite("jack audio", cases));

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Black-box: fxd's start-up against a real server: a taken name, the
  * --connect-in/--connect-out patterns, --wait-for-jack and no server.
  * Exit codes are the ones fxd(1) documents. */
@@ -116,10 +117,14 @@ START_TEST(connect_patterns_make_the_connections)
 
 	/* Two input patterns, taken in order: in_1 gets out_2, in_2 out_1.
 	 * One output pattern that matches both sink ports. */
-	const char *args[] = {"-n", name,
-	                      "--connect-in", "^fxdtest-src-[0-9]+:out_2$",
-	                      "--connect-in", "src-[0-9]+:out_1$",
-	                      "--connect-out", "^fxdtest-si[nk]+-[0-9]+:in_[0-9]",
+	const char *args[] = {"-n",
+	                      name,
+	                      "--connect-in",
+	                      "^fxdtest-src-[0-9]+:out_2$",
+	                      "--connect-in",
+	                      "src-[0-9]+:out_1$",
+	                      "--connect-out",
+	                      "^fxdtest-si[nk]+-[0-9]+:in_[0-9]",
 	                      NULL};
 	FxTestDaemon *fxd = fx_test_daemon_start_ready(sn, dir, args);
 	char p1[128], p2[128], q1[128], q2[128];
@@ -134,31 +139,34 @@ START_TEST(connect_patterns_make_the_connections)
 	snprintf(k2, sizeof k2, "%s:in_2", sink);
 	/* Made before the ready line; a short wait covers the graph update
 	 * reaching this client. */
-	ck_assert_msg(fx_test_wait_connection(ctl, s2, p1, 1, 2), "%s -> %s", s2,
-	              p1);
-	ck_assert_msg(fx_test_wait_connection(ctl, s1, p2, 1, 2), "%s -> %s", s1,
-	              p2);
-	ck_assert_msg(fx_test_wait_connection(ctl, q1, k1, 1, 2), "%s -> %s", q1,
-	              k1);
-	ck_assert_msg(fx_test_wait_connection(ctl, q2, k2, 1, 2), "%s -> %s", q2,
-	              k2);
+	ck_assert_msg(fx_test_wait_connection(ctl, s2, p1, 1, 2), "%s -> %s",
+	              s2, p1);
+	ck_assert_msg(fx_test_wait_connection(ctl, s1, p2, 1, 2), "%s -> %s",
+	              s1, p2);
+	ck_assert_msg(fx_test_wait_connection(ctl, q1, k1, 1, 2), "%s -> %s",
+	              q1, k1);
+	ck_assert_msg(fx_test_wait_connection(ctl, q2, k2, 1, 2), "%s -> %s",
+	              q2, k2);
 	/* Nothing else: exactly one connection on each of fxd's ports. */
 	const char *ours[] = {p1, p2, q1, q2};
 	for (int i = 0; i < 4; i++) {
-		const char **conns =
-			jack_port_get_all_connections(ctl, jack_port_by_name(ctl, ours[i]));
+		const char **conns = jack_port_get_all_connections(
+			ctl, jack_port_by_name(ctl, ours[i]));
 		int n = 0;
 		while (conns && conns[n])
 			n++;
-		ck_assert_msg(n == 1, "%s has %d connections (first %s)", ours[i], n,
-		              n ? conns[0] : "-");
+		ck_assert_msg(n == 1, "%s has %d connections (first %s)",
+		              ours[i], n, n ? conns[0] : "-");
 		jack_free(conns);
 	}
 	/* And jack_lsp -c agrees (JACK_DEFAULT_SERVER, not -s: see
 	 * test_jack_latency.c). */
 	char *lsp = NULL;
-	ck_assert_int_eq(fx_test_sh(&lsp, 10, "JACK_DEFAULT_SERVER='%s' jack_lsp -c "
-	                            "'%s'", sn, name), 0);
+	ck_assert_int_eq(fx_test_sh(&lsp, 10,
+	                            "JACK_DEFAULT_SERVER='%s' jack_lsp -c "
+	                            "'%s'",
+	                            sn, name),
+	                 0);
 	char want[256];
 	snprintf(want, sizeof want, "%s\n   %s\n", p1, s2);
 	ck_assert_msg(strstr(lsp, want), "jack_lsp -c:\n%s", lsp);
@@ -197,8 +205,8 @@ START_TEST(wait_for_jack_outlasts_a_late_server)
 	              fx_test_daemon_log_path(fxd));
 	ck_assert(fx_test_daemon_running(fxd));
 	ck_assert_msg(fx_test_server_restart(srv), "jackd did not start");
-	ck_assert_msg(fx_test_daemon_wait_ready(fxd, 60), "fxd not ready; log %s",
-	              fx_test_daemon_log_path(fxd));
+	ck_assert_msg(fx_test_daemon_wait_ready(fxd, 60),
+	              "fxd not ready; log %s", fx_test_daemon_log_path(fxd));
 	jack_client_t *ctl = fx_test_client_open(sn, ctl_name);
 	ck_assert_ptr_nonnull(ctl);
 	char port[128];
@@ -256,9 +264,9 @@ START_TEST(memory_budget_refuses_a_chain_at_start_and_on_sighup)
 	const char *sn = fx_test_server_name(srv);
 	/* A 30 s line at 48 kHz, 2 channels: 11.5 MB. */
 	const char *over = "chain needs 11.6 MB of buffers, over the 10 MB "
-	                   "budget (--memory-budget)";
-	const char *args[] = {"-n", "fxd-budget", "--memory-budget", "10",
-	                      "delay max=30", NULL};
+			   "budget (--memory-budget)";
+	const char *args[] = {"-n", "fxd-budget",   "--memory-budget",
+	                      "10", "delay max=30", NULL};
 	FxTestDaemon *fxd = fx_test_daemon_start(sn, dir, args);
 	int code = fx_test_daemon_wait_exit(fxd, 15);
 	char *log = fx_test_daemon_log(fxd);
@@ -271,18 +279,19 @@ START_TEST(memory_budget_refuses_a_chain_at_start_and_on_sighup)
 	char conf[512];
 	snprintf(conf, sizeof conf, "%s/fxd.conf", dir);
 	ck_assert_int_eq(fx_test_write_file(conf, "memory-budget = 10\n"
-	                                       "[chain]\ndly:delay max=2\n"), 0);
+	                                          "[chain]\ndly:delay max=2\n"),
+	                 0);
 	const char *conf_args[] = {"-n", "fxd-budget", "-f", conf, NULL};
 	fxd = fx_test_daemon_start_ready(sn, dir, conf_args);
 	ck_assert_int_eq(fx_test_write_file(conf, "memory-budget = 10\n"
-	                                       "[chain]\ndly:delay max=30\n"), 0);
+	                                          "[chain]\ndly:delay max=30\n"),
+	                 0);
 	size_t mark = fx_test_daemon_log_size(fxd);
 	ck_assert_int_eq(fx_test_daemon_signal(fxd, SIGHUP), 0);
 	ck_assert_msg(fx_test_daemon_wait_log(fxd, mark, over, 10),
 	              "no '%s' in the log %s", over,
 	              fx_test_daemon_log_path(fxd));
-	ck_assert(fx_test_daemon_wait_log(fxd, mark, "running chain is kept",
-	                                  10));
+	ck_assert(fx_test_daemon_wait_log(fxd, mark, "running chain is kept", 10));
 	ck_assert(fx_test_daemon_running(fxd));
 	stop_ok(fxd);
 	fx_test_server_free(srv);
@@ -294,20 +303,28 @@ END_TEST
 int main(void)
 {
 	const FxTestCase cases[] = {
-		{"name", 120, .tests = {
-			{taken_name_fails_unless_rename_is_allowed, 0},
-		}},
-		{"connect", 120, .tests = {
-			{connect_patterns_make_the_connections, 0},
-		}},
-		{"wait", 120, .tests = {
-			{wait_for_jack_outlasts_a_late_server, 0},
-			{no_server_is_the_documented_exit_code, 0},
-		}},
-		{"budget", 120, .tests = {
-			{memory_budget_refuses_a_chain_at_start_and_on_sighup,
-			 0},
-		}},
+		{"name", 120,
+	         .tests =
+	                 {
+				 {taken_name_fails_unless_rename_is_allowed, 0},
+			 }},
+		{"connect", 120,
+	         .tests =
+	                 {
+				 {connect_patterns_make_the_connections, 0},
+			 }},
+		{"wait", 120,
+	         .tests =
+	                 {
+				 {wait_for_jack_outlasts_a_late_server, 0},
+				 {no_server_is_the_documented_exit_code, 0},
+			 }},
+		{"budget", 120,
+	         .tests =
+	                 {
+				 {memory_budget_refuses_a_chain_at_start_and_on_sighup,
+	                          0},
+			 }},
 		{.name = NULL},
 	};
 	return fx_test_jack_main(fx_test_suite("jack cli", cases));

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # fxd's files while it runs, on a private `jackd -d dummy` (TAP), driven
 # with fxctl: the state file is restored only under the configured chain
 # it was saved under, one cut short is reported and not used, a preset

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Black-box: the latency fxd reports and the latency it has.
  *
  * jack_iodelay measures a round trip through fxd; jack_lsp -l shows what
@@ -53,8 +54,8 @@ static int lsp_latency(const char *lsp, const char *port, const char *mode,
  * lowpass read about 0.63 frames more. A flat chain without the safety
  * stage reads the delay alone. (Not the default chain: its reverb and
  * delay would blur the phase.) */
-#define FILTERS                                                              \
-	"hpf:highpass cutoff=80 order=2 | eq:peaking cutoff=1000 q=0.7 "     \
+#define FILTERS                                                          \
+	"hpf:highpass cutoff=80 order=2 | eq:peaking cutoff=1000 q=0.7 " \
 	"gain=0 | lpf:lowpass cutoff=12000 order=2 | vol:gain db=0"
 static const struct {
 	const char *chain; ///< the chain
@@ -83,8 +84,8 @@ START_TEST(round_trip_is_one_period_plus_what_fxd_reports)
 	/* Not `jack_lsp -s NAME`: 1.9.21's jack_lsp copies NAME into
 	 * malloc(strlen(NAME)) and aborts in malloc for some lengths. */
 	char *lsp = NULL;
-	ck_assert_int_eq(fx_test_sh(&lsp, 10, "JACK_DEFAULT_SERVER='%s' jack_lsp -l",
-	                            sn),
+	ck_assert_int_eq(fx_test_sh(&lsp, 10,
+	                            "JACK_DEFAULT_SERVER='%s' jack_lsp -l", sn),
 	                 0);
 	for (int k = 1; k <= 2; k++) {
 		char in[96], out[96];
@@ -93,19 +94,19 @@ START_TEST(round_trip_is_one_period_plus_what_fxd_reports)
 		snprintf(out, sizeof out, "%s:out_%d", name, k);
 		ck_assert_msg(lsp_latency(lsp, in, "playback", &lo, &hi),
 		              "no playback latency for %s in:\n%s", in, lsp);
-		ck_assert_msg(lo == 256 && hi == 256, "%s playback [%u %u]", in, lo,
-		              hi);
+		ck_assert_msg(lo == 256 && hi == 256, "%s playback [%u %u]", in,
+		              lo, hi);
 		ck_assert_msg(lsp_latency(lsp, out, "capture", &lo, &hi),
 		              "no capture latency for %s in:\n%s", out, lsp);
-		ck_assert_msg(lo == 256 && hi == 256, "%s capture [%u %u]", out, lo,
-		              hi);
+		ck_assert_msg(lo == 256 && hi == 256, "%s capture [%u %u]", out,
+		              lo, hi);
 	}
 	free(lsp);
 
 	/* jack_iodelay has no -h and runs until killed: bounded by timeout
 	 * and by the kill below; unbuffered so its lines show at once. */
-	const char *iod_argv[] = {"timeout", "30", "stdbuf", "-o0", "jack_iodelay",
-	                          NULL};
+	const char *iod_argv[] = {"timeout", "30",           "stdbuf",
+	                          "-o0",     "jack_iodelay", NULL};
 	FxTestDaemon *iod = fx_test_program_start(sn, dir, iod_argv);
 	ck_assert_ptr_nonnull(iod);
 	char ctl_name[64], in1[96], out1[96];
@@ -150,11 +151,12 @@ START_TEST(round_trip_is_one_period_plus_what_fxd_reports)
 	while (bol > log && bol[-1] != '\n')
 		bol--;
 	double frames = 0;
-	ck_assert_msg(sscanf(bol, " %lf frames", &frames) == 1, "cannot parse: %.80s",
-	              bol);
-	fprintf(stderr, "# jack_iodelay: %.3f frames round trip through fxd "
-	        "on %s\n", frames,
-	        round_trips[_i].chain);
+	ck_assert_msg(sscanf(bol, " %lf frames", &frames) == 1,
+	              "cannot parse: %.80s", bol);
+	fprintf(stderr,
+	        "# jack_iodelay: %.3f frames round trip through fxd "
+	        "on %s\n",
+	        frames, round_trips[_i].chain);
 	ck_assert_msg(fabs(frames - 512) < round_trips[_i].tolerance,
 	              "round trip %.3f frames, want 512 +- %g", frames,
 	              round_trips[_i].tolerance);
@@ -198,8 +200,9 @@ static long exact_one_period_late(FxTestPlayer *pl, FxTestRecorder *rc,
 		ck_assert_int_eq(fx_test_recorder_period_frames(rc, k), period);
 		int m = fx_test_recorded_vs_player(rc, k, pl, 1);
 		ck_assert_msg(m == 1, "-p %d: period %ld of %ld %s", period, k, n,
-		              m == 0 ? "is silent" : m == -2 ? "is not paired"
-		                                             : "differs");
+		              m == 0    ? "is silent"
+		              : m == -2 ? "is not paired"
+		                        : "differs");
 	}
 	return n;
 }
@@ -233,8 +236,8 @@ START_TEST(bufsize_change_keeps_audio_and_moves_latency)
 	ck_assert_int_eq(fx_test_player_play(pl, (const float *const *)sig, len,
 	                                     jack_frame_time(ctl), 1),
 	                 0);
-	ck_assert_uint_eq(fx_test_port_latency(ctl, out1, JackCaptureLatency).max,
-	                  256);
+	ck_assert_uint_eq(
+		fx_test_port_latency(ctl, out1, JackCaptureLatency).max, 256);
 	long before = exact_one_period_late(pl, rc, 0.25, 256);
 
 	size_t mark = fx_test_daemon_log_size(fxd);
@@ -249,21 +252,24 @@ START_TEST(bufsize_change_keeps_audio_and_moves_latency)
 	               (jack_nframes_t)size &&
 	       fx_test_now() < end)
 		fx_test_nap(0.01);
-	ck_assert_uint_eq(fx_test_port_latency(ctl, out1, JackCaptureLatency).max,
-	                  size);
-	ck_assert_uint_eq(fx_test_port_latency(ctl, out1, JackCaptureLatency).min,
-	                  size);
+	ck_assert_uint_eq(
+		fx_test_port_latency(ctl, out1, JackCaptureLatency).max, size);
+	ck_assert_uint_eq(
+		fx_test_port_latency(ctl, out1, JackCaptureLatency).min, size);
 	char said[64];
 	snprintf(said, sizeof said, "period is now %d frames", size);
 	ck_assert_msg(fx_test_daemon_wait_log(fxd, mark, said, 5),
-	              "no '%s' in the log %s", said, fx_test_daemon_log_path(fxd));
+	              "no '%s' in the log %s", said,
+	              fx_test_daemon_log_path(fxd));
 	/* Half a second at the new size (a period of 2048 is longer than
 	 * the chain's block: it splits it). */
 	long after = exact_one_period_late(pl, rc, 0.5, size);
 	fx_test_player_stop(pl);
 	ck_assert(fx_test_daemon_running(fxd));
-	fprintf(stderr, "# bufsize 256 -> %d: %ld periods of 256 and %ld of %d "
-	        "exact\n", size, before, after, size);
+	fprintf(stderr,
+	        "# bufsize 256 -> %d: %ld periods of 256 and %ld of %d "
+	        "exact\n",
+	        size, before, after, size);
 
 	ck_assert_int_eq(fx_test_daemon_signal(fxd, SIGTERM), 0);
 	ck_assert_int_eq(fx_test_daemon_wait_exit(fxd, 10), 0);
@@ -316,12 +322,12 @@ START_TEST(limiter_lookahead_adds_to_the_reported_latency)
 		}
 		ck_assert_msg(ip.min == (jack_nframes_t)want &&
 		                      ip.max == (jack_nframes_t)want,
-		              "%s playback [%u %u], want %d", in, ip.min, ip.max,
-		              want);
+		              "%s playback [%u %u], want %d", in, ip.min,
+		              ip.max, want);
 		ck_assert_msg(oc.min == (jack_nframes_t)want &&
 		                      oc.max == (jack_nframes_t)want,
-		              "%s capture [%u %u], want %d", out, oc.min, oc.max,
-		              want);
+		              "%s capture [%u %u], want %d", out, oc.min,
+		              oc.max, want);
 	}
 
 	/* One pulse per channel at frame AT of a single play, freewheeling:
@@ -340,7 +346,8 @@ START_TEST(limiter_lookahead_adds_to_the_reported_latency)
 	const float *y1 = fx_test_recorder_data(rc, 1);
 	for (long i = 0; i < frames; i++)
 		if (y0[i] != 0.0f || y1[i] != 0.0f) {
-			ck_assert_msg(at < 0, "more than one pulse: frames %ld and %ld",
+			ck_assert_msg(at < 0,
+			              "more than one pulse: frames %ld and %ld",
 			              at, i);
 			at = i;
 		}
@@ -349,8 +356,10 @@ START_TEST(limiter_lookahead_adds_to_the_reported_latency)
 	/* Recorded frame n is the player's frame n's cycle: the delay is the
 	 * distance. */
 	long delay = at - AT;
-	fprintf(stderr, "# limiter lookahead=5: fxd reports %d frames, the pulse "
-	        "took %ld\n", want, delay);
+	fprintf(stderr,
+	        "# limiter lookahead=5: fxd reports %d frames, the pulse "
+	        "took %ld\n",
+	        want, delay);
 	ck_assert_msg(delay == want, "pulse delayed %ld frames, want %d", delay,
 	              want);
 
@@ -370,17 +379,24 @@ END_TEST
 int main(void)
 {
 	const FxTestCase cases[] = {
-		{"round trip", 120, .tests = {
-			{round_trip_is_one_period_plus_what_fxd_reports,
-			 sizeof round_trips / sizeof round_trips[0]},
-		}},
-		{"bufsize", 120, .tests = {
-			{bufsize_change_keeps_audio_and_moves_latency,
-			 sizeof new_sizes / sizeof new_sizes[0]},
-		}},
-		{"effect latency", 120, .tests = {
-			{limiter_lookahead_adds_to_the_reported_latency, 0},
-		}},
+		{"round trip", 120,
+	         .tests =
+	                 {
+				 {round_trip_is_one_period_plus_what_fxd_reports,
+	                          sizeof round_trips / sizeof round_trips[0]},
+			 }},
+		{"bufsize", 120,
+	         .tests =
+	                 {
+				 {bufsize_change_keeps_audio_and_moves_latency,
+	                          sizeof new_sizes / sizeof new_sizes[0]},
+			 }},
+		{"effect latency", 120,
+	         .tests =
+	                 {
+				 {limiter_lookahead_adds_to_the_reported_latency,
+	                          0},
+			 }},
 		{.name = NULL},
 	};
 	return fx_test_jack_main(fx_test_suite("jack latency", cases));

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Black-box: fxd's OSC control plane (doc/osc.md) against the real daemon
  * on a private jackd dummy server, with real clients: our own UDP (and
  * TCP) sockets speaking serialised liblo messages, liblo-tools' oscsend
@@ -203,7 +204,8 @@ static int next_msg(int fd, Msg *out, double timeout)
 		if (n < 0)
 			continue;
 		ck_assert_msg(parse(buf, (size_t)n, out),
-		              "fxd sent %zd bytes that are not an OSC message", n);
+		              "fxd sent %zd bytes that are not an OSC message",
+		              n);
 		return 1;
 	}
 }
@@ -220,8 +222,8 @@ static void expect(int fd, const char *path, const char *types, Msg *out,
 		              "no %s within %.1f s", path, timeout);
 		if (!strcmp(out->path, path)) {
 			ck_assert_msg(!types || !strcmp(out->types, types),
-			              "%s came as ,%s, not ,%s", path, out->types,
-			              types);
+			              "%s came as ,%s, not ,%s", path,
+			              out->types, types);
 			return;
 		}
 		if (!strcmp(out->path, "/fxd/fail") && !strcmp(out->types, "ss"))
@@ -370,10 +372,10 @@ typedef struct {
 	FxTestRecorder *rec;
 	jack_client_t *ctl;
 	char name[64], tag[16];
-	int runs;     ///< fxd instances started
-	int port;     ///< fxd's OSC port
-	pid_t pid;    ///< fxd's pid
-	int sock;     ///< ours, on 127.0.0.1
+	int runs;  ///< fxd instances started
+	int port;  ///< fxd's OSC port
+	pid_t pid; ///< fxd's pid
+	int sock;  ///< ours, on 127.0.0.1
 	int sock_port;
 } Rig;
 
@@ -389,8 +391,8 @@ static void rig_start(Rig *r, const char *tag)
 
 /* The port (and address) from fxd's ready line:
  * "fxd: ready: ..., osc udp 127.0.0.1:PORT". */
-static int ready_port(FxTestDaemon *d, char *addr, size_t size,
-                      char *proto, size_t proto_size)
+static int ready_port(FxTestDaemon *d, char *addr, size_t size, char *proto,
+                      size_t proto_size)
 {
 	char *log = fx_test_daemon_log(d);
 	int port = -1;
@@ -405,7 +407,8 @@ static int ready_port(FxTestDaemon *d, char *addr, size_t size,
 		if (colon) {
 			snprintf(proto, proto_size, "%.*s",
 			         (int)(sp - (osc + 6)), osc + 6);
-			snprintf(addr, size, "%.*s", (int)(colon - sp - 1), sp + 1);
+			snprintf(addr, size, "%.*s", (int)(colon - sp - 1),
+			         sp + 1);
 			char *end;
 			long p = strtol(colon + 1, &end, 10);
 			if (end != colon + 1 && p > 0 && p < 65536)
@@ -433,7 +436,8 @@ static pid_t find_fxd(const char *name)
 		char *st = fx_test_read_file(path);
 		if (!st)
 			continue;
-		char *open_paren = strchr(st, '('), *close_paren = strrchr(st, ')');
+		char *open_paren = strchr(st, '('),
+		     *close_paren = strrchr(st, ')');
 		int ppid = -1;
 		int is_fxd = open_paren && close_paren &&
 		             close_paren - open_paren == 4 &&
@@ -546,8 +550,8 @@ static void assert_gain(Rig *r, double seconds, double want, double tol,
 			continue;
 		double g = fx_test_period_gain(r->rec, r->play, k, 1);
 		ck_assert_msg(fabs(g - want) <= tol,
-		              "%s: period %ld of %ld has gain %.5f, want %.5f", when, k,
-		              n, g, want);
+		              "%s: period %ld of %ld has gain %.5f, want %.5f",
+		              when, k, n, g, want);
 		checked++;
 	}
 	ck_assert_int_gt(checked, 10);
@@ -574,7 +578,8 @@ static int sockets_of(pid_t pid, const char *ss_args, int port, int listener)
 			continue;
 		/* State Recv-Q Send-Q Local Peer Process */
 		char state[32], local[128];
-		ck_assert_msg(sscanf(line, "%31s %*s %*s %127s", state, local) == 2,
+		ck_assert_msg(sscanf(line, "%31s %*s %*s %127s", state, local) ==
+		                      2,
 		              "cannot read ss line '%s'", line);
 		ck_assert_msg(!strcmp(local, want_local),
 		              "fxd (pid %d) holds a socket on %s, not only %s: %s",
@@ -748,8 +753,8 @@ START_TEST(gain_set_with_oscsend_is_heard_after_sync)
 	assert_gain(&r, 0.2, 1.0, 2e-3, 0, "before the change");
 
 	char *out = NULL;
-	int st = fx_test_sh(&out, 10, "oscsend 127.0.0.1 %d /fx/vol/db f -6.0206",
-	                    r.port);
+	int st = fx_test_sh(&out, 10,
+	                    "oscsend 127.0.0.1 %d /fx/vol/db f -6.0206", r.port);
 	ck_assert_msg(st == 0, "oscsend: exit %d: %s", st, out);
 	free(out);
 	sync_id(r.sock, r.port, 1);
@@ -757,8 +762,8 @@ START_TEST(gain_set_with_oscsend_is_heard_after_sync)
 	 * and the period of latency after it. */
 	assert_gain(&r, 0.35, 0.5, 2e-3, (long)(0.030 * RATE) + PERIOD,
 	            "after /fx/vol/db -6.0206");
-	ck_assert_double_eq_tol(get_float(r.sock, r.port, "/fx/vol/db"), -6.0206,
-	                        1e-4);
+	ck_assert_double_eq_tol(get_float(r.sock, r.port, "/fx/vol/db"),
+	                        -6.0206, 1e-4);
 	rig_stop(&r);
 }
 END_TEST
@@ -788,8 +793,8 @@ static void wait_oscdump(Rig *r, FxTestDaemon *dump, int port)
 	}
 }
 
-#define CHAIN                                                                \
-	"hpf:highpass cutoff=80 order=2 | eq:peaking cutoff=1000 q=0.7 "     \
+#define CHAIN                                                            \
+	"hpf:highpass cutoff=80 order=2 | eq:peaking cutoff=1000 q=0.7 " \
 	"gain=0 | lpf:lowpass cutoff=12000 order=2 | vol:gain db=0"
 
 START_TEST(every_message_gets_its_reply)
@@ -930,14 +935,26 @@ START_TEST(every_message_gets_its_reply)
 	free(json);
 
 	/* stats: every documented name */
-	static const char *const names[] = {
-		"load", "callbacks", "chunks", "underflows", "late", "xruns",
-		"nonfinite", "overflows", "osc.received", "osc.rejected",
-		"osc.dropped", "osc.kernel_drops", "osc.send_errors",
-		"subscribers", "rate", "period", "latency"};
+	static const char *const names[] = {"load",
+	                                    "callbacks",
+	                                    "chunks",
+	                                    "underflows",
+	                                    "late",
+	                                    "xruns",
+	                                    "nonfinite",
+	                                    "overflows",
+	                                    "osc.received",
+	                                    "osc.rejected",
+	                                    "osc.dropped",
+	                                    "osc.kernel_drops",
+	                                    "osc.send_errors",
+	                                    "subscribers",
+	                                    "rate",
+	                                    "period",
+	                                    "latency"};
 	static const char *const whats[] = {"callback", "worker", "knob"};
 	static const char *const fields[] = {"count", "min", "median", "mean",
-	                                     "p95", "p99", "max"};
+	                                     "p95",   "p99", "max"};
 	Msg st;
 	stats(s, p, &st);
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
@@ -1040,7 +1057,8 @@ START_TEST(every_message_gets_its_reply)
 	int seen_chain = 0, seen_db = 0, seen_norm = 0, seen_bypass = 0,
 	    seen_mute = 0;
 	for (;;) {
-		ck_assert_msg(next_msg(s, &m, 5), "no full state after subscribe");
+		ck_assert_msg(next_msg(s, &m, 5),
+		              "no full state after subscribe");
 		seen_chain += !strcmp(m.path, "/fxd/chain");
 		seen_db += !strcmp(m.path, "/fx/vol/db");
 		seen_norm += !strcmp(m.path, "/fx/hpf/cutoff/norm");
@@ -1053,8 +1071,7 @@ START_TEST(every_message_gets_its_reply)
 		if (end)
 			break;
 	}
-	ck_assert(seen_chain && seen_db && seen_norm && seen_bypass &&
-	          seen_mute);
+	ck_assert(seen_chain && seen_db && seen_norm && seen_bypass && seen_mute);
 	/* As a subscriber this socket also gets /fxd/stats every second: a
 	 * barrier drops the stale ones before a query. */
 	barrier(s, p);
@@ -1079,8 +1096,8 @@ START_TEST(every_message_gets_its_reply)
 	ck_assert(fx_test_daemon_wait_log(dump, 0, "/fxd/bpm f 100.000000", 5));
 	size_t mark = fx_test_daemon_log_size(dump);
 	char *cmd_out = NULL;
-	int rc = fx_test_sh(&cmd_out, 10, "oscsend 127.0.0.1 %d /fx/vol/db f -12",
-	                    p);
+	int rc = fx_test_sh(&cmd_out, 10,
+	                    "oscsend 127.0.0.1 %d /fx/vol/db f -12", p);
 	ck_assert_msg(rc == 0, "oscsend: %s", cmd_out);
 	free(cmd_out);
 	ck_assert_msg(fx_test_daemon_wait_log(dump, mark,
@@ -1146,8 +1163,8 @@ END_TEST
 
 typedef struct {
 	int fd, port;
-	int bad;    ///< bad packets sent
-	int pings;  ///< barriers
+	int bad;   ///< bad packets sent
+	int pings; ///< barriers
 } BadRun;
 
 /* Sends one bad packet and the barrier: fxd must answer it with exactly
@@ -1218,8 +1235,8 @@ START_TEST(bad_input_is_answered_counted_and_survived)
 	        "/fx/vol/db");
 	bad_msg(&b, "60000-byte chain", build("/fxd/chain/load", "s", big),
 	        "/fxd/chain/load");
-	bad_msg(&b, "60000-byte preset name", build("/fxd/preset/save", "s", big),
-	        "/fxd/preset/save");
+	bad_msg(&b, "60000-byte preset name",
+	        build("/fxd/preset/save", "s", big), "/fxd/preset/save");
 	big[0] = '/';
 	Pkt long_address = build(big, "f", 1.0f);
 	bad(&b, "60000-byte address", long_address.data, long_address.len, 0);
@@ -1286,7 +1303,8 @@ START_TEST(bad_input_is_answered_counted_and_survived)
 	                  stat_of(&before, "osc.rejected");
 	double received = stat_of(&after, "osc.received") -
 	                  stat_of(&before, "osc.received");
-	fprintf(stderr, "# bad input: %d bad packets, osc.rejected +%.0f, "
+	fprintf(stderr,
+	        "# bad input: %d bad packets, osc.rejected +%.0f, "
 	        "osc.received +%.0f (with %d pings and a stats query)\n",
 	        b.bad, rejected, received, b.pings);
 	ck_assert_double_eq(rejected, b.bad);
@@ -1364,13 +1382,16 @@ START_TEST(future_bundle_is_not_swallowed)
 	free(big);
 	int fails = barrier(r.sock, r.port);
 	long rss1 = vm_rss_kb(r.pid);
-	fprintf(stderr, "# future bundles: the 1/8 s one %s; 2000 an hour "
+	fprintf(stderr,
+	        "# future bundles: the 1/8 s one %s; 2000 an hour "
 	        "ahead: %d /fxd/fail, VmRSS %ld -> %ld kB\n",
 	        answered ? "answered" : "never answered", fails, rss0, rss1);
 	ck_assert_msg(answered, "a bundle timed 1/8 s ahead got no /fxd/pong "
-	              "and no /fxd/fail within 3 s");
-	ck_assert_msg(rss1 - rss0 < RSS_SLACK_KB, "VmRSS grew %ld kB from 2000 bundles "
-	              "timed an hour ahead", rss1 - rss0);
+	                        "and no /fxd/fail within 3 s");
+	ck_assert_msg(rss1 - rss0 < RSS_SLACK_KB,
+	              "VmRSS grew %ld kB from 2000 bundles "
+	              "timed an hour ahead",
+	              rss1 - rss0);
 	rig_stop(&r);
 }
 END_TEST
@@ -1412,9 +1433,11 @@ START_TEST(allowlist_drops_and_counts_others)
 
 	Msg st;
 	stats(inside, p, &st);
-	fprintf(stderr, "# allowlist: %d packets from 127.0.0.1, osc.dropped "
-	        "%.0f, osc.rejected %.0f\n", sent_outside,
-	        stat_of(&st, "osc.dropped"), stat_of(&st, "osc.rejected"));
+	fprintf(stderr,
+	        "# allowlist: %d packets from 127.0.0.1, osc.dropped "
+	        "%.0f, osc.rejected %.0f\n",
+	        sent_outside, stat_of(&st, "osc.dropped"),
+	        stat_of(&st, "osc.rejected"));
 	ck_assert_double_eq(stat_of(&st, "osc.dropped") - dropped0, sent_outside);
 	/* Received since the query for received0: the ping and this query. */
 	ck_assert_double_eq(stat_of(&st, "osc.received") - received0, 2);
@@ -1475,8 +1498,8 @@ START_TEST(burst_of_100000_messages_is_accounted_for)
 		memcpy(&bits, &v, sizeof bits);
 		bits = htonl(bits);
 		memcpy(msg.data + msg.len - 4, &bits, 4);
-		ssize_t n = sendto(s, msg.data, msg.len, 0, (struct sockaddr *)&to,
-		                   sizeof to);
+		ssize_t n = sendto(s, msg.data, msg.len, 0,
+		                   (struct sockaddr *)&to, sizeof to);
 		sent[i] = n == (ssize_t)msg.len;
 		ok += sent[i];
 		failed += !sent[i];
@@ -1520,7 +1543,8 @@ START_TEST(burst_of_100000_messages_is_accounted_for)
 	double xruns = stat_of(&after, "xruns") - stat_of(&before, "xruns");
 	double late = stat_of(&after, "late") - stat_of(&before, "late");
 	long at = burst_index(applied);
-	fprintf(stderr, "# burst: %ld sent in %.3f s (%.0f msg/s), %ld sendto "
+	fprintf(stderr,
+	        "# burst: %ld sent in %.3f s (%.0f msg/s), %ld sendto "
 	        "failed; fxd received %.0f (incl. %d syncs and 1 stats), "
 	        "kernel drops %.0f (%.2f%%), all handled %.3f s after the "
 	        "first send (%.0f msg/s); value in force: message #%ld of "
@@ -1541,9 +1565,10 @@ START_TEST(burst_of_100000_messages_is_accounted_for)
 	long newer = 0;
 	for (long i = at + 1; i < N; i++)
 		newer += sent[i];
-	ck_assert_msg(newer <= drops, "/fx/vol/db is message #%ld's value, but "
-	              "%ld later ones were sent and only %.0f dropped", at,
-	              newer, drops);
+	ck_assert_msg(newer <= drops,
+	              "/fx/vol/db is message #%ld's value, but "
+	              "%ld later ones were sent and only %.0f dropped",
+	              at, newer, drops);
 	if (drops == 0)
 		ck_assert_int_eq(at, last_sent);
 	ck_assert(fx_test_daemon_running(r.fxd));
@@ -1624,9 +1649,13 @@ START_TEST(alias_and_static_target)
 	int target = udp_open("127.0.0.1", &tport);
 	char target_s[32];
 	snprintf(target_s, sizeof target_s, "127.0.0.1:%d", tport);
-	const char *args[] = {"--chain", "vol:gain db=0", "--alias",
-	                      "/1/fader1=/fx/vol/db/norm", "--osc-target",
-	                      target_s, NULL};
+	const char *args[] = {"--chain",
+	                      "vol:gain db=0",
+	                      "--alias",
+	                      "/1/fader1=/fx/vol/db/norm",
+	                      "--osc-target",
+	                      target_s,
+	                      NULL};
 	fxd_start(&r, args);
 
 	/* The full state, unasked, ending with /fxd/bpm. */
@@ -1673,12 +1702,15 @@ START_TEST(alias_and_static_target)
 		if (!strcmp(m.path, "/1/fader1") &&
 		    fabs(arg_f(m.argv[0]) - 0.5) < 1e-6)
 			fb_alias = 1;
-		if (!strcmp(m.path, "/fx/vol/db") && fabs(arg_f(m.argv[0]) + 36) < 1e-4)
+		if (!strcmp(m.path, "/fx/vol/db") &&
+		    fabs(arg_f(m.argv[0]) + 36) < 1e-4)
 			fb_db = 1;
 		msg_free(&m);
 	}
-	ck_assert_msg(fb_alias && fb_db, "feedback at the target: /1/fader1 %d, "
-	              "/fx/vol/db %d", fb_alias, fb_db);
+	ck_assert_msg(fb_alias && fb_db,
+	              "feedback at the target: /1/fader1 %d, "
+	              "/fx/vol/db %d",
+	              fb_alias, fb_db);
 	ck_assert_double_eq(stat_now(r.sock, r.port, "subscribers"), 1);
 	close(target);
 	rig_stop(&r);
@@ -1712,11 +1744,13 @@ START_TEST(knob_to_ear_stats)
 		fx_test_nap(0.02);
 	}
 	double count = stat_of(&st, "knob.count"), p99 = stat_of(&st, "knob.p99");
-	double min = stat_of(&st, "knob.min"), median = stat_of(&st, "knob.median");
+	double min = stat_of(&st, "knob.min"),
+	       median = stat_of(&st, "knob.median");
 	double p95 = stat_of(&st, "knob.p95"), max = stat_of(&st, "knob.max");
-	fprintf(stderr, "# knob-to-ear: count %.0f, min %.3f, median %.3f, "
-	        "mean %.3f, p95 %.3f, p99 %.3f, max %.3f ms\n", count, min,
-	        median, stat_of(&st, "knob.mean"), p95, p99, max);
+	fprintf(stderr,
+	        "# knob-to-ear: count %.0f, min %.3f, median %.3f, "
+	        "mean %.3f, p95 %.3f, p99 %.3f, max %.3f ms\n",
+	        count, min, median, stat_of(&st, "knob.mean"), p95, p99, max);
 	msg_free(&st);
 	ck_assert_double_ge(count, CHANGES);
 	/* How long a change takes depends on the machine (bench_knob
@@ -1745,7 +1779,8 @@ static void timebase_140(jack_transport_state_t state, jack_nframes_t nframes,
 	pos->ticks_per_beat = 1920;
 	double rate = pos->frame_rate ? pos->frame_rate : RATE;
 	long long ticks = (long long)(pos->frame / rate / 60 *
-	                              pos->beats_per_minute * pos->ticks_per_beat);
+	                              pos->beats_per_minute *
+	                              pos->ticks_per_beat);
 	long long beats = ticks / 1920;
 	pos->bar = (int32_t)(beats / 4 + 1);
 	pos->beat = (int32_t)(beats % 4 + 1);
@@ -1789,14 +1824,17 @@ START_TEST(bpm_follows_jack_transport)
 	double followed = fx_test_now() - t0;
 	jack_position_t pos;
 	jack_transport_state_t ts = jack_transport_query(c, &pos);
-	fprintf(stderr, "# transport: fxd's bpm %.2f %.3f s after "
+	fprintf(stderr,
+	        "# transport: fxd's bpm %.2f %.3f s after "
 	        "jack_transport_start (transport %d, valid 0x%x, bpm %.1f, "
-	        "%d|%d|%d)\n", bpm, followed, (int)ts, (unsigned)pos.valid,
+	        "%d|%d|%d)\n",
+	        bpm, followed, (int)ts, (unsigned)pos.valid,
 	        pos.beats_per_minute, pos.bar, pos.beat, pos.tick);
-	ck_assert_msg(fabs(bpm - 140) < 1e-4, "/fxd/bpm is %.3f, not 140, 3 s "
+	ck_assert_msg(fabs(bpm - 140) < 1e-4,
+	              "/fxd/bpm is %.3f, not 140, 3 s "
 	              "after the transport rolled at 140 bpm (state %d, valid "
-	              "0x%x, bpm %.1f)", bpm, (int)ts, (unsigned)pos.valid,
-	              pos.beats_per_minute);
+	              "0x%x, bpm %.1f)",
+	              bpm, (int)ts, (unsigned)pos.valid, pos.beats_per_minute);
 
 	/* Stopped: fxd's own tempo holds. Wait until the server has stopped
 	 * and one of fxd's 100 ms polls has passed before setting it. */
@@ -1835,39 +1873,62 @@ END_TEST
 int main(void)
 {
 	const FxTestCase cases[] = {
-		{"sockets", 40, .tests = {
-			{binds_one_udp_socket_and_with_tcp_one_listener, 0},
-		}},
-		{"gain", 40, .tests = {
-			{gain_set_with_oscsend_is_heard_after_sync, 0},
-		}},
-		{"replies", 40, .tests = {
-			{every_message_gets_its_reply, 0},
-		}},
-		{"bad input", 40, .tests = {
-			{bad_input_is_answered_counted_and_survived, 0},
-		}},
-		{"future bundle", 40, .tests = {
-			{future_bundle_is_not_swallowed, 0},
-		}},
-		{"allowlist", 40, .tests = {
-			{allowlist_drops_and_counts_others, 0},
-		}},
-		{"burst", 120, .tests = {
-			{burst_of_100000_messages_is_accounted_for, 0},
-		}},
-		{"state file", 40, .tests = {
-			{state_file_survives_sigkill, 0},
-		}},
-		{"alias", 40, .tests = {
-			{alias_and_static_target, 0},
-		}},
-		{"knob", 40, .tests = {
-			{knob_to_ear_stats, 0},
-		}},
-		{"bpm", 40, .tests = {
-			{bpm_follows_jack_transport, 0},
-		}},
+		{"sockets", 40,
+	         .tests =
+	                 {
+				 {binds_one_udp_socket_and_with_tcp_one_listener,
+	                          0},
+			 }},
+		{"gain", 40,
+	         .tests =
+	                 {
+				 {gain_set_with_oscsend_is_heard_after_sync, 0},
+			 }},
+		{"replies", 40,
+	         .tests =
+	                 {
+				 {every_message_gets_its_reply, 0},
+			 }},
+		{"bad input", 40,
+	         .tests =
+	                 {
+				 {bad_input_is_answered_counted_and_survived, 0},
+			 }},
+		{"future bundle", 40,
+	         .tests =
+	                 {
+				 {future_bundle_is_not_swallowed, 0},
+			 }},
+		{"allowlist", 40,
+	         .tests =
+	                 {
+				 {allowlist_drops_and_counts_others, 0},
+			 }},
+		{"burst", 120,
+	         .tests =
+	                 {
+				 {burst_of_100000_messages_is_accounted_for, 0},
+			 }},
+		{"state file", 40,
+	         .tests =
+	                 {
+				 {state_file_survives_sigkill, 0},
+			 }},
+		{"alias", 40,
+	         .tests =
+	                 {
+				 {alias_and_static_target, 0},
+			 }},
+		{"knob", 40,
+	         .tests =
+	                 {
+				 {knob_to_ear_stats, 0},
+			 }},
+		{"bpm", 40,
+	         .tests =
+	                 {
+				 {bpm_follows_jack_transport, 0},
+			 }},
 		{.name = NULL},
 	};
 	return fx_test_jack_main(fx_test_suite("jack osc", cases));

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Black-box: fxd while it runs: SIGHUP with a good and a bad config file,
  * checked on the audio, and freewheeling (JACK's export mode), where no
  * chunk may be late or dropped.
@@ -15,7 +16,6 @@
 #include <unistd.h>
 
 #include "tests/integration/jack_harness.h"
-
 
 enum { RATE = 48000 };
 
@@ -86,8 +86,10 @@ static void rig_stop(Rig *r)
 static double gain_of(Rig *r, long k)
 {
 	double g = fx_test_period_gain(r->rec, r->play, k, 1);
-	ck_assert_msg(!isnan(g), "recorded period %ld is not paired with a "
-	              "freewheeled input", k);
+	ck_assert_msg(!isnan(g),
+	              "recorded period %ld is not paired with a "
+	              "freewheeled input",
+	              k);
 	return g;
 }
 
@@ -99,8 +101,8 @@ static void assert_gain(Rig *r, double want, double tol, const char *when)
 	for (long k = 0; k < n; k++) {
 		double g = gain_of(r, k);
 		ck_assert_msg(fabs(g - want) <= tol,
-		              "%s: period %ld of %ld has gain %.5f, want %.5f", when, k,
-		              n, g, want);
+		              "%s: period %ld of %ld has gain %.5f, want %.5f",
+		              when, k, n, g, want);
 	}
 }
 
@@ -123,8 +125,10 @@ static void stop_with_fade(Rig *r, int sig, double level)
 	double prev = level;
 	for (long k = 0; k < n; k++) {
 		double g = gain_of(r, k);
-		ck_assert_msg(g <= prev + 2e-3, "period %ld: gain rose to %.4f from "
-		              "%.4f while stopping", k, g, prev);
+		ck_assert_msg(g <= prev + 2e-3,
+		              "period %ld: gain rose to %.4f from "
+		              "%.4f while stopping",
+		              k, g, prev);
 		between += g > 0.02 * level && g < 0.98 * level;
 		silent += g == 0;
 		prev = g;
@@ -132,8 +136,10 @@ static void stop_with_fade(Rig *r, int sig, double level)
 	fprintf(stderr, "# %s: %ld periods of fade, then %ld silent\n",
 	        strsignal(sig), between, silent);
 
-	ck_assert_msg(between >= 2, "no fade: %ld periods between full and "
-	              "silent", between);
+	ck_assert_msg(between >= 2,
+	              "no fade: %ld periods between full and "
+	              "silent",
+	              between);
 	ck_assert_int_ge(silent, 5);
 }
 
@@ -201,8 +207,9 @@ START_TEST(sighup_reloads_a_good_file_and_keeps_the_chain_on_a_bad_one)
 	for (long k = 0; k < n; k++) {
 		double g = gain_of(&r, k);
 		int ok = g >= prev - 2e-3 && g <= 1 + 2e-3;
-		ck_assert_msg(ok, "period %ld: gain %.5f after %.5f (a gap or a jump)",
-		              k, g, prev);
+		ck_assert_msg(
+			ok, "period %ld: gain %.5f after %.5f (a gap or a jump)",
+			k, g, prev);
 		if (isnan(g0))
 			g0 = g;
 		rising += g > prev + 2e-3;
@@ -262,14 +269,16 @@ START_TEST(freewheel_drops_nothing)
 	long n = fx_test_recorder_periods(r.rec);
 	for (long k = 0; k < n; k++) {
 		int m = fx_test_recorded_vs_player(r.rec, k, r.play, 1);
-		ck_assert_msg(m == 1, "freewheeling: period %ld of %ld at %u %s", k,
-		              n, fx_test_recorder_period_time(r.rec, k),
-		              m == 0 ? "is silent" : m == -2 ? "is not paired"
-		                                             : "differs");
+		ck_assert_msg(m == 1, "freewheeling: period %ld of %ld at %u %s",
+		              k, n, fx_test_recorder_period_time(r.rec, k),
+		              m == 0    ? "is silent"
+		              : m == -2 ? "is not paired"
+		                        : "differs");
 	}
-	fprintf(stderr, "# freewheel: %ld periods (%.1f s of audio in %.2f s) "
-	        "exact\n", n, (double)fx_test_recorder_frames(r.rec) / RATE,
-	        fw_wall);
+	fprintf(stderr,
+	        "# freewheel: %ld periods (%.1f s of audio in %.2f s) "
+	        "exact\n",
+	        n, (double)fx_test_recorder_frames(r.rec) / RATE, fw_wall);
 	fx_test_record(r.rec, 0.3);
 	runs += fx_test_recorder_silent_runs(r.rec, 0);
 	ck_assert(fx_test_daemon_running(r.fxd));
@@ -281,9 +290,10 @@ START_TEST(freewheel_drops_nothing)
 	FxTestStats st;
 	ck_assert_msg(fx_test_parse_stats(log, &st), "no stats in:\n%s", log);
 	free(log);
-	fprintf(stderr, "# realtime before and after: %ld silent stretches; fxd "
-	        "counted %lld underflows, %lld late, %lld JACK xruns\n", runs,
-	        st.underflows, st.late, st.xruns);
+	fprintf(stderr,
+	        "# realtime before and after: %ld silent stretches; fxd "
+	        "counted %lld underflows, %lld late, %lld JACK xruns\n",
+	        runs, st.underflows, st.late, st.xruns);
 	ck_assert_int_le(runs, st.underflows);
 	ck_assert_int_ge(st.callbacks, n);
 	rig_stop(&r);
@@ -295,13 +305,17 @@ END_TEST
 int main(void)
 {
 	const FxTestCase cases[] = {
-		{"sighup", 120, .tests = {
-			{sighup_reloads_a_good_file_and_keeps_the_chain_on_a_bad_one,
-			 0},
-		}},
-		{"freewheel", 120, .tests = {
-			{freewheel_drops_nothing, 0},
-		}},
+		{"sighup", 120,
+	         .tests =
+	                 {
+				 {sighup_reloads_a_good_file_and_keeps_the_chain_on_a_bad_one,
+	                          0},
+			 }},
+		{"freewheel", 120,
+	         .tests =
+	                 {
+				 {freewheel_drops_nothing, 0},
+			 }},
 		{.name = NULL},
 	};
 	return fx_test_jack_main(fx_test_suite("jack runtime", cases));

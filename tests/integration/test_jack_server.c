@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Black-box: the JACK server goes away under fxd.
  *
  * Without --reconnect fxd exits with the documented code; with it, fxd
@@ -43,9 +44,9 @@ static int peer_main(const char *server, const char *name)
 		return 2;
 	static const char *ports[] = {"out_1", "out_2", "in_1", "in_2"};
 	for (int i = 0; i < 4; i++)
-		if (!jack_port_register(c, ports[i], JACK_DEFAULT_AUDIO_TYPE,
-		                        i < 2 ? JackPortIsOutput : JackPortIsInput,
-		                        0))
+		if (!jack_port_register(
+			    c, ports[i], JACK_DEFAULT_AUDIO_TYPE,
+			    i < 2 ? JackPortIsOutput : JackPortIsInput, 0))
 			return 2;
 	jack_on_shutdown(c, peer_shutdown, NULL);
 	if (jack_activate(c))
@@ -108,7 +109,8 @@ static int has_connection(const char *g, const char *a, const char *b)
 			const char *eol = strchr(q, '\n');
 			if (!eol)
 				break;
-			if ((size_t)(eol - q - 3) == strlen(b) && !strncmp(q + 3, b, strlen(b)))
+			if ((size_t)(eol - q - 3) == strlen(b) &&
+			    !strncmp(q + 3, b, strlen(b)))
 				return 1;
 			q = eol + 1;
 		}
@@ -132,7 +134,8 @@ static char *wait_graph(const char *server, const Graph *want, double timeout)
 		for (int i = 0; ok && want->ports[i]; i++)
 			ok = has_port(g, want->ports[i]);
 		for (int i = 0; ok && want->links[i][0]; i++)
-			ok = has_connection(g, want->links[i][0], want->links[i][1]);
+			ok = has_connection(g, want->links[i][0],
+			                    want->links[i][1]);
 		if (ok) {
 			free(g);
 			return NULL;
@@ -184,7 +187,8 @@ static void wait_two_ticks(FxTestDaemon *d, size_t from)
 {
 	for (int i = 0; i < 2; i++) {
 		ck_assert_msg(fx_test_daemon_wait_log(d, from, "stats:", 10),
-		              "no stats line; log %s", fx_test_daemon_log_path(d));
+		              "no stats line; log %s",
+		              fx_test_daemon_log_path(d));
 		char *log = fx_test_daemon_log(d);
 		from += (size_t)(strstr(log + from, "stats:") - (log + from)) + 1;
 		free(log);
@@ -215,24 +219,28 @@ START_TEST(reconnect_survives_three_restarts)
 	snprintf(p_in2, sizeof p_in2, "%s:in_2", peer);
 
 	FxTestDaemon *pd = peer_start(sn, dir, peer);
-	const char *extra[] = {"--reconnect", "--connect-in", in_pat,
-	                       "--connect-out", out_pat,
-	                       "--stats-interval", "0.1", NULL};
+	const char *extra[] = {
+		"--reconnect", "--connect-in",     in_pat, "--connect-out",
+		out_pat,       "--stats-interval", "0.1",  NULL};
 	FxTestDaemon *fxd = fx_test_fxd_start(sn, dir, name, extra);
 
 	/* By hand, as in qjackctl: peer out_2 -> in_2 and out_2 -> peer in_2. */
 	char *out = NULL;
 	size_t mark = fx_test_daemon_log_size(fxd);
-	ck_assert_int_eq(fx_test_sh(&out, 10,
-	                            "export JACK_DEFAULT_SERVER='%s'; "
-	                            "jack_connect '%s' '%s' && jack_connect '%s' '%s'",
-	                            sn, p_out2, f_in2, f_out2, p_in2),
-	                 0);
+	ck_assert_int_eq(
+		fx_test_sh(&out, 10,
+	                   "export JACK_DEFAULT_SERVER='%s'; "
+	                   "jack_connect '%s' '%s' && jack_connect '%s' '%s'",
+	                   sn, p_out2, f_in2, f_out2, p_in2),
+		0);
 	free(out);
 	Graph want = {
 		.ports = {f_in1, f_in2, f_out1, f_out2, NULL},
-		.links = {{f_in1, p_out1}, {f_out1, p_in1}, {f_in2, p_out2},
-		          {f_out2, p_in2}, {NULL, NULL}},
+		.links = {{f_in1, p_out1},
+	                  {f_out1, p_in1},
+	                  {f_in2, p_out2},
+	                  {f_out2, p_in2},
+	                  {NULL, NULL}},
 	};
 	char *g = wait_graph(sn, &want, 10);
 	ck_assert_msg(g == NULL, "before any restart, the graph is:\n%s", g);
@@ -251,7 +259,8 @@ START_TEST(reconnect_survives_three_restarts)
 		              fx_test_daemon_wait_exit(fxd, 0),
 		              fx_test_daemon_log_path(fxd));
 		if (fx_test_daemon_wait_exit(pd, 5) < 0)
-			fprintf(stderr, "# round %d: the peer outlived its server\n",
+			fprintf(stderr,
+			        "# round %d: the peer outlived its server\n",
 			        round + 1);
 		fx_test_daemon_free(pd);
 
@@ -259,12 +268,14 @@ START_TEST(reconnect_survives_three_restarts)
 		              "round %d: jackd did not restart", round + 1);
 		pd = peer_start(sn, dir, peer);
 		ck_assert_msg(fx_test_daemon_wait_log(fxd, mark, "ready:", 15),
-		              "round %d: fxd did not come back; log %s", round + 1,
-		              fx_test_daemon_log_path(fxd));
+		              "round %d: fxd did not come back; log %s",
+		              round + 1, fx_test_daemon_log_path(fxd));
 		g = wait_graph(sn, &want, 15);
-		ck_assert_msg(g == NULL, "round %d: the graph is:\n%s\nfxd log %s",
+		ck_assert_msg(g == NULL,
+		              "round %d: the graph is:\n%s\nfxd log %s",
 		              round + 1, g, fx_test_daemon_log_path(fxd));
-		fprintf(stderr, "# restart %d (%s): ports and connections back "
+		fprintf(stderr,
+		        "# restart %d (%s): ports and connections back "
 		        "after %.2f s\n",
 		        round + 1, strsignal(sigs[round]), fx_test_now() - r0);
 		/* fxd has seen the restored graph before the next kill. */
@@ -303,8 +314,9 @@ static char *registry_text(void)
  * answers: it leaves its slot in the registry. */
 static void kill_a_server(const char *dir, const char *name)
 {
-	const char *argv[] = {"jackd", "-n", name, "--no-realtime", "-d",
-	                      "dummy", "-r", "48000", "-p", "256", NULL};
+	const char *argv[] = {"jackd", "-n",    name, "--no-realtime",
+	                      "-d",    "dummy", "-r", "48000",
+	                      "-p",    "256",   NULL};
 	FxTestDaemon *jd = fx_test_program_start(NULL, dir, argv);
 	ck_assert_ptr_nonnull(jd);
 	jack_client_t *c = NULL;
@@ -382,16 +394,22 @@ END_TEST
 static Suite *suite(void)
 {
 	const FxTestCase cases[] = {
-		{"gone", 120, .tests = {
-			{server_gone_exits_with_the_documented_code,
-			 sizeof kill_signals / sizeof kill_signals[0]},
-		}},
-		{"reconnect", 180, .tests = {
-			{reconnect_survives_three_restarts, 0},
-		}},
-		{"registry", 120, .tests = {
-			{dead_servers_give_back_their_registry_slots, 0},
-		}},
+		{"gone", 120,
+	         .tests =
+	                 {
+				 {server_gone_exits_with_the_documented_code,
+	                          sizeof kill_signals / sizeof kill_signals[0]},
+			 }},
+		{"reconnect", 180,
+	         .tests =
+	                 {
+				 {reconnect_survives_three_restarts, 0},
+			 }},
+		{"registry", 120,
+	         .tests =
+	                 {
+				 {dead_servers_give_back_their_registry_slots, 0},
+			 }},
 		{.name = NULL},
 	};
 	return fx_test_suite("jack server", cases);

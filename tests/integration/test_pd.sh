@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # The Pure Data patch clients/pd/fxd-control.pd against the real fxd on a
 # private dummy JACK server (TAP). A driver patch loads the shipped patch as
 # an abstraction and drives its own controls through their receive names

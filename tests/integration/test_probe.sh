@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # fxd-probe (clients/fxd_probe.c, doc/fxd-probe.1) against the real fxd on a
 # private dummy JACK server (TAP). With --freewheel the graph runs with no
 # deadline, so the answers cannot depend on how busy the machine is: every

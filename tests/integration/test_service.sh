@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # fxd as a service (daemon/main.c, systemd/README.md) on a private dummy
 # JACK server (TAP): what it tells a service manager through a fake
 # NOTIFY_SOCKET (a datagram socket this test reads): READY=1, STATUS= and

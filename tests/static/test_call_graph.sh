@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Calls point one way (README "Layout"): inside each library, the modules'
 # objects call each other without a cycle (an arrow A -> B: A.o uses a
 # symbol B.o defines; tsort finds any loop), and fxfile.o defines nothing

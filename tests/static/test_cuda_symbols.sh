@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # The CUDA objects hold every accel kernel (TAP): `nm -C` lists the
 # extern __device_stub_ symbol nvcc emits for each __global__ function
 # (this CUDA install has no cuobjdump). Skips in a build without CUDA.

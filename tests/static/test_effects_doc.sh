@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # doc/effects.md matches what the parameter tables generate (TAP).
 echo "1..1"
 if doc/gen_effects_doc | diff -u "$srcdir/doc/effects.md" - >diff.$$; then

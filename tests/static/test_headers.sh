@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Every public header compiles on its own (TAP).
 set -u
 n=0; bad=0

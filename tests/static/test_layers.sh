@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # The layers and their arrows (README "Layout"): every .c and .h of a layer
 # compiles with an include tree that holds only the headers that layer may
 # use, so an include of a higher layer's header fails here (TAP).

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Lints a DESTDIR install of the systemd user units with
 # `systemd-analyze --user verify` (TAP). systemd only warns about unknown
 # keys and bad values, so any output at all is a failure. verify also needs

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """Writes the scipy reference data for tests/unit/test_design.c under tests/data/.
 
 Run from anywhere with a Python that has numpy and scipy:

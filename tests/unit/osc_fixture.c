@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The OSC unit tests' shared rig and helpers (osc_fixture.h). */
 #define _GNU_SOURCE
 #include "tests/unit/osc_fixture.h"
@@ -120,7 +121,8 @@ lo_message expect_at(Client *cl, const char *path, const char *types,
 	ck_assert_msg(!strcmp(r.path, path) && !strcmp(types_of(r.m), types),
 	              "line %d: got %s ,%s %s, wanted %s ,%s", line, r.path,
 	              types_of(r.m),
-	              !strcmp(r.path, "/fxd/fail") ? (const char *)arg(r.m, 1) : "",
+	              !strcmp(r.path, "/fxd/fail") ? (const char *)arg(r.m, 1)
+	                                           : "",
 	              path, types);
 	free(r.path);
 	return r.m;
@@ -213,8 +215,7 @@ Rig *rig_new(void)
 	return rig_open((RigOptions){0});
 }
 
-int remove_one(const char *path, const struct stat *st, int flag,
-               struct FTW *ftw)
+int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st, (void)flag, (void)ftw;
 	return remove(path);
@@ -250,8 +251,7 @@ void send_raw(Rig *r, const void *data, size_t len)
 	fx_osc_inject(r->o, data, len, r->cl.port);
 }
 
-void *build_va(const char *path, size_t *len, const char *types,
-               va_list ap)
+void *build_va(const char *path, size_t *len, const char *types, va_list ap)
 {
 	lo_message m = lo_message_new();
 	ck_assert_int_eq(lo_message_add_varargs(m, types, ap), 0);
@@ -262,8 +262,8 @@ void *build_va(const char *path, size_t *len, const char *types,
 	return data;
 }
 
-void udp_send_internal(Rig *r, Client *cl, const char *path,
-                       const char *types, ...)
+void udp_send_internal(Rig *r, Client *cl, const char *path, const char *types,
+                       ...)
 {
 	va_list ap;
 	va_start(ap, types);
@@ -273,14 +273,13 @@ void udp_send_internal(Rig *r, Client *cl, const char *path,
 	struct sockaddr_in to = {.sin_family = AF_INET,
 	                         .sin_port = htons((uint16_t)fx_osc_port(r->o)),
 	                         .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	ck_assert_int_eq(sendto(cl->fd, data, len, 0, (struct sockaddr *)&to,
-	                        sizeof to),
-	                 (ssize_t)len);
+	ck_assert_int_eq(
+		sendto(cl->fd, data, len, 0, (struct sockaddr *)&to, sizeof to),
+		(ssize_t)len);
 	free(data);
 }
 
-void expect_fail_at(Rig *r, const char *path, const char *why,
-                    int line)
+void expect_fail_at(Rig *r, const char *path, const char *why, int line)
 {
 	lo_message m = expect_at(&r->cl, "/fxd/fail", "ss", WAIT_MS, line);
 	ck_assert_msg(!strcmp(arg_s(m, 0), path) && strstr(arg_s(m, 1), why),
@@ -332,8 +331,8 @@ void play(Rig *r, int periods)
 {
 	for (int p = 0; p < periods; p++) {
 		for (int i = 0; i < PERIOD; i++, r->frame++) {
-			float x = (float)(r->amp *
-			                  sin(2 * M_PI * r->hz * r->frame / 48000.0));
+			float x = (float)(r->amp * sin(2 * M_PI * r->hz *
+			                               r->frame / 48000.0));
 			r->in[0][i] = r->in[1][i] = x;
 		}
 		fx_engine_process(r->e, r->inp, r->outp, PERIOD);
@@ -442,8 +441,7 @@ int preset_parts(const Replies *rs, size_t part)
 		                  part + 64);
 		for (int k = 2; t[k]; k++, names++) {
 			char want[80];
-			snprintf(want, sizeof want, "%s%05d", PRESET_STEM,
-			         names);
+			snprintf(want, sizeof want, "%s%05d", PRESET_STEM, names);
 			ck_assert_str_eq(arg_s(m, k), want);
 		}
 	}
@@ -564,13 +562,27 @@ static int json_value(Json *j)
 	json_space(j);
 	int ok;
 	switch (*j->p) {
-	case '{': ok = json_items(j, '}'); break;
-	case '[': ok = json_items(j, ']'); break;
-	case '"': ok = json_string(j); break;
-	case 't': ok = json_word(j, "true"); break;
-	case 'f': ok = json_word(j, "false"); break;
-	case 'n': ok = json_word(j, "null"); break;
-	default: ok = json_number(j); break;
+	case '{':
+		ok = json_items(j, '}');
+		break;
+	case '[':
+		ok = json_items(j, ']');
+		break;
+	case '"':
+		ok = json_string(j);
+		break;
+	case 't':
+		ok = json_word(j, "true");
+		break;
+	case 'f':
+		ok = json_word(j, "false");
+		break;
+	case 'n':
+		ok = json_word(j, "null");
+		break;
+	default:
+		ok = json_number(j);
+		break;
 	}
 	j->depth--;
 	return ok;

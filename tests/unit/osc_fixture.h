@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fxd — what the OSC unit tests share: a client socket that collects
  * replies, a rig (engine driven by a fake driver, control surface, OSC
  * server fed on the test's thread) and the send/expect helpers. */
@@ -87,7 +88,7 @@ const char *arg_s(lo_message m, int i);
  * caller frees it. @p line: the test's line, for the message. */
 lo_message expect_at(Client *cl, const char *path, const char *types,
                      int timeout_ms, int line);
-#define expect(cl, path, types, timeout_ms)                                  \
+#define expect(cl, path, types, timeout_ms) \
 	expect_at(cl, path, types, timeout_ms, __LINE__)
 
 void expect_nothing_at(Client *cl, int line);
@@ -123,8 +124,8 @@ typedef struct {
 	/* The OSC server's own thread runs, taking real packets: the test
 	 * sends with udp_send and must not inject. */
 	int threaded;
-	int tcp, tcp_max;          ///< 0: UDP only; 0: the default
-	double tcp_idle_s;         ///< 0: the default
+	int tcp, tcp_max;  ///< 0: UDP only; 0: the default
+	double tcp_idle_s; ///< 0: the default
 	/* Called as the control surface takes its lock (may be NULL). */
 	void (*on_lock)(void *user);
 	void *on_lock_user;
@@ -147,27 +148,25 @@ void send_internal(Rig *r, const char *path, const char *types, ...);
 void send_raw(Rig *r, const void *data, size_t len);
 
 /* A message as bytes (liblo varargs), malloc'd. */
-void *build_va(const char *path, size_t *len, const char *types,
-               va_list ap);
+void *build_va(const char *path, size_t *len, const char *types, va_list ap);
 
 /* Sends a real datagram from @p cl to the (threaded) server. */
-void udp_send_internal(Rig *r, Client *cl, const char *path,
-                       const char *types, ...);
-#define UDP_SEND(r, cl, path, ...)                                           \
+void udp_send_internal(Rig *r, Client *cl, const char *path, const char *types,
+                       ...);
+#define UDP_SEND(r, cl, path, ...) \
 	udp_send_internal(r, cl, path, __VA_ARGS__, LO_ARGS_END)
 
 /* Waits until @p cond holds, up to @p seconds: 1 if it did. */
-#define AWAIT(cond, seconds)                                                 \
-	({                                                                   \
-		double until_ = fx_osc_now() + (seconds);                    \
-		while (!(cond) && fx_osc_now() < until_)                     \
-			nap_ms(5);                                           \
-		(cond) ? 1 : 0;                                              \
+#define AWAIT(cond, seconds)                              \
+	({                                                \
+		double until_ = fx_osc_now() + (seconds); \
+		while (!(cond) && fx_osc_now() < until_)  \
+			nap_ms(5);                        \
+		(cond) ? 1 : 0;                           \
 	})
 
 /* Expects /fxd/fail for @p path whose reason contains @p why. */
-void expect_fail_at(Rig *r, const char *path, const char *why,
-                    int line);
+void expect_fail_at(Rig *r, const char *path, const char *why, int line);
 #define expect_fail(r, path, why) expect_fail_at(r, path, why, __LINE__)
 
 void expect_done_at(Rig *r, const char *path, int line);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fxd — seeded random numbers and random stable biquad sections for the
  * unit tests of the SOS paths (test_accel_plan, test_accel_device). Each
  * test keeps its own state, so its sequence stays its own. */

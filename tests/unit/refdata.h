@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fxd — helpers for the tests that compare with the scipy reference data
  * under tests/data (test_design, test_cheby). */
 #ifndef FX_REFDATA_H
@@ -17,8 +18,7 @@
 /** @p count elements of @p elem bytes (4 or 8) from tests/data/@p name, raw
  *  little-endian, decoded bytewise so the host order is moot. Malloc'd, or
  *  NULL if the file cannot be read whole. Usable outside a Check test. */
-static inline void *fx_test_read_le(const char *name, size_t elem,
-                                    size_t count)
+static inline void *fx_test_read_le(const char *name, size_t elem, size_t count)
 {
 	char path[512];
 	snprintf(path, sizeof path, FX_TEST_DATA "%s", name);
@@ -46,8 +46,7 @@ static inline void *fx_test_read_le(const char *name, size_t elem,
 }
 
 /** fx_test_read_le inside a Check test: a missing file fails the test. */
-static inline void *fx_test_load_le(const char *name, size_t elem,
-                                    size_t count)
+static inline void *fx_test_load_le(const char *name, size_t elem, size_t count)
 {
 	void *data = fx_test_read_le(name, elem, count);
 	ck_assert_msg(data, "cannot read %s%s", FX_TEST_DATA, name);

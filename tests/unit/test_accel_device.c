@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The CUDA path on a real device: plans on random and designed filters
  * against the CPU (clients/file/ptime_run.h, and the dsp/ptime.h recursion where
  * coefficients change mid-stream), both kernels, both sample types,
@@ -43,13 +44,13 @@ static int filter(int which, FxSection *sec)
 		                 FX_OK);
 		return n;
 	case 1:
-		ck_assert_int_eq(fx_design_butter(FX_BUTTER_LOWPASS, 10, 1000, 0,
-		                                  48000, sec, &n),
+		ck_assert_int_eq(fx_design_butter(FX_BUTTER_LOWPASS, 10, 1000,
+		                                  0, 48000, sec, &n),
 		                 FX_OK);
 		return n;
 	case 2:
-		ck_assert_int_eq(fx_design_butter(FX_BUTTER_BANDPASS, 16, 300, 3400,
-		                                  44100, sec, &n),
+		ck_assert_int_eq(fx_design_butter(FX_BUTTER_BANDPASS, 16, 300,
+		                                  3400, 44100, sec, &n),
 		                 FX_OK);
 		return n;
 	default:
@@ -143,8 +144,8 @@ static void forward_f32(FxAccelPlan *p, float **x, int channels, long frames,
 	}
 }
 
-static void forward_f64(FxAccelPlan *p, double **x, int channels,
-                        long frames, long chunk)
+static void forward_f64(FxAccelPlan *p, double **x, int channels, long frames,
+                        long chunk)
 {
 	for (long off = 0; off < frames;) {
 		long n = 1 + (long)(urand() * 3 * (double)chunk);
@@ -153,7 +154,8 @@ static void forward_f64(FxAccelPlan *p, double **x, int channels,
 		for (int c = 0; c < channels; c++)
 			part[c] = x[c] + off;
 		FxStatus st = fx_accel_plan_forward_f64(p, part, n);
-		ck_assert_msg(st == FX_OK, "forward_f64: %s", fx_accel_error(acc));
+		ck_assert_msg(st == FX_OK, "forward_f64: %s",
+		              fx_accel_error(acc));
 		off += n;
 	}
 }
@@ -192,14 +194,17 @@ START_TEST(test_against_cpu)
 		double e32 = rel_rms_f(b.f[c], b.dref[c], b.frames);
 		double s32 = rel_rms_f(b.fref[c], b.dref[c], b.frames);
 		if (getenv("FX_TEST_VERBOSE"))
-			fprintf(stderr, "filter %d (%d sections) %s chunk %ld ch %d: "
-			        "f64 %.3g, f32 %.3g (CPU f32 %.3g)\n", which, n,
-			        path_names[path], chunk, c, e64, e32, s32);
-		ck_assert_msg(e64 <= 1e-10, "filter %d %s chunk %ld: f64 %g", which,
-		              path_names[path], chunk, e64);
-		ck_assert_msg(e32 <= 2 * s32 + 1e-12, "filter %d %s chunk %ld: "
-		              "f32 %g, CPU %g", which, path_names[path], chunk, e32,
-		              s32);
+			fprintf(stderr,
+			        "filter %d (%d sections) %s chunk %ld ch %d: "
+			        "f64 %.3g, f32 %.3g (CPU f32 %.3g)\n",
+			        which, n, path_names[path], chunk, c, e64, e32,
+			        s32);
+		ck_assert_msg(e64 <= 1e-10, "filter %d %s chunk %ld: f64 %g",
+		              which, path_names[path], chunk, e64);
+		ck_assert_msg(e32 <= 2 * s32 + 1e-12,
+		              "filter %d %s chunk %ld: "
+		              "f32 %g, CPU %g",
+		              which, path_names[path], chunk, e32, s32);
 	}
 	FxAccelPlanInfo info;
 	fx_accel_plan_info(p32, &info);
@@ -258,7 +263,8 @@ START_TEST(test_glide_structure_reset)
 				n = m;
 			}
 			fx_test_random_sections(&rng, sec, n, 0.995);
-			ck_assert_int_eq(fx_accel_plan_set_coeffs(p, sec, n), FX_OK);
+			ck_assert_int_eq(fx_accel_plan_set_coeffs(p, sec, n),
+			                 FX_OK);
 			ref_set(&ref, sec, n);
 			uploads++;
 		}
@@ -274,13 +280,17 @@ START_TEST(test_glide_structure_reset)
 			}
 		}
 		if (dtype == FX_ACCEL_F32)
-			ck_assert_int_eq(fx_accel_plan_forward(p, pf, chunk), FX_OK);
+			ck_assert_int_eq(fx_accel_plan_forward(p, pf, chunk),
+			                 FX_OK);
 		else
-			ck_assert_int_eq(fx_accel_plan_forward_f64(p, pd, chunk), FX_OK);
+			ck_assert_int_eq(fx_accel_plan_forward_f64(p, pd, chunk),
+			                 FX_OK);
 		for (int c = 0; c < channels; c++)
 			for (long t = 0; t < chunk; t++) {
-				double want = fx_pt_tick(&ref.q, ref.z[c], in[c][t]);
-				double got = dtype == FX_ACCEL_F32 ? xf[c][t] : xd[c][t];
+				double want = fx_pt_tick(&ref.q, ref.z[c],
+				                         in[c][t]);
+				double got = dtype == FX_ACCEL_F32 ? xf[c][t]
+				                                   : xd[c][t];
 				peak = fmax(peak, fabs(want));
 				err = fmax(err, fabs(got - want));
 			}
@@ -305,7 +315,8 @@ START_TEST(test_reset_gives_fresh_output)
 	fx_test_random_sections(&rng, sec, 8, 0.999);
 	const long chunk = 8192, frames = 20000;
 	FxAccelPlan *p = plan_new(sec, 8, 1, chunk, FX_ACCEL_F32, -1);
-	float *x = malloc(sizeof(float) * frames), *y = malloc(sizeof(float) * frames);
+	float *x = malloc(sizeof(float) * frames),
+	      *y = malloc(sizeof(float) * frames);
 	for (long t = 0; t < frames; t++)
 		x[t] = y[t] = (float)(urand() - 0.5);
 	float *px[1] = {x}, *py[1] = {y};
@@ -329,17 +340,17 @@ START_TEST(test_refusals)
 	FxSection sec[2];
 	fx_test_random_sections(&rng, sec, 2, 0.9);
 	FxStatus st;
-	ck_assert_ptr_null(fx_accel_plan_new(acc, sec, 2, 2, 4096, FX_ACCEL_F16,
-	                                     -1, &st));
+	ck_assert_ptr_null(
+		fx_accel_plan_new(acc, sec, 2, 2, 4096, FX_ACCEL_F16, -1, &st));
 	ck_assert_int_eq(st, FX_ERR_INVALID);
 	ck_assert_msg(strstr(fx_accel_error(acc), "float16 samples are not "
 	                                          "supported"),
 	              "%s", fx_accel_error(acc));
-	ck_assert_ptr_null(fx_accel_plan_new(acc, sec, 2, 2, 4096, FX_ACCEL_BF16,
-	                                     -1, &st));
+	ck_assert_ptr_null(fx_accel_plan_new(acc, sec, 2, 2, 4096,
+	                                     FX_ACCEL_BF16, -1, &st));
 	ck_assert_int_eq(st, FX_ERR_INVALID);
-	ck_assert_ptr_null(fx_accel_plan_new(acc, sec, 17, 2, 4096, FX_ACCEL_F32,
-	                                     -1, &st));
+	ck_assert_ptr_null(fx_accel_plan_new(acc, sec, 17, 2, 4096,
+	                                     FX_ACCEL_F32, -1, &st));
 	ck_assert_int_eq(st, FX_ERR_RANGE);
 	FxAccelPlan *p = plan_new(sec, 2, 2, 4096, FX_ACCEL_F32, -1);
 	double d[2][16], *pd[2] = {d[0], d[1]};
@@ -355,12 +366,14 @@ END_TEST
 static Suite *suite(void)
 {
 	const FxTestCase cases[] = {
-		{"device", 120, .tests = {
-			{test_against_cpu, 6 * 9},
-			{test_glide_structure_reset, 4},
-			{test_reset_gives_fresh_output, 0},
-			{test_refusals, 0},
-		}},
+		{"device", 120,
+	         .tests =
+	                 {
+				 {test_against_cpu, 6 * 9},
+				 {test_glide_structure_reset, 4},
+				 {test_reset_gives_fresh_output, 0},
+				 {test_refusals, 0},
+			 }},
 		{.name = NULL},
 	};
 	return fx_test_suite("accel_device", cases);
@@ -376,8 +389,8 @@ int main(void)
 		if (fx_accel_new(NULL, &st, err, sizeof err) ||
 		    st != FX_ACCEL_ERR_UNSUPPORTED || strcmp(err, why)) {
 			printf("Bail out! fx_accel_new without a device: status %d, "
-			       "\"%s\" (fx_accel_available: \"%s\")\n", (int)st, err,
-			       why);
+			       "\"%s\" (fx_accel_available: \"%s\")\n",
+			       (int)st, err, why);
 			return EXIT_FAILURE;
 		}
 		printf("1..0 # SKIP %s\n", why);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The host side of the CUDA path without a device: cuda/plan.c driven
  * through fake FxPlanOps that log every op and emulate the device. The
  * emulation runs the kernels' own per-thread functions (cuda/accel_math.h)
@@ -26,9 +27,9 @@ typedef struct {
 	char log[LOG_SIZE]; ///< ops, space separated
 	size_t pending;     ///< bytes of an upload not yet done (0: none)
 	uint64_t pending_sum;
-	int violations;     ///< image changed in flight, replay of a stale graph
-	int fail_capture;   ///< fail the next capture
-	int graph_nsec;     ///< sections of the "captured" graph; -1: none
+	int violations;   ///< image changed in flight, replay of a stale graph
+	int fail_capture; ///< fail the next capture
+	int graph_nsec;   ///< sections of the "captured" graph; -1: none
 } Fake;
 
 static void note(Fake *f, const char *fmt, ...)
@@ -116,60 +117,66 @@ static FxStatus fk_capture(FxPlan *p, int nsec)
 	return FX_OK;
 }
 
-#define EMULATE(SUF, T, TOL) \
-	static void emulate_##SUF(Fake *f, int nsec) \
-	{ \
-		const FxPlanLayout *lay = &f->p.lay; \
-		const FxAccGeom *g = &lay->geom; \
-		unsigned char *d = f->dev; \
-		const FxPtCoef *q = (const FxPtCoef *)(void *)(d + lay->dev_coef); \
-		const long frames = \
-			((FxAccParams *)(void *)(d + lay->dev_params))->frames; \
-		T *io = (T *)(void *)(d + lay->dev_io); \
-		double *state = (double *)(void *)(d + lay->dev_state); \
-		if (!lay->scan) { \
-			for (int c = 0; c < g->channels; c++) \
-				fx_acc_seq_##SUF(q, nsec, io + c * g->stride, frames, \
-				                 state + c * FX_ACC_M); \
-			return; \
-		} \
-		double *zs = lay->zs_bytes ? (double *)(void *)(d + lay->dev_zs) \
-		                           : (double *)(void *)io; \
-		double *agg = (double *)(void *)(d + lay->dev_agg); \
-		double *pre = (double *)(void *)(d + lay->dev_pre); \
-		const int m = 2 * q->n; \
-		const double *Tm = fx_acc_mat(q, m, 0, 0); \
-		const double *Tl = fx_acc_mat(q, m, 0, 1); \
-		for (int c = 0; c < g->channels; c++) \
-			for (int k = 0; k < g->tiles; k++) \
-				fx_acc_tile_##SUF(q, g, frames, io, zs, state, agg, c, k); \
-		static double ph[FX_ACC_SCAN_THREADS][FX_ACC_M]; \
-		static double pl[FX_ACC_SCAN_THREADS][FX_ACC_M]; \
-		static double th[FX_ACC_SCAN_THREADS][FX_ACC_M]; \
-		static double tl[FX_ACC_SCAN_THREADS][FX_ACC_M]; \
-		for (int c = 0; c < g->channels; c++) { \
-			for (int j = 0; j < g->scan_threads; j++) \
-				fx_acc_scan_reduce(m, Tm, Tl, g, agg, c, j, ph[j], pl[j]); \
+#define EMULATE(SUF, T, TOL)                                                      \
+	static void emulate_##SUF(Fake *f, int nsec)                              \
+	{                                                                         \
+		const FxPlanLayout *lay = &f->p.lay;                              \
+		const FxAccGeom *g = &lay->geom;                                  \
+		unsigned char *d = f->dev;                                        \
+		const FxPtCoef *q = (const FxPtCoef *)(void *)(d +                \
+		                                               lay->dev_coef);    \
+		const long frames =                                               \
+			((FxAccParams *)(void *)(d + lay->dev_params))->frames;   \
+		T *io = (T *)(void *)(d + lay->dev_io);                           \
+		double *state = (double *)(void *)(d + lay->dev_state);           \
+		if (!lay->scan) {                                                 \
+			for (int c = 0; c < g->channels; c++)                     \
+				fx_acc_seq_##SUF(q, nsec, io + c * g->stride,     \
+				                 frames, state + c * FX_ACC_M);   \
+			return;                                                   \
+		}                                                                 \
+		double *zs = lay->zs_bytes                                        \
+		                     ? (double *)(void *)(d + lay->dev_zs)        \
+		                     : (double *)(void *)io;                      \
+		double *agg = (double *)(void *)(d + lay->dev_agg);               \
+		double *pre = (double *)(void *)(d + lay->dev_pre);               \
+		const int m = 2 * q->n;                                           \
+		const double *Tm = fx_acc_mat(q, m, 0, 0);                        \
+		const double *Tl = fx_acc_mat(q, m, 0, 1);                        \
+		for (int c = 0; c < g->channels; c++)                             \
+			for (int k = 0; k < g->tiles; k++)                        \
+				fx_acc_tile_##SUF(q, g, frames, io, zs, state,    \
+				                  agg, c, k);                     \
+		static double ph[FX_ACC_SCAN_THREADS][FX_ACC_M];                  \
+		static double pl[FX_ACC_SCAN_THREADS][FX_ACC_M];                  \
+		static double th[FX_ACC_SCAN_THREADS][FX_ACC_M];                  \
+		static double tl[FX_ACC_SCAN_THREADS][FX_ACC_M];                  \
+		for (int c = 0; c < g->channels; c++) {                           \
+			for (int j = 0; j < g->scan_threads; j++)                 \
+				fx_acc_scan_reduce(m, Tm, Tl, g, agg, c, j,       \
+				                   ph[j], pl[j]);                 \
 			/* Kogge-Stone: all reads of a step before its writes. */ \
-			for (int s = 0; s < g->npow; s++) { \
-				const int dd = 1 << s; \
-				for (int j = dd; j < g->scan_threads; j++) \
-					fx_acc_scan_term(m, fx_acc_mat(q, m, 1 + s, 0), \
-					                 fx_acc_mat(q, m, 1 + s, 1), \
-					                 ph[j - dd], pl[j - dd], th[j], \
-					                 tl[j]); \
-				for (int j = dd; j < g->scan_threads; j++) \
-					fx_acc_dd_add(m, ph[j], pl[j], th[j], tl[j]); \
-			} \
-			for (int j = 0; j < g->scan_threads; j++) \
-				fx_acc_scan_down(m, Tm, Tl, g, agg, pre, c, j, \
-				                 j ? ph[j - 1] : NULL, \
-				                 j ? pl[j - 1] : NULL); \
-		} \
-		for (int c = 0; c < g->channels; c++) \
-			for (int k = 0; k < g->tiles; k++) \
-				fx_acc_fixup_##SUF(q, g, frames, zs, io, agg, pre, state, c, \
-				                   k, TOL); \
+			for (int s = 0; s < g->npow; s++) {                       \
+				const int dd = 1 << s;                            \
+				for (int j = dd; j < g->scan_threads; j++)        \
+					fx_acc_scan_term(                         \
+						m, fx_acc_mat(q, m, 1 + s, 0),    \
+						fx_acc_mat(q, m, 1 + s, 1),       \
+						ph[j - dd], pl[j - dd], th[j],    \
+						tl[j]);                           \
+				for (int j = dd; j < g->scan_threads; j++)        \
+					fx_acc_dd_add(m, ph[j], pl[j], th[j],     \
+					              tl[j]);                     \
+			}                                                         \
+			for (int j = 0; j < g->scan_threads; j++)                 \
+				fx_acc_scan_down(m, Tm, Tl, g, agg, pre, c, j,    \
+				                 j ? ph[j - 1] : NULL,            \
+				                 j ? pl[j - 1] : NULL);           \
+		}                                                                 \
+		for (int c = 0; c < g->channels; c++)                             \
+			for (int k = 0; k < g->tiles; k++)                        \
+				fx_acc_fixup_##SUF(q, g, frames, zs, io, agg,     \
+				                   pre, state, c, k, TOL);        \
 	}
 
 EMULATE(f32, float, FX_PT_TOL_F32)
@@ -205,18 +212,19 @@ static FxStatus fk_wait(FxPlan *p)
 }
 
 static const FxPlanOps fake_ops = {
-	fk_zero_state, fk_wait_upload, fk_upload, fk_capture, fk_replay, fk_wait,
+	fk_zero_state, fk_wait_upload, fk_upload,
+	fk_capture,    fk_replay,      fk_wait,
 };
 
-static Fake *fake_new(const FxSection *sec, int nsec, int channels,
-                      long chunk, FxAccelDtype dtype, long threshold)
+static Fake *fake_new(const FxSection *sec, int nsec, int channels, long chunk,
+                      FxAccelDtype dtype, long threshold)
 {
 	Fake *f = calloc(1, sizeof *f);
 	ck_assert_ptr_nonnull(f);
 	FxPlanLayout lay;
 	char err[FX_PLAN_ERR_SIZE];
-	FxStatus st = fx_plan_layout(&lay, channels, chunk, dtype, threshold, err,
-	                             sizeof err);
+	FxStatus st = fx_plan_layout(&lay, channels, chunk, dtype, threshold,
+	                             err, sizeof err);
 	ck_assert_msg(st == FX_OK, "fx_plan_layout: %s", err);
 	f->dev = calloc(1, lay.dev_bytes);
 	f->host = calloc(1, lay.host_bytes);
@@ -281,8 +289,7 @@ typedef struct {
 	void *x[MAX_CH], *y[MAX_CH];
 } Signal;
 
-static void signal_new(Signal *s, int channels, long frames,
-                       FxAccelDtype dtype)
+static void signal_new(Signal *s, int channels, long frames, FxAccelDtype dtype)
 {
 	size_t ss = dtype == FX_ACCEL_F32 ? sizeof(float) : sizeof(double);
 	s->channels = channels;
@@ -325,7 +332,8 @@ static double rel_error(const Signal *s, long from, long to)
 	double peak = 1e-30, err = 0;
 	for (int c = 0; c < s->channels; c++)
 		for (long t = from; t < to; t++) {
-			double r = at(s, s->y, c, t), d = fabs(at(s, s->x, c, t) - r);
+			double r = at(s, s->y, c, t),
+			       d = fabs(at(s, s->x, c, t) - r);
 			peak = fabs(r) > peak ? fabs(r) : peak;
 			err = d > err ? d : err;
 		}
@@ -364,8 +372,8 @@ static FxPlanLayout layout(int channels, long chunk, FxAccelDtype dtype,
 {
 	FxPlanLayout lay;
 	char err[FX_PLAN_ERR_SIZE];
-	FxStatus st = fx_plan_layout(&lay, channels, chunk, dtype, threshold, err,
-	                             sizeof err);
+	FxStatus st = fx_plan_layout(&lay, channels, chunk, dtype, threshold,
+	                             err, sizeof err);
 	ck_assert_msg(st == FX_OK, "%s", err);
 	return lay;
 }
@@ -432,16 +440,16 @@ START_TEST(test_ranges)
 {
 	FxPlanLayout lay;
 	char err[FX_PLAN_ERR_SIZE];
-	ck_assert_int_eq(fx_plan_layout(&lay, 0, 64, FX_ACCEL_F32, -1, err,
-	                                sizeof err),
-	                 FX_ERR_RANGE);
+	ck_assert_int_eq(
+		fx_plan_layout(&lay, 0, 64, FX_ACCEL_F32, -1, err, sizeof err),
+		FX_ERR_RANGE);
 	ck_assert_str_eq(err, "a plan takes 1..64 channels, not 0");
-	ck_assert_int_eq(fx_plan_layout(&lay, 65, 64, FX_ACCEL_F32, -1, err,
-	                                sizeof err),
-	                 FX_ERR_RANGE);
-	ck_assert_int_eq(fx_plan_layout(&lay, 1, 0, FX_ACCEL_F32, -1, err,
-	                                sizeof err),
-	                 FX_ERR_RANGE);
+	ck_assert_int_eq(
+		fx_plan_layout(&lay, 65, 64, FX_ACCEL_F32, -1, err, sizeof err),
+		FX_ERR_RANGE);
+	ck_assert_int_eq(
+		fx_plan_layout(&lay, 1, 0, FX_ACCEL_F32, -1, err, sizeof err),
+		FX_ERR_RANGE);
 	ck_assert_int_eq(fx_plan_layout(&lay, 1, FX_ACCEL_MAX_CHUNK + 1L,
 	                                FX_ACCEL_F32, -1, err, sizeof err),
 	                 FX_ERR_RANGE);
@@ -509,7 +517,7 @@ static void check_blocks(const FxPlanLayout *l)
 {
 	size_t doff[] = {l->dev_io,    l->dev_zs,   l->dev_agg,   l->dev_pre,
 	                 l->dev_state, l->dev_coef, l->dev_params};
-	size_t dlen[] = {l->io_bytes,    l->zs_bytes,   l->agg_bytes,
+	size_t dlen[] = {l->io_bytes,    l->zs_bytes,    l->agg_bytes,
 	                 l->agg_bytes,   l->state_bytes, l->coef_bytes,
 	                 l->params_bytes};
 	check_block(doff, dlen, 7, l->dev_bytes);
@@ -622,13 +630,13 @@ START_TEST(test_coef_image)
 			lo = fmax(lo, fabs(got_lo[i]));
 		}
 		ck_assert_msg(err <= 4e-16 * peak && lo <= 2.3e-16 * peak,
-		              "matrix %d (A^%ld): error %g, rest %g of %g", j, power,
-		              err, lo, peak);
+		              "matrix %d (A^%ld): error %g, rest %g of %g", j,
+		              power, err, lo, peak);
 	}
 	fx_pt_transition_direct(&q, l.geom.tile, direct);
 	for (int i = 0; i < m * m; i++)
-		ck_assert_double_eq_tol(fx_acc_mat(image, m, 0, 0)[i], direct[i],
-		                        1e-13);
+		ck_assert_double_eq_tol(fx_acc_mat(image, m, 0, 0)[i],
+		                        direct[i], 1e-13);
 	/* Sequential: the FxPtCoef alone. */
 	l = layout(1, 100, FX_ACCEL_F64, -1);
 	ck_assert_uint_eq(fx_plan_coef_image(&l, sec, 5, image), sizeof q);
@@ -790,8 +798,8 @@ END_TEST
 /* One plan over a random signal: glides at random points, maybe a
  * structure change and a reset, all against the reference. */
 static void check_stream(int channels, long chunk, FxAccelDtype dtype,
-                         long threshold, double rmax, long frames,
-                         int changes, int max_sections)
+                         long threshold, double rmax, long frames, int changes,
+                         int max_sections)
 {
 	FxSection sec[FX_ACCEL_MAX_SECTIONS];
 	int nsec = 1 + (int)(urand() * max_sections);
@@ -809,11 +817,13 @@ static void check_stream(int channels, long chunk, FxAccelDtype dtype,
 		if (getenv("FX_TEST_VERBOSE"))
 			fprintf(stderr, "%s %s chunk %ld ch %d part %d: %.3g\n",
 			        fx_plan_dtype_name(dtype),
-			        f->p.lay.scan ? "scan" : "seq", chunk, channels, i, e);
+			        f->p.lay.scan ? "scan" : "seq", chunk, channels,
+			        i, e);
 		ck_assert_msg(e <= tolerance(dtype),
 		              "%s %s chunk %ld ch %d part %d: error %g",
 		              fx_plan_dtype_name(dtype),
-		              f->p.lay.scan ? "scan" : "seq", chunk, channels, i, e);
+		              f->p.lay.scan ? "scan" : "seq", chunk, channels,
+		              i, e);
 		at_ = to;
 		double u = urand();
 		if (u < 0.6) { /* glide */
@@ -839,7 +849,8 @@ START_TEST(test_emulated_sequential)
 	for (int d = 0; d < 2; d++)
 		for (int i = 0; i < 5; i++)
 			for (int ch = 1; ch <= MAX_CH; ch += 3)
-				check_stream(ch, chunks[i], d ? FX_ACCEL_F64 : FX_ACCEL_F32,
+				check_stream(ch, chunks[i],
+				             d ? FX_ACCEL_F64 : FX_ACCEL_F32,
 				             1L << 30, 0.99, 4000, 4, 8);
 }
 END_TEST
@@ -852,8 +863,9 @@ START_TEST(test_emulated_scan)
 	for (int d = 0; d < 2; d++)
 		for (int i = 0; i < 7; i++)
 			for (int ch = 1; ch <= MAX_CH; ch += 3)
-				check_stream(ch, chunks[i], d ? FX_ACCEL_F64 : FX_ACCEL_F32,
-				             0, 0.99, 25000, 4, 8);
+				check_stream(ch, chunks[i],
+				             d ? FX_ACCEL_F64 : FX_ACCEL_F32, 0,
+				             0.99, 25000, 4, 8);
 }
 END_TEST
 
@@ -873,9 +885,9 @@ START_TEST(test_emulated_slow_decay)
 	 * thread) and 1 Mi frames (tiles of 512, 32 per scan thread). */
 	FxSection sec[FX_MAX_SECTIONS];
 	int n = 0;
-	ck_assert_int_eq(fx_design_butter(FX_BUTTER_HIGHPASS, 4, 20, 0, 96000,
-	                                  sec, &n),
-	                 FX_OK);
+	ck_assert_int_eq(
+		fx_design_butter(FX_BUTTER_HIGHPASS, 4, 20, 0, 96000, sec, &n),
+		FX_OK);
 	const long chunks[] = {1 << 16, 1 << 20};
 	for (int i = 0; i < 2; i++) {
 		Fake *f = fake_new(sec, n, 1, chunks[i], FX_ACCEL_F64, -1);
@@ -886,7 +898,8 @@ START_TEST(test_emulated_slow_decay)
 		run_both(f, &ref, &s, 0, s.frames);
 		double e = rel_error(&s, 0, s.frames);
 		if (getenv("FX_TEST_VERBOSE"))
-			fprintf(stderr, "hp4 20 Hz f64 chunk %ld: %.3g\n", chunks[i], e);
+			fprintf(stderr, "hp4 20 Hz f64 chunk %ld: %.3g\n",
+			        chunks[i], e);
 		ck_assert_msg(e <= 1e-12, "chunk %ld: %g", chunks[i], e);
 		signal_free(&s);
 		fake_free(f);
@@ -897,27 +910,33 @@ END_TEST
 int main(void)
 {
 	const FxTestCase cases[] = {
-		{"layout", 0, .tests = {
-			{test_threshold_defaults, 0},
-			{test_threshold_override, 0},
-			{test_half_precision_refused, 0},
-			{test_ranges, 0},
-			{test_tile_length, 0},
-			{test_buffer_sizes, 0},
-			{test_coef_image, 0},
-		}},
-		{"ops", 0, .tests = {
-			{test_ops_start, 0},
-			{test_ops_coefficient_change, 0},
-			{test_ops_structure_change, 0},
-			{test_ops_reset, 0},
-			{test_ops_capture_failure, 0},
-		}},
-		{"emulated", 120, .tests = {
-			{test_emulated_sequential, 0},
-			{test_emulated_scan, 0},
-			{test_emulated_slow_decay, 0},
-		}},
+		{"layout", 0,
+	         .tests =
+	                 {
+				 {test_threshold_defaults, 0},
+				 {test_threshold_override, 0},
+				 {test_half_precision_refused, 0},
+				 {test_ranges, 0},
+				 {test_tile_length, 0},
+				 {test_buffer_sizes, 0},
+				 {test_coef_image, 0},
+			 }},
+		{"ops", 0,
+	         .tests =
+	                 {
+				 {test_ops_start, 0},
+				 {test_ops_coefficient_change, 0},
+				 {test_ops_structure_change, 0},
+				 {test_ops_reset, 0},
+				 {test_ops_capture_failure, 0},
+			 }},
+		{"emulated", 120,
+	         .tests =
+	                 {
+				 {test_emulated_sequential, 0},
+				 {test_emulated_scan, 0},
+				 {test_emulated_slow_decay, 0},
+			 }},
 		{.name = NULL},
 	};
 	return fx_test_run(fx_test_suite("accel_plan", cases));

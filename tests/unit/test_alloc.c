@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* After setup, the chunk path allocates nothing: every allocator is wrapped
  * at link time (-Wl,--wrap=...) and counted while armed. And setup
  * allocates exactly what fx_chain_plan says, the measure of the memory
@@ -162,8 +163,9 @@ static void check_plan(const FxEffectClass *cls, const double *values,
 	}
 	ck_assert_msg(bytes == plan.bytes,
 	              "%s at %d ch %g Hz, block %d: planned %zu bytes, "
-	              "allocated %zu", cls->name, cfg->channels,
-	              cfg->sample_rate, cfg->max_block, plan.bytes, bytes);
+	              "allocated %zu",
+	              cls->name, cfg->channels, cfg->sample_rate,
+	              cfg->max_block, plan.bytes, bytes);
 	ck_assert_int_eq(fx_chain_latency(c), plan.latency);
 	fx_chain_free(c);
 	ck_assert_uint_eq(fx_pages_in_use(), pages0);
@@ -183,29 +185,42 @@ START_TEST(chains_allocate_what_they_plan)
 		for (int p = 0; p < cls->n_params; p++)
 			values[p] = cls->params[p].def;
 		for (size_t ci = 0; ci < sizeof channels / sizeof *channels; ci++)
-		for (size_t ri = 0; ri < sizeof rates / sizeof *rates; ri++)
-		for (size_t bi = 0; bi < sizeof blocks / sizeof *blocks; bi++) {
-			FxChainConfig cfg = fx_chain_config_default();
-			cfg.channels = channels[ci];
-			cfg.sample_rate = rates[ri];
-			cfg.max_block = blocks[bi];
-			check_plan(cls, values, &cfg);
-			checked++;
-			for (int p = 0; p < cls->n_params; p++) {
-				const FxParamInfo *info = &cls->params[p];
-				if (!(info->flags & FX_PARAM_STRUCTURAL))
-					continue;
-				double v[FX_MAX_PARAMS];
-				memcpy(v, values, sizeof v);
-				int whole = info->flags & FX_PARAM_INTEGER ||
-				            info->scale == FX_SCALE_ENUM;
-				double step = whole ? 1 : (info->max - info->min) / 4;
-				for (v[p] = info->min; v[p] <= info->max; v[p] += step) {
-					check_plan(cls, v, &cfg);
+			for (size_t ri = 0; ri < sizeof rates / sizeof *rates;
+			     ri++)
+				for (size_t bi = 0;
+				     bi < sizeof blocks / sizeof *blocks; bi++) {
+					FxChainConfig cfg =
+						fx_chain_config_default();
+					cfg.channels = channels[ci];
+					cfg.sample_rate = rates[ri];
+					cfg.max_block = blocks[bi];
+					check_plan(cls, values, &cfg);
 					checked++;
+					for (int p = 0; p < cls->n_params; p++) {
+						const FxParamInfo *info =
+							&cls->params[p];
+						if (!(info->flags &
+						      FX_PARAM_STRUCTURAL))
+							continue;
+						double v[FX_MAX_PARAMS];
+						memcpy(v, values, sizeof v);
+						int whole =
+							info->flags &
+								FX_PARAM_INTEGER ||
+							info->scale ==
+								FX_SCALE_ENUM;
+						double step = whole ? 1
+						                    : (info->max -
+						                       info->min) /
+						                              4;
+						for (v[p] = info->min;
+						     v[p] <= info->max;
+						     v[p] += step) {
+							check_plan(cls, v, &cfg);
+							checked++;
+						}
+					}
 				}
-			}
-		}
 	}
 	ck_assert_int_gt(checked, 1000);
 }
@@ -244,12 +259,14 @@ END_TEST
 int main(void)
 {
 	const FxTestCase cases[] = {
-		{"alloc", 120, .tests = {
-			{wrappers_count, 0},
-			{chunk_path_allocates_nothing, 0},
-			{chains_allocate_what_they_plan, 0},
-			{a_whole_chain_allocates_what_it_plans, 0},
-		}},
+		{"alloc", 120,
+	         .tests =
+	                 {
+				 {wrappers_count, 0},
+				 {chunk_path_allocates_nothing, 0},
+				 {chains_allocate_what_they_plan, 0},
+				 {a_whole_chain_allocates_what_it_plans, 0},
+			 }},
 		{.name = NULL},
 	};
 	return fx_test_run(fx_test_suite("alloc", cases));

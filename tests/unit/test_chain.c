@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The chain: effects, glides, bypass, the non-finite guard, denormals. */
 #include "tests/fxtest.h"
 
@@ -99,17 +100,16 @@ START_TEST(gain_step_glides_without_jumps)
 END_TEST
 
 static const char *const sweep_chains[] = {
-	"lowpass cutoff=20 order=4", "lowpass cutoff=20 order=16",
-	"highpass cutoff=20 order=8", "bandpass cutoff=20 q=5 order=4",
+	"lowpass cutoff=20 order=4",      "lowpass cutoff=20 order=16",
+	"highpass cutoff=20 order=8",     "bandpass cutoff=20 q=5 order=4",
 	"bandstop cutoff=20 q=2 order=4", "peaking cutoff=20 q=10 gain=24",
-	"lowshelf cutoff=20 gain=-24", "highshelf cutoff=20 gain=24",
-	"notch cutoff=20 q=20", "allpass cutoff=20 q=20",
+	"lowshelf cutoff=20 gain=-24",    "highshelf cutoff=20 gain=24",
+	"notch cutoff=20 q=20",           "allpass cutoff=20 q=20",
 };
 
 START_TEST(cutoff_sweep_stays_bounded)
 {
-	FxChain *c = fx_test_chain(sweep_chains[_i],
-	                           fx_test_chain_config(1, 10));
+	FxChain *c = fx_test_chain(sweep_chains[_i], fx_test_chain_config(1, 10));
 	static float x[N];
 	sine(x, N, 997, 1.0, 0);
 	ck_assert_int_eq(fx_chain_set_param(c, 0, 0, 20000, NULL), FX_OK);
@@ -171,8 +171,8 @@ END_TEST
 START_TEST(chunk_size_does_not_change_output)
 {
 	const char *text = "hpf:highpass cutoff=80 order=2 | eq:peaking "
-	                   "cutoff=1000 q=0.7 gain=6 | lpf:lowpass cutoff=12000 "
-	                   "order=2 | vol:gain db=-3";
+			   "cutoff=1000 q=0.7 gain=6 | lpf:lowpass cutoff=12000 "
+			   "order=2 | vol:gain db=-3";
 	static float ref[N], x[N];
 	for (int i = 0; i < N; i++)
 		ref[i] = (float)(sin(i * 0.01) + 0.3 * sin(i * 1.3));
@@ -211,8 +211,8 @@ START_TEST(bypass_crossfades_then_passes_dry)
 	double slope = 2 * M_PI * 3000.0 / FS * 0.5;
 	double allowed = slope * 1.02 + 1.0 / 480 + 0.01;
 	for (int i = 1; i < L; i++)
-		ck_assert_msg(fabs(x[i] - x[i - 1]) <= allowed, "jump at %d: %g",
-		              i, fabs(x[i] - x[i - 1]));
+		ck_assert_msg(fabs(x[i] - x[i - 1]) <= allowed,
+		              "jump at %d: %g", i, fabs(x[i] - x[i - 1]));
 	ck_assert_mem_eq(x + 1200 + 480, dry + 1200 + 480,
 	                 (L - 1200 - 480) * sizeof(float));
 	ck_assert(fabs(x[1200 + 100]) > 0.01 &&
@@ -257,9 +257,14 @@ static void unstable_process(void *s, float *const *buf, int n)
 	}
 }
 static const FxEffectClass unstable = {
-	.name = "unstable", .doc = "test", .params = NULL, .n_params = 0,
-	.state_size = sizeof(Unstable), .init = unstable_init,
-	.reset = unstable_reset, .update = unstable_update,
+	.name = "unstable",
+	.doc = "test",
+	.params = NULL,
+	.n_params = 0,
+	.state_size = sizeof(Unstable),
+	.init = unstable_init,
+	.reset = unstable_reset,
+	.update = unstable_update,
 	.process = unstable_process,
 };
 
@@ -465,23 +470,25 @@ END_TEST
 int main(void)
 {
 	const FxTestCase cases[] = {
-		{"chain", 60, .tests = {
-			{gain_applies_db, 0},
-			{pass_filter_q_is_resonance, 2},
-			{gain_step_glides_without_jumps, 0},
-			{cutoff_sweep_stays_bounded,
-			 sizeof sweep_chains / sizeof sweep_chains[0]},
-			{setting_a_param_keeps_filter_state, 0},
-			{chunk_size_does_not_change_output, 0},
-			{bypass_crossfades_then_passes_dry, 0},
-			{nonfinite_chunks_are_muted_and_reset, 0},
-			{nan_input_never_reaches_output, 0},
-			{denormals_off_sets_ftz_daz, 0},
-			{params_clamp_and_structural_needs_rebuild, 0},
-			{bad_config_is_refused, 0},
-			{long_buffers_are_split_into_blocks, 0},
-			{bypassed_latency_is_kept_and_aligned, 0},
-		}},
+		{"chain", 60,
+	         .tests =
+	                 {
+				 {gain_applies_db, 0},
+				 {pass_filter_q_is_resonance, 2},
+				 {gain_step_glides_without_jumps, 0},
+				 {cutoff_sweep_stays_bounded,
+	                          sizeof sweep_chains / sizeof sweep_chains[0]},
+				 {setting_a_param_keeps_filter_state, 0},
+				 {chunk_size_does_not_change_output, 0},
+				 {bypass_crossfades_then_passes_dry, 0},
+				 {nonfinite_chunks_are_muted_and_reset, 0},
+				 {nan_input_never_reaches_output, 0},
+				 {denormals_off_sets_ftz_daz, 0},
+				 {params_clamp_and_structural_needs_rebuild, 0},
+				 {bad_config_is_refused, 0},
+				 {long_buffers_are_split_into_blocks, 0},
+				 {bypassed_latency_is_kept_and_aligned, 0},
+			 }},
 		{.name = NULL},
 	};
 	return fx_test_run(fx_test_suite("chain", cases));

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fxd — tests for the cheby1, cheby2 and lr effects and their designs
  * (dsp/cheby.h) against scipy references (tests/unit/gen_refs.py writes
  * tests/data/cheby.txt and cheby_signals.txt; its docstring describes the
@@ -332,8 +333,8 @@ START_TEST(design_matches_scipy)
 	 * b-coefficient form itself loses the zero's position to rounding:
 	 * there the sections agree to 1e-9. */
 	ck_assert_msg(d <= 1e-9 || m <= 1e-6,
-	              "%s: sections differ by %g, magnitude by %g dB", c->name, d,
-	              m);
+	              "%s: sections differ by %g, magnitude by %g dB", c->name,
+	              d, m);
 }
 END_TEST
 
@@ -341,10 +342,10 @@ END_TEST
 START_TEST(design_key_cases_exact)
 {
 	static const char *const keys[] = {
-		"c1hp5_0.5_500_48000", "c1lp16_0.01_20_96000",
+		"c1hp5_0.5_500_48000",   "c1lp16_0.01_20_96000",
 		"c1lp16_12_20000_44100", "c1hp16_1_20_96000",
-		"c1lp2_1_1000_48000", "c2lp16_120_20_96000",
-		"c2lp4_40_1000_48000", "c2lp1_120_20_96000",
+		"c1lp2_1_1000_48000",    "c2lp16_120_20_96000",
+		"c2lp4_40_1000_48000",   "c2lp1_120_20_96000",
 	};
 	for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) {
 		const Case *c = NULL;
@@ -375,22 +376,26 @@ START_TEST(design_edges_mean_what_the_docs_say)
 				FxButterType type = t ? FX_BUTTER_HIGHPASS
 				                      : FX_BUTTER_LOWPASS;
 				double fs = 48000, fc = fcs[i];
-				double rp = 0.1 + 0.7 * (order % 5), rs = 20 + 6 * order;
+				double rp = 0.1 + 0.7 * (order % 5),
+				       rs = 20 + 6 * order;
 				double flat = t ? 0.5 * fs : 0;
 				FxSvfSection svf[FX_MAX_SECTIONS];
 				FxSection sos[FX_MAX_SECTIONS];
 				int n;
 				double db;
-				ck_assert_int_eq(fx_svf_cheby1(type, order, rp, fc, fs, svf,
-				                               &n), FX_OK);
+				ck_assert_int_eq(fx_svf_cheby1(type, order, rp,
+				                               fc, fs, svf, &n),
+				                 FX_OK);
 				for (int k = 0; k < n; k++)
 					fx_svf_to_sos(&svf[k], sos[k]);
 				fx_sos_response(sos, n, fc, fs, &db, NULL);
 				ck_assert_double_eq_tol(db, -rp, 1e-7);
 				fx_sos_response(sos, n, flat, fs, &db, NULL);
-				ck_assert_double_eq_tol(db, order & 1 ? 0 : -rp, 1e-7);
-				ck_assert_int_eq(fx_svf_cheby2(type, order, rs, fc, fs, svf,
-				                               &n), FX_OK);
+				ck_assert_double_eq_tol(db, order & 1 ? 0 : -rp,
+				                        1e-7);
+				ck_assert_int_eq(fx_svf_cheby2(type, order, rs,
+				                               fc, fs, svf, &n),
+				                 FX_OK);
 				for (int k = 0; k < n; k++)
 					fx_svf_to_sos(&svf[k], sos[k]);
 				fx_sos_response(sos, n, fc, fs, &db, NULL);
@@ -405,41 +410,53 @@ START_TEST(design_errors)
 {
 	FxSvfSection s[FX_MAX_SECTIONS];
 	int n = 99;
-	ck_assert_int_eq(fx_svf_cheby1(FX_BUTTER_BANDPASS, 4, 1, 1000, 48000, s,
-	                               &n), FX_ERR_INVALID);
+	ck_assert_int_eq(
+		fx_svf_cheby1(FX_BUTTER_BANDPASS, 4, 1, 1000, 48000, s, &n),
+		FX_ERR_INVALID);
 	ck_assert_int_eq(n, 0);
-	ck_assert_int_eq(fx_svf_cheby1(FX_BUTTER_LOWPASS, 0, 1, 1000, 48000, s,
-	                               &n), FX_ERR_ORDER);
-	ck_assert_int_eq(fx_svf_cheby1(FX_BUTTER_LOWPASS, 17, 1, 1000, 48000, s,
-	                               &n), FX_ERR_ORDER);
-	ck_assert_int_eq(fx_svf_cheby1(FX_BUTTER_LOWPASS, 4, 0, 1000, 48000, s,
-	                               &n), FX_ERR_RANGE);
-	ck_assert_int_eq(fx_svf_cheby1(FX_BUTTER_LOWPASS, 4, NAN, 1000, 48000,
-	                               s, &n), FX_ERR_NONFINITE);
-	ck_assert_int_eq(fx_svf_cheby1(FX_BUTTER_LOWPASS, 4, 1, 24000, 48000, s,
-	                               &n), FX_ERR_NYQUIST);
-	ck_assert_int_eq(fx_svf_cheby1(FX_BUTTER_LOWPASS, 4, 1, 0, 48000, s,
-	                               &n), FX_ERR_NYQUIST);
+	ck_assert_int_eq(
+		fx_svf_cheby1(FX_BUTTER_LOWPASS, 0, 1, 1000, 48000, s, &n),
+		FX_ERR_ORDER);
+	ck_assert_int_eq(
+		fx_svf_cheby1(FX_BUTTER_LOWPASS, 17, 1, 1000, 48000, s, &n),
+		FX_ERR_ORDER);
+	ck_assert_int_eq(
+		fx_svf_cheby1(FX_BUTTER_LOWPASS, 4, 0, 1000, 48000, s, &n),
+		FX_ERR_RANGE);
+	ck_assert_int_eq(
+		fx_svf_cheby1(FX_BUTTER_LOWPASS, 4, NAN, 1000, 48000, s, &n),
+		FX_ERR_NONFINITE);
+	ck_assert_int_eq(
+		fx_svf_cheby1(FX_BUTTER_LOWPASS, 4, 1, 24000, 48000, s, &n),
+		FX_ERR_NYQUIST);
+	ck_assert_int_eq(fx_svf_cheby1(FX_BUTTER_LOWPASS, 4, 1, 0, 48000, s, &n),
+	                 FX_ERR_NYQUIST);
 	ck_assert_int_eq(fx_svf_cheby1(FX_BUTTER_LOWPASS, 4, 1, 1000, 0, s, &n),
 	                 FX_ERR_RANGE);
-	ck_assert_int_eq(fx_svf_cheby2(FX_BUTTER_HIGHPASS, 4, -40, 1000, 48000,
-	                               s, &n), FX_ERR_RANGE);
+	ck_assert_int_eq(
+		fx_svf_cheby2(FX_BUTTER_HIGHPASS, 4, -40, 1000, 48000, s, &n),
+		FX_ERR_RANGE);
 	ck_assert_int_eq(fx_svf_cheby2(FX_BUTTER_HIGHPASS, 4, INFINITY, 1000,
-	                               48000, s, &n), FX_ERR_NONFINITE);
-	ck_assert_int_eq(fx_svf_cheby2(FX_BUTTER_HIGHPASS, 4, 40, NAN, 48000, s,
-	                               &n), FX_ERR_NONFINITE);
-	ck_assert_int_eq(fx_svf_cheby2(FX_BUTTER_BANDSTOP, 4, 40, 1000, 48000,
-	                               s, &n), FX_ERR_INVALID);
+	                               48000, s, &n),
+	                 FX_ERR_NONFINITE);
+	ck_assert_int_eq(
+		fx_svf_cheby2(FX_BUTTER_HIGHPASS, 4, 40, NAN, 48000, s, &n),
+		FX_ERR_NONFINITE);
+	ck_assert_int_eq(
+		fx_svf_cheby2(FX_BUTTER_BANDSTOP, 4, 40, 1000, 48000, s, &n),
+		FX_ERR_INVALID);
 	for (int order = 0; order <= 10; order++) {
 		FxStatus want = order >= 2 && order <= 8 && !(order & 1)
 		                        ? FX_OK
 		                        : FX_ERR_ORDER;
 		ck_assert_int_eq(fx_svf_linkwitz_riley(FX_BUTTER_LOWPASS, order,
-		                                       1000, 48000, s, &n), want);
+		                                       1000, 48000, s, &n),
+		                 want);
 		ck_assert_int_eq(n, want == FX_OK ? order / 2 : 0);
 	}
 	ck_assert_int_eq(fx_svf_linkwitz_riley(FX_BUTTER_LOWPASS, 4, 30000,
-	                                       48000, s, &n), FX_ERR_NYQUIST);
+	                                       48000, s, &n),
+	                 FX_ERR_NYQUIST);
 }
 END_TEST
 
@@ -482,8 +499,9 @@ START_TEST(lr_crossover_properties)
 				                   sign * response(hp, nh, f, fs);
 				worst = fmax(worst, fabs(db_of(s)));
 			}
-			ck_assert_msg(worst <= 0.01, "LR%d at %g: sum off by %g dB",
-			              order, fc, worst);
+			ck_assert_msg(worst <= 0.01,
+			              "LR%d at %g: sum off by %g dB", order, fc,
+			              worst);
 			/* the other polarity: a null at the crossover (LR2/LR6), or
 			 * -inf there for 4 and 8 if one were inverted */
 			double complex wrong = response(lp, nl, fc, fs) -
@@ -493,14 +511,17 @@ START_TEST(lr_crossover_properties)
 			for (int t = 0; t < 2; t++) {
 				FxButterType type = t ? FX_BUTTER_HIGHPASS
 				                      : FX_BUTTER_LOWPASS;
-				ck_assert_int_eq(fx_design_butter(type, order / 2, fc, 0, fs,
-				                                  bw, &nb), FX_OK);
+				ck_assert_int_eq(
+					fx_design_butter(type, order / 2, fc, 0,
+				                         fs, bw, &nb),
+					FX_OK);
 				for (int k = 0; k < nb; k++)
 					memcpy(bw[nb + k], bw[k], sizeof bw[k]);
-				double d = fx_test_mag_diff(t ? hp : lp, order / 2,
-				                            bw, 2 * nb, fs,
-				                            N_FREQS);
-				ck_assert_msg(d <= 1e-6, "LR%d %d: %g dB from butter^2",
+				double d = fx_test_mag_diff(t ? hp : lp,
+				                            order / 2, bw,
+				                            2 * nb, fs, N_FREQS);
+				ck_assert_msg(d <= 1e-6,
+				              "LR%d %d: %g dB from butter^2",
 				              order, t, d);
 			}
 		}
@@ -523,13 +544,15 @@ START_TEST(lr_effect_sums_flat)
 		ck_assert_int_eq(inst_init(&lp, fs, 1, CHUNK), FX_OK);
 		ck_assert_int_eq(inst_init(&hp, fs, 1, CHUNK), FX_OK);
 		for (int i = 0; i < LEN; i++)
-			x[i] = y[i] = (float)(0.5 * sin(2 * M_PI * freqs[k] * i / fs));
+			x[i] = y[i] = (float)(0.5 *
+			                      sin(2 * M_PI * freqs[k] * i / fs));
 		inst_run(&lp, (float *const[]){x}, 1, LEN, CHUNK);
 		inst_run(&hp, (float *const[]){y}, 1, LEN, CHUNK);
 		for (int i = 0; i < LEN; i++)
 			x[i] += (float)(sign * y[i]);
-		double db = 20 * log10(tone_amplitude(x + SETTLE, FIT, freqs[k], fs) /
-		                       0.5);
+		double db = 20 *
+		            log10(tone_amplitude(x + SETTLE, FIT, freqs[k], fs) /
+		                  0.5);
 		ck_assert_msg(fabs(db) <= 0.01, "LR%d at %g Hz: %g dB", order,
 		              freqs[k], db);
 		if (freqs[k] == fc) {
@@ -564,9 +587,9 @@ START_TEST(effect_output_matches_scipy)
 	FxSection sos[FX_MAX_SECTIONS];
 	int n;
 	ck_assert_int_eq(design_case(c, sos, &n), FX_OK);
-	ck_assert_double_le(fx_test_mag_diff(sos, n, c->sos, c->nsec, c->p[3],
-	                                     N_FREQS),
-	                    1e-6);
+	ck_assert_double_le(
+		fx_test_mag_diff(sos, n, c->sos, c->nsec, c->p[3], N_FREQS),
+		1e-6);
 	inst_free(&in);
 	free(y);
 	free(ref);
@@ -582,7 +605,8 @@ START_TEST(chain_output_matches_scipy)
 	                   c->family, c->type, c->p[2], (int)c->p[0]);
 	if (strcmp(c->family, "lr"))
 		snprintf(text + len, sizeof text - (size_t)len, " %s=%.17g",
-		         strcmp(c->family, "cheby1") ? "atten" : "ripple", c->p[1]);
+		         strcmp(c->family, "cheby1") ? "atten" : "ripple",
+		         c->p[1]);
 	FxStatus st;
 	FxChain *chain = chain_from(text, c->p[3], 1, 20, &st);
 	ck_assert_msg(chain, "%s: %s", text, fx_strerror(st));
@@ -619,10 +643,12 @@ START_TEST(chain_spec_example)
 	fx_spec_format(&spec, text, sizeof text);
 	ck_assert_msg(strstr(text, "type=highpass"), "%s", text);
 	/* structural parameters need a rebuild */
-	ck_assert_int_eq(fx_chain_set_param(c, 0, fx_param_find(cls, "order"), 6,
-	                                    NULL), FX_ERR_STRUCTURAL);
-	ck_assert_int_eq(fx_chain_set_param(c, 0, fx_param_find(cls, "type"), 0,
-	                                    NULL), FX_ERR_STRUCTURAL);
+	ck_assert_int_eq(
+		fx_chain_set_param(c, 0, fx_param_find(cls, "order"), 6, NULL),
+		FX_ERR_STRUCTURAL);
+	ck_assert_int_eq(
+		fx_chain_set_param(c, 0, fx_param_find(cls, "type"), 0, NULL),
+		FX_ERR_STRUCTURAL);
 	fx_chain_free(c);
 }
 END_TEST
@@ -637,8 +663,10 @@ static void whole_and_chunked(const Case *c, int chunk, bool *same)
 		for (int ch = 0; ch < CH; ch++) {
 			buf[k][ch] = malloc(frames * sizeof(float));
 			ck_assert_ptr_nonnull(buf[k][ch]);
-			for (size_t i = 0; i < frames; i++) /* two different signals */
-				buf[k][ch][i] = ch ? -0.5f * x[frames - 1 - i] : x[i];
+			for (size_t i = 0; i < frames;
+			     i++) /* two different signals */
+				buf[k][ch][i] = ch ? -0.5f * x[frames - 1 - i]
+				                   : x[i];
 		}
 	Inst a = case_inst(c, CH, CHUNK), b = case_inst(c, CH, CHUNK);
 	inst_run(&a, buf[0], CH, (int)frames, CHUNK);
@@ -664,8 +692,8 @@ START_TEST(chunk_size_invariance)
 		for (size_t k = 0; k < sizeof chunks / sizeof *chunks; k++) {
 			bool same;
 			whole_and_chunked(&sig[s], chunks[k], &same);
-			ck_assert_msg(same, "%s: chunks of %d differ", sig[s].name,
-			              chunks[k]);
+			ck_assert_msg(same, "%s: chunks of %d differ",
+			              sig[s].name, chunks[k]);
 		}
 }
 END_TEST
@@ -690,15 +718,17 @@ START_TEST(channels_and_blocks)
 		for (int ch = 0; ch < nch; ch++) {
 			p[ch] = multi[ch];
 			for (int i = 0; i < LEN; i++)
-				multi[ch][i] = (float)(sin(i * 0.031) + 0.3 * sin(i * 1.7));
+				multi[ch][i] = (float)(sin(i * 0.031) +
+				                       0.3 * sin(i * 1.7));
 		}
 		inst_run(&in, p, nch, LEN, block);
 		for (int ch = 0; ch < nch; ch++)
 			for (int i = 0; i < LEN; i++)
-				ck_assert_msg(fabsf(multi[ch][i] - mono[i]) <=
-				                      1e-6f * (1 + fabsf(mono[i])),
-				              "%s: channel %d of %d differs at %d", c->name,
-				              ch, nch, i);
+				ck_assert_msg(
+					fabsf(multi[ch][i] - mono[i]) <=
+						1e-6f * (1 + fabsf(mono[i])),
+					"%s: channel %d of %d differs at %d",
+					c->name, ch, nch, i);
 		inst_free(&in);
 	}
 	inst_free(&ref);
@@ -742,8 +772,9 @@ START_TEST(init_validates)
 		Inst in = inst_new(cases[i].effect);
 		set_value(&in, cases[i].param, cases[i].value);
 		FxStatus st = inst_init(&in, 48000, 2, 64);
-		ck_assert_msg(st == cases[i].want, "%s %s=%g: %s", cases[i].effect,
-		              cases[i].param, cases[i].value, fx_strerror(st));
+		ck_assert_msg(st == cases[i].want, "%s %s=%g: %s",
+		              cases[i].effect, cases[i].param, cases[i].value,
+		              fx_strerror(st));
 		inst_free(&in);
 	}
 }
@@ -783,9 +814,9 @@ END_TEST
  * filter clamps to 0.49 fs and stays a working lowpass. */
 START_TEST(cutoff_above_nyquist_clamps)
 {
-	static const char *const texts[] = {
-		"cheby1 cutoff=20000 order=8", "cheby2 cutoff=20000 order=8",
-		"lr cutoff=20000 order=8"};
+	static const char *const texts[] = {"cheby1 cutoff=20000 order=8",
+	                                    "cheby2 cutoff=20000 order=8",
+	                                    "lr cutoff=20000 order=8"};
 	enum { LEN = 8000 };
 	static float x[LEN];
 	for (int t = 0; t < 3; t++) {
@@ -825,29 +856,32 @@ START_TEST(glide_stays_bounded)
 	const FxEffectClass *cls = fx_chain_slot_class(c, 0);
 	int cut = fx_param_find(cls, "cutoff");
 	int shape = fx_param_find(cls, strcmp(cls->name, "cheby1") ? "atten"
-	                                                         : "ripple");
+	                                                           : "ripple");
 	double peak = 0;
 	for (int round = 0; round < 4; round++) {
-		ck_assert_int_eq(fx_chain_set_param(c, 0, cut, round & 1 ? 20 : 20000,
-		                                    NULL), FX_OK);
+		ck_assert_int_eq(fx_chain_set_param(c, 0, cut,
+		                                    round & 1 ? 20 : 20000, NULL),
+		                 FX_OK);
 		if (shape >= 0 && strcmp(cls->name, "lr"))
-			fx_chain_set_param(c, 0, shape,
-			                   cls->params[shape].max * (round & 1) +
-			                           cls->params[shape].min *
-			                                   !(round & 1),
-			                   NULL);
+			fx_chain_set_param(
+				c, 0, shape,
+				cls->params[shape].max * (round & 1) +
+					cls->params[shape].min * !(round & 1),
+				NULL);
 		for (int i = 0; i < N; i++)
 			x[i] = (float)sin(2 * M_PI * 997 * (i + round * N) / FS);
 		chain_run(c, x, N, 64);
 		for (int i = 0; i < N; i++) {
-			ck_assert_msg(isfinite(x[i]), "%s: not finite", glide_chains[_i]);
+			ck_assert_msg(isfinite(x[i]), "%s: not finite",
+			              glide_chains[_i]);
 			peak = fmax(peak, fabs(x[i]));
 		}
 	}
 	/* Passband gains are at most 0 dB; a fast glide rings the
 	 * highest-Q sections (Q ~ 300 for order 16 with 12 dB ripple). */
 	if (verbose)
-		fprintf(stderr, "%-50s glide peak %.3g\n", glide_chains[_i], peak);
+		fprintf(stderr, "%-50s glide peak %.3g\n", glide_chains[_i],
+		        peak);
 	ck_assert_msg(peak < 10, "%s: peak %g", glide_chains[_i], peak);
 	ck_assert_uint_eq(fx_chain_nonfinite_count(c), 0);
 
@@ -910,16 +944,20 @@ START_TEST(no_allocation_after_init)
 			const FxEffectClass *cls = fx_chain_slot_class(c, s);
 			int cut = fx_param_find(cls, "cutoff");
 			int shape = fx_param_find(cls, s ? "atten" : "ripple");
-			ck_assert_int_eq(fx_chain_set_param(c, s, cut,
-			                                    round & 1 ? 100 : 10000,
-			                                    NULL), FX_OK);
+			ck_assert_int_eq(fx_chain_set_param(
+						 c, s, cut,
+						 round & 1 ? 100 : 10000, NULL),
+			                 FX_OK);
 			if (shape >= 0)
-				ck_assert_int_eq(fx_chain_set_param(c, s, shape,
-				                                    round & 1 ? 30 : 3,
-				                                    NULL), FX_OK);
+				ck_assert_int_eq(
+					fx_chain_set_param(c, s, shape,
+				                           round & 1 ? 30 : 3,
+				                           NULL),
+					FX_OK);
 		}
 		for (int off = 0; off < N; off += CHUNK)
-			fx_chain_process(c, (float *const[]){p[0] + off, p[1] + off},
+			fx_chain_process(c,
+			                 (float *const[]){p[0] + off, p[1] + off},
 			                 CHUNK);
 	}
 #ifdef __GLIBC__
@@ -970,28 +1008,32 @@ END_TEST
 static Suite *cheby_suite(void)
 {
 	const FxTestCase cases[] = {
-		{"design", 0, .tests = {
-			{design_matches_scipy, n_designs},
-			{design_key_cases_exact, 0},
-			{design_edges_mean_what_the_docs_say, 0},
-			{design_errors, 0},
-			{lr_crossover_properties, 0},
-		}},
-		{"effects", 60, .tests = {
-			{lr_effect_sums_flat, 4},
-			{effect_output_matches_scipy, n_sig},
-			{chain_output_matches_scipy, n_sig},
-			{chain_spec_example, 0},
-			{chunk_size_invariance, 0},
-			{channels_and_blocks, n_sig},
-			{init_validates, 0},
-			{chain_validates, 0},
-			{cutoff_above_nyquist_clamps, 0},
-			{glide_stays_bounded,
-			 sizeof glide_chains / sizeof *glide_chains},
-			{no_allocation_after_init, 0},
-			{tables_are_documented, 0},
-		}},
+		{"design", 0,
+	         .tests =
+	                 {
+				 {design_matches_scipy, n_designs},
+				 {design_key_cases_exact, 0},
+				 {design_edges_mean_what_the_docs_say, 0},
+				 {design_errors, 0},
+				 {lr_crossover_properties, 0},
+			 }},
+		{"effects", 60,
+	         .tests =
+	                 {
+				 {lr_effect_sums_flat, 4},
+				 {effect_output_matches_scipy, n_sig},
+				 {chain_output_matches_scipy, n_sig},
+				 {chain_spec_example, 0},
+				 {chunk_size_invariance, 0},
+				 {channels_and_blocks, n_sig},
+				 {init_validates, 0},
+				 {chain_validates, 0},
+				 {cutoff_above_nyquist_clamps, 0},
+				 {glide_stays_bounded,
+	                          sizeof glide_chains / sizeof *glide_chains},
+				 {no_allocation_after_init, 0},
+				 {tables_are_documented, 0},
+			 }},
 		{.name = NULL},
 	};
 	return fx_test_suite("cheby", cases);
@@ -1004,8 +1046,10 @@ int main(void)
 	n_designs = load_manifest(DATA "cheby.txt", designs, false);
 	n_sig = load_manifest(DATA "cheby_signals.txt", sig, true);
 	if (n_designs < 1 || n_sig < 1) {
-		fprintf(stderr, "test_cheby: cannot read %scheby.txt or "
-		                "cheby_signals.txt\n", DATA);
+		fprintf(stderr,
+		        "test_cheby: cannot read %scheby.txt or "
+		        "cheby_signals.txt\n",
+		        DATA);
 		return EXIT_FAILURE;
 	}
 	return fx_test_run(cheby_suite());

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The config-file walker (daemon/base/conf.h) on its own: sections,
  * comments, the text section at its lines, a key given the same text,
  * a section passed over, errors at FILE:LINE, and keys applied through an
@@ -48,8 +49,10 @@ static FxStatus walk(const char *text, Log *log, const char *skip,
                      FxConfText *out, char *err, size_t err_size)
 {
 	write_conf(text);
-	FxConfFormat fmt = {.sections = sections, .skip = skip,
-	                    .text_name = "text", .on_entry = on_entry,
+	FxConfFormat fmt = {.sections = sections,
+	                    .skip = skip,
+	                    .text_name = "text",
+	                    .on_entry = on_entry,
 	                    .ctx = log};
 	FxStatus st = fx_conf_load(path, &fmt, out, err, err_size);
 	unlink(path);
@@ -129,18 +132,28 @@ START_TEST(errors_name_the_file_and_line)
 		const char *text, *want;
 		FxStatus st;
 	} cases[] = {
-		{"a = 1\nno equals\n", ":2: expected 'key = value', found "
-		                       "'no equals'", FX_ERR_SYNTAX},
+		{"a = 1\nno equals\n",
+	         ":2: expected 'key = value', found "
+	         "'no equals'",
+	         FX_ERR_SYNTAX},
 		{"[main\n", ":1: expected '[section]', found '[main'",
-		 FX_ERR_SYNTAX},
-		{"\n[textt]\n", ":2: unknown section '[textt]' (did you mean "
-		               "'[text]'?)", FX_ERR_SYNTAX},
-		{"[zzzzzzzz]\n", ":1: unknown section '[zzzzzzzz]' (known: "
-		                 "[main], [text], [other])", FX_ERR_SYNTAX},
-		{"text = a\n[text]\nb\n", ":2: the text is given twice (see "
-		                          "line 1)", FX_ERR_SYNTAX},
-		{"[text]\nb\n[main]\ntext = a\n", ":4: the text is given twice "
-		                                  "(see line 1)", FX_ERR_SYNTAX},
+	         FX_ERR_SYNTAX},
+		{"\n[textt]\n",
+	         ":2: unknown section '[textt]' (did you mean "
+	         "'[text]'?)",
+	         FX_ERR_SYNTAX},
+		{"[zzzzzzzz]\n",
+	         ":1: unknown section '[zzzzzzzz]' (known: "
+	         "[main], [text], [other])",
+	         FX_ERR_SYNTAX},
+		{"text = a\n[text]\nb\n",
+	         ":2: the text is given twice (see "
+	         "line 1)",
+	         FX_ERR_SYNTAX},
+		{"[text]\nb\n[main]\ntext = a\n",
+	         ":4: the text is given twice "
+	         "(see line 1)",
+	         FX_ERR_SYNTAX},
 		{"a = 1\n\nbad = 3\n", ":3: 'bad' refused", FX_ERR_RANGE},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -164,8 +177,10 @@ START_TEST(section_names_in_any_case_when_asked)
 	FxConfText t;
 	char err[256] = "";
 	write_conf("[OTHER]\nk = v\n");
-	FxConfFormat fmt = {.sections = sections, .text_name = "text",
-	                    .on_entry = on_entry, .ctx = &log};
+	FxConfFormat fmt = {.sections = sections,
+	                    .text_name = "text",
+	                    .on_entry = on_entry,
+	                    .ctx = &log};
 	ck_assert_int_eq(fx_conf_load(path, &fmt, &t, err, sizeof err),
 	                 FX_ERR_SYNTAX);
 	fmt.any_case = 1;
@@ -204,11 +219,11 @@ typedef struct {
 
 static const FxOptInfo table[] = {
 	{"level", 0, FX_OPT_INT, offsetof(Opts, level), 1, 10, 0, NULL, "N",
-	 "a level", NULL},
+         "a level", NULL},
 	{"name", 0, FX_OPT_STRING, offsetof(Opts, name), 0, 0, 0, NULL, "S",
-	 "a name", NULL},
+         "a name", NULL},
 	{"force", 0, FX_OPT_FLAG, offsetof(Opts, force), 0, 0, FX_OPT_CLI_ONLY,
-	 NULL, NULL, "command line only", NULL},
+         NULL, NULL, "command line only", NULL},
 };
 
 START_TEST(apply_through_the_table)
@@ -217,8 +232,7 @@ START_TEST(apply_through_the_table)
 	char err[256];
 	const int n = sizeof table / sizeof table[0];
 	FxConfEntry e = {"main", "level", "7", 3};
-	ck_assert_int_eq(fx_conf_apply(&o, table, n, &e, err, sizeof err),
-	                 FX_OK);
+	ck_assert_int_eq(fx_conf_apply(&o, table, n, &e, err, sizeof err), FX_OK);
 	ck_assert_int_eq(o.level, 7);
 	e.value = "70";
 	ck_assert_int_eq(fx_conf_apply(&o, table, n, &e, err, sizeof err),
@@ -232,20 +246,16 @@ START_TEST(apply_through_the_table)
 	                 FX_ERR_INVALID);
 	ck_assert_str_eq(err, "unknown key 'levl' (did you mean 'level'?)");
 	e.key = "qqqqqqqqqq";
-	ck_assert_int_ne(fx_conf_apply(&o, table, n, &e, err, sizeof err),
-	                 FX_OK);
+	ck_assert_int_ne(fx_conf_apply(&o, table, n, &e, err, sizeof err), FX_OK);
 	ck_assert_str_eq(err, "unknown key 'qqqqqqqqqq'");
 	e.key = "force";
-	ck_assert_int_ne(fx_conf_apply(&o, table, n, &e, err, sizeof err),
-	                 FX_OK);
+	ck_assert_int_ne(fx_conf_apply(&o, table, n, &e, err, sizeof err), FX_OK);
 	ck_assert_str_eq(err, "'force' cannot be set in a config file");
 	e = (FxConfEntry){"main", "name", "", 1};
-	ck_assert_int_ne(fx_conf_apply(&o, table, n, &e, err, sizeof err),
-	                 FX_OK);
+	ck_assert_int_ne(fx_conf_apply(&o, table, n, &e, err, sizeof err), FX_OK);
 	ck_assert_str_eq(err, "name: empty value");
 	e.value = "fx";
-	ck_assert_int_eq(fx_conf_apply(&o, table, n, &e, err, sizeof err),
-	                 FX_OK);
+	ck_assert_int_eq(fx_conf_apply(&o, table, n, &e, err, sizeof err), FX_OK);
 	ck_assert_str_eq(o.name, "fx");
 	free(o.name);
 }
@@ -262,18 +272,22 @@ END_TEST
 int main(void)
 {
 	const FxTestCase cases[] = {
-		{"walk", 0, .tests = {
-			{keys_sections_and_comments, 0},
-			{text_section_keeps_its_lines, 0},
-			{a_skipped_section_is_not_read, 0},
-			{errors_name_the_file_and_line, 0},
-			{section_names_in_any_case_when_asked, 0},
-			{files_that_are_not_config_files, 0},
-		}},
-		{"table", 0, .tests = {
-			{apply_through_the_table, 0},
-			{padded_text_lines_up, 0},
-		}},
+		{"walk", 0,
+	         .tests =
+	                 {
+				 {keys_sections_and_comments, 0},
+				 {text_section_keeps_its_lines, 0},
+				 {a_skipped_section_is_not_read, 0},
+				 {errors_name_the_file_and_line, 0},
+				 {section_names_in_any_case_when_asked, 0},
+				 {files_that_are_not_config_files, 0},
+			 }},
+		{"table", 0,
+	         .tests =
+	                 {
+				 {apply_through_the_table, 0},
+				 {padded_text_lines_up, 0},
+			 }},
 		{.name = NULL},
 	};
 	return fx_test_run(fx_test_suite("conf", cases));

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The control surface without OSC: an engine driven by a fake driver (one
  * fx_engine_process and one worker step per period, as test_engine does)
  * under an FxControl, checked through its calls and the audio. */
@@ -80,13 +81,13 @@ static void await_output(Rig *r, double gain, double tol)
 		int ok = 1;
 		for (int c = 0; c < CH; c++)
 			for (int i = 0; i < PERIOD; i++)
-				ok &= fabs(r->out[c][i] - gain * r->in[c][i]) <= tol;
+				ok &= fabs(r->out[c][i] - gain * r->in[c][i]) <=
+				      tol;
 		if (ok)
 			return;
 	}
 	ck_abort_msg("output never became %g x input (now %g for %g)", gain,
-	             (double)r->out[0][PERIOD - 1],
-	             (double)r->in[0][PERIOD - 1]);
+	             (double)r->out[0][PERIOD - 1], (double)r->in[0][PERIOD - 1]);
 }
 
 static int out_silent(const Rig *r)
@@ -173,13 +174,12 @@ START_TEST(set_param_refuses_what_the_chain_lacks)
 	ck_assert_int_eq(fx_control_set_param(r->c, 0, -1, 1, &applied, 0),
 	                 FX_ERR_UNKNOWN_PARAM);
 	/* The bypass index is no parameter for those who name one. */
-	ck_assert_int_eq(fx_control_set_param(r->c, 0, FX_PARAM_BYPASS, 1,
-	                                      &applied, 0),
-	                 FX_ERR_UNKNOWN_PARAM);
+	ck_assert_int_eq(
+		fx_control_set_param(r->c, 0, FX_PARAM_BYPASS, 1, &applied, 0),
+		FX_ERR_UNKNOWN_PARAM);
 	ck_assert_int_eq(fx_control_set_param(r->c, 0, 0, NAN, &applied, 0),
 	                 FX_ERR_NONFINITE);
-	ck_assert_int_eq(fx_control_set_param(r->c, 0, 0, INFINITY, &applied,
-	                                      0),
+	ck_assert_int_eq(fx_control_set_param(r->c, 0, 0, INFINITY, &applied, 0),
 	                 FX_ERR_NONFINITE);
 	ck_assert(applied == -1); /* untouched by a refusal */
 	FxChainSpec spec;
@@ -223,8 +223,7 @@ START_TEST(writes_at_a_stale_generation_are_refused)
 	FxChainSpec spec;
 	uint32_t g0 = fx_control_get_spec_gen(r->c, &spec);
 	int stale = -1;
-	ck_assert_int_eq(fx_control_set_param_at(r->c, g0, 0, 0, -3, 0,
-	                                         &stale),
+	ck_assert_int_eq(fx_control_set_param_at(r->c, g0, 0, 0, -3, 0, &stale),
 	                 FX_OK);
 	ck_assert_int_eq(stale, 0);
 	FxChainSpec next = fx_test_spec("x:gain db=0 | vol:gain db=0");
@@ -237,8 +236,7 @@ START_TEST(writes_at_a_stale_generation_are_refused)
 	ck_assert_int_eq(ch.chain, 1);
 
 	stale = -1;
-	ck_assert_int_eq(fx_control_set_param_at(r->c, g0, 0, 0, -12, 0,
-	                                         &stale),
+	ck_assert_int_eq(fx_control_set_param_at(r->c, g0, 0, 0, -12, 0, &stale),
 	                 FX_OK);
 	ck_assert_int_eq(stale, 1);
 	stale = -1;
@@ -247,8 +245,7 @@ START_TEST(writes_at_a_stale_generation_are_refused)
 	ck_assert_int_eq(stale, 1);
 	/* Not even an error is looked for at a stale generation. */
 	stale = -1;
-	ck_assert_int_eq(fx_control_set_param_at(r->c, g0, 9, 0, 1, 0,
-	                                         &stale),
+	ck_assert_int_eq(fx_control_set_param_at(r->c, g0, 9, 0, 1, 0, &stale),
 	                 FX_OK);
 	ck_assert_int_eq(stale, 1);
 	fx_control_get_spec(r->c, &spec);
@@ -256,15 +253,13 @@ START_TEST(writes_at_a_stale_generation_are_refused)
 	ck_assert(spec.slots[1].values[0] == 0);
 	assert_no_changes(r);
 
-	ck_assert_int_eq(fx_control_set_param_at(r->c, g1, 1, 0, -12, 0,
-	                                         &stale),
+	ck_assert_int_eq(fx_control_set_param_at(r->c, g1, 1, 0, -12, 0, &stale),
 	                 FX_OK);
 	ck_assert_int_eq(stale, 0);
 	ck_assert_int_eq(fx_control_set_bypass_at(r->c, g1, 0, 1, 0, &stale),
 	                 FX_OK);
 	ck_assert_int_eq(stale, 0);
-	ck_assert_int_eq(fx_control_set_param_at(r->c, g1, 9, 0, 1, 0,
-	                                         &stale),
+	ck_assert_int_eq(fx_control_set_param_at(r->c, g1, 9, 0, 1, 0, &stale),
 	                 FX_ERR_RANGE);
 	ck_assert_int_eq(stale, 0);
 	fx_control_get_spec(r->c, &spec);
@@ -285,7 +280,7 @@ START_TEST(swap_bumps_the_generation_and_tells_the_driver)
 	FxChainSpec spec;
 	uint32_t g0 = fx_control_get_spec_gen(r->c, &spec);
 	FxChainSpec next = fx_test_spec("vol:gain db=-6.0206 | hpf:highpass "
-	                           "cutoff=20");
+	                                "cutoff=20");
 	char err[128] = "unchanged";
 	ck_assert_int_eq(fx_control_swap(r->c, &next, err, sizeof err), FX_OK);
 	ck_assert_str_eq(err, "unchanged"); /* written only on failure */
@@ -310,7 +305,7 @@ END_TEST
 
 /* Two lines of 30 s at 48 kHz, 2 channels, against a 20 MB budget. */
 static const char BIG_WHY[] = "chain needs 23.1 MB of buffers, over the "
-                              "20 MB budget (--memory-budget)";
+			      "20 MB budget (--memory-budget)";
 
 START_TEST(swap_over_the_budget_is_refused_with_its_cost)
 {
@@ -348,7 +343,7 @@ START_TEST(apply_glides_a_same_shaped_chain_and_swaps_another)
 	FxChainSpec spec;
 	uint32_t g0 = fx_control_get_spec_gen(r->c, &spec);
 	FxChainSpec same = fx_test_spec("vol:gain db=-3 | lpf:lowpass cutoff=2000 "
-	                           "order=2");
+	                                "order=2");
 	same.slots[1].bypass = 1;
 	char err[128] = "";
 	ck_assert_int_eq(fx_control_apply(r->c, &same, err, sizeof err), FX_OK);
@@ -370,9 +365,8 @@ START_TEST(apply_glides_a_same_shaped_chain_and_swaps_another)
 
 	/* A structural difference (the order) is a swap. */
 	FxChainSpec other = fx_test_spec("vol:gain db=-3 | lpf:lowpass cutoff=2000 "
-	                            "order=4");
-	ck_assert_int_eq(fx_control_apply(r->c, &other, err, sizeof err),
-	                 FX_OK);
+	                                 "order=4");
+	ck_assert_int_eq(fx_control_apply(r->c, &other, err, sizeof err), FX_OK);
 	ck_assert_uint_ne(fx_control_get_spec_gen(r->c, &spec), g0);
 	ck_assert(spec.slots[1].values[2] == 4);
 	ck_assert_int_eq(r->latency_calls, 1);
@@ -422,8 +416,7 @@ END_TEST
 START_TEST(panic_silences_the_echoes)
 {
 	Rig *r = rig_with(fx_test_engine_config(PERIOD),
-	                  "d:delay time=5 feedback=0.9 mix=1",
-	                  0.5f, 0.5f);
+	                  "d:delay time=5 feedback=0.9 mix=1", 0.5f, 0.5f);
 	for (int p = 0; p < 10; p++)
 		period(r);
 	memset(r->in, 0, sizeof r->in);
@@ -566,8 +559,7 @@ START_TEST(set_engine_moves_the_generation)
 	ck_assert_int_eq(ch.chain, 1);
 	ck_assert_int_eq(fx_control_set_param(r->c, 1, 0, -6.0206, NULL, 0),
 	                 FX_OK);
-	ck_assert_double_eq(fx_engine_get_param(e2, (FxParamRef){1, 0}),
-	                    -6.0206);
+	ck_assert_double_eq(fx_engine_get_param(e2, (FxParamRef){1, 0}), -6.0206);
 	rig_free(r);
 }
 END_TEST
@@ -626,31 +618,42 @@ END_TEST
 int main(void)
 {
 	const FxTestCase cases[] = {
-		{"parameters", 0, .tests = {
-			{set_param_clamps_records_the_change_and_is_heard, 0},
-			{set_param_refuses_what_the_chain_lacks, 0},
-			{bypass_is_recorded_once_and_heard, 0},
-			{writes_at_a_stale_generation_are_refused, 0},
-		}},
-		{"chains", 0, .tests = {
-			{swap_bumps_the_generation_and_tells_the_driver, 0},
-			{swap_over_the_budget_is_refused_with_its_cost, 0},
-			{apply_glides_a_same_shaped_chain_and_swaps_another, 0},
-			{set_engine_moves_the_generation, 0},
-		}},
-		{"output", 0, .tests = {
-			{mute_fades_to_silence_and_back, 0},
-			{panic_silences_the_echoes, 0},
-			{bpm_is_clamped_and_recorded, 0},
-			{meters_report_each_output_since_the_last_read, 0},
-			{metrics_count_periods_and_reset, 0},
-			{sync_points_wait_for_the_worker, 0},
-		}},
+		{"parameters", 0,
+	         .tests =
+	                 {
+				 {set_param_clamps_records_the_change_and_is_heard,
+	                          0},
+				 {set_param_refuses_what_the_chain_lacks, 0},
+				 {bypass_is_recorded_once_and_heard, 0},
+				 {writes_at_a_stale_generation_are_refused, 0},
+			 }},
+		{"chains", 0,
+	         .tests =
+	                 {
+				 {swap_bumps_the_generation_and_tells_the_driver,
+	                          0},
+				 {swap_over_the_budget_is_refused_with_its_cost, 0},
+				 {apply_glides_a_same_shaped_chain_and_swaps_another,
+	                          0},
+				 {set_engine_moves_the_generation, 0},
+			 }},
+		{"output", 0,
+	         .tests =
+	                 {
+				 {mute_fades_to_silence_and_back, 0},
+				 {panic_silences_the_echoes, 0},
+				 {bpm_is_clamped_and_recorded, 0},
+				 {meters_report_each_output_since_the_last_read, 0},
+				 {metrics_count_periods_and_reset, 0},
+				 {sync_points_wait_for_the_worker, 0},
+			 }},
 		/* Generous: the same test runs under TSan on a loaded machine. */
-		{"locking", 120, .tests = {
-			{period_changes_and_control_calls_exclude_each_other,
-			 0},
-		}},
+		{"locking", 120,
+	         .tests =
+	                 {
+				 {period_changes_and_control_calls_exclude_each_other,
+	                          0},
+			 }},
 		{.name = NULL},
 	};
 	return fx_test_run(fx_test_suite("control", cases));

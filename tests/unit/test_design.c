@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fxd — tests for dsp/design.c against scipy references (tests/unit/gen_refs.py
  * writes tests/data; its docstring describes the formats) and against the
  * defining properties of the RBJ cookbook filters. */
@@ -96,7 +97,8 @@ static int load_manifest(const char *path, Case *out, bool signals)
 		} else {
 			snprintf(c->family, sizeof c->family, "butter");
 		}
-		snprintf(c->type, sizeof c->type, "%s", strtok_r(NULL, " \n", &save));
+		snprintf(c->type, sizeof c->type, "%s",
+		         strtok_r(NULL, " \n", &save));
 		for (int i = 0; i < 4; i++)
 			c->p[i] = strtod(strtok_r(NULL, " \n", &save), NULL);
 		if (read_sections(&save, c)) {
@@ -143,7 +145,8 @@ static double sos_diff(const FxSection *a, const FxSection *b, int n)
 {
 	double worst = 0;
 	for (int i = 0; i < n; i++) {
-		double bmax = fmax(fabs(b[i][0]), fmax(fabs(b[i][1]), fabs(b[i][2])));
+		double bmax = fmax(fabs(b[i][0]),
+		                   fmax(fabs(b[i][1]), fabs(b[i][2])));
 		for (int j = 0; j < 6; j++) {
 			double d = fabs(a[i][j] - b[i][j]);
 			if (j < 3 && bmax > 0)
@@ -170,8 +173,10 @@ START_TEST(test_butter_matches_scipy)
 		return;
 	/* Pairing or order differs (near-tied pole radii): same filter? */
 	double m = fx_test_mag_diff(sos, n, c->sos, c->nsec, c->p[3], N_FREQS);
-	fprintf(stderr, "%s: sections differ from scipy by %.3g, magnitude by "
-	                "%.3g dB\n", c->name, d, m);
+	fprintf(stderr,
+	        "%s: sections differ from scipy by %.3g, magnitude by "
+	        "%.3g dB\n",
+	        c->name, d, m);
 	ck_assert_msg(m <= 1e-6, "%s: sections differ by %g, magnitude by %g dB",
 	              c->name, d, m);
 }
@@ -298,8 +303,8 @@ START_TEST(test_rbj_errors)
 	};
 	for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
 		FxSection s = {42, 42, 42, 42, 42, 42};
-		FxStatus st = fx_design_rbj(t[i].type, t[i].f0, t[i].q, t[i].gain,
-		                            t[i].fs, &s);
+		FxStatus st = fx_design_rbj(t[i].type, t[i].f0, t[i].q,
+		                            t[i].gain, t[i].fs, &s);
 		ck_assert_msg(st == t[i].want, "case %zu: got %s, want %s", i,
 		              fx_strerror(st), fx_strerror(t[i].want));
 		for (int j = 0; j < 6; j++)
@@ -336,12 +341,18 @@ START_TEST(test_rbj_peaking)
 		for (int i = 0; i < 3; i++)
 			for (int j = 0; j < 3; j++)
 				for (int k = 0; k < 5; k++) {
-					double fs = rates[r], f0 = f0s[i], g = gains[k];
+					double fs = rates[r], f0 = f0s[i],
+					       g = gains[k];
 					FxSection s;
-					rbj_ok(FX_RBJ_PEAKING, f0, qs[j], g, fs, &s);
-					ck_assert_double_eq_tol(db_at(&s, f0, fs), g, 1e-9);
-					ck_assert_double_eq_tol(db_at(&s, f0 / 1000, fs), 0, 0.01);
-					ck_assert_double_eq_tol(db_at(&s, fs / 2, fs), 0, 0.01);
+					rbj_ok(FX_RBJ_PEAKING, f0, qs[j], g, fs,
+					       &s);
+					ck_assert_double_eq_tol(
+						db_at(&s, f0, fs), g, 1e-9);
+					ck_assert_double_eq_tol(
+						db_at(&s, f0 / 1000, fs), 0,
+						0.01);
+					ck_assert_double_eq_tol(
+						db_at(&s, fs / 2, fs), 0, 0.01);
 				}
 }
 END_TEST
@@ -354,25 +365,35 @@ START_TEST(test_rbj_shelves)
 		for (int i = 0; i < 3; i++)
 			for (int j = 0; j < 3; j++)
 				for (int k = 0; k < 4; k++) {
-					double fs = rates[r], f0 = f0s[i], g = gains[k];
+					double fs = rates[r], f0 = f0s[i],
+					       g = gains[k];
 					FxSection lo, hi;
-					rbj_ok(FX_RBJ_LOWSHELF, f0, qs[j], g, fs, &lo);
-					rbj_ok(FX_RBJ_HIGHSHELF, f0, qs[j], g, fs, &hi);
+					rbj_ok(FX_RBJ_LOWSHELF, f0, qs[j], g,
+					       fs, &lo);
+					rbj_ok(FX_RBJ_HIGHSHELF, f0, qs[j], g,
+					       fs, &hi);
 					/* f = 0 evaluates at z = 1 exactly */
-					ck_assert_double_eq_tol(db_at(&lo, 0, fs), g, 1e-6);
-					ck_assert_double_eq_tol(db_at(&lo, fs / 2, fs), 0, 1e-6);
-					ck_assert_double_eq_tol(db_at(&hi, fs / 2, fs), g, 1e-6);
-					ck_assert_double_eq_tol(db_at(&hi, 0, fs), 0, 1e-6);
+					ck_assert_double_eq_tol(
+						db_at(&lo, 0, fs), g, 1e-6);
+					ck_assert_double_eq_tol(
+						db_at(&lo, fs / 2, fs), 0, 1e-6);
+					ck_assert_double_eq_tol(
+						db_at(&hi, fs / 2, fs), g, 1e-6);
+					ck_assert_double_eq_tol(
+						db_at(&hi, 0, fs), 0, 1e-6);
 					/* half the gain at f0: the cookbook's midpoint */
-					ck_assert_double_eq_tol(db_at(&lo, f0, fs), g / 2, 1e-9);
-					ck_assert_double_eq_tol(db_at(&hi, f0, fs), g / 2, 1e-9);
+					ck_assert_double_eq_tol(
+						db_at(&lo, f0, fs), g / 2, 1e-9);
+					ck_assert_double_eq_tol(
+						db_at(&hi, f0, fs), g / 2, 1e-9);
 				}
 }
 END_TEST
 
 START_TEST(test_rbj_notch_allpass)
 {
-	static const double f0s[] = {20, 60, 1000, 12000}, qs[] = {0.3, 0.7071, 8};
+	static const double f0s[] = {20, 60, 1000, 12000},
+			    qs[] = {0.3, 0.7071, 8};
 	for (int r = 0; r < 3; r++)
 		for (int i = 0; i < 3; i++)
 			for (int j = 0; j < 3; j++) {
@@ -383,16 +404,20 @@ START_TEST(test_rbj_notch_allpass)
 				 * off f0, so the stored filter itself bottoms out near
 				 * -190 dB at low f0 and high Q (often -inf elsewhere). */
 				double m = db_at(&s, f0, fs);
-				ck_assert_msg(m < -180, "notch %g/%g: %g dB", f0, fs, m);
+				ck_assert_msg(m < -180, "notch %g/%g: %g dB",
+				              f0, fs, m);
 				/* 0 dB at DC is 2(1 - cos w0) over itself, summed from
 				 * O(1) coefficients: ~1e-9 dB of cancellation at 20 Hz */
-				ck_assert_double_eq_tol(db_at(&s, 0, fs), 0, 1e-6);
-				ck_assert_double_eq_tol(db_at(&s, fs / 2, fs), 0, 1e-6);
+				ck_assert_double_eq_tol(db_at(&s, 0, fs), 0,
+				                        1e-6);
+				ck_assert_double_eq_tol(db_at(&s, fs / 2, fs),
+				                        0, 1e-6);
 
 				rbj_ok(FX_RBJ_ALLPASS, f0, q, 0, fs, &s);
 				for (int k = 0; k < N_FREQS; k++) {
 					double f = fs / 2 * k / (N_FREQS - 1);
-					double mag = pow(10, db_at(&s, f, fs) / 20);
+					double mag = pow(10,
+					                 db_at(&s, f, fs) / 20);
 					ck_assert_double_eq_tol(mag, 1, 1e-9);
 				}
 				/* -pi or +pi: the principal value may land on either.
@@ -425,7 +450,8 @@ START_TEST(test_rbj_pass_filters)
 			for (int j = 0; j < 3; j++) {
 				double qq = (double[]){0.5, 2, 10}[j];
 				rbj_ok(FX_RBJ_BANDPASS, f0, qq, 0, fs, &s);
-				ck_assert_double_eq_tol(db_at(&s, f0, fs), 0, 1e-9);
+				ck_assert_double_eq_tol(db_at(&s, f0, fs), 0,
+				                        1e-9);
 				ck_assert_double_le(db_at(&s, 0, fs), -200);
 				ck_assert_double_le(db_at(&s, fs / 2, fs), -200);
 			}
@@ -460,8 +486,7 @@ START_TEST(test_filtered_output)
 	fx_sos_process(f, in, out, (int)frames);
 
 	double rel = fx_test_rel_rms(y, ref, frames);
-	ck_assert_msg(rel <= 1e-5, "%s: relative RMS error %g",
-	              c->name, rel);
+	ck_assert_msg(rel <= 1e-5, "%s: relative RMS error %g", c->name, rel);
 
 	fx_sos_free(f);
 	free(x);
@@ -491,8 +516,8 @@ START_TEST(test_chunking_bit_exact)
 		FxSos *f = fx_sos_new(1, FX_MAX_SECTIONS, &st);
 		ck_assert_ptr_nonnull(f);
 		ck_assert_int_eq(fx_sos_set(f, sos, n), FX_OK);
-		fx_sos_process(f, (const float *const[]){x}, (float *const[]){whole},
-		               (int)frames);
+		fx_sos_process(f, (const float *const[]){x},
+		               (float *const[]){whole}, (int)frames);
 		for (size_t k = 0; k < sizeof chunks / sizeof *chunks; k++) {
 			fx_sos_reset(f);
 			for (size_t i = 0; i < frames; i += (size_t)chunks[k]) {
@@ -500,7 +525,8 @@ START_TEST(test_chunking_bit_exact)
 				                     ? frames - i
 				                     : (size_t)chunks[k];
 				fx_sos_process(f, (const float *const[]){x + i},
-				               (float *const[]){part + i}, (int)len);
+				               (float *const[]){part + i},
+				               (int)len);
 			}
 			ck_assert_msg(!memcmp(whole, part, frames * sizeof *part),
 			              "%s: chunks of %d differ from one call",
@@ -546,13 +572,17 @@ START_TEST(test_svf_rbj_matches_cookbook)
 				FxSvfSection svf;
 				double fs = rates[(i + j) % 3];
 				double g = gains[(i + 2 * j) % 5];
-				ck_assert_int_eq(fx_design_rbj((FxRbjType)t, f0s[i], qs[j],
-				                               g, fs, &want), FX_OK);
-				ck_assert_int_eq(fx_svf_rbj((FxRbjType)t, f0s[i], qs[j], g,
-				                            fs, &svf), FX_OK);
+				ck_assert_int_eq(fx_design_rbj((FxRbjType)t,
+				                               f0s[i], qs[j], g,
+				                               fs, &want),
+				                 FX_OK);
+				ck_assert_int_eq(fx_svf_rbj((FxRbjType)t, f0s[i],
+				                            qs[j], g, fs, &svf),
+				                 FX_OK);
 				fx_svf_to_sos(&svf, got);
 				double d = sos_diff(&got, &want, 1);
-				ck_assert_msg(d <= 1e-9, "%s f0=%g q=%g gain=%g: %g",
+				ck_assert_msg(d <= 1e-9,
+				              "%s f0=%g q=%g gain=%g: %g",
 				              rbj_names[t], f0s[i], qs[j], g, d);
 			}
 	FxSvfSection svf;
@@ -562,19 +592,21 @@ START_TEST(test_svf_rbj_matches_cookbook)
 	                 FX_ERR_RANGE);
 	int n;
 	FxSvfSection many[FX_MAX_SECTIONS];
-	ck_assert_int_eq(fx_svf_butter(FX_BUTTER_LOWPASS, 17, 1000, 0, 48000,
-	                               many, &n), FX_ERR_ORDER);
+	ck_assert_int_eq(
+		fx_svf_butter(FX_BUTTER_LOWPASS, 17, 1000, 0, 48000, many, &n),
+		FX_ERR_ORDER);
 	ck_assert_int_eq(fx_svf_butter(FX_BUTTER_BANDPASS, 2, 2000, 1000, 48000,
-	                               many, &n), FX_ERR_RANGE);
+	                               many, &n),
+	                 FX_ERR_RANGE);
 }
 END_TEST
 
 static int svf_case(const Case *c, FxSvfSection *svf, int *n)
 {
 	if (!strcmp(c->family, "butter"))
-		return fx_svf_butter((FxButterType)lookup(butter_names, 4, c->type),
-		                     (int)c->p[0], c->p[1], c->p[2], c->p[3], svf,
-		                     n);
+		return fx_svf_butter(
+			(FxButterType)lookup(butter_names, 4, c->type),
+			(int)c->p[0], c->p[1], c->p[2], c->p[3], svf, n);
 	*n = 1;
 	return fx_svf_rbj((FxRbjType)lookup(rbj_names, 8, c->type), c->p[0],
 	                  c->p[1], c->p[2], c->p[3], svf);
@@ -613,14 +645,16 @@ static double filter_error(const Case *c, int every)
 START_TEST(test_filter_output)
 {
 	double rel = filter_error(&sig[_i], 0);
-	ck_assert_msg(rel <= 1e-5, "%s: relative RMS error %g", sig[_i].name, rel);
+	ck_assert_msg(rel <= 1e-5, "%s: relative RMS error %g", sig[_i].name,
+	              rel);
 }
 END_TEST
 
 START_TEST(test_filter_kernel_switch_keeps_output)
 {
 	double rel = filter_error(&sig[_i], 3);
-	ck_assert_msg(rel <= 1e-5, "%s: relative RMS error %g", sig[_i].name, rel);
+	ck_assert_msg(rel <= 1e-5, "%s: relative RMS error %g", sig[_i].name,
+	              rel);
 }
 END_TEST
 
@@ -640,30 +674,38 @@ END_TEST
 static Suite *design_suite(void)
 {
 	const FxTestCase cases[] = {
-		{"butter", 0, .tests = {
-			{test_butter_matches_scipy, n_butter},
-			{test_butter_key_cases_exact, 0},
-			{test_butter_fallback_check, 0},
-			{test_butter_errors, 0},
-		}},
-		{"rbj", 0, .tests = {
-			{test_rbj_errors, 0},
-			{test_rbj_peaking, 0},
-			{test_rbj_shelves, 0},
-			{test_rbj_notch_allpass, 0},
-			{test_rbj_pass_filters, 0},
-			{test_response_null_pointers, 0},
-		}},
-		{"signals", 60, .tests = {
-			{test_filtered_output, n_sig},
-			{test_chunking_bit_exact, 0},
-			{test_filter_output, n_sig},
-			{test_filter_kernel_switch_keeps_output, n_sig},
-		}},
-		{"svf", 0, .tests = {
-			{test_svf_butter_matches_scipy, n_butter},
-			{test_svf_rbj_matches_cookbook, 0},
-		}},
+		{"butter", 0,
+	         .tests =
+	                 {
+				 {test_butter_matches_scipy, n_butter},
+				 {test_butter_key_cases_exact, 0},
+				 {test_butter_fallback_check, 0},
+				 {test_butter_errors, 0},
+			 }},
+		{"rbj", 0,
+	         .tests =
+	                 {
+				 {test_rbj_errors, 0},
+				 {test_rbj_peaking, 0},
+				 {test_rbj_shelves, 0},
+				 {test_rbj_notch_allpass, 0},
+				 {test_rbj_pass_filters, 0},
+				 {test_response_null_pointers, 0},
+			 }},
+		{"signals", 60,
+	         .tests =
+	                 {
+				 {test_filtered_output, n_sig},
+				 {test_chunking_bit_exact, 0},
+				 {test_filter_output, n_sig},
+				 {test_filter_kernel_switch_keeps_output, n_sig},
+			 }},
+		{"svf", 0,
+	         .tests =
+	                 {
+				 {test_svf_butter_matches_scipy, n_butter},
+				 {test_svf_rbj_matches_cookbook, 0},
+			 }},
 		{.name = NULL},
 	};
 	return fx_test_suite("design", cases);
@@ -674,8 +716,10 @@ int main(void)
 	n_butter = load_manifest(DATA "butter.txt", butter, false);
 	n_sig = load_manifest(DATA "signals.txt", sig, true);
 	if (n_butter < 1 || n_sig < 1) {
-		fprintf(stderr, "test_design: cannot read %sbutter.txt or "
-		                "signals.txt\n", DATA);
+		fprintf(stderr,
+		        "test_design: cannot read %sbutter.txt or "
+		        "signals.txt\n",
+		        DATA);
 		return EXIT_FAILURE;
 	}
 	return fx_test_run(design_suite());

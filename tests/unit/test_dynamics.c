@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Dynamics: the compressor's static curve and time constants, linked
  * channels and glides; the limiter's ceiling, latency and transparency. */
 #include "tests/fxtest.h"
@@ -53,7 +54,8 @@ static double curve(double x, double t, double r, double w)
 	if (2 * (x - t) < -w)
 		return x;
 	if (2 * fabs(x - t) <= w)
-		return x + (1 / r - 1) * (x - t + w / 2) * (x - t + w / 2) / (2 * w);
+		return x + (1 / r - 1) * (x - t + w / 2) * (x - t + w / 2) /
+		                   (2 * w);
 	return t + (x - t) / r;
 }
 
@@ -63,9 +65,9 @@ static const struct {
 	const char *detect;
 	double threshold, ratio, knee, makeup;
 } curves[] = {
-	{"peak", -20, 4, 0, 0},   {"peak", -30, 10, 12, 6},
-	{"peak", -12, 2, 6, -3},  {"peak", -40, 50, 24, 20},
-	{"rms", -20, 4, 0, 0},    {"rms", -30, 10, 12, 6},
+	{"peak", -20, 4, 0, 0},  {"peak", -30, 10, 12, 6},
+	{"peak", -12, 2, 6, -3}, {"peak", -40, 50, 24, 20},
+	{"rms", -20, 4, 0, 0},   {"rms", -30, 10, 12, 6},
 	{"rms", -12, 2, 6, -3},
 };
 
@@ -88,8 +90,8 @@ START_TEST(compressor_follows_the_static_curve)
 	for (int k = 0; k < LEVELS; k++) {
 		double a = pow(10, (-60 + 2 * k) / 20.0);
 		for (int i = 0; i < STEP; i++)
-			x[k * STEP + i] =
-				(float)(a * sin(2 * M_PI * 1000.0 * (k * STEP + i) / FS));
+			x[k * STEP + i] = (float)(a * sin(2 * M_PI * 1000.0 *
+			                                  (k * STEP + i) / FS));
 	}
 	run_mono(c, x, STEP * LEVELS, 256);
 	double worst = 0;
@@ -98,8 +100,8 @@ START_TEST(compressor_follows_the_static_curve)
 		double level = -60 + 2 * k, peak = 0;
 		for (int i = STEP - TAIL; i < STEP; i++)
 			peak = fmax(peak, fabs(x[k * STEP + i]));
-		double want = curve(level, curves[_i].threshold, curves[_i].ratio,
-		                    curves[_i].knee) +
+		double want = curve(level, curves[_i].threshold,
+		                    curves[_i].ratio, curves[_i].knee) +
 		              curves[_i].makeup;
 		double err = db(peak) - want;
 		if (fabs(err) > fabs(worst)) {
@@ -121,7 +123,7 @@ static const struct {
 	const char *detect;
 	double attack, release;
 } times[] = {
-	{"peak", 10, 100}, {"peak", 2, 500}, {"peak", 50, 50},
+	{"peak", 10, 100}, {"peak", 2, 500},   {"peak", 50, 50},
 	{"peak", 0.5, 20}, {"rms", 100, 1000},
 };
 
@@ -184,7 +186,8 @@ START_TEST(compressor_attack_and_release_times)
 	long a = 48 * (long)(0.5 * FS / 48);
 	long b = a + 48 * (long)((ta * 12 + 0.2) * FS / 48);
 	long n = b + 48 * (long)((tr * 12 + 0.2) * FS / 48);
-	float *x = malloc((size_t)n * sizeof *x), *y = malloc((size_t)n * sizeof *y);
+	float *x = malloc((size_t)n * sizeof *x),
+	      *y = malloc((size_t)n * sizeof *y);
 	float *amp = malloc((size_t)n * sizeof *amp);
 	double *g = malloc((size_t)n * sizeof *g);
 	ck_assert(x && y && amp && g);
@@ -195,13 +198,15 @@ START_TEST(compressor_attack_and_release_times)
 	run_mono(c, y, n, 256);
 	gains_db(x, y, amp, g, n);
 	double att = time_to_63(g, a, b), rel = time_to_63(g, b, n);
-	fprintf(stderr, "# %s detector, attack %g ms: %.3f ms (%+.2f%%), release "
+	fprintf(stderr,
+	        "# %s detector, attack %g ms: %.3f ms (%+.2f%%), release "
 	        "%g ms: %.3f ms (%+.2f%%)\n",
 	        times[_i].detect, times[_i].attack, att * 1000,
 	        100 * (att / ta - 1), times[_i].release, rel * 1000,
 	        100 * (rel / tr - 1));
 	ck_assert_msg(fabs(att / ta - 1) <= 0.1, "attack %g s, want %g", att, ta);
-	ck_assert_msg(fabs(rel / tr - 1) <= 0.1, "release %g s, want %g", rel, tr);
+	ck_assert_msg(fabs(rel / tr - 1) <= 0.1, "release %g s, want %g", rel,
+	              tr);
 	/* And the change itself is the static curve's 7.5 dB. */
 	ck_assert_msg(fabs(g[b - 1] + 7.5) < 0.1, "settled at %g dB", g[b - 1]);
 	free(x);
@@ -237,8 +242,8 @@ START_TEST(compressor_links_channels_by_their_max)
 	run_mono(c1, alone, N, 256);
 	double worst = 0;
 	for (int i = 0; i < N; i++) {
-		ck_assert_msg(out[0][i] == alone[i], "frame %d: %g vs %g alone", i,
-		              out[0][i], alone[i]);
+		ck_assert_msg(out[0][i] == alone[i], "frame %d: %g vs %g alone",
+		              i, out[0][i], alone[i]);
 		ck_assert(out[2][i] == 0.0f);
 		if (fabs(in[0][i]) > 0.1) {
 			double gain = out[0][i] / in[0][i];
@@ -260,7 +265,8 @@ static double worst_gain_step(const float *y, long n, double level)
 {
 	double worst = 0;
 	for (long i = 1; i < n; i++)
-		worst = fmax(worst, fabs(db(y[i] / level) - db(y[i - 1] / level)));
+		worst = fmax(worst,
+		             fabs(db(y[i] / level) - db(y[i - 1] / level)));
 	return worst;
 }
 
@@ -292,8 +298,10 @@ START_TEST(compressor_glides_without_steps)
 	double l = db(level);
 	double want = curve(l, -35, 4, 0) + 12 - l;
 	double got = db(y[N - 1] / level);
-	fprintf(stderr, "# compressor glide: worst gain step %.4f dB per frame, "
-	        "settled %+.4f dB (want %+.4f)\n", step, got, want);
+	fprintf(stderr,
+	        "# compressor glide: worst gain step %.4f dB per frame, "
+	        "settled %+.4f dB (want %+.4f)\n",
+	        step, got, want);
 	ck_assert_msg(step < 0.03, "gain stepped %g dB in a frame", step);
 	ck_assert_msg(fabs(got - want) < 0.01, "settled at %g dB, want %g", got,
 	              want);
@@ -325,7 +333,7 @@ static const struct {
 	double ceiling, lookahead, release;
 	int max_chunk;
 } limits[] = {
-	{-1, 5, 50, 1024}, {0, 0.1, 1, 64}, {-6, 20, 200, 1024},
+	{-1, 5, 50, 1024}, {0, 0.1, 1, 64},      {-6, 20, 200, 1024},
 	{-24, 1.5, 10, 7}, {-0.1, 2, 2000, 256},
 };
 
@@ -349,14 +357,17 @@ START_TEST(limiter_never_exceeds_the_ceiling)
 			x[ch][i] = (float)(10 * uniform(&s));
 	for (int k = 0; k < 2000; k++) {
 		long at = xorshift(&s) % N;
-		x[xorshift(&s) & 1][at] = (float)(xorshift(&s) & 1 ? 31.6 : -31.6);
+		x[xorshift(&s) & 1][at] = (float)(xorshift(&s) & 1 ? 31.6
+		                                                   : -31.6);
 	}
 	for (int k = 0; k < 200; k++) {
-		long at = xorshift(&s) % (N - 4000), len = 1 + xorshift(&s) % 4000;
+		long at = xorshift(&s) % (N - 4000),
+		     len = 1 + xorshift(&s) % 4000;
 		int period = 2 + (int)(xorshift(&s) % 400);
 		for (long i = 0; i < len; i++)
 			for (int ch = 0; ch < 2; ch++)
-				x[ch][at + i] = (i / (period / 2)) % 2 ? -10.0f : 10.0f;
+				x[ch][at + i] = (i / (period / 2)) % 2 ? -10.0f
+				                                       : 10.0f;
 	}
 	for (long off = 0; off < N;) {
 		int n = 1 + (int)(xorshift(&s) % (uint32_t)limits[_i].max_chunk);
@@ -373,8 +384,8 @@ START_TEST(limiter_never_exceeds_the_ceiling)
 			top = fmaxf(top, fabsf(x[ch][i]));
 	fprintf(stderr, "# %s: max |y| %.9g, ceiling %.9g (%+.3g dB)\n", text,
 	        top, ceiling, db(top / ceiling));
-	ck_assert_msg(top <= ceiling, "%s: peak %.9g over the ceiling %.9g", text,
-	              top, ceiling);
+	ck_assert_msg(top <= ceiling, "%s: peak %.9g over the ceiling %.9g",
+	              text, top, ceiling);
 	/* It limits, it does not mute. */
 	ck_assert(top > 0.9f * ceiling);
 	ck_assert_uint_eq(fx_chain_nonfinite_count(c), 0);
@@ -397,11 +408,13 @@ START_TEST(limiter_reports_its_lookahead_as_latency)
 	for (int k = 0; k < 4; k++) {
 		char text[160];
 		snprintf(text, sizeof text,
-		         "compressor | lim:limiter lookahead=%g | gain", lookaheads[k]);
+		         "compressor | lim:limiter lookahead=%g | gain",
+		         lookaheads[k]);
 		FxChain *c = fx_test_chain(text, cfg);
 		long want = lround(lookaheads[k] * rates[_i] / 1000);
-		ck_assert_msg(fx_chain_latency(c) == want, "%s at %g Hz: %d, want %ld",
-		              text, rates[_i], fx_chain_latency(c), want);
+		ck_assert_msg(fx_chain_latency(c) == want,
+		              "%s at %g Hz: %d, want %ld", text, rates[_i],
+		              fx_chain_latency(c), want);
 		fx_chain_free(c);
 	}
 }
@@ -438,17 +451,19 @@ START_TEST(limiter_below_ceiling_is_an_exact_delay)
 			float want = i >= L ? x[ch][i - L] : 0.0f;
 			/* The burst enters the look-ahead at FS / 2. */
 			if (i < FS / 2)
-				ck_assert_msg(y[ch][i] == want, "frame %ld ch %d: %g, want %g",
-				              i, ch, y[ch][i], want);
+				ck_assert_msg(y[ch][i] == want,
+				              "frame %ld ch %d: %g, want %g", i,
+				              ch, y[ch][i], want);
 			else if (y[ch][i] != want)
 				last_inexact = i;
 			else if (i >= FS)
 				exact_after++;
 		}
 	/* 400 ms after the burst (20 release times) it is exact again. */
-	fprintf(stderr, "# limiter, chunks of %d: exact until the burst, last "
-	        "inexact frame %ld (the burst ends at %d)\n", chunks[_i],
-	        last_inexact, FS / 2 + FS / 10 + L);
+	fprintf(stderr,
+	        "# limiter, chunks of %d: exact until the burst, last "
+	        "inexact frame %ld (the burst ends at %d)\n",
+	        chunks[_i], last_inexact, FS / 2 + FS / 10 + L);
 	ck_assert_int_eq(exact_after, 2 * (N - FS));
 	fx_chain_free(c);
 	for (int ch = 0; ch < 2; ch++) {
@@ -508,8 +523,10 @@ START_TEST(limiter_ceiling_glides_without_steps)
 	ck_assert_int_eq(fx_chain_set_param(c, 0, 0, -3, NULL), FX_OK);
 	run_mono(c, y + N / 2, N / 2, 256);
 	double step = worst_gain_step(y + FS / 10, N - FS / 10, level);
-	fprintf(stderr, "# limiter ceiling glide: worst gain step %.4f dB per "
-	        "frame\n", step);
+	fprintf(stderr,
+	        "# limiter ceiling glide: worst gain step %.4f dB per "
+	        "frame\n",
+	        step);
 	ck_assert_msg(step < 0.05, "gain stepped %g dB in a frame", step);
 	ck_assert_double_eq_tol(db(y[N / 2 - 1]), -15, 0.001);
 	ck_assert_double_eq_tol(db(y[N - 1]), -3, 0.001);
@@ -532,7 +549,8 @@ START_TEST(limiter_lookahead_is_structural)
 	fx_chain_free(c);
 	cls = fx_effect_find("compressor");
 	static const char *const names[] = {"threshold", "ratio", "attack",
-	                                    "release", "knee", "makeup", "detect"};
+	                                    "release",   "knee",  "makeup",
+	                                    "detect"};
 	ck_assert_int_eq(cls->n_params, 7);
 	for (int i = 0; i < 7; i++)
 		ck_assert_int_eq(fx_param_find(cls, names[i]), i);
@@ -569,25 +587,29 @@ END_TEST
 int main(void)
 {
 	const FxTestCase cases[] = {
-		{"compressor", 60, .tests = {
-			{compressor_follows_the_static_curve,
-			 sizeof curves / sizeof curves[0]},
-			{compressor_attack_and_release_times,
-			 sizeof times / sizeof times[0]},
-			{compressor_links_channels_by_their_max, 2},
-			{compressor_glides_without_steps, 0},
-			{compressor_ratio_one_is_makeup_only, 0},
-		}},
-		{"limiter", 60, .tests = {
-			{limiter_never_exceeds_the_ceiling,
-			 sizeof limits / sizeof limits[0]},
-			{limiter_reports_its_lookahead_as_latency, 4},
-			{limiter_below_ceiling_is_an_exact_delay, 4},
-			{limiter_ramps_down_across_the_lookahead, 0},
-			{limiter_ceiling_glides_without_steps, 0},
-			{limiter_lookahead_is_structural, 0},
-			{reset_forgets_the_past, 0},
-		}},
+		{"compressor", 60,
+	         .tests =
+	                 {
+				 {compressor_follows_the_static_curve,
+	                          sizeof curves / sizeof curves[0]},
+				 {compressor_attack_and_release_times,
+	                          sizeof times / sizeof times[0]},
+				 {compressor_links_channels_by_their_max, 2},
+				 {compressor_glides_without_steps, 0},
+				 {compressor_ratio_one_is_makeup_only, 0},
+			 }},
+		{"limiter", 60,
+	         .tests =
+	                 {
+				 {limiter_never_exceeds_the_ceiling,
+	                          sizeof limits / sizeof limits[0]},
+				 {limiter_reports_its_lookahead_as_latency, 4},
+				 {limiter_below_ceiling_is_an_exact_delay, 4},
+				 {limiter_ramps_down_across_the_lookahead, 0},
+				 {limiter_ceiling_glides_without_steps, 0},
+				 {limiter_lookahead_is_structural, 0},
+				 {reset_forgets_the_past, 0},
+			 }},
 		{.name = NULL},
 	};
 	return fx_test_run(fx_test_suite("dynamics", cases));

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The engine driven without JACK: a fake driver calls fx_engine_process
  * per period and runs the worker's step itself (or a real worker thread). */
 #define _GNU_SOURCE /* clock_nanosleep, syscall */
@@ -119,8 +120,8 @@ END_TEST
 START_TEST(output_equals_the_offline_chain)
 {
 	const char *text = "hpf:highpass cutoff=80 order=2 | eq:peaking "
-	                   "cutoff=1000 q=0.7 gain=6 | lpf:lowpass cutoff=5000 "
-	                   "order=4 | vol:gain db=-3";
+			   "cutoff=1000 q=0.7 gain=6 | lpf:lowpass cutoff=5000 "
+			   "order=4 | vol:gain db=-3";
 	FxEngineConfig cfg = fx_test_engine_config(256);
 	Rig *r = rig_new(cfg, text);
 	FxChainSpec spec;
@@ -222,14 +223,22 @@ START_TEST(staged_values_apply_at_chunk_start_latest_wins)
 	Rig *r = rig_new(fx_test_engine_config(64), "vol:gain db=0");
 	FxParamChange ch;
 	for (int k = 0; k < 10; k++)
-		ck_assert_int_eq(fx_engine_set_param(r->e, (FxParamRef){0, 0}, -k, 0, &ch), FX_OK);
-	ck_assert_int_eq(fx_engine_set_param(r->e, (FxParamRef){0, 0}, -500, 0, &ch), FX_OK);
+		ck_assert_int_eq(fx_engine_set_param(r->e, (FxParamRef){0, 0},
+		                                     -k, 0, &ch),
+		                 FX_OK);
+	ck_assert_int_eq(
+		fx_engine_set_param(r->e, (FxParamRef){0, 0}, -500, 0, &ch),
+		FX_OK);
 	ck_assert(ch.applied == -96);
-	ck_assert_int_eq(fx_engine_set_param(r->e, (FxParamRef){0, 0}, -12, 0, &ch), FX_OK);
+	ck_assert_int_eq(
+		fx_engine_set_param(r->e, (FxParamRef){0, 0}, -12, 0, &ch),
+		FX_OK);
 	ck_assert(fx_engine_get_param(r->e, (FxParamRef){0, 0}) == -12);
-	ck_assert_int_eq(fx_engine_set_param(r->e, (FxParamRef){0, 0}, NAN, 0, NULL),
-	                 FX_ERR_NONFINITE);
-	ck_assert_int_eq(fx_engine_set_param(r->e, (FxParamRef){3, 0}, 0, 0, NULL), FX_ERR_RANGE);
+	ck_assert_int_eq(
+		fx_engine_set_param(r->e, (FxParamRef){0, 0}, NAN, 0, NULL),
+		FX_ERR_NONFINITE);
+	ck_assert_int_eq(fx_engine_set_param(r->e, (FxParamRef){3, 0}, 0, 0, NULL),
+	                 FX_ERR_RANGE);
 	period(r);
 	fx_engine_work(r->e);
 	period(r);
@@ -244,12 +253,16 @@ END_TEST
 START_TEST(values_staged_for_an_old_chain_never_land_on_a_new_one)
 {
 	Rig *r = rig_new(fx_test_engine_config(64), "a:gain db=0");
-	ck_assert_int_eq(fx_engine_set_param(r->e, (FxParamRef){0, 0}, -20, 0, NULL), FX_OK);
+	ck_assert_int_eq(
+		fx_engine_set_param(r->e, (FxParamRef){0, 0}, -20, 0, NULL),
+		FX_OK);
 	FxChainSpec next;
 	fx_spec_parse("b:gain db=0", "t", &next, NULL);
 	ck_assert_int_eq(fx_engine_swap(r->e, &next), FX_OK);
 	/* And one staged for the new chain, which must land. */
-	ck_assert_int_eq(fx_engine_set_param(r->e, (FxParamRef){0, 0}, -6, 0, NULL), FX_OK);
+	ck_assert_int_eq(
+		fx_engine_set_param(r->e, (FxParamRef){0, 0}, -6, 0, NULL),
+		FX_OK);
 	for (int p = 0; p < 4; p++) {
 		period(r);
 		fx_engine_work(r->e);
@@ -307,7 +320,9 @@ START_TEST(structural_change_rebuilds_through_a_swap)
 	Rig *r = rig_new(fx_test_engine_config(64),
 	                 "lpf:lowpass cutoff=1000 order=2");
 	FxParamChange ch;
-	ck_assert_int_eq(fx_engine_set_param(r->e, (FxParamRef){0, 2}, 6.4, 0, &ch), FX_OK);
+	ck_assert_int_eq(
+		fx_engine_set_param(r->e, (FxParamRef){0, 2}, 6.4, 0, &ch),
+		FX_OK);
 	ck_assert(ch.applied == 6);
 	ck_assert(fx_engine_get_param(r->e, (FxParamRef){0, 2}) == 6);
 	for (int p = 0; p < 10; p++) {
@@ -386,7 +401,8 @@ START_TEST(huge_finite_input_never_turns_into_nan)
 	for (int p = 0; p < 6; p++) {
 		for (int c = 0; c < 2; c++)
 			for (int i = 0; i < 64; i++)
-				r->in[c][i] = p < 3 ? ((i & 1) ? -3e38f : 3e38f) : 0.1f;
+				r->in[c][i] = p < 3 ? ((i & 1) ? -3e38f : 3e38f)
+				                    : 0.1f;
 		fx_engine_process(r->e, r->inp, r->outp, 64);
 		fx_engine_work(r->e);
 		for (int c = 0; c < 2; c++)
@@ -412,7 +428,8 @@ START_TEST(sample_rate_is_honoured)
 	for (long p = 0; p < 400; p++) {
 		for (int c = 0; c < 2; c++)
 			for (int i = 0; i < 256; i++)
-				r->in[c][i] = (float)sin(2 * M_PI * 1000 * (p * 256 + i) /
+				r->in[c][i] = (float)sin(2 * M_PI * 1000 *
+				                         (p * 256 + i) /
 				                         rates[_i]);
 		fx_engine_process(r->e, r->inp, r->outp, 256);
 		fx_engine_work(r->e);
@@ -445,7 +462,8 @@ START_TEST(period_change_replans)
 		period(r);
 		fx_engine_work(r->e);
 		if (p > 0)
-			ck_assert_msg(out_equals_input_of(r, p - 1), "period %ld", p);
+			ck_assert_msg(out_equals_input_of(r, p - 1),
+			              "period %ld", p);
 	}
 	ck_assert_int_eq(fx_engine_set_period(r->e, 0), FX_ERR_RANGE);
 	rig_free(r);
@@ -459,7 +477,9 @@ START_TEST(routing_mono_in_and_folded_out)
 	cfg.channels = 2;
 	cfg.outputs = 2;
 	Rig *r = rig_new(cfg, "b:gain db=0");
-	ck_assert_int_eq(fx_engine_set_param(r->e, (FxParamRef){0, 0}, -6.0206, 0, NULL), FX_OK);
+	ck_assert_int_eq(
+		fx_engine_set_param(r->e, (FxParamRef){0, 0}, -6.0206, 0, NULL),
+		FX_OK);
 	for (int p = 0; p < 3; p++) {
 		period(r);
 		fx_engine_work(r->e);
@@ -515,8 +535,8 @@ END_TEST
 
 /* A chain with memory (filters, an echo), so that a chunk processed twice,
  * or out of order, or one that went missing shows in every later one. */
-#define STATEFUL_CHAIN                                                       \
-	"hpf:highpass cutoff=80 order=2 | dly:delay time=3 feedback=0.5 "    \
+#define STATEFUL_CHAIN                                                    \
+	"hpf:highpass cutoff=80 order=2 | dly:delay time=3 feedback=0.5 " \
 	"mix=0.5 max=0.1 | lpf:lowpass cutoff=5000 order=4"
 
 /* The engine's chain built apart, as fx_engine_new builds it. */
@@ -540,7 +560,7 @@ static FxChain *reference_chain(const FxEngineConfig *cfg, const char *text)
  * fx_engine_process). The reference chain runs the inputs the engine took
  * in, in the order and at the moments its worker step processed them. */
 typedef struct {
-	long n;             ///< callbacks planned
+	long n; ///< callbacks planned
 	int period;
 	FxChain *ref;
 	float *heard;       ///< [n][2][period]: the input of callback k
@@ -613,8 +633,8 @@ static void model_callback(Rig *r, Model *m, long k, long src)
 	int P = m->period, L = r->cfg.latency_periods;
 	for (int c = 0; c < 2; c++)
 		for (int i = 0; i < P; i++)
-			r->in[c][i] = model_buf(m, m->heard, k, c)[i] =
-				signal_at(src, i, c, P);
+			r->in[c][i] = model_buf(m, m->heard, k,
+			                        c)[i] = signal_at(src, i, c, P);
 	FxEngineMetrics before, after;
 	fx_engine_counters(r->e, &before);
 	fx_engine_process(r->e, r->inp, r->outp, P);
@@ -623,18 +643,24 @@ static void model_callback(Rig *r, Model *m, long k, long src)
 	long due = k - L;
 	uint64_t underflows = after.underflows - before.underflows;
 	if (due >= 0 && m->made_at[due] >= 0) {
-		ck_assert_msg(underflows == 0, "callback %ld: due chunk there, "
-		              "but an underflow was counted", k);
+		ck_assert_msg(underflows == 0,
+		              "callback %ld: due chunk there, "
+		              "but an underflow was counted",
+		              k);
 		for (int c = 0; c < 2; c++)
-			ck_assert_msg(!memcmp(r->out[c], model_buf(m, m->made, due, c),
-			                      (size_t)P * sizeof(float)),
-			              "callback %ld (L %d): output is not the chain's "
-			              "output for callback %ld's input", k, L, due);
+			ck_assert_msg(
+				!memcmp(r->out[c], model_buf(m, m->made, due, c),
+			                (size_t)P * sizeof(float)),
+				"callback %ld (L %d): output is not the chain's "
+				"output for callback %ld's input",
+				k, L, due);
 		m->exact++;
 		return;
 	}
-	ck_assert_msg(out_silent(r), "callback %ld: chunk %ld was not made in "
-	              "time, yet the output is not silent", k, due);
+	ck_assert_msg(out_silent(r),
+	              "callback %ld: chunk %ld was not made in "
+	              "time, yet the output is not silent",
+	              k, due);
 	/* The primed periods before the first are silence, not underflows. */
 	ck_assert_uint_eq(underflows, due >= 0 ? 1 : 0);
 	m->silent += due >= 0;
@@ -700,7 +726,8 @@ START_TEST(disturbed_periods_play_the_due_chunk_or_counted_silence)
 	}
 	FxEngineMetrics mt;
 	fx_engine_counters(r->e, &mt);
-	fprintf(stderr, "# L %d, ring %d: %ld callbacks over %ld cycles (%ld "
+	fprintf(stderr,
+	        "# L %d, ring %d: %ld callbacks over %ld cycles (%ld "
 	        "missed, %ld stale, %ld stalls): %ld exact, %ld silent; %llu "
 	        "underflows, %llu late, %llu overflows\n",
 	        L, ring, k, g, skipped, repeated, stalls, m->exact, m->silent,
@@ -759,7 +786,8 @@ START_TEST(worker_thread_keeps_alignment_and_period_change)
 		period(r);
 		wait_chunks(r->e, (uint64_t)p + 1);
 		if (p > 0)
-			ck_assert_msg(out_equals_input_of(r, p - 1), "period %ld", p);
+			ck_assert_msg(out_equals_input_of(r, p - 1),
+			              "period %ld", p);
 		if (p == 250) {
 			ck_assert_int_eq(fx_engine_set_period(r->e, 256), FX_OK);
 			fx_engine_reset_metrics(r->e);
@@ -818,9 +846,10 @@ static void tone_period(Rig *r)
 	long p = r->period_no++;
 	for (int c = 0; c < r->cfg.inputs; c++)
 		for (int i = 0; i < r->cfg.period; i++)
-			r->in[c][i] = (float)(0.5 * sin(2 * M_PI * TONE_HZ *
-			                                 (double)(p * r->cfg.period + i) /
-			                                 r->cfg.sample_rate));
+			r->in[c][i] = (float)(0.5 *
+			                      sin(2 * M_PI * TONE_HZ *
+			                          (double)(p * r->cfg.period + i) /
+			                          r->cfg.sample_rate));
 	fx_engine_process(r->e, r->inp, r->outp, r->cfg.period);
 }
 
@@ -851,9 +880,10 @@ static double offline_tone_peak(const char *text)
 	double peak = 0;
 	for (long p = 0; p < 150; p++) {
 		for (int i = 0; i < 64; i++)
-			x[0][i] = x[1][i] = (float)(0.5 * sin(2 * M_PI * TONE_HZ *
-			                                      (double)(p * 64 + i) /
-			                                      48000.0));
+			x[0][i] = x[1][i] = (float)(0.5 *
+			                            sin(2 * M_PI * TONE_HZ *
+			                                (double)(p * 64 + i) /
+			                                48000.0));
 		fx_chain_process(c, buf, 64);
 		for (int i = 0; p >= 100 && i < 64; i++)
 			peak = fmax(peak, fabs(x[0][i]));
@@ -870,7 +900,8 @@ static void assert_order_16_runs(Rig *r)
 	ck_assert_msg(fabs(other / want - 1) > 0.2, "the tone tells 15 from 16");
 	double got = settled_tone_peak(r);
 	ck_assert_msg(fabs(got / want - 1) < 0.02,
-	              "peak %g: order 16 gives %g, order 15 %g", got, want, other);
+	              "peak %g: order 16 gives %g, order 15 %g", got, want,
+	              other);
 }
 
 /* Sixteen structural changes with no chunk in between: none is refused
@@ -880,7 +911,9 @@ START_TEST(structural_sweep_coalesces_to_the_last_value)
 	Rig *r = rig_new(fx_test_engine_config(64),
 	                 "lpf:lowpass cutoff=1000 order=1");
 	for (int order = 1; order <= 16; order++)
-		ck_assert_int_eq(fx_engine_set_param(r->e, (FxParamRef){0, 2}, order, 0, NULL), FX_OK);
+		ck_assert_int_eq(fx_engine_set_param(r->e, (FxParamRef){0, 2},
+		                                     order, 0, NULL),
+		                 FX_OK);
 	ck_assert(fx_engine_get_param(r->e, (FxParamRef){0, 2}) == 16);
 	uint32_t sync = fx_engine_staged_seq(r->e);
 	tone_period(r);
@@ -893,8 +926,10 @@ START_TEST(structural_sweep_coalesces_to_the_last_value)
 		tone_period(r);
 		fx_engine_work(r->e);
 	}
-	ck_assert_msg(fx_engine_applied(r->e, sync), "not applied after %d "
-	              "periods", periods);
+	ck_assert_msg(fx_engine_applied(r->e, sync),
+	              "not applied after %d "
+	              "periods",
+	              periods);
 	ck_assert_int_le(periods, 3); /* two swaps: the first and the last */
 	ck_assert_int_eq(fx_engine_collect(r->e), FX_OK);
 	assert_order_16_runs(r);
@@ -915,8 +950,8 @@ START_TEST(structural_sweep_through_control_syncs_on_the_last_chain)
 	ck_assert_ptr_nonnull(c);
 	for (int order = 1; order <= 16; order++) {
 		double applied;
-		ck_assert_int_eq(fx_control_set_param(c, 0, 2, order, &applied, 0),
-		                 FX_OK);
+		ck_assert_int_eq(
+			fx_control_set_param(c, 0, 2, order, &applied, 0), FX_OK);
 		ck_assert(applied == order);
 	}
 	/* A value set meanwhile rides along in the wanted chain. */
@@ -932,8 +967,10 @@ START_TEST(structural_sweep_through_control_syncs_on_the_last_chain)
 		if (periods == 0) /* the last is queued, not running yet */
 			ck_assert(!fx_control_synced(c, point));
 	}
-	ck_assert_msg(fx_control_synced(c, point), "not synced after %d "
-	              "periods", periods);
+	ck_assert_msg(fx_control_synced(c, point),
+	              "not synced after %d "
+	              "periods",
+	              periods);
 	assert_order_16_runs(r);
 	FxChainSpec spec;
 	fx_control_get_spec(c, &spec);
@@ -964,14 +1001,17 @@ START_TEST(chains_over_the_memory_budget_are_refused_naming_their_cost)
 	Rig *r = rig_new(cfg, "a:delay max=1 | b:delay max=30");
 	pages = fx_pages_in_use();
 	ck_assert_int_eq(fx_engine_swap(r->e, &big), FX_ERR_BUDGET);
-	ck_assert_int_eq(fx_engine_set_param(r->e, (FxParamRef){0, 6}, 30, 0, NULL),
-	                 FX_ERR_BUDGET);
+	ck_assert_int_eq(
+		fx_engine_set_param(r->e, (FxParamRef){0, 6}, 30, 0, NULL),
+		FX_ERR_BUDGET);
 	ck_assert_uint_eq(fx_pages_in_use(), pages);
 	ck_assert(fx_engine_get_param(r->e, (FxParamRef){0, 6}) == 1);
 	FxChainSpec now;
 	fx_engine_get_spec(r->e, &now);
 	ck_assert(now.slots[1].values[6] == 30);
-	ck_assert_int_eq(fx_engine_set_param(r->e, (FxParamRef){0, 6}, 10, 0, NULL), FX_OK);
+	ck_assert_int_eq(
+		fx_engine_set_param(r->e, (FxParamRef){0, 6}, 10, 0, NULL),
+		FX_OK);
 
 	FxControl *c = fx_control_new(r->e, NULL);
 	char err[256] = "";
@@ -1009,8 +1049,8 @@ START_TEST(the_default_budget_fits_a_rig_not_32_long_delays)
 	ck_assert_str_eq(why, "chain needs 368.7 MB of buffers, over the 256 MB "
 	                      "budget (--memory-budget)");
 	spec = fx_test_spec("comp:compressor | d1:delay max=30 | d2:delay max=30 | "
-	               "d3:delay max=10 | d4:delay | verb:reverb | "
-	               "lim:limiter lookahead=20");
+	                    "d3:delay max=10 | d4:delay | verb:reverb | "
+	                    "lim:limiter lookahead=20");
 	cfg.inputs = cfg.outputs = cfg.channels = 8;
 	for (int k = 0; k < 2; k++) {
 		cfg.sample_rate = k ? 96000 : 48000;
@@ -1066,7 +1106,7 @@ START_TEST(a_replaced_chain_gives_its_memory_back)
 {
 	Rig *r = rig_new(fx_test_engine_config(64), "g:gain");
 	FxChainSpec big = fx_test_spec("a:delay max=30 | b:delay max=30 | "
-	                          "c:delay max=30 | d:delay max=30");
+	                               "c:delay max=30 | d:delay max=30");
 	FxChainSpec small = fx_test_spec("g:gain db=-1");
 	for (int round = 0; round < 2; round++) {
 		long before = rss_kb();
@@ -1076,13 +1116,17 @@ START_TEST(a_replaced_chain_gives_its_memory_back)
 		period(r);
 		fx_engine_work(r->e);
 		long loaded = rss_kb();
-		ck_assert_msg(loaded - before > 40000, "round %d: the lines took "
-		              "%ld kB", round, loaded - before);
+		ck_assert_msg(loaded - before > 40000,
+		              "round %d: the lines took "
+		              "%ld kB",
+		              round, loaded - before);
 		ck_assert_int_eq(fx_engine_swap(r->e, &small), FX_OK);
 		run_until_applied(r);
 		long after = rss_kb();
-		ck_assert_msg(after - before < 12000, "round %d: %ld kB of %ld "
-		              "kept", round, after - before, loaded - before);
+		ck_assert_msg(after - before < 12000,
+		              "round %d: %ld kB of %ld "
+		              "kept",
+		              round, after - before, loaded - before);
 	}
 	rig_free(r);
 }
@@ -1147,8 +1191,10 @@ START_TEST(idle_worker_sleeps_once_per_period)
 	struct timespec idle = {0, 50000000};
 	nanosleep(&idle, NULL);
 	long idle_sleeps = worker_sleeps() - before;
-	fprintf(stderr, "# worker: %ld sleeps in %d periods, %ld in 50 ms "
-	        "without periods\n", during, PERIODS, idle_sleeps);
+	fprintf(stderr,
+	        "# worker: %ld sleeps in %d periods, %ld in 50 ms "
+	        "without periods\n",
+	        during, PERIODS, idle_sleeps);
 	ck_assert_int_le(during, PERIODS + PERIODS / 4);
 	ck_assert_int_le(idle_sleeps, 1);
 	FxEngineMetrics m;
@@ -1272,42 +1318,50 @@ END_TEST
 int main(void)
 {
 	const FxTestCase cases[] = {
-		{"fake driver", 60, .tests = {
-			{output_is_input_delayed_by_the_latency, 3},
-			{output_equals_the_offline_chain, 0},
-			{late_chunks_become_silence_and_are_dropped, 0},
-			{input_overflow_keeps_alignment, 0},
-			{staged_values_apply_at_chunk_start_latest_wins, 0},
-			{values_staged_for_an_old_chain_never_land_on_a_new_one,
-			 0},
-			{swaps_crossfade, 0},
-			{structural_change_rebuilds_through_a_swap, 0},
-			{nonfinite_input_is_muted_and_counted, 0},
-			{safety_ceiling_and_dc_blocker, 0},
-			{huge_finite_input_never_turns_into_nan, 0},
-			{sample_rate_is_honoured, 3},
-			{period_change_replans, 0},
-			{routing_mono_in_and_folded_out, 0},
-			{fade_out_and_back_in, 0},
-			{structural_sweep_coalesces_to_the_last_value, 0},
-			{structural_sweep_through_control_syncs_on_the_last_chain,
-			 0},
-			{chains_over_the_memory_budget_are_refused_naming_their_cost,
-			 0},
-			{the_default_budget_fits_a_rig_not_32_long_delays, 0},
-			{a_replaced_chain_gives_its_memory_back, 0},
-			{reset_state_without_safety_keeps_running, 0},
-			{a_wanted_chain_that_cannot_be_built_is_dropped, 0},
-			{disturbed_periods_play_the_due_chunk_or_counted_silence,
-			 4},
-		}},
-		{"worker thread", 120, .tests = {
-			{worker_thread_keeps_alignment_and_period_change, 0},
-			{freewheel_never_drops, 0},
-			{idle_worker_sleeps_once_per_period, 0},
-			{freewheel_waits_for_the_due_chunk_after_an_underflow,
-			 0},
-		}},
+		{"fake driver", 60,
+	         .tests =
+	                 {
+				 {output_is_input_delayed_by_the_latency, 3},
+				 {output_equals_the_offline_chain, 0},
+				 {late_chunks_become_silence_and_are_dropped, 0},
+				 {input_overflow_keeps_alignment, 0},
+				 {staged_values_apply_at_chunk_start_latest_wins,
+	                          0},
+				 {values_staged_for_an_old_chain_never_land_on_a_new_one,
+	                          0},
+				 {swaps_crossfade, 0},
+				 {structural_change_rebuilds_through_a_swap, 0},
+				 {nonfinite_input_is_muted_and_counted, 0},
+				 {safety_ceiling_and_dc_blocker, 0},
+				 {huge_finite_input_never_turns_into_nan, 0},
+				 {sample_rate_is_honoured, 3},
+				 {period_change_replans, 0},
+				 {routing_mono_in_and_folded_out, 0},
+				 {fade_out_and_back_in, 0},
+				 {structural_sweep_coalesces_to_the_last_value, 0},
+				 {structural_sweep_through_control_syncs_on_the_last_chain,
+	                          0},
+				 {chains_over_the_memory_budget_are_refused_naming_their_cost,
+	                          0},
+				 {the_default_budget_fits_a_rig_not_32_long_delays,
+	                          0},
+				 {a_replaced_chain_gives_its_memory_back, 0},
+				 {reset_state_without_safety_keeps_running, 0},
+				 {a_wanted_chain_that_cannot_be_built_is_dropped,
+	                          0},
+				 {disturbed_periods_play_the_due_chunk_or_counted_silence,
+	                          4},
+			 }},
+		{"worker thread", 120,
+	         .tests =
+	                 {
+				 {worker_thread_keeps_alignment_and_period_change,
+	                          0},
+				 {freewheel_never_drops, 0},
+				 {idle_worker_sleeps_once_per_period, 0},
+				 {freewheel_waits_for_the_due_chunk_after_an_underflow,
+	                          0},
+			 }},
 		{.name = NULL},
 	};
 	return fx_test_run(fx_test_suite("engine", cases));

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Files written whole and read with care (daemon/base/safefile.h), and the
  * preset and state files (daemon/engine/persist.h) on top of it, without JACK: an engine whose worker never runs, a control over
  * it, and real files in a private directory. Links planted where a
@@ -142,8 +143,7 @@ START_TEST(preset_save_does_not_follow_a_planted_link)
 	write_file(victim, "precious\n", 9);
 	ck_assert_int_eq(symlink(victim, link_path), 0);
 
-	ck_assert_msg(fx_control_preset_save(r->c, "x", err, sizeof err) ==
-	                      FX_OK,
+	ck_assert_msg(fx_control_preset_save(r->c, "x", err, sizeof err) == FX_OK,
 	              "%s", err);
 	char *text = slurp(victim, NULL);
 	ck_assert_str_eq(text, "precious\n");
@@ -214,19 +214,19 @@ START_TEST(saves_refuse_what_is_not_a_regular_file)
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		snprintf(path, sizeof path, "%s/%s.fxchain", r->presets,
 		         cases[i].name);
-		int made = cases[i].type == S_IFIFO  ? mkfifo(path, 0644)
+		int made = cases[i].type == S_IFIFO   ? mkfifo(path, 0644)
 		           : cases[i].type == S_IFDIR ? mkdir(path, 0755)
-		           : cases[i].type == S_IFLNK ? symlink(target, path)
-		                                      : mknod(path, S_IFCHR | 0666,
-		                                              makedev(1, 3));
+		           : cases[i].type == S_IFLNK
+		                   ? symlink(target, path)
+		                   : mknod(path, S_IFCHR | 0666, makedev(1, 3));
 		if (made != 0) {
 			ck_assert_int_eq(cases[i].type, S_IFCHR); /* not root */
 			continue;
 		}
 		tried++;
 		err[0] = '\0';
-		ck_assert_int_ne(fx_control_preset_save(r->c, cases[i].name, err,
-		                                        sizeof err),
+		ck_assert_int_ne(fx_control_preset_save(r->c, cases[i].name,
+		                                        err, sizeof err),
 		                 FX_OK);
 		ck_assert_msg(strstr(err, cases[i].kind) &&
 		                      strstr(err, "not a regular file") &&
@@ -290,8 +290,8 @@ START_TEST(reads_never_block_and_refuse_nul_bytes)
 	ck_assert_msg(strstr(err, want), "%s", err);
 
 	static const char nul_state[] = "fxd-state 1\nbpm 120\n"
-	                                "chain vol:gain db=-3\n\0"
-	                                "chain vol:gain db=-60\n";
+					"chain vol:gain db=-3\n\0"
+					"chain vol:gain db=-60\n";
 	write_file(r->state, nul_state, sizeof nul_state - 1);
 	ck_assert_int_ne(fx_state_read(r->state, &spec, &bpm, err, sizeof err),
 	                 FX_OK);
@@ -349,8 +349,10 @@ START_TEST(state_file_cut_anywhere_is_refused)
 		err[0] = '\0';
 		FxStatus st = fx_state_read(r->state, &spec, &bpm, err,
 		                            sizeof err);
-		ck_assert_msg(st != FX_OK, "cut after %zu of %zu bytes: read as "
-		              "good", n, len);
+		ck_assert_msg(st != FX_OK,
+		              "cut after %zu of %zu bytes: read as "
+		              "good",
+		              n, len);
 		ck_assert_msg(*err && !strchr(err, '\n'), "cut after %zu: '%s'",
 		              n, err);
 		refused++;
@@ -360,8 +362,8 @@ START_TEST(state_file_cut_anywhere_is_refused)
 	ck_assert_int_ne(fx_state_read(r->state, &spec, &bpm, err, sizeof err),
 	                 FX_OK);
 	ck_assert_msg(strstr(err, "cut short"), "%s", err);
-	fprintf(stderr, "# %d cuts of a %zu-byte state file refused\n",
-	        refused, len);
+	fprintf(stderr, "# %d cuts of a %zu-byte state file refused\n", refused,
+	        len);
 	free(whole);
 	rig_free(r);
 }
@@ -410,7 +412,8 @@ START_TEST(state_is_restored_only_under_its_configured_chain)
 {
 	Rig *r = rig_new(CHAIN);
 	FxChainSpec configured = fx_test_spec(CHAIN);
-	FxChainSpec edited = fx_test_spec("dly:delay time=350 mix=0.2 | vol:gain db=-6");
+	FxChainSpec edited = fx_test_spec(
+		"dly:delay time=350 mix=0.2 | vol:gain db=-6");
 	static FxState state;
 	char why[768] = "";
 	ck_assert_int_eq(fx_state_restore_check(r->state, &configured, &state,
@@ -507,9 +510,9 @@ START_TEST(state_read_tells_missing_unreadable_and_damaged_apart)
 	ck_assert_msg(strstr(err, "Not a directory"), "%s", err);
 	static FxState state;
 	char why[768];
-	ck_assert_int_eq(fx_state_restore_check(under, &spec, &state, why,
-	                                        sizeof why),
-	                 FX_STATE_DAMAGED);
+	ck_assert_int_eq(
+		fx_state_restore_check(under, &spec, &state, why, sizeof why),
+		FX_STATE_DAMAGED);
 
 	/* Read, but not a state file. */
 	ck_assert_int_eq(fx_state_read(r->state, &spec, &bpm, err, sizeof err),
@@ -621,24 +624,31 @@ int main(void)
 {
 	const FxTestCase cases[] = {
 		/* A reader that blocks on a FIFO ends here, as a failure. */
-		{"presets", 20, .tests = {
-			{preset_save_does_not_follow_a_planted_link, 0},
-			{preset_of_a_long_chain_round_trips, 0},
-			{saves_refuse_what_is_not_a_regular_file, 0},
-			{reads_never_block_and_refuse_nul_bytes, 0},
-		}},
-		{"state", 60, .tests = {
-			{state_file_cut_anywhere_is_refused, 0},
-			{state_file_with_a_byte_changed_is_refused, 0},
-			{state_is_restored_only_under_its_configured_chain, 0},
-			{state_file_writes_the_tempo_as_sent, 0},
-			{state_read_tells_missing_unreadable_and_damaged_apart,
-			 0},
-		}},
-		{"module", 0, .tests = {
-			{safe_file_modes_and_names, 0},
-			{preset_dir_is_made_on_save, 0},
-		}},
+		{"presets", 20,
+	         .tests =
+	                 {
+				 {preset_save_does_not_follow_a_planted_link, 0},
+				 {preset_of_a_long_chain_round_trips, 0},
+				 {saves_refuse_what_is_not_a_regular_file, 0},
+				 {reads_never_block_and_refuse_nul_bytes, 0},
+			 }},
+		{"state", 60,
+	         .tests =
+	                 {
+				 {state_file_cut_anywhere_is_refused, 0},
+				 {state_file_with_a_byte_changed_is_refused, 0},
+				 {state_is_restored_only_under_its_configured_chain,
+	                          0},
+				 {state_file_writes_the_tempo_as_sent, 0},
+				 {state_read_tells_missing_unreadable_and_damaged_apart,
+	                          0},
+			 }},
+		{"module", 0,
+	         .tests =
+	                 {
+				 {safe_file_modes_and_names, 0},
+				 {preset_dir_is_made_on_save, 0},
+			 }},
 		{.name = NULL},
 	};
 	return fx_test_run(fx_test_suite("files", cases));

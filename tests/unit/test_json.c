@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The JSON writer (daemon/base/json.h): escaping, nesting, numbers and
  * a buffer too small. */
 #include "tests/fxtest.h"
@@ -30,10 +31,9 @@ START_TEST(strings_are_escaped)
 	fx_json_string(&j, "caf\xc3\xa9");
 	fx_json_string(&j, NULL);
 	fx_json_array_end(&j);
-	ck_assert_str_eq(finish_ok(&j),
-	                 "[\"plain\",\"a\\\"b\\\\c\","
-	                 "\"tab\\u0009here\\u000anl\\u0001\",\"\","
-	                 "\"caf\xc3\xa9\",null]");
+	ck_assert_str_eq(finish_ok(&j), "[\"plain\",\"a\\\"b\\\\c\","
+	                                "\"tab\\u0009here\\u000anl\\u0001\",\"\","
+	                                "\"caf\xc3\xa9\",null]");
 }
 END_TEST
 
@@ -162,13 +162,15 @@ END_TEST
 int main(void)
 {
 	const FxTestCase cases[] = {
-		{"writer", 0, .tests = {
-			{strings_are_escaped, 0},
-			{objects_and_arrays_nest_with_commas, 0},
-			{unbalanced_nesting_is_reported, 0},
-			{numbers_are_shortest_and_exact, 0},
-			{overflow_is_reported_with_the_size_needed, 0},
-		}},
+		{"writer", 0,
+	         .tests =
+	                 {
+				 {strings_are_escaped, 0},
+				 {objects_and_arrays_nest_with_commas, 0},
+				 {unbalanced_nesting_is_reported, 0},
+				 {numbers_are_shortest_and_exact, 0},
+				 {overflow_is_reported_with_the_size_needed, 0},
+			 }},
 		{.name = NULL},
 	};
 	return fx_test_run(fx_test_suite("json", cases));

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Addresses given as option values (daemon/base/netaddr.h) on their own:
  * CIDR lists, HOST:PORT targets, alias pairs, and the option checks that
  * fxd's option table runs over them. */
@@ -109,12 +110,14 @@ END_TEST
 int main(void)
 {
 	const FxTestCase cases[] = {
-		{"parse", 0, .tests = {
-			{cidr_lists, 0},
-			{host_port_targets, 0},
-			{alias_pairs, 0},
-			{option_checks, 0},
-		}},
+		{"parse", 0,
+	         .tests =
+	                 {
+				 {cidr_lists, 0},
+				 {host_port_targets, 0},
+				 {alias_pairs, 0},
+				 {option_checks, 0},
+			 }},
 		{.name = NULL},
 	};
 	return fx_test_run(fx_test_suite("netaddr", cases));

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* OSC unit tests, random packets never crash the server and each is counted. */
 #define _GNU_SOURCE
 #include "tests/unit/osc_fixture.h"
@@ -22,24 +23,78 @@ static int rnd_below(Rng *g, int n)
 }
 
 static const char *const fuzz_paths[] = {
-	"/fxd/ping", "/fxd/mute", "/fxd/panic", "/fxd/reset_state",
-	"/fxd/reset_metrics", "/fxd/sync", "/fxd/list", "/fxd/info",
-	"/fxd/json", "/fxd/stats", "/fxd/chain", "/fxd/chain/load", "/fxd/bpm",
-	"/fxd/preset/save", "/fxd/preset/load", "/fxd/preset/list",
-	"/fxd/subscribe", "/fxd/unsubscribe", "/fx/lpf/cutoff",
-	"/fx/lpf/cutoff/norm", "/fx/0/q", "/fx/hpf/order", "/fx/lpf/order",
-	"/fx/vol/db", "/fx/vol/db/norm", "/fx/2/bypass", "/fx/*/bypass",
-	"/fx/*/*", "/fx/*/*/norm", "/fx/{lpf,hpf}/cutoff", "/fx/[0-9]/order",
-	"/fx/?pf/q", "/fx/lpf/bypass/norm", "/fx/9/x", "/fx/", "/fx//cutoff",
-	"/fxd/*", "/fxd/preset/*", "/*", "/1/fader1", "/", "/fxd/", "fxd/ping",
-	"/fx/lpf/cutoff/norm/x", "/fx/*", "/fx/[/q", "/fx/{/q", "/fxd/[!p]*",
+	"/fxd/ping",
+	"/fxd/mute",
+	"/fxd/panic",
+	"/fxd/reset_state",
+	"/fxd/reset_metrics",
+	"/fxd/sync",
+	"/fxd/list",
+	"/fxd/info",
+	"/fxd/json",
+	"/fxd/stats",
+	"/fxd/chain",
+	"/fxd/chain/load",
+	"/fxd/bpm",
+	"/fxd/preset/save",
+	"/fxd/preset/load",
+	"/fxd/preset/list",
+	"/fxd/subscribe",
+	"/fxd/unsubscribe",
+	"/fx/lpf/cutoff",
+	"/fx/lpf/cutoff/norm",
+	"/fx/0/q",
+	"/fx/hpf/order",
+	"/fx/lpf/order",
+	"/fx/vol/db",
+	"/fx/vol/db/norm",
+	"/fx/2/bypass",
+	"/fx/*/bypass",
+	"/fx/*/*",
+	"/fx/*/*/norm",
+	"/fx/{lpf,hpf}/cutoff",
+	"/fx/[0-9]/order",
+	"/fx/?pf/q",
+	"/fx/lpf/bypass/norm",
+	"/fx/9/x",
+	"/fx/",
+	"/fx//cutoff",
+	"/fxd/*",
+	"/fxd/preset/*",
+	"/*",
+	"/1/fader1",
+	"/",
+	"/fxd/",
+	"fxd/ping",
+	"/fx/lpf/cutoff/norm/x",
+	"/fx/*",
+	"/fx/[/q",
+	"/fx/{/q",
+	"/fxd/[!p]*",
 };
 
 static const char *const fuzz_strings[] = {
-	"", "a", "b-1", "../x", ".h", "localhost", "::1", "/fx/lpf/cutoff",
-	"/fx/9/q", "vol:gain db=-6", CHAIN, "lpf:lowpass order=8",
-	"hpf:highpass | hpf:highpass", "x:nope", "a|b|c|", "\xff\xfe",
-	"cutoff=", "%s%n%x", "0", "-1", "1e999",
+	"",
+	"a",
+	"b-1",
+	"../x",
+	".h",
+	"localhost",
+	"::1",
+	"/fx/lpf/cutoff",
+	"/fx/9/q",
+	"vol:gain db=-6",
+	CHAIN,
+	"lpf:lowpass order=8",
+	"hpf:highpass | hpf:highpass",
+	"x:nope",
+	"a|b|c|",
+	"\xff\xfe",
+	"cutoff=",
+	"%s%n%x",
+	"0",
+	"-1",
+	"1e999",
 };
 
 /* A random argument of a random type. */
@@ -47,8 +102,12 @@ static void fuzz_arg(Rng *g, lo_message m)
 {
 	static const float floats[] = {0, 0.5f, 1, -1, 1e9f, 2000, 1e-40f};
 	switch (rnd_below(g, 14)) {
-	case 0: lo_message_add_int32(m, (int32_t)rnd(g)); break;
-	case 1: lo_message_add_int32(m, rnd_below(g, 3) - 1); break;
+	case 0:
+		lo_message_add_int32(m, (int32_t)rnd(g));
+		break;
+	case 1:
+		lo_message_add_int32(m, rnd_below(g, 3) - 1);
+		break;
 	case 2:
 		lo_message_add_float(m, floats[rnd_below(g, 7)]);
 		break;
@@ -64,19 +123,30 @@ static void fuzz_arg(Rng *g, lo_message m)
 		lo_message_add_double(m, d);
 		break;
 	}
-	case 5: lo_message_add_int64(m, (int64_t)rnd(g)); break;
+	case 5:
+		lo_message_add_int64(m, (int64_t)rnd(g));
+		break;
 	case 6:
 		lo_message_add_string(
-			m, fuzz_strings[rnd_below(
-				   g, sizeof fuzz_strings / sizeof fuzz_strings[0])]);
+			m,
+			fuzz_strings[rnd_below(
+				g, sizeof fuzz_strings / sizeof fuzz_strings[0])]);
 		break;
 	case 7:
 		lo_message_add_symbol(m, fuzz_strings[rnd_below(g, 6)]);
 		break;
-	case 8: lo_message_add_true(m); break;
-	case 9: lo_message_add_false(m); break;
-	case 10: lo_message_add_nil(m); break;
-	case 11: lo_message_add_infinitum(m); break;
+	case 8:
+		lo_message_add_true(m);
+		break;
+	case 9:
+		lo_message_add_false(m);
+		break;
+	case 10:
+		lo_message_add_nil(m);
+		break;
+	case 11:
+		lo_message_add_infinitum(m);
+		break;
 	case 12: {
 		uint8_t bytes[16];
 		for (int i = 0; i < 16; i++)
@@ -87,7 +157,9 @@ static void fuzz_arg(Rng *g, lo_message m)
 		lo_blob_free(b);
 		break;
 	}
-	default: lo_message_add_char(m, (char)rnd(g)); break;
+	default:
+		lo_message_add_char(m, (char)rnd(g));
+		break;
 	}
 }
 
@@ -147,8 +219,8 @@ static size_t fuzz_packet(Rng *g, uint8_t *buf, size_t cap)
 		lo_bundle_free_recursive(b);
 	} else {
 		len = lo_message_length(msgs[0], paths[0]);
-		if (len > cap || !lo_message_serialise(msgs[0], paths[0], buf,
-		                                       &len))
+		if (len > cap ||
+		    !lo_message_serialise(msgs[0], paths[0], buf, &len))
 			len = 0;
 		lo_message_free(msgs[0]);
 	}
@@ -204,17 +276,18 @@ START_TEST(fuzz_never_crashes_and_counts_every_packet)
 	rig_free(r);
 	ck_assert_uint_eq(c.received, injected + 2);
 	ck_assert_msg(c.rejected <= c.received,
-	              "%llu rejections for %llu packets", c.rejected,
-	              c.received);
+	              "%llu rejections for %llu packets", c.rejected, c.received);
 }
 END_TEST
 
 int main(void)
 {
 	const FxTestCase cases[] = {
-		{"fuzz", 120, .tests = {
-			{fuzz_never_crashes_and_counts_every_packet, 0},
-		}},
+		{"fuzz", 120,
+	         .tests =
+	                 {
+				 {fuzz_never_crashes_and_counts_every_packet, 0},
+			 }},
 		{.name = NULL},
 	};
 	return fx_test_run(fx_test_suite("osc_fuzz", cases));

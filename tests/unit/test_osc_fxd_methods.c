@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* OSC unit tests, the /fxd/ methods: ping, mute, panic, sync, list, info, json, stats, chain, bpm. */
 #define _GNU_SOURCE
 #include "tests/unit/osc_fixture.h"
@@ -24,7 +25,8 @@ START_TEST(chain_over_the_memory_budget_fails_naming_its_cost)
 	for (int i = 0; i < 32; i++)
 		strcat(big, i ? " | delay max=30" : "delay max=30");
 	SEND(r, "/fxd/chain/load", "s", big);
-	expect_fail(r, "/fxd/chain/load", "cannot run this chain: chain needs "
+	expect_fail(r, "/fxd/chain/load",
+	            "cannot run this chain: chain needs "
 	            "368.7 MB of buffers, over the 256 MB budget "
 	            "(--memory-budget)");
 	ck_assert_float_eq(get_f(r, "/fx/lpf/cutoff"), 12000.0f);
@@ -136,9 +138,9 @@ START_TEST(json_parts_form_the_namespace)
 	/* Long labels make the text span several 1 KB parts. */
 	Rig *r = rig_open((RigOptions){
 		.chain = "hpf:highpass cutoff=80 | lpf:lowpass cutoff=12000 | "
-		         "a_rather_long_label_number_one:peaking | "
-		         "a_rather_long_label_number_two:peaking | "
-		         "a_rather_long_label_number_3:highshelf | vol:gain db=0"});
+			 "a_rather_long_label_number_one:peaking | "
+			 "a_rather_long_label_number_two:peaking | "
+			 "a_rather_long_label_number_3:highshelf | vol:gain db=0"});
 	SEND(r, "/fxd/json", "");
 	Replies rs;
 	collect(&r->cl, &rs, QUIET_MS);
@@ -162,10 +164,12 @@ START_TEST(json_parts_form_the_namespace)
 	ck_assert_msg(json_valid(text), "not JSON: %s", text);
 	ck_assert_int_eq(text[0], '{');
 	ck_assert_int_eq(text[total - 1], '}');
-	static const char *const labels[] = {
-		"hpf", "lpf", "a_rather_long_label_number_one",
-		"a_rather_long_label_number_two", "a_rather_long_label_number_3",
-		"vol"};
+	static const char *const labels[] = {"hpf",
+	                                     "lpf",
+	                                     "a_rather_long_label_number_one",
+	                                     "a_rather_long_label_number_two",
+	                                     "a_rather_long_label_number_3",
+	                                     "vol"};
 	for (size_t i = 0; i < sizeof labels / sizeof labels[0]; i++) {
 		char want[64];
 		snprintf(want, sizeof want, "\"label\":\"%s\"", labels[i]);
@@ -273,15 +277,32 @@ START_TEST(stats_name_every_documented_value)
 {
 	static const char *const whats[] = {"callback", "worker", "knob"};
 	static const char *const fields[] = {"count", "min", "median", "mean",
-	                                     "p95", "p99", "max"};
-	static const char *const names[] = {
-		"load", "callbacks", "chunks", "underflows", "late", "xruns",
-		"nonfinite", "overflows", "osc.received", "osc.rejected",
-		"osc.dropped", "osc.kernel_drops", "osc.send_errors",
-		"osc.subscribers_unreachable", "osc.subscribers_expired",
-		"osc.subscribers_evicted", "osc.tcp_timed_out",
-		"osc.tcp_evicted", "osc.fails_forwarded", "osc.fails_skipped",
-		"osc.lease", "subscribers", "rate", "period", "latency"};
+	                                     "p95",   "p99", "max"};
+	static const char *const names[] = {"load",
+	                                    "callbacks",
+	                                    "chunks",
+	                                    "underflows",
+	                                    "late",
+	                                    "xruns",
+	                                    "nonfinite",
+	                                    "overflows",
+	                                    "osc.received",
+	                                    "osc.rejected",
+	                                    "osc.dropped",
+	                                    "osc.kernel_drops",
+	                                    "osc.send_errors",
+	                                    "osc.subscribers_unreachable",
+	                                    "osc.subscribers_expired",
+	                                    "osc.subscribers_evicted",
+	                                    "osc.tcp_timed_out",
+	                                    "osc.tcp_evicted",
+	                                    "osc.fails_forwarded",
+	                                    "osc.fails_skipped",
+	                                    "osc.lease",
+	                                    "subscribers",
+	                                    "rate",
+	                                    "period",
+	                                    "latency"};
 	Rig *r = rig_new();
 	play(r, 10);
 	lo_message m = get_stats(r);
@@ -591,8 +612,7 @@ START_TEST(introspection_names_enum_values)
 	ck_assert_msg(strstr(text, "\"scale\":\"enum\",\"label\":\"1/8\","
 	                           "\"labels\":[\"off\",\"1/1\","),
 	              "%s", text);
-	ck_assert_msg(strstr(text, "\"name\":\"db\",\"value\":0.3,"), "%s",
-	              text);
+	ck_assert_msg(strstr(text, "\"name\":\"db\",\"value\":0.3,"), "%s", text);
 	free(text);
 	rig_free(r);
 }
@@ -617,7 +637,7 @@ START_TEST(doc_lists_every_method)
 	ck_assert_uint_gt(rows, 0);
 	for (size_t i = 0; i < rows; i++) {
 		ck_assert_msg(m[i].path && m[i].args && m[i].handler &&
-		              m[i].doc && *m[i].doc,
+		                      m[i].doc && *m[i].doc,
 		              "row %zu is incomplete", i);
 		char row[96];
 		int found = 0;
@@ -634,25 +654,28 @@ END_TEST
 int main(void)
 {
 	const FxTestCase cases[] = {
-		{"namespace", 60, .tests = {
-			{ping_answers_pong, 0},
-			{doc_lists_every_method, 0},
-			{chain_over_the_memory_budget_fails_naming_its_cost, 0},
-			{list_describes_every_parameter, 0},
-			{info_describes_one_parameter, 0},
-			{json_checker_knows_json, 0},
-			{json_parts_form_the_namespace, 0},
-			{sync_answers_once_audio_applied_the_change, 0},
-			{syncs_waiting_are_capped, 0},
-			{sync_fails_when_no_audio_runs, 0},
-			{stats_name_every_documented_value, 0},
-			{stats_time_knob_to_ear, 0},
-			{mute_panic_and_resets, 0},
-			{chain_query_load_and_errors, 0},
-			{bpm_set_get_and_reject, 0},
-			{introspection_names_enum_values, 0},
-			{structural_change_of_latency_tells_the_driver, 0},
-		}},
+		{"namespace", 60,
+	         .tests =
+	                 {
+				 {ping_answers_pong, 0},
+				 {doc_lists_every_method, 0},
+				 {chain_over_the_memory_budget_fails_naming_its_cost,
+	                          0},
+				 {list_describes_every_parameter, 0},
+				 {info_describes_one_parameter, 0},
+				 {json_checker_knows_json, 0},
+				 {json_parts_form_the_namespace, 0},
+				 {sync_answers_once_audio_applied_the_change, 0},
+				 {syncs_waiting_are_capped, 0},
+				 {sync_fails_when_no_audio_runs, 0},
+				 {stats_name_every_documented_value, 0},
+				 {stats_time_knob_to_ear, 0},
+				 {mute_panic_and_resets, 0},
+				 {chain_query_load_and_errors, 0},
+				 {bpm_set_get_and_reject, 0},
+				 {introspection_names_enum_values, 0},
+				 {structural_change_of_latency_tells_the_driver, 0},
+			 }},
 		{.name = NULL},
 	};
 	return fx_test_run(fx_test_suite("osc_fxd_methods", cases));

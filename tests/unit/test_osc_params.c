@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* OSC unit tests, parameter addresses: labels, indexes, patterns, norm, enum labels, aliases, argument types. */
 #define _GNU_SOURCE
 #include "tests/unit/osc_fixture.h"
@@ -17,7 +18,8 @@ START_TEST(set_and_get_by_label_and_index)
 	lo_message m = expect(&r->cl, "/fx/lpf/cutoff", "f", WAIT_MS);
 	ck_assert_float_eq(arg_f(m, 0), 3000.0f);
 	lo_message_free(m);
-	ck_assert_double_eq(fx_engine_get_param(r->e, (FxParamRef){1, 0}), 3000.0);
+	ck_assert_double_eq(fx_engine_get_param(r->e, (FxParamRef){1, 0}),
+	                    3000.0);
 	ck_assert_float_eq(get_f(r, "/fx/vol/db"), 0.0f);
 	ck_assert_int_eq(get_i(r, "/fx/hpf/bypass"), 0);
 	FxOscCounters c = counters(r);
@@ -361,9 +363,9 @@ END_TEST
 
 START_TEST(bad_aliases_are_refused)
 {
-	static const char *const bad[] = {"/1/fader1", "/1/f=/fx/vol/db/",
-	                                  "/1/*=/fx/vol/db", "1/f=/fx/vol/db",
-	                                  "/1/f=fx/vol/db", "/1/f /x=/fx/vol/db"};
+	static const char *const bad[] = {
+		"/1/fader1",      "/1/f=/fx/vol/db/", "/1/*=/fx/vol/db",
+		"1/f=/fx/vol/db", "/1/f=fx/vol/db",   "/1/f /x=/fx/vol/db"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		ck_assert_msg(fx_netaddr_check_alias(bad[i], NULL, 0),
 		              "accepted %s", bad[i]);
@@ -492,7 +494,8 @@ static void hook_lock(void *user)
 	SwapHook *h = user;
 	if (++h->calls == h->swap_at) {
 		h->swap_at = 0;
-		ck_assert_int_eq(fx_control_swap(h->c, &h->swap_to, NULL, 0), FX_OK);
+		ck_assert_int_eq(fx_control_swap(h->c, &h->swap_to, NULL, 0),
+		                 FX_OK);
 	}
 }
 
@@ -501,8 +504,7 @@ static void hook_lock(void *user)
 START_TEST(a_swap_between_lookup_and_write_moves_the_write)
 {
 	SwapHook h = {0};
-	Rig *r = rig_open((RigOptions){.on_lock = hook_lock,
-	                               .on_lock_user = &h});
+	Rig *r = rig_open((RigOptions){.on_lock = hook_lock, .on_lock_user = &h});
 	h.c = r->c;
 	/* vol was slot 2; now slot 2 is another gain. */
 	ck_assert(fx_spec_parse("vol:gain db=0 | hpf:highpass cutoff=80 | "
@@ -517,8 +519,7 @@ START_TEST(a_swap_between_lookup_and_write_moves_the_write)
 	fx_control_get_spec(r->c, &now);
 	ck_assert_str_eq(now.slots[0].label, "vol");
 	ck_assert_str_eq(now.slots[2].label, "mon");
-	ck_assert_msg(now.slots[2].values[0] == 0 &&
-	                      now.slots[0].values[0] == -12,
+	ck_assert_msg(now.slots[2].values[0] == 0 && now.slots[0].values[0] == -12,
 	              "the write went to slot 2 (mon db=%g), not to vol "
 	              "(db=%g)",
 	              now.slots[2].values[0], now.slots[0].values[0]);
@@ -549,23 +550,26 @@ END_TEST
 int main(void)
 {
 	const FxTestCase cases[] = {
-		{"namespace", 60, .tests = {
-			{set_and_get_by_label_and_index, 0},
-			{numbers_in_every_type_and_booleans, 0},
-			{out_of_range_values_are_clamped, 0},
-			{norm_round_trips_through_the_scale, 0},
-			{bad_values_fail_and_change_nothing, 0},
-			{structural_changes_coalesce_to_the_last_value, 0},
-			{pattern_bypasses_every_slot_once, 0},
-			{patterns_over_unlabelled_slots, 0},
-			{pattern_with_a_bad_value_is_rejected_once, 0},
-			{aliases_act_and_echo, 0},
-			{aliases_of_mute_and_tempo_echo, 0},
-			{bad_aliases_are_refused, 0},
-			{float_arguments_keep_their_shortest_decimal, 0},
-			{enum_parameters_take_their_labels, 0},
-			{a_swap_between_lookup_and_write_moves_the_write, 0},
-		}},
+		{"namespace", 60,
+	         .tests =
+	                 {
+				 {set_and_get_by_label_and_index, 0},
+				 {numbers_in_every_type_and_booleans, 0},
+				 {out_of_range_values_are_clamped, 0},
+				 {norm_round_trips_through_the_scale, 0},
+				 {bad_values_fail_and_change_nothing, 0},
+				 {structural_changes_coalesce_to_the_last_value, 0},
+				 {pattern_bypasses_every_slot_once, 0},
+				 {patterns_over_unlabelled_slots, 0},
+				 {pattern_with_a_bad_value_is_rejected_once, 0},
+				 {aliases_act_and_echo, 0},
+				 {aliases_of_mute_and_tempo_echo, 0},
+				 {bad_aliases_are_refused, 0},
+				 {float_arguments_keep_their_shortest_decimal, 0},
+				 {enum_parameters_take_their_labels, 0},
+				 {a_swap_between_lookup_and_write_moves_the_write,
+	                          0},
+			 }},
 		{.name = NULL},
 	};
 	return fx_test_run(fx_test_suite("osc_params", cases));

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* OSC unit tests, presets and the state file over OSC. */
 #define _GNU_SOURCE
 #include "tests/unit/osc_fixture.h"
@@ -101,8 +102,8 @@ END_TEST
 
 START_TEST(presets_refuse_bad_names)
 {
-	static const char *const bad[] = {"../x", ".hidden", "a/b", "", "a b",
-	                                  "/tmp/x", "..", "x\\y"};
+	static const char *const bad[] = {"../x", ".hidden", "a/b", "",
+	                                  "a b",  "/tmp/x",  "..",  "x\\y"};
 	Rig *r = rig_new();
 	SEND(r, "/fxd/preset/save", "s", "a");
 	expect_done(r, "/fxd/preset/save");
@@ -159,9 +160,9 @@ START_TEST(state_file_round_trips)
 
 	FxChainSpec spec, now;
 	double bpm = 0;
-	ck_assert_int_eq(fx_state_read(r->state_file, &spec, &bpm, err,
-	                               sizeof err),
-	                 FX_OK);
+	ck_assert_int_eq(
+		fx_state_read(r->state_file, &spec, &bpm, err, sizeof err),
+		FX_OK);
 	ck_assert_double_eq(bpm, 140);
 	fx_control_get_spec(r->c, &now);
 	char a[4096], b[4096];
@@ -175,9 +176,9 @@ START_TEST(state_file_round_trips)
 	SEND(r, "/fxd/bpm", "f", 100.0);
 	nap_ms(300);
 	ck_assert_int_eq(fx_control_save_state(r->c, 0, err, sizeof err), 0);
-	ck_assert_int_eq(fx_state_read(r->state_file, &spec, &bpm, err,
-	                               sizeof err),
-	                 FX_OK);
+	ck_assert_int_eq(
+		fx_state_read(r->state_file, &spec, &bpm, err, sizeof err),
+		FX_OK);
 	ck_assert_double_eq(bpm, 100);
 	char tmp[128];
 	snprintf(tmp, sizeof tmp, "%s.tmp", r->state_file);
@@ -247,28 +248,27 @@ START_TEST(state_file_damage_is_reported)
 	}
 	write_file(r->state_file, junk, sizeof junk);
 	err[0] = '\0';
-	ck_assert_int_ne(fx_state_read(r->state_file, &spec, &bpm, err,
-	                               sizeof err),
-	                 FX_OK);
+	ck_assert_int_ne(
+		fx_state_read(r->state_file, &spec, &bpm, err, sizeof err),
+		FX_OK);
 	ck_assert(*err);
 	/* A good one, written by hand. */
 	static const char good[] = "fxd-state 1\nbpm 97.5\nchain vol:gain db=-3\n";
 	write_file(r->state_file, good, strlen(good));
-	ck_assert_int_eq(fx_state_read(r->state_file, &spec, &bpm, err,
-	                               sizeof err),
-	                 FX_OK);
+	ck_assert_int_eq(
+		fx_state_read(r->state_file, &spec, &bpm, err, sizeof err),
+		FX_OK);
 	ck_assert_double_eq(bpm, 97.5);
 	ck_assert_int_eq(spec.n_slots, 1);
 	ck_assert_double_eq(spec.slots[0].values[0], -3);
 	/* None at all. */
 	unlink(r->state_file);
-	ck_assert_int_eq(fx_state_read(r->state_file, &spec, &bpm, err,
-	                               sizeof err),
-	                 FX_ERR_IO);
+	ck_assert_int_eq(
+		fx_state_read(r->state_file, &spec, &bpm, err, sizeof err),
+		FX_ERR_IO);
 	rig_free(r);
 }
 END_TEST
-
 
 /* 1,200 presets are more than a datagram holds: the list comes in
  * numbered parts, as /fxd/json does. */
@@ -279,8 +279,9 @@ START_TEST(a_long_preset_list_comes_in_parts)
 	SEND(r, "/fxd/preset/list", "");
 	Replies rs;
 	collect(&r->cl, &rs, QUIET_MS);
-	ck_assert_msg(rs.n > 0, "no answer to /fxd/preset/list (%llu send "
-	                        "errors)",
+	ck_assert_msg(rs.n > 0,
+	              "no answer to /fxd/preset/list (%llu send "
+	              "errors)",
 	              counters(r).send_errors);
 	ck_assert_int_eq(preset_parts(&rs, FX_OSC_JSON_PART), 1200);
 	replies_free(&rs);
@@ -292,14 +293,17 @@ END_TEST
 int main(void)
 {
 	const FxTestCase cases[] = {
-		{"namespace", 60, .tests = {
-			{presets_save_load_and_list, 0},
-			{presets_refuse_bad_names, 0},
-			{state_file_round_trips, 0},
-			{state_file_write_failure_is_reported_and_retried, 0},
-			{state_file_damage_is_reported, 0},
-			{a_long_preset_list_comes_in_parts, 0},
-		}},
+		{"namespace", 60,
+	         .tests =
+	                 {
+				 {presets_save_load_and_list, 0},
+				 {presets_refuse_bad_names, 0},
+				 {state_file_round_trips, 0},
+				 {state_file_write_failure_is_reported_and_retried,
+	                          0},
+				 {state_file_damage_is_reported, 0},
+				 {a_long_preset_list_comes_in_parts, 0},
+			 }},
 		{.name = NULL},
 	};
 	return fx_test_run(fx_test_suite("osc_presets", cases));

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* OSC unit tests, subscribers: feedback, meters, stats, counters, leases, failures forwarded. */
 #define _GNU_SOURCE
 #include "tests/unit/osc_fixture.h"
@@ -56,8 +57,8 @@ START_TEST(meters_report_peak_and_rms)
 		float peak = arg_f(meters, 2 * port);
 		float rms = arg_f(meters, 2 * port + 1);
 		ck_assert_msg(fabsf(peak - 0.5f) < 0.5f * 0.02f, "peak %g", peak);
-		ck_assert_msg(fabsf(rms - 0.35355f) < 0.35355f * 0.02f, "rms %g",
-		              rms);
+		ck_assert_msg(fabsf(rms - 0.35355f) < 0.35355f * 0.02f,
+		              "rms %g", rms);
 	}
 	replies_free(&rs);
 
@@ -109,9 +110,9 @@ START_TEST(subscribe_sends_the_full_state)
 			lo_message_free(m);
 			strcat(path, "/norm");
 			m = expect(&r->cl, path, "f", WAIT_MS);
-			ck_assert_float_eq(arg_f(m, 0),
-			                   (float)fx_param_to_norm(&cls->params[p],
-			                                           v));
+			ck_assert_float_eq(
+				arg_f(m, 0),
+				(float)fx_param_to_norm(&cls->params[p], v));
 			lo_message_free(m);
 		}
 		char path[64];
@@ -321,14 +322,12 @@ START_TEST(a_subscriber_whose_port_closed_is_dropped)
 	snprintf(target, sizeof target, "127.0.0.3:%d", target_gone.port);
 	const char *targets[] = {target};
 	client_close(&target_gone);
-	Rig *r = rig_open((RigOptions){.threaded = 1, .targets = targets,
-	                               .n_targets = 1});
+	Rig *r = rig_open(
+		(RigOptions){.threaded = 1, .targets = targets, .n_targets = 1});
 	UDP_SEND(r, &r->cl, "/fxd/subscribe", "");
-	lo_message_free(
-		expect(&r->cl, "/fxd/subscribed", "sii", THREAD_WAIT_MS));
+	lo_message_free(expect(&r->cl, "/fxd/subscribed", "sii", THREAD_WAIT_MS));
 	drain(&r->cl);
-	UDP_SEND(r, &r->cl, "/fxd/subscribe", "sii", "127.0.0.2", gone.port,
-	         20);
+	UDP_SEND(r, &r->cl, "/fxd/subscribe", "sii", "127.0.0.2", gone.port, 20);
 	ck_assert(AWAIT(counters(r).subscribers == 3, 10));
 	client_close(&gone); /* quits without unsubscribing */
 	ck_assert_msg(AWAIT(counters(r).subs_unreachable == 1 &&
@@ -412,9 +411,10 @@ static int pump(FxOsc *const *servers, int n, int limit)
 		for (int i = 0; i < n && moved < limit; i++) {
 			struct sockaddr_in from;
 			socklen_t len = sizeof from;
-			ssize_t got = recvfrom(fx_osc_transport_udp_fd(servers[i]->transport), buf,
-			                       FX_OSC_MAX_PACKET, MSG_DONTWAIT,
-			                       (struct sockaddr *)&from, &len);
+			ssize_t got = recvfrom(
+				fx_osc_transport_udp_fd(servers[i]->transport),
+				buf, FX_OSC_MAX_PACKET, MSG_DONTWAIT,
+				(struct sockaddr *)&from, &len);
 			if (got < 0)
 				continue;
 			fx_osc_inject(servers[i], buf, (size_t)got,
@@ -425,7 +425,10 @@ static int pump(FxOsc *const *servers, int n, int limit)
 		if (!busy) {
 			struct pollfd fds[2];
 			for (int i = 0; i < n && i < 2; i++)
-				fds[i] = (struct pollfd){fx_osc_transport_udp_fd(servers[i]->transport), POLLIN, 0};
+				fds[i] = (struct pollfd){
+					fx_osc_transport_udp_fd(
+						servers[i]->transport),
+					POLLIN, 0};
 			busy = poll(fds, (nfds_t)(n < 2 ? n : 2), QUIET_MS) > 0;
 		}
 	}
@@ -540,7 +543,7 @@ static void send_from_internal(Rig *r, int port, const char *path,
 	fx_osc_inject(r->o, data, len, port);
 	free(data);
 }
-#define SEND_FROM(r, port, path, ...)                                        \
+#define SEND_FROM(r, port, path, ...) \
 	send_from_internal(r, port, path, __VA_ARGS__, LO_ARGS_END)
 
 /* Pd's [netsend], TouchOSC Mk1 and python-osc's SimpleUDPClient send from a
@@ -677,24 +680,26 @@ END_TEST
 int main(void)
 {
 	const FxTestCase cases[] = {
-		{"namespace", 60, .tests = {
-			{counters_go_to_subscribers_when_they_move, 0},
-			{meters_report_peak_and_rms, 0},
-			{subscribe_sends_the_full_state, 0},
-			{subscribe_another_host_and_port, 0},
-			{a_full_table_evicts_the_stalest_subscriber, 0},
-			{sixteen_static_targets_refuse_a_newcomer, 0},
-			{subscriptions_expire_unless_renewed, 0},
-			{a_subscriber_whose_port_closed_is_dropped, 0},
-			{unsubscribe_stops_feedback, 0},
-			{static_targets_stay_subscribed, 0},
-			{fxd_subscribed_to_itself_goes_quiet, 0},
-			{two_fxd_subscribed_to_each_other_go_quiet, 0},
-			{feedback_is_coalesced_to_the_latest_value, 0},
-			{feedback_respects_the_rate_limit, 0},
-			{failures_reach_subscribers, 0},
-			{chain_text_follows_value_changes, 0},
-		}},
+		{"namespace", 60,
+	         .tests =
+	                 {
+				 {counters_go_to_subscribers_when_they_move, 0},
+				 {meters_report_peak_and_rms, 0},
+				 {subscribe_sends_the_full_state, 0},
+				 {subscribe_another_host_and_port, 0},
+				 {a_full_table_evicts_the_stalest_subscriber, 0},
+				 {sixteen_static_targets_refuse_a_newcomer, 0},
+				 {subscriptions_expire_unless_renewed, 0},
+				 {a_subscriber_whose_port_closed_is_dropped, 0},
+				 {unsubscribe_stops_feedback, 0},
+				 {static_targets_stay_subscribed, 0},
+				 {fxd_subscribed_to_itself_goes_quiet, 0},
+				 {two_fxd_subscribed_to_each_other_go_quiet, 0},
+				 {feedback_is_coalesced_to_the_latest_value, 0},
+				 {feedback_respects_the_rate_limit, 0},
+				 {failures_reach_subscribers, 0},
+				 {chain_text_follows_value_changes, 0},
+			 }},
 		{.name = NULL},
 	};
 	return fx_test_run(fx_test_suite("osc_subscribers", cases));

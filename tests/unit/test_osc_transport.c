@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* OSC unit tests, the transport: malformed packets, bundles, TCP framing and limits. */
 #define _GNU_SOURCE
 #include "tests/unit/osc_fixture.h"
@@ -44,7 +45,8 @@ START_TEST(unknown_and_malformed_messages_fail)
 	                                  0x00, 0x00, 0xde, 0xad, 0xbe, 0xef};
 	send_raw(r, garbage, sizeof garbage), sent++;
 	expect_fail(r, "?????", "start with '/'"); /* printable */
-	static const uint8_t no_nul[] = {'/', 'f', 'x', 'd', '/', 'p', 'i', 'n'};
+	static const uint8_t no_nul[] = {'/', 'f', 'x', 'd',
+	                                 '/', 'p', 'i', 'n'};
 	send_raw(r, no_nul, sizeof no_nul), sent++;
 	expect_fail(r, "", "unterminated");
 	send_raw(r, "", 0), sent++;
@@ -114,8 +116,7 @@ static int tcp_connect(Rig *r)
 	return fd;
 }
 
-static void tcp_send_internal(int fd, const char *path, const char *types,
-                              ...)
+static void tcp_send_internal(int fd, const char *path, const char *types, ...)
 {
 	va_list ap;
 	va_start(ap, types);
@@ -127,7 +128,7 @@ static void tcp_send_internal(int fd, const char *path, const char *types,
 	ck_assert_int_eq(send(fd, data, len, MSG_NOSIGNAL), (ssize_t)len);
 	free(data);
 }
-#define TCP_SEND(fd, path, ...)                                              \
+#define TCP_SEND(fd, path, ...) \
 	tcp_send_internal(fd, path, __VA_ARGS__, LO_ARGS_END)
 
 /* Reads exactly @p n bytes: 1, 0 when the peer closed, -1 on timeout. */
@@ -199,8 +200,8 @@ END_TEST
 /* A TCP connection silent for --osc-tcp-idle seconds is closed. */
 START_TEST(tcp_idle_connections_time_out)
 {
-	Rig *r = rig_open((RigOptions){.threaded = 1, .tcp = 1,
-	                               .tcp_idle_s = 0.2});
+	Rig *r = rig_open(
+		(RigOptions){.threaded = 1, .tcp = 1, .tcp_idle_s = 0.2});
 	int a = tcp_connect(r);
 	tcp_ping(a);
 	Reply rep;
@@ -256,8 +257,7 @@ END_TEST
 
 /* ---- bundles -------------------------------------------------------------- */
 
-static void send_bundle(Rig *r, lo_timetag when, const char *path,
-                        int copies)
+static void send_bundle(Rig *r, lo_timetag when, const char *path, int copies)
 {
 	lo_bundle b = lo_bundle_new(when);
 	for (int i = 0; i < copies; i++)
@@ -335,14 +335,17 @@ END_TEST
 int main(void)
 {
 	const FxTestCase cases[] = {
-		{"namespace", 60, .tests = {
-			{unknown_and_malformed_messages_fail, 0},
-			{bundles_are_dispatched_now, 0},
-			{timed_bundles_are_answered, 0},
-			{tcp_the_longest_silent_connection_gives_way, 0},
-			{tcp_idle_connections_time_out, 0},
-			{tcp_replies_larger_than_a_packet_come_in_parts, 0},
-		}},
+		{"namespace", 60,
+	         .tests =
+	                 {
+				 {unknown_and_malformed_messages_fail, 0},
+				 {bundles_are_dispatched_now, 0},
+				 {timed_bundles_are_answered, 0},
+				 {tcp_the_longest_silent_connection_gives_way, 0},
+				 {tcp_idle_connections_time_out, 0},
+				 {tcp_replies_larger_than_a_packet_come_in_parts,
+	                          0},
+			 }},
 		{.name = NULL},
 	};
 	return fx_test_run(fx_test_suite("osc_transport", cases));

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fxd — tests for parallel-in-time SOS filtering: the math of dsp/ptime.h
  * and the driver clients/file/ptime_run.c, against scipy's float64 sosfilt
  * (tests/data, written by tests/unit/gen_refs.py) and against fxd's sequential
@@ -30,15 +31,14 @@
 enum {
 	MAX_CH = 3,
 	MAX_THREADS = 4,
-	SEG = 500,         ///< nominal segment length for the boundary cases
+	SEG = 500, ///< nominal segment length for the boundary cases
 	REF_FRAMES = 16384,
 };
 
 /* The two filters of the issue: order-10 Butterworth lowpass at 1 kHz
  * (48 kHz) and order-4 Butterworth highpass at 20 Hz (96 kHz), whose
  * slowest pole (radius 0.9995) makes the fix-up run whole segments. */
-static const char *const filter_names[] = {"lp10_1000_48000",
-                                           "hp4_20_96000"};
+static const char *const filter_names[] = {"lp10_1000_48000", "hp4_20_96000"};
 enum { N_FILTERS = 2 };
 
 typedef struct {
@@ -49,7 +49,7 @@ typedef struct {
 } Filter;
 
 static Filter filters[N_FILTERS];
-static float *input;           ///< REF_FRAMES
+static float *input; ///< REF_FRAMES
 static FxPtPool *pools[MAX_THREADS + 1];
 static bool verbose;
 
@@ -200,8 +200,8 @@ START_TEST(transition_by_squaring)
 {
 	const Filter *flt = &filters[_i];
 	FxPtCoef q;
-	ck_assert_int_eq(fx_pt_coef_init(&q, (const double(*)[6])flt->sos,
-	                                 flt->nsec), 0);
+	ck_assert_int_eq(
+		fx_pt_coef_init(&q, (const double(*)[6])flt->sos, flt->nsec), 0);
 	const int m = 2 * q.n;
 	static const long lens[] = {0, 1, 2, 3, 255, 1000, 4096, 12345};
 	for (size_t i = 0; i < sizeof lens / sizeof *lens; i++) {
@@ -222,9 +222,10 @@ START_TEST(transition_by_squaring)
 				ck_assert(T[j] == 0 && D[j] == 0);
 		}
 		if (verbose)
-			fprintf(stderr, "%s: A^%ld (max entry %.3g): squaring off by "
-			        "%.3g, double recursion by %.3g\n", flt->name,
-			        lens[i], s, dt, dd);
+			fprintf(stderr,
+			        "%s: A^%ld (max entry %.3g): squaring off by "
+			        "%.3g, double recursion by %.3g\n",
+			        flt->name, lens[i], s, dt, dd);
 		/* the long double reference is itself ~1e-15 off for the
 		 * highpass (L rounding errors of 2^-64, amplified ~700 times) */
 		ck_assert_msg(dt <= 1e-14 * s, "%s L=%ld: %g of %g", flt->name,
@@ -269,8 +270,8 @@ START_TEST(three_steps_equal_recursion)
 	}
 	double err = rel_rms64(got, want, N);
 	if (verbose)
-		fprintf(stderr, "%s: three steps vs recursion %.3g\n", flt->name,
-		        err);
+		fprintf(stderr, "%s: three steps vs recursion %.3g\n",
+		        flt->name, err);
 	/* The 20 Hz highpass amplifies double rounding ~1e3 times (the
 	 * recursion itself is 1e-11 off sosfilt over the reference), so two
 	 * orders of evaluation differ by that much. */
@@ -359,8 +360,10 @@ START_TEST(fixup_stops_early)
 		s[i] = 0.3 * (i & 1 ? -1 : 1);
 	long d64 = fx_pt_fixup_f64(&q, zs, zs, N, s, FX_PT_TOL_F64);
 	if (verbose)
-		fprintf(stderr, "%s: zero-input response stops after %ld (f32) and "
-		                "%ld (f64) samples\n", flt->name, d32, d64);
+		fprintf(stderr,
+		        "%s: zero-input response stops after %ld (f32) and "
+		        "%ld (f64) samples\n",
+		        flt->name, d32, d64);
 	ck_assert(d32 > 0 && d32 <= d64 && d64 < N);
 	if (!strncmp(flt->name, "lp10", 4))
 		ck_assert_int_lt(d64, 4000);
@@ -432,15 +435,20 @@ START_TEST(f32_within_twice_sequential)
 				dref[c][i] = gain[c] * flt->ref[i];
 			double ep = fx_test_rel_rms(fbuf[c], dref[c], (size_t)n);
 			double es = fx_test_rel_rms(seq[c], dref[c], (size_t)n);
-			worst = fmax(worst, es > 0 ? ep / es : ep > 0 ? INFINITY : 0);
-			ck_assert_msg(ep <= 2 * es, "%s ch %d/%d threads %d n %ld: "
-			              "parallel %g, sequential %g", flt->name, c,
-			              channels, threads, n, ep, es);
+			worst = fmax(worst, es > 0   ? ep / es
+			                    : ep > 0 ? INFINITY
+			                             : 0);
+			ck_assert_msg(ep <= 2 * es,
+			              "%s ch %d/%d threads %d n %ld: "
+			              "parallel %g, sequential %g",
+			              flt->name, c, channels, threads, n, ep, es);
 			if (verbose && c == 0)
-				fprintf(stderr, "f32 %s ch=%d thr=%d n=%5ld K=%d: par "
-				        "%.3g seq %.3g", flt->name, channels, threads, n,
-				        fx_pt_plan_segments(channels, threads, n), ep,
-				        es);
+				fprintf(stderr,
+				        "f32 %s ch=%d thr=%d n=%5ld K=%d: par "
+				        "%.3g seq %.3g",
+				        flt->name, channels, threads, n,
+				        fx_pt_plan_segments(channels, threads, n),
+				        ep, es);
 		}
 		if (verbose)
 			fprintf(stderr, " worst ratio %.4f\n", worst);
@@ -468,8 +476,8 @@ START_TEST(f64_within_1e_10)
 			worst = fmax(worst, rel_rms64(dbuf[c], dref[c], n));
 		}
 		if (verbose)
-			fprintf(stderr, "f64 %s ch=%d thr=%d n=%5ld: %.3g\n", flt->name,
-			        channels, threads, n, worst);
+			fprintf(stderr, "f64 %s ch=%d thr=%d n=%5ld: %.3g\n",
+			        flt->name, channels, threads, n, worst);
 		ck_assert_msg(worst <= 1e-10, "%s ch %d threads %d n %ld: %g",
 		              flt->name, channels, threads, n, worst);
 		fx_pt_filter_free(f);
@@ -543,11 +551,14 @@ START_TEST(state_carries_across_calls)
 			float *rest[MAX_CH];
 			for (int c = 0; c < channels; c++)
 				rest[c] = fbuf[c] + a;
-			fx_pt_filter_process(f, pools[threads], rest, REF_FRAMES - a);
+			fx_pt_filter_process(f, pools[threads], rest,
+			                     REF_FRAMES - a);
 			double ef = 0;
 			for (int c = 0; c < channels; c++) {
-				ef = fmax(ef, rel_rms_f(fbuf[c], one_f[c], REF_FRAMES));
-				ulp_ok &= within_ulp(fbuf[c], one_f[c], REF_FRAMES, 1e-3);
+				ef = fmax(ef, rel_rms_f(fbuf[c], one_f[c],
+				                        REF_FRAMES));
+				ulp_ok &= within_ulp(fbuf[c], one_f[c],
+				                     REF_FRAMES, 1e-3);
 			}
 			fx_pt_filter_reset(f);
 			fill_f64(REF_FRAMES, channels);
@@ -570,18 +581,25 @@ START_TEST(state_carries_across_calls)
 					double z[2];
 					fx_pt_filter_get_state(f, c, k, z);
 					for (int i = 0; i < 2; i++)
-						es = fmax(es, fabs(z[i] - one_state[c][k][i]) /
-						                  fmax(fabs(one_state[c][k][i]),
-						                       1e-3));
+						es = fmax(
+							es,
+							fabs(z[i] -
+						             one_state[c][k][i]) /
+								fmax(fabs(one_state[c][k]
+						                                   [i]),
+						                     1e-3));
 				}
 			}
 			if (verbose)
-				fprintf(stderr, "%s ch=%d thr=%d thresh=%ld split %5ld: "
-				        "f32 %.3g f64 %.3g state %.3g\n", flt->name,
-				        channels, threads, thr, a, ef, ed, es);
-			ck_assert_msg(ulp_ok && ed <= bound && es <= 10 * bound,
-			              "%s split %ld: f32 %g f64 %g state %g (bound %g)",
-			              flt->name, a, ef, ed, es, bound);
+				fprintf(stderr,
+				        "%s ch=%d thr=%d thresh=%ld split %5ld: "
+				        "f32 %.3g f64 %.3g state %.3g\n",
+				        flt->name, channels, threads, thr, a,
+				        ef, ed, es);
+			ck_assert_msg(
+				ulp_ok && ed <= bound && es <= 10 * bound,
+				"%s split %ld: f32 %g f64 %g state %g (bound %g)",
+				flt->name, a, ef, ed, es, bound);
 		}
 		fx_pt_filter_free(f);
 	}
@@ -618,8 +636,8 @@ START_TEST(deterministic_and_reset)
 		fx_pt_filter_process(f, pools[threads], fbuf, REF_FRAMES);
 		for (int c = 0; c < channels; c++)
 			ck_assert_msg(!memcmp(first[c], fbuf[c], sizeof first[c]),
-			              "%s ch %d threads %d: run %d differs", flt->name,
-			              c, threads, run);
+			              "%s ch %d threads %d: run %d differs",
+			              flt->name, c, threads, run);
 	}
 	fx_pt_filter_free(f);
 }
@@ -646,7 +664,8 @@ START_TEST(long_block_in_chunks)
 		xd[c] = malloc(sizeof(double) * n);
 		rd[c] = malloc(sizeof(double) * n);
 		for (long i = 0; i < n; i++)
-			xf[c][i] = sf[c][i] = (float)(gain[c] * input[i % REF_FRAMES] *
+			xf[c][i] = sf[c][i] = (float)(gain[c] *
+			                              input[i % REF_FRAMES] *
 			                              (1 + 0.5 * sin(i * 1e-4)));
 		for (long i = 0; i < n; i++)
 			xd[c][i] = rd[c][i] = xf[c][i];
@@ -663,7 +682,8 @@ START_TEST(long_block_in_chunks)
 	/* zero-input samples without the early stop: every segment but the
 	 * first of each channel, in each of the equal chunks */
 	long chunk = FX_PT_CHUNK / channels > FX_PT_MIN_CHUNK
-		? FX_PT_CHUNK / channels : FX_PT_MIN_CHUNK;
+	                     ? FX_PT_CHUNK / channels
+	                     : FX_PT_MIN_CHUNK;
 	long nc = (n + chunk - 1) / chunk, len = n / nc;
 	int k = fx_pt_plan_segments(channels, threads, len);
 	long full = nc * channels * (k - 1) * (len / k);
@@ -672,16 +692,18 @@ START_TEST(long_block_in_chunks)
 		double ep = fx_test_rel_rms(xf[c], rd[c], (size_t)n);
 		double es = fx_test_rel_rms(sf[c], rd[c], (size_t)n);
 		if (verbose)
-			fprintf(stderr, "long %s ch %d/%d: f64 %.3g, f32 par %.3g seq "
+			fprintf(stderr,
+			        "long %s ch %d/%d: f64 %.3g, f32 par %.3g seq "
 			        "%.3g (ratio %.4f); zero-input samples %ld (f32) %ld "
-			        "(f64) of %ld\n", flt->name, c, channels, e64, ep, es,
-			        ep / es, zir32, zir64, full);
+			        "(f64) of %ld\n",
+			        flt->name, c, channels, e64, ep, es, ep / es,
+			        zir32, zir64, full);
 		ck_assert_msg(e64 <= 1e-10, "%s: %g", flt->name, e64);
 		ck_assert_msg(ep <= 2 * es, "%s: %g vs %g", flt->name, ep, es);
 	}
 	if (!strncmp(flt->name, "lp10", 4))
-		ck_assert_msg(zir64 < full / 2, "no early stop: %ld of %ld", zir64,
-		              full);
+		ck_assert_msg(zir64 < full / 2, "no early stop: %ld of %ld",
+		              zir64, full);
 	for (int c = 0; c < channels; c++) {
 		free(xf[c]);
 		free(sf[c]);
@@ -711,9 +733,10 @@ START_TEST(default_switch_over)
 	                                 channels, REF_FRAMES, &st);
 	ck_assert_ptr_nonnull(f);
 	if (verbose)
-		fprintf(stderr, "%s: zero-input response %ld samples; predicted "
-		        "gain, %d ch on 2 threads at %ld frames: %.2f\n", flt->name,
-		        fx_pt_filter_decay(f), channels, so,
+		fprintf(stderr,
+		        "%s: zero-input response %ld samples; predicted "
+		        "gain, %d ch on 2 threads at %ld frames: %.2f\n",
+		        flt->name, fx_pt_filter_decay(f), channels, so,
 		        fx_pt_filter_predicted_gain(f, 2, so));
 	ck_assert(!fx_pt_filter_would_split(f, 2, so - 1));
 	ck_assert(!fx_pt_filter_would_split(f, 1, 1L << 20));
@@ -734,7 +757,8 @@ START_TEST(default_switch_over)
 			bool split = fx_pt_filter_would_split(f, 2, n);
 			for (int c = 0; c < channels; c++) {
 				if (!split) {
-					ck_assert(!memcmp(fbuf[c], seq[c], sizeof(float) * n));
+					ck_assert(!memcmp(fbuf[c], seq[c],
+					                  sizeof(float) * n));
 					continue;
 				}
 				for (long i = 0; i < n; i++)
@@ -846,22 +870,26 @@ static void pools_down(void)
 static Suite *ptime_suite(void)
 {
 	const FxTestCase cases[] = {
-		{"math", 0, .tests = {
-			{transition_by_squaring, N_FILTERS},
-			{three_steps_equal_recursion, N_FILTERS},
-			{lanes_match_one_stream, N_FILTERS},
-			{fixup_stops_early, N_FILTERS},
-		}},
-		{"driver", 120, .setup = pools_up, .teardown = pools_down, .tests = {
-			{f32_within_twice_sequential, N_CASES},
-			{f64_within_1e_10, N_CASES},
-			{state_carries_across_calls, N_CASES},
-			{deterministic_and_reset, N_CASES},
-			{long_block_in_chunks, 2 * N_FILTERS},
-			{default_switch_over, 2 * N_FILTERS},
-			{api_validates, 0},
-			{no_allocation_in_process, 0},
-		}},
+		{"math", 0,
+	         .tests =
+	                 {
+				 {transition_by_squaring, N_FILTERS},
+				 {three_steps_equal_recursion, N_FILTERS},
+				 {lanes_match_one_stream, N_FILTERS},
+				 {fixup_stops_early, N_FILTERS},
+			 }},
+		{"driver", 120, .setup = pools_up, .teardown = pools_down,
+	         .tests =
+	                 {
+				 {f32_within_twice_sequential, N_CASES},
+				 {f64_within_1e_10, N_CASES},
+				 {state_carries_across_calls, N_CASES},
+				 {deterministic_and_reset, N_CASES},
+				 {long_block_in_chunks, 2 * N_FILTERS},
+				 {default_switch_over, 2 * N_FILTERS},
+				 {api_validates, 0},
+				 {no_allocation_in_process, 0},
+			 }},
 		{.name = NULL},
 	};
 	return fx_test_suite("ptime", cases);

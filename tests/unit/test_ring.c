@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Tests for dsp/ring.c: bookkeeping, all-or-nothing moves, wraparound and
  * a two-thread producer/consumer stress run. */
 #include "tests/fxtest.h"
@@ -42,15 +43,14 @@ static void fill_seq(Planes *pl, int channels, size_t first, size_t frames)
 			pl->buf[c][i] = val(first + i, c);
 }
 
-static void check_seq(const Planes *pl, int channels, size_t first,
-		      size_t frames)
+static void check_seq(const Planes *pl, int channels, size_t first, size_t frames)
 {
 	for (int c = 0; c < channels; c++)
 		for (size_t i = 0; i < frames; i++)
 			ck_assert_msg(pl->buf[c][i] == val(first + i, c),
-				      "ch %d frame %zu: got %g want %g", c,
-				      first + i, (double)pl->buf[c][i],
-				      (double)val(first + i, c));
+			              "ch %d frame %zu: got %g want %g", c,
+			              first + i, (double)pl->buf[c][i],
+			              (double)val(first + i, c));
 }
 
 static FxRing *make(int channels, size_t min_frames)
@@ -67,8 +67,8 @@ START_TEST(test_capacity_rounding)
 	static const struct {
 		size_t min, cap;
 	} cases[] = {
-		{1, 1}, {2, 2}, {3, 4}, {5, 8}, {1000, 1024}, {1024, 1024},
-		{1025, 2048}, {48000, 65536},
+		{1, 1},       {2, 2},       {3, 4},       {5, 8},
+		{1000, 1024}, {1024, 1024}, {1025, 2048}, {48000, 65536},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		FxRing *r = make(3, cases[i].min);
@@ -87,8 +87,13 @@ START_TEST(test_invalid_args)
 		int channels;
 		size_t min;
 	} bad[] = {
-		{0, 16}, {-1, 16}, {65, 16}, {2, 0}, {2, SIZE_MAX},
-		{2, SIZE_MAX / 2 + 2}, {2, ((size_t)1 << 40)},
+		{0, 16},
+		{-1, 16},
+		{65, 16},
+		{2, 0},
+		{2, SIZE_MAX},
+		{2, SIZE_MAX / 2 + 2},
+		{2, ((size_t)1 << 40)},
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		FxStatus st = FX_OK;
@@ -244,7 +249,8 @@ START_TEST(test_wraparound_multichannel)
 	for (int lap = 0; lap < 400; lap++) {
 		size_t w = (size_t)(lap % 8) + 1;
 		fill_seq(&in, ch, wn, w);
-		ck_assert_uint_eq(fx_ring_write(r, (const float *const *)in.p, w), w);
+		ck_assert_uint_eq(
+			fx_ring_write(r, (const float *const *)in.p, w), w);
 		wn += w;
 		size_t avail = fx_ring_available_read(r);
 		ck_assert_uint_eq(avail, wn - rn);
@@ -268,8 +274,10 @@ START_TEST(test_wraparound_multichannel)
 	ck_assert_uint_eq(fx_ring_capacity(one), 1);
 	for (size_t n = 0; n < 10; n++) {
 		fill_seq(&in, 2, n, 1);
-		ck_assert_uint_eq(fx_ring_write(one, (const float *const *)in.p, 1), 1);
-		ck_assert_uint_eq(fx_ring_write(one, (const float *const *)in.p, 1), 0);
+		ck_assert_uint_eq(
+			fx_ring_write(one, (const float *const *)in.p, 1), 1);
+		ck_assert_uint_eq(
+			fx_ring_write(one, (const float *const *)in.p, 1), 0);
 		ck_assert_uint_eq(fx_ring_read(one, out.p, 1), 1);
 		check_seq(&out, 2, n, 1);
 	}
@@ -300,8 +308,9 @@ START_TEST(test_write_silence)
 	ck_assert_uint_eq(fx_ring_read(r, out.p, 8), 8);
 	for (int c = 0; c < 2; c++)
 		for (int i = 0; i < 8; i++)
-			ck_assert_msg(out.buf[c][i] == 0.0f, "ch %d frame %d = %g",
-				      c, i, (double)out.buf[c][i]);
+			ck_assert_msg(out.buf[c][i] == 0.0f,
+			              "ch %d frame %d = %g", c, i,
+			              (double)out.buf[c][i]);
 	ck_assert(out.buf[0][8] == -1.0f); /* nothing past the 8 asked for */
 
 	/* Silence interleaves with data in order. */
@@ -349,10 +358,10 @@ END_TEST
 typedef struct {
 	FxRing *ring;
 	size_t total;
-	size_t refused;      ///< producer: writes refused for lack of room
-	size_t short_reads;  ///< consumer: reads refused for lack of data
-	size_t bad;          ///< consumer: first wrong frame + 1, or 0
-	atomic_bool quit;    ///< consumer gave up: the producer must not spin on
+	size_t refused;     ///< producer: writes refused for lack of room
+	size_t short_reads; ///< consumer: reads refused for lack of data
+	size_t bad;         ///< consumer: first wrong frame + 1, or 0
+	atomic_bool quit;   ///< consumer gave up: the producer must not spin on
 } Stress;
 
 static uint32_t rnd(uint32_t *s)
@@ -414,7 +423,7 @@ static void consume(Stress *s)
 		int via_peek = (x >> 16) % 4 == 0;
 		for (;;) {
 			size_t got = via_peek ? fx_ring_peek(s->ring, p, len)
-					      : fx_ring_read(s->ring, p, len);
+			                      : fx_ring_read(s->ring, p, len);
 			if (got == len)
 				break;
 			if (got != 0) {
@@ -472,8 +481,10 @@ START_TEST(test_stress_spsc)
 	ck_assert_msg(s.bad == 0, "wrong data at frame %zu", s.bad - 1);
 	ck_assert_uint_eq(fx_ring_available_read(s.ring), 0);
 	ck_assert_uint_eq(fx_ring_available_write(s.ring), ST_CAP);
-	fprintf(stderr, "# stress: %zu frames, %zu refused writes, "
-		"%zu refused reads\n", s.total, s.refused, s.short_reads);
+	fprintf(stderr,
+	        "# stress: %zu frames, %zu refused writes, "
+	        "%zu refused reads\n",
+	        s.total, s.refused, s.short_reads);
 	fx_ring_free(s.ring);
 }
 END_TEST
@@ -495,12 +506,11 @@ START_TEST(test_record_room_and_limit)
 	planes_init(&in, 1.0f);
 	for (uint32_t k = 0; k < 3; k++)
 		ck_assert_uint_eq(fx_ring_write_record(
-		                          r, k, (const float *const *)in.p, 64),
+					  r, k, (const float *const *)in.p, 64),
 		                  64);
 	ck_assert_uint_eq(fx_ring_available_write(r), 0);
-	ck_assert_uint_eq(fx_ring_write_record(r, 3, (const float *const *)in.p,
-	                                       1),
-	                  0);
+	ck_assert_uint_eq(
+		fx_ring_write_record(r, 3, (const float *const *)in.p, 1), 0);
 	ck_assert_uint_eq(fx_ring_available_read(r), 195);
 	fx_ring_free(r);
 	st = FX_OK;
@@ -523,16 +533,17 @@ START_TEST(test_record_round_trip_and_all_or_nothing)
 	planes_init(&in, 0.0f);
 	planes_init(&out, -1.0f);
 	/* Headers whose bits are no ordinary float: a NaN payload, all ones. */
-	const uint32_t headers[] = {0, 1, 0x7FC00001u, 0xFFFFFFFFu, 0x80000000u,
-	                            12345};
+	const uint32_t headers[] = {0,           1,           0x7FC00001u,
+	                            0xFFFFFFFFu, 0x80000000u, 12345};
 	uint32_t h;
 	size_t first = 0, next = 0;
 	for (int round = 0; round < 40; round++) {
 		uint32_t want = headers[round % 6] ^ (uint32_t)round;
 		fill_seq(&in, 3, next, 48);
-		ck_assert_uint_eq(fx_ring_write_record(
-		                          r, want, (const float *const *)in.p, 48),
-		                  48);
+		ck_assert_uint_eq(
+			fx_ring_write_record(r, want,
+		                             (const float *const *)in.p, 48),
+			48);
 		next += 48;
 		/* Nothing of a record is readable as a shorter one's header:
 		 * asking for a record longer than what is there reads none. */
@@ -558,13 +569,12 @@ START_TEST(test_record_round_trip_and_all_or_nothing)
 	ck_assert_uint_eq(fx_ring_read_record(r, &h, out.p, 48), 0);
 	ck_assert_uint_eq(fx_ring_drop_record(r, 48), 0);
 	for (int k = 0; k < 5; k++)
-		ck_assert_uint_eq(fx_ring_write_record(
-		                          r, (uint32_t)k,
-		                          (const float *const *)in.p, 48),
-		                  48);
-	ck_assert_uint_eq(fx_ring_write_record(r, 5, (const float *const *)in.p,
-	                                       48),
-	                  0);
+		ck_assert_uint_eq(
+			fx_ring_write_record(r, (uint32_t)k,
+		                             (const float *const *)in.p, 48),
+			48);
+	ck_assert_uint_eq(
+		fx_ring_write_record(r, 5, (const float *const *)in.p, 48), 0);
 	for (uint32_t k = 0; k < 5; k++) {
 		ck_assert_uint_eq(fx_ring_read_record(r, &h, out.p, 48), 48);
 		ck_assert_uint_eq(h, k);
@@ -582,7 +592,7 @@ END_TEST
 typedef struct {
 	FxRing *ring;
 	uint32_t total;
-	uint32_t bad;    ///< consumer: first wrong record + 1, or 0
+	uint32_t bad; ///< consumer: first wrong record + 1, or 0
 	atomic_bool quit;
 } RecordStress;
 
@@ -646,23 +656,27 @@ END_TEST
 int main(void)
 {
 	const FxTestCase cases[] = {
-		{"core", 0, .tests = {
-			{test_capacity_rounding, 0},
-			{test_invalid_args, 0},
-			{test_bookkeeping, 0},
-			{test_all_or_nothing, 0},
-			{test_peek_advance, 0},
-			{test_wraparound_multichannel, 0},
-			{test_write_silence, 0},
-			{test_clear, 0},
-			{test_record_room_and_limit, 0},
-			{test_record_round_trip_and_all_or_nothing, 0},
-		}},
+		{"core", 0,
+	         .tests =
+	                 {
+				 {test_capacity_rounding, 0},
+				 {test_invalid_args, 0},
+				 {test_bookkeeping, 0},
+				 {test_all_or_nothing, 0},
+				 {test_peek_advance, 0},
+				 {test_wraparound_multichannel, 0},
+				 {test_write_silence, 0},
+				 {test_clear, 0},
+				 {test_record_room_and_limit, 0},
+				 {test_record_round_trip_and_all_or_nothing, 0},
+			 }},
 		/* Generous: the same test runs under TSan and ASan. */
-		{"stress", 120, .tests = {
-			{test_stress_spsc, 0},
-			{test_stress_records, 0},
-		}},
+		{"stress", 120,
+	         .tests =
+	                 {
+				 {test_stress_spsc, 0},
+				 {test_stress_records, 0},
+			 }},
 		{.name = NULL},
 	};
 	return fx_test_run(fx_test_suite("ring", cases));

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Chain spec parsing, formatting and the parameter tables. */
 #include "tests/fxtest.h"
 
@@ -10,8 +11,8 @@
 START_TEST(parses_the_default_chain)
 {
 	const char *text = "hpf:highpass cutoff=80 order=2 | eq:peaking "
-	                   "cutoff=1000 q=0.7 gain=0 | lpf:lowpass cutoff=12000 "
-	                   "order=2 | vol:gain db=0";
+			   "cutoff=1000 q=0.7 gain=0 | lpf:lowpass cutoff=12000 "
+			   "order=2 | vol:gain db=0";
 	FxChainSpec spec;
 	FxSpecError err;
 	ck_assert_int_eq(fx_spec_parse(text, "chain", &spec, &err), FX_OK);
@@ -38,8 +39,8 @@ START_TEST(defaults_fill_unset_parameters)
 	ck_assert_str_eq(spec.slots[0].label, "");
 	ck_assert_int_eq(fx_spec_parse("", NULL, &spec, NULL), FX_OK);
 	ck_assert_int_eq(spec.n_slots, 0);
-	ck_assert_int_eq(fx_spec_parse("  # only a comment\n", NULL, &spec, NULL),
-	                 FX_OK);
+	ck_assert_int_eq(
+		fx_spec_parse("  # only a comment\n", NULL, &spec, NULL), FX_OK);
 	ck_assert_int_eq(spec.n_slots, 0);
 }
 END_TEST
@@ -47,7 +48,7 @@ END_TEST
 START_TEST(format_round_trips)
 {
 	const char *text = "a:lowpass cutoff=1234.5 order=3 bypass=1 |\n"
-	                   "  notch q=0.333333333333 # comment\n | gain db=-96";
+			   "  notch q=0.333333333333 # comment\n | gain db=-96";
 	FxChainSpec spec, again;
 	FxSpecError err;
 	ck_assert_int_eq(fx_spec_parse(text, "t", &spec, &err), FX_OK);
@@ -78,48 +79,47 @@ static const struct {
 	const char *message; /* the whole message */
 } bad[] = {
 	{"hpf:highpass cutoff=80 | lpf:lowpass cutof=8000", FX_ERR_UNKNOWN_PARAM,
-	 "chain:1:38: lowpass: unknown parameter 'cutof' (did you mean "
-	 "'cutoff'?)"},
+         "chain:1:38: lowpass: unknown parameter 'cutof' (did you mean "
+         "'cutoff'?)"},
 	{"lowpas", FX_ERR_UNKNOWN_EFFECT,
-	 "chain:1:1: unknown effect 'lowpas' (did you mean 'lowpass'?)"},
+         "chain:1:1: unknown effect 'lowpas' (did you mean 'lowpass'?)"},
 	{"x:zzzzzzzz", FX_ERR_UNKNOWN_EFFECT,
-	 "chain:1:1: unknown effect 'zzzzzzzz' (fxd --list-effects lists them)"},
+         "chain:1:1: unknown effect 'zzzzzzzz' (fxd --list-effects lists them)"},
 	{"lowpass\n  frobnicate=1", FX_ERR_UNKNOWN_PARAM,
-	 "chain:2:3: lowpass: unknown parameter 'frobnicate'"},
+         "chain:2:3: lowpass: unknown parameter 'frobnicate'"},
 	{"lowpass cutoff=abc", FX_ERR_SYNTAX,
-	 "chain:1:9: lowpass: cutoff=abc is not a number"},
+         "chain:1:9: lowpass: cutoff=abc is not a number"},
 	{"lowpass cutoff=", FX_ERR_SYNTAX,
-	 "chain:1:9: lowpass: cutoff= is not a number"},
+         "chain:1:9: lowpass: cutoff= is not a number"},
 	{"lowpass cutoff=nan", FX_ERR_NONFINITE,
-	 "chain:1:9: lowpass: cutoff=nan is not a finite number"},
+         "chain:1:9: lowpass: cutoff=nan is not a finite number"},
 	{"lowpass cutoff=inf", FX_ERR_NONFINITE,
-	 "chain:1:9: lowpass: cutoff=inf is not a finite number"},
+         "chain:1:9: lowpass: cutoff=inf is not a finite number"},
 	{"lowpass cutoff=30000", FX_ERR_RANGE,
-	 "chain:1:9: lowpass: cutoff=30000 is out of range 20..20000 Hz"},
+         "chain:1:9: lowpass: cutoff=30000 is out of range 20..20000 Hz"},
 	{"lowpass order=2.5", FX_ERR_RANGE,
-	 "chain:1:9: lowpass: order must be a whole number, not 2.5"},
+         "chain:1:9: lowpass: order must be a whole number, not 2.5"},
 	{"lowpass order=17", FX_ERR_RANGE,
-	 "chain:1:9: lowpass: order=17 is out of range 1..16"},
+         "chain:1:9: lowpass: order=17 is out of range 1..16"},
 	{"lowpass cutoff=100 cutoff=200", FX_ERR_SYNTAX,
-	 "chain:1:20: lowpass: cutoff is given twice"},
+         "chain:1:20: lowpass: cutoff is given twice"},
 	{"lowpass cutoff", FX_ERR_SYNTAX,
-	 "chain:1:9: lowpass: expected name=value, found 'cutoff'"},
+         "chain:1:9: lowpass: expected name=value, found 'cutoff'"},
 	{"lowpass =3", FX_ERR_SYNTAX,
-	 "chain:1:9: lowpass: expected name=value, found '=3'"},
+         "chain:1:9: lowpass: expected name=value, found '=3'"},
 	{"gain | | gain", FX_ERR_SYNTAX, "chain:1:8: empty effect slot"},
 	{"gain |", FX_ERR_SYNTAX, "chain:1:7: empty effect slot"},
 	{"| gain", FX_ERR_SYNTAX, "chain:1:1: empty effect slot"},
-	{"a:gain | a:gain", FX_ERR_SYNTAX,
-	 "chain:1:10: label 'a' is used twice"},
+	{"a:gain | a:gain", FX_ERR_SYNTAX, "chain:1:10: label 'a' is used twice"},
 	{"1a:gain", FX_ERR_SYNTAX,
-	 "chain:1:1: bad label '1a' (use a letter, then letters, digits, '_' "
-	 "or '-')"},
+         "chain:1:1: bad label '1a' (use a letter, then letters, digits, '_' "
+         "or '-')"},
 	{"x:", FX_ERR_SYNTAX, "chain:1:1: missing effect name after 'x:'"},
 	{"gain bypass=maybe", FX_ERR_SYNTAX,
-	 "chain:1:6: gain: bypass must be 0 or 1, not 'maybe'"},
+         "chain:1:6: gain: bypass must be 0 or 1, not 'maybe'"},
 	{"abcdefghijabcdefghijabcdefghijabcdefghij:gain", FX_ERR_SYNTAX,
-	 "chain:1:1: label 'abcdefghijabcdefghijabcdefghijabcdefghij' is longer "
-	 "than 31 characters"},
+         "chain:1:1: label 'abcdefghijabcdefghijabcdefghijabcdefghij' is longer "
+         "than 31 characters"},
 };
 
 START_TEST(bad_specs_say_where_and_why)
@@ -147,8 +147,10 @@ START_TEST(too_many_slots_is_an_error)
 	char huge[600];
 	memset(huge, 'a', sizeof huge - 1);
 	huge[sizeof huge - 1] = '\0';
-	ck_assert_int_eq(fx_spec_parse(huge, "chain", &spec, &err), FX_ERR_SYNTAX);
-	ck_assert_str_eq(err.message, "chain:1:1: word longer than 255 characters");
+	ck_assert_int_eq(fx_spec_parse(huge, "chain", &spec, &err),
+	                 FX_ERR_SYNTAX);
+	ck_assert_str_eq(err.message,
+	                 "chain:1:1: word longer than 255 characters");
 }
 END_TEST
 
@@ -165,10 +167,11 @@ static uint32_t next(void)
 START_TEST(fuzz_never_crashes)
 {
 	static const char *const pieces[] = {
-		"lowpass", "highpass", "gain", "peaking", "bandpass", "a:", "b:",
-		"cutoff=", "q=", "order=", "db=", "gain=", "bypass=", "1", "0.5",
-		"-3", "1e9", "nan", "20000", "|", " ", "\n", "#", "=", ":", "x",
-		"\t", "2", "16", "notch",
+		"lowpass", "highpass", "gain", "peaking", "bandpass", "a:",
+		"b:",      "cutoff=",  "q=",   "order=",  "db=",      "gain=",
+		"bypass=", "1",        "0.5",  "-3",      "1e9",      "nan",
+		"20000",   "|",        " ",    "\n",      "#",        "=",
+		":",       "x",        "\t",   "2",       "16",       "notch",
 	};
 	char text[512];
 	int parsed = 0;
@@ -177,8 +180,9 @@ START_TEST(fuzz_never_crashes)
 		int target = (int)(next() % (sizeof text - 40));
 		while (len < target) {
 			if (mode) {
-				const char *p = pieces[next() % (sizeof pieces /
-				                                  sizeof pieces[0])];
+				const char *p =
+					pieces[next() % (sizeof pieces /
+				                         sizeof pieces[0])];
 				size_t n = strlen(p);
 				memcpy(text + len, p, n);
 				len += (int)n;
@@ -219,8 +223,8 @@ START_TEST(parameter_tables_are_consistent)
 		for (int i = 0; i < cls->n_params; i++) {
 			const FxParamInfo *p = &cls->params[i];
 			ck_assert_int_eq(fx_param_find(cls, p->name), i);
-			ck_assert_msg(p->min <= p->def && p->def <= p->max, "%s.%s",
-			              cls->name, p->name);
+			ck_assert_msg(p->min <= p->def && p->def <= p->max,
+			              "%s.%s", cls->name, p->name);
 			ck_assert(p->unit && p->doc && *p->doc);
 			if (p->scale == FX_SCALE_LOG)
 				ck_assert(p->min > 0);
@@ -269,11 +273,17 @@ START_TEST(param_scales_map_as_documented)
 		double v;
 		const char *text;
 	} shortest[] = {
-		{93.3, "93.3"}, {100, "100"}, {1875000, "1875000"},
-		{0.1 + 0.2, "0.30000000000000004"}, {1e-05, "1e-05"},
-		{-2.5e-300, "-2.5e-300"}, {1e21, "1e+21"},
+		{93.3, "93.3"},
+		{100, "100"},
+		{1875000, "1875000"},
+		{0.1 + 0.2, "0.30000000000000004"},
+		{1e-05, "1e-05"},
+		{-2.5e-300, "-2.5e-300"},
+		{1e21, "1e+21"},
 		{123456789012345678.0, "1.2345678901234568e+17"},
-		{0, "0"}, {INFINITY, "inf"}, {NAN, "nan"},
+		{0, "0"},
+		{INFINITY, "inf"},
+		{NAN, "nan"},
 	};
 	for (size_t i = 0; i < sizeof shortest / sizeof shortest[0]; i++) {
 		ck_assert_str_eq(fx_format_number(shortest[i].v, buf, sizeof buf),
@@ -291,17 +301,19 @@ END_TEST
 int main(void)
 {
 	const FxTestCase cases[] = {
-		{"spec", 120, .tests = {
-			{parses_the_default_chain, 0},
-			{defaults_fill_unset_parameters, 0},
-			{format_round_trips, 0},
-			{bad_specs_say_where_and_why,
-			 sizeof bad / sizeof bad[0]},
-			{too_many_slots_is_an_error, 0},
-			{fuzz_never_crashes, 0},
-			{parameter_tables_are_consistent, 0},
-			{param_scales_map_as_documented, 0},
-		}},
+		{"spec", 120,
+	         .tests =
+	                 {
+				 {parses_the_default_chain, 0},
+				 {defaults_fill_unset_parameters, 0},
+				 {format_round_trips, 0},
+				 {bad_specs_say_where_and_why,
+	                          sizeof bad / sizeof bad[0]},
+				 {too_many_slots_is_an_error, 0},
+				 {fuzz_never_crashes, 0},
+				 {parameter_tables_are_consistent, 0},
+				 {param_scales_map_as_documented, 0},
+			 }},
 		{.name = NULL},
 	};
 	return fx_test_run(fx_test_suite("spec", cases));

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The time-based effects: delay (echo positions and decay, ping-pong,
  * tempo divisions, gliding time) and reverb (decay, decorrelation,
  * stability), both run through the chain as the daemon runs them. */
@@ -131,8 +132,8 @@ END_TEST
 START_TEST(delay_pingpong_alternates_channels)
 {
 	enum { N = 5000, D = 480 };
-	FxChain *c = chain_from("delay time=10 feedback=0.6 mix=1 pingpong=1", 2,
-	                        20);
+	FxChain *c = chain_from("delay time=10 feedback=0.6 mix=1 pingpong=1",
+	                        2, 20);
 	float *l = zeros(N), *r = zeros(N), *x[2] = {l, r};
 	l[0] = r[0] = 1.0f;
 	run(c, x, 2, N, 100);
@@ -169,7 +170,8 @@ START_TEST(delay_odd_channel_counts)
 	enum { N = 2000, D = 480 };
 	for (int channels = 1; channels <= 3; channels += 2) {
 		FxChain *c = chain_from(
-			"delay time=10 feedback=0.5 mix=1 pingpong=1", channels, 20);
+			"delay time=10 feedback=0.5 mix=1 pingpong=1", channels,
+			20);
 		float *x[3];
 		for (int ch = 0; ch < channels; ch++) {
 			x[ch] = zeros(N);
@@ -178,7 +180,8 @@ START_TEST(delay_odd_channel_counts)
 		run(c, x, channels, N, 256);
 		float *lone = x[channels - 1];
 		for (int k = 1; k < N / D; k++)
-			ck_assert_float_eq_tol(lone[k * D], pow(0.5, k - 1), 1e-6);
+			ck_assert_float_eq_tol(lone[k * D], pow(0.5, k - 1),
+			                       1e-6);
 		if (channels == 3) {
 			ck_assert_float_eq_tol(x[0][D], 1, 1e-6);
 			ck_assert_float_eq_tol(x[1][D], 0, 1e-9);
@@ -225,9 +228,11 @@ START_TEST(chunk_size_does_not_matter)
 			int i = 0;
 			while (i < N && x[ch][i] == ref[ch][i])
 				i++;
-			ck_assert_msg(i == N, "%s: chunk %d, ch %d frame %d: %g != %g",
+			ck_assert_msg(i == N,
+			              "%s: chunk %d, ch %d frame %d: %g != %g",
 			              invariant_chains[_i], chunks[k], ch, i,
-			              x[ch][i < N ? i : 0], ref[ch][i < N ? i : 0]);
+			              x[ch][i < N ? i : 0],
+			              ref[ch][i < N ? i : 0]);
 		}
 	}
 	double energy = 0;
@@ -336,8 +341,8 @@ START_TEST(delay_division_labels_parse)
 		snprintf(text, sizeof text, "delay division=%s", p->labels[n]);
 		FxChainSpec spec;
 		FxSpecError err;
-		ck_assert_msg(fx_spec_parse(text, "t", &spec, &err) == FX_OK, "%s",
-		              err.message);
+		ck_assert_msg(fx_spec_parse(text, "t", &spec, &err) == FX_OK,
+		              "%s", err.message);
 		ck_assert(spec.slots[0].values[idx] == n);
 		fx_spec_format(&spec, out, sizeof out);
 		snprintf(want, sizeof want, " division=%s ", p->labels[n]);
@@ -409,8 +414,8 @@ END_TEST
 START_TEST(delay_feedback_is_bounded)
 {
 	enum { N = 4 * FS };
-	FxChain *c = chain_from(
-		"delay time=1.01 feedback=0.95 mix=1 pingpong=1", 2, 20);
+	FxChain *c = chain_from("delay time=1.01 feedback=0.95 mix=1 pingpong=1",
+	                        2, 20);
 	float *l = zeros(N), *r = zeros(N), *x[2] = {l, r};
 	rng_state = 7;
 	for (int i = 0; i < N; i++) {
@@ -533,8 +538,8 @@ START_TEST(sample_rate_scales_the_tunings)
 		        rates[k], t);
 		if (k == 0)
 			ref = t;
-		ck_assert_msg(fabs(t / ref - 1) < 0.1, "%g Hz: T60 %g s, not %g",
-		              rates[k], t, ref);
+		ck_assert_msg(fabs(t / ref - 1) < 0.1,
+		              "%g Hz: T60 %g s, not %g", rates[k], t, ref);
 		free(l);
 		free(r);
 
@@ -619,7 +624,12 @@ END_TEST
  * 1.5 * 8 * 81), and the tail dies away: nothing has grown or got stuck. */
 START_TEST(reverb_is_stable_at_worst_settings)
 {
-	enum { CHUNK = 256, SECONDS = 3600, DC_SECONDS = 10, QUIET_SECONDS = 40 };
+	enum {
+		CHUNK = 256,
+		SECONDS = 3600,
+		DC_SECONDS = 10,
+		QUIET_SECONDS = 40
+	};
 	FxChain *c = chain_from("reverb room=1 damp=0 width=1 mix=1", 2, 20);
 	float l[CHUNK], r[CHUNK], *x[2] = {l, r};
 	double bound = 1.5 * 8 * 81, peak = 0;
@@ -675,8 +685,8 @@ END_TEST
 START_TEST(parameter_sweeps_stay_finite)
 {
 	enum { N = 2 * FS, CHUNK = 128 };
-	FxChain *c = chain_from("delay time=50 feedback=0.9 mix=0.5 | reverb", 2,
-	                        20);
+	FxChain *c = chain_from("delay time=50 feedback=0.9 mix=0.5 | reverb",
+	                        2, 20);
 	float l[CHUNK], r[CHUNK], *x[2] = {l, r};
 	rng_state = 5;
 	double peak = 0;
@@ -709,30 +719,35 @@ END_TEST
 int main(void)
 {
 	const FxTestCase cases[] = {
-		{"timefx", 60, .setup = setup, .tests = {
-			{delay_echoes_at_exact_offsets, 2},
-			{delay_fractional_echo_is_centred, 0},
-			{delay_pingpong_alternates_channels, 0},
-			{delay_odd_channel_counts, 0},
-			{chunk_size_does_not_matter,
-			 sizeof invariant_chains / sizeof invariant_chains[0]},
-			{delay_division_follows_tempo,
-			 sizeof tempo_cases / sizeof tempo_cases[0]},
-			{delay_tempo_change_while_running, 2},
-			{delay_division_labels_parse, 0},
-			{delay_time_glide_has_no_click,
-			 sizeof glide_cases / sizeof glide_cases[0]},
-			{delay_feedback_is_bounded, 0},
-			{reverb_decay_grows_with_room, 0},
-			{reverb_width_decorrelates_the_tail, 0},
-			{sample_rate_scales_the_tunings, 0},
-			{reverb_odd_channel_counts, 0},
-			{parameter_sweeps_stay_finite, 0},
-		}},
+		{"timefx", 60, .setup = setup,
+	         .tests =
+	                 {
+				 {delay_echoes_at_exact_offsets, 2},
+				 {delay_fractional_echo_is_centred, 0},
+				 {delay_pingpong_alternates_channels, 0},
+				 {delay_odd_channel_counts, 0},
+				 {chunk_size_does_not_matter,
+	                          sizeof invariant_chains /
+	                                  sizeof invariant_chains[0]},
+				 {delay_division_follows_tempo,
+	                          sizeof tempo_cases / sizeof tempo_cases[0]},
+				 {delay_tempo_change_while_running, 2},
+				 {delay_division_labels_parse, 0},
+				 {delay_time_glide_has_no_click,
+	                          sizeof glide_cases / sizeof glide_cases[0]},
+				 {delay_feedback_is_bounded, 0},
+				 {reverb_decay_grows_with_room, 0},
+				 {reverb_width_decorrelates_the_tail, 0},
+				 {sample_rate_scales_the_tunings, 0},
+				 {reverb_odd_channel_counts, 0},
+				 {parameter_sweeps_stay_finite, 0},
+			 }},
 		/* An hour of audio: seconds here, much longer under sanitizers. */
-		{"an hour of input", 600, .setup = setup, .tests = {
-			{reverb_is_stable_at_worst_settings, 0},
-		}},
+		{"an hour of input", 600, .setup = setup,
+	         .tests =
+	                 {
+				 {reverb_is_stable_at_worst_settings, 0},
+			 }},
 		{.name = NULL},
 	};
 	return fx_test_run(fx_test_suite("timefx", cases));
