@@ -433,24 +433,21 @@ END_TEST
 
 int main(void)
 {
+	/* One line per case and per test. */
+	/* clang-format off */
 	const FxTestCase cases[] = {
-		{"exact", 120,
-	         .tests =
-	                 {
-				 {recording_is_offline_chain_delayed_by_reported_latency,
-	                          sizeof exact_cases / sizeof exact_cases[0]},
-			 }},
-		{"small period", 120,
-	         .tests =
-	                 {
-				 {small_period_silence_is_counted_underflow, 0},
-			 }},
-		{"fault injection", 120,
-	         .tests =
-	                 {
-				 {stalls_are_counted_dropped_and_recovered, 0},
-			 }},
+		{"exact", 120, .tests = {
+			{recording_is_offline_chain_delayed_by_reported_latency,
+			 sizeof exact_cases / sizeof exact_cases[0]},
+		}},
+		{"small period", 120, .tests = {
+			{small_period_silence_is_counted_underflow, 0},
+		}},
+		{"fault injection", 120, .tests = {
+			{stalls_are_counted_dropped_and_recovered, 0},
+		}},
 		{.name = NULL},
 	};
+	/* clang-format on */
 	return fx_test_jack_main(fx_test_suite("jack audio", cases));
 }

@@ -302,30 +302,25 @@ END_TEST
 
 int main(void)
 {
+	/* One line per case and per test. */
+	/* clang-format off */
 	const FxTestCase cases[] = {
-		{"name", 120,
-	         .tests =
-	                 {
-				 {taken_name_fails_unless_rename_is_allowed, 0},
-			 }},
-		{"connect", 120,
-	         .tests =
-	                 {
-				 {connect_patterns_make_the_connections, 0},
-			 }},
-		{"wait", 120,
-	         .tests =
-	                 {
-				 {wait_for_jack_outlasts_a_late_server, 0},
-				 {no_server_is_the_documented_exit_code, 0},
-			 }},
-		{"budget", 120,
-	         .tests =
-	                 {
-				 {memory_budget_refuses_a_chain_at_start_and_on_sighup,
-	                          0},
-			 }},
+		{"name", 120, .tests = {
+			{taken_name_fails_unless_rename_is_allowed, 0},
+		}},
+		{"connect", 120, .tests = {
+			{connect_patterns_make_the_connections, 0},
+		}},
+		{"wait", 120, .tests = {
+			{wait_for_jack_outlasts_a_late_server, 0},
+			{no_server_is_the_documented_exit_code, 0},
+		}},
+		{"budget", 120, .tests = {
+			{memory_budget_refuses_a_chain_at_start_and_on_sighup,
+			 0},
+		}},
 		{.name = NULL},
 	};
+	/* clang-format on */
 	return fx_test_jack_main(fx_test_suite("jack cli", cases));
 }

@@ -378,26 +378,22 @@ END_TEST
 
 int main(void)
 {
+	/* One line per case and per test. */
+	/* clang-format off */
 	const FxTestCase cases[] = {
-		{"round trip", 120,
-	         .tests =
-	                 {
-				 {round_trip_is_one_period_plus_what_fxd_reports,
-	                          sizeof round_trips / sizeof round_trips[0]},
-			 }},
-		{"bufsize", 120,
-	         .tests =
-	                 {
-				 {bufsize_change_keeps_audio_and_moves_latency,
-	                          sizeof new_sizes / sizeof new_sizes[0]},
-			 }},
-		{"effect latency", 120,
-	         .tests =
-	                 {
-				 {limiter_lookahead_adds_to_the_reported_latency,
-	                          0},
-			 }},
+		{"round trip", 120, .tests = {
+			{round_trip_is_one_period_plus_what_fxd_reports,
+			 sizeof round_trips / sizeof round_trips[0]},
+		}},
+		{"bufsize", 120, .tests = {
+			{bufsize_change_keeps_audio_and_moves_latency,
+			 sizeof new_sizes / sizeof new_sizes[0]},
+		}},
+		{"effect latency", 120, .tests = {
+			{limiter_lookahead_adds_to_the_reported_latency, 0},
+		}},
 		{.name = NULL},
 	};
+	/* clang-format on */
 	return fx_test_jack_main(fx_test_suite("jack latency", cases));
 }

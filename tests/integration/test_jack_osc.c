@@ -1872,64 +1872,44 @@ END_TEST
 
 int main(void)
 {
+	/* One line per case and per test. */
+	/* clang-format off */
 	const FxTestCase cases[] = {
-		{"sockets", 40,
-	         .tests =
-	                 {
-				 {binds_one_udp_socket_and_with_tcp_one_listener,
-	                          0},
-			 }},
-		{"gain", 40,
-	         .tests =
-	                 {
-				 {gain_set_with_oscsend_is_heard_after_sync, 0},
-			 }},
-		{"replies", 40,
-	         .tests =
-	                 {
-				 {every_message_gets_its_reply, 0},
-			 }},
-		{"bad input", 40,
-	         .tests =
-	                 {
-				 {bad_input_is_answered_counted_and_survived, 0},
-			 }},
-		{"future bundle", 40,
-	         .tests =
-	                 {
-				 {future_bundle_is_not_swallowed, 0},
-			 }},
-		{"allowlist", 40,
-	         .tests =
-	                 {
-				 {allowlist_drops_and_counts_others, 0},
-			 }},
-		{"burst", 120,
-	         .tests =
-	                 {
-				 {burst_of_100000_messages_is_accounted_for, 0},
-			 }},
-		{"state file", 40,
-	         .tests =
-	                 {
-				 {state_file_survives_sigkill, 0},
-			 }},
-		{"alias", 40,
-	         .tests =
-	                 {
-				 {alias_and_static_target, 0},
-			 }},
-		{"knob", 40,
-	         .tests =
-	                 {
-				 {knob_to_ear_stats, 0},
-			 }},
-		{"bpm", 40,
-	         .tests =
-	                 {
-				 {bpm_follows_jack_transport, 0},
-			 }},
+		{"sockets", 40, .tests = {
+			{binds_one_udp_socket_and_with_tcp_one_listener, 0},
+		}},
+		{"gain", 40, .tests = {
+			{gain_set_with_oscsend_is_heard_after_sync, 0},
+		}},
+		{"replies", 40, .tests = {
+			{every_message_gets_its_reply, 0},
+		}},
+		{"bad input", 40, .tests = {
+			{bad_input_is_answered_counted_and_survived, 0},
+		}},
+		{"future bundle", 40, .tests = {
+			{future_bundle_is_not_swallowed, 0},
+		}},
+		{"allowlist", 40, .tests = {
+			{allowlist_drops_and_counts_others, 0},
+		}},
+		{"burst", 120, .tests = {
+			{burst_of_100000_messages_is_accounted_for, 0},
+		}},
+		{"state file", 40, .tests = {
+			{state_file_survives_sigkill, 0},
+		}},
+		{"alias", 40, .tests = {
+			{alias_and_static_target, 0},
+		}},
+		{"knob", 40, .tests = {
+			{knob_to_ear_stats, 0},
+		}},
+		{"bpm", 40, .tests = {
+			{bpm_follows_jack_transport, 0},
+		}},
 		{.name = NULL},
 	};
+	/* clang-format on */
 	return fx_test_jack_main(fx_test_suite("jack osc", cases));
 }

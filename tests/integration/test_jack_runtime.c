@@ -304,19 +304,18 @@ END_TEST
 
 int main(void)
 {
+	/* One line per case and per test. */
+	/* clang-format off */
 	const FxTestCase cases[] = {
-		{"sighup", 120,
-	         .tests =
-	                 {
-				 {sighup_reloads_a_good_file_and_keeps_the_chain_on_a_bad_one,
-	                          0},
-			 }},
-		{"freewheel", 120,
-	         .tests =
-	                 {
-				 {freewheel_drops_nothing, 0},
-			 }},
+		{"sighup", 120, .tests = {
+			{sighup_reloads_a_good_file_and_keeps_the_chain_on_a_bad_one,
+			 0},
+		}},
+		{"freewheel", 120, .tests = {
+			{freewheel_drops_nothing, 0},
+		}},
 		{.name = NULL},
 	};
+	/* clang-format on */
 	return fx_test_jack_main(fx_test_suite("jack runtime", cases));
 }

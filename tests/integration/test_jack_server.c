@@ -393,25 +393,22 @@ END_TEST
 
 static Suite *suite(void)
 {
+	/* One line per case and per test. */
+	/* clang-format off */
 	const FxTestCase cases[] = {
-		{"gone", 120,
-	         .tests =
-	                 {
-				 {server_gone_exits_with_the_documented_code,
-	                          sizeof kill_signals / sizeof kill_signals[0]},
-			 }},
-		{"reconnect", 180,
-	         .tests =
-	                 {
-				 {reconnect_survives_three_restarts, 0},
-			 }},
-		{"registry", 120,
-	         .tests =
-	                 {
-				 {dead_servers_give_back_their_registry_slots, 0},
-			 }},
+		{"gone", 120, .tests = {
+			{server_gone_exits_with_the_documented_code,
+			 sizeof kill_signals / sizeof kill_signals[0]},
+		}},
+		{"reconnect", 180, .tests = {
+			{reconnect_survives_three_restarts, 0},
+		}},
+		{"registry", 120, .tests = {
+			{dead_servers_give_back_their_registry_slots, 0},
+		}},
 		{.name = NULL},
 	};
+	/* clang-format on */
 	return fx_test_suite("jack server", cases);
 }
 

@@ -365,17 +365,18 @@ END_TEST
 
 static Suite *suite(void)
 {
+	/* One line per case and per test. */
+	/* clang-format off */
 	const FxTestCase cases[] = {
-		{"device", 120,
-	         .tests =
-	                 {
-				 {test_against_cpu, 6 * 9},
-				 {test_glide_structure_reset, 4},
-				 {test_reset_gives_fresh_output, 0},
-				 {test_refusals, 0},
-			 }},
+		{"device", 120, .tests = {
+			{test_against_cpu, 6 * 9},
+			{test_glide_structure_reset, 4},
+			{test_reset_gives_fresh_output, 0},
+			{test_refusals, 0},
+		}},
 		{.name = NULL},
 	};
+	/* clang-format on */
 	return fx_test_suite("accel_device", cases);
 }
 

@@ -909,35 +909,32 @@ END_TEST
 
 int main(void)
 {
+	/* One line per case and per test. */
+	/* clang-format off */
 	const FxTestCase cases[] = {
-		{"layout", 0,
-	         .tests =
-	                 {
-				 {test_threshold_defaults, 0},
-				 {test_threshold_override, 0},
-				 {test_half_precision_refused, 0},
-				 {test_ranges, 0},
-				 {test_tile_length, 0},
-				 {test_buffer_sizes, 0},
-				 {test_coef_image, 0},
-			 }},
-		{"ops", 0,
-	         .tests =
-	                 {
-				 {test_ops_start, 0},
-				 {test_ops_coefficient_change, 0},
-				 {test_ops_structure_change, 0},
-				 {test_ops_reset, 0},
-				 {test_ops_capture_failure, 0},
-			 }},
-		{"emulated", 120,
-	         .tests =
-	                 {
-				 {test_emulated_sequential, 0},
-				 {test_emulated_scan, 0},
-				 {test_emulated_slow_decay, 0},
-			 }},
+		{"layout", 0, .tests = {
+			{test_threshold_defaults, 0},
+			{test_threshold_override, 0},
+			{test_half_precision_refused, 0},
+			{test_ranges, 0},
+			{test_tile_length, 0},
+			{test_buffer_sizes, 0},
+			{test_coef_image, 0},
+		}},
+		{"ops", 0, .tests = {
+			{test_ops_start, 0},
+			{test_ops_coefficient_change, 0},
+			{test_ops_structure_change, 0},
+			{test_ops_reset, 0},
+			{test_ops_capture_failure, 0},
+		}},
+		{"emulated", 120, .tests = {
+			{test_emulated_sequential, 0},
+			{test_emulated_scan, 0},
+			{test_emulated_slow_decay, 0},
+		}},
 		{.name = NULL},
 	};
+	/* clang-format on */
 	return fx_test_run(fx_test_suite("accel_plan", cases));
 }

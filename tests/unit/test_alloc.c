@@ -258,16 +258,17 @@ END_TEST
 
 int main(void)
 {
+	/* One line per case and per test. */
+	/* clang-format off */
 	const FxTestCase cases[] = {
-		{"alloc", 120,
-	         .tests =
-	                 {
-				 {wrappers_count, 0},
-				 {chunk_path_allocates_nothing, 0},
-				 {chains_allocate_what_they_plan, 0},
-				 {a_whole_chain_allocates_what_it_plans, 0},
-			 }},
+		{"alloc", 120, .tests = {
+			{wrappers_count, 0},
+			{chunk_path_allocates_nothing, 0},
+			{chains_allocate_what_they_plan, 0},
+			{a_whole_chain_allocates_what_it_plans, 0},
+		}},
 		{.name = NULL},
 	};
+	/* clang-format on */
 	return fx_test_run(fx_test_suite("alloc", cases));
 }

@@ -469,27 +469,28 @@ END_TEST
 
 int main(void)
 {
+	/* One line per case and per test. */
+	/* clang-format off */
 	const FxTestCase cases[] = {
-		{"chain", 60,
-	         .tests =
-	                 {
-				 {gain_applies_db, 0},
-				 {pass_filter_q_is_resonance, 2},
-				 {gain_step_glides_without_jumps, 0},
-				 {cutoff_sweep_stays_bounded,
-	                          sizeof sweep_chains / sizeof sweep_chains[0]},
-				 {setting_a_param_keeps_filter_state, 0},
-				 {chunk_size_does_not_change_output, 0},
-				 {bypass_crossfades_then_passes_dry, 0},
-				 {nonfinite_chunks_are_muted_and_reset, 0},
-				 {nan_input_never_reaches_output, 0},
-				 {denormals_off_sets_ftz_daz, 0},
-				 {params_clamp_and_structural_needs_rebuild, 0},
-				 {bad_config_is_refused, 0},
-				 {long_buffers_are_split_into_blocks, 0},
-				 {bypassed_latency_is_kept_and_aligned, 0},
-			 }},
+		{"chain", 60, .tests = {
+			{gain_applies_db, 0},
+			{pass_filter_q_is_resonance, 2},
+			{gain_step_glides_without_jumps, 0},
+			{cutoff_sweep_stays_bounded,
+			 sizeof sweep_chains / sizeof sweep_chains[0]},
+			{setting_a_param_keeps_filter_state, 0},
+			{chunk_size_does_not_change_output, 0},
+			{bypass_crossfades_then_passes_dry, 0},
+			{nonfinite_chunks_are_muted_and_reset, 0},
+			{nan_input_never_reaches_output, 0},
+			{denormals_off_sets_ftz_daz, 0},
+			{params_clamp_and_structural_needs_rebuild, 0},
+			{bad_config_is_refused, 0},
+			{long_buffers_are_split_into_blocks, 0},
+			{bypassed_latency_is_kept_and_aligned, 0},
+		}},
 		{.name = NULL},
 	};
+	/* clang-format on */
 	return fx_test_run(fx_test_suite("chain", cases));
 }

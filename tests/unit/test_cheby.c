@@ -1007,35 +1007,34 @@ END_TEST
 
 static Suite *cheby_suite(void)
 {
+	/* One line per case and per test. */
+	/* clang-format off */
 	const FxTestCase cases[] = {
-		{"design", 0,
-	         .tests =
-	                 {
-				 {design_matches_scipy, n_designs},
-				 {design_key_cases_exact, 0},
-				 {design_edges_mean_what_the_docs_say, 0},
-				 {design_errors, 0},
-				 {lr_crossover_properties, 0},
-			 }},
-		{"effects", 60,
-	         .tests =
-	                 {
-				 {lr_effect_sums_flat, 4},
-				 {effect_output_matches_scipy, n_sig},
-				 {chain_output_matches_scipy, n_sig},
-				 {chain_spec_example, 0},
-				 {chunk_size_invariance, 0},
-				 {channels_and_blocks, n_sig},
-				 {init_validates, 0},
-				 {chain_validates, 0},
-				 {cutoff_above_nyquist_clamps, 0},
-				 {glide_stays_bounded,
-	                          sizeof glide_chains / sizeof *glide_chains},
-				 {no_allocation_after_init, 0},
-				 {tables_are_documented, 0},
-			 }},
+		{"design", 0, .tests = {
+			{design_matches_scipy, n_designs},
+			{design_key_cases_exact, 0},
+			{design_edges_mean_what_the_docs_say, 0},
+			{design_errors, 0},
+			{lr_crossover_properties, 0},
+		}},
+		{"effects", 60, .tests = {
+			{lr_effect_sums_flat, 4},
+			{effect_output_matches_scipy, n_sig},
+			{chain_output_matches_scipy, n_sig},
+			{chain_spec_example, 0},
+			{chunk_size_invariance, 0},
+			{channels_and_blocks, n_sig},
+			{init_validates, 0},
+			{chain_validates, 0},
+			{cutoff_above_nyquist_clamps, 0},
+			{glide_stays_bounded,
+			 sizeof glide_chains / sizeof *glide_chains},
+			{no_allocation_after_init, 0},
+			{tables_are_documented, 0},
+		}},
 		{.name = NULL},
 	};
+	/* clang-format on */
 	return fx_test_suite("cheby", cases);
 }
 

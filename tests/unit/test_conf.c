@@ -271,24 +271,23 @@ END_TEST
 
 int main(void)
 {
+	/* One line per case and per test. */
+	/* clang-format off */
 	const FxTestCase cases[] = {
-		{"walk", 0,
-	         .tests =
-	                 {
-				 {keys_sections_and_comments, 0},
-				 {text_section_keeps_its_lines, 0},
-				 {a_skipped_section_is_not_read, 0},
-				 {errors_name_the_file_and_line, 0},
-				 {section_names_in_any_case_when_asked, 0},
-				 {files_that_are_not_config_files, 0},
-			 }},
-		{"table", 0,
-	         .tests =
-	                 {
-				 {apply_through_the_table, 0},
-				 {padded_text_lines_up, 0},
-			 }},
+		{"walk", 0, .tests = {
+			{keys_sections_and_comments, 0},
+			{text_section_keeps_its_lines, 0},
+			{a_skipped_section_is_not_read, 0},
+			{errors_name_the_file_and_line, 0},
+			{section_names_in_any_case_when_asked, 0},
+			{files_that_are_not_config_files, 0},
+		}},
+		{"table", 0, .tests = {
+			{apply_through_the_table, 0},
+			{padded_text_lines_up, 0},
+		}},
 		{.name = NULL},
 	};
+	/* clang-format on */
 	return fx_test_run(fx_test_suite("conf", cases));
 }

@@ -617,44 +617,36 @@ END_TEST
 
 int main(void)
 {
+	/* One line per case and per test. */
+	/* clang-format off */
 	const FxTestCase cases[] = {
-		{"parameters", 0,
-	         .tests =
-	                 {
-				 {set_param_clamps_records_the_change_and_is_heard,
-	                          0},
-				 {set_param_refuses_what_the_chain_lacks, 0},
-				 {bypass_is_recorded_once_and_heard, 0},
-				 {writes_at_a_stale_generation_are_refused, 0},
-			 }},
-		{"chains", 0,
-	         .tests =
-	                 {
-				 {swap_bumps_the_generation_and_tells_the_driver,
-	                          0},
-				 {swap_over_the_budget_is_refused_with_its_cost, 0},
-				 {apply_glides_a_same_shaped_chain_and_swaps_another,
-	                          0},
-				 {set_engine_moves_the_generation, 0},
-			 }},
-		{"output", 0,
-	         .tests =
-	                 {
-				 {mute_fades_to_silence_and_back, 0},
-				 {panic_silences_the_echoes, 0},
-				 {bpm_is_clamped_and_recorded, 0},
-				 {meters_report_each_output_since_the_last_read, 0},
-				 {metrics_count_periods_and_reset, 0},
-				 {sync_points_wait_for_the_worker, 0},
-			 }},
+		{"parameters", 0, .tests = {
+			{set_param_clamps_records_the_change_and_is_heard, 0},
+			{set_param_refuses_what_the_chain_lacks, 0},
+			{bypass_is_recorded_once_and_heard, 0},
+			{writes_at_a_stale_generation_are_refused, 0},
+		}},
+		{"chains", 0, .tests = {
+			{swap_bumps_the_generation_and_tells_the_driver, 0},
+			{swap_over_the_budget_is_refused_with_its_cost, 0},
+			{apply_glides_a_same_shaped_chain_and_swaps_another, 0},
+			{set_engine_moves_the_generation, 0},
+		}},
+		{"output", 0, .tests = {
+			{mute_fades_to_silence_and_back, 0},
+			{panic_silences_the_echoes, 0},
+			{bpm_is_clamped_and_recorded, 0},
+			{meters_report_each_output_since_the_last_read, 0},
+			{metrics_count_periods_and_reset, 0},
+			{sync_points_wait_for_the_worker, 0},
+		}},
 		/* Generous: the same test runs under TSan on a loaded machine. */
-		{"locking", 120,
-	         .tests =
-	                 {
-				 {period_changes_and_control_calls_exclude_each_other,
-	                          0},
-			 }},
+		{"locking", 120, .tests = {
+			{period_changes_and_control_calls_exclude_each_other,
+			 0},
+		}},
 		{.name = NULL},
 	};
+	/* clang-format on */
 	return fx_test_run(fx_test_suite("control", cases));
 }

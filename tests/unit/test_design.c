@@ -673,41 +673,36 @@ END_TEST
 
 static Suite *design_suite(void)
 {
+	/* One line per case and per test. */
+	/* clang-format off */
 	const FxTestCase cases[] = {
-		{"butter", 0,
-	         .tests =
-	                 {
-				 {test_butter_matches_scipy, n_butter},
-				 {test_butter_key_cases_exact, 0},
-				 {test_butter_fallback_check, 0},
-				 {test_butter_errors, 0},
-			 }},
-		{"rbj", 0,
-	         .tests =
-	                 {
-				 {test_rbj_errors, 0},
-				 {test_rbj_peaking, 0},
-				 {test_rbj_shelves, 0},
-				 {test_rbj_notch_allpass, 0},
-				 {test_rbj_pass_filters, 0},
-				 {test_response_null_pointers, 0},
-			 }},
-		{"signals", 60,
-	         .tests =
-	                 {
-				 {test_filtered_output, n_sig},
-				 {test_chunking_bit_exact, 0},
-				 {test_filter_output, n_sig},
-				 {test_filter_kernel_switch_keeps_output, n_sig},
-			 }},
-		{"svf", 0,
-	         .tests =
-	                 {
-				 {test_svf_butter_matches_scipy, n_butter},
-				 {test_svf_rbj_matches_cookbook, 0},
-			 }},
+		{"butter", 0, .tests = {
+			{test_butter_matches_scipy, n_butter},
+			{test_butter_key_cases_exact, 0},
+			{test_butter_fallback_check, 0},
+			{test_butter_errors, 0},
+		}},
+		{"rbj", 0, .tests = {
+			{test_rbj_errors, 0},
+			{test_rbj_peaking, 0},
+			{test_rbj_shelves, 0},
+			{test_rbj_notch_allpass, 0},
+			{test_rbj_pass_filters, 0},
+			{test_response_null_pointers, 0},
+		}},
+		{"signals", 60, .tests = {
+			{test_filtered_output, n_sig},
+			{test_chunking_bit_exact, 0},
+			{test_filter_output, n_sig},
+			{test_filter_kernel_switch_keeps_output, n_sig},
+		}},
+		{"svf", 0, .tests = {
+			{test_svf_butter_matches_scipy, n_butter},
+			{test_svf_rbj_matches_cookbook, 0},
+		}},
 		{.name = NULL},
 	};
+	/* clang-format on */
 	return fx_test_suite("design", cases);
 }
 

@@ -586,31 +586,30 @@ END_TEST
 
 int main(void)
 {
+	/* One line per case and per test. */
+	/* clang-format off */
 	const FxTestCase cases[] = {
-		{"compressor", 60,
-	         .tests =
-	                 {
-				 {compressor_follows_the_static_curve,
-	                          sizeof curves / sizeof curves[0]},
-				 {compressor_attack_and_release_times,
-	                          sizeof times / sizeof times[0]},
-				 {compressor_links_channels_by_their_max, 2},
-				 {compressor_glides_without_steps, 0},
-				 {compressor_ratio_one_is_makeup_only, 0},
-			 }},
-		{"limiter", 60,
-	         .tests =
-	                 {
-				 {limiter_never_exceeds_the_ceiling,
-	                          sizeof limits / sizeof limits[0]},
-				 {limiter_reports_its_lookahead_as_latency, 4},
-				 {limiter_below_ceiling_is_an_exact_delay, 4},
-				 {limiter_ramps_down_across_the_lookahead, 0},
-				 {limiter_ceiling_glides_without_steps, 0},
-				 {limiter_lookahead_is_structural, 0},
-				 {reset_forgets_the_past, 0},
-			 }},
+		{"compressor", 60, .tests = {
+			{compressor_follows_the_static_curve,
+			 sizeof curves / sizeof curves[0]},
+			{compressor_attack_and_release_times,
+			 sizeof times / sizeof times[0]},
+			{compressor_links_channels_by_their_max, 2},
+			{compressor_glides_without_steps, 0},
+			{compressor_ratio_one_is_makeup_only, 0},
+		}},
+		{"limiter", 60, .tests = {
+			{limiter_never_exceeds_the_ceiling,
+			 sizeof limits / sizeof limits[0]},
+			{limiter_reports_its_lookahead_as_latency, 4},
+			{limiter_below_ceiling_is_an_exact_delay, 4},
+			{limiter_ramps_down_across_the_lookahead, 0},
+			{limiter_ceiling_glides_without_steps, 0},
+			{limiter_lookahead_is_structural, 0},
+			{reset_forgets_the_past, 0},
+		}},
 		{.name = NULL},
 	};
+	/* clang-format on */
 	return fx_test_run(fx_test_suite("dynamics", cases));
 }

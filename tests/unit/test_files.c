@@ -622,34 +622,30 @@ END_TEST
 
 int main(void)
 {
+	/* One line per case and per test. */
+	/* clang-format off */
 	const FxTestCase cases[] = {
 		/* A reader that blocks on a FIFO ends here, as a failure. */
-		{"presets", 20,
-	         .tests =
-	                 {
-				 {preset_save_does_not_follow_a_planted_link, 0},
-				 {preset_of_a_long_chain_round_trips, 0},
-				 {saves_refuse_what_is_not_a_regular_file, 0},
-				 {reads_never_block_and_refuse_nul_bytes, 0},
-			 }},
-		{"state", 60,
-	         .tests =
-	                 {
-				 {state_file_cut_anywhere_is_refused, 0},
-				 {state_file_with_a_byte_changed_is_refused, 0},
-				 {state_is_restored_only_under_its_configured_chain,
-	                          0},
-				 {state_file_writes_the_tempo_as_sent, 0},
-				 {state_read_tells_missing_unreadable_and_damaged_apart,
-	                          0},
-			 }},
-		{"module", 0,
-	         .tests =
-	                 {
-				 {safe_file_modes_and_names, 0},
-				 {preset_dir_is_made_on_save, 0},
-			 }},
+		{"presets", 20, .tests = {
+			{preset_save_does_not_follow_a_planted_link, 0},
+			{preset_of_a_long_chain_round_trips, 0},
+			{saves_refuse_what_is_not_a_regular_file, 0},
+			{reads_never_block_and_refuse_nul_bytes, 0},
+		}},
+		{"state", 60, .tests = {
+			{state_file_cut_anywhere_is_refused, 0},
+			{state_file_with_a_byte_changed_is_refused, 0},
+			{state_is_restored_only_under_its_configured_chain, 0},
+			{state_file_writes_the_tempo_as_sent, 0},
+			{state_read_tells_missing_unreadable_and_damaged_apart,
+			 0},
+		}},
+		{"module", 0, .tests = {
+			{safe_file_modes_and_names, 0},
+			{preset_dir_is_made_on_save, 0},
+		}},
 		{.name = NULL},
 	};
+	/* clang-format on */
 	return fx_test_run(fx_test_suite("files", cases));
 }

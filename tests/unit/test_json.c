@@ -161,17 +161,18 @@ END_TEST
 
 int main(void)
 {
+	/* One line per case and per test. */
+	/* clang-format off */
 	const FxTestCase cases[] = {
-		{"writer", 0,
-	         .tests =
-	                 {
-				 {strings_are_escaped, 0},
-				 {objects_and_arrays_nest_with_commas, 0},
-				 {unbalanced_nesting_is_reported, 0},
-				 {numbers_are_shortest_and_exact, 0},
-				 {overflow_is_reported_with_the_size_needed, 0},
-			 }},
+		{"writer", 0, .tests = {
+			{strings_are_escaped, 0},
+			{objects_and_arrays_nest_with_commas, 0},
+			{unbalanced_nesting_is_reported, 0},
+			{numbers_are_shortest_and_exact, 0},
+			{overflow_is_reported_with_the_size_needed, 0},
+		}},
 		{.name = NULL},
 	};
+	/* clang-format on */
 	return fx_test_run(fx_test_suite("json", cases));
 }

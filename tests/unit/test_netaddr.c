@@ -109,16 +109,17 @@ END_TEST
 
 int main(void)
 {
+	/* One line per case and per test. */
+	/* clang-format off */
 	const FxTestCase cases[] = {
-		{"parse", 0,
-	         .tests =
-	                 {
-				 {cidr_lists, 0},
-				 {host_port_targets, 0},
-				 {alias_pairs, 0},
-				 {option_checks, 0},
-			 }},
+		{"parse", 0, .tests = {
+			{cidr_lists, 0},
+			{host_port_targets, 0},
+			{alias_pairs, 0},
+			{option_checks, 0},
+		}},
 		{.name = NULL},
 	};
+	/* clang-format on */
 	return fx_test_run(fx_test_suite("netaddr", cases));
 }

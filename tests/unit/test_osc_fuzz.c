@@ -282,13 +282,14 @@ END_TEST
 
 int main(void)
 {
+	/* One line per case and per test. */
+	/* clang-format off */
 	const FxTestCase cases[] = {
-		{"fuzz", 120,
-	         .tests =
-	                 {
-				 {fuzz_never_crashes_and_counts_every_packet, 0},
-			 }},
+		{"fuzz", 120, .tests = {
+			{fuzz_never_crashes_and_counts_every_packet, 0},
+		}},
 		{.name = NULL},
 	};
+	/* clang-format on */
 	return fx_test_run(fx_test_suite("osc_fuzz", cases));
 }

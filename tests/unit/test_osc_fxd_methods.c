@@ -653,30 +653,30 @@ END_TEST
 
 int main(void)
 {
+	/* One line per case and per test. */
+	/* clang-format off */
 	const FxTestCase cases[] = {
-		{"namespace", 60,
-	         .tests =
-	                 {
-				 {ping_answers_pong, 0},
-				 {doc_lists_every_method, 0},
-				 {chain_over_the_memory_budget_fails_naming_its_cost,
-	                          0},
-				 {list_describes_every_parameter, 0},
-				 {info_describes_one_parameter, 0},
-				 {json_checker_knows_json, 0},
-				 {json_parts_form_the_namespace, 0},
-				 {sync_answers_once_audio_applied_the_change, 0},
-				 {syncs_waiting_are_capped, 0},
-				 {sync_fails_when_no_audio_runs, 0},
-				 {stats_name_every_documented_value, 0},
-				 {stats_time_knob_to_ear, 0},
-				 {mute_panic_and_resets, 0},
-				 {chain_query_load_and_errors, 0},
-				 {bpm_set_get_and_reject, 0},
-				 {introspection_names_enum_values, 0},
-				 {structural_change_of_latency_tells_the_driver, 0},
-			 }},
+		{"namespace", 60, .tests = {
+			{ping_answers_pong, 0},
+			{doc_lists_every_method, 0},
+			{chain_over_the_memory_budget_fails_naming_its_cost, 0},
+			{list_describes_every_parameter, 0},
+			{info_describes_one_parameter, 0},
+			{json_checker_knows_json, 0},
+			{json_parts_form_the_namespace, 0},
+			{sync_answers_once_audio_applied_the_change, 0},
+			{syncs_waiting_are_capped, 0},
+			{sync_fails_when_no_audio_runs, 0},
+			{stats_name_every_documented_value, 0},
+			{stats_time_knob_to_ear, 0},
+			{mute_panic_and_resets, 0},
+			{chain_query_load_and_errors, 0},
+			{bpm_set_get_and_reject, 0},
+			{introspection_names_enum_values, 0},
+			{structural_change_of_latency_tells_the_driver, 0},
+		}},
 		{.name = NULL},
 	};
+	/* clang-format on */
 	return fx_test_run(fx_test_suite("osc_fxd_methods", cases));
 }

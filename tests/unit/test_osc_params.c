@@ -549,28 +549,28 @@ END_TEST
 
 int main(void)
 {
+	/* One line per case and per test. */
+	/* clang-format off */
 	const FxTestCase cases[] = {
-		{"namespace", 60,
-	         .tests =
-	                 {
-				 {set_and_get_by_label_and_index, 0},
-				 {numbers_in_every_type_and_booleans, 0},
-				 {out_of_range_values_are_clamped, 0},
-				 {norm_round_trips_through_the_scale, 0},
-				 {bad_values_fail_and_change_nothing, 0},
-				 {structural_changes_coalesce_to_the_last_value, 0},
-				 {pattern_bypasses_every_slot_once, 0},
-				 {patterns_over_unlabelled_slots, 0},
-				 {pattern_with_a_bad_value_is_rejected_once, 0},
-				 {aliases_act_and_echo, 0},
-				 {aliases_of_mute_and_tempo_echo, 0},
-				 {bad_aliases_are_refused, 0},
-				 {float_arguments_keep_their_shortest_decimal, 0},
-				 {enum_parameters_take_their_labels, 0},
-				 {a_swap_between_lookup_and_write_moves_the_write,
-	                          0},
-			 }},
+		{"namespace", 60, .tests = {
+			{set_and_get_by_label_and_index, 0},
+			{numbers_in_every_type_and_booleans, 0},
+			{out_of_range_values_are_clamped, 0},
+			{norm_round_trips_through_the_scale, 0},
+			{bad_values_fail_and_change_nothing, 0},
+			{structural_changes_coalesce_to_the_last_value, 0},
+			{pattern_bypasses_every_slot_once, 0},
+			{patterns_over_unlabelled_slots, 0},
+			{pattern_with_a_bad_value_is_rejected_once, 0},
+			{aliases_act_and_echo, 0},
+			{aliases_of_mute_and_tempo_echo, 0},
+			{bad_aliases_are_refused, 0},
+			{float_arguments_keep_their_shortest_decimal, 0},
+			{enum_parameters_take_their_labels, 0},
+			{a_swap_between_lookup_and_write_moves_the_write, 0},
+		}},
 		{.name = NULL},
 	};
+	/* clang-format on */
 	return fx_test_run(fx_test_suite("osc_params", cases));
 }

@@ -292,19 +292,19 @@ END_TEST
 
 int main(void)
 {
+	/* One line per case and per test. */
+	/* clang-format off */
 	const FxTestCase cases[] = {
-		{"namespace", 60,
-	         .tests =
-	                 {
-				 {presets_save_load_and_list, 0},
-				 {presets_refuse_bad_names, 0},
-				 {state_file_round_trips, 0},
-				 {state_file_write_failure_is_reported_and_retried,
-	                          0},
-				 {state_file_damage_is_reported, 0},
-				 {a_long_preset_list_comes_in_parts, 0},
-			 }},
+		{"namespace", 60, .tests = {
+			{presets_save_load_and_list, 0},
+			{presets_refuse_bad_names, 0},
+			{state_file_round_trips, 0},
+			{state_file_write_failure_is_reported_and_retried, 0},
+			{state_file_damage_is_reported, 0},
+			{a_long_preset_list_comes_in_parts, 0},
+		}},
 		{.name = NULL},
 	};
+	/* clang-format on */
 	return fx_test_run(fx_test_suite("osc_presets", cases));
 }

@@ -679,28 +679,29 @@ END_TEST
 
 int main(void)
 {
+	/* One line per case and per test. */
+	/* clang-format off */
 	const FxTestCase cases[] = {
-		{"namespace", 60,
-	         .tests =
-	                 {
-				 {counters_go_to_subscribers_when_they_move, 0},
-				 {meters_report_peak_and_rms, 0},
-				 {subscribe_sends_the_full_state, 0},
-				 {subscribe_another_host_and_port, 0},
-				 {a_full_table_evicts_the_stalest_subscriber, 0},
-				 {sixteen_static_targets_refuse_a_newcomer, 0},
-				 {subscriptions_expire_unless_renewed, 0},
-				 {a_subscriber_whose_port_closed_is_dropped, 0},
-				 {unsubscribe_stops_feedback, 0},
-				 {static_targets_stay_subscribed, 0},
-				 {fxd_subscribed_to_itself_goes_quiet, 0},
-				 {two_fxd_subscribed_to_each_other_go_quiet, 0},
-				 {feedback_is_coalesced_to_the_latest_value, 0},
-				 {feedback_respects_the_rate_limit, 0},
-				 {failures_reach_subscribers, 0},
-				 {chain_text_follows_value_changes, 0},
-			 }},
+		{"namespace", 60, .tests = {
+			{counters_go_to_subscribers_when_they_move, 0},
+			{meters_report_peak_and_rms, 0},
+			{subscribe_sends_the_full_state, 0},
+			{subscribe_another_host_and_port, 0},
+			{a_full_table_evicts_the_stalest_subscriber, 0},
+			{sixteen_static_targets_refuse_a_newcomer, 0},
+			{subscriptions_expire_unless_renewed, 0},
+			{a_subscriber_whose_port_closed_is_dropped, 0},
+			{unsubscribe_stops_feedback, 0},
+			{static_targets_stay_subscribed, 0},
+			{fxd_subscribed_to_itself_goes_quiet, 0},
+			{two_fxd_subscribed_to_each_other_go_quiet, 0},
+			{feedback_is_coalesced_to_the_latest_value, 0},
+			{feedback_respects_the_rate_limit, 0},
+			{failures_reach_subscribers, 0},
+			{chain_text_follows_value_changes, 0},
+		}},
 		{.name = NULL},
 	};
+	/* clang-format on */
 	return fx_test_run(fx_test_suite("osc_subscribers", cases));
 }

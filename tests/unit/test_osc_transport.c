@@ -334,19 +334,19 @@ END_TEST
 
 int main(void)
 {
+	/* One line per case and per test. */
+	/* clang-format off */
 	const FxTestCase cases[] = {
-		{"namespace", 60,
-	         .tests =
-	                 {
-				 {unknown_and_malformed_messages_fail, 0},
-				 {bundles_are_dispatched_now, 0},
-				 {timed_bundles_are_answered, 0},
-				 {tcp_the_longest_silent_connection_gives_way, 0},
-				 {tcp_idle_connections_time_out, 0},
-				 {tcp_replies_larger_than_a_packet_come_in_parts,
-	                          0},
-			 }},
+		{"namespace", 60, .tests = {
+			{unknown_and_malformed_messages_fail, 0},
+			{bundles_are_dispatched_now, 0},
+			{timed_bundles_are_answered, 0},
+			{tcp_the_longest_silent_connection_gives_way, 0},
+			{tcp_idle_connections_time_out, 0},
+			{tcp_replies_larger_than_a_packet_come_in_parts, 0},
+		}},
 		{.name = NULL},
 	};
+	/* clang-format on */
 	return fx_test_run(fx_test_suite("osc_transport", cases));
 }

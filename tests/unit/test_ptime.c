@@ -869,29 +869,28 @@ static void pools_down(void)
 
 static Suite *ptime_suite(void)
 {
+	/* One line per case and per test. */
+	/* clang-format off */
 	const FxTestCase cases[] = {
-		{"math", 0,
-	         .tests =
-	                 {
-				 {transition_by_squaring, N_FILTERS},
-				 {three_steps_equal_recursion, N_FILTERS},
-				 {lanes_match_one_stream, N_FILTERS},
-				 {fixup_stops_early, N_FILTERS},
-			 }},
-		{"driver", 120, .setup = pools_up, .teardown = pools_down,
-	         .tests =
-	                 {
-				 {f32_within_twice_sequential, N_CASES},
-				 {f64_within_1e_10, N_CASES},
-				 {state_carries_across_calls, N_CASES},
-				 {deterministic_and_reset, N_CASES},
-				 {long_block_in_chunks, 2 * N_FILTERS},
-				 {default_switch_over, 2 * N_FILTERS},
-				 {api_validates, 0},
-				 {no_allocation_in_process, 0},
-			 }},
+		{"math", 0, .tests = {
+			{transition_by_squaring, N_FILTERS},
+			{three_steps_equal_recursion, N_FILTERS},
+			{lanes_match_one_stream, N_FILTERS},
+			{fixup_stops_early, N_FILTERS},
+		}},
+		{"driver", 120, .setup = pools_up, .teardown = pools_down, .tests = {
+			{f32_within_twice_sequential, N_CASES},
+			{f64_within_1e_10, N_CASES},
+			{state_carries_across_calls, N_CASES},
+			{deterministic_and_reset, N_CASES},
+			{long_block_in_chunks, 2 * N_FILTERS},
+			{default_switch_over, 2 * N_FILTERS},
+			{api_validates, 0},
+			{no_allocation_in_process, 0},
+		}},
 		{.name = NULL},
 	};
+	/* clang-format on */
 	return fx_test_suite("ptime", cases);
 }
 

@@ -655,29 +655,28 @@ END_TEST
 
 int main(void)
 {
+	/* One line per case and per test. */
+	/* clang-format off */
 	const FxTestCase cases[] = {
-		{"core", 0,
-	         .tests =
-	                 {
-				 {test_capacity_rounding, 0},
-				 {test_invalid_args, 0},
-				 {test_bookkeeping, 0},
-				 {test_all_or_nothing, 0},
-				 {test_peek_advance, 0},
-				 {test_wraparound_multichannel, 0},
-				 {test_write_silence, 0},
-				 {test_clear, 0},
-				 {test_record_room_and_limit, 0},
-				 {test_record_round_trip_and_all_or_nothing, 0},
-			 }},
+		{"core", 0, .tests = {
+			{test_capacity_rounding, 0},
+			{test_invalid_args, 0},
+			{test_bookkeeping, 0},
+			{test_all_or_nothing, 0},
+			{test_peek_advance, 0},
+			{test_wraparound_multichannel, 0},
+			{test_write_silence, 0},
+			{test_clear, 0},
+			{test_record_room_and_limit, 0},
+			{test_record_round_trip_and_all_or_nothing, 0},
+		}},
 		/* Generous: the same test runs under TSan and ASan. */
-		{"stress", 120,
-	         .tests =
-	                 {
-				 {test_stress_spsc, 0},
-				 {test_stress_records, 0},
-			 }},
+		{"stress", 120, .tests = {
+			{test_stress_spsc, 0},
+			{test_stress_records, 0},
+		}},
 		{.name = NULL},
 	};
+	/* clang-format on */
 	return fx_test_run(fx_test_suite("ring", cases));
 }

@@ -300,21 +300,22 @@ END_TEST
 
 int main(void)
 {
+	/* One line per case and per test. */
+	/* clang-format off */
 	const FxTestCase cases[] = {
-		{"spec", 120,
-	         .tests =
-	                 {
-				 {parses_the_default_chain, 0},
-				 {defaults_fill_unset_parameters, 0},
-				 {format_round_trips, 0},
-				 {bad_specs_say_where_and_why,
-	                          sizeof bad / sizeof bad[0]},
-				 {too_many_slots_is_an_error, 0},
-				 {fuzz_never_crashes, 0},
-				 {parameter_tables_are_consistent, 0},
-				 {param_scales_map_as_documented, 0},
-			 }},
+		{"spec", 120, .tests = {
+			{parses_the_default_chain, 0},
+			{defaults_fill_unset_parameters, 0},
+			{format_round_trips, 0},
+			{bad_specs_say_where_and_why,
+			 sizeof bad / sizeof bad[0]},
+			{too_many_slots_is_an_error, 0},
+			{fuzz_never_crashes, 0},
+			{parameter_tables_are_consistent, 0},
+			{param_scales_map_as_documented, 0},
+		}},
 		{.name = NULL},
 	};
+	/* clang-format on */
 	return fx_test_run(fx_test_suite("spec", cases));
 }

@@ -718,37 +718,35 @@ END_TEST
 
 int main(void)
 {
+	/* One line per case and per test. */
+	/* clang-format off */
 	const FxTestCase cases[] = {
-		{"timefx", 60, .setup = setup,
-	         .tests =
-	                 {
-				 {delay_echoes_at_exact_offsets, 2},
-				 {delay_fractional_echo_is_centred, 0},
-				 {delay_pingpong_alternates_channels, 0},
-				 {delay_odd_channel_counts, 0},
-				 {chunk_size_does_not_matter,
-	                          sizeof invariant_chains /
-	                                  sizeof invariant_chains[0]},
-				 {delay_division_follows_tempo,
-	                          sizeof tempo_cases / sizeof tempo_cases[0]},
-				 {delay_tempo_change_while_running, 2},
-				 {delay_division_labels_parse, 0},
-				 {delay_time_glide_has_no_click,
-	                          sizeof glide_cases / sizeof glide_cases[0]},
-				 {delay_feedback_is_bounded, 0},
-				 {reverb_decay_grows_with_room, 0},
-				 {reverb_width_decorrelates_the_tail, 0},
-				 {sample_rate_scales_the_tunings, 0},
-				 {reverb_odd_channel_counts, 0},
-				 {parameter_sweeps_stay_finite, 0},
-			 }},
+		{"timefx", 60, .setup = setup, .tests = {
+			{delay_echoes_at_exact_offsets, 2},
+			{delay_fractional_echo_is_centred, 0},
+			{delay_pingpong_alternates_channels, 0},
+			{delay_odd_channel_counts, 0},
+			{chunk_size_does_not_matter,
+			 sizeof invariant_chains / sizeof invariant_chains[0]},
+			{delay_division_follows_tempo,
+			 sizeof tempo_cases / sizeof tempo_cases[0]},
+			{delay_tempo_change_while_running, 2},
+			{delay_division_labels_parse, 0},
+			{delay_time_glide_has_no_click,
+			 sizeof glide_cases / sizeof glide_cases[0]},
+			{delay_feedback_is_bounded, 0},
+			{reverb_decay_grows_with_room, 0},
+			{reverb_width_decorrelates_the_tail, 0},
+			{sample_rate_scales_the_tunings, 0},
+			{reverb_odd_channel_counts, 0},
+			{parameter_sweeps_stay_finite, 0},
+		}},
 		/* An hour of audio: seconds here, much longer under sanitizers. */
-		{"an hour of input", 600, .setup = setup,
-	         .tests =
-	                 {
-				 {reverb_is_stable_at_worst_settings, 0},
-			 }},
+		{"an hour of input", 600, .setup = setup, .tests = {
+			{reverb_is_stable_at_worst_settings, 0},
+		}},
 		{.name = NULL},
 	};
+	/* clang-format on */
 	return fx_test_run(fx_test_suite("timefx", cases));
 }
