@@ -196,15 +196,8 @@ typedef struct {
 
 /* ---- command line ------------------------------------------------------- */
 
-/* One option as given on the command line, applied after the file. */
 typedef struct {
-	const OptionInfo *info;
-	const char *value;
-} CliValue;
-
-typedef struct {
-	CliValue *values;
-	int n;
+	FxOptGiven given;      ///< options, applied after the file
 	char *chain_words;     ///< positional CHAIN arguments, joined
 	const char *chain_opt; ///< --chain
 } Cli;
@@ -213,12 +206,7 @@ static FxStatus on_option(void *ctx, const OptionInfo *info, const char *value,
                           char *err, size_t err_size)
 {
 	Cli *cli = ctx;
-	CliValue *v = realloc(cli->values, (size_t)(cli->n + 1) * sizeof *v);
-	if (!v)
-		return fx_fail(FX_ERR_NOMEM, err, err_size, "out of memory");
-	cli->values = v;
-	v[cli->n++] = (CliValue){info, value};
-	return FX_OK;
+	return fx_opt_given_add(&cli->given, info, value, err, err_size);
 }
 
 /* A positional CHAIN argument, joined to the ones before. */
@@ -302,8 +290,8 @@ static FxStatus apply_cli(FxOptions *o, const Cli *cli, char *err, size_t err_si
 {
 	const OptionInfo *cleared[N_OPTIONS];
 	int n_cleared = 0;
-	for (int i = 0; i < cli->n; i++) {
-		const OptionInfo *info = cli->values[i].info;
+	for (int i = 0; i < cli->given.n; i++) {
+		const OptionInfo *info = cli->given.values[i].info;
 		if (is_chain(info) || !strcmp(info->name, "config"))
 			continue;
 		/* A list on the command line replaces the file's. */
@@ -319,8 +307,8 @@ static FxStatus apply_cli(FxOptions *o, const Cli *cli, char *err, size_t err_si
 		}
 		char nm[80];
 		snprintf(nm, sizeof nm, "--%s", info->name);
-		FxStatus st = fx_opt_apply(o, info, cli->values[i].value, nm,
-		                           err, err_size);
+		FxStatus st = fx_opt_apply(o, info, cli->given.values[i].value,
+		                           nm, err, err_size);
 		if (st != FX_OK)
 			return st;
 	}
@@ -336,14 +324,14 @@ static FxStatus load(FxOptions *o, Cli *cli, int argc, char *const argv[],
 	if (st != FX_OK)
 		return st;
 	const char *config = NULL;
-	for (int i = 0; i < cli->n; i++) {
-		const OptionInfo *info = cli->values[i].info;
+	for (int i = 0; i < cli->given.n; i++) {
+		const OptionInfo *info = cli->given.values[i].info;
 		if (info->type == FX_OPT_ACTION)
 			*(int *)((char *)o + info->offset) = 1;
 		else if (is_chain(info))
-			cli->chain_opt = cli->values[i].value;
+			cli->chain_opt = cli->given.values[i].value;
 		else if (!strcmp(info->name, "config"))
-			config = cli->values[i].value;
+			config = cli->given.values[i].value;
 	}
 	if (o->help || o->version || o->list_effects)
 		return FX_OK;
@@ -404,7 +392,7 @@ FxStatus fx_options_load(FxOptions *o, int argc, char *const argv[], char *err,
 	Cli cli = {0};
 	ChainText chain = {0};
 	FxStatus st = load(o, &cli, argc, argv, &chain, err, err_size);
-	free(cli.values);
+	fx_opt_given_free(&cli.given);
 	free(cli.chain_words);
 	free(chain.text);
 	free(chain.source);

@@ -130,15 +130,8 @@ static FxStatus usage(char *err, size_t size, FxStatus st)
 	return st;
 }
 
-/* One option as given on the command line, applied after the file. */
 typedef struct {
-	const OptionInfo *info;
-	const char *value;
-} CliValue;
-
-typedef struct {
-	CliValue *values;
-	int n;
+	FxOptGiven given;    ///< options, applied after the file
 	const char *args[2]; ///< IN and OUT
 	int n_args;
 } Cli;
@@ -147,12 +140,7 @@ static FxStatus on_option(void *ctx, const OptionInfo *info, const char *value,
                           char *err, size_t err_size)
 {
 	Cli *cli = ctx;
-	CliValue *v = realloc(cli->values, (size_t)(cli->n + 1) * sizeof *v);
-	if (!v)
-		return fx_fail(FX_ERR_NOMEM, err, err_size, "out of memory");
-	cli->values = v;
-	v[cli->n++] = (CliValue){info, value};
-	return FX_OK;
+	return fx_opt_given_add(&cli->given, info, value, err, err_size);
 }
 
 static FxStatus on_word(void *ctx, const char *word, char *err, size_t err_size)
@@ -208,14 +196,14 @@ static FxStatus load(FxFileOptions *o, Cli *cli, FxConfText *chain, char *err,
                      size_t err_size)
 {
 	const char *config = NULL, *cli_chain = NULL;
-	for (int i = 0; i < cli->n; i++) {
-		const OptionInfo *info = cli->values[i].info;
+	for (int i = 0; i < cli->given.n; i++) {
+		const OptionInfo *info = cli->given.values[i].info;
 		if (info->type == FX_OPT_ACTION)
 			*(int *)((char *)o + info->offset) = 1;
 		else if (!strcmp(info->name, "config"))
-			config = cli->values[i].value;
+			config = cli->given.values[i].value;
 		else if (!strcmp(info->name, "chain"))
-			cli_chain = cli->values[i].value;
+			cli_chain = cli->given.values[i].value;
 	}
 	if (o->help || o->version || o->list_effects)
 		return FX_OK;
@@ -232,15 +220,15 @@ static FxStatus load(FxFileOptions *o, Cli *cli, FxConfText *chain, char *err,
 		if ((st = fx_conf_load(config, &fmt, chain, err, err_size)))
 			return st;
 	}
-	for (int i = 0; i < cli->n; i++) {
-		const OptionInfo *info = cli->values[i].info;
+	for (int i = 0; i < cli->given.n; i++) {
+		const OptionInfo *info = cli->given.values[i].info;
 		if (info->type == FX_OPT_ACTION ||
 		    !strcmp(info->name, "config") || !strcmp(info->name, "chain"))
 			continue;
 		char nm[64];
 		snprintf(nm, sizeof nm, "--%s", info->name);
-		if ((st = fx_opt_apply(o, info, cli->values[i].value, nm, err,
-		                       err_size)))
+		if ((st = fx_opt_apply(o, info, cli->given.values[i].value, nm,
+		                       err, err_size)))
 			return usage(err, err_size, st);
 	}
 	/* auto either way; only an explicit one hears why there is no GPU. */
@@ -297,7 +285,7 @@ FxStatus fxfile_options_load(FxFileOptions *o, int argc, char *const argv[],
 		usage(err, err_size, st);
 	else
 		st = load(o, &cli, &chain, err, err_size);
-	free(cli.values);
+	fx_opt_given_free(&cli.given);
 	free(chain.text);
 	return st;
 }

@@ -260,3 +260,21 @@ void fx_opt_usage(FILE *out, const FxOptInfo *t, int n)
 		fx_opt_print_wrapped(out, info->help, 30);
 	}
 }
+
+FxStatus fx_opt_given_add(FxOptGiven *given, const FxOptInfo *info,
+                          const char *value, char *err, size_t err_size)
+{
+	struct FxOptGiven *v = realloc(given->values,
+	                               (size_t)(given->n + 1) * sizeof *v);
+	if (!v)
+		return fx_fail(FX_ERR_NOMEM, err, err_size, "out of memory");
+	given->values = v;
+	v[given->n++] = (struct FxOptGiven){info, value};
+	return FX_OK;
+}
+
+void fx_opt_given_free(FxOptGiven *given)
+{
+	free(given->values);
+	*given = (FxOptGiven){0};
+}

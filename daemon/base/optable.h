@@ -65,6 +65,24 @@ int fx_opt_parse_bool(const char *v, int *out);
 FxStatus fx_opt_apply(void *opts, const FxOptInfo *info, const char *value,
                       const char *shown, char *err, size_t err_size);
 
+/** The options given on the command line, in order, kept to be applied
+ *  after the config file (the command line wins). */
+typedef struct {
+	struct FxOptGiven {
+		const FxOptInfo *info;
+		const char *value; ///< points into argv; NULL for a flag
+	} * values;
+	int n;
+} FxOptGiven;
+
+/** Appends @p info = @p value to @p given. FX_OK, or FX_ERR_NOMEM with a
+ *  line in @p err. */
+FxStatus fx_opt_given_add(FxOptGiven *given, const FxOptInfo *info,
+                          const char *value, char *err, size_t err_size);
+
+/** Frees what fx_opt_given_add took; @p given is empty again. */
+void fx_opt_given_free(FxOptGiven *given);
+
 const FxOptInfo *fx_opt_find_long(const FxOptInfo *table, int n,
                                   const char *name, size_t len);
 const FxOptInfo *fx_opt_find_short(const FxOptInfo *table, int n, char c);
