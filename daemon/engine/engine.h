@@ -22,6 +22,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "daemon/engine/midi_map.h"
 #include "dsp/chain.h"
 
 typedef struct FxEngineImpl FxEngine;
@@ -112,6 +113,32 @@ void fx_engine_free(FxEngine *e);
  *  when it waits for the due chunk so none is dropped. */
 void fx_engine_process(FxEngine *e, const float *const *in, float *const *out,
                        int frames);
+
+/** One raw MIDI event of a period, as the driver found it. */
+typedef struct {
+	uint32_t frame; ///< offset inside the period
+	uint16_t size;  ///< the event's length in bytes (SysEx may be long)
+	uint8_t data[3]; ///< its first bytes (size may exceed 3: the rest is
+	                 ///< not kept, and such an event maps to nothing)
+} FxMidiEvent;
+
+enum {
+	/** Events the MIDI input ring holds across all waiting periods; a
+	 *  period with more than fit is refused whole (counted). */
+	FX_ENGINE_MIDI_EVENTS = 4096,
+	/** Outgoing events waiting for the driver. */
+	FX_ENGINE_MIDI_OUT = 1024,
+};
+
+/** The MIDI events of the period the next fx_engine_process call will
+ *  carry: call it just before that call, in the same callback. All are
+ *  taken or, when the ring lacks room, none (counted in midi_overflows).
+ *  Returns 1 if taken. Realtime. */
+int fx_engine_midi_in(FxEngine *e, const FxMidiEvent *ev, int n);
+
+/** Takes up to @p max outgoing events (feedback to controllers) for the
+ *  driver to write at the start of its period. Returns how many. Realtime. */
+int fx_engine_midi_out(FxEngine *e, FxMidiEvent *ev, int max);
 
 /** Counts one xrun reported by the audio server. Realtime. */
 void fx_engine_count_xrun(FxEngine *e);
@@ -210,6 +237,53 @@ int fx_engine_faded_out(const FxEngine *e);
 /** Asks the worker to clear the chain's audio state at its next chunk. */
 void fx_engine_reset_state(FxEngine *e);
 
+/* ---- MIDI control (control side) ------------------------------------------ */
+
+/** Makes @p table the MIDI mapping table; NULL: map nothing. The engine
+ *  owns it from now on: the worker swaps it in between chunks and the old
+ *  one is freed by fx_engine_collect. Mappings apply to the chain
+ *  running when each event arrives; build a new table after a swap. */
+FxStatus fx_engine_set_midi_table(FxEngine *e, FxMidiTable *table);
+
+/** Arms (1) or disarms (0) MIDI learn: while armed, the next CC or note
+ *  on the worker sees is reported (FX_MIDI_REPORT_LEARN) and learn is
+ *  disarmed. */
+void fx_engine_midi_learn(FxEngine *e, int armed);
+
+/** Queues a MIDI message of @p size (1..3) bytes for fxd's MIDI output.
+ *  Returns 1, or 0 when the queue is full (counted). */
+int fx_engine_midi_send(FxEngine *e, const uint8_t *bytes, int size);
+
+/** What the worker did with MIDI that the control side must know. */
+typedef enum {
+	FX_MIDI_REPORT_PARAM,   ///< mapping set param to value (last of a chunk)
+	FX_MIDI_REPORT_MORPH,   ///< a /fxd/morph mapping moved to value
+	FX_MIDI_REPORT_CLOCK,   ///< a clock tick (0xF8) at frame
+	FX_MIDI_REPORT_START,   ///< start or continue (0xFA, 0xFB)
+	FX_MIDI_REPORT_STOP,    ///< stop (0xFC)
+	FX_MIDI_REPORT_TAP,     ///< a /fxd/tap mapping fired at frame
+	FX_MIDI_REPORT_PROGRAM, ///< a mapped program change: mapping
+	FX_MIDI_REPORT_PANIC,   ///< a /fxd/panic mapping fired
+	FX_MIDI_REPORT_MUTE,    ///< a /fxd/mute mapping set value (0 or 1)
+	FX_MIDI_REPORT_LEARN,   ///< learn saw source/channel/number
+} FxMidiReportKind;
+
+/** One report, worker to control. */
+typedef struct {
+	FxMidiReportKind kind;
+	FxMidiSource source; ///< LEARN: what came (CC or NOTE)
+	int channel;         ///< LEARN: 0..15
+	int number;          ///< LEARN: CC or note number
+	int mapping;         ///< index into the table's mappings, or -1
+	int param;           ///< PARAM: fx_param_index of the target
+	uint32_t applied;    ///< PARAM: staged count in force when applied
+	uint64_t frame;      ///< input frame since the engine started
+	double value;        ///< PARAM: the value; MORPH: the position
+} FxMidiReport;
+
+/** Takes up to @p max reports, oldest first. Returns how many. */
+int fx_engine_midi_reports(FxEngine *e, FxMidiReport *out, int max);
+
 /** The rig's tempo for tempo-synced effects (120 until set). */
 void fx_engine_set_tempo(FxEngine *e, double bpm);
 
@@ -251,6 +325,14 @@ typedef struct {
 	FxLatencyStats callback;  ///< driver callback durations
 	FxLatencyStats worker;    ///< worker chunk durations
 	FxLatencyStats knob;      ///< message arrival to the change heard
+	uint64_t midi_events;     ///< MIDI events taken in
+	uint64_t midi_overflows;  ///< periods of MIDI the ring refused
+	uint64_t midi_out_dropped; ///< outgoing events the queue refused
+	uint64_t midi_reports_dropped; ///< reports the control side missed
+	/** MIDI-to-ear: an event's input frame to the output frame where its
+	 *  change is first heard, in frames (count, min, median, ..., max
+	 *  in frames, not ms). */
+	FxLatencyStats midi_frames;
 	double dsp_load;          ///< mean worker time as % of the period
 } FxEngineMetrics;
 
