@@ -21,8 +21,8 @@ typedef struct FxMorphImpl FxMorph;
  *  when the two differ in structure: slot count, effect classes, labels
  *  or a structural parameter ("slot 2 (rev): reverb in A, delay in B").
  *  FX_ERR_NOMEM when out of memory. Not realtime. */
-FxMorph *fx_morph_new(const FxChainSpec *a, const FxChainSpec *b,
-                      FxStatus *st, char *err, size_t err_size);
+FxMorph *fx_morph_new(const FxChainSpec *a, const FxChainSpec *b, FxStatus *st,
+                      char *err, size_t err_size);
 
 /** Frees @p m; NULL is a no-op. */
 void fx_morph_free(FxMorph *m);
