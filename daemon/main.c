@@ -563,6 +563,7 @@ static const struct {
 	{"osc-port-by-name", offsetof(FxOptions, osc_port_by_name), KIND_INT},
 	{"alias", offsetof(FxOptions, alias), KIND_LIST},
 	{"no-osc", offsetof(FxOptions, no_osc), KIND_INT},
+	{"no-midi", offsetof(FxOptions, no_midi), KIND_INT},
 	{"preset-dir", offsetof(FxOptions, preset_dir), KIND_TEXT},
 	{"state-file", offsetof(FxOptions, state_file), KIND_TEXT},
 	{"no-mlock", offsetof(FxOptions, no_mlock), KIND_INT},
@@ -652,6 +653,7 @@ static int run(Daemon *d)
 		.connect_out = (const char *const *)o->connect_out.items,
 		.n_connect_out = o->connect_out.n,
 		.auto_connect = o->auto_connect,
+		.midi = !o->no_midi,
 	};
 	if (!(d->jack = fx_jack_new(&jo))) {
 		fx_log(LOG_ERR, "out of memory");
@@ -675,6 +677,14 @@ static int run(Daemon *d)
 		return chain_exit_code(st);
 	}
 	log_chain(&o->spec, o->chain_origin);
+	if (o->n_midi) {
+		/* Until the MIDI control side (FxMidi) runs them: the
+		 * config's mappings, as a table for the worker. */
+		FxMidiTable *t = fx_midi_table_new(o->midi, o->n_midi, &o->spec,
+		                                   NULL, &st);
+		if (t)
+			fx_engine_set_midi_table(d->engine, t);
+	}
 	if ((rc = start_control(d, bpm)) >= 0) {
 		fx_jack_close(d->jack, 2.0);
 		return rc;
