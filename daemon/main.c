@@ -136,14 +136,17 @@ static void log_stats(Daemon *d, const char *what)
 	       "%s: callbacks %llu, chunks %llu, dsp load %.1f%%, callback "
 	       "p99 %.4f ms, worker p99 %.4f ms, worker max %.4f ms, xruns "
 	       "%llu, underflows %llu, overflows %llu, late %llu, nonfinite "
-	       "%llu",
+	       "%llu, midi events %llu, midi overflows %llu, midi-to-ear max "
+	       "%.0f frames",
 	       what, (unsigned long long)m.callbacks,
 	       (unsigned long long)m.chunks, m.dsp_load, m.callback.p99,
 	       m.worker.p99, m.worker.max, (unsigned long long)m.xruns,
 	       (unsigned long long)m.underflows,
 	       (unsigned long long)m.input_overflows,
 	       (unsigned long long)m.late_dropped,
-	       (unsigned long long)m.nonfinite);
+	       (unsigned long long)m.nonfinite,
+	       (unsigned long long)m.midi_events,
+	       (unsigned long long)m.midi_overflows, m.midi_frames.max);
 }
 
 /* Why audio stopped, for STATUS= and the log: JACK calls fxd no more (a
