@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <jack/jack.h>
 #include <jack/metadata.h>
+#include <jack/midiport.h>
 #include <jack/transport.h>
 #include <jack/thread.h>
 #include <pthread.h>
@@ -18,8 +19,9 @@
 
 enum {
 	MAX_PORTS = 64,
-	NAME_SIZE = 256,   ///< full port names
-	CLIENT_SIZE = 128, ///< client names (JACK allows 63 bytes)
+	NAME_SIZE = 256,           ///< full port names
+	CLIENT_SIZE = 128,         ///< client names (JACK allows 63 bytes)
+	MIDI_OUT_PER_PERIOD = 256, ///< feedback events written per period
 };
 
 /* After a reconnect, lost connections are retried this long, so peers
@@ -42,14 +44,16 @@ typedef struct {
 struct FxJackImpl {
 	/* Options, copied. */
 	char *want_name;
-	int allow_rename, inputs, outputs, auto_connect;
+	int allow_rename, inputs, outputs, auto_connect, midi;
 	char **connect_in, **connect_out;
 	int n_connect_in, n_connect_out;
 
 	/* Main thread. */
 	jack_client_t *client;  ///< NULL when closed
 	char name[CLIENT_SIZE]; ///< the client's real name
-	jack_port_t *in[MAX_PORTS], *out[MAX_PORTS];
+	/* Audio ports, then (with MIDI) the MIDI port at index inputs or
+	 * outputs, so connections are remembered for both alike. */
+	jack_port_t *in[MAX_PORTS + 1], *out[MAX_PORTS + 1];
 	double rate;
 	int known_period; ///< the period last reported by tick
 	int active;
@@ -76,6 +80,8 @@ struct FxJackImpl {
 
 	/* Process thread only. */
 	float *in_buf[MAX_PORTS], *out_buf[MAX_PORTS];
+	FxMidiEvent midi_events[FX_ENGINE_MIDI_EVENTS];
+	FxMidiEvent midi_sends[MIDI_OUT_PER_PERIOD];
 };
 
 static double now_s(void)
@@ -87,10 +93,42 @@ static double now_s(void)
 
 /* ---- callbacks: JACK's threads ------------------------------------------ */
 
+/* Copies the period's MIDI input into the engine (raw, with frame
+ * offsets: the worker parses and maps it) and its queued feedback out. */
+static void process_midi(FxJack *j, FxEngine *e, jack_nframes_t n)
+{
+	void *in = jack_port_get_buffer(j->in[j->inputs], n);
+	void *out = jack_port_get_buffer(j->out[j->outputs], n);
+	jack_midi_clear_buffer(out);
+	if (!e)
+		return;
+	uint32_t count = jack_midi_get_event_count(in);
+	/* Too many for the ring: the engine refuses the period whole. */
+	uint32_t take = count <= FX_ENGINE_MIDI_EVENTS ? count : 0;
+	for (uint32_t i = 0; i < take; i++) {
+		jack_midi_event_t ev;
+		FxMidiEvent *m = &j->midi_events[i];
+		*m = (FxMidiEvent){0};
+		if (jack_midi_event_get(&ev, in, i) == 0) {
+			m->frame = ev.time;
+			m->size = ev.size > UINT16_MAX ? UINT16_MAX
+			                               : (uint16_t)ev.size;
+			memcpy(m->data, ev.buffer, ev.size < 3 ? ev.size : 3);
+		}
+	}
+	fx_engine_midi_in(e, j->midi_events, (int)count);
+	int k = fx_engine_midi_out(e, j->midi_sends, MIDI_OUT_PER_PERIOD);
+	for (int i = 0; i < k; i++)
+		jack_midi_event_write(out, 0, j->midi_sends[i].data,
+		                      j->midi_sends[i].size);
+}
+
 static int on_process(jack_nframes_t n, void *arg)
 {
 	FxJack *j = arg;
 	FxEngine *e = atomic_load_explicit(&j->engine, memory_order_acquire);
+	if (j->midi)
+		process_midi(j, e, n);
 	for (int i = 0; i < j->inputs; i++)
 		j->in_buf[i] = jack_port_get_buffer(j->in[i], n);
 	for (int i = 0; i < j->outputs; i++)
@@ -236,6 +274,7 @@ FxJack *fx_jack_new(const FxJackOptions *o)
 	j->inputs = o->inputs;
 	j->outputs = o->outputs;
 	j->auto_connect = o->auto_connect;
+	j->midi = o->midi;
 	j->connect_in = copy_list(o->connect_in, o->n_connect_in);
 	j->n_connect_in = o->n_connect_in;
 	j->connect_out = copy_list(o->connect_out, o->n_connect_out);
@@ -290,6 +329,15 @@ static int name_in_use(const char *name)
 	return used;
 }
 
+/* Shown by qjackctl, Carla and friends. */
+static void set_pretty(FxJack *j, jack_port_t *port, const char *pretty)
+{
+	if (jack_set_property(j->client, jack_port_uuid(port),
+	                      JACK_METADATA_PRETTY_NAME, pretty, NULL) != 0)
+		fx_log(LOG_DEBUG, "cannot set the pretty name of '%s'",
+		       jack_port_short_name(port));
+}
+
 static int register_ports(FxJack *j)
 {
 	for (int out = 0; out < 2; out++) {
@@ -307,17 +355,25 @@ static int register_ports(FxJack *j)
 				       short_name);
 				return 0;
 			}
-			/* Shown by qjackctl, Carla and friends. */
 			snprintf(pretty, sizeof pretty, "%s %s %d", j->name,
 			         out ? "out" : "in", i + 1);
-			if (jack_set_property(j->client, jack_port_uuid(ports[i]),
-			                      JACK_METADATA_PRETTY_NAME, pretty,
-			                      NULL) != 0)
-				fx_log(LOG_DEBUG,
-				       "cannot set the pretty name of "
-				       "'%s'",
-				       short_name);
+			set_pretty(j, ports[i], pretty);
 		}
+		if (!j->midi)
+			continue;
+		const char *short_name = out ? "midi_out" : "midi_in";
+		ports[n] = jack_port_register(
+			j->client, short_name, JACK_DEFAULT_MIDI_TYPE,
+			out ? JackPortIsOutput : JackPortIsInput, 0);
+		if (!ports[n]) {
+			fx_log(LOG_ERR, "cannot register JACK port '%s'",
+			       short_name);
+			return 0;
+		}
+		char pretty[NAME_SIZE];
+		snprintf(pretty, sizeof pretty, "%s MIDI %s", j->name,
+		         out ? "out" : "in");
+		set_pretty(j, ports[n], pretty);
 	}
 	return 1;
 }
@@ -545,6 +601,13 @@ static void drop_link(FxJack *j, int i)
 	j->links[i] = j->links[--j->n_links];
 }
 
+/* The short name of a link's port of ours (in_1, midi_out...). */
+static const char *port_label(FxJack *j, const Link *l)
+{
+	jack_port_t *p = our_port(j, l->output, l->index);
+	return p ? jack_port_short_name(p) : "?";
+}
+
 /* Remembers what fxd's ports are connected to now. A link that went away
  * while its peer still exists was disconnected on purpose and is
  * forgotten, unless a restore is pending; one whose peer vanished is kept
@@ -555,7 +618,7 @@ static void track_links(FxJack *j)
 	for (int i = 0; i < j->n_links; i++)
 		j->links[i].seen = 0;
 	for (int output = 0; output < 2; output++) {
-		int n = output ? j->outputs : j->inputs;
+		int n = (output ? j->outputs : j->inputs) + (j->midi ? 1 : 0);
 		for (int i = 0; i < n; i++) {
 			const char **peers = jack_port_get_all_connections(
 				j->client, our_port(j, output, i));
@@ -584,18 +647,17 @@ static void track_links(FxJack *j)
 		if (jack_port_by_name(j->client, l->peer)) {
 			l->dormant_since = 0;
 			if (!l->pending) {
-				fx_log(LOG_DEBUG, "forgetting %s_%d %s %s",
-				       l->output ? "out" : "in", l->index + 1,
+				fx_log(LOG_DEBUG, "forgetting %s %s %s",
+				       port_label(j, l),
 				       l->output ? "->" : "<-", l->peer);
 				drop_link(j, i);
 				continue;
 			}
 			int rc = connect_peer(j, l->output, l->index, l->peer);
 			if (rc == 0 || rc == EEXIST)
-				fx_log(LOG_INFO, "restored %s:%s_%d %s %s",
-				       j->name, l->output ? "out" : "in",
-				       l->index + 1, l->output ? "->" : "<-",
-				       l->peer);
+				fx_log(LOG_INFO, "restored %s:%s %s %s",
+				       j->name, port_label(j, l),
+				       l->output ? "->" : "<-", l->peer);
 		} else {
 			if (!l->dormant_since)
 				l->dormant_since = now;

@@ -5,8 +5,8 @@
  * keeps the options, the worker thread and the list of connections fxd's
  * ports had, and fx_jack_open can make a new client on a new server.
  *
- * Threads: JACK's process thread runs only fx_engine_process on the port
- * buffers. JACK's notification thread runs the buffer-size (re-plans the
+ * Threads: JACK's process thread runs only fx_engine_midi_in,
+ * fx_engine_midi_out and fx_engine_process on the port buffers. JACK's notification thread runs the buffer-size (re-plans the
  * engine), latency, xrun, freewheel and shutdown callbacks, which touch
  * atomics and the engine only. Everything else is the main thread's.
  */
@@ -27,6 +27,7 @@ typedef struct {
 	const char *const *connect_out; ///< patterns for the outputs
 	int n_connect_out;
 	int auto_connect; ///< physical ports too
+	int midi;         ///< midi_in and midi_out too (JACK MIDI)
 } FxJackOptions;
 
 /** Outcome of fx_jack_open and fx_jack_start. */

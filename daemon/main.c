@@ -136,14 +136,17 @@ static void log_stats(Daemon *d, const char *what)
 	       "%s: callbacks %llu, chunks %llu, dsp load %.1f%%, callback "
 	       "p99 %.4f ms, worker p99 %.4f ms, worker max %.4f ms, xruns "
 	       "%llu, underflows %llu, overflows %llu, late %llu, nonfinite "
-	       "%llu",
+	       "%llu, midi events %llu, midi overflows %llu, midi-to-ear max "
+	       "%.0f frames",
 	       what, (unsigned long long)m.callbacks,
 	       (unsigned long long)m.chunks, m.dsp_load, m.callback.p99,
 	       m.worker.p99, m.worker.max, (unsigned long long)m.xruns,
 	       (unsigned long long)m.underflows,
 	       (unsigned long long)m.input_overflows,
 	       (unsigned long long)m.late_dropped,
-	       (unsigned long long)m.nonfinite);
+	       (unsigned long long)m.nonfinite,
+	       (unsigned long long)m.midi_events,
+	       (unsigned long long)m.midi_overflows, m.midi_frames.max);
 }
 
 /* Why audio stopped, for STATUS= and the log: JACK calls fxd no more (a
@@ -563,6 +566,7 @@ static const struct {
 	{"osc-port-by-name", offsetof(FxOptions, osc_port_by_name), KIND_INT},
 	{"alias", offsetof(FxOptions, alias), KIND_LIST},
 	{"no-osc", offsetof(FxOptions, no_osc), KIND_INT},
+	{"no-midi", offsetof(FxOptions, no_midi), KIND_INT},
 	{"preset-dir", offsetof(FxOptions, preset_dir), KIND_TEXT},
 	{"state-file", offsetof(FxOptions, state_file), KIND_TEXT},
 	{"no-mlock", offsetof(FxOptions, no_mlock), KIND_INT},
@@ -652,6 +656,7 @@ static int run(Daemon *d)
 		.connect_out = (const char *const *)o->connect_out.items,
 		.n_connect_out = o->connect_out.n,
 		.auto_connect = o->auto_connect,
+		.midi = !o->no_midi,
 	};
 	if (!(d->jack = fx_jack_new(&jo))) {
 		fx_log(LOG_ERR, "out of memory");
@@ -675,6 +680,14 @@ static int run(Daemon *d)
 		return chain_exit_code(st);
 	}
 	log_chain(&o->spec, o->chain_origin);
+	if (o->n_midi) {
+		/* Until the MIDI control side (FxMidi) runs them: the
+		 * config's mappings, as a table for the worker. */
+		FxMidiTable *t = fx_midi_table_new(o->midi, o->n_midi, &o->spec,
+		                                   NULL, &st);
+		if (t)
+			fx_engine_set_midi_table(d->engine, t);
+	}
 	if ((rc = start_control(d, bpm)) >= 0) {
 		fx_jack_close(d->jack, 2.0);
 		return rc;

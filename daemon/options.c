@@ -154,6 +154,8 @@ static const OptionInfo options[] = {
          NULL},
 	{"no-osc", 0, FX_OPT_FLAG, F(no_osc), 0, 0, 0, NULL, NULL,
          "no OSC server", NULL},
+	{"no-midi", 0, FX_OPT_FLAG, F(no_midi), 0, 0, 0, NULL, NULL,
+         "no midi_in / midi_out ports (MIDI control off)", NULL},
 	{"preset-dir", 0, FX_OPT_STRING, F(preset_dir), 0, 0, 0, NULL, "DIR",
          "presets live here (default $XDG_DATA_HOME/fxd/presets)", NULL},
 	{"state-file", 0, FX_OPT_STRING, F(state_file), 0, 0, 0,
@@ -227,11 +229,51 @@ static FxStatus on_word(void *ctx, const char *word, char *err, size_t err_size)
 /* ---- config file -------------------------------------------------------- */
 
 /* [fxfile] belongs to fxfile: one file can serve both programs. */
-static const char *const sections[] = {"fxd", "chain", "fxfile", NULL};
+static const char *const sections[] = {"fxd", "chain", "fxfile", "midi", NULL};
+
+/* Where each [midi] line's target stands, to name it when the chain lacks
+ * it: the chain may come later in the file. */
+typedef struct {
+	FxOptions *o;
+	int line[FX_MIDI_MAX_MAPPINGS], col[FX_MIDI_MAX_MAPPINGS];
+} FileCtx;
+
+/* A [midi] line: "SOURCE CH NUM = TARGET ..." arrives split at '='. */
+static FxStatus midi_entry(FileCtx *f, const FxConfEntry *e, char *err,
+                           size_t err_size)
+{
+	FxOptions *o = f->o;
+	if (o->n_midi == FX_MIDI_MAX_MAPPINGS)
+		return fx_fail(FX_ERR_FULL, err, err_size,
+		               "more than %d MIDI mappings",
+		               FX_MIDI_MAX_MAPPINGS);
+	if (!o->midi && !(o->midi = calloc(FX_MIDI_MAX_MAPPINGS, sizeof *o->midi)))
+		return fx_fail(FX_ERR_NOMEM, err, err_size, "out of memory");
+	char line[1100];
+	int klen = (int)strlen(e->key);
+	snprintf(line, sizeof line, "%s = %s", e->key, e->value);
+	int col;
+	FxStatus st = fx_midi_mapping_parse(line, &o->midi[o->n_midi], &col,
+	                                    err, err_size);
+	if (st != FX_OK) {
+		/* Back to the file's columns. */
+		*e->col = col <= klen      ? e->key_col + col - 1
+		          : col > klen + 3 ? e->value_col + col - (klen + 4)
+		                           : e->key_col + klen;
+		return st;
+	}
+	f->line[o->n_midi] = e->line;
+	f->col[o->n_midi++] = e->value_col;
+	return FX_OK;
+}
 
 static FxStatus on_entry(void *ctx, const FxConfEntry *e, char *err,
                          size_t err_size)
 {
+	FileCtx *f = ctx;
+	if (!strcmp(e->section, "midi"))
+		return midi_entry(f, e, err, err_size);
+	ctx = f->o;
 	/* "alias FROM = TO": the key holds FROM. */
 	if (!strncmp(e->key, "alias", 5) &&
 	    (e->key[5] == ' ' || e->key[5] == '\t')) {
@@ -248,13 +290,14 @@ static FxStatus on_entry(void *ctx, const FxConfEntry *e, char *err,
 }
 
 static FxStatus load_file(FxOptions *o, const char *path, ChainText *chain,
-                          char *err, size_t err_size)
+                          FileCtx *f, char *err, size_t err_size)
 {
+	f->o = o;
 	const FxConfFormat fmt = {.sections = sections,
 	                          .skip = "fxfile",
 	                          .text_name = "chain",
 	                          .on_entry = on_entry,
-	                          .ctx = o};
+	                          .ctx = f};
 	FxConfText text;
 	FxStatus st = fx_conf_load(path, &fmt, &text, err, err_size);
 	if (st != FX_OK || !text.line)
@@ -316,7 +359,7 @@ static FxStatus apply_cli(FxOptions *o, const Cli *cli, char *err, size_t err_si
 }
 
 static FxStatus load(FxOptions *o, Cli *cli, int argc, char *const argv[],
-                     ChainText *chain, char *err, size_t err_size)
+                     ChainText *chain, FileCtx *f, char *err, size_t err_size)
 {
 	FxStatus st = fx_opt_parse_argv(
 		options, N_OPTIONS, argc, argv, on_option, on_word, cli,
@@ -343,7 +386,7 @@ static FxStatus load(FxOptions *o, Cli *cli, int argc, char *const argv[],
 		if (!(o->config = strdup(config)))
 			return fx_fail(FX_ERR_NOMEM, err, err_size,
 			               "out of memory");
-		if ((st = load_file(o, config, chain, err, err_size)) != FX_OK)
+		if ((st = load_file(o, config, chain, f, err, err_size)) != FX_OK)
 			return st;
 	}
 	if ((st = apply_cli(o, cli, err, err_size)) != FX_OK)
@@ -371,6 +414,13 @@ static FxStatus load(FxOptions *o, Cli *cli, int argc, char *const argv[],
 	if ((st = fx_spec_parse(chain->text, chain->source, &o->spec, &serr)) !=
 	    FX_OK)
 		return fx_fail(st, err, err_size, "%s", serr.message);
+	for (int i = 0; i < o->n_midi; i++) {
+		char why[512];
+		if ((st = fx_midi_mapping_check(&o->midi[i], &o->spec, why,
+		                                sizeof why)) != FX_OK)
+			return fx_fail(st, err, err_size, "%s:%d:%d: %s",
+			               config, f->line[i], f->col[i], why);
+	}
 	if (o->osc_port < 0)
 		o->osc_port = o->osc_port_by_name ? fx_instance_osc_port(o->name)
 		                                  : 8000;
@@ -391,7 +441,10 @@ FxStatus fx_options_load(FxOptions *o, int argc, char *const argv[], char *err,
 		return fx_fail(FX_ERR_NOMEM, err, err_size, "out of memory");
 	Cli cli = {0};
 	ChainText chain = {0};
-	FxStatus st = load(o, &cli, argc, argv, &chain, err, err_size);
+	FileCtx *f = calloc(1, sizeof *f);
+	FxStatus st = f ? load(o, &cli, argc, argv, &chain, f, err, err_size)
+	                : fx_fail(FX_ERR_NOMEM, err, err_size, "out of memory");
+	free(f);
 	fx_opt_given_free(&cli.given);
 	free(cli.chain_words);
 	free(chain.text);
@@ -411,6 +464,9 @@ void fx_options_free(FxOptions *o)
 	free(o->osc_allow);
 	free(o->preset_dir);
 	free(o->state_file);
+	free(o->midi);
+	o->midi = NULL;
+	o->n_midi = 0;
 	o->name = o->config = o->osc_bind = o->osc_allow = NULL;
 	o->preset_dir = o->state_file = NULL;
 }

@@ -9,6 +9,7 @@
 #ifndef FX_OPTIONS_H
 #define FX_OPTIONS_H
 
+#include "daemon/engine/midi_map.h"
 #include <stddef.h>
 #include <stdio.h>
 
@@ -36,42 +37,46 @@ enum {
 	FX_EXIT_INTERRUPT = 130,    ///< a second SIGINT during shutdown
 };
 
-/** Everything fxd is told. */
+/** Everything fxd is told (a [midi] line at most FX_MIDI_MAX_MAPPINGS
+ *  times). */
 typedef struct {
-	char *name;             ///< JACK client name
-	int channels;           ///< chain channels
-	int inputs, outputs;    ///< ports (default: channels)
-	FxStrList connect_in;   ///< port patterns for in_1.. in order
-	FxStrList connect_out;  ///< port patterns for out_1.. in order
-	int auto_connect;       ///< physical capture -> in, out -> playback
-	double wait_for_jack;   ///< seconds to retry at start-up
-	int reconnect;          ///< survive the server going away
-	int allow_rename;       ///< accept a name JACK makes unique
-	int latency_periods;    ///< periods of added latency
-	int latency_log;        ///< entries kept for timing statistics
-	double glide_ms;        ///< parameter glide time
-	double ceiling_db;      ///< output soft-clip ceiling
-	int no_safety;          ///< no DC blocker and ceiling
-	int memory_budget_mb;   ///< MB one chain's buffers may take
-	double stats_interval;  ///< seconds between stats lines; 0 off
-	int no_mlock;           ///< do not lock memory
-	int verbose;            ///< debug logging
-	int no_osc;             ///< no OSC server
-	int osc_port;           ///< UDP (and TCP) port; 0 picks one
-	int osc_port_by_name;   ///< default port from the name (fxd@ units)
-	char *osc_bind;         ///< numeric IPv4 address to listen on
-	char *osc_allow;        ///< "CIDR[,CIDR...]" or NULL
-	int osc_tcp;            ///< also listen on TCP
-	FxStrList osc_target;   ///< static subscribers, HOST:PORT
-	double osc_rate;        ///< feedback rate limit, Hz
-	int osc_tcp_max;        ///< TCP connections at once
-	double osc_tcp_idle;    ///< close a silent TCP connection, s; 0 never
-	double osc_lease;       ///< subscription lease, s; 0 never ends
-	FxStrList alias;        ///< FROM=TO address aliases
-	char *preset_dir;       ///< NULL: the XDG default
-	char *state_file;       ///< NULL: none
-	char *config;           ///< -f FILE, or NULL
-	FxChainSpec spec;       ///< the parsed chain
+	char *name;            ///< JACK client name
+	int channels;          ///< chain channels
+	int inputs, outputs;   ///< ports (default: channels)
+	FxStrList connect_in;  ///< port patterns for in_1.. in order
+	FxStrList connect_out; ///< port patterns for out_1.. in order
+	int auto_connect;      ///< physical capture -> in, out -> playback
+	double wait_for_jack;  ///< seconds to retry at start-up
+	int reconnect;         ///< survive the server going away
+	int allow_rename;      ///< accept a name JACK makes unique
+	int latency_periods;   ///< periods of added latency
+	int latency_log;       ///< entries kept for timing statistics
+	double glide_ms;       ///< parameter glide time
+	double ceiling_db;     ///< output soft-clip ceiling
+	int no_safety;         ///< no DC blocker and ceiling
+	int memory_budget_mb;  ///< MB one chain's buffers may take
+	double stats_interval; ///< seconds between stats lines; 0 off
+	int no_mlock;          ///< do not lock memory
+	int verbose;           ///< debug logging
+	int no_osc;            ///< no OSC server
+	int no_midi;           ///< no midi_in / midi_out ports
+	int osc_port;          ///< UDP (and TCP) port; 0 picks one
+	int osc_port_by_name;  ///< default port from the name (fxd@ units)
+	char *osc_bind;        ///< numeric IPv4 address to listen on
+	char *osc_allow;       ///< "CIDR[,CIDR...]" or NULL
+	int osc_tcp;           ///< also listen on TCP
+	FxStrList osc_target;  ///< static subscribers, HOST:PORT
+	double osc_rate;       ///< feedback rate limit, Hz
+	int osc_tcp_max;       ///< TCP connections at once
+	double osc_tcp_idle;   ///< close a silent TCP connection, s; 0 never
+	double osc_lease;      ///< subscription lease, s; 0 never ends
+	FxStrList alias;       ///< FROM=TO address aliases
+	char *preset_dir;      ///< NULL: the XDG default
+	char *state_file;      ///< NULL: none
+	char *config;          ///< -f FILE, or NULL
+	FxChainSpec spec;      ///< the parsed chain
+	FxMidiMapping *midi;   ///< the [midi] section's mappings
+	int n_midi;
 	char chain_origin[256]; ///< "command line", the file, or "default"
 	int help, version, list_effects; ///< print and exit
 } FxOptions;

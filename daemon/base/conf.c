@@ -97,6 +97,7 @@ typedef struct {
 	int text_section;          ///< the line of its header; 0: none
 	const char *section;       ///< the one the walk is in
 	char reason[512];
+	int col; ///< the column of the error, when the callback knows it
 } Walk;
 
 static int find_section(const Walk *w, const char *name)
@@ -175,7 +176,13 @@ static FxStatus entry(Walk *w, char *raw, char *s, int no)
 		               : fx_fail(FX_ERR_NOMEM, w->reason,
 		                         sizeof w->reason, "out of memory");
 	}
-	FxConfEntry e = {w->section, key, value, no};
+	FxConfEntry e = {w->section,
+	                 key,
+	                 value,
+	                 no,
+	                 (int)(key - raw) + 1,
+	                 (int)(value - raw) + 1,
+	                 &w->col};
 	return w->fmt->on_entry(w->fmt->ctx, &e, w->reason, sizeof w->reason);
 }
 
@@ -235,6 +242,9 @@ FxStatus fx_conf_load(const char *path, const FxConfFormat *fmt,
 		free(text->text);
 		text->text = NULL;
 		text->line = 0;
+		if (w.col > 0)
+			return fx_fail(st, err, err_size, "%s:%d:%d: %s", path,
+			               no - 1, w.col, w.reason);
 		return fx_fail(st, err, err_size, "%s:%d: %s", path, no - 1,
 		               w.reason);
 	}

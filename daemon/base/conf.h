@@ -26,6 +26,8 @@ typedef struct {
 	const char *key;     ///< trimmed; may hold blanks ("alias FROM")
 	const char *value;   ///< trimmed, comment cut; may be ""
 	int line;            ///< 1-based
+	int key_col, value_col; ///< 1-based columns of key and value
+	int *col; ///< the callback may set the column of its error here
 } FxConfEntry;
 
 /** Takes one entry. FX_OK, or a status and the reason (without FILE:LINE)
@@ -54,7 +56,8 @@ typedef struct {
  *  @p text holds the text the file gives, if any (the caller frees it).
  *  Otherwise a status (FX_ERR_SYNTAX for a malformed line or an unknown
  *  section; the callback's status; a reading error) and one line in
- *  @p err, "PATH:LINE: reason" for a line; @p text is left empty. */
+ *  @p err, "PATH:LINE: reason" for a line ("PATH:LINE:COL: reason" when the
+ *  callback named a column); @p text is left empty. */
 FxStatus fx_conf_load(const char *path, const FxConfFormat *fmt,
                       FxConfText *text, char *err, size_t err_size);
 

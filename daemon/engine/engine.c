@@ -173,6 +173,11 @@ FxStatus fx_engine_plan(FxEngine *e)
 	/* Prime with latency_periods of silence numbered as the periods before
 	 * the first, so period n plays chunk n - latency_periods. */
 	e->seq = 0;
+	/* Batches are numbered by period, and numbering starts again. */
+	if (e->midi_in)
+		fx_queue_clear(e->midi_in);
+	if (e->midi_heard)
+		fx_queue_clear(e->midi_heard);
 	for (int k = 0; k < c->latency_periods; k++) {
 		for (int ch = 0; ch < c->outputs; ch++)
 			memset(e->out_buf[ch], 0, (size_t)frames * sizeof(float));
@@ -188,6 +193,36 @@ static FxStatus init_log(TimeLog *log, int size)
 {
 	log->ns = calloc((size_t)size, sizeof *log->ns);
 	return log->ns ? FX_OK : FX_ERR_NOMEM;
+}
+
+/* The MIDI queues and the worker's MIDI buffers. */
+static FxStatus new_midi(FxEngine *e, FxStatus *st)
+{
+	/* Room for a full period of events, its header, and a period more. */
+	e->midi_in = fx_queue_new(sizeof(FxMidiEvent),
+	                          2 * FX_ENGINE_MIDI_EVENTS + 2, st);
+	e->midi_out = fx_queue_new(sizeof(FxMidiEvent), FX_ENGINE_MIDI_OUT, st);
+	e->midi_tables = fx_queue_new(sizeof(FxMidiTable *),
+	                              FX_MIDI_TABLE_QUEUE, st);
+	e->midi_retired = fx_queue_new(sizeof(FxMidiTable *),
+	                               FX_MIDI_TABLE_QUEUE, st);
+	e->midi_reports = fx_queue_new(sizeof(FxMidiReport), FX_MIDI_REPORTS, st);
+	e->midi_heard = fx_queue_new(sizeof(MidiHeard), FX_MIDI_HEARD, st);
+	e->midi_buf = calloc(FX_ENGINE_MIDI_EVENTS, sizeof *e->midi_buf);
+	e->midi_actions = calloc(FX_MIDI_MAX_MAPPINGS, sizeof *e->midi_actions);
+	if (!e->midi_in || !e->midi_out || !e->midi_tables ||
+	    !e->midi_retired || !e->midi_reports || !e->midi_heard ||
+	    !e->midi_buf || !e->midi_actions ||
+	    init_log(&e->midi_log, e->cfg.latency_log) != FX_OK)
+		*st = FX_ERR_NOMEM;
+	return *st;
+}
+
+static void free_midi_tables(FxQueue *q)
+{
+	FxMidiTable *t;
+	while (q && fx_queue_pop(q, &t))
+		fx_midi_table_free(t);
 }
 
 FxEngine *fx_engine_new(const FxEngineConfig *cfg, const FxChainSpec *spec,
@@ -234,7 +269,7 @@ FxEngine *fx_engine_new(const FxEngineConfig *cfg, const FxChainSpec *spec,
 		if (!e->scratch_ns)
 			*st = FX_ERR_NOMEM;
 		if (e->scratch_ns && e->retired && e->knob && e->knob_log.ns &&
-		    (!cfg->safety || e->safety))
+		    (!cfg->safety || e->safety) && new_midi(e, st) == FX_OK)
 			return e;
 	}
 	fx_engine_free(e);
@@ -297,6 +332,7 @@ static void want_later(FxEngine *e, const FxChainSpec *spec, int latency)
 static void collect(FxEngine *e)
 {
 	free_retired(e);
+	free_midi_tables(e->midi_retired);
 	if (!e->wanted || e->in_flight)
 		return;
 	FxStatus st = queue_chain(e, &e->spec);
@@ -333,6 +369,18 @@ void fx_engine_free(FxEngine *e)
 	fx_chain_free(e->old_chain);
 	fx_queue_free(e->swaps);
 	fx_queue_free(e->retired);
+	free_midi_tables(e->midi_tables);
+	free_midi_tables(e->midi_retired);
+	fx_midi_table_free(e->midi_table);
+	fx_queue_free(e->midi_in);
+	fx_queue_free(e->midi_out);
+	fx_queue_free(e->midi_tables);
+	fx_queue_free(e->midi_retired);
+	fx_queue_free(e->midi_reports);
+	fx_queue_free(e->midi_heard);
+	free(e->midi_buf);
+	free(e->midi_actions);
+	free(e->midi_log.ns);
 	fx_knob_timing_free(e->knob);
 	free(e->knob_log.ns);
 	fx_safety_free(e->safety);
@@ -694,7 +742,9 @@ static int cmp_u32(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static void stats(FxEngine *e, TimeLog *log, FxLatencyStats *out)
+/* Statistics of @p log's entries, each multiplied by @p unit (1e-6: ns
+ * to ms). */
+static void stats(FxEngine *e, TimeLog *log, FxLatencyStats *out, double unit)
 {
 	int size = e->cfg.latency_log;
 	uint64_t written = atomic_load_explicit(&log->written,
@@ -715,13 +765,13 @@ static void stats(FxEngine *e, TimeLog *log, FxLatencyStats *out)
 	}
 	qsort(e->scratch_ns, n, sizeof *e->scratch_ns, cmp_u32);
 	/* Nearest-rank percentiles. */
-#define RANK(p) e->scratch_ns[(size_t)ceil((p) / 100.0 * n) - 1] * 1e-6
-	out->min = e->scratch_ns[0] * 1e-6;
+#define RANK(p) e->scratch_ns[(size_t)ceil((p) / 100.0 * n) - 1] * unit
+	out->min = e->scratch_ns[0] * unit;
 	out->median = RANK(50);
 	out->p95 = RANK(95);
 	out->p99 = RANK(99);
-	out->max = e->scratch_ns[n - 1] * 1e-6;
-	out->mean = sum / n * 1e-6;
+	out->max = e->scratch_ns[n - 1] * unit;
+	out->mean = sum / n * unit;
 #undef RANK
 }
 
@@ -732,11 +782,20 @@ enum {
 	M_UNDERFLOWS,
 	M_LATE,
 	M_XRUNS,
-	M_NONFINITE
+	M_NONFINITE,
+	M_MIDI_EVENTS,
+	M_MIDI_OVERFLOWS,
+	M_MIDI_OUT_DROPPED,
+	M_MIDI_REPORTS_DROPPED,
+	M_COUNT
 };
 
-static void read_counters(FxEngine *e, uint64_t v[8])
+static void read_counters(FxEngine *e, uint64_t v[M_COUNT])
 {
+	v[M_MIDI_EVENTS] = atomic_load(&e->midi_events);
+	v[M_MIDI_OVERFLOWS] = atomic_load(&e->midi_overflows);
+	v[M_MIDI_OUT_DROPPED] = atomic_load(&e->midi_out_dropped);
+	v[M_MIDI_REPORTS_DROPPED] = atomic_load(&e->midi_reports_dropped);
 	v[M_CALLBACKS] = atomic_load(&e->callbacks);
 	v[M_CHUNKS] = atomic_load(&e->chunks);
 	v[M_OVERFLOWS] = atomic_load(&e->overflows);
@@ -752,9 +811,10 @@ void fx_engine_metrics(FxEngine *e, FxEngineMetrics *m)
 {
 	lock(e);
 	counters(e, m);
-	stats(e, &e->cb_log, &m->callback);
-	stats(e, &e->work_log, &m->worker);
-	stats(e, &e->knob_log, &m->knob);
+	stats(e, &e->cb_log, &m->callback, 1e-6);
+	stats(e, &e->work_log, &m->worker, 1e-6);
+	stats(e, &e->knob_log, &m->knob, 1e-6);
+	stats(e, &e->midi_log, &m->midi_frames, 1.0);
 	double period_ms = 1e3 * e->cfg.period / e->cfg.sample_rate;
 	m->dsp_load = m->worker.count ? 100.0 * m->worker.mean / period_ms : 0;
 	unlock(e);
@@ -763,8 +823,13 @@ void fx_engine_metrics(FxEngine *e, FxEngineMetrics *m)
 static void counters(FxEngine *e, FxEngineMetrics *m)
 {
 	memset(m, 0, sizeof *m);
-	uint64_t v[8];
+	uint64_t v[M_COUNT];
 	read_counters(e, v);
+	m->midi_events = v[M_MIDI_EVENTS] - e->base[M_MIDI_EVENTS];
+	m->midi_overflows = v[M_MIDI_OVERFLOWS] - e->base[M_MIDI_OVERFLOWS];
+	m->midi_out_dropped = v[M_MIDI_OUT_DROPPED] - e->base[M_MIDI_OUT_DROPPED];
+	m->midi_reports_dropped = v[M_MIDI_REPORTS_DROPPED] -
+	                          e->base[M_MIDI_REPORTS_DROPPED];
 	m->callbacks = v[M_CALLBACKS] - e->base[M_CALLBACKS];
 	m->chunks = v[M_CHUNKS] - e->base[M_CHUNKS];
 	m->input_overflows = v[M_OVERFLOWS] - e->base[M_OVERFLOWS];
@@ -788,7 +853,55 @@ void fx_engine_reset_metrics(FxEngine *e)
 	e->cb_log.baseline = atomic_load(&e->cb_log.written);
 	e->work_log.baseline = atomic_load(&e->work_log.written);
 	e->knob_log.baseline = atomic_load(&e->knob_log.written);
+	e->midi_log.baseline = atomic_load(&e->midi_log.written);
 	unlock(e);
+}
+
+/* ---- MIDI (control side) ------------------------------------------------- */
+
+FxStatus fx_engine_set_midi_table(FxEngine *e, FxMidiTable *table)
+{
+	lock(e);
+	free_midi_tables(e->midi_retired);
+	/* Each table queued retires at most one: the retired queue, emptied
+	 * just now, has room for every one the worker may take. */
+	int ok = fx_queue_push(e->midi_tables, &table);
+	unlock(e);
+	if (!ok) {
+		fx_midi_table_free(table);
+		return FX_ERR_FULL;
+	}
+	return FX_OK;
+}
+
+void fx_engine_midi_learn(FxEngine *e, int armed)
+{
+	atomic_store_explicit(&e->midi_learn, armed != 0, memory_order_release);
+}
+
+int fx_engine_midi_send(FxEngine *e, const uint8_t *bytes, int size)
+{
+	if (size < 1 || size > 3)
+		return 0;
+	FxMidiEvent ev = {.size = (uint16_t)size};
+	memcpy(ev.data, bytes, (size_t)size);
+	lock(e); /* one producer: whoever holds the lock */
+	int ok = fx_queue_push(e->midi_out, &ev);
+	unlock(e);
+	if (!ok)
+		atomic_fetch_add_explicit(&e->midi_out_dropped, 1,
+		                          memory_order_relaxed);
+	return ok;
+}
+
+int fx_engine_midi_reports(FxEngine *e, FxMidiReport *out, int max)
+{
+	lock(e); /* one consumer: whoever holds the lock */
+	int n = 0;
+	while (n < max && fx_queue_pop(e->midi_reports, &out[n]))
+		n++;
+	unlock(e);
+	return n;
 }
 
 /* ---- MIDI values the worker applied ---------------------------------------- */

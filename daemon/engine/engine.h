@@ -116,10 +116,10 @@ void fx_engine_process(FxEngine *e, const float *const *in, float *const *out,
 
 /** One raw MIDI event of a period, as the driver found it. */
 typedef struct {
-	uint32_t frame; ///< offset inside the period
-	uint16_t size;  ///< the event's length in bytes (SysEx may be long)
+	uint32_t frame;  ///< offset inside the period
+	uint16_t size;   ///< the event's length in bytes (SysEx may be long)
 	uint8_t data[3]; ///< its first bytes (size may exceed 3: the rest is
-	                 ///< not kept, and such an event maps to nothing)
+			 ///< not kept, and such an event maps to nothing)
 } FxMidiEvent;
 
 enum {
@@ -256,12 +256,12 @@ int fx_engine_midi_send(FxEngine *e, const uint8_t *bytes, int size);
 
 /** What the worker did with MIDI that the control side must know. */
 typedef enum {
-	FX_MIDI_REPORT_PARAM,   ///< mapping set param to value (last of a chunk)
-	FX_MIDI_REPORT_MORPH,   ///< a /fxd/morph mapping moved to value
-	FX_MIDI_REPORT_CLOCK,   ///< a clock tick (0xF8) at frame
-	FX_MIDI_REPORT_START,   ///< start or continue (0xFA, 0xFB)
-	FX_MIDI_REPORT_STOP,    ///< stop (0xFC)
-	FX_MIDI_REPORT_TAP,     ///< a /fxd/tap mapping fired at frame
+	FX_MIDI_REPORT_PARAM, ///< mapping set param to value (last of a chunk)
+	FX_MIDI_REPORT_MORPH, ///< a /fxd/morph mapping moved to value
+	FX_MIDI_REPORT_CLOCK, ///< a clock tick (0xF8) at frame
+	FX_MIDI_REPORT_START, ///< start or continue (0xFA, 0xFB)
+	FX_MIDI_REPORT_STOP,  ///< stop (0xFC)
+	FX_MIDI_REPORT_TAP,   ///< a /fxd/tap mapping fired at frame
 	FX_MIDI_REPORT_PROGRAM, ///< a mapped program change: mapping
 	FX_MIDI_REPORT_PANIC,   ///< a /fxd/panic mapping fired
 	FX_MIDI_REPORT_MUTE,    ///< a /fxd/mute mapping set value (0 or 1)
@@ -315,25 +315,25 @@ typedef struct {
 
 /** A snapshot of the engine's metrics. */
 typedef struct {
-	uint64_t callbacks;       ///< fx_engine_process calls
-	uint64_t chunks;          ///< chunks the worker processed
-	uint64_t input_overflows; ///< periods the input ring refused
-	uint64_t underflows;      ///< periods output as silence
-	uint64_t late_dropped;    ///< chunks dropped for arriving late
-	uint64_t xruns;           ///< server xruns counted
-	uint64_t nonfinite;       ///< chunks muted for NaN/Inf
-	FxLatencyStats callback;  ///< driver callback durations
-	FxLatencyStats worker;    ///< worker chunk durations
-	FxLatencyStats knob;      ///< message arrival to the change heard
-	uint64_t midi_events;     ///< MIDI events taken in
-	uint64_t midi_overflows;  ///< periods of MIDI the ring refused
-	uint64_t midi_out_dropped; ///< outgoing events the queue refused
+	uint64_t callbacks;            ///< fx_engine_process calls
+	uint64_t chunks;               ///< chunks the worker processed
+	uint64_t input_overflows;      ///< periods the input ring refused
+	uint64_t underflows;           ///< periods output as silence
+	uint64_t late_dropped;         ///< chunks dropped for arriving late
+	uint64_t xruns;                ///< server xruns counted
+	uint64_t nonfinite;            ///< chunks muted for NaN/Inf
+	FxLatencyStats callback;       ///< driver callback durations
+	FxLatencyStats worker;         ///< worker chunk durations
+	FxLatencyStats knob;           ///< message arrival to the change heard
+	uint64_t midi_events;          ///< MIDI events taken in
+	uint64_t midi_overflows;       ///< periods of MIDI the ring refused
+	uint64_t midi_out_dropped;     ///< outgoing events the queue refused
 	uint64_t midi_reports_dropped; ///< reports the control side missed
 	/** MIDI-to-ear: an event's input frame to the output frame where its
 	 *  change is first heard, in frames (count, min, median, ..., max
 	 *  in frames, not ms). */
 	FxLatencyStats midi_frames;
-	double dsp_load;          ///< mean worker time as % of the period
+	double dsp_load; ///< mean worker time as % of the period
 } FxEngineMetrics;
 
 /** Fills @p m; reads atomics only, never blocks the realtime threads. */

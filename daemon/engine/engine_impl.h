@@ -11,6 +11,7 @@
 
 #include "daemon/engine/engine.h"
 #include "daemon/engine/knob_timing.h"
+#include "daemon/engine/midi_map_impl.h"
 #include "daemon/engine/queue.h"
 #include "dsp/ring.h"
 #include "dsp/safety.h"
@@ -19,7 +20,20 @@ enum {
 	FX_ENGINE_MAX_PORTS = 64,
 	FX_STAGE_WORDS = (FX_PARAM_ENTRIES + 63) / 64,
 	FX_SWAP_QUEUE = 8,
+	/** MIDI tables queued to the worker at once (and retired). */
+	FX_MIDI_TABLE_QUEUE = 8,
+	/** Worker reports waiting for the control thread. */
+	FX_MIDI_REPORTS = 1024,
+	/** Chunks with MIDI applied, waiting to be heard (MIDI-to-ear). */
+	FX_MIDI_HEARD = 64,
 };
+
+/** A chunk that applied MIDI, from its first changed frame: the driver
+ *  times it when it plays (worker to driver). */
+typedef struct {
+	uint32_t chunk;
+	uint32_t frame;
+} MidiHeard;
 
 /** Peak and energy per output port since the control thread last read
  *  them, behind a sequence count (worker writes, control reads). */
@@ -80,7 +94,7 @@ struct FxEngineImpl {
 	int fallback_latency;
 	FxStatus build_error; ///< a wanted chain failed; for fx_engine_collect
 	uint32_t *scratch_ns; ///< for sorting statistics
-	uint64_t base[8];     ///< counters at the last metrics reset
+	uint64_t base[12];    ///< counters at the last metrics reset
 	TimeLog knob_log;     ///< knob-to-ear times (written by control)
 	/* Written, without the lock, by whoever starts and joins the worker
 	 * thread (the driver's start and stop, on fxd's main thread). */
@@ -93,6 +107,18 @@ struct FxEngineImpl {
 	FxRing *out_ring; ///< worker -> driver, outputs channels
 	FxQueue *swaps;   ///< control -> worker
 	FxQueue *retired; ///< worker -> control
+	/* MIDI: each period's events go in as one batch, a header (an
+	 * FxMidiEvent whose frame is the period number and size the count)
+	 * then the events (driver -> worker). */
+	FxQueue *midi_in;
+	FxQueue *midi_out;                 ///< control -> driver
+	FxQueue *midi_tables;              ///< control -> worker: FxMidiTable *
+	FxQueue *midi_retired;             ///< worker -> control: FxMidiTable *
+	FxQueue *midi_reports;             ///< worker -> control: FxMidiReport
+	FxQueue *midi_heard;               ///< worker -> driver: MidiHeard
+	_Atomic int midi_learn;            ///< control arms, worker disarms
+	_Atomic uint64_t midi_out_dropped; ///< control
+	_Atomic uint64_t midi_reports_dropped; ///< worker
 	Staged stage[FX_PARAM_ENTRIES];
 	_Atomic uint64_t dirty[FX_STAGE_WORDS]; ///< set by control, taken by worker
 	sem_t work_sem;  ///< posted by the driver when the worker sleeps
@@ -125,7 +151,9 @@ struct FxEngineImpl {
 	 * driver stands still). */
 	alignas(64) uint32_t seq; ///< period number of the next callback
 	_Atomic uint64_t callbacks, overflows, underflows, late, xruns;
+	_Atomic uint64_t midi_events, midi_overflows;
 	TimeLog cb_log;
+	TimeLog midi_log; ///< MIDI-to-ear, in frames
 
 	/* Written by the worker thread. */
 	alignas(64) FxChain *chain; ///< the chain being heard
@@ -145,6 +173,18 @@ struct FxEngineImpl {
 	uint32_t applied;    ///< applied_seq's value, kept locally
 	uint64_t told_tempo; ///< tempo_bits `told_chain` has been given
 	FxChain *told_chain;
+	FxMidiTable *midi_table; ///< the table mapping events now
+	FxMidiStream midi_stream;
+	FxMidiEvent *midi_buf;      ///< [FX_ENGINE_MIDI_EVENTS]: a period's
+	FxMidiAction *midi_actions; ///< [FX_MIDI_MAX_MAPPINGS]
+	uint64_t frames_in;         ///< input frames before this chunk
+	/* MIDI values of this chunk, reported once each at its end. */
+	uint64_t midi_dirty[FX_STAGE_WORDS];
+	double midi_value[FX_PARAM_ENTRIES];
+	int midi_mapping[FX_PARAM_ENTRIES];
+	int morph_moved;
+	double morph_pos;
+	int morph_mapping;
 	uint64_t meter_frames; ///< sums since the meters' epoch
 	float meter_peak[FX_ENGINE_MAX_PORTS];
 	double meter_sumsq[FX_ENGINE_MAX_PORTS];
@@ -155,6 +195,19 @@ uint64_t fx_engine_now_ns(void);
 
 /** Appends @p ns to @p log (one writer per log). Realtime. */
 void fx_engine_log_time(TimeLog *log, int size, uint64_t ns);
+
+/** Worker: swaps in the newest MIDI table queued, retiring the one it
+ *  replaces. Realtime. */
+void fx_engine_take_midi_tables(FxEngine *e);
+
+/** Worker: the MIDI events of chunk @p chunk into midi_buf, dropping
+ *  older periods' batches. Returns how many. Realtime. */
+int fx_engine_take_midi(FxEngine *e, uint32_t chunk);
+
+/** Worker: runs the chain over ch_buf, applying the @p n events in
+ *  midi_buf at their frames; reports what the control side must know.
+ *  Realtime. */
+void fx_engine_run_chain_midi(FxEngine *e, int n, uint32_t chunk, int frames);
 
 /** Sizes rings and buffers for cfg.period, primes the output ring. Control
  *  thread, with driver and worker standing still. */

@@ -105,6 +105,46 @@ static void wait_for_due_chunk(FxEngine *e, size_t frames, uint32_t due)
 	}
 }
 
+int fx_engine_midi_in(FxEngine *e, const FxMidiEvent *ev, int n)
+{
+	if (n <= 0 || atomic_load(&e->paused))
+		return n == 0;
+	/* The header names the period fx_engine_process numbers next. */
+	FxMidiEvent head = {.frame = e->seq, .size = (uint16_t)n};
+	if (n > FX_ENGINE_MIDI_EVENTS ||
+	    !fx_queue_push_batch(e->midi_in, &head, ev, (size_t)n)) {
+		bump(&e->midi_overflows);
+		return 0;
+	}
+	atomic_fetch_add_explicit(&e->midi_events, (uint64_t)n,
+	                          memory_order_relaxed);
+	return 1;
+}
+
+int fx_engine_midi_out(FxEngine *e, FxMidiEvent *ev, int max)
+{
+	int n = 0;
+	while (n < max && fx_queue_pop(e->midi_out, &ev[n]))
+		n++;
+	return n;
+}
+
+/* MIDI-to-ear: when chunk @p due plays in period @p now, a chunk that
+ * applied MIDI from frame f is heard from frame f of this period. */
+static void time_midi(FxEngine *e, uint32_t due, uint32_t now, int frames)
+{
+	MidiHeard h;
+	/* Bounded by the queue's size; older chunks were never heard. */
+	while (fx_queue_peek(e->midi_heard, &h) && (int32_t)(due - h.chunk) > 0)
+		fx_queue_pop(e->midi_heard, &h);
+	if (fx_queue_peek(e->midi_heard, &h) && h.chunk == due) {
+		fx_queue_pop(e->midi_heard, &h);
+		uint64_t frames_later = (uint64_t)(now - due) * (uint64_t)frames;
+		fx_engine_log_time(&e->midi_log, e->cfg.latency_log,
+		                   frames_later);
+	}
+}
+
 void fx_engine_process(FxEngine *e, const float *const *in, float *const *out,
                        int frames)
 {
@@ -132,6 +172,8 @@ void fx_engine_process(FxEngine *e, const float *const *in, float *const *out,
 	if (!take_due_chunk(e, out, frames, due)) {
 		silence(out, e->cfg.outputs, frames);
 		bump(&e->underflows);
+	} else {
+		time_midi(e, due, seq, frames);
 	}
 	/* When chunk `due` left, for the knob-to-ear measurement. */
 	fx_knob_timing_played(e->knob, due, t0);
@@ -382,6 +424,8 @@ static void run_chunk(FxEngine *e)
 	                                       memory_order_acquire);
 	take_swaps(e);
 	publish_applied(e, staged, drain_staging(e), seq, t0);
+	fx_engine_take_midi_tables(e);
+	int midi = fx_engine_take_midi(e, seq);
 	uint64_t tempo = atomic_load_explicit(&e->tempo_bits,
 	                                      memory_order_relaxed);
 	if (tempo != e->told_tempo || e->chain != e->told_chain) {
@@ -402,7 +446,7 @@ static void run_chunk(FxEngine *e)
 			       (size_t)frames * sizeof(float));
 		fx_chain_process(e->old_chain, e->old_buf, frames);
 	}
-	fx_chain_process(e->chain, e->ch_buf, frames);
+	fx_engine_run_chain_midi(e, midi, seq, frames);
 	if (e->old_chain)
 		crossfade(e, frames);
 	uint64_t nf = fx_chain_nonfinite_count(e->chain);

@@ -44,8 +44,7 @@ int fx_midi_list(FxMidi *m, FxMidiMapping *out, int max);
 /** Arms learn for @p target: the next CC or note received is mapped to it
  *  (a CC over the target's range, a note as a toggle). Refused like
  *  fx_midi_map when the target does not exist. */
-FxStatus fx_midi_learn(FxMidi *m, const char *target, char *err,
-                       size_t err_size);
+FxStatus fx_midi_learn(FxMidi *m, const char *target, char *err, size_t err_size);
 
 /** Something the layer above must act on or tell. */
 typedef enum {
@@ -79,8 +78,7 @@ void fx_midi_tap(FxMidi *m, double seconds);
  *  set and differs in structure, or when it differs from the running
  *  chain in structure. */
 FxStatus fx_midi_morph_end(FxMidi *m, int end, const char *name,
-                           const FxChainSpec *spec, char *err,
-                           size_t err_size);
+                           const FxChainSpec *spec, char *err, size_t err_size);
 
 /** Moves the morph to @p x (0..1): every parameter that differs between A
  *  and B glides to its value there. FX_ERR_INVALID (and why) while an end

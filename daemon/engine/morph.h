@@ -18,17 +18,21 @@ typedef struct FxMorphImpl FxMorph;
 
 /** A morph from @p a (position 0) to @p b (position 1). Refused with
  *  FX_ERR_STRUCTURAL and one line in @p err naming the first difference
- *  when the two differ in structure: slot count, effect classes, labels
- *  or a structural parameter ("slot 2 (rev): reverb in A, delay in B").
+ *  when the two differ in structure: slot count ("3 slots in A, 2 in B"),
+ *  effect classes ("slot 2 (rev): reverb in A, delay in B"), labels
+ *  ("slot 2: label \"rev\" in A, \"verb\" in B") or a structural
+ *  parameter ("slot 0 (lpf): order 2 in A, 4 in B (structural)").
  *  FX_ERR_NOMEM when out of memory. Not realtime. */
-FxMorph *fx_morph_new(const FxChainSpec *a, const FxChainSpec *b,
-                      FxStatus *st, char *err, size_t err_size);
+FxMorph *fx_morph_new(const FxChainSpec *a, const FxChainSpec *b, FxStatus *st,
+                      char *err, size_t err_size);
 
 /** Frees @p m; NULL is a no-op. */
 void fx_morph_free(FxMorph *m);
 
 /** The parameters that differ between A and B (bypass included, as param
- *  FX_MAX_PARAMS of its slot); those that are equal are left alone. */
+ *  FX_MAX_PARAMS of its slot); those that are equal are left alone. The
+ *  entries run by slot, each slot's in table order and its bypass last.
+ *  Realtime. */
 int fx_morph_count(const FxMorph *m);
 
 /** Entry @p i (0 .. fx_morph_count - 1) at position @p x (clamped to

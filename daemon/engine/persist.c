@@ -81,8 +81,8 @@ FxStatus fx_control_preset_save(FxControl *c, const char *name, char *err,
 	return st;
 }
 
-FxStatus fx_control_preset_load(FxControl *c, const char *name, char *err,
-                                size_t err_size)
+FxStatus fx_control_preset_read(FxControl *c, const char *name,
+                                FxChainSpec *spec, char *err, size_t err_size)
 {
 	if (!fx_preset_name_ok(name))
 		return fx_fail(FX_ERR_RANGE, err, err_size,
@@ -97,13 +97,20 @@ FxStatus fx_control_preset_load(FxControl *c, const char *name, char *err,
 	free(path);
 	if (st != FX_OK)
 		return st;
-	FxChainSpec spec;
 	FxSpecError e;
-	st = fx_spec_parse(text, name, &spec, &e);
+	st = fx_spec_parse(text, name, spec, &e);
 	free(text);
 	if (st != FX_OK)
 		return fx_fail(st, err, err_size, "%s", e.message);
-	return fx_control_apply(c, &spec, err, err_size);
+	return FX_OK;
+}
+
+FxStatus fx_control_preset_load(FxControl *c, const char *name, char *err,
+                                size_t err_size)
+{
+	FxChainSpec spec;
+	FxStatus st = fx_control_preset_read(c, name, &spec, err, err_size);
+	return st == FX_OK ? fx_control_apply(c, &spec, err, err_size) : st;
 }
 
 static int cmp_str(const void *a, const void *b)

@@ -32,6 +32,11 @@ int fx_preset_name_ok(const char *name);
 FxStatus fx_control_preset_save(FxControl *c, const char *name, char *err,
                                 size_t err_size);
 
+/** Reads preset @p name into @p spec without applying it (a morph end).
+ *  The statuses of fx_control_preset_load, short of the apply's. */
+FxStatus fx_control_preset_read(FxControl *c, const char *name,
+                                FxChainSpec *spec, char *err, size_t err_size);
+
 /** Applies preset @p name (fx_control_apply). FX_OK; FX_ERR_RANGE for a
  *  bad name; FX_ERR_IO when there is none ("no preset 'NAME'"); a reading
  *  status (FX_ERR_INVALID not a regular file, FX_ERR_RANGE too large,

@@ -59,6 +59,30 @@ int fx_queue_push(FxQueue *q, const void *msg)
 	return 1;
 }
 
+int fx_queue_push_batch(FxQueue *q, const void *first, const void *rest,
+                        size_t n_rest)
+{
+	size_t head = atomic_load_explicit(&q->head, memory_order_relaxed);
+	size_t tail = atomic_load_explicit(&q->tail, memory_order_acquire);
+	if (n_rest + 1 > q->mask + 1 - (head - tail))
+		return 0;
+	memcpy(q->data + (head & q->mask) * q->size, first, q->size);
+	const unsigned char *src = rest;
+	for (size_t i = 0; i < n_rest; i++)
+		memcpy(q->data + ((head + 1 + i) & q->mask) * q->size,
+		       src + i * q->size, q->size);
+	/* One release for all: the consumer sees none or every one. */
+	atomic_store_explicit(&q->head, head + 1 + n_rest, memory_order_release);
+	return 1;
+}
+
+void fx_queue_clear(FxQueue *q)
+{
+	atomic_store_explicit(
+		&q->tail, atomic_load_explicit(&q->head, memory_order_acquire),
+		memory_order_release);
+}
+
 int fx_queue_peek(const FxQueue *q, void *msg)
 {
 	size_t tail = atomic_load_explicit(&q->tail, memory_order_relaxed);

@@ -23,6 +23,15 @@ void fx_queue_free(FxQueue *q);
 /** Producer: copies one message in. Returns 1, or 0 if the queue is full. */
 int fx_queue_push(FxQueue *q, const void *msg);
 
+/** Producer: copies @p first and then the @p n_rest messages at @p rest
+ *  in as one transaction: the consumer sees all of them or none. Returns
+ *  1, or 0 (nothing written) if they do not all fit. */
+int fx_queue_push_batch(FxQueue *q, const void *first, const void *rest,
+                        size_t n_rest);
+
+/** Consumer: drops every message waiting. */
+void fx_queue_clear(FxQueue *q);
+
 /** Consumer: copies the oldest message out without taking it. Returns 1,
  *  or 0 if empty. */
 int fx_queue_peek(const FxQueue *q, void *msg);

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "daemon/engine/morph.h"
 #include "dsp/chain.h"
 #include "dsp/pages.h"
 
@@ -132,6 +133,39 @@ START_TEST(chunk_path_allocates_nothing)
 	ck_assert_uint_eq(fx_chain_nonfinite_count(c), 1);
 	ck_assert_msg(calls == 0, "%ld allocator calls on the chunk path", calls);
 	fx_chain_free(c);
+}
+END_TEST
+
+/* A morph pedal mapped over MIDI: the worker reads the morph per event. */
+START_TEST(morphing_allocates_nothing)
+{
+	FxChainSpec a = fx_test_spec("lpf:lowpass cutoff=200 | vol:gain db=-20 "
+	                             "| dly:delay division=1/8 pingpong=0");
+	FxChainSpec b = fx_test_spec("lpf:lowpass cutoff=2000 | vol:gain db=0 "
+	                             "| dly:delay division=1/4 pingpong=1 "
+	                             "bypass=1");
+	FxStatus st;
+	FxMorph *m = fx_morph_new(&a, &b, &st, NULL, 0);
+	ck_assert_ptr_nonnull(m);
+	static FxChainSpec out;
+	double sum = 0;
+	calls = 0;
+	armed = 1;
+	for (int k = 0; k <= 10000; k++) {
+		double x = k / 10000.0;
+		for (int i = 0; i < fx_morph_count(m); i++) {
+			int slot, param;
+			double v;
+			fx_morph_value(m, i, x, &slot, &param, &v);
+			sum += v;
+		}
+		fx_morph_spec(m, x, &out);
+	}
+	armed = 0;
+	ck_assert_int_eq(fx_morph_count(m), 5);
+	ck_assert(sum > 0);
+	ck_assert_msg(calls == 0, "%ld allocator calls while morphing", calls);
+	fx_morph_free(m);
 }
 END_TEST
 
@@ -264,6 +298,7 @@ int main(void)
 		{"alloc", 120, .tests = {
 			{wrappers_count, 0},
 			{chunk_path_allocates_nothing, 0},
+			{morphing_allocates_nothing, 0},
 			{chains_allocate_what_they_plan, 0},
 			{a_whole_chain_allocates_what_it_plans, 0},
 		}},

@@ -231,7 +231,8 @@ START_TEST(apply_through_the_table)
 	Opts o = {0};
 	char err[256];
 	const int n = sizeof table / sizeof table[0];
-	FxConfEntry e = {"main", "level", "7", 3};
+	FxConfEntry e = {
+		.section = "main", .key = "level", .value = "7", .line = 3};
 	ck_assert_int_eq(fx_conf_apply(&o, table, n, &e, err, sizeof err), FX_OK);
 	ck_assert_int_eq(o.level, 7);
 	e.value = "70";
@@ -241,7 +242,8 @@ START_TEST(apply_through_the_table)
 	e.value = "seven";
 	ck_assert_int_eq(fx_conf_apply(&o, table, n, &e, err, sizeof err),
 	                 FX_ERR_SYNTAX);
-	e = (FxConfEntry){"main", "levl", "1", 1};
+	e = (FxConfEntry){
+		.section = "main", .key = "levl", .value = "1", .line = 1};
 	ck_assert_int_eq(fx_conf_apply(&o, table, n, &e, err, sizeof err),
 	                 FX_ERR_INVALID);
 	ck_assert_str_eq(err, "unknown key 'levl' (did you mean 'level'?)");
@@ -251,7 +253,8 @@ START_TEST(apply_through_the_table)
 	e.key = "force";
 	ck_assert_int_ne(fx_conf_apply(&o, table, n, &e, err, sizeof err), FX_OK);
 	ck_assert_str_eq(err, "'force' cannot be set in a config file");
-	e = (FxConfEntry){"main", "name", "", 1};
+	e = (FxConfEntry){
+		.section = "main", .key = "name", .value = "", .line = 1};
 	ck_assert_int_ne(fx_conf_apply(&o, table, n, &e, err, sizeof err), FX_OK);
 	ck_assert_str_eq(err, "name: empty value");
 	e.value = "fx";
