@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "daemon/base/fail.h"
 #include "daemon/engine/morph.h"
@@ -49,6 +50,11 @@ struct FxMidiImpl {
 	int position_by;  ///< the mapping that moved it last, or NO_MAPPING
 	int transport;    ///< JACK transport rolls with BBT
 	double clock_bpm; ///< the last tempo the clock measured, 0 none
+	/* Input frames as CLOCK_MONOTONIC seconds (fx_midi_tap's clock):
+	 * frame / rate + frame_offset, anchored at the first report. */
+	int anchored;
+	double frame_offset;
+	uint64_t last_frame;
 	/* Per parameter (fx_param_index), within one poll: the mapping whose
 	 * control set it, so feedback does not echo to that control. */
 	int origin[FX_PARAM_ENTRIES];
@@ -332,10 +338,29 @@ static void tempo_heard(FxMidi *m, double bpm)
 		fx_control_set_bpm(m->control, bpm);
 }
 
-/* An input frame in seconds, for the tempo. */
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* An input frame as CLOCK_MONOTONIC seconds, so that taps over MIDI and
+ * over OSC (fx_midi_tap) share one FxTempo. Frames count from the
+ * engine's start: they are anchored to the clock at the first report,
+ * and again when they start over (a rebuilt engine). A report is a few
+ * periods old when taken, so the anchor is off by that much, the same
+ * for every frame: intervals between frames stay exact. */
 static double frame_seconds(FxMidi *m, uint64_t frame)
 {
-	return (double)frame / fx_control_engine_config(m->control).sample_rate;
+	double t = (double)frame /
+	           fx_control_engine_config(m->control).sample_rate;
+	if (!m->anchored || frame < m->last_frame) {
+		m->frame_offset = now_s() - t;
+		m->anchored = 1;
+	}
+	m->last_frame = frame;
+	return t + m->frame_offset;
 }
 
 static void on_param(FxMidi *m, const FxMidiReport *rep)
