@@ -19,8 +19,9 @@
 
 typedef struct FxMidiImpl FxMidi;
 
-/** MIDI control over @p control, with no mappings. NULL when out of
- *  memory. */
+/** MIDI control over @p control, with no mappings. It becomes the
+ *  surface's state hook (fx_control_set_state_hook), so the state file
+ *  keeps the mappings, until fx_midi_free. NULL when out of memory. */
 FxMidi *fx_midi_new(FxControl *control);
 
 /** Frees @p m; NULL is a no-op. */
@@ -90,5 +91,13 @@ double fx_midi_morph_position(FxMidi *m, char *a, char *b, size_t size);
 /** Every mapping as lines for the state file ("midi LINE\n" each), in a
  *  buffer the caller frees. NULL when out of memory. */
 char *fx_midi_state_text(FxMidi *m);
+
+/** Maps every "midi" line of the state file at @p path (persist.h:
+ *  fx_state_lines), as fx_midi_map does. FX_OK when the file was read or
+ *  there is none, with *@p refused (may be NULL) counting the lines that
+ *  did not parse or check against the running chain, the first of them
+ *  named in @p err; otherwise the reading's failure. */
+FxStatus fx_midi_restore(FxMidi *m, const char *path, int *refused, char *err,
+                         size_t err_size);
 
 #endif

@@ -74,6 +74,14 @@ typedef struct {
 FxStatus fx_state_load(const char *path, FxState *state, char *err,
                        size_t err_size);
 
+/** The lines of the state file at @p path that begin with @p key and a
+ *  space (e.g. "midi": the MIDI mappings), without that word, in file
+ *  order: a malloc'd array in *@p lines (free with fx_control_free_list)
+ *  of *@p n strings. Fails as fx_state_load does, with nothing in
+ *  *@p lines; a file without such lines (an older fxd's) gives none. */
+FxStatus fx_state_lines(const char *path, const char *key, char ***lines,
+                        int *n, char *err, size_t err_size);
+
 /** fx_state_load for the chain and the tempo only. */
 FxStatus fx_state_read(const char *path, FxChainSpec *spec, double *bpm,
                        char *err, size_t err_size);
