@@ -275,12 +275,15 @@ FxStatus fx_midi_map(FxMidi *m, const FxMidiMapping *map, char *err,
 	return st;
 }
 
-int fx_midi_unmap(FxMidi *m, const char *target)
+/* Removes the mappings @p match takes. Returns how many. */
+static int remove_where(FxMidi *m,
+                        int (*match)(const FxMidiMapping *, const void *),
+                        const void *arg)
 {
 	pthread_mutex_lock(&m->lock);
 	int kept = 0, removed;
 	for (int i = 0; i < m->n; i++) {
-		if (!strcmp(m->maps[i].target, target))
+		if (match(&m->maps[i], arg))
 			continue;
 		m->maps[kept] = m->maps[i];
 		m->fed[kept++] = m->fed[i];
@@ -293,6 +296,27 @@ int fx_midi_unmap(FxMidi *m, const char *target)
 	}
 	pthread_mutex_unlock(&m->lock);
 	return removed;
+}
+
+static int drives(const FxMidiMapping *map, const void *target)
+{
+	return !strcmp(map->target, target);
+}
+
+static int is_mapping(const FxMidiMapping *map, const void *other)
+{
+	return fx_midi_mapping_same_source(map, other) &&
+	       drives(map, ((const FxMidiMapping *)other)->target);
+}
+
+int fx_midi_unmap(FxMidi *m, const char *target)
+{
+	return remove_where(m, drives, target);
+}
+
+int fx_midi_unmap_mapping(FxMidi *m, const FxMidiMapping *map)
+{
+	return remove_where(m, is_mapping, map);
 }
 
 int fx_midi_list(FxMidi *m, FxMidiMapping *out, int max)

@@ -37,6 +37,10 @@ FxStatus fx_midi_map(FxMidi *m, const FxMidiMapping *map, char *err,
 /** Removes every mapping whose target is @p target. Returns how many. */
 int fx_midi_unmap(FxMidi *m, const char *target);
 
+/** Removes the mapping with @p map's source and target (a [midi] line
+ *  gone from the config at a reload). Returns how many (0 or 1). */
+int fx_midi_unmap_mapping(FxMidi *m, const FxMidiMapping *map);
+
 /** The mappings, in the order they were added: fills at most @p max of
  *  @p out. Returns the total. */
 int fx_midi_list(FxMidi *m, FxMidiMapping *out, int max);
