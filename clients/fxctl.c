@@ -986,6 +986,178 @@ static int cmd_done(Link *l, const Command *c, char **args, int n)
 	return RC_OK;
 }
 
+/* ---- MIDI and morphing -------------------------------------------------- */
+
+typedef struct {
+	const char *path; ///< the learn asked for
+	int channel, number;
+} Learned;
+
+static int accept_learned(Link *l, const Msg *m, void *ctx)
+{
+	(void)l;
+	Learned *le = ctx;
+	const char *path = arg_str(m, 0);
+	double ch, num;
+	if (!is(m, "/fxd/midi/learned") || !path || strcmp(path, le->path) ||
+	    !arg_num(m, 1, &ch) || !arg_num(m, 2, &num))
+		return 0;
+	le->channel = (int)ch;
+	le->number = (int)num;
+	return 1;
+}
+
+/* Arms learn, then waits (until Ctrl-C) for the control fxd hears. */
+static int cmd_midi_learn(Link *l, const Command *c, char **args, int n)
+{
+	(void)n;
+	char *path = osc_path(args[0]);
+	send_msg(l, c->address, msg_s(path));
+	await(l, l->timeout, "/fxd/done", accept_done, (void *)c->address);
+	fprintf(stderr, "fxctl: move a MIDI control for %s (Ctrl-C to stop)\n",
+	        path);
+	Learned le = {.path = path};
+	if (!await(l, 1e9, "/fxd/midi/learned", accept_learned, &le))
+		die(RC_NO_ANSWER, "midi learn: stopped before a control came");
+	if (opt.json) {
+		fputs("{\"path\":", stdout);
+		json_str(stdout, path);
+		printf(",\"channel\":%d,\"number\":%d}\n", le.channel, le.number);
+	} else {
+		printf("%s channel %d number %d\n", path, le.channel, le.number);
+	}
+	free(path);
+	return RC_OK;
+}
+
+/* PATH CH NUM [MIN MAX] (CH 1..16 or *), or one [midi] line. */
+static int cmd_midi_map(Link *l, const Command *c, char **args, int n)
+{
+	lo_message m = new_msg();
+	double v;
+	if (n == 1) {
+		if (!strchr(args[0], '='))
+			usage_error("midi map: expects PATH CH NUM [MIN MAX] or "
+			            "one [midi] line ('cc 1 7 = /fx/vol/db')");
+		lo_message_add_string(m, args[0]);
+	} else {
+		if (n != 3 && n != 5)
+			usage_error("midi map: expects PATH CH NUM [MIN MAX]");
+		char *path = osc_path(args[0]);
+		lo_message_add_string(m, path);
+		free(path);
+		if (!strcmp(args[1], "*"))
+			lo_message_add_string(m, "*");
+		else if (parse_num(args[1], &v))
+			lo_message_add_double(m, v);
+		else
+			usage_error("midi map: '%s' is not a channel (1..16 or *)",
+			            args[1]);
+		for (int i = 2; i < n; i++) {
+			if (!parse_num(args[i], &v))
+				usage_error("midi map: '%s' is not a number",
+				            args[i]);
+			lo_message_add_double(m, v);
+		}
+	}
+	send_msg(l, c->address, m);
+	await(l, l->timeout, "/fxd/done", accept_done, (void *)c->address);
+	return RC_OK;
+}
+
+static int cmd_midi_unmap(Link *l, const Command *c, char **args, int n)
+{
+	(void)n;
+	char *path = osc_path(args[0]);
+	send_msg(l, c->address, msg_s(path));
+	await(l, l->timeout, "/fxd/done", accept_done, (void *)c->address);
+	free(path);
+	return RC_OK;
+}
+
+typedef struct {
+	FILE *out;
+	int n, total; ///< lines taken; the count fxd gave (-1: none yet)
+} MappingList;
+
+static int accept_mappings(Link *l, const Msg *m, void *ctx)
+{
+	(void)l;
+	MappingList *ml = ctx;
+	const char *line = arg_str(m, 0);
+	double v;
+	if (is(m, "/fxd/midi/mapping") && line) {
+		if (opt.json && ml->n)
+			fputc(',', ml->out);
+		if (opt.json)
+			json_str(ml->out, line);
+		else
+			fprintf(ml->out, "%s\n", line);
+		ml->n++;
+	}
+	if (is(m, "/fxd/midi/list/done") && arg_num(m, 0, &v)) {
+		ml->total = (int)v;
+		return 1;
+	}
+	return 0;
+}
+
+/* The live mapping table, one [midi] line each. */
+static int cmd_midi_list(Link *l, const Command *c, char **args, int n)
+{
+	(void)args;
+	(void)n;
+	char *text = NULL;
+	size_t size = 0;
+	MappingList ml = {.total = -1};
+	for (int attempt = 0;; attempt++) {
+		if (!(ml.out = open_memstream(&text, &size)))
+			die(RC_LOCAL, "out of memory");
+		ml.n = 0;
+		send_msg(l, c->address, NULL);
+		await(l, l->timeout, "/fxd/midi/list/done", accept_mappings, &ml);
+		fclose(ml.out);
+		if (ml.n == ml.total)
+			break;
+		if (attempt)
+			die(RC_NO_ANSWER,
+			    "fxd at %s sent %d of its %d mappings (datagrams "
+			    "lost); try again",
+			    l->where, ml.n, ml.total);
+		free(text);
+		text = NULL;
+	}
+	if (opt.json)
+		printf("{\"mappings\":[%s]}\n", text);
+	else
+		fputs(text, stdout);
+	free(text);
+	return RC_OK;
+}
+
+/* One tap; prints the tempo, which the taps set from the second on. */
+static int cmd_tap(Link *l, const Command *c, char **args, int n)
+{
+	(void)args;
+	(void)n;
+	send_msg(l, c->address, NULL);
+	return query(l, "/fxd/bpm", Q_BARE, "bpm");
+}
+
+/* Moves the morph (0..1) and prints its position. */
+static int cmd_morph(Link *l, const Command *c, char **args, int n)
+{
+	double v;
+	if (n) {
+		if (!parse_num(args[0], &v) || v < 0 || v > 1)
+			usage_error("morph: '%s' is not a position 0..1 (nor a "
+			            "or b)",
+			            args[0]);
+		send_msg(l, c->address, msg_d(v));
+	}
+	return query(l, c->address, c->flags, c->json_key);
+}
+
 /* ---- presets ------------------------------------------------------------ */
 
 /* /fxd/preset/list answers ,s... (the names, sorted) when they fit one
@@ -1394,6 +1566,8 @@ static const struct {
 	{"counters", "callbacks chunks underflows late xruns nonfinite overflows"},
 	{"osc", "osc.received osc.rejected osc.dropped osc.kernel_drops "
                 "osc.send_errors subscribers"},
+	{"midi", "midi.events midi.overflows midi_frames.median:frames "
+                 "midi_frames.p99:frames midi_frames.max:frames"},
 };
 
 enum {
@@ -2022,6 +2196,23 @@ static const Command commands[] = {
 	{"stats", NULL, 0, 0, cmd_stats, "/fxd/stats", 0, NULL,
          "[--watch [--interval MS]]",
          "latency, DSP load, counters; --watch: live, with meters"},
+	{"midi", "learn", 1, 1, cmd_midi_learn, "/fxd/midi/learn", 0, NULL,
+         "PATH", "map the next MIDI CC or note fxd hears to PATH"},
+	{"midi", "map", 1, 5, cmd_midi_map, "/fxd/midi/map", 0, NULL,
+         "PATH CH NUM [MIN MAX]",
+         "map CC NUM on channel CH (1..16 or *) to PATH (or one [midi] line)"},
+	{"midi", "unmap", 1, 1, cmd_midi_unmap, "/fxd/midi/unmap", 0, NULL,
+         "PATH", "remove the mappings that drive PATH"},
+	{"midi", "list", 0, 0, cmd_midi_list, "/fxd/midi/list", 0, NULL, "",
+         "list the live MIDI mappings, one [midi] line each"},
+	{"tap", NULL, 0, 0, cmd_tap, "/fxd/tap", 0, NULL, "",
+         "tap the tempo, print it"},
+	{"morph", "a", 1, 1, cmd_done, "/fxd/morph/a", 0, NULL, "NAME",
+         "preset NAME as morph end A"},
+	{"morph", "b", 1, 1, cmd_done, "/fxd/morph/b", 0, NULL, "NAME",
+         "preset NAME as morph end B"},
+	{"morph", NULL, 0, 1, cmd_morph, "/fxd/morph", Q_BARE, "morph", "[X]",
+         "move the morph between A and B (0..1), print its position"},
 };
 
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
@@ -2180,33 +2371,58 @@ static const char *setting(const char *given, const char *opt_name,
 	return dflt;
 }
 
+/* The subcommands of @p name as "save, load or list". */
+static void subs_of(const char *name, char *buf, size_t size)
+{
+	int n = 0, k = 0;
+	for (int i = 0; i < N_COMMANDS; i++)
+		n += commands[i].sub && !strcmp(commands[i].name, name);
+	*buf = '\0';
+	for (int i = 0; i < N_COMMANDS; i++) {
+		if (!commands[i].sub || strcmp(commands[i].name, name))
+			continue;
+		const char *sep = !k ? "" : k == n - 1 ? " or " : ", ";
+		size_t len = strlen(buf);
+		snprintf(buf + len, size - len, "%s%s", sep, commands[i].sub);
+		k++;
+	}
+}
+
+/* A row with a subcommand matches its two words; a row of the same name
+ * without one (morph X) takes what is left. */
 static const Command *find_command(char **words, int n, int *used)
 {
+	const Command *bare = NULL;
+	int named = 0;
 	for (int i = 0; i < N_COMMANDS; i++) {
 		const Command *c = &commands[i];
 		if (strcmp(c->name, words[0]))
 			continue;
-		if (!c->sub) {
-			*used = 1;
-			return c;
-		}
-		if (n < 2)
-			usage_error("%s: needs save, load or list", c->name);
-		if (!strcmp(c->sub, words[1])) {
+		named = 1;
+		if (!c->sub)
+			bare = c;
+		else if (n >= 2 && !strcmp(c->sub, words[1])) {
 			*used = 2;
 			return c;
 		}
 	}
-	if (n > 1 && !strcmp(words[0], "preset")) {
+	if (bare) {
+		*used = 1;
+		return bare;
+	}
+	if (named) {
+		char subs[128];
+		subs_of(words[0], subs, sizeof subs);
+		if (n < 2)
+			usage_error("%s: needs %s", words[0], subs);
 		FxSuggest sg = fx_suggest_start(words[1]);
 		for (int i = 0; i < N_COMMANDS; i++)
-			if (commands[i].sub)
+			if (commands[i].sub && !strcmp(commands[i].name, words[0]))
 				fx_suggest_offer(&sg, commands[i].sub);
 		if (sg.best)
-			usage_error("preset: '%s' is not save, load or list (did you "
-			            "mean '%s'?)",
-			            words[1], sg.best);
-		usage_error("preset: '%s' is not save, load or list", words[1]);
+			usage_error("%s: '%s' is not %s (did you mean '%s'?)",
+			            words[0], words[1], subs, sg.best);
+		usage_error("%s: '%s' is not %s", words[0], words[1], subs);
 	}
 	FxSuggest sg = fx_suggest_start(words[0]);
 	for (int i = 0; i < N_COMMANDS; i++)

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "daemon/engine/control.h"
+#include "daemon/engine/midi.h"
 #include "dsp/describe.h"
 #include "daemon/engine/engine.h"
 #include "daemon/engine/persist.h"
@@ -51,6 +52,8 @@ typedef struct {
 	FxJack *jack;
 	FxEngine *engine;
 	FxControl *control;
+	FxMidi *midi;     ///< NULL with --no-midi
+	int restore_midi; ///< the state file's mappings are wanted
 	FxOsc *osc;
 	FxChainSpec configured; ///< the options' chain, which the state records
 	int state_failing;      ///< the last state save failed (said once)
@@ -136,14 +139,16 @@ static void log_stats(Daemon *d, const char *what)
 	       "%s: callbacks %llu, chunks %llu, dsp load %.1f%%, callback "
 	       "p99 %.4f ms, worker p99 %.4f ms, worker max %.4f ms, xruns "
 	       "%llu, underflows %llu, overflows %llu, late %llu, nonfinite "
-	       "%llu",
+	       "%llu, midi events %llu, midi overflows %llu, midi-to-ear max "
+	       "%.0f frames",
 	       what, (unsigned long long)m.callbacks,
 	       (unsigned long long)m.chunks, m.dsp_load, m.callback.p99,
 	       m.worker.p99, m.worker.max, (unsigned long long)m.xruns,
 	       (unsigned long long)m.underflows,
 	       (unsigned long long)m.input_overflows,
 	       (unsigned long long)m.late_dropped,
-	       (unsigned long long)m.nonfinite);
+	       (unsigned long long)m.nonfinite, (unsigned long long)m.midi_events,
+	       (unsigned long long)m.midi_overflows, m.midi_frames.max);
 }
 
 /* Why audio stopped, for STATUS= and the log: JACK calls fxd no more (a
@@ -276,12 +281,37 @@ static void restore_state(Daemon *d, double *bpm)
 	}
 	d->opts.spec = state.spec;
 	*bpm = state.bpm;
+	d->restore_midi = 1;
 	snprintf(d->opts.chain_origin, sizeof d->opts.chain_origin, "%s", path);
+}
+
+/* MIDI control: the config's [midi] mappings, then, with the state, those
+ * mapped or learned since. */
+static int start_midi(Daemon *d)
+{
+	const FxOptions *o = &d->opts;
+	if (!(d->midi = fx_midi_new(d->control))) {
+		fx_log(LOG_ERR, "out of memory");
+		return FX_EXIT_FAILURE;
+	}
+	char err[512];
+	for (int i = 0; i < o->n_midi; i++)
+		if (fx_midi_map(d->midi, &o->midi[i], err, sizeof err) != FX_OK)
+			fx_log(LOG_WARNING, "[midi]: %s", err);
+	int refused = 0;
+	if (d->restore_midi && fx_midi_restore(d->midi, o->state_file, &refused,
+	                                       err, sizeof err) != FX_OK)
+		fx_log(LOG_WARNING, "cannot restore the MIDI mappings: %s", err);
+	else if (refused)
+		fx_log(LOG_WARNING, "%d saved MIDI mapping%s left out: %s",
+		       refused, refused == 1 ? "" : "s", err);
+	return -1;
 }
 
 static int start_control(Daemon *d, double bpm)
 {
 	const FxOptions *o = &d->opts;
+	int rc;
 	FxControlConfig cc = {
 		.preset_dir = o->preset_dir,
 		.state_file = o->state_file,
@@ -294,6 +324,8 @@ static int start_control(Daemon *d, double bpm)
 	}
 	fx_control_set_config_chain(d->control, &d->configured);
 	fx_control_set_bpm(d->control, bpm);
+	if (!o->no_midi && (rc = start_midi(d)) >= 0)
+		return rc;
 	if (o->no_osc)
 		return -1;
 	FxOscConfig oc = fx_osc_config_default();
@@ -306,6 +338,7 @@ static int start_control(Daemon *d, double bpm)
 	oc.aliases = (const char *const *)o->alias.items;
 	oc.n_aliases = o->alias.n;
 	oc.rate_hz = o->osc_rate;
+	oc.midi = d->midi;
 	oc.tcp_max = o->osc_tcp_max;
 	oc.tcp_idle_s = o->osc_tcp_idle;
 	oc.lease_s = o->osc_lease;
@@ -334,10 +367,27 @@ static void save_state(Daemon *d, int force)
 	}
 }
 
+/* Without OSC nobody else takes what MIDI asks for: program changes load
+ * their presets here. */
+static void poll_midi(Daemon *d)
+{
+	FxMidiNotice notes[8];
+	int n = fx_midi_poll(d->midi, notes, 8);
+	for (int i = 0; i < n; i++) {
+		char err[512];
+		if (notes[i].kind == FX_MIDI_NOTICE_PRESET &&
+		    fx_control_preset_load(d->control, notes[i].mapping.target,
+		                           err, sizeof err) != FX_OK)
+			fx_log(LOG_WARNING, "program change: %s", err);
+	}
+}
+
 /* Follows JACK transport's tempo while it rolls with BBT. */
 static void follow_transport(Daemon *d)
 {
 	double bpm = fx_jack_transport_bpm(d->jack);
+	if (d->midi)
+		fx_midi_set_transport(d->midi, bpm > 0);
 	if (bpm > 0 && bpm != fx_control_bpm(d->control))
 		fx_control_set_bpm(d->control, bpm);
 }
@@ -598,6 +648,34 @@ static void warn_restart_needed(const FxOptions *a, const FxOptions *b)
 			       restart_only[i].name);
 }
 
+/* The config's [midi] lines as reloaded: those gone are unmapped, the
+ * others (re)mapped; mappings made over OSC or learned stay. */
+static void reload_midi(Daemon *d, FxOptions *fresh)
+{
+	if (!d->midi)
+		return;
+	for (int i = 0; i < d->opts.n_midi; i++) {
+		int kept = 0;
+		for (int k = 0; k < fresh->n_midi && !kept; k++)
+			kept = fx_midi_mapping_same_source(&d->opts.midi[i],
+			                                   &fresh->midi[k]) &&
+			       !strcmp(d->opts.midi[i].target,
+			               fresh->midi[k].target);
+		if (!kept)
+			fx_midi_unmap_mapping(d->midi, &d->opts.midi[i]);
+	}
+	char err[512];
+	for (int i = 0; i < fresh->n_midi; i++)
+		if (fx_midi_map(d->midi, &fresh->midi[i], err, sizeof err) !=
+		    FX_OK)
+			fx_log(LOG_WARNING, "reload: [midi]: %s", err);
+	/* The reloaded lines are the config's from now on. */
+	FxMidiMapping *old = d->opts.midi;
+	d->opts.midi = fresh->midi;
+	d->opts.n_midi = fresh->n_midi;
+	fresh->midi = old;
+}
+
 static void reload(Daemon *d)
 {
 	d->reload = 0;
@@ -627,6 +705,7 @@ static void reload(Daemon *d)
 		memcpy(d->opts.chain_origin, fresh.chain_origin,
 		       sizeof d->opts.chain_origin);
 	}
+	reload_midi(d, &fresh);
 	/* What can change live. */
 	d->opts.verbose = fresh.verbose;
 	fx_log_set_level(fresh.verbose ? LOG_DEBUG : LOG_INFO);
@@ -677,14 +756,6 @@ static int run(Daemon *d)
 		return chain_exit_code(st);
 	}
 	log_chain(&o->spec, o->chain_origin);
-	if (o->n_midi) {
-		/* Until the MIDI control side (FxMidi) runs them: the
-		 * config's mappings, as a table for the worker. */
-		FxMidiTable *t = fx_midi_table_new(o->midi, o->n_midi, &o->spec,
-		                                   NULL, &st);
-		if (t)
-			fx_engine_set_midi_table(d->engine, t);
-	}
 	if ((rc = start_control(d, bpm)) >= 0) {
 		fx_jack_close(d->jack, 2.0);
 		return rc;
@@ -725,6 +796,8 @@ static int run(Daemon *d)
 			       "the running chain is kept",
 			       fx_strerror(built));
 		follow_transport(d);
+		if (d->midi && !d->osc)
+			poll_midi(d);
 		save_state(d, 0);
 		if (fx_jack_tick(d->jack))
 			fx_log(LOG_NOTICE,
@@ -817,6 +890,7 @@ int main(int argc, char **argv)
 	save_state(&d, 1);
 	if (d.jack && d.engine)
 		fx_jack_stop(d.jack);
+	fx_midi_free(d.midi);
 	fx_control_free(d.control);
 	fx_engine_free(d.engine);
 	fx_jack_free(d.jack);

@@ -134,7 +134,57 @@ static void json_param(FxJson *j, const FxChainSpec *spec, int s, int p)
 	fx_json_object_end(j);
 }
 
-static void json_namespace(FxJson *j, const FxChainSpec *spec, const char *chain)
+/* The MIDI mappings (malloc'd) and their number in *@p n; NULL when out
+ * of memory. */
+static FxMidiMapping *midi_mappings(FxMidi *midi, int *n)
+{
+	FxMidiMapping *maps = malloc(FX_MIDI_MAX_MAPPINGS * sizeof *maps);
+	*n = maps ? fx_midi_list(midi, maps, FX_MIDI_MAX_MAPPINGS) : 0;
+	*n = *n < FX_MIDI_MAX_MAPPINGS ? *n : FX_MIDI_MAX_MAPPINGS;
+	return maps;
+}
+
+/* "midi": the mappings as [midi] lines and the morph's ends and
+ * position; null when MIDI is off. */
+static void json_midi(FxJson *j, FxMidi *midi, const FxMidiMapping *maps, int n)
+{
+	fx_json_key(j, "midi");
+	if (!midi) {
+		fx_json_null(j);
+		return;
+	}
+	fx_json_object(j);
+	fx_json_key(j, "mappings");
+	fx_json_array(j);
+	for (int i = 0; i < n; i++) {
+		char line[FX_MIDI_TARGET_MAX + 96];
+		fx_midi_mapping_format(&maps[i], line, sizeof line);
+		fx_json_string(j, line);
+	}
+	fx_json_array_end(j);
+	char a[FX_MIDI_TARGET_MAX], b[FX_MIDI_TARGET_MAX];
+	double x = fx_midi_morph_position(midi, a, b, sizeof a);
+	fx_json_key(j, "morph");
+	fx_json_object(j);
+	fx_json_key(j, "a");
+	fx_json_string(j, a);
+	fx_json_key(j, "b");
+	fx_json_string(j, b);
+	fx_json_key(j, "position");
+	fx_json_number(j, x); /* null until moved */
+	fx_json_object_end(j);
+	fx_json_object_end(j);
+}
+
+/* What /fxd/json describes besides the chain. */
+typedef struct {
+	FxMidi *midi;
+	FxMidiMapping *maps;
+	int n_maps;
+} JsonExtra;
+
+static void json_namespace(FxJson *j, const FxChainSpec *spec,
+                           const char *chain, const JsonExtra *x)
 {
 	fx_json_object(j);
 	fx_json_key(j, "chain");
@@ -160,12 +210,14 @@ static void json_namespace(FxJson *j, const FxChainSpec *spec, const char *chain
 		fx_json_object_end(j);
 	}
 	fx_json_array_end(j);
+	json_midi(j, x->midi, x->maps, x->n_maps);
 	fx_json_object_end(j);
 }
 
 /* The namespace as JSON text (malloc'd), or NULL when out of memory. The
  * first try fits most chains; a larger one is written again to size. */
-static char *namespace_json(const FxChainSpec *spec, size_t *len)
+static char *namespace_json(const FxChainSpec *spec, const JsonExtra *x,
+                            size_t *len)
 {
 	char *chain = fx_spec_format_new(spec);
 	size_t size = 4096;
@@ -177,7 +229,7 @@ static char *namespace_json(const FxChainSpec *spec, size_t *len)
 		text = t;
 		FxJson j;
 		fx_json_init(&j, text, size);
-		json_namespace(&j, spec, chain ? chain : "");
+		json_namespace(&j, spec, chain ? chain : "", x);
 		FxStatus st = fx_json_finish(&j, len, NULL, 0);
 		if (st == FX_OK) {
 			free(chain);
@@ -198,8 +250,12 @@ static void m_json(const FxOscNamespace *ns, FxOscRequest *req,
 	(void)types, (void)argv, (void)argc;
 	FxChainSpec spec;
 	fx_control_get_spec(ns->control, &spec);
+	JsonExtra x = {ns->midi, NULL, 0};
+	if (ns->midi)
+		x.maps = midi_mappings(ns->midi, &x.n_maps);
 	size_t len;
-	char *text = namespace_json(&spec, &len);
+	char *text = ns->midi && !x.maps ? NULL : namespace_json(&spec, &x, &len);
+	free(x.maps);
 	/* Parts: small ones over UDP; over TCP one, unless it would be
 	 * larger than a packet (32 slots of 16 parameters can be). */
 	size_t part = req->peer.tcp < 0       ? FX_OSC_JSON_PART
@@ -447,6 +503,241 @@ static void m_preset_list(const FxOscNamespace *ns, FxOscRequest *req,
 	fx_control_free_list(names, n);
 }
 
+/* ---- MIDI and morphing ---------------------------------------------------- */
+
+/* fxd's MIDI control, or a /fxd/fail and NULL when it runs without. */
+static FxMidi *midi_on(const FxOscNamespace *ns, FxOscRequest *req,
+                       const char *path)
+{
+	if (!ns->midi)
+		fx_osc_fail(req, path, "MIDI is off (--no-midi)");
+	return ns->midi;
+}
+
+/* The one string argument, or a /fxd/fail saying it is @p what. */
+static const char *one_string(FxOscRequest *req, const char *path,
+                              const char *types, lo_arg **argv, int argc,
+                              const char *what)
+{
+	const char *s = argc == 1 ? fx_osc_arg_string(types, argv, 0) : NULL;
+	if (!s)
+		fx_osc_fail(req, path, "expects one string: %s", what);
+	return s;
+}
+
+static void m_midi_learn(const FxOscNamespace *ns, FxOscRequest *req,
+                         const char *path, const char *types, lo_arg **argv,
+                         int argc)
+{
+	FxMidi *midi = midi_on(ns, req, path);
+	const char *target =
+		midi ? one_string(req, path, types, argv, argc,
+	                          "a parameter path like /fx/lpf/cutoff")
+		     : NULL;
+	char err[256] = "";
+	if (!target)
+		return;
+	if (fx_midi_learn(midi, target, err, sizeof err) != FX_OK) {
+		fx_osc_fail(req, path, "%s", err);
+		return;
+	}
+	fx_osc_subs_learn(ns->subs, &req->peer);
+	done(req, path);
+}
+
+/* A whole number in @p lo..@p hi from argument @p i. */
+static int whole_arg(const char *types, lo_arg **argv, int i, int lo, int hi,
+                     int *out)
+{
+	double v;
+	if (!fx_osc_arg_number(types, argv, i, &v) || v != floor(v) || v < lo ||
+	    v > hi)
+		return 0;
+	*out = (int)v;
+	return 1;
+}
+
+/* /fxd/midi/map's arguments as a CC mapping: PATH CH NUM [MIN MAX], CH
+ * 1..16 or "*"; or one mapping line in the [midi] section's syntax. */
+static int map_args(FxOscRequest *req, const char *path, const char *types,
+                    lo_arg **argv, int argc, FxMidiMapping *m)
+{
+	const char *target = argc ? fx_osc_arg_string(types, argv, 0) : NULL;
+	char err[256] = "";
+	if (argc == 1 && target && strchr(target, '=')) {
+		if (fx_midi_mapping_parse(target, m, NULL, err, sizeof err) ==
+		    FX_OK)
+			return 1;
+		fx_osc_fail(req, path, "%s", err);
+		return 0;
+	}
+	const char *any = argc > 1 ? fx_osc_arg_string(types, argv, 1) : NULL;
+	*m = (FxMidiMapping){.source = FX_MIDI_SRC_CC,
+	                     .min = NAN,
+	                     .max = NAN,
+	                     .mode = FX_MIDI_MODE_RANGE};
+	const char *why = NULL;
+	if ((argc != 3 && argc != 5) || !target)
+		why = "expects PATH CH NUM [MIN MAX] (or one [midi] line)";
+	else if (strlen(target) >= sizeof m->target)
+		why = "the path is too long";
+	else if (any ? strcmp(any, "*")
+	             : !whole_arg(types, argv, 1, 1, 16, &m->channel))
+		why = "CH is a channel 1..16 or \"*\"";
+	else if (!whole_arg(types, argv, 2, 0, 127, &m->number))
+		why = "NUM is a controller number 0..127";
+	else if (argc == 5 && (!fx_osc_arg_number(types, argv, 3, &m->min) ||
+	                       !fx_osc_arg_number(types, argv, 4, &m->max) ||
+	                       !isfinite(m->min) || !isfinite(m->max)))
+		why = "MIN and MAX are numbers in the parameter's units";
+	if (why) {
+		fx_osc_fail(req, path, "%s", why);
+		return 0;
+	}
+	m->channel = any ? FX_MIDI_ANY_CHANNEL : m->channel - 1;
+	snprintf(m->target, sizeof m->target, "%s", target);
+	return 1;
+}
+
+static void m_midi_map(const FxOscNamespace *ns, FxOscRequest *req,
+                       const char *path, const char *types, lo_arg **argv,
+                       int argc)
+{
+	FxMidi *midi = midi_on(ns, req, path);
+	FxMidiMapping m;
+	char err[256] = "";
+	if (!midi || !map_args(req, path, types, argv, argc, &m))
+		return;
+	if (fx_midi_map(midi, &m, err, sizeof err) != FX_OK)
+		fx_osc_fail(req, path, "%s", err);
+	else
+		done(req, path);
+}
+
+static void m_midi_unmap(const FxOscNamespace *ns, FxOscRequest *req,
+                         const char *path, const char *types, lo_arg **argv,
+                         int argc)
+{
+	FxMidi *midi = midi_on(ns, req, path);
+	const char *target = midi ? one_string(req, path, types, argv, argc,
+	                                       "the path a mapping drives")
+	                          : NULL;
+	if (!target)
+		return;
+	if (fx_midi_unmap(midi, target) == 0)
+		fx_osc_fail(req, path, "no mapping drives %s", target);
+	else
+		done(req, path);
+}
+
+/* Like /fxd/list: one /fxd/midi/mapping ,s per mapping, as a [midi]
+ * line, then /fxd/midi/list/done ,i <count>. */
+static void m_midi_list(const FxOscNamespace *ns, FxOscRequest *req,
+                        const char *path, const char *types, lo_arg **argv,
+                        int argc)
+{
+	(void)types, (void)argv;
+	FxMidi *midi = midi_on(ns, req, path);
+	if (!midi || !no_args(req, path, argc))
+		return;
+	int n;
+	FxMidiMapping *maps = midi_mappings(midi, &n);
+	if (!maps) {
+		fx_osc_fail(req, path, "out of memory");
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		char line[FX_MIDI_TARGET_MAX + 96];
+		fx_midi_mapping_format(&maps[i], line, sizeof line);
+		fx_osc_reply(req, "/fxd/midi/mapping", "s", line);
+	}
+	free(maps);
+	fx_osc_reply(req, "/fxd/midi/list/done", "i", n);
+}
+
+/* A tap at the message's arrival; like /fxd/panic, a button's release
+ * (a number below 0.5) is not one. */
+static void m_tap(const FxOscNamespace *ns, FxOscRequest *req, const char *path,
+                  const char *types, lo_arg **argv, int argc)
+{
+	FxMidi *midi = midi_on(ns, req, path);
+	double v = 1;
+	if (!midi ||
+	    (argc && !fx_osc_one_number(req, path, types, argv, argc, &v)))
+		return;
+	if (v >= 0.5)
+		fx_midi_tap(midi, (double)req->rx_ns * 1e-9);
+}
+
+/* /fxd/morph/a and /b: a preset as that end; no argument: its name. */
+static void morph_end(const FxOscNamespace *ns, FxOscRequest *req,
+                      const char *path, const char *types, lo_arg **argv,
+                      int argc, int end)
+{
+	FxMidi *midi = midi_on(ns, req, path);
+	if (!midi)
+		return;
+	if (argc == 0) {
+		char a[FX_MIDI_TARGET_MAX], b[FX_MIDI_TARGET_MAX];
+		fx_midi_morph_position(midi, a, b, sizeof a);
+		fx_osc_reply(req, path, "s", end ? b : a);
+		return;
+	}
+	const char *name = one_string(req, path, types, argv, argc,
+	                              "a preset name");
+	FxChainSpec spec;
+	char err[512] = "";
+	if (!name)
+		return;
+	if (fx_control_preset_read(ns->control, name, &spec, err, sizeof err) !=
+	            FX_OK ||
+	    fx_midi_morph_end(midi, end, name, &spec, err, sizeof err) != FX_OK)
+		fx_osc_fail(req, path, "%s", err);
+	else
+		done(req, path);
+}
+
+static void m_morph_a(const FxOscNamespace *ns, FxOscRequest *req,
+                      const char *path, const char *types, lo_arg **argv,
+                      int argc)
+{
+	morph_end(ns, req, path, types, argv, argc, 0);
+}
+
+static void m_morph_b(const FxOscNamespace *ns, FxOscRequest *req,
+                      const char *path, const char *types, lo_arg **argv,
+                      int argc)
+{
+	morph_end(ns, req, path, types, argv, argc, 1);
+}
+
+/* Moves the morph (clamped to 0..1, as parameters are); no argument: the
+ * position, which fails until the morph has been moved. */
+static void m_morph(const FxOscNamespace *ns, FxOscRequest *req,
+                    const char *path, const char *types, lo_arg **argv, int argc)
+{
+	FxMidi *midi = midi_on(ns, req, path);
+	double x;
+	char err[256] = "";
+	if (!midi)
+		return;
+	if (argc == 0) {
+		char a[FX_MIDI_TARGET_MAX], b[FX_MIDI_TARGET_MAX];
+		x = fx_midi_morph_position(midi, a, b, sizeof a);
+		if (isnan(x))
+			fx_osc_fail(req, path,
+			            "the morph has not been moved yet");
+		else
+			fx_osc_reply(req, path, "f", x);
+		return;
+	}
+	if (!fx_osc_one_number(req, path, types, argv, argc, &x))
+		return;
+	x = x < 0 ? 0 : x > 1 ? 1 : x;
+	if (fx_midi_morph(midi, x, err, sizeof err) != FX_OK)
+		fx_osc_fail(req, path, "%s", err);
+}
+
 /* ---- subscriptions -------------------------------------------------------- */
 
 /* "<host> <port>" at the start of the arguments, or else the sender
@@ -587,6 +878,19 @@ static const FxOscMethod METHODS[] = {
          "feedback, meters and "
          "stats to the sender or a host"},
 	{"/fxd/unsubscribe", "[si]", m_unsubscribe, "ends a subscription"},
+	{"/fxd/midi/learn", "s", m_midi_learn,
+         "maps the next CC or note received to a path"},
+	{"/fxd/midi/map", "sNN[NN]", m_midi_map,
+         "maps a CC (channel 1..16 or *) to a path"},
+	{"/fxd/midi/unmap", "s", m_midi_unmap, "removes a path's mappings"},
+	{"/fxd/midi/list", "", m_midi_list, "the MIDI mappings, one a reply"},
+	{"/fxd/tap", "[N]", m_tap, "taps the tempo"},
+	{"/fxd/morph/a", "[s]", m_morph_a,
+         "a preset as morph end A; no argument: asks"},
+	{"/fxd/morph/b", "[s]", m_morph_b,
+         "a preset as morph end B; no argument: asks"},
+	{"/fxd/morph", "[N]", m_morph,
+         "moves the morph between A and B (0..1); no argument: asks"},
 };
 
 const FxOscMethod *fx_osc_methods(size_t *n)
@@ -598,9 +902,13 @@ const FxOscMethod *fx_osc_methods(size_t *n)
 /* What fxd itself sends as replies and feedback. Coming in, they are
  * another fxd's (or a loop's) output: answering would start a storm. */
 static const char *const replies[] = {
-	"/fxd/fail",         "/fxd/done",     "/fxd/pong",  "/fxd/subscribed",
-	"/fxd/unsubscribed", "/fxd/synced",   "/fxd/param", "/fxd/list/done",
-	"/fxd/meters",       "/fxd/counters", NULL,
+	"/fxd/fail",           "/fxd/done",
+	"/fxd/pong",           "/fxd/subscribed",
+	"/fxd/unsubscribed",   "/fxd/synced",
+	"/fxd/param",          "/fxd/list/done",
+	"/fxd/meters",         "/fxd/counters",
+	"/fxd/midi/learned",   "/fxd/midi/mapping",
+	"/fxd/midi/list/done", NULL,
 };
 /* Queries whose reply has the same address, with arguments. */
 static const char *const echoed[] = {

@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "daemon/engine/control.h"
+#include "daemon/engine/midi.h"
 #include "osc/params.h"
 #include "osc/subscribers.h"
 #include "osc/transport.h"
@@ -27,6 +28,7 @@ typedef struct {
 	FxControl *control;
 	FxOscParams *params;
 	FxOscSubs *subs;
+	FxMidi *midi; ///< NULL: MIDI is off
 } FxOscNamespace;
 
 /** One /fxd/ method: answers @p req (@p path is the method's own

@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "daemon/engine/control.h"
+#include "daemon/engine/midi.h"
 #include "osc/counters.h"
 
 typedef struct FxOscImpl FxOsc;
@@ -33,6 +34,9 @@ typedef struct {
 			   ///< closed; 0: never
 	double lease_s;    ///< a subscription ends this long after its
 			   ///< last /fxd/subscribe; 0: never
+	/** MIDI control (learn, mappings, tap, morph), polled on the OSC
+	 *  thread; NULL (--no-midi): those methods fail. Not owned. */
+	FxMidi *midi;
 } FxOscConfig;
 
 /** Defaults: 127.0.0.1:8000, UDP only, no allowlist, 30 Hz, 8 TCP

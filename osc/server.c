@@ -206,12 +206,14 @@ FxOsc *fx_osc_new(const FxOscConfig *cfg, FxControl *control, char *err,
 	if (!(o->transport = fx_osc_transport_new(&tc, &hooks, &st, err,
 	                                          err_size)))
 		return give_up(o);
-	FxOscSubsConfig sc = {.lease_s = cfg->lease_s, .rate_hz = cfg->rate_hz};
+	FxOscSubsConfig sc = {.lease_s = cfg->lease_s,
+	                      .rate_hz = cfg->rate_hz,
+	                      .midi = cfg->midi};
 	if (!(o->subs = fx_osc_subs_new(&sc, control, o->params, o->transport))) {
 		snprintf(err, err_size, "out of memory");
 		return give_up(o);
 	}
-	o->ns = (FxOscNamespace){control, o->params, o->subs};
+	o->ns = (FxOscNamespace){control, o->params, o->subs, cfg->midi};
 	if (!(o->lo = new_parser(o, err, err_size)))
 		return give_up(o);
 	for (int i = 0; i < cfg->n_targets; i++) {

@@ -12,9 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/engine/persist.h"
+
 static const double SYNC_TIMEOUT_S = 2.0;
 /* Meters are read this often while anyone subscribes. */
 static const double METER_READ_S = 0.02;
+/* MIDI notices taken a tick: more wait for the next. */
+enum { MIDI_NOTICES = 16 };
 
 typedef struct {
 	struct sockaddr_in addr;
@@ -63,6 +67,9 @@ struct FxOscSubsImpl {
 	_Atomic unsigned long long subs_unreachable, subs_expired, subs_evicted,
 		fails_forwarded, fails_skipped;
 	_Atomic int n_subs_seen;
+	FxOscPeer learner; ///< who armed MIDI learn last
+	int has_learner;
+	double morph_sent; ///< the morph position last fed back (NAN: none)
 };
 
 FxOscSubs *fx_osc_subs_new(const FxOscSubsConfig *cfg, FxControl *control,
@@ -75,12 +82,35 @@ FxOscSubs *fx_osc_subs_new(const FxOscSubsConfig *cfg, FxControl *control,
 	s->control = control;
 	s->params = params;
 	s->t = transport;
+	s->morph_sent = NAN;
 	return s;
 }
 
 void fx_osc_subs_free(FxOscSubs *s)
 {
 	free(s);
+}
+
+/* The morph position, once it was set, to @p peer (and its aliases). */
+static void send_morph(FxOscSubs *s, const FxOscPeer *peer, double x)
+{
+	if (!isnan(x))
+		fx_osc_params_send_daemon(s->params, s->t, peer, "/fxd/morph",
+		                          x, 0);
+}
+
+static double morph_position(FxOscSubs *s)
+{
+	char a[FX_MIDI_TARGET_MAX], b[FX_MIDI_TARGET_MAX];
+	return s->cfg.midi ? fx_midi_morph_position(s->cfg.midi, a, b, sizeof a)
+	                   : NAN;
+}
+
+/* The full state: the parameters' and, with MIDI, the morph's. */
+static void send_state_to(FxOscSubs *s, const FxOscPeer *peer)
+{
+	fx_osc_params_send_state(s->params, s->t, peer);
+	send_morph(s, peer, morph_position(s));
 }
 
 /* Where a subscriber's messages go. */
@@ -168,7 +198,7 @@ FxStatus fx_osc_subs_add(FxOscSubs *s, const struct sockaddr_in *addr,
 	if (!is_static) {
 		send_host_port(s, sub, "/fxd/subscribed", 1);
 		FxOscPeer peer = sub_peer(sub);
-		fx_osc_params_send_state(s->params, s->t, &peer);
+		send_state_to(s, &peer);
 	}
 	return FX_OK;
 }
@@ -220,7 +250,7 @@ void fx_osc_subs_send_state(FxOscSubs *s)
 {
 	for (int i = 0; i < s->n_subs; i++) {
 		FxOscPeer peer = sub_peer(&s->subs[i]);
-		fx_osc_params_send_state(s->params, s->t, &peer);
+		send_state_to(s, &peer);
 	}
 }
 
@@ -266,6 +296,11 @@ static void flush_feedback(FxOscSubs *s)
 {
 	FxChanges ch;
 	fx_control_take_changes(s->control, &ch);
+	/* The morph moves by OSC and by a pedal the worker reads: its
+	 * position is compared, not reported. */
+	double x = morph_position(s);
+	int morph_moved = !isnan(x) && x != s->morph_sent;
+	s->morph_sent = x;
 	if (!s->n_subs)
 		return;
 	if (ch.chain) {
@@ -310,6 +345,8 @@ static void flush_feedback(FxOscSubs *s)
 			fx_osc_params_send_daemon(s->params, s->t, &peer,
 			                          "/fxd/bpm",
 			                          fx_control_bpm(s->control), 0);
+		if (morph_moved)
+			send_morph(s, &peer, x);
 	}
 	free(text);
 }
@@ -328,11 +365,9 @@ static void copy_text(char *dst, size_t size, const char *src)
 /* Merged with the same failure from the same sender: Pd's [netsend],
  * TouchOSC and python-osc send from a socket they do not listen on, and
  * see failures only this way. */
-void fx_osc_subs_queue_fail(FxOscSubs *s, const FxOscRequest *req,
-                            const char *address, const char *why)
+static void queue_fail(FxOscSubs *s, const FxOscPeer *peer, const char *sender,
+                       const char *address, const char *why)
 {
-	char sender[40];
-	fx_osc_peer_name(&req->peer, sender, sizeof sender);
 	for (int i = 0; i < s->n_fails; i++) {
 		PendingFail *f = &s->fails[i];
 		if (!strcmp(f->sender, sender) && !strcmp(f->address, address) &&
@@ -348,9 +383,17 @@ void fx_osc_subs_queue_fail(FxOscSubs *s, const FxOscRequest *req,
 	PendingFail *f = &s->fails[s->n_fails++];
 	copy_text(f->address, sizeof f->address, address);
 	copy_text(f->why, sizeof f->why, why);
-	memcpy(f->sender, sender, sizeof sender);
-	f->peer = req->peer;
+	copy_text(f->sender, sizeof f->sender, sender);
+	f->peer = *peer;
 	f->repeats = 0;
+}
+
+void fx_osc_subs_queue_fail(FxOscSubs *s, const FxOscRequest *req,
+                            const char *address, const char *why)
+{
+	char sender[40];
+	fx_osc_peer_name(&req->peer, sender, sizeof sender);
+	queue_fail(s, &req->peer, sender, address, why);
 }
 
 /* /fxd/fail ,sssii <address> <reason> <sender> <count> <skipped>. */
@@ -412,6 +455,52 @@ static void forward_fails(FxOscSubs *s, double now)
 		forward_fails_to(s, &s->subs[i], now);
 	s->n_fails = 0;
 	s->fails_overflow = 0;
+}
+
+/* ---- MIDI ----------------------------------------------------------------- */
+
+void fx_osc_subs_learn(FxOscSubs *s, const FxOscPeer *peer)
+{
+	s->learner = *peer;
+	s->has_learner = 1;
+}
+
+/* A learn finished: /fxd/midi/learned ,sii PATH CH NUM to who armed it
+ * (CH 1..16, as the [midi] syntax writes it). */
+static void tell_learned(FxOscSubs *s, const FxMidiMapping *m)
+{
+	if (!s->has_learner)
+		return;
+	s->has_learner = 0;
+	FxOscRequest req = fx_osc_request_to(s->t, &s->learner);
+	fx_osc_reply(&req, "/fxd/midi/learned", "sii", m->target,
+	             m->channel < 0 ? 0 : m->channel + 1, m->number);
+}
+
+/* A program change asks for a preset: loaded as /fxd/preset/load loads
+ * it; a failure goes to the subscribers as a failure of "midi". */
+static void load_program(FxOscSubs *s, const FxMidiMapping *m)
+{
+	char err[512] = "";
+	if (fx_control_preset_load(s->control, m->target, err, sizeof err) ==
+	    FX_OK)
+		return;
+	FxOscPeer nobody = {.tcp = -1};
+	queue_fail(s, &nobody, "midi", "/fxd/preset/load", err);
+}
+
+static void poll_midi(FxOscSubs *s)
+{
+	if (!s->cfg.midi)
+		return;
+	FxMidiNotice notes[MIDI_NOTICES];
+	int n = fx_midi_poll(s->cfg.midi, notes, MIDI_NOTICES);
+	for (int i = 0; i < n && i < MIDI_NOTICES; i++) {
+		if (notes[i].kind == FX_MIDI_NOTICE_LEARNED)
+			tell_learned(s, &notes[i].mapping);
+		else if (notes[i].kind == FX_MIDI_NOTICE_PRESET)
+			load_program(s, &notes[i].mapping);
+	}
 }
 
 /* ---- meters, stats, counters ---------------------------------------------- */
@@ -477,6 +566,7 @@ lo_message fx_osc_subs_stats(FxOscSubs *s)
 	add_latency(msg, "callback", &m.callback);
 	add_latency(msg, "worker", &m.worker);
 	add_latency(msg, "knob", &m.knob);
+	add_latency(msg, "midi_frames", &m.midi_frames);
 	const struct {
 		const char *key;
 		double v;
@@ -489,6 +579,10 @@ lo_message fx_osc_subs_stats(FxOscSubs *s)
 		{"xruns", (double)m.xruns},
 		{"nonfinite", (double)m.nonfinite},
 		{"overflows", (double)m.input_overflows},
+		{"midi.events", (double)m.midi_events},
+		{"midi.overflows", (double)m.midi_overflows},
+		{"midi.out_dropped", (double)m.midi_out_dropped},
+		{"midi.reports_dropped", (double)m.midi_reports_dropped},
 		{"osc.received", (double)c.received},
 		{"osc.rejected", (double)c.rejected},
 		{"osc.dropped", (double)c.dropped},
@@ -604,6 +698,7 @@ int fx_osc_subs_tick(FxOscSubs *s)
 	double now = fx_osc_transport_clock(s->t);
 	expire_subs(s, now);
 	fx_control_poll(s->control);
+	poll_midi(s);
 	answer_syncs(s, now);
 	if (now >= s->next_feedback) {
 		s->next_feedback = now + 1.0 / s->cfg.rate_hz;

@@ -4,7 +4,9 @@
  * limited, the chain's text too), meters, stats and counters, and the
  * failures of every client's messages (rate limited, repeats merged).
  * Subscriptions have leases; when the table is full the stalest gives
- * way. Also the syncs waiting for the audio worker. Sends through the
+ * way. Also the syncs waiting for the audio worker, and what MIDI
+ * control asks of the OSC thread (a learn's answer, a program change's
+ * preset, the morph position's feedback). Sends through the
  * transport; never called by it except through the hooks fxd's server
  * hands it. Everything here runs on the OSC thread. */
 #ifndef FX_OSC_SUBSCRIBERS_H
@@ -15,6 +17,7 @@
 #include <stdint.h>
 
 #include "daemon/engine/control.h"
+#include "daemon/engine/midi.h"
 #include "osc/counters.h"
 #include "osc/params.h"
 #include "osc/transport.h"
@@ -33,6 +36,7 @@ typedef struct {
 	double lease_s; ///< a subscription ends this long after its
 			///< last renewal; 0: never
 	double rate_hz; ///< feedback flushes a second
+	FxMidi *midi;   ///< polled each tick; NULL: MIDI is off
 } FxOscSubsConfig;
 
 /** An empty table; NULL when out of memory. */
@@ -69,10 +73,15 @@ void fx_osc_subs_queue_fail(FxOscSubs *s, const FxOscRequest *req,
 FxStatus fx_osc_subs_add_sync(FxOscSubs *s, const FxOscPeer *peer, int32_t id,
                               uint32_t point);
 
+/** @p peer armed MIDI learn: it gets /fxd/midi/learned ,sii PATH CH NUM
+ *  when the mapping is made (a later learn takes its place). */
+void fx_osc_subs_learn(FxOscSubs *s, const FxOscPeer *peer);
+
 /** The full state to every subscriber (static targets at start). */
 void fx_osc_subs_send_state(FxOscSubs *s);
 
-/** Periodic work: leases, syncs, feedback, failures, meters, stats.
+/** Periodic work: leases, syncs, MIDI notices, feedback, failures,
+ *  meters, stats.
  *  Returns nonzero while syncs wait. */
 int fx_osc_subs_tick(FxOscSubs *s);
 

@@ -38,6 +38,13 @@ struct FxControlImpl {
 	int unsaved;          ///< changes not in the state file yet
 	uint64_t config_hash; ///< of the configured chain, for the state file
 	double first_unsaved, last_change;
+	/* The engine's staged count (fx_engine_staged_seq) just after each
+	 * parameter was last staged, and after the last swap: a value the
+	 * worker applied from MIDI under an older count is stale. */
+	uint32_t staged_at[FX_PARAM_ENTRIES];
+	uint32_t swapped_at;
+	char *(*state_hook)(void *user); ///< extra state-file lines, or NULL
+	void *state_user;
 };
 
 static double now_s(void)
@@ -126,7 +133,18 @@ void fx_control_set_engine(FxControl *c, FxEngine *engine)
 	fx_engine_set_tempo(engine, c->bpm);
 	c->changes.chain = 1;
 	c->generation++;
+	/* The new engine counts from 0: its reports compare with nothing
+	 * of the old one's. */
+	memset(c->staged_at, 0, sizeof c->staged_at);
+	c->swapped_at = 0;
 	unlock(c);
+}
+
+/* Under the lock: the staged count that includes the change of table
+ * index @p entry just staged. */
+static void note_staged(FxControl *c, int entry)
+{
+	c->staged_at[entry] = fx_engine_staged_seq(c->engine);
 }
 
 /* Under the lock: remember a change for feedback and the state file. */
@@ -175,8 +193,10 @@ static FxStatus change(FxControl *c, int64_t gen, FxParamRef r, double value,
 	*stale = gen != ANY_GEN && (uint32_t)gen != c->generation;
 	if (!*stale)
 		st = fx_engine_set_param(c->engine, r, value, rx_ns, &ch);
-	if (!*stale && st == FX_OK && ch.changed)
+	if (!*stale && st == FX_OK && ch.changed) {
+		note_staged(c, fx_param_index(r));
 		changed(c, fx_param_index(r));
+	}
 	unlock(c);
 	if (applied && !isnan(ch.applied))
 		*applied = ch.applied;
@@ -231,6 +251,7 @@ static FxStatus swap_locked(FxControl *c, const FxChainSpec *spec, char *err,
 	FxStatus st = fx_engine_swap(c->engine, spec);
 	if (st == FX_OK) {
 		c->generation++;
+		c->swapped_at = fx_engine_staged_seq(c->engine);
 		c->changes.chain = 1;
 		changed(c, -1);
 	} else if (err && err_size) {
@@ -300,6 +321,7 @@ FxStatus fx_control_apply(FxControl *c, const FxChainSpec *spec, char *err,
 			if (v == slot_value(&now.slots[s], r.param))
 				continue;
 			st = fx_engine_set_param(c->engine, r, v, 0, NULL);
+			note_staged(c, fx_param_index(r));
 			changed(c, fx_param_index(r));
 		}
 	}
@@ -495,4 +517,87 @@ void fx_control_keep_unsaved(FxControl *c, const FxControlSnapshot *snap)
 		c->first_unsaved = snap->taken;
 	c->unsaved = 1; /* try again at the next tick */
 	unlock(c);
+}
+
+/* ---- MIDI control ------------------------------------------------------------ */
+
+FxStatus fx_control_midi_table(FxControl *c, FxMidiTable *table)
+{
+	lock(c);
+	FxStatus st = fx_engine_set_midi_table(c->engine, table);
+	unlock(c);
+	return st;
+}
+
+void fx_control_midi_learn(FxControl *c, int armed)
+{
+	lock(c);
+	fx_engine_midi_learn(c->engine, armed);
+	unlock(c);
+}
+
+int fx_control_midi_send(FxControl *c, const uint8_t *bytes, int size)
+{
+	lock(c);
+	int sent = fx_engine_midi_send(c->engine, bytes, size);
+	unlock(c);
+	return sent;
+}
+
+int fx_control_midi_reports(FxControl *c, FxMidiReport *out, int max)
+{
+	lock(c);
+	int n = fx_engine_midi_reports(c->engine, out, max);
+	unlock(c);
+	return n;
+}
+
+/* 1 when count @p a came after count @p b (the counts wrap). */
+static int later(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) > 0;
+}
+
+int fx_control_note_param(FxControl *c, FxParamRef r, double value,
+                          uint32_t applied)
+{
+	if (r.slot < 0 || r.slot >= FX_MAX_SLOTS || r.param < 0 ||
+	    r.param > FX_PARAM_BYPASS)
+		return 0;
+	int entry = fx_param_index(r), taken = 0;
+	lock(c);
+	if (!later(c->staged_at[entry], applied) &&
+	    !later(c->swapped_at, applied)) {
+		FxParamChange ch;
+		taken = fx_engine_note_param(c->engine, r, value, &ch) == FX_OK;
+		if (taken && ch.changed)
+			changed(c, entry);
+	}
+	unlock(c);
+	return taken;
+}
+
+void fx_control_mark_unsaved(FxControl *c)
+{
+	lock(c);
+	changed(c, -1);
+	unlock(c);
+}
+
+void fx_control_set_state_hook(FxControl *c, char *(*text)(void *user), void *user)
+{
+	lock(c);
+	c->state_hook = text;
+	c->state_user = user;
+	unlock(c);
+}
+
+FxStatus fx_control_state_extra(FxControl *c, char **out)
+{
+	lock(c);
+	char *(*hook)(void *) = c->state_hook;
+	void *user = c->state_user;
+	unlock(c);
+	*out = hook ? hook(user) : NULL;
+	return hook && !*out ? FX_ERR_NOMEM : FX_OK;
 }

@@ -141,4 +141,45 @@ int fx_control_take_unsaved(FxControl *c, int force, FxControlSnapshot *snap);
  *  at the next try. */
 void fx_control_keep_unsaved(FxControl *c, const FxControlSnapshot *snap);
 
+/* ---- MIDI control (midi.h drives these; FxMidi never holds the engine) ---- */
+
+/** Hands @p table to the engine (fx_engine_set_midi_table); NULL: map
+ *  nothing. The engine owns it from now on, also on failure. */
+FxStatus fx_control_midi_table(FxControl *c, FxMidiTable *table);
+
+/** Arms (1) or disarms (0) the engine's MIDI learn. */
+void fx_control_midi_learn(FxControl *c, int armed);
+
+/** Queues @p size (1..3) bytes for fxd's MIDI output; 1, or 0 when the
+ *  queue is full (fx_engine_midi_send). */
+int fx_control_midi_send(FxControl *c, const uint8_t *bytes, int size);
+
+/** Takes up to @p max of the worker's MIDI reports, oldest first. */
+int fx_control_midi_reports(FxControl *c, FxMidiReport *out, int max);
+
+/** A value the worker already applied to @p r from MIDI, when the staged
+ *  count in force was @p applied (FxMidiReport.applied), becomes the
+ *  target, marked for feedback and the state file, without staging it
+ *  again. Unless it is stale: a value staged (by OSC, a preset...) or a
+ *  chain swapped after @p applied is newer, and the MIDI value is then
+ *  ignored. Returns 1 when the value was taken, 0 when ignored or refused
+ *  (a structural parameter, a parameter the chain lacks). */
+int fx_control_note_param(FxControl *c, FxParamRef r, double value,
+                          uint32_t applied);
+
+/** Marks the state as changed for the state file (a MIDI mapping was
+ *  added or removed). */
+void fx_control_mark_unsaved(FxControl *c);
+
+/** What the state file records beyond the chain: @p text returns lines
+ *  ("KEY ...\n" each) in a buffer the caller frees, NULL when out of
+ *  memory. Called by fx_control_save_state with no lock of the surface
+ *  held. NULL @p text: none. */
+void fx_control_set_state_hook(FxControl *c, char *(*text)(void *user),
+                               void *user);
+
+/** The hook's lines (NULL in *@p out when there is no hook). FX_ERR_NOMEM
+ *  when the hook failed. Calls the hook with no lock held. */
+FxStatus fx_control_state_extra(FxControl *c, char **out);
+
 #endif

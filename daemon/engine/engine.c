@@ -903,3 +903,41 @@ int fx_engine_midi_reports(FxEngine *e, FxMidiReport *out, int max)
 	unlock(e);
 	return n;
 }
+
+/* ---- MIDI values the worker applied ---------------------------------------- */
+
+FxStatus fx_engine_note_param(FxEngine *e, FxParamRef r, double value,
+                              FxParamChange *change)
+{
+	FxParamChange ignored;
+	if (!change)
+		change = &ignored;
+	*change = (FxParamChange){.applied = NAN};
+	FxStatus st = FX_OK;
+	lock(e);
+	FxSlotSpec *s = r.slot >= 0 && r.slot < e->spec.n_slots
+	                        ? &e->spec.slots[r.slot]
+	                        : NULL;
+	const FxParamInfo *p = s && r.param >= 0 && r.param < s->cls->n_params
+	                               ? &s->cls->params[r.param]
+	                               : NULL;
+	if (!s)
+		st = FX_ERR_RANGE;
+	else if (r.param == FX_PARAM_BYPASS) {
+		change->applied = value != 0.0;
+		change->changed = s->bypass != (value != 0.0);
+		s->bypass = value != 0.0;
+	} else if (!p)
+		st = FX_ERR_UNKNOWN_PARAM;
+	else if (!isfinite(value))
+		st = FX_ERR_NONFINITE;
+	else if (p->flags & FX_PARAM_STRUCTURAL)
+		st = FX_ERR_STRUCTURAL;
+	else {
+		change->applied = fx_param_clamp(p, value);
+		change->changed = change->applied != s->values[r.param];
+		s->values[r.param] = change->applied;
+	}
+	unlock(e);
+	return st;
+}

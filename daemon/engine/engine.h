@@ -348,4 +348,15 @@ void fx_engine_reset_metrics(FxEngine *e);
 /** The configuration in force (period included). */
 FxEngineConfig fx_engine_config(const FxEngine *e);
 
+/* ---- MIDI values the worker applied (control side) ------------------------ */
+
+/** Makes @p value the target of @p r without staging it: the worker has
+ *  already applied it from a MIDI mapping, so only the target (what
+ *  fx_engine_get_spec and fx_engine_get_param report) follows. Clamped as
+ *  fx_engine_set_param clamps; FX_ERR_STRUCTURAL for a structural
+ *  parameter (those change only through a swap). @p change (may be NULL)
+ *  says what was done. */
+FxStatus fx_engine_note_param(FxEngine *e, FxParamRef r, double value,
+                              FxParamChange *change);
+
 #endif

@@ -19,8 +19,9 @@
 
 typedef struct FxMidiImpl FxMidi;
 
-/** MIDI control over @p control, with no mappings. NULL when out of
- *  memory. */
+/** MIDI control over @p control, with no mappings. It becomes the
+ *  surface's state hook (fx_control_set_state_hook), so the state file
+ *  keeps the mappings, until fx_midi_free. NULL when out of memory. */
 FxMidi *fx_midi_new(FxControl *control);
 
 /** Frees @p m; NULL is a no-op. */
@@ -35,6 +36,10 @@ FxStatus fx_midi_map(FxMidi *m, const FxMidiMapping *map, char *err,
 
 /** Removes every mapping whose target is @p target. Returns how many. */
 int fx_midi_unmap(FxMidi *m, const char *target);
+
+/** Removes the mapping with @p map's source and target (a [midi] line
+ *  gone from the config at a reload). Returns how many (0 or 1). */
+int fx_midi_unmap_mapping(FxMidi *m, const FxMidiMapping *map);
 
 /** The mappings, in the order they were added: fills at most @p max of
  *  @p out. Returns the total. */
@@ -90,5 +95,13 @@ double fx_midi_morph_position(FxMidi *m, char *a, char *b, size_t size);
 /** Every mapping as lines for the state file ("midi LINE\n" each), in a
  *  buffer the caller frees. NULL when out of memory. */
 char *fx_midi_state_text(FxMidi *m);
+
+/** Maps every "midi" line of the state file at @p path (persist.h:
+ *  fx_state_lines), as fx_midi_map does. FX_OK when the file was read or
+ *  there is none, with *@p refused (may be NULL) counting the lines that
+ *  did not parse or check against the running chain, the first of them
+ *  named in @p err; otherwise the reading's failure. */
+FxStatus fx_midi_restore(FxMidi *m, const char *path, int *refused, char *err,
+                         size_t err_size);
 
 #endif

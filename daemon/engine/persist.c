@@ -81,8 +81,8 @@ FxStatus fx_control_preset_save(FxControl *c, const char *name, char *err,
 	return st;
 }
 
-FxStatus fx_control_preset_load(FxControl *c, const char *name, char *err,
-                                size_t err_size)
+FxStatus fx_control_preset_read(FxControl *c, const char *name,
+                                FxChainSpec *spec, char *err, size_t err_size)
 {
 	if (!fx_preset_name_ok(name))
 		return fx_fail(FX_ERR_RANGE, err, err_size,
@@ -97,13 +97,20 @@ FxStatus fx_control_preset_load(FxControl *c, const char *name, char *err,
 	free(path);
 	if (st != FX_OK)
 		return st;
-	FxChainSpec spec;
 	FxSpecError e;
-	st = fx_spec_parse(text, name, &spec, &e);
+	st = fx_spec_parse(text, name, spec, &e);
 	free(text);
 	if (st != FX_OK)
 		return fx_fail(st, err, err_size, "%s", e.message);
-	return fx_control_apply(c, &spec, err, err_size);
+	return FX_OK;
+}
+
+FxStatus fx_control_preset_load(FxControl *c, const char *name, char *err,
+                                size_t err_size)
+{
+	FxChainSpec spec;
+	FxStatus st = fx_control_preset_read(c, name, &spec, err, err_size);
+	return st == FX_OK ? fx_control_apply(c, &spec, err, err_size) : st;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -170,13 +177,17 @@ int fx_control_preset_list(FxControl *c, char ***names, char *err, size_t err_si
  *   bpm 120
  *   config 5d1f0b0c8e7a2b11
  *   chain hpf:highpass cutoff=80 ... | vol:gain db=0
+ *   midi cc 1 7 = /fx/vol/db -30 0
  *   end 0f3a5c7e9b1d2f40
  * "config" is the hash of the configured chain it was saved under, and
  * "end" the FNV-1a hash of every byte before that line: a file cut short
  * or damaged is told from a whole one. fxd before these two lines wrote
  * neither (and ignores them): such a file is read, but not restored. The
  * config line comes before the chain, so a file cut anywhere in the chain
- * still has it and is seen to lack its end. */
+ * still has it and is seen to lack its end. Lines after the chain come from
+ * the surface's state hook (fx_control_set_state_hook: MIDI mappings);
+ * readers skip lines they do not know, so older files read as before and
+ * an older fxd reads newer files. */
 
 /* Parses the chain on line @p no of @p path at its line and column, so that
  * errors point into the file. */
@@ -230,9 +241,38 @@ static FxStatus read_state_text(const char *path, char **text, size_t *len,
 	return st == FX_ERR_IO ? FX_ERR_INVALID : st;
 }
 
-/* The lines after the first: bpm, config and chain. */
+/* Lines of one key gathered while a state file is parsed. */
+typedef struct {
+	const char *key; ///< e.g. "midi"; NULL: gather nothing
+	char **lines;
+	int n, cap;
+} Gathered;
+
+/* Keeps @p line's text after "KEY " when its key is @p g's. */
+static FxStatus gather(Gathered *g, const char *line)
+{
+	size_t k = g->key ? strlen(g->key) : 0;
+	if (!k || strncmp(line, g->key, k) || line[k] != ' ')
+		return FX_OK;
+	if (g->n == g->cap) {
+		int cap = g->cap ? 2 * g->cap : 8;
+		char **more = realloc(g->lines, (size_t)cap * sizeof *more);
+		if (!more)
+			return FX_ERR_NOMEM;
+		g->lines = more;
+		g->cap = cap;
+	}
+	if (!(g->lines[g->n] = strdup(line + k + 1)))
+		return FX_ERR_NOMEM;
+	g->n++;
+	return FX_OK;
+}
+
+/* The lines after the first: bpm, config and chain, and those of
+ * @p extra's key. */
 static FxStatus parse_state(char *text, const char *path, FxState *state,
-                            int *have_chain, char *err, size_t err_size)
+                            int *have_chain, Gathered *extra, char *err,
+                            size_t err_size)
 {
 	char *line = text, *next;
 	for (int no = 1; line; line = next, no++) {
@@ -264,13 +304,16 @@ static FxStatus parse_state(char *text, const char *path, FxState *state,
 			if (st != FX_OK)
 				return st;
 			*have_chain = 1;
+		} else if (gather(extra, line) != FX_OK) {
+			return fx_fail(FX_ERR_NOMEM, err, err_size,
+			               "out of memory");
 		}
 	}
 	return FX_OK;
 }
 
-FxStatus fx_state_load(const char *path, FxState *state, char *err,
-                       size_t err_size)
+static FxStatus load_state(const char *path, FxState *state, Gathered *extra,
+                           char *err, size_t err_size)
 {
 	memset(state, 0, sizeof *state);
 	state->bpm = 120;
@@ -286,7 +329,8 @@ FxStatus fx_state_load(const char *path, FxState *state, char *err,
 		             "line does not match what comes before)",
 		             path);
 	else
-		st = parse_state(text, path, state, &have_chain, err, err_size);
+		st = parse_state(text, path, state, &have_chain, extra, err,
+		                 err_size);
 	free(text);
 	if (st != FX_OK)
 		return st;
@@ -299,6 +343,33 @@ FxStatus fx_state_load(const char *path, FxState *state, char *err,
 	if (!have_chain)
 		return fx_fail(FX_ERR_SYNTAX, err, err_size,
 		               "%s: no chain line", path);
+	return FX_OK;
+}
+
+FxStatus fx_state_load(const char *path, FxState *state, char *err,
+                       size_t err_size)
+{
+	Gathered none = {0};
+	return load_state(path, state, &none, err, err_size);
+}
+
+FxStatus fx_state_lines(const char *path, const char *key, char ***lines,
+                        int *n, char *err, size_t err_size)
+{
+	*lines = NULL;
+	*n = 0;
+	FxState *state = malloc(sizeof *state);
+	if (!state)
+		return fx_fail(FX_ERR_NOMEM, err, err_size, "out of memory");
+	Gathered g = {.key = key};
+	FxStatus st = load_state(path, state, &g, err, err_size);
+	free(state);
+	if (st != FX_OK) {
+		fx_control_free_list(g.lines, g.n);
+		return st;
+	}
+	*lines = g.lines;
+	*n = g.n;
 	return FX_OK;
 }
 
@@ -355,19 +426,23 @@ FxStateVerdict fx_state_restore_check(const char *path,
 	return FX_STATE_RESTORE;
 }
 
-/* The state file's text, malloc'd. */
-static char *state_text(const FxControlSnapshot *snap)
+/* The state file's text, malloc'd, with @p extra's lines (may be NULL)
+ * after the chain. */
+static char *state_text(const FxControlSnapshot *snap, const char *extra)
 {
+	if (!extra)
+		extra = "";
 	char *chain = fx_spec_format_new(&snap->spec);
-	size_t cap = chain ? strlen(chain) + 128 : 0;
+	size_t cap = chain ? strlen(chain) + strlen(extra) + 128 : 0;
 	char *text = chain ? malloc(cap) : NULL;
 	if (text) {
 		char tempo[32];
 		int n = snprintf(text, cap,
-		                 "%s\nbpm %s\nconfig %016" PRIx64 "\nchain %s\n",
+		                 "%s\nbpm %s\nconfig %016" PRIx64
+		                 "\nchain %s\n%s",
 		                 STATE_MAGIC,
 		                 fx_format_number(snap->bpm, tempo, sizeof tempo),
-		                 snap->config_hash, chain);
+		                 snap->config_hash, chain, extra);
 		snprintf(text + n, cap - (size_t)n, "end %016" PRIx64 "\n",
 		         fx_text_hash(text, (size_t)n));
 	}
@@ -381,11 +456,13 @@ int fx_control_save_state(FxControl *c, int force, char *err, size_t err_size)
 	FxControlSnapshot snap;
 	if (!path || !fx_control_take_unsaved(c, force, &snap))
 		return 0;
-	char *text = state_text(&snap);
-	FxStatus st = text ? fx_safe_file_save(path, "state file", text,
-	                                       strlen(text), 0666, err, err_size)
-	                   : fx_fail(FX_ERR_NOMEM, err, err_size,
-	                             "out of memory");
+	char *extra = NULL;
+	FxStatus st = fx_control_state_extra(c, &extra);
+	char *text = st == FX_OK ? state_text(&snap, extra) : NULL;
+	free(extra);
+	st = text ? fx_safe_file_save(path, "state file", text, strlen(text),
+	                              0666, err, err_size)
+	          : fx_fail(FX_ERR_NOMEM, err, err_size, "out of memory");
 	free(text);
 	if (st == FX_OK)
 		return 0;

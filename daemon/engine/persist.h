@@ -32,6 +32,11 @@ int fx_preset_name_ok(const char *name);
 FxStatus fx_control_preset_save(FxControl *c, const char *name, char *err,
                                 size_t err_size);
 
+/** Reads preset @p name into @p spec without applying it (a morph end).
+ *  The statuses of fx_control_preset_load, short of the apply's. */
+FxStatus fx_control_preset_read(FxControl *c, const char *name,
+                                FxChainSpec *spec, char *err, size_t err_size);
+
 /** Applies preset @p name (fx_control_apply). FX_OK; FX_ERR_RANGE for a
  *  bad name; FX_ERR_IO when there is none ("no preset 'NAME'"); a reading
  *  status (FX_ERR_INVALID not a regular file, FX_ERR_RANGE too large,
@@ -68,6 +73,14 @@ typedef struct {
  *    short, a checksum that does not match, a bad chain). */
 FxStatus fx_state_load(const char *path, FxState *state, char *err,
                        size_t err_size);
+
+/** The lines of the state file at @p path that begin with @p key and a
+ *  space (e.g. "midi": the MIDI mappings), without that word, in file
+ *  order: a malloc'd array in *@p lines (free with fx_control_free_list)
+ *  of *@p n strings. Fails as fx_state_load does, with nothing in
+ *  *@p lines; a file without such lines (an older fxd's) gives none. */
+FxStatus fx_state_lines(const char *path, const char *key, char ***lines,
+                        int *n, char *err, size_t err_size);
 
 /** fx_state_load for the chain and the tempo only. */
 FxStatus fx_state_read(const char *path, FxChainSpec *spec, double *bpm,

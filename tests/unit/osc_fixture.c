@@ -183,7 +183,11 @@ Rig *rig_open(RigOptions opt)
 	r->c = fx_control_new(r->e, &cc);
 	ck_assert_ptr_nonnull(r->c);
 
+	if (opt.midi)
+		ck_assert_ptr_nonnull(r->midi = fx_midi_new(r->c));
+
 	FxOscConfig oc = fx_osc_config_default();
+	oc.midi = r->midi;
 	oc.port = 0;
 	oc.aliases = opt.aliases;
 	oc.n_aliases = opt.n_aliases;
@@ -224,6 +228,7 @@ int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ft
 void rig_free(Rig *r)
 {
 	fx_osc_free(r->o);
+	fx_midi_free(r->midi);
 	fx_control_free(r->c);
 	fx_engine_free(r->e);
 	client_close(&r->cl);
@@ -603,4 +608,20 @@ void write_file(const char *path, const void *data, size_t len)
 	ck_assert_ptr_nonnull(f);
 	ck_assert_uint_eq(fwrite(data, 1, len, f), len);
 	fclose(f);
+}
+
+char *json_of(Rig *r)
+{
+	SEND(r, "/fxd/json", "");
+	Replies rs;
+	collect(&r->cl, &rs, QUIET_MS);
+	ck_assert_int_ge(rs.n, 1);
+	char *text = calloc(1, (size_t)rs.n * FX_OSC_JSON_PART + 1);
+	for (int i = 0; i < rs.n; i++) {
+		ck_assert_str_eq(rs.r[i].path, "/fxd/json");
+		strcat(text, arg_s(rs.r[i].m, 2));
+	}
+	replies_free(&rs);
+	ck_assert_msg(json_valid(text), "not JSON: %s", text);
+	return text;
 }

@@ -23,6 +23,7 @@
 #include <unistd.h>
 #include "daemon/engine/control.h"
 #include "daemon/engine/engine.h"
+#include "daemon/engine/midi.h"
 #include "osc/osc.h"
 #include "osc/osc_impl.h"
 
@@ -105,6 +106,7 @@ typedef struct {
 	char dir[64], preset_dir[96], state_file[96];
 	FxEngine *e;
 	FxControl *c;
+	FxMidi *midi; ///< NULL unless RigOptions.midi
 	FxOsc *o;
 	Client cl;
 	float in[2][PERIOD], out[2][PERIOD];
@@ -126,6 +128,7 @@ typedef struct {
 	int threaded;
 	int tcp, tcp_max;  ///< 0: UDP only; 0: the default
 	double tcp_idle_s; ///< 0: the default
+	int midi;          ///< MIDI control on (the OSC server polls it)
 	/* Called as the control surface takes its lock (may be NULL). */
 	void (*on_lock)(void *user);
 	void *on_lock_user;
@@ -221,6 +224,9 @@ int preset_parts(const Replies *rs, size_t part);
 int json_valid(const char *text);
 
 void write_file(const char *path, const void *data, size_t len);
+
+/* The /fxd/json parts joined, checked to be JSON; the caller frees it. */
+char *json_of(Rig *r);
 
 /* Preset names of 60 characters: 1,200 of them pass 64 kB. */
 #define PRESET_STEM "a_preset_with_a_name_long_enough_to_fill_sixty_bytes_"

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "daemon/engine/engine.h"
 #include "daemon/engine/morph.h"
 #include "dsp/chain.h"
 #include "dsp/pages.h"
@@ -169,6 +170,89 @@ START_TEST(morphing_allocates_nothing)
 }
 END_TEST
 
+/* The driver's and the worker's MIDI: events in, mapped (CC, 14-bit CC,
+ * note toggle and momentary, bend, a morph pedal, taps, programs, clock,
+ * bad bytes) and applied at their frames, reports and feedback out. */
+START_TEST(midi_on_the_chunk_path_allocates_nothing)
+{
+	const char *text = "lpf:lowpass cutoff=1000 | vol:gain db=-6 | "
+			   "dly:delay division=1/8";
+	FxChainSpec spec = fx_test_spec(text);
+	FxChainSpec b = fx_test_spec("lpf:lowpass cutoff=4000 | vol:gain db=0 "
+	                             "| dly:delay division=1/4");
+	FxEngineConfig cfg = fx_test_engine_config(128);
+	cfg.glide_ms = 20;
+	FxStatus st;
+	FxEngine *e = fx_engine_new(&cfg, &spec, &st);
+	ck_assert_ptr_nonnull(e);
+	static const char *const lines[] = {
+		"cc 1 7 = /fx/vol/db -60 0",
+		"cc * 74 = /fx/lpf/cutoff/norm",
+		"cc14 1 1 = /fx/lpf/cutoff",
+		"note 1 36 = /fx/dly/bypass toggle",
+		"note 1 37 = /fx/vol/db -30 0 momentary",
+		"bend 1 = /fxd/morph",
+		"note 1 60 = /fxd/tap",
+		"program 1 2 = preset verse",
+	};
+	enum { N = sizeof lines / sizeof lines[0] };
+	FxMidiMapping maps[N];
+	for (int i = 0; i < N; i++)
+		ck_assert_int_eq(fx_midi_mapping_parse(lines[i], &maps[i], NULL,
+		                                       NULL, 0),
+		                 FX_OK);
+	FxMorph *m = fx_morph_new(&spec, &b, &st, NULL, 0);
+	FxMidiTable *t = fx_midi_table_new(maps, N, &spec, m, &st);
+	ck_assert_ptr_nonnull(t);
+	ck_assert_int_eq(fx_midi_table_size(t), N);
+	ck_assert_int_eq(fx_engine_set_midi_table(e, t), FX_OK);
+	static float in[2][128], out[2][128];
+	const float *inp[2] = {in[0], in[1]};
+	float *outp[2] = {out[0], out[1]};
+	static FxMidiEvent ev[64], sent[16];
+	static FxMidiReport rep[256];
+	long reports = 0;
+	calls = 0;
+	for (int k = 0; k < 3000; k++) {
+		int n = 0;
+		for (int j = 0; j < 12; j++) {
+			uint8_t v = (uint8_t)((k * 7 + j * 13) % 128);
+			static const uint8_t STATUS[12] = {
+				0xB0, 0xB3, 0xB0, 0xB0, 0x90, 0x80,
+				0x90, 0xE0, 0xF8, 0xC0, 0xF0, 0x90,
+			};
+			static const uint8_t D1[12] = {7,  74, 1, 33, 36, 36,
+			                               37, 0,  0, 2,  1,  60};
+			ev[n++] = (FxMidiEvent){
+				(uint32_t)(j * 10), 3, {STATUS[j], D1[j], v}};
+		}
+		ev[8].size = 1;   /* clock */
+		ev[9].size = 2;   /* program */
+		ev[10].size = 40; /* SysEx */
+		for (int i = 0; i < 128; i++)
+			in[0][i] = in[1][i] = (float)sin((k * 128 + i) * 0.05);
+		uint8_t fb[3] = {0xB0, 7, (uint8_t)(k % 128)};
+		fx_engine_midi_send(e, fb, 3);
+		armed = 1;
+		fx_engine_midi_in(e, ev, n);
+		fx_engine_process(e, inp, outp, 128);
+		fx_engine_work(e);
+		fx_engine_midi_out(e, sent, 16);
+		armed = 0;
+		reports += fx_engine_midi_reports(e, rep, 256);
+		if (k % 500 == 0)
+			fx_engine_collect(e);
+	}
+	ck_assert_msg(calls == 0, "%ld allocator calls on the MIDI path", calls);
+	FxEngineMetrics mt;
+	fx_engine_metrics(e, &mt);
+	ck_assert_uint_eq(mt.midi_events, 3000 * 12);
+	ck_assert_uint_eq(mt.midi_reports_dropped, 0);
+	ck_assert(reports > 3000);
+	fx_engine_free(e);
+}
+END_TEST
+
 /* Builds a one-slot chain of @p cls with @p values and checks that it
  * allocates exactly what fx_chain_plan said, with the latency it said, or
  * fails as it said (allocating nothing). */
@@ -299,6 +383,7 @@ int main(void)
 			{wrappers_count, 0},
 			{chunk_path_allocates_nothing, 0},
 			{morphing_allocates_nothing, 0},
+			{midi_on_the_chunk_path_allocates_nothing, 0},
 			{chains_allocate_what_they_plan, 0},
 			{a_whole_chain_allocates_what_it_plans, 0},
 		}},

@@ -275,7 +275,8 @@ END_TEST
 
 START_TEST(stats_name_every_documented_value)
 {
-	static const char *const whats[] = {"callback", "worker", "knob"};
+	static const char *const whats[] = {"callback", "worker", "knob",
+	                                    "midi_frames"};
 	static const char *const fields[] = {"count", "min", "median", "mean",
 	                                     "p95",   "p99", "max"};
 	static const char *const names[] = {"load",
@@ -286,6 +287,10 @@ START_TEST(stats_name_every_documented_value)
 	                                    "xruns",
 	                                    "nonfinite",
 	                                    "overflows",
+	                                    "midi.events",
+	                                    "midi.overflows",
+	                                    "midi.out_dropped",
+	                                    "midi.reports_dropped",
 	                                    "osc.received",
 	                                    "osc.rejected",
 	                                    "osc.dropped",
@@ -311,7 +316,7 @@ START_TEST(stats_name_every_documented_value)
 	for (size_t i = 0; t[i]; i += 2)
 		ck_assert(t[i] == 's' && t[i + 1] == 'd');
 	size_t n = 0;
-	for (size_t w = 0; w < 3; w++)
+	for (size_t w = 0; w < sizeof whats / sizeof whats[0]; w++)
 		for (size_t f = 0; f < 7; f++, n++) {
 			char key[32];
 			snprintf(key, sizeof key, "%s.%s", whats[w], fields[f]);
@@ -551,23 +556,6 @@ START_TEST(bpm_set_get_and_reject)
 	rig_free(r);
 }
 END_TEST
-
-/* /fxd/json as one text, its parts joined (malloc'd). */
-static char *json_of(Rig *r)
-{
-	SEND(r, "/fxd/json", "");
-	Replies rs;
-	collect(&r->cl, &rs, QUIET_MS);
-	ck_assert_int_ge(rs.n, 1);
-	char *text = calloc(1, (size_t)rs.n * FX_OSC_JSON_PART + 1);
-	for (int i = 0; i < rs.n; i++) {
-		ck_assert_str_eq(rs.r[i].path, "/fxd/json");
-		strcat(text, arg_s(rs.r[i].m, 2));
-	}
-	replies_free(&rs);
-	ck_assert_msg(json_valid(text), "not JSON: %s", text);
-	return text;
-}
 
 /* /fxd/info, /fxd/list and /fxd/json name an enum's value and its labels,
  * from the parameter table. */
