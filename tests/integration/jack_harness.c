@@ -1711,3 +1711,284 @@ void fx_test_record_freewheeling(FxTestPlayer *p, FxTestRecorder *r,
 	fx_test_record(r, seconds);
 	ck_assert_int_eq(fx_test_freewheel(p->client, 0), 0);
 }
+
+/* ---- MIDI sender and listener --------------------------------------------
+ * Kept apart from the audio clients above (its includes too). */
+#include <jack/midiport.h>
+
+/* The schedule's fields are written by the control thread only while the
+ * state is IDLE or DONE, before a release store of ARMED. */
+struct FxTestMidiImpl {
+	jack_client_t *client;
+	jack_port_t *out, *in;
+	FxTestMidiEvent *ev;   ///< control: the schedule, data in @p bytes
+	uint8_t *bytes;        ///< control
+	int n;                 ///< control: events in the schedule
+	long periods;          ///< control: the schedule's periods
+	jack_nframes_t *ptime; ///< JACK thread: per schedule period
+	char *pfw;             ///< JACK thread: per schedule period
+	int *pwritten;         ///< JACK thread: per schedule period
+	int next;              ///< JACK thread: the next event to write
+	long k;                ///< JACK thread: the schedule's period now
+	atomic_int state;      ///< control: ARMED; JACK thread: RUNNING, DONE
+	atomic_long ran;       ///< JACK thread: schedule periods run (release)
+	atomic_long written, refused; ///< JACK thread
+	atomic_int freewheeling;      ///< notification thread
+
+	/* Listening: JACK thread writes, release-stores rx_n after each. */
+	long capacity;
+	jack_nframes_t *rx_time;
+	int *rx_size;
+	uint8_t (*rx_bytes)[16];
+	atomic_long rx_n;
+	atomic_int listen; ///< control: 1 asks to restart; JACK thread: 2
+};
+
+/* Realtime: writes the events of the schedule's current period. */
+static void midi_write(FxTestMidi *m, jack_nframes_t n)
+{
+	void *buf = jack_port_get_buffer(m->out, n);
+	jack_midi_clear_buffer(buf);
+	int st = atomic_load_explicit(&m->state, memory_order_acquire);
+	if (st == ARMED) {
+		m->next = 0;
+		m->k = 0;
+		st = RUNNING;
+	}
+	if (st != RUNNING)
+		return;
+	long written = 0, refused = 0;
+	while (m->next < m->n && m->ev[m->next].period == m->k) {
+		const FxTestMidiEvent *e = &m->ev[m->next++];
+		/* A full buffer is checked first: JACK would log each
+		 * refusal from this thread. */
+		if ((jack_nframes_t)e->frame < n &&
+		    jack_midi_max_event_size(buf) >= (size_t)e->size &&
+		    jack_midi_event_write(buf, (jack_nframes_t)e->frame,
+		                          e->data, (size_t)e->size) == 0)
+			written++;
+		else
+			refused++;
+	}
+	m->pwritten[m->k] = (int)written;
+	atomic_fetch_add_explicit(&m->written, written, memory_order_relaxed);
+	atomic_fetch_add_explicit(&m->refused, refused, memory_order_relaxed);
+	m->ptime[m->k] = jack_last_frame_time(m->client);
+	m->pfw[m->k] = (char)atomic_load_explicit(&m->freewheeling,
+	                                          memory_order_relaxed);
+	m->k++;
+	atomic_store_explicit(&m->ran, m->k, memory_order_release);
+	if (m->k >= m->periods)
+		st = DONE;
+	atomic_store_explicit(&m->state, st, memory_order_release);
+}
+
+/* Realtime: logs what reached midi_in. */
+static void midi_read(FxTestMidi *m, jack_nframes_t n)
+{
+	void *buf = jack_port_get_buffer(m->in, n);
+	int listen = atomic_load_explicit(&m->listen, memory_order_acquire);
+	if (listen == 1) {
+		atomic_store_explicit(&m->rx_n, 0, memory_order_relaxed);
+		atomic_store_explicit(&m->listen, 2, memory_order_release);
+	} else if (listen != 2) {
+		return;
+	}
+	jack_nframes_t t = jack_last_frame_time(m->client);
+	uint32_t count = jack_midi_get_event_count(buf);
+	long k = atomic_load_explicit(&m->rx_n, memory_order_relaxed);
+	for (uint32_t i = 0; i < count && k < m->capacity; i++) {
+		jack_midi_event_t ev;
+		if (jack_midi_event_get(&ev, buf, i) != 0)
+			continue;
+		m->rx_time[k] = t + ev.time;
+		m->rx_size[k] = (int)ev.size;
+		memcpy(m->rx_bytes[k], ev.buffer,
+		       ev.size < sizeof m->rx_bytes[k] ? ev.size
+		                                       : sizeof m->rx_bytes[k]);
+		atomic_store_explicit(&m->rx_n, ++k, memory_order_release);
+	}
+}
+
+static int midi_process(jack_nframes_t n, void *arg)
+{
+	midi_write(arg, n);
+	midi_read(arg, n);
+	return 0;
+}
+
+FxTestMidi *fx_test_midi_new(const char *server, const char *name, long capacity)
+{
+	FxTestMidi *m = calloc(1, sizeof *m);
+	if (!m || capacity < 1) {
+		free(m);
+		return NULL;
+	}
+	m->capacity = capacity;
+	m->rx_time = calloc((size_t)capacity, sizeof *m->rx_time);
+	m->rx_size = calloc((size_t)capacity, sizeof *m->rx_size);
+	m->rx_bytes = calloc((size_t)capacity, sizeof *m->rx_bytes);
+	if (m->rx_time && m->rx_size && m->rx_bytes)
+		m->client = fx_test_client_open(server, name);
+	if (!m->client ||
+	    !(m->out = jack_port_register(m->client, "midi_out",
+	                                  JACK_DEFAULT_MIDI_TYPE,
+	                                  JackPortIsOutput, 0)) ||
+	    !(m->in = jack_port_register(m->client, "midi_in",
+	                                 JACK_DEFAULT_MIDI_TYPE,
+	                                 JackPortIsInput, 0)) ||
+	    jack_set_process_callback(m->client, midi_process, m) ||
+	    jack_set_freewheel_callback(m->client, note_freewheel,
+	                                &m->freewheeling) ||
+	    jack_activate(m->client)) {
+		fx_test_midi_free(m);
+		return NULL;
+	}
+	return m;
+}
+
+int fx_test_midi_send(FxTestMidi *m, const FxTestMidiEvent *ev, int n)
+{
+	int st = atomic_load_explicit(&m->state, memory_order_acquire);
+	if ((st != IDLE && st != DONE) || n < 1)
+		return -1;
+	size_t total = 0;
+	for (int i = 0; i < n; i++) {
+		if (ev[i].size < 0 || ev[i].period < 0 ||
+		    (i && (ev[i].period < ev[i - 1].period ||
+		           (ev[i].period == ev[i - 1].period &&
+		            ev[i].frame < ev[i - 1].frame))))
+			return -1;
+		total += (size_t)ev[i].size;
+	}
+	free(m->ev);
+	free(m->bytes);
+	free(m->ptime);
+	free(m->pfw);
+	free(m->pwritten);
+	m->periods = ev[n - 1].period + 1;
+	m->ev = malloc((size_t)n * sizeof *m->ev);
+	m->bytes = malloc(total ? total : 1);
+	m->ptime = calloc((size_t)m->periods, sizeof *m->ptime);
+	m->pfw = calloc((size_t)m->periods, sizeof *m->pfw);
+	m->pwritten = calloc((size_t)m->periods, sizeof *m->pwritten);
+	if (!m->ev || !m->bytes || !m->ptime || !m->pfw || !m->pwritten) {
+		m->n = 0;
+		return -1;
+	}
+	size_t at = 0;
+	for (int i = 0; i < n; i++) {
+		m->ev[i] = ev[i];
+		memcpy(m->bytes + at, ev[i].data, (size_t)ev[i].size);
+		m->ev[i].data = m->bytes + at;
+		at += (size_t)ev[i].size;
+	}
+	m->n = n;
+	atomic_store(&m->ran, 0);
+	atomic_store(&m->written, 0);
+	atomic_store(&m->refused, 0);
+	atomic_store_explicit(&m->state, ARMED, memory_order_release);
+	return 0;
+}
+
+int fx_test_midi_wait_sent(FxTestMidi *m, double timeout)
+{
+	double end = fx_test_now() + timeout;
+	while (atomic_load_explicit(&m->state, memory_order_acquire) != DONE) {
+		if (fx_test_now() >= end)
+			return 0;
+		fx_test_nap(0.002);
+	}
+	return 1;
+}
+
+int fx_test_midi_period(const FxTestMidi *m, long k, jack_nframes_t *time,
+                        int *freewheeling, int *written)
+{
+	if (k < 0 || k >= atomic_load_explicit((atomic_long *)&m->ran,
+	                                       memory_order_acquire))
+		return 0;
+	*time = m->ptime[k];
+	*freewheeling = m->pfw[k];
+	if (written)
+		*written = m->pwritten[k];
+	return 1;
+}
+
+long fx_test_midi_written(const FxTestMidi *m)
+{
+	return atomic_load((atomic_long *)&m->written);
+}
+
+long fx_test_midi_refused(const FxTestMidi *m)
+{
+	return atomic_load((atomic_long *)&m->refused);
+}
+
+void fx_test_midi_listen(FxTestMidi *m)
+{
+	atomic_store_explicit(&m->listen, 1, memory_order_release);
+	/* Wait for the JACK thread to take it, so no old event counts. */
+	double end = fx_test_now() + 10;
+	while (atomic_load(&m->listen) == 1 && fx_test_now() < end)
+		fx_test_nap(0.002);
+}
+
+long fx_test_midi_received(const FxTestMidi *m)
+{
+	if (atomic_load((atomic_int *)&m->listen) != 2)
+		return 0;
+	return atomic_load_explicit((atomic_long *)&m->rx_n,
+	                            memory_order_acquire);
+}
+
+int fx_test_midi_event(const FxTestMidi *m, long i, jack_nframes_t *time,
+                       int *size, uint8_t *bytes, int max)
+{
+	if (i < 0 || i >= fx_test_midi_received(m))
+		return -1;
+	*time = m->rx_time[i];
+	*size = m->rx_size[i];
+	int k = m->rx_size[i] < max ? m->rx_size[i] : max;
+	if (k > (int)sizeof m->rx_bytes[i])
+		k = (int)sizeof m->rx_bytes[i];
+	memcpy(bytes, m->rx_bytes[i], (size_t)k);
+	return k;
+}
+
+jack_client_t *fx_test_midi_client(FxTestMidi *m)
+{
+	return m->client;
+}
+
+void fx_test_midi_free(FxTestMidi *m)
+{
+	if (!m)
+		return;
+	if (m->client && fx_test_client_close(m->client, 5) != 0)
+		return;
+	free(m->ev);
+	free(m->bytes);
+	free(m->ptime);
+	free(m->pfw);
+	free(m->pwritten);
+	free(m->rx_time);
+	free(m->rx_size);
+	free(m->rx_bytes);
+	free(m);
+}
+
+long long fx_test_stats_value(const char *log, const char *key)
+{
+	/* The summary at exit is the last line that reports underflows. */
+	const char *hit = NULL;
+	for (const char *p = log; (p = strstr(p, "underflow")); p++)
+		hit = p;
+	if (!hit)
+		return -1;
+	const char *bol = hit;
+	while (bol > log && bol[-1] != '\n')
+		bol--;
+	size_t len = strcspn(bol, "\n");
+	return stat_value(bol, len, key);
+}

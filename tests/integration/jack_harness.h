@@ -404,4 +404,70 @@ void fx_test_record_freewheeling(FxTestPlayer *p, FxTestRecorder *r,
 double fx_test_period_gain(const FxTestRecorder *r, const FxTestPlayer *p,
                            long k, int cycles);
 
+/* ---- MIDI sender and listener ------------------------------------------
+ * A client with a MIDI output port "midi_out" that writes scheduled events
+ * at chosen frames of chosen periods (counted by its own process
+ * callback), and a MIDI input port "midi_in" that logs what reaches it
+ * with frame times. Connect one side per client: a client wired both to
+ * and from fxd would close a loop in the graph, and JACK would order it
+ * after fxd. */
+
+typedef struct FxTestMidiImpl FxTestMidi;
+
+/** One event to send: @p size bytes of @p data at frame @p frame of the
+ *  schedule's period @p period (0: the first cycle after
+ *  fx_test_midi_send). */
+typedef struct {
+	long period;
+	int frame;
+	int size;
+	const uint8_t *data;
+} FxTestMidiEvent;
+
+/** A MIDI client that logs up to @p capacity received events. Activated.
+ *  NULL on failure. */
+FxTestMidi *fx_test_midi_new(const char *server, const char *name, long capacity);
+
+/** Copies the @p n events of @p ev (sorted by period, then frame) and
+ *  writes them from the next cycle on. Only while idle (no schedule, or
+ *  the last one sent). Returns 0 on success. */
+int fx_test_midi_send(FxTestMidi *m, const FxTestMidiEvent *ev, int n);
+
+/** Waits until the schedule's last period has run. Returns 1, or 0 on
+ *  timeout. */
+int fx_test_midi_wait_sent(FxTestMidi *m, double timeout);
+
+/** Frame time (jack_last_frame_time) and freewheeling of the schedule's
+ *  period @p k, and the events of it that JACK took (@p written may be
+ *  NULL). Returns 0 if that period has not run. */
+int fx_test_midi_period(const FxTestMidi *m, long k, jack_nframes_t *time,
+                        int *freewheeling, int *written);
+
+/** Events of the last schedule that JACK took, and that it refused (a
+ *  full port buffer: jack_midi_event_write failed). */
+long fx_test_midi_written(const FxTestMidi *m);
+long fx_test_midi_refused(const FxTestMidi *m);
+
+/** Forgets what was received and logs from the next cycle on. */
+void fx_test_midi_listen(FxTestMidi *m);
+
+/** Events received since fx_test_midi_listen (at most the capacity). */
+long fx_test_midi_received(const FxTestMidi *m);
+
+/** Received event @p i: its frame time (the period's plus its offset), its
+ *  length and up to @p max of its first bytes. Returns the bytes copied,
+ *  or -1 if there is no event @p i. */
+int fx_test_midi_event(const FxTestMidi *m, long i, jack_nframes_t *time,
+                       int *size, uint8_t *bytes, int max);
+
+jack_client_t *fx_test_midi_client(FxTestMidi *m);
+
+/** Closes the client (bounded) and frees. NULL is a no-op. */
+void fx_test_midi_free(FxTestMidi *m);
+
+/** The integer that follows @p key in fxd's last stats summary line in
+ *  @p log (as fx_test_parse_stats reads it: "midi overflows 3"), or -1
+ *  when the line or the key is missing. */
+long long fx_test_stats_value(const char *log, const char *key);
+
 #endif
