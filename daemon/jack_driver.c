@@ -196,8 +196,12 @@ static void on_latency(jack_latency_callback_mode_t mode, void *arg)
 	int capture = mode == JackCaptureLatency;
 	jack_port_t **from = capture ? j->in : j->out;
 	jack_port_t **to = capture ? j->out : j->in;
-	int n_from = capture ? j->inputs : j->outputs;
-	int n_to = capture ? j->outputs : j->inputs;
+	/* midi_in (after the audio inputs) is an input like them: an event
+	 * there is heard at the outputs exactly this much later. midi_out
+	 * carries feedback, which no input's timing reaches. */
+	int n_in = j->inputs + (j->midi ? 1 : 0);
+	int n_from = capture ? n_in : j->outputs;
+	int n_to = capture ? j->outputs : n_in;
 	jack_latency_range_t all = {UINT32_MAX, 0};
 	for (int i = 0; i < n_from; i++) {
 		jack_latency_range_t r;
