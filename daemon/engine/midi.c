@@ -104,46 +104,6 @@ void fx_midi_free(FxMidi *m)
 
 /* ---- targets ------------------------------------------------------------------- */
 
-/* Resolves /fx/SLOT/PARAM, /fx/SLOT/PARAM/norm or /fx/SLOT/bypass in
- * @p spec. Returns 1 and fills @p r and @p norm, or 0. */
-static int resolve(const FxChainSpec *spec, const char *target, FxParamRef *r,
-                   int *norm)
-{
-	static const char PREFIX[] = "/fx/";
-	if (strncmp(target, PREFIX, sizeof PREFIX - 1))
-		return 0;
-	char buf[FX_MIDI_TARGET_MAX];
-	snprintf(buf, sizeof buf, "%s", target + sizeof PREFIX - 1);
-	char *param = strchr(buf, '/');
-	if (!param)
-		return 0;
-	*param++ = '\0';
-	char *tail = strchr(param, '/');
-	if (tail)
-		*tail++ = '\0';
-	*norm = tail != NULL;
-	if (tail && strcmp(tail, "norm"))
-		return 0;
-	r->slot = fx_spec_find_slot(spec, buf);
-	if (r->slot < 0)
-		return 0;
-	r->param = !*norm && !strcmp(param, "bypass")
-	                   ? FX_PARAM_BYPASS
-	                   : fx_param_find(spec->slots[r->slot].cls, param);
-	return r->param >= 0;
-}
-
-/* @p v's place in MIN..MAX of @p p's scale, 0..1 (MIN above MAX counts
- * down). */
-static double place_in_range(const FxParamInfo *p, double lo, double hi, double v)
-{
-	FxParamInfo q = *p;
-	q.min = lo < hi ? lo : hi;
-	q.max = lo < hi ? hi : lo;
-	double x = fx_param_to_norm(&q, v);
-	return lo <= hi ? x : 1 - x;
-}
-
 /* The current value of @p mp's target in @p spec (a parameter's target,
  * a bypass, or the morph position), NAN when there is none to feed back;
  * *@p x gets its place on the control, 0..1: the inverse of what the
@@ -151,48 +111,25 @@ static double place_in_range(const FxParamInfo *p, double lo, double hi, double 
 static double target_value(const FxMidi *m, const FxMidiMapping *mp,
                            const FxChainSpec *spec, double *x)
 {
-	double v = NAN, u = NAN;
-	double lo = isnan(mp->min) ? 0 : mp->min,
-	       hi = isnan(mp->max) ? 1 : mp->max;
-	FxParamRef r;
-	int norm;
-	*x = NAN;
-	if (mp->source == FX_MIDI_SRC_PROGRAM)
-		return NAN;
-	if (!strcmp(mp->target, MORPH_TARGET)) {
-		v = u = m->position;
-	} else if (resolve(spec, mp->target, &r, &norm)) {
-		const FxSlotSpec *s = &spec->slots[r.slot];
-		if (r.param == FX_PARAM_BYPASS) {
-			v = u = s->bypass;
-		} else {
-			const FxParamInfo *p = &s->cls->params[r.param];
-			v = s->values[r.param];
-			if (norm) {
-				u = fx_param_to_norm(p, v);
-			} else {
-				u = place_in_range(
-					p, isnan(mp->min) ? p->min : mp->min,
-					isnan(mp->max) ? p->max : mp->max, v);
-				lo = 0;
-				hi = 1;
-			}
-		}
-	}
-	if (isnan(u))
-		return NAN;
-	double t = hi != lo ? (u - lo) / (hi - lo) : u >= hi;
-	t = t < 0 ? 0 : t > 1 ? 1 : t;
-	*x = mp->invert ? 1 - t : t;
-	return v;
+	double v = NAN;
+	int slot, param;
+	if (!strcmp(mp->target, MORPH_TARGET))
+		v = m->position;
+	else if (fx_midi_mapping_param(mp, spec, &slot, &param))
+		v = param == FX_MAX_PARAMS ? spec->slots[slot].bypass
+		                           : spec->slots[slot].values[param];
+	*x = fx_midi_mapping_position(mp, spec, v);
+	return isnan(*x) ? NAN : v;
 }
 
 /* The table index of @p mp's target parameter in @p spec, or -1. */
 static int target_entry(const FxMidiMapping *mp, const FxChainSpec *spec)
 {
-	FxParamRef r;
-	int norm;
-	return resolve(spec, mp->target, &r, &norm) ? fx_param_index(r) : -1;
+	int slot, param;
+	if (!fx_midi_mapping_param(mp, spec, &slot, &param))
+		return -1;
+	return fx_param_index((FxParamRef){
+		slot, param == FX_MAX_PARAMS ? FX_PARAM_BYPASS : param});
 }
 
 /* ---- the worker's table -------------------------------------------------------- */

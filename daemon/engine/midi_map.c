@@ -368,6 +368,39 @@ FxStatus fx_midi_mapping_check(const FxMidiMapping *m, const FxChainSpec *spec,
 	return resolve(m, spec, &e, err, err_size);
 }
 
+int fx_midi_mapping_param(const FxMidiMapping *m, const FxChainSpec *spec,
+                          int *slot, int *param)
+{
+	FxMidiEntry e;
+	if (resolve(m, spec, &e, NULL, 0) != FX_OK ||
+	    (e.to != FX_MIDI_TO_PARAM && e.to != FX_MIDI_TO_BYPASS))
+		return 0;
+	*slot = e.slot;
+	*param = e.to == FX_MIDI_TO_BYPASS ? FX_MAX_PARAMS : e.param;
+	return 1;
+}
+
+double fx_midi_mapping_position(const FxMidiMapping *m, const FxChainSpec *spec,
+                                double value)
+{
+	FxMidiEntry e;
+	if (resolve(m, spec, &e, NULL, 0) != FX_OK || e.to == FX_MIDI_TO_TAP ||
+	    e.to == FX_MIDI_TO_PANIC || e.to == FX_MIDI_TO_PRESET || isnan(value))
+		return NAN;
+	double lo = e.lo, hi = e.hi, v = value;
+	if (e.curve == FX_MIDI_CURVE_NORM)
+		v = fx_param_to_norm(e.info, v);
+	double x;
+	if (hi == lo)
+		x = v >= hi;
+	else if (e.curve == FX_MIDI_CURVE_LOG)
+		x = v > 0 ? log(v / lo) / log(hi / lo) : 0;
+	else
+		x = (v - lo) / (hi - lo);
+	x = x < 0 ? 0 : x > 1 ? 1 : x;
+	return e.invert ? 1 - x : x;
+}
+
 /* ---- the table -------------------------------------------------------------- */
 
 /* Links entry @p entry under its source; `*` is every channel. */

@@ -83,6 +83,19 @@ int fx_midi_mapping_same_source(const FxMidiMapping *a, const FxMidiMapping *b);
 FxStatus fx_midi_mapping_check(const FxMidiMapping *m, const FxChainSpec *spec,
                                char *err, size_t err_size);
 
+/** Where @p m's target is in @p spec: its slot and param (FX_MAX_PARAMS
+ *  for bypass). Returns 0 when the target is not a parameter or bypass of
+ *  @p spec (a program, /fxd/... targets, or missing). */
+int fx_midi_mapping_param(const FxMidiMapping *m, const FxChainSpec *spec,
+                          int *slot, int *param);
+
+/** Where @p m's control stands, 0..1, when its target holds @p value:
+ *  the inverse of what the worker does with a control's value (range,
+ *  scale, /norm, invert). NAN for a program, tap or panic mapping or a
+ *  target @p spec lacks. For /fxd/morph and /fxd/mute pass their value. */
+double fx_midi_mapping_position(const FxMidiMapping *m, const FxChainSpec *spec,
+                                double value);
+
 /* ---- the table the worker uses -------------------------------------------- */
 
 typedef struct FxMidiTableImpl FxMidiTable;
