@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -127,6 +128,46 @@ static void remove_shm(const char *prefix)
 	closedir(dir);
 }
 
+int fx_test_jack_lock(void)
+{
+	static int held = -1;
+	if (held >= 0 || getenv("FX_JACK_LOCK_HELD"))
+		return 0;
+	char path[64];
+	snprintf(path, sizeof path, "/dev/shm/fxd-jack-tests-%u.lock",
+	         (unsigned)geteuid());
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		fprintf(stderr, "harness: cannot open %s: %s\n", path,
+		        strerror(errno));
+		return -1;
+	}
+	double t0 = fx_test_now(), end = t0 + FX_TEST_JACK_LOCK_WAIT;
+	while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		if (errno != EWOULDBLOCK && errno != EINTR) {
+			fprintf(stderr, "harness: cannot lock %s: %s\n", path,
+			        strerror(errno));
+			close(fd);
+			return -1;
+		}
+		if (fx_test_now() >= end) {
+			fprintf(stderr,
+			        "harness: %s still held after %d s (a JACK test "
+			        "program that does not end?)\n",
+			        path, FX_TEST_JACK_LOCK_WAIT);
+			close(fd);
+			return -1;
+		}
+		fx_test_nap(0.05);
+	}
+	held = fd;
+	setenv("FX_JACK_LOCK_HELD", path, 1);
+	if (fx_test_now() - t0 >= 0.5)
+		fprintf(stderr, "# waited %.1f s for %s\n", fx_test_now() - t0,
+		        path);
+	return 0;
+}
+
 int fx_test_jack_main(Suite *suite)
 {
 	setenv("JACK_NO_START_SERVER", "1", 1);
@@ -135,6 +176,11 @@ int fx_test_jack_main(Suite *suite)
 		printf("1..0 # SKIP %s\n", why);
 		srunner_free(srunner_create(suite)); /* frees the suite */
 		return EXIT_SUCCESS;
+	}
+	if (fx_test_jack_lock() != 0) {
+		printf("Bail out! no JACK test lock (see stderr)\n");
+		srunner_free(srunner_create(suite));
+		return EXIT_FAILURE;
 	}
 	fx_test_jack_reclaim();
 	int status = fx_test_run(suite);

@@ -11,6 +11,17 @@
  * registry. Waits poll a condition with short sleeps under a deadline;
  * nothing synchronises on a fixed sleep.
  *
+ * One JACK test program of a user runs at a time (fx_test_jack_lock):
+ * JACK's metadata store, a Berkeley DB environment in /dev/shm/jack_db-UID,
+ * is one per user, shared by every server and client; every jackd that
+ * stops cleanly deletes its files, and the first client a process opens
+ * (and each jackd as it starts) opens it. An open while another server
+ * deletes it joins region files of two generations: libdb maps one that
+ * is still being created, shorter than the older one says, and the client
+ * dies of SIGBUS in __memp_open or __mutex_open, or fails ("BDB0126 mmap:
+ * Invalid argument") and libjack leaks the environment (exit 1 under
+ * LeakSanitizer).
+ *
  * Audio is compared sample for sample only while JACK freewheels
  * (fx_test_freewheel). In realtime the dummy backend, on a loaded machine,
  * runs clients late: a client can read an upstream port buffer of another
@@ -40,9 +51,24 @@ const char *fx_test_fxd_bin(void);
 const char *fx_test_jack_missing(void);
 
 /** Runs @p suite like fx_test_run, but prints a TAP skip plan and succeeds
- *  when fx_test_jack_missing says why the tests cannot run. Afterwards it
+ *  when fx_test_jack_missing says why the tests cannot run. It takes
+ *  fx_test_jack_lock first (a TAP bail-out when it cannot). Afterwards it
  *  cleans up after servers that failed tests left behind. */
 int fx_test_jack_main(Suite *suite);
+
+/** Seconds fx_test_jack_lock waits: more than any JACK test program takes
+ *  (tests/integration/jack_lib.sh's jack_serialise waits as long). */
+#define FX_TEST_JACK_LOCK_WAIT 900
+
+/** Holds this user's JACK test lock, /dev/shm/fxd-jack-tests-EUID.lock
+ *  (flock), until the process exits, so that no server of another test
+ *  program stops (and deletes JACK's metadata store) while this one opens
+ *  clients, and the reverse. Waits for it at most FX_TEST_JACK_LOCK_WAIT
+ *  s. It is not passed on to what the harness spawns, and sets
+ *  $FX_JACK_LOCK_HELD (the path) for children: with that set, an ancestor
+ *  holds it and this does nothing. Returns 0, or -1 with the reason on
+ *  stderr. */
+int fx_test_jack_lock(void);
 
 /** Gives back the slots that dead test servers of this user (names
  *  fxd...; never a server of the user's own) hold in JACK's shared server
