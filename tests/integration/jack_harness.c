@@ -2038,3 +2038,135 @@ long long fx_test_stats_value(const char *log, const char *key)
 	size_t len = strcspn(bol, "\n");
 	return stat_value(bol, len, key);
 }
+
+int fx_test_midi_wait_received(const FxTestMidi *m, long n, double timeout)
+{
+	double end = fx_test_now() + timeout;
+	while (fx_test_midi_received(m) < n && fx_test_now() < end)
+		fx_test_nap(0.01);
+	return fx_test_midi_received(m) >= n;
+}
+
+/* Waits until NAME:in_1's playback latency and NAME:out_1's capture
+ * latency agree on one figure: JACK propagates latencies after
+ * connections. */
+static unsigned settled_latency(const FxTestMidiRig *r)
+{
+	char in1[96], out1[96];
+	snprintf(in1, sizeof in1, "%s:in_1", r->name);
+	snprintf(out1, sizeof out1, "%s:out_1", r->name);
+	double end = fx_test_now() + 5;
+	jack_latency_range_t ip, oc;
+	for (;;) {
+		ip = fx_test_port_latency(r->ctl, in1, JackPlaybackLatency);
+		oc = fx_test_port_latency(r->ctl, out1, JackCaptureLatency);
+		if ((ip.min == ip.max && oc.min == oc.max && ip.max == oc.max &&
+		     oc.max > 0 && oc.max != (jack_nframes_t)-1) ||
+		    fx_test_now() > end)
+			break;
+		fx_test_nap(0.01);
+	}
+	ck_assert_msg(ip.min == ip.max && oc.min == oc.max && ip.max == oc.max,
+	              "%s playback [%u %u], %s capture [%u %u]", in1, ip.min,
+	              ip.max, out1, oc.min, oc.max);
+	return oc.max;
+}
+
+/* Connects @p from to @p to and waits until JACK shows it. */
+static void midi_wire(jack_client_t *c, const char *from, const char *to)
+{
+	ck_assert_int_eq(fx_test_connect(c, from, to), 0);
+	ck_assert(fx_test_wait_connection(c, from, to, 1, 5));
+}
+
+FxTestMidiRig *fx_test_midi_rig_up(int period, const char *chain,
+                                   const char *midi, long capacity)
+{
+	FxTestMidiRig *r = calloc(1, sizeof *r);
+	ck_assert_ptr_nonnull(r);
+	r->period = period;
+	r->dir = fx_test_dir_new("midi");
+	ck_assert_ptr_nonnull(r->dir);
+	char conf[512], *text;
+	snprintf(conf, sizeof conf, "%s/fxd.conf", r->dir);
+	ck_assert_int_ge(
+		asprintf(&text, "[chain]\n%s\n\n[midi]\n%s\n", chain, midi), 0);
+	ck_assert_int_eq(fx_test_write_file(conf, text), 0);
+	free(text);
+	r->srv = fx_test_server_up(r->dir, period);
+	const char *sn = fx_test_server_name(r->srv);
+	snprintf(r->name, sizeof r->name, "fxd-midi-%d", (int)getpid());
+	const char *extra[] = {"-f",           conf,   "--no-safety",
+	                       "--preset-dir", r->dir, NULL};
+	r->fxd = fx_test_fxd_start(sn, r->dir, r->name, extra);
+	r->osc_port = fx_test_osc_port(r->fxd);
+	ck_assert_int_gt(r->osc_port, 0);
+	r->ctl = fx_test_io_open(sn, r->name, 1, capacity, &r->pl, &r->rc);
+
+	char snd_name[64], lis_name[64], port[128], mine[128];
+	snprintf(snd_name, sizeof snd_name, "fxdtest-msnd-%d", (int)getpid());
+	snprintf(lis_name, sizeof lis_name, "fxdtest-mlis-%d", (int)getpid());
+	r->snd = fx_test_midi_new(sn, snd_name, 1);
+	r->lis = fx_test_midi_new(sn, lis_name, 4096);
+	ck_assert(r->snd && r->lis);
+	snprintf(port, sizeof port, "%s:midi_in", r->name);
+	snprintf(mine, sizeof mine, "%s:midi_out", snd_name);
+	ck_assert(fx_test_wait_port(r->ctl, port, 5));
+	midi_wire(r->ctl, mine, port);
+	snprintf(port, sizeof port, "%s:midi_out", r->name);
+	snprintf(mine, sizeof mine, "%s:midi_in", lis_name);
+	midi_wire(r->ctl, port, mine);
+
+	r->latency = settled_latency(r);
+	ck_assert_msg(r->latency % (unsigned)period == 0,
+	              "latency %u is not whole periods of %d", r->latency,
+	              period);
+	return r;
+}
+
+char *fx_test_midi_rig_stop(FxTestMidiRig *r)
+{
+	ck_assert_msg(fx_test_daemon_running(r->fxd), "fxd died; log %s",
+	              fx_test_daemon_log_path(r->fxd));
+	ck_assert_int_eq(fx_test_daemon_signal(r->fxd, SIGTERM), 0);
+	ck_assert_int_eq(fx_test_daemon_wait_exit(r->fxd, 10), 0);
+	return fx_test_daemon_log(r->fxd);
+}
+
+void fx_test_midi_rig_free(FxTestMidiRig *r)
+{
+	fx_test_midi_free(r->snd);
+	fx_test_midi_free(r->lis);
+	fx_test_player_free(r->pl);
+	fx_test_recorder_free(r->rc);
+	fx_test_daemon_free(r->fxd);
+	fx_test_server_free(r->srv);
+	fx_test_dir_remove(r->dir);
+	free(r);
+}
+
+const char *fx_test_fxctl_bin(void)
+{
+	static char path[PATH_MAX];
+	const char *fxd = fx_test_fxd_bin();
+	const char *slash = strrchr(fxd, '/');
+	snprintf(path, sizeof path, "%.*s/../clients/fxctl",
+	         slash ? (int)(slash - fxd) : 1, slash ? fxd : ".");
+	return path;
+}
+
+int fx_test_fxctl(int port, char **out, const char *args)
+{
+	return fx_test_sh(out, 10, "'%s' --port %d %s", fx_test_fxctl_bin(),
+	                  port, args);
+}
+
+int fx_test_osc_port(FxTestDaemon *d)
+{
+	char *log = fx_test_daemon_log(d);
+	const char *osc = log ? strstr(log, ", osc udp ") : NULL;
+	const char *colon = osc ? strchr(osc + 10, ':') : NULL;
+	int port = colon ? (int)strtol(colon + 1, NULL, 10) : -1;
+	free(log);
+	return port;
+}

@@ -491,6 +491,57 @@ jack_client_t *fx_test_midi_client(FxTestMidi *m);
 /** Closes the client (bounded) and frees. NULL is a no-op. */
 void fx_test_midi_free(FxTestMidi *m);
 
+/** Waits until @p m holds @p n received events. Returns 1, or 0 on
+ *  timeout. */
+int fx_test_midi_wait_received(const FxTestMidi *m, long n, double timeout);
+
+/** fxd with MIDI under test: its server, fxd (1 channel, `--no-safety`,
+ *  presets in @p dir), a player and a recorder on its audio, a MIDI sender
+ *  into NAME:midi_in and a listener on NAME:midi_out. The player plays
+ *  silence until a test plays something. */
+typedef struct {
+	char *dir; ///< the test's files: logs, config, presets
+	FxTestServer *srv;
+	char name[64]; ///< fxd's client name
+	FxTestDaemon *fxd;
+	FxTestPlayer *pl;
+	FxTestRecorder *rc;
+	FxTestMidi *snd;    ///< wired to NAME:midi_in
+	FxTestMidi *lis;    ///< wired from NAME:midi_out
+	jack_client_t *ctl; ///< the player's client, for queries
+	int period;
+	unsigned latency; ///< what fxd's audio ports report, in frames
+	int osc_port;     ///< fxd's OSC port (UDP, 127.0.0.1)
+} FxTestMidiRig;
+
+/** Starts a rig on a fresh `-p @p period` server: fxd runs the config
+ *  `[chain]` @p chain, `[midi]` @p midi (lines; "" none), the recorder
+ *  holds @p capacity frames, the listener 4096 events. Returns once the
+ *  MIDI is wired and fxd's ports agree on their latency; any failure
+ *  fails the test. */
+FxTestMidiRig *fx_test_midi_rig_up(int period, const char *chain,
+                                   const char *midi, long capacity);
+
+/** Stops the rig's fxd, which must still run, cleanly (SIGTERM, exit 0).
+ *  Returns its log (malloc'd). */
+char *fx_test_midi_rig_stop(FxTestMidiRig *r);
+
+/** Frees the rig (fxd killed if it still runs) and removes its files. */
+void fx_test_midi_rig_free(FxTestMidiRig *r);
+
+/** Path of the fxctl beside the fxd under test (fx_test_fxd_bin's
+ *  ../clients/fxctl). */
+const char *fx_test_fxctl_bin(void);
+
+/** Runs `fxctl --port @p port @p args` (shell words) with a 10 s limit.
+ *  Returns its exit status, its output in *@p out (malloc'd, may be
+ *  NULL). */
+int fx_test_fxctl(int port, char **out, const char *args);
+
+/** fxd's OSC port, from its ready line ("..., osc udp 127.0.0.1:PORT"),
+ *  or -1. */
+int fx_test_osc_port(FxTestDaemon *d);
+
 /** The integer that follows @p key in fxd's last stats summary line in
  *  @p log (as fx_test_parse_stats reads it: "midi overflows 3"), or -1
  *  when the line or the key is missing. */
