@@ -18,6 +18,7 @@
 #include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -621,8 +622,79 @@ static int owner_gone(const char *name)
 	return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
 }
 
+enum { STORE_FILES = 32 };
+
+/* 1 if a process maps one of the files in @p dir (by device and inode,
+ * as /proc/PID/maps shows them, for the processes this user may read:
+ * the store's owner's), or if that cannot be told. */
+static int mapped_by_any(const char *dir)
+{
+	struct stat files[STORE_FILES];
+	int n = 0;
+	DIR *d = opendir(dir);
+	if (!d)
+		return 1;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		char path[PATH_MAX];
+		snprintf(path, sizeof path, "%s/%.255s", dir, de->d_name);
+		if (de->d_name[0] == '.' || lstat(path, &files[n]) != 0 ||
+		    !S_ISREG(files[n].st_mode))
+			continue;
+		if (++n == STORE_FILES)
+			break;
+	}
+	closedir(d);
+	DIR *proc = n < STORE_FILES ? opendir("/proc") : NULL;
+	if (!proc)
+		return 1;
+	int found = 0;
+	while (!found && (de = readdir(proc))) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		char path[300], line[1024];
+		snprintf(path, sizeof path, "/proc/%s/maps", de->d_name);
+		FILE *f = fopen(path, "re");
+		if (!f)
+			continue;
+		while (!found && fgets(line, sizeof line, f)) {
+			unsigned major, minor;
+			unsigned long ino;
+			if (sscanf(line, "%*s %*s %*s %x:%x %lu", &major,
+			           &minor, &ino) != 3 ||
+			    !ino)
+				continue;
+			for (int i = 0; i < n && !found; i++)
+				found = files[i].st_ino == ino &&
+				        major(files[i].st_dev) == major &&
+				        minor(files[i].st_dev) == minor;
+		}
+		fclose(f);
+	}
+	closedir(proc);
+	return found;
+}
+
+/* JACK's metadata store (jack_harness.h) that no process has open goes,
+ * as it does when a jackd stops cleanly: a client that died while it
+ * created the store (a crash, a SIGKILL, a test's timeout) leaves region
+ * files shorter than the store says, and every later client, jackd as it
+ * starts too, dies of SIGBUS opening them, until a server that was
+ * already running stops cleanly. Only under fx_test_jack_lock. */
+static void remove_unused_metadata_store(void)
+{
+	char dir[64];
+	snprintf(dir, sizeof dir, "/dev/shm/jack_db-%u", (unsigned)geteuid());
+	struct stat st;
+	if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode) ||
+	    st.st_uid != geteuid() || mapped_by_any(dir))
+		return;
+	fx_test_dir_remove(strdup(dir));
+}
+
 int fx_test_jack_reclaim(void)
 {
+	remove_unused_metadata_store();
 	int fd = open("/dev/shm/jack-shm-registry", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return 0;

@@ -73,8 +73,12 @@ int fx_test_jack_lock(void);
 /** Gives back the slots that dead test servers of this user (names
  *  fxd...; never a server of the user's own) hold in JACK's shared server
  *  registry (8 in all; once they are taken by dead servers no jackd
- *  starts): each such name is started once more and stopped cleanly. Called before and after a suite runs; tests/integration/jack_reclaim runs
- *  it for the shell tests. Returns the slots given back. */
+ *  starts): each such name is started once more and stopped cleanly.
+ *  First it deletes JACK's metadata store if no process has it open (a
+ *  client that died creating it leaves one that every later client dies
+ *  of). Called, under fx_test_jack_lock, before and after a suite runs;
+ *  tests/integration/jack_reclaim runs it for the shell tests. Returns the
+ *  slots given back. */
 int fx_test_jack_reclaim(void);
 
 /** Gives back the slot of the dead server @p name, whoever owns it: starts
