@@ -15,8 +15,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -127,6 +129,46 @@ static void remove_shm(const char *prefix)
 	closedir(dir);
 }
 
+int fx_test_jack_lock(void)
+{
+	static int held = -1;
+	if (held >= 0 || getenv("FX_JACK_LOCK_HELD"))
+		return 0;
+	char path[64];
+	snprintf(path, sizeof path, "/dev/shm/fxd-jack-tests-%u.lock",
+	         (unsigned)geteuid());
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		fprintf(stderr, "harness: cannot open %s: %s\n", path,
+		        strerror(errno));
+		return -1;
+	}
+	double t0 = fx_test_now(), end = t0 + FX_TEST_JACK_LOCK_WAIT;
+	while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		if (errno != EWOULDBLOCK && errno != EINTR) {
+			fprintf(stderr, "harness: cannot lock %s: %s\n", path,
+			        strerror(errno));
+			close(fd);
+			return -1;
+		}
+		if (fx_test_now() >= end) {
+			fprintf(stderr,
+			        "harness: %s still held after %d s (a JACK test "
+			        "program that does not end?)\n",
+			        path, FX_TEST_JACK_LOCK_WAIT);
+			close(fd);
+			return -1;
+		}
+		fx_test_nap(0.05);
+	}
+	held = fd;
+	setenv("FX_JACK_LOCK_HELD", path, 1);
+	if (fx_test_now() - t0 >= 0.5)
+		fprintf(stderr, "# waited %.1f s for %s\n", fx_test_now() - t0,
+		        path);
+	return 0;
+}
+
 int fx_test_jack_main(Suite *suite)
 {
 	setenv("JACK_NO_START_SERVER", "1", 1);
@@ -135,6 +177,11 @@ int fx_test_jack_main(Suite *suite)
 		printf("1..0 # SKIP %s\n", why);
 		srunner_free(srunner_create(suite)); /* frees the suite */
 		return EXIT_SUCCESS;
+	}
+	if (fx_test_jack_lock() != 0) {
+		printf("Bail out! no JACK test lock (see stderr)\n");
+		srunner_free(srunner_create(suite));
+		return EXIT_FAILURE;
 	}
 	fx_test_jack_reclaim();
 	int status = fx_test_run(suite);
@@ -575,8 +622,79 @@ static int owner_gone(const char *name)
 	return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
 }
 
+enum { STORE_FILES = 32 };
+
+/* 1 if a process maps one of the files in @p dir (by device and inode,
+ * as /proc/PID/maps shows them, for the processes this user may read:
+ * the store's owner's), or if that cannot be told. */
+static int mapped_by_any(const char *dir)
+{
+	struct stat files[STORE_FILES];
+	int n = 0;
+	DIR *d = opendir(dir);
+	if (!d)
+		return 1;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		char path[PATH_MAX];
+		snprintf(path, sizeof path, "%s/%.255s", dir, de->d_name);
+		if (de->d_name[0] == '.' || lstat(path, &files[n]) != 0 ||
+		    !S_ISREG(files[n].st_mode))
+			continue;
+		if (++n == STORE_FILES)
+			break;
+	}
+	closedir(d);
+	DIR *proc = n < STORE_FILES ? opendir("/proc") : NULL;
+	if (!proc)
+		return 1;
+	int found = 0;
+	while (!found && (de = readdir(proc))) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		char path[300], line[1024];
+		snprintf(path, sizeof path, "/proc/%s/maps", de->d_name);
+		FILE *f = fopen(path, "re");
+		if (!f)
+			continue;
+		while (!found && fgets(line, sizeof line, f)) {
+			unsigned major, minor;
+			unsigned long ino;
+			if (sscanf(line, "%*s %*s %*s %x:%x %lu", &major,
+			           &minor, &ino) != 3 ||
+			    !ino)
+				continue;
+			for (int i = 0; i < n && !found; i++)
+				found = files[i].st_ino == ino &&
+				        major(files[i].st_dev) == major &&
+				        minor(files[i].st_dev) == minor;
+		}
+		fclose(f);
+	}
+	closedir(proc);
+	return found;
+}
+
+/* JACK's metadata store (jack_harness.h) that no process has open goes,
+ * as it does when a jackd stops cleanly: a client that died while it
+ * created the store (a crash, a SIGKILL, a test's timeout) leaves region
+ * files shorter than the store says, and every later client, jackd as it
+ * starts too, dies of SIGBUS opening them, until a server that was
+ * already running stops cleanly. Only under fx_test_jack_lock. */
+static void remove_unused_metadata_store(void)
+{
+	char dir[64];
+	snprintf(dir, sizeof dir, "/dev/shm/jack_db-%u", (unsigned)geteuid());
+	struct stat st;
+	if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode) ||
+	    st.st_uid != geteuid() || mapped_by_any(dir))
+		return;
+	fx_test_dir_remove(strdup(dir));
+}
+
 int fx_test_jack_reclaim(void)
 {
+	remove_unused_metadata_store();
 	int fd = open("/dev/shm/jack-shm-registry", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
@@ -1991,4 +2109,136 @@ long long fx_test_stats_value(const char *log, const char *key)
 		bol--;
 	size_t len = strcspn(bol, "\n");
 	return stat_value(bol, len, key);
+}
+
+int fx_test_midi_wait_received(const FxTestMidi *m, long n, double timeout)
+{
+	double end = fx_test_now() + timeout;
+	while (fx_test_midi_received(m) < n && fx_test_now() < end)
+		fx_test_nap(0.01);
+	return fx_test_midi_received(m) >= n;
+}
+
+/* Waits until NAME:in_1's playback latency and NAME:out_1's capture
+ * latency agree on one figure: JACK propagates latencies after
+ * connections. */
+static unsigned settled_latency(const FxTestMidiRig *r)
+{
+	char in1[96], out1[96];
+	snprintf(in1, sizeof in1, "%s:in_1", r->name);
+	snprintf(out1, sizeof out1, "%s:out_1", r->name);
+	double end = fx_test_now() + 5;
+	jack_latency_range_t ip, oc;
+	for (;;) {
+		ip = fx_test_port_latency(r->ctl, in1, JackPlaybackLatency);
+		oc = fx_test_port_latency(r->ctl, out1, JackCaptureLatency);
+		if ((ip.min == ip.max && oc.min == oc.max && ip.max == oc.max &&
+		     oc.max > 0 && oc.max != (jack_nframes_t)-1) ||
+		    fx_test_now() > end)
+			break;
+		fx_test_nap(0.01);
+	}
+	ck_assert_msg(ip.min == ip.max && oc.min == oc.max && ip.max == oc.max,
+	              "%s playback [%u %u], %s capture [%u %u]", in1, ip.min,
+	              ip.max, out1, oc.min, oc.max);
+	return oc.max;
+}
+
+/* Connects @p from to @p to and waits until JACK shows it. */
+static void midi_wire(jack_client_t *c, const char *from, const char *to)
+{
+	ck_assert_int_eq(fx_test_connect(c, from, to), 0);
+	ck_assert(fx_test_wait_connection(c, from, to, 1, 5));
+}
+
+FxTestMidiRig *fx_test_midi_rig_up(int period, const char *chain,
+                                   const char *midi, long capacity)
+{
+	FxTestMidiRig *r = calloc(1, sizeof *r);
+	ck_assert_ptr_nonnull(r);
+	r->period = period;
+	r->dir = fx_test_dir_new("midi");
+	ck_assert_ptr_nonnull(r->dir);
+	char conf[512], *text;
+	snprintf(conf, sizeof conf, "%s/fxd.conf", r->dir);
+	ck_assert_int_ge(
+		asprintf(&text, "[chain]\n%s\n\n[midi]\n%s\n", chain, midi), 0);
+	ck_assert_int_eq(fx_test_write_file(conf, text), 0);
+	free(text);
+	r->srv = fx_test_server_up(r->dir, period);
+	const char *sn = fx_test_server_name(r->srv);
+	snprintf(r->name, sizeof r->name, "fxd-midi-%d", (int)getpid());
+	const char *extra[] = {"-f",           conf,   "--no-safety",
+	                       "--preset-dir", r->dir, NULL};
+	r->fxd = fx_test_fxd_start(sn, r->dir, r->name, extra);
+	r->osc_port = fx_test_osc_port(r->fxd);
+	ck_assert_int_gt(r->osc_port, 0);
+	r->ctl = fx_test_io_open(sn, r->name, 1, capacity, &r->pl, &r->rc);
+
+	char snd_name[64], lis_name[64], port[128], mine[128];
+	snprintf(snd_name, sizeof snd_name, "fxdtest-msnd-%d", (int)getpid());
+	snprintf(lis_name, sizeof lis_name, "fxdtest-mlis-%d", (int)getpid());
+	r->snd = fx_test_midi_new(sn, snd_name, 1);
+	r->lis = fx_test_midi_new(sn, lis_name, 4096);
+	ck_assert(r->snd && r->lis);
+	snprintf(port, sizeof port, "%s:midi_in", r->name);
+	snprintf(mine, sizeof mine, "%s:midi_out", snd_name);
+	ck_assert(fx_test_wait_port(r->ctl, port, 5));
+	midi_wire(r->ctl, mine, port);
+	snprintf(port, sizeof port, "%s:midi_out", r->name);
+	snprintf(mine, sizeof mine, "%s:midi_in", lis_name);
+	midi_wire(r->ctl, port, mine);
+
+	r->latency = settled_latency(r);
+	ck_assert_msg(r->latency % (unsigned)period == 0,
+	              "latency %u is not whole periods of %d", r->latency,
+	              period);
+	return r;
+}
+
+char *fx_test_midi_rig_stop(FxTestMidiRig *r)
+{
+	ck_assert_msg(fx_test_daemon_running(r->fxd), "fxd died; log %s",
+	              fx_test_daemon_log_path(r->fxd));
+	ck_assert_int_eq(fx_test_daemon_signal(r->fxd, SIGTERM), 0);
+	ck_assert_int_eq(fx_test_daemon_wait_exit(r->fxd, 10), 0);
+	return fx_test_daemon_log(r->fxd);
+}
+
+void fx_test_midi_rig_free(FxTestMidiRig *r)
+{
+	fx_test_midi_free(r->snd);
+	fx_test_midi_free(r->lis);
+	fx_test_player_free(r->pl);
+	fx_test_recorder_free(r->rc);
+	fx_test_daemon_free(r->fxd);
+	fx_test_server_free(r->srv);
+	fx_test_dir_remove(r->dir);
+	free(r);
+}
+
+const char *fx_test_fxctl_bin(void)
+{
+	static char path[PATH_MAX];
+	const char *fxd = fx_test_fxd_bin();
+	const char *slash = strrchr(fxd, '/');
+	snprintf(path, sizeof path, "%.*s/../clients/fxctl",
+	         slash ? (int)(slash - fxd) : 1, slash ? fxd : ".");
+	return path;
+}
+
+int fx_test_fxctl(int port, char **out, const char *args)
+{
+	return fx_test_sh(out, 10, "'%s' --port %d %s", fx_test_fxctl_bin(),
+	                  port, args);
+}
+
+int fx_test_osc_port(FxTestDaemon *d)
+{
+	char *log = fx_test_daemon_log(d);
+	const char *osc = log ? strstr(log, ", osc udp ") : NULL;
+	const char *colon = osc ? strchr(osc + 10, ':') : NULL;
+	int port = colon ? (int)strtol(colon + 1, NULL, 10) : -1;
+	free(log);
+	return port;
 }

@@ -11,6 +11,17 @@
  * registry. Waits poll a condition with short sleeps under a deadline;
  * nothing synchronises on a fixed sleep.
  *
+ * One JACK test program of a user runs at a time (fx_test_jack_lock):
+ * JACK's metadata store, a Berkeley DB environment in /dev/shm/jack_db-UID,
+ * is one per user, shared by every server and client; every jackd that
+ * stops cleanly deletes its files, and the first client a process opens
+ * (and each jackd as it starts) opens it. An open while another server
+ * deletes it joins region files of two generations: libdb maps one that
+ * is still being created, shorter than the older one says, and the client
+ * dies of SIGBUS in __memp_open or __mutex_open, or fails ("BDB0126 mmap:
+ * Invalid argument") and libjack leaks the environment (exit 1 under
+ * LeakSanitizer).
+ *
  * Audio is compared sample for sample only while JACK freewheels
  * (fx_test_freewheel). In realtime the dummy backend, on a loaded machine,
  * runs clients late: a client can read an upstream port buffer of another
@@ -40,15 +51,34 @@ const char *fx_test_fxd_bin(void);
 const char *fx_test_jack_missing(void);
 
 /** Runs @p suite like fx_test_run, but prints a TAP skip plan and succeeds
- *  when fx_test_jack_missing says why the tests cannot run. Afterwards it
+ *  when fx_test_jack_missing says why the tests cannot run. It takes
+ *  fx_test_jack_lock first (a TAP bail-out when it cannot). Afterwards it
  *  cleans up after servers that failed tests left behind. */
 int fx_test_jack_main(Suite *suite);
+
+/** Seconds fx_test_jack_lock waits: more than any JACK test program takes
+ *  (tests/integration/jack_lib.sh's jack_serialise waits as long). */
+#define FX_TEST_JACK_LOCK_WAIT 900
+
+/** Holds this user's JACK test lock, /dev/shm/fxd-jack-tests-EUID.lock
+ *  (flock), until the process exits, so that no server of another test
+ *  program stops (and deletes JACK's metadata store) while this one opens
+ *  clients, and the reverse. Waits for it at most FX_TEST_JACK_LOCK_WAIT
+ *  s. It is not passed on to what the harness spawns, and sets
+ *  $FX_JACK_LOCK_HELD (the path) for children: with that set, an ancestor
+ *  holds it and this does nothing. Returns 0, or -1 with the reason on
+ *  stderr. */
+int fx_test_jack_lock(void);
 
 /** Gives back the slots that dead test servers of this user (names
  *  fxd...; never a server of the user's own) hold in JACK's shared server
  *  registry (8 in all; once they are taken by dead servers no jackd
- *  starts): each such name is started once more and stopped cleanly. Called before and after a suite runs; tests/integration/jack_reclaim runs
- *  it for the shell tests. Returns the slots given back. */
+ *  starts): each such name is started once more and stopped cleanly.
+ *  First it deletes JACK's metadata store if no process has it open (a
+ *  client that died creating it leaves one that every later client dies
+ *  of). Called, under fx_test_jack_lock, before and after a suite runs;
+ *  tests/integration/jack_reclaim runs it for the shell tests. Returns the
+ *  slots given back. */
 int fx_test_jack_reclaim(void);
 
 /** Gives back the slot of the dead server @p name, whoever owns it: starts
@@ -464,6 +494,57 @@ jack_client_t *fx_test_midi_client(FxTestMidi *m);
 
 /** Closes the client (bounded) and frees. NULL is a no-op. */
 void fx_test_midi_free(FxTestMidi *m);
+
+/** Waits until @p m holds @p n received events. Returns 1, or 0 on
+ *  timeout. */
+int fx_test_midi_wait_received(const FxTestMidi *m, long n, double timeout);
+
+/** fxd with MIDI under test: its server, fxd (1 channel, `--no-safety`,
+ *  presets in @p dir), a player and a recorder on its audio, a MIDI sender
+ *  into NAME:midi_in and a listener on NAME:midi_out. The player plays
+ *  silence until a test plays something. */
+typedef struct {
+	char *dir; ///< the test's files: logs, config, presets
+	FxTestServer *srv;
+	char name[64]; ///< fxd's client name
+	FxTestDaemon *fxd;
+	FxTestPlayer *pl;
+	FxTestRecorder *rc;
+	FxTestMidi *snd;    ///< wired to NAME:midi_in
+	FxTestMidi *lis;    ///< wired from NAME:midi_out
+	jack_client_t *ctl; ///< the player's client, for queries
+	int period;
+	unsigned latency; ///< what fxd's audio ports report, in frames
+	int osc_port;     ///< fxd's OSC port (UDP, 127.0.0.1)
+} FxTestMidiRig;
+
+/** Starts a rig on a fresh `-p @p period` server: fxd runs the config
+ *  `[chain]` @p chain, `[midi]` @p midi (lines; "" none), the recorder
+ *  holds @p capacity frames, the listener 4096 events. Returns once the
+ *  MIDI is wired and fxd's ports agree on their latency; any failure
+ *  fails the test. */
+FxTestMidiRig *fx_test_midi_rig_up(int period, const char *chain,
+                                   const char *midi, long capacity);
+
+/** Stops the rig's fxd, which must still run, cleanly (SIGTERM, exit 0).
+ *  Returns its log (malloc'd). */
+char *fx_test_midi_rig_stop(FxTestMidiRig *r);
+
+/** Frees the rig (fxd killed if it still runs) and removes its files. */
+void fx_test_midi_rig_free(FxTestMidiRig *r);
+
+/** Path of the fxctl beside the fxd under test (fx_test_fxd_bin's
+ *  ../clients/fxctl). */
+const char *fx_test_fxctl_bin(void);
+
+/** Runs `fxctl --port @p port @p args` (shell words) with a 10 s limit.
+ *  Returns its exit status, its output in *@p out (malloc'd, may be
+ *  NULL). */
+int fx_test_fxctl(int port, char **out, const char *args);
+
+/** fxd's OSC port, from its ready line ("..., osc udp 127.0.0.1:PORT"),
+ *  or -1. */
+int fx_test_osc_port(FxTestDaemon *d);
 
 /** The integer that follows @p key in fxd's last stats summary line in
  *  @p log (as fx_test_parse_stats reads it: "midi overflows 3"), or -1

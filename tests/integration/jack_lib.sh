@@ -11,6 +11,24 @@ skip() {
 	exit 0
 }
 
+# jack_serialise: runs this test script again, from its start, under this
+# user's JACK test lock (fx_test_jack_lock in jack_harness.h: JACK's
+# metadata store in /dev/shm is one per user, and a server that stops
+# deletes it under any process opening it), so call it before the test
+# prints anything. flock -o holds the lock, not the test's own processes;
+# $FX_JACK_LOCK_HELD tells the rerun (and jack_reclaim) that it is held.
+# A lock still held after 900 s is a bail-out. The tests take no arguments.
+jack_serialise() {
+	[ -z "${FX_JACK_LOCK_HELD:-}" ] || return 0
+	FX_JACK_LOCK_HELD=/dev/shm/fxd-jack-tests-$(id -u).lock
+	export FX_JACK_LOCK_HELD
+	flock -o -w 900 -E 75 "$FX_JACK_LOCK_HELD" /bin/sh "$0"
+	rc=$?
+	[ "$rc" != 75 ] ||
+		echo "Bail out! $FX_JACK_LOCK_HELD still held after 900 s"
+	exit "$rc"
+}
+
 # A random 16-bit number, for unique server and client names.
 rand() { od -An -N2 -tu2 /dev/urandom | tr -d ' '; }
 
@@ -119,8 +137,10 @@ require_tools() {
 # them), a fresh directory $tmp (fxd-NAME.*), a server name $server
 # (fxdNAME-PID-RANDOM) that every JACK client of the test is sent to (none
 # starts a server of its own), empty $jack_pid and $fxd_pid, an empty last
-# command for show, and the traps: at exit jack_test_end.
+# command for show, and the traps: at exit jack_test_end. It begins with
+# jack_serialise.
 jack_test_begin() {
+	jack_serialise
 	builddir=${abs_top_builddir:-${top_builddir:-.}}
 	fxd=${FXD_BIN:-$builddir/daemon/fxd}
 	fxctl=${FXCTL_BIN:-$builddir/clients/fxctl}

@@ -10,6 +10,10 @@
 
 int main(int argc, char **argv)
 {
+	/* It starts and stops servers: one JACK test program at a time (a
+	 * shell test that runs it holds the lock already). */
+	if (fx_test_jack_lock() != 0)
+		return 1;
 	int n = 0;
 	for (int i = 1; i < argc; i++)
 		n += fx_test_jack_reclaim_name(argv[i]);

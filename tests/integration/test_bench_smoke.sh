@@ -1,6 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: ISC
 # The benchmarks run and print well-formed JSON (speed is not judged here).
+# bench_knob starts and stops jackd: one JACK test at a time.
+. "${srcdir:-.}/tests/integration/jack_lib.sh"
+jack_serialise
 echo "1..3"
 bad=0
 if bench/bench_dsp --quick --json bench.$$.json >/dev/null 2>bench.$$.err &&

@@ -3,6 +3,9 @@
 # fxd's command line, config files and error paths, with no JACK server
 # (TAP). Every error is one line on stderr and a documented exit status.
 set -u
+# fxd's failed connects open JACK's per-user metadata store too.
+. "${srcdir:-.}/tests/integration/jack_lib.sh"
+jack_serialise
 fxd=${FXD:-daemon/fxd}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/fxd-cli.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT INT TERM

@@ -29,7 +29,6 @@ enum {
 	LOOP = 4096,        ///< the signal's length: a multiple of every period
 	CAPACITY = 1 << 22, ///< recorded frames (1 channel)
 	PACE = 10,          ///< freewheel at most 10x realtime
-	MIDI_LOG = 1 << 12, ///< events the listener keeps
 	FLOOD = 10000,      ///< events written in one period
 	SYSEX_LONG = 10000, ///< bytes of the longest SysEx
 };
@@ -45,111 +44,18 @@ static float *offset_sine(void)
 }
 
 /* fxd on `vol:gain db=0` (no safety stage) with the [midi] lines of
- * @p midi, a player and a recorder on its first channel, a MIDI sender
- * into fxd:midi_in and a listener on fxd:midi_out. */
-typedef struct {
-	char *dir;
-	FxTestServer *srv;
-	char name[64];
-	FxTestDaemon *fxd;
-	FxTestPlayer *pl;
-	FxTestRecorder *rc;
-	FxTestMidi *snd, *lis;
-	jack_client_t *ctl;
-	float *sig;
-	int period;
-	unsigned latency; ///< what fxd's ports report
-	int osc_port;
-} Rig;
-
-static Rig *rig_up(int period, const char *midi)
+ * @p midi (jack_harness.h: FxTestMidiRig), the player looping a signal
+ * whose every sample is non-zero. */
+static FxTestMidiRig *rig_up(int period, const char *midi)
 {
-	Rig *r = calloc(1, sizeof *r);
-	ck_assert_ptr_nonnull(r);
-	r->period = period;
-	r->dir = fx_test_dir_new("midi");
-	ck_assert_ptr_nonnull(r->dir);
-	char conf[512], text[1024];
-	snprintf(conf, sizeof conf, "%s/fxd.conf", r->dir);
-	snprintf(text, sizeof text, "[chain]\nvol:gain db=0\n\n[midi]\n%s\n",
-	         midi);
-	ck_assert_int_eq(fx_test_write_file(conf, text), 0);
-	r->srv = fx_test_server_up(r->dir, period);
-	const char *sn = fx_test_server_name(r->srv);
-	snprintf(r->name, sizeof r->name, "fxd-midi-%d", (int)getpid());
-	const char *extra[] = {"-f", conf, "--no-safety", NULL};
-	r->fxd = fx_test_fxd_start(sn, r->dir, r->name, extra);
-	r->ctl = fx_test_io_open(sn, r->name, 1, CAPACITY, &r->pl, &r->rc);
-
-	char snd_name[64], lis_name[64], port[128], mine[128];
-	snprintf(snd_name, sizeof snd_name, "fxdtest-msnd-%d", (int)getpid());
-	snprintf(lis_name, sizeof lis_name, "fxdtest-mlis-%d", (int)getpid());
-	r->snd = fx_test_midi_new(sn, snd_name, 1);
-	r->lis = fx_test_midi_new(sn, lis_name, MIDI_LOG);
-	ck_assert(r->snd && r->lis);
-	snprintf(port, sizeof port, "%s:midi_in", r->name);
-	snprintf(mine, sizeof mine, "%s:midi_out", snd_name);
-	ck_assert(fx_test_wait_port(r->ctl, port, 5));
-	ck_assert_int_eq(fx_test_connect(r->ctl, mine, port), 0);
-	ck_assert(fx_test_wait_connection(r->ctl, mine, port, 1, 5));
-	snprintf(port, sizeof port, "%s:midi_out", r->name);
-	snprintf(mine, sizeof mine, "%s:midi_in", lis_name);
-	ck_assert_int_eq(fx_test_connect(r->ctl, port, mine), 0);
-	ck_assert(fx_test_wait_connection(r->ctl, port, mine, 1, 5));
-
-	/* JACK propagates latencies after connections: wait until fxd's
-	 * input and output agree on one figure. */
-	char in1[96], out1[96];
-	snprintf(in1, sizeof in1, "%s:in_1", r->name);
-	snprintf(out1, sizeof out1, "%s:out_1", r->name);
-	double end = fx_test_now() + 5;
-	jack_latency_range_t ip, oc;
-	for (;;) {
-		ip = fx_test_port_latency(r->ctl, in1, JackPlaybackLatency);
-		oc = fx_test_port_latency(r->ctl, out1, JackCaptureLatency);
-		if ((ip.min == ip.max && oc.min == oc.max && ip.max == oc.max &&
-		     oc.max > 0 && oc.max != (jack_nframes_t)-1) ||
-		    fx_test_now() > end)
-			break;
-		fx_test_nap(0.01);
-	}
-	ck_assert_msg(ip.min == ip.max && oc.min == oc.max && ip.max == oc.max,
-	              "%s playback [%u %u], %s capture [%u %u]", in1, ip.min,
-	              ip.max, out1, oc.min, oc.max);
-	r->latency = oc.max;
-	ck_assert_msg(r->latency % (unsigned)period == 0,
-	              "latency %u is not whole periods of %d", r->latency,
-	              period);
-
-	r->sig = offset_sine();
+	FxTestMidiRig *r = fx_test_midi_rig_up(period, "vol:gain db=0", midi,
+	                                       CAPACITY);
+	float *sig = offset_sine();
 	ck_assert_int_eq(fx_test_player_play_now(
-				 r->pl, (const float *const *)&r->sig, LOOP, 1),
+				 r->pl, (const float *const *)&sig, LOOP, 1),
 	                 0);
+	free(sig);
 	return r;
-}
-
-/* Frees the rig; fxd must have stopped (or is killed). */
-static void rig_free(Rig *r)
-{
-	fx_test_midi_free(r->snd);
-	fx_test_midi_free(r->lis);
-	fx_test_player_free(r->pl);
-	fx_test_recorder_free(r->rc);
-	fx_test_daemon_free(r->fxd);
-	fx_test_server_free(r->srv);
-	fx_test_dir_remove(r->dir);
-	free(r->sig);
-	free(r);
-}
-
-/* Stops fxd, which must still run, cleanly. Returns its log. */
-static char *rig_stop(Rig *r)
-{
-	ck_assert_msg(fx_test_daemon_running(r->fxd), "fxd died; log %s",
-	              fx_test_daemon_log_path(r->fxd));
-	ck_assert_int_eq(fx_test_daemon_signal(r->fxd, SIGTERM), 0);
-	ck_assert_int_eq(fx_test_daemon_wait_exit(r->fxd, 10), 0);
-	return fx_test_daemon_log(r->fxd);
 }
 
 /* Freewheeling (paced), sends @p ev and records from before its first
@@ -157,7 +63,7 @@ static char *rig_stop(Rig *r)
  * latency + a period, where sent is the frame time of the schedule's
  * period @p last_period. Returns the frame time of the schedule's period
  * @p mark_period via *@p mark. */
-static void freewheel_send(Rig *r, const FxTestMidiEvent *ev, int n,
+static void freewheel_send(FxTestMidiRig *r, const FxTestMidiEvent *ev, int n,
                            long mark_period, jack_nframes_t *mark)
 {
 	fx_test_recorder_pace(r->rc, PACE);
@@ -199,8 +105,8 @@ static void freewheel_send(Rig *r, const FxTestMidiEvent *ev, int n,
  * `latency` frames earlier (every recorded period must pair with the
  * player's, freewheeled); *@p got and *@p want are the two samples. 0 if
  * every sample is the input. */
-static jack_nframes_t first_change(const Rig *r, float *got, float *want,
-                                   int *found)
+static jack_nframes_t first_change(const FxTestMidiRig *r, float *got,
+                                   float *want, int *found)
 {
 	int cycles = (int)(r->latency / (unsigned)r->period);
 	long n = fx_test_recorder_periods(r->rc);
@@ -244,7 +150,7 @@ START_TEST(a_cc_changes_the_output_exactly_the_latency_later)
 	const int offsets[3] = {0, 1, p - 1};
 	const int f = offsets[_i % 3];
 	enum { K = 3 };
-	Rig *r = rig_up(p, "cc 1 7 = /fx/vol/db -60 0");
+	FxTestMidiRig *r = rig_up(p, "cc 1 7 = /fx/vol/db -60 0");
 	static const uint8_t cc[3] = {0xB0, 7, 0};
 	const FxTestMidiEvent ev = {K, f, 3, cc};
 	jack_nframes_t t_k;
@@ -273,11 +179,11 @@ START_TEST(a_cc_changes_the_output_exactly_the_latency_later)
 	 * stage, no effect latency). */
 	ck_assert_uint_eq(r->latency, (unsigned)p);
 	/* fxd measured the same: its MIDI-to-ear figure at exit. */
-	char *log = rig_stop(r);
+	char *log = fx_test_midi_rig_stop(r);
 	ck_assert_int_eq(fx_test_stats_value(log, "midi event"), 1);
 	ck_assert_int_eq(fx_test_stats_value(log, "midi-to-ear max"), r->latency);
 	free(log);
-	rig_free(r);
+	fx_test_midi_rig_free(r);
 	fprintf(stderr, "# -p %d f %d took %.1f s\n", p, f, fx_test_now() - t0);
 }
 END_TEST
@@ -400,7 +306,7 @@ START_TEST(bad_midi_leaves_the_audio_exact)
 {
 	double t0 = fx_test_now();
 	const int p = 256;
-	Rig *r = rig_up(p, "cc 1 7 = /fx/vol/db -60 0");
+	FxTestMidiRig *r = rig_up(p, "cc 1 7 = /fx/vol/db -60 0");
 
 	static uint8_t sysex100[100], sysex_long[SYSEX_LONG];
 	sysex100[0] = sysex_long[0] = 0xF0;
@@ -496,7 +402,7 @@ START_TEST(bad_midi_leaves_the_audio_exact)
 	ck_assert_int_eq(fx_test_midi_received(r->lis), 0);
 
 	/* What fxd counted, from its summary at exit. */
-	char *log = rig_stop(r);
+	char *log = fx_test_midi_rig_stop(r);
 	FxTestStats st;
 	ck_assert_msg(fx_test_parse_stats(log, &st), "no stats in:\n%s", log);
 	ck_assert_int_eq(st.nonfinite, 0);
@@ -511,32 +417,10 @@ START_TEST(bad_midi_leaves_the_audio_exact)
 	ck_assert(events <= written);
 	ck_assert_int_eq(fx_test_stats_value(log, "midi-to-ear max"), r->latency);
 	free(log);
-	rig_free(r);
+	fx_test_midi_rig_free(r);
 	fprintf(stderr, "# bad MIDI took %.1f s\n", fx_test_now() - t0);
 }
 END_TEST
-
-/* fxctl beside the fxd under test; @p args after `--port PORT`. Returns
- * its exit status, its output in *@p out (malloc'd). */
-static int fxctl(const Rig *r, char **out, const char *args)
-{
-	const char *fxd = fx_test_fxd_bin();
-	const char *slash = strrchr(fxd, '/');
-	int dir_len = slash ? (int)(slash - fxd) : 1;
-	return fx_test_sh(out, 10, "'%.*s/../clients/fxctl' --port %d %s",
-	                  dir_len, slash ? fxd : ".", r->osc_port, args);
-}
-
-/* The OSC port from fxd's ready line ("..., osc udp 127.0.0.1:PORT"). */
-static int osc_port(FxTestDaemon *d)
-{
-	char *log = fx_test_daemon_log(d);
-	const char *osc = strstr(log, ", osc udp ");
-	const char *colon = osc ? strchr(osc + 10, ':') : NULL;
-	int port = colon ? atoi(colon + 1) : -1;
-	free(log);
-	return port;
-}
 
 /* The CC value feedback sends for @p db on `cc 1 7 = /fx/vol/db -60 0`:
  * the mapping's inverse, through the parameter's own scale. */
@@ -550,17 +434,8 @@ static int cc_for_db(double db)
 	return (int)lround(127 * fx_param_to_norm(&q, db));
 }
 
-/* Waits until the listener holds @p n events. */
-static int wait_received(const Rig *r, long n)
-{
-	double end = fx_test_now() + 10;
-	while (fx_test_midi_received(r->lis) < n && fx_test_now() < end)
-		fx_test_nap(0.01);
-	return fx_test_midi_received(r->lis) >= n;
-}
-
 /* Received event @p i is the CC 7 on channel 1 with @p value. */
-static void assert_cc(const Rig *r, long i, int value)
+static void assert_cc(const FxTestMidiRig *r, long i, int value)
 {
 	jack_nframes_t t;
 	int size;
@@ -577,14 +452,14 @@ static void assert_cc(const Rig *r, long i, int value)
  * what fxd sends is judged, never when. */
 START_TEST(osc_sets_are_fed_back_and_midi_is_not_echoed)
 {
-	Rig *r = rig_up(256, "cc 1 7 = /fx/vol/db -60 0");
-	r->osc_port = osc_port(r->fxd);
-	ck_assert_int_gt(r->osc_port, 0);
+	FxTestMidiRig *r = rig_up(256, "cc 1 7 = /fx/vol/db -60 0");
 	fx_test_midi_listen(r->lis);
 	char *out = NULL;
-	ck_assert_int_eq(fxctl(r, &out, "set /fx/vol/db -30"), 0);
+	ck_assert_int_eq(fx_test_fxctl(r->osc_port, &out, "set /fx/vol/db -30"),
+	                 0);
 	free(out);
-	ck_assert_msg(wait_received(r, 1), "no feedback after an OSC set");
+	ck_assert_msg(fx_test_midi_wait_received(r->lis, 1, 10),
+	              "no feedback after an OSC set");
 	assert_cc(r, 0, cc_for_db(-30));
 
 	/* CC 100 over MIDI: wait until fxd shows its value, then an OSC
@@ -598,8 +473,8 @@ START_TEST(osc_sets_are_fed_back_and_midi_is_not_echoed)
 	while (fx_test_now() < end) {
 		out = NULL;
 		/* It prints "PATH VALUE". */
-		if (fxctl(r, &out, "get /fx/vol/db") == 0 && out &&
-		    strchr(out, ' '))
+		if (fx_test_fxctl(r->osc_port, &out, "get /fx/vol/db") == 0 &&
+		    out && strchr(out, ' '))
 			got = strtod(strchr(out, ' ') + 1, NULL);
 		free(out);
 		if (fabs(got - want) < 0.05)
@@ -608,17 +483,19 @@ START_TEST(osc_sets_are_fed_back_and_midi_is_not_echoed)
 	}
 	ck_assert_msg(fabs(got - want) < 0.05, "CC 100 made %g dB, want %g",
 	              got, want);
-	ck_assert_int_eq(fxctl(r, &out, "set /fx/vol/db -20"), 0);
+	ck_assert_int_eq(fx_test_fxctl(r->osc_port, &out, "set /fx/vol/db -20"),
+	                 0);
 	free(out);
-	ck_assert_msg(wait_received(r, 2), "no feedback after an OSC set");
+	ck_assert_msg(fx_test_midi_wait_received(r->lis, 2, 10),
+	              "no feedback after an OSC set");
 	assert_cc(r, 1, cc_for_db(-20));
 	ck_assert_int_eq(fx_test_midi_received(r->lis), 2);
 	fprintf(stderr,
 	        "# feedback: -30 dB as CC %d, -20 dB as CC %d, CC 100 "
 	        "not echoed\n",
 	        cc_for_db(-30), cc_for_db(-20));
-	free(rig_stop(r));
-	rig_free(r);
+	free(fx_test_midi_rig_stop(r));
+	fx_test_midi_rig_free(r);
 }
 END_TEST
 
@@ -626,9 +503,7 @@ END_TEST
  * /fxd/bpm (settled within 0.1 BPM in 2 beats, doc/midi.md). */
 START_TEST(midi_clock_sets_the_tempo)
 {
-	Rig *r = rig_up(256, "cc 1 7 = /fx/vol/db -60 0");
-	r->osc_port = osc_port(r->fxd);
-	ck_assert_int_gt(r->osc_port, 0);
+	FxTestMidiRig *r = rig_up(256, "cc 1 7 = /fx/vol/db -60 0");
 	enum { TICKS = 24 * 8, STEP = 1000 };
 	static const uint8_t tick[1] = {0xF8};
 	FxTestMidiEvent *ev = calloc(TICKS, sizeof *ev);
@@ -644,7 +519,7 @@ START_TEST(midi_clock_sets_the_tempo)
 	double bpm = NAN, end = fx_test_now() + 10;
 	while (fx_test_now() < end) {
 		out = NULL;
-		if (fxctl(r, &out, "bpm") == 0 && out)
+		if (fx_test_fxctl(r->osc_port, &out, "bpm") == 0 && out)
 			bpm = strtod(out, NULL);
 		free(out);
 		if (fabs(bpm - 120) < 0.1)
@@ -654,8 +529,8 @@ START_TEST(midi_clock_sets_the_tempo)
 	fprintf(stderr, "# MIDI clock at 120 BPM: /fxd/bpm %.3f\n", bpm);
 	ck_assert_msg(fabs(bpm - 120) < 0.1, "bpm %g after 8 beats of clock",
 	              bpm);
-	free(rig_stop(r));
-	rig_free(r);
+	free(fx_test_midi_rig_stop(r));
+	fx_test_midi_rig_free(r);
 }
 END_TEST
 
