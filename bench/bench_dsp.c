@@ -22,7 +22,21 @@
  *      without, for the ratio;
  *   d  chains through fx_chain_process, as the worker runs them: the
  *      live-rig chain (highpass, 3-band EQ, compressor, delay, reverb,
- *      gain: LIVE_RIG below) and the reverb alone, for scale.
+ *      gain: LIVE_RIG below) and the reverb alone, for scale;
+ *   e  the worker's cost with MIDI: the whole engine on fxd's default
+ *      chain (FX_DEFAULT_CHAIN) and fxd's default engine settings, stereo,
+ *      driven by a fake driver as the unit tests drive it
+ *      (fx_engine_midi_in, fx_engine_process, then the timed
+ *      fx_engine_work: one chunk), at 64, 256 and 1024 frames, with 0, 1
+ *      and 100 events per period of a CC mapped by
+ *      `cc 1 7 = /fx/vol/db -60 0`, spread evenly across the period (the
+ *      worker splits the chunk at each event's frame; at 64 frames 100
+ *      events share 64 frames), their values sweeping like a fader so
+ *      each is a change. The three engines run interleaved, 8 periods a
+ *      round in rotating order; the control side's work (the MIDI
+ *      reports, feedback out, fx_engine_poll) runs untimed between
+ *      periods. Reported: per-chunk median, p99, max, and the ratios of
+ *      the median and the p99 to the 0-event engine's in the same run.
  *
  * Method: every chunk is timed on its own with CLOCK_MONOTONIC (the
  * timer's own median cost is measured and subtracted). Variants run
@@ -44,6 +58,9 @@
 #include <time.h>
 
 #include "bench/bench_common.h"
+#include "daemon/engine/engine.h"
+#include "daemon/engine/midi_map.h"
+#include "daemon/options.h"
 #include "dsp/chain.h"
 #include "dsp/denormal.h"
 #include "dsp/design.h"
@@ -304,15 +321,22 @@ static void teardown_dfi(Variant *v)
 	"gain=1 | comp:compressor threshold=-18 ratio=3 | dly:delay time=350 " \
 	"feedback=0.3 mix=0.2 | verb:reverb room=0.4 mix=0.15 | vol:gain db=0"
 
-static void setup_chain(Variant *v, int channels)
+/* The chain of @p text; exits with the parser's message if it is bad. */
+static FxChainSpec parse_chain(const char *text)
 {
 	FxChainSpec spec;
 	FxSpecError err;
-	FxStatus st = fx_spec_parse(v->spec, "bench", &spec, &err);
-	if (st != FX_OK) {
+	if (fx_spec_parse(text, "bench", &spec, &err) != FX_OK) {
 		fprintf(stderr, "bench_dsp: %s\n", err.message);
 		exit(1);
 	}
+	return spec;
+}
+
+static void setup_chain(Variant *v, int channels)
+{
+	FxChainSpec spec = parse_chain(v->spec);
+	FxStatus st;
 	FxChainConfig cc = fx_chain_config_default();
 	cc.sample_rate = FS;
 	cc.channels = channels;
@@ -472,23 +496,239 @@ typedef struct {
 	double median, p99, max, mean, best_round;
 } Stats;
 
-static Stats stats_of(Variant *v)
+/* Median, p99, max and mean in us of t[0..n) ns (sorted here). */
+static Stats times_stats(float *t, size_t n)
 {
 	Stats s = {0};
 	double sum = 0;
-	for (size_t i = 0; i < v->nt; i++)
-		sum += v->t[i];
-	qsort(v->t, v->nt, sizeof *v->t, cmp_float);
-	s.median = quantile(v->t, v->nt, 0.5) / 1e3;
-	s.p99 = quantile(v->t, v->nt, 0.99) / 1e3;
-	s.max = v->t[v->nt - 1] / 1e3;
-	s.mean = sum / (double)v->nt / 1e3;
+	for (size_t i = 0; i < n; i++)
+		sum += t[i];
+	qsort(t, n, sizeof *t, cmp_float);
+	s.median = quantile(t, n, 0.5) / 1e3;
+	s.p99 = quantile(t, n, 0.99) / 1e3;
+	s.max = t[n - 1] / 1e3;
+	s.mean = sum / (double)n / 1e3;
+	return s;
+}
+
+static Stats stats_of(Variant *v)
+{
+	Stats s = times_stats(v->t, v->nt);
 	s.best_round = v->rmed[0];
 	for (int r = 1; r < v->nrounds; r++)
 		if (v->rmed[r] < s.best_round)
 			s.best_round = v->rmed[r];
 	s.best_round /= 1e3;
 	return s;
+}
+
+/* ---- case e: the engine's worker with MIDI --------------------------------
+ * fxd's engine behind a fake driver; the worker's chunk is timed. */
+
+static const int engine_periods[] = {64, 256, 1024};
+static const int engine_events[] = {0, 1, 100}; ///< CC events per period
+#define ENGINE_MAP "cc 1 7 = /fx/vol/db -60 0"
+enum { ENGINE_CH = 2, NEV = NELEM(engine_events), MAX_EVENTS = 100 };
+
+typedef struct {
+	FxEngine *e;
+	int events; ///< per period
+	int value;  ///< the next CC value: a fader sweeping 0..127
+	int pos;    ///< read position in the cyclic input
+	float out[ENGINE_CH][1024];
+	float *t; ///< per-chunk ns
+	size_t nt, cap;
+	uint64_t sent; ///< events handed to fx_engine_midi_in
+} EngineRun;
+
+typedef struct {
+	int frames, events, chunks;
+	Stats st;
+	double ratio_median, ratio_p99; ///< to the 0-event engine's
+	uint64_t sent, taken, overflows, underflows;
+	double midi_frames_max; ///< the engine's own MIDI-to-ear max, frames
+} EngineResult;
+
+static void jnum(FILE *f, const char *key, double v, const char *sep);
+
+static EngineResult engine_results[NELEM(engine_periods) * NEV];
+static int n_engine_results;
+
+static FxEngine *engine_new(int frames)
+{
+	FxChainSpec spec = parse_chain(FX_DEFAULT_CHAIN);
+	FxStatus st;
+	FxEngineConfig cfg = fx_engine_config_default();
+	cfg.period = frames;
+	cfg.sample_rate = FS;
+	cfg.inputs = cfg.outputs = cfg.channels = ENGINE_CH;
+	FxEngine *e = fx_engine_new(&cfg, &spec, &st);
+	if (!e)
+		die("fx_engine_new", st);
+	FxMidiMapping m;
+	char err[256];
+	if (fx_midi_mapping_parse(ENGINE_MAP, &m, NULL, err, sizeof err) !=
+	    FX_OK) {
+		fprintf(stderr, "bench_dsp: %s: %s\n", ENGINE_MAP, err);
+		exit(1);
+	}
+	FxMidiTable *t = fx_midi_table_new(&m, 1, &spec, NULL, &st);
+	if (!t)
+		die("fx_midi_table_new", st);
+	if ((st = fx_engine_set_midi_table(e, t)) != FX_OK)
+		die("fx_engine_set_midi_table", st);
+	return e;
+}
+
+/* One period as fxd runs it: the driver's MIDI and audio, the worker's
+ * chunk (timed when @p keep), then what fxd's control thread does. */
+static void engine_period(EngineRun *r, int frames, int keep)
+{
+	FxMidiEvent ev[MAX_EVENTS];
+	for (int i = 0; i < r->events; i++) {
+		ev[i] = (FxMidiEvent){(uint32_t)(i * frames / r->events),
+		                      3,
+		                      {0xB0, 7, (uint8_t)r->value}};
+		r->value = (r->value + 1) & 127;
+	}
+	const float *in[ENGINE_CH];
+	float *out[ENGINE_CH];
+	for (int c = 0; c < ENGINE_CH; c++) {
+		in[c] = input[c] + r->pos;
+		out[c] = r->out[c];
+	}
+	r->pos = (r->pos + frames) % IN_FRAMES;
+	if (r->events && fx_engine_midi_in(r->e, ev, r->events))
+		r->sent += (uint64_t)r->events;
+	fx_engine_process(r->e, in, out, frames);
+	double t0 = bench_now_ns();
+	fx_engine_work(r->e);
+	float dt = lap(t0);
+	if (keep && r->nt < r->cap)
+		r->t[r->nt++] = dt;
+	FxMidiReport rep[MAX_EVENTS + 8];
+	while (fx_engine_midi_reports(r->e, rep, NELEM(rep)) == NELEM(rep))
+		;
+	FxMidiEvent fb[64];
+	while (fx_engine_midi_out(r->e, fb, NELEM(fb)) == NELEM(fb))
+		;
+	fx_engine_poll(r->e);
+}
+
+static void engine_config(int frames, double budget, int min_rounds,
+                          int max_rounds)
+{
+	static EngineRun runs[NEV];
+	for (int i = 0; i < NEV; i++) {
+		EngineRun *r = &runs[i];
+		memset(r, 0, sizeof *r);
+		r->e = engine_new(frames);
+		r->events = engine_events[i];
+		r->cap = (size_t)max_rounds * ROUND_CHUNKS;
+		if (!(r->t = malloc(r->cap * sizeof *r->t)))
+			die("malloc", FX_ERR_NOMEM);
+	}
+	/* Warm-up, not kept: past the fade in and the first glides. */
+	int warm = (int)(0.2 * FS / frames) + 8;
+	for (int k = 0; k < warm; k++)
+		for (int i = 0; i < NEV; i++)
+			engine_period(&runs[i], frames, 0);
+	for (int i = 0; i < NEV; i++) {
+		fx_engine_reset_metrics(runs[i].e);
+		runs[i].sent = 0;
+	}
+	double t_end = bench_now_ns() + budget * 1e9;
+	for (int n = 0;
+	     n < max_rounds && (n < min_rounds || bench_now_ns() < t_end); n++)
+		for (int k = 0; k < NEV; k++)
+			for (int c = 0; c < ROUND_CHUNKS; c++)
+				engine_period(&runs[(n + k) % NEV], frames, 1);
+	Stats base = {0};
+	for (int i = 0; i < NEV; i++) {
+		EngineRun *r = &runs[i];
+		EngineResult *res = &engine_results[n_engine_results++];
+		res->frames = frames;
+		res->events = r->events;
+		res->chunks = (int)r->nt;
+		res->st = times_stats(r->t, r->nt);
+		res->st.best_round = NAN;
+		if (i == 0)
+			base = res->st;
+		res->ratio_median = res->st.median / base.median;
+		res->ratio_p99 = res->st.p99 / base.p99;
+		FxEngineMetrics m;
+		fx_engine_metrics(r->e, &m);
+		res->sent = r->sent;
+		res->taken = m.midi_events;
+		res->overflows = m.midi_overflows;
+		res->underflows = m.underflows;
+		res->midi_frames_max = m.midi_frames.count ? m.midi_frames.max
+		                                           : NAN;
+		fx_engine_free(r->e);
+		free(r->t);
+	}
+}
+
+static void engine_print(void)
+{
+	say("\ne: the engine's worker per chunk with MIDI, %s, stereo, "
+	    "`%s`; ratio = this / 0 events, same run\n",
+	    "fxd's default chain", ENGINE_MAP);
+	say("%6s %6s %7s %8s %8s %8s %7s %7s %8s %8s %6s %6s\n", "frames",
+	    "events", "chunks", "med us", "p99 us", "max us", "%ddl", "%ddl99",
+	    "med x", "p99 x", "undfl", "m2e");
+	for (int i = 0; i < n_engine_results; i++) {
+		const EngineResult *r = &engine_results[i];
+		double period_us = 1e6 * r->frames / FS;
+		say("%6d %6d %7d %8.3f %8.3f %8.2f %7.2f %7.2f %8.2f %8.2f "
+		    "%6llu %6.0f\n",
+		    r->frames, r->events, r->chunks, r->st.median, r->st.p99,
+		    r->st.max, 100 * r->st.median / period_us,
+		    100 * r->st.p99 / period_us, r->ratio_median, r->ratio_p99,
+		    (unsigned long long)r->underflows, r->midi_frames_max);
+		if (r->taken != r->sent || r->overflows)
+			say("       (events sent %llu, taken %llu, periods "
+			    "refused %llu)\n",
+			    (unsigned long long)r->sent,
+			    (unsigned long long)r->taken,
+			    (unsigned long long)r->overflows);
+	}
+	say("(undfl: the engine's underflows; m2e: its MIDI-to-ear max in "
+	    "frames, the latency when every event landed on its frame)\n");
+}
+
+static void engine_json(FILE *f)
+{
+	fprintf(f,
+	        "  \"engine_midi\": {\"chain\": \"%s\", \"mapping\": \"%s\", "
+	        "\"channels\": %d, \"spread\": \"event i of n at frame "
+	        "i*frames/n\", \"timed\": \"fx_engine_work, one chunk\", "
+	        "\"results\": [\n",
+	        FX_DEFAULT_CHAIN, ENGINE_MAP, ENGINE_CH);
+	for (int i = 0; i < n_engine_results; i++) {
+		const EngineResult *r = &engine_results[i];
+		double period_us = 1e6 * r->frames / FS;
+		fprintf(f,
+		        "    {\"frames\": %d, \"events\": %d, \"chunks\": %d, ",
+		        r->frames, r->events, r->chunks);
+		jnum(f, "median_us", r->st.median, ", ");
+		jnum(f, "p99_us", r->st.p99, ", ");
+		jnum(f, "max_us", r->st.max, ", ");
+		jnum(f, "mean_us", r->st.mean, ", ");
+		jnum(f, "ratio_median", r->ratio_median, ", ");
+		jnum(f, "ratio_p99", r->ratio_p99, ", ");
+		jnum(f, "deadline_us", period_us, ", ");
+		jnum(f, "deadline_pct_p99", 100 * r->st.p99 / period_us, ", ");
+		fprintf(f,
+		        "\"events_sent\": %llu, \"events_taken\": %llu, "
+		        "\"midi_overflows\": %llu, \"underflows\": %llu, ",
+		        (unsigned long long)r->sent, (unsigned long long)r->taken,
+		        (unsigned long long)r->overflows,
+		        (unsigned long long)r->underflows);
+		jnum(f, "midi_to_ear_max_frames", r->midi_frames_max, "");
+		fprintf(f, "}%s\n", i + 1 < n_engine_results ? "," : "");
+	}
+	fprintf(f, "  ]},\n");
 }
 
 /* ---- accuracy (untimed) ------------------------------------------------- */
@@ -728,6 +968,7 @@ static void write_json(FILE *f, const char *mode, int cpu_avx2, int cpu_fma)
 	        "  \"case_b\": \"depth-5 chain read as HP 80 Hz o2, LP 8 kHz "
 	        "o4, HP o2, LP o4, HP o2 = 1+2+1+2+1 = %d sections\",\n",
 	        n_depth5);
+	engine_json(f);
 	fprintf(f, "  \"results\": [\n");
 	for (int r = 0; r < nresults; r++) {
 		const Result *res = &results[r];
@@ -857,7 +1098,10 @@ int main(int argc, char **argv)
 		for (int c = 0; c < NELEM(channel_counts); c++)
 			run_config(frame_sizes[f], channel_counts[c], budget,
 			           min_rounds, max_rounds);
+	for (int f = 0; f < NELEM(engine_periods); f++)
+		engine_config(engine_periods[f], budget, min_rounds, max_rounds);
 	print_table();
+	engine_print();
 
 	if (json) {
 		FILE *f = strcmp(json, "-") ? fopen(json, "w") : stdout;

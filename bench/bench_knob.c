@@ -4,7 +4,7 @@
  *
  * Usage: bench_knob [--quick] [--json FILE|-] [--periods LIST]
  *                   [--steps N] [--glide-ms MS] [--fxd PATH]
- *                   [--server NAME]
+ *                   [--server NAME] [--midi [--realtime]]
  *   The table goes to stdout. --json FILE also writes a JSON document to
  *   FILE; with --json - the JSON goes to stdout and the table to stderr.
  *   --periods 256,64 (the default) runs once per period, each on a fresh
@@ -80,12 +80,44 @@
  * external onset p50 and p99; JACK xruns as seen here and by fxd; fxd's
  * underflows; steps with glitched samples; steps after which the level
  * did not settle within 1 s.
+ *
+ * --midi: MIDI-to-ear instead, in frames, at --periods 64,256,1024 by
+ * default (--steps as above: 400, --quick 60). fxd runs `--no-safety -f
+ * CONF` with CONF, in the run's temporary directory, holding the chain
+ * `vol:gain db=0` and the [midi] line MIDI_MAP (CC 7 on channel 1 over
+ * -20..0 dB). No safety stage: its DC blocker would change a constant.
+ * bknob-src feeds fxd's in_1 and in_2 a constant 0.5 and, from its MIDI
+ * port into fxd:midi_in, CC 7 with values 0 and 127 in turn (-20 and 0
+ * dB), each at a random frame of its period; bknob-rec records fxd's
+ * out_1 with each period's frame time. The CCs are `gap` periods apart,
+ * so that from `settle` frames (glide + fxd's port latency + 2 periods)
+ * before each CC the output holds the old level. A CC's figure is the
+ * frame time of the first recorded sample after that point that differs
+ * from it, less the CC's own frame time (its period's frame time plus
+ * its offset). That first sample must lie on the way to the new level,
+ * else the step is glitched. Reported per period: p50, p99, max and min
+ * of the figures, fxd's port latency (the figure it guarantees), how
+ * many steps equal it, and fxd's own MIDI-to-ear figures from /fxd/stats
+ * (midi_frames.median, .p99, .max, .count, reset before the first CC),
+ * with midi.events, midi.overflows, its underflows and JACK's xruns.
+ * PASS when every step equals the latency.
+ *
+ * The CCs are sent and the output recorded while JACK freewheels
+ * (jack_set_freewheel, from 16 freewheeled cycles before the first CC to
+ * past the last one's window): every cycle runs bknob-src, then fxd,
+ * whose callback then waits for its worker's chunk, then bknob-rec, and
+ * frame times step by exactly one period. No deadline exists, so the
+ * machine's load cannot change the figure: it is exact. --realtime does
+ * the same without freewheel, at the server's pace, where a JACK xrun
+ * (frequent on the dummy backend) leaves a hole in the recording: the
+ * steps whose window has one are counted as unrecorded and left out.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jack/jack.h>
+#include <jack/midiport.h>
 #include <lo/lo.h>
 #include <math.h>
 #include <netinet/in.h>
@@ -505,6 +537,112 @@ static int on_xrun(void *arg)
 	return 0;
 }
 
+/* ---- the MIDI mode's clients ---------------------------------------------
+ * bknob-src feeds fxd a constant level on its audio inputs and the CCs of
+ * a schedule on fxd:midi_in; bknob-rec records fxd's out_1 with the frame
+ * time of each period. Realtime callbacks as above. */
+
+/* One CC of the schedule. The main thread writes period, frame and value
+ * before the release store that arms the schedule; the JACK thread the
+ * rest before the release store of Src.done. */
+typedef struct {
+	long period;            ///< schedule period, counted from the arming
+	int frame;              ///< offset inside it
+	uint8_t value;          ///< CC value: 0 is -20 dB, 127 is 0 dB
+	jack_nframes_t t_event; ///< JACK thread: the event's frame time
+	char written;           ///< JACK thread: in JACK's MIDI buffer
+	char fw;                ///< JACK thread: JACK freewheeled then
+} Cc;
+
+typedef struct {
+	jack_client_t *client;
+	jack_port_t *audio, *midi;
+	float level;             ///< the constant input
+	Cc *cc;                  ///< main, before arming
+	int ncc;                 ///< main, before arming
+	atomic_int armed;        ///< main: 1 runs the schedule
+	long k;                  ///< JACK thread: schedule period now
+	int next;                ///< JACK thread: the next CC
+	atomic_int done;         ///< JACK thread: schedule sent (release)
+	atomic_int freewheeling; ///< notification thread
+	atomic_long fw_run;      ///< JACK thread: cycles in a row freewheeled
+} Src;
+
+typedef struct {
+	jack_client_t *client;
+	jack_port_t *port;
+	float *data;                 ///< capacity cap frames
+	long cap;                    ///< frames
+	jack_nframes_t *ptime;       ///< per period: frame time
+	long *poff;                  ///< per period: first frame in data
+	int *plen;                   ///< per period: frames
+	long pcap;                   ///< periods
+	atomic_int on;               ///< main: 1 records, 0 stops
+	atomic_long frames, periods; ///< JACK thread, release after the data
+	atomic_long xruns;           ///< JACK xrun callbacks
+} Tape;
+
+static void note_freewheel(int starting, void *arg)
+{
+	atomic_store_explicit((atomic_int *)arg, starting, memory_order_relaxed);
+}
+
+static int src_process(jack_nframes_t n, void *arg)
+{
+	Src *s = arg;
+	float *out = jack_port_get_buffer(s->audio, n);
+	for (jack_nframes_t i = 0; i < n; i++)
+		out[i] = s->level;
+	void *buf = jack_port_get_buffer(s->midi, n);
+	jack_midi_clear_buffer(buf);
+	int fw = atomic_load_explicit(&s->freewheeling, memory_order_relaxed);
+	long run = atomic_load_explicit(&s->fw_run, memory_order_relaxed);
+	atomic_store_explicit(&s->fw_run, fw ? run + 1 : 0, memory_order_relaxed);
+	if (!atomic_load_explicit(&s->armed, memory_order_acquire) ||
+	    atomic_load_explicit(&s->done, memory_order_relaxed))
+		return 0;
+	jack_nframes_t t = jack_last_frame_time(s->client);
+	while (s->next < s->ncc && s->cc[s->next].period == s->k) {
+		Cc *c = &s->cc[s->next++];
+		uint8_t msg[3] = {0xB0, 7, c->value};
+		c->t_event = t + (jack_nframes_t)c->frame;
+		c->fw = (char)fw;
+		c->written = (jack_nframes_t)c->frame < n &&
+		             jack_midi_event_write(buf, (jack_nframes_t)c->frame,
+		                                   msg, 3) == 0;
+	}
+	s->k++;
+	if (s->next == s->ncc)
+		atomic_store_explicit(&s->done, 1, memory_order_release);
+	return 0;
+}
+
+static int tape_process(jack_nframes_t n, void *arg)
+{
+	Tape *t = arg;
+	if (!atomic_load_explicit(&t->on, memory_order_acquire))
+		return 0;
+	long f = atomic_load_explicit(&t->frames, memory_order_relaxed);
+	long k = atomic_load_explicit(&t->periods, memory_order_relaxed);
+	if (f + (long)n > t->cap || k >= t->pcap)
+		return 0;
+	memcpy(t->data + f, jack_port_get_buffer(t->port, n),
+	       (size_t)n * sizeof(float));
+	t->ptime[k] = jack_last_frame_time(t->client);
+	t->poff[k] = f;
+	t->plen[k] = (int)n;
+	atomic_store_explicit(&t->frames, f + (long)n, memory_order_release);
+	atomic_store_explicit(&t->periods, k + 1, memory_order_release);
+	return 0;
+}
+
+static int tape_xrun(void *arg)
+{
+	Tape *t = arg;
+	atomic_fetch_add_explicit(&t->xruns, 1, memory_order_relaxed);
+	return 0;
+}
+
 /* Opens a client on @p server, never starting one; JACK's own error
  * output is muted while it tries when @p quiet. */
 static jack_client_t *client_open(const char *server, const char *name, int quiet)
@@ -714,6 +852,10 @@ typedef struct {
 	int jackd_killed;
 	Tone tone;
 	Rec rec;
+	Src src;          ///< --midi
+	Tape tape;        ///< --midi
+	int freewheeling; ///< --midi: we turned freewheel on
+	char conf[300];   ///< --midi: fxd's config file, "" for none
 	Osc osc;
 } Run;
 
@@ -748,9 +890,15 @@ static void run_cleanup(Run *run)
 		return;
 	/* Our clients first: closing them while the server runs does not
 	 * hang. Closing deactivates. */
+	if (run->freewheeling && run->src.client)
+		jack_set_freewheel(run->src.client, 0);
+	run->freewheeling = 0;
 	client_close(run->rec.client, 5);
 	client_close(run->tone.client, 5);
+	client_close(run->tape.client, 5);
+	client_close(run->src.client, 5);
 	run->rec.client = run->tone.client = NULL;
+	run->tape.client = run->src.client = NULL;
 	child_stop(&run->fxd, 5);
 	if (run->own_server && run->jackd.pid) {
 		if (!child_stop(&run->jackd, 5)) {
@@ -771,6 +919,18 @@ static void run_cleanup(Run *run)
 	run->osc.fd = -1;
 	free(run->rec.steps);
 	run->rec.steps = NULL;
+	free(run->src.cc);
+	free(run->tape.data);
+	free(run->tape.ptime);
+	free(run->tape.poff);
+	free(run->tape.plen);
+	run->src.cc = NULL;
+	run->tape.data = NULL;
+	run->tape.ptime = NULL;
+	run->tape.poff = NULL;
+	run->tape.plen = NULL;
+	if (run->conf[0])
+		unlink(run->conf);
 	unlink(run->fxd.log);
 	if (run->own_server)
 		unlink(run->jackd.log);
@@ -1056,37 +1216,49 @@ typedef struct {
 	const char *server; ///< NULL: start our own
 	double glide_ms;
 	int steps;
+	int midi;     ///< --midi: CCs on fxd:midi_in instead of OSC
+	int realtime; ///< --realtime: the MIDI mode without freewheel
 } Config;
 
-static void run_one(const Config *cfg, int period, Result *res)
+/* Makes run->dir, a new temporary directory, and @p run the one to clean
+ * up. */
+static void run_dir(Run *run)
 {
-	static Run run;
-	memset(&run, 0, sizeof run);
-	run.osc.fd = -1;
-	memset(res, 0, sizeof *res);
 	const char *tmp = getenv("TMPDIR");
-	snprintf(run.dir, sizeof run.dir, "%s/bknob-XXXXXX",
+	snprintf(run->dir, sizeof run->dir, "%s/bknob-XXXXXX",
 	         tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(run.dir))
+	if (!mkdtemp(run->dir))
 		fail("cannot make a directory under %s: %s",
 		     tmp && *tmp ? tmp : "/tmp", strerror(errno));
-	current = &run;
-	snprintf(run.fxd.log, sizeof run.fxd.log, "%s/fxd.log", run.dir);
-	snprintf(run.jackd.log, sizeof run.jackd.log, "%s/jackd.log", run.dir);
+	current = run;
+}
+
+/* Starts what a run needs: a temporary directory (unless run->dir is
+ * made), the server (our own
+ * jackd at @p period, or cfg->server), fxd with its fixed options and
+ * @p args (up to 8, NULL-terminated) and an OSC socket to it, which
+ * answered /fxd/ping (run->osc.to). Fills @p fxd_name, fxd's JACK client. */
+static void run_up(const Config *cfg, int period, Run *run, char *const *args,
+                   char *fxd_name, size_t name_size)
+{
+	if (!run->dir[0])
+		run_dir(run);
+	snprintf(run->fxd.log, sizeof run->fxd.log, "%s/fxd.log", run->dir);
+	snprintf(run->jackd.log, sizeof run->jackd.log, "%s/jackd.log", run->dir);
 
 	/* The server. */
 	if (cfg->server) {
-		snprintf(run.server, sizeof run.server, "%s", cfg->server);
-		if (!wait_server(&run, 2))
+		snprintf(run->server, sizeof run->server, "%s", cfg->server);
+		if (!wait_server(run, 2))
 			fail("cannot connect to JACK server '%s'", cfg->server);
 	} else {
-		run.own_server = 1;
-		snprintf(run.server, sizeof run.server, "bknob-%d-%04x",
+		run->own_server = 1;
+		snprintf(run->server, sizeof run->server, "bknob-%d-%04x",
 		         (int)getpid(), (unsigned)(uniform() * 65536) & 0xffff);
-		spawn_jackd(&run, period);
-		if (!wait_server(&run, 15)) {
+		spawn_jackd(run, period);
+		if (!wait_server(run, 15)) {
 			char last[512];
-			last_line(run.jackd.log, last, sizeof last);
+			last_line(run->jackd.log, last, sizeof last);
 			fail("jackd -d dummy -p %d did not start%s%s", period,
 			     *last ? ": " : "", last);
 		}
@@ -1097,42 +1269,64 @@ static void run_one(const Config *cfg, int period, Result *res)
 	snprintf(glide, sizeof glide, "%g", cfg->glide_ms);
 	char fxd_path[512];
 	snprintf(fxd_path, sizeof fxd_path, "%s", cfg->fxd);
-	char *argv[] = {
-		fxd_path,     "-n",         "bknob", "--osc-port",    "0",
-		"--no-mlock", "--glide-ms", glide,   "vol:gain db=0", NULL};
-	if (spawn(&run.fxd, argv, run.server))
+	char *argv[16] = {fxd_path, "-n",         "bknob",      "--osc-port",
+	                  "0",      "--no-mlock", "--glide-ms", glide};
+	int argc = 8;
+	for (int i = 0; args[i] && argc < NELEM(argv) - 1; i++)
+		argv[argc++] = args[i];
+	argv[argc] = NULL;
+	if (spawn(&run->fxd, argv, run->server))
 		fail("cannot start %s: %s", cfg->fxd, strerror(errno));
 	int port;
-	char fxd_name[128];
-	wait_fxd(&run, &port, fxd_name, sizeof fxd_name);
+	wait_fxd(run, &port, fxd_name, name_size);
 
 	/* OSC socket. */
-	run.osc.fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	run->osc.fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	struct sockaddr_in me = {.sin_family = AF_INET,
 	                         .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	if (run.osc.fd < 0 ||
-	    bind(run.osc.fd, (struct sockaddr *)&me, sizeof me) != 0)
+	if (run->osc.fd < 0 ||
+	    bind(run->osc.fd, (struct sockaddr *)&me, sizeof me) != 0)
 		fail("cannot open a UDP socket: %s", strerror(errno));
-	run.osc.to = (struct sockaddr_in){
+	run->osc.to = (struct sockaddr_in){
 		.sin_family = AF_INET,
 		.sin_port = htons((uint16_t)port),
 		.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	OscTally tally = {0, ""};
-	lo_message pong = osc_query(&run.osc, &tally, "/fxd/ping", "/fxd/pong",
+	lo_message pong = osc_query(&run->osc, &tally, "/fxd/ping", "/fxd/pong",
 	                            2);
 	if (!pong)
 		fail("fxd does not answer /fxd/ping on 127.0.0.1:%d", port);
 	lo_message_free(pong);
+}
+
+/* Opens our two JACK clients @p a and @p b on the run's server. */
+static void open_two(const Run *run, const char *a, jack_client_t **ca,
+                     const char *b, jack_client_t **cb)
+{
+	*ca = client_open(run->server, a, 0);
+	*cb = client_open(run->server, b, 0);
+	if (!*ca || !*cb)
+		fail("cannot open JACK clients %s and %s on '%s' (names "
+		     "taken?)",
+		     a, b, run->server);
+}
+
+static void run_one(const Config *cfg, int period, Result *res)
+{
+	static Run run;
+	memset(&run, 0, sizeof run);
+	run.osc.fd = -1;
+	memset(res, 0, sizeof *res);
+	char fxd_name[128];
+	char *args[] = {"vol:gain db=0", NULL};
+	run_up(cfg, period, &run, args, fxd_name, sizeof fxd_name);
+	int port = ntohs(run.osc.to.sin_port);
+	OscTally tally = {0, ""};
 
 	/* Our clients. */
 	Tone *tone = &run.tone;
 	Rec *rec = &run.rec;
-	tone->client = client_open(run.server, "bknob-tone", 0);
-	rec->client = client_open(run.server, "bknob-rec", 0);
-	if (!tone->client || !rec->client)
-		fail("cannot open JACK clients bknob-tone and bknob-rec on '%s' "
-		     "(names taken?)",
-		     run.server);
+	open_two(&run, "bknob-tone", &tone->client, "bknob-rec", &rec->client);
 	identify_jack_clock(res);
 	say("  JACK's clock: %s (jack_get_time - CLOCK_MONOTONIC = %.3f ms; "
 	    "converted)\n",
@@ -1337,14 +1531,20 @@ static void run_one(const Config *cfg, int period, Result *res)
 
 /* ---- output -------------------------------------------------------------- */
 
-static void fmt_ms(char *buf, size_t size, double v)
+/* @p v with @p decimals; "-" for none (NAN), "miss" for infinitely late. */
+static void fmt_value(char *buf, size_t size, double v, int decimals)
 {
 	if (isnan(v))
 		snprintf(buf, size, "-");
 	else if (!isfinite(v))
 		snprintf(buf, size, "miss");
 	else
-		snprintf(buf, size, "%.2f", v);
+		snprintf(buf, size, "%.*f", decimals, v);
+}
+
+static void fmt_ms(char *buf, size_t size, double v)
+{
+	fmt_value(buf, size, v, 2);
 }
 
 static void print_table(const Result *r, int n, double glide_ms)
@@ -1475,13 +1675,465 @@ static void write_json(FILE *f, const char *mode, const Config *cfg,
 	fprintf(f, "  ]\n}\n");
 }
 
+/* ---- the MIDI mode -------------------------------------------------------- */
+
+#define MIDI_MAP "cc 1 7 = /fx/vol/db -20 0"
+#define MIDI_LEVEL 0.5f ///< the constant input
+
+typedef struct {
+	int period, rate, steps;
+	int freewheel;       ///< 1: judged while JACK freewheeled
+	long latency;        ///< fxd:out_1's capture latency, frames
+	int misses;          ///< no change found after the CC
+	int early;           ///< a change before the CC's frame + 0
+	int glitched;        ///< the first change not between the levels
+	int gaps;            ///< the window not recorded whole (xruns)
+	int not_written;     ///< CCs JACK's MIDI buffer refused
+	int not_freewheeled; ///< CCs sent in a realtime cycle (freewheel)
+	int exact;           ///< steps whose figure is the latency
+	Q frames;            ///< CC to the first changed sample, frames
+	double min_frames;   ///< the smallest figure
+	int fxd_stats;       ///< /fxd/stats answered
+	double fxd_count, fxd_median, fxd_p99, fxd_max, fxd_events,
+		fxd_overflows, underflows, fxd_xruns;
+	long xruns; ///< JACK xruns seen here
+	int pass;   ///< every step measured, max == latency
+} MidiResult;
+
+/* The sample recorded at frame time @p t: 1 with *@p v, 0 if none.
+ * @p k is a hint: the period index to start from (updated). */
+static int tape_at(const Tape *t, long periods, jack_nframes_t at, long *k,
+                   float *v)
+{
+	long i = *k < 0 ? 0 : *k;
+	/* Frame times only grow: walk back or forward from the hint. */
+	while (i > 0 && (int32_t)(t->ptime[i] - at) > 0)
+		i--;
+	while (i < periods &&
+	       (int32_t)(at - (t->ptime[i] + (jack_nframes_t)t->plen[i])) >= 0)
+		i++;
+	*k = i;
+	if (i >= periods || (int32_t)(at - t->ptime[i]) < 0)
+		return 0;
+	*v = t->data[t->poff[i] + (long)(at - t->ptime[i])];
+	return 1;
+}
+
+/* Reads fxd's statistics named in @p keys into @p vals (NAN when absent).
+ * Returns 1 if /fxd/stats answered. */
+static int fetch_stats(Osc *o, OscTally *t, const char *const *keys,
+                       double *vals, int n)
+{
+	for (int i = 0; i < n; i++)
+		vals[i] = NAN;
+	lo_message m = osc_query(o, t, "/fxd/stats", "/fxd/stats", 2);
+	if (!m)
+		return 0;
+	const char *types = lo_message_get_types(m);
+	lo_arg **argv = lo_message_get_argv(m);
+	int argc = lo_message_get_argc(m);
+	for (int i = 0; i + 1 < argc; i += 2)
+		for (int j = 0; types[i] == 's' && j < n; j++)
+			if (!strcmp((const char *)argv[i], keys[j]))
+				vals[j] = arg_number(types[i + 1], argv[i + 1]);
+	lo_message_free(m);
+	return 1;
+}
+
+/* fxd:out_1's capture latency once JACK has propagated it (it does so
+ * after connections), or one period after 5 s. */
+static long port_latency(jack_client_t *c, const char *port, int frames)
+{
+	double end = mono_ns() + 5e9;
+	jack_latency_range_t r = {0, 0};
+	for (;;) {
+		jack_port_t *p = jack_port_by_name(c, port);
+		if (p)
+			jack_port_get_latency_range(p, JackCaptureLatency, &r);
+		if ((r.min == r.max && r.max > 0 && r.max != (jack_nframes_t)-1) ||
+		    mono_ns() > end)
+			break;
+		check_interrupt();
+		nap(0.01);
+	}
+	return r.min == r.max && r.max > 0 && r.max != (jack_nframes_t)-1
+	               ? (long)r.max
+	               : frames;
+}
+
+static void run_midi(const Config *cfg, int period, MidiResult *res)
+{
+	static Run run;
+	memset(&run, 0, sizeof run);
+	run.osc.fd = -1;
+	memset(res, 0, sizeof *res);
+	char fxd_name[128];
+	/* fxd's config file: the chain and the [midi] line. */
+	run_dir(&run);
+	snprintf(run.conf, sizeof run.conf, "%s/fxd.conf", run.dir);
+	FILE *f = fopen(run.conf, "w");
+	if (!f ||
+	    fprintf(f, "[chain]\nvol:gain db=0\n\n[midi]\n%s\n", MIDI_MAP) < 0 ||
+	    fclose(f))
+		fail("cannot write %s: %s", run.conf, strerror(errno));
+	char *args[] = {"--no-safety", "-f", run.conf, NULL};
+	run_up(cfg, period, &run, args, fxd_name, sizeof fxd_name);
+	OscTally tally = {0, ""};
+
+	Src *src = &run.src;
+	Tape *tape = &run.tape;
+	open_two(&run, "bknob-src", &src->client, "bknob-rec", &tape->client);
+	src->level = MIDI_LEVEL;
+	src->audio = jack_port_register(src->client, "out",
+	                                JACK_DEFAULT_AUDIO_TYPE,
+	                                JackPortIsOutput, 0);
+	src->midi = jack_port_register(src->client, "midi",
+	                               JACK_DEFAULT_MIDI_TYPE, JackPortIsOutput,
+	                               0);
+	tape->port = jack_port_register(
+		tape->client, "in", JACK_DEFAULT_AUDIO_TYPE, JackPortIsInput, 0);
+	if (!src->audio || !src->midi || !tape->port ||
+	    jack_set_process_callback(src->client, src_process, src) ||
+	    jack_set_freewheel_callback(src->client, note_freewheel,
+	                                &src->freewheeling) ||
+	    jack_set_process_callback(tape->client, tape_process, tape) ||
+	    jack_set_xrun_callback(tape->client, tape_xrun, tape) ||
+	    jack_activate(src->client) || jack_activate(tape->client))
+		fail("cannot set up the JACK clients");
+	char a[300], b[300];
+	for (int ch = 1; ch <= 2; ch++) {
+		snprintf(b, sizeof b, "%s:in_%d", fxd_name, ch);
+		connect_or_fail(src->client, "bknob-src:out", b);
+	}
+	snprintf(b, sizeof b, "%s:midi_in", fxd_name);
+	connect_or_fail(src->client, "bknob-src:midi", b);
+	snprintf(a, sizeof a, "%s:out_1", fxd_name);
+	connect_or_fail(tape->client, a, "bknob-rec:in");
+
+	int rate = (int)jack_get_sample_rate(tape->client);
+	int frames = (int)jack_get_buffer_size(tape->client);
+	res->period = frames;
+	res->rate = rate;
+	res->freewheel = !cfg->realtime;
+	res->latency = port_latency(tape->client, a, frames);
+	if (cfg->server && period != frames)
+		say("note: server '%s' runs at %d frames\n", run.server, frames);
+
+	/* The schedule: CC k at a random frame of its period; periods far
+	 * enough apart that the window from `settle` frames before a CC to
+	 * `settle` after it holds the old level steady, then the change. */
+	long glide = lrint(cfg->glide_ms * rate / 1e3);
+	long settle = glide + res->latency + 2L * frames;
+	long gap = (2 * settle + frames - 1) / frames + 1; /* periods */
+	long first = (settle + frames - 1) / frames + 4;
+	int n = cfg->steps;
+	src->cc = calloc((size_t)n, sizeof *src->cc);
+	if (!src->cc)
+		fail("out of memory");
+	for (int k = 0; k < n; k++) {
+		src->cc[k].period = first + k * gap;
+		src->cc[k].frame = (int)(uniform() * frames) % frames;
+		src->cc[k].value = k & 1 ? 127 : 0; /* -20 dB first */
+	}
+	src->ncc = n;
+	long periods = first + (long)n * gap + (settle + frames - 1) / frames +
+	               16;
+	tape->pcap = periods + 64;
+	tape->cap = tape->pcap * frames;
+	tape->data = calloc((size_t)tape->cap, sizeof *tape->data);
+	tape->ptime = calloc((size_t)tape->pcap, sizeof *tape->ptime);
+	tape->poff = calloc((size_t)tape->pcap, sizeof *tape->poff);
+	tape->plen = calloc((size_t)tape->pcap, sizeof *tape->plen);
+	if (!tape->data || !tape->ptime || !tape->poff || !tape->plen)
+		fail("out of memory for %ld recorded frames", tape->cap);
+
+	/* fxd's fade in is over; its statistics from here on. */
+	nap(0.1 + 4.0 * frames / rate);
+	lo_message done = osc_query(&run.osc, &tally, "/fxd/reset_metrics",
+	                            "/fxd/done", 2);
+	if (done)
+		lo_message_free(done);
+	if (res->freewheel) {
+		if (jack_set_freewheel(src->client, 1))
+			fail("cannot make JACK freewheel");
+		run.freewheeling = 1;
+		double end = mono_ns() + 10e9;
+		while (atomic_load_explicit(&src->fw_run, memory_order_relaxed) <
+		       16) {
+			check_interrupt();
+			if (mono_ns() > end)
+				fail("JACK did not freewheel within 10 s");
+			nap(0.001);
+		}
+	}
+	atomic_store_explicit(&tape->on, 1, memory_order_release);
+	atomic_store_explicit(&src->armed, 1, memory_order_release);
+	/* Until the tape is past the last CC's window (or full). */
+	double end = mono_ns() + 60e9 + 2e9 * (double)periods * frames / rate;
+	for (;;) {
+		check_interrupt();
+		long k = atomic_load_explicit(&tape->periods,
+		                              memory_order_acquire);
+		if (atomic_load_explicit(&src->done, memory_order_acquire) &&
+		    k > 0 &&
+		    (int32_t)(tape->ptime[k - 1] - (src->cc[n - 1].t_event +
+		                                    (jack_nframes_t)settle)) > 0)
+			break;
+		if (k >= tape->pcap || mono_ns() > end)
+			break;
+		nap(0.002);
+	}
+	atomic_store_explicit(&tape->on, 0, memory_order_release);
+	if (run.freewheeling) {
+		jack_set_freewheel(src->client, 0);
+		run.freewheeling = 0;
+	}
+	long recorded = atomic_load_explicit(&tape->periods,
+	                                     memory_order_acquire);
+	nap(0.05);
+
+	/* Each CC: the first sample after it that differs from the steady
+	 * level `settle` frames before it. */
+	double *v = calloc((size_t)n, sizeof *v);
+	if (!v)
+		fail("out of memory");
+	int kept = 0;
+	long hint = 0;
+	res->min_frames = INFINITY;
+	for (int k = 0; k < n; k++) {
+		const Cc *c = &src->cc[k];
+		res->steps++;
+		res->not_written += !c->written;
+		if (res->freewheel && !c->fw)
+			res->not_freewheeled++;
+		if (!c->written || k >= src->next)
+			continue;
+		float base, y = 0;
+		jack_nframes_t t = c->t_event - (jack_nframes_t)settle;
+		if (!tape_at(tape, recorded, t, &hint, &base)) {
+			res->gaps++;
+			continue;
+		}
+		float to = MIDI_LEVEL * (c->value ? 1.0f : 0.1f);
+		int found = 0, gap_seen = 0;
+		for (long i = 1; i <= 2 * settle; i++) {
+			if (!tape_at(tape, recorded, t + (jack_nframes_t)i,
+			             &hint, &y)) {
+				gap_seen = 1;
+				break;
+			}
+			if (y != base) {
+				t += (jack_nframes_t)i;
+				found = 1;
+				break;
+			}
+		}
+		if (!found) {
+			if (gap_seen)
+				res->gaps++;
+			else
+				res->misses++;
+			continue;
+		}
+		/* The first changed sample lies on the way to the new level. */
+		if (!((y - base) * (to - base) > 0 &&
+		      fabsf(y - base) <= fabsf(to - base) * 1.001f)) {
+			res->glitched++;
+			continue;
+		}
+		int32_t d = (int32_t)(t - c->t_event);
+		if (d < 0)
+			res->early++;
+		res->exact += d == res->latency;
+		if (d < res->min_frames)
+			res->min_frames = d;
+		v[kept++] = d;
+	}
+	/* A step without a figure counts as infinitely late, unless the
+	 * recording has a hole there (an xrun in realtime: not fxd's doing)
+	 * or JACK refused to take the CC. */
+	int counted = kept + res->misses + res->glitched;
+	for (int k = kept; k < counted; k++)
+		v[k] = INFINITY;
+	res->frames = quantiles(v, counted);
+	free(v);
+	res->pass = kept > 0 && res->exact == counted &&
+	            res->frames.max == res->latency &&
+	            (!res->freewheel ||
+	             (res->gaps == 0 && res->not_freewheeled == 0));
+
+	static const char *const keys[] = {
+		"midi_frames.count", "midi_frames.median",
+		"midi_frames.p99",   "midi_frames.max",
+		"midi.events",       "midi.overflows",
+		"underflows",        "xruns"};
+	double vals[NELEM(keys)];
+	res->fxd_stats = fetch_stats(&run.osc, &tally, keys, vals, NELEM(keys));
+	res->fxd_count = vals[0];
+	res->fxd_median = vals[1];
+	res->fxd_p99 = vals[2];
+	res->fxd_max = vals[3];
+	res->fxd_events = vals[4];
+	res->fxd_overflows = vals[5];
+	res->underflows = vals[6];
+	res->fxd_xruns = vals[7];
+	res->xruns = atomic_load(&tape->xruns);
+	current = NULL;
+	run_cleanup(&run);
+}
+
+static void fmt_frames(char *buf, size_t size, double v)
+{
+	fmt_value(buf, size, v, 0);
+}
+
+static void print_midi_table(const MidiResult *r, int n)
+{
+	say("\n%6s %5s %4s %7s %7s %7s %7s %6s %6s  %-9s %7s %7s %7s %7s "
+	    "%6s %6s  %s\n",
+	    "period", "steps", "miss", "p50", "p99", "max", "min", "latncy",
+	    "exact", "judged in", "fxd p50", "fxd p99", "fxd max", "fxd n",
+	    "undfl", "xruns", "result");
+	for (int i = 0; i < n; i++) {
+		const MidiResult *x = &r[i];
+		char c[8][32];
+		fmt_frames(c[0], sizeof c[0], x->frames.p50);
+		fmt_frames(c[1], sizeof c[1], x->frames.p99);
+		fmt_frames(c[2], sizeof c[2], x->frames.max);
+		fmt_frames(c[3], sizeof c[3], x->min_frames);
+		fmt_frames(c[4], sizeof c[4], x->fxd_median);
+		fmt_frames(c[5], sizeof c[5], x->fxd_p99);
+		fmt_frames(c[6], sizeof c[6], x->fxd_max);
+		fmt_frames(c[7], sizeof c[7], x->fxd_count);
+		say("%6d %5d %4d %7s %7s %7s %7s %6ld %6d  %-9s %7s %7s %7s %7s "
+		    "%6.0f %6ld  %s\n",
+		    x->period, x->steps, x->misses + x->glitched, c[0], c[1],
+		    c[2], c[3], x->latency, x->exact,
+		    x->freewheel ? "freewheel" : "realtime", c[4], c[5], c[6],
+		    c[7], x->underflows, x->xruns, x->pass ? "PASS" : "MISS");
+		if (x->early || x->glitched || x->gaps || x->not_written ||
+		    x->not_freewheeled || x->fxd_overflows > 0)
+			say("       (early %d, glitched %d, unrecorded %d, "
+			    "refused by JACK %d, not freewheeled %d, fxd midi "
+			    "overflows %.0f)\n",
+			    x->early, x->glitched, x->gaps, x->not_written,
+			    x->not_freewheeled, x->fxd_overflows);
+	}
+	say("(frames from the CC's frame on fxd:midi_in to the first sample of "
+	    "fxd:out_1 that changed; miss: steps where no change, or a change "
+	    "off the way to the new level, came, counted as infinitely late; "
+	    "steps the recording has a hole at (xruns) are left out; latncy: fxd's port latency, the expected figure; "
+	    "exact: steps that equal it; fxd p50/p99/max/n: fxd's own "
+	    "midi_frames from /fxd/stats; undfl: fxd's underflows; xruns: "
+	    "JACK's, seen here; PASS when every step counted equals the "
+	    "latency)\n");
+}
+
+static void write_midi_json(FILE *f, const char *mode, const Config *cfg,
+                            const MidiResult *r, int n)
+{
+	fprintf(f,
+	        "{\n  \"bench\": \"bench_knob\",\n  \"kind\": \"midi\",\n"
+	        "  \"mode\": \"%s\",\n  \"judged_in\": \"%s\",\n",
+	        mode, cfg->realtime ? "realtime" : "freewheel");
+	fprintf(f, "  ");
+	jnum(f, "glide_ms", cfg->glide_ms, ",\n");
+	fprintf(f,
+	        "  \"mapping\": \"%s\",\n  \"input_level\": %g,\n"
+	        "  \"units\": \"frames from the CC's frame on fxd:midi_in to "
+	        "the first changed sample of fxd:out_1; steps without a "
+	        "figure count as infinite (null where a quantile is one)\",\n",
+	        MIDI_MAP, (double)MIDI_LEVEL);
+	fprintf(f, "  \"results\": [\n");
+	for (int i = 0; i < n; i++) {
+		const MidiResult *x = &r[i];
+		fprintf(f,
+		        "    {\"period\": %d, \"sample_rate\": %d, \"steps\": %d, "
+		        "\"freewheel\": %s, \"latency_frames\": %ld, "
+		        "\"exact\": %d, \"misses\": %d, \"early\": %d, "
+		        "\"glitched\": %d, \"unrecorded\": %d, "
+		        "\"refused_by_jack\": %d, \"not_freewheeled\": %d, ",
+		        x->period, x->rate, x->steps,
+		        x->freewheel ? "true" : "false", x->latency, x->exact,
+		        x->misses, x->early, x->glitched, x->gaps,
+		        x->not_written, x->not_freewheeled);
+		fprintf(f, "\"pass\": %s,\n      \"frames\": {",
+		        x->pass ? "true" : "false");
+		jnum(f, "p50", x->frames.p50, ", ");
+		jnum(f, "p99", x->frames.p99, ", ");
+		jnum(f, "max", x->frames.max, ", ");
+		jnum(f, "min", x->min_frames, "");
+		fprintf(f, "},\n      \"fxd\": {\"answered\": %s, ",
+		        x->fxd_stats ? "true" : "false");
+		jnum(f, "midi_frames_count", x->fxd_count, ", ");
+		jnum(f, "midi_frames_median", x->fxd_median, ", ");
+		jnum(f, "midi_frames_p99", x->fxd_p99, ", ");
+		jnum(f, "midi_frames_max", x->fxd_max, ", ");
+		jnum(f, "midi_events", x->fxd_events, ", ");
+		jnum(f, "midi_overflows", x->fxd_overflows, ", ");
+		jnum(f, "underflows", x->underflows, ", ");
+		jnum(f, "xruns", x->fxd_xruns, "");
+		fprintf(f, "}, \"jack_xruns\": %ld}%s\n", x->xruns,
+		        i + 1 < n ? "," : "");
+	}
+	fprintf(f, "  ]\n}\n");
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
 	        "usage: bench_knob [--quick] [--json FILE|-] [--periods LIST] "
 	        "[--steps N]\n"
-	        "                  [--glide-ms MS] [--fxd PATH] [--server NAME]\n");
+	        "                  [--glide-ms MS] [--fxd PATH] [--server NAME]\n"
+	        "                  [--midi [--realtime]]\n");
 	exit(2);
+}
+
+/* Writes the JSON of a run to @p json (a file, or "-" for stdout).
+ * Returns 0, or 1 with a message. */
+static int write_json_to(const char *json, const char *mode, const Config *cfg,
+                         const void *r, int n)
+{
+	FILE *f = strcmp(json, "-") ? fopen(json, "w") : stdout;
+	if (!f) {
+		fprintf(stderr, "bench_knob: %s: %s\n", json, strerror(errno));
+		return 1;
+	}
+	if (cfg->midi)
+		write_midi_json(f, mode, cfg, r, n);
+	else
+		write_json(f, mode, cfg, r, n);
+	if (f != stdout && fclose(f)) {
+		fprintf(stderr, "bench_knob: %s: %s\n", json, strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
+/* The MIDI mode (--midi): one run per period. */
+static int midi_main(const Config *cfg, int quick, const char *json,
+                     const int *periods, int nperiods)
+{
+	say("bench_knob --midi: %s run, %d CCs per period (`%s`, alternating "
+	    "0 and 127), glide %g ms, input a constant %g, judged %s\n",
+	    quick ? "quick" : "full", cfg->steps, MIDI_MAP, cfg->glide_ms,
+	    (double)MIDI_LEVEL,
+	    cfg->realtime ? "in realtime (the figures may include xruns and "
+	                    "underflows)"
+	                  : "while JACK freewheels (exact: the machine's "
+	                    "load cannot change it)");
+	MidiResult results[MAX_PERIODS];
+	for (int i = 0; i < nperiods; i++) {
+		if (cfg->server)
+			say("server '%s': starting fxd...\n", cfg->server);
+		else
+			say("period %d: starting jackd and fxd...\n", periods[i]);
+		run_midi(cfg, periods[i], &results[i]);
+	}
+	print_midi_table(results, nperiods);
+	return json ? write_json_to(json, quick ? "quick" : "full", cfg,
+	                            results, nperiods)
+	            : 0;
 }
 
 static long parse_long(const char *s, long lo, long hi)
@@ -1498,12 +2150,20 @@ int main(int argc, char **argv)
 {
 	int quick = 0, steps = -1, periods[MAX_PERIODS], nperiods = 0;
 	const char *json = NULL;
-	Config cfg = {"./daemon/fxd", NULL, 20, 0};
+	Config cfg = {"./daemon/fxd", NULL, 20, 0, 0, 0};
 	for (int i = 1; i < argc; i++) {
 		const char *opt = argv[i];
 		const char *val = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!strcmp(opt, "--quick")) {
 			quick = 1;
+			continue;
+		}
+		if (!strcmp(opt, "--midi")) {
+			cfg.midi = 1;
+			continue;
+		}
+		if (!strcmp(opt, "--realtime")) {
+			cfg.realtime = 1;
 			continue;
 		}
 		if (!val)
@@ -1540,7 +2200,14 @@ int main(int argc, char **argv)
 			usage();
 		}
 	}
-	if (!nperiods) {
+	if (cfg.realtime && !cfg.midi)
+		usage();
+	if (!nperiods && cfg.midi) {
+		periods[0] = 64;
+		periods[1] = 256;
+		periods[2] = 1024;
+		nperiods = 3;
+	} else if (!nperiods) {
 		periods[0] = 256;
 		periods[1] = 64;
 		nperiods = 2;
@@ -1579,6 +2246,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
+	if (cfg.midi)
+		return midi_main(&cfg, quick, json, periods, nperiods);
 	say("bench_knob: %s run, %d steps per period, glide %g ms, tone %g "
 	    "dBFS, stepping /fx/vol/db between 0 and %g\n",
 	    quick ? "quick" : "full", cfg.steps, cfg.glide_ms, TONE_DBFS, LOW_DB);
@@ -1592,19 +2261,7 @@ int main(int argc, char **argv)
 	}
 	print_table(results, nperiods, cfg.glide_ms);
 
-	if (json) {
-		FILE *f = strcmp(json, "-") ? fopen(json, "w") : stdout;
-		if (!f) {
-			fprintf(stderr, "bench_knob: %s: %s\n", json,
-			        strerror(errno));
-			return 1;
-		}
-		write_json(f, quick ? "quick" : "full", &cfg, results, nperiods);
-		if (f != stdout && fclose(f)) {
-			fprintf(stderr, "bench_knob: %s: %s\n", json,
-			        strerror(errno));
-			return 1;
-		}
-	}
-	return 0;
+	return json ? write_json_to(json, quick ? "quick" : "full", &cfg,
+	                            results, nperiods)
+	            : 0;
 }

@@ -3,7 +3,8 @@
 """summary: one markdown page and PNG plots from bench/results/*.json.
 
 Reads every JSON document in the results folder and recognises them by their
-"bench" field: bench_dsp, bench_knob, bench_daemon, bench_file, bench_ptime;
+"bench" field: bench_dsp, bench_knob (its --midi run too), bench_daemon,
+bench_file, bench_ptime;
 any other document with a "results" list gets a generic table. Missing
 benches are listed, not an error. Writes RESULTS/summary.md: a table of every
 PASS/MISS verdict first, then one section per document with its key numbers
@@ -241,6 +242,19 @@ def dsp_section(doc, name, plot, verdicts):
         verdicts.append(("bench_dsp", "live-rig chain p99, stereo 256 "
                          "frames", "%s µs" % num(rig["p99_us"]),
                          "≤ %g µs" % LIVE_RIG_P99_US, ok))
+    eng = q(doc, "engine_midi", "results") or []
+    if eng:
+        lines += ["", "Case e, the engine's worker per chunk with MIDI "
+                  "(`%s` on fxd's default chain, stereo); ratio = this / "
+                  "0 events in the same run:" % q(doc, "engine_midi",
+                                                   "mapping"), ""]
+        lines.append(table(
+            ["frames", "events/period", "median µs", "p99 µs",
+             "median ratio", "p99 ratio", "p99 % of deadline"],
+            [[e.get("frames"), e.get("events"), num(e.get("median_us")),
+              num(e.get("p99_us")), num(e.get("ratio_median")),
+              num(e.get("ratio_p99")), num(e.get("deadline_pct_p99"))]
+             for e in eng]))
     acc = doc.get("accuracy") or []
     if acc:
         lines += ["", "Accuracy against a double-precision reference "
@@ -272,7 +286,48 @@ def dsp_section(doc, name, plot, verdicts):
 
 # ---- bench_knob -------------------------------------------------------------
 
+def knob_midi_section(doc, name, verdicts):
+    """bench_knob --midi: CC to the first changed sample, in frames."""
+    res = doc.get("results") or []
+    lines = ["## bench_knob --midi: MIDI-to-ear from outside fxd (`%s`)"
+             % name, ""]
+    lines.append("Mode %s, judged %s, `%s`, glide %s ms; frames from the "
+                 "CC's frame on fxd:midi_in to the first changed sample of "
+                 "fxd:out_1. Target: every step exactly fxd's port latency."
+                 % (doc.get("mode"),
+                    "while JACK freewheels (exact)"
+                    if doc.get("judged_in") == "freewheel"
+                    else "in realtime", doc.get("mapping"),
+                    num(doc.get("glide_ms"))))
+    if not res:
+        return lines + ["", "No results."]
+    rows = []
+    for r in res:
+        rows.append([
+            r.get("period"), r.get("steps"), r.get("misses"),
+            r.get("unrecorded"), num(q(r, "frames", "p50")),
+            num(q(r, "frames", "p99")), num(q(r, "frames", "max")),
+            r.get("latency_frames"), r.get("exact"),
+            "%s / %s / %s" % (num(q(r, "fxd", "midi_frames_median")),
+                              num(q(r, "fxd", "midi_frames_p99")),
+                              num(q(r, "fxd", "midi_frames_max"))),
+            num(q(r, "fxd", "midi_events")), num(q(r, "fxd", "underflows")),
+            verdict(bool(r.get("pass")))])
+        verdicts.append(("bench_knob --midi",
+                         "CC-to-ear max at -p %s" % r.get("period"),
+                         "%s frames" % num(q(r, "frames", "max")),
+                         "= %s frames (latency)" % r.get("latency_frames"),
+                         bool(r.get("pass"))))
+    lines += ["", table(
+        ["period", "steps", "misses", "unrecorded", "p50", "p99", "max",
+         "latency", "exact", "fxd's own p50 / p99 / max", "fxd events",
+         "fxd underflows", "verdict"], rows)]
+    return lines
+
+
 def knob_section(doc, name, plot, verdicts):
+    if doc.get("kind") == "midi":
+        return knob_midi_section(doc, name, verdicts)
     res = doc.get("results") or []
     lines = ["## bench_knob: knob-to-ear latency from outside fxd (`%s`)"
              % name, ""]

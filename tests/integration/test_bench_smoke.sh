@@ -4,7 +4,7 @@
 # bench_knob starts and stops jackd: one JACK test at a time.
 . "${srcdir:-.}/tests/integration/jack_lib.sh"
 jack_serialise
-echo "1..3"
+echo "1..4"
 bad=0
 if bench/bench_dsp --quick --json bench.$$.json >/dev/null 2>bench.$$.err &&
 	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["results"]' bench.$$.json 2>>bench.$$.err; then
@@ -24,17 +24,29 @@ else
 	echo "not ok 2 - bench_knob failed"; sed 's/^/# /' bench.$$.out bench.$$.err; bad=1
 fi
 rm -f bench.$$.json bench.$$.out bench.$$.err
+# bench_knob --midi: ten CCs at one period, judged while JACK freewheels,
+# where each must land exactly fxd's latency after its frame.
+if ! command -v jackd >/dev/null 2>&1; then
+	echo "ok 3 # SKIP bench_knob --midi: jackd is not installed"
+elif bench/bench_knob --midi --quick --steps 10 --periods 256 --fxd daemon/fxd \
+		--json bench.$$.json >bench.$$.out 2>bench.$$.err &&
+	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); r=d["results"][0]; assert d["kind"] == "midi" and r["steps"] == 10 and r["exact"] == 10 and r["pass"], r' bench.$$.json 2>>bench.$$.err; then
+	echo "ok 3 - bench_knob --midi measures ten CCs through fxd, each exactly the latency, and prints JSON"
+else
+	echo "not ok 3 - bench_knob --midi failed"; sed 's/^/# /' bench.$$.out bench.$$.err; bad=1
+fi
+rm -f bench.$$.json bench.$$.out bench.$$.err
 # bench_file: fxfile against sox and scipy on five seconds of audio.
 if ! command -v sox >/dev/null 2>&1 ||
 	! /usr/bin/python3 -c 'import numpy, scipy' 2>/dev/null; then
-	echo "ok 3 # SKIP bench_file: needs sox and /usr/bin/python3 with numpy and scipy"
+	echo "ok 4 # SKIP bench_file: needs sox and /usr/bin/python3 with numpy and scipy"
 elif /usr/bin/python3 "${srcdir:-.}/bench/bench_file.py" --quick --seconds 5 \
 		--torchfx skip --fxfile clients/fxfile --json bench.$$.json \
 		>bench.$$.out 2>bench.$$.err &&
 	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["results"] and d["sox_agrees_with_fxfile"], d' bench.$$.json 2>>bench.$$.err; then
-	echo "ok 3 - bench_file times fxfile, sox and scipy on one file and prints JSON"
+	echo "ok 4 - bench_file times fxfile, sox and scipy on one file and prints JSON"
 else
-	echo "not ok 3 - bench_file failed"; sed 's/^/# /' bench.$$.out bench.$$.err; bad=1
+	echo "not ok 4 - bench_file failed"; sed 's/^/# /' bench.$$.out bench.$$.err; bad=1
 fi
 rm -f bench.$$.json bench.$$.out bench.$$.err
 exit $bad
