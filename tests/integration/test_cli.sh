@@ -45,7 +45,7 @@ expect() {
 	fi
 }
 
-echo "1..50"
+echo "1..56"
 
 run "$fxd" --help
 if [ $rc -eq 0 ] && [ "$(head -n 1 "$tmp/out")" = "Usage: fxd [OPTIONS] [CHAIN]" ] &&
@@ -185,6 +185,29 @@ printf 'state-file = /dev/full\n' >"$cfg"
 expect "state-file in a config file, checked at its line" 2 \
 	"fxd: $cfg:1: state-file: '/dev/full' is a character device, not a regular file" \
 	"$fxd" -f "$cfg"
+
+# ---- [midi] lines: the same FILE:LINE:COL as everywhere ----------------------------
+printf '[chain]\nvol:gain | lpf:lowpass\n[midi]\ncc 1 7 = /fx/vol/db -60 0\ncc  17 7 = /fx/vol/db\n' >"$cfg"
+expect "[midi]: a channel out of range, at its column" 2 \
+	"fxd: $cfg:5:5: the channel must be 1 to 16, or *" "$fxd" -f "$cfg"
+printf '[midi]\nnote 1 36 =   /fx/vol/bypass sideways\n[chain]\nvol:gain\n' >"$cfg"
+expect "[midi]: a bad word after the target, at its column" 2 \
+	"fxd: $cfg:2:30: expected MIN MAX, 'invert', 'toggle' or 'momentary'" \
+	"$fxd" -f "$cfg"
+printf '[midi]\ncc 1 7 = /fx/vol/db\ncc 1 8 =  /fx/lpf/cutof\n[chain]\nvol:gain | lpf:lowpass\n' >"$cfg"
+expect "[midi]: a target the chain lacks (the chain comes later), with a suggestion" 2 \
+	"fxd: $cfg:3:11: '/fx/lpf/cutof': no parameter 'cutof' in slot 1 (lowpass); did you mean 'cutoff'?" \
+	"$fxd" -f "$cfg"
+printf '[chain]\nvol:gain\n[midi]\ncc 1 7 = /fx/vol/db -200 0\n' >"$cfg"
+expect "[midi]: MIN and MAX outside the parameter's range" 2 \
+	"fxd: $cfg:4:10: '/fx/vol/db': MIN and MAX must lie in -96..24" "$fxd" -f "$cfg"
+printf '[chain]\nvol:gain\n[midi]\ncc 1 7 = /fx/vol/db -60 0\ncc14 * 1 = /fx/vol/db invert\nnote 10 36 = /fx/vol/bypass toggle\nprogram 1 3 = preset verse\nbend 1 = /fxd/morph\ncc 1 64 = /fxd/tap\n' >"$cfg"
+expect "[midi]: every kind of line is read" 3 \
+	"fxd: cannot connect to the JACK server '$JACK_DEFAULT_SERVER' (is jackd running? --wait-for-jack SECONDS waits for it)" \
+	"$fxd" --no-mlock -f "$cfg"
+expect "--no-midi is an option" 3 \
+	"fxd: cannot connect to the JACK server '$JACK_DEFAULT_SERVER' (is jackd running? --wait-for-jack SECONDS waits for it)" \
+	"$fxd" --no-mlock --no-midi vol:gain
 
 # ---- no JACK server ---------------------------------------------------------------
 nojack="fxd: cannot connect to the JACK server '$JACK_DEFAULT_SERVER' (is jackd running? --wait-for-jack SECONDS waits for it)"
