@@ -47,6 +47,7 @@ struct FxMidiImpl {
 	char end_names[2][END_NAME_MAX];
 	FxMorph *morph;   ///< A to B once both are set
 	double position;  ///< morph position, NAN until set
+	int side;         ///< side of 0.5 applied whole (1: B), -1 none
 	int position_by;  ///< the mapping that moved it last, or NO_MAPPING
 	int transport;    ///< JACK transport rolls with BBT
 	double clock_bpm; ///< the last tempo the clock measured, 0 none
@@ -81,6 +82,7 @@ FxMidi *fx_midi_new(FxControl *control)
 	pthread_mutex_init(&m->lock, NULL);
 	m->control = control;
 	m->position = NAN;
+	m->side = -1;
 	m->position_by = NO_MAPPING;
 	m->stale = 1; /* the first poll hands the engine its table */
 	for (int i = 0; i < FX_PARAM_ENTRIES; i++)
@@ -337,16 +339,41 @@ static void on_param(FxMidi *m, const FxMidiReport *rep)
 		m->origin[rep->param] = i;
 }
 
+/* 1 when moving the morph to @p x needs the whole morphed spec applied:
+ * a structural parameter differs between A and B, which only a swap can
+ * change, and @p x is on the other side of 0.5 than the last time it was
+ * applied whole (or that never happened with these ends, or failed). */
+static int morph_swaps(const FxMidi *m, double x)
+{
+	return fx_morph_structural(m->morph) && m->side != (x >= 0.5);
+}
+
+/* The morph at @p x, applied whole: what can glide glides, and the
+ * structural values come with a crossfaded swap. */
+static FxStatus morph_apply(FxMidi *m, double x, char *err, size_t err_size)
+{
+	FxChainSpec spec;
+	fx_morph_spec(m->morph, x, &spec);
+	FxStatus st = fx_control_apply(m->control, &spec, err, err_size);
+	m->side = st == FX_OK ? x >= 0.5 : -1;
+	return st;
+}
+
 static void on_morph(FxMidi *m, const FxMidiReport *rep)
 {
-	m->position = rep->value < 0 ? 0 : rep->value > 1 ? 1 : rep->value;
-	m->position_by = mapping_of(m, rep->mapping);
+	double x = rep->value < 0 ? 0 : rep->value > 1 ? 1 : rep->value;
+	/* The worker glided what it could; the values become the targets
+	 * first, so that a swap starts from them. */
 	for (int i = 0, n = m->morph ? fx_morph_count(m->morph) : 0; i < n; i++) {
 		FxParamRef r;
 		double v;
-		fx_morph_value(m->morph, i, m->position, &r.slot, &r.param, &v);
+		fx_morph_value(m->morph, i, x, &r.slot, &r.param, &v);
 		fx_control_note_param(m->control, r, v, rep->applied);
 	}
+	if (morph_swaps(m, x))
+		morph_apply(m, x, NULL, 0);
+	m->position = x;
+	m->position_by = mapping_of(m, rep->mapping);
 }
 
 static void on_clock(FxMidi *m, const FxMidiReport *rep)
@@ -625,25 +652,17 @@ FxStatus fx_midi_morph_end(FxMidi *m, int end, const char *name,
 	snprintf(m->end_names[end], sizeof m->end_names[end], "%s", name);
 	fx_morph_free(m->morph);
 	m->morph = morph;
+	m->side = -1; /* the running chain may have either end's structure */
 	rebuild(m);
 	pthread_mutex_unlock(&m->lock);
 	return FX_OK;
 }
 
-FxStatus fx_midi_morph(FxMidi *m, double x, char *err, size_t err_size)
+/* Each entry of the morph at @p x set on its own, as a knob would be. */
+static FxStatus morph_set(FxMidi *m, double x, char *err, size_t err_size)
 {
-	if (!isfinite(x))
-		return fx_fail(FX_ERR_NONFINITE, err, err_size,
-		               "morph position is not a number");
-	x = x < 0 ? 0 : x > 1 ? 1 : x;
-	pthread_mutex_lock(&m->lock);
 	FxStatus st = FX_OK;
-	if (!m->morph)
-		st = fx_fail(FX_ERR_INVALID, err, err_size,
-		             "morph needs both ends: /fxd/morph/%s is not set",
-		             m->ends[0] ? "b" : "a");
-	for (int i = 0, n = m->morph ? fx_morph_count(m->morph) : 0;
-	     i < n && st == FX_OK; i++) {
+	for (int i = 0, n = fx_morph_count(m->morph); i < n && st == FX_OK; i++) {
 		FxParamRef r;
 		double v;
 		fx_morph_value(m->morph, i, x, &r.slot, &r.param, &v);
@@ -656,6 +675,25 @@ FxStatus fx_midi_morph(FxMidi *m, double x, char *err, size_t err_size)
 			        "morph: slot %d, parameter %d: %s", r.slot,
 			        r.param, fx_strerror(st));
 	}
+	return st;
+}
+
+FxStatus fx_midi_morph(FxMidi *m, double x, char *err, size_t err_size)
+{
+	if (!isfinite(x))
+		return fx_fail(FX_ERR_NONFINITE, err, err_size,
+		               "morph position is not a number");
+	x = x < 0 ? 0 : x > 1 ? 1 : x;
+	pthread_mutex_lock(&m->lock);
+	FxStatus st;
+	if (!m->morph)
+		st = fx_fail(FX_ERR_INVALID, err, err_size,
+		             "morph needs both ends: /fxd/morph/%s is not set",
+		             m->ends[0] ? "b" : "a");
+	else if (morph_swaps(m, x))
+		st = morph_apply(m, x, err, err_size);
+	else
+		st = morph_set(m, x, err, err_size);
 	if (st == FX_OK) {
 		m->position = x;
 		m->position_by = NO_MAPPING;

@@ -80,13 +80,16 @@ void fx_midi_tap(FxMidi *m, double seconds);
 /** Picks preset @p spec as morph end @p end (0: A, 1: B), named @p name
  *  for queries. Refused (FX_ERR_STRUCTURAL and why) when the other end is
  *  set and differs in structure, or when it differs from the running
- *  chain in structure. */
+ *  chain in structure (slots, effects, labels: structural parameter
+ *  values may differ). */
 FxStatus fx_midi_morph_end(FxMidi *m, int end, const char *name,
                            const FxChainSpec *spec, char *err, size_t err_size);
 
 /** Moves the morph to @p x (0..1): every parameter that differs between A
- *  and B glides to its value there. FX_ERR_INVALID (and why) while an end
- *  is missing. */
+ *  and B glides to its value there. When structural parameters differ
+ *  and @p x crossed 0.5 since the morph was last applied whole (or it
+ *  never was with these ends), the morphed chain is applied whole
+ *  (fx_control_apply: a crossfaded swap); a morph pedal does the same. FX_ERR_INVALID (and why) while an end is missing. */
 FxStatus fx_midi_morph(FxMidi *m, double x, char *err, size_t err_size);
 
 /** The morph position (NAN until set) and the ends' names ("" unset). */

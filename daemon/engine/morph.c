@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /* fxd — scene morphing: the structure check and the table of differing
- * parameters are built here once; reading a position only walks the table. */
+ * parameters are built here once; reading a position only walks the table.
+ * The table lists what can glide first and the structural parameters
+ * after it, so the worker never sees the latter. */
 #include "daemon/engine/morph.h"
 
 #include <math.h>
@@ -22,7 +24,8 @@ typedef struct {
 
 struct FxMorphImpl {
 	FxChainSpec a; ///< the base fx_morph_spec fills in
-	int n;
+	int n;         ///< entries that can glide: entries[0 .. n)
+	int n_all;     ///< and the structural ones: entries[n .. n_all)
 	Entry entries[FX_MAX_SLOTS * (FX_MAX_PARAMS + 1)];
 };
 
@@ -61,7 +64,8 @@ static void slot_name(const FxSlotSpec *s, int i, char *buf, size_t size)
 		snprintf(buf, size, "slot %d", i);
 }
 
-/* FX_OK, or the first difference of structure between @p a and @p b. */
+/* FX_OK, or the first difference of structure between @p a and @p b.
+ * Structural parameters may differ: they switch at 0.5, by a swap. */
 static FxStatus check_slot(const FxSlotSpec *a, const FxSlotSpec *b, int i,
                            char *err, size_t err_size)
 {
@@ -75,25 +79,37 @@ static FxStatus check_slot(const FxSlotSpec *a, const FxSlotSpec *b, int i,
 		return fx_fail(FX_ERR_STRUCTURAL, err, err_size,
 		               "slot %d: label \"%s\" in A, \"%s\" in B", i,
 		               a->label, b->label);
-	for (int p = 0; p < a->cls->n_params; p++) {
-		const FxParamInfo *info = &a->cls->params[p];
-		if (!(info->flags & FX_PARAM_STRUCTURAL) ||
-		    a->values[p] == b->values[p])
-			continue;
-		char va[64], vb[64];
-		fx_param_format(info, a->values[p], va, sizeof va);
-		fx_param_format(info, b->values[p], vb, sizeof vb);
-		return fx_fail(FX_ERR_STRUCTURAL, err, err_size,
-		               "%s: %s %s in A, %s in B (structural)", name,
-		               info->name, va, vb);
-	}
 	return FX_OK;
 }
 
 static void add_entry(FxMorph *m, int slot, int param, double a, double b,
                       Blend blend)
 {
-	m->entries[m->n++] = (Entry){slot, param, a, b, blend};
+	m->entries[m->n_all++] = (Entry){slot, param, a, b, blend};
+}
+
+/* The entries of @p a and @p b's parameters that differ and are
+ * (@p structural 1) or are not (0) structural, and for the latter the
+ * bypasses that differ. */
+static void add_entries(FxMorph *m, const FxChainSpec *a, const FxChainSpec *b,
+                        int structural)
+{
+	for (int i = 0; i < a->n_slots; i++) {
+		const FxSlotSpec *sa = &a->slots[i], *sb = &b->slots[i];
+		for (int p = 0; p < sa->cls->n_params; p++) {
+			const FxParamInfo *info = &sa->cls->params[p];
+			double va = sa->values[p], vb = sb->values[p];
+			if (va == vb ||
+			    !(info->flags & FX_PARAM_STRUCTURAL) != !structural)
+				continue;
+			add_entry(m, i, p, va, vb,
+			          structural ? blend_switch
+			                     : blend_for(info, va, vb));
+		}
+		if (!structural && !sa->bypass != !sb->bypass)
+			add_entry(m, i, FX_MAX_PARAMS, !!sa->bypass,
+			          !!sb->bypass, blend_switch);
+	}
 }
 
 FxMorph *fx_morph_new(const FxChainSpec *a, const FxChainSpec *b, FxStatus *st,
@@ -122,19 +138,10 @@ FxMorph *fx_morph_new(const FxChainSpec *a, const FxChainSpec *b, FxStatus *st,
 		return NULL;
 	}
 	m->a = *a;
-	m->n = 0;
-	for (int i = 0; i < a->n_slots; i++) {
-		const FxSlotSpec *sa = &a->slots[i], *sb = &b->slots[i];
-		for (int p = 0; p < sa->cls->n_params; p++) {
-			double va = sa->values[p], vb = sb->values[p];
-			if (va != vb)
-				add_entry(m, i, p, va, vb,
-				          blend_for(&sa->cls->params[p], va, vb));
-		}
-		if (!sa->bypass != !sb->bypass)
-			add_entry(m, i, FX_MAX_PARAMS, !!sa->bypass,
-			          !!sb->bypass, blend_switch);
-	}
+	m->n_all = 0;
+	add_entries(m, a, b, 0);
+	m->n = m->n_all;
+	add_entries(m, a, b, 1);
 	*st = FX_OK;
 	return m;
 }
@@ -147,6 +154,11 @@ void fx_morph_free(FxMorph *m)
 int fx_morph_count(const FxMorph *m)
 {
 	return m ? m->n : 0;
+}
+
+int fx_morph_structural(const FxMorph *m)
+{
+	return m && m->n_all > m->n;
 }
 
 /* The endpoints are the stored values themselves, and rounding in a blend
@@ -174,7 +186,7 @@ void fx_morph_value(const FxMorph *m, int i, double x, int *slot, int *param,
 void fx_morph_spec(const FxMorph *m, double x, FxChainSpec *out)
 {
 	*out = m->a;
-	for (int i = 0; i < m->n; i++) {
+	for (int i = 0; i < m->n_all; i++) {
 		const Entry *e = &m->entries[i];
 		double v = entry_value(e, x);
 		if (e->param == FX_MAX_PARAMS)

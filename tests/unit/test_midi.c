@@ -601,7 +601,6 @@ START_TEST(morph_ends_of_another_structure_are_refused)
 	ck_assert_int_eq(fx_midi_morph_end(r->m, 0, "a", &a, err, sizeof err),
 	                 FX_OK);
 	const char *bad[] = {
-		"lpf:lowpass cutoff=100 order=4 | vol:gain db=0",
 		"vol:gain db=0",
 		"lpf:highpass cutoff=100 | vol:gain db=0",
 	};
@@ -615,6 +614,80 @@ START_TEST(morph_ends_of_another_structure_are_refused)
 	}
 	ck_assert_int_eq(fx_midi_morph(r->m, 0.5, err, sizeof err),
 	                 FX_ERR_INVALID);
+	rig_free(r);
+}
+END_TEST
+
+/* Ends whose structural parameter (the lowpass's order) differs. */
+static const char ORDER_A[] = "lpf:lowpass cutoff=200 order=2";
+static const char ORDER_B[] = "lpf:lowpass cutoff=2000 order=4";
+
+/* Periods until every change and swap staged so far is applied (bounded),
+ * then enough for a crossfade to end, the old chain to be collected and
+ * FxMidi to rebuild its table for the new one. */
+static void await_synced(Rig *r)
+{
+	uint32_t point = fx_control_sync_point(r->c);
+	for (int i = 0; i < 1000 && !fx_control_synced(r->c, point); i++)
+		period(r);
+	ck_assert(fx_control_synced(r->c, point));
+	periods(r, SETTLE_PERIODS);
+}
+
+/* The running order and cutoff are those of position @p x: the order
+ * switches at 0.5, the cutoff is the geometric blend of 200 and 2000. */
+static void assert_order_morph_at(Rig *r, double x)
+{
+	FxChainSpec spec;
+	fx_control_get_spec(r->c, &spec);
+	const FxEffectClass *cls = spec.slots[LPF].cls;
+	double order = spec.slots[LPF].values[fx_param_find(cls, "order")];
+	double cutoff = spec.slots[LPF].values[fx_param_find(cls, "cutoff")];
+	ck_assert_msg(order == (x >= 0.5 ? 4 : 2), "at %g: order %g", x, order);
+	ck_assert_double_eq_tol(cutoff, 200 * pow(10, x), 1e-6);
+}
+
+START_TEST(a_structural_difference_swaps_when_the_morph_crosses_half)
+{
+	Rig *r = rig_with_state(ORDER_A, NULL);
+	set_ends(r, ORDER_A, ORDER_B);
+	map(r, "cc 1 11 = /fxd/morph");
+	char err[256] = "";
+	FxChainSpec spec;
+
+	/* From OSC: across 0.5 a swap, within a side a glide. */
+	static const double xs[] = {0.3, 0.7, 0.8, 0.2};
+	static const int swaps[] = {0, 1, 0, 1};
+	for (int i = 0; i < 4; i++) {
+		uint32_t gen = fx_control_get_spec_gen(r->c, &spec);
+		ck_assert_msg(fx_midi_morph(r->m, xs[i], err, sizeof err) == FX_OK,
+		              "%s", err);
+		await_synced(r);
+		ck_assert_int_eq(fx_control_get_spec_gen(r->c, &spec) != gen,
+		                 swaps[i]);
+		assert_order_morph_at(r, xs[i]);
+		ck_assert_double_eq(fx_midi_morph_position(r->m, NULL, NULL, 0),
+		                    xs[i]);
+	}
+
+	/* From the pedal, whose table came back after each swap with the
+	 * morph: up across 0.5 and back. */
+	static const int codes[] = {89, 100, 38};
+	for (int i = 0; i < 3; i++) {
+		cc(r, 1, 11, codes[i]);
+		period(r);
+		await_synced(r);
+		double x = fx_midi_morph_position(r->m, NULL, NULL, 0);
+		ck_assert_double_eq_tol(x, codes[i] / 127.0, 1e-12);
+		assert_order_morph_at(r, x);
+	}
+
+	/* New ends, the other way round: on the same side of 0.5 as
+	 * before, the order is now B's (4), and a swap brings it. */
+	set_ends(r, ORDER_B, ORDER_A);
+	ck_assert_int_eq(fx_midi_morph(r->m, 0.2, err, sizeof err), FX_OK);
+	await_synced(r);
+	assert_order_morph_at(r, 1 - 0.2);
 	rig_free(r);
 }
 END_TEST
@@ -732,6 +805,8 @@ int main(void)
 			{morph_ends_are_exact_and_the_midpoint_follows_each_scale, 0},
 			{a_morph_pedal_moves_the_targets_and_is_fed_back, 0},
 			{morph_ends_of_another_structure_are_refused, 0},
+			{a_structural_difference_swaps_when_the_morph_crosses_half,
+			 0},
 		}},
 		{"state", 0, .tests = {
 			{mappings_survive_the_state_file, 0},

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /* Scene morphing (daemon/engine/morph.h): the endpoints are the presets to
  * the bit, the midpoint is right in each scale's domain, switches flip at
- * 0.5, equal parameters are left out, and presets of another structure are
- * refused naming the first difference. */
+ * 0.5, equal parameters are left out, structural parameters switch at 0.5
+ * in the spec but are never listed for the worker, and presets of another
+ * structure are refused naming the first difference. */
 #include "tests/fxtest.h"
 
 #include <math.h>
@@ -215,13 +216,16 @@ static const struct {
 	{"lowpass | reverb", "lowpass | delay", "slot 1: reverb in A, delay in B"},
 	{"lpf:lowpass | vol:gain", "lpf:lowpass | gain:gain",
          "slot 1: label \"vol\" in A, \"gain\" in B"},
-	{"lpf:lowpass order=2", "lpf:lowpass order=4",
-         "slot 0 (lpf): order 2 in A, 4 in B (structural)"},
-	{"dly:delay max=2", "dly:delay max=3",
-         "slot 0 (dly): max 2 in A, 3 in B (structural)"},
-	/* the first difference is named, not a later one */
+	/* the first difference is named, not a later one; a structural
+	 * parameter is no difference of structure */
 	{"a:lowpass order=2 | b:gain", "a:lowpass order=4 | c:reverb",
-         "slot 0 (a): order 2 in A, 4 in B (structural)"},
+         "slot 1 (b): gain in A, reverb in B"},
+	{"a:lowpass order=2 | b:gain", "a:lowpass order=4 | c:gain",
+         "slot 1: label \"b\" in A, \"c\" in B"},
+	{"a:lowpass order=2 | reverb", "a:lowpass order=4 | delay",
+         "slot 1: reverb in A, delay in B"},
+	{"lpf:lowpass order=2 | gain", "lpf:lowpass order=4",
+         "2 slots in A, 1 in B"},
 };
 
 START_TEST(different_structures_are_refused_with_the_reason)
@@ -235,6 +239,60 @@ START_TEST(different_structures_are_refused_with_the_reason)
 	ck_assert_str_eq(err, refusals[_i].err);
 	ck_assert_ptr_null(fx_morph_new(&a, &b, &st, NULL, 0));
 	ck_assert_int_eq(st, FX_ERR_STRUCTURAL);
+}
+END_TEST
+
+/* Structural parameters that differ: not for the worker, in the spec. */
+static const struct {
+	const char *a, *b, *slot, *param;
+	double va, vb; ///< the values of A and B
+} structural[] = {
+	{"lpf:lowpass cutoff=200 order=2", "lpf:lowpass cutoff=2000 order=4",
+         "lpf", "order", 2, 4},
+	{"vol:gain | dly:delay max=2 time=500", "vol:gain | dly:delay max=3",
+         "dly", "max", 2, 3},
+};
+
+START_TEST(structural_parameters_switch_at_half_by_the_spec_alone)
+{
+	FxChainSpec a = fx_test_spec(structural[_i].a);
+	FxChainSpec b = fx_test_spec(structural[_i].b);
+	FxStatus st = FX_ERR_INVALID;
+	char err[256] = "";
+	FxMorph *m = fx_morph_new(&a, &b, &st, err, sizeof err);
+	ck_assert_msg(m && st == FX_OK, "fx_morph_new: %s", err);
+	ck_assert_int_eq(fx_morph_structural(m), 1);
+	int slot = fx_spec_find_slot(&a, structural[_i].slot);
+	ck_assert_int_ge(slot, 0);
+	int param = fx_param_find(a.slots[slot].cls, structural[_i].param);
+	ck_assert_int_ge(param, 0);
+	ck_assert(a.slots[slot].cls->params[param].flags & FX_PARAM_STRUCTURAL);
+	static const double xs[] = {0, 0.3, 0.49, 0.5, 0.7, 1};
+	for (size_t k = 0; k < sizeof xs / sizeof *xs; k++) {
+		FxChainSpec got;
+		fx_morph_spec(m, xs[k], &got);
+		ck_assert_double_eq(got.slots[slot].values[param],
+		                    xs[k] >= 0.5 ? structural[_i].vb
+		                                 : structural[_i].va);
+		for (int i = 0; i < fx_morph_count(m); i++) {
+			int s, p;
+			double v;
+			fx_morph_value(m, i, xs[k], &s, &p, &v);
+			ck_assert(p == FX_MAX_PARAMS ||
+			          !(got.slots[s].cls->params[p].flags &
+			            FX_PARAM_STRUCTURAL));
+		}
+	}
+	fx_morph_free(m);
+
+	/* Only non-structural differences, or none: no structural flag. */
+	m = fx_morph_new(&a, &a, &st, NULL, 0);
+	ck_assert_int_eq(fx_morph_structural(m), 0);
+	fx_morph_free(m);
+	m = scene_morph();
+	ck_assert_int_eq(fx_morph_structural(m), 0);
+	fx_morph_free(m);
+	ck_assert_int_eq(fx_morph_structural(NULL), 0);
 }
 END_TEST
 
@@ -252,6 +310,8 @@ int main(void)
 			{values_in_between_stay_between_the_ends, 0},
 			{different_structures_are_refused_with_the_reason,
 			 N_OF(refusals)},
+			{structural_parameters_switch_at_half_by_the_spec_alone,
+			 N_OF(structural)},
 		}},
 		{.name = NULL},
 	};
