@@ -5,8 +5,12 @@
 #include "tests/fxtest.h"
 
 #include <math.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "daemon/engine/engine.h"
 #include "daemon/engine/midi_map.h"
@@ -515,6 +519,88 @@ START_TEST(tables_swap_between_chunks)
 }
 END_TEST
 
+/* The three threads at once, as in fxd: a driver thread (events in,
+ * periods, feedback out), the worker thread, and this thread as the
+ * control side (tables swapped, learn armed, feedback queued, reports and
+ * metrics read). Run under TSan by scripts/test. */
+typedef struct {
+	Rig *r;
+	_Atomic int stop;
+	long periods;
+} Driver;
+
+static void *drive(void *arg)
+{
+	Driver *d = arg;
+	FxMidiEvent ev[8], out[16];
+	for (long k = 0; !atomic_load(&d->stop); k++) {
+		for (int j = 0; j < 8; j++)
+			ev[j] = cc(j * 8, j % 2, 7 + j % 2, (int)((k + j) % 128));
+		ev[7] = (FxMidiEvent){60, 1, {0xF8}};
+		fx_engine_midi_in(d->r->e, ev, 8);
+		fx_engine_process(d->r->e, d->r->inp, d->r->outp, d->r->period);
+		fx_engine_midi_out(d->r->e, out, 16);
+		d->periods = k + 1;
+		sched_yield();
+	}
+	return NULL;
+}
+
+START_TEST(driver_worker_and_control_threads_together)
+{
+	const char *maps[] = {"cc 1 7 = /fx/vol/db -60 0"};
+	Rig *r = rig_new(64, 1, 0, "vol:gain db=0", maps, 1);
+	FxChainSpec spec = fx_test_spec("vol:gain db=0");
+	FxMidiMapping m[2];
+	ck_assert_int_eq(fx_midi_mapping_parse("cc 2 8 = /fx/vol/db", &m[0],
+	                                       NULL, NULL, 0),
+	                 FX_OK);
+	ck_assert_int_eq(fx_midi_mapping_parse("cc * 7 = /fx/vol/bypass", &m[1],
+	                                       NULL, NULL, 0),
+	                 FX_OK);
+	pthread_t worker, driver;
+	fx_engine_set_worker_running(r->e, 1);
+	ck_assert_int_eq(
+		pthread_create(&worker, NULL, fx_engine_worker_main, r->e), 0);
+	Driver d = {.r = r};
+	ck_assert_int_eq(pthread_create(&driver, NULL, drive, &d), 0);
+	long reports = 0;
+	FxMidiReport rep[64];
+	for (int i = 0; i < 400; i++) {
+		FxStatus st;
+		FxMidiTable *t = fx_midi_table_new(m, 1 + i % 2, &spec, NULL,
+		                                   &st);
+		ck_assert_ptr_nonnull(t);
+		fx_engine_set_midi_table(r->e, t);
+		fx_engine_midi_learn(r->e, i % 3 == 0);
+		uint8_t fb[3] = {0xB0, 7, (uint8_t)(i % 128)};
+		fx_engine_midi_send(r->e, fb, 3);
+		reports += fx_engine_midi_reports(r->e, rep, 64);
+		fx_engine_collect(r->e);
+		FxEngineMetrics mt;
+		fx_engine_metrics(r->e, &mt);
+		sched_yield();
+	}
+	/* Until the worker has reported something, with a deadline. */
+	struct timespec now, end;
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += 60;
+	do {
+		reports += fx_engine_midi_reports(r->e, rep, 64);
+		sched_yield();
+		clock_gettime(CLOCK_MONOTONIC, &now);
+	} while (reports == 0 && now.tv_sec < end.tv_sec);
+	atomic_store(&d.stop, 1);
+	pthread_join(driver, NULL);
+	fx_engine_stop_worker(r->e);
+	pthread_join(worker, NULL);
+	fx_engine_set_worker_running(r->e, 0);
+	ck_assert(reports > 0);
+	ck_assert(d.periods > 0);
+	rig_free(r);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	/* clang-format off */
@@ -536,6 +622,7 @@ static Suite *suite(void)
 			{clock_learn_and_triggers_are_reported, 0},
 			{feedback_out_reaches_the_driver, 0},
 			{tables_swap_between_chunks, 0},
+			{driver_worker_and_control_threads_together, 0},
 		}},
 		{.name = NULL},
 	};
