@@ -512,9 +512,11 @@ START_TEST(midi_clock_sets_the_tempo)
 		ev[i] = (FxTestMidiEvent){(long)i * STEP / r->period,
 		                          (int)((long)i * STEP % r->period), 1,
 		                          tick};
-	ck_assert_int_eq(fx_test_midi_send(r->snd, ev, TICKS), 0);
+	/* Freewheeling: under real time a late cycle moves a tick's frame
+	 * time, and the tempo is judged from frame times. */
+	jack_nframes_t first;
+	freewheel_send(r, ev, TICKS, 0, &first);
 	free(ev);
-	ck_assert(fx_test_midi_wait_sent(r->snd, 30));
 	char *out = NULL;
 	double bpm = NAN, end = fx_test_now() + 10;
 	while (fx_test_now() < end) {
