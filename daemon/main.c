@@ -248,10 +248,12 @@ static void log_ready(Daemon *d)
 {
 	fx_log(LOG_NOTICE,
 	       "ready: client '%s', %d in, %d out, latency %d "
-	       "frames, osc %s",
+	       "frames, osc %s, %s",
 	       fx_jack_name(d->jack), d->opts.inputs, d->opts.outputs,
 	       fx_engine_latency(d->engine),
-	       d->osc ? fx_osc_describe(d->osc) : "off");
+	       d->osc ? fx_osc_describe(d->osc) : "off",
+	       d->osc && fx_osc_web_describe(d->osc) ? fx_osc_web_describe(d->osc)
+	                                             : "http off");
 }
 
 /* ---- control and OSC ---------------------------------------------------- */
@@ -342,6 +344,12 @@ static int start_control(Daemon *d, double bpm)
 	oc.tcp_max = o->osc_tcp_max;
 	oc.tcp_idle_s = o->osc_tcp_idle;
 	oc.lease_s = o->osc_lease;
+	oc.name = fx_jack_name(d->jack);
+	oc.http = !o->no_http;
+	oc.http_bind = o->http_bind;
+	oc.http_port = o->http_port;
+	oc.http_port_default = o->http_port_default;
+	oc.http_max = o->http_clients;
 	char err[512];
 	errno = 0;
 	if (!(d->osc = fx_osc_new(&oc, d->control, err, sizeof err))) {
@@ -350,6 +358,8 @@ static int start_control(Daemon *d, double bpm)
 		return errno == EADDRINUSE ? FX_EXIT_OSC_PORT_TAKEN
 		                           : FX_EXIT_FAILURE;
 	}
+	if (fx_osc_web_note(d->osc))
+		fx_log(LOG_WARNING, "%s", fx_osc_web_note(d->osc));
 	return -1;
 }
 
@@ -613,6 +623,10 @@ static const struct {
 	{"osc-port-by-name", offsetof(FxOptions, osc_port_by_name), KIND_INT},
 	{"alias", offsetof(FxOptions, alias), KIND_LIST},
 	{"no-osc", offsetof(FxOptions, no_osc), KIND_INT},
+	{"no-http", offsetof(FxOptions, no_http), KIND_INT},
+	{"http-port", offsetof(FxOptions, http_port), KIND_INT},
+	{"http-bind", offsetof(FxOptions, http_bind), KIND_TEXT},
+	{"http-clients", offsetof(FxOptions, http_clients), KIND_INT},
 	{"no-midi", offsetof(FxOptions, no_midi), KIND_INT},
 	{"preset-dir", offsetof(FxOptions, preset_dir), KIND_TEXT},
 	{"state-file", offsetof(FxOptions, state_file), KIND_TEXT},

@@ -154,6 +154,20 @@ static const OptionInfo options[] = {
          NULL},
 	{"no-osc", 0, FX_OPT_FLAG, F(no_osc), 0, 0, 0, NULL, NULL,
          "no OSC server", NULL},
+	{"http-port", 0, FX_OPT_INT, F(http_port), 0, 65535, 0, NULL, "PORT",
+         "HTTP port for OSCQuery, its WebSocket and the browser surface "
+         "(default 9000, or the OSC port + 1000 with --osc-port-by-name; "
+         "0 picks a free one)",
+         "HTTP"},
+	{"http-bind", 0, FX_OPT_STRING, F(http_bind), 0, 0, 0,
+         fx_netaddr_check_ipv4, "ADDR",
+         "numeric IPv4 address for HTTP (default 127.0.0.1; --osc-allow "
+         "applies to HTTP too)",
+         NULL},
+	{"http-clients", 0, FX_OPT_INT, F(http_clients), 1, 32, 0, NULL, "N",
+         "WebSocket clients at once (default 16)", NULL},
+	{"no-http", 0, FX_OPT_FLAG, F(no_http), 0, 0, 0, NULL, NULL,
+         "no HTTP server (no OSCQuery, no browser surface)", NULL},
 	{"no-midi", 0, FX_OPT_FLAG, F(no_midi), 0, 0, 0, NULL, NULL,
          "no midi_in / midi_out ports (MIDI control off)", NULL},
 	{"preset-dir", 0, FX_OPT_STRING, F(preset_dir), 0, 0, 0, NULL, "DIR",
@@ -323,6 +337,9 @@ static void set_defaults(FxOptions *o)
 	o->memory_budget_mb = FX_ENGINE_BUDGET_MB;
 	o->osc_port = -1; /* until load(): 8000, or from the name */
 	o->osc_bind = strdup("127.0.0.1");
+	o->http_port = -1; /* until load(): 9000, or from the OSC port */
+	o->http_bind = strdup("127.0.0.1");
+	o->http_clients = 16;
 	o->osc_rate = 30;
 	o->osc_tcp_max = 8;
 	o->osc_tcp_idle = 300;
@@ -424,6 +441,10 @@ static FxStatus load(FxOptions *o, Cli *cli, int argc, char *const argv[],
 	if (o->osc_port < 0)
 		o->osc_port = o->osc_port_by_name ? fx_instance_osc_port(o->name)
 		                                  : 8000;
+	if (o->http_port < 0) {
+		o->http_port_default = 1;
+		o->http_port = o->osc_port_by_name ? o->osc_port + 1000 : 9000;
+	}
 	if (!o->inputs)
 		o->inputs = o->channels;
 	if (!o->outputs)
@@ -437,7 +458,7 @@ FxStatus fx_options_load(FxOptions *o, int argc, char *const argv[], char *err,
 	set_defaults(o);
 	if (err_size)
 		err[0] = '\0';
-	if (!o->name || !o->osc_bind)
+	if (!o->name || !o->osc_bind || !o->http_bind)
 		return fx_fail(FX_ERR_NOMEM, err, err_size, "out of memory");
 	Cli cli = {0};
 	ChainText chain = {0};
@@ -462,12 +483,13 @@ void fx_options_free(FxOptions *o)
 	fx_str_list_clear(&o->alias);
 	free(o->osc_bind);
 	free(o->osc_allow);
+	free(o->http_bind);
 	free(o->preset_dir);
 	free(o->state_file);
 	free(o->midi);
 	o->midi = NULL;
 	o->n_midi = 0;
-	o->name = o->config = o->osc_bind = o->osc_allow = NULL;
+	o->name = o->config = o->osc_bind = o->osc_allow = o->http_bind = NULL;
 	o->preset_dir = o->state_file = NULL;
 }
 

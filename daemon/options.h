@@ -71,6 +71,11 @@ typedef struct {
 	double osc_tcp_idle;   ///< close a silent TCP connection, s; 0 never
 	double osc_lease;      ///< subscription lease, s; 0 never ends
 	FxStrList alias;       ///< FROM=TO address aliases
+	int no_http;           ///< no HTTP server
+	int http_port;         ///< 0 picks one
+	int http_port_default; ///< not asked for: taken, fxd runs without
+	char *http_bind;       ///< numeric IPv4 address for HTTP
+	int http_clients;      ///< WebSocket clients at once
 	char *preset_dir;      ///< NULL: the XDG default
 	char *state_file;      ///< NULL: none
 	char *config;          ///< -f FILE, or NULL

@@ -258,7 +258,7 @@ static void m_json(const FxOscNamespace *ns, FxOscRequest *req,
 	free(x.maps);
 	/* Parts: small ones over UDP; over TCP one, unless it would be
 	 * larger than a packet (32 slots of 16 parameters can be). */
-	size_t part = req->peer.tcp < 0       ? FX_OSC_JSON_PART
+	size_t part = req->peer.tcp < 0 && !req->peer.ws ? FX_OSC_JSON_PART
 	              : len < FX_OSC_TCP_PART ? len + 1
 	                                      : FX_OSC_TCP_PART;
 	char *piece = text ? malloc(part + 1) : NULL;
@@ -482,7 +482,8 @@ static void m_preset_list(const FxOscNamespace *ns, FxOscRequest *req,
 	/* One message when the list fits one part, as clients before parts
 	 * expect; otherwise ,ii s... parts: the part, the number of parts,
 	 * then as many names as fit. */
-	size_t part = req->peer.tcp < 0 ? FX_OSC_JSON_PART : FX_OSC_TCP_PART;
+	size_t part = req->peer.tcp < 0 && !req->peer.ws ? FX_OSC_JSON_PART
+	                                                 : FX_OSC_TCP_PART;
 	int parts = count_parts(names, n, part);
 	for (int p = 0, i = 0; p < parts; p++) {
 		lo_message m = lo_message_new();

@@ -37,10 +37,20 @@ typedef struct {
 	/** MIDI control (learn, mappings, tap, morph), polled on the OSC
 	 *  thread; NULL (--no-midi): those methods fail. Not owned. */
 	FxMidi *midi;
+	/* The HTTP + WebSocket server (OSCQuery, the browser surface). */
+	const char *name;      ///< the JACK client name, for ?HOST_INFO
+	int http;              ///< serve HTTP
+	const char *http_bind; ///< numeric IPv4 address, "127.0.0.1"
+	int http_port;         ///< 0 picks a free port
+	/** The port was not asked for: when it is taken, fxd runs without
+	 *  HTTP and says why (fx_osc_web_note) rather than failing. */
+	int http_port_default;
+	int http_max; ///< WebSocket clients at once
 } FxOscConfig;
 
 /** Defaults: 127.0.0.1:8000, UDP only, no allowlist, 30 Hz, 8 TCP
- *  connections closed after 300 s of silence, 60 s subscription leases. */
+ *  connections closed after 300 s of silence, 60 s subscription leases;
+ *  HTTP on 127.0.0.1:9000 with 16 WebSocket clients. */
 FxOscConfig fx_osc_config_default(void);
 
 /** Binds the sockets. NULL with a one-line reason in @p err on failure;
@@ -53,6 +63,16 @@ int fx_osc_port(const FxOsc *o);
 
 /** "udp 127.0.0.1:8000" or "udp+tcp 127.0.0.1:8000". */
 const char *fx_osc_describe(const FxOsc *o);
+
+/** The HTTP port bound, 0 when HTTP is off. */
+int fx_osc_web_port(const FxOsc *o);
+
+/** "http 127.0.0.1:9000", or NULL when HTTP is off. */
+const char *fx_osc_web_describe(const FxOsc *o);
+
+/** Why HTTP is off though it was asked for (its default port was taken),
+ *  or NULL. */
+const char *fx_osc_web_note(const FxOsc *o);
 
 /** Starts the server thread. Returns 0 on success. */
 int fx_osc_start(FxOsc *o);

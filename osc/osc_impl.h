@@ -8,6 +8,7 @@
 
 #include <lo/lo.h>
 
+#include "osc/http.h"
 #include "osc/methods.h"
 #include "osc/osc.h"
 #include "osc/params.h"
@@ -25,6 +26,9 @@ struct FxOscImpl {
 	 *  length of one lo_server_dispatch_data call, because liblo's
 	 *  handler takes one fixed user pointer. */
 	FxOscRequest *parsing;
+	FxOscHttp *http; ///< NULL: HTTP is off
+	char http_note[256];
+	uint8_t *ws_packet; ///< one WebSocket message being handled
 };
 
 /** Periodic work (leases, syncs, feedback, meters, stats), as the

@@ -19,7 +19,11 @@ FxOscConfig fx_osc_config_default(void)
 	                     .rate_hz = 30,
 	                     .tcp_max = 8,
 	                     .tcp_idle_s = 300,
-	                     .lease_s = 60};
+	                     .lease_s = 60,
+	                     .http = 1,
+	                     .http_bind = "127.0.0.1",
+	                     .http_port = 9000,
+	                     .http_max = 16};
 }
 
 /* ---- packets -------------------------------------------------------------- */
@@ -119,9 +123,67 @@ static void on_started(void *user)
 	fx_osc_subs_send_state(o->subs);
 }
 
+/* ---- WebSocket clients ---------------------------------------------------- */
+
+/* The transport's stream hook: to a WebSocket client, what it listens to
+ * (feedback) or anything (replies). */
+static void on_stream(void *user, const FxOscPeer *peer, const char *path,
+                      const void *data, size_t len, int text)
+{
+	FxOsc *o = user;
+	if (!o->http)
+		return;
+	if (peer->listened && path && !fx_osc_subs_ws_wants(o->subs, peer->ws, path))
+		return;
+	fx_osc_http_send(o->http, peer->ws, text, data, len);
+}
+
+static void on_wake(void *user)
+{
+	FxOsc *o = user;
+	fx_osc_transport_wake(o->transport);
+}
+
+static void on_packet(void *user, FxOscRequest *req, uint8_t *packet, size_t len);
+
+/* What the HTTP thread handed over since the last tick. */
+static void take_web(FxOsc *o)
+{
+	FxOscHttpEvent ev;
+	uint8_t *buf = o->ws_packet;
+	while (fx_osc_http_take(o->http, &ev, buf, FX_OSC_HTTP_MAX_FRAME + 1)) {
+		switch (ev.kind) {
+		case FX_OSC_HTTP_OPENED:
+			fx_osc_subs_ws_open(o->subs, ev.conn, &ev.addr);
+			break;
+		case FX_OSC_HTTP_CLOSED:
+			fx_osc_subs_ws_close(o->subs, ev.conn);
+			break;
+		case FX_OSC_HTTP_LISTEN:
+		case FX_OSC_HTTP_IGNORE:
+			fx_osc_subs_ws_listen(o->subs, ev.conn, (char *)buf,
+			                      ev.kind == FX_OSC_HTTP_LISTEN);
+			break;
+		case FX_OSC_HTTP_PACKET: {
+			FxOscRequest req = {.transport = o->transport,
+			                    .peer = {.tcp = -1, .ws = ev.conn},
+			                    .rx_ns = fx_osc_now_ns()};
+			if (ev.len > FX_OSC_MAX_PACKET)
+				fx_osc_fail(&req, "", "packet larger than %d bytes",
+				            FX_OSC_MAX_PACKET);
+			else
+				on_packet(o, &req, buf, ev.len);
+			break;
+		}
+		}
+	}
+}
+
 static int on_tick(void *user)
 {
 	FxOsc *o = user;
+	if (o->http)
+		take_web(o);
 	return fx_osc_subs_tick(o->subs);
 }
 
@@ -178,6 +240,40 @@ static lo_server new_parser(FxOsc *o, char *err, size_t size)
 	return lo;
 }
 
+/* The HTTP server, or a note saying why it is off when its default port
+ * was taken. */
+static FxStatus start_web(FxOsc *o, FxControl *control, char *err,
+                          size_t err_size)
+{
+	const FxOscConfig *cfg = &o->cfg;
+	FxOscHttpConfig hc = {.bind = cfg->http_bind,
+	                      .port = cfg->http_port,
+	                      .allow = cfg->allow,
+	                      .max_ws = cfg->http_max,
+	                      .name = cfg->name,
+	                      .osc_ip = cfg->bind,
+	                      .osc_port = fx_osc_transport_port(o->transport),
+	                      .feedback_hz = cfg->rate_hz,
+	                      .wake = on_wake,
+	                      .user = o};
+	if (!(o->ws_packet = malloc(FX_OSC_HTTP_MAX_FRAME + 1))) {
+		snprintf(err, err_size, "out of memory");
+		return FX_ERR_NOMEM;
+	}
+	FxStatus st;
+	char why[160];
+	o->http = fx_osc_http_new(&hc, control, &st, why, sizeof why);
+	if (o->http)
+		return FX_OK;
+	if (cfg->http_port_default && errno == EADDRINUSE) {
+		snprintf(o->http_note, sizeof o->http_note,
+		         "%s; running without HTTP (give --http-port)", why);
+		return FX_OK;
+	}
+	snprintf(err, err_size, "%s", why);
+	return st;
+}
+
 FxOsc *fx_osc_new(const FxOscConfig *cfg, FxControl *control, char *err,
                   size_t err_size)
 {
@@ -202,7 +298,8 @@ FxOsc *fx_osc_new(const FxOscConfig *cfg, FxControl *control, char *err,
 	                    .failed = on_failed,
 	                    .unreachable = on_unreachable,
 	                    .started = on_started,
-	                    .tick = on_tick};
+	                    .tick = on_tick,
+	                    .stream = on_stream};
 	if (!(o->transport = fx_osc_transport_new(&tc, &hooks, &st, err,
 	                                          err_size)))
 		return give_up(o);
@@ -214,6 +311,8 @@ FxOsc *fx_osc_new(const FxOscConfig *cfg, FxControl *control, char *err,
 		return give_up(o);
 	}
 	o->ns = (FxOscNamespace){control, o->params, o->subs, cfg->midi};
+	if (cfg->http && start_web(o, control, err, err_size) != FX_OK)
+		return give_up(o);
 	if (!(o->lo = new_parser(o, err, err_size)))
 		return give_up(o);
 	for (int i = 0; i < cfg->n_targets; i++) {
@@ -256,20 +355,42 @@ void fx_osc_inject(FxOsc *o, const void *data, size_t len, int port)
 	fx_osc_transport_inject(o->transport, data, len, port);
 }
 
+int fx_osc_web_port(const FxOsc *o)
+{
+	return o->http ? fx_osc_http_port(o->http) : 0;
+}
+
+const char *fx_osc_web_describe(const FxOsc *o)
+{
+	return o->http ? fx_osc_http_describe(o->http) : NULL;
+}
+
+const char *fx_osc_web_note(const FxOsc *o)
+{
+	return o->http_note[0] ? o->http_note : NULL;
+}
+
 int fx_osc_start(FxOsc *o)
 {
 	char err[128];
-	return fx_osc_transport_start(o->transport, err, sizeof err) == FX_OK
-	               ? 0
-	               : -1;
+	if (fx_osc_transport_start(o->transport, err, sizeof err) != FX_OK)
+		return -1;
+	return o->http && fx_osc_http_start(o->http, err, sizeof err) != FX_OK
+	               ? -1
+	               : 0;
 }
 
 void fx_osc_free(FxOsc *o)
 {
 	if (!o)
 		return;
-	/* The thread first: it uses everything below. */
+	/* The threads first: they use everything below, and each other
+	 * (the HTTP thread wakes the OSC thread, which queues frames for the
+	 * HTTP thread): stopped in turn, then freed. */
+	fx_osc_http_stop(o->http);
 	fx_osc_transport_free(o->transport);
+	fx_osc_http_free(o->http);
+	free(o->ws_packet);
 	if (o->lo)
 		lo_server_free(o->lo);
 	fx_osc_subs_free(o->subs);

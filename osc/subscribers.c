@@ -33,6 +33,9 @@ typedef struct {
 	double fail_window;     ///< end of the current second of failures
 	int fails_in_window;    ///< failures forwarded in it
 	unsigned fails_skipped; ///< not forwarded since the last one that was
+	uint32_t ws;            ///< a WebSocket client's connection, 0: none
+	char **listens;         ///< the addresses it listens to
+	int n_listens;
 } Subscriber;
 
 /* A failure waiting to be forwarded to subscribers. */
@@ -55,8 +58,8 @@ struct FxOscSubsImpl {
 	FxControl *control;
 	FxOscParams *params;
 	FxOscTransport *t;
-	Subscriber subs[FX_OSC_MAX_SUBSCRIBERS];
-	int n_subs;
+	Subscriber subs[FX_OSC_MAX_SUBSCRIBERS + FX_OSC_MAX_WS_CLIENTS];
+	int n_subs, n_ws;
 	PendingSync syncs[FX_OSC_MAX_SYNCS];
 	int n_syncs;
 	PendingFail fails[FX_OSC_PENDING_FAILS];
@@ -86,8 +89,21 @@ FxOscSubs *fx_osc_subs_new(const FxOscSubsConfig *cfg, FxControl *control,
 	return s;
 }
 
+static void free_listens(Subscriber *sub)
+{
+	for (int k = 0; k < sub->n_listens; k++)
+		free(sub->listens[k]);
+	free(sub->listens);
+	sub->listens = NULL;
+	sub->n_listens = 0;
+}
+
 void fx_osc_subs_free(FxOscSubs *s)
 {
+	if (!s)
+		return;
+	for (int i = 0; i < s->n_subs; i++)
+		free_listens(&s->subs[i]);
 	free(s);
 }
 
@@ -116,7 +132,10 @@ static void send_state_to(FxOscSubs *s, const FxOscPeer *peer)
 /* Where a subscriber's messages go. */
 static FxOscPeer sub_peer(const Subscriber *sub)
 {
-	return (FxOscPeer){.addr = sub->addr, .tcp = -1};
+	return (FxOscPeer){.addr = sub->addr,
+	                   .tcp = -1,
+	                   .ws = sub->ws,
+	                   .listened = sub->ws != 0};
 }
 
 static int same_addr(const struct sockaddr_in *a, const struct sockaddr_in *b)
@@ -128,7 +147,15 @@ static int same_addr(const struct sockaddr_in *a, const struct sockaddr_in *b)
 static int find_sub(const FxOscSubs *s, const struct sockaddr_in *a)
 {
 	for (int i = 0; i < s->n_subs; i++)
-		if (same_addr(&s->subs[i].addr, a))
+		if (!s->subs[i].ws && same_addr(&s->subs[i].addr, a))
+			return i;
+	return -1;
+}
+
+static int find_ws(const FxOscSubs *s, uint32_t conn)
+{
+	for (int i = 0; i < s->n_subs; i++)
+		if (s->subs[i].ws == conn)
 			return i;
 	return -1;
 }
@@ -156,8 +183,10 @@ static void drop_sub(FxOscSubs *s, int i, int tell)
 {
 	if (tell)
 		send_host_port(s, &s->subs[i], "/fxd/unsubscribed", 0);
+	s->n_ws -= s->subs[i].ws != 0;
+	free_listens(&s->subs[i]);
 	s->subs[i] = s->subs[--s->n_subs];
-	atomic_store(&s->n_subs_seen, s->n_subs);
+	atomic_store(&s->n_subs_seen, s->n_subs - s->n_ws);
 }
 
 /* The subscriber that renewed longest ago and is not static, or -1. */
@@ -165,7 +194,7 @@ static int stalest_sub(const FxOscSubs *s)
 {
 	int at = -1;
 	for (int i = 0; i < s->n_subs; i++)
-		if (!s->subs[i].is_static &&
+		if (!s->subs[i].is_static && !s->subs[i].ws &&
 		    (at < 0 || s->subs[i].renewed < s->subs[at].renewed))
 			at = i;
 	return at;
@@ -178,7 +207,7 @@ FxStatus fx_osc_subs_add(FxOscSubs *s, const struct sockaddr_in *addr,
 	if (i < 0) {
 		/* Clients that quit without a word must not lock new ones
 		 * out: the stalest gives way. */
-		if (s->n_subs == FX_OSC_MAX_SUBSCRIBERS) {
+		if (s->n_subs - s->n_ws == FX_OSC_MAX_SUBSCRIBERS) {
 			int stale = stalest_sub(s);
 			if (stale < 0)
 				return FX_ERR_FULL;
@@ -194,7 +223,7 @@ FxStatus fx_osc_subs_add(FxOscSubs *s, const struct sockaddr_in *addr,
 	sub->is_static |= is_static;
 	sub->renewed = fx_osc_transport_clock(s->t);
 	sub->next_meter = sub->next_stats = 0;
-	atomic_store(&s->n_subs_seen, s->n_subs);
+	atomic_store(&s->n_subs_seen, s->n_subs - s->n_ws);
 	if (!is_static) {
 		send_host_port(s, sub, "/fxd/subscribed", 1);
 		FxOscPeer peer = sub_peer(sub);
@@ -236,7 +265,7 @@ static void expire_subs(FxOscSubs *s, double now)
 	if (s->cfg.lease_s <= 0)
 		return;
 	for (int i = 0; i < s->n_subs;) {
-		if (s->subs[i].is_static ||
+		if (s->subs[i].is_static || s->subs[i].ws ||
 		    now - s->subs[i].renewed < s->cfg.lease_s) {
 			i++;
 			continue;
@@ -244,6 +273,75 @@ static void expire_subs(FxOscSubs *s, double now)
 		drop_sub(s, i, 1);
 		atomic_fetch_add(&s->subs_expired, 1);
 	}
+}
+
+FxStatus fx_osc_subs_ws_open(FxOscSubs *s, uint32_t conn,
+                             const struct sockaddr_in *addr)
+{
+	if (!conn || s->n_ws == FX_OSC_MAX_WS_CLIENTS || find_ws(s, conn) >= 0)
+		return FX_ERR_FULL;
+	Subscriber *sub = &s->subs[s->n_subs++];
+	memset(sub, 0, sizeof *sub);
+	sub->addr = *addr;
+	sub->ws = conn;
+	sub->interval_ms = 100;
+	sub->renewed = fx_osc_transport_clock(s->t);
+	s->n_ws++;
+	atomic_store(&s->n_subs_seen, s->n_subs - s->n_ws);
+	return FX_OK;
+}
+
+void fx_osc_subs_ws_close(FxOscSubs *s, uint32_t conn)
+{
+	int i = find_ws(s, conn);
+	if (i >= 0)
+		drop_sub(s, i, 0);
+}
+
+static int find_listen(const Subscriber *sub, const char *path)
+{
+	for (int k = 0; k < sub->n_listens; k++)
+		if (!strcmp(sub->listens[k], path))
+			return k;
+	return -1;
+}
+
+FxStatus fx_osc_subs_ws_listen(FxOscSubs *s, uint32_t conn, const char *path,
+                               int on)
+{
+	int i = find_ws(s, conn);
+	if (i < 0)
+		return FX_ERR_INVALID;
+	Subscriber *sub = &s->subs[i];
+	int k = find_listen(sub, path);
+	if (!on) {
+		if (k >= 0) {
+			free(sub->listens[k]);
+			sub->listens[k] = sub->listens[--sub->n_listens];
+		}
+		return FX_OK;
+	}
+	if (k >= 0)
+		return FX_OK;
+	if (sub->n_listens == FX_OSC_MAX_LISTENS)
+		return FX_ERR_FULL;
+	char **grown = realloc(sub->listens,
+	                       (size_t)(sub->n_listens + 1) * sizeof *grown);
+	char *copy = strdup(path);
+	if (grown)
+		sub->listens = grown;
+	if (!grown || !copy) {
+		free(copy);
+		return FX_ERR_NOMEM;
+	}
+	sub->listens[sub->n_listens++] = copy;
+	return FX_OK;
+}
+
+int fx_osc_subs_ws_wants(const FxOscSubs *s, uint32_t conn, const char *path)
+{
+	int i = find_ws(s, conn);
+	return i >= 0 && find_listen(&s->subs[i], path) >= 0;
 }
 
 void fx_osc_subs_send_state(FxOscSubs *s)
@@ -304,6 +402,13 @@ static void flush_feedback(FxOscSubs *s)
 	if (!s->n_subs)
 		return;
 	if (ch.chain) {
+		/* WebSocket clients rebuild from the tree. */
+		for (int i = 0; i < s->n_subs; i++) {
+			FxOscPeer peer = sub_peer(&s->subs[i]);
+			fx_osc_send_text(s->t, &peer,
+			                 "{\"COMMAND\":\"PATH_CHANGED\","
+			                 "\"DATA\":\"/fx\"}");
+		}
 		fx_osc_subs_send_state(s);
 		return;
 	}
@@ -426,7 +531,9 @@ static void forward_fails_to(FxOscSubs *s, Subscriber *sub, double now)
 	}
 	for (int f = 0; f < s->n_fails; f++) {
 		const PendingFail *pf = &s->fails[f];
-		if (pf->peer.tcp < 0 && same_addr(&pf->peer.addr, &sub->addr))
+		/* Not back to the sender, who heard it already. */
+		if (pf->peer.tcp < 0 && pf->peer.ws == sub->ws &&
+		    same_addr(&pf->peer.addr, &sub->addr))
 			continue;
 		if (sub->fails_in_window < FX_OSC_FAILS_PER_S) {
 			send_fail(s, sub, pf->address, pf->why, pf->sender,

@@ -24,6 +24,10 @@
 
 enum {
 	FX_OSC_MAX_SUBSCRIBERS = 16,
+	/** WebSocket clients, kept beside the subscribers (never expire or
+	 *  give way; they go when they disconnect). */
+	FX_OSC_MAX_WS_CLIENTS = 32,
+	FX_OSC_MAX_LISTENS = 4096, ///< addresses one WebSocket client listens to
 	FX_OSC_MAX_SYNCS = 64,
 	FX_OSC_MAX_PORTS = 64,    ///< meter channels reported
 	FX_OSC_PENDING_FAILS = 8, ///< distinct failures kept per feedback tick
@@ -38,6 +42,22 @@ typedef struct {
 	double rate_hz; ///< feedback flushes a second
 	FxMidi *midi;   ///< polled each tick; NULL: MIDI is off
 } FxOscSubsConfig;
+
+/** A WebSocket client connected (@p conn, osc/http.h) from @p addr: it
+ *  gets replies, PATH_CHANGED on a chain swap and, for the addresses it
+ *  listens to, feedback, meters, stats and counters. */
+FxStatus fx_osc_subs_ws_open(FxOscSubs *s, uint32_t conn,
+                             const struct sockaddr_in *addr);
+
+/** It went away. */
+void fx_osc_subs_ws_close(FxOscSubs *s, uint32_t conn);
+
+/** LISTEN (@p on) or IGNORE @p path. */
+FxStatus fx_osc_subs_ws_listen(FxOscSubs *s, uint32_t conn, const char *path,
+                               int on);
+
+/** 1 if WebSocket client @p conn listens to @p path. */
+int fx_osc_subs_ws_wants(const FxOscSubs *s, uint32_t conn, const char *path);
 
 /** An empty table; NULL when out of memory. */
 FxOscSubs *fx_osc_subs_new(const FxOscSubsConfig *cfg, FxControl *control,

@@ -77,7 +77,7 @@ void fx_osc_transport_advance(FxOscTransport *t, double seconds)
 	t->clock_offset += seconds;
 }
 
-static uint64_t now_ns(void)
+uint64_t fx_osc_now_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -90,7 +90,8 @@ void fx_osc_peer_name(const FxOscPeer *peer, char *buf, size_t size)
 {
 	char host[INET_ADDRSTRLEN];
 	inet_ntop(AF_INET, &peer->addr.sin_addr, host, sizeof host);
-	snprintf(buf, size, "%s %s:%d", peer->tcp < 0 ? "udp" : "tcp", host,
+	snprintf(buf, size, "%s %s:%d",
+	         peer->ws ? "ws" : peer->tcp < 0 ? "udp" : "tcp", host,
 	         ntohs(peer->addr.sin_port));
 }
 
@@ -331,6 +332,12 @@ void fx_osc_send(FxOscTransport *t, const FxOscPeer *peer, const char *path,
 		return;
 	}
 	lo_message_serialise(m, path, buf + 4, &len);
+	if (peer->ws) {
+		if (t->hooks.stream)
+			t->hooks.stream(t->hooks.user, peer, path, buf + 4, len,
+			                0);
+		return;
+	}
 	if (peer->tcp < 0) {
 		send_udp(t, peer, buf + 4, len);
 		return;
@@ -346,6 +353,20 @@ void fx_osc_send(FxOscTransport *t, const FxOscPeer *peer, const char *path,
 		 * connection rather than a torn stream. */
 		atomic_fetch_add(&t->send_errors, 1);
 		close_tcp(t, peer->tcp);
+	}
+}
+
+void fx_osc_send_text(FxOscTransport *t, const FxOscPeer *peer,
+                      const char *text)
+{
+	if (peer->ws && t->hooks.stream)
+		t->hooks.stream(t->hooks.user, peer, NULL, text, strlen(text), 1);
+}
+
+void fx_osc_transport_wake(FxOscTransport *t)
+{
+	if (write(t->wake[1], "w", 1) < 0) {
+		/* full: a wake-up is pending already */
 	}
 }
 
@@ -434,7 +455,7 @@ void fx_osc_transport_inject(FxOscTransport *t, const void *data, size_t len,
 	if (len > FX_OSC_MAX_PACKET)
 		len = FX_OSC_MAX_PACKET;
 	memcpy(t->rx, data, len);
-	handle_packet(t, t->rx, len, &peer, now_ns());
+	handle_packet(t, t->rx, len, &peer, fx_osc_now_ns());
 }
 
 static void count_kernel_drops(FxOscTransport *t, struct msghdr *mh)
@@ -466,13 +487,13 @@ static void read_udp(FxOscTransport *t)
 			return;
 		if (n < 0)
 			continue; /* an ICMP error reported here: taken */
-		uint64_t rx = now_ns();
+		uint64_t rx = fx_osc_now_ns();
 		count_kernel_drops(t, &mh);
 		if (!allowed(t, &from) || fx_osc_transport_is_self(t, &from)) {
 			atomic_fetch_add(&t->dropped, 1);
 			continue;
 		}
-		FxOscPeer peer = {from, -1, 0};
+		FxOscPeer peer = {.addr = from, .tcp = -1};
 		if (mh.msg_flags & MSG_TRUNC)
 			refuse_oversize(t, &peer);
 		else
@@ -598,10 +619,10 @@ static void read_tcp(FxOscTransport *t, int i)
 	}
 	c->len += (size_t)n;
 	c->last_active = fx_osc_transport_clock(t);
-	uint64_t rx = now_ns();
+	uint64_t rx = fx_osc_now_ns();
 	while (c->fd >= 0 && c->len >= 4) {
 		uint32_t size = be32(c->buf);
-		FxOscPeer peer = {c->addr, i, c->serial};
+		FxOscPeer peer = {.addr = c->addr, .tcp = i, .tcp_serial = c->serial};
 		if (size > FX_OSC_MAX_PACKET) {
 			refuse_oversize(t, &peer);
 			close_tcp(t, i);
@@ -656,6 +677,12 @@ static void *thread_main(void *arg)
 		int n = poll_set(t, &listen_at);
 		struct pollfd *fds = t->fds;
 		poll(fds, (nfds_t)n, busy ? POLL_BUSY_MS : POLL_IDLE_MS);
+		if (fds[0].revents & POLLIN) {
+			char drain[64];
+			if (read(t->wake[0], drain, sizeof drain) < 0) {
+				/* nonblocking: nothing left */
+			}
+		}
 		if (fds[1].revents & POLLERR)
 			read_errors(t);
 		if (fds[1].revents & POLLIN)

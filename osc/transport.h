@@ -35,6 +35,12 @@ typedef struct {
 	struct sockaddr_in addr;
 	int tcp;             ///< index of the TCP connection, or -1: UDP
 	uint32_t tcp_serial; ///< its serial: slots are reused
+	/** A WebSocket client (osc/http.h's connection), 0: none. Its
+	 *  packets go through the stream hook. */
+	uint32_t ws;
+	/** Feedback to a WebSocket client: only the addresses it listens
+	 *  to pass (replies always do). */
+	int listened;
 } FxOscPeer;
 
 /** One packet being handled: who sent it, when, and the transport that
@@ -66,6 +72,10 @@ typedef struct {
 	/** After each wake-up; returns nonzero while work waits on time (a
 	 *  sync), so the loop sleeps only briefly. May be NULL. */
 	int (*tick)(void *user);
+	/** A packet (or, with @p text, a JSON text) for a WebSocket peer
+	 *  (peer->ws), to be carried by whoever serves it. May be NULL. */
+	void (*stream)(void *user, const FxOscPeer *peer, const char *path,
+	               const void *data, size_t len, int text);
 } FxOscHooks;
 
 typedef struct {
@@ -105,6 +115,15 @@ void fx_osc_transport_inject(FxOscTransport *t, const void *data, size_t len,
 void fx_osc_send(FxOscTransport *t, const FxOscPeer *peer, const char *path,
                  lo_message m);
 
+/** A JSON text to @p peer when it is a WebSocket client (PATH_CHANGED);
+ *  nothing to others. */
+void fx_osc_send_text(FxOscTransport *t, const FxOscPeer *peer,
+                      const char *text);
+
+/** Wakes the thread's poll from another thread: work is waiting (the
+ *  tick hook runs). */
+void fx_osc_transport_wake(FxOscTransport *t);
+
 /** fx_osc_send, then frees @p m (NULL: nothing sent). */
 void fx_osc_send_free(FxOscTransport *t, const FxOscPeer *peer,
                       const char *path, lo_message m);
@@ -138,6 +157,9 @@ int fx_osc_transport_udp_fd(const FxOscTransport *t);
 
 /** Monotonic seconds. */
 double fx_osc_now(void);
+
+/** CLOCK_MONOTONIC in nanoseconds (a request's receive time). */
+uint64_t fx_osc_now_ns(void);
 
 /** The transport's clock: fx_osc_now plus what tests added with
  *  fx_osc_transport_advance, for leases, idle connections and rates. */
