@@ -22,17 +22,17 @@
 #include "osc/web_page.h"
 
 enum {
-	RING_BYTES = 1 << 20,     ///< each way
-	CLIENT_QUEUE = 1 << 20,   ///< bytes waiting for one slow client
-	HEADER_BYTES = 4096,      ///< a request's headers, at most
-	HEADER_POOL = 32,         ///< requests reading headers at once
-	CONNECTIONS = 256,        ///< sockets the server keeps at once
-	HEADER_IDLE_S = 5,        ///< to send a whole request
-	WS_PING_S = 20,           ///< a silent client is pinged
-	WS_HANGUP_S = 45,         ///< and closed when still silent
-	BODY_PIECE = 16384,       ///< bytes of a reply written at once
-	MAX_PATH = 1024,          ///< a LISTEN path, at most
-	SERIAL_BITS = 24,         ///< conn = serial << 8 | slot
+	RING_BYTES = 1 << 20,   ///< each way
+	CLIENT_QUEUE = 1 << 20, ///< bytes waiting for one slow client
+	HEADER_BYTES = 4096,    ///< a request's headers, at most
+	HEADER_POOL = 32,       ///< requests reading headers at once
+	CONNECTIONS = 256,      ///< sockets the server keeps at once
+	HEADER_IDLE_S = 5,      ///< to send a whole request
+	WS_PING_S = 20,         ///< a silent client is pinged
+	WS_HANGUP_S = 45,       ///< and closed when still silent
+	BODY_PIECE = 16384,     ///< bytes of a reply written at once
+	MAX_PATH = 1024,        ///< a LISTEN path, at most
+	SERIAL_BITS = 24,       ///< conn = serial << 8 | slot
 };
 
 /* A frame waiting for its client. */
@@ -54,12 +54,12 @@ typedef struct {
 /* Per connection (libwebsockets allocates it). */
 typedef struct {
 	/* HTTP: the reply being written. */
-	char *body;         ///< owned (NULL: the static page)
-	const char *at;     ///< what is left to write
+	char *body;     ///< owned (NULL: the static page)
+	const char *at; ///< what is left to write
 	size_t left;
 	/* WebSocket */
-	int slot;           ///< -1: not a WebSocket client
-	unsigned char *rx;  ///< the message being assembled
+	int slot;          ///< -1: not a WebSocket client
+	unsigned char *rx; ///< the message being assembled
 	size_t rx_len;
 	int rx_binary, rx_too_big;
 } Session;
@@ -184,8 +184,8 @@ static signed char on_json(struct lejp_ctx *ctx, char reason)
 	return 0;
 }
 
-static void take_command(FxOscHttp *h, const Client *c, const unsigned char *text,
-                         size_t len)
+static void take_command(FxOscHttp *h, const Client *c,
+                         const unsigned char *text, size_t len)
 {
 	Command cmd = {0};
 	struct lejp_ctx ctx;
@@ -195,7 +195,7 @@ static void take_command(FxOscHttp *h, const Client *c, const unsigned char *tex
 	lejp_destruct(&ctx);
 	if (rc < 0 || cmd.bad || cmd.data[0] != '/')
 		return; /* not a command fxd knows: ignored, as the spec asks */
-	FxOscHttpKind kind = !strcmp(cmd.command, "LISTEN")   ? FX_OSC_HTTP_LISTEN
+	FxOscHttpKind kind = !strcmp(cmd.command, "LISTEN") ? FX_OSC_HTTP_LISTEN
 	                     : !strcmp(cmd.command, "IGNORE") ? FX_OSC_HTTP_IGNORE
 	                                                      : 0;
 	if (kind)
@@ -222,7 +222,8 @@ static int receive(FxOscHttp *h, struct lws *wsi, Session *s, const void *in,
 	if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi))
 		return 0;
 	if (s->rx_too_big) {
-		lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, NULL, 0);
+		lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, NULL,
+		                 0);
 		return -1;
 	}
 	atomic_fetch_add(&h->ws_received, 1);
@@ -246,7 +247,8 @@ static void take_from_osc(FxOscHttp *h)
 		    c->conn != conn)
 			continue; /* gone; the slot may be another's */
 		Frame *f = NULL;
-		if (len <= FX_OSC_HTTP_MAX_FRAME && c->queued + len <= CLIENT_QUEUE)
+		if (len <= FX_OSC_HTTP_MAX_FRAME &&
+		    c->queued + len <= CLIENT_QUEUE)
 			f = malloc(sizeof *f + LWS_PRE + len);
 		if (!f) {
 			/* A client that reads slower than fxd talks loses
@@ -299,8 +301,8 @@ static int wants_html(struct lws *wsi)
 }
 
 /* Starts the reply: status, headers; the body follows when writable. */
-static int reply(struct lws *wsi, Session *s, unsigned status,
-                 const char *type, char *owned, const char *body, size_t len)
+static int reply(struct lws *wsi, Session *s, unsigned status, const char *type,
+                 char *owned, const char *body, size_t len)
 {
 	unsigned char buf[LWS_PRE + 1024];
 	unsigned char *start = buf + LWS_PRE, *p = start;
@@ -359,10 +361,10 @@ static int serve(FxOscHttp *h, struct lws *wsi, Session *s, const char *path)
 		return reply(wsi, s, 405, "text/plain", NULL, t, strlen(t));
 	}
 	char query[256] = "";
-	int has_query =
-		lws_hdr_copy(wsi, query, sizeof query, WSI_TOKEN_HTTP_URI_ARGS) > 0;
-	if (!strcmp(path, "/ui") || (!strcmp(path, "/") && !has_query &&
-	                             wants_html(wsi)))
+	int has_query = lws_hdr_copy(wsi, query, sizeof query,
+	                             WSI_TOKEN_HTTP_URI_ARGS) > 0;
+	if (!strcmp(path, "/ui") ||
+	    (!strcmp(path, "/") && !has_query && wants_html(wsi)))
 		return reply(wsi, s, 200, "text/html; charset=utf-8", NULL,
 		             fx_web_page, fx_web_page_len);
 	FxOscQueryHost host = {.name = h->name,
@@ -546,14 +548,13 @@ FxOscHttp *fx_osc_http_new(const FxOscHttpConfig *cfg, FxControl *control,
 	info.server_string = "fxd";
 	h->ctx = lws_create_context(&info);
 	if (!h->ctx) {
-		snprintf(err, err_size, "cannot listen on %s:%d (HTTP)", h->bind,
-		         cfg->port);
+		snprintf(err, err_size, "cannot listen on %s:%d (HTTP)",
+		         h->bind, cfg->port);
 		return fail_new(h, st, FX_ERR_IO, EADDRINUSE);
 	}
 	struct lws_vhost *vh = lws_get_vhost_by_name(h->ctx, "default");
 	h->port = vh ? lws_get_vhost_listen_port(vh) : cfg->port;
-	snprintf(h->describe, sizeof h->describe, "http %s:%d", h->bind,
-	         h->port);
+	snprintf(h->describe, sizeof h->describe, "http %s:%d", h->bind, h->port);
 	*st = FX_OK;
 	return h;
 }
@@ -614,8 +615,7 @@ const char *fx_osc_http_describe(const FxOscHttp *h)
 	return h->describe;
 }
 
-int fx_osc_http_take(FxOscHttp *h, FxOscHttpEvent *ev, uint8_t *buf,
-                     size_t size)
+int fx_osc_http_take(FxOscHttp *h, FxOscHttpEvent *ev, uint8_t *buf, size_t size)
 {
 	uint32_t kind, conn;
 	size_t len;

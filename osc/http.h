@@ -32,7 +32,7 @@ typedef struct {
 	const char *bind;  ///< numeric IPv4 address
 	int port;          ///< 0 picks a free port
 	const char *allow; ///< "CIDR[,CIDR...]", NULL: anyone
-	int max_ws;        ///< WebSocket clients at once (1..FX_OSC_HTTP_MAX_WS)
+	int max_ws; ///< WebSocket clients at once (1..FX_OSC_HTTP_MAX_WS)
 	/* For ?HOST_INFO. */
 	const char *name; ///< the JACK client name
 	const char *osc_ip;
@@ -55,7 +55,7 @@ typedef enum {
 
 typedef struct {
 	FxOscHttpKind kind;
-	uint32_t conn; ///< the connection: never 0, never reused soon
+	uint32_t conn;           ///< the connection: never 0, never reused soon
 	struct sockaddr_in addr; ///< its peer (OPENED only)
 	size_t len;              ///< bytes in the caller's buffer (PACKET:
 				 ///< the packet; LISTEN/IGNORE: the path)
@@ -85,8 +85,7 @@ const char *fx_osc_http_describe(const FxOscHttp *h);
 /** OSC thread: the next event, its bytes into @p buf (@p size bytes, at
  *  least FX_OSC_HTTP_MAX_FRAME + 1; a path is NUL-terminated). Returns 0
  *  when there is none. */
-int fx_osc_http_take(FxOscHttp *h, FxOscHttpEvent *ev, uint8_t *buf,
-                     size_t size);
+int fx_osc_http_take(FxOscHttp *h, FxOscHttpEvent *ev, uint8_t *buf, size_t size);
 
 /** OSC thread: queues a frame (binary: an OSC packet; text: JSON) to
  *  connection @p conn, if it is still there. Returns 0 when it was

@@ -259,8 +259,8 @@ static void m_json(const FxOscNamespace *ns, FxOscRequest *req,
 	/* Parts: small ones over UDP; over TCP one, unless it would be
 	 * larger than a packet (32 slots of 16 parameters can be). */
 	size_t part = req->peer.tcp < 0 && !req->peer.ws ? FX_OSC_JSON_PART
-	              : len < FX_OSC_TCP_PART ? len + 1
-	                                      : FX_OSC_TCP_PART;
+	              : len < FX_OSC_TCP_PART            ? len + 1
+	                                                 : FX_OSC_TCP_PART;
 	char *piece = text ? malloc(part + 1) : NULL;
 	if (!piece) {
 		free(text);

@@ -3,8 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 int fx_oscquery_get(FxControl *control, const FxOscQueryHost *host,
-                    const char *path, const char *query, char **body,
-                    size_t *len)
+                    const char *path, const char *query, char **body, size_t *len)
 {
 	(void)control, (void)host, (void)query;
 	if (strcmp(path, "/"))

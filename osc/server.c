@@ -133,7 +133,8 @@ static void on_stream(void *user, const FxOscPeer *peer, const char *path,
 	FxOsc *o = user;
 	if (!o->http)
 		return;
-	if (peer->listened && path && !fx_osc_subs_ws_wants(o->subs, peer->ws, path))
+	if (peer->listened && path &&
+	    !fx_osc_subs_ws_wants(o->subs, peer->ws, path))
 		return;
 	fx_osc_http_send(o->http, peer->ws, text, data, len);
 }
@@ -169,7 +170,8 @@ static void take_web(FxOsc *o)
 			                    .peer = {.tcp = -1, .ws = ev.conn},
 			                    .rx_ns = fx_osc_now_ns()};
 			if (ev.len > FX_OSC_MAX_PACKET)
-				fx_osc_fail(&req, "", "packet larger than %d bytes",
+				fx_osc_fail(&req, "",
+				            "packet larger than %d bytes",
 				            FX_OSC_MAX_PACKET);
 			else
 				on_packet(o, &req, buf, ev.len);
@@ -242,8 +244,7 @@ static lo_server new_parser(FxOsc *o, char *err, size_t size)
 
 /* The HTTP server, or a note saying why it is off when its default port
  * was taken. */
-static FxStatus start_web(FxOsc *o, FxControl *control, char *err,
-                          size_t err_size)
+static FxStatus start_web(FxOsc *o, FxControl *control, char *err, size_t err_size)
 {
 	const FxOscConfig *cfg = &o->cfg;
 	FxOscHttpConfig hc = {.bind = cfg->http_bind,

@@ -91,8 +91,10 @@ void fx_osc_peer_name(const FxOscPeer *peer, char *buf, size_t size)
 	char host[INET_ADDRSTRLEN];
 	inet_ntop(AF_INET, &peer->addr.sin_addr, host, sizeof host);
 	snprintf(buf, size, "%s %s:%d",
-	         peer->ws ? "ws" : peer->tcp < 0 ? "udp" : "tcp", host,
-	         ntohs(peer->addr.sin_port));
+	         peer->ws        ? "ws"
+	         : peer->tcp < 0 ? "udp"
+	                         : "tcp",
+	         host, ntohs(peer->addr.sin_port));
 }
 
 int fx_osc_transport_is_self(const FxOscTransport *t, const struct sockaddr_in *a)
@@ -356,8 +358,7 @@ void fx_osc_send(FxOscTransport *t, const FxOscPeer *peer, const char *path,
 	}
 }
 
-void fx_osc_send_text(FxOscTransport *t, const FxOscPeer *peer,
-                      const char *text)
+void fx_osc_send_text(FxOscTransport *t, const FxOscPeer *peer, const char *text)
 {
 	if (peer->ws && t->hooks.stream)
 		t->hooks.stream(t->hooks.user, peer, NULL, text, strlen(text), 1);
@@ -622,7 +623,8 @@ static void read_tcp(FxOscTransport *t, int i)
 	uint64_t rx = fx_osc_now_ns();
 	while (c->fd >= 0 && c->len >= 4) {
 		uint32_t size = be32(c->buf);
-		FxOscPeer peer = {.addr = c->addr, .tcp = i, .tcp_serial = c->serial};
+		FxOscPeer peer = {
+			.addr = c->addr, .tcp = i, .tcp_serial = c->serial};
 		if (size > FX_OSC_MAX_PACKET) {
 			refuse_oversize(t, &peer);
 			close_tcp(t, i);

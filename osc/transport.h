@@ -117,8 +117,7 @@ void fx_osc_send(FxOscTransport *t, const FxOscPeer *peer, const char *path,
 
 /** A JSON text to @p peer when it is a WebSocket client (PATH_CHANGED);
  *  nothing to others. */
-void fx_osc_send_text(FxOscTransport *t, const FxOscPeer *peer,
-                      const char *text);
+void fx_osc_send_text(FxOscTransport *t, const FxOscPeer *peer, const char *text);
 
 /** Wakes the thread's poll from another thread: work is waiting (the
  *  tick hook runs). */

@@ -13,7 +13,7 @@ enum { HEADER = 12 };
 
 struct FxMsgRingImpl {
 	uint8_t *buf;
-	size_t size; ///< a power of two
+	size_t size;               ///< a power of two
 	_Atomic size_t head, tail; ///< bytes written, read (free running)
 	_Atomic uint64_t refused;
 };
@@ -60,8 +60,8 @@ static void get(const FxMsgRing *r, size_t at, void *dst, size_t n)
 	memcpy((uint8_t *)dst + first, r->buf, n - first);
 }
 
-int fx_msgring_write(FxMsgRing *r, uint32_t tag, uint32_t id,
-                     const void *data, size_t len)
+int fx_msgring_write(FxMsgRing *r, uint32_t tag, uint32_t id, const void *data,
+                     size_t len)
 {
 	size_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
 	size_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);

@@ -22,8 +22,8 @@ void fx_msgring_free(FxMsgRing *r);
 
 /** Producer: one message of @p tag, @p id and @p len bytes of @p data.
  *  Returns 1, or 0 (counted, nothing written) when it does not fit. */
-int fx_msgring_write(FxMsgRing *r, uint32_t tag, uint32_t id,
-                     const void *data, size_t len);
+int fx_msgring_write(FxMsgRing *r, uint32_t tag, uint32_t id, const void *data,
+                     size_t len);
 
 /** Consumer: the oldest message into @p buf (@p size bytes). Returns 1
  *  with *@p tag, *@p id and *@p len set; 0 when the ring is empty. A
