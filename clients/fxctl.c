@@ -1566,6 +1566,7 @@ static const struct {
 	{"counters", "callbacks chunks underflows late xruns nonfinite overflows"},
 	{"osc", "osc.received osc.rejected osc.dropped osc.kernel_drops "
                 "osc.send_errors subscribers"},
+	{"http", "http.requests http.refused http.ws_clients http.dropped"},
 	{"midi", "midi.events midi.overflows midi_frames.median:frames "
                  "midi_frames.p99:frames midi_frames.max:frames"},
 };

@@ -18,6 +18,11 @@ typedef struct {
 	/** /fxd/fail copies sent to subscribers, and those held back by
 	 *  the rate limit or merged as repeats. */
 	unsigned long long fails_forwarded, fails_skipped;
+	/** HTTP: requests answered, connections refused (allowlist, full),
+	 *  WebSocket clients accepted, their frames taken, and frames lost
+	 *  to a full ring or a slow client's full queue. */
+	unsigned long long http_requests, http_refused, ws_opened, ws_received,
+		http_dropped;
 } FxOscCounters;
 
 #endif

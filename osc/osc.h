@@ -50,7 +50,7 @@ typedef struct {
 
 /** Defaults: 127.0.0.1:8000, UDP only, no allowlist, 30 Hz, 8 TCP
  *  connections closed after 300 s of silence, 60 s subscription leases;
- *  HTTP on 127.0.0.1:9000 with 16 WebSocket clients. */
+ *  no HTTP (with it: 127.0.0.1, 16 WebSocket clients). */
 FxOscConfig fx_osc_config_default(void);
 
 /** Binds the sockets. NULL with a one-line reason in @p err on failure;

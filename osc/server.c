@@ -20,9 +20,7 @@ FxOscConfig fx_osc_config_default(void)
 	                     .tcp_max = 8,
 	                     .tcp_idle_s = 300,
 	                     .lease_s = 60,
-	                     .http = 1,
 	                     .http_bind = "127.0.0.1",
-	                     .http_port = 9000,
 	                     .http_max = 16};
 }
 
@@ -137,6 +135,20 @@ static void on_stream(void *user, const FxOscPeer *peer, const char *path,
 	    !fx_osc_subs_ws_wants(o->subs, peer->ws, path))
 		return;
 	fx_osc_http_send(o->http, peer->ws, text, data, len);
+}
+
+static void web_counters(void *user, FxOscCounters *out)
+{
+	FxOsc *o = user;
+	if (!o->http)
+		return;
+	FxOscHttpCounters h;
+	fx_osc_http_counters(o->http, &h);
+	out->http_requests = h.requests;
+	out->http_refused = h.refused;
+	out->ws_opened = h.ws_opened;
+	out->ws_received = h.ws_received;
+	out->http_dropped = h.dropped;
 }
 
 static void on_wake(void *user)
@@ -306,7 +318,9 @@ FxOsc *fx_osc_new(const FxOscConfig *cfg, FxControl *control, char *err,
 		return give_up(o);
 	FxOscSubsConfig sc = {.lease_s = cfg->lease_s,
 	                      .rate_hz = cfg->rate_hz,
-	                      .midi = cfg->midi};
+	                      .midi = cfg->midi,
+	                      .web_counters = web_counters,
+	                      .user = o};
 	if (!(o->subs = fx_osc_subs_new(&sc, control, o->params, o->transport))) {
 		snprintf(err, err_size, "out of memory");
 		return give_up(o);

@@ -658,6 +658,8 @@ void fx_osc_subs_counters(const FxOscSubs *s, FxOscCounters *out)
 	out->subs_evicted = atomic_load(&s->subs_evicted);
 	out->fails_forwarded = atomic_load(&s->fails_forwarded);
 	out->fails_skipped = atomic_load(&s->fails_skipped);
+	if (s->cfg.web_counters)
+		s->cfg.web_counters(s->cfg.user, out);
 }
 
 lo_message fx_osc_subs_stats(FxOscSubs *s)
@@ -703,7 +705,13 @@ lo_message fx_osc_subs_stats(FxOscSubs *s)
 		{"osc.fails_forwarded", (double)c.fails_forwarded},
 		{"osc.fails_skipped", (double)c.fails_skipped},
 		{"osc.lease", s->cfg.lease_s},
-		{"subscribers", s->n_subs},
+		{"http.requests", (double)c.http_requests},
+		{"http.refused", (double)c.http_refused},
+		{"http.ws_opened", (double)c.ws_opened},
+		{"http.ws_received", (double)c.ws_received},
+		{"http.dropped", (double)c.http_dropped},
+		{"http.ws_clients", s->n_ws},
+		{"subscribers", s->n_subs - s->n_ws},
 		{"rate", cfg.sample_rate},
 		{"period", cfg.period},
 		{"latency", fx_control_latency(s->control)},

@@ -41,6 +41,9 @@ typedef struct {
 			///< last renewal; 0: never
 	double rate_hz; ///< feedback flushes a second
 	FxMidi *midi;   ///< polled each tick; NULL: MIDI is off
+	/** Adds the HTTP server's counters; NULL: none. */
+	void (*web_counters)(void *user, FxOscCounters *out);
+	void *user;
 } FxOscSubsConfig;
 
 /** A WebSocket client connected (@p conn, osc/http.h) from @p addr: it
