@@ -57,9 +57,9 @@ typedef struct {
 
 static const Output OUTPUTS[] = {
 	{"/fxd/meters", "peak and RMS (linear, 1 is full scale) of each output "
-	                "port, to subscribers"},
+                        "port, to subscribers"},
 	{"/fxd/counters", "xruns, underflows, late, nonfinite and overflows as "
-	                  "name/value pairs, to subscribers when one moves"},
+                          "name/value pairs, to subscribers when one moves"},
 	{"/fxd/stats", NULL},
 };
 
@@ -185,33 +185,37 @@ static int build_fx(Tree *t)
 	return 1;
 }
 
+/* A node of /fxd/ (made if absent), or NULL when out of memory. */
+static Node *fxd_node(Tree *t, const char *path)
+{
+	int k = node_at(t, path);
+	if (k < 0)
+		return NULL;
+	t->nodes[k].kind = N_FXD;
+	return &t->nodes[k];
+}
+
 static int build_fxd(Tree *t)
 {
 	size_t n;
 	const FxOscMethod *m = fx_osc_methods(&n);
+	Node *node;
 	if (node_at(t, "/fxd") < 0)
 		return 0;
 	for (size_t i = 0; i < n; i++) {
-		int k = node_at(t, m[i].path);
-		if (k < 0)
+		if (!(node = fxd_node(t, m[i].path)))
 			return 0;
-		t->nodes[k].kind = N_FXD;
-		t->nodes[k].method = &m[i];
+		node->method = &m[i];
 	}
-	for (size_t i = 0; i < sizeof DAEMON_VALUES / sizeof *DAEMON_VALUES;
-	     i++) {
-		int k = node_at(t, DAEMON_VALUES[i].path);
-		if (k < 0)
+	for (size_t i = 0; i < sizeof DAEMON_VALUES / sizeof *DAEMON_VALUES; i++) {
+		if (!(node = fxd_node(t, DAEMON_VALUES[i].path)))
 			return 0;
-		t->nodes[k].kind = N_FXD;
-		t->nodes[k].value = &DAEMON_VALUES[i];
+		node->value = &DAEMON_VALUES[i];
 	}
 	for (size_t i = 0; i < sizeof OUTPUTS / sizeof *OUTPUTS; i++) {
-		int k = node_at(t, OUTPUTS[i].path);
-		if (k < 0)
+		if (!(node = fxd_node(t, OUTPUTS[i].path)))
 			return 0;
-		t->nodes[k].kind = N_FXD;
-		t->nodes[k].output = &OUTPUTS[i];
+		node->output = &OUTPUTS[i];
 	}
 	return 1;
 }
@@ -329,8 +333,9 @@ static int a_value(FxJson *j, const Tree *t, const Node *n)
 	if (n->kind == N_PARAM)
 		param_value(j, param_of(t, n), slot_of(t, n)->values[n->param]);
 	else if (n->kind == N_NORM)
-		fx_json_number(j, fx_param_to_norm(param_of(t, n),
-		                                   slot_of(t, n)->values[n->param]));
+		fx_json_number(
+			j, fx_param_to_norm(param_of(t, n),
+		                            slot_of(t, n)->values[n->param]));
 	else if (n->kind == N_BYPASS)
 		fx_json_int(j, slot_of(t, n)->bypass);
 	else if (!strcmp(n->value->type, "i"))
@@ -449,8 +454,7 @@ static int a_unit(FxJson *j, const Tree *t, const Node *n)
 static int a_clipmode(FxJson *j, const Tree *t, const Node *n)
 {
 	(void)t;
-	int has = n->kind == N_PARAM || n->kind == N_NORM ||
-	          n->kind == N_BYPASS;
+	int has = n->kind == N_PARAM || n->kind == N_NORM || n->kind == N_BYPASS;
 	string_or(j, has ? "both" : NULL);
 	return has;
 }
@@ -475,8 +479,7 @@ static int a_index(FxJson *j, const Tree *t, const Node *n)
 
 static int a_scale(FxJson *j, const Tree *t, const Node *n)
 {
-	const char *s = n->kind == N_PARAM
-	                        ? fx_scale_name(param_of(t, n)->scale)
+	const char *s = n->kind == N_PARAM ? fx_scale_name(param_of(t, n)->scale)
 	                : n->kind == N_BYPASS ? "toggle"
 	                                      : NULL;
 	string_or(j, s);
@@ -511,24 +514,15 @@ static const struct {
 	const char *name;
 	AttrFn fn;
 } ATTRS[] = {
-	{"FULL_PATH", a_full_path},
-	{"TYPE", a_type},
-	{"VALUE", a_value},
-	{"RANGE", a_range},
-	{"ACCESS", a_access},
-	{"UNIT", a_unit},
-	{"CLIPMODE", a_clipmode},
-	{"DESCRIPTION", a_description},
-	{"FXD_EFFECT", a_effect},
-	{"FXD_INDEX", a_index},
-	{"FXD_SCALE", a_scale},
-	{"FXD_DEFAULT", a_default},
-	{"FXD_ARGS", a_args},
-	{"TAGS", a_none},
-	{"EXTENDED_TYPE", a_none},
-	{"CRITICAL", a_none},
-	{"OVERLOADS", a_none},
-	{"HTML", a_none},
+	{"FULL_PATH", a_full_path}, {"TYPE", a_type},
+	{"VALUE", a_value},         {"RANGE", a_range},
+	{"ACCESS", a_access},       {"UNIT", a_unit},
+	{"CLIPMODE", a_clipmode},   {"DESCRIPTION", a_description},
+	{"FXD_EFFECT", a_effect},   {"FXD_INDEX", a_index},
+	{"FXD_SCALE", a_scale},     {"FXD_DEFAULT", a_default},
+	{"FXD_ARGS", a_args},       {"TAGS", a_none},
+	{"EXTENDED_TYPE", a_none},  {"CRITICAL", a_none},
+	{"OVERLOADS", a_none},      {"HTML", a_none},
 	{"CONTENTS", a_contents},
 };
 enum { N_ATTRS = sizeof ATTRS / sizeof ATTRS[0] };
@@ -577,11 +571,11 @@ static const struct {
 	const char *name;
 	int on;
 } EXTENSIONS[] = {
-	{"ACCESS", 1},        {"VALUE", 1},         {"RANGE", 1},
-	{"DESCRIPTION", 1},   {"TAGS", 0},          {"EXTENDED_TYPE", 0},
-	{"UNIT", 1},          {"CRITICAL", 0},      {"CLIPMODE", 1},
-	{"LISTEN", 1},        {"PATH_CHANGED", 1},  {"PATH_ADDED", 0},
-	{"PATH_REMOVED", 0},  {"PATH_RENAMED", 0},
+	{"ACCESS", 1},       {"VALUE", 1},        {"RANGE", 1},
+	{"DESCRIPTION", 1},  {"TAGS", 0},         {"EXTENDED_TYPE", 0},
+	{"UNIT", 1},         {"CRITICAL", 0},     {"CLIPMODE", 1},
+	{"LISTEN", 1},       {"PATH_CHANGED", 1}, {"PATH_ADDED", 0},
+	{"PATH_REMOVED", 0}, {"PATH_RENAMED", 0},
 };
 
 static void write_host_info(FxJson *j, const void *arg)
@@ -624,8 +618,7 @@ static int answer(char *text, size_t n, char **body, size_t *len)
 }
 
 int fx_oscquery_get(FxControl *control, const FxOscQueryHost *host,
-                    const char *path, const char *query, char **body,
-                    size_t *len)
+                    const char *path, const char *query, char **body, size_t *len)
 {
 	*body = NULL;
 	*len = 0;

@@ -43,7 +43,9 @@ static void reply(int status, const char *body, size_t len)
 
 static void done(FxStatus st, const char *why)
 {
-	const char *text = st == FX_OK ? "" : why && *why ? why : fx_strerror(st);
+	const char *text = st == FX_OK   ? ""
+	                   : why && *why ? why
+	                                 : fx_strerror(st);
 	reply(st == FX_OK ? 0 : -1, text, strlen(text));
 }
 
