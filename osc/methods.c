@@ -214,34 +214,28 @@ static void json_namespace(FxJson *j, const FxChainSpec *spec,
 	fx_json_object_end(j);
 }
 
-/* The namespace as JSON text (malloc'd), or NULL when out of memory. The
- * first try fits most chains; a larger one is written again to size. */
+/* What json_namespace writes, for fx_json_new. */
+typedef struct {
+	const FxChainSpec *spec;
+	const char *chain;
+	const JsonExtra *x;
+} JsonNamespace;
+
+static void write_namespace(FxJson *j, const void *arg)
+{
+	const JsonNamespace *n = arg;
+	json_namespace(j, n->spec, n->chain, n->x);
+}
+
+/* The namespace as JSON text (malloc'd), or NULL when out of memory. */
 static char *namespace_json(const FxChainSpec *spec, const JsonExtra *x,
                             size_t *len)
 {
 	char *chain = fx_spec_format_new(spec);
-	size_t size = 4096;
-	char *text = NULL;
-	for (int tries = 0; tries < 2; tries++) {
-		char *t = realloc(text, size);
-		if (!t)
-			break;
-		text = t;
-		FxJson j;
-		fx_json_init(&j, text, size);
-		json_namespace(&j, spec, chain ? chain : "", x);
-		FxStatus st = fx_json_finish(&j, len, NULL, 0);
-		if (st == FX_OK) {
-			free(chain);
-			return text;
-		}
-		if (st != FX_ERR_FULL)
-			break;
-		size = *len + 1;
-	}
+	JsonNamespace n = {spec, chain ? chain : "", x};
+	char *text = fx_json_new(write_namespace, &n, len);
 	free(chain);
-	free(text);
-	return NULL;
+	return text;
 }
 
 static void m_json(const FxOscNamespace *ns, FxOscRequest *req,

@@ -4,6 +4,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dsp/effect.h"
@@ -176,4 +177,24 @@ FxStatus fx_json_finish(const FxJson *j, size_t *len, char *err, size_t err_size
 		return FX_ERR_FULL;
 	}
 	return FX_OK;
+}
+
+char *fx_json_new(void (*write)(FxJson *j, const void *arg), const void *arg,
+                  size_t *len)
+{
+	FxJson j;
+	fx_json_init(&j, NULL, 0);
+	write(&j, arg);
+	if (fx_json_finish(&j, len, NULL, 0) != FX_ERR_FULL)
+		return NULL; /* misnested (an empty text is FULL too) */
+	char *text = malloc(*len + 1);
+	if (!text)
+		return NULL;
+	fx_json_init(&j, text, *len + 1);
+	write(&j, arg);
+	if (fx_json_finish(&j, len, NULL, 0) != FX_OK) {
+		free(text);
+		return NULL;
+	}
+	return text;
 }

@@ -63,4 +63,12 @@ void fx_json_null(FxJson *j);
  *  in order; a one-line reason in @p err. @p len and @p err may be NULL. */
 FxStatus fx_json_finish(const FxJson *j, size_t *len, char *err, size_t err_size);
 
+/** Writes a text through @p write twice, to measure it and then into a
+ *  buffer of its own: returns that NUL-terminated text (the caller frees
+ *  it) with its length in *@p len, or NULL when out of memory or when
+ *  @p write closed objects and arrays out of order. @p write must write
+ *  the same text both times (a snapshot, not live values). */
+char *fx_json_new(void (*write)(FxJson *j, const void *arg), const void *arg,
+                  size_t *len);
+
 #endif
