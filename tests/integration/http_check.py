@@ -230,14 +230,14 @@ check("after IGNORE the value no longer comes; a new LISTEN does",
                      for op, d in seen),
       [osc_parse(d) if op == 2 else d for op, d in seen])
 fxctl("mute", "off")
-rc, out, err = fxctl("load", "gain db=-1 | lowpass cutoff=3000")
+rc, out, err = fxctl("load", "g:gain db=-1 | lp:lowpass cutoff=3000")
 ok, seen = frames_until(
     ws, lambda op, d: op == websocket.ABNF.OPCODE_TEXT and
     json.loads(d) == {"COMMAND": "PATH_CHANGED", "DATA": "/fx"})
 every2 = nodes(json.loads(get("/")[1]))
 check("a chain swap sends PATH_CHANGED and the tree follows",
-      rc == 0 and ok and "/fx/gain/db" in every2 and
-      "/fx/lowpass/cutoff" in every2 and "/fx/vol/db" not in every2,
+      rc == 0 and ok and "/fx/g/db" in every2 and
+      "/fx/lp/cutoff" in every2 and "/fx/vol/db" not in every2,
       (rc, out, err, seen, sorted(every2)[:20]))
 ws.close()
 
