@@ -22,17 +22,18 @@
 #include "osc/web_page.h"
 
 enum {
-	RING_BYTES = 1 << 20,   ///< each way
-	CLIENT_QUEUE = 1 << 20, ///< bytes waiting for one slow client
-	HEADER_BYTES = 4096,    ///< a request's headers, at most
-	HEADER_POOL = 32,       ///< requests reading headers at once
-	CONNECTIONS = 256,      ///< sockets the server keeps at once
-	HEADER_IDLE_S = 5,      ///< to send a whole request
-	WS_PING_S = 20,         ///< a silent client is pinged
-	WS_HANGUP_S = 45,       ///< and closed when still silent
-	BODY_PIECE = 16384,     ///< bytes of a reply written at once
-	MAX_PATH = 1024,        ///< a LISTEN path, at most
-	SERIAL_BITS = 24,       ///< conn = serial << 8 | slot
+	RING_BYTES = 1 << 20,     ///< each way
+	CLIENT_QUEUE = 1 << 20,   ///< bytes waiting for one slow client
+	HEADER_BYTES = 4096,      ///< a request's headers, at most
+	HEADER_POOL = 32,         ///< requests reading headers at once
+	CONNECTIONS = 256,        ///< sockets the server keeps at once
+	HEADER_IDLE_S = 5,        ///< to send a whole request
+	WS_PING_S = 20,           ///< a silent client is pinged
+	WS_HANGUP_S = 45,         ///< and closed when still silent
+	BODY_PIECE = 16384,       ///< bytes of a reply written at once
+	MAX_PATH = 1024,          ///< a LISTEN path, at most
+	SERIAL_BITS = 24,         ///< conn = serial << 8 | slot
+	THREAD_STACK = 512 << 10, ///< the HTTP thread's stack
 };
 
 /* A frame waiting for its client. */
@@ -570,7 +571,13 @@ static void *thread_main(void *arg)
 
 FxStatus fx_osc_http_start(FxOscHttp *h, char *err, size_t err_size)
 {
-	int e = pthread_create(&h->thread, NULL, thread_main, h);
+	/* fxd locks its memory: a default 8 MiB stack would be 8 MiB kept
+	 * resident for a thread that needs a few pages. */
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, THREAD_STACK);
+	int e = pthread_create(&h->thread, &attr, thread_main, h);
+	pthread_attr_destroy(&attr);
 	if (e) {
 		snprintf(err, err_size, "cannot start the HTTP thread: %s",
 		         strerror(e));
