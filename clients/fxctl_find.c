@@ -87,9 +87,8 @@ static void take(Find *f, int type, const char *name, const char *host,
 
 static void on_resolved(AvahiServiceResolver *r, AvahiIfIndex iface,
                         AvahiProtocol proto, AvahiResolverEvent event,
-                        const char *name, const char *type,
-                        const char *domain, const char *host,
-                        const AvahiAddress *a, uint16_t port,
+                        const char *name, const char *type, const char *domain,
+                        const char *host, const AvahiAddress *a, uint16_t port,
                         AvahiStringList *txt, AvahiLookupResultFlags flags,
                         void *user)
 {
@@ -99,8 +98,8 @@ static void on_resolved(AvahiServiceResolver *r, AvahiIfIndex iface,
 	(void)txt;
 	Find *f = user;
 	if (event == AVAHI_RESOLVER_FOUND && a->proto == AVAHI_PROTO_INET)
-		take(f, strcmp(type, types[OSC]) ? 1 : OSC, name, host, a,
-		     port, !!(flags & AVAHI_LOOKUP_RESULT_LOCAL));
+		take(f, strcmp(type, types[OSC]) ? 1 : OSC, name, host, a, port,
+		     !!(flags & AVAHI_LOOKUP_RESULT_LOCAL));
 	f->pending--;
 	avahi_service_resolver_free(r);
 }
@@ -119,8 +118,8 @@ static void on_browse(AvahiServiceBrowser *b, AvahiIfIndex iface,
 		if (f->only && strcmp(name, f->only))
 			break;
 		if (avahi_service_resolver_new(f->client, iface, proto, name,
-		                               type, domain, AVAHI_PROTO_INET, 0,
-		                               on_resolved, f))
+		                               type, domain, AVAHI_PROTO_INET,
+		                               0, on_resolved, f))
 			f->pending++;
 		break;
 	case AVAHI_BROWSER_ALL_FOR_NOW:
@@ -169,8 +168,8 @@ int fx_find(const char *only, double wait_s, FxFound *out, int max, char *err,
 		snprintf(err, err_size, "out of memory");
 		return FX_FIND_UNAVAILABLE;
 	}
-	f.client = avahi_client_new(avahi_simple_poll_get(f.poll), 0,
-	                            on_client, &f, &error);
+	f.client = avahi_client_new(avahi_simple_poll_get(f.poll), 0, on_client,
+	                            &f, &error);
 	if (!f.client) {
 		snprintf(err, err_size,
 		         "cannot reach avahi-daemon (%s): Zeroconf needs it "

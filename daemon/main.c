@@ -744,9 +744,8 @@ static void start_zeroconf(Daemon *d)
 	if (!d->osc || d->opts.no_zeroconf)
 		return;
 	char err[256];
-	d->zeroconf = fx_zeroconf_new(fx_jack_name(d->jack),
-	                              fx_osc_port(d->osc), d->http_port, err,
-	                              sizeof err);
+	d->zeroconf = fx_zeroconf_new(fx_jack_name(d->jack), fx_osc_port(d->osc),
+	                              d->http_port, err, sizeof err);
 	if (!d->zeroconf)
 		fx_log(LOG_NOTICE, "not advertising: %s", err);
 	else if (!strcmp(d->opts.osc_bind, "127.0.0.1"))

@@ -59,8 +59,7 @@ static void rename_service(FxZeroconf *z)
 	z->name = next;
 }
 
-static void on_group(AvahiEntryGroup *g, AvahiEntryGroupState state,
-                     void *user)
+static void on_group(AvahiEntryGroup *g, AvahiEntryGroupState state, void *user)
 {
 	FxZeroconf *z = user;
 	AvahiClient *c = avahi_entry_group_get_client(g);
@@ -165,8 +164,8 @@ static void on_client(AvahiClient *c, AvahiClientState state, void *user)
 static void connect_bus(FxZeroconf *z)
 {
 	int error = 0;
-	z->client = avahi_client_new(z->api, AVAHI_CLIENT_NO_FAIL, on_client,
-	                             z, &error);
+	z->client = avahi_client_new(z->api, AVAHI_CLIENT_NO_FAIL, on_client, z,
+	                             &error);
 	if (z->client)
 		return;
 	char why[160];
@@ -174,8 +173,7 @@ static void connect_bus(FxZeroconf *z)
 	         avahi_strerror(error));
 	waiting(z, why);
 	struct timeval tv;
-	z->api->timeout_update(z->connect,
-	                       avahi_elapse_time(&tv, RETRY_MS, 0));
+	z->api->timeout_update(z->connect, avahi_elapse_time(&tv, RETRY_MS, 0));
 }
 
 static void on_connect(AvahiTimeout *t, void *user)
