@@ -56,7 +56,6 @@ typedef struct {
 	FxMidi *midi;     ///< NULL with --no-midi
 	int restore_midi; ///< the state file's mappings are wanted
 	FxOsc *osc;
-	int http_port;          ///< set when the HTTP server starts; 0: none
 	FxZeroconf *zeroconf;   ///< NULL: not advertising
 	FxChainSpec configured; ///< the options' chain, which the state records
 	int state_failing;      ///< the last state save failed (said once)
@@ -745,7 +744,7 @@ static void start_zeroconf(Daemon *d)
 		return;
 	char err[256];
 	d->zeroconf = fx_zeroconf_new(fx_jack_name(d->jack), fx_osc_port(d->osc),
-	                              d->http_port, err, sizeof err);
+	                              fx_osc_web_port(d->osc), err, sizeof err);
 	if (!d->zeroconf)
 		fx_log(LOG_NOTICE, "not advertising: %s", err);
 	else if (!strcmp(d->opts.osc_bind, "127.0.0.1"))

@@ -92,7 +92,7 @@ start_jackd "$server" 256 "$tmp/jackd.log" || bail "jackd did not start"
 said() { grep -qF -- "$2" "$1"; }
 
 fxd3_log=$tmp/fxd3.log
-"$fxd" -n "$name-nobus" --osc-port 0 --no-mlock --no-midi \
+"$fxd" -n "$name-nobus" --osc-port 0 --no-http --no-mlock --no-midi \
 	>"$fxd3_log" 2>&1 </dev/null &
 fxd3_pid=$!
 port3=$(await_fxd "$fxd3_pid" "$fxd3_log" 100)
@@ -102,7 +102,8 @@ capture "$fxctl" --port "$port3" ping
 verdict "no D-Bus system bus: fxd serves OSC (ping)" $rc
 
 DBUS_SYSTEM_BUS_ADDRESS=unix:path=$tmp/bus
-start_fxd "$tmp/fxd.log" 100 -n "$name" --osc-port 0 --no-mlock --no-midi
+start_fxd "$tmp/fxd.log" 100 -n "$name" --osc-port 0 --http-port 0 --no-mlock \
+	--no-midi
 [ -n "$port" ] || bail "fxd did not start"
 poll 50 said "$tmp/fxd.log" 'not advertising yet: avahi-daemon is not running'
 verdict "no avahi-daemon: fxd says it is not advertising yet" $?
@@ -202,7 +203,7 @@ poll 100 said "$tmp/publish.log" "Established under name '$name2'"
 pass_or_bail "avahi-publish-service holds '$name2'" $? \
 	"avahi-publish-service did not publish"
 fxd2_log=$tmp/fxd2.log
-"$fxd" -n "$name2" --osc-port 0 --no-mlock --no-midi \
+"$fxd" -n "$name2" --osc-port 0 --no-http --no-mlock --no-midi \
 	>"$fxd2_log" 2>&1 </dev/null &
 fxd2_pid=$!
 port2=$(await_fxd "$fxd2_pid" "$fxd2_log" 100)
