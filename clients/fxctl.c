@@ -33,6 +33,7 @@
 
 #include "dsp/effect.h"
 #include "daemon/base/instance_port.h"
+#include "clients/fxctl_find.h"
 
 #ifdef PACKAGE_VERSION
 #define FXCTL_VERSION "fxctl " PACKAGE_VERSION
@@ -2221,8 +2222,8 @@ enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
 /* ---- command line ------------------------------------------------------- */
 
 typedef struct {
-	const char *host, *port, *instance, *timeout, *interval;
-	int json, watch, help, version;
+	const char *host, *port, *instance, *name, *timeout, *interval;
+	int json, watch, find, help, version;
 } Cli;
 
 typedef struct {
@@ -2240,6 +2241,10 @@ static const OptionInfo options[] = {
 	{"port", 0, "N", F(port), "fxd's OSC port ($FXD_OSC_PORT, else 8000)"},
 	{"instance", 0, "NAME", F(instance),
          "the fxd@NAME service: its OSC port from NAME (fxd(1))"},
+	{"name", 'n', "NAME", F(name),
+         "the fxd advertised as NAME over Zeroconf (see --find)"},
+	{"find", 0, NULL, F(find),
+         "list the fxd instances on the network (Zeroconf), then exit"},
 	{"timeout", 0, "SEC", F(timeout),
          "how long to wait for an answer (default 2)"},
 	{"json", 0, NULL, F(json), "print JSON"},
@@ -2279,9 +2284,10 @@ static void help(void)
 	printf("\nPATH is /fx/SLOT/PARAM, fx/SLOT/PARAM or SLOT/PARAM (also .../norm);\n"
 	       "an address that starts with / is sent as it is (/fxd/mute, an "
 	       "alias).\n\n"
-	       "Exit status: 0 ok, 1 fxd refused (/fxd/fail), 2 usage error,\n"
-	       "3 no (complete) answer in time, or nothing listens there,\n"
-	       "4 local error (socket).\n");
+	       "Exit status: 0 ok, 1 fxd refused (/fxd/fail), 2 usage error\n"
+	       "or no Zeroconf, 3 no (complete) answer in time, nothing listens\n"
+	       "there, or no fxd by that name, 4 local error (socket);\n"
+	       "--find: 0 found, 1 none found, 2 no Zeroconf.\n");
 }
 
 /* A negative number is a value, not an option: set vol/db -6. */
@@ -2434,6 +2440,80 @@ static const Command *find_command(char **words, int n, int *used)
 	usage_error("unknown command '%s'", words[0]);
 }
 
+/* ---- Zeroconf ----------------------------------------------------------- */
+
+enum { MAX_FOUND = 256 };
+
+static void json_found(const FxFound *f)
+{
+	fputs("{\"name\":", stdout);
+	json_str(stdout, f->name);
+	fputs(",\"host\":", stdout);
+	json_str(stdout, f->host);
+	fputs(",\"address\":", stdout);
+	if (*f->address)
+		json_str(stdout, f->address);
+	else
+		fputs("null", stdout);
+	printf(",\"osc_port\":");
+	printf(f->osc_port ? "%d" : "null", f->osc_port);
+	printf(",\"http_port\":");
+	printf(f->http_port ? "%d}" : "null}", f->http_port);
+}
+
+/* --find: one line per instance, NAME HOST OSC_PORT HTTP_PORT, separated
+ * by tabs (a name may hold spaces: "fxd #2"); "-" for no port. */
+static int find_all(double wait_s)
+{
+	static FxFound found[MAX_FOUND];
+	char err[256];
+	int n = fx_find(NULL, wait_s, found, MAX_FOUND, err, sizeof err);
+	if (n == FX_FIND_UNAVAILABLE)
+		die(RC_USAGE, "%s", err);
+	if (opt.json)
+		fputc('[', stdout);
+	for (int i = 0; i < n; i++) {
+		const FxFound *f = &found[i];
+		char osc[8] = "-", http[8] = "-";
+		if (opt.json) {
+			fputs(i ? "," : "", stdout);
+			json_found(f);
+			continue;
+		}
+		if (f->osc_port)
+			snprintf(osc, sizeof osc, "%d", f->osc_port);
+		if (f->http_port)
+			snprintf(http, sizeof http, "%d", f->http_port);
+		printf("%s\t%s\t%s\t%s\n", f->name, f->host, osc, http);
+	}
+	if (opt.json)
+		fputs("]\n", stdout);
+	if (fflush(stdout) == EOF)
+		die(RC_LOCAL, "cannot write the output: %s", strerror(errno));
+	if (n)
+		return RC_OK;
+	fprintf(stderr, "fxctl: no fxd found on the network (nothing "
+	                "advertises _osc._udp or _oscjson._tcp)\n");
+	return 1;
+}
+
+/* -n NAME: the address and OSC port NAME's _osc._udp service gives. */
+static long find_name(const char *name, double wait_s, struct in_addr *addr)
+{
+	FxFound found;
+	char err[256];
+	int n = fx_find(name, wait_s, &found, 1, err, sizeof err);
+	if (n == FX_FIND_UNAVAILABLE)
+		die(RC_USAGE, "%s", err);
+	if (n < 1 || !found.osc_port ||
+	    inet_pton(AF_INET, found.address, addr) != 1)
+		die(RC_NO_ANSWER,
+		    "no fxd advertised as '%s' over Zeroconf within %g s "
+		    "(fxctl --find lists those there are)",
+		    name, wait_s);
+	return found.osc_port;
+}
+
 int main(int argc, char **argv)
 {
 	Cli cli = {0};
@@ -2451,13 +2531,26 @@ int main(int argc, char **argv)
 		puts(FXCTL_VERSION);
 		return RC_OK;
 	}
-	if (!n)
+	if (!n && !cli.find)
 		usage_error("no command given");
+	if (cli.find && n)
+		usage_error("--find takes no command");
+	if ((cli.find || cli.name) && (cli.host || cli.port || cli.instance))
+		usage_error("--%s finds fxd's address and port: give no --host, "
+		            "--port or --instance with it",
+		            cli.find ? "find" : "name");
+	if (cli.find && cli.name)
+		usage_error("--find lists every fxd: give no --name with it");
+	if (cli.name && !*cli.name)
+		usage_error("--name: the name is empty");
 
 	char src[32];
 	const char *host = setting(cli.host, "host", "FXD_OSC_HOST",
 	                           "127.0.0.1", src, sizeof src);
 	struct in_addr addr;
+	/* Found over Zeroconf instead, below. */
+	if (cli.find || cli.name)
+		host = "127.0.0.1";
 	if (inet_pton(AF_INET, host, &addr) != 1)
 		usage_error("%s: '%s' is not a numeric IPv4 address (fxctl looks "
 		            "up no names; try 127.0.0.1)",
@@ -2474,6 +2567,8 @@ int main(int argc, char **argv)
 	                        sizeof src);
 	if (cli.instance)
 		port = fx_instance_osc_port(cli.instance);
+	else if (cli.find || cli.name)
+		port = 0;
 	else if (!parse_long(p, 1, 65535, &port))
 		usage_error("%s: '%s' is not a port number (1..65535)", src, p);
 	double timeout = 2;
@@ -2486,6 +2581,12 @@ int main(int argc, char **argv)
 		usage_error("--interval: '%s' is not a number of milliseconds "
 		            "(20..10000)",
 		            cli.interval);
+	if (cli.find) {
+		if (cli.watch || cli.interval)
+			usage_error("--watch is for the stats command");
+		opt.json = cli.json;
+		return find_all(timeout);
+	}
 
 	int used;
 	const Command *c = find_command(words, n, &used);
@@ -2505,6 +2606,8 @@ int main(int argc, char **argv)
 	opt.watch = cli.watch;
 	opt.interval_ms = (int)interval;
 
+	if (cli.name)
+		port = find_name(cli.name, timeout, &addr);
 	static Link link;
 	atexit(at_exit);
 	link_open(&link, addr, (int)port, timeout);

@@ -29,6 +29,7 @@
 #include "daemon/options.h"
 #include "osc/osc.h"
 #include "daemon/realtime.h"
+#include "daemon/zeroconf.h"
 
 /* Fast enough for the shutdown flag and JACK's going away to feel
  * immediate; slow enough to cost nothing. */
@@ -55,6 +56,7 @@ typedef struct {
 	FxMidi *midi;     ///< NULL with --no-midi
 	int restore_midi; ///< the state file's mappings are wanted
 	FxOsc *osc;
+	FxZeroconf *zeroconf;   ///< NULL: not advertising
 	FxChainSpec configured; ///< the options' chain, which the state records
 	int state_failing;      ///< the last state save failed (said once)
 	sigset_t signals;
@@ -628,6 +630,7 @@ static const struct {
 	{"http-bind", offsetof(FxOptions, http_bind), KIND_TEXT},
 	{"http-clients", offsetof(FxOptions, http_clients), KIND_INT},
 	{"no-midi", offsetof(FxOptions, no_midi), KIND_INT},
+	{"no-zeroconf", offsetof(FxOptions, no_zeroconf), KIND_INT},
 	{"preset-dir", offsetof(FxOptions, preset_dir), KIND_TEXT},
 	{"state-file", offsetof(FxOptions, state_file), KIND_TEXT},
 	{"no-mlock", offsetof(FxOptions, no_mlock), KIND_INT},
@@ -733,6 +736,23 @@ static void reload(Daemon *d)
 
 /* ---- the daemon --------------------------------------------------------- */
 
+/* Advertises the OSC port (and the HTTP one, once there is one) under the
+ * JACK client name; fxd runs on without it. */
+static void start_zeroconf(Daemon *d)
+{
+	if (!d->osc || d->opts.no_zeroconf)
+		return;
+	char err[256];
+	d->zeroconf = fx_zeroconf_new(fx_jack_name(d->jack), fx_osc_port(d->osc),
+	                              fx_osc_web_port(d->osc), err, sizeof err);
+	if (!d->zeroconf)
+		fx_log(LOG_NOTICE, "not advertising: %s", err);
+	else if (!strcmp(d->opts.osc_bind, "127.0.0.1"))
+		fx_log(LOG_INFO, "zeroconf: OSC listens on 127.0.0.1 only: "
+		                 "other hosts find fxd but cannot reach it "
+		                 "(--osc-bind 0.0.0.0)");
+}
+
 static int run(Daemon *d)
 {
 	const FxOptions *o = &d->opts;
@@ -784,6 +804,7 @@ static int run(Daemon *d)
 		fx_jack_close(d->jack, 2.0);
 		return FX_EXIT_FAILURE;
 	}
+	start_zeroconf(d);
 	/* READY only now that JACK is active and the OSC port bound. */
 	log_ready(d);
 	fx_notify_ready();
@@ -900,6 +921,7 @@ int main(int argc, char **argv)
 		fx_log(LOG_DEBUG, "watchdog every %.1f s", d.wd_usec * 1e-6);
 
 	rc = run(&d);
+	fx_zeroconf_free(d.zeroconf);
 	fx_osc_free(d.osc);
 	save_state(&d, 1);
 	if (d.jack && d.engine)

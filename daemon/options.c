@@ -170,6 +170,8 @@ static const OptionInfo options[] = {
          "no HTTP server (no OSCQuery, no browser surface)", NULL},
 	{"no-midi", 0, FX_OPT_FLAG, F(no_midi), 0, 0, 0, NULL, NULL,
          "no midi_in / midi_out ports (MIDI control off)", NULL},
+	{"no-zeroconf", 0, FX_OPT_FLAG, F(no_zeroconf), 0, 0, 0, NULL, NULL,
+         "do not advertise fxd over Zeroconf (_osc._udp, _oscjson._tcp)", NULL},
 	{"preset-dir", 0, FX_OPT_STRING, F(preset_dir), 0, 0, 0, NULL, "DIR",
          "presets live here (default $XDG_DATA_HOME/fxd/presets)", NULL},
 	{"state-file", 0, FX_OPT_STRING, F(state_file), 0, 0, 0,

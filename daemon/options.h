@@ -61,6 +61,7 @@ typedef struct {
 	int verbose;           ///< debug logging
 	int no_osc;            ///< no OSC server
 	int no_midi;           ///< no midi_in / midi_out ports
+	int no_zeroconf;       ///< do not advertise over Zeroconf
 	int osc_port;          ///< UDP (and TCP) port; 0 picks one
 	int osc_port_by_name;  ///< default port from the name (fxd@ units)
 	char *osc_bind;        ///< numeric IPv4 address to listen on
