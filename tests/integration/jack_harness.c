@@ -824,11 +824,13 @@ static FxTestDaemon *start_child(const char *server, const char *dir,
 FxTestDaemon *fx_test_daemon_start(const char *server, const char *dir,
                                    const char *const *args)
 {
-	/* Tests run side by side: OSC on a free port unless told otherwise
-	 * (a later --osc-port wins). */
+	/* Tests run side by side: OSC and HTTP on free ports unless told
+	 * otherwise (a later --osc-port or --http-port wins). */
 	const char *with_osc[MAX_ARGS];
 	int n = 0;
 	with_osc[n++] = "--osc-port";
+	with_osc[n++] = "0";
+	with_osc[n++] = "--http-port";
 	with_osc[n++] = "0";
 	for (int i = 0; args && args[i] && n < MAX_ARGS - 1; i++)
 		with_osc[n++] = args[i];

@@ -253,7 +253,9 @@ start_fxd() {
 	tenths=$2
 	shift 2
 	: >"$fxd_log"
-	"$fxd" "$@" >>"$fxd_log" 2>&1 </dev/null &
+	# HTTP on a free port unless the test says otherwise (the last
+	# --http-port wins): tests run side by side.
+	"$fxd" --http-port 0 "$@" >>"$fxd_log" 2>&1 </dev/null &
 	fxd_pid=$!
 	port=$(await_fxd "$fxd_pid" "$fxd_log" "$tenths")
 }
