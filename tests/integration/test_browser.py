@@ -27,7 +27,7 @@ from selenium.webdriver.common.actions.pointer_input import PointerInput
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-N_TESTS = 12  # test_browser.sh adds this to its own count
+N_TESTS = 13  # test_browser.sh adds this to its own count
 GAIN = "/fx/vol/db"          # in fxd's default chain
 SWAP = "in:lowpass cutoff=2000 | out:gain db=-3"
 NEW_GAIN = "/fx/out/db"
@@ -164,6 +164,9 @@ def main():
     ap.add_argument("--logdir", default=".")
     ap.add_argument("--tap-start", type=int, default=0)
     ap.add_argument("--phone-shot", help="also save the phone shot here")
+    ap.add_argument("--restart", help="a shell command that stops fxd and "
+                    "starts it again on the same ports, with its default "
+                    "chain, and returns once it is ready")
     a = ap.parse_args()
     if a.probe:
         return probe()
@@ -296,6 +299,23 @@ def main():
              "the rebuilt page listens: fxctl set %s -9 shows" % NEW_GAIN,
              "page shows %s" % shown(d, NEW_GAIN))
 
+        # ---- fxd restarts: the page reconnects and rebuilds -----------
+        builds = d.execute_script("return window.fxd.builds")
+        p = subprocess.run(["/bin/sh", "-c", a.restart], capture_output=True,
+                           text=True, timeout=60)
+        back = p.returncode == 0 and await_cond(lambda: d.execute_script(
+            "return document.getElementById('conn').dataset.state === 'live'"
+            " && window.fxd.builds > arguments[0] && document.querySelector("
+            "'[data-osc-path=\"%s\"]') !== null" % GAIN, builds), 20)
+        if back:
+            fxd.run("set", GAIN, "-9")
+        t.ok(back and await_cond(lambda: shown(d, GAIN) == -9, 5),
+             "after fxd restarts the page reconnects, rebuilds (%s is back) "
+             "and shows fxctl set %s -9" % (GAIN, GAIN),
+             "restart: status %d %s %s" % (p.returncode, p.stdout, p.stderr),
+             "page: %s" % d.execute_script(
+                 "return document.getElementById('conn').textContent"))
+
         # ---- a phone: 360x740, touch ----------------------------------
         d.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
             "width": 360, "height": 740, "deviceScaleFactor": 2,
@@ -308,7 +328,7 @@ def main():
             " && document.querySelector('[data-osc-path=\"%s\"]') !== null"
             " && document.querySelector('.meter[aria-valuenow]') !== null"
             " && /^[0-9]+$/.test(document.querySelector('#counters dd')"
-            ".textContent)" % NEW_GAIN), 15)
+            ".textContent)" % GAIN), 15)
         lay = d.execute_script(
             "const e = document.querySelector('[data-osc-path=\"%s\"]');"
             "const s = [...document.querySelectorAll('.strip')]"
@@ -318,12 +338,12 @@ def main():
             " fader: e.getBoundingClientRect().width,"
             " thumb: e.getBoundingClientRect().height,"
             " stacked: s.every((r, i) => i === 0 || r.top >= s[i-1].bottom)}"
-            % NEW_GAIN)
+            % GAIN)
         t.ok(lay["vw"] == 360 and lay["scroll"] <= 360 and
              lay["fader"] >= 280 and lay["thumb"] >= 40 and lay["stacked"],
              "at 360x740 the strips stack, nothing scrolls sideways and "
              "faders are thumb-sized", lay)
-        el = d.find_element(By.CSS_SELECTOR, '[data-osc-path="%s"]' % NEW_GAIN)
+        el = d.find_element(By.CSS_SELECTOR, '[data-osc-path="%s"]' % GAIN)
         d.execute_script("arguments[0].scrollIntoView({block: 'center'})", el)
         box = d.execute_script(
             "const r = arguments[0].getBoundingClientRect();"
@@ -341,13 +361,13 @@ def main():
         ab.pointer_action.pointer_up()
         ab.perform()
         touched = await_cond(lambda: (lambda v: v if v != -9 else None)(
-            shown(d, NEW_GAIN)), 2)
+            shown(d, GAIN)), 2)
         got = await_cond(lambda: (lambda v: v is not None and touched is not
                                   None and abs(v - touched) < 1e-3)(
-            fxd.get(NEW_GAIN)), 5, step=0.1)
+            fxd.get(GAIN)), 5, step=0.1)
         t.ok(touched is not None and touched != -9 and got,
              "a finger dragged along the fader sets fxd's value (%s)" % touched,
-             "fxctl get: %s" % fxd.get(NEW_GAIN), "box: %s" % box,
+             "fxctl get: %s" % fxd.get(GAIN), "box: %s" % box,
              "events: %s" % d.execute_script("return window.__ev"))
         d.execute_script("window.scrollTo(0, 0)")
         d.save_screenshot(shot("phone"))

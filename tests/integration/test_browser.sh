@@ -29,7 +29,7 @@ why=$(timeout -k 5 60 "$py" "$here/test_browser.py" --probe 2>&1) ||
 	skip "headless Chromium cannot run here: $(echo "$why" | head -n 1)"
 
 jack_test_begin web
-log_names="jackd fxd"
+log_names="jackd fxd fxd2"
 logdir=$builddir/tests/integration
 mkdir -p "$logdir" || exit 1
 rm -f "$logdir"/test_browser-*.png
@@ -37,7 +37,7 @@ rm -f "$logdir"/test_browser-*.png
 # Until fxd serves HTTP (issue 14's server), there is no page to test.
 [ -n "$mock" ] || "$fxd" --help 2>/dev/null | grep -q -- '--http-port' ||
 	skip "fxd has no --http-port (built without its HTTP server)"
-echo "1..14"
+echo "1..15"
 if [ -n "$mock" ]; then
 	pass "no JACK server needed: the stand-in $mock"
 	: >"$tmp/fxd.log"
@@ -62,9 +62,29 @@ http=$(sed -n 's/.*ready:.*[ ,]http \([0-9.]*:[0-9][0-9]*\).*/\1/p' \
 pass_or_bail "fxd is ready: OSC on UDP port $port, HTTP on $http" $? \
 	"fxd did not print its ready line with OSC and HTTP ports"
 
+# restart.sh: what test_browser.py runs to restart fxd on the same ports
+# (the new fxd is restart.sh's child: its PID goes to fxd.pid, which the
+# cleanup reads).
+echo "$fxd_pid" >"$tmp/fxd.pid"
+stop_helpers() { stop_or_kill "$(cat "$tmp/fxd.pid" 2>/dev/null)"; }
+if [ -n "$mock" ]; then
+	again="$py $mock --http-port ${http##*:} --osc-port $port"
+else
+	again="$fxd -n fxdweb-$$-$(rand) --osc-port $port --http-port ${http##*:} --no-mlock"
+fi
+cat >"$tmp/restart.sh" <<EOF
+. "$here/jack_lib.sh"
+stop_or_kill "\$(cat "$tmp/fxd.pid")" || exit 1
+: >"$tmp/fxd2.log"
+$again >>"$tmp/fxd2.log" 2>&1 </dev/null &
+echo \$! >"$tmp/fxd.pid"
+[ -n "\$(await_fxd \$! "$tmp/fxd2.log" 300)" ] || { cat "$tmp/fxd2.log"; exit 1; }
+EOF
+
 # Bounded: a hung browser is a failure, not a hung make check.
 timeout -k 5 240 "$py" "$here/test_browser.py" --tap-start 2 --url "http://$http/ui" \
 	--osc-port "$port" --fxctl "$fxctl" --logdir "$logdir" \
+	--restart "sh $tmp/restart.sh" \
 	${FX_BROWSER_PHONE_SHOT:+--phone-shot "$FX_BROWSER_PHONE_SHOT"} \
 	>"$tmp/browser.out" 2>"$tmp/browser.err" </dev/null
 rc=$?
