@@ -157,7 +157,7 @@ static void close_client(FxOscHttp *h, Session *s)
 typedef struct {
 	char command[16];
 	char data[MAX_PATH];
-	size_t data_len;
+	size_t command_len, data_len;
 	int bad;
 } Command;
 
@@ -170,11 +170,11 @@ static signed char on_json(struct lejp_ctx *ctx, char reason)
 		return 0;
 	if (reason != LEJPCB_VAL_STR_CHUNK && reason != LEJPCB_VAL_STR_END)
 		return 0;
-	char *dst = ctx->path_match == 1 ? cmd->command : cmd->data;
-	size_t size = ctx->path_match == 1 ? sizeof cmd->command
-	                                   : sizeof cmd->data;
-	size_t *len = ctx->path_match == 1 ? &(size_t){strlen(cmd->command)}
-	                                   : &cmd->data_len;
+	/* path_match is 1 for "COMMAND", 2 for "DATA" (command_paths). */
+	int is_command = ctx->path_match == 1;
+	char *dst = is_command ? cmd->command : cmd->data;
+	size_t size = is_command ? sizeof cmd->command : sizeof cmd->data;
+	size_t *len = is_command ? &cmd->command_len : &cmd->data_len;
 	if (*len + ctx->npos >= size) {
 		cmd->bad = 1;
 		return 0;

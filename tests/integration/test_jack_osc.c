@@ -390,7 +390,7 @@ static void rig_start(Rig *r, const char *tag)
 }
 
 /* The port (and address) from fxd's ready line:
- * "fxd: ready: ..., osc udp 127.0.0.1:PORT". */
+ * "fxd: ready: ..., osc udp 127.0.0.1:PORT, http ...". */
 static int ready_port(FxTestDaemon *d, char *addr, size_t size, char *proto,
                       size_t proto_size)
 {
@@ -402,6 +402,9 @@ static int ready_port(FxTestDaemon *d, char *addr, size_t size, char *proto,
 		if (eol)
 			*eol = '\0';
 		char *osc = strstr(line, ", osc ");
+		char *next = osc ? strchr(osc + 6, ',') : NULL; /* ", http" */
+		if (next)
+			*next = '\0';
 		char *sp = osc ? strchr(osc + 6, ' ') : NULL;
 		char *colon = sp ? strrchr(sp, ':') : NULL;
 		if (colon) {
@@ -652,7 +655,8 @@ START_TEST(binds_one_udp_socket_and_with_tcp_one_listener)
 {
 	Rig r;
 	rig_start(&r, "sock");
-	const char *udp_only[] = {"--chain", "vol:gain db=0", NULL};
+	/* HTTP has its own socket (test_http.sh); off here. */
+	const char *udp_only[] = {"--chain", "vol:gain db=0", "--no-http", NULL};
 	fxd_start(&r, udp_only);
 	ck_assert_int_eq(sockets_of(r.pid, "-uanp", r.port, 0), 1);
 	ck_assert_int_eq(sockets_of(r.pid, "-ltnp", r.port, 1), 0);
@@ -660,7 +664,8 @@ START_TEST(binds_one_udp_socket_and_with_tcp_one_listener)
 	barrier(r.sock, r.port);
 	fxd_stop(&r);
 
-	const char *with_tcp[] = {"--chain", "vol:gain db=0", "--osc-tcp", NULL};
+	const char *with_tcp[] = {"--chain", "vol:gain db=0", "--osc-tcp",
+	                          "--no-http", NULL};
 	fxd_start(&r, with_tcp);
 	char want[64];
 	snprintf(want, sizeof want, "osc udp+tcp 127.0.0.1:%d", r.port);

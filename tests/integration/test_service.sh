@@ -137,7 +137,7 @@ done
 	>>"$tmp/other.log" 2>&1 </dev/null &
 other_pid=$!
 await_fxd "$other_pid" "$tmp/other.log" 150 >/dev/null &&
-	grep -q "ready: client '$inst', .* osc udp 127\\.0\\.0\\.1:$iport\$" "$tmp/other.log"
+	grep -q "ready: client '$inst', .* osc udp 127\\.0\\.0\\.1:$iport, http " "$tmp/other.log"
 verdict "--osc-port-by-name: '$inst' listens on $iport, as the rule says" $?
 out=$(timeout 10 "$fxctl" --instance "$inst" ping 2>&1)
 echo "$out" | grep -Eq "^pong from fxd at 127\\.0\\.0\\.1:$iport in [0-9.]+ ms\$"
