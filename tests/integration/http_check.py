@@ -122,6 +122,16 @@ def frames_until(ws, want, seconds=10):
     return False, seen
 
 
+def synced(ws):
+    """Awaits the answer to a /fxd/ping sent now: fxd takes one client's
+    frames in order, so what was sent before it is in force. The frames
+    read meanwhile."""
+    ws.send_binary(b"/fxd/ping\0\0\0,\0\0\0")
+    ok, seen = frames_until(
+        ws, lambda op, d: op == 2 and osc_parse(d)[0] == "/fxd/pong")
+    return seen if ok else None
+
+
 def stats():
     rc, out, _ = fxctl("--json", "stats")
     return json.loads(out) if rc == 0 else {}
@@ -201,10 +211,8 @@ check("a browser's GET / and GET /ui are the page",
 
 ws = websocket.create_connection(f"ws://127.0.0.1:{HTTP}/", timeout=10)
 ws.send(json.dumps({"COMMAND": "LISTEN", "DATA": "/fx/vol/db"}))
-# The LISTEN is in force once a later packet on the same socket was
-# answered (frames from one client are taken in order).
-ws.send_binary(osc_message("/fxd/ping", "s", "x")[:-4] + b"")
-ok, _ = frames_until(ws, lambda op, d: osc_parse(d)[0] == "/fxd/pong")
+check("/fxd/ping over the WebSocket is answered /fxd/pong",
+      synced(ws) is not None)
 fxctl("set", "/fx/vol/db", "-12.25")
 ok, seen = frames_until(
     ws, lambda op, d: op == websocket.ABNF.OPCODE_BINARY and
@@ -219,8 +227,13 @@ ws.send_binary(osc_message("/fx/nothing/db", "f", 1.0))
 ok, seen = frames_until(
     ws, lambda op, d: op == 2 and osc_parse(d)[0] == "/fxd/fail")
 check("a bad OSC set over the WebSocket is answered /fxd/fail", ok, seen)
+# The -3 set above is fed back (coalesced, at the feedback rate) before
+# anything below can be judged.
+frames_until(ws, lambda op, d: op == 2 and osc_parse(d) == ("/fx/vol/db",
+                                                             [-3.0]))
 ws.send(json.dumps({"COMMAND": "IGNORE", "DATA": "/fx/vol/db"}))
 ws.send(json.dumps({"COMMAND": "LISTEN", "DATA": "/fxd/mute"}))
+synced(ws)
 fxctl("set", "/fx/vol/db", "-20")
 fxctl("mute", "on")
 ok, seen = frames_until(
