@@ -241,7 +241,7 @@ def main():
 
         # ---- OSC sets reach the page ----------------------------------
         fxd.run("set", GAIN, "-20")
-        t.ok(await_cond(lambda: shown(d, GAIN) == -20, 5) and
+        t.ok(await_cond(lambda: shown(d, GAIN) == -20, 20) and
              d.execute_script(
                  "return document.querySelector('[data-osc-path=\"%s\"]')"
                  ".closest('.param').dataset.changedElsewhere !== undefined"
@@ -255,7 +255,7 @@ def main():
             t0 = time.time() * 1000
             udp.sendto(osc_float(GAIN, v), (a.osc_host, a.osc_port))
             seen = await_cond(lambda: d.execute_script(
-                "return window.__seen"), 5, step=0.005)
+                "return window.__seen"), 20, step=0.005)
             lat.append(seen - t0 if seen else None)
         udp.close()
         good = [x for x in lat if x is not None]
@@ -288,14 +288,14 @@ def main():
         rebuilt = await_cond(lambda: d.execute_script(
             "return document.querySelector('[data-osc-path=\"%s\"]') !== null"
             " && document.querySelector('[data-osc-path=\"%s\"]') === null"
-            % (NEW_GAIN, GAIN)), 10)
+            % (NEW_GAIN, GAIN)), 30)
         t.ok(rc == 0 and rebuilt and
              d.execute_script("return window.fxd.builds") > builds and
              shown(d, NEW_GAIN) == -3,
              "fxctl load '%s' rebuilds the page: %s appears (at -3), %s goes"
              % (SWAP, NEW_GAIN, GAIN), out, err)
         fxd.run("set", NEW_GAIN, "-9")
-        t.ok(await_cond(lambda: shown(d, NEW_GAIN) == -9, 5),
+        t.ok(await_cond(lambda: shown(d, NEW_GAIN) == -9, 20),
              "the rebuilt page listens: fxctl set %s -9 shows" % NEW_GAIN,
              "page shows %s" % shown(d, NEW_GAIN))
 
@@ -309,7 +309,7 @@ def main():
             "'[data-osc-path=\"%s\"]') !== null" % GAIN, builds), 20)
         if back:
             fxd.run("set", GAIN, "-9")
-        t.ok(back and await_cond(lambda: shown(d, GAIN) == -9, 5),
+        t.ok(back and await_cond(lambda: shown(d, GAIN) == -9, 20),
              "after fxd restarts the page reconnects, rebuilds (%s is back) "
              "and shows fxctl set %s -9" % (GAIN, GAIN),
              "restart: status %d %s %s" % (p.returncode, p.stdout, p.stderr),
@@ -361,10 +361,10 @@ def main():
         ab.pointer_action.pointer_up()
         ab.perform()
         touched = await_cond(lambda: (lambda v: v if v != -9 else None)(
-            shown(d, GAIN)), 2)
+            shown(d, GAIN)), 20)
         got = await_cond(lambda: (lambda v: v is not None and touched is not
                                   None and abs(v - touched) < 1e-3)(
-            fxd.get(GAIN)), 5, step=0.1)
+            fxd.get(GAIN)), 20, step=0.1)
         t.ok(touched is not None and touched != -9 and got,
              "a finger dragged along the fader sets fxd's value (%s)" % touched,
              "fxctl get: %s" % fxd.get(GAIN), "box: %s" % box,

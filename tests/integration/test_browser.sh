@@ -44,7 +44,7 @@ if [ -n "$mock" ]; then
 	"$py" "$mock" --http-port 0 --osc-port 0 >>"$tmp/fxd.log" 2>&1 \
 		</dev/null &
 	fxd_pid=$!
-	port=$(await_fxd "$fxd_pid" "$tmp/fxd.log" 100)
+	port=$(await_fxd "$fxd_pid" "$tmp/fxd.log" 300)
 else
 	start_jackd "$server" 256 "$tmp/jackd.log"
 	pass_or_bail "jackd -d dummy runs as $server" $? "no JACK server"

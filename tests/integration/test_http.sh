@@ -20,7 +20,7 @@ jack_test_begin http
 client=fxh-$$-$(rand)
 
 start_jackd "$server" 256 "$tmp/jackd.log" || bail "jackd did not start"
-start_fxd "$tmp/fxd.log" 100 --name "$client" --osc-port 0 --http-port 0
+start_fxd "$tmp/fxd.log" 300 --name "$client" --osc-port 0 --http-port 0
 [ -n "$port" ] || bail "fxd did not start"
 http=$(sed -n 's/.*ready:.*, http [0-9.]*:\([0-9][0-9]*\).*/\1/p' \
 	"$tmp/fxd.log" | head -n 1)
@@ -43,12 +43,12 @@ rc=$?
 verdict "a --http-port that is taken is an error (exit 6, as the OSC port)" $?
 stop_or_kill "$fxd_pid"
 fxd_pid=
-start_fxd "$tmp/fxd2.log" 100 --name "$client" --osc-port 0 --no-http
+start_fxd "$tmp/fxd2.log" 300 --name "$client" --osc-port 0 --no-http
 grep -q "ready:.*, http off" "$tmp/fxd2.log"
 verdict "--no-http: the ready line says http off" $?
 stop_or_kill "$fxd_pid"
 fxd_pid=
-start_fxd "$tmp/fxd3.log" 100 --name "$client" --osc-port 0 --http-port 0 \
+start_fxd "$tmp/fxd3.log" 300 --name "$client" --osc-port 0 --http-port 0 \
 	--osc-allow 10.255.255.0/24
 http=$(sed -n 's/.*ready:.*, http [0-9.]*:\([0-9][0-9]*\).*/\1/p' \
 	"$tmp/fxd3.log" | head -n 1)

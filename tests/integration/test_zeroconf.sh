@@ -80,10 +80,11 @@ bus_up() {
 	kill -0 "$dbus_pid" 2>/dev/null || return 2
 	[ -S "$tmp/bus" ]
 }
+: >"$tmp/dbus.log"
 dbus-daemon --config-file="$tmp/bus.conf" --nofork --nopidfile \
 	>"$tmp/dbus.log" 2>&1 </dev/null &
 dbus_pid=$!
-poll 100 bus_up || skip "dbus-daemon does not start: $(head -n 1 "$tmp/dbus.log")"
+poll 300 bus_up || skip "dbus-daemon does not start: $(head -n 1 "$tmp/dbus.log")"
 
 start_jackd "$server" 256 "$tmp/jackd.log" || bail "jackd did not start"
 
@@ -92,20 +93,23 @@ start_jackd "$server" 256 "$tmp/jackd.log" || bail "jackd did not start"
 said() { grep -qF -- "$2" "$1"; }
 
 fxd3_log=$tmp/fxd3.log
+# Every log a poll greps exists before its writer starts: a grep of a
+# missing file (status 2) would end the poll at once.
+: >"$fxd3_log"
 "$fxd" -n "$name-nobus" --osc-port 0 --no-http --no-mlock --no-midi \
 	>"$fxd3_log" 2>&1 </dev/null &
 fxd3_pid=$!
-port3=$(await_fxd "$fxd3_pid" "$fxd3_log" 100)
-poll 50 said "$fxd3_log" 'not advertising yet: no D-Bus system bus'
+port3=$(await_fxd "$fxd3_pid" "$fxd3_log" 300)
+poll 300 said "$fxd3_log" 'not advertising yet: no D-Bus system bus'
 verdict "no D-Bus system bus: fxd says it is not advertising yet" $?
 capture "$fxctl" --port "$port3" ping
 verdict "no D-Bus system bus: fxd serves OSC (ping)" $rc
 
 DBUS_SYSTEM_BUS_ADDRESS=unix:path=$tmp/bus
-start_fxd "$tmp/fxd.log" 100 -n "$name" --osc-port 0 --http-port 0 --no-mlock \
+start_fxd "$tmp/fxd.log" 300 -n "$name" --osc-port 0 --http-port 0 --no-mlock \
 	--no-midi
 [ -n "$port" ] || bail "fxd did not start"
-poll 50 said "$tmp/fxd.log" 'not advertising yet: avahi-daemon is not running'
+poll 300 said "$tmp/fxd.log" 'not advertising yet: avahi-daemon is not running'
 verdict "no avahi-daemon: fxd says it is not advertising yet" $?
 capture "$fxctl" --port "$port" ping
 verdict "no avahi-daemon: fxd serves OSC (ping)" $rc
@@ -120,6 +124,7 @@ verdict "no avahi-daemon: fxctl -n exits 2 and says why" $?
 # The mount namespace gives it a /run of its own for its fixed pid file and
 # socket; exec keeps its PID the one started here.
 if [ "$(id -u)" = 0 ]; then ns="unshare -m"; else ns="unshare -r -m"; fi
+: >"$tmp/avahi.log"
 $ns sh -c 'mount -t tmpfs tmpfs /run && mkdir /run/avahi-daemon &&
 	exec avahi-daemon --no-drop-root --no-chroot --no-rlimits \
 		--no-proc-title -f "$1"' avahi "$tmp/avahi.conf" \
@@ -129,7 +134,7 @@ avahi_up() {
 	kill -0 "$avahi_pid" 2>/dev/null || return 2
 	grep -q 'Server startup complete' "$tmp/avahi.log"
 }
-if ! poll 100 avahi_up; then
+if ! poll 300 avahi_up; then
 	why=$(grep -v '^avahi-daemon .* starting up' "$tmp/avahi.log" | head -n 1)
 	pass "fxd advertises with avahi-daemon # SKIP avahi-daemon cannot run here (${why:-no startup within 10 s})"
 	finish
@@ -155,7 +160,7 @@ show_browse() {
 	logs fxd avahi
 }
 
-poll 100 listed _osc._udp "$name" "$port"
+poll 300 listed _osc._udp "$name" "$port"
 r=$?
 verdict "avahi-daemon appears: avahi-browse finds _osc._udp '$name' on port $port" $r
 [ $r -eq 0 ] || show_browse
@@ -165,7 +170,7 @@ verdict "fxd said 'not advertising' once ($c), then that it advertises" $?
 
 http=$(sed -n 's/.*ready:.* http [0-9.]*:\([0-9][0-9]*\).*/\1/p' "$tmp/fxd.log" | head -n 1)
 if [ -n "$http" ]; then
-	poll 100 listed _oscjson._tcp "$name" "$http"
+	poll 300 listed _oscjson._tcp "$name" "$http"
 	verdict "avahi-browse finds _oscjson._tcp '$name' on port $http" $?
 else
 	pass "avahi-browse finds _oscjson._tcp # SKIP fxd's ready line names no HTTP port"
@@ -196,23 +201,25 @@ c=$(grep -c 'not advertising' "$fxd3_log")
 verdict "fxd with no bus said 'not advertising' once ($c)" $?
 
 # ---- a name already taken: avahi's alternative ---------------------------
+: >"$tmp/publish.log"
 avahi-publish-service "$name2" _osc._udp 9 txtvers=1 \
 	>"$tmp/publish.log" 2>&1 </dev/null &
 pub_pid=$!
-poll 100 said "$tmp/publish.log" "Established under name '$name2'"
+poll 300 said "$tmp/publish.log" "Established under name '$name2'"
 pass_or_bail "avahi-publish-service holds '$name2'" $? \
 	"avahi-publish-service did not publish"
 fxd2_log=$tmp/fxd2.log
+: >"$fxd2_log"
 "$fxd" -n "$name2" --osc-port 0 --no-http --no-mlock --no-midi \
 	>"$fxd2_log" 2>&1 </dev/null &
 fxd2_pid=$!
-port2=$(await_fxd "$fxd2_pid" "$fxd2_log" 100)
+port2=$(await_fxd "$fxd2_pid" "$fxd2_log" 300)
 [ -n "$port2" ] || bail "the second fxd did not start"
-poll 100 said "$fxd2_log" "zeroconf: '$name2' is taken on the network; advertising as '$name2 #2'"
+poll 300 said "$fxd2_log" "zeroconf: '$name2' is taken on the network; advertising as '$name2 #2'"
 verdict "fxd named '$name2' logs the rename to '$name2 #2'" $?
 # avahi-browse -p writes a space as \032 and '#' as \035.
 esc2="$name2\\\\032\\\\0352"
-poll 100 listed _osc._udp "$esc2" "$port2"
+poll 300 listed _osc._udp "$esc2" "$port2"
 r=$?
 verdict "avahi-browse finds '$name2 #2' on fxd's port $port2" $r
 [ $r -eq 0 ] || { show_browse; logs fxd2; }
@@ -229,7 +236,7 @@ verdict "fxctl --find lists '$name2 #2' and the other '$name2' apart" $?
 stop "$fxd2_pid" TERM 100
 verdict "the second fxd stops on SIGTERM" $?
 fxd2_pid=
-poll 100 unlisted _osc._udp "$esc2"
+poll 300 unlisted _osc._udp "$esc2"
 verdict "its service is withdrawn" $?
 
 finish
