@@ -1221,7 +1221,8 @@ static int player_process(jack_nframes_t n, void *arg)
 	for (int c = 0; c < p->channels; c++)
 		out[c] = jack_port_get_buffer(p->ports[c], n);
 	jack_nframes_t t = jack_last_frame_time(p->client);
-	int st = atomic_load_explicit(&p->state, memory_order_acquire);
+	int was = atomic_load_explicit(&p->state, memory_order_acquire);
+	int st = was;
 	int stop = atomic_load_explicit(&p->stop, memory_order_relaxed);
 	if ((st == ARMED || st == RUNNING) && stop)
 		st = STOPPED;
@@ -1275,7 +1276,15 @@ static int player_process(jack_nframes_t n, void *arg)
 	}
 	for (int c = 0; c < p->channels; c++)
 		memset(out[c] + i, 0, (size_t)(n - i) * sizeof(float));
-	atomic_store_explicit(&p->state, st, memory_order_release);
+	/* Only a change is written back, and only over the state this cycle
+	 * began with: the control thread arms a STOPPED or IDLE player
+	 * while this runs, and an unconditional store here undid that
+	 * (the player never started, the recorder following it recorded
+	 * nothing: "freewheeling recorded 0 of N periods" under load). */
+	if (st != was)
+		atomic_compare_exchange_strong_explicit(&p->state, &was, st,
+		                                        memory_order_release,
+		                                        memory_order_relaxed);
 	return 0;
 }
 
@@ -1801,9 +1810,17 @@ void fx_test_freewheel_play(FxTestPlayer *p, FxTestRecorder *r,
 	fx_test_recorder_start_with(r, p);
 	ck_assert_int_eq(fx_test_player_play_now(p, bufs, frames, 0), 0);
 	long want = periods * (long)jack_get_buffer_size(p->client);
+	/* What a failure needs to be told apart: a play that never started
+	 * (its arm lost), a recorder still following, or a graph that
+	 * stopped running (the player's periods stand still). */
 	ck_assert_msg(fx_test_recorder_wait_frames(r, want, 60),
-	              "freewheeling recorded %ld of %ld periods",
-	              fx_test_recorder_periods(r), periods);
+	              "freewheeling recorded %ld of %ld periods (player: "
+	              "state %d, play %u asked, %u started, %ld periods; "
+	              "recorder state %d)",
+	              fx_test_recorder_periods(r), periods,
+	              atomic_load(&p->state), atomic_load(&p->plays),
+	              atomic_load(&p->started), fx_test_player_periods(p),
+	              atomic_load(&r->state));
 	fx_test_recorder_stop(r);
 	ck_assert(fx_test_recorder_wait_done(r, 10));
 	fx_test_player_stop(p);
