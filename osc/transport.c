@@ -226,18 +226,32 @@ FxOscTransport *fx_osc_transport_new(const FxOscTransportConfig *cfg,
 		                "address",
 		                cfg->bind);
 	t->bound = addr.sin_addr;
-	if ((t->udp = bind_socket(t, SOCK_DGRAM, &addr, err, err_size)) < 0)
-		return fail_new(t, st, FX_ERR_IO, err, err_size, NULL);
-	tune_udp(t->udp);
-	socklen_t alen = sizeof addr;
-	getsockname(t->udp, (struct sockaddr *)&addr, &alen);
-	t->port = ntohs(addr.sin_port);
-	if (cfg->tcp) {
-		if ((t->tcp_listen = bind_socket(t, SOCK_STREAM, &addr, err,
-		                                 err_size)) < 0)
+	/* Port 0 with TCP: the port the kernel picks for UDP may be taken
+	 * for TCP (a client's local port, a socket in TIME_WAIT), so a few
+	 * picks are tried until both sockets have it. */
+	for (int tries = cfg->port == 0 && cfg->tcp ? 32 : 1; tries > 0; tries--) {
+		addr.sin_port = htons((uint16_t)cfg->port);
+		if ((t->udp = bind_socket(t, SOCK_DGRAM, &addr, err, err_size)) <
+		    0)
 			return fail_new(t, st, FX_ERR_IO, err, err_size, NULL);
-		listen(t->tcp_listen, 8);
+		socklen_t alen = sizeof addr;
+		getsockname(t->udp, (struct sockaddr *)&addr, &alen);
+		t->port = ntohs(addr.sin_port);
+		if (!cfg->tcp)
+			break;
+		t->tcp_listen = bind_socket(t, SOCK_STREAM, &addr, err, err_size);
+		if (t->tcp_listen >= 0)
+			break;
+		int e = errno;
+		close(t->udp);
+		t->udp = -1;
+		errno = e;
+		if (e != EADDRINUSE || tries == 1)
+			return fail_new(t, st, FX_ERR_IO, err, err_size, NULL);
 	}
+	tune_udp(t->udp);
+	if (t->tcp_listen >= 0)
+		listen(t->tcp_listen, 8);
 	snprintf(t->describe, sizeof t->describe, "%s %s:%d",
 	         cfg->tcp ? "udp+tcp" : "udp", cfg->bind, t->port);
 	if (pipe2(t->wake, O_CLOEXEC | O_NONBLOCK) != 0)
