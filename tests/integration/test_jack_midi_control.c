@@ -112,12 +112,39 @@ static double near(double want)
 	return 4 * FLT_EPSILON * fabs(want);
 }
 
-/* Sends @p n events from the next cycle on and waits until they are out. */
+/* Freewheeling (paced), sends @p ev; every period of the schedule must
+ * have freewheeled, one period after the other. */
+static void freewheel_send(const FxTestMidiRig *r, const FxTestMidiEvent *ev,
+                           int n)
+{
+	fx_test_recorder_pace(r->rc, PACE);
+	ck_assert_int_eq(fx_test_freewheel(r->ctl, 1), 0);
+	ck_assert_int_eq(fx_test_midi_send(r->snd, ev, n), 0);
+	ck_assert_msg(fx_test_midi_wait_sent(r->snd, 60),
+	              "the MIDI client sent nothing");
+	jack_nframes_t t0 = 0;
+	for (long k = 0; k <= ev[n - 1].period; k++) {
+		jack_nframes_t t;
+		int fw;
+		ck_assert(fx_test_midi_period(r->snd, k, &t, &fw, NULL));
+		if (!k)
+			t0 = t;
+		ck_assert_msg(fw && t - t0 == (jack_nframes_t)(k * r->period),
+		              "schedule period %ld at frame %u (first %u), "
+		              "freewheeling %d",
+		              k, t, t0, fw);
+	}
+	ck_assert_int_eq(fx_test_freewheel(r->ctl, 0), 0);
+	fx_test_recorder_pace(r->rc, 0);
+}
+
+/* Sends @p n events from the next cycle on and waits until they are out,
+ * freewheeling: in real time on a loaded machine a late worker can lose a
+ * period of MIDI to a full input ring (fxd counts it, midi.overflows), and
+ * what these tests judge is what fxd does with the events, exactly. */
 static void send(const FxTestMidiRig *r, const FxTestMidiEvent *ev, int n)
 {
-	ck_assert_int_eq(fx_test_midi_send(r->snd, ev, n), 0);
-	ck_assert_msg(fx_test_midi_wait_sent(r->snd, WAIT),
-	              "the MIDI client sent nothing");
+	freewheel_send(r, ev, n);
 }
 
 /* One 3-byte message (2 bytes when @p d2 < 0). */
@@ -315,32 +342,6 @@ START_TEST(program_change_loads_the_preset)
 	rig_done(r);
 }
 END_TEST
-
-/* Freewheeling (paced), sends @p ev; every period of the schedule must
- * have freewheeled, one period after the other. */
-static void freewheel_send(const FxTestMidiRig *r, const FxTestMidiEvent *ev,
-                           int n)
-{
-	fx_test_recorder_pace(r->rc, PACE);
-	ck_assert_int_eq(fx_test_freewheel(r->ctl, 1), 0);
-	ck_assert_int_eq(fx_test_midi_send(r->snd, ev, n), 0);
-	ck_assert_msg(fx_test_midi_wait_sent(r->snd, 60),
-	              "the MIDI client sent nothing");
-	jack_nframes_t t0 = 0;
-	for (long k = 0; k <= ev[n - 1].period; k++) {
-		jack_nframes_t t;
-		int fw;
-		ck_assert(fx_test_midi_period(r->snd, k, &t, &fw, NULL));
-		if (!k)
-			t0 = t;
-		ck_assert_msg(fw && t - t0 == (jack_nframes_t)(k * r->period),
-		              "schedule period %ld at frame %u (first %u), "
-		              "freewheeling %d",
-		              k, t, t0, fw);
-	}
-	ck_assert_int_eq(fx_test_freewheel(r->ctl, 0), 0);
-	fx_test_recorder_pace(r->rc, 0);
-}
 
 /* Events at frames @p at[0..n) of the schedule (1 byte each of @p b, or
  * the 3 of a note on and its off 100 frames later when @p note). */
