@@ -23,6 +23,13 @@
  *   d  chains through fx_chain_process, as the worker runs them: the
  *      live-rig chain (highpass, 3-band EQ, compressor, delay, reverb,
  *      gain: LIVE_RIG below) and the reverb alone, for scale;
+ *   f  an LV2 slot's host overhead: SWH's amp (a one-line gain, so the
+ *      plugin's own work is small and fxd's side shows) as a chain slot
+ *      through fx_chain_process, against the same plugin instantiated
+ *      with lilv and its run called directly (one instance per channel,
+ *      ports connected to the buffers, as lv2apply does); the ratio and
+ *      the difference are fxd's cost per slot per chunk. Skipped, with a
+ *      note, when swh-lv2 is not installed;
  *   e  the worker's cost with MIDI: the whole engine on fxd's default
  *      chain (FX_DEFAULT_CHAIN) and fxd's default engine settings, stereo,
  *      driven by a fake driver as the unit tests drive it
@@ -49,6 +56,7 @@
  * computed here) and chunk invariance are checked once, untimed.
  */
 #define _GNU_SOURCE
+#include <lilv/lilv.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -64,6 +72,7 @@
 #include "dsp/chain.h"
 #include "dsp/denormal.h"
 #include "dsp/design.h"
+#include "dsp/lv2.h"
 #include "dsp/sos.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -207,7 +216,7 @@ typedef struct Variant Variant;
 struct Variant {
 	const char *id;    ///< JSON name
 	const char *label; ///< table name
-	char kase;         ///< 'a', 'b', 'c', 'd'
+	char kase;         ///< 'a', 'b', 'c', 'd', 'f'
 	const char *spec;  ///< case d: the chain
 	int sections;      ///< per channel, for ns per sample-section
 	int tail;          ///< impulse-then-silence rounds (case c)
@@ -222,7 +231,10 @@ struct Variant {
 	int nsos;
 	Dfi *dfi;
 	FxChain *chain;
-	int pos; ///< read position in the cyclic input
+	LilvInstance *lv2[MAX_CH]; ///< case f, run directly
+	float lv2_gain;
+	int missing; ///< case f without the plugin: the run copies
+	int pos;     ///< read position in the cyclic input
 	float *out[MAX_CH];
 
 	/* Results of one configuration. */
@@ -364,6 +376,93 @@ static void teardown_chain(Variant *v)
 	v->chain = NULL;
 }
 
+/* ---- case f: an LV2 slot against the plugin's run called directly ---- */
+
+#define LV2_AMP "http://plugin.org.uk/swh-plugins/amp"
+
+static void setup_lv2_slot(Variant *v, int channels)
+{
+	char why[512];
+	v->missing = !fx_lv2_class(LV2_AMP, why, sizeof why);
+	if (v->missing)
+		say("bench_dsp: case f skipped: %s\n", why);
+	else
+		setup_chain(v, channels);
+}
+
+static void run_lv2_slot(Variant *v, const float *const *in, float *const *out,
+                         int frames)
+{
+	if (!v->missing) {
+		run_chain(v, in, out, frames);
+		return;
+	}
+	for (int c = 0; c < MAX_CH && out[c] && in[c]; c++)
+		memcpy(out[c], in[c], (size_t)frames * sizeof(float));
+}
+
+static void reset_lv2_slot(Variant *v)
+{
+	if (!v->missing)
+		reset_chain(v);
+}
+
+static void teardown_lv2_slot(Variant *v)
+{
+	if (!v->missing)
+		teardown_chain(v);
+}
+
+/* The baseline has a world of its own, as a plain lilv host would. */
+static LilvWorld *direct_world;
+
+static void setup_lv2_direct(Variant *v, int channels)
+{
+	if (!direct_world) {
+		direct_world = lilv_world_new();
+		lilv_world_load_all(direct_world);
+	}
+	LilvNode *uri = lilv_new_uri(direct_world, LV2_AMP);
+	const LilvPlugin *pl = lilv_plugins_get_by_uri(
+		lilv_world_get_all_plugins(direct_world), uri);
+	lilv_node_free(uri);
+	v->missing = !pl;
+	v->lv2_gain = -6.0f;
+	for (int c = 0; pl && c < channels; c++) {
+		if (!(v->lv2[c] = lilv_plugin_instantiate(pl, FS, NULL)))
+			die("lilv_plugin_instantiate", FX_ERR_PLUGIN);
+		lilv_instance_connect_port(v->lv2[c], 0, &v->lv2_gain);
+		lilv_instance_activate(v->lv2[c]);
+	}
+}
+
+/* SWH amp's ports: 0 gain, 1 input, 2 output. */
+static void run_lv2_direct(Variant *v, const float *const *in,
+                           float *const *out, int frames)
+{
+	for (int c = 0; c < MAX_CH && v->lv2[c]; c++) {
+		lilv_instance_connect_port(v->lv2[c], 1, (void *)in[c]);
+		lilv_instance_connect_port(v->lv2[c], 2, out[c]);
+		lilv_instance_run(v->lv2[c], (uint32_t)frames);
+	}
+	if (v->missing)
+		run_lv2_slot(v, in, out, frames);
+}
+
+static void reset_lv2_direct(Variant *v)
+{
+	(void)v;
+}
+
+static void teardown_lv2_direct(Variant *v)
+{
+	for (int c = 0; c < MAX_CH && v->lv2[c]; c++) {
+		lilv_instance_deactivate(v->lv2[c]);
+		lilv_instance_free(v->lv2[c]);
+		v->lv2[c] = NULL;
+	}
+}
+
 /* One line per field group, as a table reads. */
 /* clang-format off */
 static Variant variants[] = {
@@ -391,6 +490,13 @@ static Variant variants[] = {
 	{.id = "d.reverb", .label = "d  reverb alone", .kase = 'd',
 	 .spec = "verb:reverb room=0.4 mix=0.15", .setup = setup_chain,
 	 .run = run_chain, .reset = reset_chain, .teardown = teardown_chain},
+	{.id = "f.lv2_direct", .label = "f  LV2 amp, run directly", .kase = 'f',
+	 .setup = setup_lv2_direct, .run = run_lv2_direct,
+	 .reset = reset_lv2_direct, .teardown = teardown_lv2_direct},
+	{.id = "f.lv2_slot", .label = "f  LV2 amp as a slot", .kase = 'f',
+	 .spec = "a:lv2 uri=" LV2_AMP " gain=-6", .setup = setup_lv2_slot,
+	 .run = run_lv2_slot, .reset = reset_lv2_slot,
+	 .teardown = teardown_lv2_slot},
 };
 /* clang-format on */
 enum { NVAR = NELEM(variants) };
@@ -885,7 +991,9 @@ static void run_config(int frames, int channels, double budget, int min_rounds,
 /* Filter sections per channel; 0 for whole chains (case d). */
 static int sections_of(const Variant *v)
 {
-	return v->kase == 'd' ? 0 : v->kase == 'b' ? n_depth5 : n_lp8k;
+	return v->kase == 'd' || v->kase == 'f' ? 0
+	       : v->kase == 'b'                 ? n_depth5
+	                                        : n_lp8k;
 }
 
 /* ns per sample and section, NAN when it means nothing (case d). */
@@ -917,6 +1025,13 @@ static void print_table(void)
 				         "noFTZ/FTZ mean %.2fx, median %.2fx",
 				         s->mean / res->st[i - 1].mean,
 				         s->median / res->st[i - 1].median);
+			else if (v->kase == 'f' && v->spec)
+				snprintf(ratio, sizeof ratio,
+				         v->missing
+				                 ? "(plugin not installed)"
+				                 : "slot/direct %.2fx, +%.3f us",
+				         s->median / res->st[i - 1].median,
+				         s->median - res->st[i - 1].median);
 			say("%6d %3d  %-24s %3d %8.3f %8.3f %8.2f %8.3f %8.3f %7.2f %7.2f  %s\n",
 			    res->frames, res->channels, v->label, sec,
 			    s->median, s->p99, s->max, s->best_round,
@@ -1005,6 +1120,12 @@ static void write_json(FILE *f, const char *mode, int cpu_avx2, int cpu_fma)
 			}
 			if (v->kase == 'a')
 				jnum(f, "rel_rms", v->rel_rms, ", ");
+			if (v->kase == 'f' && v->spec && !v->missing) {
+				jnum(f, "ratio_slot_to_direct_median",
+				     s->median / res->st[i - 1].median, ", ");
+				jnum(f, "host_overhead_us_median",
+				     s->median - res->st[i - 1].median, ", ");
+			}
 			jnum(f, "deadline_pct_p99", 100 * s->p99 / period_us, "");
 			fprintf(f, "}%s\n",
 			        r + 1 < nresults || i + 1 < NVAR ? "," : "");

@@ -21,6 +21,7 @@
 #include "daemon/engine/control.h"
 #include "daemon/engine/midi.h"
 #include "dsp/describe.h"
+#include "dsp/lv2.h"
 #include "daemon/engine/engine.h"
 #include "daemon/engine/persist.h"
 #include "daemon/jack_driver.h"
@@ -891,14 +892,27 @@ int main(int argc, char **argv)
 		fx_options_free(&d.opts);
 		return rc;
 	}
-	if (d.opts.help || d.opts.version || d.opts.list_effects) {
+	if (d.opts.help || d.opts.version || d.opts.list_effects ||
+	    d.opts.list_lv2 || d.opts.describe_lv2) {
+		int ok = 1;
 		if (d.opts.help)
 			fx_options_usage(stdout);
 		else if (d.opts.version)
 			printf("%s %s\n", PACKAGE_NAME, PACKAGE_VERSION);
-		else
+		else if (d.opts.list_lv2)
+			fx_lv2_list(stdout);
+		else if (d.opts.describe_lv2) {
+			char why[512];
+			ok = fx_lv2_describe(d.opts.describe_lv2, stdout, why,
+			                     sizeof why) == FX_OK;
+			if (!ok)
+				fx_log(LOG_ERR, "%s", why);
+		} else
 			fx_describe_text(stdout);
 		fx_options_free(&d.opts);
+		fx_lv2_release();
+		if (!ok)
+			return FX_EXIT_USAGE;
 		return fflush(stdout) == 0 ? FX_EXIT_OK : FX_EXIT_FAILURE;
 	}
 	if (d.opts.verbose)
@@ -931,6 +945,7 @@ int main(int argc, char **argv)
 	fx_engine_free(d.engine);
 	fx_jack_free(d.jack);
 	fx_options_free(&d.opts);
+	fx_lv2_release(); /* no chain or spec is left to point at a plugin */
 	if (rc == FX_EXIT_OK)
 		fx_log(LOG_NOTICE, "stopped");
 	return rc;

@@ -191,6 +191,14 @@ static const OptionInfo options[] = {
          "log debug messages", NULL},
 	{"list-effects", 0, FX_OPT_ACTION, F(list_effects), 0, 0, FX_OPT_CLI_ONLY,
          NULL, NULL, "list effects and their parameters, then exit", NULL},
+	{"list-lv2", 0, FX_OPT_ACTION, F(list_lv2), 0, 0, FX_OPT_CLI_ONLY, NULL,
+         NULL,
+         "list the installed LV2 plugins fxd can host (and why not "
+         "the others), then exit",
+         NULL},
+	{"describe-lv2", 0, FX_OPT_STRING, F(describe_lv2), 0, 0,
+         FX_OPT_CLI_ONLY, NULL, "URI",
+         "list the parameters of the LV2 plugin URI, then exit", NULL},
 	{"version", 0, FX_OPT_ACTION, F(version), 0, 0, FX_OPT_CLI_ONLY, NULL,
          NULL, "print the version, then exit", NULL},
 	{"help", 'h', FX_OPT_ACTION, F(help), 0, 0, FX_OPT_CLI_ONLY, NULL, NULL,
@@ -394,8 +402,15 @@ static FxStatus load(FxOptions *o, Cli *cli, int argc, char *const argv[],
 			cli->chain_opt = cli->given.values[i].value;
 		else if (!strcmp(info->name, "config"))
 			config = cli->given.values[i].value;
+		else if (!strcmp(info->name, "describe-lv2")) {
+			free(o->describe_lv2);
+			if (!(o->describe_lv2 = strdup(cli->given.values[i].value)))
+				return fx_fail(FX_ERR_NOMEM, err, err_size,
+				               "out of memory");
+		}
 	}
-	if (o->help || o->version || o->list_effects)
+	if (o->help || o->version || o->list_effects || o->list_lv2 ||
+	    o->describe_lv2)
 		return FX_OK;
 	if (cli->chain_opt && cli->chain_words)
 		return fx_fail(FX_ERR_INVALID, err, err_size,
@@ -488,6 +503,8 @@ void fx_options_free(FxOptions *o)
 	free(o->http_bind);
 	free(o->preset_dir);
 	free(o->state_file);
+	free(o->describe_lv2);
+	o->describe_lv2 = NULL;
 	free(o->midi);
 	o->midi = NULL;
 	o->n_midi = 0;

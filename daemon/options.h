@@ -85,14 +85,15 @@ typedef struct {
 	FxMidiMapping *midi;   ///< the [midi] section's mappings
 	int n_midi;
 	char chain_origin[256]; ///< "command line", the file, or "default"
-	int help, version, list_effects; ///< print and exit
+	int help, version, list_effects, list_lv2; ///< print and exit
+	char *describe_lv2; ///< --describe-lv2 URI: print and exit
 } FxOptions;
 
 /** Parses @p argv (and the file it names) into @p o, which it initialises.
  *  FX_OK, or a status with a one-line reason in @p err ("unknown option
  *  '--x'", "FILE:LINE: reason", a chain spec error); fxd exits with
- *  FX_EXIT_USAGE then. When help, version or list_effects is set the file
- *  is not read. */
+ *  FX_EXIT_USAGE then. When help, version, list_effects, list_lv2 or
+ *  describe_lv2 is set the file is not read. */
 FxStatus fx_options_load(FxOptions *o, int argc, char *const argv[], char *err,
                          size_t err_size);
 

@@ -197,8 +197,3 @@ int fx_chain_latency(const FxChain *c)
 			total += c->slots[i].cls->latency(c->slots[i].state);
 	return total;
 }
-
-uint64_t fx_chain_nonfinite_count(const FxChain *c)
-{
-	return atomic_load_explicit(&c->nonfinite, memory_order_relaxed);
-}

@@ -9,6 +9,7 @@
 #define FX_CHAIN_H
 
 #include <stdint.h>
+#include "dsp/finite.h"
 #include "dsp/spec.h"
 
 typedef struct FxChainImpl FxChain;
@@ -86,11 +87,22 @@ void fx_chain_set_tempo(FxChain *chain, double bpm);
 /** Latency in frames added by the chain (the sum of its effects'). */
 int fx_chain_latency(const FxChain *chain);
 
-/** Number of chunks muted because they were not finite. */
+/** Number of chunks muted because they were not finite: by the chain, and
+ *  by effects that mute themselves (FxEffectClass.faults). Realtime. */
 uint64_t fx_chain_nonfinite_count(const FxChain *chain);
 
-/** 1 if every sample of @p channels planar buffers is finite. Realtime. */
-int fx_audio_is_finite(float *const *buf, int channels, int frames);
+/** Nanoseconds spent processing @p slot since the chain was built (0 for
+ *  no such slot). Only on the thread that processes the chain. */
+uint64_t fx_chain_slot_ns(const FxChain *chain, int slot);
+
+/** Chunks @p slot's effect muted itself as not finite (FxEffectClass.faults).
+ *  Realtime. */
+uint64_t fx_chain_slot_faults(const FxChain *chain, int slot);
+
+/** Writes @p slot's read-only output values (FxEffectClass.outputs) to
+ *  @p values; returns how many (0 for an effect without). Realtime, on the
+ *  thread that processes the chain. */
+int fx_chain_slot_outputs(const FxChain *chain, int slot, float *values);
 
 /** Number of slots. */
 int fx_chain_slots(const FxChain *chain);

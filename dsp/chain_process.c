@@ -4,6 +4,7 @@
 
 #include <math.h>
 #include <string.h>
+#include <time.h>
 
 static int is_log(const FxParamInfo *p)
 {
@@ -194,15 +195,23 @@ static void run_slot(FxChain *c, Slot *s, float *const *buf, int frames)
 			for (int ch = 0; ch < channels; ch++)
 				memcpy(buf[ch], c->dry[ch],
 				       (size_t)frames * sizeof(float));
+		} else if (s->cls->keep_running) {
+			for (int ch = 0; ch < channels; ch++)
+				memcpy(c->dry[ch], buf[ch],
+				       (size_t)frames * sizeof(float));
+			run_effect(s, buf, channels, frames);
+			for (int ch = 0; ch < channels; ch++)
+				memcpy(buf[ch], c->dry[ch],
+				       (size_t)frames * sizeof(float));
 		} else {
 			finish_glides(s);
 		}
 		return;
 	}
 	/* An effect coming back from full bypass starts from silence rather
-	 * than from the state it was left with (one with latency never
-	 * stopped). */
-	if (s->wet == 0.0f && !s->ring) {
+	 * than from the state it was left with (one with latency, or one that
+	 * keeps running, never stopped). */
+	if (s->wet == 0.0f && !s->ring && !s->cls->keep_running) {
 		finish_glides(s);
 		s->cls->reset(s->state);
 	}
@@ -227,26 +236,54 @@ static void run_slot(FxChain *c, Slot *s, float *const *buf, int frames)
 	s->wet = w;
 }
 
-/* A sample is NaN or infinite when its exponent bits are all ones. */
-int fx_audio_is_finite(float *const *buf, int channels, int frames)
+uint64_t fx_chain_slot_ns(const FxChain *c, int slot)
 {
-	uint32_t worst = 0;
-	for (int ch = 0; ch < channels; ch++) {
-		const float *x = buf[ch];
-		for (int i = 0; i < frames; i++) {
-			uint32_t bits;
-			memcpy(&bits, &x[i], sizeof bits);
-			bits &= 0x7fffffffu;
-			worst = bits > worst ? bits : worst;
-		}
-	}
-	return worst < 0x7f800000u;
+	return slot >= 0 && slot < c->n_slots ? c->slots[slot].ns : 0;
+}
+
+uint64_t fx_chain_slot_faults(const FxChain *c, int slot)
+{
+	const Slot *s = slot >= 0 && slot < c->n_slots ? &c->slots[slot] : NULL;
+	return s && s->cls->faults ? s->cls->faults(s->state) : 0;
+}
+
+int fx_chain_slot_outputs(const FxChain *c, int slot, float *values)
+{
+	const Slot *s = slot >= 0 && slot < c->n_slots ? &c->slots[slot] : NULL;
+	if (!s || !s->cls->n_outputs || !s->cls->read_outputs)
+		return 0;
+	s->cls->read_outputs(s->state, values);
+	return s->cls->n_outputs;
+}
+
+uint64_t fx_chain_nonfinite_count(const FxChain *c)
+{
+	uint64_t n = atomic_load_explicit(&c->nonfinite, memory_order_relaxed);
+	for (int i = 0; i < c->n_slots; i++)
+		if (c->slots[i].cls->faults)
+			n += c->slots[i].cls->faults(c->slots[i].state);
+	return n;
+}
+
+/* CLOCK_MONOTONIC is read through the vDSO: no system call. */
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 static void process_block(FxChain *c, float *const *buf, int frames)
 {
-	for (int i = 0; i < c->n_slots; i++)
+	/* Each slot is timed, one clock read between slots, so a user can
+	 * see which effect (which plugin) is expensive. */
+	uint64_t t = now_ns();
+	for (int i = 0; i < c->n_slots; i++) {
 		run_slot(c, &c->slots[i], buf, frames);
+		uint64_t next = now_ns();
+		c->slots[i].ns += next - t;
+		t = next;
+	}
 	if (!fx_audio_is_finite(buf, c->cfg.channels, frames)) {
 		for (int ch = 0; ch < c->cfg.channels; ch++)
 			memset(buf[ch], 0, (size_t)frames * sizeof(float));

@@ -2,6 +2,7 @@
 #include "dsp/describe.h"
 
 #include "dsp/effect.h"
+#include "dsp/lv2.h"
 
 static void flags_text(const FxParamInfo *p, char *buf, size_t size)
 {
@@ -65,21 +66,29 @@ void fx_describe_markdown(FILE *out)
 	}
 }
 
+void fx_describe_params_text(const FxEffectClass *cls, FILE *out)
+{
+	for (int i = 0; i < cls->n_params; i++) {
+		const FxParamInfo *p = &cls->params[i];
+		char values[512], def[32], flags[64];
+		values_text(p, "", values, sizeof values);
+		fx_param_format(p, p->def, def, sizeof def);
+		flags_text(p, flags, sizeof flags);
+		fprintf(out, "  %-10s %s%s%s (default %s, %s%s%s)\n", p->name,
+		        values, *p->unit ? " " : "", p->unit, def,
+		        fx_scale_name(p->scale), *flags ? ", " : "", flags);
+	}
+}
+
 void fx_describe_text(FILE *out)
 {
 	for (const FxEffectClass *const *c = fx_effects; *c; c++) {
-		const FxEffectClass *cls = *c;
-		fprintf(out, "%s: %s\n", cls->name, cls->doc);
-		for (int i = 0; i < cls->n_params; i++) {
-			const FxParamInfo *p = &cls->params[i];
-			char values[512], def[32], flags[64];
-			values_text(p, "", values, sizeof values);
-			fx_param_format(p, p->def, def, sizeof def);
-			flags_text(p, flags, sizeof flags);
-			fprintf(out, "  %-10s %s%s%s (default %s, %s%s%s)\n",
-			        p->name, values, *p->unit ? " " : "", p->unit,
-			        def, fx_scale_name(p->scale),
-			        *flags ? ", " : "", flags);
-		}
+		fprintf(out, "%s: %s\n", (*c)->name, (*c)->doc);
+		fx_describe_params_text(*c, out);
 	}
+	fprintf(out,
+	        "%s: an installed LV2 plugin, as %s uri=URI "
+	        "[SYMBOL=VALUE ...]\n  (fxd --list-lv2 lists them; "
+	        "fxd --describe-lv2 URI gives one's parameters)\n",
+	        FX_LV2_EFFECT, FX_LV2_EFFECT);
 }

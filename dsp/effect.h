@@ -10,10 +10,12 @@
 #define FX_EFFECT_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include "dsp/status.h"
 
 enum {
-	FX_MAX_PARAMS = 16, ///< parameters per effect
+	FX_MAX_PARAMS = 16,  ///< parameters per effect
+	FX_MAX_OUTPUTS = 16, ///< read-only output values per effect
 };
 
 /** How a parameter's value maps to a knob (and how it glides). */
@@ -87,7 +89,24 @@ struct FxEffectClass {
 	/** The rig's tempo in BPM changed (fxd's /fxd/bpm, or JACK
 	 *  transport). NULL: the effect has no use for it. Realtime. */
 	void (*tempo)(void *state, double bpm);
+	/** Chunks the effect muted itself because its output was not finite
+	 *  (counted with the chain's own, fx_chain_nonfinite_count). NULL:
+	 *  none. Realtime. */
+	uint64_t (*faults)(const void *state);
+	/** Runs unheard while bypassed instead of being reset on its return:
+	 *  for effects whose reset is not realtime-safe. */
+	int keep_running;
+	/** Read-only values the effect measures (an LV2 plugin's control
+	 *  outputs: gain reduction, a level, a detected pitch), described as
+	 *  parameters are; published to subscribers like meters. */
+	const FxParamInfo *outputs;
+	int n_outputs; ///< at most FX_MAX_OUTPUTS
+	/** Writes the n_outputs values as they are now. Realtime. */
+	void (*read_outputs)(const void *state, float *values);
 	const void *priv; ///< class constants for shared implementations
+	/** The LV2 plugin a class hosts (dsp/lv2.h), written in specs as
+	 *  uri=...; NULL for fxd's own effects. */
+	const char *uri;
 };
 
 /** NULL-terminated list of every effect class. */

@@ -127,10 +127,10 @@ const char *fx_format_number(double v, char *buf, size_t size)
 	return buf;
 }
 
-/* Levenshtein distance, bounded to short names. */
+/* Levenshtein distance, bounded to names and URIs. */
 static int edit_distance(const char *a, const char *b)
 {
-	enum { MAX = 64 };
+	enum { MAX = 256 }; /* plugin URIs are long */
 	size_t la = strlen(a), lb = strlen(b);
 	if (la >= MAX || lb >= MAX)
 		return MAX;

@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { WORD_MAX = 256 };
+#include "dsp/lv2.h"
+
+enum { WORD_MAX = 256, FX_SPEC_WHY = 360 };
 
 typedef struct {
 	const char *text, *pos, *source;
@@ -24,7 +26,7 @@ static FxStatus fail(Parser *p, FxStatus st, const char *fmt, ...)
 {
 	if (!p->err)
 		return st;
-	char reason[200];
+	char reason[400];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(reason, sizeof reason, fmt, ap);
@@ -63,9 +65,12 @@ static void skip_space(Parser *p)
 	}
 }
 
+/* A '#' inside a word is part of it (plugin URIs such as
+ * http://gareus.org/oss/lv2/fil4#stereo); one that begins a word starts a
+ * comment, which skip_space has already passed. */
 static int is_word_char(char c)
 {
-	return c && c != '|' && c != '#' && !isspace((unsigned char)c);
+	return c && c != '|' && !isspace((unsigned char)c);
 }
 
 /* Reads one word into buf; returns its length, or -1 if too long. */
@@ -94,6 +99,33 @@ static int valid_label(const char *s)
 	return 1;
 }
 
+/* "lv2 uri=URI": the plugin's class, built on first use. */
+static FxStatus parse_plugin(Parser *p, FxSlotSpec *slot)
+{
+	char word[WORD_MAX];
+	skip_space(p);
+	p->word_line = p->line;
+	p->word_col = p->col;
+	if (!is_word_char(*p->pos))
+		return fail(p, FX_ERR_SYNTAX,
+		            "%s: uri=URI must follow, naming the plugin",
+		            FX_LV2_EFFECT);
+	if (read_word(p, word) < 0)
+		return fail(p, FX_ERR_SYNTAX, "word longer than %d characters",
+		            WORD_MAX - 1);
+	if (strncmp(word, "uri=", 4) || !word[4])
+		return fail(p, FX_ERR_SYNTAX,
+		            "%s: uri=URI must follow, naming the plugin, not "
+		            "'%s'",
+		            FX_LV2_EFFECT, word);
+	char why[FX_SPEC_WHY];
+	slot->cls = fx_lv2_class(word + 4, why, sizeof why);
+	if (!slot->cls)
+		return fail(p, FX_ERR_UNKNOWN_EFFECT, "%s: %s", FX_LV2_EFFECT,
+		            why);
+	return FX_OK;
+}
+
 static FxStatus parse_effect(Parser *p, char *word, FxChainSpec *spec,
                              FxSlotSpec *slot)
 {
@@ -118,11 +150,19 @@ static FxStatus parse_effect(Parser *p, char *word, FxChainSpec *spec,
 	if (!*name)
 		return fail(p, FX_ERR_SYNTAX, "missing effect name after '%s:'",
 		            word);
-	slot->cls = fx_effect_find(name);
-	if (!slot->cls) {
+	if (!strcmp(name, FX_LV2_EFFECT))
+		slot->cls = NULL;
+	else
+		slot->cls = fx_effect_find(name);
+	if (!slot->cls && !strcmp(name, FX_LV2_EFFECT)) {
+		FxStatus st = parse_plugin(p, slot);
+		if (st != FX_OK)
+			return st;
+	} else if (!slot->cls) {
 		FxSuggest s = fx_suggest_start(name);
 		for (const FxEffectClass *const *c = fx_effects; *c; c++)
 			fx_suggest_offer(&s, (*c)->name);
+		fx_suggest_offer(&s, FX_LV2_EFFECT);
 		if (s.best)
 			return fail(p, FX_ERR_UNKNOWN_EFFECT,
 			            "unknown effect '%s' (did you mean '%s'?)",
@@ -163,6 +203,10 @@ static FxStatus parse_assignment(Parser *p, char *word, FxSlotSpec *slot,
 	const char *key = word, *text = eq + 1;
 	if (!strcmp(key, "bypass"))
 		return parse_bypass(p, text, slot);
+	if (cls->uri && !strcmp(key, "uri"))
+		return fail(p, FX_ERR_STRUCTURAL,
+		            "%s: uri is given once, right after '%s'",
+		            cls->name, FX_LV2_EFFECT);
 	int i = fx_param_find(cls, key);
 	if (i < 0) {
 		FxSuggest s = fx_suggest_start(key);
@@ -280,6 +324,8 @@ size_t fx_spec_format(const FxChainSpec *spec, char *buf, size_t size)
 		const FxSlotSpec *slot = &spec->slots[s];
 		PUT("%s%s%s%s", s ? " | " : "", slot->label,
 		    *slot->label ? ":" : "", slot->cls->name);
+		if (slot->cls->uri)
+			PUT(" uri=%s", slot->cls->uri);
 		for (int i = 0; i < slot->cls->n_params; i++) {
 			char v[64];
 			fx_param_format(&slot->cls->params[i], slot->values[i],

@@ -32,7 +32,7 @@ typedef struct {
 typedef struct {
 	int line, column; ///< 1-based position of the offending text
 	FxStatus status;
-	char message[256]; ///< "SOURCE:LINE:COL: reason"
+	char message[512]; ///< "SOURCE:LINE:COL: reason"
 } FxSpecError;
 
 /** Parses @p text into @p spec. @p source names the text in messages

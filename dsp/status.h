@@ -16,9 +16,11 @@ typedef enum {
 	FX_ERR_SYNTAX,     ///< malformed text (chain spec, number)
 	FX_ERR_STRUCTURAL, ///< parameter needs a chain rebuild, not a glide
 	FX_ERR_FULL,       ///< a fixed-size table or ring is full
-	FX_ERR_INVALID, ///< an argument that makes no sense (NULL, 0 channels)
-	FX_ERR_IO,      ///< a file or socket operation failed
-	FX_ERR_BUDGET,  ///< a chain's buffers exceed the memory budget
+	FX_ERR_INVALID,  ///< an argument that makes no sense (NULL, 0 channels)
+	FX_ERR_IO,       ///< a file or socket operation failed
+	FX_ERR_BUDGET,   ///< a chain's buffers exceed the memory budget
+	FX_ERR_CHANNELS, ///< an effect's audio ports do not fit the channels
+	FX_ERR_PLUGIN,   ///< a plugin failed to instantiate
 	FX_STATUS_COUNT
 } FxStatus;
 

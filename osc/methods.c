@@ -200,6 +200,10 @@ static void json_namespace(FxJson *j, const FxChainSpec *spec,
 		fx_json_string(j, sl->label);
 		fx_json_key(j, "effect");
 		fx_json_string(j, sl->cls->name);
+		if (sl->cls->uri) {
+			fx_json_key(j, "uri");
+			fx_json_string(j, sl->cls->uri);
+		}
 		fx_json_key(j, "bypass");
 		fx_json_bool(j, sl->bypass);
 		fx_json_key(j, "params");

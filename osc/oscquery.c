@@ -25,7 +25,8 @@ typedef enum {
 	N_PARAM,
 	N_NORM,
 	N_BYPASS,
-	N_FXD, ///< a method, a daemon value or an output (or several)
+	N_OUTPUT, ///< a slot's read-only output (an LV2 control output)
+	N_FXD,    ///< a method, a daemon value or an output (or several)
 } Kind;
 
 typedef struct Tree Tree;
@@ -66,7 +67,7 @@ static const Output OUTPUTS[] = {
 typedef struct {
 	char path[PATH_MAX_LEN];
 	Kind kind;
-	int slot, param; ///< N_SLOT, N_PARAM, N_NORM, N_BYPASS
+	int slot, param; ///< N_SLOT, N_PARAM, N_NORM, N_BYPASS, N_OUTPUT
 	const FxOscMethod *method;
 	const DaemonValue *value;
 	const Output *output;
@@ -77,6 +78,7 @@ typedef struct {
 struct Tree {
 	const FxOscQueryHost *host;
 	FxChainSpec spec;
+	FxEngineSlotStats slots[FX_MAX_SLOTS]; ///< slot outputs' values
 	int muted, outputs;
 	double bpm;
 	Node *nodes;
@@ -160,6 +162,27 @@ static int add_param(Tree *t, int slot, int param, int norm, Kind kind)
 	return i;
 }
 
+/* A slot's read-only outputs, beside its bypass (@p bypass_path). */
+static int add_outputs(Tree *t, int slot, const char *bypass_path)
+{
+	const FxEffectClass *cls = t->spec.slots[slot].cls;
+	for (int k = 0; k < cls->n_outputs; k++) {
+		char path[PATH_MAX_LEN];
+		snprintf(path, sizeof path, "%s", bypass_path);
+		*strrchr(path, '/') = '\0';
+		size_t at = strlen(path);
+		snprintf(path + at, sizeof path - at, "/%s",
+		         cls->outputs[k].name);
+		int i = node_at(t, path);
+		if (i < 0)
+			return 0;
+		t->nodes[i].kind = N_OUTPUT;
+		t->nodes[i].slot = slot;
+		t->nodes[i].param = k;
+	}
+	return 1;
+}
+
 static int build_fx(Tree *t)
 {
 	if (node_at(t, "/fx") < 0)
@@ -171,7 +194,7 @@ static int build_fx(Tree *t)
 			    add_param(t, s, p, 1, N_NORM) < 0)
 				return 0;
 		int b = add_param(t, s, np, 0, N_BYPASS);
-		if (b < 0)
+		if (b < 0 || !add_outputs(t, s, t->nodes[b].path))
 			return 0;
 		/* The slot's node is the one its bypass made: the address's
 		 * own form of the slot, label or index. */
@@ -234,6 +257,11 @@ static const FxSlotSpec *slot_of(const Tree *t, const Node *n)
 static const FxParamInfo *param_of(const Tree *t, const Node *n)
 {
 	return &slot_of(t, n)->cls->params[n->param];
+}
+
+static const FxParamInfo *output_of(const Tree *t, const Node *n)
+{
+	return &slot_of(t, n)->cls->outputs[n->param];
 }
 
 static int is_enum(const FxParamInfo *p)
@@ -308,6 +336,8 @@ static int a_type(FxJson *j, const Tree *t, const Node *n)
 		type = "f";
 	} else if (n->kind == N_BYPASS) {
 		type = "i";
+	} else if (n->kind == N_OUTPUT) {
+		type = "f";
 	} else if (n->value) {
 		type = n->value->type;
 	} else if (n->output && !strcmp(n->path, "/fxd/meters")) {
@@ -326,11 +356,13 @@ static int a_type(FxJson *j, const Tree *t, const Node *n)
 static int a_value(FxJson *j, const Tree *t, const Node *n)
 {
 	int has = n->kind == N_PARAM || n->kind == N_NORM ||
-	          n->kind == N_BYPASS || n->value;
+	          n->kind == N_BYPASS || n->kind == N_OUTPUT || n->value;
 	if (!j || !has)
 		return has;
 	fx_json_array(j);
-	if (n->kind == N_PARAM)
+	if (n->kind == N_OUTPUT)
+		fx_json_number(j, t->slots[n->slot].outputs[n->param]);
+	else if (n->kind == N_PARAM)
 		param_value(j, param_of(t, n), slot_of(t, n)->values[n->param]);
 	else if (n->kind == N_NORM)
 		fx_json_number(
@@ -367,7 +399,8 @@ static void min_max(FxJson *j, double min, double max, int whole)
 static int a_range(FxJson *j, const Tree *t, const Node *n)
 {
 	int has = n->kind == N_PARAM || n->kind == N_NORM ||
-	          n->kind == N_BYPASS || (n->value && n->value->ranged);
+	          n->kind == N_BYPASS || n->kind == N_OUTPUT ||
+	          (n->value && n->value->ranged);
 	if (!j || !has)
 		return has;
 	if (n->kind == N_PARAM && is_enum(param_of(t, n))) {
@@ -388,6 +421,9 @@ static int a_range(FxJson *j, const Tree *t, const Node *n)
 		min_max(j, 0, 1, 0);
 	} else if (n->kind == N_BYPASS) {
 		min_max(j, 0, 1, 1);
+	} else if (n->kind == N_OUTPUT) {
+		const FxParamInfo *o = output_of(t, n);
+		min_max(j, o->min, o->max, 0);
 	} else {
 		min_max(j, n->value->min, n->value->max,
 		        !strcmp(n->value->type, "i"));
@@ -404,7 +440,7 @@ static int a_access(FxJson *j, const Tree *t, const Node *n)
 		access = 3;
 	if (n->method)
 		access |= 2;
-	if (n->output)
+	if (n->output || n->kind == N_OUTPUT)
 		access |= 1;
 	if (j)
 		fx_json_int(j, access);
@@ -428,6 +464,12 @@ static int a_description(FxJson *j, const Tree *t, const Node *n)
 		d = buf;
 	} else if (n->kind == N_BYPASS) {
 		d = "bypasses the slot (crossfaded): 1 on, 0 off";
+	} else if (n->kind == N_OUTPUT) {
+		snprintf(buf, sizeof buf,
+		         "%s (read-only; to subscribers in "
+		         "/fxd/outputs)",
+		         output_of(t, n)->doc);
+		d = buf;
 	} else if (n->output && n->output->doc) {
 		d = n->output->doc;
 	} else if (n->method) {
@@ -445,9 +487,10 @@ static int a_description(FxJson *j, const Tree *t, const Node *n)
 
 static int a_unit(FxJson *j, const Tree *t, const Node *n)
 {
-	if (n->kind != N_PARAM)
+	if (n->kind != N_PARAM && n->kind != N_OUTPUT)
 		return 0;
-	string_or(j, param_of(t, n)->unit);
+	string_or(j, n->kind == N_OUTPUT ? output_of(t, n)->unit
+	                                 : param_of(t, n)->unit);
 	return 1;
 }
 
@@ -464,6 +507,15 @@ static int a_effect(FxJson *j, const Tree *t, const Node *n)
 	if (n->kind != N_SLOT)
 		return 0;
 	string_or(j, slot_of(t, n)->cls->name);
+	return 1;
+}
+
+/* The LV2 plugin a slot hosts (dsp/lv2.h); fxd's own effects have none. */
+static int a_uri(FxJson *j, const Tree *t, const Node *n)
+{
+	if (n->kind != N_SLOT || !slot_of(t, n)->cls->uri)
+		return 0;
+	string_or(j, slot_of(t, n)->cls->uri);
 	return 1;
 }
 
@@ -518,12 +570,12 @@ static const struct {
 	{"VALUE", a_value},         {"RANGE", a_range},
 	{"ACCESS", a_access},       {"UNIT", a_unit},
 	{"CLIPMODE", a_clipmode},   {"DESCRIPTION", a_description},
-	{"FXD_EFFECT", a_effect},   {"FXD_INDEX", a_index},
-	{"FXD_SCALE", a_scale},     {"FXD_DEFAULT", a_default},
-	{"FXD_ARGS", a_args},       {"TAGS", a_none},
-	{"EXTENDED_TYPE", a_none},  {"CRITICAL", a_none},
-	{"OVERLOADS", a_none},      {"HTML", a_none},
-	{"CONTENTS", a_contents},
+	{"FXD_EFFECT", a_effect},   {"FXD_URI", a_uri},
+	{"FXD_INDEX", a_index},     {"FXD_SCALE", a_scale},
+	{"FXD_DEFAULT", a_default}, {"FXD_ARGS", a_args},
+	{"TAGS", a_none},           {"EXTENDED_TYPE", a_none},
+	{"CRITICAL", a_none},       {"OVERLOADS", a_none},
+	{"HTML", a_none},           {"CONTENTS", a_contents},
 };
 enum { N_ATTRS = sizeof ATTRS / sizeof ATTRS[0] };
 
@@ -646,7 +698,7 @@ int fx_oscquery_get(FxControl *control, const FxOscQueryHost *host,
 	if (!t)
 		return 500;
 	t->host = host;
-	fx_control_get_spec(control, &t->spec);
+	fx_control_slot_stats(control, &t->spec, t->slots, FX_MAX_SLOTS);
 	t->muted = fx_control_muted(control);
 	t->bpm = fx_control_bpm(control);
 	t->outputs = fx_control_engine_config(control).outputs;

@@ -420,6 +420,33 @@ static void no_such_param(FxOscRequest *req, const char *path,
 		            name);
 }
 
+static int find_output(const FxEffectClass *cls, const char *name)
+{
+	for (int i = 0; i < cls->n_outputs; i++)
+		if (!strcmp(cls->outputs[i].name, name))
+			return i;
+	return -1;
+}
+
+/* A read-only output (an LV2 plugin's control output): a query answers
+ * its latest value, a write is refused. */
+static void output_value(FxOscParams *p, FxOscRequest *req, const char *path,
+                         int slot, int out, int write)
+{
+	FxChainSpec spec;
+	FxEngineSlotStats st[FX_MAX_SLOTS];
+	int n = fx_control_slot_stats(p->control, &spec, st, FX_MAX_SLOTS);
+	const FxEffectClass *cls = slot < n ? spec.slots[slot].cls : NULL;
+	if (!cls || out >= cls->n_outputs)
+		fx_osc_fail(req, path, "no such output now (the chain changed)");
+	else if (write)
+		fx_osc_fail(req, path, "'%s' is a read-only output of %s",
+		            cls->outputs[out].name,
+		            cls->uri ? cls->uri : cls->name);
+	else
+		fx_osc_reply(req, path, "f", (double)st[slot].outputs[out]);
+}
+
 /* One parameter by name, in @p spec (generation @p gen); @p v NULL is a
  * query. Returns 0 when a swap came between looking up and writing. */
 static int apply_one(FxOscParams *p, FxOscRequest *req, const char *path,
@@ -432,7 +459,11 @@ static int apply_one(FxOscParams *p, FxOscRequest *req, const char *path,
 		return 1;
 	}
 	const FxEffectClass *cls = spec->slots[slot].cls;
-	int param = find_param(cls, param_s);
+	int param = find_param(cls, param_s), out = find_output(cls, param_s);
+	if (param < 0 && out >= 0 && !norm) {
+		output_value(p, req, path, slot, out, v != NULL);
+		return 1;
+	}
 	if (param < 0 || (norm && param == cls->n_params)) {
 		no_such_param(req, path, cls, param_s);
 		return 1;

@@ -662,6 +662,26 @@ void fx_osc_subs_counters(const FxOscSubs *s, FxOscCounters *out)
 		s->cfg.web_counters(s->cfg.user, out);
 }
 
+/* "slot.LABEL.us" (mean microseconds per chunk since the chain was built)
+ * and "slot.LABEL.nonfinite" (chunks its effect muted) for every slot; an
+ * unlabelled slot goes by its index. */
+static void add_slot_stats(FxOscSubs *s, lo_message msg)
+{
+	FxChainSpec spec;
+	FxEngineSlotStats st[FX_MAX_SLOTS];
+	int n = fx_control_slot_stats(s->control, &spec, st, FX_MAX_SLOTS);
+	for (int i = 0; i < n; i++) {
+		char key[FX_LABEL_MAX + 32], idx[16];
+		snprintf(idx, sizeof idx, "%d", i);
+		const char *name = spec.slots[i].label[0] ? spec.slots[i].label
+		                                          : idx;
+		snprintf(key, sizeof key, "slot.%s.us", name);
+		add_kv(msg, key, st[i].us);
+		snprintf(key, sizeof key, "slot.%s.nonfinite", name);
+		add_kv(msg, key, (double)st[i].faults);
+	}
+}
+
 lo_message fx_osc_subs_stats(FxOscSubs *s)
 {
 	FxEngineMetrics m;
@@ -718,6 +738,7 @@ lo_message fx_osc_subs_stats(FxOscSubs *s)
 	};
 	for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
 		add_kv(msg, kv[i].key, kv[i].v);
+	add_slot_stats(s, msg);
 	return msg;
 }
 
@@ -739,14 +760,49 @@ static int read_meters(FxOscSubs *s)
 	return n;
 }
 
+/* /fxd/outputs ,sfsf...: every read-only output of the chain (an LV2
+ * plugin's gain reduction, level, pitch) by its path, with its latest
+ * value; NULL when the chain has none. */
+static lo_message outputs_message(FxOscSubs *s)
+{
+	FxChainSpec spec;
+	FxEngineSlotStats st[FX_MAX_SLOTS];
+	int n = fx_control_slot_stats(s->control, &spec, st, FX_MAX_SLOTS);
+	lo_message msg = NULL;
+	for (int i = 0; i < n; i++) {
+		const FxEffectClass *cls = spec.slots[i].cls;
+		for (int k = 0; k < cls->n_outputs; k++) {
+			if (!msg && !(msg = lo_message_new()))
+				return NULL;
+			char idx[16], path[FX_LABEL_MAX + 96];
+			snprintf(idx, sizeof idx, "%d", i);
+			snprintf(path, sizeof path, "/fx/%s/%s",
+			         spec.slots[i].label[0] ? spec.slots[i].label
+			                                : idx,
+			         cls->outputs[k].name);
+			lo_message_add_string(msg, path);
+			lo_message_add_float(msg, st[i].outputs[k]);
+		}
+	}
+	return msg;
+}
+
 /* /fxd/meters to each subscriber whose interval is over: the peak and the
  * RMS since its last one. */
 static void publish_meters(FxOscSubs *s, double now, int n)
 {
+	lo_message outputs = NULL;
+	int outputs_read = 0;
 	for (int i = 0; i < s->n_subs; i++) {
 		Subscriber *sub = &s->subs[i];
 		if (now < sub->next_meter)
 			continue;
+		if (!outputs_read++)
+			outputs = outputs_message(s);
+		if (outputs) {
+			FxOscPeer to = sub_peer(sub);
+			fx_osc_send(s->t, &to, "/fxd/outputs", outputs);
+		}
 		sub->next_meter = now + sub->interval_ms * 1e-3;
 		lo_message m = lo_message_new();
 		for (int c = 0; m && c < n; c++) {
@@ -762,6 +818,8 @@ static void publish_meters(FxOscSubs *s, double now, int n)
 		FxOscPeer peer = sub_peer(sub);
 		fx_osc_send_free(s->t, &peer, "/fxd/meters", m);
 	}
+	if (outputs)
+		lo_message_free(outputs);
 }
 
 /* /fxd/stats every interval or every second, whichever is longer. */

@@ -10,6 +10,7 @@
 
 #include "dsp/chain.h"
 #include "dsp/filter_effect.h"
+#include "dsp/lv2.h"
 #include "clients/file/ptime_run.h"
 
 /* fx_pt_filter takes at most FX_MAX_SECTIONS sections and 64 channels:
@@ -244,8 +245,13 @@ static FxStatus add_chain_stage(FxFilePipeline *p, const FxChainSpec *spec,
 				break;
 			}
 		}
+		char shape[400] = "";
+		if (st == FX_ERR_CHANNELS)
+			fx_lv2_shape_text(spec->slots[slots[bad]].cls,
+			                  p->cfg.channels, shape, sizeof shape);
 		snprintf(err, size, "slot %d (%s): %s", slots[bad] + 1,
-		         slot_name(&spec->slots[slots[bad]]), fx_strerror(st));
+		         slot_name(&spec->slots[slots[bad]]),
+		         shape[0] ? shape : fx_strerror(st));
 		return st;
 	}
 	if (p->cfg.bpm > 0.0)

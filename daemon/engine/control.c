@@ -45,6 +45,8 @@ struct FxControlImpl {
 	uint32_t swapped_at;
 	char *(*state_hook)(void *user); ///< extra state-file lines, or NULL
 	void *state_user;
+	uint64_t nonfinite_seen; ///< the engine's count at the last poll
+	double restarted;        ///< when plugins were last restarted
 };
 
 static double now_s(void)
@@ -378,6 +380,16 @@ void fx_control_metrics(FxControl *c, FxEngineMetrics *m)
 	unlock(c);
 }
 
+int fx_control_slot_stats(FxControl *c, FxChainSpec *spec,
+                          FxEngineSlotStats *out, int max)
+{
+	lock(c);
+	fx_engine_get_spec(c->engine, spec);
+	int n = fx_engine_slot_stats(c->engine, out, max);
+	unlock(c);
+	return n < spec->n_slots ? n : spec->n_slots;
+}
+
 void fx_control_counters(FxControl *c, FxEngineMetrics *m)
 {
 	lock(c);
@@ -449,11 +461,39 @@ int fx_control_synced(FxControl *c, uint32_t point)
 	return done;
 }
 
+/* Once a second at most, however often a plugin fails again. */
+static const double RESTART_EVERY_S = 1.0;
+
+/* LV2 has no realtime reset: a plugin whose output was not finite mutes
+ * its slot (dsp/lv2_process.c), and the chain is rebuilt here, off the
+ * audio path, with fresh instances (the swap crossfades). A chain without
+ * such effects reset itself already. Locked; 1 when it swapped. */
+static int restart_muted_effects(FxControl *c)
+{
+	uint64_t n = fx_engine_nonfinite(c->engine);
+	double now = now_s();
+	if (n == c->nonfinite_seen || now - c->restarted < RESTART_EVERY_S)
+		return 0;
+	c->nonfinite_seen = n;
+	FxChainSpec spec;
+	fx_engine_get_spec(c->engine, &spec);
+	int muting = 0;
+	for (int i = 0; i < spec.n_slots; i++)
+		muting |= spec.slots[i].cls->faults != NULL;
+	if (!muting)
+		return 0;
+	c->restarted = now;
+	return swap_locked(c, &spec, NULL, 0) == FX_OK;
+}
+
 void fx_control_poll(FxControl *c)
 {
 	lock(c);
 	fx_engine_poll(c->engine);
+	int restarted = restart_muted_effects(c);
 	unlock(c);
+	if (restarted)
+		swapped(c);
 }
 
 void fx_control_take_changes(FxControl *c, FxChanges *out)

@@ -90,6 +90,10 @@ void fx_control_metrics(FxControl *c, FxEngineMetrics *m);
 /** Counters only (see fx_engine_counters). */
 void fx_control_counters(FxControl *c, FxEngineMetrics *m);
 FxEngineConfig fx_control_engine_config(FxControl *c);
+/** fx_engine_slot_stats of the engine, with the running chain's spec (for
+ *  the slots' labels) in @p spec. */
+int fx_control_slot_stats(FxControl *c, FxChainSpec *spec,
+                          FxEngineSlotStats *out, int max);
 int fx_control_latency(FxControl *c);
 
 /** Tempo in BPM for synced effects (default 120). */

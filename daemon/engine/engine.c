@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /* Engine setup, control and metrics: never on a realtime path. */
 #include "daemon/engine/engine_impl.h"
+#include "dsp/lv2.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -90,9 +91,24 @@ static FxStatus plan_chain(const FxEngineConfig *cfg, const FxChainSpec *spec,
 	return st;
 }
 
+/* The first plugin whose audio ports do not fit the channels, or NULL. */
+static const FxEffectClass *channels_misfit(const FxEngineConfig *cfg,
+                                            const FxChainSpec *spec)
+{
+	for (int i = 0; i < spec->n_slots; i++) {
+		char text[8];
+		fx_lv2_shape_text(spec->slots[i].cls, cfg->channels, text,
+		                  sizeof text);
+		if (text[0])
+			return spec->slots[i].cls;
+	}
+	return NULL;
+}
+
 void fx_engine_explain(const FxEngineConfig *cfg, const FxChainSpec *spec,
                        FxStatus st, char *why, size_t why_size)
 {
+	const FxEffectClass *shape;
 	FxChainPlan plan;
 	if (st == FX_ERR_BUDGET && plan_chain(cfg, spec, &plan) == FX_ERR_BUDGET)
 		snprintf(why, why_size,
@@ -100,6 +116,8 @@ void fx_engine_explain(const FxEngineConfig *cfg, const FxChainSpec *spec,
 		         "%g MB budget (--memory-budget)",
 		         (double)plan.bytes / 1e6,
 		         (double)cfg->memory_budget / 1e6);
+	else if (st == FX_ERR_CHANNELS && (shape = channels_misfit(cfg, spec)))
+		fx_lv2_shape_text(shape, cfg->channels, why, why_size);
 	else
 		snprintf(why, why_size, "%s", fx_strerror(st));
 }
@@ -789,6 +807,32 @@ enum {
 	M_MIDI_REPORTS_DROPPED,
 	M_COUNT
 };
+
+int fx_engine_slot_stats(FxEngine *e, FxEngineSlotStats *out, int max)
+{
+	int n = atomic_load_explicit(&e->slot_count, memory_order_relaxed);
+	uint64_t chunks = atomic_load_explicit(&e->slot_chunks,
+	                                       memory_order_relaxed);
+	n = n < max ? n : max;
+	for (int i = 0; i < n; i++) {
+		uint64_t ns = atomic_load_explicit(&e->slot_ns[i],
+		                                   memory_order_relaxed);
+		out[i].us = chunks ? (double)ns / (double)chunks / 1e3 : 0.0;
+		out[i].faults = atomic_load_explicit(&e->slot_faults[i],
+		                                     memory_order_relaxed);
+		for (int j = 0; j < FX_MAX_OUTPUTS; j++) {
+			uint32_t bits = atomic_load_explicit(
+				&e->slot_out[i][j], memory_order_relaxed);
+			memcpy(&out[i].outputs[j], &bits, sizeof bits);
+		}
+	}
+	return n;
+}
+
+uint64_t fx_engine_nonfinite(FxEngine *e)
+{
+	return atomic_load(&e->nonfinite);
+}
 
 static void read_counters(FxEngine *e, uint64_t v[M_COUNT])
 {

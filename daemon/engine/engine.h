@@ -302,6 +302,25 @@ int fx_engine_applied(const FxEngine *e, uint32_t seq);
  *  @p max ports. Returns the ports filled. */
 int fx_engine_meters(FxEngine *e, float *peak, float *rms, int max);
 
+/** What one slot of the chain being heard has cost since it was built. */
+typedef struct {
+	double us;       ///< mean microseconds per chunk
+	uint64_t faults; ///< chunks its effect muted as not finite
+	/** Its effect's read-only outputs (FxEffectClass.outputs), as the
+	 *  latest chunk left them. */
+	float outputs[FX_MAX_OUTPUTS];
+} FxEngineSlotStats;
+
+/** The cost of each slot of the chain being heard, as the worker last
+ *  published it (after its latest chunk). Returns the slots filled, at
+ *  most @p max. Any thread. */
+int fx_engine_slot_stats(FxEngine *e, FxEngineSlotStats *out, int max);
+
+/** Every chunk muted as not finite since the engine was made, by the
+ *  chain or by an effect muting itself (the raw count behind
+ *  FxEngineMetrics.nonfinite, which resets). Any thread. */
+uint64_t fx_engine_nonfinite(FxEngine *e);
+
 /** Settles the changes being timed (call often, from the control thread):
  *  those heard go into the knob-to-ear statistics. Collects retired
  *  chains too (fx_engine_collect, its error kept for that call). */

@@ -169,6 +169,13 @@ struct FxEngineImpl {
 	float *old_buf[FX_ENGINE_MAX_PORTS];
 	float *out_buf[FX_ENGINE_MAX_PORTS];
 	_Atomic uint64_t chunks, nonfinite;
+	/* Each slot's cost, published after every chunk (fx_engine_slot_stats);
+	 * slot_chunks counts the chunks `chain` ran. */
+	_Atomic uint64_t slot_ns[FX_MAX_SLOTS], slot_faults[FX_MAX_SLOTS];
+	_Atomic uint64_t slot_chunks;
+	_Atomic int slot_count;
+	/* Each slot's read-only outputs (float bits), published likewise. */
+	_Atomic uint32_t slot_out[FX_MAX_SLOTS][FX_MAX_OUTPUTS];
 	TimeLog work_log;
 	uint32_t applied;    ///< applied_seq's value, kept locally
 	uint64_t told_tempo; ///< tempo_bits `told_chain` has been given

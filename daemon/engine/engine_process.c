@@ -234,6 +234,7 @@ static void take_swaps(FxEngine *e)
 		e->chain = msg.chain;
 		e->chain_gen = msg.gen;
 		e->chain_nonfinite = 0;
+		atomic_store_explicit(&e->slot_chunks, 0, memory_order_relaxed);
 		e->xfade_pos = 0;
 	}
 }
@@ -412,6 +413,31 @@ static void apply_fade(FxEngine *e, int frames)
 		atomic_store_explicit(&e->faded_out, 0, memory_order_relaxed);
 }
 
+/* Each slot's cost so far, for fx_engine_slot_stats (relaxed: a reader
+ * may see one chunk's worth of skew between the figures). */
+static void publish_slots(FxEngine *e)
+{
+	int n = fx_chain_slots(e->chain);
+	for (int i = 0; i < n; i++) {
+		atomic_store_explicit(&e->slot_ns[i],
+		                      fx_chain_slot_ns(e->chain, i),
+		                      memory_order_relaxed);
+		atomic_store_explicit(&e->slot_faults[i],
+		                      fx_chain_slot_faults(e->chain, i),
+		                      memory_order_relaxed);
+		float out[FX_MAX_OUTPUTS];
+		int k = fx_chain_slot_outputs(e->chain, i, out);
+		for (int j = 0; j < k; j++) {
+			uint32_t bits;
+			memcpy(&bits, &out[j], sizeof bits);
+			atomic_store_explicit(&e->slot_out[i][j], bits,
+			                      memory_order_relaxed);
+		}
+	}
+	atomic_fetch_add_explicit(&e->slot_chunks, 1, memory_order_relaxed);
+	atomic_store_explicit(&e->slot_count, n, memory_order_relaxed);
+}
+
 static void run_chunk(FxEngine *e)
 {
 	int frames = e->cfg.period, ins = e->cfg.inputs;
@@ -449,6 +475,7 @@ static void run_chunk(FxEngine *e)
 	fx_engine_run_chain_midi(e, midi, seq, frames);
 	if (e->old_chain)
 		crossfade(e, frames);
+	publish_slots(e);
 	uint64_t nf = fx_chain_nonfinite_count(e->chain);
 	if (nf != e->chain_nonfinite) {
 		atomic_fetch_add_explicit(&e->nonfinite, nf - e->chain_nonfinite,

@@ -12,6 +12,7 @@
 #include "daemon/engine/engine.h"
 #include "daemon/engine/morph.h"
 #include "dsp/chain.h"
+#include "dsp/lv2.h"
 #include "dsp/pages.h"
 
 static volatile int armed, weighing;
@@ -133,6 +134,58 @@ START_TEST(chunk_path_allocates_nothing)
 	ck_assert_int_eq(chunks, 4000);
 	ck_assert_uint_eq(fx_chain_nonfinite_count(c), 1);
 	ck_assert_msg(calls == 0, "%ld allocator calls on the chunk path", calls);
+	fx_chain_free(c);
+}
+END_TEST
+
+/* LV2 slots: fxd's side of the chunk path (control values, copies, run
+ * calls, glides in sub-blocks, bypass with latency, the non-finite reset)
+ * calls no allocator. The plugins are shared objects loaded at run time, so
+ * the link-time wrappers count fxd's calls only, not the plugin's own. */
+START_TEST(lv2_chunk_path_allocates_nothing)
+{
+	static const char *const uris[] = {
+		"http://plugin.org.uk/swh-plugins/amp",
+		"http://plugin.org.uk/swh-plugins/butthigh_iir",
+		"http://gareus.org/oss/lv2/dpl#stereo",
+	};
+	char why[512];
+	for (size_t i = 0; i < sizeof uris / sizeof *uris; i++)
+		if (!fx_lv2_class(uris[i], why, sizeof why)) {
+			fprintf(stderr, "# SKIP %s\n", why);
+			return;
+		}
+	FxChainSpec spec = fx_test_spec(
+		"a:lv2 uri=http://plugin.org.uk/swh-plugins/amp gain=-6 | "
+		"h:lv2 uri=http://plugin.org.uk/swh-plugins/butthigh_iir "
+		"cutoff=200 | l:lv2 uri=http://gareus.org/oss/lv2/dpl#stereo");
+	FxChainConfig cfg = fx_chain_config_default();
+	cfg.channels = 2;
+	cfg.max_block = 256;
+	FxStatus st;
+	FxChain *c = fx_chain_new(&spec, &cfg, &st);
+	ck_assert_msg(c, "%s", fx_strerror(st));
+	static float l[256], r[256];
+	float *buf[2] = {l, r};
+	calls = 0;
+	armed = 1;
+	for (int k = 0; k < 2000; k++) {
+		for (int i = 0; i < 256; i++)
+			l[i] = r[i] = (float)sin((k * 256 + i) * 0.05);
+		if (k % 7 == 0)
+			fx_chain_set_param(c, 0, 0, -20 + k % 30, NULL);
+		if (k % 11 == 0)
+			fx_chain_set_param(c, 1, 0, 100 + (k * 53) % 10000, NULL);
+		if (k % 50 == 0)
+			fx_chain_set_bypass(c, 2, (k / 50) & 1);
+		if (k == 1500)
+			l[5] = NAN;
+		fx_chain_process(c, buf, (k % 3) ? 256 : 64 + k % 192);
+	}
+	armed = 0;
+	ck_assert_uint_eq(fx_chain_nonfinite_count(c), 1);
+	ck_assert_msg(calls == 0, "%ld allocator calls on the LV2 chunk path",
+	              calls);
 	fx_chain_free(c);
 }
 END_TEST
@@ -382,6 +435,7 @@ int main(void)
 		{"alloc", 120, .tests = {
 			{wrappers_count, 0},
 			{chunk_path_allocates_nothing, 0},
+			{lv2_chunk_path_allocates_nothing, 0},
 			{morphing_allocates_nothing, 0},
 			{midi_on_the_chunk_path_allocates_nothing, 0},
 			{chains_allocate_what_they_plan, 0},

@@ -10,6 +10,7 @@
 
 #include "daemon/engine/control.h"
 #include "daemon/engine/engine.h"
+#include "dsp/lv2.h"
 
 enum { PERIOD = 64, CH = 2, MAX_PERIODS = 50 };
 
@@ -299,6 +300,30 @@ START_TEST(swap_bumps_the_generation_and_tells_the_driver)
 	ck_assert(fx_control_synced(r->c, point));
 	ck_assert_int_eq(fx_control_latency(r->c),
 	                 PERIOD * fx_control_engine_config(r->c).latency_periods);
+	rig_free(r);
+}
+END_TEST
+
+/* An LV2 plugin whose output was not finite mutes its slot (LV2 has no
+ * realtime reset); the control poll rebuilds the chain off the audio path
+ * with a fresh instance, and the sound comes back. */
+START_TEST(a_muted_plugin_is_restarted_by_a_rebuild)
+{
+	const char *amp = "http://plugin.org.uk/swh-plugins/amp";
+	char why[512];
+	if (!fx_lv2_class(amp, why, sizeof why)) {
+		fprintf(stderr, "# SKIP %s\n", why);
+		return;
+	}
+	Rig *r = rig_new("a:lv2 uri=http://plugin.org.uk/swh-plugins/amp gain=0");
+	await_output(r, 1.0, 1e-6);
+	int swaps = r->latency_calls;
+	r->in[0][3] = NAN;
+	period(r);
+	r->in[0][3] = 0.5f;
+	await_output(r, 1.0, 1e-6);
+	ck_assert_uint_ge(fx_engine_nonfinite(r->e), 1);
+	ck_assert_int_eq(r->latency_calls, swaps + 1);
 	rig_free(r);
 }
 END_TEST
@@ -628,6 +653,7 @@ int main(void)
 		}},
 		{"chains", 0, .tests = {
 			{swap_bumps_the_generation_and_tells_the_driver, 0},
+			{a_muted_plugin_is_restarted_by_a_rebuild, 0},
 			{swap_over_the_budget_is_refused_with_its_cost, 0},
 			{apply_glides_a_same_shaped_chain_and_swaps_another, 0},
 			{set_engine_moves_the_generation, 0},

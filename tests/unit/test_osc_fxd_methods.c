@@ -330,6 +330,15 @@ START_TEST(stats_name_every_documented_value)
 		}
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++, n++)
 		stat_of(m, names[i]);
+	/* Then each slot of CHAIN: its time per chunk and its muted chunks. */
+	static const char *const slots[] = {"hpf", "lpf", "vol"};
+	for (size_t i = 0; i < sizeof slots / sizeof slots[0]; i++, n += 2) {
+		char key[64];
+		snprintf(key, sizeof key, "slot.%s.us", slots[i]);
+		ck_assert_double_gt(stat_of(m, key), 0);
+		snprintf(key, sizeof key, "slot.%s.nonfinite", slots[i]);
+		ck_assert_double_eq(stat_of(m, key), 0);
+	}
 	ck_assert_uint_eq(strlen(t) / 2, n);
 	ck_assert_double_eq(stat_of(m, "callbacks"), 10);
 	ck_assert_double_eq(stat_of(m, "chunks"), 10);

@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: ISC */
+/* fxd — the LV2 host's private layout, shared by its setup files
+ * (lv2_host.c, lv2_effect.c) and its realtime file (lv2_process.c). */
+#ifndef FX_LV2_IMPL_H
+#define FX_LV2_IMPL_H
+
+#include <lilv/lilv.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "dsp/lv2.h"
+#include <lv2/atom/atom.h>
+#include <lv2/log/log.h>
+#include <lv2/options/options.h>
+#include <lv2/urid/urid.h>
+
+enum {
+	LV2_ATOM_CAPACITY = 8192, ///< bytes of each atom port's buffer
+	LV2_MAX_PORTS = 256,      ///< ports a hosted plugin may have
+	LV2_MAX_CHANNELS = 64,    ///< as the chain's; also the most instances
+};
+
+/** What fxd connects a port to. */
+typedef enum {
+	LV2_PORT_CONTROL_IN,
+	LV2_PORT_CONTROL_OUT,
+	LV2_PORT_AUDIO_IN,
+	LV2_PORT_AUDIO_OUT,
+	LV2_PORT_ATOM_IN,
+	LV2_PORT_ATOM_OUT,
+} Lv2PortKind;
+
+/** A control input seen as an fxd parameter. */
+typedef struct {
+	uint32_t port;       ///< LV2 port index
+	const float *points; ///< enum/toggle: port value per index; else NULL
+	int sample_rate;     ///< bounds are multiples of the sample rate
+	float lower, upper; ///< the plugin's own bounds (per Hz if sample_rate)
+} Lv2Control;
+
+/** One plugin, built once per URI and never changed afterwards. */
+typedef struct Lv2Plugin {
+	FxEffectClass cls; ///< first: a class pointer is a plugin pointer
+	const LilvPlugin *plugin;
+	char *uri, *name;
+	FxParamInfo params[FX_MAX_PARAMS];
+	Lv2Control controls[FX_MAX_PARAMS];
+	FxParamInfo outputs[FX_MAX_OUTPUTS];
+	uint32_t output_port[FX_MAX_OUTPUTS]; ///< LV2 port of each output
+	uint32_t n_ports;
+	uint8_t kind[LV2_MAX_PORTS]; ///< Lv2PortKind per port
+	int param_of[LV2_MAX_PORTS]; ///< control input's parameter, or -1
+	int n_audio_in, n_audio_out, n_atom;
+	int latency_port; ///< control output reporting latency, or -1
+	void *library;    ///< the plugin's binary, kept loaded (lv2_host.c)
+	struct Lv2Plugin *next;
+} Lv2Plugin;
+
+/** The URIDs an instance needs at run time, mapped at setup. */
+typedef struct {
+	LV2_URID atom_sequence, atom_chunk, atom_int, atom_float;
+	LV2_URID param_sample_rate, bufsz_min, bufsz_max, bufsz_nominal;
+	LV2_URID log_error, log_warning, log_note, log_trace;
+} Lv2Urids;
+
+/** An effect instance: one plugin instance, or one per channel. */
+typedef struct {
+	const Lv2Plugin *p;
+	LilvInstance *inst[LV2_MAX_CHANNELS];
+	int n_inst; ///< instances
+	int width;  ///< channels each instance takes
+	int max_block;
+	double rate;
+	int latency; ///< frames, read at init
+	int active;  ///< instances activated, deactivate is due
+	float *mem;  ///< every buffer below, one allocation
+	float *in[LV2_MAX_CHANNELS], *out[LV2_MAX_CHANNELS]; ///< per channel
+	float *ctl_out;           ///< n_inst * n_ports control outputs
+	LV2_Atom_Sequence *atoms; ///< n_inst * n_atom buffers of the capacity
+	float ctl_in[FX_MAX_PARAMS]; ///< what every instance reads
+	/* Features, kept alive as long as the instances. */
+	Lv2Urids urid;
+	float opt_rate;
+	int32_t opt_min, opt_max;
+	LV2_Options_Option options[5];
+	LV2_Log_Log log;
+	LV2_Feature f_map, f_unmap, f_options, f_bounded, f_log;
+	const LV2_Feature *features[6];
+	volatile int running; ///< set while run is on the stack: log drops
+	unsigned long log_dropped;
+	/* A plugin whose output was not finite is not run again: LV2 has no
+	 * realtime reset, so the slot stays silent until the chain is rebuilt
+	 * off the audio path (daemon/engine/control.c does it). */
+	int poisoned;
+	_Atomic uint64_t faults; ///< chunks muted so; any thread may read
+} Lv2State;
+
+/** The realtime half of the class (lv2_process.c). */
+void fx_lv2_update(void *state, const double *values);
+void fx_lv2_process(void *state, float *const *buf, int frames);
+void fx_lv2_reset(void *state);
+int fx_lv2_latency(const void *state);
+uint64_t fx_lv2_faults(const void *state);
+void fx_lv2_read_outputs(const void *state, float *values);
+/** Deactivates and activates every instance: LV2's only reset (setup). */
+void fx_lv2_restart(Lv2State *s);
+/** Runs every instance over @p frames of silence (setup). */
+void fx_lv2_run_silence(Lv2State *s, int frames);
+/** Connects every port of every instance to its buffer (setup). */
+void fx_lv2_connect(Lv2State *s);
+
+/** The setup half of the class (lv2_effect.c). */
+FxStatus fx_lv2_init(void *state, const FxEffectSetup *setup);
+FxStatus fx_lv2_plan(const FxEffectSetup *setup, FxEffectPlan *plan);
+void fx_lv2_cleanup(void *state);
+
+/** The host's shared URID map and world lock (lv2_host.c). */
+LV2_URID_Map *fx_lv2_urid_map(void);
+LV2_URID_Unmap *fx_lv2_urid_unmap(void);
+void fx_lv2_lock(void);
+void fx_lv2_unlock(void);
+/** Keeps @p p's binary loaded until fx_lv2_release, once an instance has
+ *  loaded it. Locked. */
+void fx_lv2_pin_library(const Lv2Plugin *p);
+
+#endif

@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: ISC */
+/* An LV2 slot's realtime side: control values in, audio through the
+ * buffers connected at setup, run. No allocation, lock or system call on
+ * fxd's side (what the plugin's run does is the plugin's business). */
+#include <config.h>
+#include "dsp/lv2_impl.h"
+
+#include <string.h>
+
+#include "dsp/finite.h"
+
+void fx_lv2_connect(Lv2State *s)
+{
+	const Lv2Plugin *p = s->p;
+	for (int k = 0; k < s->n_inst; k++) {
+		int ai = 0, ao = 0, at = 0;
+		for (uint32_t i = 0; i < p->n_ports; i++) {
+			void *buf = NULL;
+			switch ((Lv2PortKind)p->kind[i]) {
+			case LV2_PORT_CONTROL_IN:
+				buf = &s->ctl_in[p->param_of[i]];
+				break;
+			case LV2_PORT_CONTROL_OUT:
+				buf = &s->ctl_out[(size_t)k * p->n_ports + i];
+				break;
+			case LV2_PORT_AUDIO_IN:
+				buf = s->in[k * s->width + ai++];
+				break;
+			case LV2_PORT_AUDIO_OUT:
+				buf = s->out[k * s->width + ao++];
+				break;
+			case LV2_PORT_ATOM_IN:
+			case LV2_PORT_ATOM_OUT:
+				buf = (char *)s->atoms +
+				      ((size_t)k * p->n_atom + at++) *
+				              LV2_ATOM_CAPACITY;
+				break;
+			}
+			lilv_instance_connect_port(s->inst[k], i, buf);
+		}
+	}
+}
+
+void fx_lv2_update(void *state, const double *values)
+{
+	Lv2State *s = state;
+	const Lv2Plugin *p = s->p;
+	for (int i = 0; i < p->cls.n_params; i++) {
+		const Lv2Control *c = &p->controls[i];
+		double v = values[i];
+		if (c->points) {
+			int k = (int)v;
+			k = k < 0                       ? 0
+			    : k > (int)p->params[i].max ? (int)p->params[i].max
+			                                : k;
+			v = c->points[k];
+		} else if (c->sample_rate) {
+			/* The table shows these at 48 kHz; the plugin's bounds
+			 * are per Hz of the rate it runs at. */
+			double lo = c->lower * s->rate, hi = c->upper * s->rate;
+			v = v < lo ? lo : v > hi ? hi : v;
+		}
+		s->ctl_in[i] = (float)v;
+	}
+}
+
+/* Input sequences are empty; output sequences offer their whole room. */
+static void prepare_atoms(Lv2State *s)
+{
+	const Lv2Plugin *p = s->p;
+	for (int k = 0; k < s->n_inst; k++) {
+		int at = 0;
+		for (uint32_t i = 0; i < p->n_ports && at < p->n_atom; i++) {
+			if (p->kind[i] != LV2_PORT_ATOM_IN &&
+			    p->kind[i] != LV2_PORT_ATOM_OUT)
+				continue;
+			LV2_Atom_Sequence *seq =
+				(void *)((char *)s->atoms +
+			                 ((size_t)k * p->n_atom + at++) *
+			                         LV2_ATOM_CAPACITY);
+			if (p->kind[i] == LV2_PORT_ATOM_IN) {
+				seq->atom.size = sizeof(LV2_Atom_Sequence_Body);
+				seq->atom.type = s->urid.atom_sequence;
+				seq->body.unit = 0;
+				seq->body.pad = 0;
+			} else {
+				seq->atom.size = LV2_ATOM_CAPACITY -
+				                 sizeof(LV2_Atom);
+				seq->atom.type = s->urid.atom_chunk;
+			}
+		}
+	}
+}
+
+static void run_all(Lv2State *s, int frames)
+{
+	if (s->p->n_atom)
+		prepare_atoms(s);
+	s->running = 1;
+	for (int k = 0; k < s->n_inst; k++)
+		lilv_instance_run(s->inst[k], (uint32_t)frames);
+	s->running = 0;
+}
+
+void fx_lv2_process(void *state, float *const *buf, int frames)
+{
+	Lv2State *s = state;
+	int channels = s->n_inst * s->width;
+	size_t bytes = (size_t)frames * sizeof(float);
+	if (!s->poisoned) {
+		for (int ch = 0; ch < channels; ch++)
+			memcpy(s->in[ch], buf[ch], bytes);
+		run_all(s, frames);
+		s->poisoned = !fx_audio_is_finite(s->out, channels, frames);
+		if (s->poisoned)
+			atomic_fetch_add_explicit(&s->faults, 1,
+			                          memory_order_relaxed);
+	}
+	for (int ch = 0; ch < channels; ch++) {
+		if (s->poisoned)
+			memset(buf[ch], 0, bytes);
+		else
+			memcpy(buf[ch], s->out[ch], bytes);
+	}
+}
+
+void fx_lv2_run_silence(Lv2State *s, int frames)
+{
+	for (int ch = 0; ch < s->n_inst * s->width; ch++)
+		memset(s->in[ch], 0, (size_t)frames * sizeof(float));
+	run_all(s, frames);
+}
+
+/* LV2's only reset, deactivate and activate, belongs to the instantiation
+ * threading class (plugins allocate there), so nothing happens here: the
+ * class keeps running while bypassed instead of being reset on its return,
+ * and a plugin whose output was not finite stays muted (fx_lv2_process)
+ * until the chain is rebuilt off the audio path. */
+void fx_lv2_reset(void *state)
+{
+	(void)state;
+}
+
+/* The first instance's (the first channel's, for a mono plugin run once
+ * per channel). */
+void fx_lv2_read_outputs(const void *state, float *values)
+{
+	const Lv2State *s = state;
+	for (int i = 0; i < s->p->cls.n_outputs; i++)
+		values[i] = s->ctl_out[s->p->output_port[i]];
+}
+
+uint64_t fx_lv2_faults(const void *state)
+{
+	return atomic_load_explicit(&((const Lv2State *)state)->faults,
+	                            memory_order_relaxed);
+}
+
+int fx_lv2_latency(const void *state)
+{
+	return ((const Lv2State *)state)->latency;
+}
