@@ -29,11 +29,19 @@ static int shape(const Lv2Plugin *p, int channels, int *width)
 
 /* Audio in and out per channel, then control outputs per instance, then
  * atom buffers per instance: one allocation, sized here and in plan. */
+/* Where the atom buffers start, in floats: past the audio and control
+ * buffers, rounded up to 64 bytes (sequences hold 64-bit event times). */
+static size_t atoms_at(const Lv2Plugin *p, int channels, int n_inst, int max_block)
+{
+	size_t floats = 2 * (size_t)channels * (size_t)max_block +
+	                (size_t)n_inst * p->n_ports;
+	return (floats + 15) / 16 * 16;
+}
+
 static size_t buffer_floats(const Lv2Plugin *p, int channels, int n_inst,
                             int max_block)
 {
-	return 2 * (size_t)channels * (size_t)max_block +
-	       (size_t)n_inst * p->n_ports +
+	return atoms_at(p, channels, n_inst, max_block) +
 	       (size_t)n_inst * (size_t)p->n_atom * (LV2_ATOM_CAPACITY / 4);
 }
 
@@ -183,8 +191,10 @@ FxStatus fx_lv2_init(void *state, const FxEffectSetup *setup)
 		m += 2 * (size_t)setup->max_block;
 	}
 	s->ctl_out = m;
-	m += (size_t)s->n_inst * p->n_ports;
-	s->atoms = (LV2_Atom_Sequence *)(void *)m;
+	s->atoms = (LV2_Atom_Sequence *)(void *)(s->mem +
+	                                         atoms_at(p, setup->channels,
+	                                                  s->n_inst,
+	                                                  setup->max_block));
 	set_features(s);
 	fx_lv2_update(s, setup->values);
 	FxStatus st = FX_OK;
