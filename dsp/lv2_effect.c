@@ -12,6 +12,12 @@
 #include <lv2/buf-size/buf-size.h>
 #include <lv2/parameters/parameters.h>
 
+/* Frames per run call for a chain of @p max_block frames. */
+static int run_frames(int max_block)
+{
+	return max_block < LV2_MAX_RUN ? max_block : LV2_MAX_RUN;
+}
+
 /* Instances and channels per instance for @p channels, or 0 when the
  * plugin's audio ports fit neither way. */
 static int shape(const Lv2Plugin *p, int channels, int *width)
@@ -131,7 +137,8 @@ FxStatus fx_lv2_plan(const FxEffectSetup *setup, FxEffectPlan *plan)
 	int width, n_inst = shape(p, setup->channels, &width);
 	if (!n_inst)
 		return FX_ERR_CHANNELS;
-	plan->bytes = buffer_floats(p, setup->channels, n_inst, setup->max_block) *
+	plan->bytes = buffer_floats(p, setup->channels, n_inst,
+	                            run_frames(setup->max_block)) *
 	              sizeof(float);
 	plan->latency = 0;
 	if (p->latency_port < 0)
@@ -175,11 +182,11 @@ FxStatus fx_lv2_init(void *state, const FxEffectSetup *setup)
 	const Lv2Plugin *p = setup->cls->priv;
 	s->p = p;
 	s->rate = setup->sample_rate;
-	s->max_block = setup->max_block;
+	s->max_block = run_frames(setup->max_block);
 	if (!(s->n_inst = shape(p, setup->channels, &s->width)))
 		return FX_ERR_CHANNELS;
 	size_t floats = buffer_floats(p, setup->channels, s->n_inst,
-	                              setup->max_block);
+	                              s->max_block);
 	if (!(s->mem = calloc(floats, sizeof(float)))) {
 		s->n_inst = 0;
 		return FX_ERR_NOMEM;
@@ -187,14 +194,14 @@ FxStatus fx_lv2_init(void *state, const FxEffectSetup *setup)
 	float *m = s->mem;
 	for (int ch = 0; ch < setup->channels; ch++) {
 		s->in[ch] = m;
-		s->out[ch] = m + setup->max_block;
-		m += 2 * (size_t)setup->max_block;
+		s->out[ch] = m + s->max_block;
+		m += 2 * (size_t)s->max_block;
 	}
 	s->ctl_out = m;
 	s->atoms = (LV2_Atom_Sequence *)(void *)(s->mem +
 	                                         atoms_at(p, setup->channels,
 	                                                  s->n_inst,
-	                                                  setup->max_block));
+	                                                  s->max_block));
 	set_features(s);
 	fx_lv2_update(s, setup->values);
 	FxStatus st = FX_OK;

@@ -496,6 +496,14 @@ static int build_ports(Lv2Plugin *p, char *why, size_t why_size)
 		         p->n_audio_in, p->n_audio_out, LV2_MAX_CHANNELS);
 		return 1;
 	}
+	if (p->n_audio_in != p->n_audio_out) {
+		snprintf(why, why_size,
+		         "has %d audio inputs and %d outputs; a chain keeps its "
+		         "channel count, so fxd hosts plugins with as many "
+		         "outputs as inputs",
+		         p->n_audio_in, p->n_audio_out);
+		return 1;
+	}
 	return 0;
 }
 

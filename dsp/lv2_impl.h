@@ -18,6 +18,10 @@ enum {
 	LV2_ATOM_CAPACITY = 8192, ///< bytes of each atom port's buffer
 	LV2_MAX_PORTS = 256,      ///< ports a hosted plugin may have
 	LV2_MAX_CHANNELS = 64,    ///< as the chain's; also the most instances
+	/** Frames one run call takes at most: longer blocks (fxfile's) are
+	 *  run in parts, since plugins such as x42's meters crash on runs
+	 *  beyond 8192 frames whatever maxBlockLength says. */
+	LV2_MAX_RUN = 4096,
 };
 
 /** What fxd connects a port to. */
@@ -67,9 +71,9 @@ typedef struct {
 typedef struct {
 	const Lv2Plugin *p;
 	LilvInstance *inst[LV2_MAX_CHANNELS];
-	int n_inst; ///< instances
-	int width;  ///< channels each instance takes
-	int max_block;
+	int n_inst;    ///< instances
+	int width;     ///< channels each instance takes
+	int max_block; ///< frames per run call: the chain's, at most LV2_MAX_RUN
 	double rate;
 	int latency; ///< frames, read at init
 	int active;  ///< instances activated, deactivate is due

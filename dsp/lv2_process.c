@@ -106,21 +106,24 @@ void fx_lv2_process(void *state, float *const *buf, int frames)
 {
 	Lv2State *s = state;
 	int channels = s->n_inst * s->width;
-	size_t bytes = (size_t)frames * sizeof(float);
-	if (!s->poisoned) {
-		for (int ch = 0; ch < channels; ch++)
-			memcpy(s->in[ch], buf[ch], bytes);
-		run_all(s, frames);
-		s->poisoned = !fx_audio_is_finite(s->out, channels, frames);
-		if (s->poisoned)
-			atomic_fetch_add_explicit(&s->faults, 1,
-			                          memory_order_relaxed);
-	}
-	for (int ch = 0; ch < channels; ch++) {
-		if (s->poisoned)
-			memset(buf[ch], 0, bytes);
-		else
-			memcpy(buf[ch], s->out[ch], bytes);
+	for (int off = 0; off < frames; off += s->max_block) {
+		int n = frames - off < s->max_block ? frames - off : s->max_block;
+		size_t bytes = (size_t)n * sizeof(float);
+		if (!s->poisoned) {
+			for (int ch = 0; ch < channels; ch++)
+				memcpy(s->in[ch], buf[ch] + off, bytes);
+			run_all(s, n);
+			s->poisoned = !fx_audio_is_finite(s->out, channels, n);
+			if (s->poisoned)
+				atomic_fetch_add_explicit(&s->faults, 1,
+				                          memory_order_relaxed);
+		}
+		for (int ch = 0; ch < channels; ch++) {
+			if (s->poisoned)
+				memset(buf[ch] + off, 0, bytes);
+			else
+				memcpy(buf[ch] + off, s->out[ch], bytes);
+		}
 	}
 }
 
