@@ -291,6 +291,25 @@ static const float toggle_values[] = {0.0f, 1.0f};
  * which clamps at the instance's real rate). */
 enum { NOMINAL_RATE = 48000 };
 
+/* A control port's symbol and name into @p info, and its range (NaN
+ * where the plugin gives none). */
+static void port_info(const LilvPlugin *pl, const LilvPort *port,
+                      FxParamInfo *info, float *lower, float *upper, float *def)
+{
+	info->name = strdup(lilv_node_as_string(lilv_port_get_symbol(pl, port)));
+	LilvNode *nm = lilv_port_get_name(pl, port);
+	info->doc = strdup(nm ? lilv_node_as_string(nm) : "");
+	lilv_node_free(nm);
+	LilvNode *d, *lo, *hi;
+	lilv_port_get_range(pl, port, &d, &lo, &hi);
+	*lower = node_float(lo, NAN);
+	*upper = node_float(hi, NAN);
+	*def = node_float(d, NAN);
+	lilv_node_free(d);
+	lilv_node_free(lo);
+	lilv_node_free(hi);
+}
+
 /* Fills parameter @p i of @p p from a control input port. */
 static int build_control(Lv2Plugin *p, const LilvPort *port, uint32_t index,
                          char *why, size_t why_size)
@@ -300,17 +319,8 @@ static int build_control(Lv2Plugin *p, const LilvPort *port, uint32_t index,
 	Lv2Control *ctl = &p->controls[i];
 	const LilvPlugin *pl = p->plugin;
 	ctl->port = index;
-	info->name = strdup(lilv_node_as_string(lilv_port_get_symbol(pl, port)));
-	LilvNode *nm = lilv_port_get_name(pl, port);
-	info->doc = strdup(nm ? lilv_node_as_string(nm) : "");
-	lilv_node_free(nm);
-	LilvNode *d, *lo, *hi;
-	lilv_port_get_range(pl, port, &d, &lo, &hi);
-	float lower = node_float(lo, NAN), upper = node_float(hi, NAN),
-	      def = node_float(d, NAN);
-	lilv_node_free(d);
-	lilv_node_free(lo);
-	lilv_node_free(hi);
+	float lower, upper, def;
+	port_info(pl, port, info, &lower, &upper, &def);
 	if (isnan(lower))
 		lower = isnan(def) || def > 0 ? 0 : def;
 	if (isnan(upper) || upper <= lower)
@@ -378,17 +388,10 @@ static int build_output(Lv2Plugin *p, const LilvPort *port, uint32_t index)
 		return 0;
 	const LilvPlugin *pl = p->plugin;
 	FxParamInfo *info = &p->outputs[i];
-	info->name = strdup(lilv_node_as_string(lilv_port_get_symbol(pl, port)));
-	LilvNode *nm = lilv_port_get_name(pl, port);
-	info->doc = strdup(nm ? lilv_node_as_string(nm) : "");
-	lilv_node_free(nm);
-	LilvNode *d, *lo, *hi;
-	lilv_port_get_range(pl, port, &d, &lo, &hi);
-	info->min = shortest(node_float(lo, 0));
-	info->max = shortest(node_float(hi, 1));
-	lilv_node_free(d);
-	lilv_node_free(lo);
-	lilv_node_free(hi);
+	float lower, upper, def;
+	port_info(pl, port, info, &lower, &upper, &def);
+	info->min = shortest(isnan(lower) ? 0 : lower);
+	info->max = shortest(isnan(upper) ? 1 : upper);
 	int u = unit_of(pl, port);
 	info->unit = u >= 0 ? units[u].symbol : "";
 	info->scale = u >= 0 ? units[u].scale : FX_SCALE_LIN;

@@ -73,6 +73,16 @@ static int is_word_char(char c)
 	return c && c != '|' && !isspace((unsigned char)c);
 }
 
+/* Skips to the next word and marks where it starts (for messages);
+ * 0 when none follows in this slot. */
+static int begin_word(Parser *p)
+{
+	skip_space(p);
+	p->word_line = p->line;
+	p->word_col = p->col;
+	return is_word_char(*p->pos);
+}
+
 /* Reads one word into buf; returns its length, or -1 if too long. */
 static int read_word(Parser *p, char *buf)
 {
@@ -103,10 +113,7 @@ static int valid_label(const char *s)
 static FxStatus parse_plugin(Parser *p, FxSlotSpec *slot)
 {
 	char word[WORD_MAX];
-	skip_space(p);
-	p->word_line = p->line;
-	p->word_col = p->col;
-	if (!is_word_char(*p->pos))
+	if (!begin_word(p))
 		return fail(p, FX_ERR_SYNTAX,
 		            "%s: uri=URI must follow, naming the plugin",
 		            FX_LV2_EFFECT);
@@ -265,10 +272,7 @@ static FxStatus parse_assignment(Parser *p, char *word, FxSlotSpec *slot,
 static FxStatus parse_slot(Parser *p, FxChainSpec *spec)
 {
 	char word[WORD_MAX];
-	skip_space(p);
-	p->word_line = p->line;
-	p->word_col = p->col;
-	if (!is_word_char(*p->pos))
+	if (!begin_word(p))
 		return fail(p, FX_ERR_SYNTAX, "empty effect slot");
 	if (spec->n_slots == FX_MAX_SLOTS)
 		return fail(p, FX_ERR_FULL, "more than %d effects in one chain",
