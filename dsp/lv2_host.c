@@ -246,10 +246,11 @@ static int enum_points(const LilvPlugin *pl, const LilvPort *port,
 		lilv_scale_points_free(sps);
 		return 0;
 	}
-	Point pts[256];
+	Point pts[256] = {{0}};
 	unsigned k = 0;
-	LILV_FOREACH(scale_points, i, sps)
-	{
+	for (LilvIter *i = lilv_scale_points_begin(sps);
+	     k < n && !lilv_scale_points_is_end(sps, i);
+	     i = lilv_scale_points_next(sps, i)) {
 		const LilvScalePoint *sp = lilv_scale_points_get(sps, i);
 		pts[k].value = node_float(lilv_scale_point_get_value(sp), 0);
 		pts[k].label = lilv_node_as_string(lilv_scale_point_get_label(sp));
@@ -514,8 +515,8 @@ static int missing_feature(const LilvPlugin *pl, char *why, size_t why_size)
 {
 	LilvNodes *req = lilv_plugin_get_required_features(pl);
 	int missing = 0;
-	LILV_FOREACH(nodes, i, req)
-	{
+	for (LilvIter *i = lilv_nodes_begin(req); !lilv_nodes_is_end(req, i);
+	     i = lilv_nodes_next(req, i)) {
 		const char *f = lilv_node_as_uri(lilv_nodes_get(req, i));
 		int known = 0;
 		for (int k = 0; provided_features[k] && !known; k++)
@@ -584,9 +585,10 @@ static void suggest(const LilvPlugins *all, const char *uri, char *why,
                     size_t why_size)
 {
 	FxSuggest s = fx_suggest_start(uri);
-	LILV_FOREACH(plugins, i, all)
-	fx_suggest_offer(&s, lilv_node_as_uri(lilv_plugin_get_uri(
-				     lilv_plugins_get(all, i))));
+	for (LilvIter *i = lilv_plugins_begin(all);
+	     !lilv_plugins_is_end(all, i); i = lilv_plugins_next(all, i))
+		fx_suggest_offer(&s, lilv_node_as_uri(lilv_plugin_get_uri(
+					     lilv_plugins_get(all, i))));
 	if (s.best)
 		snprintf(why, why_size,
 		         "no LV2 plugin '%s' is installed (did you mean '%s'?)",
@@ -674,8 +676,8 @@ int fx_lv2_list(FILE *out)
 	for (int pass = 0; pass < 2; pass++) {
 		if (pass && refused)
 			fputs("\nnot hostable:\n", out);
-		LILV_FOREACH(plugins, i, all)
-		{
+		for (LilvIter *i = lilv_plugins_begin(all);
+		     !lilv_plugins_is_end(all, i); i = lilv_plugins_next(all, i)) {
 			const LilvPlugin *pl = lilv_plugins_get(all, i);
 			char why[256];
 			Lv2Plugin *p = class_of(pl, why, sizeof why);
