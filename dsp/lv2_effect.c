@@ -123,12 +123,16 @@ static void set_features(Lv2State *s)
 	s->f_options = (LV2_Feature){LV2_OPTIONS__options, s->options};
 	s->f_bounded = (LV2_Feature){LV2_BUF_SIZE__boundedBlockLength, NULL};
 	s->f_log = (LV2_Feature){LV2_LOG__log, &s->log};
-	s->features[0] = &s->f_map;
-	s->features[1] = &s->f_unmap;
-	s->features[2] = &s->f_options;
-	s->features[3] = &s->f_bounded;
-	s->features[4] = &s->f_log;
-	s->features[5] = NULL;
+	for (int k = 0; k < s->n_inst; k++) {
+		const LV2_Feature **f = s->features[k];
+		f[0] = &s->f_map;
+		f[1] = &s->f_unmap;
+		f[2] = &s->f_options;
+		f[3] = &s->f_bounded;
+		f[4] = &s->f_log;
+		f[5] = fx_lv2_work_feature(&s->work[k]);
+		f[6] = NULL;
+	}
 }
 
 FxStatus fx_lv2_plan(const FxEffectSetup *setup, FxEffectPlan *plan)
@@ -208,9 +212,9 @@ FxStatus fx_lv2_init(void *state, const FxEffectSetup *setup)
 	fx_lv2_lock();
 	for (int k = 0; k < s->n_inst && st == FX_OK; k++) {
 		s->inst[k] = lilv_plugin_instantiate(p->plugin, s->rate,
-		                                     s->features);
-		if (!s->inst[k])
-			st = FX_ERR_PLUGIN;
+		                                     s->features[k]);
+		st = s->inst[k] ? fx_lv2_work_attach(&s->work[k], s->inst[k])
+		                : FX_ERR_PLUGIN;
 	}
 	if (st == FX_OK)
 		fx_lv2_pin_library(p);
@@ -233,6 +237,7 @@ void fx_lv2_cleanup(void *state)
 	Lv2State *s = state;
 	for (int k = 0; k < s->n_inst; k++)
 		if (s->inst[k]) {
+			fx_lv2_work_detach(&s->work[k]);
 			if (s->active)
 				lilv_instance_deactivate(s->inst[k]);
 			lilv_instance_free(s->inst[k]);

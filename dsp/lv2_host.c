@@ -108,6 +108,7 @@ static const char *const provided_features[] = {
 	LV2_CORE__isLive,
 	LV2_CORE__hardRTCapable,
 	LV2_CORE__inPlaceBroken,
+	LV2_WORKER__schedule,
 	NULL,
 };
 
@@ -738,6 +739,7 @@ void fx_lv2_release(void)
 		lilv_world_free(world);
 	world = NULL;
 	fx_lv2_unlock();
+	fx_lv2_work_stop();
 	pthread_mutex_lock(&urid_lock);
 	for (uint32_t i = 0; i < urid_count; i++)
 		free(urid_uris[i]);

@@ -13,6 +13,9 @@
 #include <lv2/log/log.h>
 #include <lv2/options/options.h>
 #include <lv2/urid/urid.h>
+#include <lv2/worker/worker.h>
+
+#include "dsp/msgring.h"
 
 enum {
 	LV2_ATOM_CAPACITY = 8192, ///< bytes of each atom port's buffer
@@ -22,6 +25,8 @@ enum {
 	 *  run in parts, since plugins such as x42's meters crash on runs
 	 *  beyond 8192 frames whatever maxBlockLength says. */
 	LV2_MAX_RUN = 4096,
+	LV2_WORK_MAX = 4096,       ///< bytes of one work request or response
+	LV2_WORK_RING = 64 * 1024, ///< bytes of requests, or of responses, queued
 };
 
 /** What fxd connects a port to. */
@@ -60,6 +65,18 @@ typedef struct Lv2Plugin {
 	struct Lv2Plugin *next;
 } Lv2Plugin;
 
+/** One instance's side of the worker extension (dsp/lv2_worker.c). */
+typedef struct Lv2Work {
+	LilvInstance *inst;
+	const LV2_Worker_Interface *iface; ///< NULL: the plugin has none
+	FxMsgRing *requests;               ///< run -> the worker thread
+	FxMsgRing *responses; ///< the worker thread -> before the next run
+	LV2_Worker_Schedule schedule;
+	LV2_Feature feature;  ///< work:schedule, handle = this
+	struct Lv2Work *next; ///< in the worker thread's list
+	int listed;
+} Lv2Work;
+
 /** The URIDs an instance needs at run time, mapped at setup. */
 typedef struct {
 	LV2_URID atom_sequence, atom_chunk, atom_int, atom_float;
@@ -89,7 +106,10 @@ typedef struct {
 	LV2_Options_Option options[5];
 	LV2_Log_Log log;
 	LV2_Feature f_map, f_unmap, f_options, f_bounded, f_log;
-	const LV2_Feature *features[6];
+	/* Per instance: the shared features, then its work:schedule. */
+	const LV2_Feature *features[LV2_MAX_CHANNELS][7];
+	Lv2Work work[LV2_MAX_CHANNELS];
+	uint8_t response[LV2_WORK_MAX]; ///< one response, handed to the plugin
 	volatile int running; ///< set while run is on the stack: log drops
 	unsigned long log_dropped;
 	/* A plugin whose output was not finite is not run again: LV2 has no
@@ -117,6 +137,27 @@ void fx_lv2_connect(Lv2State *s);
 FxStatus fx_lv2_init(void *state, const FxEffectSetup *setup);
 FxStatus fx_lv2_plan(const FxEffectSetup *setup, FxEffectPlan *plan);
 void fx_lv2_cleanup(void *state);
+
+/** The worker extension (lv2_worker.c). fx_lv2_work_attach finds the
+ *  instance's worker interface and, when it has one, makes its rings and
+ *  lists it for the worker thread (started on first use); detach unlists
+ *  it and frees the rings (it returns once no work() of it runs). Setup
+ *  only. */
+FxStatus fx_lv2_work_attach(Lv2Work *w, LilvInstance *inst);
+void fx_lv2_work_detach(Lv2Work *w);
+/** The schedule feature for @p w (valid before attach). */
+const LV2_Feature *fx_lv2_work_feature(Lv2Work *w);
+/** Realtime (the plugin's run): queues a request for work(). */
+LV2_Worker_Status fx_lv2_schedule_work(LV2_Worker_Schedule_Handle h,
+                                       uint32_t size, const void *data);
+/** Realtime: wakes the worker thread. */
+void fx_lv2_work_wake(void);
+/** Realtime: hands the plugin the responses that came back. */
+void fx_lv2_work_deliver(Lv2Work *w, uint8_t *buf, size_t size);
+/** Realtime: end_run, after every run. */
+void fx_lv2_work_end_run(Lv2Work *w);
+/** Stops the worker thread (fx_lv2_release). */
+void fx_lv2_work_stop(void);
 
 /** The host's shared URID map and world lock (lv2_host.c). */
 LV2_URID_Map *fx_lv2_urid_map(void);

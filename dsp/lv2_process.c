@@ -97,8 +97,11 @@ static void run_all(Lv2State *s, int frames)
 	if (s->p->n_atom)
 		prepare_atoms(s);
 	s->running = 1;
-	for (int k = 0; k < s->n_inst; k++)
+	for (int k = 0; k < s->n_inst; k++) {
+		fx_lv2_work_deliver(&s->work[k], s->response, sizeof s->response);
 		lilv_instance_run(s->inst[k], (uint32_t)frames);
+		fx_lv2_work_end_run(&s->work[k]);
+	}
 	s->running = 0;
 }
 
@@ -157,6 +160,36 @@ uint64_t fx_lv2_faults(const void *state)
 {
 	return atomic_load_explicit(&((const Lv2State *)state)->faults,
 	                            memory_order_relaxed);
+}
+
+/* Realtime (the plugin's run): queues a request, never blocks. */
+LV2_Worker_Status fx_lv2_schedule_work(LV2_Worker_Schedule_Handle h,
+                                       uint32_t size, const void *data)
+{
+	Lv2Work *w = h;
+	if (!w->requests || size > LV2_WORK_MAX ||
+	    !fx_msgring_write(w->requests, 0, 0, data, size))
+		return LV2_WORKER_ERR_NO_SPACE;
+	fx_lv2_work_wake();
+	return LV2_WORKER_SUCCESS;
+}
+
+void fx_lv2_work_deliver(Lv2Work *w, uint8_t *buf, size_t size)
+{
+	if (!w->iface || !w->responses)
+		return;
+	uint32_t tag, id;
+	size_t len;
+	while (fx_msgring_read(w->responses, &tag, &id, buf, size, &len))
+		if (len <= size) /* a longer one was cut: not the plugin's */
+			w->iface->work_response(lilv_instance_get_handle(w->inst),
+			                        (uint32_t)len, buf);
+}
+
+void fx_lv2_work_end_run(Lv2Work *w)
+{
+	if (w->iface && w->iface->end_run)
+		w->iface->end_run(lilv_instance_get_handle(w->inst));
 }
 
 int fx_lv2_latency(const void *state)

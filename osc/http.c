@@ -16,7 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "daemon/base/msgring.h"
+#include "dsp/msgring.h"
 #include "daemon/base/netaddr.h"
 #include "osc/oscquery.h"
 #include "osc/web_page.h"

@@ -4,7 +4,7 @@
  * longer than the reader's buffer, and a two-thread stress run whose every
  * message is checked byte for byte. */
 #include "tests/fxtest.h"
-#include "daemon/base/msgring.h"
+#include "dsp/msgring.h"
 
 #include <pthread.h>
 #include <sched.h>

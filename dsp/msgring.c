@@ -3,7 +3,7 @@
  * id, length) and the bytes, copied in at most two pieces where they wrap.
  * The producer publishes its index after the whole record is in place, so
  * the consumer never sees half of one. */
-#include "daemon/base/msgring.h"
+#include "dsp/msgring.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>

@@ -4,7 +4,8 @@
  * and read whole. Indices are C11 atomics (acquire/release), as in
  * dsp/ring.h; nothing blocks and nothing is allocated after creation. A
  * write that does not fit is refused and counted, never torn. Used
- * between the HTTP thread and the OSC thread. */
+ * between the HTTP thread and the OSC thread, and between an LV2
+ * plugin's run and fxd's LV2 worker thread (dsp/lv2_worker.c). */
 #ifndef FX_MSGRING_H
 #define FX_MSGRING_H
 
