@@ -36,8 +36,9 @@ static FxEffectSetup slot_setup(const FxSlotSpec *spec,
 	const FxEffectClass *cls = spec->cls;
 	for (int i = 0; i < cls->n_params; i++)
 		values[i] = fx_param_clamp(&cls->params[i], spec->values[i]);
-	return (FxEffectSetup){cls, cfg->sample_rate, cfg->channels,
-	                       cfg->max_block, values};
+	return (FxEffectSetup){cls,           cfg->sample_rate,
+	                       cfg->channels, cfg->max_block,
+	                       values,        spec->saved};
 }
 
 static size_t state_bytes(const FxEffectClass *cls)
@@ -89,6 +90,7 @@ static FxStatus init_slot(Slot *s, const FxSlotSpec *spec,
 	s->cls = cls;
 	memcpy(s->label, spec->label, sizeof s->label);
 	s->label[FX_LABEL_MAX - 1] = '\0';
+	s->saved = spec->saved;
 	FxEffectSetup setup = slot_setup(spec, cfg, s->values);
 	memcpy(s->targets, s->values, sizeof s->targets);
 	s->bypass = spec->bypass != 0;
@@ -165,6 +167,28 @@ int fx_chain_slots(const FxChain *c)
 	return c->n_slots;
 }
 
+const char *fx_chain_slot_save(FxChain *c, int slot)
+{
+	if (slot < 0 || slot >= c->n_slots)
+		return NULL;
+	Slot *s = &c->slots[slot];
+	return s->ready && s->cls->save ? s->cls->save(s->state) : NULL;
+}
+
+int fx_chain_restart_muted(FxChain *c)
+{
+	int restarted = 0;
+	for (int i = 0; i < c->n_slots; i++) {
+		Slot *s = &c->slots[i];
+		int r = s->ready && s->cls->restart ? s->cls->restart(s->state)
+		                                    : 0;
+		if (r < 0)
+			return -1;
+		restarted += r;
+	}
+	return restarted;
+}
+
 const FxEffectClass *fx_chain_slot_class(const FxChain *c, int slot)
 {
 	return slot >= 0 && slot < c->n_slots ? c->slots[slot].cls : NULL;
@@ -181,6 +205,7 @@ void fx_chain_get_spec(const FxChain *c, FxChainSpec *spec)
 		memcpy(out->label, s->label, sizeof out->label);
 		memcpy(out->values, s->targets, sizeof out->values);
 		out->bypass = s->bypass;
+		out->saved = s->saved;
 	}
 }
 

@@ -104,6 +104,18 @@ uint64_t fx_chain_slot_faults(const FxChain *chain, int slot);
  *  thread that processes the chain. */
 int fx_chain_slot_outputs(const FxChain *chain, int slot, float *values);
 
+/** @p slot's effect state beyond its parameters, saved now
+ *  (FxEffectClass.save): interned text, or NULL for none. Not realtime;
+ *  any thread may call it while another processes the chain, as long as
+ *  the chain is not freed meanwhile. */
+const char *fx_chain_slot_save(FxChain *chain, int slot);
+
+/** Restarts the effects that muted themselves as not finite and cannot
+ *  reset on the realtime path (FxEffectClass.restart: an LV2 plugin),
+ *  each in its slot, while another thread may process the chain. Returns
+ *  how many, or -1 when one failed (rebuild the chain). Not realtime. */
+int fx_chain_restart_muted(FxChain *chain);
+
 /** Number of slots. */
 int fx_chain_slots(const FxChain *chain);
 

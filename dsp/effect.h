@@ -54,6 +54,9 @@ typedef struct {
 	int channels;
 	int max_block;
 	const double *values; ///< one initial value per parameter
+	/** The effect's own state beyond its parameters, as its save hook
+	 *  wrote it (an LV2 plugin's state); NULL: start fresh. */
+	const char *saved;
 } FxEffectSetup;
 
 /** What an instance will take, known before init runs. */
@@ -93,6 +96,11 @@ struct FxEffectClass {
 	 *  (counted with the chain's own, fx_chain_nonfinite_count). NULL:
 	 *  none. Realtime. */
 	uint64_t (*faults)(const void *state);
+	/** Restarts an effect that muted itself (faults) and cannot reset on
+	 *  the realtime path, off it, while another thread may be processing
+	 *  the chain around it: 1 restarted, 0 nothing to restart, -1 failed
+	 *  (the chain must be rebuilt). NULL: reset suffices. */
+	int (*restart)(void *state);
 	/** Runs unheard while bypassed instead of being reset on its return:
 	 *  for effects whose reset is not realtime-safe. */
 	int keep_running;
@@ -107,6 +115,13 @@ struct FxEffectClass {
 	/** The LV2 plugin a class hosts (dsp/lv2.h), written in specs as
 	 *  uri=...; NULL for fxd's own effects. */
 	const char *uri;
+	/** The effect's own state beyond its parameters (an LV2 plugin's,
+	 *  through its state extension) as text, interned for the life of the
+	 *  process so that specs stay plain values; a chain built with it
+	 *  starts from it (FxEffectSetup.saved). NULL when there is none or
+	 *  it could not be saved. Not realtime: it may run while another
+	 *  thread processes the instance. NULL hook: the effect has none. */
+	const char *(*save)(void *state);
 };
 
 /** NULL-terminated list of every effect class. */

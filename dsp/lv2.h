@@ -36,6 +36,13 @@ int fx_lv2_is_plugin(const FxEffectClass *cls);
 void fx_lv2_shape_text(const FxEffectClass *cls, int channels, char *buf,
                        size_t size);
 
+/** The interned text of a state= word of @p len bytes for @p cls (base64
+ *  of the Turtle lilv saves an LV2 plugin's state as, FxEffectClass.save).
+ *  NULL when it is not one, or not @p cls's plugin's; @p why then says
+ *  why in one line. Not realtime; thread-safe. */
+const char *fx_lv2_state_intern(const FxEffectClass *cls, const char *word,
+                                size_t len, char *why, size_t why_size);
+
 /** Writes the installed plugins fxd can host (URI, name, audio ports,
  *  latency) and, after them, the others with the reason. Returns the
  *  number of hostable plugins. */

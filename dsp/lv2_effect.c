@@ -177,7 +177,27 @@ void fx_lv2_restart(Lv2State *s)
 		lilv_instance_deactivate(s->inst[k]);
 		lilv_instance_activate(s->inst[k]);
 	}
-	s->poisoned = 0;
+}
+
+int fx_lv2_restart_muted(void *state)
+{
+	Lv2State *s = state;
+	if (!atomic_load_explicit(&s->muted, memory_order_acquire))
+		return 0;
+	/* The audio side no longer touches the instances; the LV2 worker
+	 * thread might, so each leaves its list first (detach waits out a
+	 * work() in progress; requests and answers queued for the instance
+	 * as it was are dropped with it). */
+	for (int k = 0; k < s->n_inst; k++)
+		fx_lv2_work_detach(&s->work[k]);
+	fx_lv2_restart(s);
+	FxStatus st = FX_OK;
+	for (int k = 0; k < s->n_inst && st == FX_OK; k++)
+		st = fx_lv2_work_attach(&s->work[k], s->inst[k]);
+	if (st != FX_OK)
+		return -1; /* still muted: the chain is rebuilt instead */
+	atomic_store_explicit(&s->muted, 0, memory_order_release);
+	return 1;
 }
 
 FxStatus fx_lv2_init(void *state, const FxEffectSetup *setup)
@@ -216,6 +236,8 @@ FxStatus fx_lv2_init(void *state, const FxEffectSetup *setup)
 		st = s->inst[k] ? fx_lv2_work_attach(&s->work[k], s->inst[k])
 		                : FX_ERR_PLUGIN;
 	}
+	if (st == FX_OK && setup->saved)
+		st = fx_lv2_restore_locked(s, setup->saved);
 	if (st == FX_OK)
 		fx_lv2_pin_library(p);
 	fx_lv2_unlock();

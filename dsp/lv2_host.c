@@ -4,6 +4,8 @@
 #include <config.h>
 #include "dsp/lv2_impl.h"
 
+#include <lv2/state/state.h>
+
 #include <ctype.h>
 #include <dlfcn.h>
 #include <math.h>
@@ -126,6 +128,11 @@ static LilvWorld *world_get(void)
  * hosts: every chain rebuild would otherwise unload and reload them, and
  * some plugins' libraries do not survive being unloaded. It also keeps
  * their code named in leak reports (tests/lsan-plugins.supp). */
+LilvWorld *fx_lv2_world_locked(void)
+{
+	return world_get();
+}
+
 void fx_lv2_pin_library(const Lv2Plugin *p)
 {
 	if (p->library)
@@ -545,6 +552,7 @@ static const FxEffectClass lv2_template = {
 	.process = fx_lv2_process,
 	.latency = fx_lv2_latency,
 	.faults = fx_lv2_faults,
+	.restart = fx_lv2_restart_muted,
 	.keep_running = 1,
 	.read_outputs = fx_lv2_read_outputs,
 };
@@ -578,6 +586,10 @@ static Lv2Plugin *plugin_build(const LilvPlugin *pl, char *why, size_t why_size)
 	}
 	p->cls.doc = p->name;
 	p->cls.uri = p->uri;
+	LilvNode *state = lilv_new_uri(world, LV2_STATE__interface);
+	if (lilv_plugin_has_extension_data(pl, state))
+		p->cls.save = fx_lv2_save;
+	lilv_node_free(state);
 	return p;
 }
 
@@ -735,6 +747,7 @@ void fx_lv2_release(void)
 		plugin_free(classes);
 		classes = next;
 	}
+	fx_lv2_state_release_locked();
 	if (world)
 		lilv_world_free(world);
 	world = NULL;

@@ -113,9 +113,11 @@ typedef struct {
 	volatile int running; ///< set while run is on the stack: log drops
 	unsigned long log_dropped;
 	/* A plugin whose output was not finite is not run again: LV2 has no
-	 * realtime reset, so the slot stays silent until the chain is rebuilt
-	 * off the audio path (daemon/engine/control.c does it). */
-	int poisoned;
+	 * realtime reset, so the slot stays silent until a control thread
+	 * restarts it (fx_lv2_restart_muted). Only the audio side sets it
+	 * (release) and then touches no instance; only a restart clears it
+	 * (release), once done with them. */
+	_Atomic int muted;
 	_Atomic uint64_t faults; ///< chunks muted so; any thread may read
 } Lv2State;
 
@@ -128,6 +130,9 @@ uint64_t fx_lv2_faults(const void *state);
 void fx_lv2_read_outputs(const void *state, float *values);
 /** Deactivates and activates every instance: LV2's only reset (setup). */
 void fx_lv2_restart(Lv2State *s);
+/** The class's restart hook: restarts a muted plugin while the audio
+ *  thread runs the chain around it. */
+int fx_lv2_restart_muted(void *state);
 /** Runs every instance over @p frames of silence (setup). */
 void fx_lv2_run_silence(Lv2State *s, int frames);
 /** Connects every port of every instance to its buffer (setup). */
@@ -159,7 +164,16 @@ void fx_lv2_work_end_run(Lv2Work *w);
 /** Stops the worker thread (fx_lv2_release). */
 void fx_lv2_work_stop(void);
 
-/** The host's shared URID map and world lock (lv2_host.c). */
+/** The state extension (lv2_state.c). The class's save hook; restoring
+ *  @p saved (a state= word) into every instance, with the world locked,
+ *  before they are activated; and freeing the interned texts (release). */
+const char *fx_lv2_save(void *state);
+FxStatus fx_lv2_restore_locked(Lv2State *s, const char *saved);
+void fx_lv2_state_release_locked(void);
+
+/** The host's shared URID map and world lock (lv2_host.c), and the world,
+ *  loaded on first use, for callers holding the lock. */
+LilvWorld *fx_lv2_world_locked(void);
 LV2_URID_Map *fx_lv2_urid_map(void);
 LV2_URID_Unmap *fx_lv2_urid_unmap(void);
 void fx_lv2_lock(void);

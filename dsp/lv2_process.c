@@ -112,17 +112,22 @@ void fx_lv2_process(void *state, float *const *buf, int frames)
 	for (int off = 0; off < frames; off += s->max_block) {
 		int n = frames - off < s->max_block ? frames - off : s->max_block;
 		size_t bytes = (size_t)n * sizeof(float);
-		if (!s->poisoned) {
+		int muted = atomic_load_explicit(&s->muted,
+		                                 memory_order_acquire);
+		if (!muted) {
 			for (int ch = 0; ch < channels; ch++)
 				memcpy(s->in[ch], buf[ch] + off, bytes);
 			run_all(s, n);
-			s->poisoned = !fx_audio_is_finite(s->out, channels, n);
-			if (s->poisoned)
+			muted = !fx_audio_is_finite(s->out, channels, n);
+			if (muted) {
 				atomic_fetch_add_explicit(&s->faults, 1,
 				                          memory_order_relaxed);
+				atomic_store_explicit(&s->muted, 1,
+				                      memory_order_release);
+			}
 		}
 		for (int ch = 0; ch < channels; ch++) {
-			if (s->poisoned)
+			if (muted)
 				memset(buf[ch] + off, 0, bytes);
 			else
 				memcpy(buf[ch] + off, s->out[ch], bytes);
@@ -141,7 +146,7 @@ void fx_lv2_run_silence(Lv2State *s, int frames)
  * threading class (plugins allocate there), so nothing happens here: the
  * class keeps running while bypassed instead of being reset on its return,
  * and a plugin whose output was not finite stays muted (fx_lv2_process)
- * until the chain is rebuilt off the audio path. */
+ * until a control thread restarts it (fx_lv2_restart_muted). */
 void fx_lv2_reset(void *state)
 {
 	(void)state;
@@ -152,8 +157,10 @@ void fx_lv2_reset(void *state)
 void fx_lv2_read_outputs(const void *state, float *values)
 {
 	const Lv2State *s = state;
+	/* A muted plugin's ports may be written by its restart. */
+	int muted = atomic_load_explicit(&s->muted, memory_order_acquire);
 	for (int i = 0; i < s->p->cls.n_outputs; i++)
-		values[i] = s->ctl_out[s->p->output_port[i]];
+		values[i] = muted ? 0.0f : s->ctl_out[s->p->output_port[i]];
 }
 
 uint64_t fx_lv2_faults(const void *state)

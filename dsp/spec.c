@@ -269,6 +269,28 @@ static FxStatus parse_assignment(Parser *p, char *word, FxSlotSpec *slot,
 	return FX_OK;
 }
 
+/* "state=TEXT": an LV2 plugin's saved state, one long word (base64), read
+ * in place rather than through the word buffer. */
+static FxStatus parse_state(Parser *p, FxSlotSpec *slot)
+{
+	p->word_line = p->line;
+	p->word_col = p->col;
+	const char *name = slot->cls->name;
+	if (slot->saved)
+		return fail(p, FX_ERR_SYNTAX, "%s: state is given twice", name);
+	for (int i = 0; i < 6; i++)
+		advance(p);
+	const char *start = p->pos;
+	while (is_word_char(*p->pos))
+		advance(p);
+	char why[FX_SPEC_WHY];
+	slot->saved = fx_lv2_state_intern(
+		slot->cls, start, (size_t)(p->pos - start), why, sizeof why);
+	if (!slot->saved)
+		return fail(p, FX_ERR_SYNTAX, "%s: %s", name, why);
+	return FX_OK;
+}
+
 static FxStatus parse_slot(Parser *p, FxChainSpec *spec)
 {
 	char word[WORD_MAX];
@@ -287,6 +309,12 @@ static FxStatus parse_slot(Parser *p, FxChainSpec *spec)
 		return st;
 	unsigned seen = 0;
 	for (skip_space(p); is_word_char(*p->pos); skip_space(p)) {
+		if (slot->cls->save && !strncmp(p->pos, "state=", 6) &&
+		    fx_param_find(slot->cls, "state") < 0) {
+			if ((st = parse_state(p, slot)) != FX_OK)
+				return st;
+			continue;
+		}
 		if (read_word(p, word) < 0)
 			return fail(p, FX_ERR_SYNTAX,
 			            "word longer than %d characters",
@@ -338,6 +366,8 @@ size_t fx_spec_format(const FxChainSpec *spec, char *buf, size_t size)
 		}
 		if (slot->bypass)
 			PUT(" bypass=1");
+		if (slot->saved)
+			PUT(" state=%s", slot->saved);
 	}
 #undef PUT
 	return len;

@@ -20,6 +20,10 @@ typedef struct {
 	const FxEffectClass *cls;
 	double values[FX_MAX_PARAMS]; ///< every parameter, defaults filled in
 	int bypass;                   ///< 1 to start bypassed
+	/** The effect's own saved state (FxEffectClass.save), written
+	 *  state=TEXT; interned, so equal states are the same pointer.
+	 *  NULL: none. */
+	const char *saved;
 } FxSlotSpec;
 
 /** A whole chain description: a plain value, safe to copy. */

@@ -5,6 +5,7 @@
 
 #include <check.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "daemon/engine/engine.h"
 #include "dsp/chain.h"
@@ -77,6 +78,18 @@ static inline FxChainSpec fx_test_spec(const char *text)
 	ck_assert_msg(fx_spec_parse(text, "test", &spec, &err) == FX_OK,
 	              "%s: %s", text, err.message);
 	return spec;
+}
+
+/** The chain @p text is refused with @p st and a message (source "chain")
+ *  containing @p want. */
+static inline void fx_test_spec_refused(const char *text, FxStatus st,
+                                        const char *want)
+{
+	FxChainSpec spec;
+	FxSpecError err;
+	ck_assert_int_eq(fx_spec_parse(text, "chain", &spec, &err), st);
+	ck_assert_msg(strstr(err.message, want), "%s: got '%s', want '%s'",
+	              text, err.message, want);
 }
 
 /** Builds the chain @p text under @p cfg; a text that does not parse or a

@@ -168,6 +168,13 @@ void fx_control_get_spec(FxControl *c, FxChainSpec *spec)
 	unlock(c);
 }
 
+void fx_control_save_spec(FxControl *c, FxChainSpec *spec)
+{
+	lock(c);
+	fx_engine_save_spec(c->engine, spec);
+	unlock(c);
+}
+
 uint32_t fx_control_get_spec_gen(FxControl *c, FxChainSpec *spec)
 {
 	lock(c);
@@ -289,7 +296,8 @@ static int same_shape(const FxChainSpec *a, const FxChainSpec *b)
 		return 0;
 	for (int s = 0; s < a->n_slots; s++) {
 		const FxSlotSpec *x = &a->slots[s], *y = &b->slots[s];
-		if (x->cls != y->cls || strcmp(x->label, y->label))
+		if (x->cls != y->cls || strcmp(x->label, y->label) ||
+		    x->saved != y->saved)
 			return 0;
 		for (int p = 0; p < x->cls->n_params; p++)
 			if ((x->cls->params[p].flags & FX_PARAM_STRUCTURAL) &&
@@ -465,9 +473,11 @@ int fx_control_synced(FxControl *c, uint32_t point)
 static const double RESTART_EVERY_S = 1.0;
 
 /* LV2 has no realtime reset: a plugin whose output was not finite mutes
- * its slot (dsp/lv2_process.c), and the chain is rebuilt here, off the
- * audio path, with fresh instances (the swap crossfades). A chain without
- * such effects reset itself already. Locked; 1 when it swapped. */
+ * its slot (dsp/lv2_process.c) and is restarted here, off the audio path,
+ * in its slot, while the rest of the chain plays on. Should that fail,
+ * the chain is rebuilt with fresh instances (the swap crossfades). A
+ * chain without such effects reset itself already. Locked; 1 when it
+ * swapped. */
 static int restart_muted_effects(FxControl *c)
 {
 	uint64_t n = fx_engine_nonfinite(c->engine);
@@ -475,14 +485,14 @@ static int restart_muted_effects(FxControl *c)
 	if (n == c->nonfinite_seen || now - c->restarted < RESTART_EVERY_S)
 		return 0;
 	c->nonfinite_seen = n;
-	FxChainSpec spec;
-	fx_engine_get_spec(c->engine, &spec);
-	int muting = 0;
-	for (int i = 0; i < spec.n_slots; i++)
-		muting |= spec.slots[i].cls->faults != NULL;
-	if (!muting)
+	int restarted = fx_engine_restart_muted(c->engine);
+	if (restarted == 0)
 		return 0;
 	c->restarted = now;
+	if (restarted > 0)
+		return 0;
+	FxChainSpec spec;
+	fx_engine_get_spec(c->engine, &spec);
 	return swap_locked(c, &spec, NULL, 0) == FX_OK;
 }
 
@@ -539,8 +549,15 @@ int fx_control_take_unsaved(FxControl *c, int force, FxControlSnapshot *snap)
 	double now = now_s();
 	int due = c->unsaved && (force || now - c->last_change >= SAVE_QUIET_S ||
 	                         now - c->first_unsaved >= SAVE_MAX_S);
-	if (due) {
+	if (!due && force) {
+		/* A plugin's own state changes unannounced: the last save of a
+		 * run (at stop) writes it whenever the chain has one. */
 		fx_engine_get_spec(c->engine, &snap->spec);
+		for (int s = 0; s < snap->spec.n_slots; s++)
+			due |= snap->spec.slots[s].cls->save != NULL;
+	}
+	if (due) {
+		fx_engine_save_spec(c->engine, &snap->spec);
 		snap->bpm = c->bpm;
 		snap->config_hash = c->config_hash;
 		snap->taken = now;

@@ -56,6 +56,10 @@ FxStatus fx_control_set_param(FxControl *c, int slot, int param, double value,
                               double *applied, uint64_t rx_ns);
 FxStatus fx_control_set_bypass(FxControl *c, int slot, int on, uint64_t rx_ns);
 
+/** The running spec with its effects' own states saved now
+ *  (fx_engine_save_spec), for a preset. */
+void fx_control_save_spec(FxControl *c, FxChainSpec *spec);
+
 /** The running spec, as fx_control_get_spec, and its generation: a number
  *  that changes with every swap, when slots may have moved. */
 uint32_t fx_control_get_spec_gen(FxControl *c, FxChainSpec *spec);

@@ -267,6 +267,7 @@ FxEngine *fx_engine_new(const FxEngineConfig *cfg, const FxChainSpec *spec,
 	store_tempo(e, 120);
 	e->spec = *spec;
 	e->chain = build_chain(e, spec, st);
+	e->newest = e->chain;
 	if (e->chain)
 		e->chain_latency = fx_chain_latency(e->chain);
 	if (e->chain && (*st = fx_engine_plan(e)) == FX_OK &&
@@ -321,6 +322,7 @@ static FxStatus queue_chain(FxEngine *e, const FxChainSpec *spec)
 	}
 	e->gen++;
 	e->in_flight++;
+	e->newest = chain;
 	e->chain_latency = latency;
 	if (spec != &e->spec)
 		e->spec = *spec;
@@ -560,6 +562,26 @@ FxStatus fx_engine_swap(FxEngine *e, const FxChainSpec *spec)
 void fx_engine_get_spec(const FxEngine *e, FxChainSpec *spec)
 {
 	lock(e);
+	*spec = e->spec;
+	unlock(e);
+}
+
+int fx_engine_restart_muted(FxEngine *e)
+{
+	lock(e);
+	int n = e->newest ? fx_chain_restart_muted(e->newest) : 0;
+	unlock(e);
+	return n;
+}
+
+void fx_engine_save_spec(FxEngine *e, FxChainSpec *spec)
+{
+	lock(e);
+	/* A wanted spec is not built yet: its states are still to be
+	 * restored, so they are what it holds. */
+	for (int s = 0; !e->wanted && e->newest && s < e->spec.n_slots; s++)
+		if (e->spec.slots[s].cls->save)
+			e->spec.slots[s].saved = fx_chain_slot_save(e->newest, s);
 	*spec = e->spec;
 	unlock(e);
 }

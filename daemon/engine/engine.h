@@ -210,6 +210,18 @@ FxStatus fx_engine_swap(FxEngine *e, const FxChainSpec *spec);
  *  current targets. */
 void fx_engine_get_spec(const FxEngine *e, FxChainSpec *spec);
 
+/** Restarts, in their slots, the effects of the newest chain that muted
+ *  themselves as not finite (fx_chain_restart_muted): how many, or -1
+ *  when one failed. */
+int fx_engine_restart_muted(FxEngine *e);
+
+/** fx_engine_get_spec, with the state of each effect that keeps one beyond
+ *  its parameters (an LV2 plugin's, FxEffectClass.save) saved from the
+ *  chain running now, for a preset or the state file. The spec running
+ *  takes those states too, so loading what was saved glides rather than
+ *  rebuilds. The plugins' save runs under the engine's lock. */
+void fx_engine_save_spec(FxEngine *e, FxChainSpec *spec);
+
 /** Frees chains the worker has retired and, once none is in flight, builds
  *  and queues the wanted one. Call from the control thread now and then
  *  (fx_engine_poll and every swap do it too). Returns FX_OK, or the error

@@ -84,6 +84,9 @@ struct FxEngineImpl {
 	FxChainSpec spec;  ///< targets of the newest chain (wanted or queued)
 	uint32_t gen;      ///< generation of the newest chain queued
 	int chain_latency; ///< frames, of the newest chain
+	/* The newest chain built: queued or running, it is freed only after
+	 * a newer one is queued, so it is alive while the lock is held. */
+	FxChain *newest;
 	/* Swaps coalesce: one is in flight at a time, from its queueing
 	 * until the chain it replaced comes back retired and is collected;
 	 * meanwhile `spec` is wanted (built later) and `fallback` is what it

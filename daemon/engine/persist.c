@@ -67,7 +67,7 @@ FxStatus fx_control_preset_save(FxControl *c, const char *name, char *err,
 		               "- ., not starting with '.')",
 		               name);
 	FxChainSpec spec;
-	fx_control_get_spec(c, &spec);
+	fx_control_save_spec(c, &spec);
 	FxStatus st = fx_make_dirs(fx_control_preset_dir(c), err, err_size);
 	if (st != FX_OK)
 		return st;

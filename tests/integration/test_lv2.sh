@@ -267,15 +267,20 @@ fx preset save lv2set
 fx set /fx/amp/gain -30
 fx preset load lv2set
 value /fx/amp/gain -12 && grep -q "amp:lv2 uri=$amp gain=-12" \
-	"$tmp/presets/lv2set.fxchain"
-verdict "a preset saves and loads an LV2 slot with its control values" $?
+	"$tmp/presets/lv2set.fxchain" &&
+	grep -Eq "lim:lv2 uri=$dpl .* state=[A-Za-z0-9+/=]{40,}" \
+		"$tmp/presets/lv2set.fxchain"
+verdict "a preset saves and loads an LV2 slot: control values, plugin state" $?
 fx set /fx/amp/gain -9
 poll 100 grep -qs "gain=-9" "$state"
 stop "$fxd_pid" TERM 100
 fxd_pid=
+grep -Eq "lim:lv2 uri=$dpl .* state=[A-Za-z0-9+/=]{40,}" "$state"
+saved=$?
 run_fxd
-value /fx/amp/gain -9
-verdict "the state file restores an LV2 control after a restart" $?
+[ "$saved" -eq 0 ] && value /fx/amp/gain -9 &&
+	grep -q "chain (from $state)" "$tmp/fxd.log"
+verdict "the state file restores LV2 controls and plugin state after a restart" $?
 fx set /fx/amp/gain -12
 value /fx/amp/gain -12 || bail "cannot set /fx/amp/gain back"
 fx chain

@@ -1,9 +1,17 @@
 /* SPDX-License-Identifier: ISC */
-/* An LV2 plugin for fxd's tests only (fxd-test.ttl): run() asks the
- * worker for every new value of its gain control, and applies only what
- * work_response hands back, so its output proves the round trip. */
+/* LV2 plugins for fxd's tests only (fxd-test.ttl):
+ * - urn:fxd:test:worker-gain: run() asks the worker for every new value of
+ *   its gain control, and applies only what work_response hands back, so
+ *   its output proves the round trip;
+ * - urn:fxd:test:state-count: passes audio through and counts its run
+ *   calls in a control output; the count is its LV2 state (not a port), so
+ *   a count that goes on from a saved one proves save and restore. */
+#include <lv2/atom/atom.h>
 #include <lv2/core/lv2.h>
+#include <lv2/state/state.h>
+#include <lv2/urid/urid.h>
 #include <lv2/worker/worker.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -95,6 +103,95 @@ static void cleanup(LV2_Handle h)
 	free(h);
 }
 
+/* ---- urn:fxd:test:state-count ---- */
+
+#define COUNT_RUNS "urn:fxd:test:state-count#runs"
+
+typedef struct {
+	const float *in;
+	float *out, *runs_out;
+	LV2_URID runs_key, atom_int;
+	int32_t runs;
+} Counter;
+
+static LV2_Handle counter_instantiate(const LV2_Descriptor *d, double rate,
+                                      const char *path,
+                                      const LV2_Feature *const *features)
+{
+	(void)d, (void)rate, (void)path;
+	LV2_URID_Map *map = NULL;
+	for (int i = 0; features[i]; i++)
+		if (!strcmp(features[i]->URI, LV2_URID__map))
+			map = features[i]->data;
+	Counter *c = map ? calloc(1, sizeof *c) : NULL;
+	if (c) {
+		c->runs_key = map->map(map->handle, COUNT_RUNS);
+		c->atom_int = map->map(map->handle, LV2_ATOM__Int);
+	}
+	return c;
+}
+
+static void counter_connect(LV2_Handle h, uint32_t port, void *data)
+{
+	Counter *c = h;
+	if (port == 0)
+		c->in = data;
+	else if (port == 1)
+		c->out = data;
+	else if (port == 2)
+		c->runs_out = data;
+}
+
+static void counter_run(LV2_Handle h, uint32_t n)
+{
+	Counter *c = h;
+	c->runs++;
+	*c->runs_out = (float)c->runs;
+	memmove(c->out, c->in, n * sizeof *c->out);
+}
+
+static LV2_State_Status counter_save(LV2_Handle h, LV2_State_Store_Function store,
+                                     LV2_State_Handle sh, uint32_t flags,
+                                     const LV2_Feature *const *features)
+{
+	(void)flags, (void)features;
+	Counter *c = h;
+	int32_t runs = c->runs;
+	return store(sh, c->runs_key, &runs, sizeof runs, c->atom_int,
+	             LV2_STATE_IS_POD | LV2_STATE_IS_PORTABLE);
+}
+
+static LV2_State_Status counter_restore(LV2_Handle h,
+                                        LV2_State_Retrieve_Function retrieve,
+                                        LV2_State_Handle sh, uint32_t flags,
+                                        const LV2_Feature *const *features)
+{
+	(void)flags, (void)features;
+	Counter *c = h;
+	size_t size;
+	uint32_t type, vflags;
+	const void *v = retrieve(sh, c->runs_key, &size, &type, &vflags);
+	if (!v || size != sizeof(int32_t) || type != c->atom_int)
+		return LV2_STATE_ERR_NO_PROPERTY;
+	memcpy(&c->runs, v, sizeof c->runs);
+	return LV2_STATE_SUCCESS;
+}
+
+static const void *counter_extension_data(const char *uri)
+{
+	static const LV2_State_Interface state = {counter_save, counter_restore};
+	return !strcmp(uri, LV2_STATE__interface) ? &state : NULL;
+}
+
+static const LV2_Descriptor counter = {"urn:fxd:test:state-count",
+                                       counter_instantiate,
+                                       counter_connect,
+                                       NULL,
+                                       counter_run,
+                                       NULL,
+                                       cleanup,
+                                       counter_extension_data};
+
 static const LV2_Descriptor descriptor = {"urn:fxd:test:worker-gain",
                                           instantiate,
                                           connect_port,
@@ -106,5 +203,5 @@ static const LV2_Descriptor descriptor = {"urn:fxd:test:worker-gain",
 
 LV2_SYMBOL_EXPORT const LV2_Descriptor *lv2_descriptor(uint32_t index)
 {
-	return index == 0 ? &descriptor : NULL;
+	return index == 0 ? &descriptor : index == 1 ? &counter : NULL;
 }

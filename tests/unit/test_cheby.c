@@ -216,7 +216,7 @@ static FxStatus inst_init(Inst *in, double fs, int channels, int max_block)
 {
 	in->state = calloc(1, in->cls->state_size);
 	ck_assert_ptr_nonnull(in->state);
-	FxEffectSetup setup = {in->cls, fs, channels, max_block, in->v};
+	FxEffectSetup setup = {in->cls, fs, channels, max_block, in->v, NULL};
 	FxStatus st = in->cls->init(in->state, &setup);
 	if (st != FX_OK) {
 		free(in->state);

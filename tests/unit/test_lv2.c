@@ -83,31 +83,23 @@ START_TEST(specs_round_trip_with_the_uri)
 }
 END_TEST
 
-/* parse_fails TEXT WANT: the spec is refused with WANT in the message. */
-static void parse_fails(const char *text, FxStatus st, const char *want)
-{
-	FxChainSpec spec;
-	FxSpecError err;
-	ck_assert_int_eq(fx_spec_parse(text, "chain", &spec, &err), st);
-	ck_assert_msg(strstr(err.message, want), "%s: got '%s', want '%s'",
-	              text, err.message, want);
-}
-
 START_TEST(bad_specs_say_why)
 {
 	if (!plugin(AMP))
 		return;
-	parse_fails("a:lv2 uri=" AMP "x", FX_ERR_UNKNOWN_EFFECT,
-	            "did you mean '" AMP "'?");
-	parse_fails("a:lv2", FX_ERR_SYNTAX, "uri=URI must follow");
-	parse_fails("a:lv2 gain=3", FX_ERR_SYNTAX, "uri=URI must follow");
-	parse_fails("a:lv2 uri=" AMP " gainn=3", FX_ERR_UNKNOWN_PARAM,
-	            "did you mean 'gain'?");
-	parse_fails("a:lv2 uri=" AMP " gain=71", FX_ERR_RANGE,
-	            "out of range -70..70");
-	parse_fails("a:lv2 uri=" AMP " uri=" AMP, FX_ERR_STRUCTURAL,
-	            "uri is given once");
-	parse_fails("a:lv3", FX_ERR_UNKNOWN_EFFECT, "did you mean 'lv2'?");
+	fx_test_spec_refused("a:lv2 uri=" AMP "x", FX_ERR_UNKNOWN_EFFECT,
+	                     "did you mean '" AMP "'?");
+	fx_test_spec_refused("a:lv2", FX_ERR_SYNTAX, "uri=URI must follow");
+	fx_test_spec_refused("a:lv2 gain=3", FX_ERR_SYNTAX,
+	                     "uri=URI must follow");
+	fx_test_spec_refused("a:lv2 uri=" AMP " gainn=3", FX_ERR_UNKNOWN_PARAM,
+	                     "did you mean 'gain'?");
+	fx_test_spec_refused("a:lv2 uri=" AMP " gain=71", FX_ERR_RANGE,
+	                     "out of range -70..70");
+	fx_test_spec_refused("a:lv2 uri=" AMP " uri=" AMP, FX_ERR_STRUCTURAL,
+	                     "uri is given once");
+	fx_test_spec_refused("a:lv3", FX_ERR_UNKNOWN_EFFECT,
+	                     "did you mean 'lv2'?");
 }
 END_TEST
 

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "tests/unit/osc_fixture.h"
 #include "daemon/engine/persist.h"
+#include "dsp/lv2.h"
 
 /* Names in @p dir, sorted, joined with spaces. */
 static void list_dir(const char *dir, char *out, size_t size)
@@ -290,6 +291,84 @@ START_TEST(a_long_preset_list_comes_in_parts)
 }
 END_TEST
 
+/* ---- an LV2 plugin's own state (tests/lv2: a run counter kept as state) -- */
+
+#define COUNT "urn:fxd:test:state-count"
+
+/* The run count the rig's plugin slot reports, over OSC. */
+static int runs(Rig *r)
+{
+	return (int)get_f(r, "/fx/n/runs");
+}
+
+static char *text_of(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	static char text[1 << 16];
+	size_t n = fread(text, 1, sizeof text - 1, f);
+	text[n] = '\0';
+	fclose(f);
+	return text;
+}
+
+START_TEST(plugin_state_round_trips_through_presets_and_the_state_file)
+{
+	Rig *r = rig_open((RigOptions){.chain = "n:lv2 uri=" COUNT " | vol:gain"});
+	play(r, 40);
+	ck_assert_int_eq(runs(r), 40);
+	SEND(r, "/fxd/preset/save", "s", "counted");
+	expect_done(r, "/fxd/preset/save");
+	char path[256], err[512];
+	snprintf(path, sizeof path, "%s/counted.fxchain", r->preset_dir);
+	ck_assert_ptr_nonnull(strstr(text_of(path), " state="));
+
+	/* Loaded over the chain it was saved from: only values could
+	 * differ, so nothing is rebuilt and the count goes on. */
+	play(r, 10);
+	SEND(r, "/fxd/preset/load", "s", "counted");
+	expect_done(r, "/fxd/preset/load");
+	play(r, 1);
+	ck_assert_int_eq(runs(r), 51);
+
+	/* Loaded over another chain: rebuilt, from the saved count. */
+	SEND(r, "/fxd/chain/load", "s", "n:lv2 uri=" COUNT);
+	expect_done(r, "/fxd/chain/load");
+	/* Past the swap's crossfade, for the old chain to be collected. */
+	play(r, 20);
+	tick(r);
+	ck_assert_int_eq(runs(r), 20);
+	SEND(r, "/fxd/preset/load", "s", "counted");
+	expect_done(r, "/fxd/preset/load");
+	play(r, 1);
+	ck_assert_int_eq(runs(r), 41);
+
+	/* The state file: the last save of a run writes the plugin's state
+	 * even when no value changed, and a chain built from it goes on. */
+	play(r, 9);
+	tick(r);
+	ck_assert_int_eq(fx_control_save_state(r->c, 1, err, sizeof err), 0);
+	FxChainSpec spec;
+	double bpm;
+	ck_assert_int_eq(
+		fx_state_read(r->state_file, &spec, &bpm, err, sizeof err),
+		FX_OK);
+	ck_assert_ptr_nonnull(spec.slots[0].saved);
+	FxChainConfig cfg = fx_chain_config_default();
+	FxStatus st;
+	FxChain *c = fx_chain_new(&spec, &cfg, &st);
+	ck_assert_ptr_nonnull(c);
+	static float x[2][256];
+	float *buf[2] = {x[0], x[1]};
+	fx_chain_process(c, buf, 256);
+	float out[FX_MAX_OUTPUTS];
+	ck_assert_int_eq(fx_chain_slot_outputs(c, 0, out), 1);
+	ck_assert_int_eq((int)out[0], 51);
+	fx_chain_free(c);
+	rig_free(r);
+}
+END_TEST
+
 int main(void)
 {
 	/* One line per case and per test. */
@@ -303,8 +382,18 @@ int main(void)
 			{state_file_damage_is_reported, 0},
 			{a_long_preset_list_comes_in_parts, 0},
 		}},
+		{"lv2 state", 60, .tests = {
+			{plugin_state_round_trips_through_presets_and_the_state_file, 0},
+		}},
 		{.name = NULL},
 	};
 	/* clang-format on */
-	return fx_test_run(fx_test_suite("osc_presets", cases));
+	/* fxd's test plugins only: the LV2 world is read at first use. */
+	const char *top = getenv("FX_BUILDDIR");
+	char path[4096];
+	snprintf(path, sizeof path, "%s/tests/lv2-path", top ? top : ".");
+	setenv("LV2_PATH", path, 1);
+	int rc = fx_test_run(fx_test_suite("osc_presets", cases));
+	fx_lv2_release();
+	return rc;
 }
