@@ -228,6 +228,7 @@ FxStatus fx_lv2_init(void *state, const FxEffectSetup *setup)
 	                                                  s->max_block));
 	set_features(s);
 	fx_lv2_update(s, setup->values);
+	memcpy(s->ctl_in, s->ctl_next, sizeof s->ctl_in);
 	FxStatus st = FX_OK;
 	fx_lv2_lock();
 	for (int k = 0; k < s->n_inst && st == FX_OK; k++) {

@@ -99,6 +99,9 @@ typedef struct {
 	float *ctl_out;           ///< n_inst * n_ports control outputs
 	LV2_Atom_Sequence *atoms; ///< n_inst * n_atom buffers of the capacity
 	float ctl_in[FX_MAX_PARAMS]; ///< what every instance reads
+	/** The values update wrote, copied into ctl_in before each run: a
+	 *  muted plugin's ports are left to its restart. */
+	float ctl_next[FX_MAX_PARAMS];
 	/* Features, kept alive as long as the instances. */
 	Lv2Urids urid;
 	float opt_rate;

@@ -60,7 +60,7 @@ void fx_lv2_update(void *state, const double *values)
 			double lo = c->lower * s->rate, hi = c->upper * s->rate;
 			v = v < lo ? lo : v > hi ? hi : v;
 		}
-		s->ctl_in[i] = (float)v;
+		s->ctl_next[i] = (float)v;
 	}
 }
 
@@ -96,6 +96,7 @@ static void run_all(Lv2State *s, int frames)
 {
 	if (s->p->n_atom)
 		prepare_atoms(s);
+	memcpy(s->ctl_in, s->ctl_next, sizeof s->ctl_in);
 	s->running = 1;
 	for (int k = 0; k < s->n_inst; k++) {
 		fx_lv2_work_deliver(&s->work[k], s->response, sizeof s->response);
@@ -112,8 +113,7 @@ void fx_lv2_process(void *state, float *const *buf, int frames)
 	for (int off = 0; off < frames; off += s->max_block) {
 		int n = frames - off < s->max_block ? frames - off : s->max_block;
 		size_t bytes = (size_t)n * sizeof(float);
-		int muted = atomic_load_explicit(&s->muted,
-		                                 memory_order_acquire);
+		int muted = atomic_load_explicit(&s->muted, memory_order_acquire);
 		if (!muted) {
 			for (int ch = 0; ch < channels; ch++)
 				memcpy(s->in[ch], buf[ch] + off, bytes);

@@ -11,6 +11,7 @@
 #include <lv2/state/state.h>
 #include <lv2/urid/urid.h>
 #include <lv2/worker/worker.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,7 +112,9 @@ typedef struct {
 	const float *in;
 	float *out, *runs_out;
 	LV2_URID runs_key, atom_int;
-	int32_t runs;
+	/* Save may run beside run (the state extension allows it): the
+	 * count is atomic. */
+	_Atomic int32_t runs;
 } Counter;
 
 static LV2_Handle counter_instantiate(const LV2_Descriptor *d, double rate,
@@ -145,8 +148,9 @@ static void counter_connect(LV2_Handle h, uint32_t port, void *data)
 static void counter_run(LV2_Handle h, uint32_t n)
 {
 	Counter *c = h;
-	c->runs++;
-	*c->runs_out = (float)c->runs;
+	int32_t runs =
+		atomic_fetch_add_explicit(&c->runs, 1, memory_order_relaxed) + 1;
+	*c->runs_out = (float)runs;
 	memmove(c->out, c->in, n * sizeof *c->out);
 }
 
@@ -156,7 +160,7 @@ static LV2_State_Status counter_save(LV2_Handle h, LV2_State_Store_Function stor
 {
 	(void)flags, (void)features;
 	Counter *c = h;
-	int32_t runs = c->runs;
+	int32_t runs = atomic_load_explicit(&c->runs, memory_order_relaxed);
 	return store(sh, c->runs_key, &runs, sizeof runs, c->atom_int,
 	             LV2_STATE_IS_POD | LV2_STATE_IS_PORTABLE);
 }
@@ -173,7 +177,9 @@ static LV2_State_Status counter_restore(LV2_Handle h,
 	const void *v = retrieve(sh, c->runs_key, &size, &type, &vflags);
 	if (!v || size != sizeof(int32_t) || type != c->atom_int)
 		return LV2_STATE_ERR_NO_PROPERTY;
-	memcpy(&c->runs, v, sizeof c->runs);
+	int32_t runs;
+	memcpy(&runs, v, sizeof runs);
+	atomic_store_explicit(&c->runs, runs, memory_order_relaxed);
 	return LV2_STATE_SUCCESS;
 }
 

@@ -10,6 +10,7 @@
  *   from the saved count, in every instance. */
 #include "tests/fxtest.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -19,6 +20,7 @@
 
 #define GAIN "urn:fxd:test:worker-gain"
 #define COUNT "urn:fxd:test:state-count"
+#define NEEDS "urn:fxd:test:needs-more"
 
 static double now_s(void)
 {
@@ -153,6 +155,49 @@ START_TEST(a_bad_state_word_is_refused)
 }
 END_TEST
 
+static void *save_often(void *chain)
+{
+	for (int i = 0; i < 100; i++)
+		if (!fx_chain_slot_save(chain, 0))
+			return chain;
+	return NULL;
+}
+
+/* The state extension lets save run beside run, as fxd's control thread
+ * does while the audio worker plays (run under ThreadSanitizer too). */
+START_TEST(state_is_saved_while_the_plugin_runs)
+{
+	FxChainSpec spec = fx_test_spec("n:lv2 uri=" COUNT);
+	FxChain *c = chain_of(&spec, 1);
+	pthread_t saver;
+	ck_assert_int_eq(pthread_create(&saver, NULL, save_often, c), 0);
+	ck_assert_int_eq(run_chunks(c, 2000), 2000);
+	void *failed;
+	pthread_join(saver, &failed);
+	ck_assert_ptr_null(failed);
+	spec.slots[0].saved = fx_chain_slot_save(c, 0);
+	fx_chain_free(c);
+	c = chain_of(&spec, 1);
+	ck_assert_int_eq(run_chunks(c, 1), 2001);
+	fx_chain_free(c);
+}
+END_TEST
+
+/* A plugin that requires a feature fxd lacks is refused by name, before
+ * anything is instantiated. */
+START_TEST(a_plugin_needing_an_unknown_feature_is_refused)
+{
+	char why[512];
+	ck_assert_ptr_null(fx_lv2_class(NEEDS, why, sizeof why));
+	ck_assert_str_eq(why, "requires the feature "
+	                      "urn:fxd:test:a-feature-nobody-has, which fxd "
+	                      "does not provide");
+	fx_test_spec_refused("x:lv2 uri=" NEEDS, FX_ERR_UNKNOWN_EFFECT,
+	                     "chain:1:7: lv2: requires the feature "
+	                     "urn:fxd:test:a-feature-nobody-has");
+}
+END_TEST
+
 int main(void)
 {
 	/* Only fxd's test bundle: the world is read once, at first use. */
@@ -165,9 +210,13 @@ int main(void)
 		{"worker", 60, .tests = {
 			{a_value_arrives_through_the_worker, 0},
 		}},
+		{"features", 60, .tests = {
+			{a_plugin_needing_an_unknown_feature_is_refused, 0},
+		}},
 		{"state", 60, .tests = {
 			{state_is_saved_into_a_spec_and_restored_from_it, 2},
 			{a_bad_state_word_is_refused, 0},
+			{state_is_saved_while_the_plugin_runs, 0},
 		}},
 		{.name = NULL},
 	};
