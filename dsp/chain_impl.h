@@ -36,7 +36,7 @@ typedef struct {
 	int delay;   ///< the effect's latency in frames
 	float *ring; ///< channels * delay, or NULL
 	int ring_pos;
-	uint64_t ns; ///< time spent in the slot since the chain was built
+	uint64_t ns;       ///< time spent in the slot since the chain was built
 	const char *saved; ///< the state it was built from (FxSlotSpec)
 } Slot;
 
