@@ -63,6 +63,19 @@ void fx_describe_markdown(FILE *out)
 			        p->name, p->unit, values, def,
 			        fx_scale_name(p->scale), flags, p->doc);
 		}
+		if (cls->n_outputs)
+			fputs("\nRead-only outputs (`/fx/LABEL/NAME` answers a "
+			      "query; subscribers get them in `/fxd/outputs`):\n\n"
+			      "| output | unit | values | meaning |\n"
+			      "|---|---|---|---|\n",
+			      out);
+		for (int i = 0; i < cls->n_outputs; i++) {
+			const FxParamInfo *o = &cls->outputs[i];
+			char values[512];
+			values_text(o, "`", values, sizeof values);
+			fprintf(out, "| `%s` | %s | %s | %s |\n", o->name,
+			        o->unit, values, o->doc);
+		}
 	}
 }
 
@@ -77,6 +90,15 @@ void fx_describe_params_text(const FxEffectClass *cls, FILE *out)
 		fprintf(out, "  %-10s %s%s%s (default %s, %s%s%s)\n", p->name,
 		        values, *p->unit ? " " : "", p->unit, def,
 		        fx_scale_name(p->scale), *flags ? ", " : "", flags);
+	}
+	if (cls->n_outputs)
+		fputs(" outputs (read-only):\n", out);
+	for (int i = 0; i < cls->n_outputs; i++) {
+		const FxParamInfo *o = &cls->outputs[i];
+		char values[512];
+		values_text(o, "", values, sizeof values);
+		fprintf(out, "  %-10s %s%s%s (%s)\n", o->name, values,
+		        *o->unit ? " " : "", o->unit, o->doc);
 	}
 }
 

@@ -6,13 +6,15 @@
 #include <stdio.h>
 #include "dsp/effect.h"
 
-/** Writes doc/effects.md: every effect and its parameter table. */
+/** Writes doc/effects.md: every effect, its parameter table and its
+ *  read-only outputs. */
 void fx_describe_markdown(FILE *out);
 
 /** Writes the plain-text listing shown by --list-effects. */
 void fx_describe_text(FILE *out);
 
-/** Writes one class's parameters as --list-effects shows them. */
+/** Writes one class's parameters, then its read-only outputs, as
+ *  --list-effects shows them. */
 void fx_describe_params_text(const FxEffectClass *cls, FILE *out);
 
 #endif

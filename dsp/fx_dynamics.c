@@ -28,6 +28,14 @@ static double one_pole(double ms, double fs)
 	return exp(-1000.0 / (ms * fs));
 }
 
+/* Gain reduction as an output: the most the gain fell below unity during
+ * the last block processed, in dB (0: none), so a meter polled a few
+ * times a second still shows each squash. */
+static const FxParamInfo gr_output[] = {
+	{"gr", "dB", 0, 96, 0, FX_SCALE_LIN, 0, NULL,
+         "gain reduction: the most during the last block run (0: none)"},
+};
+
 /* ---- compressor ---------------------------------------------------------- */
 
 enum { C_THRESHOLD, C_RATIO, C_ATTACK, C_RELEASE, C_KNEE, C_MAKEUP, C_DETECT };
@@ -68,6 +76,7 @@ typedef struct {
 	double gr;                 ///< dB of reduction after the attack stage
 	float *gain;               ///< max_block frames of linear gain
 	double fs;
+	float gr_most; ///< output gr: the most reduction in the last block
 } Compressor;
 
 /* How far below the input the static curve puts the output, in dB (>= 0):
@@ -102,6 +111,7 @@ static void comp_reset(void *state)
 	for (int ch = 0; ch < c->channels; ch++)
 		c->ms[ch] = 0.0f;
 	c->hold = c->gr = 0.0;
+	c->gr_most = 0.0f;
 }
 
 static void comp_cleanup(void *state)
@@ -148,7 +158,7 @@ static void comp_gains(Compressor *c, float *const *buf, int off, int n,
 	const float w = c->knee, slope = c->slope, mc = 1.0f - c->ms_coef;
 	const double att = c->attack, rel = c->release;
 	float t = c->thresh, mk = c->makeup;
-	double hold = c->hold, gr = c->gr;
+	double hold = c->hold, gr = c->gr, most = c->gr_most;
 	float *restrict gain = c->gain;
 	float *restrict ms = c->ms;
 	for (int i = 0; i < n; i++) {
@@ -177,12 +187,14 @@ static void comp_gains(Compressor *c, float *const *buf, int off, int n,
 		hold = h > xl + 1e-9 ? h : xl;
 		double g = hold + att * (gr - hold);
 		gr = hold > gr && g < hold - 1e-9 ? g : hold;
+		most = gr > most ? gr : most;
 		gain[i] = exp2f((mk - (float)gr) * LOG2_PER_DB);
 	}
 	c->thresh = t;
 	c->makeup = mk;
 	c->hold = hold;
 	c->gr = gr;
+	c->gr_most = (float)most;
 }
 
 static void comp_process(void *state, float *const *buf, int frames)
@@ -192,6 +204,7 @@ static void comp_process(void *state, float *const *buf, int frames)
 		return;
 	float dt = (c->thresh_goal - c->thresh) / (float)frames;
 	float dm = (c->makeup_goal - c->makeup) / (float)frames;
+	c->gr_most = 0.0f;
 	for (int off = 0; off < frames; off += c->max_block) {
 		int n = frames - off;
 		if (n > c->max_block)
@@ -208,6 +221,11 @@ static void comp_process(void *state, float *const *buf, int frames)
 	c->makeup = c->makeup_goal;
 }
 
+static void comp_read_outputs(const void *state, float *values)
+{
+	values[0] = ((const Compressor *)state)->gr_most;
+}
+
 const FxEffectClass fx_effect_compressor = {
 	.name = "compressor",
 	.doc = "Feed-forward soft-knee compressor, linked channels.",
@@ -220,6 +238,9 @@ const FxEffectClass fx_effect_compressor = {
 	.reset = comp_reset,
 	.update = comp_update,
 	.process = comp_process,
+	.outputs = gr_output,
+	.n_outputs = 1,
+	.read_outputs = comp_read_outputs,
 };
 
 /* ---- limiter --------------------------------------------------------------
@@ -266,7 +287,8 @@ typedef struct {
 	int64_t *box; ///< the last window values of held, in 2^-40
 	int64_t box_sum;
 	int box_pos;
-	float *gain; ///< max_block frames of linear gain
+	float *gain;      ///< max_block frames of linear gain
+	float gain_least; ///< output gr: the least gain in the last block
 } Limiter;
 
 static void lim_update(void *state, const double *v)
@@ -288,6 +310,7 @@ static void lim_reset(void *state)
 		l->box[i] = (int64_t)BOX_ONE;
 	l->box_sum = (int64_t)BOX_ONE * l->window;
 	l->box_pos = 0;
+	l->gain_least = 1.0f;
 }
 
 static void lim_cleanup(void *state)
@@ -383,6 +406,7 @@ static void lim_gains(Limiter *l, float *const *buf, int off, int n, float dc)
 	double held = l->held;
 	int64_t sum = l->box_sum;
 	int pos = l->box_pos;
+	float least = l->gain_least;
 	for (int i = 0; i < n; i++) {
 		float peak = 0.0f;
 		for (int ch = 0; ch < channels; ch++)
@@ -412,7 +436,9 @@ static void lim_gains(Limiter *l, float *const *buf, int off, int n, float dc)
 		if (++pos == (int)window)
 			pos = 0;
 		l->gain[i] = (float)((double)sum / scale);
+		least = fminf(least, l->gain[i]);
 	}
+	l->gain_least = least;
 	l->dq_head = head;
 	l->dq_tail = tail;
 	l->now = now;
@@ -429,6 +455,7 @@ static void lim_process(void *state, float *const *buf, int frames)
 		return;
 	float dc = (l->ceiling_goal - l->ceiling) / (float)frames;
 	const int la = l->lookahead;
+	l->gain_least = 1.0f;
 	for (int off = 0; off < frames; off += l->max_block) {
 		int n = frames - off;
 		if (n > l->max_block)
@@ -452,6 +479,14 @@ static void lim_process(void *state, float *const *buf, int frames)
 	l->ceiling = l->ceiling_goal;
 }
 
+/* The gain is applied to frames one look-ahead late: the reduction shown
+ * is the one heard then. */
+static void lim_read_outputs(const void *state, float *values)
+{
+	float g = ((const Limiter *)state)->gain_least;
+	values[0] = g < 1.0f ? -DB_PER_LOG2 * log2f(fmaxf(g, 1e-5f)) : 0.0f;
+}
+
 const FxEffectClass fx_effect_limiter = {
 	.name = "limiter",
 	.doc = "Look-ahead peak limiter: output peaks never pass the ceiling.",
@@ -465,4 +500,7 @@ const FxEffectClass fx_effect_limiter = {
 	.update = lim_update,
 	.process = lim_process,
 	.latency = lim_latency,
+	.outputs = gr_output,
+	.n_outputs = 1,
+	.read_outputs = lim_read_outputs,
 };

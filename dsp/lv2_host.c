@@ -726,16 +726,6 @@ FxStatus fx_lv2_describe(const char *uri, FILE *out, char *why, size_t why_size)
 	        p->uri, p->name, p->n_audio_in, p->n_audio_out,
 	        p->latency_port >= 0 ? "; reports latency" : "");
 	fx_describe_params_text(cls, out);
-	if (cls->n_outputs)
-		fputs(" outputs (read-only):\n", out);
-	for (int i = 0; i < cls->n_outputs; i++) {
-		const FxParamInfo *o = &cls->outputs[i];
-		char lo[32], hi[32];
-		fprintf(out, "  %-10s %s..%s%s%s (%s)\n", o->name,
-		        fx_format_number(o->min, lo, sizeof lo),
-		        fx_format_number(o->max, hi, sizeof hi),
-		        *o->unit ? " " : "", o->unit, o->doc);
-	}
 	return FX_OK;
 }
 

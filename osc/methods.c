@@ -60,17 +60,47 @@ static void send_param_info(FxOscRequest *req, const FxChainSpec *spec,
 	fx_osc_send_free(req->transport, &req->peer, "/fxd/param", m);
 }
 
+/* /fxd/output ,ssfffs <path> <effect> <value> <min> <max> <unit>: a
+ * read-only output; its value is nil while it has no reading. */
+static void send_output_info(FxOscRequest *req, const FxChainSpec *spec,
+                             int slot, int out, float value)
+{
+	const FxSlotSpec *s = &spec->slots[slot];
+	const FxParamInfo *o = &s->cls->outputs[out];
+	char idx[16], path[FX_LABEL_MAX + 96];
+	snprintf(idx, sizeof idx, "%d", slot);
+	snprintf(path, sizeof path, "/fx/%s/%s", *s->label ? s->label : idx,
+	         o->name);
+	lo_message m = lo_message_new();
+	if (!m)
+		return;
+	lo_message_add_string(m, path);
+	lo_message_add_string(m, s->cls->name);
+	if (isfinite(value))
+		lo_message_add_float(m, value);
+	else
+		lo_message_add_nil(m);
+	lo_message_add_float(m, (float)o->min);
+	lo_message_add_float(m, (float)o->max);
+	lo_message_add_string(m, o->unit);
+	fx_osc_send_free(req->transport, &req->peer, "/fxd/output", m);
+}
+
 static void m_list(const FxOscNamespace *ns, FxOscRequest *req,
                    const char *path, const char *types, lo_arg **argv, int argc)
 {
 	UNUSED_ARGS;
 	FxChainSpec spec;
-	fx_control_get_spec(ns->control, &spec);
-	int n = 0;
+	FxEngineSlotStats st[FX_MAX_SLOTS];
+	int live = fx_control_slot_stats(ns->control, &spec, st, FX_MAX_SLOTS);
+	int n = 0, outs = 0;
 	for (int s = 0; s < spec.n_slots; s++)
 		for (int p = 0; p < spec.slots[s].cls->n_params; p++, n++)
 			send_param_info(req, &spec, s, p);
-	fx_osc_reply(req, "/fxd/list/done", "i", n);
+	for (int s = 0; s < live; s++)
+		for (int o = 0; o < spec.slots[s].cls->n_outputs; o++, outs++)
+			send_output_info(req, &spec, s, o, st[s].outputs[o]);
+	fx_osc_reply(req, "/fxd/list/done", "ii", n, outs);
 }
 
 static void m_info(const FxOscNamespace *ns, FxOscRequest *req,
@@ -181,7 +211,38 @@ typedef struct {
 	FxMidi *midi;
 	FxMidiMapping *maps;
 	int n_maps;
+	const FxEngineSlotStats *st; ///< the outputs' values ...
+	int live;                    ///< ... for this many slots
 } JsonExtra;
+
+/* One read-only output as a JSON object; its value null while it has no
+ * reading. */
+static void json_output(FxJson *j, const FxChainSpec *spec, int s, int o,
+                        float value)
+{
+	const FxSlotSpec *sl = &spec->slots[s];
+	const FxParamInfo *oi = &sl->cls->outputs[o];
+	char idx[16], path[FX_LABEL_MAX + 96];
+	snprintf(idx, sizeof idx, "%d", s);
+	snprintf(path, sizeof path, "/fx/%s/%s", *sl->label ? sl->label : idx,
+	         oi->name);
+	fx_json_object(j);
+	fx_json_key(j, "path");
+	fx_json_string(j, path);
+	fx_json_key(j, "name");
+	fx_json_string(j, oi->name);
+	fx_json_key(j, "value");
+	fx_json_number(j, value);
+	fx_json_key(j, "min");
+	fx_json_number(j, oi->min);
+	fx_json_key(j, "max");
+	fx_json_number(j, oi->max);
+	fx_json_key(j, "unit");
+	fx_json_string(j, oi->unit);
+	fx_json_key(j, "doc");
+	fx_json_string(j, oi->doc);
+	fx_json_object_end(j);
+}
 
 static void json_namespace(FxJson *j, const FxChainSpec *spec,
                            const char *chain, const JsonExtra *x)
@@ -211,6 +272,15 @@ static void json_namespace(FxJson *j, const FxChainSpec *spec,
 		for (int p = 0; p < sl->cls->n_params; p++)
 			json_param(j, spec, s, p);
 		fx_json_array_end(j);
+		if (sl->cls->n_outputs) {
+			fx_json_key(j, "outputs");
+			fx_json_array(j);
+			for (int o = 0; o < sl->cls->n_outputs; o++)
+				json_output(j, spec, s, o,
+				            s < x->live ? x->st[s].outputs[o]
+				                        : NAN);
+			fx_json_array_end(j);
+		}
 		fx_json_object_end(j);
 	}
 	fx_json_array_end(j);
@@ -247,8 +317,9 @@ static void m_json(const FxOscNamespace *ns, FxOscRequest *req,
 {
 	(void)types, (void)argv, (void)argc;
 	FxChainSpec spec;
-	fx_control_get_spec(ns->control, &spec);
-	JsonExtra x = {ns->midi, NULL, 0};
+	FxEngineSlotStats st[FX_MAX_SLOTS];
+	int live = fx_control_slot_stats(ns->control, &spec, st, FX_MAX_SLOTS);
+	JsonExtra x = {ns->midi, NULL, 0, st, live};
 	if (ns->midi)
 		x.maps = midi_mappings(ns->midi, &x.n_maps);
 	size_t len;

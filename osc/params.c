@@ -428,8 +428,9 @@ static int find_output(const FxEffectClass *cls, const char *name)
 	return -1;
 }
 
-/* A read-only output (an LV2 plugin's control output): a query answers
- * its latest value, a write is refused. */
+/* A read-only output (a compressor's gain reduction, an LV2 plugin's
+ * control output): a query answers its latest value (nil while it has no
+ * reading, as a tuner hearing no pitch), a write is refused. */
 static void output_value(FxOscParams *p, FxOscRequest *req, const char *path,
                          int slot, int out, int write)
 {
@@ -443,6 +444,8 @@ static void output_value(FxOscParams *p, FxOscRequest *req, const char *path,
 		fx_osc_fail(req, path, "'%s' is a read-only output of %s",
 		            cls->outputs[out].name,
 		            cls->uri ? cls->uri : cls->name);
+	else if (!isfinite(st[slot].outputs[out]))
+		fx_osc_reply(req, path, "N"); /* no reading now */
 	else
 		fx_osc_reply(req, path, "f", (double)st[slot].outputs[out]);
 }

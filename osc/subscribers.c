@@ -760,48 +760,75 @@ static int read_meters(FxOscSubs *s)
 	return n;
 }
 
-/* /fxd/outputs ,sfsf...: every read-only output of the chain (an LV2
- * plugin's gain reduction, level, pitch) by its path, with its latest
- * value; NULL when the chain has none. */
-static lo_message outputs_message(FxOscSubs *s)
+/* The chain's read-only outputs as they are now: each one's path and
+ * value. An output that is not a number has no reading now (a tuner
+ * hearing no clear pitch) and is left out. */
+typedef struct {
+	int n;
+	char path[FX_MAX_SLOTS * FX_MAX_OUTPUTS][FX_LABEL_MAX + 96];
+	float value[FX_MAX_SLOTS * FX_MAX_OUTPUTS];
+} Outputs;
+
+static void read_outputs(FxOscSubs *s, Outputs *o)
 {
 	FxChainSpec spec;
 	FxEngineSlotStats st[FX_MAX_SLOTS];
 	int n = fx_control_slot_stats(s->control, &spec, st, FX_MAX_SLOTS);
-	lo_message msg = NULL;
+	o->n = 0;
 	for (int i = 0; i < n; i++) {
 		const FxEffectClass *cls = spec.slots[i].cls;
 		for (int k = 0; k < cls->n_outputs; k++) {
-			if (!msg && !(msg = lo_message_new()))
-				return NULL;
-			char idx[16], path[FX_LABEL_MAX + 96];
+			if (o->n == (int)(sizeof o->value / sizeof o->value[0]))
+				return;
+			if (!isfinite(st[i].outputs[k]))
+				continue;
+			char idx[16];
 			snprintf(idx, sizeof idx, "%d", i);
-			snprintf(path, sizeof path, "/fx/%s/%s",
+			snprintf(o->path[o->n], sizeof o->path[0], "/fx/%s/%s",
 			         spec.slots[i].label[0] ? spec.slots[i].label
 			                                : idx,
 			         cls->outputs[k].name);
-			lo_message_add_string(msg, path);
-			lo_message_add_float(msg, st[i].outputs[k]);
+			o->value[o->n++] = st[i].outputs[k];
 		}
+	}
+}
+
+/* /fxd/outputs ,sfsf...: every output by its path, with its value; NULL
+ * when there is none. */
+static lo_message outputs_message(const Outputs *o)
+{
+	lo_message msg = o->n ? lo_message_new() : NULL;
+	for (int i = 0; msg && i < o->n; i++) {
+		lo_message_add_string(msg, o->path[i]);
+		lo_message_add_float(msg, o->value[i]);
 	}
 	return msg;
 }
 
 /* /fxd/meters to each subscriber whose interval is over: the peak and the
- * RMS since its last one. */
+ * RMS since its last one; with them the outputs, both as one
+ * /fxd/outputs and each at its own path (/fx/comp/gr ,f), for a control
+ * surface that binds one widget to one address. */
 static void publish_meters(FxOscSubs *s, double now, int n)
 {
+	Outputs *outs = NULL;
 	lo_message outputs = NULL;
-	int outputs_read = 0;
 	for (int i = 0; i < s->n_subs; i++) {
 		Subscriber *sub = &s->subs[i];
 		if (now < sub->next_meter)
 			continue;
-		if (!outputs_read++)
-			outputs = outputs_message(s);
-		if (outputs) {
-			FxOscPeer to = sub_peer(sub);
+		if (!outs && (outs = malloc(sizeof *outs))) {
+			read_outputs(s, outs);
+			outputs = outputs_message(outs);
+		}
+		FxOscPeer to = sub_peer(sub);
+		if (outputs)
 			fx_osc_send(s->t, &to, "/fxd/outputs", outputs);
+		for (int k = 0; outs && k < outs->n; k++) {
+			lo_message one = lo_message_new();
+			if (one)
+				lo_message_add_float(one, outs->value[k]);
+			fx_osc_send_free(s->t, &to, outs->path[k], one);
 		}
 		sub->next_meter = now + sub->interval_ms * 1e-3;
 		lo_message m = lo_message_new();
@@ -820,6 +847,7 @@ static void publish_meters(FxOscSubs *s, double now, int n)
 	}
 	if (outputs)
 		lo_message_free(outputs);
+	free(outs);
 }
 
 /* /fxd/stats every interval or every second, whichever is longer. */

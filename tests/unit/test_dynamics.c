@@ -584,6 +584,51 @@ START_TEST(reset_forgets_the_past)
 }
 END_TEST
 
+/* Both publish gr, their gain reduction in dB: the most during the last
+ * block run; read where the gain is known exactly. */
+START_TEST(gain_reduction_is_an_output)
+{
+	FxChainConfig cfg = fx_test_chain_config(1, 0);
+	cfg.max_block = 256;
+	FxChain *c = fx_test_chain("c:compressor threshold=-30 ratio=4 knee=0 "
+	                           "attack=0.1 release=1 | "
+	                           "l:limiter ceiling=-12 release=1",
+	                           cfg);
+	static float x[256];
+	float out[FX_MAX_OUTPUTS];
+	/* Silence: nothing reduced. */
+	run_mono(c, x, 256, 256);
+	ck_assert_int_eq(fx_chain_slot_outputs(c, 0, out), 1);
+	ck_assert_float_eq(out[0], 0.0f);
+	ck_assert_int_eq(fx_chain_slot_outputs(c, 1, out), 1);
+	ck_assert_float_eq(out[0], 0.0f);
+	/* A steady 0 dBFS level (a square of +-1): the compressor takes
+	 * 30 dB over the threshold down by 30 * (1 - 1/4) = 22.5 dB; the
+	 * limiter then holds the -22.5 dB it gets under -12 dB: none. */
+	for (int k = 0; k < 40; k++) {
+		for (int i = 0; i < 256; i++)
+			x[i] = i & 1 ? 1.0f : -1.0f;
+		run_mono(c, x, 256, 256);
+	}
+	fx_chain_slot_outputs(c, 0, out);
+	ck_assert_float_eq_tol(out[0], 22.5f, 1e-3f);
+	fx_chain_slot_outputs(c, 1, out);
+	ck_assert_float_eq(out[0], 0.0f);
+	fx_chain_free(c);
+	/* The limiter alone on the same level: 12 dB, less a hair of its
+	 * safety margin. */
+	c = fx_test_chain("l:limiter ceiling=-12 release=1", cfg);
+	for (int k = 0; k < 40; k++) {
+		for (int i = 0; i < 256; i++)
+			x[i] = i & 1 ? 1.0f : -1.0f;
+		run_mono(c, x, 256, 256);
+	}
+	fx_chain_slot_outputs(c, 0, out);
+	ck_assert_float_eq_tol(out[0], 12.0f, 1e-3f);
+	fx_chain_free(c);
+}
+END_TEST
+
 int main(void)
 {
 	/* One line per case and per test. */
@@ -607,6 +652,9 @@ int main(void)
 			{limiter_ceiling_glides_without_steps, 0},
 			{limiter_lookahead_is_structural, 0},
 			{reset_forgets_the_past, 0},
+		}},
+		{"outputs", 60, .tests = {
+			{gain_reduction_is_an_output, 0},
 		}},
 		{.name = NULL},
 	};

@@ -83,8 +83,9 @@ START_TEST(list_describes_every_parameter)
 		}
 	}
 	ck_assert_int_eq(n, 3 + 3 + 1);
-	lo_message m = expect(&r->cl, "/fxd/list/done", "i", WAIT_MS);
+	lo_message m = expect(&r->cl, "/fxd/list/done", "ii", WAIT_MS);
 	ck_assert_int_eq(arg_i(m, 0), n);
+	ck_assert_int_eq(arg_i(m, 1), 0); /* no read-only outputs */
 	lo_message_free(m);
 	expect_nothing(&r->cl);
 	rig_free(r);
@@ -621,6 +622,54 @@ START_TEST(introspection_names_enum_values)
 }
 END_TEST
 
+/* A compressor squashing a loud sine: its read-only output gr reads the
+ * reduction in /fxd/list, a query, /fxd/json, and at its own path for a
+ * subscriber; writing it is refused. */
+START_TEST(outputs_are_listed_queried_and_published)
+{
+	Rig *r = rig_open((RigOptions){
+		.chain = "comp:compressor threshold=-40 ratio=10 knee=0 | "
+			 "vol:gain"});
+	r->amp = 0.5; /* -6 dBFS: 34 dB over, 30.6 dB of reduction */
+	r->hz = 1000;
+	play(r, 100);
+	SEND(r, "/fxd/list", "");
+	Replies rs;
+	collect(&r->cl, &rs, QUIET_MS);
+	lo_message out = NULL, done = NULL;
+	ck_assert_int_eq(count_path(&rs, "/fxd/output", &out), 1);
+	ck_assert_int_eq(count_path(&rs, "/fxd/list/done", &done), 1);
+	ck_assert_str_eq(types_of(out), "ssfffs");
+	ck_assert_str_eq(arg_s(out, 0), "/fx/comp/gr");
+	ck_assert_str_eq(arg_s(out, 1), "compressor");
+	float gr = arg_f(out, 2);
+	ck_assert_float_eq_tol(gr, 30.6f, 0.5f);
+	ck_assert_str_eq(arg_s(out, 5), "dB");
+	ck_assert_int_eq(arg_i(done, 1), 1);
+	replies_free(&rs);
+	ck_assert_float_eq_tol(get_f(r, "/fx/comp/gr"), gr, 0.5f);
+	SEND(r, "/fx/comp/gr", "f", 3.0);
+	expect_fail(r, "/fx/comp/gr", "'gr' is a read-only output of compressor");
+	char *text = json_of(r);
+	ck_assert_msg(strstr(text, "\"outputs\":[{\"path\":\"/fx/comp/gr\","
+	                           "\"name\":\"gr\",\"value\":"),
+	              "%s", text);
+	free(text);
+	SEND(r, "/fxd/subscribe", "i", 20);
+	lo_message_free(expect(&r->cl, "/fxd/subscribed", "sii", WAIT_MS));
+	tick(r);
+	drain(&r->cl);
+	play(r, 2);
+	nap_ms(25); /* past the meter interval: the next tick sends them */
+	tick_collect(r, &rs);
+	ck_assert_int_eq(count_path(&rs, "/fx/comp/gr", &out), 1);
+	ck_assert_float_eq_tol(arg_f(out, 0), 30.6f, 0.5f);
+	ck_assert_int_eq(count_path(&rs, "/fxd/outputs", NULL), 1);
+	replies_free(&rs);
+	rig_free(r);
+}
+END_TEST
+
 /* doc/osc.md lists every row of the method table, as a table row that
  * starts with the method's address ("| `/fxd/ping`"). */
 START_TEST(doc_lists_every_method)
@@ -664,6 +713,7 @@ int main(void)
 			{doc_lists_every_method, 0},
 			{chain_over_the_memory_budget_fails_naming_its_cost, 0},
 			{list_describes_every_parameter, 0},
+			{outputs_are_listed_queried_and_published, 0},
 			{info_describes_one_parameter, 0},
 			{json_checker_knows_json, 0},
 			{json_parts_form_the_namespace, 0},
