@@ -972,13 +972,23 @@ const FxOscMethod *fx_osc_methods(size_t *n)
 /* What fxd itself sends as replies and feedback. Coming in, they are
  * another fxd's (or a loop's) output: answering would start a storm. */
 static const char *const replies[] = {
-	"/fxd/fail",           "/fxd/done",
-	"/fxd/pong",           "/fxd/subscribed",
-	"/fxd/unsubscribed",   "/fxd/synced",
-	"/fxd/param",          "/fxd/list/done",
-	"/fxd/meters",         "/fxd/counters",
-	"/fxd/midi/learned",   "/fxd/midi/mapping",
-	"/fxd/midi/list/done", NULL,
+	"/fxd/fail",
+	"/fxd/done",
+	"/fxd/pong",
+	"/fxd/subscribed",
+	"/fxd/unsubscribed",
+	"/fxd/synced",
+	"/fxd/param",
+	"/fxd/list/done",
+	"/fxd/output",
+	"/fxd/outputs",
+	"/fxd/meters",
+	"/fxd/meters/in",
+	"/fxd/counters",
+	"/fxd/midi/learned",
+	"/fxd/midi/mapping",
+	"/fxd/midi/list/done",
+	NULL,
 };
 /* Queries whose reply has the same address, with arguments. */
 static const char *const echoed[] = {

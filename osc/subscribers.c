@@ -27,8 +27,8 @@ typedef struct {
 			///< OSC, never expires or gives way
 	double renewed; ///< last /fxd/subscribe (transport clock)
 	double next_meter, next_stats;
-	float peak[FX_OSC_MAX_PORTS];
-	double rms2[FX_OSC_MAX_PORTS];
+	float peak[2 * FX_OSC_MAX_PORTS]; ///< output ports, then input ports
+	double rms2[2 * FX_OSC_MAX_PORTS];
 	int reads;              ///< meter reads summed in rms2
 	double fail_window;     ///< end of the current second of failures
 	int fails_in_window;    ///< failures forwarded in it
@@ -742,12 +742,14 @@ lo_message fx_osc_subs_stats(FxOscSubs *s)
 	return msg;
 }
 
-/* Reads the meters into every subscriber's peak and RMS sums. Returns the
- * number of channels. */
-static int read_meters(FxOscSubs *s)
+/* Reads the meters into every subscriber's peak and RMS sums: output
+ * ports, then input ports. Returns the number of ports; *@p outputs gets
+ * how many are outputs. */
+static int read_meters(FxOscSubs *s, int *outputs)
 {
-	float peak[FX_OSC_MAX_PORTS], rms[FX_OSC_MAX_PORTS];
-	int n = fx_control_meters(s->control, peak, rms, FX_OSC_MAX_PORTS);
+	float peak[2 * FX_OSC_MAX_PORTS], rms[2 * FX_OSC_MAX_PORTS];
+	int n = fx_control_meters(s->control, peak, rms, 2 * FX_OSC_MAX_PORTS,
+	                          outputs);
 	for (int i = 0; i < s->n_subs; i++) {
 		Subscriber *sub = &s->subs[i];
 		for (int c = 0; c < n; c++) {
@@ -805,11 +807,28 @@ static lo_message outputs_message(const Outputs *o)
 	return msg;
 }
 
-/* /fxd/meters to each subscriber whose interval is over: the peak and the
- * RMS since its last one; with them the outputs, both as one
- * /fxd/outputs and each at its own path (/fx/comp/gr ,f), for a control
- * surface that binds one widget to one address. */
-static void publish_meters(FxOscSubs *s, double now, int n)
+/* ,ffff...: peak and RMS since the last message for ports [from, to),
+ * interleaved; the sums start again. */
+static lo_message meters_message(Subscriber *sub, int from, int to)
+{
+	lo_message m = lo_message_new();
+	for (int c = from; m && c < to; c++) {
+		lo_message_add_float(m, sub->peak[c]);
+		lo_message_add_float(
+			m, sub->reads ? (float)sqrt(sub->rms2[c] / sub->reads)
+				      : 0.0f);
+		sub->peak[c] = 0;
+		sub->rms2[c] = 0;
+	}
+	return m;
+}
+
+/* /fxd/meters (output ports) and /fxd/meters/in (input ports, before the
+ * chain) to each subscriber whose interval is over: the peak and the RMS
+ * since its last one; with them the outputs, both as one /fxd/outputs and
+ * each at its own path (/fx/comp/gr ,f), for a control surface that binds
+ * one widget to one address. */
+static void publish_meters(FxOscSubs *s, double now, int n, int out_ports)
 {
 	Outputs *outs = NULL;
 	lo_message outputs = NULL;
@@ -831,19 +850,12 @@ static void publish_meters(FxOscSubs *s, double now, int n)
 			fx_osc_send_free(s->t, &to, outs->path[k], one);
 		}
 		sub->next_meter = now + sub->interval_ms * 1e-3;
-		lo_message m = lo_message_new();
-		for (int c = 0; m && c < n; c++) {
-			lo_message_add_float(m, sub->peak[c]);
-			lo_message_add_float(
-				m, sub->reads ? (float)sqrt(sub->rms2[c] /
-			                                    sub->reads)
-					      : 0.0f);
-			sub->peak[c] = 0;
-			sub->rms2[c] = 0;
-		}
+		fx_osc_send_free(s->t, &to, "/fxd/meters",
+		                 meters_message(sub, 0, out_ports));
+		if (n > out_ports)
+			fx_osc_send_free(s->t, &to, "/fxd/meters/in",
+			                 meters_message(sub, out_ports, n));
 		sub->reads = 0;
-		FxOscPeer peer = sub_peer(sub);
-		fx_osc_send_free(s->t, &peer, "/fxd/meters", m);
 	}
 	if (outputs)
 		lo_message_free(outputs);
@@ -911,7 +923,8 @@ int fx_osc_subs_tick(FxOscSubs *s)
 	if (s->n_subs) {
 		if (now >= s->next_meter_read) {
 			s->next_meter_read = now + METER_READ_S;
-			publish_meters(s, now, read_meters(s));
+			int outs = 0, n = read_meters(s, &outs);
+			publish_meters(s, now, n, outs);
 		}
 		publish_stats(s, now);
 	}

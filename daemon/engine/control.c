@@ -445,10 +445,10 @@ double fx_control_bpm(FxControl *c)
 	return b;
 }
 
-int fx_control_meters(FxControl *c, float *peak, float *rms, int max)
+int fx_control_meters(FxControl *c, float *peak, float *rms, int max, int *outputs)
 {
 	lock(c);
-	int n = fx_engine_meters(c->engine, peak, rms, max);
+	int n = fx_engine_meters(c->engine, peak, rms, max, outputs);
 	unlock(c);
 	return n;
 }

@@ -105,7 +105,8 @@ FxStatus fx_control_set_bpm(FxControl *c, double bpm);
 double fx_control_bpm(FxControl *c);
 
 /** Meters (see fx_engine_meters). */
-int fx_control_meters(FxControl *c, float *peak, float *rms, int max);
+int fx_control_meters(FxControl *c, float *peak, float *rms, int max,
+                      int *outputs);
 
 /** Barrier: fx_control_sync_point now, fx_control_synced later. */
 uint32_t fx_control_sync_point(FxControl *c);

@@ -716,11 +716,14 @@ int fx_engine_applied(const FxEngine *e, uint32_t seq)
 	return (int32_t)(done - seq) >= 0;
 }
 
-int fx_engine_meters(FxEngine *e, float *peak, float *rms, int max)
+int fx_engine_meters(FxEngine *e, float *peak, float *rms, int max, int *outputs)
 {
 	lock(e);
 	Meters *m = &e->meters;
-	int n = e->cfg.outputs < max ? e->cfg.outputs : max;
+	int ports = e->cfg.outputs + e->cfg.inputs;
+	int n = ports < max ? ports : max;
+	if (outputs)
+		*outputs = e->cfg.outputs < n ? e->cfg.outputs : n;
 	uint32_t epoch = atomic_load_explicit(&m->epoch, memory_order_relaxed);
 	uint64_t frames = 0;
 	/* A reader that keeps losing to the writer gives up and reports

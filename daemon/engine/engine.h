@@ -310,9 +310,11 @@ uint32_t fx_engine_staged_seq(const FxEngine *e);
  *  of fx_engine_staged_seq). */
 int fx_engine_applied(const FxEngine *e, uint32_t seq);
 
-/** Peak and RMS (linear) of each output port since the last call, at most
- *  @p max ports. Returns the ports filled. */
-int fx_engine_meters(FxEngine *e, float *peak, float *rms, int max);
+/** Peak and RMS (linear) of each output port, then of each input port as
+ *  it came in (before the chain: for setting the input gain), since the
+ *  last call, at most @p max ports. Returns the ports filled; *@p outputs
+ *  (may be NULL) gets how many of them are outputs. */
+int fx_engine_meters(FxEngine *e, float *peak, float *rms, int max, int *outputs);
 
 /** What one slot of the chain being heard has cost since it was built. */
 typedef struct {

@@ -35,16 +35,17 @@ typedef struct {
 	uint32_t frame;
 } MidiHeard;
 
-/** Peak and energy per output port since the control thread last read
- *  them, behind a sequence count (worker writes, control reads). */
+/** Peak and energy per output port, then per input port (before the
+ *  chain), since the control thread last read them, behind a sequence
+ *  count (worker writes, control reads). */
 typedef struct {
 	_Atomic uint32_t seq;       ///< odd while the worker writes
 	_Atomic uint32_t epoch;     ///< control: bumped to restart the sums
 	uint32_t seen_epoch;        ///< worker: the epoch of its sums
 	_Atomic uint32_t pub_epoch; ///< worker: the epoch of what is published
 	_Atomic uint64_t frames;
-	_Atomic float peak[FX_ENGINE_MAX_PORTS];
-	_Atomic double sumsq[FX_ENGINE_MAX_PORTS];
+	_Atomic float peak[2 * FX_ENGINE_MAX_PORTS];
+	_Atomic double sumsq[2 * FX_ENGINE_MAX_PORTS];
 } Meters;
 
 /** Where the worker thread is, for the driver's decision to post: it
@@ -196,8 +197,8 @@ struct FxEngineImpl {
 	double morph_pos;
 	int morph_mapping;
 	uint64_t meter_frames; ///< sums since the meters' epoch
-	float meter_peak[FX_ENGINE_MAX_PORTS];
-	double meter_sumsq[FX_ENGINE_MAX_PORTS];
+	float meter_peak[2 * FX_ENGINE_MAX_PORTS]; ///< outputs, then inputs
+	double meter_sumsq[2 * FX_ENGINE_MAX_PORTS];
 };
 
 /** Monotonic time in ns (a vDSO call: it does not block). */

@@ -318,11 +318,12 @@ static void panic(FxEngine *e, int frames)
 	e->fade_gain = 0.0f;
 }
 
-/* Adds this chunk to the meters and publishes them (a seqlock write). */
+/* Adds this chunk to the meters, its output ports then its input ports
+ * as they came in, and publishes them (a seqlock write). */
 static void meter(FxEngine *e, int frames)
 {
 	Meters *m = &e->meters;
-	int outs = e->cfg.outputs;
+	int outs = e->cfg.outputs, ports = outs + e->cfg.inputs;
 	uint32_t epoch = atomic_load_explicit(&m->epoch, memory_order_acquire);
 	if (epoch != m->seen_epoch) {
 		m->seen_epoch = epoch;
@@ -330,8 +331,8 @@ static void meter(FxEngine *e, int frames)
 		memset(e->meter_peak, 0, sizeof e->meter_peak);
 		memset(e->meter_sumsq, 0, sizeof e->meter_sumsq);
 	}
-	for (int c = 0; c < outs; c++) {
-		const float *x = e->out_buf[c];
+	for (int c = 0; c < ports; c++) {
+		const float *x = c < outs ? e->out_buf[c] : e->in_buf[c - outs];
 		float peak = e->meter_peak[c];
 		double sum = 0;
 		for (int i = 0; i < frames; i++) {
@@ -346,7 +347,7 @@ static void meter(FxEngine *e, int frames)
 	uint32_t q = atomic_load_explicit(&m->seq, memory_order_relaxed);
 	atomic_store_explicit(&m->seq, q + 1, memory_order_relaxed);
 	atomic_thread_fence(memory_order_release);
-	for (int c = 0; c < outs; c++) {
+	for (int c = 0; c < ports; c++) {
 		atomic_store_explicit(&m->peak[c], e->meter_peak[c],
 		                      memory_order_relaxed);
 		atomic_store_explicit(&m->sumsq[c], e->meter_sumsq[c],

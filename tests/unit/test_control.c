@@ -495,19 +495,26 @@ END_TEST
 START_TEST(meters_report_each_output_since_the_last_read)
 {
 	Rig *r = rig_new("vol:gain db=0");
-	float peak[4] = {-1, -1, -1, -1}, rms[4] = {-1, -1, -1, -1};
-	ck_assert_int_eq(fx_control_meters(r->c, peak, rms, 4), CH);
+	float peak[6] = {-1, -1, -1, -1, -1, -1},
+	      rms[6] = {-1, -1, -1, -1, -1, -1};
+	int outs = -1;
+	ck_assert_int_eq(fx_control_meters(r->c, peak, rms, 6, &outs), 2 * CH);
+	ck_assert_int_eq(outs, CH);
 	ck_assert(peak[0] == 0 && rms[0] == 0); /* nothing made yet */
 	for (int p = 0; p < 3; p++)
 		period(r);
-	ck_assert_int_eq(fx_control_meters(r->c, peak, rms, 4), CH);
+	ck_assert_int_eq(fx_control_meters(r->c, peak, rms, 6, &outs), 2 * CH);
 	ck_assert_float_eq_tol(peak[0], 0.5f, 1e-6f);
 	ck_assert_float_eq_tol(rms[0], 0.5f, 1e-6f);
 	ck_assert_float_eq_tol(peak[1], 0.25f, 1e-6f);
 	ck_assert_float_eq_tol(rms[1], 0.25f, 1e-6f);
-	ck_assert(peak[2] == -1); /* only the outputs there are */
+	/* The inputs, as they came in, after the outputs. */
+	ck_assert_float_eq_tol(peak[2], 0.5f, 1e-6f);
+	ck_assert_float_eq_tol(peak[3], 0.25f, 1e-6f);
+	ck_assert(peak[4] == -1); /* only the ports there are */
 	/* Read: the next interval starts empty. */
-	ck_assert_int_eq(fx_control_meters(r->c, peak, rms, 1), 1);
+	ck_assert_int_eq(fx_control_meters(r->c, peak, rms, 1, &outs), 1);
+	ck_assert_int_eq(outs, 1);
 	ck_assert(peak[0] == 0 && rms[0] == 0);
 	rig_free(r);
 }

@@ -60,6 +60,14 @@ START_TEST(meters_report_peak_and_rms)
 		ck_assert_msg(fabsf(rms - 0.35355f) < 0.35355f * 0.02f,
 		              "rms %g", rms);
 	}
+	/* The input ports, before the chain: the sine as it was played. */
+	ck_assert_int_eq(count_path(&rs, "/fxd/meters/in", &meters), 1);
+	ck_assert_str_eq(types_of(meters), "ffff");
+	for (int port = 0; port < 2; port++) {
+		ck_assert_float_eq_tol(arg_f(meters, 2 * port), 0.5f, 1e-6f);
+		ck_assert_float_eq_tol(arg_f(meters, 2 * port + 1), 0.35355f,
+		                       1e-3f);
+	}
 	replies_free(&rs);
 
 	/* No audio since: silence. */
