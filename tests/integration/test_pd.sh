@@ -21,7 +21,7 @@ dump_pid=
 stop_helpers() { stop_or_kill "$dump_pid"; }
 log_names="jackd fxd pd dump"
 
-echo "1..17"
+echo "1..18"
 if [ -z "$patchdir" ] || [ ! -f "$patchdir/fxd-control.pd" ]; then
 	bail "clients/pd/fxd-control.pd not found (srcdir=${srcdir:-unset})"
 fi
@@ -89,6 +89,9 @@ cat >"$tmp/driver.pd" <<EOF
 #X obj 400 350 s fxd-osc-packet;
 #X obj 400 120 r fxd-chain-shown;
 #X obj 400 145 print fxd-test-chain;
+#X obj 200 370 r fxd-comp-gr-shown;
+#X obj 200 395 route set;
+#X obj 200 420 print fxd-test-gr;
 #X connect 1 0 2 0;
 #X connect 1 0 14 0;
 #X connect 3 0 4 0;
@@ -114,6 +117,8 @@ cat >"$tmp/driver.pd" <<EOF
 #X connect 25 0 26 0;
 #X connect 26 0 27 0;
 #X connect 28 0 29 0;
+#X connect 30 0 31 0;
+#X connect 31 0 32 0;
 EOF
 timeout -k 5 30 pd -noprefs -nogui -nosound -nomidi -stderr \
 	-path "$patchdir" "$tmp/driver.pd" >"$tmp/pd.log" 2>&1 </dev/null
@@ -135,6 +140,12 @@ if grep -q '^fxd-test-makeup: 4$' "$tmp/pd.log" &&
 	pass "the patch shows feedback for comp and verb (makeup 4, width 0.25)"
 else
 	fail "the patch shows feedback for comp and verb (makeup 4, width 0.25)"
+fi
+# Silence in: the compressor reduces nothing, and says so with the meters.
+if grep -q '^fxd-test-gr: 0$' "$tmp/pd.log"; then
+	pass "the patch shows the compressor's gain reduction (/fx/comp/gr 0)"
+else
+	fail "the patch shows the compressor's gain reduction (/fx/comp/gr 0)"
 fi
 if grep -q '^fxd-test-meters: set [-0-9.e ]*$' "$tmp/pd.log"; then
 	pass "the patch shows /fxd/meters"
