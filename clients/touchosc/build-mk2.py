@@ -230,9 +230,11 @@ def build_slot(el, x, y, h):
         fail("<slot> needs label and effect")
     col = color_attr(el)
     faders = el.findall("fader")
+    readouts = el.findall("readout")
     if not faders:
         fail("<slot label=\"%s\">: no <fader>" % lbl)
-    w = len(faders) * CELL_W + (len(faders) - 1) * CELL_GAP + 2 * PAD
+    cells = len(faders) + len(readouts)
+    w = cells * CELL_W + (cells - 1) * CELL_GAP + 2 * PAD
     # The slot's name, and its effect in small type under it.
     kids = [label("title", (0, 0, w, SLOT_TITLE_H), "", 10,
                   col[:3] + (0.35,)),
@@ -256,6 +258,18 @@ def build_slot(el, x, y, h):
                           f.get("text", param), 12))
         kids.append(fader(param, (fx, fader_y, CELL_W, fader_h), col, default,
                           osc("/fx/%s/%s/norm" % (lbl, param), "FLOAT")))
+    # Read-only outputs after the faders: bars the layout's script moves
+    # (fxd sends /fx/LABEL/NAME ,f in the output's own units).
+    for i, r in enumerate(readouts, len(faders)):
+        name = r.get("name")
+        if not name:
+            fail("<slot label=\"%s\">: <readout> needs name" % lbl)
+        fx = PAD + i * (CELL_W + CELL_GAP)
+        kids.append(label(name + "_label",
+                          (fx, SLOT_TITLE_H + 4, CELL_W, PARAM_LABEL_H),
+                          r.get("text", name), 12))
+        kids.append(fader(name, (fx, fader_y, CELL_W, fader_h), METER_COLOR,
+                          0, None, interactive=False))
     kids += labelled_button("bypass", (PAD, h - BYPASS_H - 6, w - 2 * PAD,
                                        BYPASS_H), col, TOGGLE_PRESS,
                             osc("/fx/%s/bypass" % lbl, "INTEGER"),

@@ -87,6 +87,10 @@ for line in read(os.path.join(top, "doc/effects.md")).decode().splitlines():
         continue
     row = re.match(r"\| `([a-z0-9_]+)` \|([^|]*)\|([^|]*)\|([^|]*)\|([^|]*)\|",
                    line)
+    output = re.match(r"\| `([a-z0-9_]+)` \|[^|]*\|[^|]*\|[^|]*\|$", line)
+    if current is not None and output and not row:
+        current.setdefault("\0outputs", []).append(output.group(1))
+        continue
     if current is not None and row:
         name, _, values, default, scale = (c.strip() for c in row.groups())
         rng = re.match(r"(-?[0-9.]+)\.\.(-?[0-9.]+)$", values)
@@ -101,7 +105,11 @@ check(chain and all(e in effects for _, e, _ in chain),
 namespace = {}  # path -> (param info or None)
 for label, effect, values in chain:
     namespace["/fx/%s/bypass" % label] = None
+    for name in effects.get(effect, {}).get("\0outputs", []):
+        namespace["/fx/%s/%s" % (label, name)] = None
     for name, info in effects.get(effect, {}).items():
+        if name == "\0outputs":
+            continue
         namespace["/fx/%s/%s" % (label, name)] = info
         namespace["/fx/%s/%s/norm" % (label, name)] = dict(
             info, value=values.get(name, info["default"]))
@@ -259,9 +267,13 @@ if sorted(meters) != ["peak1", "peak2", "rms1", "rms2"] or \
         "/fxd/meters" not in script_paths or "/fxd/meters" not in namespace:
     missing.append("meters peak1 rms1 peak2 rms2 fed from /fxd/meters "
                    "(have %s)" % meters)
-check(not missing, "slot names, a bypass per slot, mute, panic, morph and "
-      "meters (/fxd/meters) are on the surface", ["missing " + w
-                                                   for w in missing])
+gr = [n for n, par in faders if props(n).get("interactive") == "0" and
+      props(n).get("name") == "gr" and par == "/comp"]
+if len(gr) != 1 or "/fx/comp/gr" not in script_paths:
+    missing.append("the compressor's gain reduction bar fed from /fx/comp/gr")
+check(not missing, "slot names, a bypass per slot, mute, panic, morph, "
+      "meters (/fxd/meters) and comp's gain reduction (/fx/comp/gr) are on "
+      "the surface", ["missing " + w for w in missing])
 
 # ---- 7: installed and shipped -------------------------------------------
 am = read(os.path.join(top, "Makefile.am")).decode().replace("\\\n", " ")
