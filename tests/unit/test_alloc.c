@@ -93,7 +93,7 @@ START_TEST(chunk_path_allocates_nothing)
 		"x:lr order=8 | comp:compressor detect=rms | "
 		"dly:delay time=300 pingpong=1 | "
 		"tdly:delay division=1/8d feedback=0.6 | verb:reverb room=0.9 | "
-		"lim:limiter lookahead=5";
+		"lim:limiter lookahead=5 | gate:gate threshold=-30";
 	FxChainSpec spec = fx_test_spec(text);
 	FxChainConfig cfg = fx_chain_config_default();
 	cfg.channels = 2;
@@ -126,7 +126,13 @@ START_TEST(chunk_path_allocates_nothing)
 			fx_chain_set_bypass(c, 17, (k / 60) & 1);
 		if (k == 3000)
 			l[5] = NAN; /* the non-finite guard's path too */
+		if (k % 19 == 0)
+			fx_chain_set_param(c, 18, 0, -60 + k % 40, NULL);
 		fx_chain_process(c, buf, (k % 3) ? 256 : 64 + k % 192);
+		/* Read-only outputs, as the worker publishes them. */
+		float outs[FX_MAX_OUTPUTS];
+		for (int s = 0; s < fx_chain_slots(c); s++)
+			fx_chain_slot_outputs(c, s, outs);
 		chunks++;
 	}
 	fx_chain_reset(c);
