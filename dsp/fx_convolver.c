@@ -38,12 +38,13 @@ static const FxParamInfo params[] = {
                         "silence before the response: delays the "
                         "convolved signal"},
 	[P_NORMALIZE] = {"normalize", "", 0, 1, 1, FX_SCALE_ENUM,
-                         FX_PARAM_STRUCTURAL, off_on,
+                         FX_PARAM_STRUCTURAL | FX_PARAM_INTEGER, off_on,
                          "on: the response scaled to unit energy (the "
                          "loudest output's paths summed; one factor for "
                          "all, so the balance stays): white noise keeps "
                          "its level; off: as the file has it"},
-	[P_TRIM] = {"trim", "", 0, 1, 0, FX_SCALE_ENUM, FX_PARAM_STRUCTURAL,
+	[P_TRIM] = {"trim", "", 0, 1, 0, FX_SCALE_ENUM,
+                    FX_PARAM_STRUCTURAL | FX_PARAM_INTEGER,
                     off_on,
                     "on: cuts the response's leading frames below -60 dB "
                     "of its peak (its onset delay, the same frames from "
