@@ -1161,7 +1161,7 @@ static const double conv_seconds[] = {0.1, 0.5, 1, 2, 5};
 typedef struct {
 	const char *name;
 	double seconds;
-	FxConvolver *conv; ///< or, for the direct form:
+	FxConvolver *conv;        ///< or, for the direct form:
 	float *h, *hist[CONV_CH]; ///< taps; history then the chunk
 	long taps;
 	float *t;
@@ -1222,10 +1222,11 @@ static void conv_bench(int quick)
 	for (int i = 0; i < NELEM(conv_seconds); i++) {
 		long n = (long)(conv_seconds[i] * FS);
 		float *h = conv_response(n);
-		FxConvolverShape shape = {CONV_CH, CONV_CH, CONV_CH,
-		                          {{0, 0}, {1, 1}}, n};
+		FxConvolverShape shape = {
+			CONV_CH, CONV_CH, CONV_CH, {{0, 0}, {1, 1}}, n};
 		ConvVariant *v = &vs[nv++];
-		*v = (ConvVariant){.name = "convolver", .seconds = conv_seconds[i]};
+		*v = (ConvVariant){.name = "convolver",
+		                   .seconds = conv_seconds[i]};
 		if (!(v->conv = fx_convolver_new(&shape)))
 			die("fx_convolver_new", FX_ERR_NOMEM);
 		fx_convolver_set_ir(v->conv, 0, h, n);

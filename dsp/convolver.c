@@ -72,12 +72,12 @@ static size_t layout(FxConvolver *c, char *base)
 {
 	const FxConvolverShape *s = &c->shape;
 	size_t at = round_up(sizeof *c);
-#define TAKE(ptr, count)                                                \
-	do {                                                            \
-		size_t n_ = (count) * sizeof *(ptr);                    \
-		if (base)                                               \
-			(ptr) = (void *)(base + at);                    \
-		at += round_up(n_);                                     \
+#define TAKE(ptr, count)                             \
+	do {                                         \
+		size_t n_ = (count) * sizeof *(ptr); \
+		if (base)                            \
+			(ptr) = (void *)(base + at); \
+		at += round_up(n_);                  \
 	} while (0)
 	TAKE(c->head, (size_t)s->paths * FX_CONV_HEAD);
 	TAKE(c->lin, (size_t)s->inputs * 2 * FX_CONV_HEAD);
@@ -167,8 +167,7 @@ void fx_convolver_free(FxConvolver *c)
 	fx_pages_free(c);
 }
 
-void fx_convolver_set_ir(FxConvolver *c, int path, const float *ir,
-                         long frames)
+void fx_convolver_set_ir(FxConvolver *c, int path, const float *ir, long frames)
 {
 	if (path < 0 || path >= c->shape.paths)
 		return;
@@ -188,9 +187,8 @@ void fx_convolver_set_ir(FxConvolver *c, int path, const float *ir,
 		/* The inverse transform scales by 2n; the response takes it. */
 		float scale = 1.0f / (float)(2 * n);
 		for (int j = 0; j < lv->parts; j++) {
-			fftwf_complex *h =
-				lv->h + ((size_t)path * lv->parts + j) *
-				                lv->stride;
+			fftwf_complex *h = lv->h + ((size_t)path * lv->parts +
+			                            j) * lv->stride;
 			long from = lv->start + (long)j * n;
 			long len = frames - from;
 			if (len <= 0) {

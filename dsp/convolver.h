@@ -48,8 +48,7 @@ void fx_convolver_free(FxConvolver *c);
 /** Gives path @p path the response @p ir of @p frames frames (at most the
  *  shape's; frames beyond it are ignored) and clears the audio state. Not
  *  realtime. */
-void fx_convolver_set_ir(FxConvolver *c, int path, const float *ir,
-                         long frames);
+void fx_convolver_set_ir(FxConvolver *c, int path, const float *ir, long frames);
 
 /** Clears the audio state (what the responses still ring with).
  *  Realtime: bounded, no allocation. */

@@ -18,8 +18,10 @@ FxStatus fx_conv_ir_probe(const char *path, FxConvIr *ir, char *why,
 	if (!f) {
 		FILE *exists = fopen(path, "rb");
 		if (!exists) {
-			snprintf(why, why_size, "ir=%s: no such file, or not "
-			         "readable", path);
+			snprintf(why, why_size,
+			         "ir=%s: no such file, or not "
+			         "readable",
+			         path);
 			return FX_ERR_IO;
 		}
 		fclose(exists);
@@ -115,8 +117,8 @@ float *fx_conv_ir_load(const char *path, const FxConvIr *ir, double rate,
 	const float *src = raw;
 	if (n != ir->frames || rate != ir->rate) {
 		conv = fx_pages_new((size_t)n * ch * sizeof *conv);
-		if (!conv || resample(raw, ir->frames, conv, n, ch,
-		                      rate / ir->rate) != 0)
+		if (!conv ||
+		    resample(raw, ir->frames, conv, n, ch, rate / ir->rate) != 0)
 			goto out;
 		/* A response sampled more densely sums more samples: scaled
 		 * by the ratio, its gain at every frequency stays. */

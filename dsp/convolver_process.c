@@ -36,7 +36,7 @@ void fx_convolver_reset(FxConvolver *c)
 
 /* acc += x * h over @p bins complex values. */
 HOT_LOOP static void multiply_add(float *restrict acc, const float *restrict x,
-                         const float *restrict h, int bins)
+                                  const float *restrict h, int bins)
 {
 	for (int j = 0; j < 2 * bins; j += 2) {
 		float xr = x[j], xi = x[j + 1], hr = h[j], hi = h[j + 1];
@@ -65,7 +65,7 @@ static void run_level(FxConvolver *c, Level *lv)
 		fftwf_execute_dft_r2c(
 			lv->fwd, c->time,
 			lv->fdl + ((size_t)i * lv->depth + lv->newest) *
-			                  lv->stride);
+					  lv->stride);
 	}
 	int skip = (int)(lv->start / n) - 1; /* spectra older than the head */
 	for (int o = 0; o < s->outputs; o++) {
@@ -74,23 +74,25 @@ static void run_level(FxConvolver *c, Level *lv)
 			if (s->route[p][1] != o)
 				continue;
 			if (!any)
-				memset(c->spec, 0, (size_t)bins * sizeof *c->spec);
+				memset(c->spec, 0,
+				       (size_t)bins * sizeof *c->spec);
 			any = 1;
-			const fftwf_complex *fdl =
-				lv->fdl + (size_t)s->route[p][0] * lv->depth *
-				                  lv->stride;
-			const fftwf_complex *h =
-				lv->h + (size_t)p * lv->parts * lv->stride;
+			const fftwf_complex *fdl = lv->fdl +
+			                           (size_t)s->route[p][0] *
+			                                   lv->depth * lv->stride;
+			const fftwf_complex *h = lv->h + (size_t)p * lv->parts *
+			                                         lv->stride;
 			for (int k = 0; k < lv->active; k++) {
 				int slot = lv->newest - skip - k;
 				if (slot < 0)
 					slot += lv->depth;
-				multiply_add((float *)c->spec,
-				             (const float *)(fdl + (size_t)slot *
-				                                           lv->stride),
-				             (const float *)(h + (size_t)k *
-				                                         lv->stride),
-				             bins);
+				multiply_add(
+					(float *)c->spec,
+					(const float *)(fdl + (size_t)slot *
+				                                      lv->stride),
+					(const float *)(h +
+				                        (size_t)k * lv->stride),
+					bins);
 			}
 		}
 		if (!any)
@@ -112,8 +114,7 @@ static void take_input(FxConvolver *c, const float *const *in, int done,
 	int ring = 2 * c->nmax, at = (int)(c->t & (ring - 1));
 	for (int i = 0; i < c->shape.inputs; i++) {
 		const float *x = in[i] + done;
-		memcpy(c->lin + (size_t)i * 2 * FX_CONV_HEAD + FX_CONV_HEAD +
-		               pos,
+		memcpy(c->lin + (size_t)i * 2 * FX_CONV_HEAD + FX_CONV_HEAD + pos,
 		       x, (size_t)seg * sizeof *x);
 		memcpy(c->in_ring + (size_t)i * ring + at, x,
 		       (size_t)seg * sizeof *x);
@@ -124,7 +125,7 @@ static void take_input(FxConvolver *c, const float *const *in, int done,
  * each frame sums its taps in the same order however the calls cut the
  * signal, and the inner loop vectorises. */
 HOT_LOOP static void head_fir(float *restrict y, const float *restrict x,
-                     const float *restrict h, int taps, int seg)
+                              const float *restrict h, int taps, int seg)
 {
 	for (int k = 0; k < taps; k++) {
 		float hk = h[k];
@@ -163,9 +164,11 @@ void fx_convolver_process(FxConvolver *c, const float *const *in,
 		int pos = (int)(c->t & (FX_CONV_HEAD - 1));
 		if (pos == 0 && c->t > 0) {
 			for (int i = 0; i < c->shape.inputs; i++) {
-				float *lin = c->lin + (size_t)i * 2 * FX_CONV_HEAD;
-				memcpy(lin, lin + FX_CONV_HEAD,
-				       FX_CONV_HEAD * sizeof *lin);
+				float *lin = c->lin +
+				             (size_t)i * 2 * FX_CONV_HEAD;
+				/* This block becomes the last. */
+				memmove(lin, lin + FX_CONV_HEAD,
+				        FX_CONV_HEAD * sizeof *lin);
 			}
 			for (int k = 0; k < c->n_levels; k++) {
 				Level *lv = &c->levels[k];

@@ -21,16 +21,16 @@ enum { P_IR, P_MIX, P_GAIN, P_PREDELAY, P_NORMALIZE, P_TRIM };
 static const char *const off_on[] = {"off", "on", NULL};
 
 static const FxParamInfo params[] = {
-	[P_IR] = {"ir", "", 0, 1, 0, FX_SCALE_LIN,
+	[P_IR] = {"ir", "path", 0, 1, 0, FX_SCALE_LIN,
                   FX_PARAM_TEXT | FX_PARAM_STRUCTURAL | FX_PARAM_INTEGER, NULL,
-                  "impulse response: a sound file's path (no blanks or "
-                  "'|'; made absolute when read), mono (one response for "
+                  "impulse response: a sound file's path (without blanks "
+                  "or bars; made absolute when read), mono (one response for "
                   "every channel), stereo (one per channel) or 4 channels "
                   "of true stereo (L>L, L>R, R>L, R>R), at most 10 s; "
                   "resampled to the chain's rate"},
-	[P_MIX] = {"mix", "%", 0, 100, 100, FX_SCALE_LIN, FX_PARAM_SMOOTHED,
-                   NULL, "share of the convolved signal: 0 dry only, 100 "
-                         "the convolution only"},
+	[P_MIX] = {"mix", "%", 0, 100, 100, FX_SCALE_LIN, FX_PARAM_SMOOTHED, NULL,
+                   "share of the convolved signal: 0 dry only, 100 "
+                   "the convolution only"},
 	[P_GAIN] = {"gain", "dB", -60, 24, 0, FX_SCALE_DB, FX_PARAM_SMOOTHED,
                     NULL, "level of the convolved signal"},
 	[P_PREDELAY] = {"predelay", "ms", 0, 500, 0, FX_SCALE_LIN,
@@ -44,8 +44,7 @@ static const FxParamInfo params[] = {
                          "all, so the balance stays): white noise keeps "
                          "its level; off: as the file has it"},
 	[P_TRIM] = {"trim", "", 0, 1, 0, FX_SCALE_ENUM,
-                    FX_PARAM_STRUCTURAL | FX_PARAM_INTEGER,
-                    off_on,
+                    FX_PARAM_STRUCTURAL | FX_PARAM_INTEGER, off_on,
                     "on: cuts the response's leading frames below -60 dB "
                     "of its peak (its onset delay, the same frames from "
                     "every channel) and its trailing ones below -90 dB"},
@@ -54,9 +53,9 @@ static const FxParamInfo params[] = {
 typedef struct {
 	int channels;
 	FxConvolver *conv;
-	float *wet;        ///< [channels][max_block]: the convolved signal
+	float *wet; ///< [channels][max_block]: the convolved signal
 	int max_block;
-	float dry, gain;   ///< mix factors reached at the end of the last block
+	float dry, gain; ///< mix factors reached at the end of the last block
 	float dry_target, gain_target;
 } Convolver;
 
@@ -71,8 +70,7 @@ static int route(int ir_channels, int channels, FxConvolverShape *shape,
 	if (ir_channels == 1 || (ir_channels == 2 && channels == 2)) {
 		shape->paths = channels;
 		for (int p = 0; p < channels; p++) {
-			shape->route[p][0] = shape->route[p][1] =
-				(unsigned char)p;
+			shape->route[p][0] = shape->route[p][1] = (unsigned char)p;
 			taken[p] = ir_channels == 1 ? 0 : p;
 		}
 		return 1;
@@ -115,8 +113,7 @@ static FxStatus shape_of(const FxEffectSetup *setup, FxConvIr *ir,
 
 static size_t wet_bytes(const FxEffectSetup *setup)
 {
-	return (size_t)setup->channels * (size_t)setup->max_block *
-	       sizeof(float);
+	return (size_t)setup->channels * (size_t)setup->max_block * sizeof(float);
 }
 
 static FxStatus plan(const FxEffectSetup *setup, FxEffectPlan *plan)
@@ -127,8 +124,7 @@ static FxStatus plan(const FxEffectSetup *setup, FxEffectPlan *plan)
 	FxStatus st = shape_of(setup, &ir, &shape, taken);
 	if (st != FX_OK)
 		return st;
-	*plan = (FxEffectPlan){fx_convolver_bytes(&shape) + wet_bytes(setup),
-	                       0};
+	*plan = (FxEffectPlan){fx_convolver_bytes(&shape) + wet_bytes(setup), 0};
 	return FX_OK;
 }
 

@@ -200,14 +200,13 @@ static FxStatus parse_bypass(Parser *p, const char *value, FxSlotSpec *slot)
 /* "name=TEXT" for a text parameter: the class checks the text (a file
  * that exists and reads) and may rewrite it (an absolute path); the slot
  * keeps its interned id. */
-static FxStatus parse_text(Parser *p, FxSlotSpec *slot, int i,
-                           const char *text)
+static FxStatus parse_text(Parser *p, FxSlotSpec *slot, int i, const char *text)
 {
 	const FxEffectClass *cls = slot->cls;
 	const char *key = cls->params[i].name;
 	if (!*text)
-		return fail(p, FX_ERR_SYNTAX, "%s: %s= needs a value", cls->name,
-		            key);
+		return fail(p, FX_ERR_SYNTAX, "%s: %s= needs a value",
+		            cls->name, key);
 	char kept[FX_TEXT_MAX + 1], why[FX_SPEC_WHY];
 	const char *final = text;
 	if (cls->check_text) {

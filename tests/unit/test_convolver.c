@@ -65,8 +65,8 @@ static float *response(long length)
 
 /* Writes @p channels planar channels of @p frames at @p rate as a float
  * WAV named @p name in the test's directory; returns its path. */
-static const char *write_ir(const char *name, const float *planar,
-                            int channels, long frames, int rate)
+static const char *write_ir(const char *name, const float *planar, int channels,
+                            long frames, int rate)
 {
 	static char path[512];
 	snprintf(path, sizeof path, "%s/%s", dir, name);
@@ -134,16 +134,17 @@ START_TEST(matches_fftconvolve_in_any_chunks)
 		if (!first) {
 			float got[EXCERPT];
 			for (long j = 0; j < EXCERPT; j++) {
-				long at = j < HEAD ? j
-				                   : HEAD + (j - HEAD) *
-				                                    (total - HEAD -
-				                                     1) /
+				long at = j < HEAD
+				                  ? j
+				                  : HEAD + (j - HEAD) *
+				                                    (total -
+				                                     HEAD - 1) /
 				                                    (SPREAD - 1);
 				got[j] = y[at];
 			}
 			double err = fx_test_rel_rms(got, ref, EXCERPT);
-			printf("# %ld frames: relative RMS error %.3g\n", length,
-			       err);
+			printf("# %ld frames: relative RMS error %.3g\n",
+			       length, err);
 			ck_assert_msg(err <= 1e-6, "%ld frames: %g", length, err);
 			first = y;
 			continue;
@@ -258,10 +259,10 @@ static void refused(const char *path, FxStatus st, const char *want)
 static const char *write_zero_channels(void)
 {
 	static const unsigned char wav[44] = {
-		'R', 'I', 'F', 'F', 36, 0,   0,   0,   'W', 'A', 'V',
-		'E', 'f', 'm', 't', ' ', 16, 0,   0,   0,   3,   0,
-		0,   0,   0x80, 0xbb, 0, 0,   0,   0,   0,   0,   0,
-		0,   32,  0,   'd', 'a', 't', 'a', 0,   0,   0,   0};
+		'R', 'I', 'F',  'F',  36,  0,   0,   0, 'W', 'A', 'V',
+		'E', 'f', 'm',  't',  ' ', 16,  0,   0, 0,   3,   0,
+		0,   0,   0x80, 0xbb, 0,   0,   0,   0, 0,   0,   0,
+		0,   32,  0,    'd',  'a', 't', 'a', 0, 0,   0,   0};
 	static char path[512];
 	snprintf(path, sizeof path, "%s/zero.wav", dir);
 	FILE *f = fopen(path, "wb");
@@ -347,8 +348,7 @@ END_TEST
 /* ---- routing ------------------------------------------------------------- */
 
 /* y += h * x in double, for @p n frames. */
-static void convolve(double *y, const float *x, const float *h, long hn,
-                     long n)
+static void convolve(double *y, const float *x, const float *h, long hn, long n)
 {
 	for (long i = 0; i < n; i++)
 		for (long k = 0; k < hn && k <= i; k++)
@@ -512,26 +512,27 @@ START_TEST(init_allocates_what_plan_says)
 			         "convolver ir=%s predelay=3.3 trim=on",
 			         write_ir("ir.wav", h, 1, 100000, FS));
 			FxChainSpec spec = fx_test_spec(text);
-			FxEffectSetup setup = {cls,          rates[ri],
-			                       channels[ci], 512,
-			                       spec.slots[0].values, NULL};
+			FxEffectSetup setup = {cls,
+			                       rates[ri],
+			                       channels[ci],
+			                       512,
+			                       spec.slots[0].values,
+			                       NULL};
 			FxEffectPlan plan;
 			ck_assert_int_eq(cls->plan(&setup, &plan), FX_OK);
 			void *state = calloc(1, cls->state_size);
 			size_t before = fx_pages_in_use();
 			ck_assert_int_eq(cls->init(state, &setup), FX_OK);
-			ck_assert_uint_eq(fx_pages_in_use() - before,
-			                  plan.bytes);
+			ck_assert_uint_eq(fx_pages_in_use() - before, plan.bytes);
 			cls->cleanup(state);
 			ck_assert_uint_eq(fx_pages_in_use(), before);
 			free(state);
 		}
-	FxConvolverShape shape = {2, 2, 4, {{0, 0}, {0, 1}, {1, 0}, {1, 1}},
-	                          480000};
+	FxConvolverShape shape = {
+		2, 2, 4, {{0, 0}, {0, 1}, {1, 0}, {1, 1}}, 480000};
 	size_t before = fx_pages_in_use();
 	FxConvolver *c = fx_convolver_new(&shape);
-	ck_assert_uint_eq(fx_pages_in_use() - before,
-	                  fx_convolver_bytes(&shape));
+	ck_assert_uint_eq(fx_pages_in_use() - before, fx_convolver_bytes(&shape));
 	fx_convolver_free(c);
 	shape.route[3][0] = 2; /* no such input */
 	ck_assert_uint_eq(fx_convolver_bytes(&shape), 0);
@@ -584,28 +585,28 @@ int main(void)
 {
 	const FxTestCase cases[] = {
 		{"reference",
-		 120,
-		 NULL,
-		 NULL,
-		 {{matches_fftconvolve_in_any_chunks,
-		   sizeof lengths / sizeof *lengths},
-		  {an_impulse_gives_the_response_at_once, 0},
-		  {a_response_at_44k1_is_resampled, 0}}},
+	         120,
+	         NULL,
+	         NULL,
+	         {{matches_fftconvolve_in_any_chunks,
+	           sizeof lengths / sizeof *lengths},
+	          {an_impulse_gives_the_response_at_once, 0},
+	          {a_response_at_44k1_is_resampled, 0}}},
 		{"files",
-		 30,
-		 NULL,
-		 NULL,
-		 {{bad_files_get_one_clear_line, 0},
-		  {ir_paths_round_trip_through_specs, 0}}},
+	         30,
+	         NULL,
+	         NULL,
+	         {{bad_files_get_one_clear_line, 0},
+	          {ir_paths_round_trip_through_specs, 0}}},
 		{"behaviour",
-		 60,
-		 NULL,
-		 NULL,
-		 {{mono_stereo_and_true_stereo_route_as_documented, 0},
-		  {mix_gain_and_predelay_do_what_they_say, 0},
-		  {normalize_and_trim_do_what_they_say, 0},
-		  {init_allocates_what_plan_says, 0},
-		  {chains_build_on_two_threads_at_once, 0}}},
+	         60,
+	         NULL,
+	         NULL,
+	         {{mono_stereo_and_true_stereo_route_as_documented, 0},
+	          {mix_gain_and_predelay_do_what_they_say, 0},
+	          {normalize_and_trim_do_what_they_say, 0},
+	          {init_allocates_what_plan_says, 0},
+	          {chains_build_on_two_threads_at_once, 0}}},
 		{NULL, 0, NULL, NULL, {{NULL, 0}}},
 	};
 	return fx_test_run_forking(fx_test_suite("convolver", cases),
