@@ -2,7 +2,8 @@
 /* fxd — DSP benchmark (not a test: `make bench` runs it, `make check` only
  * smoke-tests --quick).
  *
- * Usage: bench_dsp [--quick] [--json FILE] [--budget SECONDS]
+ * Usage: bench_dsp [--quick] [--json FILE] [--budget SECONDS] [--convolver]
+ *   --convolver runs case g alone (no JSON).
  *   The table goes to stdout. --json FILE also writes a JSON document to
  *   FILE; with --json - the JSON goes to stdout and the table to stderr.
  *   --quick is the CI smoke run (a second or two); the default full run
@@ -43,7 +44,11 @@
  *      round in rotating order; the control side's work (the MIDI
  *      reports, feedback out, fx_engine_poll) runs untimed between
  *      periods. Reported: per-chunk median, p99, max, and the ratios of
- *      the median and the p99 to the 0-event engine's in the same run.
+ *      the median and the p99 to the 0-event engine's in the same run;
+ *   g  the convolver's engine (dsp/convolver.h), stereo with one response
+ *      per channel, 256-frame chunks, responses of 0.1, 0.5, 1, 2 and 5 s
+ *      (decaying noise), against a naive direct-form FIR for 0.1 and
+ *      0.5 s; interleaved rounds of 8 chunks; median, p99 and max.
  *
  * Method: every chunk is timed on its own with CLOCK_MONOTONIC (the
  * timer's own median cost is measured and subtracted). Variants run
@@ -70,6 +75,7 @@
 #include "daemon/engine/midi_map.h"
 #include "daemon/options.h"
 #include "dsp/chain.h"
+#include "dsp/convolver.h"
 #include "dsp/denormal.h"
 #include "dsp/design.h"
 #include "dsp/lv2.h"
@@ -1146,16 +1152,152 @@ static void write_json(FILE *f, const char *mode, int cpu_avx2, int cpu_fma)
 	fprintf(f, "  ]\n}\n");
 }
 
+/* ---- g: the convolver ------------------------------------------------ */
+
+enum { CONV_FRAMES = 256, CONV_CH = 2 };
+static const double conv_seconds[] = {0.1, 0.5, 1, 2, 5};
+#define CONV_FIR_MAX 0.5 /* seconds: the direct form beyond is hopeless */
+
+typedef struct {
+	const char *name;
+	double seconds;
+	FxConvolver *conv;        ///< or, for the direct form:
+	float *h, *hist[CONV_CH]; ///< taps; history then the chunk
+	long taps;
+	float *t;
+	size_t nt, cap;
+} ConvVariant;
+
+/* A decaying noise burst of @p n frames. */
+static float *conv_response(long n)
+{
+	float *h = malloc((size_t)n * sizeof *h);
+	for (long i = 0; i < n; i++)
+		h[i] = noise() * (float)exp(-6.9 * (double)i / (double)n);
+	return h;
+}
+
+/* The naive FIR: y[j] = sum over k of h[k] x[j - k], taps outside so the
+ * inner loop vectorises, the history moved along once per chunk. */
+static void fir_run(ConvVariant *v, const float *const *in, float *const *out,
+                    int frames)
+{
+	for (int c = 0; c < CONV_CH; c++) {
+		float *x = v->hist[c] + v->taps;
+		memcpy(x, in[c], (size_t)frames * sizeof *x);
+		float *restrict y = out[c];
+		memset(y, 0, (size_t)frames * sizeof *y);
+		for (long k = 0; k < v->taps; k++) {
+			float hk = v->h[k];
+			const float *restrict xk = x - k;
+			for (int j = 0; j < frames; j++)
+				y[j] += hk * xk[j];
+		}
+		memmove(v->hist[c], v->hist[c] + frames,
+		        (size_t)v->taps * sizeof *x);
+	}
+}
+
+static void conv_chunk(ConvVariant *v, int pos, int keep)
+{
+	static float out_l[CONV_FRAMES], out_r[CONV_FRAMES];
+	float *out[CONV_CH] = {out_l, out_r};
+	const float *in[CONV_CH] = {input[0] + pos, input[1] + pos};
+	double t0 = bench_now_ns();
+	if (v->conv)
+		fx_convolver_process(v->conv, in, out, CONV_FRAMES);
+	else
+		fir_run(v, in, out, CONV_FRAMES);
+	float dt = lap(t0);
+	if (keep && v->nt < v->cap)
+		v->t[v->nt++] = dt;
+}
+
+static void conv_bench(int quick)
+{
+	enum { MAXV = 2 * NELEM(conv_seconds) };
+	ConvVariant vs[MAXV];
+	int nv = 0;
+	size_t cap = quick ? 256 : 8192;
+	for (int i = 0; i < NELEM(conv_seconds); i++) {
+		long n = (long)(conv_seconds[i] * FS);
+		float *h = conv_response(n);
+		FxConvolverShape shape = {
+			CONV_CH, CONV_CH, CONV_CH, {{0, 0}, {1, 1}}, n};
+		ConvVariant *v = &vs[nv++];
+		*v = (ConvVariant){.name = "convolver",
+		                   .seconds = conv_seconds[i]};
+		if (!(v->conv = fx_convolver_new(&shape)))
+			die("fx_convolver_new", FX_ERR_NOMEM);
+		fx_convolver_set_ir(v->conv, 0, h, n);
+		fx_convolver_set_ir(v->conv, 1, h, n);
+		if (conv_seconds[i] <= CONV_FIR_MAX) {
+			ConvVariant *f = &vs[nv++];
+			*f = (ConvVariant){.name = "direct FIR",
+			                   .seconds = conv_seconds[i]};
+			f->h = h;
+			f->taps = n;
+			for (int c = 0; c < CONV_CH; c++)
+				f->hist[c] = calloc((size_t)(n + CONV_FRAMES),
+				                    sizeof(float));
+		} else {
+			free(h);
+		}
+	}
+	for (int i = 0; i < nv; i++) {
+		/* The direct form costs milliseconds a chunk: fewer of them. */
+		vs[i].cap = vs[i].conv ? cap : cap / 16;
+		vs[i].t = malloc(vs[i].cap * sizeof(float));
+	}
+	/* Rounds of 8 chunks, interleaved, the order rotating; the
+	 * convolver's larger partitions come every 4 to 32 chunks, so a
+	 * round's chunks run on where the last round stopped. */
+	int pos[MAXV] = {0};
+	for (int round = 0;; round++) {
+		int busy = 0;
+		for (int k = 0; k < nv; k++) {
+			ConvVariant *v = &vs[(k + round) % nv];
+			int i = (int)(v - vs);
+			if (v->nt >= v->cap)
+				continue;
+			busy = 1;
+			for (int c = 0; c < ROUND_CHUNKS; c++) {
+				conv_chunk(v, pos[i], round > 0);
+				pos[i] = (pos[i] + CONV_FRAMES) % IN_FRAMES;
+			}
+		}
+		if (!busy)
+			break;
+	}
+	say("\ng: convolver, stereo (one response per channel), %d frames a "
+	    "chunk at %d Hz (deadline %.0f us); per-chunk times in us\n",
+	    CONV_FRAMES, FS, 1e6 * CONV_FRAMES / FS);
+	say("%-11s %8s %9s %9s %9s %7s\n", "variant", "response", "median",
+	    "p99", "max", "chunks");
+	for (int i = 0; i < nv; i++) {
+		ConvVariant *v = &vs[i];
+		Stats st = times_stats(v->t, v->nt);
+		say("%-11s %7.1fs %9.2f %9.2f %9.2f %7zu\n", v->name,
+		    v->seconds, st.median, st.p99, st.max, v->nt);
+		fx_convolver_free(v->conv);
+		free(v->h);
+		for (int c = 0; c < CONV_CH; c++)
+			free(v->hist[c]);
+		free(v->t);
+	}
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
-	        "usage: bench_dsp [--quick] [--json FILE|-] [--budget SECONDS]\n");
+	        "usage: bench_dsp [--quick] [--json FILE|-] [--budget SECONDS] "
+	        "[--convolver]\n");
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
-	int quick = 0;
+	int quick = 0, only_convolver = 0;
 	const char *json = NULL;
 	double budget = -1;
 	for (int i = 1; i < argc; i++) {
@@ -1163,6 +1305,8 @@ int main(int argc, char **argv)
 			quick = 1;
 		else if (!strcmp(argv[i], "--json") && i + 1 < argc)
 			json = argv[++i];
+		else if (!strcmp(argv[i], "--convolver"))
+			only_convolver = 1;
 		else if (!strcmp(argv[i], "--budget") && i + 1 < argc)
 			budget = atof(argv[++i]);
 		else
@@ -1214,6 +1358,10 @@ int main(int argc, char **argv)
 	    "sample-section (median); median and p99 as %% of the period "
 	    "(frames/fs)\n");
 
+	if (only_convolver) {
+		conv_bench(quick);
+		return 0;
+	}
 	accuracy_all();
 	for (int f = 0; f < NELEM(frame_sizes); f++)
 		for (int c = 0; c < NELEM(channel_counts); c++)
@@ -1223,6 +1371,7 @@ int main(int argc, char **argv)
 		engine_config(engine_periods[f], budget, min_rounds, max_rounds);
 	print_table();
 	engine_print();
+	conv_bench(quick);
 
 	if (json) {
 		FILE *f = strcmp(json, "-") ? fopen(json, "w") : stdout;

@@ -32,6 +32,18 @@ enum {
 	FX_PARAM_SMOOTHED = 1u << 0,   ///< glides to a new value
 	FX_PARAM_STRUCTURAL = 1u << 1, ///< changes only through a chain rebuild
 	FX_PARAM_INTEGER = 1u << 2,    ///< whole numbers only
+	/** Holds text (a file's path): the value is the text's id from
+	 *  fx_text_intern, 0 for none. Always structural as well, and
+	 *  required: a spec that leaves it empty does not parse. min 0,
+	 *  max 1 and FX_PARAM_INTEGER keep the range checks that loop over
+	 *  a table short; clamping leaves any id alone. */
+	FX_PARAM_TEXT = 1u << 3,
+};
+
+enum {
+	/** Bytes of a text parameter's text, at most: with its name it must
+	 *  fit one word of a chain spec. */
+	FX_TEXT_MAX = 240,
 };
 
 /** One row of an effect's parameter table. */
@@ -122,6 +134,13 @@ struct FxEffectClass {
 	 *  it could not be saved. Not realtime: it may run while another
 	 *  thread processes the instance. NULL hook: the effect has none. */
 	const char *(*save)(void *state);
+	/** Checks the text given to FX_PARAM_TEXT parameter @p param when a
+	 *  spec is parsed (that the file exists and holds what init will
+	 *  read) and writes into @p out what the spec keeps (a relative path
+	 *  made absolute). On failure, one line in @p why saying what is
+	 *  wrong. NULL: any text goes as it is. Not realtime. */
+	FxStatus (*check_text)(int param, const char *text, char *out,
+	                       size_t out_size, char *why, size_t why_size);
 };
 
 /** NULL-terminated list of every effect class. */
@@ -143,11 +162,16 @@ double fx_param_to_norm(const FxParamInfo *p, double v);
 /** Maps 0..1 to a value through the parameter's scale (clamped). */
 double fx_param_from_norm(const FxParamInfo *p, double norm);
 
-/** Parses @p text as a value for @p p: a number, or an enum label.
- *  Does not clamp; fails with FX_ERR_SYNTAX or FX_ERR_NONFINITE. */
+/** Parses @p text as a value for @p p: a number, or an enum label, or for
+ *  a FX_PARAM_TEXT parameter the text's id (fx_text_intern; "" is 0).
+ *  Does not clamp; fails with FX_ERR_SYNTAX (a text longer than
+ *  FX_TEXT_MAX, or with blanks, '|' or control characters, which no spec
+ *  word can hold), FX_ERR_NONFINITE or FX_ERR_NOMEM. Not realtime for
+ *  text parameters. */
 FxStatus fx_param_parse(const FxParamInfo *p, const char *text, double *value);
 
-/** Formats @p v for @p p into @p buf (enum label or shortest exact number). */
+/** Formats @p v for @p p into @p buf (enum label, shortest exact number,
+ *  or a text parameter's text: "" for none or an unknown id). */
 void fx_param_format(const FxParamInfo *p, double v, char *buf, size_t size);
 
 /** Writes the shortest text that strtod() reads back as exactly @p v
@@ -155,6 +179,16 @@ void fx_param_format(const FxParamInfo *p, double v, char *buf, size_t size);
  *  below 1e17; "nan", "inf" or "-inf" when it is not finite. 32 bytes
  *  always suffice. Returns @p buf. */
 const char *fx_format_number(double v, char *buf, size_t size);
+
+/** The id of @p text, interned for the life of the process (equal texts,
+ *  one id, one copy): what a FX_PARAM_TEXT parameter's value holds, so
+ *  that specs stay plain values. 0 for "", -1 when out of memory.
+ *  Thread-safe; not realtime. */
+int fx_text_intern(const char *text);
+
+/** The text whose id is @p id: "" for 0, NULL for an id never given out.
+ *  The text lives as long as the process. Thread-safe; not realtime. */
+const char *fx_text_of(double id);
 
 /** Name of a scale ("lin", "log", "dB", "enum"). */
 const char *fx_scale_name(FxScale scale);

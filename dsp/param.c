@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 #include "dsp/effect.h"
 
+#include <ctype.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,10 +36,63 @@ int fx_param_find(const FxEffectClass *cls, const char *name)
 	return -1;
 }
 
+/* Text parameters' texts, never freed: an id stays valid in every copy of
+ * a spec. Specs are parsed on the control thread and in fxfile, chains
+ * are built beside them, so the table is locked. */
+static pthread_mutex_t texts_lock = PTHREAD_MUTEX_INITIALIZER;
+static char **texts; ///< texts[id - 1], under texts_lock
+static int n_texts, cap_texts;
+
+int fx_text_intern(const char *text)
+{
+	if (!*text)
+		return 0;
+	int id = -1;
+	pthread_mutex_lock(&texts_lock);
+	for (int i = 0; i < n_texts && id < 0; i++)
+		if (!strcmp(texts[i], text))
+			id = i + 1;
+	if (id < 0 && n_texts == cap_texts) {
+		int cap = cap_texts ? 2 * cap_texts : 16;
+		char **more = realloc(texts, (size_t)cap * sizeof *texts);
+		if (more) {
+			texts = more;
+			cap_texts = cap;
+		}
+	}
+	if (id < 0 && n_texts < cap_texts) {
+		size_t len = strlen(text) + 1;
+		char *copy = malloc(len);
+		if (copy) {
+			memcpy(copy, text, len);
+			texts[n_texts++] = copy;
+			id = n_texts;
+		}
+	}
+	pthread_mutex_unlock(&texts_lock);
+	return id;
+}
+
+const char *fx_text_of(double id)
+{
+	if (id == 0)
+		return "";
+	if (!(id >= 1 && id == nearbyint(id)))
+		return NULL;
+	const char *text = NULL;
+	pthread_mutex_lock(&texts_lock);
+	if (id <= n_texts)
+		text = texts[(int)id - 1];
+	pthread_mutex_unlock(&texts_lock);
+	return text;
+}
+
 double fx_param_clamp(const FxParamInfo *p, double v)
 {
 	if (isnan(v))
 		return p->def;
+	if (p->flags & FX_PARAM_TEXT)
+		return v >= 0 && v == nearbyint(v) ? v : p->def;
 	if (p->scale == FX_SCALE_ENUM || (p->flags & FX_PARAM_INTEGER))
 		v = nearbyint(v);
 	return v < p->min ? p->min : v > p->max ? p->max : v;
@@ -63,8 +118,29 @@ double fx_param_from_norm(const FxParamInfo *p, double norm)
 	return fx_param_clamp(p, v);
 }
 
+/* A text that one spec word can hold. */
+static int is_word_text(const char *text)
+{
+	if (strlen(text) > FX_TEXT_MAX)
+		return 0;
+	for (const char *c = text; *c; c++)
+		if (*c == '|' || isspace((unsigned char)*c) ||
+		    iscntrl((unsigned char)*c))
+			return 0;
+	return 1;
+}
+
 FxStatus fx_param_parse(const FxParamInfo *p, const char *text, double *value)
 {
+	if (p->flags & FX_PARAM_TEXT) {
+		if (!is_word_text(text))
+			return FX_ERR_SYNTAX;
+		int id = fx_text_intern(text);
+		if (id < 0)
+			return FX_ERR_NOMEM;
+		*value = id;
+		return FX_OK;
+	}
 	if (p->labels)
 		for (int i = 0; p->labels[i]; i++)
 			if (!strcmp(p->labels[i], text)) {
@@ -83,6 +159,11 @@ FxStatus fx_param_parse(const FxParamInfo *p, const char *text, double *value)
 
 void fx_param_format(const FxParamInfo *p, double v, char *buf, size_t size)
 {
+	if (p->flags & FX_PARAM_TEXT) {
+		const char *text = fx_text_of(v);
+		snprintf(buf, size, "%s", text ? text : "");
+		return;
+	}
 	if (p->labels && v >= 0 && v == nearbyint(v)) {
 		int n = 0;
 		while (p->labels[n])

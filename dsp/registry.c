@@ -10,6 +10,7 @@ extern const FxEffectClass fx_effect_gain, fx_effect_lowpass,
 	fx_effect_cheby2, fx_effect_lr, fx_effect_delay, fx_effect_reverb,
 	fx_effect_compressor, fx_effect_limiter;
 extern const FxEffectClass fx_effect_gate;
+extern const FxEffectClass fx_effect_convolver;
 
 const FxEffectClass *const fx_effects[] = {
 	&fx_effect_gain,
@@ -30,6 +31,7 @@ const FxEffectClass *const fx_effects[] = {
 	&fx_effect_compressor,
 	&fx_effect_limiter,
 	&fx_effect_gate,
+	&fx_effect_convolver,
 #ifdef FX_FAULT_INJECTION
 	&fx_effect_stall,
 #endif

@@ -197,6 +197,39 @@ static FxStatus parse_bypass(Parser *p, const char *value, FxSlotSpec *slot)
 	            slot->cls->name, value);
 }
 
+/* "name=TEXT" for a text parameter: the class checks the text (a file
+ * that exists and reads) and may rewrite it (an absolute path); the slot
+ * keeps its interned id. */
+static FxStatus parse_text(Parser *p, FxSlotSpec *slot, int i, const char *text)
+{
+	const FxEffectClass *cls = slot->cls;
+	const char *key = cls->params[i].name;
+	if (!*text)
+		return fail(p, FX_ERR_SYNTAX, "%s: %s= needs a value",
+		            cls->name, key);
+	char kept[FX_TEXT_MAX + 1], why[FX_SPEC_WHY];
+	const char *final = text;
+	if (cls->check_text) {
+		FxStatus st = cls->check_text(i, text, kept, sizeof kept, why,
+		                              sizeof why);
+		if (st != FX_OK)
+			return fail(p, st, "%s: %s", cls->name, why);
+		final = kept;
+	}
+	double v;
+	FxStatus st = fx_param_parse(&cls->params[i], final, &v);
+	if (st == FX_ERR_NOMEM)
+		return fail(p, st, "%s: out of memory", cls->name);
+	if (st != FX_OK)
+		return fail(p, st,
+		            "%s: %s=%s cannot be written in a chain spec (at "
+		            "most %d characters, no blanks, '|' or control "
+		            "characters)",
+		            cls->name, key, final, FX_TEXT_MAX);
+	slot->values[i] = v;
+	return FX_OK;
+}
+
 static FxStatus parse_assignment(Parser *p, char *word, FxSlotSpec *slot,
                                  unsigned *seen)
 {
@@ -232,6 +265,8 @@ static FxStatus parse_assignment(Parser *p, char *word, FxSlotSpec *slot,
 		return fail(p, FX_ERR_SYNTAX, "%s: %s is given twice",
 		            cls->name, key);
 	*seen |= 1u << i;
+	if (pi->flags & FX_PARAM_TEXT)
+		return parse_text(p, slot, i, text);
 	double v;
 	FxStatus st = fx_param_parse(pi, text, &v);
 	if (st == FX_ERR_NONFINITE)
@@ -322,6 +357,11 @@ static FxStatus parse_slot(Parser *p, FxChainSpec *spec)
 		if ((st = parse_assignment(p, word, slot, &seen)) != FX_OK)
 			return st;
 	}
+	for (int i = 0; i < slot->cls->n_params; i++)
+		if ((slot->cls->params[i].flags & FX_PARAM_TEXT) &&
+		    !(seen & (1u << i)))
+			return fail(p, FX_ERR_SYNTAX, "%s: %s= must be given",
+			            slot->cls->name, slot->cls->params[i].name);
 	spec->n_slots++;
 	return FX_OK;
 }
@@ -359,7 +399,7 @@ size_t fx_spec_format(const FxChainSpec *spec, char *buf, size_t size)
 		if (slot->cls->uri)
 			PUT(" uri=%s", slot->cls->uri);
 		for (int i = 0; i < slot->cls->n_params; i++) {
-			char v[64];
+			char v[FX_TEXT_MAX + 64];
 			fx_param_format(&slot->cls->params[i], slot->values[i],
 			                v, sizeof v);
 			PUT(" %s=%s", slot->cls->params[i].name, v);

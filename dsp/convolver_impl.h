@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: ISC */
+/* fxd — the convolver's private layout, shared by its setup
+ * (convolver.c) and realtime (convolver_process.c) files. Everything here
+ * is written at setup, then owned by the thread that processes. */
+#ifndef FX_CONVOLVER_IMPL_H
+#define FX_CONVOLVER_IMPL_H
+
+#include <fftw3.h>
+#include "dsp/convolver.h"
+
+enum {
+	CONV_MAX_LEVELS = 8,
+	CONV_MAX_BLOCK = 8192, ///< the largest partition, frames
+};
+
+/** Partitions of one size: the response from frame start on, in parts
+ *  blocks of n frames, each transformed at size 2n. */
+typedef struct {
+	int n;              ///< block, frames (a power of two)
+	long start;         ///< first response frame, a multiple of n and >= n
+	int parts;          ///< partitions allocated
+	int active;         ///< partitions some path's response reaches
+	int depth;          ///< input spectra kept: start / n - 1 + parts
+	int newest;         ///< the slot written last
+	size_t stride;      ///< complex values from one spectrum to the next
+	fftwf_plan fwd;     ///< r2c at 2n, time -> spectrum
+	fftwf_plan inv;     ///< c2r at 2n, spectrum -> time
+	fftwf_complex *fdl; ///< [inputs][depth] input spectra, a ring
+	fftwf_complex *h;   ///< [paths][parts] response spectra, / 2n
+} Level;
+
+struct FxConvolver {
+	FxConvolverShape shape;
+	size_t bytes; ///< the block this all lives in
+	int n_levels;
+	Level levels[CONV_MAX_LEVELS];
+	int nmax;        ///< the largest block (FX_CONV_HEAD without levels)
+	int head_taps;   ///< direct-form taps some path has, <= FX_CONV_HEAD
+	long long t;     ///< frames processed since the last reset
+	float *head;     ///< [paths][FX_CONV_HEAD] the first taps
+	float *lin;      ///< [inputs][2 * FX_CONV_HEAD] last block, this one
+	float *in_ring;  ///< [inputs][2 * nmax] input history
+	float *out_ring; ///< [outputs][nmax] what the partitions add ahead
+	float *time;     ///< [2 * nmax] transform scratch
+	fftwf_complex *spec; ///< [nmax + 1] transform scratch
+};
+
+#endif
