@@ -34,8 +34,10 @@ enum { FX_PITCH_LOWPASS_SECTIONS = FX_PITCH_LOWPASS_ORDER / 2 };
 #define FX_PITCH_YIN_THRESHOLD 0.2
 
 /* The full-rate difference over the two windows' energy under which a
- * shorter period than YIN's is taken. */
-#define FX_PITCH_FINE_THRESHOLD 0.1
+ * shorter period than YIN's is taken: strict, since a string whose odd
+ * harmonics are weak passes at half its period (at 0.1, a pluck whose
+ * second harmonic held 95% of the energy read an octave up). */
+#define FX_PITCH_FINE_THRESHOLD 0.02
 
 /* A history of the last `size` samples kept twice over (at pos and at
  * pos + size), so that they are always contiguous: buf + pos + size is
