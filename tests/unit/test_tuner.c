@@ -203,14 +203,15 @@ static Track track(const float *signal, double truth)
 
 static void print_row(const char *kind, const char *name, double truth, Track t)
 {
-	fprintf(stderr, "# %-5s %-5s %9.4f %9.4f %8.4f %7.1f\n", kind, name,
-	        truth, t.reported, cents_between(t.reported, truth),
-	        t.settle * 1000.0);
+	fprintf(stderr, "# %-5s %-5s %9.4f %9.4f %8.4f %8.4f %7.1f\n", kind,
+	        name, truth, t.reported, cents_between(t.reported, truth),
+	        t.worst, t.settle * 1000.0);
 }
 
 static void print_header(void)
 {
-	fprintf(stderr, "# kind  note  true Hz   last Hz   cents   settle ms\n");
+	fprintf(stderr, "# kind  note  true Hz   last Hz   cents    worst  "
+	                "settle ms\n");
 }
 
 START_TEST(sines_within_a_tenth_of_a_cent)
