@@ -11,6 +11,7 @@ extern const FxEffectClass fx_effect_gain, fx_effect_lowpass,
 	fx_effect_compressor, fx_effect_limiter;
 extern const FxEffectClass fx_effect_gate;
 extern const FxEffectClass fx_effect_convolver;
+extern const FxEffectClass fx_effect_tuner;
 
 const FxEffectClass *const fx_effects[] = {
 	&fx_effect_gain,
@@ -32,6 +33,7 @@ const FxEffectClass *const fx_effects[] = {
 	&fx_effect_limiter,
 	&fx_effect_gate,
 	&fx_effect_convolver,
+	&fx_effect_tuner,
 #ifdef FX_FAULT_INJECTION
 	&fx_effect_stall,
 #endif
