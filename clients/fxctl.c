@@ -1323,6 +1323,20 @@ typedef struct {
 static int param_parse(const Msg *m, Param *p)
 {
 	memset(p, 0, sizeof *p);
+	/* A text parameter (a path): scale "text", its text after it. */
+	const char *scale = arg_str(m, PARAM_ARGS - 1);
+	if (scale && !strcmp(scale, "text")) {
+		const char *text = arg_str(m, PARAM_ARGS);
+		for (int i = 0; i < P_COLS; i++) {
+			const char *s = param_cols[i].numeric ? ""
+			                                      : arg_str(m, i);
+			if (i == 2)
+				s = text;
+			if (!s || !(p->text[i] = strdup(s)))
+				return 0;
+		}
+		return 1;
+	}
 	p->labels = param_labels(m);
 	for (int i = 0; i < P_COLS; i++) {
 		char b[40];

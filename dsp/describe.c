@@ -20,6 +20,10 @@ static void flags_text(const FxParamInfo *p, char *buf, size_t size)
 static void values_text(const FxParamInfo *p, const char *quote, char *buf,
                         size_t size)
 {
+	if (p->flags & FX_PARAM_TEXT) {
+		snprintf(buf, size, "text");
+		return;
+	}
 	if (!p->labels) {
 		char lo[32], hi[32];
 		fx_param_format(p, p->min, lo, sizeof lo);
@@ -36,6 +40,12 @@ static void values_text(const FxParamInfo *p, const char *quote, char *buf,
 			break;
 		len += (size_t)n;
 	}
+}
+
+/* A text parameter's scale is "text": it has no numbers to scale. */
+static const char *scale_of(const FxParamInfo *p)
+{
+	return p->flags & FX_PARAM_TEXT ? "text" : fx_scale_name(p->scale);
 }
 
 void fx_describe_markdown(FILE *out)
@@ -60,8 +70,8 @@ void fx_describe_markdown(FILE *out)
 			fx_param_format(p, p->def, def, sizeof def);
 			flags_text(p, flags, sizeof flags);
 			fprintf(out, "| `%s` | %s | %s | %s | %s | %s | %s |\n",
-			        p->name, p->unit, values, def,
-			        fx_scale_name(p->scale), flags, p->doc);
+			        p->name, p->unit, values, def, scale_of(p),
+			        flags, p->doc);
 		}
 		if (cls->n_outputs)
 			fputs("\nRead-only outputs (`/fx/LABEL/NAME` answers a "
@@ -88,8 +98,8 @@ void fx_describe_params_text(const FxEffectClass *cls, FILE *out)
 		fx_param_format(p, p->def, def, sizeof def);
 		flags_text(p, flags, sizeof flags);
 		fprintf(out, "  %-10s %s%s%s (default %s, %s%s%s)\n", p->name,
-		        values, *p->unit ? " " : "", p->unit, def,
-		        fx_scale_name(p->scale), *flags ? ", " : "", flags);
+		        values, *p->unit ? " " : "", p->unit, *def ? def : "none",
+		        scale_of(p), *flags ? ", " : "", flags);
 	}
 	if (cls->n_outputs)
 		fputs(" outputs (read-only):\n", out);

@@ -180,6 +180,14 @@ void fx_param_format(const FxParamInfo *p, double v, char *buf, size_t size);
  *  always suffice. Returns @p buf. */
 const char *fx_format_number(double v, char *buf, size_t size);
 
+/** @p text as the value of FX_PARAM_TEXT parameter @p param of @p cls:
+ *  checked by the class (check_text: the file is there and readable, a
+ *  relative path made absolute), then interned; its id in *@p value. On
+ *  failure, one line in @p why ("convolver: ir=... is empty"). Shared by
+ *  the spec parser and OSC. Not realtime. */
+FxStatus fx_param_text(const FxEffectClass *cls, int param, const char *text,
+                       double *value, char *why, size_t why_size);
+
 /** The id of @p text, interned for the life of the process (equal texts,
  *  one id, one copy): what a FX_PARAM_TEXT parameter's value holds, so
  *  that specs stay plain values. 0 for "", -1 when out of memory.

@@ -26,13 +26,13 @@ static const FxParamInfo params[] = {
 
 static const FxParamInfo outputs[] = {
 	{"freq", "Hz", 0, FX_PITCH_MAX_HZ, 0, FX_SCALE_LIN, 0, NULL,
-         "detected pitch, 30..1500 Hz; 0 means no pitch (silence, noise or "
-         "no clear period)"},
+         "detected pitch, 30..1500 Hz; no reading (not published) without "
+         "a clear pitch (silence, noise, no clear period)"},
 	{"note", "", 0, 127, 0, FX_SCALE_LIN, FX_PARAM_INTEGER, NULL,
-         "nearest MIDI note to freq at the reference (69 is A4); 0 with no "
-         "pitch"},
+         "nearest MIDI note to freq at the reference (69 is A4); no reading "
+         "without a pitch"},
 	{"cents", "cents", -50, 50, 0, FX_SCALE_LIN, 0, NULL,
-         "how far freq is above the note; 0 with no pitch"},
+         "how far freq is above the note; no reading without a pitch"},
 	{"level", "dBFS", FX_PITCH_FLOOR_DB, 6, FX_PITCH_FLOOR_DB, FX_SCALE_DB,
          0, NULL,
          "input RMS over 20 ms, a full-scale sine at 0; no pitch is "
@@ -124,13 +124,16 @@ static void read_outputs(const void *state, float *values)
 {
 	const Tuner *t = state;
 	FxPitchReading r = fx_pitch_read(t->pitch);
-	double note = 0.0, cents = 0.0;
+	/* No clear pitch is no reading (NaN): fxd publishes none, rather
+	 * than a number a display would show. */
+	double freq = NAN, note = NAN, cents = NAN;
 	if (r.freq > 0.0) {
 		double m = 69.0 + 12.0 * log2(r.freq / t->ref);
+		freq = r.freq;
 		note = round(m);
 		cents = 100.0 * (m - note);
 	}
-	values[O_FREQ] = (float)r.freq;
+	values[O_FREQ] = (float)freq;
 	values[O_NOTE] = (float)note;
 	values[O_CENTS] = (float)cents;
 	values[O_LEVEL] = (float)r.level;

@@ -87,6 +87,38 @@ const char *fx_text_of(double id)
 	return text;
 }
 
+FxStatus fx_param_text(const FxEffectClass *cls, int param, const char *text,
+                       double *value, char *why, size_t why_size)
+{
+	const char *key = cls->params[param].name;
+	if (!*text) {
+		snprintf(why, why_size, "%s: %s= needs a value", cls->name, key);
+		return FX_ERR_SYNTAX;
+	}
+	char kept[FX_TEXT_MAX + 1];
+	const char *final = text;
+	if (cls->check_text) {
+		char reason[360];
+		FxStatus st = cls->check_text(param, text, kept, sizeof kept,
+		                              reason, sizeof reason);
+		if (st != FX_OK) {
+			snprintf(why, why_size, "%s: %s", cls->name, reason);
+			return st;
+		}
+		final = kept;
+	}
+	FxStatus st = fx_param_parse(&cls->params[param], final, value);
+	if (st == FX_ERR_NOMEM)
+		snprintf(why, why_size, "%s: out of memory", cls->name);
+	else if (st != FX_OK)
+		snprintf(why, why_size,
+		         "%s: %s=%.*s cannot be written in a chain spec (at "
+		         "most %d characters, no blanks, '|' or control "
+		         "characters)",
+		         cls->name, key, FX_TEXT_MAX, final, FX_TEXT_MAX);
+	return st;
+}
+
 double fx_param_clamp(const FxParamInfo *p, double v)
 {
 	if (isnan(v))

@@ -202,32 +202,10 @@ static FxStatus parse_bypass(Parser *p, const char *value, FxSlotSpec *slot)
  * keeps its interned id. */
 static FxStatus parse_text(Parser *p, FxSlotSpec *slot, int i, const char *text)
 {
-	const FxEffectClass *cls = slot->cls;
-	const char *key = cls->params[i].name;
-	if (!*text)
-		return fail(p, FX_ERR_SYNTAX, "%s: %s= needs a value",
-		            cls->name, key);
-	char kept[FX_TEXT_MAX + 1], why[FX_SPEC_WHY];
-	const char *final = text;
-	if (cls->check_text) {
-		FxStatus st = cls->check_text(i, text, kept, sizeof kept, why,
-		                              sizeof why);
-		if (st != FX_OK)
-			return fail(p, st, "%s: %s", cls->name, why);
-		final = kept;
-	}
-	double v;
-	FxStatus st = fx_param_parse(&cls->params[i], final, &v);
-	if (st == FX_ERR_NOMEM)
-		return fail(p, st, "%s: out of memory", cls->name);
-	if (st != FX_OK)
-		return fail(p, st,
-		            "%s: %s=%s cannot be written in a chain spec (at "
-		            "most %d characters, no blanks, '|' or control "
-		            "characters)",
-		            cls->name, key, final, FX_TEXT_MAX);
-	slot->values[i] = v;
-	return FX_OK;
+	char why[FX_SPEC_WHY];
+	FxStatus st = fx_param_text(slot->cls, i, text, &slot->values[i], why,
+	                            sizeof why);
+	return st == FX_OK ? FX_OK : fail(p, st, "%s", why);
 }
 
 static FxStatus parse_assignment(Parser *p, char *word, FxSlotSpec *slot,

@@ -17,8 +17,9 @@ static const char *const messages[FX_STATUS_COUNT] = {
 	[FX_ERR_IO] = "input/output error",
 	[FX_ERR_BUDGET] = "the chain's buffers exceed the memory budget "
 			  "(--memory-budget)",
-	[FX_ERR_CHANNELS] = "the plugin's audio ports do not fit the "
-			    "chain's channels",
+	[FX_ERR_CHANNELS] = "the effect's channels (a plugin's audio ports, "
+			    "an impulse response's channels) do not fit "
+			    "the chain's",
 	[FX_ERR_PLUGIN] = "the plugin failed to instantiate",
 };
 

@@ -45,6 +45,17 @@ static void send_param_info(FxOscRequest *req, const FxChainSpec *spec,
 		return;
 	lo_message_add_string(m, path);
 	lo_message_add_string(m, s->cls->name);
+	if (p->flags & FX_PARAM_TEXT) {
+		/* A text (a path): no numbers, scale "text", then the text. */
+		const char *text = fx_text_of(s->values[param]);
+		for (int i = 0; i < 4; i++)
+			lo_message_add_float(m, 0.0f);
+		lo_message_add_string(m, p->unit);
+		lo_message_add_string(m, "text");
+		lo_message_add_string(m, text ? text : "");
+		fx_osc_send_free(req->transport, &req->peer, "/fxd/param", m);
+		return;
+	}
 	lo_message_add_float(m, (float)s->values[param]);
 	lo_message_add_float(m, (float)p->min);
 	lo_message_add_float(m, (float)p->max);
@@ -139,6 +150,17 @@ static void json_param(FxJson *j, const FxChainSpec *spec, int s, int p)
 	fx_json_string(j, cpath);
 	fx_json_key(j, "name");
 	fx_json_string(j, pi->name);
+	if (pi->flags & FX_PARAM_TEXT) {
+		const char *text = fx_text_of(v);
+		fx_json_key(j, "value");
+		fx_json_string(j, text ? text : "");
+		fx_json_key(j, "unit");
+		fx_json_string(j, pi->unit);
+		fx_json_key(j, "scale");
+		fx_json_string(j, "text");
+		fx_json_object_end(j);
+		return;
+	}
 	const double nums[] = {v, fx_param_to_norm(pi, v), pi->min, pi->max,
 	                       pi->def};
 	static const char *const keys[] = {"value", "norm", "min", "max",

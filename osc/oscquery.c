@@ -149,6 +149,12 @@ static int node_at(Tree *t, const char *path)
 	return i;
 }
 
+/* A text parameter (a file's path): a string, with no range or /norm. */
+static int is_text(const FxParamInfo *p)
+{
+	return (p->flags & FX_PARAM_TEXT) != 0;
+}
+
 static int add_param(Tree *t, int slot, int param, int norm, Kind kind)
 {
 	char path[PATH_MAX_LEN];
@@ -191,7 +197,8 @@ static int build_fx(Tree *t)
 		int np = t->spec.slots[s].cls->n_params;
 		for (int p = 0; p < np; p++)
 			if (add_param(t, s, p, 0, N_PARAM) < 0 ||
-			    add_param(t, s, p, 1, N_NORM) < 0)
+			    (!is_text(&t->spec.slots[s].cls->params[p]) &&
+			     add_param(t, s, p, 1, N_NORM) < 0))
 				return 0;
 		int b = add_param(t, s, np, 0, N_BYPASS);
 		if (b < 0 || !add_outputs(t, s, t->nodes[b].path))
@@ -274,7 +281,10 @@ static int is_enum(const FxParamInfo *p)
 static void param_value(FxJson *j, const FxParamInfo *p, double v)
 {
 	const char *label = is_enum(p) ? fx_osc_enum_label(p, v) : NULL;
-	if (is_enum(p))
+	const char *text = is_text(p) ? fx_text_of(v) : NULL;
+	if (is_text(p))
+		fx_json_string(j, text ? text : "");
+	else if (is_enum(p))
 		fx_json_string(j, label ? label : "");
 	else if (p->flags & FX_PARAM_INTEGER)
 		fx_json_int(j, (long long)llround(v));
@@ -329,7 +339,7 @@ static int a_type(FxJson *j, const Tree *t, const Node *n)
 	const char *type = NULL;
 	if (n->kind == N_PARAM) {
 		const FxParamInfo *p = param_of(t, n);
-		type = is_enum(p)                    ? "s"
+		type = is_enum(p) || is_text(p)      ? "s"
 		       : p->flags & FX_PARAM_INTEGER ? "i"
 		                                     : "f";
 	} else if (n->kind == N_NORM) {
@@ -398,9 +408,9 @@ static void min_max(FxJson *j, double min, double max, int whole)
 
 static int a_range(FxJson *j, const Tree *t, const Node *n)
 {
-	int has = n->kind == N_PARAM || n->kind == N_NORM ||
-	          n->kind == N_BYPASS || n->kind == N_OUTPUT ||
-	          (n->value && n->value->ranged);
+	int has = (n->kind == N_PARAM && !is_text(param_of(t, n))) ||
+	          n->kind == N_NORM || n->kind == N_BYPASS ||
+	          n->kind == N_OUTPUT || (n->value && n->value->ranged);
 	if (!j || !has)
 		return has;
 	if (n->kind == N_PARAM && is_enum(param_of(t, n))) {
@@ -496,8 +506,8 @@ static int a_unit(FxJson *j, const Tree *t, const Node *n)
 
 static int a_clipmode(FxJson *j, const Tree *t, const Node *n)
 {
-	(void)t;
-	int has = n->kind == N_PARAM || n->kind == N_NORM || n->kind == N_BYPASS;
+	int has = (n->kind == N_PARAM && !is_text(param_of(t, n))) ||
+	          n->kind == N_NORM || n->kind == N_BYPASS;
 	string_or(j, has ? "both" : NULL);
 	return has;
 }

@@ -251,6 +251,15 @@ static lo_message msg_float(double v)
 	return m;
 }
 
+static lo_message msg_text(double id)
+{
+	const char *text = fx_text_of(id);
+	lo_message m = lo_message_new();
+	if (m)
+		lo_message_add_string(m, text ? text : "");
+	return m;
+}
+
 static lo_message msg_int(int v)
 {
 	lo_message m = lo_message_new();
@@ -273,11 +282,14 @@ static void send_forms(FxOscTransport *t, const FxOscPeer *peer,
 		return;
 	}
 	const FxParamInfo *p = &s->cls->params[param];
+	int text = (p->flags & FX_PARAM_TEXT) != 0;
 	if (which & 1) {
 		fx_osc_param_path(spec, slot, param, 0, path, sizeof path);
-		fx_osc_send_free(t, peer, path, msg_float(s->values[param]));
+		fx_osc_send_free(t, peer, path,
+		                 text ? msg_text(s->values[param])
+		                      : msg_float(s->values[param]));
 	}
-	if (which & 2) {
+	if ((which & 2) && !text) { /* a text has no /norm form */
 		fx_osc_param_path(spec, slot, param, 1, path, sizeof path);
 		fx_osc_send_free(t, peer, path,
 		                 msg_float(fx_param_to_norm(p, s->values[param])));
@@ -291,9 +303,10 @@ static void send_aliases(const FxOscParams *p, FxOscTransport *t,
 {
 	const FxSlotSpec *s = &spec->slots[slot];
 	int is_bypass = param == s->cls->n_params;
+	int text = !is_bypass && (s->cls->params[param].flags & FX_PARAM_TEXT);
 	for (int a = 0; a < p->n_aliases; a++) {
-		/* bypass has no normalised twin */
-		for (int norm = 0; norm < (is_bypass ? 1 : 2); norm++) {
+		/* bypass and texts have no normalised twin */
+		for (int norm = 0; norm < (is_bypass || text ? 1 : 2); norm++) {
 			char path[160], ipath[160];
 			fx_osc_param_path(spec, slot, param, norm, path,
 			                  sizeof path);
@@ -306,6 +319,7 @@ static void send_aliases(const FxOscParams *p, FxOscTransport *t,
 				v = fx_param_to_norm(&s->cls->params[param], v);
 			fx_osc_send_free(t, peer, p->aliases[a].from,
 			                 is_bypass ? msg_int((int)v)
+			                 : text    ? msg_text(v)
 			                           : msg_float(v));
 		}
 	}
@@ -361,6 +375,20 @@ static const char *value_of(const FxSlotSpec *s, int param, int norm,
 {
 	const FxParamInfo *p = param < s->cls->n_params ? &s->cls->params[param]
 	                                                : NULL;
+	if (p && (p->flags & FX_PARAM_TEXT)) {
+		/* A file's path: checked as the spec parser does; setting it
+		 * rebuilds the chain (it is structural). */
+		if (norm || !v->text) {
+			snprintf(why, size,
+			         "%s is text (a path): send a string%s",
+			         p->name, norm ? " to it, not to /norm" : "");
+			return why;
+		}
+		return fx_param_text(s->cls, param, v->text, out, why, size) ==
+		                       FX_OK
+		               ? NULL
+		               : why;
+	}
 	if (!v->text) {
 		*out = norm ? fx_param_from_norm(p, v->number) : v->number;
 		return NULL;

@@ -5,9 +5,15 @@
  * budget: bytes asked of the allocators are summed while weighing. */
 #include "tests/fxtest.h"
 
+#include <sndfile.h>
+
 #include <math.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "daemon/engine/engine.h"
 #include "daemon/engine/morph.h"
@@ -82,6 +88,30 @@ START_TEST(wrappers_count)
 }
 END_TEST
 
+/* Writes a 0.2 s impulse response of @p channels channels (decaying
+ * noise) at 48 kHz into a temporary WAV file named in @p path. */
+static void test_ir(char *path, size_t size, int channels)
+{
+	snprintf(path, size, "/tmp/fxd-alloc-ir-XXXXXX");
+	int fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	SF_INFO info = {.samplerate = 48000,
+	                .channels = channels,
+	                .format = SF_FORMAT_WAV | SF_FORMAT_FLOAT};
+	SNDFILE *f = sf_open(path, SFM_WRITE, &info);
+	ck_assert_ptr_nonnull(f);
+	static float x[9600 * 4];
+	uint32_t seed = 1;
+	for (int i = 0; i < 9600 * channels; i++) {
+		seed = seed * 1664525u + 1013904223u;
+		x[i] = ((float)(seed >> 8) / 16777216.0f - 0.5f) *
+		       expf(-(float)(i / channels) / 2000.0f);
+	}
+	ck_assert_int_eq(sf_writef_float(f, x, 9600), 9600);
+	sf_close(f);
+}
+
 START_TEST(chunk_path_allocates_nothing)
 {
 	const char *text =
@@ -93,8 +123,13 @@ START_TEST(chunk_path_allocates_nothing)
 		"x:lr order=8 | comp:compressor detect=rms | "
 		"dly:delay time=300 pingpong=1 | "
 		"tdly:delay division=1/8d feedback=0.6 | verb:reverb room=0.9 | "
-		"lim:limiter lookahead=5 | gate:gate threshold=-30";
-	FxChainSpec spec = fx_test_spec(text);
+		"lim:limiter lookahead=5 | gate:gate threshold=-30 | "
+		"tun:tuner | cab:convolver mix=50 ir=";
+	char ir[96], *full = malloc(strlen(text) + sizeof ir);
+	test_ir(ir, sizeof ir, 2);
+	sprintf(full, "%s%s", text, ir);
+	FxChainSpec spec = fx_test_spec(full);
+	free(full);
 	FxChainConfig cfg = fx_chain_config_default();
 	cfg.channels = 2;
 	cfg.max_block = 256;
@@ -141,6 +176,7 @@ START_TEST(chunk_path_allocates_nothing)
 	ck_assert_uint_eq(fx_chain_nonfinite_count(c), 1);
 	ck_assert_msg(calls == 0, "%ld allocator calls on the chunk path", calls);
 	fx_chain_free(c);
+	unlink(ir);
 }
 END_TEST
 
@@ -403,6 +439,37 @@ START_TEST(chains_allocate_what_they_plan)
 }
 END_TEST
 
+/* The convolver plans what it takes with a real impulse response (its
+ * default, no file, fails before allocating): mono, stereo and true
+ * stereo, at two rates (one resampled) and both block sizes. */
+START_TEST(the_convolver_allocates_what_it_plans)
+{
+	const FxEffectClass *cls = fx_effect_find("convolver");
+	ck_assert_ptr_nonnull(cls);
+	static const int irs[] = {1, 2, 4};
+	for (size_t k = 0; k < sizeof irs / sizeof *irs; k++) {
+		char path[96];
+		test_ir(path, sizeof path, irs[k]);
+		double values[FX_MAX_PARAMS] = {0};
+		for (int p = 0; p < cls->n_params; p++)
+			values[p] = cls->params[p].def;
+		ck_assert_int_eq(
+			fx_param_parse(&cls->params[0], path, &values[0]), FX_OK);
+		static const double rates[] = {44100, 48000};
+		static const int blocks[] = {64, 1024};
+		for (size_t ri = 0; ri < 2; ri++)
+			for (size_t bi = 0; bi < 2; bi++) {
+				FxChainConfig cfg = fx_chain_config_default();
+				cfg.channels = irs[k] == 1 ? 1 : 2;
+				cfg.sample_rate = rates[ri];
+				cfg.max_block = blocks[bi];
+				check_plan(cls, values, &cfg);
+			}
+		unlink(path);
+	}
+}
+END_TEST
+
 /* A whole chain: the slots' plans add up, with the latency lines. */
 START_TEST(a_whole_chain_allocates_what_it_plans)
 {
@@ -446,6 +513,7 @@ int main(void)
 			{midi_on_the_chunk_path_allocates_nothing, 0},
 			{chains_allocate_what_they_plan, 0},
 			{a_whole_chain_allocates_what_it_plans, 0},
+			{the_convolver_allocates_what_it_plans, 0},
 		}},
 		{.name = NULL},
 	};

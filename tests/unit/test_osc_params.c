@@ -2,6 +2,8 @@
 /* OSC unit tests, parameter addresses: labels, indexes, patterns, norm, enum labels, aliases, argument types. */
 #define _GNU_SOURCE
 #include "tests/unit/osc_fixture.h"
+
+#include <sndfile.h>
 #include "daemon/base/netaddr.h"
 #include "daemon/engine/persist.h"
 
@@ -547,6 +549,74 @@ START_TEST(a_swap_between_lookup_and_write_moves_the_write)
 }
 END_TEST
 
+/* A one-frame impulse of @p gain as a mono WAV at 48 kHz. */
+static void write_ir(const char *path, float gain)
+{
+	SF_INFO info = {.samplerate = 48000,
+	                .channels = 1,
+	                .format = SF_FORMAT_WAV | SF_FORMAT_FLOAT};
+	SNDFILE *f = sf_open(path, SFM_WRITE, &info);
+	ck_assert_ptr_nonnull(f);
+	float x[64] = {gain};
+	ck_assert_int_eq(sf_writef_float(f, x, 64), 64);
+	sf_close(f);
+}
+
+/* A text parameter (the convolver's ir): a query answers the path as a
+ * string, a string sets it (checked as the spec parser checks it; the
+ * chain is rebuilt), a number or /norm is refused, and /fxd/info,
+ * /fxd/json and OSCQuery's scale say "text". */
+START_TEST(text_parameters_take_a_path)
+{
+	char dir[] = "/tmp/fxd-text-XXXXXX", a[96], b[96], chain[256];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(a, sizeof a, "%s/a.wav", dir);
+	snprintf(b, sizeof b, "%s/b.wav", dir);
+	write_ir(a, 1.0f);
+	write_ir(b, 0.5f);
+	snprintf(chain, sizeof chain,
+	         "cab:convolver ir=%s normalize=off | "
+	         "vol:gain",
+	         a);
+	Rig *r = rig_open((RigOptions){.chain = chain});
+	SEND(r, "/fx/cab/ir", "");
+	lo_message m = expect(&r->cl, "/fx/cab/ir", "s", WAIT_MS);
+	ck_assert_str_eq(arg_s(m, 0), a);
+	lo_message_free(m);
+	SEND(r, "/fx/cab/ir", "s", b);
+	m = NULL;
+	SEND(r, "/fx/cab/ir", "");
+	m = expect(&r->cl, "/fx/cab/ir", "s", WAIT_MS);
+	ck_assert_str_eq(arg_s(m, 0), b);
+	lo_message_free(m);
+	FxChainSpec spec;
+	fx_control_get_spec(r->c, &spec);
+	ck_assert_str_eq(fx_text_of(spec.slots[0].values[0]), b);
+	SEND(r, "/fx/cab/ir", "f", 3.0);
+	expect_fail(r, "/fx/cab/ir", "ir is text (a path): send a string");
+	SEND(r, "/fx/cab/ir/norm", "f", 0.5);
+	expect_fail(r, "/fx/cab/ir/norm", "not to /norm");
+	SEND(r, "/fx/cab/ir", "s", "/nonexistent/cab.wav");
+	expect_fail(r, "/fx/cab/ir", "convolver: ir=/nonexistent/cab.wav");
+	fx_control_get_spec(r->c, &spec);
+	ck_assert_str_eq(fx_text_of(spec.slots[0].values[0]), b);
+	SEND(r, "/fxd/info", "s", "/fx/cab/ir");
+	m = expect(&r->cl, "/fxd/param", "ssffffsss", WAIT_MS);
+	ck_assert_str_eq(arg_s(m, 7), "text");
+	ck_assert_str_eq(arg_s(m, 8), b);
+	lo_message_free(m);
+	char *json = json_of(r);
+	char want[160];
+	snprintf(want, sizeof want, "\"name\":\"ir\",\"value\":\"%s\"", b);
+	ck_assert_msg(strstr(json, want), "%s", json);
+	free(json);
+	rig_free(r);
+	unlink(a);
+	unlink(b);
+	rmdir(dir);
+}
+END_TEST
+
 int main(void)
 {
 	/* One line per case and per test. */
@@ -568,6 +638,7 @@ int main(void)
 			{float_arguments_keep_their_shortest_decimal, 0},
 			{enum_parameters_take_their_labels, 0},
 			{a_swap_between_lookup_and_write_moves_the_write, 0},
+			{text_parameters_take_a_path, 0},
 		}},
 		{.name = NULL},
 	};
