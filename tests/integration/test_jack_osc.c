@@ -868,8 +868,9 @@ START_TEST(every_message_gets_its_reply)
 	for (;;) {
 		ck_assert(next_msg(s, &m, 5));
 		if (!strcmp(m.path, "/fxd/list/done")) {
-			ck_assert_str_eq(m.types, "i");
+			ck_assert_str_eq(m.types, "ii");
 			ck_assert_int_eq(arg_i(m.argv[0]), params);
+			ck_assert_int_eq(arg_i(m.argv[1]), 0); /* no outputs */
 			msg_free(&m);
 			break;
 		}

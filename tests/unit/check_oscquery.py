@@ -172,8 +172,16 @@ def check_fx(dump, c, tables, tree):
             "DESCRIPTION": "%s: %s" % (slot["effect"], cls["doc"]),
             "FXD_EFFECT": slot["effect"], "FXD_INDEX": i}, spath)
         names = [p["name"] for p in cls["params"]]
-        c.eq(list(node.get("CONTENTS", {})), names + ["bypass"],
+        outputs = cls.get("outputs", [])
+        c.eq(list(node.get("CONTENTS", {})), names + ["bypass"] + outputs,
              spath + " CONTENTS")
+        # Read-only outputs (a compressor's gr): ACCESS 1, a float.
+        for name in outputs:
+            out = node.get("CONTENTS", {}).get(name, {})
+            c.check(out.get("FULL_PATH") == spath + "/" + name and
+                    out.get("ACCESS") == 1 and out.get("TYPE") == "f",
+                    "%s/%s: a read-only float output: %s" %
+                    (spath, name, json.dumps(out)))
         for p, info in enumerate(cls["params"]):
             path = "%s/%s" % (spath, info["name"])
             want = expected_param(path, info, slot["values"][p],

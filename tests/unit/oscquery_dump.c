@@ -115,6 +115,11 @@ static void write_tables(FxJson *j, const void *arg)
 		for (int p = 0; p < cls->n_params; p++)
 			write_param(j, &cls->params[p]);
 		fx_json_array_end(j);
+		fx_json_key(j, "outputs");
+		fx_json_array(j);
+		for (int o = 0; o < cls->n_outputs; o++)
+			fx_json_string(j, cls->outputs[o].name);
+		fx_json_array_end(j);
 		fx_json_object_end(j);
 	}
 	fx_json_object_end(j);
