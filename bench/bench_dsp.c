@@ -1070,6 +1070,16 @@ static void jnum(FILE *f, const char *key, double v, const char *sep)
 		fprintf(f, "\"%s\": null%s", key, sep);
 }
 
+/* Case g's rows, for the JSON: filled by conv_bench. */
+typedef struct {
+	const char *variant;
+	double seconds;
+	Stats st;
+	size_t chunks;
+} ConvRow;
+static ConvRow conv_rows[16];
+static int n_conv_rows;
+
 static void write_json(FILE *f, const char *mode, int cpu_avx2, int cpu_fma)
 {
 	fprintf(f, "{\n  \"bench\": \"bench_dsp\",\n  \"mode\": \"%s\",\n", mode);
@@ -1148,6 +1158,21 @@ static void write_json(FILE *f, const char *mode, int cpu_avx2, int cpu_fma)
 			        acc[i].chunk_invariant ? "true" : "false");
 		jnum(f, "rel_rms", acc[i].rel_rms, "");
 		fprintf(f, "}%s\n", i + 1 < nacc ? "," : "");
+	}
+	fprintf(f, "  ],\n  \"convolver\": [\n");
+	for (int i = 0; i < n_conv_rows; i++) {
+		const ConvRow *c = &conv_rows[i];
+		fprintf(f,
+		        "    {\"case\": \"g\", \"variant\": \"%s\", "
+		        "\"frames\": 256, \"channels\": 2, \"chunks\": %zu, ",
+		        c->variant, c->chunks);
+		jnum(f, "response_s", c->seconds, ", ");
+		jnum(f, "median_us", c->st.median, ", ");
+		jnum(f, "p99_us", c->st.p99, ", ");
+		jnum(f, "max_us", c->st.max, ", ");
+		jnum(f, "deadline_pct_p99", 100 * c->st.p99 / (1e6 * 256 / FS),
+		     "");
+		fprintf(f, "}%s\n", i + 1 < n_conv_rows ? "," : "");
 	}
 	fprintf(f, "  ]\n}\n");
 }
@@ -1279,6 +1304,9 @@ static void conv_bench(int quick)
 		Stats st = times_stats(v->t, v->nt);
 		say("%-11s %7.1fs %9.2f %9.2f %9.2f %7zu\n", v->name,
 		    v->seconds, st.median, st.p99, st.max, v->nt);
+		if (n_conv_rows < NELEM(conv_rows))
+			conv_rows[n_conv_rows++] =
+				(ConvRow){v->name, v->seconds, st, v->nt};
 		fx_convolver_free(v->conv);
 		free(v->h);
 		for (int c = 0; c < CONV_CH; c++)

@@ -174,7 +174,7 @@ main(*sys.argv[1:])
 EOF
 wav() { "$py" "$tmp/wav.py" "$@" 2>>"$tmp/err"; }
 
-echo "1..59"
+echo "1..60"
 
 # ---- the command line ------------------------------------------------------
 
@@ -237,6 +237,20 @@ done
 set -- $(wav frames chunk1.1.wav)
 [ "${1:-0}" -eq $((3 * 44100 + 2 * 44100)) ]
 check "--tail 2 adds 2 s" $?
+
+# The convolver: a true-stereo response at 48 kHz on a 44.1 kHz file (so
+# resampled), with its partitions up to 8192 frames: the same file for any
+# chunk.
+sox -n -r 48000 -c 4 -b 24 ir4.wav synth 0.5 pinknoise gain -12 fade q 0 0.5 0.45
+r=0
+for c in 1 7 4096; do
+	run -q --chunk "$c" --subtype FLOAT \
+		-c "cab:convolver ir=$PWD/ir4.wav mix=70 gain=-3 predelay=5" \
+		noise.wav "conv.$c.wav"
+	[ $rc -eq 0 ] || { r=1; show; }
+done
+cmp -s conv.4096.wav conv.1.wav && cmp -s conv.4096.wav conv.7.wav || r=1
+check "the convolver (true stereo, resampled): chunks of 1, 7 and 4096 give one file" $r
 
 # ---- latency ---------------------------------------------------------------
 
