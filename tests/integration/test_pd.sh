@@ -7,8 +7,9 @@
 # subscribes through the patch's subscribe button. The test then checks
 # that the patch showed fxd's feedback and meters, and, through a
 # subscription of its own (oscdump), that fxd applied what the patch sent.
-# fxd runs its default chain (no chain argument), whose labels the patch
-# uses: hpf | eq | comp | dly | verb | vol. FXD_BIN may name a wrapper.
+# fxd runs its default chain, whose labels the patch uses (hpf | eq | comp
+# | dly | verb | vol), with a tuner labelled tuner in front, which the
+# patch shows too. FXD_BIN may name a wrapper.
 # Skips when pd, jackd or liblo-tools are missing.
 # shellcheck disable=SC2317 # functions run from trap and poll
 set -u
@@ -21,7 +22,7 @@ dump_pid=
 stop_helpers() { stop_or_kill "$dump_pid"; }
 log_names="jackd fxd pd dump"
 
-echo "1..18"
+echo "1..19"
 if [ -z "$patchdir" ] || [ ! -f "$patchdir/fxd-control.pd" ]; then
 	bail "clients/pd/fxd-control.pd not found (srcdir=${srcdir:-unset})"
 fi
@@ -35,7 +36,11 @@ XDG_DATA_HOME=$tmp
 export XDG_DATA_HOME
 # The client name is unique: JACK names client sockets by client.
 # Generous: a sanitizer build on a loaded 2-core machine starts slowly.
-start_fxd "$tmp/fxd.log" 300 -n "fxdpd-$$-$(rand)" --osc-port 0 --no-mlock
+# The default chain with a tuner in front, labelled as the patch expects.
+default_chain=$(sed -n '/#define FX_DEFAULT_CHAIN/,/^$/p' \
+	"${srcdir:-.}/daemon/options.h" | grep -o '"[^"]*"' | tr -d '"\n')
+start_fxd "$tmp/fxd.log" 300 -n "fxdpd-$$-$(rand)" --osc-port 0 --no-mlock \
+	--chain "tuner:tuner | $default_chain"
 pass_or_bail "fxd is ready, OSC on UDP port $port" $? \
 	"fxd did not print its ready line with an OSC port"
 
@@ -92,6 +97,11 @@ cat >"$tmp/driver.pd" <<EOF
 #X obj 200 370 r fxd-comp-gr-shown;
 #X obj 200 395 route set;
 #X obj 200 420 print fxd-test-gr;
+#X obj 400 370 r fxd-tuner-level-shown;
+#X obj 400 395 route set;
+#X obj 400 420 print fxd-test-tuner-level;
+#X obj 400 450 r fxd-tuner-freq-shown;
+#X obj 400 475 print fxd-test-tuner-freq;
 #X connect 1 0 2 0;
 #X connect 1 0 14 0;
 #X connect 3 0 4 0;
@@ -119,6 +129,9 @@ cat >"$tmp/driver.pd" <<EOF
 #X connect 28 0 29 0;
 #X connect 30 0 31 0;
 #X connect 31 0 32 0;
+#X connect 33 0 34 0;
+#X connect 34 0 35 0;
+#X connect 36 0 37 0;
 EOF
 timeout -k 5 30 pd -noprefs -nogui -nosound -nomidi -stderr \
 	-path "$patchdir" "$tmp/driver.pd" >"$tmp/pd.log" 2>&1 </dev/null
@@ -140,6 +153,13 @@ if grep -q '^fxd-test-makeup: 4$' "$tmp/pd.log" &&
 	pass "the patch shows feedback for comp and verb (makeup 4, width 0.25)"
 else
 	fail "the patch shows feedback for comp and verb (makeup 4, width 0.25)"
+fi
+# Silence in: the tuner's level reads its floor, and it reports no pitch.
+if grep -q '^fxd-test-tuner-level: -120$' "$tmp/pd.log" &&
+	! grep -q '^fxd-test-tuner-freq' "$tmp/pd.log"; then
+	pass "the patch shows the tuner (level -120 dBFS, no pitch in silence)"
+else
+	fail "the patch shows the tuner (level -120 dBFS, no pitch in silence)"
 fi
 # Silence in: the compressor reduces nothing, and says so with the meters.
 if grep -q '^fxd-test-gr: 0$' "$tmp/pd.log"; then
