@@ -670,6 +670,41 @@ START_TEST(outputs_are_listed_queried_and_published)
 }
 END_TEST
 
+/* An output with no reading (a tuner hearing silence has no pitch): a
+ * query answers nil, /fxd/list gives nil, subscribers get the readings
+ * there are (level) and not the others. */
+START_TEST(an_output_without_a_reading_is_nil_and_not_published)
+{
+	Rig *r = rig_open((RigOptions){.chain = "tun:tuner | vol:gain"});
+	r->amp = 0;
+	play(r, 40);
+	SEND(r, "/fx/tun/freq", "");
+	lo_message_free(expect(&r->cl, "/fx/tun/freq", "N", WAIT_MS));
+	ck_assert_float_eq_tol(get_f(r, "/fx/tun/level"), -120.0f, 1e-3f);
+	SEND(r, "/fxd/list", "");
+	Replies rs;
+	collect(&r->cl, &rs, QUIET_MS);
+	int nils = 0;
+	for (int i = 0; i < rs.n; i++)
+		if (!strcmp(rs.r[i].path, "/fxd/output"))
+			nils += !strcmp(types_of(rs.r[i].m), "ssNffs");
+	ck_assert_int_eq(nils, 3); /* freq, note, cents */
+	replies_free(&rs);
+	SEND(r, "/fxd/subscribe", "i", 20);
+	lo_message_free(expect(&r->cl, "/fxd/subscribed", "sii", WAIT_MS));
+	tick(r);
+	drain(&r->cl);
+	play(r, 2);
+	nap_ms(25); /* past the meter interval: the next tick sends them */
+	tick_collect(r, &rs);
+	ck_assert_int_eq(count_path(&rs, "/fx/tun/level", NULL), 1);
+	ck_assert_int_eq(count_path(&rs, "/fx/tun/freq", NULL), 0);
+	ck_assert_int_eq(count_path(&rs, "/fx/tun/cents", NULL), 0);
+	replies_free(&rs);
+	rig_free(r);
+}
+END_TEST
+
 /* doc/osc.md lists every row of the method table, as a table row that
  * starts with the method's address ("| `/fxd/ping`"). */
 START_TEST(doc_lists_every_method)
@@ -714,6 +749,7 @@ int main(void)
 			{chain_over_the_memory_budget_fails_naming_its_cost, 0},
 			{list_describes_every_parameter, 0},
 			{outputs_are_listed_queried_and_published, 0},
+			{an_output_without_a_reading_is_nil_and_not_published, 0},
 			{info_describes_one_parameter, 0},
 			{json_checker_knows_json, 0},
 			{json_parts_form_the_namespace, 0},
