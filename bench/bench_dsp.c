@@ -1305,8 +1305,8 @@ static void conv_bench(int quick)
 		say("%-11s %7.1fs %9.2f %9.2f %9.2f %7zu\n", v->name,
 		    v->seconds, st.median, st.p99, st.max, v->nt);
 		if (n_conv_rows < NELEM(conv_rows))
-			conv_rows[n_conv_rows++] =
-				(ConvRow){v->name, v->seconds, st, v->nt};
+			conv_rows[n_conv_rows++] = (ConvRow){v->name, v->seconds,
+			                                     st, v->nt};
 		fx_convolver_free(v->conv);
 		free(v->h);
 		for (int c = 0; c < CONV_CH; c++)
