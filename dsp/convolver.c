@@ -135,6 +135,7 @@ FxConvolver *fx_convolver_new(const FxConvolverShape *shape)
 	*c = proto;
 	c->bytes = bytes;
 	layout(c, base);
+	fx_convolver_kernels(c);
 	pthread_once(&planner_once, make_planner_safe);
 	/* FFTW_ESTIMATE: the same plans in every process, so fxfile's output
 	 * is the same from run to run, and no measuring at build time. */

@@ -43,6 +43,15 @@ struct FxConvolver {
 	float *out_ring; ///< [outputs][nmax] what the partitions add ahead
 	float *time;     ///< [2 * nmax] transform scratch
 	fftwf_complex *spec; ///< [nmax + 1] transform scratch
+	/* The inner loops for this CPU, chosen once (fx_convolver_kernels). */
+	void (*multiply_add)(float *restrict acc, const float *restrict x,
+	                     const float *restrict h, int bins);
+	void (*head_fir)(float *restrict y, const float *restrict x,
+	                 const float *restrict h, int taps, int seg);
 };
+
+/** Picks @p c's inner loops for the CPU it runs on (convolver_process.c):
+ *  AVX2 with FMA where there is, the baseline otherwise. Setup. */
+void fx_convolver_kernels(FxConvolver *c);
 
 #endif

@@ -7,14 +7,72 @@
 
 /* The two inner loops take most of the time: vectorised at -O3 (-O2's
  * cheap cost model leaves them scalar), and built twice on x86-64, for
- * AVX2 with FMA and for the baseline, the one the CPU runs chosen once at
- * load, so a process always takes the same path. */
+ * AVX2 with FMA and for the baseline. fx_convolver_new picks one by the
+ * CPU (fx_convolver_kernels), so a process always takes the same path.
+ * Not GCC's target_clones: its ifunc resolvers run before a sanitizer's
+ * runtime is up and crash ThreadSanitizer builds at load. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define HOT_LOOP \
-	__attribute__((optimize("O3"), target_clones("arch=haswell", "default")))
+#define HOT_LOOP __attribute__((optimize("O3")))
+#define HOT_LOOP_AVX2 __attribute__((optimize("O3"), target("avx2,fma")))
+#define HAVE_AVX2_KERNELS 1
 #else
 #define HOT_LOOP
+#define HAVE_AVX2_KERNELS 0
 #endif
+
+/* acc += x * h over @p bins complex values. */
+#define MULTIPLY_ADD_BODY                                                 \
+	for (int j = 0; j < 2 * bins; j += 2) {                           \
+		float xr = x[j], xi = x[j + 1], hr = h[j], hi = h[j + 1]; \
+		acc[j] += xr * hr - xi * hi;                              \
+		acc[j + 1] += xr * hi + xi * hr;                          \
+	}
+
+/* y[j] += sum over k of h[k] x[j - k]: taps outside, frames inside, so
+ * each frame sums its taps in the same order however the calls cut the
+ * signal, and the inner loop vectorises. */
+#define HEAD_FIR_BODY                         \
+	for (int k = 0; k < taps; k++) {      \
+		float hk = h[k];              \
+		const float *xk = x - k;      \
+		for (int j = 0; j < seg; j++) \
+			y[j] += hk * xk[j];   \
+	}
+
+HOT_LOOP static void
+multiply_add_base(float *restrict acc, const float *restrict x,
+                  const float *restrict h, int bins){MULTIPLY_ADD_BODY}
+
+HOT_LOOP static void head_fir_base(float *restrict y, const float *restrict x,
+                                   const float *restrict h, int taps,
+                                   int seg){HEAD_FIR_BODY}
+
+#if HAVE_AVX2_KERNELS
+HOT_LOOP_AVX2 static void multiply_add_avx2(float *restrict acc,
+                                            const float *restrict x,
+                                            const float *restrict h,
+                                            int bins){MULTIPLY_ADD_BODY}
+
+HOT_LOOP_AVX2
+	static void head_fir_avx2(float *restrict y, const float *restrict x,
+                                  const float *restrict h, int taps, int seg)
+{
+	HEAD_FIR_BODY
+}
+#endif
+
+void fx_convolver_kernels(FxConvolver *c)
+{
+	c->multiply_add = multiply_add_base;
+	c->head_fir = head_fir_base;
+#if HAVE_AVX2_KERNELS
+	__builtin_cpu_init();
+	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+		c->multiply_add = multiply_add_avx2;
+		c->head_fir = head_fir_avx2;
+	}
+#endif
+}
 
 void fx_convolver_reset(FxConvolver *c)
 {
@@ -32,17 +90,6 @@ void fx_convolver_reset(FxConvolver *c)
 		lv->newest = 0;
 	}
 	c->t = 0;
-}
-
-/* acc += x * h over @p bins complex values. */
-HOT_LOOP static void multiply_add(float *restrict acc, const float *restrict x,
-                                  const float *restrict h, int bins)
-{
-	for (int j = 0; j < 2 * bins; j += 2) {
-		float xr = x[j], xi = x[j + 1], hr = h[j], hi = h[j + 1];
-		acc[j] += xr * hr - xi * hi;
-		acc[j + 1] += xr * hi + xi * hr;
-	}
 }
 
 /* At a boundary of @p lv's blocks: transforms each input's last 2n frames
@@ -86,7 +133,7 @@ static void run_level(FxConvolver *c, Level *lv)
 				int slot = lv->newest - skip - k;
 				if (slot < 0)
 					slot += lv->depth;
-				multiply_add(
+				c->multiply_add(
 					(float *)c->spec,
 					(const float *)(fdl + (size_t)slot *
 				                                      lv->stride),
@@ -121,20 +168,6 @@ static void take_input(FxConvolver *c, const float *const *in, int done,
 	}
 }
 
-/* y[j] += sum over k of h[k] x[j - k]: taps outside, frames inside, so
- * each frame sums its taps in the same order however the calls cut the
- * signal, and the inner loop vectorises. */
-HOT_LOOP static void head_fir(float *restrict y, const float *restrict x,
-                              const float *restrict h, int taps, int seg)
-{
-	for (int k = 0; k < taps; k++) {
-		float hk = h[k];
-		const float *xk = x - k;
-		for (int j = 0; j < seg; j++)
-			y[j] += hk * xk[j];
-	}
-}
-
 static void give_output(FxConvolver *c, float *const *out, int done, int pos,
                         int seg)
 {
@@ -147,13 +180,13 @@ static void give_output(FxConvolver *c, float *const *out, int done, int pos,
 		memset(ahead, 0, (size_t)seg * sizeof *ahead);
 		for (int p = 0; p < s->paths; p++)
 			if (s->route[p][1] == o)
-				head_fir(y,
-				         c->lin +
-				                 (size_t)s->route[p][0] * 2 *
-				                         FX_CONV_HEAD +
-				                 FX_CONV_HEAD + pos,
-				         c->head + (size_t)p * FX_CONV_HEAD,
-				         c->head_taps, seg);
+				c->head_fir(y,
+				            c->lin +
+				                    (size_t)s->route[p][0] * 2 *
+				                            FX_CONV_HEAD +
+				                    FX_CONV_HEAD + pos,
+				            c->head + (size_t)p * FX_CONV_HEAD,
+				            c->head_taps, seg);
 	}
 }
 
