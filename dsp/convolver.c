@@ -82,13 +82,15 @@ static size_t layout(FxConvolver *c, char *base)
 	TAKE(c->head, (size_t)s->paths * FX_CONV_HEAD);
 	TAKE(c->lin, (size_t)s->inputs * 2 * FX_CONV_HEAD);
 	TAKE(c->in_ring, (size_t)s->inputs * 2 * (size_t)c->nmax);
-	TAKE(c->out_ring, (size_t)s->outputs * (size_t)c->nmax);
+	TAKE(c->out_ring, (size_t)s->outputs * 2 * (size_t)c->nmax);
 	TAKE(c->time, 2 * (size_t)c->nmax);
 	TAKE(c->spec, spectrum_stride(c->nmax));
 	for (int k = 0; k < c->n_levels; k++) {
 		Level *lv = &c->levels[k];
 		TAKE(lv->fdl, (size_t)s->inputs * lv->depth * lv->stride);
 		TAKE(lv->h, (size_t)s->paths * lv->parts * lv->stride);
+		if (lv->spread)
+			TAKE(lv->acc, (size_t)s->outputs * lv->stride);
 	}
 #undef TAKE
 	return at;
@@ -101,6 +103,14 @@ static size_t prepare(FxConvolver *c, const FxConvolverShape *shape)
 	c->shape = *shape;
 	c->n_levels = plan_levels(shape->frames, c->levels);
 	c->nmax = c->n_levels ? c->levels[c->n_levels - 1].n : FX_CONV_HEAD;
+	for (int k = 0; k < c->n_levels; k++)
+		c->levels[k].spread = c->levels[k].start >= 2L * c->levels[k].n;
+	for (int o = 0; o < shape->outputs; o++)
+		for (int p = 0; p < shape->paths; p++)
+			if (shape->route[p][1] == o) {
+				c->pair_out[c->n_pairs] = (unsigned char)o;
+				c->pair_path[c->n_pairs++] = (unsigned char)p;
+			}
 	return layout(c, NULL);
 }
 
@@ -136,6 +146,7 @@ FxConvolver *fx_convolver_new(const FxConvolverShape *shape)
 	c->bytes = bytes;
 	layout(c, base);
 	fx_convolver_kernels(c);
+	fx_convolver_reset(c);
 	pthread_once(&planner_once, make_planner_safe);
 	/* FFTW_ESTIMATE: the same plans in every process, so fxfile's output
 	 * is the same from run to run, and no measuring at build time. */

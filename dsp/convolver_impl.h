@@ -27,6 +27,15 @@ typedef struct {
 	fftwf_plan inv;     ///< c2r at 2n, spectrum -> time
 	fftwf_complex *fdl; ///< [inputs][depth] input spectra, a ring
 	fftwf_complex *h;   ///< [paths][parts] response spectra, / 2n
+	/* A level that starts at 2n or later has a block of slack: the
+	 * output block after the next needs only spectra there already are,
+	 * so its work is spread over the head blocks of the block before
+	 * (one round per block) instead of being done in one chunk. */
+	int spread;         ///< 1: start >= 2n
+	fftwf_complex *acc; ///< [outputs][stride] the round's output spectra
+	long long due;      ///< the round's output block starts here
+	int cur_q, cur_k;   ///< the round's place: path pair, partition
+	int budget;         ///< work units a head block does in this round
 } Level;
 
 struct FxConvolver {
@@ -40,8 +49,12 @@ struct FxConvolver {
 	float *head;     ///< [paths][FX_CONV_HEAD] the first taps
 	float *lin;      ///< [inputs][2 * FX_CONV_HEAD] last block, this one
 	float *in_ring;  ///< [inputs][2 * nmax] input history
-	float *out_ring; ///< [outputs][nmax] what the partitions add ahead
-	float *time;     ///< [2 * nmax] transform scratch
+	float *out_ring; ///< [outputs][2 * nmax] what the partitions add ahead
+	/* The (output, path) pairs in the order their sums are made: by
+	 * output, then by path, as a spread round walks them. */
+	int n_pairs;
+	unsigned char pair_out[FX_CONV_MAX_PATHS], pair_path[FX_CONV_MAX_PATHS];
+	float *time;         ///< [2 * nmax] transform scratch
 	fftwf_complex *spec; ///< [nmax + 1] transform scratch
 	/* The inner loops for this CPU, chosen once (fx_convolver_kernels). */
 	void (*multiply_add)(float *restrict acc, const float *restrict x,

@@ -3,6 +3,7 @@
  * FFTW's new-array execute functions run plans made at setup. */
 #include "dsp/convolver_impl.h"
 
+#include <limits.h>
 #include <string.h>
 
 /* The two inner loops take most of the time: vectorised at -O3 (-O2's
@@ -81,25 +82,27 @@ void fx_convolver_reset(FxConvolver *c)
 	memset(c->in_ring, 0,
 	       (size_t)s->inputs * 2 * (size_t)c->nmax * sizeof *c->in_ring);
 	memset(c->out_ring, 0,
-	       (size_t)s->outputs * (size_t)c->nmax * sizeof *c->out_ring);
+	       (size_t)s->outputs * 2 * (size_t)c->nmax * sizeof *c->out_ring);
 	for (int k = 0; k < c->n_levels; k++) {
 		Level *lv = &c->levels[k];
 		memset(lv->fdl, 0,
 		       (size_t)s->inputs * lv->depth * lv->stride *
 		               sizeof *lv->fdl);
 		lv->newest = 0;
+		if (lv->spread)
+			memset(lv->acc, 0,
+			       (size_t)s->outputs * lv->stride * sizeof *lv->acc);
+		lv->cur_q = c->n_pairs; /* no round under way */
+		lv->cur_k = 0;
 	}
 	c->t = 0;
 }
 
-/* At a boundary of @p lv's blocks: transforms each input's last 2n frames
- * into a new spectrum, and adds, for the next n frames of each output,
- * every path's partitions applied to the spectra as old as their place in
- * the response. */
-static void run_level(FxConvolver *c, Level *lv)
+/* Transforms each input's last 2n frames into @p lv's newest spectrum. */
+static void transform(FxConvolver *c, Level *lv)
 {
 	const FxConvolverShape *s = &c->shape;
-	int n = lv->n, ring = 2 * c->nmax, bins = n + 1;
+	int n = lv->n, ring = 2 * c->nmax;
 	lv->newest = lv->newest + 1 == lv->depth ? 0 : lv->newest + 1;
 	for (int i = 0; i < s->inputs; i++) {
 		const float *x = c->in_ring + (size_t)i * ring;
@@ -114,42 +117,103 @@ static void run_level(FxConvolver *c, Level *lv)
 			lv->fdl + ((size_t)i * lv->depth + lv->newest) *
 					  lv->stride);
 	}
-	int skip = (int)(lv->start / n) - 1; /* spectra older than the head */
-	for (int o = 0; o < s->outputs; o++) {
-		int any = 0;
-		for (int p = 0; p < s->paths; p++) {
-			if (s->route[p][1] != o)
-				continue;
-			if (!any)
-				memset(c->spec, 0,
-				       (size_t)bins * sizeof *c->spec);
-			any = 1;
-			const fftwf_complex *fdl = lv->fdl +
-			                           (size_t)s->route[p][0] *
-			                                   lv->depth * lv->stride;
-			const fftwf_complex *h = lv->h + (size_t)p * lv->parts *
-			                                         lv->stride;
-			for (int k = 0; k < lv->active; k++) {
-				int slot = lv->newest - skip - k;
-				if (slot < 0)
-					slot += lv->depth;
-				c->multiply_add(
-					(float *)c->spec,
-					(const float *)(fdl + (size_t)slot *
-				                                      lv->stride),
-					(const float *)(h +
-				                        (size_t)k * lv->stride),
-					bins);
-			}
-		}
-		if (!any)
+}
+
+/* acc += pair @p q's partition @p k applied to the input spectrum as old
+ * as its place in the response, for the output block that starts
+ * @p late blocks after the newest spectrum's end, less one (1: the block
+ * that starts now; 2: the one after it). */
+static void apply_partition(FxConvolver *c, Level *lv, fftwf_complex *acc,
+                            int q, int k, int late)
+{
+	const FxConvolverShape *s = &c->shape;
+	int p = c->pair_path[q];
+	int slot = lv->newest - (int)(lv->start / lv->n) + late - k;
+	if (slot < 0)
+		slot += lv->depth;
+	const fftwf_complex *x = lv->fdl + ((size_t)s->route[p][0] * lv->depth +
+	                                    (size_t)slot) *
+	                                           lv->stride;
+	const fftwf_complex *h = lv->h + ((size_t)p * lv->parts + (size_t)k) *
+	                                         lv->stride;
+	c->multiply_add((float *)acc, (const float *)x, (const float *)h,
+	                lv->n + 1);
+}
+
+/* The inverse transform of @p spec (destroyed) added, overlap-save (its
+ * second half is the linear convolution), into output @p o's ring for
+ * the n frames from @p at. */
+static void add_block(FxConvolver *c, Level *lv, fftwf_complex *spec, int o,
+                      long long at)
+{
+	int n = lv->n, ring = 2 * c->nmax;
+	fftwf_execute_dft_c2r(lv->inv, spec, c->time);
+	float *y = c->out_ring + (size_t)o * ring + (at & (ring - 1));
+	for (int j = 0; j < n; j++)
+		y[j] += c->time[n + j];
+}
+
+/* A level without slack (the first, from frame n): at its boundary, the
+ * output for the next n frames, at once. */
+static void run_level(FxConvolver *c, Level *lv)
+{
+	transform(c, lv);
+	for (int q = 0; q < c->n_pairs; q++) {
+		if (q == 0 || c->pair_out[q] != c->pair_out[q - 1])
+			memset(c->spec, 0, (size_t)(lv->n + 1) * sizeof *c->spec);
+		for (int k = 0; k < lv->active; k++)
+			apply_partition(c, lv, c->spec, q, k, 1);
+		if (q + 1 == c->n_pairs || c->pair_out[q + 1] != c->pair_out[q])
+			add_block(c, lv, c->spec, c->pair_out[q], c->t);
+	}
+}
+
+/* A level with slack, at its boundary: the newest spectrum, and a round
+ * of work for the output block after the next, spread over the n / 64
+ * head blocks before it is due (an inverse transform weighs as much as
+ * log2(2n) partitions). */
+static void start_round(FxConvolver *c, Level *lv)
+{
+	transform(c, lv);
+	int outputs = 0;
+	for (int q = 0; q < c->n_pairs; q++)
+		outputs += q + 1 == c->n_pairs ||
+		           c->pair_out[q + 1] != c->pair_out[q];
+	int weight = 1;
+	while ((1 << weight) < 2 * lv->n)
+		weight++;
+	int units = c->n_pairs * lv->active + outputs * weight;
+	int steps = lv->n / FX_CONV_HEAD;
+	lv->budget = (units + steps - 1) / steps;
+	lv->due = c->t + lv->n;
+	lv->cur_q = 0;
+	lv->cur_k = 0;
+}
+
+/* A head block's share of @p lv's round; all that is left when @p last
+ * (the last head block before the output is due). The sums run in the
+ * same order however the work is cut. */
+static void step_round(FxConvolver *c, Level *lv, int last)
+{
+	int units = last ? INT_MAX : lv->budget;
+	int weight = 1;
+	while ((1 << weight) < 2 * lv->n)
+		weight++;
+	while (units > 0 && lv->cur_q < c->n_pairs) {
+		int q = lv->cur_q, o = c->pair_out[q];
+		fftwf_complex *acc = lv->acc + (size_t)o * lv->stride;
+		if (lv->cur_k < lv->active) {
+			apply_partition(c, lv, acc, q, lv->cur_k++, 2);
+			units--;
 			continue;
-		fftwf_execute_dft_c2r(lv->inv, c->spec, c->time);
-		/* Overlap-save: the second half is the linear convolution. */
-		float *y = c->out_ring + (size_t)o * c->nmax;
-		int at = (int)(c->t & (c->nmax - 1));
-		for (int j = 0; j < n; j++)
-			y[at + j] += c->time[n + j];
+		}
+		if (q + 1 == c->n_pairs || c->pair_out[q + 1] != o) {
+			add_block(c, lv, acc, o, lv->due);
+			memset(acc, 0, (size_t)(lv->n + 1) * sizeof *acc);
+			units -= weight;
+		}
+		lv->cur_q++;
+		lv->cur_k = 0;
 	}
 }
 
@@ -172,10 +236,10 @@ static void give_output(FxConvolver *c, float *const *out, int done, int pos,
                         int seg)
 {
 	const FxConvolverShape *s = &c->shape;
-	int at = (int)(c->t & (c->nmax - 1));
+	int ring = 2 * c->nmax, at = (int)(c->t & (ring - 1));
 	for (int o = 0; o < s->outputs; o++) {
 		float *y = out[o] + done;
-		float *ahead = c->out_ring + (size_t)o * c->nmax + at;
+		float *ahead = c->out_ring + (size_t)o * ring + at;
 		memcpy(y, ahead, (size_t)seg * sizeof *y);
 		memset(ahead, 0, (size_t)seg * sizeof *ahead);
 		for (int p = 0; p < s->paths; p++)
@@ -205,8 +269,17 @@ void fx_convolver_process(FxConvolver *c, const float *const *in,
 			}
 			for (int k = 0; k < c->n_levels; k++) {
 				Level *lv = &c->levels[k];
-				if (lv->active && !(c->t & (lv->n - 1)))
-					run_level(c, lv);
+				if (!lv->active)
+					continue;
+				int boundary = !(c->t & (lv->n - 1));
+				if (!lv->spread) {
+					if (boundary)
+						run_level(c, lv);
+					continue;
+				}
+				if (boundary)
+					start_round(c, lv);
+				step_round(c, lv, lv->due - c->t == FX_CONV_HEAD);
 			}
 		}
 		int seg = FX_CONV_HEAD - pos;
