@@ -335,9 +335,17 @@ def build(src):
         fail("%s: the controls need %d px, the surface is %d wide"
              % (src, x + MARGIN, W))
 
-    # The header: title, mute, panic.
-    kids.append(label("title", (MARGIN, MARGIN, 480, HEADER_H),
+    # The header: title, the tuner's reading, mute, panic.
+    tuner = root.find("tuner")
+    title_w = 290 if tuner is not None else 480
+    kids.append(label("title", (MARGIN, MARGIN, title_w, HEADER_H),
                       root.get("title", "fxd"), 24, align=1))
+    if tuner is not None:
+        tx = MARGIN + title_w + GAP
+        kids.append(label("tuner", (tx, MARGIN, W - MARGIN - 2 * 140 -
+                                    2 * GAP - tx, HEADER_H),
+                          tuner.get("text", "tuner: -"), 22,
+                          PANEL))
     mute, panic = root.find("mute"), root.find("panic")
     if mute is not None:
         kids += labelled_button("mute", (W - MARGIN - 2 * 140 - GAP, MARGIN,

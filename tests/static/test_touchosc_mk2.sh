@@ -113,6 +113,9 @@ for label, effect, values in chain:
         namespace["/fx/%s/%s" % (label, name)] = info
         namespace["/fx/%s/%s/norm" % (label, name)] = dict(
             info, value=values.get(name, info["default"]))
+# A slot labelled tuner is optional (fxd 'tuner:tuner | ...'): its outputs.
+for name in effects.get("tuner", {}).get("\0outputs", []):
+    namespace["/fx/tuner/%s" % name] = None
 osc_md = read(os.path.join(top, "doc/osc.md")).decode()
 fxd_methods = set(re.findall(r"`(/fxd/[a-z_/]*[a-z_])", osc_md))
 for path in fxd_methods:
@@ -271,9 +274,16 @@ gr = [n for n, par in faders if props(n).get("interactive") == "0" and
       props(n).get("name") == "gr" and par == "/comp"]
 if len(gr) != 1 or "/fx/comp/gr" not in script_paths:
     missing.append("the compressor's gain reduction bar fed from /fx/comp/gr")
+tuners = [n for n, par in all_nodes if n.get("type") == "LABEL" and
+          props(n).get("name") == "tuner"]
+if len(tuners) != 1 or not {"/fx/tuner/note", "/fx/tuner/cents",
+                            "/fx/tuner/level"} <= script_paths:
+    missing.append("the tuner's reading, set from /fx/tuner/note, cents "
+                   "and level")
 check(not missing, "slot names, a bypass per slot, mute, panic, morph, "
-      "meters (/fxd/meters) and comp's gain reduction (/fx/comp/gr) are on "
-      "the surface", ["missing " + w for w in missing])
+      "meters (/fxd/meters), comp's gain reduction (/fx/comp/gr) and the "
+      "tuner's reading (/fx/tuner/...) are on the surface",
+      ["missing " + w for w in missing])
 
 # ---- 7: installed and shipped -------------------------------------------
 am = read(os.path.join(top, "Makefile.am")).decode().replace("\\\n", " ")
