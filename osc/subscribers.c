@@ -30,6 +30,7 @@ typedef struct {
 	float peak[2 * FX_OSC_MAX_PORTS]; ///< output ports, then input ports
 	double rms2[2 * FX_OSC_MAX_PORTS];
 	int reads;              ///< meter reads summed in rms2
+	int outputs_due;        ///< every output value to it next feedback
 	double fail_window;     ///< end of the current second of failures
 	int fails_in_window;    ///< failures forwarded in it
 	unsigned fails_skipped; ///< not forwarded since the last one that was
@@ -53,6 +54,15 @@ typedef struct {
 	double deadline;
 } PendingSync;
 
+/* The chain's read-only outputs as they are now: each one's path and
+ * value. An output that is not a number has no reading now (a tuner
+ * hearing no clear pitch) and is left out. */
+typedef struct {
+	int n;
+	char path[FX_MAX_SLOTS * FX_MAX_OUTPUTS][FX_LABEL_MAX + 96];
+	float value[FX_MAX_SLOTS * FX_MAX_OUTPUTS];
+} Outputs;
+
 struct FxOscSubsImpl {
 	FxOscSubsConfig cfg;
 	FxControl *control;
@@ -73,6 +83,9 @@ struct FxOscSubsImpl {
 	FxOscPeer learner; ///< who armed MIDI learn last
 	int has_learner;
 	double morph_sent; ///< the morph position last fed back (NAN: none)
+	/* Output values at their own paths go at the feedback rate when they
+	 * change: what went last, and room for what there is now. */
+	Outputs *outs_sent, *outs_now;
 };
 
 FxOscSubs *fx_osc_subs_new(const FxOscSubsConfig *cfg, FxControl *control,
@@ -86,6 +99,12 @@ FxOscSubs *fx_osc_subs_new(const FxOscSubsConfig *cfg, FxControl *control,
 	s->params = params;
 	s->t = transport;
 	s->morph_sent = NAN;
+	s->outs_sent = calloc(1, sizeof *s->outs_sent);
+	s->outs_now = calloc(1, sizeof *s->outs_now);
+	if (!s->outs_sent || !s->outs_now) {
+		fx_osc_subs_free(s);
+		return NULL;
+	}
 	return s;
 }
 
@@ -104,6 +123,8 @@ void fx_osc_subs_free(FxOscSubs *s)
 		return;
 	for (int i = 0; i < s->n_subs; i++)
 		free_listens(&s->subs[i]);
+	free(s->outs_sent);
+	free(s->outs_now);
 	free(s);
 }
 
@@ -223,6 +244,7 @@ FxStatus fx_osc_subs_add(FxOscSubs *s, const struct sockaddr_in *addr,
 	sub->is_static |= is_static;
 	sub->renewed = fx_osc_transport_clock(s->t);
 	sub->next_meter = sub->next_stats = 0;
+	sub->outputs_due = 1;
 	atomic_store(&s->n_subs_seen, s->n_subs - s->n_ws);
 	if (!is_static) {
 		send_host_port(s, sub, "/fxd/subscribed", 1);
@@ -762,15 +784,6 @@ static int read_meters(FxOscSubs *s, int *outputs)
 	return n;
 }
 
-/* The chain's read-only outputs as they are now: each one's path and
- * value. An output that is not a number has no reading now (a tuner
- * hearing no clear pitch) and is left out. */
-typedef struct {
-	int n;
-	char path[FX_MAX_SLOTS * FX_MAX_OUTPUTS][FX_LABEL_MAX + 96];
-	float value[FX_MAX_SLOTS * FX_MAX_OUTPUTS];
-} Outputs;
-
 static void read_outputs(FxOscSubs *s, Outputs *o)
 {
 	FxChainSpec spec;
@@ -823,11 +836,37 @@ static lo_message meters_message(Subscriber *sub, int from, int to)
 	return m;
 }
 
+/* Each output value at its own path (/fx/comp/gr ,f), for a control
+ * surface that binds one widget to one address: at the feedback rate,
+ * those that changed since the last feedback, and all of them to a
+ * subscriber that (re)subscribed. */
+static void publish_output_values(FxOscSubs *s)
+{
+	Outputs *now = s->outs_now, *sent = s->outs_sent;
+	read_outputs(s, now);
+	for (int k = 0; k < now->n; k++) {
+		int changed = k >= sent->n || now->value[k] != sent->value[k] ||
+		              strcmp(now->path[k], sent->path[k]);
+		for (int i = 0; i < s->n_subs; i++) {
+			Subscriber *sub = &s->subs[i];
+			if (!changed && !sub->outputs_due)
+				continue;
+			lo_message one = lo_message_new();
+			if (one)
+				lo_message_add_float(one, now->value[k]);
+			FxOscPeer to = sub_peer(sub);
+			fx_osc_send_free(s->t, &to, now->path[k], one);
+		}
+	}
+	for (int i = 0; i < s->n_subs; i++)
+		s->subs[i].outputs_due = 0;
+	s->outs_sent = now;
+	s->outs_now = sent;
+}
+
 /* /fxd/meters (output ports) and /fxd/meters/in (input ports, before the
  * chain) to each subscriber whose interval is over: the peak and the RMS
- * since its last one; with them the outputs, both as one /fxd/outputs and
- * each at its own path (/fx/comp/gr ,f), for a control surface that binds
- * one widget to one address. */
+ * since its last one; with them every output value in one /fxd/outputs. */
 static void publish_meters(FxOscSubs *s, double now, int n, int out_ports)
 {
 	Outputs *outs = NULL;
@@ -843,12 +882,6 @@ static void publish_meters(FxOscSubs *s, double now, int n, int out_ports)
 		FxOscPeer to = sub_peer(sub);
 		if (outputs)
 			fx_osc_send(s->t, &to, "/fxd/outputs", outputs);
-		for (int k = 0; outs && k < outs->n; k++) {
-			lo_message one = lo_message_new();
-			if (one)
-				lo_message_add_float(one, outs->value[k]);
-			fx_osc_send_free(s->t, &to, outs->path[k], one);
-		}
 		sub->next_meter = now + sub->interval_ms * 1e-3;
 		fx_osc_send_free(s->t, &to, "/fxd/meters",
 		                 meters_message(sub, 0, out_ports));
@@ -917,8 +950,10 @@ int fx_osc_subs_tick(FxOscSubs *s)
 		s->next_feedback = now + 1.0 / s->cfg.rate_hz;
 		flush_feedback(s);
 		forward_fails(s, now);
-		if (s->n_subs)
+		if (s->n_subs) {
 			publish_counters(s);
+			publish_output_values(s);
+		}
 	}
 	if (s->n_subs) {
 		if (now >= s->next_meter_read) {

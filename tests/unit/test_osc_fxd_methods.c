@@ -657,13 +657,21 @@ START_TEST(outputs_are_listed_queried_and_published)
 	free(text);
 	SEND(r, "/fxd/subscribe", "i", 20);
 	lo_message_free(expect(&r->cl, "/fxd/subscribed", "sii", WAIT_MS));
-	tick(r);
-	drain(&r->cl);
+	drain(&r->cl); /* the state */
 	play(r, 2);
-	nap_ms(25); /* past the meter interval: the next tick sends them */
+	/* Past the feedback period (30 Hz) and the meter interval: the next
+	 * tick sends a new subscriber every output value, and the meters. */
+	nap_ms(40);
 	tick_collect(r, &rs);
 	ck_assert_int_eq(count_path(&rs, "/fx/comp/gr", &out), 1);
 	ck_assert_float_eq_tol(arg_f(out, 0), 30.6f, 0.5f);
+	ck_assert_int_eq(count_path(&rs, "/fxd/outputs", NULL), 1);
+	replies_free(&rs);
+	/* No audio since: the value has not changed, and is not sent again
+	 * at its own path (the meters' /fxd/outputs still carries it). */
+	nap_ms(40);
+	tick_collect(r, &rs);
+	ck_assert_int_eq(count_path(&rs, "/fx/comp/gr", NULL), 0);
 	ck_assert_int_eq(count_path(&rs, "/fxd/outputs", NULL), 1);
 	replies_free(&rs);
 	rig_free(r);
@@ -692,10 +700,9 @@ START_TEST(an_output_without_a_reading_is_nil_and_not_published)
 	replies_free(&rs);
 	SEND(r, "/fxd/subscribe", "i", 20);
 	lo_message_free(expect(&r->cl, "/fxd/subscribed", "sii", WAIT_MS));
-	tick(r);
-	drain(&r->cl);
+	drain(&r->cl); /* the state */
 	play(r, 2);
-	nap_ms(25); /* past the meter interval: the next tick sends them */
+	nap_ms(40); /* past the feedback period: the next tick sends them */
 	tick_collect(r, &rs);
 	ck_assert_int_eq(count_path(&rs, "/fx/tun/level", NULL), 1);
 	ck_assert_int_eq(count_path(&rs, "/fx/tun/freq", NULL), 0);
