@@ -327,7 +327,7 @@ static void write_namespace(FxJson *j, const void *arg)
 static char *namespace_json(const FxChainSpec *spec, const JsonExtra *x,
                             size_t *len)
 {
-	char *chain = fx_spec_format_new(spec);
+	char *chain = fx_osc_chain_text(spec);
 	JsonNamespace n = {spec, chain ? chain : "", x};
 	char *text = fx_json_new(write_namespace, &n, len);
 	free(chain);
@@ -460,7 +460,7 @@ static void m_chain(const FxOscNamespace *ns, FxOscRequest *req,
 		return;
 	FxChainSpec spec;
 	fx_control_get_spec(ns->control, &spec);
-	char *text = fx_spec_format_new(&spec);
+	char *text = fx_osc_chain_text(&spec);
 	if (text)
 		fx_osc_reply(req, "/fxd/chain", "s", text);
 	else

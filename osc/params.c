@@ -184,6 +184,14 @@ static const char *param_name(const FxChainSpec *spec, int slot, int param)
 	return param == cls->n_params ? BYPASS : cls->params[param].name;
 }
 
+char *fx_osc_chain_text(const FxChainSpec *spec)
+{
+	FxChainSpec bare = *spec;
+	for (int i = 0; i < bare.n_slots; i++)
+		bare.slots[i].saved = NULL;
+	return fx_spec_format_new(&bare);
+}
+
 void fx_osc_param_path(const FxChainSpec *spec, int slot, int param, int norm,
                        char *buf, size_t size)
 {
@@ -349,7 +357,7 @@ void fx_osc_params_send_state(FxOscParams *p, FxOscTransport *t,
 {
 	FxChainSpec spec;
 	fx_control_get_spec(p->control, &spec);
-	char *text = fx_spec_format_new(&spec);
+	char *text = fx_osc_chain_text(&spec);
 	if (text) {
 		lo_message m = lo_message_new();
 		if (m)
@@ -499,6 +507,11 @@ static int apply_one(FxOscParams *p, FxOscRequest *req, const char *path,
 		no_such_param(req, path, cls, param_s);
 		return 1;
 	}
+	if (norm && (cls->params[param].flags & FX_PARAM_TEXT)) {
+		fx_osc_fail(req, path, "%s is text (a path): it has no /norm",
+		            cls->params[param].name);
+		return 1;
+	}
 	if (!v) {
 		send_forms(req->transport, &req->peer, spec, slot, param,
 		           norm ? 2 : 1);
@@ -527,7 +540,8 @@ static int apply_pattern(FxOscParams *p, FxOscRequest *req, const char *path,
 	for (int s = 0; s < spec->n_slots; s++) {
 		const FxEffectClass *cls = spec->slots[s].cls;
 		for (int i = 0; i <= cls->n_params; i++) {
-			if (norm && i == cls->n_params)
+			if (norm && (i == cls->n_params ||
+			             (cls->params[i].flags & FX_PARAM_TEXT)))
 				continue;
 			char lpath[160], ipath[160];
 			fx_osc_param_path(spec, s, i, norm, lpath, sizeof lpath);

@@ -49,6 +49,12 @@ void fx_osc_params_send_daemon(FxOscParams *p, FxOscTransport *t,
 void fx_osc_params_send_state(FxOscParams *p, FxOscTransport *t,
                               const FxOscPeer *peer);
 
+/** The chain's text as OSC clients get it (/fxd/chain, /fxd/json): the
+ *  spec without its plugins' saved states (state=, base64 that can outgrow
+ *  a UDP packet and means nothing to a client; loading the text back keeps
+ *  the running plugins' states). malloc'd; NULL when out of memory. */
+char *fx_osc_chain_text(const FxChainSpec *spec);
+
 /** The canonical address of a parameter (or bypass), with "/norm" when
  *  @p norm. */
 void fx_osc_param_path(const FxChainSpec *spec, int slot, int param, int norm,

@@ -455,7 +455,7 @@ static void flush_feedback(FxOscSubs *s)
 				                         &spec, slot, p);
 			}
 		}
-	char *text = have_spec ? fx_spec_format_new(&spec) : NULL;
+	char *text = have_spec ? fx_osc_chain_text(&spec) : NULL;
 	for (int i = 0; i < s->n_subs; i++) {
 		FxOscPeer peer = sub_peer(&s->subs[i]);
 		if (text) {

@@ -296,8 +296,9 @@ static int same_shape(const FxChainSpec *a, const FxChainSpec *b)
 		return 0;
 	for (int s = 0; s < a->n_slots; s++) {
 		const FxSlotSpec *x = &a->slots[s], *y = &b->slots[s];
+		/* A slot without state= keeps the running plugin's. */
 		if (x->cls != y->cls || strcmp(x->label, y->label) ||
-		    x->saved != y->saved)
+		    (y->saved && x->saved != y->saved))
 			return 0;
 		for (int p = 0; p < x->cls->n_params; p++)
 			if ((x->cls->params[p].flags & FX_PARAM_STRUCTURAL) &&
@@ -557,7 +558,13 @@ int fx_control_take_unsaved(FxControl *c, int force, FxControlSnapshot *snap)
 			due |= snap->spec.slots[s].cls->save != NULL;
 	}
 	if (due) {
-		fx_engine_save_spec(c->engine, &snap->spec);
+		/* Plugins are asked for their state only by the last save of
+		 * a run (forced) and by presets: a state moving on its own
+		 * would otherwise be serialised and kept twice a second. */
+		if (force)
+			fx_engine_save_spec(c->engine, &snap->spec);
+		else
+			fx_engine_get_spec(c->engine, &snap->spec);
 		snap->bpm = c->bpm;
 		snap->config_hash = c->config_hash;
 		snap->taken = now;

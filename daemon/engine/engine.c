@@ -348,6 +348,26 @@ static void want_later(FxEngine *e, const FxChainSpec *spec, int latency)
 	atomic_fetch_add_explicit(&e->staged_seq, 1, memory_order_release);
 }
 
+/* A rebuild keeps what the running plugins hold: a slot of @p spec with
+ * the label and class of a slot of @p running (the spec of e->newest), and
+ * no state of its own (none, or the one running has), gets that plugin's
+ * state, saved now. Locked. */
+static void keep_states(FxEngine *e, FxChainSpec *spec, const FxChainSpec *running)
+{
+	for (int i = 0; e->newest && i < spec->n_slots; i++) {
+		FxSlotSpec *s = &spec->slots[i];
+		if (!s->cls->save || !*s->label)
+			continue;
+		int j = fx_spec_find_slot(running, s->label);
+		if (j < 0 || running->slots[j].cls != s->cls ||
+		    (s->saved && s->saved != running->slots[j].saved))
+			continue;
+		const char *now = fx_chain_slot_save(e->newest, j);
+		if (now)
+			s->saved = now;
+	}
+}
+
 /* Frees what came back and queues the wanted chain once none is in flight. */
 static void collect(FxEngine *e)
 {
@@ -355,7 +375,9 @@ static void collect(FxEngine *e)
 	free_midi_tables(e->midi_retired);
 	if (!e->wanted || e->in_flight)
 		return;
-	FxStatus st = queue_chain(e, &e->spec);
+	FxChainSpec spec = e->spec;
+	keep_states(e, &spec, &e->fallback);
+	FxStatus st = queue_chain(e, &spec);
 	if (st != FX_OK) {
 		/* Out of memory: the chain running is wanted again. */
 		e->spec = e->fallback;
@@ -457,16 +479,20 @@ static void stage_or_count(FxEngine *e, int idx, double v)
 		stage(e, idx, v);
 }
 
-static FxStatus swap_locked(FxEngine *e, const FxChainSpec *spec)
+static FxStatus swap_locked(FxEngine *e, const FxChainSpec *wanted)
 {
 	FxChainPlan plan;
-	FxStatus st = plan_chain(&e->cfg, spec, &plan);
+	FxStatus st = plan_chain(&e->cfg, wanted, &plan);
 	if (st != FX_OK)
 		return st;
 	free_retired(e);
-	if (!e->in_flight)
-		return queue_chain(e, spec);
-	want_later(e, spec, plan.latency);
+	if (!e->in_flight) {
+		FxChainSpec spec = *wanted;
+		keep_states(e, &spec, &e->spec);
+		return queue_chain(e, &spec);
+	}
+	/* Its plugins' states are taken when it is queued (collect). */
+	want_later(e, wanted, plan.latency);
 	return FX_OK;
 }
 
@@ -835,6 +861,15 @@ enum {
 
 int fx_engine_slot_stats(FxEngine *e, FxEngineSlotStats *out, int max)
 {
+	/* Only for the chain the spec describes: during a swap, a slot's
+	 * numbers would be another effect's under this one's name. */
+	lock(e);
+	int current = !e->wanted &&
+	              atomic_load_explicit(&e->slot_gen, memory_order_relaxed) ==
+	                      e->gen;
+	unlock(e);
+	if (!current)
+		return 0;
 	int n = atomic_load_explicit(&e->slot_count, memory_order_relaxed);
 	uint64_t chunks = atomic_load_explicit(&e->slot_chunks,
 	                                       memory_order_relaxed);

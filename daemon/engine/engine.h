@@ -327,7 +327,8 @@ typedef struct {
 
 /** The cost of each slot of the chain being heard, as the worker last
  *  published it (after its latest chunk). Returns the slots filled, at
- *  most @p max. Any thread. */
+ *  most @p max; none while a swap is on its way (the chain heard is not
+ *  the one fx_engine_get_spec describes). Any non-realtime thread. */
 int fx_engine_slot_stats(FxEngine *e, FxEngineSlotStats *out, int max);
 
 /** Every chunk muted as not finite since the engine was made, by the

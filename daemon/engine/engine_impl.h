@@ -178,6 +178,7 @@ struct FxEngineImpl {
 	_Atomic uint64_t slot_ns[FX_MAX_SLOTS], slot_faults[FX_MAX_SLOTS];
 	_Atomic uint64_t slot_chunks;
 	_Atomic int slot_count;
+	_Atomic uint32_t slot_gen; ///< generation of the chain they are of
 	/* Each slot's read-only outputs (float bits), published likewise. */
 	_Atomic uint32_t slot_out[FX_MAX_SLOTS][FX_MAX_OUTPUTS];
 	TimeLog work_log;

@@ -437,6 +437,7 @@ static void publish_slots(FxEngine *e)
 	}
 	atomic_fetch_add_explicit(&e->slot_chunks, 1, memory_order_relaxed);
 	atomic_store_explicit(&e->slot_count, n, memory_order_relaxed);
+	atomic_store_explicit(&e->slot_gen, e->chain_gen, memory_order_relaxed);
 }
 
 static void run_chunk(FxEngine *e)
@@ -479,8 +480,10 @@ static void run_chunk(FxEngine *e)
 	publish_slots(e);
 	uint64_t nf = fx_chain_nonfinite_count(e->chain);
 	if (nf != e->chain_nonfinite) {
+		/* Release: a plugin's muted flag, set before, is seen by
+		 * whoever sees the count move (the control's restart). */
 		atomic_fetch_add_explicit(&e->nonfinite, nf - e->chain_nonfinite,
-		                          memory_order_relaxed);
+		                          memory_order_release);
 		e->chain_nonfinite = nf;
 	}
 	if (e->safety)
@@ -496,7 +499,7 @@ static void run_chunk(FxEngine *e)
 		fx_chain_reset(e->chain);
 		if (e->safety)
 			fx_safety_reset(e->safety);
-		atomic_fetch_add_explicit(&e->nonfinite, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&e->nonfinite, 1, memory_order_release);
 	}
 
 	int outs = e->cfg.outputs;

@@ -595,7 +595,9 @@ START_TEST(text_parameters_take_a_path)
 	SEND(r, "/fx/cab/ir", "f", 3.0);
 	expect_fail(r, "/fx/cab/ir", "ir is text (a path): send a string");
 	SEND(r, "/fx/cab/ir/norm", "f", 0.5);
-	expect_fail(r, "/fx/cab/ir/norm", "not to /norm");
+	expect_fail(r, "/fx/cab/ir/norm", "it has no /norm");
+	SEND(r, "/fx/cab/ir/norm", "");
+	expect_fail(r, "/fx/cab/ir/norm", "it has no /norm");
 	SEND(r, "/fx/cab/ir", "s", "/nonexistent/cab.wav");
 	expect_fail(r, "/fx/cab/ir", "convolver: ir=/nonexistent/cab.wav");
 	fx_control_get_spec(r->c, &spec);
