@@ -103,14 +103,22 @@ static size_t prepare(FxConvolver *c, const FxConvolverShape *shape)
 	c->shape = *shape;
 	c->n_levels = plan_levels(shape->frames, c->levels);
 	c->nmax = c->n_levels ? c->levels[c->n_levels - 1].n : FX_CONV_HEAD;
-	for (int k = 0; k < c->n_levels; k++)
-		c->levels[k].spread = c->levels[k].start >= 2L * c->levels[k].n;
-	for (int o = 0; o < shape->outputs; o++)
+	for (int k = 0; k < c->n_levels; k++) {
+		Level *lv = &c->levels[k];
+		lv->spread = lv->start >= 2L * lv->n;
+		/* An inverse transform of 2n costs about log2(2n) products. */
+		for (lv->weight = 1; (1 << lv->weight) < 2 * lv->n; lv->weight++)
+			;
+	}
+	for (int o = 0; o < shape->outputs; o++) {
+		int before = c->n_pairs;
 		for (int p = 0; p < shape->paths; p++)
 			if (shape->route[p][1] == o) {
 				c->pair_out[c->n_pairs] = (unsigned char)o;
 				c->pair_path[c->n_pairs++] = (unsigned char)p;
 			}
+		c->n_sums += c->n_pairs > before;
+	}
 	return layout(c, NULL);
 }
 
@@ -216,6 +224,11 @@ void fx_convolver_set_ir(FxConvolver *c, int path, const float *ir, long frames)
 			if (j + 1 > lv->active)
 				lv->active = j + 1;
 		}
+		/* A spread round's work, shared by the n / 64 head blocks
+		 * before its output is due. */
+		int units = c->n_pairs * lv->active + c->n_sums * lv->weight;
+		int steps = n / FX_CONV_HEAD;
+		lv->budget = (units + steps - 1) / steps;
 	}
 	fx_convolver_reset(c);
 }

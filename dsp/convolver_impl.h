@@ -35,7 +35,8 @@ typedef struct {
 	fftwf_complex *acc; ///< [outputs][stride] the round's output spectra
 	long long due;      ///< the round's output block starts here
 	int cur_q, cur_k;   ///< the round's place: path pair, partition
-	int budget;         ///< work units a head block does in this round
+	int weight;         ///< partitions an inverse transform weighs
+	int budget; ///< work units a head block does (set at fx_convolver_set_ir)
 } Level;
 
 struct FxConvolver {
@@ -53,6 +54,7 @@ struct FxConvolver {
 	/* The (output, path) pairs in the order their sums are made: by
 	 * output, then by path, as a spread round walks them. */
 	int n_pairs;
+	int n_sums; ///< outputs some path adds into: an inverse transform each
 	unsigned char pair_out[FX_CONV_MAX_PATHS], pair_path[FX_CONV_MAX_PATHS];
 	float *time;         ///< [2 * nmax] transform scratch
 	fftwf_complex *spec; ///< [nmax + 1] transform scratch

@@ -170,21 +170,10 @@ static void run_level(FxConvolver *c, Level *lv)
 
 /* A level with slack, at its boundary: the newest spectrum, and a round
  * of work for the output block after the next, spread over the n / 64
- * head blocks before it is due (an inverse transform weighs as much as
- * log2(2n) partitions). */
+ * head blocks before it is due (lv->budget a block). */
 static void start_round(FxConvolver *c, Level *lv)
 {
 	transform(c, lv);
-	int outputs = 0;
-	for (int q = 0; q < c->n_pairs; q++)
-		outputs += q + 1 == c->n_pairs ||
-		           c->pair_out[q + 1] != c->pair_out[q];
-	int weight = 1;
-	while ((1 << weight) < 2 * lv->n)
-		weight++;
-	int units = c->n_pairs * lv->active + outputs * weight;
-	int steps = lv->n / FX_CONV_HEAD;
-	lv->budget = (units + steps - 1) / steps;
 	lv->due = c->t + lv->n;
 	lv->cur_q = 0;
 	lv->cur_k = 0;
@@ -196,9 +185,6 @@ static void start_round(FxConvolver *c, Level *lv)
 static void step_round(FxConvolver *c, Level *lv, int last)
 {
 	int units = last ? INT_MAX : lv->budget;
-	int weight = 1;
-	while ((1 << weight) < 2 * lv->n)
-		weight++;
 	while (units > 0 && lv->cur_q < c->n_pairs) {
 		int q = lv->cur_q, o = c->pair_out[q];
 		fftwf_complex *acc = lv->acc + (size_t)o * lv->stride;
@@ -210,7 +196,7 @@ static void step_round(FxConvolver *c, Level *lv, int last)
 		if (q + 1 == c->n_pairs || c->pair_out[q + 1] != o) {
 			add_block(c, lv, acc, o, lv->due);
 			memset(acc, 0, (size_t)(lv->n + 1) * sizeof *acc);
-			units -= weight;
+			units -= lv->weight;
 		}
 		lv->cur_q++;
 		lv->cur_k = 0;

@@ -78,10 +78,8 @@ static void send_output_info(FxOscRequest *req, const FxChainSpec *spec,
 {
 	const FxSlotSpec *s = &spec->slots[slot];
 	const FxParamInfo *o = &s->cls->outputs[out];
-	char idx[16], path[FX_LABEL_MAX + 96];
-	snprintf(idx, sizeof idx, "%d", slot);
-	snprintf(path, sizeof path, "/fx/%s/%s", *s->label ? s->label : idx,
-	         o->name);
+	char path[FX_LABEL_MAX + 96];
+	fx_osc_output_path(spec, slot, out, path, sizeof path);
 	lo_message m = lo_message_new();
 	if (!m)
 		return;
@@ -244,10 +242,8 @@ static void json_output(FxJson *j, const FxChainSpec *spec, int s, int o,
 {
 	const FxSlotSpec *sl = &spec->slots[s];
 	const FxParamInfo *oi = &sl->cls->outputs[o];
-	char idx[16], path[FX_LABEL_MAX + 96];
-	snprintf(idx, sizeof idx, "%d", s);
-	snprintf(path, sizeof path, "/fx/%s/%s", *sl->label ? sl->label : idx,
-	         oi->name);
+	char path[FX_LABEL_MAX + 96];
+	fx_osc_output_path(spec, s, o, path, sizeof path);
 	fx_json_object(j);
 	fx_json_key(j, "path");
 	fx_json_string(j, path);

@@ -168,17 +168,13 @@ static int add_param(Tree *t, int slot, int param, int norm, Kind kind)
 	return i;
 }
 
-/* A slot's read-only outputs, beside its bypass (@p bypass_path). */
-static int add_outputs(Tree *t, int slot, const char *bypass_path)
+/* A slot's read-only outputs, beside its bypass. */
+static int add_outputs(Tree *t, int slot)
 {
 	const FxEffectClass *cls = t->spec.slots[slot].cls;
 	for (int k = 0; k < cls->n_outputs; k++) {
 		char path[PATH_MAX_LEN];
-		snprintf(path, sizeof path, "%s", bypass_path);
-		*strrchr(path, '/') = '\0';
-		size_t at = strlen(path);
-		snprintf(path + at, sizeof path - at, "/%s",
-		         cls->outputs[k].name);
+		fx_osc_output_path(&t->spec, slot, k, path, sizeof path);
 		int i = node_at(t, path);
 		if (i < 0)
 			return 0;
@@ -201,7 +197,7 @@ static int build_fx(Tree *t)
 			     add_param(t, s, p, 1, N_NORM) < 0))
 				return 0;
 		int b = add_param(t, s, np, 0, N_BYPASS);
-		if (b < 0 || !add_outputs(t, s, t->nodes[b].path))
+		if (b < 0 || !add_outputs(t, s))
 			return 0;
 		/* The slot's node is the one its bypass made: the address's
 		 * own form of the slot, label or index. */

@@ -201,6 +201,15 @@ void fx_osc_param_path(const FxChainSpec *spec, int slot, int param, int norm,
 	         norm ? "/norm" : "");
 }
 
+void fx_osc_output_path(const FxChainSpec *spec, int slot, int out, char *buf,
+                        size_t size)
+{
+	char s[FX_LABEL_MAX + 8];
+	slot_name(spec, slot, s, sizeof s);
+	snprintf(buf, size, "/fx/%s/%s", s,
+	         spec->slots[slot].cls->outputs[out].name);
+}
+
 /* The same address with the slot's index, which names it as well. */
 static void index_path(const FxChainSpec *spec, int slot, int param, int norm,
                        char *buf, size_t size)

@@ -60,6 +60,10 @@ char *fx_osc_chain_text(const FxChainSpec *spec);
 void fx_osc_param_path(const FxChainSpec *spec, int slot, int param, int norm,
                        char *buf, size_t size);
 
+/** The address of read-only output @p out of @p slot (/fx/comp/gr). */
+void fx_osc_output_path(const FxChainSpec *spec, int slot, int out, char *buf,
+                        size_t size);
+
 /** Splits "/fx/A/B[/norm]" into its parts (@p slot of FX_LABEL_MAX + 8
  *  bytes, @p param of 64). Returns 0 if it is not one. */
 int fx_osc_split_param_path(const char *path, char *slot, char *param, int *norm);

@@ -797,12 +797,8 @@ static void read_outputs(FxOscSubs *s, Outputs *o)
 				return;
 			if (!isfinite(st[i].outputs[k]))
 				continue;
-			char idx[16];
-			snprintf(idx, sizeof idx, "%d", i);
-			snprintf(o->path[o->n], sizeof o->path[0], "/fx/%s/%s",
-			         spec.slots[i].label[0] ? spec.slots[i].label
-			                                : idx,
-			         cls->outputs[k].name);
+			fx_osc_output_path(&spec, i, k, o->path[o->n],
+			                   sizeof o->path[0]);
 			o->value[o->n++] = st[i].outputs[k];
 		}
 	}

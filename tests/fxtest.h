@@ -4,6 +4,7 @@
 #define FX_TEST_H
 
 #include <check.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -78,6 +79,35 @@ static inline FxChainSpec fx_test_spec(const char *text)
 	ck_assert_msg(fx_spec_parse(text, "test", &spec, &err) == FX_OK,
 	              "%s: %s", text, err.message);
 	return spec;
+}
+
+/** Runs planar buffers @p x[0..channels) of @p n frames through @p c in
+ *  place, in chunks of @p chunk frames (the last may be shorter). */
+static inline void fx_test_process(FxChain *c, float *const *x, int channels,
+                                   long n, int chunk)
+{
+	float *part[64];
+	for (long off = 0; off < n; off += chunk) {
+		for (int ch = 0; ch < channels; ch++)
+			part[ch] = x[ch] + off;
+		fx_chain_process(c, part,
+		                 n - off < chunk ? (int)(n - off) : chunk);
+	}
+}
+
+/** xorshift32: the next of a reproducible sequence in *@p s (not 0). */
+static inline uint32_t fx_test_xorshift(uint32_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 17;
+	*s ^= *s << 5;
+	return *s;
+}
+
+/** Uniform in [-1, 1), from fx_test_xorshift. */
+static inline double fx_test_uniform(uint32_t *s)
+{
+	return (double)fx_test_xorshift(s) / 2147483648.0 - 1.0;
 }
 
 /** The chain @p text is refused with @p st and a message (source "chain")

@@ -13,34 +13,9 @@
 
 enum { FS = 48000 };
 
-/* Runs planar buffers x[0..channels) through c in chunks of `chunk`. */
-static void run(FxChain *c, float **x, int channels, long n, int chunk)
-{
-	float *p[16];
-	for (long off = 0; off < n; off += chunk) {
-		for (int ch = 0; ch < channels; ch++)
-			p[ch] = x[ch] + off;
-		fx_chain_process(c, p, n - off < chunk ? (int)(n - off) : chunk);
-	}
-}
-
 static void run_mono(FxChain *c, float *x, long n, int chunk)
 {
-	run(c, &x, 1, n, chunk);
-}
-
-static uint32_t xorshift(uint32_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 17;
-	*s ^= *s << 5;
-	return *s;
-}
-
-/* Uniform in [-1, 1). */
-static double uniform(uint32_t *s)
-{
-	return (double)xorshift(s) / 2147483648.0 - 1.0;
+	fx_test_process(c, &x, 1, n, chunk);
 }
 
 static double db(double x)
@@ -237,7 +212,7 @@ START_TEST(compressor_links_channels_by_their_max)
 	memcpy(alone, in[0], sizeof alone);
 	FxChain *c3 = fx_test_chain(text, fx_test_chain_config(3, 20));
 	float *bufs[3] = {out[0], out[1], out[2]};
-	run(c3, bufs, 3, N, 256);
+	fx_test_process(c3, bufs, 3, N, 256);
 	FxChain *c1 = fx_test_chain(text, fx_test_chain_config(1, 20));
 	run_mono(c1, alone, N, 256);
 	double worst = 0;
@@ -316,7 +291,7 @@ START_TEST(compressor_ratio_one_is_makeup_only)
 	static float x[N], y[N];
 	uint32_t s = 7;
 	for (int i = 0; i < N; i++)
-		x[i] = y[i] = (float)uniform(&s);
+		x[i] = y[i] = (float)fx_test_uniform(&s);
 	FxChain *c = fx_test_chain("compressor ratio=1 threshold=-60 makeup=6",
 	                           fx_test_chain_config(1, 20));
 	run_mono(c, y, N, 100);
@@ -354,23 +329,24 @@ START_TEST(limiter_never_exceeds_the_ceiling)
 	uint32_t s = 12345 + (uint32_t)_i;
 	for (long i = 0; i < N; i++)
 		for (int ch = 0; ch < 2; ch++)
-			x[ch][i] = (float)(10 * uniform(&s));
+			x[ch][i] = (float)(10 * fx_test_uniform(&s));
 	for (int k = 0; k < 2000; k++) {
-		long at = xorshift(&s) % N;
-		x[xorshift(&s) & 1][at] = (float)(xorshift(&s) & 1 ? 31.6
-		                                                   : -31.6);
+		long at = fx_test_xorshift(&s) % N;
+		x[fx_test_xorshift(&s) & 1][at] =
+			(float)(fx_test_xorshift(&s) & 1 ? 31.6 : -31.6);
 	}
 	for (int k = 0; k < 200; k++) {
-		long at = xorshift(&s) % (N - 4000),
-		     len = 1 + xorshift(&s) % 4000;
-		int period = 2 + (int)(xorshift(&s) % 400);
+		long at = fx_test_xorshift(&s) % (N - 4000),
+		     len = 1 + fx_test_xorshift(&s) % 4000;
+		int period = 2 + (int)(fx_test_xorshift(&s) % 400);
 		for (long i = 0; i < len; i++)
 			for (int ch = 0; ch < 2; ch++)
 				x[ch][at + i] = (i / (period / 2)) % 2 ? -10.0f
 				                                       : 10.0f;
 	}
 	for (long off = 0; off < N;) {
-		int n = 1 + (int)(xorshift(&s) % (uint32_t)limits[_i].max_chunk);
+		int n = 1 + (int)(fx_test_xorshift(&s) %
+		                  (uint32_t)limits[_i].max_chunk);
 		if (n > N - off)
 			n = (int)(N - off);
 		float *p[2] = {x[0] + off, x[1] + off};
@@ -438,13 +414,13 @@ START_TEST(limiter_below_ceiling_is_an_exact_delay)
 		y[ch] = malloc(N * sizeof(float));
 		ck_assert(x[ch] && y[ch]);
 		for (long i = 0; i < N; i++)
-			x[ch][i] = (float)(0.5 * uniform(&s));
+			x[ch][i] = (float)(0.5 * fx_test_uniform(&s));
 		/* Half a second in, 100 ms at +6 dBFS. */
 		for (long i = FS / 2; i < FS / 2 + FS / 10; i++)
 			x[ch][i] *= 4.0f;
 		memcpy(y[ch], x[ch], N * sizeof(float));
 	}
-	run(c, y, 2, N, chunks[_i]);
+	fx_test_process(c, y, 2, N, chunks[_i]);
 	long exact_after = 0, last_inexact = -1;
 	for (long i = 0; i < N; i++)
 		for (int ch = 0; ch < 2; ch++) {
@@ -570,12 +546,12 @@ START_TEST(reset_forgets_the_past)
 	for (int i = 0; i < N; i++)
 		a[i] = b[i] = (i & 1) ? 3.0f : -3.0f;
 	float *p[2] = {a, b};
-	run(c, p, 2, N, 256);
+	fx_test_process(c, p, 2, N, 256);
 	fx_chain_reset(c);
 	memset(a, 0, sizeof a);
 	memset(b, 0, sizeof b);
 	a[100] = 0.01f; /* -40 dBFS: well under the compressor's knee */
-	run(c, p, 2, N, 256);
+	fx_test_process(c, p, 2, N, 256);
 	for (int i = 0; i < N; i++) {
 		ck_assert(b[i] == 0.0f);
 		ck_assert(a[i] == (i == 148 ? 0.01f : 0.0f));

@@ -49,20 +49,9 @@ void *__wrap_calloc(size_t n, size_t m)
 
 /* ---- helpers ------------------------------------------------------------- */
 
-/* Runs planar buffers x[0..channels) through c in chunks of `chunk`. */
-static void run(FxChain *c, float **x, int channels, long n, int chunk)
-{
-	float *p[16];
-	for (long off = 0; off < n; off += chunk) {
-		for (int ch = 0; ch < channels; ch++)
-			p[ch] = x[ch] + off;
-		fx_chain_process(c, p, n - off < chunk ? (int)(n - off) : chunk);
-	}
-}
-
 static void run_mono(FxChain *c, float *x, long n, int chunk)
 {
-	run(c, &x, 1, n, chunk);
+	fx_test_process(c, &x, 1, n, chunk);
 }
 
 /* The gate's `open` output now (slot @p slot). */
@@ -72,20 +61,6 @@ static float open_now(FxChain *c, int slot)
 	ck_assert_int_eq(fx_chain_slot_outputs(c, slot, v), 1);
 	ck_assert(v[0] == 0.0f || v[0] == 1.0f);
 	return v[0];
-}
-
-static uint32_t xorshift(uint32_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 17;
-	*s ^= *s << 5;
-	return *s;
-}
-
-/* Uniform in [-1, 1). */
-static double uniform(uint32_t *s)
-{
-	return (double)xorshift(s) / 2147483648.0 - 1.0;
 }
 
 static double db(double x)
@@ -347,7 +322,7 @@ START_TEST(gain_slope_is_bounded)
 	nyquist(x, b, n, amp(-50));
 	memcpy(y, x, (size_t)n * sizeof *x);
 	float *bufs[2] = {y, z}; /* a silent second channel */
-	run(c, bufs, 2, n, 64);
+	fx_test_process(c, bufs, 2, n, 64);
 	double pa = exp(-1000.0 / (slopes[_i].attack * FS));
 	double pr = exp(-1000.0 / (slopes[_i].release * FS));
 	double bound_open = (1 - pa) * pow(pa, pa / (1 - pa));
@@ -391,8 +366,8 @@ static void plucks(float *l, float *r, long n)
 		double env = 0.5 * exp(-(double)k / (0.03 * FS));
 		double f = 110.0 * (1 + (i / (FS * 3 / 10)) % 5);
 		double tone = env * sin(2 * M_PI * f * k / FS);
-		l[i] = (float)(tone + 3e-4 * uniform(&s));
-		r[i] = (float)(0.7 * tone + 3e-4 * uniform(&s) +
+		l[i] = (float)(tone + 3e-4 * fx_test_uniform(&s));
+		r[i] = (float)(0.7 * tone + 3e-4 * fx_test_uniform(&s) +
 		               0.005 * sin(2 * M_PI * 50.0 * i / FS));
 	}
 }
@@ -561,7 +536,7 @@ START_TEST(channels_are_linked)
 	const char *text = "gate threshold=-30 hold=10 release=20";
 	FxChain *c3 = fx_test_chain(text, fx_test_chain_config(3, 20));
 	float *bufs[3] = {out[0], out[1], out[2]};
-	run(c3, bufs, 3, N, 256);
+	fx_test_process(c3, bufs, 3, N, 256);
 	FxChain *c1 = fx_test_chain(text, fx_test_chain_config(1, 20));
 	run_mono(c1, alone, N, 256);
 	double worst = 0;
@@ -596,7 +571,7 @@ START_TEST(range_zero_is_transparent)
 		memcpy(y[ch], x[ch], N * sizeof(float));
 	FxChain *c = fx_test_chain("gate range=0 threshold=-20",
 	                           fx_test_chain_config(2, 20));
-	run(c, y, 2, N, 100);
+	fx_test_process(c, y, 2, N, 100);
 	for (int ch = 0; ch < 2; ch++)
 		ck_assert(memcmp(x[ch], y[ch], N * sizeof(float)) == 0);
 	fx_chain_free(c);
@@ -665,7 +640,7 @@ START_TEST(silence_and_nonfinite_input)
 	enum { N = FS / 2, CH = 256 };
 	float *x[2] = {floats(N), floats(N)};
 	FxChain *c = fx_test_chain("gate", fx_test_chain_config(2, 20));
-	run(c, x, 2, N, CH);
+	fx_test_process(c, x, 2, N, CH);
 	for (long i = 0; i < N; i++)
 		ck_assert(x[0][i] == 0.0f && x[1][i] == 0.0f);
 	ck_assert(open_now(c, 0) == 0.0f);
@@ -674,7 +649,7 @@ START_TEST(silence_and_nonfinite_input)
 		for (int ch = 0; ch < 2; ch++)
 			nyquist(x[ch], 0, N, 0.1);
 		x[k & 1][N / 2 + 5] = bad[k];
-		run(c, x, 2, N, CH);
+		fx_test_process(c, x, 2, N, CH);
 		ck_assert_uint_eq(fx_chain_nonfinite_count(c), (uint64_t)k + 1);
 		long muted = (N / 2) / CH * CH;
 		for (long i = 0; i < N; i++)

@@ -35,17 +35,6 @@ static FxChain *chain_from(const char *text, int channels, double glide_ms)
 	return chain_at(text, channels, glide_ms, FS);
 }
 
-/* Runs planar buffers x[0..channels) of n frames through c in chunks. */
-static void run(FxChain *c, float **x, int channels, int n, int chunk)
-{
-	float *part[MAX_CH];
-	for (int off = 0; off < n; off += chunk) {
-		for (int ch = 0; ch < channels; ch++)
-			part[ch] = x[ch] + off;
-		fx_chain_process(c, part, n - off < chunk ? n - off : chunk);
-	}
-}
-
 static void set(FxChain *c, int slot, const char *name, double v)
 {
 	int p = fx_param_find(fx_chain_slot_class(c, slot), name);
@@ -89,7 +78,7 @@ START_TEST(delay_echoes_at_exact_offsets)
 	FxChain *c = chain_from(text[_i], 1, 20);
 	float *x = zeros(N);
 	x[0] = 1.0f;
-	run(c, &x, 1, N, 256);
+	fx_test_process(c, &x, 1, N, 256);
 	ck_assert_float_eq_tol(x[0], dry[_i], 1e-7);
 	int bad = 0;
 	for (int i = 1; i < N && !bad; i++) {
@@ -113,7 +102,7 @@ START_TEST(delay_fractional_echo_is_centred)
 	FxChain *c = chain_from("delay time=10.01 feedback=0 mix=1", 1, 20);
 	float *x = zeros(N);
 	x[0] = 1.0f;
-	run(c, &x, 1, N, 64);
+	fx_test_process(c, &x, 1, N, 64);
 	double sum = 0, moment = 0;
 	for (int i = 1; i < N; i++) {
 		sum += x[i];
@@ -136,7 +125,7 @@ START_TEST(delay_pingpong_alternates_channels)
 	                        2, 20);
 	float *l = zeros(N), *r = zeros(N), *x[2] = {l, r};
 	l[0] = r[0] = 1.0f;
-	run(c, x, 2, N, 100);
+	fx_test_process(c, x, 2, N, 100);
 	int bad = 0;
 	for (int i = 1; i < N && !bad; i++) {
 		int k = i / D;
@@ -153,7 +142,7 @@ START_TEST(delay_pingpong_alternates_channels)
 	memset(l, 0, N * sizeof *l);
 	memset(r, 0, N * sizeof *r);
 	l[0] = 1.0f;
-	run(c, x, 2, N, 100);
+	fx_test_process(c, x, 2, N, 100);
 	for (int k = 1; k < N / D; k++) {
 		ck_assert_float_eq_tol(l[k * D], pow(0.6, k - 1), 1e-6);
 		ck_assert_float_eq_tol(r[k * D], 0, 1e-9);
@@ -177,7 +166,7 @@ START_TEST(delay_odd_channel_counts)
 			x[ch] = zeros(N);
 			x[ch][0] = 1.0f;
 		}
-		run(c, x, channels, N, 256);
+		fx_test_process(c, x, channels, N, 256);
 		float *lone = x[channels - 1];
 		for (int k = 1; k < N / D; k++)
 			ck_assert_float_eq_tol(lone[k * D], pow(0.5, k - 1),
@@ -218,7 +207,7 @@ START_TEST(chunk_size_does_not_matter)
 			for (int ch = 0; ch < CH; ch++)
 				x[ch][i] = i < N / 2 ? noise() : 0.0f;
 		FxChain *c = chain_from(invariant_chains[_i], CH, 20);
-		run(c, x, CH, N, chunks[k]);
+		fx_test_process(c, x, CH, N, chunks[k]);
 		fx_chain_free(c);
 		for (int ch = 0; ch < CH; ch++) {
 			if (k == 0) {
@@ -251,7 +240,7 @@ static int echo_frame(FxChain *c, int n, double *peak)
 {
 	float *x = zeros(n);
 	x[0] = 1.0f;
-	run(c, &x, 1, n, 256);
+	fx_test_process(c, &x, 1, n, 256);
 	int best = 1;
 	for (int i = 1; i < n; i++)
 		if (fabs(x[i]) > fabs(x[best]))
@@ -311,11 +300,11 @@ START_TEST(delay_tempo_change_while_running)
 	const FxEffectClass *cls = fx_chain_slot_class(c, 0);
 	ck_assert_ptr_nonnull(cls->tempo);
 	float *x = zeros(N);
-	run(c, &x, 1, N, 256); /* the line has run: changes now glide */
+	fx_test_process(c, &x, 1, N, 256); /* the line has run: changes now glide */
 	fx_chain_set_tempo(c, 150);
 	fx_chain_set_tempo(c, NAN); /* ignored */
 	fx_chain_set_tempo(c, -3);  /* ignored */
-	run(c, &x, 1, N, 256);
+	fx_test_process(c, &x, 1, N, 256);
 	double peak;
 	int at = echo_frame(c, 20000, &peak);
 	ck_assert_msg(at == want[_i] && fabs(peak - 1) < 1e-6,
@@ -389,10 +378,10 @@ START_TEST(delay_time_glide_has_no_click)
 	double amp = 0.5, w = 2 * M_PI * 50 / FS;
 	for (int i = 0; i < N; i++)
 		x[i] = in[i] = (float)(amp * sin(w * i));
-	run(c, &x, 1, FS / 2, 256);
+	fx_test_process(c, &x, 1, FS / 2, 256);
 	set(c, 0, glide_cases[_i].param, glide_cases[_i].to);
 	float *rest = x + FS / 2;
-	run(c, &rest, 1, N - FS / 2, 256);
+	fx_test_process(c, &rest, 1, N - FS / 2, 256);
 	double worst = 0, bound = amp * w * 1.5 * 1.02;
 	for (int i = FS / 2 - 2000; i < N; i++)
 		worst = fmax(worst, fabs(x[i] - x[i - 1])); /* NaN stays out */
@@ -422,7 +411,7 @@ START_TEST(delay_feedback_is_bounded)
 		l[i] = noise();
 		r[i] = noise();
 	}
-	run(c, x, 2, N, 256);
+	fx_test_process(c, x, 2, N, 256);
 	double peak = 0;
 	for (int i = 0; i < N; i++)
 		peak = fmax(peak, fmax(fabs(l[i]), fabs(r[i])));
@@ -430,7 +419,7 @@ START_TEST(delay_feedback_is_bounded)
 	fx_chain_reset(c);
 	memset(l, 0, N * sizeof *l);
 	memset(r, 0, N * sizeof *r);
-	run(c, x, 2, 4800, 256);
+	fx_test_process(c, x, 2, 4800, 256);
 	int loud = 0;
 	for (int i = 0; i < 4800; i++)
 		loud |= l[i] != 0 || r[i] != 0;
@@ -443,7 +432,7 @@ START_TEST(delay_feedback_is_bounded)
 		l[i] = r[i] = noise();
 	float *in = zeros(FS);
 	memcpy(in, l, FS * sizeof *in);
-	run(c, x, 2, FS, 256);
+	fx_test_process(c, x, 2, FS, 256);
 	ck_assert(!memcmp(in, l, FS * sizeof *in));
 	ck_assert(!memcmp(in, r, FS * sizeof *in));
 	free(in);
@@ -464,7 +453,7 @@ static void impulse_response_at(const char *text, float *l, float *r, int n,
 	memset(l, 0, (size_t)n * sizeof *l);
 	memset(r, 0, (size_t)n * sizeof *r);
 	l[0] = r[0] = 1.0f;
-	run(c, x, 2, n, 256);
+	fx_test_process(c, x, 2, n, 256);
 	fx_chain_free(c);
 }
 
@@ -602,7 +591,7 @@ START_TEST(reverb_odd_channel_counts)
 			x[ch] = zeros(N);
 			x[ch][0] = 1.0f;
 		}
-		run(c, x, channels, N, 256);
+		fx_test_process(c, x, channels, N, 256);
 		ck_assert(fx_audio_is_finite(x, channels, N));
 		for (int ch = 0; ch < channels; ch++) {
 			double tail = 0;
