@@ -1180,7 +1180,7 @@ static void write_json(FILE *f, const char *mode, int cpu_avx2, int cpu_fma)
 /* ---- g: the convolver ------------------------------------------------ */
 
 enum { CONV_FRAMES = 256, CONV_CH = 2 };
-static const double conv_seconds[] = {0.1, 0.5, 1, 2, 5};
+static const double conv_seconds[] = {0.1, 0.5, 1, 2, 5, 10};
 #define CONV_FIR_MAX 0.5 /* seconds: the direct form beyond is hopeless */
 
 typedef struct {
@@ -1247,8 +1247,8 @@ static void conv_bench(int quick)
 	for (int i = 0; i < NELEM(conv_seconds); i++) {
 		long n = (long)(conv_seconds[i] * FS);
 		float *h = conv_response(n);
-		FxConvolverShape shape = {
-			CONV_CH, CONV_CH, CONV_CH, {{0, 0}, {1, 1}}, n};
+		FxConvolverShape shape = {CONV_CH,          CONV_CH, CONV_CH,
+		                          {{0, 0}, {1, 1}}, n,       0};
 		ConvVariant *v = &vs[nv++];
 		*v = (ConvVariant){.name = "convolver",
 		                   .seconds = conv_seconds[i]};

@@ -3,6 +3,7 @@
  * realtime path. */
 #include "dsp/convolver_impl.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <string.h>
@@ -27,7 +28,8 @@ static size_t spectrum_stride(int n)
 
 /* The partition sizes for @p frames of response: 64-frame blocks from the
  * head on, each size four times the last from twice its own length on,
- * up to CONV_MAX_BLOCK. A block's spectra are due at its boundary, so a
+ * up to CONV_MAX_BLOCK: the work a frame costs grows with the log of the
+ * response, not with its length. A block's spectra are due at its boundary, so a
  * partition of n frames may start no earlier than frame n. */
 static int plan_levels(long frames, Level *lv)
 {
@@ -60,10 +62,27 @@ static int valid_shape(const FxConvolverShape *s)
 	    s->paths < 1 || s->paths > FX_CONV_MAX_PATHS || s->frames < 1 ||
 	    s->frames > 100000000L)
 		return 0;
+	int most = s->transform_max;
+	if (most && (most < 2 * FX_CONV_HEAD || (most & (most - 1))))
+		return 0;
 	for (int p = 0; p < s->paths; p++)
 		if (s->route[p][0] >= s->inputs || s->route[p][1] >= s->outputs)
 			return 0;
 	return 1;
+}
+
+/* Complex values a split transform's pass buffer holds: its largest
+ * set of partial spectra (sequences of real length len, each padded). */
+static size_t pass_values(const Level *lv)
+{
+	size_t most = 0;
+	for (int len = lv->sub; len < 2 * lv->n; len *= 2) {
+		size_t values = (size_t)(2 * lv->n / len) *
+		                spectrum_stride(len / 2);
+		if (values > most)
+			most = values;
+	}
+	return most;
 }
 
 /* Lays @p c out in a block at @p base (NULL: only counts) and returns its
@@ -81,16 +100,22 @@ static size_t layout(FxConvolver *c, char *base)
 	} while (0)
 	TAKE(c->head, (size_t)s->paths * FX_CONV_HEAD);
 	TAKE(c->lin, (size_t)s->inputs * 2 * FX_CONV_HEAD);
-	TAKE(c->in_ring, (size_t)s->inputs * 2 * (size_t)c->nmax);
+	TAKE(c->in_ring, (size_t)s->inputs * 4 * (size_t)c->nmax);
 	TAKE(c->out_ring, (size_t)s->outputs * 2 * (size_t)c->nmax);
 	TAKE(c->time, 2 * (size_t)c->nmax);
-	TAKE(c->spec, spectrum_stride(c->nmax));
+	TAKE(c->gather, (size_t)c->levels[c->n_levels ? c->n_levels - 1 : 0].sub);
+	TAKE(c->spec, spectrum_stride(FX_CONV_HEAD));
 	for (int k = 0; k < c->n_levels; k++) {
 		Level *lv = &c->levels[k];
 		TAKE(lv->fdl, (size_t)s->inputs * lv->depth * lv->stride);
 		TAKE(lv->h, (size_t)s->paths * lv->parts * lv->stride);
 		if (lv->spread)
 			TAKE(lv->acc, (size_t)s->outputs * lv->stride);
+		if (lv->passes) {
+			TAKE(lv->pass[0], pass_values(lv));
+			TAKE(lv->pass[1], pass_values(lv));
+			TAKE(lv->twiddle, (size_t)lv->n / 2 + 1);
+		}
 	}
 #undef TAKE
 	return at;
@@ -106,8 +131,11 @@ static size_t prepare(FxConvolver *c, const FxConvolverShape *shape)
 	for (int k = 0; k < c->n_levels; k++) {
 		Level *lv = &c->levels[k];
 		lv->spread = lv->start >= 2L * lv->n;
-		/* An inverse transform of 2n costs about log2(2n) products. */
-		for (lv->weight = 1; (1 << lv->weight) < 2 * lv->n; lv->weight++)
+		int most = shape->transform_max ? shape->transform_max
+		                                : CONV_SUB_MAX;
+		lv->sub = 2 * lv->n < most ? 2 * lv->n : most;
+		lv->split = 2 * lv->n / lv->sub;
+		for (lv->passes = 0; (1 << lv->passes) < lv->split; lv->passes++)
 			;
 	}
 	for (int o = 0; o < shape->outputs; o++) {
@@ -154,19 +182,26 @@ FxConvolver *fx_convolver_new(const FxConvolverShape *shape)
 	c->bytes = bytes;
 	layout(c, base);
 	fx_convolver_kernels(c);
-	fx_convolver_reset(c);
 	pthread_once(&planner_once, make_planner_safe);
 	/* FFTW_ESTIMATE: the same plans in every process, so fxfile's output
 	 * is the same from run to run, and no measuring at build time. */
 	int ok = 1;
 	for (int k = 0; k < c->n_levels; k++) {
 		Level *lv = &c->levels[k];
-		lv->fwd = fftwf_plan_dft_r2c_1d(2 * lv->n, c->time, c->spec,
+		/* Planned on buffers aligned as every one they run on. */
+		fftwf_complex *spec = lv->fdl;
+		lv->fwd = fftwf_plan_dft_r2c_1d(lv->sub, c->gather, spec,
 		                                FFTW_ESTIMATE);
-		lv->inv = fftwf_plan_dft_c2r_1d(2 * lv->n, c->spec, c->time,
+		lv->inv = fftwf_plan_dft_c2r_1d(lv->sub, spec, c->gather,
 		                                FFTW_ESTIMATE);
 		ok = ok && lv->fwd && lv->inv;
+		for (int j = 0; lv->passes && j <= lv->n / 2; j++) {
+			double a = -M_PI * j / lv->n;
+			lv->twiddle[j][0] = (float)cos(a);
+			lv->twiddle[j][1] = (float)sin(a);
+		}
 	}
+	fx_convolver_reset(c);
 	if (!ok) {
 		fx_convolver_free(c);
 		return NULL;
@@ -220,15 +255,19 @@ void fx_convolver_set_ir(FxConvolver *c, int path, const float *ir, long frames)
 			memset(c->time, 0, 2 * (size_t)n * sizeof *c->time);
 			for (long i = 0; i < len; i++)
 				c->time[i] = ir[from + i] * scale;
-			fftwf_execute_dft_r2c(lv->fwd, c->time, h);
+			fx_convolver_transform(
+				c, lv, (ConvRing){c->time, 2LL * n - 1}, 0, h);
 			if (j + 1 > lv->active)
 				lv->active = j + 1;
 		}
-		/* A spread round's work, shared by the n / 64 head blocks
-		 * before its output is due. */
-		int units = c->n_pairs * lv->active + c->n_sums * lv->weight;
-		int steps = n / FX_CONV_HEAD;
-		lv->budget = (units + steps - 1) / steps;
+		/* A spread round's work, shared by three quarters of the
+		 * n / 64 head blocks before its output is due: the rest are
+		 * the slack a large step waits in for its credit, so that the
+		 * last block seldom has more than its share. */
+		long steps = n / FX_CONV_HEAD;
+		long share = steps - steps / 4;
+		long cost = fx_convolver_round_cost(c, lv);
+		lv->budget = (cost + share - 1) / share;
 	}
 	fx_convolver_reset(c);
 }

@@ -10,11 +10,33 @@
 
 enum {
 	CONV_MAX_LEVELS = 8,
-	CONV_MAX_BLOCK = 8192, ///< the largest partition, frames
+	CONV_MAX_BLOCK = 65536, ///< the largest partition, frames
+	/* Transforms longer than this are split (see Level): no single step
+	 * of a round costs more than one FFT of this size (about 60 us
+	 * here; shorter ones cost more in passes than they save). */
+	CONV_SUB_MAX = 32768,
+	CONV_PASS_BINS = 1024,    ///< bins a step of a split pass combines
+	CONV_PRODUCT_BINS = 8192, ///< bins a step multiplies and adds
 };
 
+/** Where a spread round is: it transforms each input's newest window,
+ *  adds the products into the outputs' spectra and transforms each of
+ *  those back, one bounded step at a time. */
+typedef enum {
+	ROUND_FWD_SUB,  ///< input ch: sub-transform r
+	ROUND_FWD_PASS, ///< input ch: pass, sequence r, bins from k
+	ROUND_PRODUCTS, ///< pair q: partition (step), bins from k
+	ROUND_INV_PASS, ///< output sum: pass, sequence r, bins from k
+	ROUND_INV_SUB,  ///< output sum: inverse sub-transform r
+	ROUND_DONE,
+} RoundStage;
+
 /** Partitions of one size: the response from frame start on, in parts
- *  blocks of n frames, each transformed at size 2n. */
+ *  blocks of n frames, each transformed at size 2n. A transform longer
+ *  than CONV_SUB_MAX is split by decimation in time: `split` real
+ *  transforms of `sub` frames (every split-th sample), joined by
+ *  log2(split) passes that each combine pairs of half-size spectra
+ *  (X[k] = E[k] + W^k O[k]); the inverse runs the passes backwards. */
 typedef struct {
 	int n;              ///< block, frames (a power of two)
 	long start;         ///< first response frame, a multiple of n and >= n
@@ -23,10 +45,15 @@ typedef struct {
 	int depth;          ///< input spectra kept: start / n - 1 + parts
 	int newest;         ///< the slot written last
 	size_t stride;      ///< complex values from one spectrum to the next
-	fftwf_plan fwd;     ///< r2c at 2n, time -> spectrum
-	fftwf_plan inv;     ///< c2r at 2n, spectrum -> time
+	int sub;            ///< real length of a sub-transform (2n unsplit)
+	int split;          ///< sub-transforms in one transform: 2n / sub
+	int passes;         ///< log2(split)
+	fftwf_plan fwd;     ///< r2c at sub, time -> spectrum
+	fftwf_plan inv;     ///< c2r at sub, spectrum -> time
 	fftwf_complex *fdl; ///< [inputs][depth] input spectra, a ring
 	fftwf_complex *h;   ///< [paths][parts] response spectra, / 2n
+	fftwf_complex *pass[2]; ///< a split transform's partial spectra
+	fftwf_complex *twiddle; ///< W^j = exp(-2 pi i j / 2n), j <= n / 2
 	/* A level that starts at 2n or later has a block of slack: the
 	 * output block after the next needs only spectra there already are,
 	 * so its work is spread over the head blocks of the block before
@@ -34,9 +61,13 @@ typedef struct {
 	int spread;         ///< 1: start >= 2n
 	fftwf_complex *acc; ///< [outputs][stride] the round's output spectra
 	long long due;      ///< the round's output block starts here
-	int cur_q, cur_k;   ///< the round's place: path pair, partition
-	int weight;         ///< partitions an inverse transform weighs
-	int budget; ///< work units a head block does (set at fx_convolver_set_ir)
+	long long window;   ///< the round's input window ends here
+	RoundStage stage;   ///< the round's place, with:
+	int ch;             ///< input (forward) or pair (products, inverse)
+	int step;           ///< pass (1..passes) or partition
+	int r, k;           ///< sequence and first bin, or sub-transform
+	long credit;        ///< work the round may still do this head block
+	long budget;        ///< work a head block adds (fx_convolver_set_ir)
 } Level;
 
 struct FxConvolver {
@@ -49,21 +80,37 @@ struct FxConvolver {
 	long long t;     ///< frames processed since the last reset
 	float *head;     ///< [paths][FX_CONV_HEAD] the first taps
 	float *lin;      ///< [inputs][2 * FX_CONV_HEAD] last block, this one
-	float *in_ring;  ///< [inputs][2 * nmax] input history
+	float *in_ring;  ///< [inputs][4 * nmax] input history: a round reads
+			 ///< its 2n window for a block after it ends
 	float *out_ring; ///< [outputs][2 * nmax] what the partitions add ahead
 	/* The (output, path) pairs in the order their sums are made: by
 	 * output, then by path, as a spread round walks them. */
 	int n_pairs;
 	int n_sums; ///< outputs some path adds into: an inverse transform each
 	unsigned char pair_out[FX_CONV_MAX_PATHS], pair_path[FX_CONV_MAX_PATHS];
-	float *time;         ///< [2 * nmax] transform scratch
-	fftwf_complex *spec; ///< [nmax + 1] transform scratch
+	float *time;         ///< [2 * nmax] a response's partition (setup)
+	float *gather;       ///< [largest sub] a sub-transform's samples
+	fftwf_complex *spec; ///< [FX_CONV_HEAD + 1] the first level's sums
 	/* The inner loops for this CPU, chosen once (fx_convolver_kernels). */
 	void (*multiply_add)(float *restrict acc, const float *restrict x,
 	                     const float *restrict h, int bins);
 	void (*head_fir)(float *restrict y, const float *restrict x,
 	                 const float *restrict h, int taps, int seg);
 };
+
+/** A split transform's source or target: a ring of floats. */
+typedef struct {
+	float *base;
+	long long mask; ///< the ring's length, less one
+} ConvRing;
+
+/** Forward-transforms the 2n frames of @p src from @p from into @p out
+ *  (n + 1 bins) in one go; the steps a round spreads. Setup and tests. */
+void fx_convolver_transform(FxConvolver *c, Level *lv, ConvRing src,
+                            long long from, fftwf_complex *out);
+
+/** The cost of @p lv's round, in the units of Level.budget. Setup. */
+long fx_convolver_round_cost(const FxConvolver *c, const Level *lv);
 
 /** Picks @p c's inner loops for the CPU it runs on (convolver_process.c):
  *  AVX2 with FMA where there is, the baseline otherwise. Setup. */

@@ -80,7 +80,7 @@ void fx_convolver_reset(FxConvolver *c)
 	const FxConvolverShape *s = &c->shape;
 	memset(c->lin, 0, (size_t)s->inputs * 2 * FX_CONV_HEAD * sizeof *c->lin);
 	memset(c->in_ring, 0,
-	       (size_t)s->inputs * 2 * (size_t)c->nmax * sizeof *c->in_ring);
+	       (size_t)s->inputs * 4 * (size_t)c->nmax * sizeof *c->in_ring);
 	memset(c->out_ring, 0,
 	       (size_t)s->outputs * 2 * (size_t)c->nmax * sizeof *c->out_ring);
 	for (int k = 0; k < c->n_levels; k++) {
@@ -92,39 +92,233 @@ void fx_convolver_reset(FxConvolver *c)
 		if (lv->spread)
 			memset(lv->acc, 0,
 			       (size_t)s->outputs * lv->stride * sizeof *lv->acc);
-		lv->cur_q = c->n_pairs; /* no round under way */
-		lv->cur_k = 0;
+		lv->stage = ROUND_DONE; /* no round under way */
 	}
 	c->t = 0;
 }
 
-/* Transforms each input's last 2n frames into @p lv's newest spectrum. */
-static void transform(FxConvolver *c, Level *lv)
+/* Complex values from one sequence to the next in a pass buffer holding
+ * spectra of real length @p len: len / 2 + 1 bins, 64-byte aligned. */
+static size_t seq_stride(int len)
 {
-	const FxConvolverShape *s = &c->shape;
-	int n = lv->n, ring = 2 * c->nmax;
-	lv->newest = lv->newest + 1 == lv->depth ? 0 : lv->newest + 1;
-	for (int i = 0; i < s->inputs; i++) {
-		const float *x = c->in_ring + (size_t)i * ring;
-		/* The window ends at t, in one piece or two. */
-		int from = (int)((c->t - 2 * n) & (ring - 1));
-		int first = ring - from < 2 * n ? ring - from : 2 * n;
-		memcpy(c->time, x + from, (size_t)first * sizeof *c->time);
-		memcpy(c->time + first, x,
-		       (size_t)(2 * n - first) * sizeof *c->time);
-		fftwf_execute_dft_r2c(
-			lv->fwd, c->time,
-			lv->fdl + ((size_t)i * lv->depth + lv->newest) *
-					  lv->stride);
+	return ((size_t)(len / 2 + 1) * sizeof(fftwf_complex) + 63) / 64 * 64 /
+	       sizeof(fftwf_complex);
+}
+
+/* What the steps cost, in about nanoseconds here: only their ratios
+ * matter, to share a round's work evenly between head blocks. */
+static long fft_cost(int len)
+{
+	long bits = 0;
+	while ((1L << bits) < len)
+		bits++;
+	return (long)len * bits / 11 + len / 2;
+}
+
+static long pass_cost(int bins)
+{
+	return 2L * bins;
+}
+
+static long product_cost(int bins)
+{
+	return bins;
+}
+
+/* x[m] = every @p stride-th frame of @p src from @p from, @p count of
+ * them: in runs that do not cross the ring's end, so the inner loop has
+ * no wrap to test. */
+HOT_LOOP static void gather_strided(float *restrict x, ConvRing src,
+                                    long long from, int stride, int count)
+{
+	for (int m = 0; m < count;) {
+		long long at = (from + (long long)stride * m) & src.mask;
+		long long run = (src.mask - at) / stride + 1;
+		int end = run < count - m ? m + (int)run : count;
+		const float *restrict y = src.base + at;
+		for (int j = 0; m < end; j++, m++)
+			x[m] = y[(long long)j * stride];
 	}
+}
+
+/* The scatter back: every @p stride-th frame of @p dst from @p at gets
+ * x[m] added. */
+HOT_LOOP static void scatter_add(ConvRing dst, long long at, int stride,
+                                 const float *restrict x, int count)
+{
+	for (int m = 0; m < count;) {
+		long long to = (at + (long long)stride * m) & dst.mask;
+		long long run = (dst.mask - to) / stride + 1;
+		int end = run < count - m ? m + (int)run : count;
+		float *restrict y = dst.base + to;
+		for (int j = 0; m < end; j++, m++)
+			y[(long long)j * stride] += x[m];
+	}
+}
+
+/* Sub-transform @p r of the 2n frames of @p src from @p from: every
+ * split-th frame from from + r, into the first pass's buffer (or @p out
+ * when the transform is not split). */
+static long forward_sub(FxConvolver *c, Level *lv, ConvRing src, long long from,
+                        int r, fftwf_complex *out)
+{
+	if (lv->split == 1) {
+		/* The window, in one piece or two. */
+		long long at = from & src.mask, first = src.mask + 1 - at;
+		if (first > lv->sub)
+			first = lv->sub;
+		memcpy(c->gather, src.base + at, (size_t)first * sizeof(float));
+		memcpy(c->gather + first, src.base,
+		       (size_t)(lv->sub - first) * sizeof(float));
+	} else {
+		gather_strided(c->gather, src, from + r, lv->split, lv->sub);
+	}
+	fftwf_complex *to = lv->passes ? lv->pass[0] +
+	                                         (size_t)r * seq_stride(lv->sub)
+	                               : out;
+	fftwf_execute_dft_r2c(lv->fwd, c->gather, to);
+	return fft_cost(lv->sub);
+}
+
+/* Forward pass @p p (1..passes), sequence @p r, bins @p k on: joins the
+ * spectra of the even and odd halves (real length len) of a sequence of
+ * 2 len. X[k] = E[k] + W^k O[k] and X[len - k] = conj(E[k] - W^k O[k])
+ * come from the same two bins, k <= len / 2. The last pass writes
+ * @p out. */
+static long forward_pass(Level *lv, int p, int r, int k, fftwf_complex *out)
+{
+	int len = lv->sub << (p - 1), half = (lv->split >> p);
+	const fftwf_complex *in = lv->pass[(p - 1) & 1];
+	const float *e = (const float *)(in + (size_t)r * seq_stride(len));
+	const float *o = (const float *)(in +
+	                                 (size_t)(r + half) * seq_stride(len));
+	fftwf_complex *to = p == lv->passes ? out : lv->pass[p & 1];
+	float *x = (float *)(to + (size_t)r * seq_stride(2 * len));
+	const float *w = (const float *)lv->twiddle;
+	int step = lv->n / len, end = k + CONV_PASS_BINS;
+	if (end > len / 2 + 1)
+		end = len / 2 + 1;
+	for (int j = k; j < end; j++) {
+		float wr = w[2 * j * step], wi = w[2 * j * step + 1];
+		float er = e[2 * j], ei = e[2 * j + 1];
+		float or = o[2 * j], oi = o[2 * j + 1];
+		float tr = wr * or -wi * oi, ti = wr * oi + wi * or ;
+		x[2 * j] = er + tr;
+		x[2 * j + 1] = ei + ti;
+		x[2 * (len - j)] = er - tr;
+		x[2 * (len - j) + 1] = -(ei - ti);
+	}
+	return pass_cost(end - k);
+}
+
+/* Inverse pass @p p (passes..1), sequence @p r, bins @p k on: splits a
+ * spectrum of real length 2 len into its halves' (each doubled): with
+ * A = X[k] and B = conj(X[len - k]), 2E[k] = A + B and
+ * 2O[k] = (A - B) conj(W^k). The first reads @p acc and clears what it
+ * read, ready for the next round. */
+static long inverse_pass(Level *lv, int p, int r, int k, fftwf_complex *acc)
+{
+	int len = lv->sub << (p - 1), half = (lv->split >> p);
+	fftwf_complex *from = p == lv->passes ? acc : lv->pass[p & 1];
+	float *x = (float *)(from + (size_t)r * seq_stride(2 * len));
+	fftwf_complex *to = lv->pass[(p - 1) & 1];
+	float *e = (float *)(to + (size_t)r * seq_stride(len));
+	float *o = (float *)(to + (size_t)(r + half) * seq_stride(len));
+	const float *w = (const float *)lv->twiddle;
+	int step = lv->n / len, end = k + CONV_PASS_BINS;
+	if (end > len / 2 + 1)
+		end = len / 2 + 1;
+	for (int j = k; j < end; j++) {
+		float wr = w[2 * j * step], wi = w[2 * j * step + 1];
+		float ar = x[2 * j], ai = x[2 * j + 1];
+		float br = x[2 * (len - j)], bi = -x[2 * (len - j) + 1];
+		float dr = ar - br, di = ai - bi;
+		e[2 * j] = ar + br;
+		e[2 * j + 1] = ai + bi;
+		o[2 * j] = dr * wr + di * wi;
+		o[2 * j + 1] = di * wr - dr * wi;
+		if (from == acc) {
+			x[2 * j] = x[2 * j + 1] = 0;
+			x[2 * (len - j)] = x[2 * (len - j) + 1] = 0;
+		}
+	}
+	return pass_cost(end - k);
+}
+
+static void add_to(float *restrict y, const float *restrict x, int n)
+{
+	for (int j = 0; j < n; j++)
+		y[j] += x[j];
+}
+
+/* Inverse sub-transform @p r, added overlap-save (the second half of
+ * the 2n frames is the linear convolution) into @p dst for the n frames
+ * from @p at. Unsplit, it reads @p acc and clears it. */
+static long inverse_sub(FxConvolver *c, Level *lv, int r, fftwf_complex *acc,
+                        ConvRing dst, long long at)
+{
+	fftwf_complex *from =
+		lv->passes ? lv->pass[0] + (size_t)r * seq_stride(lv->sub) : acc;
+	fftwf_execute_dft_c2r(lv->inv, from, c->gather);
+	if (!lv->passes)
+		memset(acc, 0, (size_t)(lv->n + 1) * sizeof *acc);
+	int half = lv->sub / 2;
+	if (lv->split == 1) {
+		/* n frames at a multiple of n: never across the ring's end. */
+		add_to(dst.base + (at & dst.mask), c->gather + half, half);
+	} else {
+		scatter_add(dst, at + r, lv->split, c->gather + half, half);
+	}
+	return fft_cost(lv->sub);
+}
+
+long fx_convolver_round_cost(const FxConvolver *c, const Level *lv)
+{
+	long passes = 0;
+	for (int p = 1; p <= lv->passes; p++)
+		passes += (long)(lv->split >> p) *
+		          pass_cost((lv->sub << (p - 1)) / 2 + 1);
+	long transform = (long)lv->split * fft_cost(lv->sub) + passes;
+	return (long)c->shape.inputs * transform +
+	       (long)c->n_pairs * lv->active * product_cost(lv->n + 1) +
+	       (long)c->n_sums * transform;
+}
+
+void fx_convolver_transform(FxConvolver *c, Level *lv, ConvRing src,
+                            long long from, fftwf_complex *out)
+{
+	for (int r = 0; r < lv->split; r++)
+		forward_sub(c, lv, src, from, r, out);
+	for (int p = 1; p <= lv->passes; p++)
+		for (int r = 0; r < lv->split >> p; r++)
+			for (int k = 0; k <= (lv->sub << (p - 1)) / 2;
+			     k += CONV_PASS_BINS)
+				forward_pass(lv, p, r, k, out);
+}
+
+static ConvRing input_ring(FxConvolver *c, int i)
+{
+	long long len = 4LL * c->nmax;
+	return (ConvRing){c->in_ring + (size_t)i * (size_t)len, len - 1};
+}
+
+static ConvRing output_ring(FxConvolver *c, int o)
+{
+	long long len = 2LL * c->nmax;
+	return (ConvRing){c->out_ring + (size_t)o * (size_t)len, len - 1};
+}
+
+static fftwf_complex *newest_spectrum(Level *lv, int i)
+{
+	return lv->fdl + ((size_t)i * lv->depth + lv->newest) * lv->stride;
 }
 
 /* acc += pair @p q's partition @p k applied to the input spectrum as old
  * as its place in the response, for the output block that starts
  * @p late blocks after the newest spectrum's end, less one (1: the block
- * that starts now; 2: the one after it). */
-static void apply_partition(FxConvolver *c, Level *lv, fftwf_complex *acc,
-                            int q, int k, int late)
+ * that starts now; 2: the one after it); @p bins bins from @p from. */
+static long apply_partition(FxConvolver *c, Level *lv, fftwf_complex *acc,
+                            int q, int k, int late, int from, int bins)
 {
 	const FxConvolverShape *s = &c->shape;
 	int p = c->pair_path[q];
@@ -136,70 +330,199 @@ static void apply_partition(FxConvolver *c, Level *lv, fftwf_complex *acc,
 	                                           lv->stride;
 	const fftwf_complex *h = lv->h + ((size_t)p * lv->parts + (size_t)k) *
 	                                         lv->stride;
-	c->multiply_add((float *)acc, (const float *)x, (const float *)h,
-	                lv->n + 1);
+	c->multiply_add((float *)(acc + from), (const float *)(x + from),
+	                (const float *)(h + from), bins);
+	return product_cost(bins);
 }
 
-/* The inverse transform of @p spec (destroyed) added, overlap-save (its
- * second half is the linear convolution), into output @p o's ring for
- * the n frames from @p at. */
-static void add_block(FxConvolver *c, Level *lv, fftwf_complex *spec, int o,
-                      long long at)
-{
-	int n = lv->n, ring = 2 * c->nmax;
-	fftwf_execute_dft_c2r(lv->inv, spec, c->time);
-	float *y = c->out_ring + (size_t)o * ring + (at & (ring - 1));
-	for (int j = 0; j < n; j++)
-		y[j] += c->time[n + j];
-}
-
-/* A level without slack (the first, from frame n): at its boundary, the
- * output for the next n frames, at once. */
+/* A level without slack (the first, from frame n, never split): at its
+ * boundary, the output for the next n frames, at once. */
 static void run_level(FxConvolver *c, Level *lv)
 {
-	transform(c, lv);
+	lv->newest = lv->newest + 1 == lv->depth ? 0 : lv->newest + 1;
+	for (int i = 0; i < c->shape.inputs; i++)
+		forward_sub(c, lv, input_ring(c, i), c->t - 2 * lv->n, 0,
+		            newest_spectrum(lv, i));
 	for (int q = 0; q < c->n_pairs; q++) {
 		if (q == 0 || c->pair_out[q] != c->pair_out[q - 1])
 			memset(c->spec, 0, (size_t)(lv->n + 1) * sizeof *c->spec);
 		for (int k = 0; k < lv->active; k++)
-			apply_partition(c, lv, c->spec, q, k, 1);
+			apply_partition(c, lv, c->spec, q, k, 1, 0, lv->n + 1);
 		if (q + 1 == c->n_pairs || c->pair_out[q + 1] != c->pair_out[q])
-			add_block(c, lv, c->spec, c->pair_out[q], c->t);
+			inverse_sub(c, lv, 0, c->spec,
+			            output_ring(c, c->pair_out[q]), c->t);
 	}
 }
 
-/* A level with slack, at its boundary: the newest spectrum, and a round
- * of work for the output block after the next, spread over the n / 64
- * head blocks before it is due (lv->budget a block). */
+/* A level with slack, at its boundary: a round of work for the output
+ * block after the next (the newest spectra first), spread over the
+ * n / 64 head blocks before it is due. */
 static void start_round(FxConvolver *c, Level *lv)
 {
-	transform(c, lv);
+	lv->newest = lv->newest + 1 == lv->depth ? 0 : lv->newest + 1;
+	lv->window = c->t;
 	lv->due = c->t + lv->n;
-	lv->cur_q = 0;
-	lv->cur_k = 0;
+	lv->stage = ROUND_FWD_SUB;
+	lv->ch = lv->step = lv->r = lv->k = 0;
+	lv->credit = 0;
 }
 
-/* A head block's share of @p lv's round; all that is left when @p last
- * (the last head block before the output is due). The sums run in the
- * same order however the work is cut. */
+/* The round's steps, one a call, each returning its cost; a stage moves
+ * the cursor on when it is through. */
+static void next_input(FxConvolver *c, Level *lv)
+{
+	lv->r = lv->k = 0;
+	if (++lv->ch < c->shape.inputs) {
+		lv->stage = ROUND_FWD_SUB;
+		return;
+	}
+	lv->stage = ROUND_PRODUCTS;
+	lv->ch = lv->step = 0;
+}
+
+/* Advances a pass's cursor (sequence r, bins from k) over @p p's
+ * sequences; 1 when the pass is through. */
+static int next_bins(Level *lv, int p)
+{
+	lv->k += CONV_PASS_BINS;
+	if (lv->k <= (lv->sub << (p - 1)) / 2)
+		return 0;
+	lv->k = 0;
+	if (++lv->r < lv->split >> p)
+		return 0;
+	lv->r = 0;
+	return 1;
+}
+
+static long step_forward_sub(FxConvolver *c, Level *lv)
+{
+	long cost = forward_sub(c, lv, input_ring(c, lv->ch),
+	                        lv->window - 2 * lv->n, lv->r,
+	                        newest_spectrum(lv, lv->ch));
+	if (++lv->r < lv->split)
+		return cost;
+	lv->r = 0;
+	if (lv->passes) {
+		lv->stage = ROUND_FWD_PASS;
+		lv->step = 1;
+	} else {
+		next_input(c, lv);
+	}
+	return cost;
+}
+
+static long step_forward_pass(FxConvolver *c, Level *lv)
+{
+	long cost = forward_pass(lv, lv->step, lv->r, lv->k,
+	                         newest_spectrum(lv, lv->ch));
+	if (next_bins(lv, lv->step) && ++lv->step > lv->passes)
+		next_input(c, lv);
+	return cost;
+}
+
+static fftwf_complex *round_sum(FxConvolver *c, Level *lv)
+{
+	return lv->acc + (size_t)c->pair_out[lv->ch] * lv->stride;
+}
+
+static long step_products(FxConvolver *c, Level *lv)
+{
+	int q = lv->ch;
+	if (lv->step < lv->active) {
+		/* A large partition's bins in parts: each bin's sum still runs
+		 * over the partitions in order. */
+		int bins = lv->n + 1 - lv->k;
+		if (bins > CONV_PRODUCT_BINS)
+			bins = CONV_PRODUCT_BINS;
+		long cost = apply_partition(c, lv, round_sum(c, lv), q,
+		                            lv->step, 2, lv->k, bins);
+		lv->k += bins;
+		if (lv->k == lv->n + 1) {
+			lv->k = 0;
+			lv->step++;
+		}
+		return cost;
+	}
+	/* The pair is through: the output's sum is whole after its last. */
+	if (q + 1 < c->n_pairs && c->pair_out[q + 1] == c->pair_out[q]) {
+		lv->ch++;
+		lv->step = 0;
+		return 0;
+	}
+	lv->r = lv->k = 0;
+	lv->stage = lv->passes ? ROUND_INV_PASS : ROUND_INV_SUB;
+	lv->step = lv->passes;
+	return 0;
+}
+
+static long step_inverse_pass(FxConvolver *c, Level *lv)
+{
+	long cost = inverse_pass(lv, lv->step, lv->r, lv->k, round_sum(c, lv));
+	if (next_bins(lv, lv->step) && --lv->step == 0)
+		lv->stage = ROUND_INV_SUB;
+	return cost;
+}
+
+static long step_inverse_sub(FxConvolver *c, Level *lv)
+{
+	long cost = inverse_sub(c, lv, lv->r, round_sum(c, lv),
+	                        output_ring(c, c->pair_out[lv->ch]), lv->due);
+	if (++lv->r < lv->split)
+		return cost;
+	lv->r = 0;
+	lv->step = 0;
+	lv->stage = ++lv->ch < c->n_pairs ? ROUND_PRODUCTS : ROUND_DONE;
+	return cost;
+}
+
+static long (*const round_steps[ROUND_DONE])(FxConvolver *, Level *) = {
+	[ROUND_FWD_SUB] = step_forward_sub,
+	[ROUND_FWD_PASS] = step_forward_pass,
+	[ROUND_PRODUCTS] = step_products,
+	[ROUND_INV_PASS] = step_inverse_pass,
+	[ROUND_INV_SUB] = step_inverse_sub,
+};
+
+/* What the step the round is at will cost (0: a stage moving on). */
+static long transform_step_cost(const Level *lv)
+{
+	return fft_cost(lv->sub);
+}
+
+static long pass_step_cost(const Level *lv)
+{
+	int bins = (lv->sub << (lv->step - 1)) / 2 + 1 - lv->k;
+	return pass_cost(bins < CONV_PASS_BINS ? bins : CONV_PASS_BINS);
+}
+
+static long product_step_cost(const Level *lv)
+{
+	int bins = lv->step < lv->active ? lv->n + 1 - lv->k : 0;
+	return product_cost(bins < CONV_PRODUCT_BINS ? bins : CONV_PRODUCT_BINS);
+}
+
+static long (*const step_costs[ROUND_DONE])(const Level *) = {
+	[ROUND_FWD_SUB] = transform_step_cost,
+	[ROUND_FWD_PASS] = pass_step_cost,
+	[ROUND_PRODUCTS] = product_step_cost,
+	[ROUND_INV_PASS] = pass_step_cost,
+	[ROUND_INV_SUB] = transform_step_cost,
+};
+
+/* A head block's share of @p lv's round: the steps its credit pays for,
+ * what is left of the credit kept for the next (so large steps wait
+ * for theirs, and the levels' large steps do not meet at a common
+ * boundary); all that is left when @p last (the last head block before
+ * the output is due). The sums run in the same order however the work
+ * is cut. */
 static void step_round(FxConvolver *c, Level *lv, int last)
 {
-	int units = last ? INT_MAX : lv->budget;
-	while (units > 0 && lv->cur_q < c->n_pairs) {
-		int q = lv->cur_q, o = c->pair_out[q];
-		fftwf_complex *acc = lv->acc + (size_t)o * lv->stride;
-		if (lv->cur_k < lv->active) {
-			apply_partition(c, lv, acc, q, lv->cur_k++, 2);
-			units--;
-			continue;
-		}
-		if (q + 1 == c->n_pairs || c->pair_out[q + 1] != o) {
-			add_block(c, lv, acc, o, lv->due);
-			memset(acc, 0, (size_t)(lv->n + 1) * sizeof *acc);
-			units -= lv->weight;
-		}
-		lv->cur_q++;
-		lv->cur_k = 0;
+	lv->credit += lv->budget;
+	while (lv->stage != ROUND_DONE) {
+		long cost = step_costs[lv->stage](lv);
+		if (cost > lv->credit && !last)
+			break;
+		lv->credit -= round_steps[lv->stage](c, lv);
 	}
 }
 
@@ -208,7 +531,7 @@ static void step_round(FxConvolver *c, Level *lv, int last)
 static void take_input(FxConvolver *c, const float *const *in, int done,
                        int pos, int seg)
 {
-	int ring = 2 * c->nmax, at = (int)(c->t & (ring - 1));
+	int ring = 4 * c->nmax, at = (int)(c->t & (ring - 1));
 	for (int i = 0; i < c->shape.inputs; i++) {
 		const float *x = in[i] + done;
 		memcpy(c->lin + (size_t)i * 2 * FX_CONV_HEAD + FX_CONV_HEAD + pos,

@@ -306,7 +306,8 @@ const FxEffectClass fx_effect_convolver = {
 	.name = "convolver",
 	.doc = "Convolution with an impulse response from a sound file "
 	       "(cabinets, rooms), with no added latency: a direct-form head "
-	       "and FFT partitions growing from 64 to 8192 frames.",
+	       "and FFT partitions growing from 64 to 65536 frames, their "
+	       "work spread evenly over the chunks.",
 	.params = params,
 	.n_params = sizeof params / sizeof params[0],
 	.state_size = sizeof(Convolver),

@@ -529,7 +529,7 @@ START_TEST(init_allocates_what_plan_says)
 			free(state);
 		}
 	FxConvolverShape shape = {
-		2, 2, 4, {{0, 0}, {0, 1}, {1, 0}, {1, 1}}, 480000};
+		2, 2, 4, {{0, 0}, {0, 1}, {1, 0}, {1, 1}}, 480000, 0};
 	size_t before = fx_pages_in_use();
 	FxConvolver *c = fx_convolver_new(&shape);
 	ck_assert_uint_eq(fx_pages_in_use() - before, fx_convolver_bytes(&shape));
@@ -539,6 +539,61 @@ START_TEST(init_allocates_what_plan_says)
 	ck_assert_ptr_null(fx_convolver_new(&shape));
 	free(h);
 	remove_dir();
+}
+END_TEST
+
+/* ---- split transforms --------------------------------------------- */
+
+/* Runs @p n frames of @p x (one channel) through a convolver of @p shape
+ * with response @p h, in chunks of @p chunk; returns the output. */
+static float *convolve_engine(FxConvolverShape shape, const float *h,
+                              const float *x, long n, int chunk)
+{
+	FxConvolver *c = fx_convolver_new(&shape);
+	ck_assert_ptr_nonnull(c);
+	fx_convolver_set_ir(c, 0, h, shape.frames);
+	float *y = malloc((size_t)n * sizeof *y);
+	for (long off = 0; off < n; off += chunk) {
+		const float *in[1] = {x + off};
+		float *out[1] = {y + off};
+		fx_convolver_process(c, in, out,
+		                     n - off < chunk ? (int)(n - off) : chunk);
+	}
+	fx_convolver_free(c);
+	return y;
+}
+
+/* Transforms split down to 256 frames (every level from 256 on, up to
+ * nine passes) give what whole ones give, to float rounding, and the
+ * same samples however the calls are cut. */
+START_TEST(split_transforms_match_whole_ones)
+{
+	enum { LENGTH = 240000, N = LENGTH + 8192 };
+	float *h = response(LENGTH);
+	float *x = calloc(N, sizeof *x);
+	noise(7, x, INPUT_FRAMES);
+	FxConvolverShape whole = {1, 1, 1, {{0, 0}}, LENGTH, 0};
+	FxConvolverShape split = whole;
+	split.transform_max = 256;
+	float *ref = convolve_engine(whole, h, x, N, 1024);
+	float *y = convolve_engine(split, h, x, N, 1024);
+	float *y7 = convolve_engine(split, h, x, N, 7);
+	double err = 0, sum = 0;
+	for (long i = 0; i < N; i++) {
+		err += ((double)y[i] - ref[i]) * ((double)y[i] - ref[i]);
+		sum += (double)ref[i] * ref[i];
+	}
+	double rel = sqrt(err / sum);
+	printf("# split at 256 vs whole: relative RMS difference %.2e\n", rel);
+	ck_assert_double_lt(rel, 1e-6);
+	ck_assert_int_eq(memcmp(y, y7, N * sizeof *y), 0);
+	split.transform_max = 200; /* not a power of two */
+	ck_assert_uint_eq(fx_convolver_bytes(&split), 0);
+	free(h);
+	free(x);
+	free(ref);
+	free(y);
+	free(y7);
 }
 END_TEST
 
@@ -591,7 +646,8 @@ int main(void)
 	         {{matches_fftconvolve_in_any_chunks,
 	           sizeof lengths / sizeof *lengths},
 	          {an_impulse_gives_the_response_at_once, 0},
-	          {a_response_at_44k1_is_resampled, 0}}},
+	          {a_response_at_44k1_is_resampled, 0},
+	          {split_transforms_match_whole_ones, 0}}},
 		{"files",
 	         30,
 	         NULL,
