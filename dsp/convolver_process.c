@@ -180,6 +180,28 @@ static long forward_sub(FxConvolver *c, Level *lv, ConvRing src, long long from,
 	return fft_cost(lv->sub);
 }
 
+/* Where pass @p p's step at bin @p k works: sequences of real length
+ * len (the halves) and 2 len (the whole), half of them pairs apart, a
+ * twiddle every step-th of the table, bins k to end. */
+typedef struct {
+	int len, half, step, end;
+	size_t from_stride, to_stride; ///< a half's and a whole's spectra
+} PassPlace;
+
+static PassPlace pass_place(const Level *lv, int p, int k)
+{
+	PassPlace at;
+	at.len = lv->sub << (p - 1);
+	at.half = lv->split >> p;
+	at.step = lv->n / at.len;
+	at.end = k + CONV_PASS_BINS;
+	if (at.end > at.len / 2 + 1)
+		at.end = at.len / 2 + 1;
+	at.from_stride = seq_stride(at.len);
+	at.to_stride = seq_stride(2 * at.len);
+	return at;
+}
+
 /* Forward pass @p p (1..passes), sequence @p r, bins @p k on: joins the
  * spectra of the even and odd halves (real length len) of a sequence of
  * 2 len. X[k] = E[k] + W^k O[k] and X[len - k] = conj(E[k] - W^k O[k])
@@ -187,28 +209,25 @@ static long forward_sub(FxConvolver *c, Level *lv, ConvRing src, long long from,
  * @p out. */
 static long forward_pass(Level *lv, int p, int r, int k, fftwf_complex *out)
 {
-	int len = lv->sub << (p - 1), half = (lv->split >> p);
+	PassPlace at = pass_place(lv, p, k);
 	const fftwf_complex *in = lv->pass[(p - 1) & 1];
-	const float *e = (const float *)(in + (size_t)r * seq_stride(len));
-	const float *o = (const float *)(in +
-	                                 (size_t)(r + half) * seq_stride(len));
+	const float *e = (const float *)(in + (size_t)r * at.from_stride);
+	const float *o = (const float *)(in + (size_t)(r + at.half) *
+	                                              at.from_stride);
 	fftwf_complex *to = p == lv->passes ? out : lv->pass[p & 1];
-	float *x = (float *)(to + (size_t)r * seq_stride(2 * len));
+	float *x = (float *)(to + (size_t)r * at.to_stride);
 	const float *w = (const float *)lv->twiddle;
-	int step = lv->n / len, end = k + CONV_PASS_BINS;
-	if (end > len / 2 + 1)
-		end = len / 2 + 1;
-	for (int j = k; j < end; j++) {
-		float wr = w[2 * j * step], wi = w[2 * j * step + 1];
+	for (int j = k; j < at.end; j++) {
+		float wr = w[2 * j * at.step], wi = w[2 * j * at.step + 1];
 		float er = e[2 * j], ei = e[2 * j + 1];
-		float or = o[2 * j], oi = o[2 * j + 1];
-		float tr = wr * or -wi * oi, ti = wr * oi + wi * or ;
+		float odr = o[2 * j], odi = o[2 * j + 1];
+		float tr = wr * odr - wi * odi, ti = wr * odi + wi * odr;
 		x[2 * j] = er + tr;
 		x[2 * j + 1] = ei + ti;
-		x[2 * (len - j)] = er - tr;
-		x[2 * (len - j) + 1] = -(ei - ti);
+		x[2 * (at.len - j)] = er - tr;
+		x[2 * (at.len - j) + 1] = -(ei - ti);
 	}
-	return pass_cost(end - k);
+	return pass_cost(at.end - k);
 }
 
 /* Inverse pass @p p (passes..1), sequence @p r, bins @p k on: splits a
@@ -218,18 +237,16 @@ static long forward_pass(Level *lv, int p, int r, int k, fftwf_complex *out)
  * read, ready for the next round. */
 static long inverse_pass(Level *lv, int p, int r, int k, fftwf_complex *acc)
 {
-	int len = lv->sub << (p - 1), half = (lv->split >> p);
+	PassPlace at = pass_place(lv, p, k);
+	int len = at.len;
 	fftwf_complex *from = p == lv->passes ? acc : lv->pass[p & 1];
-	float *x = (float *)(from + (size_t)r * seq_stride(2 * len));
+	float *x = (float *)(from + (size_t)r * at.to_stride);
 	fftwf_complex *to = lv->pass[(p - 1) & 1];
-	float *e = (float *)(to + (size_t)r * seq_stride(len));
-	float *o = (float *)(to + (size_t)(r + half) * seq_stride(len));
+	float *e = (float *)(to + (size_t)r * at.from_stride);
+	float *o = (float *)(to + (size_t)(r + at.half) * at.from_stride);
 	const float *w = (const float *)lv->twiddle;
-	int step = lv->n / len, end = k + CONV_PASS_BINS;
-	if (end > len / 2 + 1)
-		end = len / 2 + 1;
-	for (int j = k; j < end; j++) {
-		float wr = w[2 * j * step], wi = w[2 * j * step + 1];
+	for (int j = k; j < at.end; j++) {
+		float wr = w[2 * j * at.step], wi = w[2 * j * at.step + 1];
 		float ar = x[2 * j], ai = x[2 * j + 1];
 		float br = x[2 * (len - j)], bi = -x[2 * (len - j) + 1];
 		float dr = ar - br, di = ai - bi;
@@ -242,7 +259,7 @@ static long inverse_pass(Level *lv, int p, int r, int k, fftwf_complex *acc)
 			x[2 * (len - j)] = x[2 * (len - j) + 1] = 0;
 		}
 	}
-	return pass_cost(end - k);
+	return pass_cost(at.end - k);
 }
 
 static void add_to(float *restrict y, const float *restrict x, int n)
