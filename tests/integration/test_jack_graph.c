@@ -43,9 +43,9 @@ START_TEST(duplicate_name_exits_4_with_one_line)
 	char name[64];
 	snprintf(name, sizeof name, "fxd-dup-%d", (int)getpid());
 	FxTestDaemon *first = fx_test_fxd_start(sn, dir, name, NULL);
-	const char *argv[] = {fx_test_fxd_bin(), "--no-mlock", "-n",
-	                      name,              "--osc-port", "0",
-	                      "--no-http",       NULL};
+	const char *argv[] = {
+		fx_test_fxd_bin(), "--no-mlock", "-n",        name,
+		"--osc-port",      "0",          "--no-http", NULL};
 	FxTestDaemon *second = fx_test_program_start(sn, dir, argv);
 	ck_assert_ptr_nonnull(second);
 	int code = fx_test_daemon_wait_exit(second, 20);
@@ -141,8 +141,7 @@ START_TEST(ports_that_appear_are_linked)
 		              p_in1, fx_test_daemon_log_path(fxd));
 		ck_assert_msg(fx_test_wait_connection(c, p_out2, f_in2, 1, 10),
 		              "round %d: %s -> %s not linked again; log %s",
-		              round, p_out2, f_in2,
-		              fx_test_daemon_log_path(fxd));
+		              round, p_out2, f_in2, fx_test_daemon_log_path(fxd));
 		ck_assert(fx_test_daemon_wait_log(fxd, mark, "linked again", 5));
 		wait_two_ticks(fxd, fx_test_daemon_log_size(fxd));
 	}
@@ -214,9 +213,8 @@ START_TEST(stalls_are_counted_with_their_source)
 	ck_assert_ptr_nonnull(c);
 	ck_assert_int_eq(jack_set_process_callback(c, staller_process, &s), 0);
 	ck_assert_int_eq(jack_set_xrun_callback(c, staller_xrun, &s), 0);
-	ck_assert_ptr_nonnull(jack_port_register(c, "out_1",
-	                                         JACK_DEFAULT_AUDIO_TYPE,
-	                                         JackPortIsOutput, 0));
+	ck_assert_ptr_nonnull(jack_port_register(
+		c, "out_1", JACK_DEFAULT_AUDIO_TYPE, JackPortIsOutput, 0));
 	ck_assert_int_eq(jack_activate(c), 0);
 	/* Upstream of fxd, so fxd waits for it in the cycle it stalls. */
 	char src[96], dst[96];
