@@ -728,6 +728,8 @@ lo_message fx_osc_subs_stats(FxOscSubs *s)
 		{"underflows", (double)m.underflows},
 		{"late", (double)m.late_dropped},
 		{"xruns", (double)m.xruns},
+		{"xruns.jack", (double)m.xruns_jack},
+		{"xruns.gaps", (double)m.xruns_gaps},
 		{"nonfinite", (double)m.nonfinite},
 		{"overflows", (double)m.input_overflows},
 		{"midi.events", (double)m.midi_events},

@@ -203,14 +203,14 @@ expect "[midi]: MIN and MAX outside the parameter's range" 2 \
 	"fxd: $cfg:4:10: '/fx/vol/db': MIN and MAX must lie in -96..24" "$fxd" -f "$cfg"
 printf '[chain]\nvol:gain\n[midi]\ncc 1 7 = /fx/vol/db -60 0\ncc14 * 1 = /fx/vol/db invert\nnote 10 36 = /fx/vol/bypass toggle\nprogram 1 3 = preset verse\nbend 1 = /fxd/morph\ncc 1 64 = /fxd/tap\n' >"$cfg"
 expect "[midi]: every kind of line is read" 3 \
-	"fxd: cannot connect to the JACK server '$JACK_DEFAULT_SERVER' (is jackd running? --wait-for-jack SECONDS waits for it)" \
+	"fxd: cannot connect to the JACK server '$JACK_DEFAULT_SERVER' (is jackd running, or PipeWire? Under PipeWire run fxd through pw-jack; --wait-for-jack SECONDS waits for it)" \
 	"$fxd" --no-mlock -f "$cfg"
 expect "--no-midi is an option" 3 \
-	"fxd: cannot connect to the JACK server '$JACK_DEFAULT_SERVER' (is jackd running? --wait-for-jack SECONDS waits for it)" \
+	"fxd: cannot connect to the JACK server '$JACK_DEFAULT_SERVER' (is jackd running, or PipeWire? Under PipeWire run fxd through pw-jack; --wait-for-jack SECONDS waits for it)" \
 	"$fxd" --no-mlock --no-midi vol:gain
 
 # ---- no JACK server ---------------------------------------------------------------
-nojack="fxd: cannot connect to the JACK server '$JACK_DEFAULT_SERVER' (is jackd running? --wait-for-jack SECONDS waits for it)"
+nojack="fxd: cannot connect to the JACK server '$JACK_DEFAULT_SERVER' (is jackd running, or PipeWire? Under PipeWire run fxd through pw-jack; --wait-for-jack SECONDS waits for it)"
 expect "no JACK server: exit 3, one clear line" 3 "$nojack" "$fxd" --no-mlock
 
 # The command line wins over the file: its good chain replaces the bad one.

@@ -286,6 +286,8 @@ START_TEST(stats_name_every_documented_value)
 	                                    "underflows",
 	                                    "late",
 	                                    "xruns",
+	                                    "xruns.jack",
+	                                    "xruns.gaps",
 	                                    "nonfinite",
 	                                    "overflows",
 	                                    "midi.events",
