@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: ISC */
+#define _GNU_SOURCE /* dladdr */
 #include "daemon/jack_driver.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <jack/jack.h>
 #include <jack/metadata.h>
@@ -14,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "daemon/log.h"
 
@@ -27,9 +30,14 @@ enum {
 /* After a reconnect, lost connections are retried this long, so peers
  * that come back a little later are patched again. */
 static const double RESTORE_WINDOW_S = 10.0;
+/* How long jack_deactivate and jack_client_close may take before fxd
+ * calls them hung: under PipeWire 0.3.65 both can block for good. */
+static const double CALL_TIMEOUT_S = 5.0;
 /* A connection whose peer port vanished is kept this long before it is
- * forgotten: a dying server removes ports before fxd hears it is gone. */
-static const double DORMANT_KEEP_S = 5.0;
+ * forgotten: a dying server removes ports before fxd hears it is gone,
+ * and a peer that restarts (a netjack slave, a player) is linked again
+ * when its port comes back within this time. */
+static const double DORMANT_KEEP_S = 300.0;
 
 /* One connection of one of fxd's ports, remembered across reconnects. */
 typedef struct {
@@ -45,6 +53,7 @@ struct FxJackImpl {
 	/* Options, copied. */
 	char *want_name;
 	int allow_rename, inputs, outputs, auto_connect, midi;
+	int want_period; ///< --period, 0: none
 	char **connect_in, **connect_out;
 	int n_connect_in, n_connect_out;
 
@@ -60,25 +69,40 @@ struct FxJackImpl {
 	pthread_t worker;
 	int worker_started;
 	int warned_not_rt; ///< the one "no realtime worker" warning
+	int period_asked;  ///< --period was turned into PIPEWIRE_LATENCY
 	int starts;        ///< fx_jack_start calls that succeeded
 	Link *links;
 	int n_links, cap_links;
 	double restore_until; ///< CLOCK_MONOTONIC seconds
 	unsigned published_latency;
+	/* Every port of the graph at the last look, sorted (the strings are
+	 * libjack's, from jack_get_ports): a port not in it is new. */
+	const char **ports_seen;
+	const char **ports_sorted;
+	int n_ports_seen;
 
 	/* Shared with JACK's threads. */
-	_Atomic(FxEngine *) engine; ///< main: set while inactive
-	_Atomic int lost;           ///< notification thread: server gone
-	_Atomic int latency_dirty;  ///< notification thread / main
-	_Atomic int period;         ///< notification thread: server period
-	_Atomic unsigned latency;   ///< frames added, read by the callback
-	_Atomic int bufsize_error;  ///< notification thread: FxStatus
-	char lost_reason[256];      ///< notification thread, before `lost`
+	_Atomic(FxEngine *) engine;   ///< main: set while inactive
+	_Atomic int lost;             ///< notification thread: server gone
+	_Atomic int latency_dirty;    ///< notification thread / main
+	_Atomic int period;           ///< notification thread: server period
+	_Atomic unsigned latency;     ///< frames added, read by the callback
+	_Atomic int bufsize_error;    ///< notification thread: FxStatus
+	_Atomic unsigned server_rate; ///< notification thread: its rate
+	_Atomic int ports_changed;    ///< notification thread / main
+	_Atomic int freewheeling;     ///< notification thread
+	/* The first shutdown callback to run writes the reason: jack2 calls
+	 * the info one, PipeWire 0.3.65 only the plain one. */
+	_Atomic int reason_taken;
+	char lost_reason[256]; ///< notification thread, before `lost`
 	/* The driver's own: `engine` against its unpublishing, and each
 	 * computed `latency` against the next (the engine locks itself). */
 	pthread_mutex_t lock;
 
 	/* Process thread only. */
+	jack_nframes_t next_frame; ///< where the next cycle should start
+	int frame_known;           ///< next_frame is valid (main: 0 while
+				   ///< inactive)
 	float *in_buf[MAX_PORTS], *out_buf[MAX_PORTS];
 	FxMidiEvent midi_events[FX_ENGINE_MIDI_EVENTS];
 	FxMidiEvent midi_sends[MIDI_OUT_PER_PERIOD];
@@ -123,10 +147,29 @@ static void process_midi(FxJack *j, FxEngine *e, jack_nframes_t n)
 		                      j->midi_sends[i].size);
 }
 
+/* A cycle that starts later than the previous one ended means the cycles
+ * between were missed (a stall somewhere in the graph). Counted here
+ * because PipeWire never calls the xrun callback. Not while
+ * freewheeling, where frame time means nothing, nor across a jump back. */
+static void count_missed(FxJack *j, FxEngine *e, jack_nframes_t n)
+{
+	jack_nframes_t start = jack_last_frame_time(j->client);
+	if (atomic_load_explicit(&j->freewheeling, memory_order_relaxed)) {
+		j->frame_known = 0;
+		return;
+	}
+	jack_nframes_t late = start - j->next_frame; /* wraps like JACK's */
+	if (j->frame_known && e && late >= n && late < UINT32_MAX / 2)
+		fx_engine_count_missed(e, late / n);
+	j->next_frame = start + n;
+	j->frame_known = 1;
+}
+
 static int on_process(jack_nframes_t n, void *arg)
 {
 	FxJack *j = arg;
 	FxEngine *e = atomic_load_explicit(&j->engine, memory_order_acquire);
+	count_missed(j, e, n);
 	if (j->midi)
 		process_midi(j, e, n);
 	for (int i = 0; i < j->inputs; i++)
@@ -181,6 +224,7 @@ static int on_xrun(void *arg)
 static void on_freewheel(int starting, void *arg)
 {
 	FxJack *j = arg;
+	atomic_store(&j->freewheeling, starting != 0);
 	FxEngine *e = atomic_load(&j->engine);
 	if (e)
 		fx_engine_set_freewheel(e, starting);
@@ -223,9 +267,41 @@ static void on_latency(jack_latency_callback_mode_t mode, void *arg)
 static void on_shutdown(jack_status_t code, const char *reason, void *arg)
 {
 	FxJack *j = arg;
-	snprintf(j->lost_reason, sizeof j->lost_reason, "%s (status 0x%x)",
-	         reason ? reason : "", (unsigned)code);
+	if (!atomic_exchange(&j->reason_taken, 1))
+		snprintf(j->lost_reason, sizeof j->lost_reason,
+		         "%s (status 0x%x)", reason ? reason : "",
+		         (unsigned)code);
 	atomic_store(&j->lost, 1);
+}
+
+/* The callback without a reason: PipeWire 0.3.65 calls only this one
+ * (jack2 calls only the info one when both are set). */
+static void on_plain_shutdown(void *arg)
+{
+	FxJack *j = arg;
+	if (!atomic_exchange(&j->reason_taken, 1))
+		snprintf(j->lost_reason, sizeof j->lost_reason,
+		         "the server shut the client down");
+	atomic_store(&j->lost, 1);
+}
+
+/* Only noted: the main thread rebuilds the chain at the new rate. jack2
+ * calls this once when it is set, with the rate already known. */
+static int on_sample_rate(jack_nframes_t rate, void *arg)
+{
+	FxJack *j = arg;
+	atomic_store(&j->server_rate, (unsigned)rate);
+	return 0;
+}
+
+/* Only noted: the main thread links ports that came back or appeared,
+ * and notes those that went (so their return reads as new). */
+static void on_port_registration(jack_port_id_t port, int registered, void *arg)
+{
+	(void)port;
+	(void)registered;
+	FxJack *j = arg;
+	atomic_store(&j->ports_changed, 1);
 }
 
 /* libjack's own messages: debug lines, so a missing server reads as one
@@ -244,6 +320,8 @@ static void on_jack_info(const char *msg)
 }
 
 /* ---- setup ------------------------------------------------------------- */
+
+static void forget_ports_seen(FxJack *j);
 
 static char **copy_list(const char *const *src, int n)
 {
@@ -279,6 +357,7 @@ FxJack *fx_jack_new(const FxJackOptions *o)
 	j->outputs = o->outputs;
 	j->auto_connect = o->auto_connect;
 	j->midi = o->midi;
+	j->want_period = o->period;
 	j->connect_in = copy_list(o->connect_in, o->n_connect_in);
 	j->n_connect_in = o->n_connect_in;
 	j->connect_out = copy_list(o->connect_out, o->n_connect_out);
@@ -309,6 +388,7 @@ void fx_jack_free(FxJack *j)
 	if (j->client && !atomic_load(&j->lost))
 		fx_jack_close(j, 5.0);
 	forget_links(j);
+	forget_ports_seen(j);
 	free(j->want_name);
 	free_list(j->connect_in, j->n_connect_in);
 	free_list(j->connect_out, j->n_connect_out);
@@ -316,21 +396,75 @@ void fx_jack_free(FxJack *j)
 	free(j);
 }
 
-/* Whether a client called @p name is connected to the server, asked
- * through a throwaway client: JACK reports a taken exact name only as a
- * generic failure. */
-static int name_in_use(const char *name)
+/* What a short-lived client saw of the server before fxd's own opens. */
+typedef struct {
+	int no_server;  ///< it could not reach one
+	int name_taken; ///< a client has the name fxd wants
+	unsigned rate;  ///< 0 if unknown
+} Probe;
+
+static int call_bounded(int (*call)(jack_client_t *), jack_client_t *client,
+                        double timeout_s);
+static int close_bounded(jack_client_t *client, double timeout_s);
+
+/* Asks the server through a throwaway client whether the wanted name is
+ * in use, before opening: jack2 reports a taken exact name only as a
+ * generic failure, and PipeWire 0.3.65 renames the client instead
+ * (NAME-37). The probe's own name is unique to this process. */
+static Probe probe_server(const FxJack *j)
 {
-	jack_status_t st;
-	jack_client_t *probe = jack_client_open("fxd-probe", JackNoStartServer,
-	                                        &st);
-	if (!probe)
-		return 0;
-	char *uuid = jack_get_uuid_for_client_name(probe, name);
-	int used = uuid != NULL;
-	jack_free(uuid);
-	jack_client_close(probe);
-	return used;
+	Probe p = {0, 0, 0};
+	char name[CLIENT_SIZE];
+	snprintf(name, sizeof name, "fxdcheck-%ld", (long)getpid());
+	jack_status_t st = 0;
+	jack_client_t *probe = jack_client_open(name, JackNoStartServer, &st);
+	if (!probe) {
+		p.no_server = (st & JackServerFailed) != 0;
+		return p;
+	}
+	p.rate = (unsigned)jack_get_sample_rate(probe);
+	if (!j->allow_rename) {
+		char *uuid = jack_get_uuid_for_client_name(probe, j->want_name);
+		p.name_taken = uuid != NULL;
+		jack_free(uuid);
+	}
+	if (close_bounded(probe, CALL_TIMEOUT_S) != 0)
+		fx_log(LOG_WARNING, "closing the probe client hangs in libjack");
+	return p;
+}
+
+/* --period: asks PipeWire for a quantum through PIPEWIRE_LATENCY, which
+ * pipewire-jack reads when a client opens (jackd ignores it). Only before
+ * the first open, while fxd has no other thread that reads the
+ * environment; a value the user set wins. */
+static void ask_period(FxJack *j, unsigned rate)
+{
+	if (!j->want_period || j->period_asked || !rate)
+		return;
+	j->period_asked = 1;
+	const char *user = getenv("PIPEWIRE_LATENCY");
+	if (user && *user) {
+		fx_log(LOG_INFO,
+		       "--period %d: PIPEWIRE_LATENCY=%s is set already and "
+		       "is kept",
+		       j->want_period, user);
+		return;
+	}
+	char value[64];
+	snprintf(value, sizeof value, "%d/%u", j->want_period, rate);
+	setenv("PIPEWIRE_LATENCY", value, 1);
+}
+
+int fx_jack_is_pipewire(void)
+{
+	/* pw-jack puts PipeWire's libjack first on the library path. */
+	Dl_info info;
+	void *fn;
+	jack_client_t *(*open_fn)(const char *, jack_options_t, jack_status_t *,
+	                          ...) = jack_client_open;
+	memcpy(&fn, &open_fn, sizeof fn);
+	return dladdr(fn, &info) && info.dli_fname &&
+	       strstr(info.dli_fname, "pipewire") != NULL;
 }
 
 /* Shown by qjackctl, Carla and friends. */
@@ -389,12 +523,17 @@ FxJackResult fx_jack_open(FxJack *j)
 	if (!j->allow_rename)
 		opt |= JackUseExactName;
 	atomic_store(&j->lost, 0);
+	atomic_store(&j->reason_taken, 0);
+	Probe probe = probe_server(j);
+	if (probe.no_server)
+		return FX_JACK_NO_SERVER;
+	if (probe.name_taken)
+		return FX_JACK_NAME_TAKEN;
+	ask_period(j, probe.rate);
 	j->client = jack_client_open(j->want_name, opt, &st);
 	if (!j->client) {
 		if (st & JackServerFailed)
 			return FX_JACK_NO_SERVER;
-		if (!j->allow_rename && name_in_use(j->want_name))
-			return FX_JACK_NAME_TAKEN;
 		fx_log(LOG_DEBUG,
 		       "the JACK server refused client '%s' "
 		       "(status 0x%x)",
@@ -408,6 +547,8 @@ FxJackResult fx_jack_open(FxJack *j)
 		       "'%s'",
 		       j->want_name, j->name);
 	j->rate = jack_get_sample_rate(j->client);
+	atomic_store(&j->server_rate, (unsigned)j->rate);
+	atomic_store(&j->ports_changed, 0);
 	j->known_period = (int)jack_get_buffer_size(j->client);
 	atomic_store(&j->period, j->known_period);
 	atomic_store(&j->latency_dirty, 0);
@@ -416,12 +557,16 @@ FxJackResult fx_jack_open(FxJack *j)
 	    jack_set_buffer_size_callback(j->client, on_buffer_size, j) ||
 	    jack_set_xrun_callback(j->client, on_xrun, j) ||
 	    jack_set_freewheel_callback(j->client, on_freewheel, j) ||
-	    jack_set_latency_callback(j->client, on_latency, j)) {
+	    jack_set_latency_callback(j->client, on_latency, j) ||
+	    jack_set_sample_rate_callback(j->client, on_sample_rate, j) ||
+	    jack_set_port_registration_callback(j->client, on_port_registration,
+	                                        j)) {
 		fx_log(LOG_ERR, "cannot set JACK callbacks");
 		fx_jack_close(j, 5.0);
 		return FX_JACK_FAILED;
 	}
 	jack_on_info_shutdown(j->client, on_shutdown, j);
+	jack_on_shutdown(j->client, on_plain_shutdown, j);
 	if (!register_ports(j)) {
 		fx_jack_close(j, 5.0);
 		return FX_JACK_FAILED;
@@ -528,10 +673,51 @@ static int is_ours(FxJack *j, const char *port)
 	return p && jack_port_is_mine(j->client, p);
 }
 
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Whether @p port was in the graph at the last look. */
+static int seen_before(const FxJack *j, const char *port)
+{
+	return j->ports_sorted &&
+	       bsearch(&port, j->ports_sorted, (size_t)j->n_ports_seen,
+	               sizeof *j->ports_sorted, cmp_names) != NULL;
+}
+
+static void forget_ports_seen(FxJack *j)
+{
+	jack_free(j->ports_seen);
+	free(j->ports_sorted);
+	j->ports_seen = j->ports_sorted = NULL;
+	j->n_ports_seen = 0;
+}
+
+/* Notes every port of the graph now, so later ones read as new. */
+static void look_at_ports(FxJack *j)
+{
+	forget_ports_seen(j);
+	j->ports_seen = jack_get_ports(j->client, NULL, NULL, 0);
+	int n = 0;
+	while (j->ports_seen && j->ports_seen[n])
+		n++;
+	j->ports_sorted = n ? malloc((size_t)n * sizeof *j->ports_sorted) : NULL;
+	if (!j->ports_sorted)
+		return; /* every port then reads as new: harmless (EEXIST) */
+	memcpy(j->ports_sorted, j->ports_seen,
+	       (size_t)n * sizeof *j->ports_sorted);
+	qsort(j->ports_sorted, (size_t)n, sizeof *j->ports_sorted, cmp_names);
+	j->n_ports_seen = n;
+}
+
 /* Pairs the ports matching @p patterns (or the physical ones), in order,
- * with our inputs (output = 0) or outputs (1). */
+ * with our inputs (output = 0) or outputs (1). With @p only_new, pairs
+ * them the same way but links only ports that appeared since the last
+ * look (a peer that started or came back): one that stayed and is not
+ * linked was unlinked on purpose. */
 static void connect_matching(FxJack *j, int output, char **patterns, int n,
-                             int physical)
+                             int physical, int only_new)
 {
 	int ours = output ? j->outputs : j->inputs, next = 0;
 	unsigned long flags = output ? JackPortIsInput : JackPortIsOutput;
@@ -546,6 +732,10 @@ static void connect_matching(FxJack *j, int output, char **patterns, int n,
 			if (is_ours(j, found[k]))
 				continue;
 			matched++;
+			if (only_new && seen_before(j, found[k])) {
+				next++;
+				continue;
+			}
 			int rc = connect_peer(j, output, next, found[k]);
 			if (rc == EEXIST)
 				; /* restored after a reconnect */
@@ -562,7 +752,7 @@ static void connect_matching(FxJack *j, int output, char **patterns, int n,
 			next++;
 		}
 		jack_free(found);
-		if (!matched)
+		if (!matched && !only_new)
 			fx_log(LOG_WARNING, "no %s%s port matches '%s'",
 			       physical ? "physical " : "",
 			       output ? "playback" : "capture",
@@ -649,7 +839,21 @@ static void track_links(FxJack *j)
 			continue;
 		}
 		if (jack_port_by_name(j->client, l->peer)) {
+			/* A peer that vanished and is back was not unlinked
+			 * on purpose (the registration callback may not have
+			 * said so yet). */
+			int back = l->dormant_since != 0;
 			l->dormant_since = 0;
+			if (!l->pending && back) {
+				if (connect_peer(j, l->output, l->index,
+				                 l->peer) == 0)
+					fx_log(LOG_INFO,
+					       "linked again %s:%s %s %s",
+					       j->name, port_label(j, l),
+					       l->output ? "->" : "<-", l->peer);
+				i++;
+				continue;
+			}
 			if (!l->pending) {
 				fx_log(LOG_DEBUG, "forgetting %s %s %s",
 				       port_label(j, l),
@@ -697,6 +901,41 @@ static void restore_links(FxJack *j)
 		       j->n_links);
 }
 
+/* The --connect-in, --connect-out and --auto-connect links; with
+ * @p only_new, those of ports that appeared since the last look. */
+static void connect_all(FxJack *j, int only_new)
+{
+	connect_matching(j, 0, j->connect_in, j->n_connect_in, 0, only_new);
+	connect_matching(j, 1, j->connect_out, j->n_connect_out, 0, only_new);
+	if (j->auto_connect) {
+		connect_matching(j, 0, NULL, 0, 1, only_new);
+		connect_matching(j, 1, NULL, 0, 1, only_new);
+	}
+}
+
+/* Ports came or went (the registration callback said so): links a
+ * remembered peer that came back and the new ports the patterns match,
+ * then looks at the graph afresh. The next track_links sees them linked.
+ * A port that goes and comes back between two ticks is not new. */
+static void link_new_ports(FxJack *j)
+{
+	for (int i = 0; i < j->n_links; i++) {
+		Link *l = &j->links[i];
+		if (!l->dormant_since || seen_before(j, l->peer) ||
+		    !jack_port_by_name(j->client, l->peer))
+			continue;
+		int rc = connect_peer(j, l->output, l->index, l->peer);
+		if (rc == 0)
+			fx_log(LOG_INFO, "linked again %s:%s %s %s", j->name,
+			       port_label(j, l), l->output ? "->" : "<-",
+			       l->peer);
+		if (rc == 0 || rc == EEXIST)
+			l->dormant_since = 0;
+	}
+	connect_all(j, 1);
+	look_at_ports(j);
+}
+
 /* ---- running ----------------------------------------------------------- */
 
 FxJackResult fx_jack_start(FxJack *j, FxEngine *e)
@@ -726,6 +965,7 @@ FxJackResult fx_jack_start(FxJack *j, FxEngine *e)
 		return FX_JACK_FAILED;
 	}
 	j->published_latency = atomic_load(&j->latency);
+	j->frame_known = 0; /* the process thread is not running yet */
 	if (jack_activate(j->client)) {
 		fx_log(LOG_ERR, "cannot activate the JACK client");
 		stop_worker(j, e);
@@ -738,14 +978,10 @@ FxJackResult fx_jack_start(FxJack *j, FxEngine *e)
 	j->known_period = atomic_load(&j->period);
 	if (j->starts++ > 0)
 		restore_links(j);
-	connect_matching(j, 0, j->connect_in, j->n_connect_in, 0);
-	connect_matching(j, 1, j->connect_out, j->n_connect_out, 0);
-	if (j->auto_connect) {
-		connect_matching(j, 0, NULL, 0, 1);
-		connect_matching(j, 1, NULL, 0, 1);
-	}
+	connect_all(j, 0);
 	jack_recompute_total_latencies(j->client);
 	track_links(j);
+	look_at_ports(j);
 	return FX_JACK_OK;
 }
 
@@ -764,6 +1000,8 @@ int fx_jack_tick(FxJack *j)
 		j->published_latency = atomic_load(&j->latency);
 		jack_recompute_total_latencies(j->client);
 	}
+	if (atomic_exchange(&j->ports_changed, 0))
+		link_new_ports(j);
 	track_links(j);
 	int period = atomic_load(&j->period);
 	if (period != j->known_period) {
@@ -785,6 +1023,17 @@ void fx_jack_latency_changed(FxJack *j)
 	/* fx_jack_tick publishes it, from the main thread. */
 }
 
+double fx_jack_rate_changed(FxJack *j)
+{
+	if (!j->client || atomic_load(&j->lost))
+		return 0;
+	unsigned rate = atomic_load(&j->server_rate);
+	if (!rate || rate == (unsigned)j->rate)
+		return 0;
+	j->rate = rate;
+	return rate;
+}
+
 int fx_jack_server_lost(const FxJack *j)
 {
 	return atomic_load((_Atomic int *)&j->lost);
@@ -795,10 +1044,13 @@ const char *fx_jack_lost_reason(const FxJack *j)
 	return fx_jack_server_lost(j) ? j->lost_reason : "";
 }
 
-void fx_jack_stop(FxJack *j)
+int fx_jack_stop(FxJack *j)
 {
-	if (j->active && j->client && !atomic_load(&j->lost))
-		jack_deactivate(j->client);
+	/* A deactivate that hangs leaves the client running the engine:
+	 * nothing here may be torn down then. */
+	if (j->active && j->client && !atomic_load(&j->lost) &&
+	    call_bounded(jack_deactivate, j->client, CALL_TIMEOUT_S) != 0)
+		return -1;
 	j->active = 0;
 	/* Unpublished under the lock first: a buffer-size callback running
 	 * now finishes its re-plan before the worker is told to stop. */
@@ -806,15 +1058,18 @@ void fx_jack_stop(FxJack *j)
 	FxEngine *e = atomic_exchange(&j->engine, NULL);
 	pthread_mutex_unlock(&j->lock);
 	stop_worker(j, e);
+	return 0;
 }
 
+/* A libjack call that may never return, run in a helper thread. */
 typedef struct {
+	int (*call)(jack_client_t *);
 	jack_client_t *client;
 	sem_t done;
 	_Atomic int refs; ///< the caller and the helper; the last frees
-} CloseJob;
+} BoundedJob;
 
-static void release_job(CloseJob *job)
+static void release_job(BoundedJob *job)
 {
 	if (atomic_fetch_sub(&job->refs, 1) == 1) {
 		sem_destroy(&job->done);
@@ -822,13 +1077,53 @@ static void release_job(CloseJob *job)
 	}
 }
 
-static void *close_thread(void *arg)
+static void *bounded_thread(void *arg)
 {
-	CloseJob *job = arg;
-	jack_client_close(job->client);
+	BoundedJob *job = arg;
+	job->call(job->client);
 	sem_post(&job->done);
 	release_job(job);
 	return NULL;
+}
+
+/* Runs @p call on @p client, waiting up to @p timeout_s. Returns 0 if it
+ * returned, -1 if it hung (the helper stays blocked in libjack). Without
+ * a helper thread (out of memory) it calls directly. */
+static int call_bounded(int (*call)(jack_client_t *), jack_client_t *client,
+                        double timeout_s)
+{
+	BoundedJob *job = calloc(1, sizeof *job);
+	if (!job) {
+		call(client);
+		return 0;
+	}
+	job->call = call;
+	job->client = client;
+	sem_init(&job->done, 0, 0);
+	atomic_store(&job->refs, 2);
+	pthread_t tid;
+	if (pthread_create(&tid, NULL, bounded_thread, job) != 0) {
+		sem_destroy(&job->done);
+		free(job);
+		call(client);
+		return 0;
+	}
+	pthread_detach(tid);
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	long long ns = ts.tv_nsec + (long long)(timeout_s * 1e9);
+	ts.tv_sec += ns / 1000000000;
+	ts.tv_nsec = ns % 1000000000;
+	int rc;
+	while ((rc = sem_timedwait(&job->done, &ts)) != 0 && errno == EINTR)
+		;
+	release_job(job);
+	return rc == 0 ? 0 : -1;
+}
+
+static int close_bounded(jack_client_t *client, double timeout_s)
+{
+	return call_bounded(jack_client_close, client, timeout_s);
 }
 
 int fx_jack_close(FxJack *j, double timeout_s)
@@ -852,33 +1147,8 @@ int fx_jack_close(FxJack *j, double timeout_s)
 	j->active = 0;
 	memset(j->in, 0, sizeof j->in);
 	memset(j->out, 0, sizeof j->out);
-	if (alive) {
-		jack_client_close(client);
-		return 0;
-	}
-	CloseJob *job = calloc(1, sizeof *job);
-	if (!job)
-		return -1;
-	job->client = client;
-	sem_init(&job->done, 0, 0);
-	atomic_store(&job->refs, 2);
-	pthread_t tid;
-	if (pthread_create(&tid, NULL, close_thread, job) != 0) {
-		sem_destroy(&job->done);
-		free(job);
-		return -1;
-	}
-	pthread_detach(tid);
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	long long ns = ts.tv_nsec + (long long)(timeout_s * 1e9);
-	ts.tv_sec += ns / 1000000000;
-	ts.tv_nsec = ns % 1000000000;
-	int rc;
-	while ((rc = sem_timedwait(&job->done, &ts)) != 0 && errno == EINTR)
-		;
-	release_job(job);
-	return rc == 0 ? 0 : -1;
+	forget_ports_seen(j);
+	return close_bounded(client, timeout_s);
 }
 
 double fx_jack_transport_bpm(FxJack *j)

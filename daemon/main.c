@@ -79,10 +79,17 @@ static double now_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* The server as a user would name it: pw-jack ignores
+ * JACK_DEFAULT_SERVER, so under PipeWire it is not named. */
 static const char *server_name(void)
 {
+	static char text[160];
+	if (fx_jack_is_pipewire())
+		return "PipeWire's JACK server";
 	const char *s = getenv("JACK_DEFAULT_SERVER");
-	return s && *s ? s : "default";
+	snprintf(text, sizeof text, "the JACK server '%s'",
+	         s && *s ? s : "default");
+	return text;
 }
 
 /* ---- signals ------------------------------------------------------------ */
@@ -141,13 +148,14 @@ static void log_stats(Daemon *d, const char *what)
 	fx_log(LOG_INFO,
 	       "%s: callbacks %llu, chunks %llu, dsp load %.1f%%, callback "
 	       "p99 %.4f ms, worker p99 %.4f ms, worker max %.4f ms, xruns "
-	       "%llu, underflows %llu, overflows %llu, late %llu, nonfinite "
-	       "%llu, midi events %llu, midi overflows %llu, midi-to-ear max "
-	       "%.0f frames",
+	       "%llu (jack %llu, frame gaps %llu), underflows %llu, overflows "
+	       "%llu, late %llu, nonfinite %llu, midi events %llu, midi "
+	       "overflows %llu, midi-to-ear max %.0f frames",
 	       what, (unsigned long long)m.callbacks,
 	       (unsigned long long)m.chunks, m.dsp_load, m.callback.p99,
 	       m.worker.p99, m.worker.max, (unsigned long long)m.xruns,
-	       (unsigned long long)m.underflows,
+	       (unsigned long long)m.xruns_jack,
+	       (unsigned long long)m.xruns_gaps, (unsigned long long)m.underflows,
 	       (unsigned long long)m.input_overflows,
 	       (unsigned long long)m.late_dropped,
 	       (unsigned long long)m.nonfinite, (unsigned long long)m.midi_events,
@@ -462,25 +470,24 @@ static int open_jack(Daemon *d, double wait_s)
 			return FX_EXIT_FAILURE;
 		if (r == FX_JACK_REFUSED && now_s() >= deadline) {
 			fx_log(LOG_ERR,
-			       "the JACK server '%s' refused the client "
-			       "'%s' (-v shows why)",
+			       "%s refused the client '%s' (-v shows why)",
 			       server_name(), d->opts.name);
 			return FX_EXIT_FAILURE;
 		}
 		if (now_s() >= deadline) {
-			fx_log(LOG_ERR,
-			       "cannot connect to the JACK server '%s'%s",
-			       server_name(),
+			fx_log(LOG_ERR, "cannot connect to %s%s", server_name(),
 			       wait_s > 0 ? " (gave up waiting)"
-			                  : " (is jackd running? --wait-for-jack "
-			                    "SECONDS waits for it)");
+			       : fx_jack_is_pipewire()
+			               ? " (is PipeWire running? --wait-for-jack "
+			                 "SECONDS waits for it)"
+			               : " (is jackd running, or PipeWire? Under "
+			                 "PipeWire run fxd through pw-jack; "
+			                 "--wait-for-jack SECONDS waits for it)");
 			return FX_EXIT_NO_JACK;
 		}
 		if (!said++)
-			fx_log(LOG_NOTICE,
-			       "waiting up to %g s for the JACK "
-			       "server '%s'",
-			       wait_s, server_name());
+			fx_log(LOG_NOTICE, "waiting up to %g s for %s", wait_s,
+			       server_name());
 		watchdog(d, 1);
 		wait_signals(d, WAIT_RETRY_MS);
 		if (d->stop)
@@ -488,11 +495,96 @@ static int open_jack(Daemon *d, double wait_s)
 	}
 }
 
+/* What the server really runs at, as JACK tells it, whatever --period
+ * asked for. */
 static void log_server(Daemon *d)
 {
-	fx_log(LOG_INFO, "JACK server '%s': %.0f Hz, period %d frames",
-	       server_name(), fx_jack_sample_rate(d->jack),
-	       fx_jack_period(d->jack));
+	fx_log(LOG_INFO, "%s: %.0f Hz, period %d frames", server_name(),
+	       fx_jack_sample_rate(d->jack), fx_jack_period(d->jack));
+	const char *ignored = getenv("JACK_DEFAULT_SERVER");
+	if (fx_jack_is_pipewire() && ignored && *ignored)
+		fx_log(LOG_INFO,
+		       "JACK_DEFAULT_SERVER=%s is ignored under pw-jack",
+		       ignored);
+}
+
+/* Once, after the first open: what --period did. */
+static void log_period_request(Daemon *d)
+{
+	int want = d->opts.period;
+	if (!want)
+		return;
+	if (!fx_jack_is_pipewire()) {
+		fx_log(LOG_NOTICE,
+		       "--period %d does nothing under jackd (jackd -p sets "
+		       "the period); the period is %d frames",
+		       want, fx_jack_period(d->jack));
+		return;
+	}
+	const char *asked = getenv("PIPEWIRE_LATENCY");
+	fx_log(want == fx_jack_period(d->jack) ? LOG_INFO : LOG_NOTICE,
+	       "--period %d: asked PipeWire for PIPEWIRE_LATENCY=%s; the "
+	       "period is %d frames",
+	       want, asked ? asked : "(unset)", fx_jack_period(d->jack));
+}
+
+/* The driver stops at once after a deactivate that hangs in libjack:
+ * the client still runs the engine, so nothing can be torn down. */
+static void stop_jack(Daemon *d)
+{
+	if (fx_jack_stop(d->jack) != 0) {
+		fx_log(LOG_ERR, "jack_deactivate hangs in libjack (seen with "
+		                "pipewire-jack 0.3.65); exiting so fxd can be "
+		                "restarted");
+		_exit(FX_EXIT_FAILURE);
+	}
+}
+
+/* The server is back, or its rate changed: the engine follows its rate
+ * and period (re-planned in place, or rebuilt from the running spec at a
+ * new rate and handed to the control side), then runs again. Returns an
+ * exit code, or -1 once running again. */
+static int restart_engine(Daemon *d)
+{
+	double rate = fx_jack_sample_rate(d->jack);
+	FxStatus st;
+	FxEngine *e = fx_engine_renew(d->engine, rate, fx_jack_period(d->jack),
+	                              &st);
+	if (!e) {
+		FxEngineConfig cfg = fx_engine_config(d->engine);
+		FxChainSpec spec;
+		fx_engine_get_spec(d->engine, &spec);
+		cfg.sample_rate = rate;
+		char why[256];
+		fx_engine_explain(&cfg, &spec, st, why, sizeof why);
+		fx_log(LOG_ERR, "cannot run the chain at %.0f Hz: %s", rate, why);
+		return chain_exit_code(st);
+	}
+	if (e != d->engine) {
+		fx_control_set_engine(d->control, e);
+		fx_engine_free(d->engine);
+		d->engine = e;
+	}
+	if (fx_jack_start(d->jack, d->engine) != FX_JACK_OK)
+		return FX_EXIT_FAILURE;
+	log_ready(d);
+	reset_progress(d);
+	update_status(d);
+	return -1;
+}
+
+/* The server's rate changed under a running client (PipeWire's
+ * clock.force-rate, a netjack master back at another rate): rebuilt as
+ * after a reconnect. Returns an exit code, or -1 once running again. */
+static int rate_changed(Daemon *d, double rate)
+{
+	double was = fx_engine_config(d->engine).sample_rate;
+	fx_log(LOG_NOTICE,
+	       "the sample rate is now %.0f Hz (was %.0f Hz); "
+	       "rebuilding the chain",
+	       rate, was);
+	stop_jack(d);
+	return restart_engine(d);
 }
 
 /* The server went away. Returns an exit code, or -1 once running again. */
@@ -500,7 +592,7 @@ static int server_lost(Daemon *d)
 {
 	fx_log(d->opts.reconnect ? LOG_WARNING : LOG_ERR,
 	       "the JACK server went away: %s", fx_jack_lost_reason(d->jack));
-	fx_jack_stop(d->jack);
+	stop_jack(d);
 	if (fx_jack_close(d->jack, 2.0) != 0) {
 		/* libjack holds its open lock in the stuck close: no new
 		 * client can be made in this process. */
@@ -537,39 +629,7 @@ static int server_lost(Daemon *d)
 		                                       : backoff * 2;
 	}
 	log_server(d);
-	double rate = fx_jack_sample_rate(d->jack);
-	int period = fx_jack_period(d->jack);
-	FxEngineConfig cfg = fx_engine_config(d->engine);
-	/* The worker is stopped: re-plan in place for the new period, or
-	 * rebuild from the running spec when the rate changed. */
-	FxStatus st = FX_ERR_RANGE;
-	if (cfg.sample_rate == rate)
-		st = fx_engine_set_period(d->engine, period);
-	if (st == FX_OK) {
-		fx_engine_reset_state(d->engine);
-	} else {
-		FxChainSpec spec;
-		fx_engine_get_spec(d->engine, &spec);
-		cfg.sample_rate = rate;
-		cfg.period = period;
-		FxEngine *e = fx_engine_new(&cfg, &spec, &st);
-		if (!e) {
-			char why[256];
-			fx_engine_explain(&cfg, &spec, st, why, sizeof why);
-			fx_log(LOG_ERR, "cannot run the chain at %.0f Hz: %s",
-			       rate, why);
-			return chain_exit_code(st);
-		}
-		fx_control_set_engine(d->control, e);
-		fx_engine_free(d->engine);
-		d->engine = e;
-	}
-	if (fx_jack_start(d->jack, d->engine) != FX_JACK_OK)
-		return FX_EXIT_FAILURE;
-	log_ready(d);
-	reset_progress(d);
-	update_status(d);
-	return -1;
+	return restart_engine(d);
 }
 
 /* ---- SIGHUP ------------------------------------------------------------- */
@@ -608,6 +668,7 @@ static const struct {
 	{"wait-for-jack", offsetof(FxOptions, wait_for_jack), KIND_DOUBLE},
 	{"reconnect", offsetof(FxOptions, reconnect), KIND_INT},
 	{"allow-rename", offsetof(FxOptions, allow_rename), KIND_INT},
+	{"period", offsetof(FxOptions, period), KIND_INT},
 	{"latency-periods", offsetof(FxOptions, latency_periods), KIND_INT},
 	{"latency-log", offsetof(FxOptions, latency_log), KIND_INT},
 	{"glide-ms", offsetof(FxOptions, glide_ms), KIND_DOUBLE},
@@ -768,6 +829,7 @@ static int run(Daemon *d)
 		.n_connect_out = o->connect_out.n,
 		.auto_connect = o->auto_connect,
 		.midi = !o->no_midi,
+		.period = o->period,
 	};
 	if (!(d->jack = fx_jack_new(&jo))) {
 		fx_log(LOG_ERR, "out of memory");
@@ -777,6 +839,7 @@ static int run(Daemon *d)
 	if (rc >= 0)
 		return rc;
 	log_server(d);
+	log_period_request(d);
 	double bpm = 120;
 	restore_state(d, &bpm);
 	FxEngineConfig cfg = engine_config(o, fx_jack_sample_rate(d->jack),
@@ -801,7 +864,7 @@ static int run(Daemon *d)
 	}
 	if (d->osc && fx_osc_start(d->osc) != 0) {
 		fx_log(LOG_ERR, "cannot start the OSC thread");
-		fx_jack_stop(d->jack);
+		stop_jack(d);
 		fx_jack_close(d->jack, 2.0);
 		return FX_EXIT_FAILURE;
 	}
@@ -825,6 +888,9 @@ static int run(Daemon *d)
 				return rc;
 			continue;
 		}
+		double rate = fx_jack_rate_changed(d->jack);
+		if (rate > 0 && (rc = rate_changed(d, rate)) >= 0)
+			return rc;
 		FxStatus built = fx_engine_collect(d->engine);
 		if (built != FX_OK)
 			fx_log(LOG_ERR,
@@ -870,7 +936,7 @@ static int run(Daemon *d)
 		}
 	}
 	log_stats(d, "stats at exit");
-	fx_jack_stop(d->jack);
+	stop_jack(d);
 	if (fx_jack_close(d->jack, 2.0) != 0)
 		fx_log(LOG_WARNING, "jack_client_close did not return");
 	return FX_EXIT_OK;
@@ -939,7 +1005,7 @@ int main(int argc, char **argv)
 	fx_osc_free(d.osc);
 	save_state(&d, 1);
 	if (d.jack && d.engine)
-		fx_jack_stop(d.jack);
+		stop_jack(&d);
 	fx_midi_free(d.midi);
 	fx_control_free(d.control);
 	fx_engine_free(d.engine);

@@ -88,6 +88,10 @@ static const OptionInfo options[] = {
          "keep running when JACK goes away; reconnect when it is back", NULL},
 	{"allow-rename", 0, FX_OPT_FLAG, F(allow_rename), 0, 0, 0, NULL, NULL,
          "accept another client name if NAME is taken", NULL},
+	{"period", 0, FX_OPT_INT, F(period), 16, 8192, 0, NULL, "N",
+         "ask PipeWire for a period (quantum) of N frames; jackd ignores "
+         "it (jackd -p sets the period)",
+         NULL},
 
 	/* The chain is kept as text until the layers are merged: load(). */
 	{"chain", 0, FX_OPT_STRING, 0, 0, 0, 0, NULL, "SPEC",

@@ -50,6 +50,7 @@ typedef struct {
 	double wait_for_jack;  ///< seconds to retry at start-up
 	int reconnect;         ///< survive the server going away
 	int allow_rename;      ///< accept a name JACK makes unique
+	int period;            ///< quantum asked of PipeWire; 0: none
 	int latency_periods;   ///< periods of added latency
 	int latency_log;       ///< entries kept for timing statistics
 	double glide_ms;       ///< parameter glide time

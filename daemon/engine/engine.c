@@ -680,6 +680,26 @@ static FxStatus set_period_locked(FxEngine *e, int period)
 	return st;
 }
 
+FxEngine *fx_engine_renew(FxEngine *e, double rate, int period, FxStatus *st)
+{
+	FxStatus dummy;
+	if (!st)
+		st = &dummy;
+	FxEngineConfig cfg = fx_engine_config(e);
+	if (cfg.sample_rate == rate &&
+	    (*st = fx_engine_set_period(e, period)) == FX_OK) {
+		fx_engine_reset_state(e);
+		return e;
+	}
+	/* Designs, delay times, tunings and look-ahead all follow the rate:
+	 * the running spec is built afresh, as a chain swap builds one. */
+	FxChainSpec spec;
+	fx_engine_get_spec(e, &spec);
+	cfg.sample_rate = rate;
+	cfg.period = period;
+	return fx_engine_new(&cfg, &spec, st);
+}
+
 FxStatus fx_engine_set_period(FxEngine *e, int period)
 {
 	lock(e);
@@ -851,6 +871,7 @@ enum {
 	M_UNDERFLOWS,
 	M_LATE,
 	M_XRUNS,
+	M_MISSED,
 	M_NONFINITE,
 	M_MIDI_EVENTS,
 	M_MIDI_OVERFLOWS,
@@ -906,6 +927,7 @@ static void read_counters(FxEngine *e, uint64_t v[M_COUNT])
 	v[M_UNDERFLOWS] = atomic_load(&e->underflows);
 	v[M_LATE] = atomic_load(&e->late);
 	v[M_XRUNS] = atomic_load(&e->xruns);
+	v[M_MISSED] = atomic_load(&e->missed);
 	v[M_NONFINITE] = atomic_load(&e->nonfinite);
 }
 
@@ -939,7 +961,12 @@ static void counters(FxEngine *e, FxEngineMetrics *m)
 	m->input_overflows = v[M_OVERFLOWS] - e->base[M_OVERFLOWS];
 	m->underflows = v[M_UNDERFLOWS] - e->base[M_UNDERFLOWS];
 	m->late_dropped = v[M_LATE] - e->base[M_LATE];
-	m->xruns = v[M_XRUNS] - e->base[M_XRUNS];
+	m->xruns_jack = v[M_XRUNS] - e->base[M_XRUNS];
+	m->xruns_gaps = v[M_MISSED] - e->base[M_MISSED];
+	/* Both sources see the same stall under jackd (JACK reports it, and
+	 * the cycles it cost are missing from fxd's frame times): the larger
+	 * count, never their sum. */
+	m->xruns = m->xruns_jack > m->xruns_gaps ? m->xruns_jack : m->xruns_gaps;
 	m->nonfinite = v[M_NONFINITE] - e->base[M_NONFINITE];
 }
 

@@ -143,6 +143,10 @@ int fx_engine_midi_out(FxEngine *e, FxMidiEvent *ev, int max);
 /** Counts one xrun reported by the audio server. Realtime. */
 void fx_engine_count_xrun(FxEngine *e);
 
+/** Counts @p cycles periods the driver saw missed: a period started later
+ *  than the previous one ended (a frame-time gap). Realtime. */
+void fx_engine_count_missed(FxEngine *e, uint32_t cycles);
+
 /** Freewheel mode on or off (the driver's freewheel callback). */
 void fx_engine_set_freewheel(FxEngine *e, int on);
 
@@ -232,6 +236,16 @@ FxStatus fx_engine_collect(FxEngine *e);
 /** Latency the engine adds, in frames: latency_periods * period plus the
  *  chain's own. */
 int fx_engine_latency(const FxEngine *e);
+
+/** For a server that came back, or whose rate changed, while @p e was
+ *  stopped (no worker running, the driver not calling it): at the same
+ *  rate re-plans @p e in place for @p period and clears the chain's audio
+ *  state, returning @p e; at another rate builds a new engine running
+ *  @p e's spec (current values included) at @p rate and @p period,
+ *  returning it (the caller hands it to the control side and frees
+ *  @p e). NULL with *@p st when the chain cannot run so (@p e is left
+ *  as it was). */
+FxEngine *fx_engine_renew(FxEngine *e, double rate, int period, FxStatus *st);
 
 /** Changes the period (a server buffer-size change): pauses the driver and
  *  worker side, re-plans rings for @p period, re-primes, resumes, all under
@@ -349,18 +363,25 @@ typedef struct {
 
 /** A snapshot of the engine's metrics. */
 typedef struct {
-	uint64_t callbacks;            ///< fx_engine_process calls
-	uint64_t chunks;               ///< chunks the worker processed
-	uint64_t input_overflows;      ///< periods the input ring refused
-	uint64_t underflows;           ///< periods output as silence
-	uint64_t late_dropped;         ///< chunks dropped for arriving late
-	uint64_t xruns;                ///< server xruns counted
-	uint64_t nonfinite;            ///< chunks muted for NaN/Inf
-	FxLatencyStats callback;       ///< driver callback durations
-	FxLatencyStats worker;         ///< worker chunk durations
-	FxLatencyStats knob;           ///< message arrival to the change heard
-	uint64_t midi_events;          ///< MIDI events taken in
-	uint64_t midi_overflows;       ///< periods of MIDI the ring refused
+	uint64_t callbacks;       ///< fx_engine_process calls
+	uint64_t chunks;          ///< chunks the worker processed
+	uint64_t input_overflows; ///< periods the input ring refused
+	uint64_t underflows;      ///< periods output as silence
+	uint64_t late_dropped;    ///< chunks dropped for arriving late
+	/** Stalls counted: the larger of xruns_jack and xruns_gaps. Under
+	 *  jackd one stall moves both (JACK reports each cycle it missed,
+	 *  and fxd sees those cycles missing), so they are not added;
+	 *  PipeWire 0.3.65 never reports xruns, so there only the gaps
+	 *  move. */
+	uint64_t xruns;
+	uint64_t xruns_jack;     ///< xruns the server reported (xrun callback)
+	uint64_t xruns_gaps;     ///< periods missed, seen as frame-time gaps
+	uint64_t nonfinite;      ///< chunks muted for NaN/Inf
+	FxLatencyStats callback; ///< driver callback durations
+	FxLatencyStats worker;   ///< worker chunk durations
+	FxLatencyStats knob;     ///< message arrival to the change heard
+	uint64_t midi_events;    ///< MIDI events taken in
+	uint64_t midi_overflows; ///< periods of MIDI the ring refused
 	uint64_t midi_out_dropped;     ///< outgoing events the queue refused
 	uint64_t midi_reports_dropped; ///< reports the control side missed
 	/** MIDI-to-ear: an event's input frame to the output frame where its

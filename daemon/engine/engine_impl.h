@@ -98,7 +98,7 @@ struct FxEngineImpl {
 	int fallback_latency;
 	FxStatus build_error; ///< a wanted chain failed; for fx_engine_collect
 	uint32_t *scratch_ns; ///< for sorting statistics
-	uint64_t base[12];    ///< counters at the last metrics reset
+	uint64_t base[13];    ///< counters at the last metrics reset
 	TimeLog knob_log;     ///< knob-to-ear times (written by control)
 	/* Written, without the lock, by whoever starts and joins the worker
 	 * thread (the driver's start and stop, on fxd's main thread). */
@@ -155,6 +155,7 @@ struct FxEngineImpl {
 	 * driver stands still). */
 	alignas(64) uint32_t seq; ///< period number of the next callback
 	_Atomic uint64_t callbacks, overflows, underflows, late, xruns;
+	_Atomic uint64_t missed; ///< cycles missed, seen as frame-time gaps
 	_Atomic uint64_t midi_events, midi_overflows;
 	TimeLog cb_log;
 	TimeLog midi_log; ///< MIDI-to-ear, in frames

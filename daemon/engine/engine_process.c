@@ -191,6 +191,11 @@ void fx_engine_count_xrun(FxEngine *e)
 	bump(&e->xruns);
 }
 
+void fx_engine_count_missed(FxEngine *e, uint32_t cycles)
+{
+	atomic_fetch_add_explicit(&e->missed, cycles, memory_order_relaxed);
+}
+
 void fx_engine_set_freewheel(FxEngine *e, int on)
 {
 	atomic_store(&e->freewheel, on != 0);
