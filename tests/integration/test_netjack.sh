@@ -31,7 +31,7 @@ probe=${PROBE_BIN:-$builddir/clients/fxd-probe}
 master=$server
 slave=
 box=fxdbox$$
-slave_pid= probe_pid=
+slave_pid='' probe_pid=''
 log_names="jackd slave fxd"
 stop_helpers() {
 	stop_or_kill "$probe_pid"

@@ -21,7 +21,7 @@ fxd=${FXD_BIN:-$builddir/daemon/fxd}
 fxctl=${FXCTL_BIN:-$builddir/clients/fxctl}
 probe=${PROBE_BIN:-$builddir/clients/fxd-probe}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/fxd-pipewire.XXXXXX") || exit 1
-pw_pid= fxd_pid= probe_pid=
+pw_pid='' fxd_pid='' probe_pid=''
 log_names="pipewire fxd"
 stop_helpers() { stop_or_kill "$probe_pid"; }
 finish() {
@@ -37,7 +37,7 @@ JACK_NO_START_SERVER=1
 export JACK_NO_START_SERVER
 : >"$tmp/out"
 : >"$tmp/err"
-cmd= rc=0
+cmd='' rc=0
 
 pw_env "$tmp" || skip "no private runtime directory"
 if ! pw_start "$tmp/pipewire.log"; then
