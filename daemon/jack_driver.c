@@ -75,6 +75,9 @@ struct FxJackImpl {
 	int n_links, cap_links;
 	double restore_until; ///< CLOCK_MONOTONIC seconds
 	unsigned published_latency;
+	int pipewire; ///< pipewire-jack: ports' latency set by main
+	/* The ranges set on the ports last, per mode (1: capture). */
+	jack_latency_range_t latency_set[2];
 	/* Every port of the graph at the last look, sorted (the strings are
 	 * libjack's, from jack_get_ports): a port not in it is new. */
 	const char **ports_seen;
@@ -91,6 +94,7 @@ struct FxJackImpl {
 	_Atomic unsigned server_rate; ///< notification thread: its rate
 	_Atomic int ports_changed;    ///< notification thread / main
 	_Atomic int freewheeling;     ///< notification thread
+	_Atomic int port_latency_due; ///< notification thread (PipeWire)
 	/* The first shutdown callback to run writes the reason: jack2 calls
 	 * the info one, PipeWire 0.3.65 only the plain one. */
 	_Atomic int reason_taken;
@@ -233,34 +237,79 @@ static void on_freewheel(int starting, void *arg)
 /* The pattern from JACK's latency documentation for a client that delays
  * its inputs: what arrives at the inputs leaves the outputs `latency`
  * frames later, in both directions. */
-static void on_latency(jack_latency_callback_mode_t mode, void *arg)
+/* The latency fxd adds, on top of the most its ports in @p mode's
+ * direction see upstream, for the ports on the other side; 1 when it
+ * differs from what was set last in that mode. */
+static int port_latency(FxJack *j, jack_latency_callback_mode_t mode,
+                        jack_latency_range_t *all)
 {
-	FxJack *j = arg;
 	unsigned add = atomic_load(&j->latency);
 	int capture = mode == JackCaptureLatency;
 	jack_port_t **from = capture ? j->in : j->out;
-	jack_port_t **to = capture ? j->out : j->in;
 	/* midi_in (after the audio inputs) is an input like them: an event
 	 * there is heard at the outputs exactly this much later. midi_out
 	 * carries feedback, which no input's timing reaches. */
 	int n_in = j->inputs + (j->midi ? 1 : 0);
 	int n_from = capture ? n_in : j->outputs;
-	int n_to = capture ? j->outputs : n_in;
-	jack_latency_range_t all = {UINT32_MAX, 0};
+	*all = (jack_latency_range_t){UINT32_MAX, 0};
 	for (int i = 0; i < n_from; i++) {
 		jack_latency_range_t r;
 		jack_port_get_latency_range(from[i], mode, &r);
-		if (r.min < all.min)
-			all.min = r.min;
-		if (r.max > all.max)
-			all.max = r.max;
+		if (r.min < all->min)
+			all->min = r.min;
+		if (r.max > all->max)
+			all->max = r.max;
 	}
-	if (all.min > all.max)
-		all.min = all.max = 0;
-	all.min += add;
-	all.max += add;
+	if (all->min > all->max)
+		all->min = all->max = 0;
+	all->min += add;
+	all->max += add;
+	jack_latency_range_t *last = &j->latency_set[capture];
+	int changed = all->min != last->min || all->max != last->max;
+	*last = *all;
+	return changed;
+}
+
+static void set_port_latency(FxJack *j, jack_latency_callback_mode_t mode,
+                             const jack_latency_range_t *all)
+{
+	int capture = mode == JackCaptureLatency;
+	jack_port_t **to = capture ? j->out : j->in;
+	int n_in = j->inputs + (j->midi ? 1 : 0);
+	int n_to = capture ? j->outputs : n_in;
 	for (int i = 0; i < n_to; i++)
-		jack_port_set_latency_range(to[i], mode, &all);
+		jack_port_set_latency_range(to[i], mode,
+		                            (jack_latency_range_t *)all);
+}
+
+/* jack2 asks here, as the API says. pipewire-jack 0.3.65 calls it on its
+ * own thread, and setting a port's latency from there while the main
+ * thread is in another libjack call (jack_get_ports, jack_connect)
+ * crashes or deadlocks inside libjack: there it is only noted, and the
+ * main thread sets the ports (fx_jack_tick), one libjack caller. */
+static void on_latency(jack_latency_callback_mode_t mode, void *arg)
+{
+	FxJack *j = arg;
+	if (j->pipewire) {
+		atomic_store(&j->port_latency_due, 1);
+		return;
+	}
+	jack_latency_range_t all;
+	port_latency(j, mode, &all);
+	set_port_latency(j, mode, &all);
+}
+
+/* The main thread's way (under PipeWire): both directions, each only
+ * when it changed. */
+static void publish_port_latency(FxJack *j)
+{
+	static const jack_latency_callback_mode_t modes[] = {
+		JackCaptureLatency, JackPlaybackLatency};
+	for (int m = 0; m < 2; m++) {
+		jack_latency_range_t all;
+		if (port_latency(j, modes[m], &all))
+			set_port_latency(j, modes[m], &all);
+	}
 }
 
 /* Only a flag: the main thread notices within one tick. */
@@ -552,6 +601,8 @@ FxJackResult fx_jack_open(FxJack *j)
 	j->known_period = (int)jack_get_buffer_size(j->client);
 	atomic_store(&j->period, j->known_period);
 	atomic_store(&j->latency_dirty, 0);
+	j->pipewire = fx_jack_is_pipewire();
+	memset(j->latency_set, 0, sizeof j->latency_set);
 	atomic_store(&j->bufsize_error, 0);
 	if (jack_set_process_callback(j->client, on_process, j) ||
 	    jack_set_buffer_size_callback(j->client, on_buffer_size, j) ||
@@ -979,7 +1030,10 @@ FxJackResult fx_jack_start(FxJack *j, FxEngine *e)
 	if (j->starts++ > 0)
 		restore_links(j);
 	connect_all(j, 0);
-	jack_recompute_total_latencies(j->client);
+	if (j->pipewire)
+		publish_port_latency(j);
+	else
+		jack_recompute_total_latencies(j->client);
 	track_links(j);
 	look_at_ports(j);
 	return FX_JACK_OK;
@@ -998,8 +1052,13 @@ int fx_jack_tick(FxJack *j)
 	if (atomic_exchange(&j->latency_dirty, 0) ||
 	    atomic_load(&j->latency) != j->published_latency) {
 		j->published_latency = atomic_load(&j->latency);
-		jack_recompute_total_latencies(j->client);
+		if (!j->pipewire)
+			jack_recompute_total_latencies(j->client);
+		else
+			atomic_store(&j->port_latency_due, 1);
 	}
+	if (j->pipewire && atomic_exchange(&j->port_latency_due, 0))
+		publish_port_latency(j);
 	if (atomic_exchange(&j->ports_changed, 0))
 		link_new_ports(j);
 	track_links(j);
