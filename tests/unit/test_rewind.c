@@ -24,7 +24,7 @@ enum {
 static const struct {
 	const char *cls, *spec;
 } representative[] = {
-	{"delay", "delay time=3 feedback=0.6 mix=0.5"},
+	{"delay", "delay time=3 max=0.01 feedback=0.6 mix=0.5"},
 	{"reverb", "reverb mix=0.5"},
 	{"compressor", "compressor threshold=-30 ratio=6 attack=1 release=20"},
 	{"limiter", "limiter threshold=-12"},
