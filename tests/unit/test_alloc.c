@@ -470,6 +470,24 @@ START_TEST(the_convolver_allocates_what_it_plans)
 }
 END_TEST
 
+/* Builds @p spec under @p cfg, checking that it allocates what it plans
+ * (its latency in *@p plan). */
+static FxChain *new_as_planned(const FxChainSpec *spec,
+                               const FxChainConfig *cfg, FxChainPlan *plan)
+{
+	ck_assert_int_eq(fx_chain_plan(spec, cfg, plan), FX_OK);
+	size_t pages0 = fx_pages_in_use();
+	weighed = 0;
+	weighing = 1;
+	FxStatus st;
+	FxChain *c = fx_chain_new(spec, cfg, &st);
+	weighing = 0;
+	ck_assert_ptr_nonnull(c);
+	ck_assert_uint_eq(weighed + (fx_pages_in_use() - pages0), plan->bytes);
+	ck_assert_int_eq(fx_chain_latency(c), plan->latency);
+	return c;
+}
+
 /* A whole chain: the slots' plans add up, with the latency lines. */
 START_TEST(a_whole_chain_allocates_what_it_plans)
 {
@@ -483,17 +501,9 @@ START_TEST(a_whole_chain_allocates_what_it_plans)
 	              "%s", err.message);
 	FxChainConfig cfg = fx_chain_config_default();
 	cfg.channels = 6;
-	FxChainPlan plan;
-	ck_assert_int_eq(fx_chain_plan(&spec, &cfg, &plan), FX_OK);
 	size_t pages0 = fx_pages_in_use();
-	weighed = 0;
-	weighing = 1;
-	FxStatus st;
-	FxChain *c = fx_chain_new(&spec, &cfg, &st);
-	weighing = 0;
-	ck_assert_ptr_nonnull(c);
-	ck_assert_uint_eq(weighed + (fx_pages_in_use() - pages0), plan.bytes);
-	ck_assert_int_eq(fx_chain_latency(c), plan.latency);
+	FxChainPlan plan;
+	FxChain *c = new_as_planned(&spec, &cfg, &plan);
 	ck_assert_int_eq(plan.latency, 336 + 240);
 	fx_chain_free(c);
 	ck_assert_uint_eq(fx_pages_in_use(), pages0);
@@ -514,15 +524,7 @@ START_TEST(rewinding_allocates_nothing)
 	cfg.channels = 3;
 	cfg.max_block = 256;
 	FxChainPlan plan;
-	ck_assert_int_eq(fx_chain_plan(&spec, &cfg, &plan), FX_OK);
-	size_t pages0 = fx_pages_in_use();
-	weighed = 0;
-	weighing = 1;
-	FxStatus st;
-	FxChain *c = fx_chain_new(&spec, &cfg, &st);
-	weighing = 0;
-	ck_assert_ptr_nonnull(c);
-	ck_assert_uint_eq(weighed + (fx_pages_in_use() - pages0), plan.bytes);
+	FxChain *c = new_as_planned(&spec, &cfg, &plan);
 	ck_assert_int_eq(fx_chain_can_rewind(c), 1);
 	static float a[256], b[256], d[256];
 	float *buf[3] = {a, b, d};
