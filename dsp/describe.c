@@ -48,17 +48,38 @@ static const char *scale_of(const FxParamInfo *p)
 	return p->flags & FX_PARAM_TEXT ? "text" : fx_scale_name(p->scale);
 }
 
+/* Whether the class rewinds, and the size of its checkpoint. */
+static void rewind_text(const FxEffectClass *cls, FILE *out)
+{
+	if (cls->no_rewind)
+		fputs("*Rewind:* no; a chain holding it applies changes from "
+		      "the next chunk.\n\n",
+		      out);
+	else if (!cls->rewind_size && !cls->rewind_channel_size)
+		fputs("*Rewind:* yes; nothing to save.\n\n", out);
+	else
+		fprintf(out,
+		        "*Rewind:* yes; a checkpoint of %zu bytes + %zu per "
+		        "channel.\n\n",
+		        cls->rewind_size, cls->rewind_channel_size);
+}
+
 void fx_describe_markdown(FILE *out)
 {
 	fputs("# fxd effects\n\n"
 	      "Generated from the parameter tables in `dsp/` by `make "
 	      "effects-doc`; do not edit.\n"
 	      "Every slot also takes `bypass=0|1` (a crossfade, not a "
-	      "parameter).\n",
+	      "parameter).\n"
+	      "*Rewind* says whether the effect can render again a chunk "
+	      "not yet played, from a checkpoint of the state it had before "
+	      "it, so that a change lands in that chunk: a chain rewinds "
+	      "only if all its effects do (LV2 plugins never do).\n",
 	      out);
 	for (const FxEffectClass *const *c = fx_effects; *c; c++) {
 		const FxEffectClass *cls = *c;
 		fprintf(out, "\n## `%s`\n\n%s\n\n", cls->name, cls->doc);
+		rewind_text(cls, out);
 		fputs("| parameter | unit | values | default | scale | "
 		      "behaviour | meaning |\n"
 		      "|---|---|---|---|---|---|---|\n",

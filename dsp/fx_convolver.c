@@ -303,6 +303,9 @@ static FxStatus check_text(int param, const char *text, char *out,
 }
 
 const FxEffectClass fx_effect_convolver = {
+	/* Its history (the partitioned convolution's spectra) is as long as
+	 * the impulse response: not worth rolling back. */
+	.no_rewind = 1,
 	.name = "convolver",
 	.doc = "Convolution with an impulse response from a sound file "
 	       "(cabinets, rooms), with no added latency: a direct-form head "

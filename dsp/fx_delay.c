@@ -151,10 +151,12 @@ static double max_delay_of(const FxEffectSetup *setup)
 	return max_delay < MIN_DELAY ? MIN_DELAY : max_delay;
 }
 
-/* The oldest tap of a read at delay d is floor(d) + 2 samples back. */
-static int line_length(double max_delay)
+/* The oldest tap of a read at delay d is floor(d) + 2 samples back. A
+ * block more, so that a block rendered again (FxEffectClass.rollback)
+ * rewrites what it wrote and reads nothing it overwrote. */
+static int line_length(double max_delay, int max_block)
 {
-	return (int)max_delay + 3;
+	return (int)max_delay + 3 + max_block;
 }
 
 static size_t lines_bytes(int channels, int len)
@@ -164,7 +166,7 @@ static size_t lines_bytes(int channels, int len)
 
 static FxStatus plan_lines(const FxEffectSetup *setup, FxEffectPlan *out)
 {
-	int len = line_length(max_delay_of(setup));
+	int len = line_length(max_delay_of(setup), setup->max_block);
 	*out = (FxEffectPlan){lines_bytes(setup->channels, len), 0};
 	return FX_OK;
 }
@@ -176,7 +178,7 @@ static FxStatus init(void *state, const FxEffectSetup *setup)
 	s->channels = setup->channels;
 	s->rig_bpm = DEFAULT_BPM;
 	s->max_delay = max_delay_of(setup);
-	s->len = line_length(s->max_delay);
+	s->len = line_length(s->max_delay, setup->max_block);
 	s->stride = s->len + GUARD;
 	s->mem = fx_pages_new(lines_bytes(s->channels, s->len));
 	if (!s->mem)
@@ -510,6 +512,17 @@ static void process(void *state, float *const *buf, int frames)
 	s->primed = 1;
 }
 
+/* Everything but the lines: positions, ramps, values, tempo. */
+static void checkpoint(const void *state, void *saved)
+{
+	memcpy(saved, state, sizeof(Delay));
+}
+
+static void rollback(void *state, const void *saved)
+{
+	memcpy(state, saved, sizeof(Delay));
+}
+
 const FxEffectClass fx_effect_delay = {
 	.name = "delay",
 	.doc = "Feedback delay in ms or as a note division of the tempo, with "
@@ -524,4 +537,7 @@ const FxEffectClass fx_effect_delay = {
 	.update = update,
 	.process = process,
 	.tempo = tempo,
+	.rewind_size = sizeof(Delay),
+	.checkpoint = checkpoint,
+	.rollback = rollback,
 };

@@ -10,6 +10,7 @@
 
 #include <float.h>
 #include <math.h>
+#include <string.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -226,7 +227,30 @@ static void comp_read_outputs(const void *state, float *values)
 	values[0] = ((const Compressor *)state)->gr_most;
 }
 
+/* The struct (ramps, detector, hold and gain stages) and each channel's
+ * mean square; c->gain is scratch, rewritten every block. */
+static void comp_checkpoint(const void *state, void *saved)
+{
+	const Compressor *c = state;
+	memcpy(saved, c, sizeof *c);
+	memcpy((char *)saved + sizeof *c, c->ms,
+	       (size_t)c->channels * sizeof *c->ms);
+}
+
+static void comp_rollback(void *state, const void *saved)
+{
+	Compressor *c = state;
+	float *ms = c->ms;
+	memcpy(c, saved, sizeof *c);
+	memcpy(ms, (const char *)saved + sizeof *c,
+	       (size_t)c->channels * sizeof *ms);
+}
+
 const FxEffectClass fx_effect_compressor = {
+	.rewind_size = sizeof(Compressor),
+	.rewind_channel_size = sizeof(float),
+	.checkpoint = comp_checkpoint,
+	.rollback = comp_rollback,
 	.name = "compressor",
 	.doc = "Feed-forward soft-knee compressor, linked channels.",
 	.params = comp_params,
@@ -487,7 +511,11 @@ static void lim_read_outputs(const void *state, float *values)
 	values[0] = g < 1.0f ? -DB_PER_LOG2 * log2f(fmaxf(g, 1e-5f)) : 0.0f;
 }
 
+/* Not rewindable: a block overwrites entries of the look-ahead's sliding
+ * minimum (a deque popped from the back), its box filter and its delay
+ * line, state as long as the look-ahead (up to 20 ms), not O(small). */
 const FxEffectClass fx_effect_limiter = {
+	.no_rewind = 1,
 	.name = "limiter",
 	.doc = "Look-ahead peak limiter: output peaks never pass the ceiling.",
 	.params = lim_params,

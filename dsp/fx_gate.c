@@ -13,6 +13,7 @@
 #include "dsp/effect.h"
 
 #include <math.h>
+#include <string.h>
 #include <stdlib.h>
 
 /* dB = DB_PER_LOG2 * log2(amplitude); amplitude = exp2(dB * LOG2_PER_DB). */
@@ -272,7 +273,30 @@ static void read_outputs(const void *state, float *values)
 	values[0] = g->open ? 1.0f : 0.0f;
 }
 
+/* The struct (ramps, envelope, gain, hold count, open) and each
+ * channel's sidechain highpass. */
+static void checkpoint(const void *state, void *saved)
+{
+	const Gate *g = state;
+	memcpy(saved, g, sizeof *g);
+	memcpy((char *)saved + sizeof *g, g->hpf,
+	       (size_t)g->channels * sizeof *g->hpf);
+}
+
+static void rollback(void *state, const void *saved)
+{
+	Gate *g = state;
+	Hpf *hpf = g->hpf;
+	memcpy(g, saved, sizeof *g);
+	memcpy(hpf, (const char *)saved + sizeof *g,
+	       (size_t)g->channels * sizeof *hpf);
+}
+
 const FxEffectClass fx_effect_gate = {
+	.rewind_size = sizeof(Gate),
+	.rewind_channel_size = sizeof(Hpf),
+	.checkpoint = checkpoint,
+	.rollback = rollback,
 	.name = "gate",
 	.doc = "Noise gate with hysteresis and hold: linked channels, detector "
 	       "on a highpassed sidechain.",

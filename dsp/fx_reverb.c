@@ -72,14 +72,31 @@ static inline V4 steps4(int i)
 	            (float)(i + 4)};
 }
 
-/* One channel's reverberator. */
+/* One channel's reverberator. Each line of delay len is stored len + spare
+ * long (spare: the largest block), written at pos and read len behind it,
+ * so that a block rendered again (FxEffectClass.rollback) rewrites what it
+ * wrote and reads nothing it overwrote: a checkpoint is the positions and
+ * the stores. */
 typedef struct {
 	float *comb[N_COMBS];
 	int comb_len[N_COMBS], comb_pos[N_COMBS];
 	float store[N_COMBS]; ///< each comb's lowpass state
 	float *allpass[N_ALLPASSES];
 	int allpass_len[N_ALLPASSES], allpass_pos[N_ALLPASSES];
+	int spare; ///< floats each line holds beyond its delay
 } Tank;
+
+/* Where a line of delay @p len written at @p pos is read. */
+static int read_pos(const Tank *t, int len, int pos)
+{
+	return pos >= len ? pos - len : pos + t->spare;
+}
+
+/* Frames from @p pos to the end of a line of delay @p len. */
+static int to_end(const Tank *t, int len, int pos)
+{
+	return len + t->spare - pos;
+}
 
 typedef struct {
 	int channels;
@@ -111,18 +128,21 @@ static int scaled(int tuning, int spread, double fs)
 
 /* Sets every line's length in @p t, channel @p c's. Returns the floats
  * they take. */
-static size_t tank_lengths(Tank *t, int c, double fs)
+static size_t tank_lengths(Tank *t, int c, double fs, int max_block)
 {
+	t->spare = max_block;
 	/* The second of a pair is the right channel; a lone channel is a
 	 * left one. */
 	int spread = (c & 1) ? SPREAD : 0;
 	size_t total = 0;
 	for (int i = 0; i < N_COMBS; i++)
 		total += (size_t)(t->comb_len[i] = scaled(comb_tuning[i],
-		                                          spread, fs));
+		                                          spread, fs)) +
+		         (size_t)max_block;
 	for (int i = 0; i < N_ALLPASSES; i++)
 		total += (size_t)(t->allpass_len[i] = scaled(allpass_tuning[i],
-		                                             spread, fs));
+		                                             spread, fs)) +
+		         (size_t)max_block;
 	return total;
 }
 
@@ -131,7 +151,8 @@ static FxStatus plan(const FxEffectSetup *setup, FxEffectPlan *out)
 	size_t floats = 0;
 	for (int c = 0; c < setup->channels; c++) {
 		Tank t;
-		floats += tank_lengths(&t, c, setup->sample_rate);
+		floats += tank_lengths(&t, c, setup->sample_rate,
+		                       setup->max_block);
 	}
 	*out = (FxEffectPlan){(size_t)setup->channels * sizeof(Tank) +
 	                              floats * sizeof(float),
@@ -148,7 +169,8 @@ static FxStatus init(void *state, const FxEffectSetup *setup)
 		return FX_ERR_NOMEM;
 	size_t total = 0;
 	for (int c = 0; c < r->channels; c++)
-		total += tank_lengths(&r->tanks[c], c, setup->sample_rate);
+		total += tank_lengths(&r->tanks[c], c, setup->sample_rate,
+		                      setup->max_block);
 	r->mem = fx_pages_new(total * sizeof *r->mem);
 	if (!r->mem) {
 		free(r->tanks);
@@ -161,11 +183,11 @@ static FxStatus init(void *state, const FxEffectSetup *setup)
 		Tank *t = &r->tanks[c];
 		for (int i = 0; i < N_COMBS; i++) {
 			t->comb[i] = p;
-			p += t->comb_len[i];
+			p += t->comb_len[i] + t->spare;
 		}
 		for (int i = 0; i < N_ALLPASSES; i++) {
 			t->allpass[i] = p;
-			p += t->allpass_len[i];
+			p += t->allpass_len[i] + t->spare;
 		}
 	}
 	set_values(r, setup->values);
@@ -213,22 +235,33 @@ static void run_combs(Tank *t, float feedback, float damp,
 	      s3 = t->store[3], s4 = t->store[4], s5 = t->store[5],
 	      s6 = t->store[6], s7 = t->store[7];
 	for (int done = 0; done < n;) {
-		int len = n - done;
-		for (int i = 0; i < N_COMBS; i++)
-			if (t->comb_len[i] - t->comb_pos[i] < len)
-				len = t->comb_len[i] - t->comb_pos[i];
-		float *restrict c0 = t->comb[0] + t->comb_pos[0];
-		float *restrict c1 = t->comb[1] + t->comb_pos[1];
-		float *restrict c2 = t->comb[2] + t->comb_pos[2];
-		float *restrict c3 = t->comb[3] + t->comb_pos[3];
-		float *restrict c4 = t->comb[4] + t->comb_pos[4];
-		float *restrict c5 = t->comb[5] + t->comb_pos[5];
-		float *restrict c6 = t->comb[6] + t->comb_pos[6];
-		float *restrict c7 = t->comb[7] + t->comb_pos[7];
+		/* A stretch wraps neither position, and is no longer than
+		 * any delay, so what it reads and what it writes are apart. */
+		int len = n - done, at[N_COMBS];
+		for (int i = 0; i < N_COMBS; i++) {
+			int d = t->comb_len[i], w = t->comb_pos[i];
+			at[i] = read_pos(t, d, w);
+			len = len < d ? len : d;
+			len = len < to_end(t, d, w) ? len : to_end(t, d, w);
+			len = len < to_end(t, d, at[i]) ? len
+			                                : to_end(t, d, at[i]);
+		}
+#define LINE(k)                                          \
+	const float *restrict r##k = t->comb[k] + at[k]; \
+	float *restrict c##k = t->comb[k] + t->comb_pos[k]
+		LINE(0);
+		LINE(1);
+		LINE(2);
+		LINE(3);
+		LINE(4);
+		LINE(5);
+		LINE(6);
+		LINE(7);
+#undef LINE
 		const float *restrict x = in + done;
 		float *restrict y = out + done;
 #define COMB(k)                         \
-	float y##k = c##k[j];           \
+	float y##k = r##k[j];           \
 	s##k = y##k * d2 + s##k * damp; \
 	c##k[j] = v + s##k * feedback
 		for (int j = 0; j < len; j++) {
@@ -246,7 +279,7 @@ static void run_combs(Tank *t, float feedback, float damp,
 #undef COMB
 		for (int i = 0; i < N_COMBS; i++) {
 			t->comb_pos[i] += len;
-			if (t->comb_pos[i] == t->comb_len[i])
+			if (t->comb_pos[i] == t->comb_len[i] + t->spare)
 				t->comb_pos[i] = 0;
 		}
 		done += len;
@@ -258,28 +291,33 @@ static void run_combs(Tank *t, float feedback, float damp,
 /* Freeverb's all-pass, in place over a stretch that does not wrap (no
  * recursion inside it, so it vectorises):
  *   b = line[pos]; line[pos] = x + b*0.5; y = b - x. */
-static void run_allpass(float *restrict line, int line_len, int *pos,
-                        float *restrict x, int n)
+static void run_allpass(const Tank *t, float *restrict line, int line_len,
+                        int *pos, float *restrict x, int n)
 {
 	for (int done = 0; done < n;) {
-		int len = n - done;
-		if (line_len - *pos < len)
-			len = line_len - *pos;
-		float *restrict b = line + *pos;
+		int at = read_pos(t, line_len, *pos), len = n - done;
+		len = len < line_len ? len : line_len;
+		len = len < to_end(t, line_len, *pos)
+		              ? len
+		              : to_end(t, line_len, *pos);
+		len = len < to_end(t, line_len, at) ? len
+		                                    : to_end(t, line_len, at);
+		const float *restrict b = line + at;
+		float *restrict w = line + *pos;
 		float *restrict v = x + done;
 		int j = 0;
 		for (; j + 4 <= len; j += 4) {
 			V4 old = load4(b + j), in = load4(v + j);
-			store4(b + j, in + old * ALLPASS_FEEDBACK);
+			store4(w + j, in + old * ALLPASS_FEEDBACK);
 			store4(v + j, old - in);
 		}
 		for (; j < len; j++) {
 			float old = b[j], in = v[j];
-			b[j] = in + old * ALLPASS_FEEDBACK;
+			w[j] = in + old * ALLPASS_FEEDBACK;
 			v[j] = old - in;
 		}
 		*pos += len;
-		if (*pos == line_len)
+		if (*pos == line_len + t->spare)
 			*pos = 0;
 		done += len;
 	}
@@ -289,7 +327,7 @@ static void run_tank(const Reverb *r, Tank *t, const float *in, float *wet, int 
 {
 	run_combs(t, r->feedback, r->damp, in, wet, n);
 	for (int i = 0; i < N_ALLPASSES; i++)
-		run_allpass(t->allpass[i], t->allpass_len[i],
+		run_allpass(t, t->allpass[i], t->allpass_len[i],
 		            &t->allpass_pos[i], wet, n);
 }
 
@@ -372,7 +410,45 @@ static void process(void *state, float *const *buf, int frames)
 	r->primed = 1;
 }
 
+/* The values and ramps, and per channel the lines' positions and the
+ * combs' lowpass stores: the lines themselves are rewritten (Tank). */
+typedef struct {
+	float store[N_COMBS];
+	int comb_pos[N_COMBS], allpass_pos[N_ALLPASSES];
+} TankCheckpoint;
+
+static void checkpoint(const void *state, void *saved)
+{
+	const Reverb *r = state;
+	memcpy(saved, r, sizeof *r);
+	TankCheckpoint *k = (TankCheckpoint *)((char *)saved + sizeof *r);
+	for (int c = 0; c < r->channels; c++) {
+		const Tank *t = &r->tanks[c];
+		memcpy(k[c].store, t->store, sizeof t->store);
+		memcpy(k[c].comb_pos, t->comb_pos, sizeof t->comb_pos);
+		memcpy(k[c].allpass_pos, t->allpass_pos, sizeof t->allpass_pos);
+	}
+}
+
+static void rollback(void *state, const void *saved)
+{
+	Reverb *r = state;
+	memcpy(r, saved, sizeof *r);
+	const TankCheckpoint *k = (const TankCheckpoint *)((const char *)saved +
+	                                                   sizeof *r);
+	for (int c = 0; c < r->channels; c++) {
+		Tank *t = &r->tanks[c];
+		memcpy(t->store, k[c].store, sizeof t->store);
+		memcpy(t->comb_pos, k[c].comb_pos, sizeof t->comb_pos);
+		memcpy(t->allpass_pos, k[c].allpass_pos, sizeof t->allpass_pos);
+	}
+}
+
 const FxEffectClass fx_effect_reverb = {
+	.rewind_size = sizeof(Reverb),
+	.rewind_channel_size = sizeof(TankCheckpoint),
+	.checkpoint = checkpoint,
+	.rollback = rollback,
 	.name = "reverb",
 	.doc = "Freeverb: 8 damped combs and 4 all-passes per channel, "
 	       "decorrelated across each channel pair.",

@@ -48,7 +48,21 @@ static void process(void *state, float *const *buf, int frames)
 	}
 }
 
+/* The block count decides when it stalls. */
+static void checkpoint(const void *state, void *saved)
+{
+	*(Stall *)saved = *(const Stall *)state;
+}
+
+static void rollback(void *state, const void *saved)
+{
+	*(Stall *)state = *(const Stall *)saved;
+}
+
 const FxEffectClass fx_effect_stall = {
+	.rewind_size = sizeof(Stall),
+	.checkpoint = checkpoint,
+	.rollback = rollback,
 	.name = "stall",
 	.doc = "Fault injection: sleeps on the realtime path (test builds only).",
 	.params = params,

@@ -5,6 +5,7 @@
 #include "dsp/effect.h"
 
 #include <math.h>
+#include <string.h>
 
 #include "dsp/pitch.h"
 
@@ -139,7 +140,25 @@ static void read_outputs(const void *state, float *values)
 	values[O_LEVEL] = (float)r.level;
 }
 
+/* The mute fade and the detector's position (fx_pitch_checkpoint). */
+static void checkpoint(const void *state, void *saved)
+{
+	const Tuner *t = state;
+	memcpy(saved, t, sizeof *t);
+	fx_pitch_checkpoint(t->pitch, (char *)saved + sizeof *t);
+}
+
+static void rollback(void *state, const void *saved)
+{
+	Tuner *t = state;
+	memcpy(t, saved, sizeof *t);
+	fx_pitch_rollback(t->pitch, (const char *)saved + sizeof *t);
+}
+
 const FxEffectClass fx_effect_tuner = {
+	.rewind_size = sizeof(Tuner) + FX_PITCH_REWIND_BYTES,
+	.checkpoint = checkpoint,
+	.rollback = rollback,
 	.name = "tuner",
 	.doc = "Pitch detector (YIN, refined at full rate) with read-only "
 	       "outputs; passes or mutes the audio.",

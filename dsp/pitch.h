@@ -38,6 +38,23 @@ typedef struct {
 	double level;
 } FxPitchReading;
 
+enum {
+	/** Bytes fx_pitch_checkpoint writes, at most. */
+	FX_PITCH_REWIND_BYTES = 256,
+};
+
+/** Saves what feeding changes but the histories' samples (their
+ *  positions, the lowpass's stores, the level, the analysis countdown,
+ *  the reading) into @p saved, FX_PITCH_REWIND_BYTES aligned for doubles.
+ *  Feeding the same samples again after fx_pitch_rollback rewrites the
+ *  same samples; a reading taken meanwhile may see up to that many newer
+ *  samples in place of its history's oldest ones (the reading is a meter:
+ *  nothing heard depends on it). Realtime. */
+void fx_pitch_checkpoint(const FxPitch *p, void *saved);
+
+/** Puts back what fx_pitch_checkpoint saved. Realtime. */
+void fx_pitch_rollback(FxPitch *p, const void *saved);
+
 /** The heap bytes fx_pitch_new takes at @p sample_rate. */
 size_t fx_pitch_bytes(double sample_rate);
 

@@ -295,3 +295,44 @@ void fx_pitch_feed(FxPitch *p, float *const *x, int channels, int frames)
 		}
 	}
 }
+
+/* Everything reset clears but the histories' samples. */
+typedef struct {
+	double iir_z[FX_PITCH_LOWPASS_SECTIONS][2];
+	int full_pos, dec_pos;
+	double energy;
+	double hop_energy[FX_PITCH_LEVEL_HOPS];
+	int hop_index, phase, until_analysis;
+	FxPitchReading reading;
+} PitchCheckpoint;
+
+_Static_assert(sizeof(PitchCheckpoint) <= FX_PITCH_REWIND_BYTES,
+               "FX_PITCH_REWIND_BYTES too small");
+
+void fx_pitch_checkpoint(const FxPitch *p, void *saved)
+{
+	PitchCheckpoint *k = saved;
+	memcpy(k->iir_z, p->iir_z, sizeof k->iir_z);
+	k->full_pos = p->full.pos;
+	k->dec_pos = p->dec.pos;
+	k->energy = p->energy;
+	memcpy(k->hop_energy, p->hop_energy, sizeof k->hop_energy);
+	k->hop_index = p->hop_index;
+	k->phase = p->phase;
+	k->until_analysis = p->until_analysis;
+	k->reading = p->reading;
+}
+
+void fx_pitch_rollback(FxPitch *p, const void *saved)
+{
+	const PitchCheckpoint *k = saved;
+	memcpy(p->iir_z, k->iir_z, sizeof p->iir_z);
+	p->full.pos = k->full_pos;
+	p->dec.pos = k->dec_pos;
+	p->energy = k->energy;
+	memcpy(p->hop_energy, k->hop_energy, sizeof p->hop_energy);
+	p->hop_index = k->hop_index;
+	p->phase = k->phase;
+	p->until_analysis = k->until_analysis;
+	p->reading = k->reading;
+}

@@ -470,6 +470,24 @@ START_TEST(the_convolver_allocates_what_it_plans)
 }
 END_TEST
 
+/* Builds @p spec under @p cfg, checking that it allocates what it plans
+ * (its latency in *@p plan). */
+static FxChain *new_as_planned(const FxChainSpec *spec,
+                               const FxChainConfig *cfg, FxChainPlan *plan)
+{
+	ck_assert_int_eq(fx_chain_plan(spec, cfg, plan), FX_OK);
+	size_t pages0 = fx_pages_in_use();
+	weighed = 0;
+	weighing = 1;
+	FxStatus st;
+	FxChain *c = fx_chain_new(spec, cfg, &st);
+	weighing = 0;
+	ck_assert_ptr_nonnull(c);
+	ck_assert_uint_eq(weighed + (fx_pages_in_use() - pages0), plan->bytes);
+	ck_assert_int_eq(fx_chain_latency(c), plan->latency);
+	return c;
+}
+
 /* A whole chain: the slots' plans add up, with the latency lines. */
 START_TEST(a_whole_chain_allocates_what_it_plans)
 {
@@ -483,20 +501,49 @@ START_TEST(a_whole_chain_allocates_what_it_plans)
 	              "%s", err.message);
 	FxChainConfig cfg = fx_chain_config_default();
 	cfg.channels = 6;
-	FxChainPlan plan;
-	ck_assert_int_eq(fx_chain_plan(&spec, &cfg, &plan), FX_OK);
 	size_t pages0 = fx_pages_in_use();
-	weighed = 0;
-	weighing = 1;
-	FxStatus st;
-	FxChain *c = fx_chain_new(&spec, &cfg, &st);
-	weighing = 0;
-	ck_assert_ptr_nonnull(c);
-	ck_assert_uint_eq(weighed + (fx_pages_in_use() - pages0), plan.bytes);
-	ck_assert_int_eq(fx_chain_latency(c), plan.latency);
+	FxChainPlan plan;
+	FxChain *c = new_as_planned(&spec, &cfg, &plan);
 	ck_assert_int_eq(plan.latency, 336 + 240);
 	fx_chain_free(c);
 	ck_assert_uint_eq(fx_pages_in_use(), pages0);
+}
+END_TEST
+
+/* Rewind (issue 18): a chain of every class that rewinds plans its
+ * checkpoint space, and checkpoint, rollback and the chunk rendered again
+ * allocate nothing. */
+START_TEST(rewinding_allocates_nothing)
+{
+	FxChainSpec spec = fx_test_spec(
+		"hpf:highpass order=4 | eq:peaking gain=3 | vol:gain | "
+		"c1:cheby1 order=8 | x:lr order=6 | comp:compressor | "
+		"dly:delay time=40 max=0.1 feedback=0.5 | verb:reverb | "
+		"gate:gate threshold=-30 | tun:tuner");
+	FxChainConfig cfg = fx_chain_config_default();
+	cfg.channels = 3;
+	cfg.max_block = 256;
+	FxChainPlan plan;
+	FxChain *c = new_as_planned(&spec, &cfg, &plan);
+	ck_assert_int_eq(fx_chain_can_rewind(c), 1);
+	static float a[256], b[256], d[256];
+	float *buf[3] = {a, b, d};
+	calls = 0;
+	armed = 1;
+	for (int k = 0; k < 500; k++) {
+		for (int i = 0; i < 256; i++)
+			a[i] = b[i] = d[i] = (float)sin((k * 256 + i) * 0.05);
+		fx_chain_checkpoint(c);
+		fx_chain_process(c, buf, 256);
+		fx_chain_rollback(c);
+		fx_chain_set_param(c, k % 10, 0, 100 + k, NULL);
+		if (k % 9 == 0)
+			fx_chain_set_bypass(c, 6, (k / 9) & 1);
+		fx_chain_process(c, buf, 256);
+	}
+	armed = 0;
+	ck_assert_msg(calls == 0, "%ld allocator calls rewinding", calls);
+	fx_chain_free(c);
 }
 END_TEST
 
@@ -514,6 +561,7 @@ int main(void)
 			{chains_allocate_what_they_plan, 0},
 			{a_whole_chain_allocates_what_it_plans, 0},
 			{the_convolver_allocates_what_it_plans, 0},
+			{rewinding_allocates_nothing, 0},
 		}},
 		{.name = NULL},
 	};
