@@ -46,12 +46,41 @@ static size_t state_bytes(const FxEffectClass *cls)
 	return cls->state_size ? cls->state_size : 1;
 }
 
-/* The dry path of an effect with latency runs through a line as long. */
+/* The dry path of an effect with latency runs through a line a chunk
+ * longer (Slot.ring). */
 static size_t ring_bytes(const FxChainConfig *cfg, int latency)
 {
-	return latency > 0
-	               ? (size_t)cfg->channels * (size_t)latency * sizeof(float)
-	               : 0;
+	return latency > 0 ? (size_t)cfg->channels *
+	                             (size_t)(latency + cfg->max_block) *
+	                             sizeof(float)
+	                   : 0;
+}
+
+static int class_rewinds(const FxEffectClass *cls)
+{
+	return !cls->no_rewind &&
+	       (cls->checkpoint ||
+	        (!cls->rewind_size && !cls->rewind_channel_size));
+}
+
+/* A slot's effect checkpoint, rounded up so the next one stays aligned. */
+static size_t effect_rewind_bytes(const FxEffectClass *cls, int channels)
+{
+	size_t n = cls->rewind_size + (size_t)channels * cls->rewind_channel_size;
+	return (n + 15) & ~(size_t)15;
+}
+
+/* The checkpoint space of a chain whose slots all rewind (0 otherwise). */
+static size_t rewind_bytes(const FxChainSpec *spec, const FxChainConfig *cfg)
+{
+	size_t n = (((size_t)spec->n_slots * sizeof(SlotCheckpoint)) + 15) &
+	           ~(size_t)15;
+	for (int i = 0; i < spec->n_slots; i++) {
+		if (!class_rewinds(spec->slots[i].cls))
+			return 0;
+		n += effect_rewind_bytes(spec->slots[i].cls, cfg->channels);
+	}
+	return spec->n_slots ? n : 0;
 }
 
 FxStatus fx_chain_plan(const FxChainSpec *spec, const FxChainConfig *cfg,
@@ -80,6 +109,7 @@ FxStatus fx_chain_plan(const FxChainSpec *spec, const FxChainConfig *cfg,
 		               ring_bytes(cfg, fx.latency);
 		plan->latency += fx.latency;
 	}
+	plan->bytes += rewind_bytes(spec, cfg);
 	return FX_OK;
 }
 
@@ -101,9 +131,11 @@ static FxStatus init_slot(Slot *s, const FxSlotSpec *spec,
 	FxStatus st = cls->init(s->state, &setup);
 	s->ready = st == FX_OK;
 	if (st == FX_OK && cls->latency &&
-	    (s->delay = cls->latency(s->state)) > 0 &&
-	    !(s->ring = fx_pages_new(ring_bytes(cfg, s->delay))))
-		return FX_ERR_NOMEM;
+	    (s->delay = cls->latency(s->state)) > 0) {
+		s->ring_len = s->delay + cfg->max_block;
+		if (!(s->ring = fx_pages_new(ring_bytes(cfg, s->delay))))
+			return FX_ERR_NOMEM;
+	}
 	return st;
 }
 
@@ -143,6 +175,24 @@ FxChain *fx_chain_new(const FxChainSpec *spec, const FxChainConfig *cfg,
 			return NULL;
 		}
 	}
+	/* Rewind space last: every class is known by now. */
+	size_t rewind = rewind_bytes(spec, cfg);
+	if (rewind && !(c->rewind_mem = calloc(1, rewind))) {
+		fx_chain_free(c);
+		*st = FX_ERR_NOMEM;
+		return NULL;
+	}
+	if (c->rewind_mem) {
+		char *p = c->rewind_mem;
+		c->saved_slots = c->rewind_mem;
+		p += ((size_t)c->n_slots * sizeof(SlotCheckpoint) + 15) &
+		     ~(size_t)15;
+		for (int i = 0; i < c->n_slots; i++) {
+			c->slots[i].rewind = p;
+			p += effect_rewind_bytes(c->slots[i].cls, cfg->channels);
+		}
+	}
+	c->rewindable = c->rewind_mem || spec->n_slots == 0;
 	*st = FX_OK;
 	return c;
 }
@@ -159,6 +209,7 @@ void fx_chain_free(FxChain *c)
 		fx_pages_free(s->ring);
 	}
 	free(c->dry_mem);
+	free(c->rewind_mem);
 	free(c);
 }
 

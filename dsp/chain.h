@@ -116,6 +116,27 @@ const char *fx_chain_slot_save(FxChain *chain, int slot);
  *  how many, or -1 when one failed (rebuild the chain). Not realtime. */
 int fx_chain_restart_muted(FxChain *chain);
 
+/** Whether the chain can be rolled back (fx_chain_rollback): 0 when a
+ *  slot's class cannot (FxEffectClass.no_rewind), or when the chain was
+ *  reset since the last checkpoint (a chunk muted as not finite, or
+ *  fx_chain_reset: delay lines were cleared, which no checkpoint holds).
+ *  Realtime. */
+int fx_chain_can_rewind(const FxChain *chain);
+
+/** Saves the state the next fx_chain_process call will change: every
+ *  slot's effect state (FxEffectClass.checkpoint) and the chain's own
+ *  (parameter values and targets, glide positions, bypass fades, dry
+ *  delay positions, the non-finite counter), into space fx_chain_new
+ *  allocated (counted in FxChainPlan.bytes). Realtime. */
+void fx_chain_checkpoint(FxChain *chain);
+
+/** Puts back the state of the last fx_chain_checkpoint. Processing the
+ *  same input then gives, to the bit, what the chain gave after the
+ *  checkpoint; parameters set after the rollback take effect as they
+ *  would have at the checkpoint. Does nothing unless fx_chain_can_rewind
+ *  and a checkpoint was taken. Realtime. */
+void fx_chain_rollback(FxChain *chain);
+
 /** Number of slots. */
 int fx_chain_slots(const FxChain *chain);
 

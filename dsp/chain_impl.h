@@ -33,12 +33,28 @@ typedef struct {
 	 * through a delay line as long as that latency, always fed, so the
 	 * chain's latency never moves and a bypass fade mixes aligned
 	 * signals. */
-	int delay;   ///< the effect's latency in frames
-	float *ring; ///< channels * delay, or NULL
-	int ring_pos;
-	uint64_t ns;       ///< time spent in the slot since the chain was built
+	int delay; ///< the effect's latency in frames
+	/** channels * ring_len, or NULL. A chunk longer than the latency, so
+	 *  that rendering a chunk again (fx_chain_rollback) rewrites the same
+	 *  region and reads nothing it overwrote. */
+	float *ring;
+	int ring_len; ///< delay + max_block
+	int ring_pos; ///< where the next frame is written
+	void *rewind; ///< the effect's checkpoint (FxEffectClass.rewind_size)
+	uint64_t ns;  ///< time spent in the slot since the chain was built
 	const char *saved; ///< the state it was built from (FxSlotSpec)
 } Slot;
+
+/** What fx_chain_checkpoint keeps of a slot beside its effect's state. */
+typedef struct {
+	double values[FX_MAX_PARAMS];
+	double targets[FX_MAX_PARAMS];
+	Glide glides[FX_MAX_PARAMS];
+	unsigned gliding;
+	int dirty, bypass;
+	float wet;
+	int ring_pos;
+} SlotCheckpoint;
 
 struct FxChainImpl {
 	FxChainConfig cfg;
@@ -49,6 +65,14 @@ struct FxChainImpl {
 	float *dry_mem; ///< channels * max_block, for bypass fades
 	float *dry[FX_MAX_CHANNELS];
 	_Atomic uint64_t nonfinite; ///< written by the processing thread
+	/* Rewind (fx_chain_checkpoint): one allocation holds a SlotCheckpoint
+	 * per slot, then each slot's effect checkpoint. */
+	void *rewind_mem;
+	SlotCheckpoint *saved_slots; ///< [n_slots], in rewind_mem
+	uint64_t saved_nonfinite;
+	int rewindable;   ///< every slot's class can roll back
+	int checkpointed; ///< a checkpoint was taken
+	int reset_since;  ///< reset after the checkpoint: cannot roll back
 };
 
 #endif

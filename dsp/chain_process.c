@@ -92,31 +92,94 @@ void fx_chain_reset(FxChain *c)
 		s->cls->reset(s->state);
 		if (s->ring)
 			memset(s->ring, 0,
-			       (size_t)c->cfg.channels * s->delay * sizeof(float));
+			       (size_t)c->cfg.channels * s->ring_len *
+			               sizeof(float));
+	}
+	c->reset_since = 1;
+}
+
+int fx_chain_can_rewind(const FxChain *c)
+{
+	return c->rewindable && !c->reset_since;
+}
+
+void fx_chain_checkpoint(FxChain *c)
+{
+	if (!c->rewindable)
+		return;
+	for (int i = 0; i < c->n_slots; i++) {
+		const Slot *s = &c->slots[i];
+		SlotCheckpoint *k = &c->saved_slots[i];
+		memcpy(k->values, s->values, sizeof k->values);
+		memcpy(k->targets, s->targets, sizeof k->targets);
+		memcpy(k->glides, s->glides, sizeof k->glides);
+		k->gliding = s->gliding;
+		k->dirty = s->dirty;
+		k->bypass = s->bypass;
+		k->wet = s->wet;
+		k->ring_pos = s->ring_pos;
+		if (s->cls->checkpoint)
+			s->cls->checkpoint(s->state, s->rewind);
+	}
+	c->saved_nonfinite = atomic_load_explicit(&c->nonfinite,
+	                                          memory_order_relaxed);
+	c->checkpointed = 1;
+	c->reset_since = 0;
+}
+
+void fx_chain_rollback(FxChain *c)
+{
+	if (!c->checkpointed || !fx_chain_can_rewind(c))
+		return;
+	for (int i = 0; i < c->n_slots; i++) {
+		Slot *s = &c->slots[i];
+		const SlotCheckpoint *k = &c->saved_slots[i];
+		memcpy(s->values, k->values, sizeof s->values);
+		memcpy(s->targets, k->targets, sizeof s->targets);
+		memcpy(s->glides, k->glides, sizeof s->glides);
+		s->gliding = k->gliding;
+		s->dirty = k->dirty;
+		s->bypass = k->bypass;
+		s->wet = k->wet;
+		s->ring_pos = k->ring_pos;
+		if (s->cls->rollback)
+			s->cls->rollback(s->state, s->rewind);
+	}
+	atomic_store_explicit(&c->nonfinite, c->saved_nonfinite,
+	                      memory_order_relaxed);
+}
+
+/* Copies @p frames between @p ring (of @p len) from @p pos and @p x, in
+ * whole segments, never a modulo per sample. */
+static void ring_copy(float *ring, int len, int pos, float *x, int frames,
+                      int to_ring)
+{
+	for (int done = 0; done < frames;) {
+		int n = len - pos < frames - done ? len - pos : frames - done;
+		if (to_ring)
+			memcpy(ring + pos, x + done, (size_t)n * sizeof(float));
+		else
+			memcpy(x + done, ring + pos, (size_t)n * sizeof(float));
+		done += n;
+		pos = pos + n == len ? 0 : pos + n;
 	}
 }
 
-/* Pushes @p frames of @p in through the slot's dry delay line; what falls
- * out goes to @p out (NULL: nowhere). @p in and @p out must differ. Whole
- * segments are copied, never a modulo per sample. */
+/* Pushes @p frames (at most max_block) of @p in through the slot's dry
+ * delay line; what falls out goes to @p out (NULL: nowhere). @p in and
+ * @p out must differ. The input is written first, so a latency shorter
+ * than the chunk reads it back; the ring is a chunk longer than the
+ * latency, so nothing read was overwritten. */
 static void dry_delay(const FxChain *c, Slot *s, float *const *in,
                       float *const *out, int frames)
 {
-	int len = s->delay, pos = s->ring_pos;
+	int len = s->ring_len, pos = s->ring_pos;
+	int read = pos - s->delay < 0 ? pos - s->delay + len : pos - s->delay;
 	for (int ch = 0; ch < c->cfg.channels; ch++) {
 		float *ring = s->ring + (size_t)ch * len;
-		const float *x = in[ch];
-		float *y = out ? out[ch] : NULL;
-		int p = pos;
-		for (int done = 0; done < frames;) {
-			int n = len - p < frames - done ? len - p : frames - done;
-			if (y)
-				memcpy(y + done, ring + p,
-				       (size_t)n * sizeof(float));
-			memcpy(ring + p, x + done, (size_t)n * sizeof(float));
-			done += n;
-			p = p + n == len ? 0 : p + n;
-		}
+		ring_copy(ring, len, pos, in[ch], frames, 1);
+		if (out)
+			ring_copy(ring, len, read, out[ch], frames, 0);
 	}
 	s->ring_pos = (int)((pos + (long)frames) % len);
 }

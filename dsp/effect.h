@@ -141,6 +141,28 @@ struct FxEffectClass {
 	 *  wrong. NULL: any text goes as it is. Not realtime. */
 	FxStatus (*check_text)(int param, const char *text, char *out,
 	                       size_t out_size, char *why, size_t why_size);
+	/* Rewind: a chunk can be rendered again from the state the effect
+	 * had before it (dsp/chain.h, fx_chain_checkpoint). Rendering the
+	 * same input again from restored state must give the same samples to
+	 * the bit. Saves are O(small): indices, filter stores, envelopes,
+	 * glide positions; a delay line is not copied, because rendering the
+	 * chunk again rewrites the same region of it (its buffer holds a
+	 * chunk beyond its longest delay, so nothing read is overwritten). */
+	/** Bytes a checkpoint of one instance needs, beyond
+	 *  rewind_channel_size per channel; both 0 when processing changes
+	 *  nothing (then checkpoint and rollback are NULL). */
+	size_t rewind_size;
+	size_t rewind_channel_size; ///< checkpoint bytes per channel
+	/** Copies what the next process (and update) calls will change from
+	 *  @p state into @p saved (rewind_size + channels *
+	 *  rewind_channel_size bytes, suitably aligned). Realtime. */
+	void (*checkpoint)(const void *state, void *saved);
+	/** Puts back what checkpoint saved: the instance then processes as
+	 *  it would have from that point. Realtime. */
+	void (*rollback)(void *state, const void *saved);
+	/** The state cannot be rolled back cheaply (an LV2 plugin, a
+	 *  convolver's history): a chain holding it does not rewind. */
+	int no_rewind;
 };
 
 /** NULL-terminated list of every effect class. */

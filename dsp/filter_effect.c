@@ -79,3 +79,15 @@ void fx_filter_effect_process(void *state, float *const *buf, int frames)
 	FxFilterEffectState *f = state;
 	fx_filter_process(f->filter, (const float *const *)buf, buf, frames);
 }
+
+void fx_filter_effect_checkpoint(const void *state, void *saved)
+{
+	const FxFilterEffectState *f = state;
+	fx_filter_checkpoint(f->filter, saved);
+}
+
+void fx_filter_effect_rollback(void *state, const void *saved)
+{
+	FxFilterEffectState *f = state;
+	fx_filter_rollback(f->filter, saved);
+}

@@ -29,6 +29,8 @@ void fx_filter_effect_cleanup(void *state);
 void fx_filter_effect_reset(void *state);
 void fx_filter_effect_update(void *state, const double *values);
 void fx_filter_effect_process(void *state, float *const *buf, int frames);
+void fx_filter_effect_checkpoint(const void *state, void *saved);
+void fx_filter_effect_rollback(void *state, const void *saved);
 
 /** Keeps glides and low sample rates inside what designs accept:
  *  1 Hz .. 0.49 fs. NaN passes through, to be refused. */
@@ -36,20 +38,24 @@ double fx_filter_safe_freq(double f, double fs);
 
 /** An effect class run by the callbacks above; @p design_ points at its
  *  FxFilterDesign. */
-#define FX_FILTER_EFFECT(id, doc_, table, design_)          \
-	const FxEffectClass fx_effect_##id = {              \
-		.name = #id,                                \
-		.doc = doc_,                                \
-		.params = table,                            \
-		.n_params = sizeof table / sizeof table[0], \
-		.state_size = sizeof(FxFilterEffectState),  \
-		.init = fx_filter_effect_init,              \
-		.plan = fx_filter_effect_plan,              \
-		.cleanup = fx_filter_effect_cleanup,        \
-		.reset = fx_filter_effect_reset,            \
-		.update = fx_filter_effect_update,          \
-		.process = fx_filter_effect_process,        \
-		.priv = design_,                            \
+#define FX_FILTER_EFFECT(id, doc_, table, design_)                     \
+	const FxEffectClass fx_effect_##id = {                         \
+		.name = #id,                                           \
+		.doc = doc_,                                           \
+		.params = table,                                       \
+		.n_params = sizeof table / sizeof table[0],            \
+		.state_size = sizeof(FxFilterEffectState),             \
+		.init = fx_filter_effect_init,                         \
+		.plan = fx_filter_effect_plan,                         \
+		.cleanup = fx_filter_effect_cleanup,                   \
+		.reset = fx_filter_effect_reset,                       \
+		.update = fx_filter_effect_update,                     \
+		.process = fx_filter_effect_process,                   \
+		.rewind_size = FX_FILTER_REWIND_BYTES,                 \
+		.rewind_channel_size = FX_FILTER_REWIND_CHANNEL_BYTES, \
+		.checkpoint = fx_filter_effect_checkpoint,             \
+		.rollback = fx_filter_effect_rollback,                 \
+		.priv = design_,                                       \
 	}
 
 /** The state (its size is what the macro needs). */

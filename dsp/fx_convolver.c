@@ -303,6 +303,7 @@ static FxStatus check_text(int param, const char *text, char *out,
 }
 
 const FxEffectClass fx_effect_convolver = {
+	.no_rewind = 1, // XXX interim
 	.name = "convolver",
 	.doc = "Convolution with an impulse response from a sound file "
 	       "(cabinets, rooms), with no added latency: a direct-form head "

@@ -511,6 +511,7 @@ static void process(void *state, float *const *buf, int frames)
 }
 
 const FxEffectClass fx_effect_delay = {
+	.no_rewind = 1, // XXX interim
 	.name = "delay",
 	.doc = "Feedback delay in ms or as a note division of the tempo, with "
 	       "ping-pong; time changes glide like a tape head.",

@@ -227,6 +227,7 @@ static void comp_read_outputs(const void *state, float *values)
 }
 
 const FxEffectClass fx_effect_compressor = {
+	.no_rewind = 1, // XXX interim
 	.name = "compressor",
 	.doc = "Feed-forward soft-knee compressor, linked channels.",
 	.params = comp_params,
@@ -488,6 +489,7 @@ static void lim_read_outputs(const void *state, float *values)
 }
 
 const FxEffectClass fx_effect_limiter = {
+	.no_rewind = 1, // XXX interim
 	.name = "limiter",
 	.doc = "Look-ahead peak limiter: output peaks never pass the ceiling.",
 	.params = lim_params,

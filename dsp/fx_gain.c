@@ -57,6 +57,25 @@ static void process(void *state, float *const *buf, int frames)
 	g->gain = g->target;
 }
 
+/* A checkpoint is the ramp's two ends. */
+typedef struct {
+	float gain, target;
+} GainCheckpoint;
+
+static void checkpoint(const void *state, void *saved)
+{
+	const Gain *g = state;
+	*(GainCheckpoint *)saved = (GainCheckpoint){g->gain, g->target};
+}
+
+static void rollback(void *state, const void *saved)
+{
+	Gain *g = state;
+	const GainCheckpoint *k = saved;
+	g->gain = k->gain;
+	g->target = k->target;
+}
+
 const FxEffectClass fx_effect_gain = {
 	.name = "gain",
 	.doc = "Level change in dB, ramped per sample.",
@@ -67,4 +86,7 @@ const FxEffectClass fx_effect_gain = {
 	.reset = reset,
 	.update = update,
 	.process = process,
+	.rewind_size = sizeof(GainCheckpoint),
+	.checkpoint = checkpoint,
+	.rollback = rollback,
 };

@@ -273,6 +273,7 @@ static void read_outputs(const void *state, float *values)
 }
 
 const FxEffectClass fx_effect_gate = {
+	.no_rewind = 1, // XXX interim
 	.name = "gate",
 	.doc = "Noise gate with hysteresis and hold: linked channels, detector "
 	       "on a highpassed sidechain.",

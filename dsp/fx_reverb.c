@@ -373,6 +373,7 @@ static void process(void *state, float *const *buf, int frames)
 }
 
 const FxEffectClass fx_effect_reverb = {
+	.no_rewind = 1, // XXX interim
 	.name = "reverb",
 	.doc = "Freeverb: 8 damped combs and 4 all-passes per channel, "
 	       "decorrelated across each channel pair.",

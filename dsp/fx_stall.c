@@ -49,6 +49,7 @@ static void process(void *state, float *const *buf, int frames)
 }
 
 const FxEffectClass fx_effect_stall = {
+	.no_rewind = 1, // XXX interim
 	.name = "stall",
 	.doc = "Fault injection: sleeps on the realtime path (test builds only).",
 	.params = params,

@@ -140,6 +140,7 @@ static void read_outputs(const void *state, float *values)
 }
 
 const FxEffectClass fx_effect_tuner = {
+	.no_rewind = 1, // XXX interim
 	.name = "tuner",
 	.doc = "Pitch detector (YIN, refined at full rate) with read-only "
 	       "outputs; passes or mutes the audio.",

@@ -553,6 +553,8 @@ static const FxEffectClass lv2_template = {
 	.latency = fx_lv2_latency,
 	.faults = fx_lv2_faults,
 	.restart = fx_lv2_restart_muted,
+	// A plugin's state is opaque: it cannot be rolled back cheaply.
+	.no_rewind = 1,
 	.keep_running = 1,
 	.read_outputs = fx_lv2_read_outputs,
 };

@@ -369,3 +369,59 @@ void fx_filter_process(FxFilter *f, const float *const *in, float *const *out,
 		}
 	}
 }
+
+/* ---- checkpoint ------------------------------------------------------- */
+
+/* Only the stores of the kernel that runs are saved: the other kernel's
+ * are rewritten from them (convert_state) before it runs, as are the
+ * biquad kernel's coefficients (fx_sos_set) when the filter leaves a
+ * glide. */
+typedef struct {
+	int n, gliding, changed;
+	Svf svf[FX_MAX_SECTIONS];
+	FxSection biquads[FX_MAX_SECTIONS];
+	double z[]; ///< [channels][n][2]
+} FilterCheckpoint;
+
+_Static_assert(sizeof(FilterCheckpoint) <= FX_FILTER_REWIND_BYTES,
+               "FX_FILTER_REWIND_BYTES too small");
+
+void fx_filter_checkpoint(const FxFilter *f, void *saved)
+{
+	FilterCheckpoint *k = saved;
+	k->n = f->n;
+	k->gliding = f->gliding;
+	k->changed = f->changed;
+	memcpy(k->svf, f->svf, (size_t)f->n * sizeof f->svf[0]);
+	memcpy(k->biquads, f->biquads, (size_t)f->n * sizeof f->biquads[0]);
+	for (int ch = 0; ch < f->channels; ch++)
+		for (int s = 0; s < f->n; s++) {
+			double *z = k->z + ((size_t)ch * f->n + s) * 2;
+			if (f->gliding)
+				memcpy(z, svf_state((FxFilter *)f, ch, s),
+				       2 * sizeof(double));
+			else
+				fx_sos_get_state(f->sos, ch, s, z);
+		}
+}
+
+void fx_filter_rollback(FxFilter *f, const void *saved)
+{
+	const FilterCheckpoint *k = saved;
+	f->n = k->n;
+	f->gliding = k->gliding;
+	f->changed = k->changed;
+	memcpy(f->svf, k->svf, (size_t)f->n * sizeof f->svf[0]);
+	memcpy(f->biquads, k->biquads, (size_t)f->n * sizeof f->biquads[0]);
+	if (!f->gliding)
+		fx_sos_set(f->sos, f->biquads, f->n);
+	for (int ch = 0; ch < f->channels; ch++)
+		for (int s = 0; s < f->n; s++) {
+			const double *z = k->z + ((size_t)ch * f->n + s) * 2;
+			if (f->gliding)
+				memcpy(svf_state(f, ch, s), z,
+				       2 * sizeof(double));
+			else
+				fx_sos_set_state(f->sos, ch, s, z);
+		}
+}

@@ -64,4 +64,23 @@ void fx_filter_reset(FxFilter *f);
 void fx_filter_process(FxFilter *f, const float *const *in, float *const *out,
                        int frames);
 
+enum {
+	/** Bytes fx_filter_checkpoint writes, beyond
+	 *  FX_FILTER_REWIND_CHANNEL_BYTES per channel, at most: the sections'
+	 *  coefficients in both forms and which kernel runs. */
+	FX_FILTER_REWIND_BYTES = 4 * sizeof(int) +
+	                         FX_MAX_SECTIONS * (7 + 6) * sizeof(double),
+	/** Checkpoint bytes per channel: two stores per section. */
+	FX_FILTER_REWIND_CHANNEL_BYTES = FX_MAX_SECTIONS * 2 * sizeof(double),
+};
+
+/** Saves what processing and fx_filter_set change (stores, sections,
+ *  kernel) into @p saved, FX_FILTER_REWIND_BYTES + channels *
+ *  FX_FILTER_REWIND_CHANNEL_BYTES bytes aligned for doubles. Realtime
+ *  safe. */
+void fx_filter_checkpoint(const FxFilter *f, void *saved);
+
+/** Puts back what fx_filter_checkpoint saved. Realtime safe. */
+void fx_filter_rollback(FxFilter *f, const void *saved);
+
 #endif
