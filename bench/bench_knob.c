@@ -860,8 +860,8 @@ typedef struct {
 	int rerender;
 	double rr_done, rr_late, rr_skipped, rr_unable; ///< /fxd/stats
 	double worker_p99_ms, worker_mean_ms;           ///< /fxd/stats
-	double cpu_ms_per_s;   ///< fxd's CPU time over the kept steps, per s
-	double changes_per_s;  ///< kept steps per second
+	double cpu_ms_per_s;  ///< fxd's CPU time over the kept steps, per s
+	double changes_per_s; ///< kept steps per second
 } Result;
 
 typedef struct {
@@ -1599,10 +1599,9 @@ static void run_one(const Config *cfg, int period, int rerender, Result *res)
 	 * the glide up to the onset's 1 dB and one chunk's render (fxd's
 	 * worker p99). */
 	if (rerender)
-		res->target_ms = res->period_ms +
-		                 cfg->glide_ms * ONSET_DB / fabs(LOW_DB) +
-		                 (isfinite(res->worker_p99_ms) ? res->worker_p99_ms
-		                                               : 0);
+		res->target_ms =
+			res->period_ms + cfg->glide_ms * ONSET_DB / fabs(LOW_DB) +
+			(isfinite(res->worker_p99_ms) ? res->worker_p99_ms : 0);
 	res->pass = kept > 0 && res->onset.p99 <= res->target_ms;
 	res->fails = tally.fails;
 	res->xruns = atomic_load(&rec->xruns);
@@ -1631,9 +1630,9 @@ static void fmt_ms(char *buf, size_t size, double v)
 
 static void print_table(const Result *r, int n, double glide_ms)
 {
-	say("\n%6s %3s %5s %4s %8s %8s %8s %7s %7s %8s %8s %8s  %s\n",
-	    "period", "rr", "steps", "miss", "on p50", "on p99", "on max",
-	    "p50 per", "p99 per", "mid p50", "mid p99", "target", "result");
+	say("\n%6s %3s %5s %4s %8s %8s %8s %7s %7s %8s %8s %8s  %s\n", "period",
+	    "rr", "steps", "miss", "on p50", "on p99", "on max", "p50 per",
+	    "p99 per", "mid p50", "mid p99", "target", "result");
 	for (int i = 0; i < n; i++) {
 		char c[8][32];
 		fmt_ms(c[0], sizeof c[0], r[i].onset.p50);
@@ -1646,8 +1645,8 @@ static void print_table(const Result *r, int n, double glide_ms)
 		fmt_ms(c[7], sizeof c[7], r[i].target_ms);
 		say("%6d %3s %5d %4d %8s %8s %8s %7s %7s %8s %8s %8s  %s\n",
 		    r[i].period, r[i].rerender ? "on" : "off", r[i].steps,
-		    r[i].misses, c[0], c[1], c[2],
-		    c[3], c[4], c[5], c[6], c[7], r[i].pass ? "PASS" : "MISS");
+		    r[i].misses, c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7],
+		    r[i].pass ? "PASS" : "MISS");
 	}
 	say("(ms from sending /fx/vol/db to the start of the JACK cycle; 'on' = "
 	    "onset, level off the old one by > %g dB; 'mid' = level past the "
@@ -1668,9 +1667,8 @@ static void print_table(const Result *r, int n, double glide_ms)
 		fmt_ms(c[3], sizeof c[3], r[i].onset.p99);
 		say("%6d %3s %9s %9s %7.0f %9s %9s %6ld %8.0f %8.0f %7ld %7d\n",
 		    r[i].period, r[i].rerender ? "on" : "off", c[0], c[1],
-		    r[i].knob_count, c[2], c[3],
-		    r[i].xruns, r[i].fxd_xruns, r[i].underflows,
-		    r[i].glitched_steps, r[i].unsettled);
+		    r[i].knob_count, c[2], c[3], r[i].xruns, r[i].fxd_xruns,
+		    r[i].underflows, r[i].glitched_steps, r[i].unsettled);
 	}
 	say("(fxd med/p99/n: fxd's own knob.median, knob.p99, knob.count from "
 	    "/fxd/stats, message arrival to the period the change leaves fxd%s; "
@@ -2399,8 +2397,7 @@ int main(int argc, char **argv)
 			else
 				say("period %d: starting jackd and fxd%s...\n",
 				    periods[i], rr);
-			run_one(&cfg, periods[i], modes[m],
-			        &results[nresults++]);
+			run_one(&cfg, periods[i], modes[m], &results[nresults++]);
 		}
 	}
 	print_table(results, nresults, cfg.glide_ms);

@@ -395,11 +395,13 @@ typedef struct {
 	 *  in frames, not ms). */
 	FxLatencyStats midi_frames;
 	/* Re-rendering the unplayed chunk (FxEngineConfig.rerender). */
-	uint64_t rerenders;         ///< chunks re-rendered and played
-	uint64_t rerenders_late;    ///< re-rendered, but the driver took the
-	                            ///< original first: the change waited
-	uint64_t rerenders_skipped; ///< not tried: too little time left
-	                            ///< before the driver, or it took the chunk
+	uint64_t rerenders; ///< chunks re-rendered and played
+	/** Re-rendered, but the driver took the original first: the change
+	 *  waited for the next chunk. */
+	uint64_t rerenders_late;
+	/** Not tried: too little time left before the driver, or it had
+	 *  taken the chunk. */
+	uint64_t rerenders_skipped;
 	/** Changes that found a chain that cannot rewind (an LV2 plugin, a
 	 *  convolver), which waited for the next chunk. */
 	uint64_t rerenders_unable;

@@ -101,8 +101,7 @@ static int take_due_chunk(FxEngine *e, float *const *out, int frames, uint32_t d
 			memcpy(out[c], e->patch_buf[c],
 			       (size_t)frames * sizeof(float));
 		/* Release: the copy is done before the worker writes again. */
-		atomic_store_explicit(&e->patch,
-		                      patch_word(due, FX_PATCH_TAKEN),
+		atomic_store_explicit(&e->patch, patch_word(due, FX_PATCH_TAKEN),
 		                      memory_order_release);
 		return fx_ring_drop_record(e->out_ring, (size_t)frames) != 0;
 	}
@@ -557,8 +556,8 @@ static void keep_pending(FxEngine *e, uint32_t seq, int midi)
 	 * later. */
 	uint64_t start = atomic_load_explicit(
 		&e->cb_start_ns[seq % FX_CB_STARTS], memory_order_relaxed);
-	e->pend_deadline = start + (uint64_t)e->cfg.latency_periods *
-	                                   period_ns(e);
+	e->pend_deadline = start +
+	                   (uint64_t)e->cfg.latency_periods * period_ns(e);
 }
 
 static void run_chunk(FxEngine *e)

@@ -92,8 +92,7 @@ static void ref_chunk(Rig *r)
 	long k = r->ref_next++;
 	if (k == r->change_at)
 		ck_assert_int_eq(fx_chain_set_param(r->chain, r->what.slot,
-		                                    r->what.param, r->value,
-		                                    NULL),
+		                                    r->what.param, r->value, NULL),
 		                 FX_OK);
 	float *bufs[CH];
 	for (int c = 0; c < CH; c++) {
