@@ -150,7 +150,8 @@ static void log_stats(Daemon *d, const char *what)
 	       "p99 %.4f ms, worker p99 %.4f ms, worker max %.4f ms, xruns "
 	       "%llu (jack %llu, frame gaps %llu), underflows %llu, overflows "
 	       "%llu, late %llu, nonfinite %llu, midi events %llu, midi "
-	       "overflows %llu, midi-to-ear max %.0f frames",
+	       "overflows %llu, midi-to-ear max %.0f frames, rerenders %llu "
+	       "(late %llu, skipped %llu, unable %llu)",
 	       what, (unsigned long long)m.callbacks,
 	       (unsigned long long)m.chunks, m.dsp_load, m.callback.p99,
 	       m.worker.p99, m.worker.max, (unsigned long long)m.xruns,
@@ -159,7 +160,11 @@ static void log_stats(Daemon *d, const char *what)
 	       (unsigned long long)m.input_overflows,
 	       (unsigned long long)m.late_dropped,
 	       (unsigned long long)m.nonfinite, (unsigned long long)m.midi_events,
-	       (unsigned long long)m.midi_overflows, m.midi_frames.max);
+	       (unsigned long long)m.midi_overflows, m.midi_frames.max,
+	       (unsigned long long)m.rerenders,
+	       (unsigned long long)m.rerenders_late,
+	       (unsigned long long)m.rerenders_skipped,
+	       (unsigned long long)m.rerenders_unable);
 }
 
 /* Why audio stopped, for STATUS= and the log: JACK calls fxd no more (a
@@ -437,6 +442,7 @@ static FxEngineConfig engine_config(const FxOptions *o, double rate, int period)
 	c.latency_log = o->latency_log;
 	c.glide_ms = o->glide_ms;
 	c.safety = !o->no_safety;
+	c.rerender = !o->no_rerender;
 	c.ceiling_db = o->ceiling_db;
 	c.memory_budget = (size_t)o->memory_budget_mb * 1000000;
 	return c;
@@ -674,6 +680,7 @@ static const struct {
 	{"glide-ms", offsetof(FxOptions, glide_ms), KIND_DOUBLE},
 	{"ceiling", offsetof(FxOptions, ceiling_db), KIND_DOUBLE},
 	{"no-safety", offsetof(FxOptions, no_safety), KIND_INT},
+	{"no-rerender", offsetof(FxOptions, no_rerender), KIND_INT},
 	{"memory-budget", offsetof(FxOptions, memory_budget_mb), KIND_INT},
 	{"osc-port", offsetof(FxOptions, osc_port), KIND_INT},
 	{"osc-bind", offsetof(FxOptions, osc_bind), KIND_TEXT},

@@ -106,6 +106,10 @@ static const OptionInfo options[] = {
          "output soft-clip ceiling in dBFS (default -0.1)", NULL},
 	{"no-safety", 0, FX_OPT_FLAG, F(no_safety), 0, 0, 0, NULL, NULL,
          "no DC blocker and ceiling after the chain", NULL},
+	{"no-rerender", 0, FX_OPT_FLAG, F(no_rerender), 0, 0, 0, NULL, NULL,
+         "never render the chunk not yet played again with a change: "
+         "changes wait for the next chunk",
+         NULL},
 	{"memory-budget", 0, FX_OPT_INT, F(memory_budget_mb), 1, 1000000, 0,
          NULL, "MB",
          "most memory one chain's buffers may take, in MB; a "

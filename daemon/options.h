@@ -56,6 +56,7 @@ typedef struct {
 	double glide_ms;       ///< parameter glide time
 	double ceiling_db;     ///< output soft-clip ceiling
 	int no_safety;         ///< no DC blocker and ceiling
+	int no_rerender;       ///< changes never re-render the unplayed chunk
 	int memory_budget_mb;  ///< MB one chain's buffers may take
 	double stats_interval; ///< seconds between stats lines; 0 off
 	int no_mlock;          ///< do not lock memory

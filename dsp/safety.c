@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct FxSafetyImpl {
 	int channels;
@@ -10,6 +11,9 @@ struct FxSafetyImpl {
 	float ceiling;  ///< linear
 	float knee;     ///< clip is linear below this
 	float *x1, *y1; ///< DC blocker state per channel
+	/* fx_safety_checkpoint's copy of x1 and y1 (the engine re-renders an
+	 * unplayed chunk from it). */
+	float *saved_x1, *saved_y1;
 };
 
 FxSafety *fx_safety_new(int channels, double sample_rate, double ceiling_db,
@@ -24,8 +28,10 @@ FxSafety *fx_safety_new(int channels, double sample_rate, double ceiling_db,
 	if (s) {
 		s->x1 = calloc((size_t)channels, sizeof *s->x1);
 		s->y1 = calloc((size_t)channels, sizeof *s->y1);
+		s->saved_x1 = calloc((size_t)channels, sizeof *s->x1);
+		s->saved_y1 = calloc((size_t)channels, sizeof *s->y1);
 	}
-	if (!s || !s->x1 || !s->y1) {
+	if (!s || !s->x1 || !s->y1 || !s->saved_x1 || !s->saved_y1) {
 		fx_safety_free(s);
 		*st = FX_ERR_NOMEM;
 		return NULL;
@@ -48,6 +54,8 @@ void fx_safety_free(FxSafety *s)
 		return;
 	free(s->x1);
 	free(s->y1);
+	free(s->saved_x1);
+	free(s->saved_y1);
 	free(s);
 }
 
@@ -57,6 +65,24 @@ void fx_safety_reset(FxSafety *s)
 		return;
 	for (int c = 0; c < s->channels; c++)
 		s->x1[c] = s->y1[c] = 0.0f;
+}
+
+void fx_safety_checkpoint(FxSafety *s)
+{
+	if (!s)
+		return;
+	size_t bytes = (size_t)s->channels * sizeof *s->x1;
+	memcpy(s->saved_x1, s->x1, bytes);
+	memcpy(s->saved_y1, s->y1, bytes);
+}
+
+void fx_safety_rollback(FxSafety *s)
+{
+	if (!s)
+		return;
+	size_t bytes = (size_t)s->channels * sizeof *s->x1;
+	memcpy(s->x1, s->saved_x1, bytes);
+	memcpy(s->y1, s->saved_y1, bytes);
 }
 
 /* Linear to the knee, then a tanh shoulder that meets the knee with slope 1

@@ -20,6 +20,14 @@ void fx_safety_free(FxSafety *s);
 /** Clears the DC blocker; NULL (safety off) is a no-op. Realtime. */
 void fx_safety_reset(FxSafety *s);
 
+/** Saves the DC blocker's state, for fx_safety_rollback; NULL is a no-op.
+ *  Realtime. */
+void fx_safety_checkpoint(FxSafety *s);
+
+/** Puts back the state of the last fx_safety_checkpoint (the engine
+ *  renders an unplayed chunk again from it); NULL is a no-op. Realtime. */
+void fx_safety_rollback(FxSafety *s);
+
 /** Processes planar channels in place. Realtime. */
 void fx_safety_process(FxSafety *s, float *const *buf, int frames);
 

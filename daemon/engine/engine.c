@@ -28,6 +28,7 @@ FxEngineConfig fx_engine_config_default(void)
 		.safety = 1,
 		.ceiling_db = -0.1,
 		.memory_budget = (size_t)FX_ENGINE_BUDGET_MB * 1000000,
+		.rerender = 1,
 	};
 }
 
@@ -149,6 +150,7 @@ static void free_plan(FxEngine *e)
 	free(e->ch_mem);
 	free(e->old_mem);
 	free(e->out_mem);
+	free(e->patch_mem);
 }
 
 /* Periods a ring holds: latency_periods + ring_periods periods of room,
@@ -180,14 +182,21 @@ FxStatus fx_engine_plan(FxEngine *e)
 	e->ch_mem = calloc((size_t)c->channels * frames, sizeof(float));
 	e->old_mem = calloc((size_t)c->channels * frames, sizeof(float));
 	e->out_mem = calloc((size_t)c->outputs * frames, sizeof(float));
+	e->patch_mem = calloc((size_t)c->outputs * frames, sizeof(float));
 	if (!e->out_ring)
 		return st == FX_OK ? FX_ERR_NOMEM : st;
-	if (!e->in_mem || !e->ch_mem || !e->old_mem || !e->out_mem)
+	if (!e->in_mem || !e->ch_mem || !e->old_mem || !e->out_mem ||
+	    !e->patch_mem)
 		return FX_ERR_NOMEM;
 	plan_buffers(e->in_mem, e->in_buf, c->inputs, frames);
 	plan_buffers(e->ch_mem, e->ch_buf, c->channels, frames);
 	plan_buffers(e->old_mem, e->old_buf, c->channels, frames);
 	plan_buffers(e->out_mem, e->out_buf, c->outputs, frames);
+	plan_buffers(e->patch_mem, e->patch_buf, c->outputs, frames);
+	/* Numbering starts again: nothing to re-render, every chunk before
+	 * the first taken (the primed ones are never re-rendered). */
+	e->pend = FX_PEND_NONE;
+	atomic_store(&e->patch, (uint64_t)UINT32_MAX << 32 | FX_PATCH_TAKEN);
 	/* Prime with latency_periods of silence numbered as the periods before
 	 * the first, so period n plays chunk n - latency_periods. */
 	e->seq = 0;
@@ -466,6 +475,14 @@ static void stage(FxEngine *e, int idx, double v)
 	atomic_fetch_or_explicit(&e->dirty[idx / 64], 1ull << (idx % 64),
 	                         memory_order_release);
 	atomic_fetch_add_explicit(&e->staged_seq, 1, memory_order_release);
+	/* A sleeping worker may still render its last chunk again with this
+	 * value (issue 18). Dekker with wait_for_input: the dirty bit before
+	 * the look at its state. */
+	if (e->cfg.rerender) {
+		atomic_thread_fence(memory_order_seq_cst);
+		if (atomic_load(&e->worker_state) == FX_WORKER_ASLEEP)
+			sem_post(&e->work_sem);
+	}
 }
 
 /* A value for the chain in `spec`: staged, or, while that chain is wanted
@@ -877,6 +894,10 @@ enum {
 	M_MIDI_OVERFLOWS,
 	M_MIDI_OUT_DROPPED,
 	M_MIDI_REPORTS_DROPPED,
+	M_RERENDERS,
+	M_RERENDERS_LATE,
+	M_RERENDERS_SKIPPED,
+	M_RERENDERS_UNABLE,
 	M_COUNT
 };
 
@@ -929,7 +950,13 @@ static void read_counters(FxEngine *e, uint64_t v[M_COUNT])
 	v[M_XRUNS] = atomic_load(&e->xruns);
 	v[M_MISSED] = atomic_load(&e->missed);
 	v[M_NONFINITE] = atomic_load(&e->nonfinite);
+	v[M_RERENDERS] = atomic_load(&e->rerenders);
+	v[M_RERENDERS_LATE] = atomic_load(&e->rerenders_late);
+	v[M_RERENDERS_SKIPPED] = atomic_load(&e->rerenders_skipped);
+	v[M_RERENDERS_UNABLE] = atomic_load(&e->rerenders_unable);
 }
+_Static_assert(M_COUNT <= sizeof((FxEngine *)0)->base / sizeof(uint64_t),
+               "FxEngine.base holds every counter");
 
 static void counters(FxEngine *e, FxEngineMetrics *m);
 
@@ -968,6 +995,11 @@ static void counters(FxEngine *e, FxEngineMetrics *m)
 	 * count, never their sum. */
 	m->xruns = m->xruns_jack > m->xruns_gaps ? m->xruns_jack : m->xruns_gaps;
 	m->nonfinite = v[M_NONFINITE] - e->base[M_NONFINITE];
+	m->rerenders = v[M_RERENDERS] - e->base[M_RERENDERS];
+	m->rerenders_late = v[M_RERENDERS_LATE] - e->base[M_RERENDERS_LATE];
+	m->rerenders_skipped = v[M_RERENDERS_SKIPPED] -
+	                       e->base[M_RERENDERS_SKIPPED];
+	m->rerenders_unable = v[M_RERENDERS_UNABLE] - e->base[M_RERENDERS_UNABLE];
 }
 
 void fx_engine_counters(FxEngine *e, FxEngineMetrics *m)

@@ -74,6 +74,12 @@ typedef struct {
 	 *  While a chain replaces another both exist, so fxd may hold up to
 	 *  twice this for a moment. */
 	size_t memory_budget;
+	/** 1: a change staged after a chunk was rendered and before the
+	 *  driver takes it renders that chunk again with the change (issue
+	 *  18, at most once a period, only with time left before the driver,
+	 *  never while freewheeling, never for a chain that cannot rewind);
+	 *  0: changes wait for the next chunk. */
+	int rerender;
 } FxEngineConfig;
 
 enum {
@@ -85,7 +91,7 @@ enum {
 /** Defaults: 2 in, 2 out, 2 channels, 48 kHz, 256 frames, 1 period of
  *  latency, 8 periods of ring room, a log of 4096, 20 ms glide, 10 ms
  *  bypass, 20 ms fades, safety on at -0.1 dBFS, a memory budget of
- *  FX_ENGINE_BUDGET_MB. */
+ *  FX_ENGINE_BUDGET_MB, re-rendering on. */
 FxEngineConfig fx_engine_config_default(void);
 
 /** Writes into @p why one line saying why a chain of @p spec failed with
@@ -388,6 +394,17 @@ typedef struct {
 	 *  change is first heard, in frames (count, min, median, ..., max
 	 *  in frames, not ms). */
 	FxLatencyStats midi_frames;
+	/* Re-rendering the unplayed chunk (FxEngineConfig.rerender). */
+	uint64_t rerenders; ///< chunks re-rendered and played
+	/** Re-rendered, but the driver took the original first: the change
+	 *  waited for the next chunk. */
+	uint64_t rerenders_late;
+	/** Not tried: too little time left before the driver, or it had
+	 *  taken the chunk. */
+	uint64_t rerenders_skipped;
+	/** Changes that found a chain that cannot rewind (an LV2 plugin, a
+	 *  convolver), which waited for the next chunk. */
+	uint64_t rerenders_unable;
 	double dsp_load; ///< mean worker time as % of the period
 } FxEngineMetrics;
 

@@ -26,6 +26,24 @@ enum {
 	FX_MIDI_REPORTS = 1024,
 	/** Chunks with MIDI applied, waiting to be heard (MIDI-to-ear). */
 	FX_MIDI_HEARD = 64,
+	/** Period start times the driver keeps for the re-render's deadline
+	 *  (a power of two). */
+	FX_CB_STARTS = 64,
+};
+
+/** States of FxEngine.patch, the re-rendered chunk's word (the chunk's
+ *  number in its high 32 bits). */
+enum {
+	FX_PATCH_TAKEN,   ///< the driver took every chunk up to the number
+	FX_PATCH_READY,   ///< patch_buf holds that chunk, rendered again
+	FX_PATCH_READING, ///< the driver claimed it and copies patch_buf
+};
+
+/** Whether the worker's last chunk can be rendered again (worker). */
+enum {
+	FX_PEND_NONE,   ///< no: re-rendered once, or a fade, swap, MIDI...
+	FX_PEND_OK,     ///< yes: checkpoint taken before it
+	FX_PEND_UNABLE, ///< the chain cannot rewind (counted on a change)
 };
 
 /** A chunk that applied MIDI, from its first changed frame: the driver
@@ -98,7 +116,7 @@ struct FxEngineImpl {
 	int fallback_latency;
 	FxStatus build_error; ///< a wanted chain failed; for fx_engine_collect
 	uint32_t *scratch_ns; ///< for sorting statistics
-	uint64_t base[13];    ///< counters at the last metrics reset
+	uint64_t base[17];    ///< counters at the last metrics reset
 	TimeLog knob_log;     ///< knob-to-ear times (written by control)
 	/* Written, without the lock, by whoever starts and joins the worker
 	 * thread (the driver's start and stop, on fxd's main thread). */
@@ -146,6 +164,30 @@ struct FxEngineImpl {
 	 * before its chain runs. */
 	_Atomic int swap_held; ///< control: a wanted chain is not queued yet
 	_Atomic uint32_t applied_seq; ///< worker: staged_seq it has applied
+	/* The re-rendered chunk (issue 18). Only two moves of the worker
+	 * and two of the driver, so neither waits: the worker renders into
+	 * patch_buf only while the word is TAKEN (acquire: the driver is
+	 * done copying) and publishes READY(k) for its last chunk k with
+	 * one compare-exchange from TAKEN(s), s before k (release: the
+	 * samples are there). The driver, taking chunk `due`, claims
+	 * READY(due) as READING(due), copies, then stores TAKEN(due)
+	 * (release); any older word it moves straight to TAKEN(due), so a
+	 * chunk it took can no longer be published. */
+	alignas(64) _Atomic uint64_t patch;
+	float *patch_mem; ///< plan: outputs x period
+	float *patch_buf[FX_ENGINE_MAX_PORTS];
+	/* Driver: when period n started, at n % FX_CB_STARTS, stored before
+	 * its input record (whose release publishes it to the worker). */
+	_Atomic uint64_t cb_start_ns[FX_CB_STARTS];
+	/* Worker: re-renders played, rendered too late, not tried for want
+	 * of time, refused by a chain that cannot rewind. */
+	_Atomic uint64_t rerenders, rerenders_late, rerenders_skipped,
+		rerenders_unable;
+	/* Tests only: runs between a re-render and its publication (the
+	 * driver can then take the chunk first), and no deadline check. */
+	void (*rerender_hook)(void *arg);
+	void *rerender_hook_arg;
+	int rerender_no_deadline;
 	/* Knob-to-ear timing: marks (control), applies (worker), period
 	 * start times (driver); knob_timing_impl.h says who writes what. */
 	FxKnobTiming *knob;
@@ -191,6 +233,13 @@ struct FxEngineImpl {
 	FxMidiEvent *midi_buf;      ///< [FX_ENGINE_MIDI_EVENTS]: a period's
 	FxMidiAction *midi_actions; ///< [FX_MIDI_MAX_MAPPINGS]
 	uint64_t frames_in;         ///< input frames before this chunk
+	/* The last chunk rendered, kept to render it again: its input stays
+	 * in in_buf until the next chunk's is read. */
+	int pend;                ///< FX_PEND_*
+	uint32_t pend_seq;       ///< its number
+	uint64_t pend_deadline;  ///< when the driver takes it, ns
+	uint64_t pend_nonfinite; ///< chain_nonfinite before it
+	uint64_t chunk_peak_ns;  ///< decaying peak of chunk times: the margin
 	/* MIDI values of this chunk, reported once each at its end. */
 	uint64_t midi_dirty[FX_STAGE_WORDS];
 	double midi_value[FX_PARAM_ENTRIES];

@@ -57,7 +57,38 @@ static int drop_late(FxEngine *e, size_t frames, uint32_t due)
 	return 0;
 }
 
-/* Reads the chunk due now into out, dropping any that came too late.
+static uint64_t patch_word(uint32_t seq, int state)
+{
+	return (uint64_t)seq << 32 | (uint64_t)state;
+}
+
+/* Takes chunk @p due from the re-render if it was published (engine_impl.h
+ * says how the word moves): 1 with the word READING(due), for the caller to
+ * copy patch_buf and then store TAKEN(due). Otherwise the word is moved to
+ * TAKEN(due), so that chunk can no longer be published, unless it already
+ * names a newer chunk. Bounded: between two tries the worker can move the
+ * word only once (TAKEN to READY), so the third never comes. */
+static int claim_patch(FxEngine *e, uint32_t due)
+{
+	uint64_t w = atomic_load_explicit(&e->patch, memory_order_acquire);
+	for (int tries = 0; tries < 3; tries++) {
+		uint32_t s = (uint32_t)(w >> 32);
+		int ready = s == due && (w & 3) == FX_PATCH_READY;
+		if ((int32_t)(s - due) > 0 ||
+		    (s == due && (w & 3) == FX_PATCH_TAKEN))
+			return 0;
+		uint64_t to = patch_word(due, ready ? FX_PATCH_READING
+		                                    : FX_PATCH_TAKEN);
+		if (atomic_compare_exchange_strong_explicit(
+			    &e->patch, &w, to, memory_order_acq_rel,
+			    memory_order_acquire))
+			return ready;
+	}
+	return 0;
+}
+
+/* Reads the chunk due now into out, dropping any that came too late: the
+ * re-rendered one when the worker published it in time, else the ring's.
  * Returns 0 (an underflow) if it is not there. */
 static int take_due_chunk(FxEngine *e, float *const *out, int frames, uint32_t due)
 {
@@ -65,6 +96,15 @@ static int take_due_chunk(FxEngine *e, float *const *out, int frames, uint32_t d
 	if (!drop_late(e, (size_t)frames, due) ||
 	    !fx_ring_peek_header(e->out_ring, (size_t)frames, &seq) || seq != due)
 		return 0; /* not made yet, or its input never made it in */
+	if (claim_patch(e, due)) {
+		for (int c = 0; c < e->cfg.outputs; c++)
+			memcpy(out[c], e->patch_buf[c],
+			       (size_t)frames * sizeof(float));
+		/* Release: the copy is done before the worker writes again. */
+		atomic_store_explicit(&e->patch, patch_word(due, FX_PATCH_TAKEN),
+		                      memory_order_release);
+		return fx_ring_drop_record(e->out_ring, (size_t)frames) != 0;
+	}
 	return fx_ring_read_record(e->out_ring, &seq, out, (size_t)frames) != 0;
 }
 
@@ -161,6 +201,9 @@ void fx_engine_process(FxEngine *e, const float *const *in, float *const *out,
 	 * over while the input is copied. */
 	fx_ring_prefetch(e->out_ring, fx_ring_record_room((size_t)frames));
 	uint32_t seq = e->seq++;
+	/* The re-render's deadline; the input record's release publishes it. */
+	atomic_store_explicit(&e->cb_start_ns[seq % FX_CB_STARTS], t0,
+	                      memory_order_relaxed);
 	int pushed = fx_ring_write_record(e->in_ring, seq, in, (size_t)frames) !=
 	             0;
 	if (!pushed)
@@ -244,14 +287,16 @@ static void take_swaps(FxEngine *e)
 	}
 }
 
-/* Applies what the control thread staged for the chain now running.
- * Returns how many entries must wait for a later chunk. */
-static int drain_staging(FxEngine *e)
+/* Applies what the control thread staged for the chain now running, and
+ * says in @p taken (FX_STAGE_WORDS words) which entries it took. Returns
+ * how many entries must wait for a later chunk. */
+static int drain_staging(FxEngine *e, uint64_t *taken)
 {
 	int deferred = 0;
 	for (int w = 0; w < FX_STAGE_WORDS; w++) {
 		uint64_t bits = atomic_exchange_explicit(&e->dirty[w], 0,
 		                                         memory_order_acquire);
+		taken[w] = bits;
 		for (; bits; bits &= bits - 1) {
 			int idx = w * 64 + __builtin_ctzll(bits);
 			Staged *s = &e->stage[idx];
@@ -445,6 +490,76 @@ static void publish_slots(FxEngine *e)
 	atomic_store_explicit(&e->slot_gen, e->chain_gen, memory_order_relaxed);
 }
 
+/* What follows the chain, for a chunk and for its re-render (@p again:
+ * then a panic waits for the next chunk): faults counted, safety, fades,
+ * the panic, nothing non-finite out, and the routing to @p out. Returns 0
+ * when the chain's state was cleared, which no checkpoint holds. */
+static int finish_chunk(FxEngine *e, float *const *out, int again)
+{
+	int frames = e->cfg.period, kept = 1;
+	uint64_t nf = fx_chain_nonfinite_count(e->chain);
+	if (nf != e->chain_nonfinite) {
+		/* Release: a plugin's muted flag, set before, is seen by
+		 * whoever sees the count move (the control's restart). */
+		atomic_fetch_add_explicit(&e->nonfinite, nf - e->chain_nonfinite,
+		                          memory_order_release);
+		e->chain_nonfinite = nf;
+	}
+	if (e->safety)
+		fx_safety_process(e->safety, e->ch_buf, frames);
+	apply_fade(e, frames);
+	if (!again &&
+	    atomic_exchange_explicit(&e->want_panic, 0, memory_order_relaxed)) {
+		panic(e, frames);
+		kept = 0;
+	}
+	/* Huge finite input can still overflow the crossfade or, without
+	 * safety, leave the chain: nothing non-finite reaches the output. */
+	if (!fx_audio_is_finite(e->ch_buf, e->cfg.channels, frames)) {
+		for (int c = 0; c < e->cfg.channels; c++)
+			memset(e->ch_buf[c], 0, (size_t)frames * sizeof(float));
+		fx_chain_reset(e->chain);
+		if (e->safety)
+			fx_safety_reset(e->safety);
+		atomic_fetch_add_explicit(&e->nonfinite, 1, memory_order_release);
+		kept = 0;
+	}
+	route(e->ch_buf, e->cfg.channels, out, e->cfg.outputs, frames);
+	return kept;
+}
+
+static uint64_t period_ns(const FxEngine *e)
+{
+	return (uint64_t)(1e9 * e->cfg.period / e->cfg.sample_rate);
+}
+
+/* Before chunk @p seq runs: checkpoints the chain and the safety when the
+ * chunk could be rendered again (issue 18). Not across a crossfade, a
+ * fade, MIDI (its events and reports would happen twice) or freewheeling.
+ */
+static void keep_pending(FxEngine *e, uint32_t seq, int midi)
+{
+	e->pend = FX_PEND_NONE;
+	if (!e->cfg.rerender || midi || e->old_chain || e->fade_gain != 1.0f ||
+	    atomic_load_explicit(&e->freewheel, memory_order_relaxed))
+		return;
+	if (!fx_chain_can_rewind(e->chain)) {
+		e->pend = FX_PEND_UNABLE;
+		return;
+	}
+	fx_chain_checkpoint(e->chain);
+	fx_safety_checkpoint(e->safety);
+	e->pend = FX_PEND_OK;
+	e->pend_seq = seq;
+	e->pend_nonfinite = e->chain_nonfinite;
+	/* The driver that wrote this input takes its chunk latency_periods
+	 * later. */
+	uint64_t start = atomic_load_explicit(
+		&e->cb_start_ns[seq % FX_CB_STARTS], memory_order_relaxed);
+	e->pend_deadline = start +
+	                   (uint64_t)e->cfg.latency_periods * period_ns(e);
+}
+
 static void run_chunk(FxEngine *e)
 {
 	int frames = e->cfg.period, ins = e->cfg.inputs;
@@ -455,8 +570,9 @@ static void run_chunk(FxEngine *e)
 	/* Read before draining: every change counted in it is visible. */
 	uint32_t staged = atomic_load_explicit(&e->staged_seq,
 	                                       memory_order_acquire);
+	uint64_t taken[FX_STAGE_WORDS];
 	take_swaps(e);
-	publish_applied(e, staged, drain_staging(e), seq, t0);
+	publish_applied(e, staged, drain_staging(e, taken), seq, t0);
 	fx_engine_take_midi_tables(e);
 	int midi = fx_engine_take_midi(e, seq);
 	uint64_t tempo = atomic_load_explicit(&e->tempo_bits,
@@ -472,6 +588,7 @@ static void run_chunk(FxEngine *e)
 		fx_chain_reset(e->chain);
 		fx_safety_reset(e->safety);
 	}
+	keep_pending(e, seq, midi);
 	route(e->in_buf, ins, e->ch_buf, e->cfg.channels, frames);
 	if (e->old_chain) {
 		for (int c = 0; c < e->cfg.channels; c++)
@@ -483,40 +600,125 @@ static void run_chunk(FxEngine *e)
 	if (e->old_chain)
 		crossfade(e, frames);
 	publish_slots(e);
-	uint64_t nf = fx_chain_nonfinite_count(e->chain);
-	if (nf != e->chain_nonfinite) {
-		/* Release: a plugin's muted flag, set before, is seen by
-		 * whoever sees the count move (the control's restart). */
-		atomic_fetch_add_explicit(&e->nonfinite, nf - e->chain_nonfinite,
-		                          memory_order_release);
-		e->chain_nonfinite = nf;
-	}
-	if (e->safety)
-		fx_safety_process(e->safety, e->ch_buf, frames);
-	apply_fade(e, frames);
-	if (atomic_exchange_explicit(&e->want_panic, 0, memory_order_relaxed))
-		panic(e, frames);
-	/* Huge finite input can still overflow the crossfade or, without
-	 * safety, leave the chain: nothing non-finite reaches the output. */
-	if (!fx_audio_is_finite(e->ch_buf, e->cfg.channels, frames)) {
-		for (int c = 0; c < e->cfg.channels; c++)
-			memset(e->ch_buf[c], 0, (size_t)frames * sizeof(float));
-		fx_chain_reset(e->chain);
-		if (e->safety)
-			fx_safety_reset(e->safety);
-		atomic_fetch_add_explicit(&e->nonfinite, 1, memory_order_release);
-	}
-
-	int outs = e->cfg.outputs;
-	route(e->ch_buf, e->cfg.channels, e->out_buf, outs, frames);
+	if (!finish_chunk(e, e->out_buf, 0))
+		e->pend = FX_PEND_NONE;
 	meter(e, frames);
 	fx_ring_write_record(e->out_ring, seq, (const float *const *)e->out_buf,
 	                     (size_t)frames);
 	bump(&e->chunks);
 	if (atomic_load_explicit(&e->freewheel, memory_order_relaxed))
 		sem_post(&e->chunk_sem);
-	fx_engine_log_time(&e->work_log, e->cfg.latency_log,
-	                   fx_engine_now_ns() - t0);
+	uint64_t ns = fx_engine_now_ns() - t0;
+	fx_engine_log_time(&e->work_log, e->cfg.latency_log, ns);
+	/* A peak that decays by 1/128 a chunk: near this chain's p99, and
+	 * cheap enough to keep per chunk. */
+	e->chunk_peak_ns = ns > e->chunk_peak_ns
+	                           ? ns
+	                           : e->chunk_peak_ns - e->chunk_peak_ns / 128;
+}
+
+static int staged_dirty(FxEngine *e)
+{
+	for (int w = 0; w < FX_STAGE_WORDS; w++)
+		if (atomic_load_explicit(&e->dirty[w], memory_order_relaxed))
+			return 1;
+	return 0;
+}
+
+/* Something other than staged values waits for the next chunk: a reset,
+ * a panic, a chain swap, freewheeling. */
+static int held_back(FxEngine *e)
+{
+	ChainMsg pending;
+	return atomic_load_explicit(&e->want_reset, memory_order_relaxed) ||
+	       atomic_load_explicit(&e->want_panic, memory_order_relaxed) ||
+	       atomic_load_explicit(&e->swap_held, memory_order_acquire) ||
+	       atomic_load_explicit(&e->freewheel, memory_order_relaxed) ||
+	       fx_queue_peek(e->swaps, &pending);
+}
+
+/* Renders the pending chunk again into @p out, the chain rolled back to
+ * its checkpoint (and given whatever was set since): what follows the
+ * chain is rolled back here. */
+static void render_pending(FxEngine *e, float *const *out)
+{
+	int frames = e->cfg.period;
+	fx_safety_rollback(e->safety);
+	e->fade_gain = 1.0f; /* keep_pending saw it so */
+	e->chain_nonfinite = e->pend_nonfinite;
+	e->frames_in -= (uint64_t)frames;
+	route(e->in_buf, e->cfg.inputs, e->ch_buf, e->cfg.channels, frames);
+	fx_engine_run_chain_midi(e, 0, e->pend_seq, frames);
+	finish_chunk(e, out, 1);
+}
+
+/* Publishes the re-rendered chunk unless the driver took the original
+ * first. Bounded: each failed try saw the driver take an older chunk. */
+static int publish_patch(FxEngine *e)
+{
+	uint64_t w = atomic_load_explicit(&e->patch, memory_order_acquire);
+	for (int tries = 0;
+	     tries <= e->cfg.latency_periods + e->cfg.ring_periods; tries++) {
+		if ((w & 3) != FX_PATCH_TAKEN ||
+		    (int32_t)((uint32_t)(w >> 32) - e->pend_seq) >= 0)
+			return 0;
+		/* Release: patch_buf's samples before the word. */
+		if (atomic_compare_exchange_strong_explicit(
+			    &e->patch, &w, patch_word(e->pend_seq, FX_PATCH_READY),
+			    memory_order_release, memory_order_acquire))
+			return 1;
+	}
+	return 0;
+}
+
+/* Issue 18: when values were staged after the last chunk was rendered and
+ * the driver has not taken it, renders it again with them, once, and
+ * publishes it for the driver. If the driver took the original first, it
+ * renders the original again (to the bit, from the checkpoint) so the
+ * chain's state is what was played, and the values wait for the next
+ * chunk as they always did. Returns 1 when it rendered. */
+static int rerender(FxEngine *e)
+{
+	if (e->pend == FX_PEND_NONE || !staged_dirty(e))
+		return 0;
+	int unable = e->pend == FX_PEND_UNABLE;
+	e->pend = FX_PEND_NONE; /* once a period: later values wait */
+	if (unable) {
+		bump(&e->rerenders_unable);
+		return 0;
+	}
+	if (held_back(e))
+		return 0;
+	uint64_t t0 = fx_engine_now_ns();
+	/* Acquire: a TAKEN word means the driver is done with patch_buf. */
+	uint64_t w = atomic_load_explicit(&e->patch, memory_order_acquire);
+	if ((w & 3) != FX_PATCH_TAKEN ||
+	    (int32_t)((uint32_t)(w >> 32) - e->pend_seq) >= 0 ||
+	    (!e->rerender_no_deadline &&
+	     t0 + 2 * e->chunk_peak_ns > e->pend_deadline)) {
+		bump(&e->rerenders_skipped);
+		return 0;
+	}
+	uint32_t staged = atomic_load_explicit(&e->staged_seq,
+	                                       memory_order_acquire);
+	fx_chain_rollback(e->chain);
+	uint64_t taken[FX_STAGE_WORDS];
+	int deferred = drain_staging(e, taken);
+	render_pending(e, e->patch_buf);
+	if (e->rerender_hook)
+		e->rerender_hook(e->rerender_hook_arg);
+	if (publish_patch(e)) {
+		bump(&e->rerenders);
+		publish_applied(e, staged, deferred, e->pend_seq, t0);
+		return 1;
+	}
+	bump(&e->rerenders_late);
+	for (int i = 0; i < FX_STAGE_WORDS; i++)
+		atomic_fetch_or_explicit(&e->dirty[i], taken[i],
+		                         memory_order_relaxed);
+	fx_chain_rollback(e->chain);
+	render_pending(e, e->out_buf);
+	return 1;
 }
 
 int fx_engine_work(FxEngine *e)
@@ -530,7 +732,7 @@ int fx_engine_work(FxEngine *e)
 		run_chunk(e);
 		done++;
 	}
-	return done;
+	return done ? done : rerender(e);
 }
 
 /* Input to process and room for its chunk, or a request to stop or park. */
@@ -539,6 +741,7 @@ static int chunk_waiting(FxEngine *e)
 	size_t room = fx_ring_record_room((size_t)e->cfg.period);
 	return (fx_ring_available_read(e->in_ring) >= room &&
 	        fx_ring_available_write(e->out_ring) >= room) ||
+	       (e->pend != FX_PEND_NONE && staged_dirty(e)) ||
 	       atomic_load(&e->stop) || atomic_load(&e->pause_worker);
 }
 
