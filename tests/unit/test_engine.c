@@ -1046,7 +1046,7 @@ START_TEST(the_default_budget_fits_a_rig_not_32_long_delays)
 	ck_assert_int_eq(st, FX_ERR_BUDGET);
 	char why[256];
 	fx_engine_explain(&cfg, &spec, st, why, sizeof why);
-	ck_assert_str_eq(why, "chain needs 368.7 MB of buffers, over the 256 MB "
+	ck_assert_str_eq(why, "chain needs 369.0 MB of buffers, over the 256 MB "
 	                      "budget (--memory-budget)");
 	spec = fx_test_spec("comp:compressor | d1:delay max=30 | d2:delay max=30 | "
 	                    "d3:delay max=10 | d4:delay | verb:reverb | "

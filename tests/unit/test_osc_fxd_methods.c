@@ -27,7 +27,7 @@ START_TEST(chain_over_the_memory_budget_fails_naming_its_cost)
 	SEND(r, "/fxd/chain/load", "s", big);
 	expect_fail(r, "/fxd/chain/load",
 	            "cannot run this chain: chain needs "
-	            "368.7 MB of buffers, over the 256 MB budget "
+	            "369.0 MB of buffers, over the 256 MB budget "
 	            "(--memory-budget)");
 	ck_assert_float_eq(get_f(r, "/fx/lpf/cutoff"), 12000.0f);
 	rig_free(r);
