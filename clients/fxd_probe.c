@@ -23,6 +23,7 @@
  * from JACK_DEFAULT_SERVER. Prints a line per measurement. Exits 0 when at
  * least one measurement was made and each equals the latency fxd reports
  * (or --expect), 1 otherwise, 2 on a usage error. See fxd-probe(1). */
+#include <errno.h>
 #include <jack/jack.h>
 #include <math.h>
 #include <signal.h>
@@ -478,19 +479,35 @@ static int route(Route *r)
 	return 0;
 }
 
+/* jack_connect, tried again for up to 2 s: under pipewire-jack a port
+ * that just appeared (a target that started or reconnected a moment ago)
+ * is listed before it can be linked. A link already there is success. */
+static int link_ports(jack_client_t *c, const char *from, const char *to)
+{
+	for (int tries = 0;; tries++) {
+		int err = jack_connect(c, from, to);
+		if (!err || err == EEXIST)
+			return 0;
+		if (tries == 20)
+			return err;
+		struct timespec ts = {0, 100 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+}
+
 /* Connects the player to the chosen inputs and the chosen outputs to the
  * recorder. */
 static int wire(const Route *r)
 {
 	for (int c = 0; c < r->channels; c++) {
-		if (jack_connect(player.client, jack_port_name(player.port[c]),
-		                 r->in[c])) {
+		if (link_ports(player.client, jack_port_name(player.port[c]),
+		               r->in[c])) {
 			fprintf(stderr, "fxd-probe: cannot connect to %s\n",
 			        r->in[c]);
 			return -1;
 		}
-		if (jack_connect(recorder.client, r->out[c],
-		                 jack_port_name(recorder.port[c]))) {
+		if (link_ports(recorder.client, r->out[c],
+		               jack_port_name(recorder.port[c]))) {
 			fprintf(stderr, "fxd-probe: cannot connect from %s\n",
 			        r->out[c]);
 			return -1;

@@ -7,7 +7,9 @@
 # mid-run (clock.force-quantum) is ridden out; a rate change
 # (clock.force-rate 44100) rebuilds the chain at the new rate (defect 3);
 # PipeWire killed and started again finds fxd --reconnect ready again
-# (defect 1); a second fxd with a name in use exits 4 (defect 2). In real
+# (defect 1); a second fxd with a name in use exits 4 (defect 2); stalls
+# upstream of fxd are counted from frame-time gaps, as PipeWire reports no
+# xrun (defect 6, tests/integration/jack_staller). In real
 # time: a capture that load disturbs is refused by the probe, never
 # counted, and no answer may be wrong. Skips when PipeWire cannot start.
 # shellcheck disable=SC2317 # functions run from trap and poll
@@ -20,6 +22,7 @@ builddir=${abs_top_builddir:-${top_builddir:-.}}
 fxd=${FXD_BIN:-$builddir/daemon/fxd}
 fxctl=${FXCTL_BIN:-$builddir/clients/fxctl}
 probe=${PROBE_BIN:-$builddir/clients/fxd-probe}
+staller=$builddir/tests/integration/jack_staller
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/fxd-pipewire.XXXXXX") || exit 1
 pw_pid='' fxd_pid='' probe_pid=''
 log_names="pipewire fxd"
@@ -44,9 +47,10 @@ if ! pw_start "$tmp/pipewire.log"; then
 	pw_stop
 	skip "PipeWire does not start here ($(tail -n 1 "$tmp/pipewire.log"))"
 fi
-echo "1..17"
+echo "1..18"
 [ -x "$fxd" ] || bail "$fxd not found (set FXD_BIN)"
 [ -x "$probe" ] || bail "$probe not found (set PROBE_BIN)"
+[ -x "$staller" ] || bail "$staller not found (make check builds it)"
 pass "a private PipeWire runs (pid $pw_pid, socket in $pw_run)"
 
 client=fxpw-$$-$(rand)
@@ -106,6 +110,35 @@ fxd_env=PIPEWIRE_LATENCY=512/48000
 quantum_case 512 "PIPEWIRE_LATENCY=512/48000"
 fxd_env=
 quantum_case 1024 "--period 1024" --period 1024
+
+# A client upstream of fxd stalls its process callback 7 times for 20 ms
+# (defect 6): PipeWire reports no xrun to either client, and fxd counts
+# the cycles it missed from the gaps in frame time, naming the source.
+# Judged against what the server told the stalling client in this run.
+xruns_now() {
+	grep -o 'xruns [0-9]* (jack [0-9]*, frame gaps [0-9]*)' "$tmp/fxd.log" |
+		tail -n 1 | tr -dc '0-9 ' | tr -s ' '
+}
+pwfxd --period 256 --stats-interval 0.1
+stats_seen() { [ -n "$(xruns_now)" ]; }
+poll 100 stats_seen
+set -- $(xruns_now) 0 0 0
+jack_before=$2 gaps_before=$3
+cmd="pw-jack jack_staller staller-$$ $client:in_1 7 20"
+pw-jack "$staller" "staller-$$" "$client:in_1" 7 20 >"$tmp/out" 2>"$tmp/err" \
+	</dev/null
+rc=$?
+told=$(sed -n 's/^staller: stalled 7, xruns \([0-9]*\)$/\1/p' "$tmp/out")
+gaps_moved() {
+	set -- $(xruns_now) 0 0 0
+	[ "$3" -gt "$gaps_before" ]
+}
+[ "$rc" -eq 0 ] && [ -n "$told" ] && poll 100 gaps_moved
+set -- $(xruns_now) 0 0 0
+echo "# 7 stalls of 20 ms: the server told the stalling client of ${told:-?} xruns; fxd counts jack +$(($2 - jack_before)), frame gaps +$(($3 - gaps_before))"
+[ -n "$told" ] && [ $(($2 - jack_before)) -eq "$told" ] &&
+	[ "$3" -gt "$gaps_before" ]
+verdict "7 stalls upstream: fxd's frame gaps count them, its JACK count is what the server reported (${told:-?})" $?
 
 # The quantum changes under a running probe: the capture it spoils is
 # refused, then 512 frames are measured, as fxd reports.
@@ -170,5 +203,5 @@ PIPEWIRE_LATENCY=256/48000 pwprobe 40 4
 measured_as 256
 verdict "after the restart the signal passes at 256 frames, as reported" $?
 
-[ "$n" -eq 17 ] || { echo "# ran $n tests, planned 17"; bad=1; }
+[ "$n" -eq 18 ] || { echo "# ran $n tests, planned 18"; bad=1; }
 exit $bad
