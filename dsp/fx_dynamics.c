@@ -295,6 +295,13 @@ static const FxParamInfo lim_params[] = {
 /* Box filter values are held as multiples of 2^-40, rounded down. */
 #define BOX_ONE 0x1p40
 
+/* Rewind (FxEffectClass.rollback) copies only the struct. Every ring is a
+ * block (max_block frames) longer than what one frame reads back, so a
+ * block rendered again rewrites what it wrote and reads nothing it
+ * overwrote: the delay line, the box filter's values, and the gains r
+ * each frame pushed into the sliding minimum. The deque itself is popped
+ * from the back, which no small save undoes; rollback builds it again
+ * from the last window of r. */
 typedef struct {
 	int channels, max_block;
 	int lookahead;               ///< frames: the delay and the latency
@@ -302,15 +309,17 @@ typedef struct {
 	float ceiling, ceiling_goal; ///< linear; ramps to the goal over a block
 	double release;              ///< one-pole coefficient
 	double fs;
-	float *delay; ///< channels * lookahead frames
-	int delay_pos;
+	float *delay;    ///< channels * delay_len frames
+	int delay_len;   ///< lookahead + max_block
+	int delay_pos;   ///< where the next frame is written
 	float *dq_val;   ///< sliding-minimum deque: gains ...
 	uint32_t *dq_at; ///< ... and the frames they were taken at
 	uint32_t dq_mask, dq_head, dq_tail, now;
-	double held;  ///< windowed minimum after the release
-	int64_t *box; ///< the last window values of held, in 2^-40
-	int64_t box_sum;
-	int box_pos;
+	double held;      ///< windowed minimum after the release
+	uint32_t mask;    ///< of the rings below, indexed by frame (now)
+	float *hist;      ///< r of each frame, for rollback's deque
+	int64_t *box;     ///< held of each frame, in 2^-40
+	int64_t box_sum;  ///< of the last window frames of box
 	float *gain;      ///< max_block frames of linear gain
 	float gain_least; ///< output gr: the least gain in the last block
 } Limiter;
@@ -325,15 +334,16 @@ static void lim_update(void *state, const double *v)
 static void lim_reset(void *state)
 {
 	Limiter *l = state;
-	for (long i = 0; i < (long)l->channels * l->lookahead; i++)
+	for (long i = 0; i < (long)l->channels * l->delay_len; i++)
 		l->delay[i] = 0.0f;
 	l->delay_pos = 0;
 	l->dq_head = l->dq_tail = l->now = 0;
 	l->held = 1.0;
-	for (int i = 0; i < l->window; i++)
+	for (uint32_t i = 0; i <= l->mask; i++) {
+		l->hist[i] = 1.0f;
 		l->box[i] = (int64_t)BOX_ONE;
+	}
 	l->box_sum = (int64_t)BOX_ONE * l->window;
-	l->box_pos = 0;
 	l->gain_least = 1.0f;
 }
 
@@ -343,40 +353,53 @@ static void lim_cleanup(void *state)
 	fx_pages_free(l->delay);
 	free(l->dq_val);
 	free(l->dq_at);
+	free(l->hist);
 	free(l->box);
 	free(l->gain);
 }
 
-/* The look-ahead in frames, its window and the deque's capacity. */
+/* The look-ahead in frames, its window, the deque's capacity and the
+ * frames the per-frame rings hold. */
 typedef struct {
 	int lookahead, window;
-	uint32_t cap;
+	uint32_t cap, ring;
 } LimSizes;
+
+static uint32_t pow2_at_least(uint32_t n)
+{
+	uint32_t p = 1;
+	while (p < n)
+		p <<= 1;
+	return p;
+}
 
 static LimSizes lim_sizes(const FxEffectSetup *setup)
 {
 	long la = lround(setup->values[L_LOOKAHEAD] * setup->sample_rate / 1000.0);
-	LimSizes z = {la < 1 ? 1 : (int)la, 0, 1};
+	LimSizes z = {la < 1 ? 1 : (int)la, 0, 1, 1};
 	z.window = z.lookahead + 1;
 	/* The deque holds up to window + 1 entries between push and expiry. */
-	while (z.cap < (uint32_t)z.window + 2)
-		z.cap <<= 1;
+	z.cap = pow2_at_least((uint32_t)z.window + 2);
+	/* A frame reads the box one window back, and rollback reads r one
+	 * window back; a block more for the block rendered again. */
+	z.ring = pow2_at_least((uint32_t)z.window + (uint32_t)setup->max_block);
 	return z;
 }
 
-static size_t lim_delay_bytes(int channels, int lookahead)
+static size_t lim_delay_bytes(int channels, int lookahead, int max_block)
 {
-	return (size_t)channels * (size_t)lookahead * sizeof(float);
+	return (size_t)channels * (size_t)(lookahead + max_block) * sizeof(float);
 }
 
 static FxStatus lim_plan(const FxEffectSetup *setup, FxEffectPlan *plan)
 {
 	LimSizes z = lim_sizes(setup);
-	*plan = (FxEffectPlan){lim_delay_bytes(setup->channels, z.lookahead) +
-	                               z.cap * (sizeof(float) + sizeof(uint32_t)) +
-	                               (size_t)z.window * sizeof(int64_t) +
-	                               (size_t)setup->max_block * sizeof(float),
-	                       z.lookahead};
+	*plan = (FxEffectPlan){
+		lim_delay_bytes(setup->channels, z.lookahead, setup->max_block) +
+			z.cap * (sizeof(float) + sizeof(uint32_t)) +
+			z.ring * (sizeof(float) + sizeof(int64_t)) +
+			(size_t)setup->max_block * sizeof(float),
+		z.lookahead};
 	return FX_OK;
 }
 
@@ -389,13 +412,18 @@ static FxStatus lim_init(void *state, const FxEffectSetup *setup)
 	LimSizes z = lim_sizes(setup);
 	l->lookahead = z.lookahead;
 	l->window = z.window;
+	l->delay_len = z.lookahead + l->max_block;
 	l->dq_mask = z.cap - 1;
-	l->delay = fx_pages_new(lim_delay_bytes(l->channels, l->lookahead));
+	l->mask = z.ring - 1;
+	l->delay = fx_pages_new(
+		lim_delay_bytes(l->channels, l->lookahead, l->max_block));
 	l->dq_val = calloc(z.cap, sizeof *l->dq_val);
 	l->dq_at = calloc(z.cap, sizeof *l->dq_at);
-	l->box = calloc((size_t)l->window, sizeof *l->box);
+	l->hist = calloc(z.ring, sizeof *l->hist);
+	l->box = calloc(z.ring, sizeof *l->box);
 	l->gain = calloc((size_t)l->max_block, sizeof *l->gain);
-	if (!l->delay || !l->dq_val || !l->dq_at || !l->box || !l->gain) {
+	if (!l->delay || !l->dq_val || !l->dq_at || !l->hist || !l->box ||
+	    !l->gain) {
 		lim_cleanup(l);
 		return FX_ERR_NOMEM;
 	}
@@ -420,16 +448,17 @@ static void lim_gains(Limiter *l, float *const *buf, int off, int n, float dc)
 	const float safe = 1.0f - 8.0f * FLT_EPSILON;
 	const int channels = l->channels;
 	const uint32_t mask = l->dq_mask, window = (uint32_t)l->window;
+	const uint32_t rmask = l->mask;
 	const double rel = l->release;
 	const double scale = BOX_ONE * window;
 	float *restrict val = l->dq_val;
 	uint32_t *restrict at = l->dq_at;
+	float *restrict hist = l->hist;
 	int64_t *restrict box = l->box;
 	uint32_t head = l->dq_head, tail = l->dq_tail, now = l->now;
 	float ceiling = l->ceiling;
 	double held = l->held;
 	int64_t sum = l->box_sum;
-	int pos = l->box_pos;
 	float least = l->gain_least;
 	for (int i = 0; i < n; i++) {
 		float peak = 0.0f;
@@ -437,6 +466,7 @@ static void lim_gains(Limiter *l, float *const *buf, int off, int n, float dc)
 			peak = fmaxf(peak, fabsf(buf[ch][off + i]));
 		ceiling += dc;
 		float r = peak > ceiling ? ceiling / peak * safe : 1.0f;
+		hist[now & rmask] = r;
 		while (tail != head && val[(tail - 1) & mask] >= r)
 			tail--;
 		val[tail & mask] = r;
@@ -444,7 +474,6 @@ static void lim_gains(Limiter *l, float *const *buf, int off, int n, float dc)
 		tail++;
 		if (now - at[head & mask] >= window)
 			head++;
-		now++;
 		double h = val[head & mask];
 		if (h <= held) {
 			held = h;
@@ -455,10 +484,9 @@ static void lim_gains(Limiter *l, float *const *buf, int off, int n, float dc)
 				held = h;
 		}
 		int64_t q = (int64_t)(held * BOX_ONE);
-		sum += q - box[pos];
-		box[pos] = q;
-		if (++pos == (int)window)
-			pos = 0;
+		sum += q - box[(now - window) & rmask];
+		box[now & rmask] = q;
+		now++;
 		l->gain[i] = (float)((double)sum / scale);
 		least = fminf(least, l->gain[i]);
 	}
@@ -469,7 +497,6 @@ static void lim_gains(Limiter *l, float *const *buf, int off, int n, float dc)
 	l->ceiling = ceiling;
 	l->held = held;
 	l->box_sum = sum;
-	l->box_pos = pos;
 }
 
 static void lim_process(void *state, float *const *buf, int frames)
@@ -478,7 +505,7 @@ static void lim_process(void *state, float *const *buf, int frames)
 	if (frames < 1)
 		return;
 	float dc = (l->ceiling_goal - l->ceiling) / (float)frames;
-	const int la = l->lookahead;
+	const int la = l->lookahead, len = l->delay_len;
 	l->gain_least = 1.0f;
 	for (int off = 0; off < frames; off += l->max_block) {
 		int n = frames - off;
@@ -488,17 +515,20 @@ static void lim_process(void *state, float *const *buf, int frames)
 		const float *restrict gain = l->gain;
 		for (int ch = 0; ch < l->channels; ch++) {
 			float *restrict x = buf[ch] + off;
-			float *restrict d = l->delay + (size_t)ch * la;
-			int p = l->delay_pos;
+			float *restrict d = l->delay + (size_t)ch * len;
+			int w = l->delay_pos;
+			int r = w >= la ? w - la : w - la + len;
 			for (int i = 0; i < n; i++) {
-				float y = d[p];
-				d[p] = x[i];
+				float y = d[r];
+				d[w] = x[i];
 				x[i] = y * gain[i];
-				if (++p == la)
-					p = 0;
+				if (++w == len)
+					w = 0;
+				if (++r == len)
+					r = 0;
 			}
 		}
-		l->delay_pos = (int)((l->delay_pos + (long)n) % la);
+		l->delay_pos = (int)((l->delay_pos + (long)n) % len);
 	}
 	l->ceiling = l->ceiling_goal;
 }
@@ -511,11 +541,37 @@ static void lim_read_outputs(const void *state, float *values)
 	values[0] = g < 1.0f ? -DB_PER_LOG2 * log2f(fmaxf(g, 1e-5f)) : 0.0f;
 }
 
-/* Not rewindable: a block overwrites entries of the look-ahead's sliding
- * minimum (a deque popped from the back), its box filter and its delay
- * line, state as long as the look-ahead (up to 20 ms), not O(small). */
+/* The struct: positions, ramps, the deque's ends, the release and the
+ * box's sum. The rings are not copied (see Limiter). */
+static void lim_checkpoint(const void *state, void *saved)
+{
+	memcpy(saved, state, sizeof(Limiter));
+}
+
+/* Builds the deque again from r of the last window frames, as pushing
+ * them gave it: the frames whose r is below every later one's. Frames
+ * before a reset read r = 1, which the next frame's push pops. */
+static void lim_rollback(void *state, const void *saved)
+{
+	Limiter *l = state;
+	memcpy(l, saved, sizeof *l);
+	const uint32_t mask = l->dq_mask, rmask = l->mask;
+	uint32_t head = l->dq_head, tail = head;
+	for (uint32_t t = l->now - (uint32_t)l->window; t != l->now; t++) {
+		float r = l->hist[t & rmask];
+		while (tail != head && l->dq_val[(tail - 1) & mask] >= r)
+			tail--;
+		l->dq_val[tail & mask] = r;
+		l->dq_at[tail & mask] = t;
+		tail++;
+	}
+	l->dq_tail = tail;
+}
+
 const FxEffectClass fx_effect_limiter = {
-	.no_rewind = 1,
+	.rewind_size = sizeof(Limiter),
+	.checkpoint = lim_checkpoint,
+	.rollback = lim_rollback,
 	.name = "limiter",
 	.doc = "Look-ahead peak limiter: output peaks never pass the ceiling.",
 	.params = lim_params,

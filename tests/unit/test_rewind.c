@@ -27,7 +27,7 @@ static const struct {
 	{"delay", "delay time=3 max=0.01 feedback=0.6 mix=0.5"},
 	{"reverb", "reverb mix=0.5"},
 	{"compressor", "compressor threshold=-30 ratio=6 attack=1 release=20"},
-	{"limiter", "limiter threshold=-12"},
+	{"limiter", "limiter ceiling=-12"},
 	{"gate", "gate threshold=-30"},
 };
 
