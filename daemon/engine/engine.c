@@ -75,7 +75,7 @@ static FxChainConfig chain_config(const FxEngineConfig *cfg)
 	FxChainConfig cc = fx_chain_config_default();
 	cc.sample_rate = cfg->sample_rate;
 	cc.channels = cfg->channels;
-	cc.max_block = 1024; /* longer periods are split by the chain */
+	cc.max_block = FX_ENGINE_CHAIN_BLOCK;
 	cc.glide_ms = cfg->glide_ms;
 	cc.bypass_ms = cfg->bypass_ms;
 	return cc;

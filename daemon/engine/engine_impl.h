@@ -29,6 +29,10 @@ enum {
 	/** Period start times the driver keeps for the re-render's deadline
 	 *  (a power of two). */
 	FX_CB_STARTS = 64,
+	/* The chain's max_block: longer periods are split by the chain, and
+	 * a chunk rendered again must fit the block its effects' lines keep
+	 * spare (so periods over it are not re-rendered). */
+	FX_ENGINE_CHAIN_BLOCK = 1024,
 };
 
 /** States of FxEngine.patch, the re-rendered chunk's word (the chunk's

@@ -543,7 +543,8 @@ static void keep_pending(FxEngine *e, uint32_t seq, int midi)
 	if (!e->cfg.rerender || midi || e->old_chain || e->fade_gain != 1.0f ||
 	    atomic_load_explicit(&e->freewheel, memory_order_relaxed))
 		return;
-	if (!fx_chain_can_rewind(e->chain)) {
+	if (!fx_chain_can_rewind(e->chain) ||
+	    e->cfg.period > FX_ENGINE_CHAIN_BLOCK) {
 		e->pend = FX_PEND_UNABLE;
 		return;
 	}
