@@ -28,8 +28,7 @@ static size_t spectrum_stride(int n)
 
 /* The partition sizes for @p frames of response: 64-frame blocks from the
  * head on, each size four times the last from twice its own length on,
- * up to CONV_MAX_BLOCK: the work a frame costs grows with the log of the
- * response, not with its length. A block's spectra are due at its boundary, so a
+ * up to CONV_MAX_BLOCK. A block's spectra are due at its boundary, so a
  * partition of n frames may start no earlier than frame n. */
 static int plan_levels(long frames, Level *lv)
 {
@@ -260,14 +259,15 @@ void fx_convolver_set_ir(FxConvolver *c, int path, const float *ir, long frames)
 			if (j + 1 > lv->active)
 				lv->active = j + 1;
 		}
-		/* A spread round's work, shared by three quarters of the
-		 * n / 64 head blocks before its output is due: the rest are
-		 * the slack a large step waits in for its credit, so that the
-		 * last block seldom has more than its share. */
+		/* A spread round's work, shared by the n / 64 head blocks
+		 * before its output is due. A step runs once the credit
+		 * covers it, so the work done lags the credit by less than
+		 * the largest step: that much more credit, spread too, and
+		 * the round is done by the last block. */
 		long steps = n / FX_CONV_HEAD;
-		long share = steps - steps / 4;
-		long cost = fx_convolver_round_cost(c, lv);
-		lv->budget = (cost + share - 1) / share;
+		long cost = fx_convolver_round_cost(c, lv) +
+		            fx_convolver_step_cost_max(lv);
+		lv->budget = (cost + steps - 1) / steps;
 	}
 	fx_convolver_reset(c);
 }

@@ -6,12 +6,13 @@
  * that share an output share the inverse ones. The first partition runs as
  * a direct-form FIR and the rest as overlap-save FFT convolution (FFTW,
  * single precision) in partitions that grow with their distance into the
- * response (64, 256, 1024, 4096, 16384, then 65536 frames): the output
- * lines up with the input, and a frame's work grows with the log of the
- * response, not its length. The first size's work is done at its block's
+ * response (64, 256, 1024, 4096, then 16384 frames): the output lines up
+ * with the input. Larger partitions were tried (65536): up to the 10 s a
+ * convolver takes, their transforms cost more than the products they
+ * save. The first size's work is done at its block's
  * boundary; every larger size's (transforms, products, inverse
  * transforms) in bounded steps spread over the block before its output is
- * due (no step longer than one transform of 32,768 frames; longer ones
+ * due (no step longer than one transform of 16,384 frames; longer ones
  * are split). The result does not
  * depend on how the signal is cut into calls.
  */
@@ -36,8 +37,8 @@ typedef struct {
 	unsigned char route[FX_CONV_MAX_PATHS][2];
 	long frames; ///< the longest response a path will get, >= 1
 	/** The longest transform one step of the realtime path runs, a
-	 *  power of two from 128; longer ones are split (0: 32,768, about
-	 *  60 us here). Tests set it low to split every level. */
+	 *  power of two from 128; longer ones are split (0: 16,384, about
+	 *  20 us here). Tests set it low to split every level. */
 	int transform_max;
 } FxConvolverShape;
 

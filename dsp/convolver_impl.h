@@ -10,11 +10,13 @@
 
 enum {
 	CONV_MAX_LEVELS = 8,
-	CONV_MAX_BLOCK = 65536, ///< the largest partition, frames
+	CONV_MAX_BLOCK = 16384, ///< the largest partition, frames
 	/* Transforms longer than this are split (see Level): no single step
-	 * of a round costs more than one FFT of this size (about 60 us
-	 * here; shorter ones cost more in passes than they save). */
-	CONV_SUB_MAX = 32768,
+	 * of a round costs more than one FFT of this size (about 20 us
+	 * here). The largest partitions' transforms (32,768) are split in
+	 * two: their single steps set the worst chunks otherwise; shorter
+	 * sub-transforms cost more in passes than they save. */
+	CONV_SUB_MAX = 16384,
 	CONV_PASS_BINS = 1024,    ///< bins a step of a split pass combines
 	CONV_PRODUCT_BINS = 8192, ///< bins a step multiplies and adds
 };
@@ -111,6 +113,9 @@ void fx_convolver_transform(FxConvolver *c, Level *lv, ConvRing src,
 
 /** The cost of @p lv's round, in the units of Level.budget. Setup. */
 long fx_convolver_round_cost(const FxConvolver *c, const Level *lv);
+
+/** The most one step of @p lv's round costs, in the same units. Setup. */
+long fx_convolver_step_cost_max(const Level *lv);
 
 /** Picks @p c's inner loops for the CPU it runs on (convolver_process.c):
  *  AVX2 with FMA where there is, the baseline otherwise. Setup. */

@@ -301,6 +301,15 @@ long fx_convolver_round_cost(const FxConvolver *c, const Level *lv)
 	       (long)c->n_sums * transform;
 }
 
+long fx_convolver_step_cost_max(const Level *lv)
+{
+	long most = fft_cost(lv->sub);
+	if (lv->passes && pass_cost(CONV_PASS_BINS) > most)
+		most = pass_cost(CONV_PASS_BINS);
+	int bins = lv->n + 1 < CONV_PRODUCT_BINS ? lv->n + 1 : CONV_PRODUCT_BINS;
+	return product_cost(bins) > most ? product_cost(bins) : most;
+}
+
 void fx_convolver_transform(FxConvolver *c, Level *lv, ConvRing src,
                             long long from, fftwf_complex *out)
 {

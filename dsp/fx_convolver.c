@@ -309,7 +309,7 @@ const FxEffectClass fx_effect_convolver = {
 	.name = "convolver",
 	.doc = "Convolution with an impulse response from a sound file "
 	       "(cabinets, rooms), with no added latency: a direct-form head "
-	       "and FFT partitions growing from 64 to 65536 frames, their "
+	       "and FFT partitions growing from 64 to 16384 frames, their "
 	       "work spread evenly over the chunks.",
 	.params = params,
 	.n_params = sizeof params / sizeof params[0],
