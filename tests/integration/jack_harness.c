@@ -896,6 +896,18 @@ int fx_test_daemon_wait_log(FxTestDaemon *d, size_t from, const char *needle,
 	}
 }
 
+void fx_test_daemon_wait_two_ticks(FxTestDaemon *d, size_t from)
+{
+	for (int i = 0; i < 2; i++) {
+		ck_assert_msg(fx_test_daemon_wait_log(d, from, "stats:", 10),
+		              "no stats line; log %s",
+		              fx_test_daemon_log_path(d));
+		char *log = fx_test_daemon_log(d);
+		from += (size_t)(strstr(log + from, "stats:") - (log + from)) + 1;
+		free(log);
+	}
+}
+
 int fx_test_daemon_wait_ready(FxTestDaemon *d, double timeout)
 {
 	return fx_test_daemon_wait_log(d, 0, "fxd: ready:", timeout);

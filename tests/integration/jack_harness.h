@@ -168,6 +168,13 @@ int fx_test_daemon_wait_ready(FxTestDaemon *d, double timeout);
 int fx_test_daemon_wait_log(FxTestDaemon *d, size_t from, const char *needle,
                             double timeout);
 
+/** Waits for two stats lines after byte @p from (fxd run with
+ *  --stats-interval): the main loop logs them after its tick, so the
+ *  second one's tick began after the caller's action and saw it (the
+ *  links it remembers, the ports that appeared). Fails the test after
+ *  10 s each. */
+void fx_test_daemon_wait_two_ticks(FxTestDaemon *d, size_t from);
+
 /** The log so far (malloc'd), and its size in bytes. */
 char *fx_test_daemon_log(FxTestDaemon *d);
 size_t fx_test_daemon_log_size(FxTestDaemon *d);

@@ -71,3 +71,20 @@ pw_stop() {
 pw_set() {
 	timeout 10 pw-metadata -n settings 0 "$1" "$2" >/dev/null 2>&1
 }
+
+# pw_test_begin: a pw-jack test's start, once it has defined finish (run
+# at exit) and $tmp: the traps, no JACK server started or chosen by name,
+# the private environment, and a private PipeWire (pw_start); skips the
+# test with one line when either cannot be had.
+pw_test_begin() {
+	trap finish EXIT
+	trap 'exit 1' INT TERM HUP
+	unset JACK_DEFAULT_SERVER
+	JACK_NO_START_SERVER=1
+	export JACK_NO_START_SERVER
+	pw_env "$tmp" || skip "no private runtime directory"
+	if ! pw_start "$tmp/pipewire.log"; then
+		pw_stop
+		skip "PipeWire does not start here ($(tail -n 1 "$tmp/pipewire.log"))"
+	fi
+}

@@ -80,20 +80,6 @@ static jack_client_t *peer_open(const char *server, const char *name)
 	return c;
 }
 
-/* Waits for two stats lines after @p from: the second one's tick began
- * after the caller's change, and fxd has noted the links then. */
-static void wait_two_ticks(FxTestDaemon *d, size_t from)
-{
-	for (int i = 0; i < 2; i++) {
-		ck_assert_msg(fx_test_daemon_wait_log(d, from, "stats:", 10),
-		              "no stats line; log %s",
-		              fx_test_daemon_log_path(d));
-		char *log = fx_test_daemon_log(d);
-		from += (size_t)(strstr(log + from, "stats:") - (log + from)) + 1;
-		free(log);
-	}
-}
-
 START_TEST(ports_that_appear_are_linked)
 {
 	char *dir = fx_test_dir_new("appear");
@@ -120,7 +106,7 @@ START_TEST(ports_that_appear_are_linked)
 	/* And one link by hand, which fxd remembers. */
 	size_t mark = fx_test_daemon_log_size(fxd);
 	ck_assert_int_eq(fx_test_connect_wait(c, p_out2, f_in2, 10), 1);
-	wait_two_ticks(fxd, mark);
+	fx_test_daemon_wait_two_ticks(fxd, mark);
 
 	/* The peer closes and comes back (a restarted player, a netjack
 	 * slave): both links come back without fxd reconnecting. */
@@ -133,7 +119,8 @@ START_TEST(ports_that_appear_are_linked)
 			fx_test_nap(0.02);
 		ck_assert_ptr_null(jack_port_by_name(w, p_in1));
 		mark = fx_test_daemon_log_size(fxd);
-		wait_two_ticks(fxd, mark); /* fxd has seen the peer gone */
+		fx_test_daemon_wait_two_ticks(
+			fxd, mark); /* fxd has seen the peer gone */
 		fx_test_client_close(w, 10);
 		c = peer_open(sn, peer);
 		ck_assert_msg(fx_test_wait_connection(c, f_out1, p_in1, 1, 10),
@@ -143,7 +130,7 @@ START_TEST(ports_that_appear_are_linked)
 		              "round %d: %s -> %s not linked again; log %s",
 		              round, p_out2, f_in2, fx_test_daemon_log_path(fxd));
 		ck_assert(fx_test_daemon_wait_log(fxd, mark, "linked again", 5));
-		wait_two_ticks(fxd, fx_test_daemon_log_size(fxd));
+		fx_test_daemon_wait_two_ticks(fxd, fx_test_daemon_log_size(fxd));
 	}
 	fx_test_client_close(c, 10);
 	ck_assert_int_eq(fx_test_daemon_signal(fxd, SIGTERM), 0);

@@ -180,21 +180,6 @@ START_TEST(server_gone_exits_with_the_documented_code)
 }
 END_TEST
 
-/* Waits for two stats lines after @p from: the main loop logs them after
- * its tick, so the second one's tick began after the caller's action and
- * took its snapshot of the connections. */
-static void wait_two_ticks(FxTestDaemon *d, size_t from)
-{
-	for (int i = 0; i < 2; i++) {
-		ck_assert_msg(fx_test_daemon_wait_log(d, from, "stats:", 10),
-		              "no stats line; log %s",
-		              fx_test_daemon_log_path(d));
-		char *log = fx_test_daemon_log(d);
-		from += (size_t)(strstr(log + from, "stats:") - (log + from)) + 1;
-		free(log);
-	}
-}
-
 START_TEST(reconnect_survives_three_restarts)
 {
 	double t0 = fx_test_now();
@@ -244,7 +229,7 @@ START_TEST(reconnect_survives_three_restarts)
 	};
 	char *g = wait_graph(sn, &want, 10);
 	ck_assert_msg(g == NULL, "before any restart, the graph is:\n%s", g);
-	wait_two_ticks(fxd, mark);
+	fx_test_daemon_wait_two_ticks(fxd, mark);
 
 	static const int sigs[] = {SIGKILL, SIGTERM, SIGKILL};
 	for (int round = 0; round < 3; round++) {
@@ -290,7 +275,7 @@ START_TEST(reconnect_survives_three_restarts)
 		        "after %.2f s\n",
 		        round + 1, strsignal(sigs[round]), fx_test_now() - r0);
 		/* fxd has seen the restored graph before the next kill. */
-		wait_two_ticks(fxd, fx_test_daemon_log_size(fxd));
+		fx_test_daemon_wait_two_ticks(fxd, fx_test_daemon_log_size(fxd));
 	}
 
 	ck_assert_int_eq(fx_test_daemon_signal(fxd, SIGTERM), 0);

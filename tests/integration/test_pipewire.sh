@@ -33,20 +33,10 @@ finish() {
 	pw_stop
 	rm -rf "$tmp"
 }
-trap finish EXIT
-trap 'exit 1' INT TERM HUP
-unset JACK_DEFAULT_SERVER
-JACK_NO_START_SERVER=1
-export JACK_NO_START_SERVER
 : >"$tmp/out"
 : >"$tmp/err"
 cmd='' rc=0
-
-pw_env "$tmp" || skip "no private runtime directory"
-if ! pw_start "$tmp/pipewire.log"; then
-	pw_stop
-	skip "PipeWire does not start here ($(tail -n 1 "$tmp/pipewire.log"))"
-fi
+pw_test_begin
 echo "1..18"
 [ -x "$fxd" ] || bail "$fxd not found (set FXD_BIN)"
 [ -x "$probe" ] || bail "$probe not found (set PROBE_BIN)"

@@ -28,17 +28,7 @@ finish() {
 	pw_stop
 	rm -rf "$tmp"
 }
-trap finish EXIT
-trap 'exit 1' INT TERM HUP
-unset JACK_DEFAULT_SERVER
-JACK_NO_START_SERVER=1
-export JACK_NO_START_SERVER
-
-pw_env "$tmp" || skip "no private runtime directory"
-if ! pw_start "$tmp/pipewire.log"; then
-	pw_stop
-	skip "PipeWire does not start here ($(tail -n 1 "$tmp/pipewire.log"))"
-fi
+pw_test_begin
 dbus-daemon --session --address="unix:path=$pw_run/bus" --nofork \
 	>"$tmp/dbus.log" 2>&1 </dev/null &
 dbus_pid=$!
