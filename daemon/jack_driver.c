@@ -216,12 +216,16 @@ static int on_buffer_size(jack_nframes_t n, void *arg)
 	return 0;
 }
 
+/* The engine is read under the lock, as in on_buffer_size: fx_jack_stop
+ * unpublishes it under the same lock before it is freed. */
 static int on_xrun(void *arg)
 {
 	FxJack *j = arg;
+	pthread_mutex_lock(&j->lock);
 	FxEngine *e = atomic_load(&j->engine);
 	if (e)
 		fx_engine_count_xrun(e);
+	pthread_mutex_unlock(&j->lock);
 	return 0;
 }
 
@@ -229,9 +233,11 @@ static void on_freewheel(int starting, void *arg)
 {
 	FxJack *j = arg;
 	atomic_store(&j->freewheeling, starting != 0);
+	pthread_mutex_lock(&j->lock);
 	FxEngine *e = atomic_load(&j->engine);
 	if (e)
 		fx_engine_set_freewheel(e, starting);
+	pthread_mutex_unlock(&j->lock);
 }
 
 /* The pattern from JACK's latency documentation for a client that delays
@@ -447,6 +453,7 @@ void fx_jack_free(FxJack *j)
 
 /* What a short-lived client saw of the server before fxd's own opens. */
 typedef struct {
+	int hung;       ///< closing it hung in libjack
 	int no_server;  ///< it could not reach one
 	int name_taken; ///< a client has the name fxd wants
 	unsigned rate;  ///< 0 if unknown
@@ -462,7 +469,7 @@ static int close_bounded(jack_client_t *client, double timeout_s);
  * (NAME-37). The probe's own name is unique to this process. */
 static Probe probe_server(const FxJack *j)
 {
-	Probe p = {0, 0, 0};
+	Probe p = {0, 0, 0, 0};
 	char name[CLIENT_SIZE];
 	snprintf(name, sizeof name, "fxdcheck-%ld", (long)getpid());
 	jack_status_t st = 0;
@@ -477,8 +484,10 @@ static Probe probe_server(const FxJack *j)
 		p.name_taken = uuid != NULL;
 		jack_free(uuid);
 	}
-	if (close_bounded(probe, CALL_TIMEOUT_S) != 0)
-		fx_log(LOG_WARNING, "closing the probe client hangs in libjack");
+	if (close_bounded(probe, CALL_TIMEOUT_S) != 0) {
+		fx_log(LOG_ERR, "closing the probe client hangs in libjack");
+		p.hung = 1;
+	}
 	return p;
 }
 
@@ -573,7 +582,11 @@ FxJackResult fx_jack_open(FxJack *j)
 		opt |= JackUseExactName;
 	atomic_store(&j->lost, 0);
 	atomic_store(&j->reason_taken, 0);
+	/* A new client of a new server: not freewheeling until told. */
+	atomic_store(&j->freewheeling, 0);
 	Probe probe = probe_server(j);
+	if (probe.hung)
+		return FX_JACK_HUNG;
 	if (probe.no_server)
 		return FX_JACK_NO_SERVER;
 	if (probe.name_taken)
@@ -1000,6 +1013,10 @@ FxJackResult fx_jack_start(FxJack *j, FxEngine *e)
 	 * that came before is caught up with here. */
 	pthread_mutex_lock(&j->lock);
 	atomic_store(&j->engine, e);
+	/* Freewheeling began while no engine was published (a rebuild at a
+	 * new rate, a new chain's engine): this one freewheels too. */
+	if (atomic_load(&j->freewheeling))
+		fx_engine_set_freewheel(e, 1);
 	int period = atomic_load(&j->period);
 	FxStatus st = FX_OK;
 	if (fx_engine_config(e).period != period)

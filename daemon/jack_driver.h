@@ -46,6 +46,8 @@ typedef enum {
 	FX_JACK_REFUSED,    ///< the server refused the client (debug log says
 			    ///< why; a starting server may do this)
 	FX_JACK_FAILED,     ///< anything else; the reason is logged
+	FX_JACK_HUNG,       ///< a libjack call hung (logged): libjack holds
+			    ///< its open lock, no client can be made now
 } FxJackResult;
 
 /** A driver with no client yet. NULL if out of memory. */

@@ -457,6 +457,15 @@ static int chain_exit_code(FxStatus st)
 
 /* Opens a client, retrying every 250 ms for @p wait_s seconds. Returns an
  * exit code, or -1 on success. */
+/* A libjack call hung while fxd was opening a client: libjack holds its
+ * open lock, so no client can be made in this process again. */
+static void exit_hung(void)
+{
+	fx_log(LOG_ERR, "a JACK call hangs in libjack; exiting so fxd can be "
+	                "restarted");
+	_exit(FX_EXIT_JACK_GONE);
+}
+
 static int open_jack(Daemon *d, double wait_s)
 {
 	double deadline = now_s() + wait_s;
@@ -474,6 +483,8 @@ static int open_jack(Daemon *d, double wait_s)
 		}
 		if (r == FX_JACK_FAILED)
 			return FX_EXIT_FAILURE;
+		if (r == FX_JACK_HUNG)
+			exit_hung();
 		if (r == FX_JACK_REFUSED && now_s() >= deadline) {
 			fx_log(LOG_ERR,
 			       "%s refused the client '%s' (-v shows why)",
@@ -615,6 +626,8 @@ static int server_lost(Daemon *d)
 		FxJackResult r = fx_jack_open(d->jack);
 		if (r == FX_JACK_OK)
 			break;
+		if (r == FX_JACK_HUNG)
+			exit_hung();
 		if (r == FX_JACK_NAME_TAKEN && !said_taken++)
 			fx_log(LOG_WARNING,
 			       "a JACK client named '%s' is already "

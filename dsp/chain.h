@@ -123,6 +123,11 @@ int fx_chain_restart_muted(FxChain *chain);
  *  Realtime. */
 int fx_chain_can_rewind(const FxChain *chain);
 
+/** Whether every slot's class can be rolled back, whatever happened
+ *  since the last checkpoint: the test before taking one (a checkpoint
+ *  after a reset makes fx_chain_can_rewind 1 again). Realtime. */
+int fx_chain_rewindable(const FxChain *chain);
+
 /** Saves the state the next fx_chain_process call will change: every
  *  slot's effect state (FxEffectClass.checkpoint) and the chain's own
  *  (parameter values and targets, glide positions, bypass fades, dry

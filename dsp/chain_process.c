@@ -98,6 +98,11 @@ void fx_chain_reset(FxChain *c)
 	c->reset_since = 1;
 }
 
+int fx_chain_rewindable(const FxChain *c)
+{
+	return c->rewindable;
+}
+
 int fx_chain_can_rewind(const FxChain *c)
 {
 	return c->rewindable && !c->reset_since;

@@ -243,6 +243,7 @@ struct FxEngineImpl {
 	uint32_t pend_seq;       ///< its number
 	uint64_t pend_deadline;  ///< when the driver takes it, ns
 	uint64_t pend_nonfinite; ///< chain_nonfinite before it
+	int pend_fade_out;       ///< fade_out as the chunk ran
 	uint64_t chunk_peak_ns;  ///< decaying peak of chunk times: the margin
 	/* MIDI values of this chunk, reported once each at its end. */
 	uint64_t midi_dirty[FX_STAGE_WORDS];

@@ -543,7 +543,9 @@ static void keep_pending(FxEngine *e, uint32_t seq, int midi)
 	if (!e->cfg.rerender || midi || e->old_chain || e->fade_gain != 1.0f ||
 	    atomic_load_explicit(&e->freewheel, memory_order_relaxed))
 		return;
-	if (!fx_chain_can_rewind(e->chain) ||
+	/* Not fx_chain_can_rewind: after a reset it stays 0 until the next
+	 * checkpoint, which this is. */
+	if (!fx_chain_rewindable(e->chain) ||
 	    e->cfg.period > FX_ENGINE_CHAIN_BLOCK) {
 		e->pend = FX_PEND_UNABLE;
 		return;
@@ -551,6 +553,8 @@ static void keep_pending(FxEngine *e, uint32_t seq, int midi)
 	fx_chain_checkpoint(e->chain);
 	fx_safety_checkpoint(e->safety);
 	e->pend = FX_PEND_OK;
+	e->pend_fade_out = atomic_load_explicit(&e->fade_out,
+	                                        memory_order_relaxed);
 	e->pend_seq = seq;
 	e->pend_nonfinite = e->chain_nonfinite;
 	/* The driver that wrote this input takes its chunk latency_periods
@@ -601,7 +605,10 @@ static void run_chunk(FxEngine *e)
 	if (e->old_chain)
 		crossfade(e, frames);
 	publish_slots(e);
-	if (!finish_chunk(e, e->out_buf, 0))
+	/* A chunk during which the chain reset itself (a slot's output not
+	 * finite) or that finish_chunk cleared cannot be rolled back. */
+	if (!finish_chunk(e, e->out_buf, 0) ||
+	    (e->pend == FX_PEND_OK && !fx_chain_can_rewind(e->chain)))
 		e->pend = FX_PEND_NONE;
 	meter(e, frames);
 	fx_ring_write_record(e->out_ring, seq, (const float *const *)e->out_buf,
@@ -635,6 +642,10 @@ static int held_back(FxEngine *e)
 	       atomic_load_explicit(&e->want_panic, memory_order_relaxed) ||
 	       atomic_load_explicit(&e->swap_held, memory_order_acquire) ||
 	       atomic_load_explicit(&e->freewheel, memory_order_relaxed) ||
+	       /* A fade asked for since: rendered again, the chunk would
+	        * fade where the one played did not. */
+	       atomic_load_explicit(&e->fade_out, memory_order_relaxed) !=
+	               e->pend_fade_out ||
 	       fx_queue_peek(e->swaps, &pending);
 }
 

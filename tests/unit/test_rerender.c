@@ -431,6 +431,45 @@ START_TEST(the_exchange_races_the_driver_cleanly)
 }
 END_TEST
 
+/* A reset (fx_engine_reset_state, as a reconnect at the same rate does)
+ * clears what no checkpoint holds; the next chunk's checkpoint makes the
+ * chain re-renderable again. */
+START_TEST(re_rendering_comes_back_after_a_reset)
+{
+	Rig *r = rig_new(config(1), CHAIN);
+	fx_engine_reset_state(r->e);
+	for (int p = 0; p < 20; p++) {
+		fx_engine_process(r->e, r->inp, r->outp, P);
+		ck_assert_int_eq(fx_engine_work(r->e), 1);
+	}
+	ck_assert_int_eq(
+		fx_engine_set_param(r->e, CHANGES[0], VALUES[0], 0, NULL), FX_OK);
+	ck_assert_int_eq(fx_engine_work(r->e), 1);
+	FxEngineMetrics m = metrics(r);
+	ck_assert_uint_eq(m.rerenders, 1);
+	ck_assert_uint_eq(m.rerenders_unable, 0);
+	rig_free(r);
+}
+END_TEST
+
+/* A fade asked for after chunk K ran is not rendered into it: the chunk
+ * played had no fade (and if the driver took it first, the original
+ * rendered again must not fade either). The value waits for K + 1. */
+START_TEST(a_fade_asked_for_since_holds_the_re_render)
+{
+	Rig *r = rig_new(config(1), CHAIN);
+	run_to_k(r);
+	fx_engine_fade(r->e, 1);
+	stage(r, CHANGES[0], VALUES[0], K + 1);
+	ck_assert_int_eq(fx_engine_work(r->e), 0);
+	ck_assert(r->e->fade_gain == 1.0f);
+	FxEngineMetrics m = metrics(r);
+	ck_assert_uint_eq(m.rerenders, 0);
+	ck_assert_uint_eq(m.rerenders_late, 0);
+	rig_free(r);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("rerender");
@@ -443,6 +482,8 @@ static Suite *suite(void)
 	                    REFUSALS);
 	tcase_add_test(t, a_chain_that_cannot_rewind_is_counted);
 	tcase_add_test(t, a_period_over_the_chain_block_is_not_rendered_again);
+	tcase_add_test(t, re_rendering_comes_back_after_a_reset);
+	tcase_add_test(t, a_fade_asked_for_since_holds_the_re_render);
 	tcase_add_loop_test(t, the_exchange_races_the_driver_cleanly, 0, 2);
 	suite_add_tcase(s, t);
 	return s;
