@@ -31,7 +31,7 @@ enum {
 	FX_EXIT_USAGE = 2,      ///< bad command line, config file or chain
 	FX_EXIT_NO_JACK = 3,    ///< cannot connect to the JACK server
 	FX_EXIT_NAME_TAKEN = 4, ///< the JACK client name is in use
-	FX_EXIT_JACK_GONE = 5,  ///< the JACK server went away (no --reconnect)
+	FX_EXIT_JACK_GONE = 5,  ///< server gone (no --reconnect); libjack hung
 	FX_EXIT_OSC_PORT_TAKEN =
 		6, ///< the OSC port (or --http-port) is in use (a restart
 		   ///< cannot help: not retried by the units)
