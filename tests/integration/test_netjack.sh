@@ -118,7 +118,11 @@ one_lag() {
 slave_fxd() {
 	fxd_log=$tmp/fxd.log
 	: >"$fxd_log"
-	on_slave "$fxd" --http-port 0 -n "$fxd_name" --reconnect --osc-port 0 \
+	# Not through on_slave: a function run in the background is a
+	# subshell, and $! would be its PID, not fxd's (stopping it left fxd
+	# running after the test).
+	JACK_DEFAULT_SERVER=$slave "$fxd" --http-port 0 -n "$fxd_name" \
+		--reconnect --osc-port 0 \
 		--no-mlock --connect-in '^system:capture_' \
 		--connect-out '^system:playback_' "$@" \
 		>>"$fxd_log" 2>&1 </dev/null &
