@@ -519,7 +519,7 @@ START_TEST(rewinding_allocates_nothing)
 		"hpf:highpass order=4 | eq:peaking gain=3 | vol:gain | "
 		"c1:cheby1 order=8 | x:lr order=6 | comp:compressor | "
 		"dly:delay time=40 max=0.1 feedback=0.5 | verb:reverb | "
-		"gate:gate threshold=-30 | tun:tuner");
+		"gate:gate threshold=-30 | tun:tuner | lim:limiter ceiling=-6");
 	FxChainConfig cfg = fx_chain_config_default();
 	cfg.channels = 3;
 	cfg.max_block = 256;
