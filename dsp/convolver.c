@@ -17,15 +17,6 @@ static size_t round_up(size_t n)
 	return (n + ALIGN - 1) & ~(size_t)(ALIGN - 1);
 }
 
-/* Complex values per spectrum of a 2n transform, padded so that every
- * spectrum starts 64-byte aligned: FFTW's new-array execute needs the
- * alignment the plan was made with. */
-static size_t spectrum_stride(int n)
-{
-	return round_up((size_t)(n + 1) * sizeof(fftwf_complex)) /
-	       sizeof(fftwf_complex);
-}
-
 /* The partition sizes for @p frames of response: 64-frame blocks from the
  * head on, each size four times the last from twice its own length on,
  * up to CONV_MAX_BLOCK. A block's spectra are due at its boundary, so a
@@ -44,7 +35,7 @@ static int plan_levels(long frames, Level *lv)
 		lv[k].start = start;
 		lv[k].parts = (int)((end - start + n - 1) / n);
 		lv[k].depth = (int)(start / n) - 1 + lv[k].parts;
-		lv[k].stride = spectrum_stride(n);
+		lv[k].stride = conv_stride(n);
 		k++;
 		if (end >= frames)
 			break;
@@ -76,8 +67,7 @@ static size_t pass_values(const Level *lv)
 {
 	size_t most = 0;
 	for (int len = lv->sub; len < 2 * lv->n; len *= 2) {
-		size_t values = (size_t)(2 * lv->n / len) *
-		                spectrum_stride(len / 2);
+		size_t values = (size_t)(2 * lv->n / len) * conv_stride(len / 2);
 		if (values > most)
 			most = values;
 	}
@@ -103,7 +93,7 @@ static size_t layout(FxConvolver *c, char *base)
 	TAKE(c->out_ring, (size_t)s->outputs * 2 * (size_t)c->nmax);
 	TAKE(c->time, 2 * (size_t)c->nmax);
 	TAKE(c->gather, (size_t)c->levels[c->n_levels ? c->n_levels - 1 : 0].sub);
-	TAKE(c->spec, spectrum_stride(FX_CONV_HEAD));
+	TAKE(c->spec, conv_stride(FX_CONV_HEAD));
 	for (int k = 0; k < c->n_levels; k++) {
 		Level *lv = &c->levels[k];
 		TAKE(lv->fdl, (size_t)s->inputs * lv->depth * lv->stride);
@@ -118,6 +108,39 @@ static size_t layout(FxConvolver *c, char *base)
 	}
 #undef TAKE
 	return at;
+}
+
+/* A real transform of @p len: about len log2(len) / 11 ns here, plus
+ * gathering or scattering its samples. */
+static long transform_cost(int len)
+{
+	long bits = 0;
+	while ((1L << bits) < len)
+		bits++;
+	return (long)len * bits / 11 + len / 2;
+}
+
+/* What @p lv's round costs, in the units of Level.budget. */
+static long round_cost(const FxConvolver *c, const Level *lv)
+{
+	long passes = 0;
+	for (int p = 1; p <= lv->passes; p++)
+		passes += (long)(lv->split >> p) *
+		          conv_pass_cost((lv->sub << (p - 1)) / 2 + 1);
+	long transform = (long)lv->split * lv->sub_cost + passes;
+	return (long)c->shape.inputs * transform +
+	       (long)c->n_pairs * lv->active * conv_product_cost(lv->n + 1) +
+	       (long)c->n_sums * transform;
+}
+
+/* The most one step of @p lv's round costs. */
+static long step_cost_max(const Level *lv)
+{
+	long most = lv->sub_cost;
+	if (lv->passes && conv_pass_cost(CONV_PASS_BINS) > most)
+		most = conv_pass_cost(CONV_PASS_BINS);
+	int bins = lv->n + 1 < CONV_PRODUCT_BINS ? lv->n + 1 : CONV_PRODUCT_BINS;
+	return conv_product_cost(bins) > most ? conv_product_cost(bins) : most;
 }
 
 /* The shape's levels and sizes in @p c, nothing allocated. */
@@ -136,6 +159,7 @@ static size_t prepare(FxConvolver *c, const FxConvolverShape *shape)
 		lv->split = 2 * lv->n / lv->sub;
 		for (lv->passes = 0; (1 << lv->passes) < lv->split; lv->passes++)
 			;
+		lv->sub_cost = transform_cost(lv->sub);
 	}
 	for (int o = 0; o < shape->outputs; o++) {
 		int before = c->n_pairs;
@@ -265,8 +289,7 @@ void fx_convolver_set_ir(FxConvolver *c, int path, const float *ir, long frames)
 		 * the largest step: that much more credit, spread too, and
 		 * the round is done by the last block. */
 		long steps = n / FX_CONV_HEAD;
-		long cost = fx_convolver_round_cost(c, lv) +
-		            fx_convolver_step_cost_max(lv);
+		long cost = round_cost(c, lv) + step_cost_max(lv);
 		lv->budget = (cost + steps - 1) / steps;
 	}
 	fx_convolver_reset(c);

@@ -50,6 +50,7 @@ typedef struct {
 	int sub;            ///< real length of a sub-transform (2n unsplit)
 	int split;          ///< sub-transforms in one transform: 2n / sub
 	int passes;         ///< log2(split)
+	long sub_cost;      ///< what one sub-transform costs (Level.budget's)
 	fftwf_plan fwd;     ///< r2c at sub, time -> spectrum
 	fftwf_plan inv;     ///< c2r at sub, spectrum -> time
 	fftwf_complex *fdl; ///< [inputs][depth] input spectra, a ring
@@ -111,11 +112,27 @@ typedef struct {
 void fx_convolver_transform(FxConvolver *c, Level *lv, ConvRing src,
                             long long from, fftwf_complex *out);
 
-/** The cost of @p lv's round, in the units of Level.budget. Setup. */
-long fx_convolver_round_cost(const FxConvolver *c, const Level *lv);
+/** Complex values that hold n + 1 bins (a real transform of 2n), padded
+ *  so every spectrum starts 64-byte aligned: FFTW's new-array execute
+ *  needs the alignment the plan was made with. */
+static inline size_t conv_stride(int n)
+{
+	return ((size_t)(n + 1) * sizeof(fftwf_complex) + 63) / 64 * 64 /
+	       sizeof(fftwf_complex);
+}
 
-/** The most one step of @p lv's round costs, in the same units. Setup. */
-long fx_convolver_step_cost_max(const Level *lv);
+/* What the steps of a round cost, in about nanoseconds here: only their
+ * ratios matter, to share a round's work evenly between head blocks. A
+ * transform's is worked out at setup (Level.sub_cost). */
+static inline long conv_pass_cost(int bins)
+{
+	return 2L * bins;
+}
+
+static inline long conv_product_cost(int bins)
+{
+	return bins;
+}
 
 /** Picks @p c's inner loops for the CPU it runs on (convolver_process.c):
  *  AVX2 with FMA where there is, the baseline otherwise. Setup. */

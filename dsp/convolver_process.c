@@ -97,34 +97,6 @@ void fx_convolver_reset(FxConvolver *c)
 	c->t = 0;
 }
 
-/* Complex values from one sequence to the next in a pass buffer holding
- * spectra of real length @p len: len / 2 + 1 bins, 64-byte aligned. */
-static size_t seq_stride(int len)
-{
-	return ((size_t)(len / 2 + 1) * sizeof(fftwf_complex) + 63) / 64 * 64 /
-	       sizeof(fftwf_complex);
-}
-
-/* What the steps cost, in about nanoseconds here: only their ratios
- * matter, to share a round's work evenly between head blocks. */
-static long fft_cost(int len)
-{
-	long bits = 0;
-	while ((1L << bits) < len)
-		bits++;
-	return (long)len * bits / 11 + len / 2;
-}
-
-static long pass_cost(int bins)
-{
-	return 2L * bins;
-}
-
-static long product_cost(int bins)
-{
-	return bins;
-}
-
 /* x[m] = every @p stride-th frame of @p src from @p from, @p count of
  * them: in runs that do not cross the ring's end, so the inner loop has
  * no wrap to test. */
@@ -159,7 +131,7 @@ HOT_LOOP static void scatter_add(ConvRing dst, long long at, int stride,
 /* Sub-transform @p r of the 2n frames of @p src from @p from: every
  * split-th frame from from + r, into the first pass's buffer (or @p out
  * when the transform is not split). */
-static long forward_sub(FxConvolver *c, Level *lv, ConvRing src, long long from,
+static void forward_sub(FxConvolver *c, Level *lv, ConvRing src, long long from,
                         int r, fftwf_complex *out)
 {
 	if (lv->split == 1) {
@@ -173,11 +145,10 @@ static long forward_sub(FxConvolver *c, Level *lv, ConvRing src, long long from,
 	} else {
 		gather_strided(c->gather, src, from + r, lv->split, lv->sub);
 	}
-	fftwf_complex *to = lv->passes ? lv->pass[0] +
-	                                         (size_t)r * seq_stride(lv->sub)
-	                               : out;
+	fftwf_complex *to =
+		lv->passes ? lv->pass[0] + (size_t)r * conv_stride(lv->sub / 2)
+			   : out;
 	fftwf_execute_dft_r2c(lv->fwd, c->gather, to);
-	return fft_cost(lv->sub);
 }
 
 /* Where pass @p p's step at bin @p k works: sequences of real length
@@ -197,8 +168,8 @@ static PassPlace pass_place(const Level *lv, int p, int k)
 	at.end = k + CONV_PASS_BINS;
 	if (at.end > at.len / 2 + 1)
 		at.end = at.len / 2 + 1;
-	at.from_stride = seq_stride(at.len);
-	at.to_stride = seq_stride(2 * at.len);
+	at.from_stride = conv_stride(at.len / 2);
+	at.to_stride = conv_stride(at.len);
 	return at;
 }
 
@@ -207,7 +178,7 @@ static PassPlace pass_place(const Level *lv, int p, int k)
  * 2 len. X[k] = E[k] + W^k O[k] and X[len - k] = conj(E[k] - W^k O[k])
  * come from the same two bins, k <= len / 2. The last pass writes
  * @p out. */
-static long forward_pass(Level *lv, int p, int r, int k, fftwf_complex *out)
+static void forward_pass(Level *lv, int p, int r, int k, fftwf_complex *out)
 {
 	PassPlace at = pass_place(lv, p, k);
 	const fftwf_complex *in = lv->pass[(p - 1) & 1];
@@ -227,7 +198,6 @@ static long forward_pass(Level *lv, int p, int r, int k, fftwf_complex *out)
 		x[2 * (at.len - j)] = er - tr;
 		x[2 * (at.len - j) + 1] = -(ei - ti);
 	}
-	return pass_cost(at.end - k);
 }
 
 /* Inverse pass @p p (passes..1), sequence @p r, bins @p k on: splits a
@@ -235,7 +205,7 @@ static long forward_pass(Level *lv, int p, int r, int k, fftwf_complex *out)
  * A = X[k] and B = conj(X[len - k]), 2E[k] = A + B and
  * 2O[k] = (A - B) conj(W^k). The first reads @p acc and clears what it
  * read, ready for the next round. */
-static long inverse_pass(Level *lv, int p, int r, int k, fftwf_complex *acc)
+static void inverse_pass(Level *lv, int p, int r, int k, fftwf_complex *acc)
 {
 	PassPlace at = pass_place(lv, p, k);
 	int len = at.len;
@@ -259,7 +229,6 @@ static long inverse_pass(Level *lv, int p, int r, int k, fftwf_complex *acc)
 			x[2 * (len - j)] = x[2 * (len - j) + 1] = 0;
 		}
 	}
-	return pass_cost(at.end - k);
 }
 
 static void add_to(float *restrict y, const float *restrict x, int n)
@@ -271,11 +240,12 @@ static void add_to(float *restrict y, const float *restrict x, int n)
 /* Inverse sub-transform @p r, added overlap-save (the second half of
  * the 2n frames is the linear convolution) into @p dst for the n frames
  * from @p at. Unsplit, it reads @p acc and clears it. */
-static long inverse_sub(FxConvolver *c, Level *lv, int r, fftwf_complex *acc,
+static void inverse_sub(FxConvolver *c, Level *lv, int r, fftwf_complex *acc,
                         ConvRing dst, long long at)
 {
 	fftwf_complex *from =
-		lv->passes ? lv->pass[0] + (size_t)r * seq_stride(lv->sub) : acc;
+		lv->passes ? lv->pass[0] + (size_t)r * conv_stride(lv->sub / 2)
+			   : acc;
 	fftwf_execute_dft_c2r(lv->inv, from, c->gather);
 	if (!lv->passes)
 		memset(acc, 0, (size_t)(lv->n + 1) * sizeof *acc);
@@ -286,28 +256,6 @@ static long inverse_sub(FxConvolver *c, Level *lv, int r, fftwf_complex *acc,
 	} else {
 		scatter_add(dst, at + r, lv->split, c->gather + half, half);
 	}
-	return fft_cost(lv->sub);
-}
-
-long fx_convolver_round_cost(const FxConvolver *c, const Level *lv)
-{
-	long passes = 0;
-	for (int p = 1; p <= lv->passes; p++)
-		passes += (long)(lv->split >> p) *
-		          pass_cost((lv->sub << (p - 1)) / 2 + 1);
-	long transform = (long)lv->split * fft_cost(lv->sub) + passes;
-	return (long)c->shape.inputs * transform +
-	       (long)c->n_pairs * lv->active * product_cost(lv->n + 1) +
-	       (long)c->n_sums * transform;
-}
-
-long fx_convolver_step_cost_max(const Level *lv)
-{
-	long most = fft_cost(lv->sub);
-	if (lv->passes && pass_cost(CONV_PASS_BINS) > most)
-		most = pass_cost(CONV_PASS_BINS);
-	int bins = lv->n + 1 < CONV_PRODUCT_BINS ? lv->n + 1 : CONV_PRODUCT_BINS;
-	return product_cost(bins) > most ? product_cost(bins) : most;
 }
 
 void fx_convolver_transform(FxConvolver *c, Level *lv, ConvRing src,
@@ -343,7 +291,7 @@ static fftwf_complex *newest_spectrum(Level *lv, int i)
  * as its place in the response, for the output block that starts
  * @p late blocks after the newest spectrum's end, less one (1: the block
  * that starts now; 2: the one after it); @p bins bins from @p from. */
-static long apply_partition(FxConvolver *c, Level *lv, fftwf_complex *acc,
+static void apply_partition(FxConvolver *c, Level *lv, fftwf_complex *acc,
                             int q, int k, int late, int from, int bins)
 {
 	const FxConvolverShape *s = &c->shape;
@@ -358,7 +306,6 @@ static long apply_partition(FxConvolver *c, Level *lv, fftwf_complex *acc,
 	                                         lv->stride;
 	c->multiply_add((float *)(acc + from), (const float *)(x + from),
 	                (const float *)(h + from), bins);
-	return product_cost(bins);
 }
 
 /* A level without slack (the first, from frame n, never split): at its
@@ -393,8 +340,8 @@ static void start_round(FxConvolver *c, Level *lv)
 	lv->credit = 0;
 }
 
-/* The round's steps, one a call, each returning its cost; a stage moves
- * the cursor on when it is through. */
+/* The round's steps, one a call; a stage moves the cursor on when it is
+ * through. What each costs is step_costs' to say. */
 static void next_input(FxConvolver *c, Level *lv)
 {
 	lv->r = lv->k = 0;
@@ -420,13 +367,12 @@ static int next_bins(Level *lv, int p)
 	return 1;
 }
 
-static long step_forward_sub(FxConvolver *c, Level *lv)
+static void step_forward_sub(FxConvolver *c, Level *lv)
 {
-	long cost = forward_sub(c, lv, input_ring(c, lv->ch),
-	                        lv->window - 2 * lv->n, lv->r,
-	                        newest_spectrum(lv, lv->ch));
+	forward_sub(c, lv, input_ring(c, lv->ch), lv->window - 2 * lv->n, lv->r,
+	            newest_spectrum(lv, lv->ch));
 	if (++lv->r < lv->split)
-		return cost;
+		return;
 	lv->r = 0;
 	if (lv->passes) {
 		lv->stage = ROUND_FWD_PASS;
@@ -434,16 +380,13 @@ static long step_forward_sub(FxConvolver *c, Level *lv)
 	} else {
 		next_input(c, lv);
 	}
-	return cost;
 }
 
-static long step_forward_pass(FxConvolver *c, Level *lv)
+static void step_forward_pass(FxConvolver *c, Level *lv)
 {
-	long cost = forward_pass(lv, lv->step, lv->r, lv->k,
-	                         newest_spectrum(lv, lv->ch));
+	forward_pass(lv, lv->step, lv->r, lv->k, newest_spectrum(lv, lv->ch));
 	if (next_bins(lv, lv->step) && ++lv->step > lv->passes)
 		next_input(c, lv);
-	return cost;
 }
 
 static fftwf_complex *round_sum(FxConvolver *c, Level *lv)
@@ -451,57 +394,58 @@ static fftwf_complex *round_sum(FxConvolver *c, Level *lv)
 	return lv->acc + (size_t)c->pair_out[lv->ch] * lv->stride;
 }
 
-static long step_products(FxConvolver *c, Level *lv)
+/* The bins a products step takes from k: a large partition's in parts
+ * (each bin's sum still runs over the partitions in order); 0 once the
+ * pair's partitions are through. */
+static int product_bins(const Level *lv)
 {
-	int q = lv->ch;
-	if (lv->step < lv->active) {
-		/* A large partition's bins in parts: each bin's sum still runs
-		 * over the partitions in order. */
-		int bins = lv->n + 1 - lv->k;
-		if (bins > CONV_PRODUCT_BINS)
-			bins = CONV_PRODUCT_BINS;
-		long cost = apply_partition(c, lv, round_sum(c, lv), q,
-		                            lv->step, 2, lv->k, bins);
+	int bins = lv->step < lv->active ? lv->n + 1 - lv->k : 0;
+	return bins < CONV_PRODUCT_BINS ? bins : CONV_PRODUCT_BINS;
+}
+
+static void step_products(FxConvolver *c, Level *lv)
+{
+	int q = lv->ch, bins = product_bins(lv);
+	if (bins) {
+		apply_partition(c, lv, round_sum(c, lv), q, lv->step, 2, lv->k,
+		                bins);
 		lv->k += bins;
 		if (lv->k == lv->n + 1) {
 			lv->k = 0;
 			lv->step++;
 		}
-		return cost;
+		return;
 	}
 	/* The pair is through: the output's sum is whole after its last. */
 	if (q + 1 < c->n_pairs && c->pair_out[q + 1] == c->pair_out[q]) {
 		lv->ch++;
 		lv->step = 0;
-		return 0;
+		return;
 	}
 	lv->r = lv->k = 0;
 	lv->stage = lv->passes ? ROUND_INV_PASS : ROUND_INV_SUB;
 	lv->step = lv->passes;
-	return 0;
 }
 
-static long step_inverse_pass(FxConvolver *c, Level *lv)
+static void step_inverse_pass(FxConvolver *c, Level *lv)
 {
-	long cost = inverse_pass(lv, lv->step, lv->r, lv->k, round_sum(c, lv));
+	inverse_pass(lv, lv->step, lv->r, lv->k, round_sum(c, lv));
 	if (next_bins(lv, lv->step) && --lv->step == 0)
 		lv->stage = ROUND_INV_SUB;
-	return cost;
 }
 
-static long step_inverse_sub(FxConvolver *c, Level *lv)
+static void step_inverse_sub(FxConvolver *c, Level *lv)
 {
-	long cost = inverse_sub(c, lv, lv->r, round_sum(c, lv),
-	                        output_ring(c, c->pair_out[lv->ch]), lv->due);
+	inverse_sub(c, lv, lv->r, round_sum(c, lv),
+	            output_ring(c, c->pair_out[lv->ch]), lv->due);
 	if (++lv->r < lv->split)
-		return cost;
+		return;
 	lv->r = 0;
 	lv->step = 0;
 	lv->stage = ++lv->ch < c->n_pairs ? ROUND_PRODUCTS : ROUND_DONE;
-	return cost;
 }
 
-static long (*const round_steps[ROUND_DONE])(FxConvolver *, Level *) = {
+static void (*const round_steps[ROUND_DONE])(FxConvolver *, Level *) = {
 	[ROUND_FWD_SUB] = step_forward_sub,
 	[ROUND_FWD_PASS] = step_forward_pass,
 	[ROUND_PRODUCTS] = step_products,
@@ -509,22 +453,22 @@ static long (*const round_steps[ROUND_DONE])(FxConvolver *, Level *) = {
 	[ROUND_INV_SUB] = step_inverse_sub,
 };
 
-/* What the step the round is at will cost (0: a stage moving on). */
+/* What the step the round is at will cost (0: a stage moving on), in
+ * the units of Level.budget (convolver_impl.h). */
 static long transform_step_cost(const Level *lv)
 {
-	return fft_cost(lv->sub);
+	return lv->sub_cost;
 }
 
 static long pass_step_cost(const Level *lv)
 {
 	int bins = (lv->sub << (lv->step - 1)) / 2 + 1 - lv->k;
-	return pass_cost(bins < CONV_PASS_BINS ? bins : CONV_PASS_BINS);
+	return conv_pass_cost(bins < CONV_PASS_BINS ? bins : CONV_PASS_BINS);
 }
 
 static long product_step_cost(const Level *lv)
 {
-	int bins = lv->step < lv->active ? lv->n + 1 - lv->k : 0;
-	return product_cost(bins < CONV_PRODUCT_BINS ? bins : CONV_PRODUCT_BINS);
+	return conv_product_cost(product_bins(lv));
 }
 
 static long (*const step_costs[ROUND_DONE])(const Level *) = {
@@ -548,7 +492,8 @@ static void step_round(FxConvolver *c, Level *lv, int last)
 		long cost = step_costs[lv->stage](lv);
 		if (cost > lv->credit && !last)
 			break;
-		lv->credit -= round_steps[lv->stage](c, lv);
+		round_steps[lv->stage](c, lv);
+		lv->credit -= cost;
 	}
 }
 
