@@ -15,7 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/file.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -169,6 +171,62 @@ int fx_test_jack_lock(void)
 	return 0;
 }
 
+/* Where the tests' JACK state lives (jack_harness.h, "A JACK world per
+ * test"). */
+typedef enum {
+	WORLD_SHARED,   ///< this user's /dev/shm, under the lock alone
+	WORLD_PER_TEST, ///< each of Check's test processes gets its own
+} WorldMode;
+static WorldMode world_mode = WORLD_SHARED;
+static pid_t world_of; ///< the process that entered its own world
+
+/* Enters a JACK world of this process's own: a mount namespace with a
+ * fresh tmpfs on /dev/shm (JACK's sockets, semaphores, registry and
+ * metadata store live there) and an IPC namespace (the registry's SysV
+ * lock). Mounts are made private first, so that nothing propagates back.
+ * Returns 0, or -1 with errno (no CAP_SYS_ADMIN: not root, or a container
+ * that forbids it). */
+static int enter_world(void)
+{
+	if (unshare(CLONE_NEWNS | CLONE_NEWIPC) != 0)
+		return -1;
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+	    mount("fxd-jack-test", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV,
+	          "mode=1777") != 0)
+		return -1;
+	world_of = getpid();
+	return 0;
+}
+
+/* Before a test process first starts or opens anything of JACK's: its own
+ * world, once. The test program itself (main_pid, where Check forks the
+ * tests) stays in the shared one, where it reclaims what earlier runs
+ * left. */
+static void own_world(void)
+{
+	if (world_mode != WORLD_PER_TEST || getpid() == main_pid ||
+	    world_of == getpid())
+		return;
+	if (enter_world() != 0) {
+		fprintf(stderr,
+		        "harness: no JACK world of its own for this "
+		        "test (%s); it shares /dev/shm\n",
+		        strerror(errno));
+		world_of = getpid();
+	}
+}
+
+/* Whether a process may have a world of its own here: a child tries. */
+static int worlds_possible(void)
+{
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(enter_world() == 0 ? 0 : 1);
+	int status;
+	return pid > 0 && waitpid(pid, &status, 0) == pid &&
+	       WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
 int fx_test_jack_main(Suite *suite)
 {
 	setenv("JACK_NO_START_SERVER", "1", 1);
@@ -184,6 +242,17 @@ int fx_test_jack_main(Suite *suite)
 		return EXIT_FAILURE;
 	}
 	fx_test_jack_reclaim();
+	const char *fork_mode = getenv("CK_FORK");
+	int forking = !fork_mode || strcmp(fork_mode, "no") != 0;
+	if (!worlds_possible())
+		fprintf(stderr, "# no private /dev/shm here (unshare needs "
+		                "CAP_SYS_ADMIN): the tests share this user's "
+		                "JACK state, one program at a time\n");
+	else if (forking)
+		world_mode = WORLD_PER_TEST;
+	else if (enter_world() != 0) /* CK_FORK=no: one world for them all */
+		fprintf(stderr, "harness: no JACK world of its own: %s\n",
+		        strerror(errno));
 	int status = fx_test_run(suite);
 	fx_test_jack_reclaim();
 	char prefix[64];
@@ -329,6 +398,7 @@ static void die_with_parent(pid_t parent)
  * stderr appended to @p log. Returns the pid or -1. */
 static pid_t spawn(char *const *argv, const char *log, const char *server)
 {
+	own_world();
 	char **env = child_env(server);
 	if (!env)
 		return -1;
@@ -394,6 +464,7 @@ int fx_test_sh(char **out, double timeout, const char *fmt, ...)
 	va_end(ap);
 	if (len < 0)
 		return -1;
+	own_world();
 	char *timeout_bin = which("timeout");
 	char secs[32];
 	snprintf(secs, sizeof secs, "%.3f", timeout);
@@ -993,6 +1064,7 @@ int fx_test_parse_stats(const char *log, FxTestStats *st)
 
 jack_client_t *fx_test_client_open(const char *server, const char *name)
 {
+	own_world();
 	jack_status_t status;
 	atomic_fetch_add(&jack_quiet, 1);
 	jack_client_t *c = jack_client_open(

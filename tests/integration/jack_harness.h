@@ -22,6 +22,19 @@
  * Invalid argument") and libjack leaks the environment (exit 1 under
  * LeakSanitizer).
  *
+ * A JACK world per test: where it may (root, or CAP_SYS_ADMIN), each of
+ * Check's test processes runs in a mount and IPC namespace of its own,
+ * with a fresh tmpfs on /dev/shm, entered before it starts or opens
+ * anything of JACK's. Its servers, their sockets, semaphores, registry and
+ * metadata store are its own and go with it: a server killed in the
+ * middle of a write to the store, or one hung at SIGTERM after its test
+ * timed out, cannot wedge the clients of later tests nor touch a user's
+ * own JACK. (A CI run once lost two whole programs at the end of a
+ * distcheck, every test timing out in a JACK call without a word, where
+ * the store and the registry were the only things tests shared.)
+ * Elsewhere the tests share this user's /dev/shm, one program at a time
+ * under the lock, as before.
+ *
  * Audio is compared sample for sample only while JACK freewheels
  * (fx_test_freewheel). In realtime the dummy backend, on a loaded machine,
  * runs clients late: a client can read an upstream port buffer of another

@@ -18,11 +18,22 @@ skip() {
 # prints anything. flock -o holds the lock, not the test's own processes;
 # $FX_JACK_LOCK_HELD tells the rerun (and jack_reclaim) that it is held.
 # A lock still held after 900 s is a bail-out. The tests take no arguments.
+# Where it may (root), the rerun also gets a JACK world of its own, as the
+# C tests do (jack_harness.h): a mount and IPC namespace with a fresh tmpfs
+# on /dev/shm, so nothing a killed or hung server leaves reaches another
+# test.
 jack_serialise() {
 	[ -z "${FX_JACK_LOCK_HELD:-}" ] || return 0
 	FX_JACK_LOCK_HELD=/dev/shm/fxd-jack-tests-$(id -u).lock
 	export FX_JACK_LOCK_HELD
-	flock -o -w 900 -E 75 "$FX_JACK_LOCK_HELD" /bin/sh "$0"
+	set -- /bin/sh "$0"
+	if unshare -m -i true 2>/dev/null; then
+		set -- unshare -m -i /bin/sh -c \
+			'mount -t tmpfs -o mode=1777,nosuid,nodev fxd-jack-test /dev/shm ||
+			echo "harness: no private /dev/shm: the test shares it" >&2
+			exec "$@"' sh "$@"
+	fi
+	flock -o -w 900 -E 75 "$FX_JACK_LOCK_HELD" "$@"
 	rc=$?
 	[ "$rc" != 75 ] ||
 		echo "Bail out! $FX_JACK_LOCK_HELD still held after 900 s"
