@@ -216,6 +216,125 @@ static void own_world(void)
 	}
 }
 
+/* The first @p size - 1 bytes of /proc/PID[/task/TID]/@p what, its last
+ * newline dropped; "?" when it cannot be read. */
+static void proc_read(const char *dir, const char *what, char *buf, size_t size)
+{
+	char path[128];
+	snprintf(path, sizeof path, "%s/%s", dir, what);
+	FILE *f = fopen(path, "re");
+	size_t n = f ? fread(buf, 1, size - 1, f) : 0;
+	if (f)
+		fclose(f);
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	if (!n)
+		snprintf(buf, size, "?");
+}
+
+/* The parent of @p pid, from /proc/PID/stat (after the command's ')'). */
+static pid_t proc_parent(pid_t pid)
+{
+	char dir[32], stat[512];
+	snprintf(dir, sizeof dir, "/proc/%d", (int)pid);
+	proc_read(dir, "stat", stat, sizeof stat);
+	const char *close = strrchr(stat, ')');
+	int ppid = 0;
+	if (!close || sscanf(close + 1, " %*c %d", &ppid) != 1)
+		return 0;
+	return (pid_t)ppid;
+}
+
+/* One line per thread of process @p pid: command, state, where it waits in
+ * the kernel and the system call it is in (its number first). */
+static void report_process(pid_t pid)
+{
+	char dir[64];
+	snprintf(dir, sizeof dir, "/proc/%d/task", (int)pid);
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		char task[128], comm[64], wchan[64], call[64], state[64];
+		snprintf(task, sizeof task, "%s/%.16s", dir, de->d_name);
+		proc_read(task, "comm", comm, sizeof comm);
+		proc_read(task, "wchan", wchan, sizeof wchan);
+		proc_read(task, "syscall", call, sizeof call);
+		call[strcspn(call, " ")] = '\0';
+		char stat[512];
+		proc_read(task, "stat", stat, sizeof stat);
+		const char *close = strrchr(stat, ')');
+		snprintf(state, sizeof state, "%.1s",
+		         close && close[1] ? close + 2 : "?");
+		fprintf(stderr, "#   %d/%s %s state %s wchan %s syscall %s\n",
+		        (int)pid, de->d_name, comm, state, wchan, call);
+	}
+	if (d)
+		closedir(d);
+}
+
+enum { REPORT_MAX = 512 };
+
+/* A test that runs on past FX_TEST_STUCK_REPORT seconds (35 unless the
+ * environment says, under the shortest Check timeout of the JACK tests,
+ * 40 s) says once what it and every process under it are doing: Check's
+ * timeout kills a test without a word, and a hang inside a JACK call says
+ * nothing of itself. A test that is only slow prints these lines too. */
+static void *stuck_report(void *arg)
+{
+	(void)arg;
+	const char *env = getenv("FX_TEST_STUCK_REPORT");
+	double after = env ? atof(env) : 35;
+	if (after <= 0)
+		return NULL;
+	fx_test_nap(after);
+	pid_t family[REPORT_MAX];
+	int n = 0;
+	family[n++] = getpid();
+	/* Descendants: passes over /proc until no process is added. */
+	for (int added = 1; added && n < REPORT_MAX;) {
+		added = 0;
+		DIR *proc = opendir("/proc");
+		struct dirent *de;
+		while (proc && (de = readdir(proc)) && n < REPORT_MAX) {
+			pid_t pid = (pid_t)atoi(de->d_name);
+			if (pid <= 0)
+				continue;
+			int known = 0;
+			for (int i = 0; i < n && !known; i++)
+				known = family[i] == pid;
+			pid_t parent = known ? 0 : proc_parent(pid);
+			for (int i = 0; parent && i < n; i++)
+				if (family[i] == parent) {
+					family[n++] = pid;
+					added = 1;
+					break;
+				}
+		}
+		if (proc)
+			closedir(proc);
+	}
+	fprintf(stderr, "# still running after %g s; its processes:\n", after);
+	for (int i = 0; i < n; i++)
+		report_process(family[i]);
+	return NULL;
+}
+
+/* Once per test process, before its first JACK server, client or
+ * command: its own world (where it may), and its stuck report. */
+static void test_process_begins(void)
+{
+	static pid_t begun;
+	if (getpid() == main_pid || begun == getpid())
+		return;
+	begun = getpid();
+	own_world();
+	pthread_t t;
+	if (pthread_create(&t, NULL, stuck_report, NULL) == 0)
+		pthread_detach(t);
+}
+
 /* Whether a process may have a world of its own here: a child tries. */
 static int worlds_possible(void)
 {
@@ -398,7 +517,7 @@ static void die_with_parent(pid_t parent)
  * stderr appended to @p log. Returns the pid or -1. */
 static pid_t spawn(char *const *argv, const char *log, const char *server)
 {
-	own_world();
+	test_process_begins();
 	char **env = child_env(server);
 	if (!env)
 		return -1;
@@ -464,7 +583,7 @@ int fx_test_sh(char **out, double timeout, const char *fmt, ...)
 	va_end(ap);
 	if (len < 0)
 		return -1;
-	own_world();
+	test_process_begins();
 	char *timeout_bin = which("timeout");
 	char secs[32];
 	snprintf(secs, sizeof secs, "%.3f", timeout);
@@ -1064,7 +1183,7 @@ int fx_test_parse_stats(const char *log, FxTestStats *st)
 
 jack_client_t *fx_test_client_open(const char *server, const char *name)
 {
-	own_world();
+	test_process_begins();
 	jack_status_t status;
 	atomic_fetch_add(&jack_quiet, 1);
 	jack_client_t *c = jack_client_open(

@@ -9,7 +9,10 @@
  * process group would miss it). fx_test_jack_main then gives back what
  * such servers left: /dev/shm files and slots in JACK's shared server
  * registry. Waits poll a condition with short sleeps under a deadline;
- * nothing synchronises on a fixed sleep.
+ * nothing synchronises on a fixed sleep. A test still running after 35 s
+ * ($FX_TEST_STUCK_REPORT; 0 turns it off) prints, once, each of its
+ * processes' threads with their state, kernel wait and system call: what
+ * a test that Check's timeout then kills leaves to go on.
  *
  * One JACK test program of a user runs at a time (fx_test_jack_lock):
  * JACK's metadata store, a Berkeley DB environment in /dev/shm/jack_db-UID,
