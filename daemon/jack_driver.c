@@ -94,6 +94,7 @@ struct FxJackImpl {
 	_Atomic unsigned server_rate; ///< notification thread: its rate
 	_Atomic int ports_changed;    ///< notification thread / main
 	_Atomic int freewheeling;     ///< notification thread
+	_Atomic int xrun_calls;       ///< on_xrun calls reading the engine now
 	_Atomic int port_latency_due; ///< notification thread (PipeWire)
 	/* The first shutdown callback to run writes the reason: jack2 calls
 	 * the info one, PipeWire 0.3.65 only the plain one. */
@@ -216,19 +217,24 @@ static int on_buffer_size(jack_nframes_t n, void *arg)
 	return 0;
 }
 
-/* The engine is read under the lock, as in on_buffer_size: fx_jack_stop
- * unpublishes it under the same lock before it is freed. */
+/* No lock: PipeWire's libjack calls this on its realtime thread, just
+ * before the process callback (jack2 on its notification thread). The call
+ * counts itself in while it holds the engine; fx_jack_stop waits for that
+ * count to drop after it unpublishes the engine, before it frees it. */
 static int on_xrun(void *arg)
 {
 	FxJack *j = arg;
-	pthread_mutex_lock(&j->lock);
+	atomic_fetch_add(&j->xrun_calls, 1);
 	FxEngine *e = atomic_load(&j->engine);
 	if (e)
 		fx_engine_count_xrun(e);
-	pthread_mutex_unlock(&j->lock);
+	atomic_fetch_sub(&j->xrun_calls, 1);
 	return 0;
 }
 
+/* Under the lock, so that fx_jack_start, publishing an engine, and this
+ * agree on whether it freewheels. Both servers call it on a thread of
+ * notifications (PipeWire queues it there), never the realtime one. */
 static void on_freewheel(int starting, void *arg)
 {
 	FxJack *j = arg;
@@ -1133,6 +1139,12 @@ int fx_jack_stop(FxJack *j)
 	pthread_mutex_lock(&j->lock);
 	FxEngine *e = atomic_exchange(&j->engine, NULL);
 	pthread_mutex_unlock(&j->lock);
+	/* An xrun call that loaded the engine before the exchange is done
+	 * with it once the count is 0 (it blocks on nothing: microseconds). */
+	while (atomic_load(&j->xrun_calls)) {
+		struct timespec ts = {0, 100000};
+		nanosleep(&ts, NULL);
+	}
 	stop_worker(j, e);
 	return 0;
 }

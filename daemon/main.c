@@ -455,8 +455,6 @@ static int chain_exit_code(FxStatus st)
 	return st == FX_ERR_NOMEM ? FX_EXIT_FAILURE : FX_EXIT_USAGE;
 }
 
-/* Opens a client, retrying every 250 ms for @p wait_s seconds. Returns an
- * exit code, or -1 on success. */
 /* A libjack call hung while fxd was opening a client: libjack holds its
  * open lock, so no client can be made in this process again. */
 static void exit_hung(void)
@@ -466,6 +464,8 @@ static void exit_hung(void)
 	_exit(FX_EXIT_JACK_GONE);
 }
 
+/* Opens a client, retrying every 250 ms for @p wait_s seconds. Returns an
+ * exit code, or -1 on success. */
 static int open_jack(Daemon *d, double wait_s)
 {
 	double deadline = now_s() + wait_s;
