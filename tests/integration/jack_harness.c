@@ -178,7 +178,6 @@ typedef enum {
 	WORLD_PER_TEST, ///< each of Check's test processes gets its own
 } WorldMode;
 static WorldMode world_mode = WORLD_SHARED;
-static pid_t world_of; ///< the process that entered its own world
 
 /* Enters a JACK world of this process's own: a mount namespace with a
  * fresh tmpfs on /dev/shm (JACK's sockets, semaphores, registry and
@@ -194,26 +193,7 @@ static int enter_world(void)
 	    mount("fxd-jack-test", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV,
 	          "mode=1777") != 0)
 		return -1;
-	world_of = getpid();
 	return 0;
-}
-
-/* Before a test process first starts or opens anything of JACK's: its own
- * world, once. The test program itself (main_pid, where Check forks the
- * tests) stays in the shared one, where it reclaims what earlier runs
- * left. */
-static void own_world(void)
-{
-	if (world_mode != WORLD_PER_TEST || getpid() == main_pid ||
-	    world_of == getpid())
-		return;
-	if (enter_world() != 0) {
-		fprintf(stderr,
-		        "harness: no JACK world of its own for this "
-		        "test (%s); it shares /dev/shm\n",
-		        strerror(errno));
-		world_of = getpid();
-	}
 }
 
 /* The first @p size - 1 bytes of /proc/PID[/task/TID]/@p what, its last
@@ -232,17 +212,18 @@ static void proc_read(const char *dir, const char *what, char *buf, size_t size)
 		snprintf(buf, size, "?");
 }
 
-/* The parent of @p pid, from /proc/PID/stat (after the command's ')'). */
-static pid_t proc_parent(pid_t pid)
+/* The state letter and parent in @p dir's stat (after the command's ')',
+ * which may hold spaces and parentheses itself); '?' and 0 if unread. */
+static void proc_stat(const char *dir, char *state, pid_t *parent)
 {
-	char dir[32], stat[512];
-	snprintf(dir, sizeof dir, "/proc/%d", (int)pid);
+	char stat[512];
 	proc_read(dir, "stat", stat, sizeof stat);
 	const char *close = strrchr(stat, ')');
 	int ppid = 0;
-	if (!close || sscanf(close + 1, " %*c %d", &ppid) != 1)
-		return 0;
-	return (pid_t)ppid;
+	*state = '?';
+	if (close)
+		sscanf(close + 1, " %c %d", state, &ppid);
+	*parent = (pid_t)ppid;
 }
 
 /* One line per thread of process @p pid: command, state, where it waits in
@@ -256,18 +237,15 @@ static void report_process(pid_t pid)
 	while (d && (de = readdir(d))) {
 		if (de->d_name[0] < '1' || de->d_name[0] > '9')
 			continue;
-		char task[128], comm[64], wchan[64], call[64], state[64];
+		char task[128], comm[64], wchan[64], call[64], state;
+		pid_t parent;
 		snprintf(task, sizeof task, "%s/%.16s", dir, de->d_name);
 		proc_read(task, "comm", comm, sizeof comm);
 		proc_read(task, "wchan", wchan, sizeof wchan);
 		proc_read(task, "syscall", call, sizeof call);
 		call[strcspn(call, " ")] = '\0';
-		char stat[512];
-		proc_read(task, "stat", stat, sizeof stat);
-		const char *close = strrchr(stat, ')');
-		snprintf(state, sizeof state, "%.1s",
-		         close && close[1] ? close + 2 : "?");
-		fprintf(stderr, "#   %d/%s %s state %s wchan %s syscall %s\n",
+		proc_stat(task, &state, &parent);
+		fprintf(stderr, "#   %d/%s %s state %c wchan %s syscall %s\n",
 		        (int)pid, de->d_name, comm, state, wchan, call);
 	}
 	if (d)
@@ -304,7 +282,11 @@ static void *stuck_report(void *arg)
 			int known = 0;
 			for (int i = 0; i < n && !known; i++)
 				known = family[i] == pid;
-			pid_t parent = known ? 0 : proc_parent(pid);
+			char dir[32], state;
+			pid_t parent = 0;
+			snprintf(dir, sizeof dir, "/proc/%d", (int)pid);
+			if (!known)
+				proc_stat(dir, &state, &parent);
 			for (int i = 0; parent && i < n; i++)
 				if (family[i] == parent) {
 					family[n++] = pid;
@@ -329,7 +311,14 @@ static void test_process_begins(void)
 	if (getpid() == main_pid || begun == getpid())
 		return;
 	begun = getpid();
-	own_world();
+	/* The test program itself (main_pid, where Check forks the tests)
+	 * stays in the shared world, where it reclaims what earlier runs
+	 * left. */
+	if (world_mode == WORLD_PER_TEST && enter_world() != 0)
+		fprintf(stderr,
+		        "harness: no JACK world of its own for this test (%s); "
+		        "it shares /dev/shm\n",
+		        strerror(errno));
 	pthread_t t;
 	if (pthread_create(&t, NULL, stuck_report, NULL) == 0)
 		pthread_detach(t);
